@@ -1,0 +1,31 @@
+# One call declares a library or a test.
+#   mh_library(NAME SOURCES a.cc b.cc DEPS other libs)
+#   mh_test(NAME SOURCES a_test.cc DEPS libs [LABELS unit|integration|e2e] [TIMEOUT s])
+function(mh_library name)
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${A_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${name} PUBLIC ${A_DEPS})
+endfunction()
+
+function(mh_test name)
+  cmake_parse_arguments(A "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  if(NOT MH_BUILD_TESTS)
+    return()
+  endif()
+  add_executable(${name} ${A_SOURCES})
+  target_link_libraries(${name} PRIVATE ${A_DEPS} GTest::gtest GTest::gtest_main)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
+  target_compile_definitions(${name} PRIVATE
+    MH_SHARED_DATA_DIR="${PROJECT_SOURCE_DIR}/../shared/data"
+    MH_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    MH_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  if(NOT A_LABELS)
+    set(A_LABELS unit)
+  endif()
+  if(NOT A_TIMEOUT)
+    set(A_TIMEOUT 300)
+  endif()
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS "${A_LABELS}" TIMEOUT ${A_TIMEOUT})
+endfunction()

@@ -1,0 +1,27 @@
+// A notification channel (webhook, SMS gateway, e-mail): one plug-in per way of reaching a
+// customer's terminal. Send is blocking and called only from the dispatcher's own threads.
+#pragma once
+
+#include <string>
+
+#include "base/status.h"
+
+namespace mh::alerts {
+
+struct Message {
+  std::string address;   // URL / phone number / e-mail address of the terminal
+  std::string subject;   // one line
+  std::string text;      // human-readable body
+  std::string json;      // machine-readable body (the alert as JSON)
+};
+
+class Channel {
+ public:
+  virtual ~Channel() = default;
+  virtual std::string name() const = 0;  // "webhook" | "sms" | "email"
+  // OK when the peer accepted the message (2xx / 250). kUnavailable for a retryable failure,
+  // kInvalidArgument for one that will never succeed (bad address).
+  virtual Status Send(const Message& message) = 0;
+};
+
+}  // namespace mh::alerts

@@ -1,0 +1,40 @@
+// Readings in CSV (SPEC 0.2): header `meter_id,timestamp,value`, timestamp ISO-8601 or epoch
+// seconds, value decimal. An empty or unparseable value is kept as text (judged `null` later);
+// a row whose structure is wrong (field count, meter id, timestamp) is reported with its line.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "core/reading.h"
+
+namespace mh::codec {
+
+struct RowIssue {
+  int64_t line = 0;        // 1-based line number in the input (the header is line 1)
+  std::string field;       // "meter_id" | "timestamp" | "value" | "" (row structure)
+  std::string message;     // what was wrong
+  std::string text;        // the offending line, as received (truncated to 200 bytes)
+};
+
+using ReadingFn = std::function<void(const Reading& reading, int64_t line)>;
+using IssueFn = std::function<void(const RowIssue& issue)>;
+
+// Parses `text` (a whole CSV document). Every good row goes to on_reading, every bad one to
+// on_issue, in input order. Returns an error only when the document itself is unusable (no or
+// wrong header). Timestamps without an offset are read in `default_offset_s`.
+Status ParseReadingCsv(std::string_view text, const ReadingFn& on_reading, const IssueFn& on_issue,
+                       int32_t default_offset_s = 0);
+
+// The same over a file, read through mmap; `progress` (may be empty) is called with bytes done.
+Status ParseReadingCsvFile(const std::string& path, const ReadingFn& on_reading, const IssueFn& on_issue,
+                           const std::function<void(uint64_t bytes_done, uint64_t bytes_total)>& progress = {},
+                           int32_t default_offset_s = 0);
+
+// Fast decimal parse of a value field; nullopt for empty, "NaN", text.
+std::optional<double> ParseValue(std::string_view s);
+
+}  // namespace mh::codec

@@ -1,0 +1,24 @@
+// A reading (SPEC 0.2): a meter's cumulative register at a moment. An empty or unparseable
+// value is kept as text (raw_value) and judged `null` by validation, never dropped.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace mh {
+
+struct Reading {
+  std::string meter_id;
+  int64_t ts = 0;                 // UTC epoch seconds; marks the END of the interval it closes
+  std::optional<double> value;    // nullopt: missing or not a number
+  std::string raw_value;          // the value as received when it did not parse (for the quarantine)
+};
+
+// What validation (SPEC 1.1) decided about a reading.
+enum class Verdict { kOk, kNull, kError, kSudden };
+
+const char* VerdictName(Verdict v);
+std::optional<Verdict> ParseVerdict(std::string_view s);
+
+}  // namespace mh

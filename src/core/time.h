@@ -1,0 +1,52 @@
+// Time at the edges: ISO-8601 and epoch parsing, durations ("15m"), fixed UTC offsets, and the
+// calendar periods (day / week from Monday / month) of SPEC 1.2 in a meter's time zone.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace mh {
+
+// "2020-10-29T15:00:00Z", "2020-10-29T15:00:00+08:00", "2020-10-29 15:00:00" (UTC unless an offset
+// is given; `default_offset_s` applies to times without one), a date "2020-10-29" (its 00:00), or
+// epoch seconds "1603983600".
+Result<int64_t> ParseTimestamp(std::string_view s, int32_t default_offset_s = 0);
+
+// Formats as "2020-10-29T15:00:00Z".
+std::string FormatIsoUtc(int64_t epoch_s);
+// Formats in a fixed offset: "2020-10-29T23:00:00+08:00".
+std::string FormatIsoOffset(int64_t epoch_s, int32_t offset_s);
+
+// "90s", "15m", "1h", "1d", "1w"; a bare number is seconds.
+Result<int64_t> ParseDuration(std::string_view s);
+
+// "+08:00", "-05:30", "Z", "UTC", "UTC+8" → seconds east of UTC.
+Result<int32_t> ParseUtcOffset(std::string_view s);
+std::string FormatUtcOffset(int32_t offset_s);
+
+// Days since 1970-01-01 for a civil date, and back (proleptic Gregorian).
+int64_t DaysFromCivil(int y, unsigned m, unsigned d);
+void CivilFromDays(int64_t z, int* y, unsigned* m, unsigned* d);
+
+enum class PeriodKind { kDay, kWeek, kMonth };
+Result<PeriodKind> ParsePeriodKind(std::string_view s);
+const char* PeriodKindName(PeriodKind k);
+
+// A half-open-on-the-left calendar period (start, end]: a reading at t belongs to the period with
+// start < t <= end (a reading at 00:00 closes the previous day).
+struct Period {
+  int64_t start = 0;
+  int64_t end = 0;
+  bool operator==(const Period&) const = default;
+};
+
+// The period of `kind`, in the zone `offset_s`, that the reading at `t` belongs to.
+Period PeriodOf(int64_t t, PeriodKind kind, int32_t offset_s);
+// The period that starts at `start` (a period boundary).
+Period PeriodStartingAt(int64_t start, PeriodKind kind, int32_t offset_s);
+
+}  // namespace mh

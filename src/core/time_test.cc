@@ -1,0 +1,66 @@
+#include "core/time.h"
+
+#include <gtest/gtest.h>
+
+namespace mh {
+namespace {
+
+TEST(Time, ParsesIsoAndEpoch) {
+  EXPECT_EQ(*ParseTimestamp("2020-10-29T15:00:00Z"), 1603983600);
+  EXPECT_EQ(*ParseTimestamp("1603983600"), 1603983600);
+  EXPECT_EQ(*ParseTimestamp("2020-10-29T23:00:00+08:00"), 1603983600);
+  EXPECT_EQ(*ParseTimestamp("2020-10-29 15:00:00"), 1603983600);
+  EXPECT_EQ(*ParseTimestamp("2020-10-29"), 1603929600);
+  EXPECT_EQ(*ParseTimestamp("2020-10-29T23:00:00", 8 * 3600), 1603983600);
+  EXPECT_FALSE(ParseTimestamp("yesterday").ok());
+  EXPECT_FALSE(ParseTimestamp("2020-13-01").ok());
+  EXPECT_FALSE(ParseTimestamp("").ok());
+}
+
+TEST(Time, FormatsIso) {
+  EXPECT_EQ(FormatIsoUtc(1603983600), "2020-10-29T15:00:00Z");
+  EXPECT_EQ(FormatIsoOffset(1603983600, 8 * 3600), "2020-10-29T23:00:00+08:00");
+}
+
+TEST(Time, Durations) {
+  EXPECT_EQ(*ParseDuration("15m"), 900);
+  EXPECT_EQ(*ParseDuration("1h"), 3600);
+  EXPECT_EQ(*ParseDuration("30"), 30);
+  EXPECT_FALSE(ParseDuration("1y").ok());
+  EXPECT_FALSE(ParseDuration("-5m").ok());
+}
+
+TEST(Time, Offsets) {
+  EXPECT_EQ(*ParseUtcOffset("+08:00"), 28800);
+  EXPECT_EQ(*ParseUtcOffset("-05:30"), -19800);
+  EXPECT_EQ(*ParseUtcOffset("UTC+8"), 28800);
+  EXPECT_EQ(FormatUtcOffset(28800), "+08:00");
+}
+
+TEST(Time, ReadingAtMidnightClosesThePreviousDay) {
+  const int32_t tz = 8 * 3600;
+  int64_t midnight = *ParseTimestamp("2020-10-30T00:00:00+08:00");
+  Period p = PeriodOf(midnight, PeriodKind::kDay, tz);
+  EXPECT_EQ(p.start, *ParseTimestamp("2020-10-29T00:00:00+08:00"));
+  EXPECT_EQ(p.end, midnight);
+  Period q = PeriodOf(midnight + 1, PeriodKind::kDay, tz);
+  EXPECT_EQ(q.start, midnight);
+}
+
+TEST(Time, WeeksStartOnMonday) {
+  // 2020-10-29 was a Thursday.
+  Period w = PeriodOf(*ParseTimestamp("2020-10-29T12:00:00Z"), PeriodKind::kWeek, 0);
+  EXPECT_EQ(FormatIsoUtc(w.start), "2020-10-26T00:00:00Z");
+  EXPECT_EQ(FormatIsoUtc(w.end), "2020-11-02T00:00:00Z");
+}
+
+TEST(Time, Months) {
+  Period m = PeriodOf(*ParseTimestamp("2020-02-15T12:00:00+08:00"), PeriodKind::kMonth, 8 * 3600);
+  EXPECT_EQ(FormatIsoOffset(m.start, 8 * 3600), "2020-02-01T00:00:00+08:00");
+  EXPECT_EQ(FormatIsoOffset(m.end, 8 * 3600), "2020-03-01T00:00:00+08:00");
+  Period dec = PeriodOf(*ParseTimestamp("2020-12-31T23:00:00Z"), PeriodKind::kMonth, 0);
+  EXPECT_EQ(FormatIsoUtc(dec.end), "2021-01-01T00:00:00Z");
+}
+
+}  // namespace
+}  // namespace mh

@@ -1,0 +1,135 @@
+// The rows MeterHub keeps: meters, terminals, readings, quarantine, alerts and their deliveries.
+// Plain values shared by the store backends and the modules that fill them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/reading.h"
+
+namespace mh::store {
+
+struct MeterInfo {
+  std::string meter_id;
+  std::string kind = "electricity";      // "electricity" (kWh) or "water" (m³)
+  std::string customer_id;               // owner; a customer token sees only its meters
+  int32_t tz_offset_s = 8 * 3600;        // the meter's time zone for periods (default UTC+8)
+  int64_t interval_s = 900;              // nominal upload interval (for gaps)
+  std::optional<double> register_max;    // e.g. 99999.9: enables rollover detection
+  std::optional<double> customer_t1;     // a threshold the customer set: wins over the learned one
+  int64_t created_at = 0;
+};
+
+// A customer terminal bound to a meter (seed 003 claim 1): where alerts go.
+struct Terminal {
+  std::string terminal_id;
+  std::string meter_id;
+  std::string channel;   // "webhook" | "sms" | "email"
+  std::string address;   // URL, phone number or e-mail address
+};
+
+// An accepted (ok) reading. consumption = value − previous accepted value (0 for a meter's first).
+struct StoredReading {
+  std::string meter_id;
+  int64_t ts = 0;
+  double value = 0;
+  double consumption = 0;
+  std::string source;    // "mqtt" | "http" | "import" | "relay"
+  std::string quality;   // e.g. NEM12 quality flag "A"/"V"/"E"; empty when not given
+};
+
+// An abnormal reading, kept apart from consumption (claim 6), auditable.
+struct QuarantinedReading {
+  std::string meter_id;
+  int64_t ts = 0;
+  std::optional<double> value;
+  std::string raw_value;   // the value as received when it did not parse
+  Verdict verdict = Verdict::kNull;
+  std::string reason;      // e.g. "d=-5 < 0 against accepted 208 at 2020-10-29T15:00:00Z"
+  std::string source;
+  int64_t received_at = 0;
+};
+
+// Free-form events attached to a meter's readings: NEM12 400 records, resets, spike re-judgements.
+struct ReadingEvent {
+  std::string meter_id;
+  int64_t ts_from = 0;
+  int64_t ts_to = 0;
+  std::string kind;      // "nem12_400" | "reset" | "requarantine" | ...
+  std::string detail;    // JSON text
+};
+
+// Per-meter validation and alert state, persisted in the same transaction as the readings it
+// explains, so a crash never leaves the two out of step. `state_json` is owned by src/vee.
+struct MeterStateRecord {
+  std::string meter_id;
+  std::string state_json;
+};
+
+struct AlertRecord {
+  int64_t id = 0;          // assigned by the store
+  std::string meter_id;
+  std::string terminal_id;
+  int64_t period_start = 0;
+  int64_t ts = 0;          // the reading that crossed T1
+  double reading = 0;
+  double period_consumption = 0;
+  double threshold = 0;
+  double excess = 0;
+  int64_t created_at = 0;
+};
+
+enum class DeliveryStatus { kPending, kSent, kFailed };
+const char* DeliveryStatusName(DeliveryStatus s);
+
+// One send of an alert over one channel: time, channel, content, result (claim 7).
+struct Delivery {
+  int64_t id = 0;
+  int64_t alert_id = 0;
+  std::string terminal_id;
+  std::string channel;
+  std::string address;
+  std::string content;     // JSON text of the message
+  DeliveryStatus status = DeliveryStatus::kPending;
+  int attempts = 0;
+  int64_t next_attempt_at = 0;  // epoch ms
+  std::string last_error;
+  int64_t updated_at = 0;       // epoch ms
+};
+
+// An alert and the deliveries to create with it (one per bound terminal).
+struct NewAlert {
+  AlertRecord alert;
+  Delivery delivery;       // alert_id filled by the store
+};
+
+struct ReadingKey {
+  std::string meter_id;
+  int64_t ts = 0;
+};
+
+// Everything one pipeline step writes, atomically and durably.
+struct IngestBatch {
+  std::vector<StoredReading> accepted;
+  std::vector<QuarantinedReading> quarantined;
+  std::vector<ReadingEvent> events;
+  std::vector<MeterStateRecord> states;
+  std::vector<NewAlert> alerts;
+  std::vector<ReadingKey> remove_accepted;  // accepted readings moved to quarantine on re-judgement
+};
+
+struct TimeRange {
+  int64_t from = INT64_MIN;  // inclusive
+  int64_t to = INT64_MAX;    // inclusive
+};
+
+struct ApiToken {
+  std::string token_sha256;  // hex; the token itself is never stored
+  std::string name;
+  std::string role;          // admin | operator | auditor | customer | supervisor
+  std::string customer_id;   // for role customer
+};
+
+}  // namespace mh::store

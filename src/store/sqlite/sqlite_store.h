@@ -1,0 +1,21 @@
+// The embedded default store: one SQLite file in WAL mode.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/store.h"
+
+namespace mh::store {
+
+struct SqliteOptions {
+  std::string path = "meterhub.db";
+  // "full": every commit fsync'd (survives power loss); "normal": survives a process crash only.
+  std::string synchronous = "full";
+  int busy_timeout_ms = 5000;
+};
+
+// Opens (creating and migrating as needed) the database at options.path.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options);
+
+}  // namespace mh::store

@@ -1,0 +1,74 @@
+// The store interface: everything MeterHub persists goes through it. SQLite (embedded default)
+// implements it now, PostgreSQL next; both must pass store_conformance_test.
+//
+// Contract for every backend:
+// - Commit(batch) is atomic and durable when it returns OK (fsync'd per `synchronous`);
+// - readings are idempotent upserts keyed by (meter_id, ts): re-committing the same key keeps one
+//   row (the later write wins for accepted readings; quarantine rows are keyed by
+//   (meter_id, ts, verdict, raw value) and deduplicated the same way);
+// - per-meter ordering is the caller's: the pipeline commits a meter's readings in arrival order;
+// - methods are safe to call from several threads (backends serialise writes internally).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "store/records.h"
+
+namespace mh::store {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- meters and terminals ---
+  virtual Status UpsertMeter(const MeterInfo& meter) = 0;
+  virtual Result<std::optional<MeterInfo>> GetMeter(const std::string& meter_id) = 0;
+  // customer_id empty = all meters.
+  virtual Result<std::vector<MeterInfo>> ListMeters(const std::string& customer_id, int64_t offset,
+                                                    int64_t limit) = 0;
+  virtual Result<int64_t> CountMeters() = 0;
+  virtual Status SetCustomerThreshold(const std::string& meter_id, std::optional<double> t1) = 0;
+  virtual Status BindTerminal(const Terminal& terminal) = 0;
+  virtual Status UnbindTerminal(const std::string& meter_id, const std::string& terminal_id) = 0;
+  virtual Result<std::vector<Terminal>> ListTerminals(const std::string& meter_id) = 0;
+
+  // --- the ingest write path ---
+  virtual Status Commit(const IngestBatch& batch) = 0;
+  // States of the given meters that have one (missing meters are simply absent).
+  virtual Result<std::vector<MeterStateRecord>> LoadMeterStates(const std::vector<std::string>& meter_ids) = 0;
+
+  // --- reads ---
+  virtual Result<std::vector<StoredReading>> QueryReadings(const std::string& meter_id, TimeRange range,
+                                                           int64_t limit) = 0;
+  // The last accepted reading with ts <= t.
+  virtual Result<std::optional<StoredReading>> LastReadingAtOrBefore(const std::string& meter_id, int64_t t) = 0;
+  // meter_id empty = all meters.
+  virtual Result<std::vector<QuarantinedReading>> QueryQuarantine(const std::string& meter_id, TimeRange range,
+                                                                  int64_t limit) = 0;
+  virtual Result<std::vector<ReadingEvent>> QueryEvents(const std::string& meter_id, TimeRange range,
+                                                        int64_t limit) = 0;
+  virtual Result<int64_t> CountReadings() = 0;
+  virtual Result<int64_t> CountQuarantine() = 0;
+
+  // --- alerts and their delivery log ---
+  virtual Result<std::vector<AlertRecord>> ListAlerts(const std::string& meter_id, TimeRange created,
+                                                      int64_t limit) = 0;
+  // Alerts already sent to `terminal_id` for `meter_id` in the period starting at `period_start`.
+  virtual Result<int64_t> CountAlerts(const std::string& meter_id, const std::string& terminal_id,
+                                      int64_t period_start) = 0;
+  virtual Result<std::vector<Delivery>> ListDeliveries(const std::string& meter_id, int64_t alert_id,
+                                                       int64_t limit) = 0;
+  // Pending deliveries whose next_attempt_at <= now_ms, oldest first.
+  virtual Result<std::vector<Delivery>> DueDeliveries(int64_t now_ms, int64_t limit) = 0;
+  virtual Status UpdateDelivery(const Delivery& delivery) = 0;
+
+  // --- API tokens ---
+  virtual Status PutToken(const ApiToken& token) = 0;
+  virtual Result<std::optional<ApiToken>> FindToken(const std::string& token_sha256) = 0;
+};
+
+}  // namespace mh::store

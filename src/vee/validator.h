@@ -1,0 +1,99 @@
+// Validation of every reading against the meter's last accepted reading p (SPEC 1.1, seed 003
+// claims 1, 3–6): null / error / sudden / ok, with rollover, gaps, negative tolerance, the
+// physical ceiling and reset/spike detection. Pure domain logic: no store, no transport.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "core/reading.h"
+#include "vee/options.h"
+
+namespace mh::vee {
+
+struct Point {
+  int64_t ts = 0;
+  double value = 0;
+  bool operator==(const Point&) const = default;
+};
+
+// Everything validation and alerting remember about one meter between readings.
+struct MeterState {
+  std::optional<Point> last;              // p: the last accepted reading
+  std::optional<Point> before_last;       // the accepted reading before p (spike re-judgement)
+  std::optional<double> t2;               // sudden-change threshold, once learned
+  std::optional<double> t1;               // learned first threshold (a customer's T1 wins over it)
+  // Target-period tracking (SPEC 1.2): the period of p and the last accepted reading at or
+  // before its start (the base its consumption is measured from).
+  int64_t period_start = 0;
+  int64_t period_end = 0;
+  std::optional<double> period_base;
+  // Reset detection: consecutive readings below p since p was accepted (bounded by reset_after).
+  std::vector<Point> below;
+
+  std::string ToJson() const;
+  static Result<MeterState> FromJson(std::string_view json);
+};
+
+struct Judgement {
+  Verdict verdict = Verdict::kOk;
+  double consumption = 0;   // ok: r − p (with rollover: r + max − p; jitter: 0); first reading: 0
+  bool first = false;       // the meter's first reading
+  bool rollover = false;
+  bool jitter = false;      // accepted within negative_tolerance: p keeps the higher value
+  std::string reason;       // why an abnormal verdict, with the numbers ("d=-5 < 0 ...")
+};
+
+// SPEC 1.1 checks 1–4 for reading r against state (pure: changes nothing). `use_t2` = false
+// judges with checks 1–2 only (the offline tool's learning pass).
+Judgement Judge(const MeterState& state, const Reading& r, const MeterParams& meter, const Options& options,
+                bool use_t2 = true);
+
+// Result of reset/spike detection after an abnormal `error` reading (reset_after > 0).
+struct ResetOutcome {
+  enum Kind { kNone, kMeterReset, kSpike } kind = kNone;
+  // kSpike: p itself was the spike; it is moved to the quarantine as `sudden`.
+  std::optional<Point> requarantined;
+  // Readings formerly quarantined as `error` that are now accepted, in order, with consumption.
+  std::vector<std::pair<Point, double>> reaccepted;
+  std::string detail;  // human-readable audit trail of the edit
+};
+
+// Moves the state forward for reading r given its judgement: an ok reading becomes p (unless it
+// is jitter); an `error` reading feeds reset detection, which may re-judge (returned).
+ResetOutcome Advance(MeterState& state, const Reading& r, const Judgement& j, const MeterParams& meter,
+                     const Options& options);
+
+// Per-interval second differences (claim 5): for adjacent accepted peak readings, the difference
+// divided by the number of nominal intervals between them (rounded, >= 1).
+std::vector<double> PeakDifferences(const std::vector<Point>& accepted_peak, int64_t interval_s);
+
+// T2 = max (or the t2_quantile quantile) of PeakDifferences × spike_coefficient; nullopt when
+// fewer than two peak readings. Seed example: 103,108,110,115,123,129 → 8 × 1.3 = 10.4.
+std::optional<double> LearnT2(const std::vector<Point>& accepted_peak, int64_t interval_s, const Options& options);
+
+// T1 (claim 2): the peak period cut into target-period sub-periods aligned to the calendar of
+// tz_offset_s; consumption in each = last accepted reading in it − last accepted reading at or
+// before its start (skipped when either is missing); T1 = max × alert_coefficient.
+// `accepted` holds the meter's accepted readings in time order and must include the last one at
+// or before the peak start when there is one. Seed example: 88,103,92,89,83 → 103.
+std::optional<double> LearnT1(const std::vector<Point>& accepted, const PeakPeriod& peak, PeriodKind kind,
+                              int32_t tz_offset_s, const Options& options);
+
+// The target-period check after an accepted reading (SPEC 1.2).
+struct PeriodCheck {
+  Period period;
+  double consumption = 0;   // current reading − period base
+  std::optional<double> t1; // in force: customer's, else learned
+  bool exceeded = false;    // consumption > t1
+};
+
+// Updates the period tracking of `state` for the accepted reading r (call after Advance) and
+// returns the check; nullopt when the period has no base yet (the meter's first period).
+std::optional<PeriodCheck> CheckPeriod(MeterState& state, const Point& r, const Point* previous_p,
+                                       const MeterParams& meter, const Options& options);
+
+}  // namespace mh::vee
