@@ -22,6 +22,10 @@ class Channel {
   // OK when the peer accepted the message (2xx / 250). kUnavailable for a retryable failure,
   // kInvalidArgument for one that will never succeed (bad address).
   virtual Status Send(const Message& message) = 0;
+  // While set, a Send in progress gives up promptly with kUnavailable and new ones fail at once;
+  // Dispatcher::Stop() sets it around joining its workers so shutdown never waits for a peer.
+  // May be called from any thread. Channels without blocking I/O need not override it.
+  virtual void SetCancelled(bool cancelled) {}
 };
 
 }  // namespace mh::alerts

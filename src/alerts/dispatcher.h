@@ -2,13 +2,25 @@
 // attempt in the store's delivery log. Ingestion only writes pending deliveries (in the same
 // transaction as the readings); this dispatcher picks them up, so no channel can block ingestion
 // and a restart resumes what was pending.
+//
+// Threads: Start() runs `threads` workers; each claims up to `batch_size` due deliveries (an
+// in-flight set keeps two workers, or a worker and RunOnce, from sending the same one), sends
+// them one by one and records the outcome, then waits on a condition variable until the next
+// poll or a Nudge(). Stop() cancels sends in progress (Channel::SetCancelled) and joins at once;
+// a send cut short is not counted as an attempt and stays pending for the next start.
+// Delivery is at-least-once: if recording the outcome fails, the delivery is sent again later.
+// The in-flight set is per process: several `meterhub serve` workers sharing one database each
+// need their own share of deliveries (SPEC 7), not two dispatchers on the same rows.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -18,13 +30,18 @@
 
 namespace mh::alerts {
 
+// [alerts]
 struct DispatcherOptions {
   int max_attempts = 5;               // then the delivery is marked failed
   int64_t initial_backoff_ms = 1000;  // doubled after each failed attempt
   int64_t max_backoff_ms = 300000;
   int64_t poll_interval_ms = 500;     // how often the store is polled for due deliveries
   int threads = 2;
+  int batch_size = 8;                 // deliveries a worker claims per store query
 };
+
+// The wait after the `attempts`-th failed attempt: initial × 2^(attempts−1), capped at max.
+int64_t RetryDelayMs(const DispatcherOptions& options, int attempts);
 
 class Dispatcher {
  public:
@@ -32,33 +49,48 @@ class Dispatcher {
   Dispatcher(store::Store* store, const Clock* clock, DispatcherOptions options);
   ~Dispatcher();
 
+  // Before Start(). A delivery goes to the channel whose name() equals its `channel`; a later
+  // channel with the same name replaces the earlier one.
   void AddChannel(std::unique_ptr<Channel> channel);
   void Start();
   void Stop();
   // Wakes the workers now (after a commit that created deliveries).
   void Nudge();
-  // One synchronous pass over due deliveries (tests, and the offline import tool at exit).
+  // One synchronous pass over due deliveries (tests, and the offline import tool at exit):
+  // every delivery due now is attempted at most once. Returns how many were attempted.
   int RunOnce();
 
   int64_t sent() const { return sent_.load(); }
   int64_t failed() const { return failed_.load(); }
   int64_t retried() const { return retried_.load(); }
+  // Deliveries claimed and not yet recorded (a gauge for /metrics).
+  int64_t in_flight() const;
 
  private:
   void Loop();
+  // Claims up to `max` due deliveries not in flight and not in "*skip" (may be null).
+  std::vector<store::Delivery> Claim(int max, const std::set<int64_t>* skip);
+  void Release(int64_t delivery_id);
+  // Sends one claimed delivery and records the outcome; releases the claim. True when sent.
   bool Deliver(store::Delivery d);
+  void ForEachChannel(bool cancelled);
 
+  // Constant after construction (channels_: after Start()).
   store::Store* const store_;
   const Clock* const clock_;
   const DispatcherOptions options_;
-  std::map<std::string, std::unique_ptr<Channel>> channels_;  // constant after Start()
+  std::map<std::string, std::unique_ptr<Channel>> channels_;
 
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;          // guarded by mu_
-  bool nudged_ = false;        // guarded by mu_
-  std::vector<std::thread> workers_;
-  std::mutex claim_mu_;        // serialises claiming due deliveries between workers
+  uint64_t nudges_ = 0;        // guarded by mu_; each worker wakes on every increment
+  std::vector<std::thread> workers_;  // touched only by Start/Stop (one controlling thread)
+
+  mutable std::mutex claim_mu_;       // serialises claiming due deliveries between workers
+  std::set<int64_t> in_flight_;       // guarded by claim_mu_
+
+  std::atomic<bool> stopping_{false};  // Stop() in progress: a failed send is not an attempt
   std::atomic<int64_t> sent_{0}, failed_{0}, retried_{0};
 };
 

@@ -1,10 +1,236 @@
 // The composition root: the only place that reads flags, environment and config files.
+#include <csignal>
+#include <iostream>
+#include <thread>
+
 #include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/auth.h"
+#include "app/config.h"
+#include "app/daemon.h"
+#include "app/demo.h"
+#include "app/generate.h"
+#include "base/log.h"
+#include "core/time.h"
+#include "ingest/file_import.h"
+#include "sim/load_fit.h"
+#include "vee/offline_vee.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+// Usage errors exit 2 (SPEC 1.3), as the offline tools' contract asks.
+constexpr int kUsageError = 2;
+
+mh::Result<mh::app::Config> ConfigFrom(const std::string& path) {
+  if (path.empty()) return mh::app::Config{};
+  return mh::app::LoadConfig(path);
+}
+
+int Serve(const std::string& config_path) {
+  auto config = ConfigFrom(config_path);
+  if (!config.ok()) {
+    std::cerr << "meterhub serve: " << config.status().message() << "\n";
+    return kUsageError;
+  }
+  mh::InitLogging(config->log.level, config->log.json);
+  mh::app::Daemon daemon(*config);
+  if (mh::Status s = daemon.Start(); !s.ok()) {
+    spdlog::error("cannot start: {}", s.ToString());
+    return 1;
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  spdlog::info("meterhub serving (store {}: {}); Ctrl-C to stop", config->store.backend, config->store.path);
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  spdlog::info("stopping");
+  daemon.Stop();
+  return 0;
+}
+
+int Import(const std::string& config_path, mh::ingest::ImportArgs args, const std::string& tz) {
+  auto config = ConfigFrom(config_path);
+  if (!config.ok()) {
+    std::cerr << "meterhub import: " << config.status().message() << "\n";
+    return kUsageError;
+  }
+  if (!tz.empty()) {
+    auto off = mh::ParseUtcOffset(tz);
+    if (!off.ok()) {
+      std::cerr << "meterhub import: --tz: " << off.status().message() << "\n";
+      return kUsageError;
+    }
+    args.tz_offset_s = *off;
+  }
+  mh::InitLogging("warn", false);
+  auto options = mh::app::PipelineOptionsOf(*config);
+  if (!options.ok()) {
+    std::cerr << "meterhub import: " << options.status().message() << "\n";
+    return kUsageError;
+  }
+  // Loading history from an old system: meters it names are registered as they come.
+  options->auto_register = true;
+  options->default_meter.tz_offset_s = args.tz_offset_s;
+  auto store = mh::app::OpenStore(*config);
+  if (!store.ok()) {
+    std::cerr << "meterhub import: " << store.status().ToString() << "\n";
+    return 1;
+  }
+  mh::ingest::Pipeline pipeline(store->get(), &mh::SystemClock::Instance(), *options);
+  auto report = mh::ingest::ImportFile(pipeline, **store, args, std::cerr);
+  if (!report.ok()) {
+    std::cerr << "meterhub import: " << report.status().message() << "\n";
+    return report.status().code() == mh::StatusCode::kInvalidArgument ? kUsageError : 1;
+  }
+  // Alerts found while importing are sent now, by this process.
+  mh::alerts::Dispatcher dispatcher(store->get(), &mh::SystemClock::Instance(), config->alerts.dispatcher);
+  mh::app::AddChannels(dispatcher, *config, &mh::SystemClock::Instance());
+  if (report->summary.alerts > 0) dispatcher.RunOnce();
+  std::cout << mh::ingest::FormatImportReport(*report);
+  return report->bad_rows > 0 ? kUsageError : 0;
+}
+
+int CreateTokenCommand(const std::string& config_path, const std::string& role_name, const std::string& name,
+                       const std::string& customer) {
+  auto config = ConfigFrom(config_path);
+  if (!config.ok()) {
+    std::cerr << "meterhub token: " << config.status().message() << "\n";
+    return kUsageError;
+  }
+  auto role = mh::api::ParseRole(role_name);
+  if (!role) {
+    std::cerr << "meterhub token: --role must be admin, operator, auditor, customer or supervisor\n";
+    return kUsageError;
+  }
+  auto store = mh::app::OpenStore(*config);
+  if (!store.ok()) {
+    std::cerr << "meterhub token: " << store.status().ToString() << "\n";
+    return 1;
+  }
+  auto token = mh::api::CreateToken(**store, *role, name, customer);
+  if (!token.ok()) {
+    std::cerr << "meterhub token: " << token.status().message() << "\n";
+    return kUsageError;
+  }
+  std::cout << *token << "\n";
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+  // `vee` is a fixed contract with its own parser (exit codes, --opt=value); hand it the rest.
+  if (argc >= 2 && std::string(argv[1]) == "vee") {
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    return mh::vee::RunVeeCommand(rest, std::cout, std::cerr, &mh::app::FillVeeArgsFromConfig);
+  }
+
   CLI::App app{"MeterHub: smart-metering platform for electricity and water utilities"};
   app.set_version_flag("--version", "meterhub 0.1.0");
   app.require_subcommand(1);
-  CLI11_PARSE(app, argc, argv);
+
+  std::string config_path;
+  auto* serve = app.add_subcommand("serve", "run the daemon: HTTP API + MQTT ingestion + alerts");
+  serve->add_option("--config", config_path, "TOML configuration file (defaults when omitted)");
+
+  mh::app::DemoArgs demo_args;
+  auto* demo = app.add_subcommand("demo", "the daemon with its own broker and a simulated fleet");
+  demo->add_option("--meters", demo_args.meters, "fleet size")->check(CLI::Range(1, 1000000));
+  demo->add_option("--days", demo_args.days, "simulated days to replay")->check(CLI::Range(2, 3650));
+  demo->add_option("--peak-days", demo_args.peak_days, "first days forming the peak period")->check(CLI::Range(1, 3650));
+  demo->add_option("--duration", demo_args.duration_s, "stop after this many seconds (0 = at Ctrl-C)");
+  demo->add_flag("--exit-after-replay", demo_args.exit_after_replay, "stop once the simulated days are replayed");
+  demo->add_option("--dir", demo_args.dir, "work directory (database, broker, ground truth)");
+  demo->add_option("--listen", demo_args.listen, "HTTP API address (a free port if taken)");
+  demo->add_option("--seed", demo_args.seed, "random seed of the fleet");
+  demo->add_option("--appliance-rate", demo_args.appliance_rate, "forgotten-appliance days per meter-day");
+
+  app.add_subcommand("vee", "validate a readings CSV offline (SPEC 1.3); see meterhub vee --help");
+
+  mh::ingest::ImportArgs import_args;
+  std::string import_tz;
+  auto* import = app.add_subcommand("import", "load a readings file through the pipeline into the store");
+  import->add_option("READINGS", import_args.path, "CSV (meter_id,timestamp,value) or NEM12 file")->required();
+  import->add_option("--config", config_path, "TOML configuration file");
+  import->add_option("--format", import_args.format, "csv (default) or nem12")->check(CLI::IsMember({"csv", "nem12"}));
+  import->add_option("--tz", import_tz, "zone of CSV timestamps without an offset (default +08:00)");
+  import->add_option("--batch", import_args.batch_size, "readings per durable commit")->check(CLI::Range(1, 10000000));
+
+  auto* config_cmd = app.add_subcommand("config", "configuration helpers");
+  config_cmd->require_subcommand(1);
+  config_cmd->add_subcommand("defaults", "print every key with its default (TOML)");
+  std::string check_path;
+  auto* check = config_cmd->add_subcommand("check", "validate a configuration file");
+  check->add_option("FILE", check_path)->required();
+
+  std::string role, token_name, customer;
+  auto* token = app.add_subcommand("token", "API tokens");
+  auto* token_create = token->add_subcommand("create", "create a token and print it (shown once)");
+  token->require_subcommand(1);
+  token_create->add_option("--config", config_path, "TOML configuration file (names the store)");
+  token_create->add_option("--role", role, "admin, operator, auditor, customer or supervisor")->required();
+  token_create->add_option("--name", token_name, "who or what uses it");
+  token_create->add_option("--customer", customer, "customer id (role customer)");
+
+  mh::sim::FitArgs fit_args;
+  auto* sim = app.add_subcommand("sim", "fleet simulator tools");
+  sim->require_subcommand(1);
+  auto* fit = sim->add_subcommand("fit", "fit the fleet's load model to real data");
+  fit->add_option("--sgsc", fit_args.sgsc, "SGSC households csv.gz");
+  fit->add_option("--daiad", fit_args.daiad, "DAIAD water zip");
+  fit->add_option("--out", fit_args.out, "parameters JSON to write (- = stdout)");
+
+  mh::app::GenerateArgs gen;
+  auto* generate = sim->add_subcommand("generate", "write a simulated fleet's readings as CSV");
+  generate->add_option("--meters", gen.meters, "fleet size")->check(CLI::Range(1, 10000000));
+  generate->add_option("--days", gen.days, "days of readings")->check(CLI::Range(1, 36500));
+  generate->add_option("--electricity-share", gen.electricity_share, "share of electricity meters")->check(CLI::Range(0.0, 1.0));
+  generate->add_option("--seed", gen.seed, "random seed");
+  generate->add_option("--start", gen.start, "first day (date or timestamp, UTC+8 when no offset)");
+  generate->add_option("--out", gen.out, "CSV file to write (- = stdout)");
+  generate->add_option("--ground-truth", gen.ground_truth, "CSV of the injected faults");
+  generate->add_option("--null-rate", gen.null_rate, "null readings per reading");
+  generate->add_option("--backward-rate", gen.backward_rate, "backward steps per reading");
+  generate->add_option("--spike-rate", gen.spike_rate, "spikes per reading");
+  generate->add_option("--appliance-rate", gen.appliance_rate, "forgotten-appliance days per meter-day");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kUsageError;
+  }
+
+  if (*serve) return Serve(config_path);
+  if (*demo) {
+    mh::InitLogging("warn", false);
+    return mh::app::RunDemo(demo_args, std::cout, std::cerr);
+  }
+  if (*import) return Import(config_path, import_args, import_tz);
+  if (*config_cmd) {
+    if (config_cmd->got_subcommand("defaults")) {
+      std::cout << mh::app::DefaultConfigToml();
+      return 0;
+    }
+    auto c = mh::app::LoadConfig(check_path);
+    if (!c.ok()) {
+      std::cerr << c.status().message() << "\n";
+      return kUsageError;
+    }
+    std::cout << check_path << ": ok\n";
+    return 0;
+  }
+  if (*token) return CreateTokenCommand(config_path, role, token_name, customer);
+  if (*sim && sim->got_subcommand("generate")) return mh::app::RunGenerate(gen, std::cout, std::cerr);
+  if (*sim) return mh::sim::RunFit(fit_args, std::cout, std::cerr);
   return 0;
 }

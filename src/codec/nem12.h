@@ -20,9 +20,11 @@ struct Nem12Interval {
   std::string uom;             // as given, e.g. "KWH"; values are converted to kWh
   int64_t interval_end = 0;    // UTC epoch seconds of the end of the interval
   int64_t interval_s = 1800;
-  double kwh = 0;              // energy in the interval, kWh
-  std::string quality;         // per-interval quality: "A", "S", "F", "E", "V", "N" ...
-  std::string reason_code;     // from a 400 record, when one covers the interval
+  double kwh = 0;              // energy in the interval, kWh (kvarh / kVAh for VARH / VAH channels)
+  std::string quality;         // per-interval quality method: the flag "A", "S", "F", "E", "V", "N",
+                               // with its method number when given ("E52", "S14"); quality[0] is
+                               // the flag. On a V day it comes from the covering 400 record.
+  std::string reason_code;     // from the covering 400 record, else from the 300 record
   int64_t line = 0;            // line of the 300 record
 };
 
@@ -39,6 +41,10 @@ struct Nem12Event {            // a 400 record
   int64_t line = 0;
 };
 
+// A 300 record's intervals are delivered once its 400 records have been read (so they carry their
+// quality), followed by those 400 records as events. A bad 300 record is reported and none of its
+// intervals delivered (its 400 records are skipped with it). Objects passed are valid only
+// during the call.
 struct Nem12Handlers {
   std::function<void(const Nem12Interval&)> on_interval;  // in file order
   std::function<void(const Nem12Event&)> on_event;
@@ -46,10 +52,14 @@ struct Nem12Handlers {
 };
 
 // NEM12 times are in the market's local standard time; `offset_s` converts them to UTC
-// (default +10:00, AEST). Returns an error only for a file that is not NEM12 at all.
+// (default +10:00, AEST). Returns an error only for a file that is not NEM12 at all (the first
+// record is neither a 100 NEM12 header nor a 200 record: exports without the 100 header are
+// accepted). Units WH/KWH/MWH (and VARH, VAH families) are scaled to the kilo unit; other units
+// (demand: KW, KVA ...) are reported on their 200 record and its data skipped.
 Status ParseNem12(std::string_view text, const Nem12Handlers& handlers, int32_t offset_s = 10 * 3600);
 
 // The meter id MeterHub uses for an NMI channel: "<NMI>-<suffix>", e.g. "NCDE001111-E1".
+// Characters outside [A-Za-z0-9_-] become '_'; the suffix is cut to 8 and the whole to 32 chars.
 std::string Nem12MeterId(const std::string& nmi, const std::string& channel);
 
 }  // namespace mh::codec

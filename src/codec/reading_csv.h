@@ -3,8 +3,10 @@
 // a row whose structure is wrong (field count, meter id, timestamp) is reported with its line.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +28,10 @@ using IssueFn = std::function<void(const RowIssue& issue)>;
 // Parses `text` (a whole CSV document). Every good row goes to on_reading, every bad one to
 // on_issue, in input order. Returns an error only when the document itself is unusable (no or
 // wrong header). Timestamps without an offset are read in `default_offset_s`.
+// Tolerated: a UTF-8 BOM, CRLF, blank lines, spaces around fields, RFC 4180 quoted fields (within
+// one line). A bad row yields one issue (its first problem). The Reading passed to on_reading is
+// reused by the parser: it is valid only during the call (copy it to keep it). A callback may throw
+// to stop early: the exception propagates and nothing leaks (the file is unmapped).
 Status ParseReadingCsv(std::string_view text, const ReadingFn& on_reading, const IssueFn& on_issue,
                        int32_t default_offset_s = 0);
 
@@ -36,5 +42,11 @@ Status ParseReadingCsvFile(const std::string& path, const ReadingFn& on_reading,
 
 // Fast decimal parse of a value field; nullopt for empty, "NaN", text.
 std::optional<double> ParseValue(std::string_view s);
+
+// Longest text kept in RowIssue::text and Reading::raw_value; longer text is cut.
+inline constexpr size_t kMaxRawTextBytes = 200;
+
+// `s` cut to at most `max_bytes`, never inside a UTF-8 multi-byte sequence.
+std::string TruncateUtf8(std::string_view s, size_t max_bytes);
 
 }  // namespace mh::codec

@@ -11,4 +11,11 @@ const char* DeliveryStatusName(DeliveryStatus s) {
   return "?";
 }
 
+std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view name) {
+  if (name == "pending") return DeliveryStatus::kPending;
+  if (name == "sent") return DeliveryStatus::kSent;
+  if (name == "failed") return DeliveryStatus::kFailed;
+  return std::nullopt;
+}
+
 }  // namespace mh::store

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/reading.h"
@@ -83,6 +84,8 @@ struct AlertRecord {
 
 enum class DeliveryStatus { kPending, kSent, kFailed };
 const char* DeliveryStatusName(DeliveryStatus s);
+// The inverse of DeliveryStatusName ("pending" | "sent" | "failed").
+std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view name);
 
 // One send of an alert over one channel: time, channel, content, result (claim 7).
 struct Delivery {

@@ -7,7 +7,15 @@
 //   row (the later write wins for accepted readings; quarantine rows are keyed by
 //   (meter_id, ts, verdict, raw value) and deduplicated the same way);
 // - per-meter ordering is the caller's: the pipeline commits a meter's readings in arrival order;
-// - methods are safe to call from several threads (backends serialise writes internally).
+// - methods are safe to call from several threads (backends serialise writes internally);
+// - within a batch: accepted upserts, quarantine inserts, remove_accepted deletes (so a key both
+//   accepted and removed ends up removed), events, states, alerts with their deliveries;
+// - events are deduplicated on all their fields, alerts on (meter_id, terminal_id, period_start,
+//   ts): re-committing a batch never stores (or sends) an alert twice;
+// - Commit refuses a record without meter_id, or an accepted reading whose value or consumption
+//   is not finite, with InvalidArgument, and writes nothing of that batch;
+// - `limit` <= 0 means no limit; lists come oldest first (ts, created_at or id ascending).
+// The conformance suite (store_conformance.h) pins all of this down.
 #pragma once
 
 #include <memory>
@@ -31,8 +39,12 @@ class Store {
   virtual Result<std::vector<MeterInfo>> ListMeters(const std::string& customer_id, int64_t offset,
                                                     int64_t limit) = 0;
   virtual Result<int64_t> CountMeters() = 0;
+  // NotFound when the meter is not registered.
   virtual Status SetCustomerThreshold(const std::string& meter_id, std::optional<double> t1) = 0;
+  // Rebinding an already bound terminal updates its channel and address. NotFound when the meter
+  // is not registered.
   virtual Status BindTerminal(const Terminal& terminal) = 0;
+  // NotFound when the terminal was not bound to the meter.
   virtual Status UnbindTerminal(const std::string& meter_id, const std::string& terminal_id) = 0;
   virtual Result<std::vector<Terminal>> ListTerminals(const std::string& meter_id) = 0;
 
@@ -49,21 +61,25 @@ class Store {
   // meter_id empty = all meters.
   virtual Result<std::vector<QuarantinedReading>> QueryQuarantine(const std::string& meter_id, TimeRange range,
                                                                   int64_t limit) = 0;
+  // Events whose [ts_from, ts_to] overlaps the range.
   virtual Result<std::vector<ReadingEvent>> QueryEvents(const std::string& meter_id, TimeRange range,
                                                         int64_t limit) = 0;
   virtual Result<int64_t> CountReadings() = 0;
   virtual Result<int64_t> CountQuarantine() = 0;
 
   // --- alerts and their delivery log ---
+  // meter_id empty = all meters.
   virtual Result<std::vector<AlertRecord>> ListAlerts(const std::string& meter_id, TimeRange created,
                                                       int64_t limit) = 0;
   // Alerts already sent to `terminal_id` for `meter_id` in the period starting at `period_start`.
   virtual Result<int64_t> CountAlerts(const std::string& meter_id, const std::string& terminal_id,
                                       int64_t period_start) = 0;
+  // meter_id empty = any meter, alert_id 0 = any alert.
   virtual Result<std::vector<Delivery>> ListDeliveries(const std::string& meter_id, int64_t alert_id,
                                                        int64_t limit) = 0;
   // Pending deliveries whose next_attempt_at <= now_ms, oldest first.
   virtual Result<std::vector<Delivery>> DueDeliveries(int64_t now_ms, int64_t limit) = 0;
+  // Writes everything but alert_id to the delivery with this id; NotFound when there is none.
   virtual Status UpdateDelivery(const Delivery& delivery) = 0;
 
   // --- API tokens ---

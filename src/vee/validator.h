@@ -72,7 +72,8 @@ ResetOutcome Advance(MeterState& state, const Reading& r, const Judgement& j, co
 std::vector<double> PeakDifferences(const std::vector<Point>& accepted_peak, int64_t interval_s);
 
 // T2 = max (or the t2_quantile quantile) of PeakDifferences × spike_coefficient; nullopt when
-// fewer than two peak readings. Seed example: 103,108,110,115,123,129 → 8 × 1.3 = 10.4.
+// fewer than two peak readings, or when that max is not positive (a T2 of 0 would make every
+// later consumption sudden, and p would never move again). Seed example: 103,108,110,115,123,129 → 8 × 1.3 = 10.4.
 std::optional<double> LearnT2(const std::vector<Point>& accepted_peak, int64_t interval_s, const Options& options);
 
 // T1 (claim 2): the peak period cut into target-period sub-periods aligned to the calendar of
@@ -82,6 +83,53 @@ std::optional<double> LearnT2(const std::vector<Point>& accepted_peak, int64_t i
 // or before the peak start when there is one. Seed example: 88,103,92,89,83 → 103.
 std::optional<double> LearnT1(const std::vector<Point>& accepted, const PeakPeriod& peak, PeriodKind kind,
                               int32_t tz_offset_s, const Options& options);
+
+// Streaming forms of LearnT2 / LearnT1 for one pass over a meter's accepted readings in time
+// order, in constant memory (the offline tool feeds 10^7 rows through them). LearnT2 and LearnT1
+// are built on them, so both give identical thresholds. Undo() takes back the last Add() (one
+// level): a reading later re-judged as a spike (reset detection) must not teach the thresholds.
+class T2Learner {
+ public:
+  T2Learner(int64_t interval_s, double quantile = 1.0) : interval_s_(interval_s), quantile_(quantile) {}
+  void Add(const Point& p);
+  void Undo();
+  // max (or quantile) difference × coefficient; nullopt before two readings, or when no reading
+  // ever advanced (a T2 of 0 would call every later consumption sudden).
+  std::optional<double> Threshold(double spike_coefficient) const;
+
+ private:
+  int64_t interval_s_;
+  double quantile_;
+  std::optional<Point> last_, prev_last_;
+  double max_ = 0, max_before_ = 0;
+  int64_t n_ = 0;
+  bool last_had_diff_ = false, can_undo_ = false;
+  std::vector<double> diffs_;  // only for quantile < 1
+};
+
+class T1Learner {
+ public:
+  T1Learner(const PeakPeriod& peak, PeriodKind kind, int32_t tz_offset_s)
+      : peak_(peak), kind_(kind), tz_offset_s_(tz_offset_s) {}
+  // Readings outside the peak only serve as the base of the first sub-period.
+  void Add(const Point& p);
+  void Undo() { s_ = undo_; }
+  std::optional<double> Threshold(double alert_coefficient) const;
+
+ private:
+  struct S {
+    std::optional<double> completed_max;  // over finished sub-periods
+    Period cur;
+    bool has_cur = false;
+    std::optional<double> base, last;
+    std::optional<Point> last_point;
+  };
+  bool Inside(const Period& p) const { return p.start >= peak_.from && p.end <= peak_.to; }
+  PeakPeriod peak_;
+  PeriodKind kind_;
+  int32_t tz_offset_s_;
+  S s_, undo_;
+};
 
 // The target-period check after an accepted reading (SPEC 1.2).
 struct PeriodCheck {

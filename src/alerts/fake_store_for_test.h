@@ -1,0 +1,107 @@
+// An in-memory Store for the alerts tests: deliveries only (everything else is kInternal), plus
+// a log of every UpdateDelivery so a test can read the attempt history.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "store/store.h"
+
+namespace mh::alerts::testing {
+
+class FakeDeliveryStore final : public store::Store {
+ public:
+  // Adds a pending delivery due at `next_attempt_at`; returns its id.
+  int64_t AddDelivery(store::Delivery d) {
+    std::lock_guard<std::mutex> lock(mu_);
+    d.id = ++last_id_;
+    deliveries_[d.id] = d;
+    return d.id;
+  }
+  store::Delivery Get(int64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return deliveries_.at(id);
+  }
+  std::vector<store::Delivery> Updates() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return updates_;
+  }
+  void FailUpdates(bool fail) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_updates_ = fail;
+  }
+
+  Result<std::vector<store::Delivery>> DueDeliveries(int64_t now_ms, int64_t limit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<store::Delivery> out;
+    for (const auto& [id, d] : deliveries_) {  // ids ascend: oldest first
+      if (static_cast<int64_t>(out.size()) >= limit) break;
+      if (d.status == store::DeliveryStatus::kPending && d.next_attempt_at <= now_ms) out.push_back(d);
+    }
+    return out;
+  }
+  Status UpdateDelivery(const store::Delivery& d) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fail_updates_) return Unavailable("fake store: updates disabled");
+    if (deliveries_.count(d.id) == 0) return NotFound("no delivery " + std::to_string(d.id));
+    deliveries_[d.id] = d;
+    updates_.push_back(d);
+    return Status::Ok();
+  }
+  Result<std::vector<store::Delivery>> ListDeliveries(const std::string& meter_id, int64_t alert_id,
+                                                      int64_t limit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<store::Delivery> out;
+    for (const auto& [id, d] : deliveries_) {
+      if ((alert_id == 0 || d.alert_id == alert_id) && static_cast<int64_t>(out.size()) < limit) out.push_back(d);
+    }
+    return out;
+  }
+
+  // Not used by the alerts module.
+  Status UpsertMeter(const store::MeterInfo&) override { return Unused(); }
+  Result<std::optional<store::MeterInfo>> GetMeter(const std::string&) override { return Unused(); }
+  Result<std::vector<store::MeterInfo>> ListMeters(const std::string&, int64_t, int64_t) override { return Unused(); }
+  Result<int64_t> CountMeters() override { return Unused(); }
+  Status SetCustomerThreshold(const std::string&, std::optional<double>) override { return Unused(); }
+  Status BindTerminal(const store::Terminal&) override { return Unused(); }
+  Status UnbindTerminal(const std::string&, const std::string&) override { return Unused(); }
+  Result<std::vector<store::Terminal>> ListTerminals(const std::string&) override { return Unused(); }
+  Status Commit(const store::IngestBatch&) override { return Unused(); }
+  Result<std::vector<store::MeterStateRecord>> LoadMeterStates(const std::vector<std::string>&) override {
+    return Unused();
+  }
+  Result<std::vector<store::StoredReading>> QueryReadings(const std::string&, store::TimeRange, int64_t) override {
+    return Unused();
+  }
+  Result<std::optional<store::StoredReading>> LastReadingAtOrBefore(const std::string&, int64_t) override {
+    return Unused();
+  }
+  Result<std::vector<store::QuarantinedReading>> QueryQuarantine(const std::string&, store::TimeRange,
+                                                                 int64_t) override {
+    return Unused();
+  }
+  Result<std::vector<store::ReadingEvent>> QueryEvents(const std::string&, store::TimeRange, int64_t) override {
+    return Unused();
+  }
+  Result<int64_t> CountReadings() override { return Unused(); }
+  Result<int64_t> CountQuarantine() override { return Unused(); }
+  Result<std::vector<store::AlertRecord>> ListAlerts(const std::string&, store::TimeRange, int64_t) override {
+    return Unused();
+  }
+  Result<int64_t> CountAlerts(const std::string&, const std::string&, int64_t) override { return Unused(); }
+  Status PutToken(const store::ApiToken&) override { return Unused(); }
+  Result<std::optional<store::ApiToken>> FindToken(const std::string&) override { return Unused(); }
+
+ private:
+  static Status Unused() { return Internal("not implemented by FakeDeliveryStore"); }
+
+  std::mutex mu_;
+  int64_t last_id_ = 0;                          // guarded by mu_
+  std::map<int64_t, store::Delivery> deliveries_;  // guarded by mu_
+  std::vector<store::Delivery> updates_;         // guarded by mu_
+  bool fail_updates_ = false;                    // guarded by mu_
+};
+
+}  // namespace mh::alerts::testing

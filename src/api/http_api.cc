@@ -1,0 +1,512 @@
+#include "api/http_api.h"
+
+#include <httplib.h>
+
+#include <spdlog/spdlog.h>
+
+#include "api/auth.h"
+#include "codec/reading_csv.h"
+#include "codec/reading_json.h"
+#include "core/meter_id.h"
+#include "core/time.h"
+#include "vee/consumption.h"
+
+namespace mh::api {
+namespace {
+
+using json = nlohmann::json;
+
+int HttpStatusOf(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kUnauthenticated: return 401;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kAlreadyExists: return 409;
+    case StatusCode::kFailedPrecondition: return 422;
+    case StatusCode::kResourceExhausted: return 413;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+void SendJson(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+void SendError(httplib::Response& res, const Status& s) {
+  SendJson(res, HttpStatusOf(s.code()), {{"error", {{"code", StatusCodeName(s.code())}, {"message", s.message()}}}});
+}
+
+std::string Iso(int64_t t) { return FormatIsoUtc(t); }
+
+json MeterJson(const store::MeterInfo& m) {
+  json j{{"meter_id", m.meter_id},     {"kind", m.kind},
+         {"customer_id", m.customer_id}, {"timezone", FormatUtcOffset(m.tz_offset_s)},
+         {"interval_s", m.interval_s},  {"created_at", Iso(m.created_at)}};
+  j["register_max"] = m.register_max ? json(*m.register_max) : json(nullptr);
+  j["customer_threshold"] = m.customer_t1 ? json(*m.customer_t1) : json(nullptr);
+  return j;
+}
+
+json TerminalJson(const store::Terminal& t) {
+  return {{"terminal_id", t.terminal_id}, {"meter_id", t.meter_id}, {"channel", t.channel}, {"address", t.address}};
+}
+
+json AlertJson(const store::AlertRecord& a) {
+  return {{"id", a.id},
+          {"meter_id", a.meter_id},
+          {"terminal_id", a.terminal_id},
+          {"period_start", Iso(a.period_start)},
+          {"timestamp", Iso(a.ts)},
+          {"reading", a.reading},
+          {"period_consumption", a.period_consumption},
+          {"threshold", a.threshold},
+          {"excess", a.excess},
+          {"created_at", Iso(a.created_at)}};
+}
+
+json DeliveryJson(const store::Delivery& d) {
+  json content = json::parse(d.content, nullptr, false);
+  return {{"id", d.id},
+          {"alert_id", d.alert_id},
+          {"terminal_id", d.terminal_id},
+          {"channel", d.channel},
+          {"address", d.address},
+          {"content", content.is_discarded() ? json(d.content) : content},
+          {"status", store::DeliveryStatusName(d.status)},
+          {"attempts", d.attempts},
+          {"last_error", d.last_error},
+          {"updated_at_ms", d.updated_at}};
+}
+
+json SummaryJson(const ingest::SubmitSummary& s) {
+  json issues = json::array();
+  for (const auto& i : s.issues) {
+    if (issues.size() >= 1000) break;
+    issues.push_back({{"line", i.line}, {"field", i.field}, {"message", i.message}});
+  }
+  return {{"received", s.received},
+          {"accepted", s.accepted},
+          {"duplicates", s.duplicates},
+          {"quarantined",
+           {{"null", s.quarantined[static_cast<int>(Verdict::kNull)]},
+            {"error", s.quarantined[static_cast<int>(Verdict::kError)]},
+            {"sudden", s.quarantined[static_cast<int>(Verdict::kSudden)]}}},
+          {"rejected", s.rejected},
+          {"alerts", s.alerts},
+          {"issues", issues}};
+}
+
+
+// from/to query parameters (ISO-8601 or epoch seconds), both inclusive.
+Result<store::TimeRange> ParseRange(const httplib::Request& req) {
+  store::TimeRange range;
+  if (req.has_param("from")) {
+    auto t = ParseTimestamp(req.get_param_value("from"));
+    if (!t.ok()) return InvalidArgument("query parameter 'from': " + t.status().message());
+    range.from = *t;
+  }
+  if (req.has_param("to")) {
+    auto t = ParseTimestamp(req.get_param_value("to"));
+    if (!t.ok()) return InvalidArgument("query parameter 'to': " + t.status().message());
+    range.to = *t;
+  }
+  if (range.from > range.to) return InvalidArgument("'from' is after 'to'");
+  return range;
+}
+
+Result<int64_t> ParseLimit(const httplib::Request& req, int64_t def, int64_t max) {
+  if (!req.has_param("limit")) return def;
+  try {
+    int64_t v = std::stoll(req.get_param_value("limit"));
+    if (v <= 0 || v > max) return InvalidArgument("query parameter 'limit' must be 1.." + std::to_string(max));
+    return v;
+  } catch (...) {
+    return InvalidArgument("query parameter 'limit' is not a number");
+  }
+}
+
+Result<json> ParseBody(const httplib::Request& req) {
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) return InvalidArgument("request body is not valid JSON");
+  if (!body.is_object()) return InvalidArgument("request body must be a JSON object");
+  return body;
+}
+
+// Reads an optional typed field; an existing field of the wrong type is an error naming it.
+template <typename T>
+Status Field(const json& body, const char* name, T* out, bool required) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) {
+    return required ? InvalidArgument(std::string("field '") + name + "' is required") : Status::Ok();
+  }
+  try {
+    *out = it->get<T>();
+  } catch (const json::exception&) {
+    return InvalidArgument(std::string("field '") + name + "' has the wrong type");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ParseListenAddress(const std::string& listen, HttpOptions* options) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return InvalidArgument("http.listen: expected HOST:PORT, got '" + listen + "'");
+  options->host = listen.substr(0, colon);
+  try {
+    options->port = std::stoi(listen.substr(colon + 1));
+  } catch (...) {
+    return InvalidArgument("http.listen: bad port in '" + listen + "'");
+  }
+  if (options->port < 0 || options->port > 65535) return InvalidArgument("http.listen: port out of range");
+  return Status::Ok();
+}
+
+HttpApi::HttpApi(ApiDeps deps, HttpOptions options)
+    : deps_(std::move(deps)), options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {}
+
+HttpApi::~HttpApi() { Stop(); }
+
+Status HttpApi::Start() {
+  Routes();
+  server_->set_payload_max_length(options_.max_body_bytes);
+  int threads = options_.threads;
+  server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  if (options_.port == 0) {
+    port_ = server_->bind_to_any_port(options_.host);
+    if (port_ <= 0) return Unavailable("http: cannot bind " + options_.host);
+  } else {
+    if (!server_->bind_to_port(options_.host, options_.port))
+      return Unavailable("http: cannot bind " + options_.host + ":" + std::to_string(options_.port));
+    port_ = options_.port;
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return Status::Ok();
+}
+
+void HttpApi::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HttpApi::Routes() {
+  auto& srv = *server_;
+  store::Store* const st = deps_.store;
+
+  // Wraps a handler with authentication and uniform error reporting.
+  auto guarded = [this](auto handler) {
+    return [this, handler](const httplib::Request& req, httplib::Response& res) {
+      auto principal = Authenticate(*deps_.store, req.get_header_value("Authorization"));
+      if (!principal.ok()) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        return SendError(res, principal.status());
+      }
+      Status s = handler(*principal, req, res);
+      if (!s.ok()) SendError(res, s);
+    };
+  };
+  // The meter named in the path, if this principal may see it.
+  auto visible_meter = [st](const Principal& who, const std::string& id) -> Result<store::MeterInfo> {
+    MH_ASSIGN_OR_RETURN(std::optional<store::MeterInfo> m, st->GetMeter(id));
+    if (!m || !who.CanSeeMeter(*m)) return NotFound("no meter '" + id + "'");
+    return *m;
+  };
+
+  srv.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unexpected error";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::error("http: handler threw: {}", what);
+    SendError(res, Internal(what));
+  });
+  srv.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 404) SendError(res, NotFound("no route " + req.method + " " + req.path));
+    else if (res.status == 413) SendError(res, ResourceExhausted("request body too large"));
+    else SendError(res, Status(StatusCode::kInvalidArgument, "HTTP " + std::to_string(res.status)));
+  });
+
+  srv.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  srv.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(deps_.metrics ? deps_.metrics->Render() : std::string(), "text/plain; version=0.0.4");
+  });
+  srv.Get("/api/v1/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+    SendJson(res, 200, OpenApiDocument());
+  });
+
+  srv.Get("/api/v1/status", guarded([this, st](const Principal&, const httplib::Request&, httplib::Response& res) -> Status {
+    MH_ASSIGN_OR_RETURN(int64_t meters, st->CountMeters());
+    MH_ASSIGN_OR_RETURN(int64_t readings, st->CountReadings());
+    MH_ASSIGN_OR_RETURN(int64_t quarantined, st->CountQuarantine());
+    json j{{"meters", meters}, {"readings", readings}, {"quarantined", quarantined}};
+    if (deps_.status) j.update(deps_.status());
+    SendJson(res, 200, j);
+    return Status::Ok();
+  }));
+
+  // --- meters ---
+  srv.Post("/api/v1/meters", guarded([this, st](const Principal& who, const httplib::Request& req,
+                                                 httplib::Response& res) -> Status {
+    if (!who.CanWrite()) return PermissionDenied("registering meters needs an admin or operator token");
+    MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
+    store::MeterInfo m;
+    std::string tz = "+08:00";
+    MH_RETURN_IF_ERROR(Field(body, "meter_id", &m.meter_id, true));
+    MH_RETURN_IF_ERROR(Field(body, "kind", &m.kind, false));
+    MH_RETURN_IF_ERROR(Field(body, "customer_id", &m.customer_id, false));
+    MH_RETURN_IF_ERROR(Field(body, "timezone", &tz, false));
+    MH_RETURN_IF_ERROR(Field(body, "interval_s", &m.interval_s, false));
+    double max = 0;
+    MH_RETURN_IF_ERROR(Field(body, "register_max", &max, false));
+    if (max > 0) m.register_max = max;
+    if (!IsValidMeterId(m.meter_id)) return InvalidArgument("field 'meter_id': 1-32 characters of [A-Za-z0-9_-]");
+    if (m.kind != "electricity" && m.kind != "water") return InvalidArgument("field 'kind': electricity or water");
+    if (m.interval_s <= 0) return InvalidArgument("field 'interval_s' must be positive");
+    auto off = ParseUtcOffset(tz);
+    if (!off.ok()) return InvalidArgument("field 'timezone': " + off.status().message());
+    m.tz_offset_s = *off;
+    MH_ASSIGN_OR_RETURN(std::optional<store::MeterInfo> existing, st->GetMeter(m.meter_id));
+    m.created_at = existing ? existing->created_at : deps_.clock->NowSeconds();
+    if (existing) m.customer_t1 = existing->customer_t1;
+    MH_RETURN_IF_ERROR(st->UpsertMeter(m));
+    deps_.pipeline->Invalidate(m.meter_id);
+    SendJson(res, existing ? 200 : 201, MeterJson(m));
+    return Status::Ok();
+  }));
+  srv.Get("/api/v1/meters", guarded([st](const Principal& who, const httplib::Request& req,
+                                          httplib::Response& res) -> Status {
+    MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
+    int64_t offset = req.has_param("offset") ? std::max<int64_t>(0, std::atoll(req.get_param_value("offset").c_str())) : 0;
+    std::string customer = who.role == Role::kCustomer ? who.customer_id : req.get_param_value("customer_id");
+    MH_ASSIGN_OR_RETURN(std::vector<store::MeterInfo> meters, st->ListMeters(customer, offset, limit));
+    json out = json::array();
+    for (const auto& m : meters) out.push_back(MeterJson(m));
+    SendJson(res, 200, {{"meters", out}, {"offset", offset}, {"limit", limit}});
+    return Status::Ok();
+  }));
+  srv.Get(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32}))",
+          guarded([visible_meter](const Principal& who, const httplib::Request& req, httplib::Response& res) -> Status {
+            MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
+            SendJson(res, 200, MeterJson(m));
+            return Status::Ok();
+          }));
+  srv.Put(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/threshold)",
+          guarded([this, visible_meter, st](const Principal& who, const httplib::Request& req,
+                                             httplib::Response& res) -> Status {
+            if (who.role == Role::kSupervisor || who.role == Role::kAuditor)
+              return PermissionDenied("read-only token");
+            MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
+            MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
+            auto it = body.find("threshold");
+            if (it == body.end()) return InvalidArgument("field 'threshold' is required (a number, or null to clear)");
+            std::optional<double> t1;
+            if (!it->is_null()) {
+              if (!it->is_number()) return InvalidArgument("field 'threshold' must be a number or null");
+              t1 = it->get<double>();
+              if (!(*t1 > 0)) return InvalidArgument("field 'threshold' must be positive");
+            }
+            MH_RETURN_IF_ERROR(st->SetCustomerThreshold(m.meter_id, t1));
+            deps_.pipeline->Invalidate(m.meter_id);
+            m.customer_t1 = t1;
+            SendJson(res, 200, MeterJson(m));
+            return Status::Ok();
+          }));
+
+  // --- terminals ---
+  srv.Post(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/terminals)",
+           guarded([this, visible_meter, st](const Principal& who, const httplib::Request& req,
+                                              httplib::Response& res) -> Status {
+             if (!who.CanWrite() && who.role != Role::kCustomer) return PermissionDenied("read-only token");
+             MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
+             MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
+             store::Terminal t;
+             t.meter_id = m.meter_id;
+             MH_RETURN_IF_ERROR(Field(body, "terminal_id", &t.terminal_id, true));
+             MH_RETURN_IF_ERROR(Field(body, "channel", &t.channel, true));
+             MH_RETURN_IF_ERROR(Field(body, "address", &t.address, true));
+             if (!IsValidMeterId(t.terminal_id))
+               return InvalidArgument("field 'terminal_id': 1-32 characters of [A-Za-z0-9_-]");
+             if (t.channel != "webhook" && t.channel != "sms" && t.channel != "email")
+               return InvalidArgument("field 'channel': webhook, sms or email");
+             if (t.address.empty()) return InvalidArgument("field 'address' is empty");
+             MH_RETURN_IF_ERROR(st->BindTerminal(t));
+             deps_.pipeline->Invalidate(m.meter_id);
+             SendJson(res, 201, TerminalJson(t));
+             return Status::Ok();
+           }));
+  srv.Get(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/terminals)",
+          guarded([visible_meter, st](const Principal& who, const httplib::Request& req,
+                                       httplib::Response& res) -> Status {
+            MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
+            MH_ASSIGN_OR_RETURN(std::vector<store::Terminal> ts, st->ListTerminals(m.meter_id));
+            json out = json::array();
+            for (const auto& t : ts) out.push_back(TerminalJson(t));
+            SendJson(res, 200, {{"terminals", out}});
+            return Status::Ok();
+          }));
+  srv.Delete(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/terminals/([A-Za-z0-9_-]{1,32}))",
+             guarded([this, visible_meter, st](const Principal& who, const httplib::Request& req,
+                                                httplib::Response& res) -> Status {
+               if (!who.CanWrite() && who.role != Role::kCustomer) return PermissionDenied("read-only token");
+               MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
+               MH_RETURN_IF_ERROR(st->UnbindTerminal(m.meter_id, req.matches[2]));
+               deps_.pipeline->Invalidate(m.meter_id);
+               res.status = 204;
+               return Status::Ok();
+             }));
+
+  // --- readings ---
+  srv.Post("/api/v1/readings", guarded([this](const Principal& who, const httplib::Request& req,
+                                              httplib::Response& res) -> Status {
+    if (!who.CanWrite()) return PermissionDenied("posting readings needs an admin or operator token");
+    std::vector<Reading> readings;
+    std::vector<codec::RowIssue> issues;
+    std::string type = req.get_header_value("Content-Type");
+    if (type.find("text/csv") != std::string::npos) {
+      Status parsed = codec::ParseReadingCsv(
+          req.body, [&](const Reading& r, int64_t) { readings.push_back(r); },
+          [&](const codec::RowIssue& i) { issues.push_back(i); });
+      if (!parsed.ok()) return parsed.WithContext("CSV body");
+    } else if (type.empty() || type.find("json") != std::string::npos) {
+      auto parsed = codec::ParseReadingsJson(req.body);
+      if (!parsed.ok()) return parsed.status().WithContext("JSON body");
+      readings = std::move(parsed->readings);
+      issues = std::move(parsed->issues);
+    } else {
+      return InvalidArgument("Content-Type must be application/json or text/csv, got '" + type + "'");
+    }
+    ingest::SubmitSummary summary;
+    if (!readings.empty()) {
+      MH_ASSIGN_OR_RETURN(summary, deps_.committer ? deps_.committer->Submit(readings, "http")
+                                                   : deps_.pipeline->Submit(readings, "http"));
+    }
+    summary.rejected += static_cast<int64_t>(issues.size());
+    summary.received += static_cast<int64_t>(issues.size());
+    summary.issues.insert(summary.issues.begin(), issues.begin(), issues.end());
+    bool nothing_stored = summary.accepted + summary.quarantined_total() + summary.duplicates == 0;
+    if (nothing_stored && !summary.issues.empty()) {
+      const auto& first = summary.issues.front();
+      json body{{"error",
+                 {{"code", "invalid_argument"},
+                  {"message", "no reading stored; first problem: line " + std::to_string(first.line) + " " +
+                                  first.field + ": " + first.message}}},
+                {"summary", SummaryJson(summary)}};
+      SendJson(res, 422, body);
+      return Status::Ok();
+    }
+    SendJson(res, 200, SummaryJson(summary));
+    return Status::Ok();
+  }));
+  srv.Get(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/readings)",
+          guarded([visible_meter, st](const Principal& who, const httplib::Request& req,
+                                       httplib::Response& res) -> Status {
+            MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
+            MH_ASSIGN_OR_RETURN(store::TimeRange range, ParseRange(req));
+            MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
+            MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> rows, st->QueryReadings(m.meter_id, range, limit));
+            json out = json::array();
+            for (const auto& r : rows)
+              out.push_back({{"timestamp", Iso(r.ts)}, {"value", r.value}, {"consumption", r.consumption},
+                             {"source", r.source}, {"quality", r.quality}});
+            SendJson(res, 200, {{"meter_id", m.meter_id}, {"readings", out}});
+            return Status::Ok();
+          }));
+  srv.Get(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/consumption)",
+          guarded([visible_meter, st](const Principal& who, const httplib::Request& req,
+                                       httplib::Response& res) -> Status {
+            MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
+            MH_ASSIGN_OR_RETURN(store::TimeRange range, ParseRange(req));
+            std::string period_name = req.has_param("period") ? req.get_param_value("period") : "day";
+            auto kind = ParsePeriodKind(period_name);
+            if (!kind.ok()) return InvalidArgument("query parameter 'period': " + kind.status().message());
+            MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> rows,
+                                st->QueryReadings(m.meter_id, range, INT64_MAX));
+            json out = json::array();
+            for (const auto& p : vee::ConsumptionPerPeriod(rows, *kind, m.tz_offset_s))
+              out.push_back({{"period_start", FormatIsoOffset(p.period.start, m.tz_offset_s)},
+                             {"period_end", FormatIsoOffset(p.period.end, m.tz_offset_s)},
+                             {"consumption", p.consumption},
+                             {"readings", p.readings}});
+            SendJson(res, 200, {{"meter_id", m.meter_id}, {"period", period_name},
+                                {"unit", m.kind == "water" ? "m3" : "kWh"}, {"consumption", out}});
+            return Status::Ok();
+          }));
+
+  // --- quarantine, alerts, deliveries ---
+  srv.Get("/api/v1/quarantine", guarded([visible_meter, st](const Principal& who, const httplib::Request& req,
+                                                             httplib::Response& res) -> Status {
+    std::string meter = req.get_param_value("meter");
+    if (meter.empty() && who.role == Role::kCustomer) return InvalidArgument("customers must name a meter (?meter=ID)");
+    if (!meter.empty()) {
+      MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, meter));
+    }
+    MH_ASSIGN_OR_RETURN(store::TimeRange range, ParseRange(req));
+    MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
+    MH_ASSIGN_OR_RETURN(std::vector<store::QuarantinedReading> rows, st->QueryQuarantine(meter, range, limit));
+    json out = json::array();
+    for (const auto& q : rows)
+      out.push_back({{"meter_id", q.meter_id}, {"timestamp", Iso(q.ts)},
+                     {"value", q.value ? json(*q.value) : json(nullptr)}, {"raw_value", q.raw_value},
+                     {"verdict", VerdictName(q.verdict)}, {"reason", q.reason}, {"source", q.source},
+                     {"received_at", Iso(q.received_at)}});
+    SendJson(res, 200, {{"quarantine", out}});
+    return Status::Ok();
+  }));
+  srv.Get("/api/v1/alerts", guarded([visible_meter, st](const Principal& who, const httplib::Request& req,
+                                                         httplib::Response& res) -> Status {
+    std::string meter = req.get_param_value("meter");
+    if (meter.empty() && who.role == Role::kCustomer) return InvalidArgument("customers must name a meter (?meter=ID)");
+    if (!meter.empty()) {
+      MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, meter));
+    }
+    MH_ASSIGN_OR_RETURN(store::TimeRange range, ParseRange(req));
+    MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
+    MH_ASSIGN_OR_RETURN(std::vector<store::AlertRecord> rows, st->ListAlerts(meter, range, limit));
+    json out = json::array();
+    for (const auto& a : rows) out.push_back(AlertJson(a));
+    SendJson(res, 200, {{"alerts", out}});
+    return Status::Ok();
+  }));
+  srv.Get("/api/v1/deliveries", guarded([visible_meter, st](const Principal& who, const httplib::Request& req,
+                                                             httplib::Response& res) -> Status {
+    std::string meter = req.get_param_value("meter");
+    int64_t alert_id = req.has_param("alert") ? std::atoll(req.get_param_value("alert").c_str()) : 0;
+    if (meter.empty() && who.role == Role::kCustomer) return InvalidArgument("customers must name a meter (?meter=ID)");
+    if (!meter.empty()) {
+      MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, meter));
+    }
+    MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
+    MH_ASSIGN_OR_RETURN(std::vector<store::Delivery> rows, st->ListDeliveries(meter, alert_id, limit));
+    json out = json::array();
+    for (const auto& d : rows) out.push_back(DeliveryJson(d));
+    SendJson(res, 200, {{"deliveries", out}});
+    return Status::Ok();
+  }));
+
+  // --- tokens ---
+  srv.Post("/api/v1/tokens", guarded([st](const Principal& who, const httplib::Request& req,
+                                           httplib::Response& res) -> Status {
+    if (!who.IsAdmin()) return PermissionDenied("creating tokens needs an admin token");
+    MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
+    std::string role_name, name, customer;
+    MH_RETURN_IF_ERROR(Field(body, "role", &role_name, true));
+    MH_RETURN_IF_ERROR(Field(body, "name", &name, false));
+    MH_RETURN_IF_ERROR(Field(body, "customer_id", &customer, false));
+    auto role = ParseRole(role_name);
+    if (!role) return InvalidArgument("field 'role': admin, operator, auditor, customer or supervisor");
+    MH_ASSIGN_OR_RETURN(std::string token, CreateToken(*st, *role, name, customer));
+    SendJson(res, 201, {{"token", token}, {"role", role_name}, {"name", name}, {"customer_id", customer}});
+    return Status::Ok();
+  }));
+}
+
+}  // namespace mh::api

@@ -1,0 +1,68 @@
+// The REST API (SPEC 5) for meters, terminals, readings, consumption, quarantine, alerts and
+// their deliveries, plus /metrics, /healthz and the OpenAPI document. JSON in and out; errors
+// as {"error":{"code","message"}} with the matching HTTP status.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "api/metrics.h"
+#include "base/clock.h"
+#include "base/status.h"
+#include "ingest/group_commit.h"
+#include "ingest/pipeline.h"
+#include "store/store.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace mh::api {
+
+struct HttpOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;                       // 0 = any free port (see HttpApi::port())
+  size_t max_body_bytes = 16u << 20;     // larger bodies get 413
+  int threads = 8;
+};
+
+// "127.0.0.1:8080" → host, port.
+Status ParseListenAddress(const std::string& listen, HttpOptions* options);
+
+struct ApiDeps {
+  store::Store* store = nullptr;
+  ingest::Pipeline* pipeline = nullptr;
+  ingest::GroupCommitter* committer = nullptr;  // posted readings share commits through it
+  const Clock* clock = nullptr;
+  Metrics* metrics = nullptr;
+  std::function<nlohmann::json()> status;  // extra fields for GET /api/v1/status
+};
+
+class HttpApi {
+ public:
+  HttpApi(ApiDeps deps, HttpOptions options);
+  ~HttpApi();
+
+  // Binds and serves on a background thread.
+  Status Start();
+  void Stop();
+  int port() const { return port_; }
+
+ private:
+  void Routes();
+
+  ApiDeps deps_;
+  HttpOptions options_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+// The OpenAPI 3.0 document served at /api/v1/openapi.json.
+nlohmann::json OpenApiDocument();
+
+}  // namespace mh::api

@@ -1,0 +1,118 @@
+// The OpenAPI 3.0 description of the REST API; tests check every served route is in it.
+#include "api/http_api.h"
+
+namespace mh::api {
+
+nlohmann::json OpenApiDocument() {
+  using json = nlohmann::json;
+  auto error_resp = [](const char* what) {
+    return json{{"description", what},
+                {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
+  };
+  auto ok = [](const char* what) { return json{{"description", what}, {"content", {{"application/json", json::object()}}}}; };
+  auto std_errors = [&](json responses) {
+    responses["400"] = error_resp("bad request: the message names the field or line");
+    responses["401"] = error_resp("missing or unknown API token");
+    responses["403"] = error_resp("the token's role may not do this");
+    return responses;
+  };
+  auto meter_param = json{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}};
+  auto q = [](const char* name, const char* desc) {
+    return json{{"name", name}, {"in", "query"}, {"required", false}, {"description", desc}, {"schema", {{"type", "string"}}}};
+  };
+  auto range = json::array({q("from", "ISO-8601 or epoch seconds, inclusive"), q("to", "ISO-8601 or epoch seconds, inclusive"),
+                            q("limit", "maximum rows")});
+
+  json paths;
+  paths["/healthz"]["get"] = {{"summary", "liveness"}, {"security", json::array()}, {"responses", {{"200", {{"description", "ok"}}}}}};
+  paths["/metrics"]["get"] = {{"summary", "Prometheus text metrics"}, {"security", json::array()},
+                              {"responses", {{"200", {{"description", "text/plain; version=0.0.4"}}}}}};
+  paths["/api/v1/openapi.json"]["get"] = {{"summary", "this document"}, {"security", json::array()},
+                                          {"responses", {{"200", ok("OpenAPI 3.0")}}}};
+  paths["/api/v1/status"]["get"] = {{"summary", "counts and component status"}, {"responses", std_errors({{"200", ok("status")}})}};
+  paths["/api/v1/meters"]["post"] = {
+      {"summary", "register or update a meter (admin, operator)"},
+      {"requestBody", {{"required", true}, {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/MeterIn"}}}}}}}}},
+      {"responses", std_errors({{"201", ok("created")}, {"200", ok("updated")}})}};
+  paths["/api/v1/meters"]["get"] = {{"summary", "list meters (a customer sees only its own)"},
+                                    {"parameters", json::array({q("offset", "paging offset"), q("limit", "page size"),
+                                                                q("customer_id", "filter by customer")})},
+                                    {"responses", std_errors({{"200", ok("meters")}})}};
+  paths["/api/v1/meters/{id}"]["get"] = {{"summary", "one meter"}, {"parameters", json::array({meter_param})},
+                                         {"responses", std_errors({{"200", ok("meter")}, {"404", error_resp("no such meter")}})}};
+  paths["/api/v1/meters/{id}/threshold"]["put"] = {
+      {"summary", "set (number) or clear (null) the customer's first threshold T1"},
+      {"parameters", json::array({meter_param})},
+      {"requestBody", {{"required", true}, {"content", {{"application/json", {{"schema", {{"type", "object"}, {"properties", {{"threshold", {{"type", "number"}, {"nullable", true}}}}}}}}}}}}},
+      {"responses", std_errors({{"200", ok("meter")}, {"404", error_resp("no such meter")}})}};
+  paths["/api/v1/meters/{id}/terminals"]["post"] = {
+      {"summary", "bind a terminal (webhook URL, SMS phone number or e-mail address) to the meter"},
+      {"parameters", json::array({meter_param})},
+      {"requestBody", {{"required", true}, {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Terminal"}}}}}}}}},
+      {"responses", std_errors({{"201", ok("bound")}, {"404", error_resp("no such meter")}})}};
+  paths["/api/v1/meters/{id}/terminals"]["get"] = {{"summary", "terminals bound to the meter"},
+                                                   {"parameters", json::array({meter_param})},
+                                                   {"responses", std_errors({{"200", ok("terminals")}})}};
+  paths["/api/v1/meters/{id}/terminals/{terminal}"]["delete"] = {
+      {"summary", "unbind a terminal"},
+      {"parameters", json::array({meter_param, {{"name", "terminal"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}})},
+      {"responses", std_errors({{"204", {{"description", "unbound"}}}})}};
+  paths["/api/v1/readings"]["post"] = {
+      {"summary", "post readings (JSON object or array, or CSV meter_id,timestamp,value); 200 after the durable commit"},
+      {"requestBody",
+       {{"required", true},
+        {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Reading"}}}}},
+                     {"text/csv", {{"schema", {{"type", "string"}}}}}}}}},
+      {"responses", std_errors({{"200", ok("summary: accepted, duplicates, quarantined by verdict, rejected, issues")},
+                                {"413", error_resp("body too large")},
+                                {"422", error_resp("nothing could be stored; the summary lists why")}})}};
+  paths["/api/v1/meters/{id}/readings"]["get"] = {{"summary", "accepted readings in a time range"},
+                                                  {"parameters", json::array({meter_param, range[0], range[1], range[2]})},
+                                                  {"responses", std_errors({{"200", ok("readings")}})}};
+  paths["/api/v1/meters/{id}/consumption"]["get"] = {
+      {"summary", "consumption per day, week or month in the meter's time zone"},
+      {"parameters", json::array({meter_param, q("period", "day (default), week or month"), range[0], range[1]})},
+      {"responses", std_errors({{"200", ok("consumption per period")}})}};
+  paths["/api/v1/quarantine"]["get"] = {{"summary", "abnormal readings with their verdict and reason"},
+                                        {"parameters", json::array({q("meter", "meter id"), range[0], range[1], range[2]})},
+                                        {"responses", std_errors({{"200", ok("quarantine")}})}};
+  paths["/api/v1/alerts"]["get"] = {{"summary", "abnormal-consumption alerts"},
+                                    {"parameters", json::array({q("meter", "meter id"), range[0], range[1], range[2]})},
+                                    {"responses", std_errors({{"200", ok("alerts")}})}};
+  paths["/api/v1/deliveries"]["get"] = {{"summary", "the delivery log: every send of every alert, with its result"},
+                                        {"parameters", json::array({q("meter", "meter id"), q("alert", "alert id"), range[2]})},
+                                        {"responses", std_errors({{"200", ok("deliveries")}})}};
+  paths["/api/v1/tokens"]["post"] = {{"summary", "create an API token (admin); the token is shown once"},
+                                     {"responses", std_errors({{"201", ok("token")}})}};
+
+  json schemas;
+  schemas["Error"] = {{"type", "object"},
+                      {"properties", {{"error", {{"type", "object"}, {"properties", {{"code", {{"type", "string"}}}, {"message", {{"type", "string"}}}}}}}}}};
+  schemas["Reading"] = {{"type", "object"},
+                        {"required", {"meter", "ts", "value"}},
+                        {"properties", {{"meter", {{"type", "string"}}}, {"ts", {{"type", "string"}, {"format", "date-time"}}},
+                                        {"value", {{"type", "number"}, {"nullable", true}}}}}};
+  schemas["MeterIn"] = {{"type", "object"},
+                        {"required", {"meter_id"}},
+                        {"properties", {{"meter_id", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"}}},
+                                        {"kind", {{"type", "string"}, {"enum", {"electricity", "water"}}}},
+                                        {"customer_id", {{"type", "string"}}},
+                                        {"timezone", {{"type", "string"}, {"example", "+08:00"}}},
+                                        {"interval_s", {{"type", "integer"}}},
+                                        {"register_max", {{"type", "number"}}}}}};
+  schemas["Terminal"] = {{"type", "object"},
+                         {"required", {"terminal_id", "channel", "address"}},
+                         {"properties", {{"terminal_id", {{"type", "string"}}},
+                                         {"channel", {{"type", "string"}, {"enum", {"webhook", "sms", "email"}}}},
+                                         {"address", {{"type", "string"}}}}}};
+
+  return {{"openapi", "3.0.3"},
+          {"info", {{"title", "MeterHub API"}, {"version", "0.1.0"},
+                    {"description", "Smart-metering platform: readings, validation, quarantine, consumption alerts."}}},
+          {"servers", json::array({{{"url", "/"}}})},
+          {"security", json::array({{{"bearer", json::array()}}})},
+          {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}, {"schemas", schemas}}},
+          {"paths", paths}};
+}
+
+}  // namespace mh::api

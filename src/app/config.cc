@@ -1,0 +1,235 @@
+#include "app/config.h"
+
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <variant>
+
+#include <toml++/toml.h>
+
+#include "core/time.h"
+
+namespace mh::app {
+namespace {
+
+// One configuration key: where it lives in Config, and what the README says of it.
+struct Key {
+  std::string section;
+  std::string name;
+  std::variant<std::string*, int64_t*, int*, double*, bool*> field;
+  std::string comment;
+};
+
+// Every key, bound to the fields of `c`: the single list that parsing, the defaults document and
+// the README check all read.
+std::vector<Key> Keys(Config& c) {
+  return {
+      {"store", "backend", &c.store.backend, "\"sqlite\" (embedded default) or \"postgres\""},
+      {"store", "path", &c.store.path, "SQLite database file"},
+      {"store", "url", &c.store.url, "PostgreSQL connection string, e.g. postgresql://user@127.0.0.1:5432/meterhub"},
+      {"store", "synchronous", &c.store.synchronous, "SQLite: \"full\" (survives power loss) or \"normal\" (survives a crash)"},
+      {"http", "listen", &c.http.listen, "HTTP API address"},
+      {"http", "max_body_bytes", &c.http.max_body_bytes, "larger request bodies are refused with 413"},
+      {"http", "threads", &c.http.threads, "HTTP worker threads"},
+      {"mqtt", "broker", &c.mqtt.broker, "MQTT broker HOST:PORT; empty = no MQTT ingestion"},
+      {"mqtt", "client_id", &c.mqtt.client_id, "fixed client id: the broker keeps the session across restarts"},
+      {"mqtt", "connections", &c.mqtt.connections, "subscriber connections over the 64 shards (their waiting messages share one commit); keep fixed per broker"},
+      {"mqtt", "username", &c.mqtt.username, "broker credentials (empty = anonymous)"},
+      {"mqtt", "password", &c.mqtt.password, "broker password"},
+      {"ingest", "auto_register", &c.ingest.auto_register, "readings of unknown meters: register them (true) or reject them (false)"},
+      {"ingest", "default_kind", &c.ingest.default_kind, "kind of auto-registered meters: electricity or water"},
+      {"ingest", "interval", &c.ingest.interval, "nominal upload interval of auto-registered meters"},
+      {"ingest", "timezone", &c.ingest.timezone, "time zone of auto-registered meters (UTC offset)"},
+      {"vee", "spike_coefficient", &c.vee.spike_coefficient, "T2 = max peak difference per interval x this (seed: 1.1-1.3)"},
+      {"vee", "alert_coefficient", &c.vee.alert_coefficient, "T1 = max peak sub-period consumption x this"},
+      {"vee", "t2_quantile", &c.vee.t2_quantile, "1.0 = the seed's max; e.g. 0.99 for a robust T2"},
+      {"vee", "negative_tolerance", &c.vee.negative_tolerance, "backward steps up to this are zero consumption (0 = seed-exact; e.g. 0.002 m3 for water)"},
+      {"vee", "reset_after", &c.vee.reset_after, "consecutive readings below p that mean a meter reset or a spike (0 = off)"},
+      {"vee", "max_interval_consumption", &c.vee.max_interval_consumption, "physical ceiling per nominal interval (0 = off)"},
+      {"vee", "peak", &c.vee.peak, "peak period FROM..TO (dates or timestamps) to learn T1/T2 from; empty = none"},
+      {"vee", "period", &c.vee.period, "target period of the alert: day, week or month"},
+      {"vee", "max_alerts_per_period", &c.vee.max_alerts_per_period, "at most this many alerts per terminal and period"},
+      {"alerts", "max_attempts", &c.alerts.dispatcher.max_attempts, "attempts per delivery before it is marked failed"},
+      {"alerts", "initial_backoff_ms", &c.alerts.dispatcher.initial_backoff_ms, "wait after the first failure, doubled each time"},
+      {"alerts", "max_backoff_ms", &c.alerts.dispatcher.max_backoff_ms, "longest wait between attempts"},
+      {"alerts", "poll_interval_ms", &c.alerts.dispatcher.poll_interval_ms, "how often pending deliveries are looked for"},
+      {"alerts", "threads", &c.alerts.dispatcher.threads, "sender threads"},
+      {"alerts.webhook", "secret", &c.alerts.webhook.secret, "HMAC-SHA256 key for X-MeterHub-Signature; empty = unsigned"},
+      {"alerts.webhook", "timeout_ms", &c.alerts.webhook.timeout_ms, "whole request timeout"},
+      {"alerts.sms", "url", &c.alerts.sms.url, "SMS gateway endpoint (HTTP POST {to, text}); empty = SMS off"},
+      {"alerts.sms", "token", &c.alerts.sms.token, "bearer token for the gateway"},
+      {"alerts.email", "url", &c.alerts.email.url, "SMTP server: smtp://host:port or smtps://host:port"},
+      {"alerts.email", "from", &c.alerts.email.from, "sender address"},
+      {"alerts.email", "username", &c.alerts.email.username, "SMTP AUTH user (empty = none)"},
+      {"alerts.email", "password", &c.alerts.email.password, "SMTP AUTH password"},
+      {"alerts.email", "starttls", &c.alerts.email.starttls, "require STARTTLS on smtp://"},
+      {"log", "level", &c.log.level, "trace, debug, info, warn or error"},
+      {"log", "json", &c.log.json, "one JSON object per log line"},
+  };
+}
+
+std::string Quote(const std::string& s) {
+  std::ostringstream o;
+  o << toml::value<std::string>(s);
+  return o.str();
+}
+
+std::string ValueText(const Key& k) {
+  return std::visit(
+      [](auto* p) -> std::string {
+        using T = std::remove_pointer_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, std::string>) return Quote(*p);
+        else if constexpr (std::is_same_v<T, bool>) return *p ? "true" : "false";
+        else if constexpr (std::is_same_v<T, double>) {
+          std::ostringstream o;
+          o << *p;
+          std::string s = o.str();
+          if (s.find_first_of(".e") == std::string::npos) s += ".0";
+          return s;
+        } else return std::to_string(*p);
+      },
+      k.field);
+}
+
+std::string Where(const toml::node& n, const std::string& path) {
+  const auto& src = n.source();
+  std::string file = src.path ? std::string(*src.path) : std::string("config");
+  return file + ":" + std::to_string(src.begin.line) + ": " + path;
+}
+
+Status Assign(const Key& k, const toml::node& n) {
+  std::string path = k.section + "." + k.name;
+  return std::visit(
+      [&](auto* p) -> Status {
+        using T = std::remove_pointer_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          if (!n.is_string()) return InvalidArgument(Where(n, path) + ": expected a string");
+          *p = *n.value<std::string>();
+        } else if constexpr (std::is_same_v<T, bool>) {
+          if (!n.is_boolean()) return InvalidArgument(Where(n, path) + ": expected true or false");
+          *p = *n.value<bool>();
+        } else if constexpr (std::is_same_v<T, double>) {
+          if (!n.is_number()) return InvalidArgument(Where(n, path) + ": expected a number");
+          *p = *n.value<double>();
+        } else {
+          if (!n.is_integer()) return InvalidArgument(Where(n, path) + ": expected an integer");
+          *p = static_cast<T>(*n.value<int64_t>());
+        }
+        return Status::Ok();
+      },
+      k.field);
+}
+
+}  // namespace
+
+Result<Config> LoadConfig(const std::string& path) {
+  Config config;
+  std::vector<Key> keys = Keys(config);
+  std::map<std::string, std::map<std::string, const Key*>> by_section;
+  for (const auto& k : keys) by_section[k.section][k.name] = &k;
+
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return InvalidArgument(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+  }
+  // Walk every table, including dotted ones like [alerts.webhook]; unknown keys are errors
+  // (a misspelt key silently ignored is a setting silently lost).
+  std::function<Status(const toml::table&, const std::string&)> walk = [&](const toml::table& t,
+                                                                            const std::string& prefix) -> Status {
+    for (const auto& [name, node] : t) {
+      std::string key(name.str());
+      std::string full = prefix.empty() ? key : prefix + "." + key;
+      if (node.is_table()) {
+        if (!by_section.count(full) && !std::any_of(by_section.begin(), by_section.end(), [&](const auto& s) {
+              return s.first.rfind(full + ".", 0) == 0;
+            }))
+          return InvalidArgument(Where(node, full) + ": unknown section [" + full + "]");
+        MH_RETURN_IF_ERROR(walk(*node.as_table(), full));
+        continue;
+      }
+      auto sec = by_section.find(prefix);
+      if (sec == by_section.end() || !sec->second.count(key))
+        return InvalidArgument(Where(node, full) + ": unknown key '" + full + "'");
+      MH_RETURN_IF_ERROR(Assign(*sec->second.at(key), node));
+      config.keys_in_file.insert(full);
+    }
+    return Status::Ok();
+  };
+  MH_RETURN_IF_ERROR(walk(root, ""));
+  if (config.store.backend != "sqlite" && config.store.backend != "postgres")
+    return InvalidArgument(path + ": store.backend must be \"sqlite\" or \"postgres\"");
+  if (config.store.synchronous != "full" && config.store.synchronous != "normal")
+    return InvalidArgument(path + ": store.synchronous must be \"full\" or \"normal\"");
+  auto options = PipelineOptionsOf(config);
+  if (!options.ok()) return options.status().WithContext(path);
+  return config;
+}
+
+std::string DefaultConfigToml() {
+  Config config;
+  std::ostringstream out;
+  out << "# MeterHub configuration: every key with its default.\n";
+  std::string section;
+  for (const auto& k : Keys(config)) {
+    if (k.section != section) {
+      section = k.section;
+      out << "\n[" << section << "]\n";
+    }
+    out << k.name << " = " << ValueText(k) << "  # " << k.comment << "\n";
+  }
+  return out.str();
+}
+
+Status FillVeeArgsFromConfig(const std::string& path, vee::VeeArgs* a) {
+  MH_ASSIGN_OR_RETURN(Config c, LoadConfig(path));
+  auto set = [&](const char* key) { return c.keys_in_file.count(key) > 0; };
+  if (!a->peak && set("vee.peak")) a->peak = c.vee.peak;
+  if (!a->period && set("vee.period")) a->period = c.vee.period;
+  if (!a->interval && set("ingest.interval")) a->interval = c.ingest.interval;
+  if (!a->tz && set("ingest.timezone")) a->tz = c.ingest.timezone;
+  if (!a->spike_coefficient && set("vee.spike_coefficient")) a->spike_coefficient = c.vee.spike_coefficient;
+  if (!a->alert_coefficient && set("vee.alert_coefficient")) a->alert_coefficient = c.vee.alert_coefficient;
+  if (!a->max_alerts && set("vee.max_alerts_per_period")) a->max_alerts = c.vee.max_alerts_per_period;
+  if (!a->negative_tolerance && set("vee.negative_tolerance")) a->negative_tolerance = c.vee.negative_tolerance;
+  if (!a->reset_after && set("vee.reset_after")) a->reset_after = c.vee.reset_after;
+  if (!a->max_interval_consumption && set("vee.max_interval_consumption"))
+    a->max_interval_consumption = c.vee.max_interval_consumption;
+  if (!a->t2_quantile && set("vee.t2_quantile")) a->t2_quantile = c.vee.t2_quantile;
+  return Status::Ok();
+}
+
+Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& c) {
+  ingest::PipelineOptions o;
+  o.vee.spike_coefficient = c.vee.spike_coefficient;
+  o.vee.alert_coefficient = c.vee.alert_coefficient;
+  o.vee.t2_quantile = c.vee.t2_quantile;
+  o.vee.negative_tolerance = c.vee.negative_tolerance;
+  o.vee.reset_after = c.vee.reset_after;
+  o.vee.max_interval_consumption = c.vee.max_interval_consumption;
+  o.vee.max_alerts_per_period = c.vee.max_alerts_per_period;
+  auto period = ParsePeriodKind(c.vee.period);
+  if (!period.ok()) return period.status().WithContext("vee.period");
+  o.vee.period = *period;
+  auto tz = ParseUtcOffset(c.ingest.timezone);
+  if (!tz.ok()) return tz.status().WithContext("ingest.timezone");
+  o.default_meter.tz_offset_s = *tz;
+  auto interval = ParseDuration(c.ingest.interval);
+  if (!interval.ok()) return interval.status().WithContext("ingest.interval");
+  o.default_meter.interval_s = *interval;
+  if (!c.vee.peak.empty()) {
+    auto peak = vee::ParsePeakPeriod(c.vee.peak, *tz);
+    if (!peak.ok()) return peak.status().WithContext("vee.peak");
+    o.vee.peak = *peak;
+  }
+  if (c.vee.spike_coefficient <= 0 || c.vee.alert_coefficient <= 0)
+    return InvalidArgument("vee: coefficients must be positive");
+  if (c.vee.max_alerts_per_period < 0) return InvalidArgument("vee.max_alerts_per_period must be >= 0");
+  o.auto_register = c.ingest.auto_register;
+  o.auto_register_kind = c.ingest.default_kind;
+  return o;
+}
+
+}  // namespace mh::app

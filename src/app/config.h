@@ -1,0 +1,81 @@
+// The configuration file (TOML, SPEC 0.0). Every key has a default here, so `meterhub demo` runs
+// with no file at all; README.md's configuration table lists the same keys and defaults
+// (config_test checks it against DefaultConfigToml()).
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include "alerts/channels/sms_channel.h"
+#include "alerts/channels/smtp_channel.h"
+#include "alerts/channels/webhook_channel.h"
+#include "alerts/dispatcher.h"
+#include "base/status.h"
+#include "ingest/pipeline.h"
+#include "vee/offline_vee.h"
+
+namespace mh::app {
+
+struct Config {
+  struct Store {
+    std::string backend = "sqlite";       // "sqlite" (embedded default) or "postgres"
+    std::string path = "meterhub.db";     // SQLite file
+    std::string url;                      // PostgreSQL connection string
+    std::string synchronous = "full";     // SQLite: "full" (power-loss safe) or "normal" (crash safe)
+  } store;
+  struct Http {
+    std::string listen = "127.0.0.1:8080";
+    int64_t max_body_bytes = 16 << 20;    // larger request bodies get 413
+    int threads = 8;
+  } http;
+  struct Mqtt {
+    std::string broker = "127.0.0.1:1883";  // empty = no MQTT ingestion
+    std::string client_id = "meterhub-ingest";
+    int connections = 8;                  // subscriber connections sharing the 64 shards
+    std::string username;
+    std::string password;
+  } mqtt;
+  struct Ingest {
+    bool auto_register = false;           // readings of unknown meters: register (true) or reject
+    std::string default_kind = "electricity";
+    std::string interval = "15m";         // nominal upload interval of auto-registered meters
+    std::string timezone = "+08:00";      // time zone of auto-registered meters
+  } ingest;
+  struct Vee {
+    double spike_coefficient = 1.3;
+    double alert_coefficient = 1.0;
+    double t2_quantile = 1.0;
+    double negative_tolerance = 0.0;
+    int reset_after = 0;
+    double max_interval_consumption = 0.0;
+    std::string peak;                     // "FROM..TO" (dates or timestamps); empty = no learning
+    std::string period = "day";           // day | week | month
+    int max_alerts_per_period = 1;
+  } vee;
+  struct Alerts {
+    alerts::DispatcherOptions dispatcher;
+    alerts::WebhookOptions webhook;
+    alerts::SmsOptions sms;
+    alerts::SmtpOptions email;
+  } alerts;
+  struct Log {
+    std::string level = "info";           // trace | debug | info | warn | error
+    bool json = false;                    // one JSON object per line
+  } log;
+
+  std::set<std::string> keys_in_file;     // "section.key" of every key the file set
+};
+
+// Reads `path`; unknown sections/keys and wrong types are errors naming the key and line.
+Result<Config> LoadConfig(const std::string& path);
+// The defaults as a commented TOML document (`meterhub config defaults`).
+std::string DefaultConfigToml();
+// `meterhub vee --config FILE`: fills the options the command line left unset from the same file
+// the daemon reads ([vee] keys, and [ingest] interval and timezone).
+Status FillVeeArgsFromConfig(const std::string& path, vee::VeeArgs* args);
+
+// The pipeline options the [vee] and [ingest] sections describe.
+Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& config);
+
+}  // namespace mh::app

@@ -1,0 +1,100 @@
+#include "app/config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+namespace mh::app {
+namespace {
+
+std::string WriteTemp(const std::string& name, const std::string& text) {
+  auto path = std::filesystem::temp_directory_path() / ("meterhub_config_test_" + std::to_string(getpid()) + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(Config, DefaultsDocumentParsesBackToTheDefaults) {
+  auto c = LoadConfig(WriteTemp("defaults.toml", DefaultConfigToml()));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  Config d;
+  EXPECT_EQ(c->store.path, d.store.path);
+  EXPECT_EQ(c->http.listen, "127.0.0.1:8080");
+  EXPECT_EQ(c->mqtt.broker, "127.0.0.1:1883");
+  EXPECT_DOUBLE_EQ(c->vee.spike_coefficient, 1.3);
+  EXPECT_EQ(c->vee.max_alerts_per_period, 1);
+}
+
+TEST(Config, SpecContractKeys) {
+  auto c = LoadConfig(WriteTemp("contract.toml", R"([store]
+backend = "sqlite"
+path = "x.db"
+url = ""
+[http]
+listen = "127.0.0.1:9090"
+[mqtt]
+broker = ""
+)"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->store.path, "x.db");
+  EXPECT_EQ(c->http.listen, "127.0.0.1:9090");
+  EXPECT_TRUE(c->mqtt.broker.empty());
+}
+
+TEST(Config, UnknownKeyNamesKeyAndLine) {
+  auto c = LoadConfig(WriteTemp("typo.toml", "[store]\npath = \"a.db\"\npaht = \"b.db\"\n"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("store.paht"), std::string::npos) << c.status().message();
+  EXPECT_NE(c.status().message().find(":3"), std::string::npos) << c.status().message();
+}
+
+TEST(Config, WrongTypeIsAnError) {
+  auto c = LoadConfig(WriteTemp("type.toml", "[vee]\nspike_coefficient = \"high\"\n"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("vee.spike_coefficient"), std::string::npos);
+}
+
+TEST(Config, BadValuesAreErrors) {
+  EXPECT_FALSE(LoadConfig(WriteTemp("b1.toml", "[vee]\nperiod = \"fortnight\"\n")).ok());
+  EXPECT_FALSE(LoadConfig(WriteTemp("b2.toml", "[vee]\npeak = \"nonsense\"\n")).ok());
+  EXPECT_FALSE(LoadConfig(WriteTemp("b3.toml", "[store]\nbackend = \"mysql\"\n")).ok());
+  EXPECT_FALSE(LoadConfig(WriteTemp("b4.toml", "[store\n")).ok());
+  EXPECT_FALSE(LoadConfig("/nonexistent/meterhub.toml").ok());
+}
+
+TEST(Config, PeakPeriodReachesThePipeline) {
+  auto c = LoadConfig(WriteTemp("peak.toml", "[vee]\npeak = \"2020-07-01..2020-09-30\"\nperiod = \"month\"\n"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto o = PipelineOptionsOf(*c);
+  ASSERT_TRUE(o.ok());
+  ASSERT_TRUE(o->vee.peak.has_value());
+  EXPECT_EQ(o->vee.period, PeriodKind::kMonth);
+}
+
+// The README's configuration table must list every key with its default.
+TEST(Config, ReadmeDocumentsEveryKey) {
+  std::ifstream f(std::string(MH_SOURCE_DIR) + "/README.md");
+  ASSERT_TRUE(f) << "README.md missing";
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string readme = ss.str();
+  std::istringstream defaults(DefaultConfigToml());
+  std::string line, section;
+  while (std::getline(defaults, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    if (line[0] == '[') {
+      section = line.substr(1, line.find(']') - 1);
+      continue;
+    }
+    std::string key = line.substr(0, line.find(" = "));
+    std::string value = line.substr(line.find(" = ") + 3);
+    value = value.substr(0, value.find("  #"));
+    std::string row = "| `" + section + "." + key + "` | `" + value + "` |";
+    EXPECT_NE(readme.find(row), std::string::npos) << "README lacks the row: " << row;
+  }
+}
+
+}  // namespace
+}  // namespace mh::app

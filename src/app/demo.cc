@@ -1,0 +1,293 @@
+#include "app/demo.h"
+
+#include <mosquitto.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <ostream>
+#include <thread>
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "api/auth.h"
+#include "app/daemon.h"
+#include "app/local_broker.h"
+#include "base/progress.h"
+#include "codec/reading_json.h"
+#include "core/meter_id.h"
+#include "core/time.h"
+#include "sim/fleet.h"
+#include "sim/load_model.h"
+
+namespace mh::app {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+// Stands in for the customers' phones: receives the alert webhooks and counts them.
+class AlertReceiver {
+ public:
+  Status Start() {
+    server_.Post("/alerts", [this](const httplib::Request& req, httplib::Response& res) {
+      ++received_;
+      std::lock_guard<std::mutex> lock(mu_);
+      if (samples_.size() < 3) samples_.push_back(req.body);
+      res.status = 204;
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    if (port_ <= 0) return Unavailable("cannot bind the demo's webhook receiver");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    return Status::Ok();
+  }
+  void Stop() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  ~AlertReceiver() { Stop(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/alerts"; }
+  int64_t received() const { return received_.load(); }
+  std::vector<std::string> samples() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return samples_;
+  }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::atomic<int64_t> received_{0};
+  std::mutex mu_;
+  std::vector<std::string> samples_;
+};
+
+// The fleet's side of MQTT: one connection publishing every meter's batches at QoS 1, with a
+// bound on unacknowledged messages so the simulation never runs far ahead of the daemon.
+class FleetPublisher {
+ public:
+  ~FleetPublisher() {
+    if (mosq_) {
+      mosquitto_disconnect(mosq_);
+      mosquitto_loop_stop(mosq_, false);
+      mosquitto_destroy(mosq_);
+    }
+  }
+  Status Connect(int port) {
+    mosquitto_lib_init();
+    mosq_ = mosquitto_new("meterhub-demo-fleet", true, this);
+    if (!mosq_) return Internal("mosquitto_new failed");
+    mosquitto_publish_callback_set(mosq_, [](struct mosquitto*, void* self, int) {
+      static_cast<FleetPublisher*>(self)->acked_++;
+    });
+    mosquitto_max_inflight_messages_set(mosq_, 200);
+    int rc = mosquitto_connect(mosq_, "127.0.0.1", port, 30);
+    if (rc != MOSQ_ERR_SUCCESS) return Unavailable(std::string("fleet: cannot connect: ") + mosquitto_strerror(rc));
+    mosquitto_loop_start(mosq_);
+    return Status::Ok();
+  }
+  Status Publish(const std::string& meter_id, const std::string& payload) {
+    while (sent_ - acked_ > 2000 && !g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::string topic = "meters/" + std::to_string(ShardOf(meter_id)) + "/" + meter_id + "/readings";
+    int rc = mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1, false);
+    if (rc != MOSQ_ERR_SUCCESS) return Unavailable(std::string("fleet: publish: ") + mosquitto_strerror(rc));
+    ++sent_;
+    return Status::Ok();
+  }
+  void WaitAcked(double timeout_s) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    while (acked_ < sent_ && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  int64_t sent() const { return sent_; }
+
+ private:
+  struct mosquitto* mosq_ = nullptr;
+  std::atomic<int64_t> sent_{0};
+  std::atomic<int64_t> acked_{0};
+};
+
+}  // namespace
+
+int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
+  namespace fs = std::filesystem;
+  g_stop = false;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  auto wall_start = std::chrono::steady_clock::now();
+  auto out_of_time = [&] {
+    return args.duration_s > 0 &&
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count() >= args.duration_s;
+  };
+
+  std::error_code ec;
+  fs::create_directories(args.dir, ec);
+  for (const char* f : {"meterhub.db", "meterhub.db-wal", "meterhub.db-shm"}) fs::remove(fs::path(args.dir) / f, ec);
+  fs::remove_all(fs::path(args.dir) / "broker", ec);
+
+  LocalBroker broker;
+  if (Status s = broker.Start((fs::path(args.dir) / "broker").string()); !s.ok()) {
+    err << "demo: " << s.message() << "\n";
+    return 1;
+  }
+  AlertReceiver receiver;
+  if (Status s = receiver.Start(); !s.ok()) {
+    err << "demo: " << s.message() << "\n";
+    return 1;
+  }
+
+  // Simulated time: the replay ends at the start of today (UTC+8), the peak is its first days.
+  const int32_t tz = 8 * 3600;
+  const int64_t today = PeriodOf(SystemClock::Instance().NowSeconds(), PeriodKind::kDay, tz).start;
+  const int64_t sim_start = today - static_cast<int64_t>(args.days) * 86400;
+  const int64_t peak_end = sim_start + static_cast<int64_t>(args.peak_days) * 86400;
+
+  Config config;
+  config.store.path = (fs::path(args.dir) / "meterhub.db").string();
+  config.mqtt.broker = broker.address();
+  config.mqtt.client_id = "meterhub-demo-ingest";
+  config.http.listen = args.listen;
+  config.vee.peak = FormatIsoUtc(sim_start) + ".." + FormatIsoUtc(peak_end);
+  config.alerts.dispatcher.initial_backoff_ms = 200;
+  {
+    api::HttpOptions probe;
+    if (api::ParseListenAddress(args.listen, &probe).ok() && probe.port != 0) {
+      httplib::Server test;
+      if (!test.bind_to_port(probe.host, probe.port)) {
+        config.http.listen = probe.host + ":0";
+      }
+    }
+  }
+  Daemon daemon(config);
+  if (Status s = daemon.Start(); !s.ok()) {
+    err << "demo: " << s.ToString() << "\n";
+    return 1;
+  }
+
+  sim::FleetOptions fo;
+  fo.meters = args.meters;
+  fo.seed = args.seed;
+  fo.utc_offset_s = tz;
+  fo.faults.null_reading = args.null_rate;
+  fo.faults.backward_step = args.backward_rate;
+  fo.faults.spike = args.spike_rate;
+  fo.faults.forgotten_appliance = args.appliance_rate;
+  sim::Fleet fleet(sim::DefaultLoadModel(), fo, sim_start);
+
+  // Register the fleet and bind each meter's customer terminal (a webhook to the receiver).
+  store::Store& st = *daemon.store();
+  for (const auto& m : fleet.meters()) {
+    store::MeterInfo info;
+    info.meter_id = m.id;
+    info.kind = m.kind == sim::MeterKind::kWater ? "water" : "electricity";
+    info.customer_id = "C" + m.id.substr(1);
+    info.interval_s = m.interval_s;
+    info.tz_offset_s = tz;
+    info.created_at = sim_start;
+    Status s = st.UpsertMeter(info);
+    if (s.ok()) s = st.BindTerminal({"T" + m.id.substr(1), m.id, "webhook", receiver.url()});
+    if (!s.ok()) {
+      err << "demo: registering " << m.id << ": " << s.ToString() << "\n";
+      return 1;
+    }
+  }
+  auto token = api::CreateToken(st, api::Role::kAdmin, "demo-admin", "");
+  out << "MeterHub demo\n"
+      << "  HTTP API:   http://127.0.0.1:" << daemon.http_port() << "/api/v1  (OpenAPI: /api/v1/openapi.json, metrics: /metrics)\n"
+      << "  admin token: " << (token.ok() ? *token : std::string("(failed)")) << "\n"
+      << "  MQTT broker: " << broker.address() << " (topic meters/<shard>/<meter_id>/readings)\n"
+      << "  database:   " << config.store.path << "\n"
+      << "  fleet:      " << fleet.meters().size() << " meters, " << args.days << " simulated days from "
+      << FormatIsoOffset(sim_start, tz) << ", peak period " << config.vee.peak << "\n"
+      << "  try: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:" << daemon.http_port()
+      << "/api/v1/alerts?limit=5\n"
+      << std::flush;
+
+  FleetPublisher publisher;
+  if (Status s = publisher.Connect(broker.port()); !s.ok()) {
+    err << "demo: " << s.message() << "\n";
+    return 1;
+  }
+
+  // Replay: every 6 simulated hours each meter uploads the readings it took (an array per message).
+  const int64_t kUploadEvery = 6 * 3600;
+  int64_t published_readings = 0;
+  Progress progress("replaying simulated days", static_cast<uint64_t>(args.days) * 4);
+  std::map<std::string, std::vector<Reading>> per_meter;
+  int64_t t = sim_start;
+  uint64_t windows = 0;
+  while (t < today && !g_stop && !out_of_time()) {
+    int64_t next = std::min(today, t + kUploadEvery);
+    per_meter.clear();
+    fleet.AdvanceTo(next, [&](const Reading& r) { per_meter[r.meter_id].push_back(r); });
+    for (auto& [id, readings] : per_meter) {
+      std::string payload = "[";
+      for (size_t i = 0; i < readings.size(); ++i) {
+        if (i) payload += ",";
+        payload += codec::ReadingToJson(readings[i]);
+      }
+      payload += "]";
+      published_readings += static_cast<int64_t>(readings.size());
+      if (Status s = publisher.Publish(id, payload); !s.ok()) {
+        err << "demo: " << s.message() << "\n";
+        g_stop = true;
+        break;
+      }
+    }
+    t = next;
+    progress.Update(++windows);
+  }
+  progress.Finish();
+  publisher.WaitAcked(30);
+  // Let the daemon drain what the broker holds, then the dispatcher send what is pending.
+  auto drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (daemon.pipeline()->counters().received.load() + daemon.pipeline()->counters().rejected.load() <
+             published_readings &&
+         std::chrono::steady_clock::now() < drain_until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 100 && daemon.dispatcher()->sent() + daemon.dispatcher()->failed() <
+                                 daemon.pipeline()->counters().alerts.load(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  if (!args.exit_after_replay && !out_of_time() && !g_stop) {
+    out << "replay done; the daemon keeps running — Ctrl-C to stop and print the summary\n" << std::flush;
+    while (!g_stop && !out_of_time()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+
+  // Ground truth next to the database, for anyone who wants to check the verdicts.
+  {
+    std::ofstream gt(fs::path(args.dir) / "ground_truth.csv");
+    sim::WriteGroundTruthCsv(fleet.ground_truth(), gt);
+  }
+  std::map<std::string, int64_t> injected;
+  for (const auto& f : fleet.ground_truth()) injected[sim::FaultKindName(f.kind)]++;
+
+  const auto& c = daemon.pipeline()->counters();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  out << "\nsummary\n"
+      << "  readings published:   " << published_readings << " in " << publisher.sent() << " MQTT messages ("
+      << secs << " s)\n"
+      << "  readings accepted:    " << c.accepted.load() << "\n"
+      << "  quarantined:          null " << c.quarantined[static_cast<int>(Verdict::kNull)].load() << ", error "
+      << c.quarantined[static_cast<int>(Verdict::kError)].load() << ", sudden "
+      << c.quarantined[static_cast<int>(Verdict::kSudden)].load() << "\n"
+      << "  duplicates:           " << c.duplicates.load() << "\n"
+      << "  injected faults:     ";
+  for (const auto& [kind, n] : injected) out << " " << kind << " " << n;
+  out << "\n"
+      << "  alerts created:       " << c.alerts.load() << "\n"
+      << "  alerts sent:          " << daemon.dispatcher()->sent() << " (failed " << daemon.dispatcher()->failed()
+      << "), received by the customers' webhook: " << receiver.received() << "\n"
+      << "  ground truth:         " << (fs::path(args.dir) / "ground_truth.csv").string() << "\n";
+  auto samples = receiver.samples();
+  if (!samples.empty()) out << "  an alert as received: " << samples.front() << "\n";
+  daemon.Stop();
+  receiver.Stop();
+  broker.Stop();
+  return 0;
+}
+
+}  // namespace mh::app

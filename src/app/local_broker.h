@@ -1,0 +1,43 @@
+// A Mosquitto broker of our own on a free 127.0.0.1 port, for `meterhub demo` and the tests:
+// a real broker process (Debian's /usr/sbin/mosquitto), started with a generated config and
+// stopped (SIGTERM, then SIGKILL) when this object goes away.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "base/status.h"
+
+namespace mh::app {
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreeLoopbackPort();
+
+class LocalBroker {
+ public:
+  LocalBroker() = default;
+  ~LocalBroker();
+  LocalBroker(const LocalBroker&) = delete;
+  LocalBroker& operator=(const LocalBroker&) = delete;
+
+  // Starts mosquitto in `dir` (config, log, persistence there) and waits until it accepts.
+  Status Start(const std::string& dir, int port = 0);
+  void Stop();
+  // Kills the broker at once (SIGKILL): tests of what survives.
+  void Kill();
+
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  const std::string& log_path() const { return log_path_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string log_path_;
+};
+
+// Finds the mosquitto binary (/usr/sbin/mosquitto or on PATH); empty when not installed.
+std::string FindMosquitto();
+
+}  // namespace mh::app

@@ -1,0 +1,49 @@
+// Group commit: many threads (the MQTT connections, HTTP workers) hand readings in; one writer
+// thread stores everything queued at that moment in ONE durable commit and then wakes them all.
+// One fsync is then shared by every caller waiting, which is what makes acknowledging only after
+// the commit affordable.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "ingest/pipeline.h"
+
+namespace mh::ingest {
+
+class GroupCommitter {
+ public:
+  // "*pipeline" must outlive this object.
+  explicit GroupCommitter(Pipeline* pipeline, size_t max_readings_per_commit = 50000);
+  ~GroupCommitter();
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  // Blocks until `readings` are durably stored (then the caller may acknowledge) or failed.
+  Result<SubmitSummary> Submit(const std::vector<Reading>& readings, const std::string& source);
+  void Stop();
+
+  int64_t commits() const { return commits_.load(); }
+
+ private:
+  struct Request {
+    const std::vector<Reading>* readings;
+    std::string source;
+    std::promise<Result<SubmitSummary>> done;
+  };
+  void Loop();
+
+  Pipeline* const pipeline_;
+  const size_t max_readings_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Request*> queue_;  // guarded by mu_
+  bool stop_ = false;           // guarded by mu_
+  std::atomic<int64_t> commits_{0};
+  std::thread writer_;
+};
+
+}  // namespace mh::ingest

@@ -1,0 +1,114 @@
+// The one ingest pipeline every source feeds (MQTT, HTTP, import, relay): validate each reading
+// against its meter's state (src/vee), keep abnormal ones in the quarantine, check the target
+// period against T1 and create alerts, then commit it all in ONE durable transaction. Submit
+// returns only after that commit, so a caller may acknowledge (MQTT PUBACK / HTTP 2xx) on return.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "codec/reading_csv.h"
+#include "core/reading.h"
+#include "store/store.h"
+#include "vee/options.h"
+#include "vee/validator.h"
+
+namespace mh::ingest {
+
+struct PipelineOptions {
+  vee::Options vee;                    // thresholds, coefficients, period, [beyond] options
+  bool auto_register = false;          // readings of unknown meters: register them (true) or reject them
+  std::string auto_register_kind = "electricity";
+  vee::MeterParams default_meter;      // interval, time zone for auto-registered meters
+};
+
+struct SubmitSummary {
+  int64_t received = 0;
+  int64_t accepted = 0;                // verdict ok, stored as consumption
+  int64_t duplicates = 0;              // already stored (redelivery): nothing written
+  int64_t quarantined[4] = {0, 0, 0, 0};  // by Verdict (index kOk unused)
+  int64_t rejected = 0;                // not a reading of a known meter: see issues
+  int64_t alerts = 0;
+  std::vector<codec::RowIssue> issues; // rejected readings, with why
+
+  int64_t quarantined_total() const { return quarantined[1] + quarantined[2] + quarantined[3]; }
+  void Add(const SubmitSummary& other);
+};
+
+// Monotonic counters for /metrics.
+struct PipelineCounters {
+  std::atomic<int64_t> received{0}, accepted{0}, duplicates{0}, rejected{0}, alerts{0}, commits{0};
+  std::atomic<int64_t> quarantined[4] = {0, 0, 0, 0};
+  std::atomic<int64_t> commit_micros_total{0};
+};
+
+// One source's readings in a SubmitAll: judged in order, summarised on their own.
+struct SubmitRequest {
+  const std::vector<Reading>* readings = nullptr;
+  std::string source;
+  const std::vector<std::string>* quality = nullptr;  // optional, same length as readings
+};
+
+class Pipeline {
+ public:
+  // "*store" and "*clock" must outlive the pipeline.
+  Pipeline(store::Store* store, const Clock* clock, PipelineOptions options);
+
+  // Validates and durably stores `readings` (a meter's readings are judged in the given order).
+  // `quality` (optional, same length) carries per-reading quality flags (NEM12). On error nothing
+  // was stored and nothing may be acknowledged.
+  Result<SubmitSummary> Submit(const std::vector<Reading>& readings, const std::string& source,
+                               const std::vector<std::string>* quality = nullptr);
+
+  // Several requests judged in order and stored in ONE commit (group commit: one fsync for all),
+  // each with its own summary. On error nothing was stored.
+  Result<std::vector<SubmitSummary>> SubmitAll(const std::vector<SubmitRequest>& requests);
+
+  // Durably records input that is not a reading at all (a malformed message), so it stays visible.
+  Status RecordRejected(store::IngestBatch events_only);
+
+  // Drops the cached state of a meter (after its registration or thresholds changed).
+  void Invalidate(const std::string& meter_id);
+  // Called after every commit that created alert deliveries (wakes the dispatcher).
+  void SetAlertsCreatedHook(std::function<void()> hook) { alerts_hook_ = std::move(hook); }
+
+  const PipelineCounters& counters() const { return counters_; }
+  const PipelineOptions& options() const { return options_; }
+
+ private:
+  struct MeterEntry {
+    store::MeterInfo info;
+    vee::MeterParams params;
+    vee::MeterState state;
+    std::vector<store::Terminal> terminals;
+    bool thresholds_learned = false;
+    int64_t alert_period_start = INT64_MIN;           // the period alert_counts refer to
+    std::map<std::string, int64_t> alert_counts;      // terminal_id → alerts sent this period
+  };
+  struct Pending;  // per-Submit scratch
+
+  Result<MeterEntry*> Entry(const std::string& meter_id, Pending& pending);
+  Status LearnThresholds(MeterEntry& entry, const Pending& pending);
+  Result<bool> IsStoredDuplicate(const std::string& meter_id, const Reading& r);
+  Status AddAlerts(MeterEntry& entry, const Reading& r, const vee::PeriodCheck& check, Pending& pending);
+
+  store::Store* const store_;
+  const Clock* const clock_;
+  const PipelineOptions options_;
+  std::function<void()> alerts_hook_;
+
+  std::mutex mu_;  // serialises Submit: one writer keeps every meter's readings in order
+  std::unordered_map<std::string, MeterEntry> meters_;  // guarded by mu_; authoritative cache
+  PipelineCounters counters_;
+};
+
+}  // namespace mh::ingest

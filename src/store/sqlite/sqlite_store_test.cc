@@ -1,0 +1,329 @@
+// The SQLite store: the shared conformance suite (file in both durability modes, and in memory),
+// then what only SQLite has: WAL, the schema version, reopening, and surviving a killed process.
+#include "store/sqlite/sqlite_store.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "store/store_conformance.h"
+
+namespace mh::store {
+namespace {
+
+using conformance::ScopedTempDir;
+using conformance::StoreBackend;
+using conformance::StoreBackendName;
+using conformance::StoreConformanceTest;
+
+conformance::StoreFactory SqliteFactory(std::string synchronous) {
+  return [synchronous](const std::string& dir) {
+    SqliteOptions options;
+    options.path = dir + "/meterhub.db";
+    options.synchronous = synchronous;
+    return OpenSqliteStore(options);
+  };
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest,
+                         ::testing::Values(StoreBackend{"file_full", SqliteFactory("full")},
+                                           StoreBackend{"file_normal", SqliteFactory("normal")},
+                                           StoreBackend{"memory",
+                                                        [](const std::string&) {
+                                                          SqliteOptions options;
+                                                          options.path = ":memory:";
+                                                          return OpenSqliteStore(options);
+                                                        }}),
+                         StoreBackendName);
+
+// Reads a single value with a plain connection of our own, as an operator's sqlite3 shell would.
+std::string QueryText(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string text = "<error>";
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* statement = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK) {
+      const int rc = sqlite3_step(statement);
+      if (rc == SQLITE_ROW) {
+        const unsigned char* value = sqlite3_column_text(statement, 0);
+        text = value != nullptr ? reinterpret_cast<const char*>(value) : "<null>";
+      } else if (rc == SQLITE_DONE) {
+        text = "<none>";
+      }
+    }
+    sqlite3_finalize(statement);
+  }
+  sqlite3_close(db);
+  return text;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
+
+  SqliteOptions Options() const {
+    SqliteOptions options;
+    options.path = dir_.path() + "/meterhub.db";
+    return options;
+  }
+
+  std::unique_ptr<Store> Open(const SqliteOptions& options) {
+    Result<std::unique_ptr<Store>> store = OpenSqliteStore(options);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  ScopedTempDir dir_;
+};
+
+StoredReading Reading(const std::string& meter, int64_t ts, double value) {
+  StoredReading r;
+  r.meter_id = meter;
+  r.ts = ts;
+  r.value = value;
+  r.source = "import";
+  return r;
+}
+
+TEST_F(SqliteStoreTest, UsesWalModeAndForeignKeys) {
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(QueryText(Options().path, "PRAGMA journal_mode"), "wal");  // persistent in the file
+  EXPECT_TRUE(std::filesystem::exists(Options().path + "-wal"));
+}
+
+TEST_F(SqliteStoreTest, RecordsTheSchemaVersionOnce) {
+  ASSERT_NE(Open(Options()), nullptr);
+  ASSERT_NE(Open(Options()), nullptr);  // reopening does not migrate again
+  EXPECT_EQ(QueryText(Options().path, "SELECT max(version) FROM schema_version"), "1");
+  EXPECT_EQ(QueryText(Options().path, "SELECT count(*) FROM schema_version"), "1");
+}
+
+TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {
+  ASSERT_NE(Open(Options()), nullptr);
+  QueryText(Options().path, "INSERT INTO schema_version (version, applied_at) VALUES (999, 0)");
+  Result<std::unique_ptr<Store>> store = OpenSqliteStore(Options());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(store.status().message().find("999"), std::string::npos) << store.status().message();
+}
+
+TEST_F(SqliteStoreTest, RejectsBadOptionsWithTheReason) {
+  SqliteOptions options = Options();
+  options.synchronous = "sometimes";
+  Result<std::unique_ptr<Store>> store = OpenSqliteStore(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+
+  options = Options();
+  options.path = dir_.path() + "/no/such/dir/meterhub.db";
+  store = OpenSqliteStore(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find(options.path), std::string::npos) << store.status().message();
+}
+
+TEST_F(SqliteStoreTest, DataSurviveCloseAndReopen) {
+  {
+    std::unique_ptr<Store> store = Open(Options());
+    ASSERT_NE(store, nullptr);
+    MeterInfo meter;
+    meter.meter_id = "M1";
+    ASSERT_TRUE(store->UpsertMeter(meter).ok());
+    IngestBatch batch;
+    batch.accepted = {Reading("M1", 900, 1.0), Reading("M1", 1800, 2.0)};
+    batch.states = {MeterStateRecord{"M1", R"({"n":2})"}};
+    ASSERT_TRUE(store->Commit(batch).ok());
+    ASSERT_TRUE(store->PutToken(ApiToken{"ff00", "t", "admin", ""}).ok());
+  }
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  Result<std::vector<StoredReading>> readings = store->QueryReadings("M1", TimeRange{}, 0);
+  ASSERT_TRUE(readings.ok());
+  EXPECT_EQ(readings->size(), 2u);
+  Result<std::vector<MeterStateRecord>> states = store->LoadMeterStates({"M1"});
+  ASSERT_TRUE(states.ok());
+  ASSERT_EQ(states->size(), 1u);
+  EXPECT_EQ((*states)[0].state_json, R"({"n":2})");
+  Result<std::optional<MeterInfo>> meter = store->GetMeter("M1");
+  ASSERT_TRUE(meter.ok());
+  EXPECT_TRUE(meter->has_value());
+  Result<std::optional<ApiToken>> token = store->FindToken("ff00");
+  ASSERT_TRUE(token.ok());
+  EXPECT_TRUE(token->has_value());
+}
+
+// A failure inside SQLite itself, halfway through a batch, rolls the whole batch back and names
+// the operation and SQLite's message.
+TEST_F(SqliteStoreTest, SqliteFailureMidBatchRollsBackAndIsReported) {
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  QueryText(Options().path,
+            "CREATE TRIGGER fail_state BEFORE INSERT ON meter_state WHEN NEW.meter_id = 'BAD'"
+            " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  store = Open(Options());  // statements prepared after the trigger exists
+  ASSERT_NE(store, nullptr);
+  IngestBatch batch;
+  batch.accepted = {Reading("M1", 900, 1.0)};
+  batch.states = {MeterStateRecord{"M1", "{}"}, MeterStateRecord{"BAD", "{}"}};
+  const Status status = store->Commit(batch);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("upsert state of meter BAD"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("injected failure"), std::string::npos) << status.message();
+  Result<int64_t> readings = store->CountReadings();
+  ASSERT_TRUE(readings.ok());
+  EXPECT_EQ(*readings, 0);
+  Result<std::vector<MeterStateRecord>> states = store->LoadMeterStates({"M1"});
+  ASSERT_TRUE(states.ok());
+  EXPECT_TRUE(states->empty());
+}
+
+// WAL lets readers go on while another connection holds the write lock; a writer that cannot get
+// the lock within busy_timeout gets Unavailable, not a hang.
+TEST_F(SqliteStoreTest, ReadsProceedWhileTheWriteLockIsHeld) {
+  SqliteOptions options = Options();
+  options.busy_timeout_ms = 1500;
+  std::unique_ptr<Store> store = Open(options);
+  ASSERT_NE(store, nullptr);
+  IngestBatch batch;
+  batch.accepted = {Reading("M1", 900, 1.0)};
+  ASSERT_TRUE(store->Commit(batch).ok());
+
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(options.path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE; INSERT INTO readings VALUES ('M9', 1, 1, 0, 'x', '')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  const auto start = std::chrono::steady_clock::now();
+  Result<std::vector<StoredReading>> rows = store->QueryReadings("M1", TimeRange{}, 0);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(rows->size(), 1u);
+  EXPECT_LT(elapsed, std::chrono::milliseconds(1000));  // a read that waited would take 1.5 s
+
+  batch.accepted = {Reading("M1", 1800, 2.0)};
+  const Status blocked = store->Commit(batch);
+  EXPECT_EQ(blocked.code(), StatusCode::kUnavailable) << blocked.ToString();
+  EXPECT_NE(blocked.message().find("commit batch"), std::string::npos) << blocked.message();
+
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  EXPECT_TRUE(store->Commit(batch).ok());  // and the store recovers
+}
+
+// --- crash safety: a child process commits and dies without closing anything ---
+
+constexpr int kReadingsPerBatch = 50;
+
+// Batch b: kReadingsPerBatch readings of meter "C", one quarantined row, and the state "b", so
+// a half-applied batch would show as a count that is not a multiple, or a state out of step.
+IngestBatch CrashBatch(int b) {
+  IngestBatch batch;
+  for (int i = 0; i < kReadingsPerBatch; ++i) {
+    const int64_t ts = int64_t{900} * (int64_t{b} * kReadingsPerBatch + i + 1);
+    batch.accepted.push_back(Reading("C", ts, static_cast<double>(ts)));
+  }
+  QuarantinedReading q;
+  q.meter_id = "C";
+  q.ts = int64_t{900} * (int64_t{b} * kReadingsPerBatch + 1) + 1;
+  q.raw_value = "bad";
+  batch.quarantined = {q};
+  batch.states = {MeterStateRecord{"C", std::to_string(b)}};
+  return batch;
+}
+
+// In the child: commit batches 0.. (up to `max_batches`), writing each acknowledged batch
+// number to `ack_fd`, then die as told. Never returns.
+[[noreturn]] void CommitUntilDeath(const SqliteOptions& options, int ack_fd, int max_batches, bool sigkill) {
+  Result<std::unique_ptr<Store>> store = OpenSqliteStore(options);
+  if (!store.ok()) _exit(2);
+  for (int b = 0; b < max_batches; ++b) {
+    if (!(*store)->Commit(CrashBatch(b)).ok()) _exit(3);
+    const int32_t acked = b;
+    if (write(ack_fd, &acked, sizeof(acked)) != sizeof(acked)) _exit(4);
+  }
+  if (sigkill) raise(SIGKILL);
+  _exit(0);  // no destructors: the store is never closed
+}
+
+// Checks the database after the child died: every acknowledged batch is there, and every batch
+// there is whole.
+void ExpectWholeBatches(Store& store, int acked_batches) {
+  Result<int64_t> readings = store.CountReadings();
+  ASSERT_TRUE(readings.ok()) << readings.status().ToString();
+  Result<int64_t> quarantined = store.CountQuarantine();
+  ASSERT_TRUE(quarantined.ok());
+  EXPECT_EQ(*readings % kReadingsPerBatch, 0) << "a batch was half-applied";
+  const int64_t batches = *readings / kReadingsPerBatch;
+  EXPECT_GE(batches, acked_batches) << "an acknowledged batch was lost";
+  EXPECT_EQ(*quarantined, batches);
+  Result<std::vector<MeterStateRecord>> states = store.LoadMeterStates({"C"});
+  ASSERT_TRUE(states.ok());
+  if (batches > 0) {
+    ASSERT_EQ(states->size(), 1u);
+    EXPECT_EQ((*states)[0].state_json, std::to_string(batches - 1));
+  }
+}
+
+TEST_F(SqliteStoreTest, CommittedBatchesSurviveExitWithoutClose) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    CommitUntilDeath(Options(), fds[1], 5, /*sigkill=*/false);
+  }
+  close(fds[1]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  int acked = 0;
+  int32_t b = 0;
+  while (read(fds[0], &b, sizeof(b)) == sizeof(b)) acked = b + 1;
+  close(fds[0]);
+  EXPECT_EQ(acked, 5);
+
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  ExpectWholeBatches(*store, acked);
+  Result<int64_t> readings = store->CountReadings();
+  ASSERT_TRUE(readings.ok());
+  EXPECT_EQ(*readings, 5 * kReadingsPerBatch);
+}
+
+TEST_F(SqliteStoreTest, CommittedBatchesSurviveSigkillMidIngest) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    CommitUntilDeath(Options(), fds[1], 1 << 20, /*sigkill=*/true);
+  }
+  close(fds[1]);
+  // Let it get going, then kill it wherever it is (most likely inside a transaction).
+  int acked = 0;
+  int32_t b = 0;
+  while (acked < 20 && read(fds[0], &b, sizeof(b)) == sizeof(b)) acked = b + 1;
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  while (read(fds[0], &b, sizeof(b)) == sizeof(b)) acked = b + 1;  // acks sent before it died
+  close(fds[0]);
+  ASSERT_GE(acked, 20);
+
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  ExpectWholeBatches(*store, acked);
+}
+
+}  // namespace
+}  // namespace mh::store

@@ -1,0 +1,682 @@
+// The Store contract (store.h) as tests. Every backend runs exactly these, so a behaviour the
+// pipeline or the API relies on is pinned here once, not per backend.
+#include "store/store_conformance.h"
+
+#include <stdlib.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+namespace mh::store::conformance {
+
+std::string StoreBackendName(const ::testing::TestParamInfo<StoreBackend>& info) { return info.param.name; }
+
+void PrintTo(const StoreBackend& backend, std::ostream* out) { *out << backend.name; }
+
+ScopedTempDir::ScopedTempDir() {
+  const char* base = getenv("TMPDIR");
+  std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/mh_store_test_XXXXXX";
+  if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+}
+
+ScopedTempDir::~ScopedTempDir() {
+  if (path_.empty()) return;
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+void StoreConformanceTest::SetUp() {
+  dir_ = std::make_unique<ScopedTempDir>();
+  ASSERT_FALSE(dir_->path().empty()) << "cannot make a temporary directory";
+  Result<std::unique_ptr<Store>> store = GetParam().make(dir_->path());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  store_ = std::move(store).value();
+}
+
+void StoreConformanceTest::TearDown() {
+  store_.reset();  // close before the directory goes
+  dir_.reset();
+}
+
+namespace {
+
+#define ASSERT_OK(expr)                                       \
+  do {                                                        \
+    const ::mh::Status mh_s_ = (expr);                        \
+    ASSERT_TRUE(mh_s_.ok()) << #expr << ": " << mh_s_.ToString(); \
+  } while (0)
+
+// Unwraps a Result in a test; fails the test (and returns) on an error.
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                                   \
+  auto MH_CONCAT(r_, __LINE__) = (expr);                                                  \
+  ASSERT_TRUE(MH_CONCAT(r_, __LINE__).ok()) << #expr << ": "                              \
+                                            << MH_CONCAT(r_, __LINE__).status().ToString(); \
+  lhs = std::move(MH_CONCAT(r_, __LINE__)).value()
+
+// Records compared field by field: tuples of copies print readably when a test fails.
+auto Fields(const MeterInfo& m) {
+  return std::make_tuple(m.meter_id, m.kind, m.customer_id, m.tz_offset_s, m.interval_s, m.register_max,
+                         m.customer_t1, m.created_at);
+}
+auto Fields(const Terminal& t) { return std::make_tuple(t.terminal_id, t.meter_id, t.channel, t.address); }
+auto Fields(const StoredReading& r) {
+  return std::make_tuple(r.meter_id, r.ts, r.value, r.consumption, r.source, r.quality);
+}
+auto Fields(const QuarantinedReading& q) {
+  return std::make_tuple(q.meter_id, q.ts, q.value, q.raw_value, std::string(VerdictName(q.verdict)), q.reason,
+                         q.source, q.received_at);
+}
+auto Fields(const ReadingEvent& e) { return std::make_tuple(e.meter_id, e.ts_from, e.ts_to, e.kind, e.detail); }
+auto Fields(const AlertRecord& a) {
+  return std::make_tuple(a.meter_id, a.terminal_id, a.period_start, a.ts, a.reading, a.period_consumption,
+                         a.threshold, a.excess, a.created_at);
+}
+auto Fields(const Delivery& d) {
+  return std::make_tuple(d.terminal_id, d.channel, d.address, d.content, std::string(DeliveryStatusName(d.status)),
+                         d.attempts, d.next_attempt_at, d.last_error, d.updated_at);
+}
+auto Fields(const ApiToken& t) { return std::make_tuple(t.token_sha256, t.name, t.role, t.customer_id); }
+
+MeterInfo Meter(const std::string& id, const std::string& customer = "C1") {
+  MeterInfo m;
+  m.meter_id = id;
+  m.customer_id = customer;
+  m.created_at = 1600000000;
+  return m;
+}
+
+StoredReading Accepted(const std::string& meter, int64_t ts, double value, double consumption = 0) {
+  StoredReading r;
+  r.meter_id = meter;
+  r.ts = ts;
+  r.value = value;
+  r.consumption = consumption;
+  r.source = "mqtt";
+  return r;
+}
+
+QuarantinedReading Quarantined(const std::string& meter, int64_t ts, std::optional<double> value,
+                               Verdict verdict = Verdict::kError, const std::string& raw = "") {
+  QuarantinedReading q;
+  q.meter_id = meter;
+  q.ts = ts;
+  q.value = value;
+  q.raw_value = raw;
+  q.verdict = verdict;
+  q.reason = "test";
+  q.source = "http";
+  q.received_at = ts + 5;
+  return q;
+}
+
+NewAlert Alert(const std::string& meter, const std::string& terminal, int64_t period_start, int64_t ts,
+               int64_t next_attempt_at = 0) {
+  NewAlert n;
+  n.alert.meter_id = meter;
+  n.alert.terminal_id = terminal;
+  n.alert.period_start = period_start;
+  n.alert.ts = ts;
+  n.alert.reading = 1234.5;
+  n.alert.period_consumption = 80.25;
+  n.alert.threshold = 50;
+  n.alert.excess = 30.25;
+  n.alert.created_at = ts + 1;
+  n.delivery.terminal_id = terminal;
+  n.delivery.channel = "webhook";
+  n.delivery.address = "http://127.0.0.1:9/" + terminal;
+  n.delivery.content = R"({"meter":")" + meter + R"(","ts":)" + std::to_string(ts) + "}";
+  n.delivery.next_attempt_at = next_attempt_at;
+  n.delivery.updated_at = ts * 1000;
+  return n;
+}
+
+std::vector<int64_t> Timestamps(const std::vector<StoredReading>& rows) {
+  std::vector<int64_t> ts;
+  for (const StoredReading& r : rows) ts.push_back(r.ts);
+  return ts;
+}
+
+std::vector<int64_t> Timestamps(const std::vector<QuarantinedReading>& rows) {
+  std::vector<int64_t> ts;
+  for (const QuarantinedReading& q : rows) ts.push_back(q.ts);
+  return ts;
+}
+
+std::vector<int64_t> NextAttempts(const std::vector<Delivery>& rows) {
+  std::vector<int64_t> at;
+  for (const Delivery& d : rows) at.push_back(d.next_attempt_at);
+  return at;
+}
+
+constexpr TimeRange kAllTime{};
+
+// --- meters and terminals ---
+
+TEST_P(StoreConformanceTest, MeterUpsertGetAndOverwrite) {
+  MeterInfo m = Meter("M1");
+  m.kind = "water";
+  m.register_max = 99999.9;
+  ASSERT_OK(store().UpsertMeter(m));
+  ASSERT_OK_AND_ASSIGN(std::optional<MeterInfo> got, store().GetMeter("M1"));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(Fields(*got), Fields(m));
+
+  // Upsert replaces every field.
+  m.kind = "electricity";
+  m.customer_id = "C9";
+  m.tz_offset_s = -5 * 3600;
+  m.interval_s = 1800;
+  m.register_max.reset();
+  m.customer_t1 = 7.5;
+  ASSERT_OK(store().UpsertMeter(m));
+  ASSERT_OK_AND_ASSIGN(got, store().GetMeter("M1"));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(Fields(*got), Fields(m));
+
+  ASSERT_OK_AND_ASSIGN(std::optional<MeterInfo> missing, store().GetMeter("nope"));
+  EXPECT_FALSE(missing.has_value());
+  ASSERT_OK_AND_ASSIGN(int64_t count, store().CountMeters());
+  EXPECT_EQ(count, 1);
+}
+
+TEST_P(StoreConformanceTest, ListMetersPagesInIdOrderAndFiltersByCustomer) {
+  for (const char* id : {"M3", "M1", "M5", "M2", "M4"}) {
+    ASSERT_OK(store().UpsertMeter(Meter(id, id == std::string("M2") || id == std::string("M4") ? "C2" : "C1")));
+  }
+  auto ids = [](const std::vector<MeterInfo>& meters) {
+    std::vector<std::string> out;
+    for (const MeterInfo& m : meters) out.push_back(m.meter_id);
+    return out;
+  };
+  using Ids = std::vector<std::string>;
+  ASSERT_OK_AND_ASSIGN(std::vector<MeterInfo> page, store().ListMeters("", 0, 2));
+  EXPECT_EQ(ids(page), (Ids{"M1", "M2"}));
+  ASSERT_OK_AND_ASSIGN(page, store().ListMeters("", 2, 2));
+  EXPECT_EQ(ids(page), (Ids{"M3", "M4"}));
+  ASSERT_OK_AND_ASSIGN(page, store().ListMeters("", 4, 2));
+  EXPECT_EQ(ids(page), (Ids{"M5"}));
+  ASSERT_OK_AND_ASSIGN(page, store().ListMeters("", 5, 2));
+  EXPECT_TRUE(page.empty());
+  ASSERT_OK_AND_ASSIGN(page, store().ListMeters("", 0, 0));  // limit <= 0: no limit
+  EXPECT_EQ(ids(page), (Ids{"M1", "M2", "M3", "M4", "M5"}));
+  ASSERT_OK_AND_ASSIGN(page, store().ListMeters("C2", 0, 10));
+  EXPECT_EQ(ids(page), (Ids{"M2", "M4"}));
+  ASSERT_OK_AND_ASSIGN(page, store().ListMeters("C1", 1, 1));
+  EXPECT_EQ(ids(page), (Ids{"M3"}));
+  ASSERT_OK_AND_ASSIGN(page, store().ListMeters("C404", 0, 10));
+  EXPECT_TRUE(page.empty());
+  ASSERT_OK_AND_ASSIGN(int64_t count, store().CountMeters());
+  EXPECT_EQ(count, 5);
+}
+
+TEST_P(StoreConformanceTest, CustomerThresholdSetAndClear) {
+  ASSERT_OK(store().UpsertMeter(Meter("M1")));
+  ASSERT_OK(store().SetCustomerThreshold("M1", 12.5));
+  ASSERT_OK_AND_ASSIGN(std::optional<MeterInfo> got, store().GetMeter("M1"));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->customer_t1, std::optional<double>(12.5));
+  EXPECT_EQ(got->customer_id, "C1");  // other fields untouched
+
+  ASSERT_OK(store().SetCustomerThreshold("M1", std::nullopt));
+  ASSERT_OK_AND_ASSIGN(got, store().GetMeter("M1"));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_FALSE(got->customer_t1.has_value());
+
+  EXPECT_EQ(store().SetCustomerThreshold("nope", 1.0).code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, TerminalsBindListRebindUnbind) {
+  ASSERT_OK(store().UpsertMeter(Meter("M1")));
+  ASSERT_OK(store().UpsertMeter(Meter("M2")));
+  const Terminal t2{"T2", "M1", "sms", "+8613800000000"};
+  Terminal t1{"T1", "M1", "webhook", "http://example.invalid/hook"};
+  ASSERT_OK(store().BindTerminal(t2));
+  ASSERT_OK(store().BindTerminal(t1));
+  ASSERT_OK_AND_ASSIGN(std::vector<Terminal> terminals, store().ListTerminals("M1"));
+  ASSERT_EQ(terminals.size(), 2u);
+  EXPECT_EQ(Fields(terminals[0]), Fields(t1));  // ordered by terminal_id
+  EXPECT_EQ(Fields(terminals[1]), Fields(t2));
+
+  t1.channel = "email";
+  t1.address = "a@example.invalid";
+  ASSERT_OK(store().BindTerminal(t1));  // rebinding updates in place
+  ASSERT_OK_AND_ASSIGN(terminals, store().ListTerminals("M1"));
+  ASSERT_EQ(terminals.size(), 2u);
+  EXPECT_EQ(Fields(terminals[0]), Fields(t1));
+
+  ASSERT_OK_AND_ASSIGN(std::vector<Terminal> other, store().ListTerminals("M2"));
+  EXPECT_TRUE(other.empty());
+
+  ASSERT_OK(store().UnbindTerminal("M1", "T1"));
+  EXPECT_EQ(store().UnbindTerminal("M1", "T1").code(), StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(terminals, store().ListTerminals("M1"));
+  ASSERT_EQ(terminals.size(), 1u);
+  EXPECT_EQ(terminals[0].terminal_id, "T2");
+
+  EXPECT_EQ(store().BindTerminal(Terminal{"T1", "nope", "sms", "1"}).code(), StatusCode::kNotFound);
+}
+
+// --- the ingest write path ---
+
+TEST_P(StoreConformanceTest, CommitLandsEveryPartOfTheBatch) {
+  IngestBatch batch;
+  batch.accepted = {Accepted("M1", 900, 10.0), Accepted("M1", 1800, 10.5, 0.5), Accepted("M2", 900, 3.0)};
+  batch.accepted[1].quality = "A";
+  batch.quarantined = {Quarantined("M1", 2700, 9.0, Verdict::kError),
+                       Quarantined("M2", 1800, std::nullopt, Verdict::kNull, "n/a")};
+  batch.events = {ReadingEvent{"M1", 900, 1800, "nem12_400", R"({"method":"E"})"}};
+  batch.states = {MeterStateRecord{"M1", R"({"last":10.5})"}, MeterStateRecord{"M2", R"({"last":3})"}};
+  batch.alerts = {Alert("M1", "T1", 0, 1800, 5000)};
+  ASSERT_OK(store().Commit(batch));
+
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> m1, store().QueryReadings("M1", kAllTime, 0));
+  ASSERT_EQ(m1.size(), 2u);
+  EXPECT_EQ(Fields(m1[0]), Fields(batch.accepted[0]));
+  EXPECT_EQ(Fields(m1[1]), Fields(batch.accepted[1]));
+  ASSERT_OK_AND_ASSIGN(std::vector<QuarantinedReading> q, store().QueryQuarantine("", kAllTime, 0));
+  ASSERT_EQ(q.size(), 2u);
+  EXPECT_EQ(Fields(q[0]), Fields(batch.quarantined[1]));  // ts 1800 before 2700
+  EXPECT_EQ(Fields(q[1]), Fields(batch.quarantined[0]));
+  ASSERT_OK_AND_ASSIGN(std::vector<ReadingEvent> events, store().QueryEvents("M1", kAllTime, 0));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(Fields(events[0]), Fields(batch.events[0]));
+  ASSERT_OK_AND_ASSIGN(std::vector<MeterStateRecord> states, store().LoadMeterStates({"M1", "M2", "M3"}));
+  ASSERT_EQ(states.size(), 2u);
+  for (const MeterStateRecord& s : states) {
+    EXPECT_EQ(s.state_json, s.meter_id == "M1" ? R"({"last":10.5})" : R"({"last":3})");
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<AlertRecord> alerts, store().ListAlerts("M1", kAllTime, 0));
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_GT(alerts[0].id, 0);
+  EXPECT_EQ(Fields(alerts[0]), Fields(batch.alerts[0].alert));
+  ASSERT_OK_AND_ASSIGN(std::vector<Delivery> deliveries, store().ListDeliveries("", alerts[0].id, 0));
+  ASSERT_EQ(deliveries.size(), 1u);
+  EXPECT_GT(deliveries[0].id, 0);
+  EXPECT_EQ(deliveries[0].alert_id, alerts[0].id);  // linked by the store
+  EXPECT_EQ(Fields(deliveries[0]), Fields(batch.alerts[0].delivery));
+
+  ASSERT_OK_AND_ASSIGN(int64_t readings, store().CountReadings());
+  EXPECT_EQ(readings, 3);
+  ASSERT_OK_AND_ASSIGN(int64_t quarantined, store().CountQuarantine());
+  EXPECT_EQ(quarantined, 2);
+}
+
+TEST_P(StoreConformanceTest, FailedCommitLeavesNothingBehind) {
+  IngestBatch batch;
+  batch.accepted = {Accepted("M1", 900, 10.0)};
+  batch.quarantined = {Quarantined("M1", 1800, 1.0)};
+  batch.events = {ReadingEvent{"M1", 900, 900, "reset", "{}"}};
+  batch.states = {MeterStateRecord{"M1", "{}"}};
+  batch.alerts = {Alert("M1", "T1", 0, 900)};
+  // The last record is invalid (no meter), so every earlier part must be rolled back.
+  batch.alerts.push_back(Alert("", "T1", 0, 1800));
+  const Status status = store().Commit(batch);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.ToString();
+
+  ASSERT_OK_AND_ASSIGN(int64_t readings, store().CountReadings());
+  EXPECT_EQ(readings, 0);
+  ASSERT_OK_AND_ASSIGN(int64_t quarantined, store().CountQuarantine());
+  EXPECT_EQ(quarantined, 0);
+  ASSERT_OK_AND_ASSIGN(std::vector<ReadingEvent> events, store().QueryEvents("M1", kAllTime, 0));
+  EXPECT_TRUE(events.empty());
+  ASSERT_OK_AND_ASSIGN(std::vector<MeterStateRecord> states, store().LoadMeterStates({"M1"}));
+  EXPECT_TRUE(states.empty());
+  ASSERT_OK_AND_ASSIGN(std::vector<AlertRecord> alerts, store().ListAlerts("", kAllTime, 0));
+  EXPECT_TRUE(alerts.empty());
+  ASSERT_OK_AND_ASSIGN(std::vector<Delivery> deliveries, store().ListDeliveries("", 0, 0));
+  EXPECT_TRUE(deliveries.empty());
+
+  // The store is still usable afterwards.
+  batch.alerts.pop_back();
+  ASSERT_OK(store().Commit(batch));
+  ASSERT_OK_AND_ASSIGN(readings, store().CountReadings());
+  EXPECT_EQ(readings, 1);
+}
+
+TEST_P(StoreConformanceTest, CommitRejectsNonFiniteAcceptedValues) {
+  IngestBatch batch;
+  batch.accepted = {Accepted("M1", 900, 1.0), Accepted("M1", 1800, std::numeric_limits<double>::quiet_NaN())};
+  EXPECT_EQ(store().Commit(batch).code(), StatusCode::kInvalidArgument);
+  batch.accepted[1].value = 2.0;
+  batch.accepted[1].consumption = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(store().Commit(batch).code(), StatusCode::kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(int64_t readings, store().CountReadings());
+  EXPECT_EQ(readings, 0);
+}
+
+TEST_P(StoreConformanceTest, RecommittingTheSameBatchIsIdempotent) {
+  IngestBatch batch;
+  batch.accepted = {Accepted("M1", 900, 10.0), Accepted("M1", 1800, 11.0, 1.0)};
+  batch.quarantined = {Quarantined("M1", 2700, 5.0), Quarantined("M1", 3600, std::nullopt, Verdict::kNull, "x")};
+  batch.events = {ReadingEvent{"M1", 900, 1800, "nem12_400", "{}"}};
+  batch.states = {MeterStateRecord{"M1", "{}"}};
+  batch.alerts = {Alert("M1", "T1", 0, 1800)};
+  ASSERT_OK(store().Commit(batch));
+  ASSERT_OK(store().Commit(batch));  // e.g. MQTT redelivery after a crash before the ack
+
+  ASSERT_OK_AND_ASSIGN(int64_t readings, store().CountReadings());
+  EXPECT_EQ(readings, 2);
+  ASSERT_OK_AND_ASSIGN(int64_t quarantined, store().CountQuarantine());
+  EXPECT_EQ(quarantined, 2);
+  ASSERT_OK_AND_ASSIGN(std::vector<ReadingEvent> events, store().QueryEvents("M1", kAllTime, 0));
+  EXPECT_EQ(events.size(), 1u);
+  // The same alert (meter, terminal, period, crossing reading) is stored, and sent, once.
+  ASSERT_OK_AND_ASSIGN(std::vector<AlertRecord> alerts, store().ListAlerts("M1", kAllTime, 0));
+  EXPECT_EQ(alerts.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(std::vector<Delivery> deliveries, store().ListDeliveries("M1", 0, 0));
+  EXPECT_EQ(deliveries.size(), 1u);
+}
+
+TEST_P(StoreConformanceTest, AcceptedReadingUpsertKeepsTheLaterWrite) {
+  IngestBatch first;
+  first.accepted = {Accepted("M1", 900, 10.0, 0.0)};
+  ASSERT_OK(store().Commit(first));
+  IngestBatch second;
+  second.accepted = {Accepted("M1", 900, 12.0, 2.0)};
+  second.accepted[0].source = "import";
+  second.accepted[0].quality = "E";
+  ASSERT_OK(store().Commit(second));
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> rows, store().QueryReadings("M1", kAllTime, 0));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(Fields(rows[0]), Fields(second.accepted[0]));
+
+  // Within one batch too, the later row for a key wins.
+  IngestBatch both;
+  both.accepted = {Accepted("M1", 1800, 20.0), Accepted("M1", 1800, 21.0)};
+  ASSERT_OK(store().Commit(both));
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredReading> last, store().LastReadingAtOrBefore("M1", 1800));
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->value, 21.0);
+  ASSERT_OK_AND_ASSIGN(int64_t readings, store().CountReadings());
+  EXPECT_EQ(readings, 2);
+}
+
+TEST_P(StoreConformanceTest, QuarantineIsDeduplicatedByMeterTsVerdictAndValue) {
+  IngestBatch batch;
+  batch.quarantined = {
+      Quarantined("M1", 900, 5.0, Verdict::kError),
+      Quarantined("M1", 900, 5.0, Verdict::kError),          // duplicate
+      Quarantined("M1", 900, 6.0, Verdict::kError),          // another value
+      Quarantined("M1", 900, 5.0, Verdict::kSudden),         // another verdict
+      Quarantined("M1", 900, std::nullopt, Verdict::kNull, "abc"),
+      Quarantined("M1", 900, std::nullopt, Verdict::kNull, "abd"),  // another raw text
+      Quarantined("M1", 900, std::nullopt, Verdict::kNull, ""),     // empty value
+      Quarantined("M2", 900, 5.0, Verdict::kError),          // another meter
+  };
+  ASSERT_OK(store().Commit(batch));
+  batch.quarantined.resize(1);
+  batch.quarantined[0].reason = "judged again";
+  ASSERT_OK(store().Commit(batch));
+  ASSERT_OK_AND_ASSIGN(int64_t quarantined, store().CountQuarantine());
+  EXPECT_EQ(quarantined, 7);
+  ASSERT_OK_AND_ASSIGN(std::vector<QuarantinedReading> m1, store().QueryQuarantine("M1", kAllTime, 0));
+  EXPECT_EQ(m1.size(), 6u);
+}
+
+TEST_P(StoreConformanceTest, LastReadingAtOrBefore) {
+  IngestBatch batch;
+  batch.accepted = {Accepted("M1", 100, 1.0), Accepted("M1", 200, 2.0), Accepted("M1", 300, 3.0),
+                    Accepted("M2", 250, 9.0)};
+  ASSERT_OK(store().Commit(batch));
+  auto value_at = [&](const std::string& meter, int64_t t) -> std::optional<double> {
+    Result<std::optional<StoredReading>> r = store().LastReadingAtOrBefore(meter, t);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok() || !r->has_value()) return std::nullopt;
+    return (*r)->value;
+  };
+  EXPECT_EQ(value_at("M1", 250), 2.0);
+  EXPECT_EQ(value_at("M1", 200), 2.0);  // at: inclusive
+  EXPECT_EQ(value_at("M1", 99), std::nullopt);
+  EXPECT_EQ(value_at("M1", std::numeric_limits<int64_t>::max()), 3.0);
+  EXPECT_EQ(value_at("M2", 300), 9.0);
+  EXPECT_EQ(value_at("M3", 300), std::nullopt);
+}
+
+TEST_P(StoreConformanceTest, QueryReadingsRangeLimitAndAscendingOrder) {
+  IngestBatch batch;
+  batch.accepted = {Accepted("M1", 400, 4.0), Accepted("M1", 100, 1.0), Accepted("M1", 300, 3.0),
+                    Accepted("M1", 200, 2.0), Accepted("M2", 200, 7.0)};
+  ASSERT_OK(store().Commit(batch));
+  using Ts = std::vector<int64_t>;
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> rows, store().QueryReadings("M1", kAllTime, 0));
+  EXPECT_EQ(Timestamps(rows), (Ts{100, 200, 300, 400}));
+  ASSERT_OK_AND_ASSIGN(rows, store().QueryReadings("M1", TimeRange{200, 300}, 0));  // inclusive bounds
+  EXPECT_EQ(Timestamps(rows), (Ts{200, 300}));
+  ASSERT_OK_AND_ASSIGN(rows, store().QueryReadings("M1", TimeRange{150, 350}, 0));
+  EXPECT_EQ(Timestamps(rows), (Ts{200, 300}));
+  ASSERT_OK_AND_ASSIGN(rows, store().QueryReadings("M1", kAllTime, 2));  // the oldest first
+  EXPECT_EQ(Timestamps(rows), (Ts{100, 200}));
+  ASSERT_OK_AND_ASSIGN(rows, store().QueryReadings("M1", TimeRange{401, 500}, 0));
+  EXPECT_TRUE(rows.empty());
+  ASSERT_OK_AND_ASSIGN(rows, store().QueryReadings("M2", kAllTime, 0));
+  EXPECT_EQ(Timestamps(rows), (Ts{200}));
+}
+
+TEST_P(StoreConformanceTest, QueryQuarantineOfOneMeterOrAll) {
+  IngestBatch batch;
+  batch.quarantined = {Quarantined("M2", 300, 3.0), Quarantined("M1", 100, 1.0), Quarantined("M1", 400, 4.0),
+                       Quarantined("M2", 200, 2.0)};
+  ASSERT_OK(store().Commit(batch));
+  using Ts = std::vector<int64_t>;
+  ASSERT_OK_AND_ASSIGN(std::vector<QuarantinedReading> rows, store().QueryQuarantine("", kAllTime, 0));
+  EXPECT_EQ(Timestamps(rows), (Ts{100, 200, 300, 400}));
+  ASSERT_OK_AND_ASSIGN(rows, store().QueryQuarantine("", TimeRange{200, 300}, 0));
+  EXPECT_EQ(Timestamps(rows), (Ts{200, 300}));
+  ASSERT_OK_AND_ASSIGN(rows, store().QueryQuarantine("", kAllTime, 3));
+  EXPECT_EQ(Timestamps(rows), (Ts{100, 200, 300}));
+  ASSERT_OK_AND_ASSIGN(rows, store().QueryQuarantine("M1", kAllTime, 0));
+  EXPECT_EQ(Timestamps(rows), (Ts{100, 400}));
+  ASSERT_OK_AND_ASSIGN(rows, store().QueryQuarantine("M2", TimeRange{250, 1000}, 0));
+  EXPECT_EQ(Timestamps(rows), (Ts{300}));
+}
+
+TEST_P(StoreConformanceTest, EventsAreFoundWhenTheyOverlapTheRange) {
+  IngestBatch batch;
+  batch.events = {ReadingEvent{"M1", 100, 200, "nem12_400", R"({"q":"V"})"},
+                  ReadingEvent{"M1", 300, 300, "reset", "{}"},
+                  ReadingEvent{"M2", 100, 200, "reset", "{}"}};
+  ASSERT_OK(store().Commit(batch));
+  ASSERT_OK_AND_ASSIGN(std::vector<ReadingEvent> events, store().QueryEvents("M1", kAllTime, 0));
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(Fields(events[0]), Fields(batch.events[0]));
+  EXPECT_EQ(Fields(events[1]), Fields(batch.events[1]));
+  ASSERT_OK_AND_ASSIGN(events, store().QueryEvents("M1", TimeRange{150, 250}, 0));  // overlaps [100,200]
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, "nem12_400");
+  ASSERT_OK_AND_ASSIGN(events, store().QueryEvents("M1", TimeRange{201, 299}, 0));
+  EXPECT_TRUE(events.empty());
+  ASSERT_OK_AND_ASSIGN(events, store().QueryEvents("M1", kAllTime, 1));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].ts_from, 100);
+}
+
+TEST_P(StoreConformanceTest, RemoveAcceptedMovesAReadingToQuarantine) {
+  IngestBatch first;
+  first.accepted = {Accepted("M1", 100, 1.0), Accepted("M1", 200, 500.0), Accepted("M1", 300, 3.0)};
+  ASSERT_OK(store().Commit(first));
+  IngestBatch rejudged;  // the spike at 200 is re-judged sudden
+  rejudged.remove_accepted = {ReadingKey{"M1", 200}, ReadingKey{"M1", 999}};  // a missing key is no error
+  rejudged.quarantined = {Quarantined("M1", 200, 500.0, Verdict::kSudden)};
+  rejudged.events = {ReadingEvent{"M1", 200, 200, "requarantine", "{}"}};
+  ASSERT_OK(store().Commit(rejudged));
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> rows, store().QueryReadings("M1", kAllTime, 0));
+  EXPECT_EQ(Timestamps(rows), (std::vector<int64_t>{100, 300}));
+  ASSERT_OK_AND_ASSIGN(std::vector<QuarantinedReading> q, store().QueryQuarantine("M1", kAllTime, 0));
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(q[0].verdict, Verdict::kSudden);
+  EXPECT_EQ(q[0].value, std::optional<double>(500.0));
+}
+
+TEST_P(StoreConformanceTest, MeterStatesUpsertAndLoadOnlyExisting) {
+  IngestBatch batch;
+  batch.states = {MeterStateRecord{"M1", R"({"v":1})"}, MeterStateRecord{"M2", R"({"v":2})"}};
+  ASSERT_OK(store().Commit(batch));
+  batch.states = {MeterStateRecord{"M1", R"({"v":3})"}};
+  ASSERT_OK(store().Commit(batch));
+  ASSERT_OK_AND_ASSIGN(std::vector<MeterStateRecord> states, store().LoadMeterStates({"M1", "M9"}));
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].meter_id, "M1");
+  EXPECT_EQ(states[0].state_json, R"({"v":3})");
+  ASSERT_OK_AND_ASSIGN(states, store().LoadMeterStates({}));
+  EXPECT_TRUE(states.empty());
+}
+
+// --- alerts and deliveries ---
+
+TEST_P(StoreConformanceTest, AlertsListedAndCountedPerMeterTerminalAndPeriod) {
+  IngestBatch batch;
+  batch.alerts = {Alert("M1", "T1", 1000, 1100), Alert("M1", "T1", 1000, 1200), Alert("M1", "T2", 1000, 1100),
+                  Alert("M1", "T1", 2000, 2100), Alert("M2", "T1", 1000, 1100)};
+  ASSERT_OK(store().Commit(batch));
+  auto count = [&](const std::string& meter, const std::string& terminal, int64_t period) -> int64_t {
+    Result<int64_t> n = store().CountAlerts(meter, terminal, period);
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    return n.ok() ? *n : -1;
+  };
+  EXPECT_EQ(count("M1", "T1", 1000), 2);
+  EXPECT_EQ(count("M1", "T2", 1000), 1);
+  EXPECT_EQ(count("M1", "T1", 2000), 1);
+  EXPECT_EQ(count("M2", "T1", 1000), 1);
+  EXPECT_EQ(count("M2", "T2", 1000), 0);
+  EXPECT_EQ(count("M1", "T1", 3000), 0);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<AlertRecord> alerts, store().ListAlerts("M1", kAllTime, 0));
+  ASSERT_EQ(alerts.size(), 4u);
+  for (size_t i = 1; i < alerts.size(); ++i) EXPECT_LE(alerts[i - 1].created_at, alerts[i].created_at);
+  ASSERT_OK_AND_ASSIGN(alerts, store().ListAlerts("M1", TimeRange{1150, 1250}, 0));  // created = ts + 1
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].ts, 1200);
+  ASSERT_OK_AND_ASSIGN(alerts, store().ListAlerts("", kAllTime, 0));
+  EXPECT_EQ(alerts.size(), 5u);
+  ASSERT_OK_AND_ASSIGN(alerts, store().ListAlerts("", kAllTime, 2));
+  EXPECT_EQ(alerts.size(), 2u);
+}
+
+TEST_P(StoreConformanceTest, DueDeliveriesArePendingOnesInNextAttemptOrder) {
+  IngestBatch batch;
+  batch.alerts = {Alert("M2", "T1", 0, 100, 300), Alert("M1", "T1", 0, 200, 100), Alert("M1", "T1", 0, 300, 200)};
+  ASSERT_OK(store().Commit(batch));
+  using At = std::vector<int64_t>;
+  ASSERT_OK_AND_ASSIGN(std::vector<Delivery> due, store().DueDeliveries(250, 0));
+  EXPECT_EQ(NextAttempts(due), (At{100, 200}));
+  ASSERT_OK_AND_ASSIGN(due, store().DueDeliveries(1000, 2));
+  EXPECT_EQ(NextAttempts(due), (At{100, 200}));
+  ASSERT_OK_AND_ASSIGN(due, store().DueDeliveries(99, 0));
+  EXPECT_TRUE(due.empty());
+
+  ASSERT_OK_AND_ASSIGN(due, store().DueDeliveries(1000, 0));
+  ASSERT_EQ(due.size(), 3u);
+  Delivery sent = due[0];  // next_attempt_at 100
+  sent.status = DeliveryStatus::kSent;
+  sent.attempts = 1;
+  sent.updated_at = 150;
+  ASSERT_OK(store().UpdateDelivery(sent));
+  Delivery retry = due[1];  // 200: failed once, retried later
+  retry.attempts = 1;
+  retry.last_error = "HTTP 503";
+  retry.next_attempt_at = 900;
+  retry.updated_at = 210;
+  ASSERT_OK(store().UpdateDelivery(retry));
+  Delivery failed = due[2];  // 300: given up
+  failed.status = DeliveryStatus::kFailed;
+  failed.attempts = 5;
+  failed.last_error = "gave up";
+  ASSERT_OK(store().UpdateDelivery(failed));
+
+  ASSERT_OK_AND_ASSIGN(due, store().DueDeliveries(1000, 0));
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].id, retry.id);
+  EXPECT_EQ(Fields(due[0]), Fields(retry));
+  ASSERT_OK_AND_ASSIGN(due, store().DueDeliveries(800, 0));
+  EXPECT_TRUE(due.empty());
+
+  ASSERT_OK_AND_ASSIGN(std::vector<Delivery> log, store().ListDeliveries("", sent.alert_id, 0));
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(Fields(log[0]), Fields(sent));
+  ASSERT_OK_AND_ASSIGN(log, store().ListDeliveries("M1", 0, 0));
+  EXPECT_EQ(log.size(), 2u);
+  ASSERT_OK_AND_ASSIGN(log, store().ListDeliveries("M2", 0, 0));
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(Fields(log[0]), Fields(failed));
+  ASSERT_OK_AND_ASSIGN(log, store().ListDeliveries("", 0, 0));
+  EXPECT_EQ(log.size(), 3u);
+
+  Delivery ghost = sent;
+  ghost.id = 1 << 30;
+  EXPECT_EQ(store().UpdateDelivery(ghost).code(), StatusCode::kNotFound);
+}
+
+// --- API tokens ---
+
+TEST_P(StoreConformanceTest, TokensPutFindAndReplace) {
+  ApiToken token{"ab12", "ops laptop", "operator", ""};
+  ASSERT_OK(store().PutToken(token));
+  ASSERT_OK_AND_ASSIGN(std::optional<ApiToken> found, store().FindToken("ab12"));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(Fields(*found), Fields(token));
+  token.role = "customer";
+  token.customer_id = "C7";
+  ASSERT_OK(store().PutToken(token));
+  ASSERT_OK_AND_ASSIGN(found, store().FindToken("ab12"));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(Fields(*found), Fields(token));
+  ASSERT_OK_AND_ASSIGN(found, store().FindToken("cd34"));
+  EXPECT_FALSE(found.has_value());
+}
+
+// --- threads ---
+
+// Writers commit batches for their own meters while a reader queries. Each batch adds
+// kPerBatch readings of one meter at once, so any reader seeing a count that is not a multiple
+// of it has seen half a transaction.
+TEST_P(StoreConformanceTest, ConcurrentCommitsAndReads) {
+  constexpr int kWriters = 4;
+  constexpr int kBatches = 25;
+  constexpr int kPerBatch = 40;
+  std::atomic<int> writers_left{kWriters};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      const std::string meter = "W" + std::to_string(w);
+      for (int b = 0; b < kBatches; ++b) {
+        IngestBatch batch;
+        for (int i = 0; i < kPerBatch; ++i) {
+          const int64_t ts = int64_t{900} * (b * kPerBatch + i + 1);
+          batch.accepted.push_back(Accepted(meter, ts, static_cast<double>(ts) / 900, 1.0));
+        }
+        batch.states = {MeterStateRecord{meter, std::to_string(b)}};
+        if (!store().Commit(batch).ok()) ++failures;
+      }
+      --writers_left;
+    });
+  }
+  threads.emplace_back([&] {
+    int64_t previous_total = 0;
+    while (writers_left.load() > 0) {
+      for (int w = 0; w < kWriters; ++w) {
+        Result<std::vector<StoredReading>> rows = store().QueryReadings("W" + std::to_string(w), kAllTime, 0);
+        if (!rows.ok() || rows->size() % kPerBatch != 0) ++failures;
+      }
+      Result<int64_t> total = store().CountReadings();
+      if (!total.ok() || *total < previous_total || *total % kPerBatch != 0) ++failures;
+      if (total.ok()) previous_total = *total;
+      if (!store().LoadMeterStates({"W0", "W1"}).ok()) ++failures;
+    }
+  });
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_OK_AND_ASSIGN(int64_t total, store().CountReadings());
+  EXPECT_EQ(total, kWriters * kBatches * kPerBatch);
+  ASSERT_OK_AND_ASSIGN(std::vector<MeterStateRecord> states, store().LoadMeterStates({"W0", "W3"}));
+  ASSERT_EQ(states.size(), 2u);
+  EXPECT_EQ(states[0].state_json, std::to_string(kBatches - 1));
+}
+
+}  // namespace
+}  // namespace mh::store::conformance

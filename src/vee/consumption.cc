@@ -1,0 +1,18 @@
+#include "vee/consumption.h"
+
+namespace mh::vee {
+
+std::vector<PeriodTotal> ConsumptionPerPeriod(const std::vector<store::StoredReading>& readings, PeriodKind kind,
+                                              int32_t tz_offset_s) {
+  std::vector<PeriodTotal> out;
+  for (const auto& r : readings) {
+    if (out.empty() || r.ts > out.back().period.end) {
+      out.push_back({PeriodOf(r.ts, kind, tz_offset_s), 0, 0});
+    }
+    out.back().consumption += r.consumption;
+    out.back().readings += 1;
+  }
+  return out;
+}
+
+}  // namespace mh::vee

@@ -1,0 +1,22 @@
+// Consumption per calendar period (day / week / month in the meter's zone) from accepted readings:
+// the sum of their per-interval consumption, each reading counted in the period it closes.
+#pragma once
+
+#include <vector>
+
+#include "core/time.h"
+#include "store/records.h"
+
+namespace mh::vee {
+
+struct PeriodTotal {
+  Period period;
+  double consumption = 0;
+  int64_t readings = 0;
+};
+
+// `readings` in ascending time order; returns the periods that hold at least one reading.
+std::vector<PeriodTotal> ConsumptionPerPeriod(const std::vector<store::StoredReading>& readings, PeriodKind kind,
+                                              int32_t tz_offset_s);
+
+}  // namespace mh::vee

@@ -1,0 +1,851 @@
+#include "vee/offline_vee.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <unordered_map>
+
+
+#include "base/progress.h"
+#include "codec/reading_csv.h"
+#include "core/time.h"
+#include "vee/validator.h"
+
+namespace mh::vee {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitIo = 1;
+constexpr int kExitBad = 2;
+
+// Verdicts as stored per row (one byte each).
+uint8_t VerdictByte(Verdict v) { return static_cast<uint8_t>(v); }
+Verdict ByteVerdict(uint8_t b) { return static_cast<Verdict>(b); }
+
+// The first bad row aborts a pass: a bad row structure is fatal for this tool (SPEC 1.3).
+struct StopParse {};
+
+// Everything settled from the arguments before the first row is read.
+struct Settings {
+  std::string path;
+  Options options;
+  MeterParams meter;
+  std::string verdicts;
+  std::string alerts;
+  bool progress = true;
+};
+
+bool IsDateOnly(std::string_view s) {
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  return s.size() == 10 && s[4] == '-' && s[7] == '-';
+}
+
+Result<double> ParseDouble(std::string_view name, std::string_view s) {
+  double v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v))
+    return InvalidArgument("option " + std::string(name) + ": '" + std::string(s) + "' is not a number");
+  return v;
+}
+
+Result<int> ParseInt(std::string_view name, std::string_view s) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size())
+    return InvalidArgument("option " + std::string(name) + ": '" + std::string(s) + "' is not an integer");
+  return v;
+}
+
+Result<Settings> Settle(VeeArgs a) {
+  if (a.readings.empty()) return InvalidArgument("missing READINGS.csv");
+  if (!a.config.empty()) return InvalidArgument("--config must be resolved by the caller (RunVeeCommand's loader)");
+  Settings s;
+  s.path = a.readings;
+  s.verdicts = a.verdicts;
+  s.alerts = a.alerts;
+  s.progress = a.progress;
+  Options& o = s.options;
+  MeterParams& m = s.meter;
+
+  auto tz = ParseUtcOffset(a.tz.value_or("+08:00"));
+  if (!tz.ok()) return tz.status().WithContext("--tz");
+  m.tz_offset_s = *tz;
+  auto interval = ParseDuration(a.interval.value_or("1h"));
+  if (!interval.ok()) return interval.status().WithContext("--interval");
+  m.interval_s = *interval;
+  auto period = ParsePeriodKind(a.period.value_or("day"));
+  if (!period.ok()) return period.status().WithContext("--period");
+  o.period = *period;
+  if (a.peak) {
+    auto peak = ParsePeakPeriod(*a.peak, m.tz_offset_s);
+    if (!peak.ok()) return peak.status().WithContext("--peak");
+    o.peak = *peak;
+  }
+  o.spike_coefficient = a.spike_coefficient.value_or(1.3);
+  if (!(o.spike_coefficient > 0)) return InvalidArgument("--spike-coefficient must be > 0");
+  o.alert_coefficient = a.alert_coefficient.value_or(1.0);
+  if (!(o.alert_coefficient > 0)) return InvalidArgument("--alert-coefficient must be > 0");
+  o.max_alerts_per_period = a.max_alerts.value_or(1);
+  if (o.max_alerts_per_period < 0) return InvalidArgument("--max-alerts must be >= 0");
+  o.negative_tolerance = a.negative_tolerance.value_or(0);
+  if (!(o.negative_tolerance >= 0)) return InvalidArgument("--negative-tolerance must be >= 0");
+  o.reset_after = a.reset_after.value_or(0);
+  if (o.reset_after < 0) return InvalidArgument("--reset-after must be >= 0");
+  o.max_interval_consumption = a.max_interval_consumption.value_or(0);
+  if (!(o.max_interval_consumption >= 0)) return InvalidArgument("--max-interval-consumption must be >= 0");
+  o.t2_quantile = a.t2_quantile.value_or(1.0);
+  if (!(o.t2_quantile > 0 && o.t2_quantile <= 1)) return InvalidArgument("--t2-quantile must be in (0, 1]");
+  if (a.register_max) {
+    if (!(*a.register_max > 0)) return InvalidArgument("--register-max must be > 0");
+    m.register_max = a.register_max;
+  }
+  if (a.t1) {
+    if (!(*a.t1 >= 0)) return InvalidArgument("--t1 must be >= 0");
+    m.customer_t1 = a.t1;
+  }
+  if (!s.verdicts.empty() && s.verdicts == s.alerts && s.verdicts != "-")
+    return InvalidArgument("--verdicts and --alerts name the same file");
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output: a buffered sink over a file or the caller's stream.
+
+class Sink {
+ public:
+  Sink() = default;
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
+  ~Sink() {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+
+  // "-" writes to `out`; an empty path writes nowhere.
+  Status Open(const std::string& path, std::ostream* out) {
+    path_ = path;
+    if (path.empty()) return Status::Ok();
+    if (path == "-") {
+      stream_ = out;
+      return Status::Ok();
+    }
+    file_ = std::fopen(path.c_str(), "wb");
+    if (file_ == nullptr) return InvalidArgument("cannot write '" + path + "': " + std::strerror(errno));
+    created_ = true;
+    return Status::Ok();
+  }
+  bool active() const { return file_ != nullptr || stream_ != nullptr; }
+  void Append(std::string_view s) {
+    if (!active()) return;
+    buf_.append(s);
+    if (buf_.size() >= (1u << 20)) Flush();
+  }
+  std::string& buffer() { return buf_; }
+  void MaybeFlush() {
+    if (buf_.size() >= (1u << 20)) Flush();
+  }
+  void Flush() {
+    if (buf_.empty()) return;
+    if (file_ != nullptr) {
+      if (std::fwrite(buf_.data(), 1, buf_.size(), file_) != buf_.size()) failed_ = true;
+    } else if (stream_ != nullptr) {
+      stream_->write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+      if (!*stream_) failed_ = true;
+    }
+    buf_.clear();
+  }
+  // Flushes and closes; false on any write error.
+  bool Close() {
+    Flush();
+    if (file_ != nullptr) {
+      if (std::fclose(file_) != 0) failed_ = true;
+      file_ = nullptr;
+    }
+    if (stream_ != nullptr) stream_->flush();
+    return !failed_;
+  }
+  // Removes a file this sink created (after a failed run, so no half-written output remains).
+  void Discard() {
+    buf_.clear();
+    if (file_ != nullptr) {
+      std::fclose(file_);
+      file_ = nullptr;
+    }
+    if (created_) ::unlink(path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  std::ostream* stream_ = nullptr;
+  std::string buf_;
+  bool created_ = false;
+  bool failed_ = false;
+};
+
+// The input, mapped once more to echo each row's fields as they were written.
+class MappedFile {
+ public:
+  ~MappedFile() {
+    if (map_ != nullptr) munmap(map_, size_);
+  }
+  Status Open(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return InvalidArgument(path + ": " + std::strerror(errno));
+    struct stat st {};
+    Status s;
+    if (fstat(fd, &st) != 0) {
+      s = InvalidArgument(path + ": " + std::strerror(errno));
+    } else if (S_ISREG(st.st_mode) && st.st_size > 0) {
+      size_ = static_cast<size_t>(st.st_size);
+      void* m = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (m == MAP_FAILED) {
+        s = InvalidArgument(path + ": " + std::strerror(errno));
+        size_ = 0;
+      } else {
+        map_ = m;
+        madvise(map_, size_, MADV_SEQUENTIAL);
+      }
+    } else if (!S_ISREG(st.st_mode)) {
+      s = InvalidArgument(path + ": not a regular file (the vee tool reads its input three times)");
+    }
+    ::close(fd);
+    return s;
+  }
+  std::string_view text() const { return {static_cast<const char*>(map_), size_}; }
+
+ private:
+  void* map_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Walks forward through the lines of a text by 1-based line number.
+class LineCursor {
+ public:
+  explicit LineCursor(std::string_view text) : text_(text) {}
+  std::string_view Line(int64_t line) {
+    while (line_ < line && pos_ < text_.size()) {
+      const void* nl = std::memchr(text_.data() + pos_, '\n', text_.size() - pos_);
+      pos_ = nl ? static_cast<size_t>(static_cast<const char*>(nl) - text_.data()) + 1 : text_.size();
+      ++line_;
+    }
+    const void* nl = std::memchr(text_.data() + pos_, '\n', text_.size() - pos_);
+    size_t end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - text_.data()) : text_.size();
+    std::string_view l = text_.substr(pos_, end - pos_);
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    return l;
+  }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+  int64_t line_ = 1;
+};
+
+std::string_view TrimBlank(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+void AppendCsvField(std::string& out, std::string_view f) {
+  if (f.find_first_of(",\"\n\r") == std::string_view::npos) {
+    out.append(f);
+    return;
+  }
+  out.push_back('"');
+  for (char c : f) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+// Appends the first three fields of a data line as written (blank-trimmed), comma-separated.
+// The line is a row the parser accepted, so it has exactly three fields.
+void AppendEchoedFields(std::string& out, std::string_view line) {
+  const bool plain = std::memchr(line.data(), '"', line.size()) == nullptr &&
+                     std::memchr(line.data(), ' ', line.size()) == nullptr &&
+                     std::memchr(line.data(), '\t', line.size()) == nullptr;
+  if (plain) {
+    out.append(line);
+    return;
+  }
+  if (line.find('"') == std::string_view::npos) {
+    size_t a = line.find(',');
+    size_t b = a == std::string_view::npos ? a : line.find(',', a + 1);
+    size_t c = b == std::string_view::npos ? b : line.find(',', b + 1);
+    std::string_view f0 = line.substr(0, a);
+    std::string_view f1 = a == std::string_view::npos ? std::string_view() : line.substr(a + 1, b - a - 1);
+    std::string_view f2 = b == std::string_view::npos ? std::string_view() : line.substr(b + 1, c - b - 1);
+    out.append(TrimBlank(f0));
+    out.push_back(',');
+    out.append(TrimBlank(f1));
+    out.push_back(',');
+    out.append(TrimBlank(f2));
+    return;
+  }
+  // Quoted fields (RFC 4180 within the line): unquote, then quote again where needed.
+  std::string fields[3];
+  size_t i = 0;
+  for (int n = 0; n < 3 && i <= line.size(); ++n) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i < line.size() && line[i] == '"') {
+      ++i;
+      while (i < line.size()) {
+        if (line[i] == '"') {
+          if (i + 1 < line.size() && line[i + 1] == '"') {
+            fields[n].push_back('"');
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        fields[n].push_back(line[i++]);
+      }
+      size_t k = line.find(',', i);
+      i = k == std::string_view::npos ? line.size() + 1 : k + 1;
+    } else {
+      size_t k = line.find(',', i);
+      size_t e = k == std::string_view::npos ? line.size() : k;
+      fields[n] = std::string(TrimBlank(line.substr(i, e - i)));
+      i = k == std::string_view::npos ? line.size() + 1 : k + 1;
+    }
+  }
+  for (int n = 0; n < 3; ++n) {
+    if (n > 0) out.push_back(',');
+    AppendCsvField(out, fields[n]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The passes.
+
+// Finds a meter's slot, remembering the last one (rows usually come grouped by meter).
+template <typename T>
+class MeterTable {
+ public:
+  // The returned reference is valid until the next Get of a new meter.
+  T& Get(const std::string& id, bool* inserted = nullptr) {
+    if (inserted != nullptr) *inserted = false;
+    if (last_ != nullptr && id == *last_id_) return *last_;
+    auto [it, added] = index_.try_emplace(id, slots_.size());
+    if (added) slots_.emplace_back(id, T{});
+    if (inserted != nullptr) *inserted = added;
+    last_id_ = &it->first;
+    last_ = &slots_[it->second].second;
+    return *last_;
+  }
+  // Slots in first-seen order.
+  size_t size() const { return slots_.size(); }
+  std::pair<std::string, T>& at(size_t i) { return slots_[i]; }
+
+ private:
+  std::unordered_map<std::string, size_t> index_;
+  std::vector<std::pair<std::string, T>> slots_;
+  const std::string* last_id_ = nullptr;
+  T* last_ = nullptr;
+};
+
+// Pass 1 state of one meter: judgement with checks 1–2 over the peak rows, and the learners.
+struct Learning {
+  MeterState state;
+  std::optional<Point> pre;  // the last good reading at or before the peak start (T1's first base)
+  std::optional<T2Learner> t2;
+  std::optional<T1Learner> t1;
+  double offset = 0;         // unwraps rollovers and resets so the learners see one series
+};
+
+// Pass 2 state of one meter.
+struct Judging {
+  MeterState state;
+  int64_t last_row = -1;         // the row of state.last
+  int64_t before_last_row = -1;  // the row of state.before_last
+  std::vector<int64_t> below_rows;
+  int64_t alert_period = std::numeric_limits<int64_t>::min();
+  int alerts_in_period = 0;
+};
+
+struct Counts {
+  uint64_t rows = 0;
+  uint64_t alerts = 0;
+  uint64_t resets = 0;
+  uint64_t spikes = 0;
+  size_t meters = 0;
+  size_t t1_learned = 0;
+  size_t t2_learned = 0;
+};
+
+class VeeRun {
+ public:
+  VeeRun(Settings s, std::ostream& out, std::ostream& err) : s_(std::move(s)), out_(out), err_(err) {}
+  int Run();
+
+ private:
+  Status Parse(const char* label, const codec::ReadingFn& fn);
+  void LearnRow(const Reading& r);
+  void JudgeRow(const Reading& r);
+  void CheckAlert(Judging& m, const std::string& id, const Point& r, const Point* previous_p);
+  Status WriteVerdicts();
+  void Summary();
+
+  Settings s_;
+  std::ostream& out_;
+  std::ostream& err_;
+  std::optional<codec::RowIssue> issue_;
+  MeterTable<Learning> learning_;
+  MeterTable<Judging> judging_;
+  std::vector<uint8_t> verdicts_;
+  // Whether the rows sit on consecutive lines from first_line_ (no blank lines between them):
+  // then the verdicts pass only scans lines instead of parsing the input again.
+  int64_t first_line_ = -1;
+  int64_t next_line_ = -1;
+  bool contiguous_ = true;
+  Sink verdict_sink_, alert_sink_;
+  Counts counts_;
+};
+
+Status VeeRun::Parse(const char* label, const codec::ReadingFn& fn) {
+  // Progress in bytes, on a terminal only (the summary line is what scripts read).
+  std::unique_ptr<Progress> progress;
+  std::function<void(uint64_t, uint64_t)> on_progress;
+  if (s_.progress && isatty(fileno(stderr))) {
+    on_progress = [&](uint64_t done, uint64_t total) {
+      if (!progress) progress = std::make_unique<Progress>(label, total, stderr);
+      progress->Update(done);
+    };
+  }
+  auto on_issue = [&](const codec::RowIssue& issue) {
+    issue_ = issue;
+    throw StopParse{};
+  };
+  Status st;
+  try {
+    st = codec::ParseReadingCsvFile(s_.path, fn, on_issue, on_progress, s_.meter.tz_offset_s);
+  } catch (const StopParse&) {
+    st = Status::Ok();
+  }
+  if (progress) progress->Finish();
+  if (!st.ok()) return st.WithContext(s_.path);
+  if (issue_) {
+    std::string msg = s_.path + ":" + std::to_string(issue_->line) + ": bad row";
+    if (!issue_->field.empty()) msg += " (" + issue_->field + ")";
+    msg += ": " + issue_->message + ": '" + issue_->text + "'";
+    return InvalidArgument(msg);
+  }
+  return Status::Ok();
+}
+
+void VeeRun::LearnRow(const Reading& r) {
+  const PeakPeriod& peak = *s_.options.peak;
+  if (r.ts > peak.to) return;
+  Learning& m = learning_.Get(r.meter_id);
+  if (!m.t2) {
+    m.t2.emplace(s_.meter.interval_s, s_.options.t2_quantile);
+    m.t1.emplace(peak, s_.options.period, s_.meter.tz_offset_s);
+  }
+  if (!peak.Contains(r.ts)) {
+    if (r.value && std::isfinite(*r.value) && !m.state.last && (!m.pre || r.ts >= m.pre->ts))
+      m.pre = Point{r.ts, *r.value};
+    return;
+  }
+  if (!m.state.last && m.pre) {
+    // The reading closing the period before the peak: the first sub-period's base for T1.
+    m.state.last = m.pre;
+    m.t1->Add(*m.pre);
+    m.pre.reset();
+  }
+  Judgement j = Judge(m.state, r, s_.meter, s_.options, /*use_t2=*/false);
+  const std::optional<Point> previous = m.state.last;
+  ResetOutcome o = Advance(m.state, r, j, s_.meter, s_.options);
+  if (j.verdict == Verdict::kOk && !j.jitter) {
+    if (j.rollover) m.offset += *s_.meter.register_max;
+    const Point u{r.ts, *r.value + m.offset};
+    m.t2->Add(u);
+    m.t1->Add(u);
+  } else if (o.kind == ResetOutcome::kSpike) {
+    // The spike taught the learners last: take it back.
+    m.t2->Undo();
+    m.t1->Undo();
+    for (const auto& [f, c] : o.reaccepted) {
+      const Point u{f.ts, f.value + m.offset};
+      m.t2->Add(u);
+      m.t1->Add(u);
+    }
+  } else if (o.kind == ResetOutcome::kMeterReset && previous && !o.reaccepted.empty()) {
+    m.offset += previous->value - o.reaccepted.front().first.value;
+    for (const auto& [f, c] : o.reaccepted) {
+      const Point u{f.ts, f.value + m.offset};
+      m.t2->Add(u);
+      m.t1->Add(u);
+    }
+  }
+}
+
+void VeeRun::CheckAlert(Judging& m, const std::string& id, const Point& r, const Point* previous_p) {
+  std::optional<PeriodCheck> c = CheckPeriod(m.state, r, previous_p, s_.meter, s_.options);
+  if (!c || !c->exceeded) return;
+  if (m.alert_period != c->period.start) {
+    m.alert_period = c->period.start;
+    m.alerts_in_period = 0;
+  }
+  if (m.alerts_in_period >= s_.options.max_alerts_per_period) return;
+  ++m.alerts_in_period;
+  ++counts_.alerts;
+  std::string& b = alert_sink_.buffer();
+  if (!alert_sink_.active()) return;
+  AppendCsvField(b, id);
+  b.push_back(',');
+  b.append(FormatIsoOffset(c->period.start, s_.meter.tz_offset_s));
+  b.push_back(',');
+  b.append(FormatIsoOffset(r.ts, s_.meter.tz_offset_s));
+  b.push_back(',');
+  b.append(FormatNumber6(c->consumption));
+  b.push_back(',');
+  b.append(FormatNumber6(*c->t1));
+  b.push_back('\n');
+  alert_sink_.MaybeFlush();
+}
+
+void VeeRun::JudgeRow(const Reading& r) {
+  const int64_t row = static_cast<int64_t>(verdicts_.size());
+  Judging& m = judging_.Get(r.meter_id);
+  Judgement j = Judge(m.state, r, s_.meter, s_.options);
+  verdicts_.push_back(VerdictByte(j.verdict));
+  const std::optional<Point> previous = m.state.last;
+
+  // The run of readings below p as it will be after this one (mirrors Advance) with their rows,
+  // so a re-judgement can find the rows whose verdicts change.
+  std::vector<Point> run;
+  std::vector<int64_t> run_rows;
+  const bool may_rejudge = j.verdict == Verdict::kError && s_.options.reset_after > 0 && m.state.last &&
+                           static_cast<int>(m.state.below.size()) + 1 >= s_.options.reset_after;
+  if (may_rejudge) {
+    const bool consistent = m.state.below.empty() || *r.value >= m.state.below.back().value;
+    if (consistent) {
+      run = m.state.below;
+      run_rows = m.below_rows;
+    }
+    run.push_back(Point{r.ts, *r.value});
+    run_rows.push_back(row);
+  }
+
+  ResetOutcome o = Advance(m.state, r, j, s_.meter, s_.options);
+
+  if (o.kind == ResetOutcome::kNone) {
+    if (j.verdict == Verdict::kOk) {
+      m.below_rows.clear();
+      if (!j.jitter) {
+        m.before_last_row = m.last_row;
+        m.last_row = row;
+      }
+      const Point p{r.ts, *r.value};
+      CheckAlert(m, r.meter_id, p, previous ? &*previous : nullptr);
+    } else if (j.verdict == Verdict::kSudden) {
+      m.below_rows.clear();
+    } else if (j.verdict == Verdict::kError) {
+      const size_t n = m.state.below.size();
+      if (n == 0) {
+        m.below_rows.clear();
+      } else if (n == m.below_rows.size() + 1) {
+        m.below_rows.push_back(row);
+      } else if (n == 1) {
+        m.below_rows.assign(1, row);
+      }
+    }
+    return;
+  }
+
+  // A re-judgement: rewrite the verdicts of the rows it touches.
+  m.below_rows.clear();
+  std::vector<int64_t> accepted_rows;
+  size_t k = 0;
+  for (const auto& [f, c] : o.reaccepted) {
+    while (k < run.size() && !(run[k] == f)) ++k;
+    if (k == run.size()) break;
+    verdicts_[static_cast<size_t>(run_rows[k])] = VerdictByte(Verdict::kOk);
+    accepted_rows.push_back(run_rows[k]);
+    ++k;
+  }
+  if (o.kind == ResetOutcome::kSpike) {
+    ++counts_.spikes;
+    if (m.last_row >= 0) verdicts_[static_cast<size_t>(m.last_row)] = VerdictByte(Verdict::kSudden);
+    m.last_row = m.before_last_row;
+    m.before_last_row = -1;
+  } else {
+    ++counts_.resets;
+    m.last_row = -1;
+    m.before_last_row = -1;
+  }
+  for (int64_t ar : accepted_rows) {
+    m.before_last_row = m.last_row;
+    m.last_row = ar;
+  }
+  if (!o.reaccepted.empty() && m.state.last) CheckAlert(m, r.meter_id, *m.state.last, nullptr);
+}
+
+Status VeeRun::WriteVerdicts() {
+  if (!verdict_sink_.active()) return Status::Ok();
+  MappedFile file;
+  MH_RETURN_IF_ERROR(file.Open(s_.path));
+  LineCursor cursor(file.text());
+  size_t row = 0;
+  verdict_sink_.Append("meter_id,timestamp,value,verdict\n");
+  if (contiguous_) {
+    std::unique_ptr<Progress> progress;
+    if (s_.progress && isatty(fileno(stderr))) progress = std::make_unique<Progress>("vee: writing verdicts", verdicts_.size(), stderr);
+    for (; row < verdicts_.size(); ++row) {
+      std::string& b = verdict_sink_.buffer();
+      AppendEchoedFields(b, cursor.Line(first_line_ + static_cast<int64_t>(row)));
+      b.push_back(',');
+      b.append(VerdictName(ByteVerdict(verdicts_[row])));
+      b.push_back('\n');
+      if (b.size() >= (1u << 20)) {
+        verdict_sink_.Flush();
+        if (progress) progress->Update(row);
+      }
+    }
+    if (progress) progress->Finish();
+    return Status::Ok();
+  }
+  auto on_row = [&](const Reading&, int64_t line) {
+    std::string& b = verdict_sink_.buffer();
+    AppendEchoedFields(b, cursor.Line(line));
+    b.push_back(',');
+    b.append(row < verdicts_.size() ? VerdictName(ByteVerdict(verdicts_[row])) : "null");
+    b.push_back('\n');
+    ++row;
+    verdict_sink_.MaybeFlush();
+  };
+  MH_RETURN_IF_ERROR(Parse("vee: writing verdicts", on_row));
+  if (row != verdicts_.size()) return Internal("the input changed while it was read");
+  return Status::Ok();
+}
+
+void VeeRun::Summary() {
+  uint64_t by[4] = {0, 0, 0, 0};
+  for (uint8_t v : verdicts_) ++by[v & 3];
+  err_ << "meterhub vee: " << counts_.rows << " rows, " << counts_.meters << " meters; ok "
+       << by[static_cast<int>(Verdict::kOk)] << ", null " << by[static_cast<int>(Verdict::kNull)] << ", error "
+       << by[static_cast<int>(Verdict::kError)] << ", sudden " << by[static_cast<int>(Verdict::kSudden)] << "; "
+       << counts_.alerts << " alerts";
+  if (s_.options.peak) {
+    err_ << "; learned from the peak period: T2 for " << counts_.t2_learned << "/" << counts_.meters << " meters, T1 for "
+         << counts_.t1_learned << "/" << counts_.meters;
+  } else {
+    err_ << "; no peak period: T1/T2 not learned";
+  }
+  if (s_.options.reset_after > 0) err_ << "; " << counts_.resets << " meter resets, " << counts_.spikes << " spikes re-judged";
+  err_ << "\n";
+}
+
+int VeeRun::Run() {
+  struct stat input {};
+  if (::stat(s_.path.c_str(), &input) != 0) {
+    err_ << "meterhub vee: " << s_.path << ": " << std::strerror(errno) << "\n";
+    return kExitBad;
+  }
+  auto fail = [&](const Status& st) {
+    verdict_sink_.Discard();
+    alert_sink_.Discard();
+    err_ << "meterhub vee: " << st.message() << "\n";
+    return kExitBad;
+  };
+
+  // Pass 1: learn T2 and T1 per meter from the peak rows, judged with checks 1–2 only.
+  std::unordered_map<std::string, std::pair<std::optional<double>, std::optional<double>>> learned;
+  if (s_.options.peak) {
+    Status st = Parse("vee: learning", [&](const Reading& r, int64_t) { LearnRow(r); });
+    if (!st.ok()) return fail(st);
+    for (size_t i = 0; i < learning_.size(); ++i) {
+      auto& [id, m] = learning_.at(i);
+      learned[id] = {m.t2->Threshold(s_.options.spike_coefficient), m.t1->Threshold(s_.options.alert_coefficient)};
+    }
+    learning_ = MeterTable<Learning>();
+  }
+
+  // Pass 2: every row in input order, with both thresholds known.
+  Status st = alert_sink_.Open(s_.alerts, &out_);
+  if (st.ok()) st = verdict_sink_.Open(s_.verdicts, &out_);
+  if (!st.ok()) return fail(st);
+  alert_sink_.Append("meter_id,period_start,timestamp,period_consumption,threshold\n");
+  st = Parse("vee: judging", [&](const Reading& r, int64_t line) {
+    if (first_line_ < 0) first_line_ = line;
+    if (next_line_ >= 0 && line != next_line_) contiguous_ = false;
+    next_line_ = line + 1;
+    bool inserted = false;
+    Judging& m = judging_.Get(r.meter_id, &inserted);
+    if (inserted) {
+      // A meter seen for the first time takes what pass 1 learned for it.
+      auto it = learned.find(r.meter_id);
+      if (it != learned.end()) {
+        m.state.t2 = it->second.first;
+        m.state.t1 = it->second.second;
+      }
+    }
+    JudgeRow(r);
+  });
+  if (!st.ok()) return fail(st);
+  counts_.rows = verdicts_.size();
+  counts_.meters = judging_.size();
+  for (size_t i = 0; i < judging_.size(); ++i) {
+    const MeterState& ms = judging_.at(i).second.state;
+    counts_.t2_learned += ms.t2.has_value();
+    counts_.t1_learned += ms.t1.has_value();
+  }
+  judging_ = MeterTable<Judging>();
+
+  // Pass 3: the verdicts, echoing each row (re-judgements may have changed earlier ones).
+  st = WriteVerdicts();
+  if (!st.ok()) return fail(st);
+  bool ok = alert_sink_.Close();
+  ok = verdict_sink_.Close() && ok;
+  Summary();
+  if (!ok) {
+    err_ << "meterhub vee: writing the output failed: " << std::strerror(errno) << "\n";
+    return kExitIo;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+std::string FormatNumber6(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6f", v);
+  std::string s(buf);
+  if (s.find('.') != std::string::npos) {
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  return s;
+}
+
+Result<PeakPeriod> ParsePeakPeriod(std::string_view text, int32_t tz_offset_s) {
+  size_t dots = text.find("..");
+  if (dots == std::string_view::npos)
+    return InvalidArgument("bad peak period '" + std::string(text) + "' (expected FROM..TO, e.g. 2020-06-01..2020-10-31)");
+  std::string_view from_s = TrimBlank(text.substr(0, dots));
+  std::string_view to_s = TrimBlank(text.substr(dots + 2));
+  auto from = ParseTimestamp(from_s, tz_offset_s);
+  if (!from.ok()) return from.status().WithContext("peak period FROM");
+  auto to = ParseTimestamp(to_s, tz_offset_s);
+  if (!to.ok()) return to.status().WithContext("peak period TO");
+  PeakPeriod p{*from, *to};
+  if (IsDateOnly(to_s)) p.to += 86400;  // a date TO means the end of that day
+  if (p.from >= p.to) return InvalidArgument("peak period '" + std::string(text) + "' is empty (FROM must be before TO)");
+  return p;
+}
+
+
+const char* VeeUsage() {
+  return "usage: meterhub vee READINGS.csv [--config FILE] [--peak FROM..TO] [--interval 1h]\n"
+         "                    [--period day|week|month] [--tz +08:00] [--spike-coefficient 1.3]\n"
+         "                    [--alert-coefficient 1.0] [--max-alerts 1] [--verdicts OUT.csv] [--alerts OUT.csv]\n"
+         "                    [--negative-tolerance 0] [--reset-after 0] [--max-interval-consumption 0]\n"
+         "                    [--register-max MAX] [--t2-quantile 1.0] [--t1 T1]\n"
+         "Validates every reading (ok|null|error|sudden), learns T2 and T1 per meter from the peak period,\n"
+         "and reports period consumption above T1 (SPEC 1.3). OUT '-' writes to standard output.\n";
+}
+
+Result<VeeArgs> ParseVeeArgs(const std::vector<std::string>& argv) {
+  VeeArgs a;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    std::string opt = argv[i];
+    if (opt.size() < 2 || opt[0] != '-') {
+      if (!a.readings.empty()) return InvalidArgument("unexpected argument '" + opt + "' (one READINGS.csv only)");
+      a.readings = opt;
+      continue;
+    }
+    std::optional<std::string> inline_value;
+    if (size_t eq = opt.find('='); eq != std::string::npos) {
+      inline_value = opt.substr(eq + 1);
+      opt = opt.substr(0, eq);
+    }
+    if (opt == "--no-progress") {
+      a.progress = false;
+      continue;
+    }
+    auto value = [&]() -> Result<std::string> {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= argv.size()) return InvalidArgument("option " + opt + " needs a value");
+      return argv[++i];
+    };
+    static const char* const kKnown[] = {"--config", "--peak", "--interval", "--period", "--tz", "--spike-coefficient",
+                                         "--alert-coefficient", "--max-alerts", "--verdicts", "--alerts",
+                                         "--negative-tolerance", "--reset-after", "--max-interval-consumption",
+                                         "--register-max", "--t2-quantile", "--t1"};
+    bool known = false;
+    for (const char* k : kKnown) known = known || opt == k;
+    if (!known) return InvalidArgument("unknown option '" + opt + "'");
+    MH_ASSIGN_OR_RETURN(std::string v, value());
+    if (opt == "--config") a.config = v;
+    else if (opt == "--peak") a.peak = v;
+    else if (opt == "--interval") a.interval = v;
+    else if (opt == "--period") a.period = v;
+    else if (opt == "--tz") a.tz = v;
+    else if (opt == "--verdicts") a.verdicts = v;
+    else if (opt == "--alerts") a.alerts = v;
+    else if (opt == "--max-alerts") { MH_ASSIGN_OR_RETURN(a.max_alerts, ParseInt(opt, v)); }
+    else if (opt == "--reset-after") { MH_ASSIGN_OR_RETURN(a.reset_after, ParseInt(opt, v)); }
+    else if (opt == "--spike-coefficient") { MH_ASSIGN_OR_RETURN(a.spike_coefficient, ParseDouble(opt, v)); }
+    else if (opt == "--alert-coefficient") { MH_ASSIGN_OR_RETURN(a.alert_coefficient, ParseDouble(opt, v)); }
+    else if (opt == "--negative-tolerance") { MH_ASSIGN_OR_RETURN(a.negative_tolerance, ParseDouble(opt, v)); }
+    else if (opt == "--max-interval-consumption") { MH_ASSIGN_OR_RETURN(a.max_interval_consumption, ParseDouble(opt, v)); }
+    else if (opt == "--register-max") { MH_ASSIGN_OR_RETURN(a.register_max, ParseDouble(opt, v)); }
+    else if (opt == "--t2-quantile") { MH_ASSIGN_OR_RETURN(a.t2_quantile, ParseDouble(opt, v)); }
+    else if (opt == "--t1") { MH_ASSIGN_OR_RETURN(a.t1, ParseDouble(opt, v)); }
+  }
+  if (a.readings.empty()) return InvalidArgument("missing READINGS.csv");
+  return a;
+}
+
+int RunVee(const VeeArgs& args, std::ostream& out, std::ostream& err) {
+  Result<Settings> s = Settle(args);
+  if (!s.ok()) {
+    err << "meterhub vee: " << s.status().message() << "\n";
+    return kExitBad;
+  }
+  VeeRun run(std::move(s).value(), out, err);
+  return run.Run();
+}
+
+int RunVeeCommand(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err,
+                  const ConfigLoader& load_config) {
+  for (const std::string& a : argv) {
+    if (a == "--help" || a == "-h") {
+      out << VeeUsage();
+      return kExitOk;
+    }
+  }
+  Result<VeeArgs> args = ParseVeeArgs(argv);
+  if (!args.ok()) {
+    err << "meterhub vee: " << args.status().message() << "\n" << VeeUsage();
+    return kExitBad;
+  }
+  if (!args->config.empty()) {
+    Status loaded = load_config ? load_config(args->config, &*args)
+                                : InvalidArgument("--config is not supported here");
+    if (!loaded.ok()) {
+      err << "meterhub vee: " << loaded.message() << "\n";
+      return kExitBad;
+    }
+    args->config.clear();
+  }
+  return RunVee(*args, out, err);
+}
+
+}  // namespace mh::vee

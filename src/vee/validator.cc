@@ -1,0 +1,396 @@
+#include "vee/validator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+namespace mh::vee {
+namespace {
+
+// Numbers in reasons and audit texts: short, but exact enough to recognise the reading.
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+std::string At(const Point& p) { return Num(p.value) + " at " + FormatIsoUtc(p.ts); }
+
+// Nominal upload intervals between two readings, rounded, at least 1 (SPEC 1.1 gaps).
+int64_t Intervals(int64_t from_ts, int64_t to_ts, int64_t interval_s) {
+  if (interval_s <= 0 || to_ts <= from_ts) return 1;
+  double k = std::round(static_cast<double>(to_ts - from_ts) / static_cast<double>(interval_s));
+  return std::max<int64_t>(1, static_cast<int64_t>(k));
+}
+
+// "Greater than" with a little slack: 110.4 − 100 is 10.400000000000006 in binary, which must
+// not count as more than a threshold of 10.4.
+bool Above(double x, double limit) { return x > limit + 1e-9 * std::max(1.0, std::abs(limit)); }
+
+bool IsRollover(double p, double r, const MeterParams& meter) {
+  if (!meter.register_max || *meter.register_max <= 0) return false;
+  const double max = *meter.register_max;
+  return p >= 0.99 * max && r >= 0 && r < 0.01 * max;
+}
+
+// Period bookkeeping shared by CheckPeriod and the re-judgements of Advance: moves the tracked
+// period to the one of `r`, taking as its base the last accepted reading at or before its start.
+// Returns false when r lies in a period older than the tracked one (out-of-order input).
+bool TrackPeriod(MeterState& state, const Point& r, const Point* previous_p, const MeterParams& meter,
+                 const Options& options) {
+  const Period per = PeriodOf(r.ts, options.period, meter.tz_offset_s);
+  if (per.start == state.period_start && per.end == state.period_end) return true;
+  if (state.period_end != 0 && per.end <= state.period_start) return false;
+  state.period_start = per.start;
+  state.period_end = per.end;
+  if (previous_p != nullptr && previous_p->ts <= per.start) {
+    state.period_base = previous_p->value;
+  } else {
+    state.period_base.reset();
+  }
+  return true;
+}
+
+Reading AsReading(const Point& p) {
+  Reading r;
+  r.ts = p.ts;
+  r.value = p.value;
+  return r;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// JSON form of MeterState (persisted with the readings it explains; must round-trip exactly).
+
+namespace {
+
+nlohmann::json PointJson(const Point& p) { return nlohmann::json{{"ts", p.ts}, {"value", p.value}}; }
+
+Result<Point> PointFrom(const nlohmann::json& j, const char* what) {
+  if (!j.is_object() || !j.contains("ts") || !j.contains("value") || !j["ts"].is_number_integer() ||
+      !j["value"].is_number())
+    return InvalidArgument(std::string("meter state: bad point '") + what + "'");
+  return Point{j["ts"].get<int64_t>(), j["value"].get<double>()};
+}
+
+}  // namespace
+
+std::string MeterState::ToJson() const {
+  nlohmann::json j = nlohmann::json::object();
+  j["v"] = 1;
+  if (last) j["last"] = PointJson(*last);
+  if (before_last) j["before_last"] = PointJson(*before_last);
+  if (t2) j["t2"] = *t2;
+  if (t1) j["t1"] = *t1;
+  j["period_start"] = period_start;
+  j["period_end"] = period_end;
+  if (period_base) j["period_base"] = *period_base;
+  if (!below.empty()) {
+    nlohmann::json b = nlohmann::json::array();
+    for (const Point& p : below) b.push_back(PointJson(p));
+    j["below"] = std::move(b);
+  }
+  return j.dump();
+}
+
+Result<MeterState> MeterState::FromJson(std::string_view text) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(std::string("meter state: not JSON: ") + e.what());
+  }
+  if (!j.is_object()) return InvalidArgument("meter state: not a JSON object");
+  if (j.contains("v") && (!j["v"].is_number_integer() || j["v"].get<int>() != 1))
+    return InvalidArgument("meter state: unsupported version");
+  MeterState s;
+  auto opt_number = [&](const char* key, std::optional<double>* out) -> Status {
+    if (!j.contains(key) || j[key].is_null()) return Status::Ok();
+    if (!j[key].is_number()) return InvalidArgument(std::string("meter state: '") + key + "' is not a number");
+    *out = j[key].get<double>();
+    return Status::Ok();
+  };
+  auto int_field = [&](const char* key, int64_t* out) -> Status {
+    if (!j.contains(key)) return Status::Ok();
+    if (!j[key].is_number_integer()) return InvalidArgument(std::string("meter state: '") + key + "' is not an integer");
+    *out = j[key].get<int64_t>();
+    return Status::Ok();
+  };
+  for (const char* key : {"last", "before_last"}) {
+    if (!j.contains(key) || j[key].is_null()) continue;
+    MH_ASSIGN_OR_RETURN(Point p, PointFrom(j[key], key));
+    (std::string_view(key) == "last" ? s.last : s.before_last) = p;
+  }
+  MH_RETURN_IF_ERROR(opt_number("t2", &s.t2));
+  MH_RETURN_IF_ERROR(opt_number("t1", &s.t1));
+  MH_RETURN_IF_ERROR(opt_number("period_base", &s.period_base));
+  MH_RETURN_IF_ERROR(int_field("period_start", &s.period_start));
+  MH_RETURN_IF_ERROR(int_field("period_end", &s.period_end));
+  if (j.contains("below")) {
+    if (!j["below"].is_array()) return InvalidArgument("meter state: 'below' is not an array");
+    for (const auto& e : j["below"]) {
+      MH_ASSIGN_OR_RETURN(Point p, PointFrom(e, "below"));
+      s.below.push_back(p);
+    }
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SPEC 1.1 checks 1–4.
+
+Judgement Judge(const MeterState& state, const Reading& r, const MeterParams& meter, const Options& options,
+                bool use_t2) {
+  Judgement j;
+  if (!r.value || !std::isfinite(*r.value)) {
+    j.verdict = Verdict::kNull;
+    j.reason = r.raw_value.empty() ? "value missing" : "value not a number: '" + r.raw_value + "'";
+    return j;
+  }
+  const double v = *r.value;
+  if (!state.last) {
+    j.first = true;
+    return j;
+  }
+  const Point& p = *state.last;
+  double d = v - p.value;
+  if (d < 0 && IsRollover(p.value, v, meter)) {
+    d = v + *meter.register_max - p.value;
+    j.rollover = true;
+  } else if (v == 0 && p.value > 0) {
+    j.verdict = Verdict::kNull;
+    j.reason = "0 while accepted " + At(p);
+    return j;
+  }
+  if (d < 0) {
+    // Tolerance compared with a little slack: 634.001 − 634.002 is not exactly −0.001 in binary.
+    const double tol = options.negative_tolerance;
+    if (tol > 0 && d >= -(tol + 1e-9 * std::max(1.0, std::abs(p.value)))) {
+      j.jitter = true;
+      j.consumption = 0;
+      return j;
+    }
+    j.verdict = Verdict::kError;
+    j.reason = "d=" + Num(d) + " < 0 against accepted " + At(p);
+    return j;
+  }
+  const int64_t k = Intervals(p.ts, r.ts, meter.interval_s);
+  if (use_t2 && state.t2 && Above(d, static_cast<double>(k) * *state.t2)) {
+    j.verdict = Verdict::kSudden;
+    j.reason = "d=" + Num(d) + " > " + std::to_string(k) + " x T2=" + Num(*state.t2) + " against accepted " + At(p);
+    return j;
+  }
+  if (options.max_interval_consumption > 0 && Above(d, static_cast<double>(k) * options.max_interval_consumption)) {
+    j.verdict = Verdict::kSudden;
+    j.reason = "d=" + Num(d) + " > " + std::to_string(k) + " x max_interval_consumption=" +
+               Num(options.max_interval_consumption) + " against accepted " + At(p);
+    return j;
+  }
+  j.consumption = d;
+  return j;
+}
+
+// ---------------------------------------------------------------------------------------------
+// State transitions and reset / spike detection.
+
+ResetOutcome Advance(MeterState& state, const Reading& r, const Judgement& j, const MeterParams& meter,
+                     const Options& options) {
+  ResetOutcome out;
+  if (j.verdict == Verdict::kOk) {
+    state.below.clear();
+    if (!j.jitter) {
+      state.before_last = state.last;
+      state.last = Point{r.ts, *r.value};
+    }
+    return out;
+  }
+  if (j.verdict == Verdict::kSudden) {
+    // The register is above p: it did not stay below it.
+    state.below.clear();
+    return out;
+  }
+  if (j.verdict != Verdict::kError || options.reset_after <= 0 || !state.last || !r.value) return out;
+
+  // Consecutive readings below p, mutually consistent (non-decreasing among themselves).
+  const Point cur{r.ts, *r.value};
+  if (!state.below.empty() && cur.value < state.below.back().value) state.below.clear();
+  state.below.push_back(cur);
+  if (static_cast<int>(state.below.size()) < options.reset_after) return out;
+
+  std::vector<Point> run = std::move(state.below);
+  state.below.clear();
+  const Point old_p = *state.last;
+
+  if (state.before_last && run.front().value >= state.before_last->value) {
+    // p was an undetected spike: the followers continue the series from before it.
+    const Point back_to = *state.before_last;
+    out.kind = ResetOutcome::kSpike;
+    out.requarantined = old_p;
+    if (state.period_base && old_p.ts <= state.period_start) state.period_base = back_to.value;
+    state.last = back_to;
+    state.before_last.reset();
+    int kept_out = 0;
+    for (const Point& f : run) {
+      Judgement fj = Judge(state, AsReading(f), meter, options);
+      if (fj.verdict != Verdict::kOk) {
+        ++kept_out;
+        continue;
+      }
+      out.reaccepted.emplace_back(f, fj.consumption);
+      if (fj.jitter) continue;
+      const Point prev = *state.last;
+      TrackPeriod(state, f, &prev, meter, options);
+      state.before_last = state.last;
+      state.last = f;
+    }
+    out.detail = "spike: accepted " + At(old_p) + " was an undetected spike; " + std::to_string(run.size()) +
+                 " readings from " + At(run.front()) + " continue the series from " + At(back_to) +
+                 "; moved it to quarantine as sudden, re-accepted " + std::to_string(out.reaccepted.size());
+    if (kept_out > 0) out.detail += ", " + std::to_string(kept_out) + " stay quarantined";
+    return out;
+  }
+
+  // Meter exchange or reset: the register restarted; rebase so consumption continues from p.
+  out.kind = ResetOutcome::kMeterReset;
+  const double shift = old_p.value - run.front().value;
+  if (state.period_base) *state.period_base -= shift;
+  Point prev{old_p.ts, run.front().value};
+  state.last.reset();
+  state.before_last.reset();
+  for (size_t i = 0; i < run.size(); ++i) {
+    const Point& f = run[i];
+    out.reaccepted.emplace_back(f, i == 0 ? 0.0 : f.value - prev.value);
+    TrackPeriod(state, f, &prev, meter, options);
+    state.before_last = state.last;
+    state.last = f;
+    prev = f;
+  }
+  out.detail = "meter reset: " + std::to_string(run.size()) + " consecutive readings below accepted " + At(old_p) +
+               ", restarting at " + At(run.front()) + "; rebased, p = " + At(*state.last);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Thresholds.
+
+std::vector<double> PeakDifferences(const std::vector<Point>& accepted_peak, int64_t interval_s) {
+  std::vector<double> out;
+  for (size_t i = 1; i < accepted_peak.size(); ++i) {
+    const Point& a = accepted_peak[i - 1];
+    const Point& b = accepted_peak[i];
+    out.push_back((b.value - a.value) / static_cast<double>(Intervals(a.ts, b.ts, interval_s)));
+  }
+  return out;
+}
+
+void T2Learner::Add(const Point& p) {
+  last_had_diff_ = false;
+  if (last_) {
+    const double d = (p.value - last_->value) / static_cast<double>(Intervals(last_->ts, p.ts, interval_s_));
+    max_before_ = max_;
+    max_ = n_ == 0 ? d : std::max(max_, d);
+    ++n_;
+    if (quantile_ < 1.0) diffs_.push_back(d);
+    last_had_diff_ = true;
+  }
+  prev_last_ = last_;
+  last_ = p;
+  can_undo_ = true;
+}
+
+void T2Learner::Undo() {
+  if (!can_undo_) return;
+  can_undo_ = false;
+  last_ = prev_last_;
+  prev_last_.reset();
+  if (last_had_diff_) {
+    max_ = max_before_;
+    --n_;
+    if (quantile_ < 1.0) diffs_.pop_back();
+  }
+}
+
+std::optional<double> T2Learner::Threshold(double spike_coefficient) const {
+  if (n_ == 0) return std::nullopt;
+  double m = max_;
+  if (quantile_ < 1.0) {
+    std::vector<double> sorted = diffs_;
+    std::sort(sorted.begin(), sorted.end());
+    const double q = std::max(0.0, quantile_);
+    size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+    m = sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
+  }
+  if (!(m > 0)) return std::nullopt;
+  return m * spike_coefficient;
+}
+
+std::optional<double> LearnT2(const std::vector<Point>& accepted_peak, int64_t interval_s, const Options& options) {
+  T2Learner learner(interval_s, options.t2_quantile);
+  for (const Point& p : accepted_peak) learner.Add(p);
+  return learner.Threshold(options.spike_coefficient);
+}
+
+void T1Learner::Add(const Point& p) {
+  undo_ = s_;
+  const Period per = PeriodOf(p.ts, kind_, tz_offset_s_);
+  if (!s_.has_cur || per != s_.cur) {
+    if (s_.has_cur && Inside(s_.cur) && s_.base && s_.last) {
+      const double c = *s_.last - *s_.base;
+      s_.completed_max = s_.completed_max ? std::max(*s_.completed_max, c) : c;
+    }
+    s_.cur = per;
+    s_.has_cur = true;
+    s_.last.reset();
+    if (s_.last_point && s_.last_point->ts <= per.start) {
+      s_.base = s_.last_point->value;
+    } else {
+      s_.base.reset();
+    }
+  }
+  s_.last = p.value;
+  s_.last_point = p;
+}
+
+std::optional<double> T1Learner::Threshold(double alert_coefficient) const {
+  std::optional<double> m = s_.completed_max;
+  if (s_.has_cur && Inside(s_.cur) && s_.base && s_.last) {
+    const double c = *s_.last - *s_.base;
+    m = m ? std::max(*m, c) : c;
+  }
+  if (!m) return std::nullopt;
+  return *m * alert_coefficient;
+}
+
+std::optional<double> LearnT1(const std::vector<Point>& accepted, const PeakPeriod& peak, PeriodKind kind,
+                              int32_t tz_offset_s, const Options& options) {
+  T1Learner learner(peak, kind, tz_offset_s);
+  for (const Point& p : accepted) {
+    if (p.ts > peak.to) break;
+    learner.Add(p);
+  }
+  return learner.Threshold(options.alert_coefficient);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SPEC 1.2: consumption over the target period.
+
+std::optional<PeriodCheck> CheckPeriod(MeterState& state, const Point& r, const Point* previous_p,
+                                       const MeterParams& meter, const Options& options) {
+  if (!TrackPeriod(state, r, previous_p, meter, options)) return std::nullopt;
+  if (!state.period_base) return std::nullopt;
+  // A reading accepted as jitter is below p, which keeps the higher value: measure from p.
+  double value = r.value;
+  if (state.last && state.last->ts <= r.ts && state.last->value > value) value = state.last->value;
+  PeriodCheck c;
+  c.period = Period{state.period_start, state.period_end};
+  c.consumption = value - *state.period_base;
+  if (c.consumption < 0 && meter.register_max && *meter.register_max > 0) c.consumption += *meter.register_max;
+  c.t1 = meter.customer_t1 ? meter.customer_t1 : state.t1;
+  c.exceeded = c.t1.has_value() && Above(c.consumption, *c.t1);
+  return c;
+}
+
+}  // namespace mh::vee

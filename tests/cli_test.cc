@@ -1,0 +1,113 @@
+// End-to-end tests of the commands a user runs: the built `meterhub` binary, its exit codes and
+// outputs (config, vee, import of CSV and real NEM12 files, the demo).
+#include <regex>
+
+#include <gtest/gtest.h>
+
+#include "support/test_env.h"
+
+namespace mh {
+namespace {
+
+using testing::RunCommand;
+using testing::TempDir;
+
+std::string Bin() { return testing::MeterhubBinary(); }
+
+int64_t Field(const std::string& text, const std::string& label) {
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex(label + R"(:\s+(\d+))"))) return -1;
+  return std::stoll(m[1]);
+}
+
+TEST(Cli, ConfigDefaultsAndCheck) {
+  TempDir dir("cli-config");
+  auto d = RunCommand(Bin() + " config defaults > " + (dir / "d.toml"));
+  ASSERT_EQ(d.exit_code, 0) << d.output;
+  auto ok = RunCommand(Bin() + " config check " + (dir / "d.toml"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  testing::WriteFile(dir / "bad.toml", "[store]\nbakend = \"sqlite\"\n");
+  auto bad = RunCommand(Bin() + " config check " + (dir / "bad.toml"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("store.bakend"), std::string::npos) << bad.output;
+}
+
+TEST(Cli, UnknownCommandOrOptionIsExit2) {
+  EXPECT_EQ(RunCommand(Bin() + " import").exit_code, 2);
+  EXPECT_EQ(RunCommand(Bin() + " import x.csv --format xml").exit_code, 2);
+  EXPECT_EQ(RunCommand(Bin() + " vee").exit_code, 2);
+  EXPECT_EQ(RunCommand(Bin() + " vee /nonexistent.csv").exit_code, 2);
+}
+
+TEST(Cli, VeeOnTheSeedExample) {
+  TempDir dir("cli-vee");
+  testing::WriteFile(dir / "r.csv",
+                     "meter_id,timestamp,value\n"
+                     "M1,2020-10-29T15:00:00Z,200\n"
+                     "M1,2020-10-29T16:00:00Z,203\n"
+                     "M1,2020-10-29T17:00:00Z,208\n"
+                     "M1,2020-10-29T18:00:00Z,203\n"
+                     "M1,2020-10-29T19:00:00Z,\n");
+  auto r = RunCommand(Bin() + " vee " + (dir / "r.csv") + " --verdicts " + (dir / "v.csv") + " --alerts " + (dir / "a.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(testing::ReadFile(dir / "v.csv"),
+            "meter_id,timestamp,value,verdict\n"
+            "M1,2020-10-29T15:00:00Z,200,ok\n"
+            "M1,2020-10-29T16:00:00Z,203,ok\n"
+            "M1,2020-10-29T17:00:00Z,208,ok\n"
+            "M1,2020-10-29T18:00:00Z,203,error\n"
+            "M1,2020-10-29T19:00:00Z,,null\n");
+  EXPECT_EQ(testing::ReadFile(dir / "a.csv"), "meter_id,period_start,timestamp,period_consumption,threshold\n");
+}
+
+TEST(Cli, ImportCsvIsIdempotentAndReportsBadRows) {
+  TempDir dir("cli-import");
+  testing::WriteFile(dir / "c.toml", "[store]\npath = \"" + (dir / "m.db") + "\"\n");
+  testing::WriteFile(dir / "r.csv",
+                     "meter_id,timestamp,value\n"
+                     "A,2020-10-29T15:00:00Z,1\n"
+                     "A,2020-10-29T15:15:00Z,2\n"
+                     "A,garbage,3\n"
+                     "A,2020-10-29T15:45:00Z,1.5\n");
+  auto first = RunCommand(Bin() + " import " + (dir / "r.csv") + " --config " + (dir / "c.toml"));
+  EXPECT_EQ(first.exit_code, 2) << first.output;  // a bad row: reported, the rest imported
+  EXPECT_NE(first.output.find("r.csv:4: timestamp"), std::string::npos) << first.output;
+  EXPECT_EQ(Field(first.output, "accepted"), 2) << first.output;
+  EXPECT_NE(first.output.find("error 1"), std::string::npos) << first.output;
+  auto second = RunCommand(Bin() + " import " + (dir / "r.csv") + " --config " + (dir / "c.toml"));
+  EXPECT_EQ(Field(second.output, "accepted"), 0) << second.output;
+  EXPECT_EQ(Field(second.output, "duplicates"), 3) << second.output;
+}
+
+TEST(Cli, ImportRealNem12) {
+  std::string file = testing::SharedData("electricity/au_households/meter01.csv");
+  if (!testing::Exists(file)) GTEST_SKIP() << "shared data absent: " << file;
+  TempDir dir("cli-nem12");
+  testing::WriteFile(dir / "c.toml", "[store]\npath = \"" + (dir / "m.db") + "\"\n");
+  auto r = RunCommand(Bin() + " import --format nem12 " + file + " --config " + (dir / "c.toml"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  int64_t rows = Field(r.output, "rows");
+  EXPECT_GT(rows, 10000) << r.output;
+  EXPECT_EQ(Field(r.output, "accepted"), rows) << r.output;
+  EXPECT_EQ(Field(r.output, "meters registered"), 1) << r.output;
+  // Importing the same file again continues nothing and stores nothing twice.
+  auto again = RunCommand(Bin() + " import --format nem12 " + file + " --config " + (dir / "c.toml"));
+  EXPECT_EQ(Field(again.output, "accepted"), 0) << again.output;
+}
+
+TEST(Cli, DemoRunsAFleetEndToEnd) {
+  TempDir dir("cli-demo");
+  auto r = RunCommand(Bin() + " demo --meters 60 --days 5 --peak-days 3 --appliance-rate 0.15 --exit-after-replay --listen 127.0.0.1:0 --dir " +
+               dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("HTTP API:   http://127.0.0.1:"), std::string::npos) << r.output;
+  EXPECT_GT(Field(r.output, "readings accepted"), 1000) << r.output;
+  EXPECT_GT(Field(r.output, "alerts created"), 0) << r.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(received by the customers' webhook: (\d+))"))) << r.output;
+  EXPECT_GT(std::stoll(m[1]), 0) << r.output;
+  EXPECT_TRUE(testing::Exists(dir / "ground_truth.csv"));
+}
+
+}  // namespace
+}  // namespace mh

@@ -1,0 +1,258 @@
+// The REST API against a real daemon (in-process, SQLite in a temp dir) and a real webhook
+// receiver: registration, terminals, readings in JSON and CSV, validation, alerts and their
+// delivery log, roles, bad input, metrics and the OpenAPI document.
+#include <httplib.h>
+
+#include <atomic>
+#include <mutex>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "api/auth.h"
+#include "app/daemon.h"
+#include "support/test_env.h"
+
+namespace mh {
+namespace {
+
+using json = nlohmann::json;
+using testing::TempDir;
+using testing::WaitFor;
+
+class WebhookReceiver {
+ public:
+  WebhookReceiver() {
+    server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu_);
+      bodies_.push_back(req.body);
+      res.status = 200;
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~WebhookReceiver() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  std::vector<std::string> bodies() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bodies_;
+  }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::mutex mu_;
+  std::vector<std::string> bodies_;
+};
+
+class HttpApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    app::Config config;
+    config.store.path = dir_ / "meterhub.db";
+    config.mqtt.broker = "";
+    config.http.listen = "127.0.0.1:0";
+    config.http.max_body_bytes = 1 << 20;
+    config.alerts.dispatcher.poll_interval_ms = 50;
+    daemon_ = std::make_unique<app::Daemon>(config);
+    ASSERT_TRUE(daemon_->Start().ok());
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", daemon_->http_port());
+    admin_ = *api::CreateToken(*daemon_->store(), api::Role::kAdmin, "test-admin", "");
+  }
+  void TearDown() override {
+    client_.reset();
+    daemon_.reset();
+  }
+
+  httplib::Headers Auth(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+  httplib::Result Post(const std::string& path, const std::string& body, const std::string& type = "application/json",
+                       const std::string& token = "") {
+    return client_->Post(path.c_str(), Auth(token.empty() ? admin_ : token), body, type.c_str());
+  }
+  httplib::Result Get(const std::string& path, const std::string& token = "") {
+    return client_->Get(path.c_str(), Auth(token.empty() ? admin_ : token));
+  }
+  void Register(const std::string& id, const std::string& customer, const std::string& kind = "electricity") {
+    auto r = Post("/api/v1/meters", json{{"meter_id", id}, {"customer_id", customer}, {"kind", kind},
+                                         {"interval_s", 900}, {"timezone", "+08:00"}}.dump());
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 201) << r->body;
+  }
+
+  TempDir dir_{"http-api"};
+  std::unique_ptr<app::Daemon> daemon_;
+  std::unique_ptr<httplib::Client> client_;
+  std::string admin_;
+};
+
+TEST_F(HttpApiTest, RejectsRequestsWithoutAToken) {
+  auto r = client_->Get("/api/v1/meters");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  auto body = json::parse(r->body);
+  EXPECT_EQ(body["error"]["code"], "unauthenticated");
+  auto bad = client_->Get("/api/v1/meters", Auth("mh_not_a_token"));
+  EXPECT_EQ(bad->status, 401);
+}
+
+TEST_F(HttpApiTest, ReadingsAreValidatedStoredAndAlertsReachTheWebhook) {
+  WebhookReceiver receiver;
+  Register("M1", "C1");
+  auto bind = Post("/api/v1/meters/M1/terminals",
+                   json{{"terminal_id", "phone1"}, {"channel", "webhook"}, {"address", receiver.url()}}.dump());
+  ASSERT_EQ(bind->status, 201) << bind->body;
+  auto thr = client_->Put("/api/v1/meters/M1/threshold", Auth(admin_), json{{"threshold", 10.0}}.dump(), "application/json");
+  ASSERT_EQ(thr->status, 200) << thr->body;
+
+  // Day of 2020-10-29 (+08:00): base 200 at 00:00 closes the day before; 203 is ok (d=3);
+  // 208 → period consumption 8; then 199 is an error; 215 → 15 > T1=10 → one alert; 220 → no
+  // second alert for the same day (claim 7).
+  json batch = json::array({
+      {{"meter", "M1"}, {"ts", "2020-10-29T00:00:00+08:00"}, {"value", 200.0}},
+      {{"meter", "M1"}, {"ts", "2020-10-29T00:15:00+08:00"}, {"value", 203.0}},
+      {{"meter", "M1"}, {"ts", "2020-10-29T00:30:00+08:00"}, {"value", 208.0}},
+      {{"meter", "M1"}, {"ts", "2020-10-29T00:45:00+08:00"}, {"value", 199.0}},
+      {{"meter", "M1"}, {"ts", "2020-10-29T01:00:00+08:00"}, {"value", nullptr}},
+      {{"meter", "M1"}, {"ts", "2020-10-29T01:15:00+08:00"}, {"value", 215.0}},
+      {{"meter", "M1"}, {"ts", "2020-10-29T01:30:00+08:00"}, {"value", 220.0}},
+  });
+  auto r = Post("/api/v1/readings", batch.dump());
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto s = json::parse(r->body);
+  EXPECT_EQ(s["accepted"], 5);
+  EXPECT_EQ(s["quarantined"]["error"], 1);
+  EXPECT_EQ(s["quarantined"]["null"], 1);
+  EXPECT_EQ(s["alerts"], 1);
+
+  ASSERT_TRUE(WaitFor([&] { return receiver.bodies().size() == 1; }, 10)) << "the webhook never got the alert";
+  auto alert = json::parse(receiver.bodies().front());
+  EXPECT_EQ(alert["meter"], "M1");
+  EXPECT_DOUBLE_EQ(alert["reading"].get<double>(), 215.0);
+  EXPECT_DOUBLE_EQ(alert["period_consumption"].get<double>(), 15.0);
+  EXPECT_DOUBLE_EQ(alert["threshold"].get<double>(), 10.0);
+  EXPECT_DOUBLE_EQ(alert["excess"].get<double>(), 5.0);
+
+  // Posting the same batch again stores nothing twice.
+  auto again = Post("/api/v1/readings", batch.dump());
+  ASSERT_EQ(again->status, 200) << again->body;
+  EXPECT_EQ(json::parse(again->body)["accepted"], 0);
+  EXPECT_EQ(json::parse(again->body)["alerts"], 0);
+
+  auto readings = json::parse(Get("/api/v1/meters/M1/readings")->body);
+  EXPECT_EQ(readings["readings"].size(), 5u);
+  auto q = json::parse(Get("/api/v1/quarantine?meter=M1")->body);
+  ASSERT_EQ(q["quarantine"].size(), 2u);
+  auto day = json::parse(Get("/api/v1/meters/M1/consumption?period=day")->body);
+  ASSERT_EQ(day["consumption"].size(), 2u);
+  EXPECT_EQ(day["consumption"][1]["period_start"], "2020-10-29T00:00:00+08:00");
+  EXPECT_DOUBLE_EQ(day["consumption"][1]["consumption"].get<double>(), 20.0);
+  auto alerts = json::parse(Get("/api/v1/alerts?meter=M1")->body);
+  ASSERT_EQ(alerts["alerts"].size(), 1u);
+  ASSERT_TRUE(WaitFor([&] {
+    auto d = json::parse(Get("/api/v1/deliveries?meter=M1")->body);
+    return d["deliveries"].size() == 1 && d["deliveries"][0]["status"] == "sent";
+  }, 10));
+}
+
+TEST_F(HttpApiTest, CsvBodyWithBadRowsStoresTheRest) {
+  Register("M2", "C2");
+  std::string csv =
+      "meter_id,timestamp,value\n"
+      "M2,2020-10-29T15:00:00Z,10.5\n"
+      "M2,not-a-time,11\n"
+      "M2,2020-10-29T15:30:00Z,\n"
+      "M2,2020-10-29T15:45:00Z,11.0\n";
+  auto r = Post("/api/v1/readings", csv, "text/csv");
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto s = json::parse(r->body);
+  EXPECT_EQ(s["accepted"], 2);
+  EXPECT_EQ(s["quarantined"]["null"], 1);
+  EXPECT_EQ(s["rejected"], 1);
+  ASSERT_EQ(s["issues"].size(), 1u);
+  EXPECT_EQ(s["issues"][0]["line"], 3);
+  EXPECT_EQ(s["issues"][0]["field"], "timestamp");
+}
+
+TEST_F(HttpApiTest, BadInputGetsClearErrors) {
+  Register("M3", "C3");
+  auto malformed = Post("/api/v1/readings", "{\"meter\": \"M3\", \"ts\": ");
+  EXPECT_EQ(malformed->status, 400);
+  EXPECT_EQ(json::parse(malformed->body)["error"]["code"], "invalid_argument");
+
+  auto wrong_type = Post("/api/v1/readings", R"({"meter":"M3","ts":true,"value":1})");
+  EXPECT_EQ(wrong_type->status, 422) << wrong_type->body;
+  EXPECT_NE(json::parse(wrong_type->body)["error"]["message"].get<std::string>().find("ts"), std::string::npos);
+
+  auto unknown = Post("/api/v1/readings", R"({"meter":"NOPE","ts":"2020-10-29T15:00:00Z","value":1})");
+  EXPECT_EQ(unknown->status, 422) << unknown->body;
+  EXPECT_NE(unknown->body.find("unknown meter"), std::string::npos);
+
+  auto mixed = Post("/api/v1/readings",
+                    R"([{"meter":"NOPE","ts":"2020-10-29T15:00:00Z","value":1},{"meter":"M3","ts":"2020-10-29T15:00:00Z","value":1}])");
+  ASSERT_EQ(mixed->status, 200) << mixed->body;
+  EXPECT_EQ(json::parse(mixed->body)["accepted"], 1);
+  EXPECT_EQ(json::parse(mixed->body)["rejected"], 1);
+
+  std::string huge(2 << 20, ' ');
+  auto big = Post("/api/v1/readings", huge);
+  EXPECT_EQ(big->status, 413);
+
+  auto bad_type = Post("/api/v1/readings", "hello", "text/plain");
+  EXPECT_EQ(bad_type->status, 400);
+
+  auto bad_meter = Post("/api/v1/meters", R"({"meter_id":"has space"})");
+  EXPECT_EQ(bad_meter->status, 400);
+  EXPECT_NE(bad_meter->body.find("meter_id"), std::string::npos);
+
+  auto bad_range = Get("/api/v1/meters/M3/readings?from=yesterday");
+  EXPECT_EQ(bad_range->status, 400);
+  EXPECT_NE(bad_range->body.find("from"), std::string::npos);
+
+  auto no_route = Get("/api/v1/nothing");
+  EXPECT_EQ(no_route->status, 404);
+  EXPECT_EQ(json::parse(no_route->body)["error"]["code"], "not_found");
+}
+
+TEST_F(HttpApiTest, CustomersSeeOnlyTheirOwnMeters) {
+  Register("A1", "alice");
+  Register("B1", "bob");
+  std::string alice = *api::CreateToken(*daemon_->store(), api::Role::kCustomer, "alice", "alice");
+  auto list = json::parse(Get("/api/v1/meters", alice)->body);
+  ASSERT_EQ(list["meters"].size(), 1u);
+  EXPECT_EQ(list["meters"][0]["meter_id"], "A1");
+  EXPECT_EQ(Get("/api/v1/meters/B1", alice)->status, 404);
+  EXPECT_EQ(Get("/api/v1/meters/A1", alice)->status, 200);
+  auto set_own = client_->Put("/api/v1/meters/A1/threshold", Auth(alice), R"({"threshold": 12.5})", "application/json");
+  EXPECT_EQ(set_own->status, 200) << set_own->body;
+  auto set_other = client_->Put("/api/v1/meters/B1/threshold", Auth(alice), R"({"threshold": 1})", "application/json");
+  EXPECT_EQ(set_other->status, 404);
+  EXPECT_EQ(Post("/api/v1/readings", R"({"meter":"A1","ts":"2020-10-29T15:00:00Z","value":1})", "application/json", alice)->status, 403);
+  std::string viewer = *api::CreateToken(*daemon_->store(), api::Role::kSupervisor, "gov", "");
+  EXPECT_EQ(Get("/api/v1/meters/B1", viewer)->status, 200);
+  EXPECT_EQ(Post("/api/v1/meters", R"({"meter_id":"X"})", "application/json", viewer)->status, 403);
+}
+
+TEST_F(HttpApiTest, MetricsAndOpenApi) {
+  Register("M4", "C4");
+  Post("/api/v1/readings", R"({"meter":"M4","ts":"2020-10-29T15:00:00Z","value":1})");
+  auto metrics = client_->Get("/metrics");
+  ASSERT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("meterhub_readings_accepted_total 1"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("meterhub_readings_quarantined_total{verdict=\"sudden\"}"), std::string::npos);
+  auto doc = json::parse(client_->Get("/api/v1/openapi.json")->body);
+  EXPECT_EQ(doc["openapi"], "3.0.3");
+  for (const char* path : {"/api/v1/meters", "/api/v1/meters/{id}", "/api/v1/meters/{id}/threshold",
+                           "/api/v1/meters/{id}/terminals", "/api/v1/readings", "/api/v1/meters/{id}/readings",
+                           "/api/v1/meters/{id}/consumption", "/api/v1/quarantine", "/api/v1/alerts",
+                           "/api/v1/deliveries", "/api/v1/tokens", "/metrics"})
+    EXPECT_TRUE(doc["paths"].contains(path)) << path;
+}
+
+}  // namespace
+}  // namespace mh
