@@ -154,6 +154,8 @@ TEST_F(HttpApiTest, ReadingsAreValidatedStoredAndAlertsReachTheWebhook) {
   EXPECT_DOUBLE_EQ(day["consumption"][1]["consumption"].get<double>(), 20.0);
   auto alerts = json::parse(Get("/api/v1/alerts?meter=M1")->body);
   ASSERT_EQ(alerts["alerts"].size(), 1u);
+  EXPECT_EQ(alert["alert_id"], alerts["alerts"][0]["id"]);  // receivers de-duplicate on it
+  EXPECT_GT(alert["alert_id"].get<int64_t>(), 0);
   ASSERT_TRUE(WaitFor([&] {
     auto d = json::parse(Get("/api/v1/deliveries?meter=M1")->body);
     return d["deliveries"].size() == 1 && d["deliveries"][0]["status"] == "sent";

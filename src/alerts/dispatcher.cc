@@ -151,7 +151,7 @@ bool Dispatcher::Deliver(Delivery d) {
     result = InvalidArgument("no channel \"" + d.channel + "\" is configured (configured: " +
                              (have.empty() ? "none" : have) + ")");
   } else {
-    Message message = MessageFromContent(d.content);
+    Message message = MessageFromContent(d.content, d.alert_id);
     message.address = d.address;
     try {
       result = it->second->Send(message);

@@ -81,11 +81,16 @@ Message FormatAlert(const store::AlertRecord& alert, const std::string& unit) {
   return m;
 }
 
-Message MessageFromContent(const std::string& content) {
+Message MessageFromContent(const std::string& content, int64_t alert_id) {
   json j = json::parse(content, nullptr, /*allow_exceptions=*/false);
   if (IsAlertJson(j)) {
     Message m = FromAlertJson(j);
-    m.json = content;  // byte for byte: a webhook signature covers what was stored
+    m.json = content;  // byte for byte what was stored, unless the id must be filled in
+    // The pipeline writes the content before the store assigns the alert its id.
+    if (alert_id != 0 && j.value("alert_id", int64_t{0}) == 0) {
+      j["alert_id"] = alert_id;
+      m.json = j.dump(-1, ' ', false, json::error_handler_t::replace);
+    }
     return m;
   }
   Message m;

@@ -20,7 +20,8 @@ Message FormatAlert(const store::AlertRecord& alert, const std::string& unit);
 
 // The message of a stored delivery content: FormatAlert's JSON gives back FormatAlert's subject
 // and text; any other content is passed on as it is (text = content), so nothing is ever lost.
-Message MessageFromContent(const std::string& content);
+// `alert_id` (the delivery's) fills in an alert JSON whose alert_id is still 0.
+Message MessageFromContent(const std::string& content, int64_t alert_id = 0);
 
 // "kWh" for "electricity", "m³" for "water", "" otherwise (MeterInfo::kind).
 std::string UnitForKind(const std::string& kind);

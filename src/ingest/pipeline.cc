@@ -290,7 +290,13 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAll(const std::vector<SubmitR
       }
       for (const auto& [pt, consumption] : reset.reaccepted) {
         pending.batch.accepted.push_back({r.meter_id, pt.ts, pt.value, consumption, source, ""});
+        pending.batch.remove_quarantined.push_back({r.meter_id, pt.ts});
         pending.accepted[r.meter_id].push_back(pt);
+      }
+      // The re-judged series ends at the current reading: check its period now.
+      if (st.last && st.last->ts == r.ts) {
+        auto check = vee::CheckPeriod(st, *st.last, nullptr, entry->params, options_.vee);
+        if (check && check->exceeded) MH_RETURN_IF_ERROR(AddAlerts(*entry, r, *check, pending));
       }
     }
 

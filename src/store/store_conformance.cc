@@ -512,6 +512,23 @@ TEST_P(StoreConformanceTest, RemoveAcceptedMovesAReadingToQuarantine) {
   EXPECT_EQ(q[0].value, std::optional<double>(500.0));
 }
 
+TEST_P(StoreConformanceTest, RemoveQuarantinedReacceptsReadings) {
+  IngestBatch first;
+  first.accepted = {Accepted("M1", 100, 5.0)};
+  first.quarantined = {Quarantined("M1", 200, 1.0, Verdict::kError), Quarantined("M1", 300, 2.0, Verdict::kNull)};
+  ASSERT_OK(store().Commit(first));
+  IngestBatch rejudged;  // a meter reset: the reading at 200 (and one of this batch, 400) are ok after all
+  rejudged.quarantined = {Quarantined("M1", 400, 3.0, Verdict::kError)};
+  rejudged.accepted = {Accepted("M1", 200, 1.0), Accepted("M1", 400, 3.0)};
+  rejudged.remove_quarantined = {ReadingKey{"M1", 200}, ReadingKey{"M1", 400}, ReadingKey{"M1", 300}};
+  ASSERT_OK(store().Commit(rejudged));
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> rows, store().QueryReadings("M1", kAllTime, 0));
+  EXPECT_EQ(Timestamps(rows), (std::vector<int64_t>{100, 200, 400}));
+  ASSERT_OK_AND_ASSIGN(std::vector<QuarantinedReading> q, store().QueryQuarantine("M1", kAllTime, 0));
+  ASSERT_EQ(q.size(), 1u);  // only `error` rows leave: the null at 300 stays
+  EXPECT_EQ(q[0].ts, 300);
+}
+
 TEST_P(StoreConformanceTest, MeterStatesUpsertAndLoadOnlyExisting) {
   IngestBatch batch;
   batch.states = {MeterStateRecord{"M1", R"({"v":1})"}, MeterStateRecord{"M2", R"({"v":2})"}};

@@ -157,6 +157,7 @@ enum class Sql {
   kUpsertReading,
   kInsertQuarantine,
   kDeleteReading,
+  kDeleteQuarantinedError,
   kInsertEvent,
   kUpsertState,
   kInsertAlert,
@@ -224,6 +225,8 @@ const char* SqlText(Sql id) {
       return "INSERT INTO quarantine (meter_id, ts, verdict, value_key, value, raw_value, reason, source,"
              " received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING";
     case Sql::kDeleteReading: return "DELETE FROM readings WHERE meter_id = ?1 AND ts = ?2";
+    case Sql::kDeleteQuarantinedError:
+      return "DELETE FROM quarantine WHERE meter_id = ?1 AND ts = ?2 AND verdict = 'error'";
     case Sql::kInsertEvent:
       return "INSERT INTO reading_events (meter_id, ts_from, ts_to, kind, detail)"
              " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
@@ -949,6 +952,17 @@ class SqliteStore final : public Store {
         b.Text(k.meter_id).Int(k.ts);
         if (const int rc = StepWrite(remove, b); rc != SQLITE_OK) {
           return SqliteError(handle, rc, ReadingContext("commit batch: remove reading", k.meter_id, k.ts));
+        }
+      }
+    }
+    if (!batch.remove_quarantined.empty()) {
+      MH_ASSIGN_OR_RETURN(sqlite3_stmt * remove, db.Statement(Sql::kDeleteQuarantinedError));
+      for (const ReadingKey& k : batch.remove_quarantined) {
+        if (k.meter_id.empty()) return InvalidArgument("commit batch: quarantine row to remove without meter_id");
+        Binder b(remove);
+        b.Text(k.meter_id).Int(k.ts);
+        if (const int rc = StepWrite(remove, b); rc != SQLITE_OK) {
+          return SqliteError(handle, rc, ReadingContext("commit batch: remove quarantine row", k.meter_id, k.ts));
         }
       }
     }
