@@ -35,13 +35,13 @@ measure() {  # label, command...; prints seconds and peak RSS (MiB)
 
 echo
 echo "== 1. validation (meterhub vee) =="
-measure "meterhub vee" "$BIN" vee "$CSV" --peak 2020-06-01..2020-06-30 --interval 15m \
+measure "meterhub vee" "$BIN" vee "$CSV" --peak 2020-06-01..2020-06-30 --interval 15m --reset-after 3 \
   --verdicts "$WORK/verdicts.csv" --alerts "$WORK/alerts.csv"
 
 echo
 echo "== 2. ingest into the embedded store (same CSV) =="
 rm -f "$WORK"/import.db* "$WORK"/sqlite3.db*
-printf '[store]\npath = "%s"\n[vee]\npeak = "2020-06-01..2020-06-30"\n' "$WORK/import.db" > "$WORK/import.toml"
+printf '[store]\npath = "%s"\n[vee]\npeak = "2020-06-01..2020-06-30"\nreset_after = 3\n' "$WORK/import.db" > "$WORK/import.toml"
 measure "meterhub import (validate+store)" "$BIN" import "$CSV" --config "$WORK/import.toml"
 cat > "$WORK/sqlite3.sql" <<SQL
 PRAGMA journal_mode=WAL;

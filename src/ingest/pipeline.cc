@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -39,6 +40,7 @@ struct Pipeline::Pending {
   std::unordered_map<std::string, MeterEntry> backup;          // entries as before this Submit
   std::unordered_map<std::string, std::vector<vee::Point>> accepted;  // this Submit's, per meter
   std::unordered_map<std::string, bool> unknown;               // meters found missing in this Submit
+  std::set<std::string> touched;                               // meters whose state this Submit changed
 };
 
 Pipeline::Pipeline(store::Store* store, const Clock* clock, PipelineOptions options)
@@ -187,129 +189,135 @@ Result<SubmitSummary> Pipeline::Submit(const std::vector<Reading>& readings, con
   return std::move(summaries.front());
 }
 
+Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& request, Pending& pending,
+                          int64_t now) {
+  const std::string& source = request.source;
+  const std::vector<std::string>* quality = request.quality;
+  if (!IsValidMeterId(r.meter_id)) {
+    ++pending.summary->rejected;
+    pending.summary->issues.push_back({static_cast<int64_t>(i), "meter", "invalid meter id '" + r.meter_id.substr(0, 40) + "'", ""});
+    return Status::Ok();
+  }
+  MH_ASSIGN_OR_RETURN(MeterEntry * entry, Entry(r.meter_id, pending));
+  if (entry == nullptr) {
+    ++pending.summary->rejected;
+    pending.summary->issues.push_back({static_cast<int64_t>(i), "meter", "unknown meter '" + r.meter_id + "'", ""});
+    store::ReadingEvent ev;
+    ev.meter_id = r.meter_id;
+    ev.ts_from = ev.ts_to = r.ts;
+    ev.kind = "rejected_unknown_meter";
+    ev.detail = nlohmann::json{{"reason", "unknown meter"}, {"source", source},
+                               {"value", r.value ? nlohmann::json(*r.value) : nlohmann::json(r.raw_value)}}
+                    .dump();
+    pending.batch.events.push_back(std::move(ev));
+    return Status::Ok();
+  }
+  pending.touched.insert(r.meter_id);
+  vee::MeterState& st = entry->state;
+
+  // Redelivery (MQTT after a crash, a retried POST): a reading at or before p is either already
+  // stored — nothing to do — or an out-of-order reading, which is kept in the quarantine.
+  if (st.last && r.ts <= st.last->ts) {
+    bool dup = false;
+    if (r.ts == st.last->ts && r.value && *r.value == st.last->value) {
+      dup = true;
+    } else {
+      MH_ASSIGN_OR_RETURN(dup, IsStoredDuplicate(r.meter_id, r));
+    }
+    if (dup) {
+      ++pending.summary->duplicates;
+      return Status::Ok();
+    }
+    store::QuarantinedReading q{r.meter_id, r.ts, r.value, r.raw_value, Verdict::kError,
+                                "out of order: not after the last accepted reading at " + FormatIsoUtc(st.last->ts),
+                                source, now};
+    pending.batch.quarantined.push_back(std::move(q));
+    ++pending.summary->quarantined[static_cast<int>(Verdict::kError)];
+    return Status::Ok();
+  }
+
+  if (options_.vee.peak && !entry->thresholds_learned && r.ts > options_.vee.peak->to) {
+    MH_RETURN_IF_ERROR(LearnThresholds(*entry, pending).WithContext("learning thresholds of " + r.meter_id));
+  }
+
+  std::optional<vee::Point> previous_p = st.last;
+  vee::Judgement j = vee::Judge(st, r, entry->params, options_.vee);
+  if (j.verdict != Verdict::kOk) {
+    // An abnormal reading redelivered: it is in the quarantine already.
+    MH_ASSIGN_OR_RETURN(bool dup, IsStoredDuplicate(r.meter_id, r));
+    if (dup) {
+      ++pending.summary->duplicates;
+      return Status::Ok();
+    }
+  }
+  vee::ResetOutcome reset = vee::Advance(st, r, j, entry->params, options_.vee);
+
+  if (j.verdict != Verdict::kOk) {
+    pending.batch.quarantined.push_back(
+        {r.meter_id, r.ts, r.value, r.raw_value, j.verdict, j.reason, source, now});
+    ++pending.summary->quarantined[static_cast<int>(j.verdict)];
+  } else {
+    store::StoredReading s{r.meter_id, r.ts, *r.value, j.consumption, source,
+                           quality && i < quality->size() ? (*quality)[i] : std::string()};
+    pending.batch.accepted.push_back(std::move(s));
+    pending.accepted[r.meter_id].push_back({r.ts, *r.value});
+    ++pending.summary->accepted;
+  }
+
+  if (reset.kind != vee::ResetOutcome::kNone) {
+    store::ReadingEvent ev;
+    ev.meter_id = r.meter_id;
+    ev.ts_from = reset.reaccepted.empty() ? r.ts : reset.reaccepted.front().first.ts;
+    ev.ts_to = r.ts;
+    ev.kind = reset.kind == vee::ResetOutcome::kMeterReset ? "reset" : "requarantine";
+    ev.detail = reset.detail;
+    pending.batch.events.push_back(std::move(ev));
+    if (reset.requarantined) {
+      pending.batch.remove_accepted.push_back({r.meter_id, reset.requarantined->ts});
+      pending.batch.quarantined.push_back({r.meter_id, reset.requarantined->ts, reset.requarantined->value, "",
+                                           Verdict::kSudden, "re-judged: " + reset.detail, source, now});
+    }
+    for (const auto& [pt, consumption] : reset.reaccepted) {
+      pending.batch.accepted.push_back({r.meter_id, pt.ts, pt.value, consumption, source, ""});
+      pending.batch.remove_quarantined.push_back({r.meter_id, pt.ts});
+      pending.accepted[r.meter_id].push_back(pt);
+    }
+    // The re-judged series ends at the current reading: check its period now.
+    if (st.last && st.last->ts == r.ts) {
+      auto check = vee::CheckPeriod(st, *st.last, nullptr, entry->params, options_.vee);
+      if (check && check->exceeded) MH_RETURN_IF_ERROR(AddAlerts(*entry, r, *check, pending));
+    }
+  }
+
+  if (j.verdict == Verdict::kOk && !j.jitter) {
+    const vee::Point now_p{r.ts, *r.value};
+    auto check = vee::CheckPeriod(st, now_p, previous_p ? &*previous_p : nullptr, entry->params, options_.vee);
+    if (check && check->exceeded) MH_RETURN_IF_ERROR(AddAlerts(*entry, r, *check, pending));
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<SubmitSummary>> Pipeline::SubmitAll(const std::vector<SubmitRequest>& requests) {
   std::lock_guard<std::mutex> lock(mu_);
   Pending pending;
   std::vector<SubmitSummary> summaries(requests.size());
   const int64_t now = clock_->NowSeconds();
-  std::unordered_map<std::string, bool> touched;
   size_t total = 0;
-
   for (size_t k = 0; k < requests.size(); ++k) {
-  const std::vector<Reading>& readings = *requests[k].readings;
-  const std::string& source = requests[k].source;
-  const std::vector<std::string>* quality = requests[k].quality;
-  pending.summary = &summaries[k];
-  pending.summary->received = static_cast<int64_t>(readings.size());
-  total += readings.size();
-  for (size_t i = 0; i < readings.size(); ++i) {
-    const Reading& r = readings[i];
-    if (!IsValidMeterId(r.meter_id)) {
-      ++pending.summary->rejected;
-      pending.summary->issues.push_back({static_cast<int64_t>(i), "meter", "invalid meter id '" + r.meter_id.substr(0, 40) + "'", ""});
-      continue;
-    }
-    MH_ASSIGN_OR_RETURN(MeterEntry * entry, Entry(r.meter_id, pending));
-    if (entry == nullptr) {
-      ++pending.summary->rejected;
-      pending.summary->issues.push_back({static_cast<int64_t>(i), "meter", "unknown meter '" + r.meter_id + "'", ""});
-      store::ReadingEvent ev;
-      ev.meter_id = r.meter_id;
-      ev.ts_from = ev.ts_to = r.ts;
-      ev.kind = "rejected_unknown_meter";
-      ev.detail = nlohmann::json{{"reason", "unknown meter"}, {"source", source},
-                                 {"value", r.value ? nlohmann::json(*r.value) : nlohmann::json(r.raw_value)}}
-                      .dump();
-      pending.batch.events.push_back(std::move(ev));
-      continue;
-    }
-    touched[r.meter_id] = true;
-    vee::MeterState& st = entry->state;
-
-    // Redelivery (MQTT after a crash, a retried POST): a reading at or before p is either already
-    // stored — nothing to do — or an out-of-order reading, which is kept in the quarantine.
-    if (st.last && r.ts <= st.last->ts) {
-      bool dup = false;
-      if (r.ts == st.last->ts && r.value && *r.value == st.last->value) {
-        dup = true;
-      } else {
-        MH_ASSIGN_OR_RETURN(dup, IsStoredDuplicate(r.meter_id, r));
+    const std::vector<Reading>& readings = *requests[k].readings;
+    pending.summary = &summaries[k];
+    pending.summary->received = static_cast<int64_t>(readings.size());
+    total += readings.size();
+    for (size_t i = 0; i < readings.size(); ++i) {
+      Status judged = JudgeOne(readings[i], i, requests[k], pending, now);
+      if (!judged.ok()) {
+        for (auto& [id, entry] : pending.backup) meters_[id] = std::move(entry);
+        return judged;
       }
-      if (dup) {
-        ++pending.summary->duplicates;
-        continue;
-      }
-      store::QuarantinedReading q{r.meter_id, r.ts, r.value, r.raw_value, Verdict::kError,
-                                  "out of order: not after the last accepted reading at " + FormatIsoUtc(st.last->ts),
-                                  source, now};
-      pending.batch.quarantined.push_back(std::move(q));
-      ++pending.summary->quarantined[static_cast<int>(Verdict::kError)];
-      continue;
-    }
-
-    if (options_.vee.peak && !entry->thresholds_learned && r.ts > options_.vee.peak->to) {
-      MH_RETURN_IF_ERROR(LearnThresholds(*entry, pending).WithContext("learning thresholds of " + r.meter_id));
-    }
-
-    std::optional<vee::Point> previous_p = st.last;
-    vee::Judgement j = vee::Judge(st, r, entry->params, options_.vee);
-    if (j.verdict != Verdict::kOk) {
-      // An abnormal reading redelivered: it is in the quarantine already.
-      MH_ASSIGN_OR_RETURN(bool dup, IsStoredDuplicate(r.meter_id, r));
-      if (dup) {
-        ++pending.summary->duplicates;
-        continue;
-      }
-    }
-    vee::ResetOutcome reset = vee::Advance(st, r, j, entry->params, options_.vee);
-
-    if (j.verdict != Verdict::kOk) {
-      pending.batch.quarantined.push_back(
-          {r.meter_id, r.ts, r.value, r.raw_value, j.verdict, j.reason, source, now});
-      ++pending.summary->quarantined[static_cast<int>(j.verdict)];
-    } else {
-      store::StoredReading s{r.meter_id, r.ts, *r.value, j.consumption, source,
-                             quality && i < quality->size() ? (*quality)[i] : std::string()};
-      pending.batch.accepted.push_back(std::move(s));
-      pending.accepted[r.meter_id].push_back({r.ts, *r.value});
-      ++pending.summary->accepted;
-    }
-
-    if (reset.kind != vee::ResetOutcome::kNone) {
-      store::ReadingEvent ev;
-      ev.meter_id = r.meter_id;
-      ev.ts_from = reset.reaccepted.empty() ? r.ts : reset.reaccepted.front().first.ts;
-      ev.ts_to = r.ts;
-      ev.kind = reset.kind == vee::ResetOutcome::kMeterReset ? "reset" : "requarantine";
-      ev.detail = reset.detail;
-      pending.batch.events.push_back(std::move(ev));
-      if (reset.requarantined) {
-        pending.batch.remove_accepted.push_back({r.meter_id, reset.requarantined->ts});
-        pending.batch.quarantined.push_back({r.meter_id, reset.requarantined->ts, reset.requarantined->value, "",
-                                             Verdict::kSudden, "re-judged: " + reset.detail, source, now});
-      }
-      for (const auto& [pt, consumption] : reset.reaccepted) {
-        pending.batch.accepted.push_back({r.meter_id, pt.ts, pt.value, consumption, source, ""});
-        pending.batch.remove_quarantined.push_back({r.meter_id, pt.ts});
-        pending.accepted[r.meter_id].push_back(pt);
-      }
-      // The re-judged series ends at the current reading: check its period now.
-      if (st.last && st.last->ts == r.ts) {
-        auto check = vee::CheckPeriod(st, *st.last, nullptr, entry->params, options_.vee);
-        if (check && check->exceeded) MH_RETURN_IF_ERROR(AddAlerts(*entry, r, *check, pending));
-      }
-    }
-
-    if (j.verdict == Verdict::kOk && !j.jitter) {
-      const vee::Point now_p{r.ts, *r.value};
-      auto check = vee::CheckPeriod(st, now_p, previous_p ? &*previous_p : nullptr, entry->params, options_.vee);
-      if (check && check->exceeded) MH_RETURN_IF_ERROR(AddAlerts(*entry, r, *check, pending));
     }
   }
 
-  }  // requests
-
-  for (const auto& [id, unused] : touched) {
+  for (const auto& id : pending.touched) {
     pending.batch.states.push_back({id, meters_.at(id).state.ToJson()});
   }
 

@@ -96,6 +96,8 @@ class Pipeline {
   };
   struct Pending;  // per-Submit scratch
 
+  // Judges one reading of `request` into `pending` (SPEC 1.1, then the period check of 1.2).
+  Status JudgeOne(const Reading& r, size_t index, const SubmitRequest& request, Pending& pending, int64_t now);
   Result<MeterEntry*> Entry(const std::string& meter_id, Pending& pending);
   Status LearnThresholds(MeterEntry& entry, const Pending& pending);
   Result<bool> IsStoredDuplicate(const std::string& meter_id, const Reading& r);
