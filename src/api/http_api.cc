@@ -442,13 +442,18 @@ void HttpApi::Routes() {
           }));
 
   // --- quarantine, alerts, deliveries ---
-  srv.Get("/api/v1/quarantine", guarded([visible_meter, st](const Principal& who, const httplib::Request& req,
-                                                             httplib::Response& res) -> Status {
+  // The optional ?meter= filter of the lists: a meter this principal may see; customers must name one.
+  auto meter_filter = [visible_meter](const Principal& who, const httplib::Request& req) -> Result<std::string> {
     std::string meter = req.get_param_value("meter");
     if (meter.empty() && who.role == Role::kCustomer) return InvalidArgument("customers must name a meter (?meter=ID)");
     if (!meter.empty()) {
       MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, meter));
     }
+    return meter;
+  };
+  srv.Get("/api/v1/quarantine", guarded([meter_filter, st](const Principal& who, const httplib::Request& req,
+                                                             httplib::Response& res) -> Status {
+    MH_ASSIGN_OR_RETURN(std::string meter, meter_filter(who, req));
     MH_ASSIGN_OR_RETURN(store::TimeRange range, ParseRange(req));
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
     MH_ASSIGN_OR_RETURN(std::vector<store::QuarantinedReading> rows, st->QueryQuarantine(meter, range, limit));
@@ -461,13 +466,9 @@ void HttpApi::Routes() {
     SendJson(res, 200, {{"quarantine", out}});
     return Status::Ok();
   }));
-  srv.Get("/api/v1/alerts", guarded([visible_meter, st](const Principal& who, const httplib::Request& req,
+  srv.Get("/api/v1/alerts", guarded([meter_filter, st](const Principal& who, const httplib::Request& req,
                                                          httplib::Response& res) -> Status {
-    std::string meter = req.get_param_value("meter");
-    if (meter.empty() && who.role == Role::kCustomer) return InvalidArgument("customers must name a meter (?meter=ID)");
-    if (!meter.empty()) {
-      MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, meter));
-    }
+    MH_ASSIGN_OR_RETURN(std::string meter, meter_filter(who, req));
     MH_ASSIGN_OR_RETURN(store::TimeRange range, ParseRange(req));
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
     MH_ASSIGN_OR_RETURN(std::vector<store::AlertRecord> rows, st->ListAlerts(meter, range, limit));
@@ -476,14 +477,10 @@ void HttpApi::Routes() {
     SendJson(res, 200, {{"alerts", out}});
     return Status::Ok();
   }));
-  srv.Get("/api/v1/deliveries", guarded([visible_meter, st](const Principal& who, const httplib::Request& req,
+  srv.Get("/api/v1/deliveries", guarded([meter_filter, st](const Principal& who, const httplib::Request& req,
                                                              httplib::Response& res) -> Status {
-    std::string meter = req.get_param_value("meter");
+    MH_ASSIGN_OR_RETURN(std::string meter, meter_filter(who, req));
     int64_t alert_id = req.has_param("alert") ? std::atoll(req.get_param_value("alert").c_str()) : 0;
-    if (meter.empty() && who.role == Role::kCustomer) return InvalidArgument("customers must name a meter (?meter=ID)");
-    if (!meter.empty()) {
-      MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, meter));
-    }
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
     MH_ASSIGN_OR_RETURN(std::vector<store::Delivery> rows, st->ListDeliveries(meter, alert_id, limit));
     json out = json::array();

@@ -3,10 +3,14 @@
 #include <charconv>
 #include <cstring>
 
+#include "codec/text.h"
 #include "core/time.h"
 
 namespace mh::codec {
 namespace {
+
+using internal::EqualsIgnoreCase;
+using internal::Trim;
 
 // Field positions of NEM12 records (AEMO "Meter Data File Format Specification NEM12 & NEM13").
 namespace r100 {
@@ -22,23 +26,6 @@ constexpr size_t kTrailing = 5;
 }
 namespace r400 {
 constexpr size_t kStart = 1, kEnd = 2, kQuality = 3, kReasonCode = 4, kReasonDescription = 5, kMinFields = 4;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 bool IsAlnum(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }

@@ -11,10 +11,14 @@
 #include <cmath>
 #include <cstring>
 
+#include "codec/text.h"
 #include "core/time.h"
 
 namespace mh::codec {
 namespace {
+
+using internal::EqualsIgnoreCase;
+using internal::Trim;
 
 constexpr std::string_view kHeaderNames[3] = {"meter_id", "timestamp", "value"};
 constexpr uint64_t kProgressStep = 1 << 20;
@@ -35,12 +39,6 @@ constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8
 
 inline bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
-inline std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 inline bool AllBlank(std::string_view s) {
   for (char c : s)
     if (!IsBlank(c)) return false;
@@ -51,17 +49,6 @@ inline bool Digits2(const char* p, int* v) {
   unsigned a = static_cast<unsigned char>(p[0]) - '0', b = static_cast<unsigned char>(p[1]) - '0';
   if (a > 9 || b > 9) return false;
   *v = static_cast<int>(a * 10 + b);
-  return true;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
   return true;
 }
 

@@ -14,12 +14,6 @@
 namespace mh::ingest {
 namespace {
 
-std::string FormatNumber(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 const char* UnitOf(const store::MeterInfo& info) { return info.kind == "water" ? "m³" : "kWh"; }
 
 }  // namespace
@@ -130,8 +124,8 @@ Status Pipeline::LearnThresholds(MeterEntry& entry, const Pending& pending) {
   entry.state.t1 = vee::LearnT1(points, peak, options_.vee.period, entry.params.tz_offset_s, options_.vee);
   entry.thresholds_learned = true;
   spdlog::debug("thresholds of {}: T2={} T1={} from {} peak readings", id,
-                entry.state.t2 ? FormatNumber(*entry.state.t2) : "unset",
-                entry.state.t1 ? FormatNumber(*entry.state.t1) : "unset", in_peak.size());
+                entry.state.t2 ? fmt::format("{:.6g}", *entry.state.t2) : "unset",
+                entry.state.t1 ? fmt::format("{:.6g}", *entry.state.t1) : "unset", in_peak.size());
   return Status::Ok();
 }
 
