@@ -69,3 +69,5 @@ echo "rows stored: meterhub $(sqlite3 "$WORK/import.db" 'select count(*) from re
 echo
 echo "== 3. MQTT path (1 M readings, 96 per message, QoS 1, commit before PUBACK) =="
 "$BUILD/bench/mqtt_ingest_bench" 1000000 96 "$WORK/mqtt"
+echo "== 3b. MQTT path, worst case: one reading per message (100,000 messages) =="
+"$BUILD/bench/mqtt_ingest_bench" 100000 1 "$WORK/mqtt1"

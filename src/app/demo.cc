@@ -216,15 +216,11 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
     return 1;
   }
 
-  // Replay: every 6 simulated hours each meter uploads the readings it took (an array per message).
+  // Every 6 simulated hours each meter uploads the readings it took (an array per message).
   const int64_t kUploadEvery = 6 * 3600;
   int64_t published_readings = 0;
-  Progress progress("replaying simulated days", static_cast<uint64_t>(args.days) * 4);
   std::map<std::string, std::vector<Reading>> per_meter;
-  int64_t t = sim_start;
-  uint64_t windows = 0;
-  while (t < today && !g_stop && !out_of_time()) {
-    int64_t next = std::min(today, t + kUploadEvery);
+  auto upload_window = [&](int64_t next) {
     per_meter.clear();
     fleet.AdvanceTo(next, [&](const Reading& r) { per_meter[r.meter_id].push_back(r); });
     for (auto& [id, readings] : per_meter) {
@@ -238,27 +234,52 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
       if (Status s = publisher.Publish(id, payload); !s.ok()) {
         err << "demo: " << s.message() << "\n";
         g_stop = true;
-        break;
+        return;
       }
     }
-    t = next;
-    progress.Update(++windows);
+  };
+
+  // 1. Replay the simulated days as fast as the daemon takes them.
+  {
+    Progress progress("replaying simulated days", static_cast<uint64_t>(args.days) * 4);
+    uint64_t windows = 0;
+    for (int64_t t = sim_start; t < today && !g_stop && !out_of_time(); t = std::min(today, t + kUploadEvery)) {
+      upload_window(std::min(today, t + kUploadEvery));
+      progress.Update(++windows);
+    }
   }
-  progress.Finish();
   publisher.WaitAcked(30);
   // Let the daemon drain what the broker holds, then the dispatcher send what is pending.
-  auto drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (daemon.pipeline()->counters().received.load() + daemon.pipeline()->counters().rejected.load() <
-             published_readings &&
-         std::chrono::steady_clock::now() < drain_until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  for (int i = 0; i < 100 && daemon.dispatcher()->sent() + daemon.dispatcher()->failed() <
-                                 daemon.pipeline()->counters().alerts.load(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto drain = [&] {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (daemon.pipeline()->counters().received.load() + daemon.pipeline()->counters().rejected.load() <
+               published_readings &&
+           std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 100 && daemon.dispatcher()->sent() + daemon.dispatcher()->failed() <
+                                   daemon.pipeline()->counters().alerts.load(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  };
+  drain();
 
+  // 2. Live: the fleet goes on at `speed` simulated seconds per second until Ctrl-C / --duration.
   if (!args.exit_after_replay && !out_of_time() && !g_stop) {
-    out << "replay done; the daemon keeps running — Ctrl-C to stop and print the summary\n" << std::flush;
-    while (!g_stop && !out_of_time()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    out << "replay done; the fleet goes on live (" << args.speed
+        << " simulated s per s, uploads every 6 simulated h) — Ctrl-C to stop and print the summary\n"
+        << std::flush;
+    const auto live_start = std::chrono::steady_clock::now();
+    int64_t t = today;
+    while (!g_stop && !out_of_time()) {
+      double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - live_start).count();
+      if (today + static_cast<int64_t>(wall * args.speed) >= t + kUploadEvery) {
+        upload_window(t + kUploadEvery);
+        t += kUploadEvery;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+    publisher.WaitAcked(30);
+    drain();
   }
 
   // Ground truth next to the database, for anyone who wants to check the verdicts.

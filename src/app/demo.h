@@ -15,6 +15,7 @@ struct DemoArgs {
   int peak_days = 21;          // the first days form the peak period T1/T2 are learned from
   double duration_s = 0;       // wall-clock limit; 0 = replay, then keep running until Ctrl-C
   bool exit_after_replay = false;  // stop once the simulated days are replayed (tests, CI)
+  double speed = 1800;         // after the replay: simulated seconds per wall-clock second
   std::string dir = "meterhub-demo";  // work directory: database, broker, ground truth
   std::string listen = "127.0.0.1:8080";  // taken: any free port
   uint64_t seed = 1;

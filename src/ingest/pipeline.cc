@@ -263,7 +263,13 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
     ev.meter_id = r.meter_id;
     ev.ts_from = reset.reaccepted.empty() ? r.ts : reset.reaccepted.front().first.ts;
     ev.ts_to = r.ts;
-    ev.kind = reset.kind == vee::ResetOutcome::kMeterReset ? "reset" : "requarantine";
+    switch (reset.kind) {
+      case vee::ResetOutcome::kMeterReset: ev.kind = "reset"; break;
+      case vee::ResetOutcome::kSpike: ev.kind = "requarantine"; break;
+      case vee::ResetOutcome::kSustainedLoad: ev.kind = "sustained_load"; break;
+      case vee::ResetOutcome::kRegisterStep: ev.kind = "register_step"; break;
+      case vee::ResetOutcome::kNone: break;
+    }
     ev.detail = reset.detail;
     pending.batch.events.push_back(std::move(ev));
     if (reset.requarantined) {

@@ -121,8 +121,8 @@ struct IngestBatch {
   std::vector<MeterStateRecord> states;
   std::vector<NewAlert> alerts;
   std::vector<ReadingKey> remove_accepted;  // accepted readings moved to quarantine on re-judgement
-  // Readings re-judged ok (reset detection): their `error` rows leave the quarantine. Applied
-  // after this batch's quarantine inserts.
+  // Readings re-judged ok (reset / sustained-rise detection): their `error` and `sudden` rows
+  // leave the quarantine (`null` rows stay). Applied after this batch's quarantine inserts.
   std::vector<ReadingKey> remove_quarantined;
 };
 

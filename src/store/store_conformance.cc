@@ -515,17 +515,19 @@ TEST_P(StoreConformanceTest, RemoveAcceptedMovesAReadingToQuarantine) {
 TEST_P(StoreConformanceTest, RemoveQuarantinedReacceptsReadings) {
   IngestBatch first;
   first.accepted = {Accepted("M1", 100, 5.0)};
-  first.quarantined = {Quarantined("M1", 200, 1.0, Verdict::kError), Quarantined("M1", 300, 2.0, Verdict::kNull)};
+  first.quarantined = {Quarantined("M1", 200, 1.0, Verdict::kError), Quarantined("M1", 300, 2.0, Verdict::kNull),
+                       Quarantined("M1", 350, 9.0, Verdict::kSudden)};
   ASSERT_OK(store().Commit(first));
   IngestBatch rejudged;  // a meter reset: the reading at 200 (and one of this batch, 400) are ok after all
   rejudged.quarantined = {Quarantined("M1", 400, 3.0, Verdict::kError)};
-  rejudged.accepted = {Accepted("M1", 200, 1.0), Accepted("M1", 400, 3.0)};
-  rejudged.remove_quarantined = {ReadingKey{"M1", 200}, ReadingKey{"M1", 400}, ReadingKey{"M1", 300}};
+  rejudged.accepted = {Accepted("M1", 200, 1.0), Accepted("M1", 350, 9.0), Accepted("M1", 400, 3.0)};
+  rejudged.remove_quarantined = {ReadingKey{"M1", 200}, ReadingKey{"M1", 350}, ReadingKey{"M1", 400},
+                                 ReadingKey{"M1", 300}};
   ASSERT_OK(store().Commit(rejudged));
   ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> rows, store().QueryReadings("M1", kAllTime, 0));
-  EXPECT_EQ(Timestamps(rows), (std::vector<int64_t>{100, 200, 400}));
+  EXPECT_EQ(Timestamps(rows), (std::vector<int64_t>{100, 200, 350, 400}));
   ASSERT_OK_AND_ASSIGN(std::vector<QuarantinedReading> q, store().QueryQuarantine("M1", kAllTime, 0));
-  ASSERT_EQ(q.size(), 1u);  // only `error` rows leave: the null at 300 stays
+  ASSERT_EQ(q.size(), 1u);  // `error` and `sudden` rows leave: the null at 300 stays
   EXPECT_EQ(q[0].ts, 300);
 }
 

@@ -372,6 +372,7 @@ struct Judging {
   int64_t last_row = -1;         // the row of state.last
   int64_t before_last_row = -1;  // the row of state.before_last
   std::vector<int64_t> below_rows;
+  std::vector<int64_t> above_rows;  // rows of state.above (rising sudden readings)
   int64_t alert_period = std::numeric_limits<int64_t>::min();
   int alerts_in_period = 0;
 };
@@ -381,6 +382,8 @@ struct Counts {
   uint64_t alerts = 0;
   uint64_t resets = 0;
   uint64_t spikes = 0;
+  uint64_t sustained = 0;
+  uint64_t steps = 0;
   size_t meters = 0;
   size_t t1_learned = 0;
   size_t t2_learned = 0;
@@ -482,7 +485,14 @@ void VeeRun::LearnRow(const Reading& r) {
       m.t2->Add(u);
       m.t1->Add(u);
     }
-  } else if (o.kind == ResetOutcome::kMeterReset && previous && !o.reaccepted.empty()) {
+  } else if (o.kind == ResetOutcome::kSustainedLoad) {
+    for (const auto& [f, c] : o.reaccepted) {
+      const Point u{f.ts, f.value + m.offset};
+      m.t2->Add(u);
+      m.t1->Add(u);
+    }
+  } else if ((o.kind == ResetOutcome::kMeterReset || o.kind == ResetOutcome::kRegisterStep) && previous &&
+             !o.reaccepted.empty()) {
     m.offset += previous->value - o.reaccepted.front().first.value;
     for (const auto& [f, c] : o.reaccepted) {
       const Point u{f.ts, f.value + m.offset};
@@ -524,17 +534,22 @@ void VeeRun::JudgeRow(const Reading& r) {
   verdicts_.push_back(VerdictByte(j.verdict));
   const std::optional<Point> previous = m.state.last;
 
-  // The run of readings below p as it will be after this one (mirrors Advance) with their rows,
-  // so a re-judgement can find the rows whose verdicts change.
+  // The run of readings below p (an `error` reading) or of rising readings above it (a `sudden`
+  // one) as it will be after this one (mirrors Advance), with their rows, so a re-judgement can
+  // find the rows whose verdicts change.
   std::vector<Point> run;
   std::vector<int64_t> run_rows;
-  const bool may_rejudge = j.verdict == Verdict::kError && s_.options.reset_after > 0 && m.state.last &&
-                           static_cast<int>(m.state.below.size()) + 1 >= s_.options.reset_after;
+  const bool is_error = j.verdict == Verdict::kError;
+  const std::vector<Point>& state_run = is_error ? m.state.below : m.state.above;
+  const std::vector<int64_t>& state_rows = is_error ? m.below_rows : m.above_rows;
+  const bool may_rejudge = (is_error || j.verdict == Verdict::kSudden) && s_.options.reset_after > 0 &&
+                           m.state.last && r.value &&
+                           static_cast<int>(state_run.size()) + 1 >= s_.options.reset_after;
   if (may_rejudge) {
-    const bool consistent = m.state.below.empty() || *r.value >= m.state.below.back().value;
+    const bool consistent = state_run.empty() || *r.value >= state_run.back().value;
     if (consistent) {
-      run = m.state.below;
-      run_rows = m.below_rows;
+      run = state_run;
+      run_rows = state_rows;
     }
     run.push_back(Point{r.ts, *r.value});
     run_rows.push_back(row);
@@ -543,8 +558,20 @@ void VeeRun::JudgeRow(const Reading& r) {
   ResetOutcome o = Advance(m.state, r, j, s_.meter, s_.options);
 
   if (o.kind == ResetOutcome::kNone) {
+    // Keeps a run's rows in step with the run Advance keeps in the state.
+    auto track = [row](const std::vector<Point>& state_run, std::vector<int64_t>& rows) {
+      const size_t n = state_run.size();
+      if (n == 0) {
+        rows.clear();
+      } else if (n == rows.size() + 1) {
+        rows.push_back(row);
+      } else if (n == 1) {
+        rows.assign(1, row);
+      }
+    };
     if (j.verdict == Verdict::kOk) {
       m.below_rows.clear();
+      m.above_rows.clear();
       if (!j.jitter) {
         m.before_last_row = m.last_row;
         m.last_row = row;
@@ -553,21 +580,17 @@ void VeeRun::JudgeRow(const Reading& r) {
       CheckAlert(m, r.meter_id, p, previous ? &*previous : nullptr);
     } else if (j.verdict == Verdict::kSudden) {
       m.below_rows.clear();
+      track(m.state.above, m.above_rows);
     } else if (j.verdict == Verdict::kError) {
-      const size_t n = m.state.below.size();
-      if (n == 0) {
-        m.below_rows.clear();
-      } else if (n == m.below_rows.size() + 1) {
-        m.below_rows.push_back(row);
-      } else if (n == 1) {
-        m.below_rows.assign(1, row);
-      }
+      m.above_rows.clear();
+      track(m.state.below, m.below_rows);
     }
     return;
   }
 
   // A re-judgement: rewrite the verdicts of the rows it touches.
   m.below_rows.clear();
+  m.above_rows.clear();
   std::vector<int64_t> accepted_rows;
   size_t k = 0;
   for (const auto& [f, c] : o.reaccepted) {
@@ -583,7 +606,9 @@ void VeeRun::JudgeRow(const Reading& r) {
     m.last_row = m.before_last_row;
     m.before_last_row = -1;
   } else {
-    ++counts_.resets;
+    if (o.kind == ResetOutcome::kMeterReset) ++counts_.resets;
+    if (o.kind == ResetOutcome::kRegisterStep) ++counts_.steps;
+    if (o.kind == ResetOutcome::kSustainedLoad) ++counts_.sustained;
     m.last_row = -1;
     m.before_last_row = -1;
   }
@@ -645,7 +670,9 @@ void VeeRun::Summary() {
   } else {
     err_ << "; no peak period: T1/T2 not learned";
   }
-  if (s_.options.reset_after > 0) err_ << "; " << counts_.resets << " meter resets, " << counts_.spikes << " spikes re-judged";
+  if (s_.options.reset_after > 0) err_ << "; " << counts_.resets << " meter resets, " << counts_.spikes << " spikes, "
+                                   << counts_.steps << " register steps, " << counts_.sustained
+                                   << " sustained loads re-judged";
   err_ << "\n";
 }
 

@@ -213,6 +213,43 @@ TEST(OfflineVee, SpikeReJudgementRewritesEarlierVerdicts) {
   EXPECT_NE(ReadFile(dir.File("v.csv")).find("A,2020-10-29T04:00:00Z,104,error\n"), std::string::npos);
 }
 
+// A heater left on: every step above T2. Seed-exact, p never moves again; with --reset-after the
+// rising run is accepted as a sustained load and the day's consumption alerts.
+TEST(OfflineVee, SustainedLoadReJudgementAcceptsTheRun) {
+  TempDir dir;
+  WriteFile(dir.File("r.csv"),
+            "meter_id,timestamp,value\n"
+            "H,2020-07-01T01:00:00Z,100\n"  // peak: steps of 1 → T2 = 1.3
+            "H,2020-07-01T02:00:00Z,101\n"
+            "H,2020-07-01T03:00:00Z,102\n"
+            "H,2020-07-02T01:00:00Z,103\n"
+            "H,2020-07-02T02:00:00Z,106\n"  // +3 an hour from here on
+            "H,2020-07-02T03:00:00Z,109\n"
+            "H,2020-07-02T04:00:00Z,112\n"
+            "H,2020-07-02T05:00:00Z,115\n");
+  ToolRun seed = Vee({dir.File("r.csv"), "--peak", "2020-07-01T00:00:00Z..2020-07-01T23:00:00Z", "--tz", "+00:00",
+                      "--verdicts", dir.File("v0.csv")});
+  ASSERT_EQ(seed.code, 0) << seed.err;
+  EXPECT_NE(ReadFile(dir.File("v0.csv")).find("H,2020-07-02T05:00:00Z,115,sudden"), std::string::npos);
+  ToolRun r = Vee({dir.File("r.csv"), "--peak", "2020-07-01T00:00:00Z..2020-07-01T23:00:00Z", "--tz", "+00:00",
+                   "--reset-after", "3", "--t1", "5", "--verdicts", dir.File("v.csv"), "--alerts", dir.File("a.csv")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(ReadFile(dir.File("v.csv")),
+            "meter_id,timestamp,value,verdict\n"
+            "H,2020-07-01T01:00:00Z,100,ok\n"
+            "H,2020-07-01T02:00:00Z,101,ok\n"
+            "H,2020-07-01T03:00:00Z,102,ok\n"
+            "H,2020-07-02T01:00:00Z,103,ok\n"
+            "H,2020-07-02T02:00:00Z,106,ok\n"
+            "H,2020-07-02T03:00:00Z,109,ok\n"
+            "H,2020-07-02T04:00:00Z,112,ok\n"
+            "H,2020-07-02T05:00:00Z,115,sudden\n");  // runs are accepted reset_after at a time
+  // The day's consumption from 102: 10 > T1 = 5.
+  EXPECT_NE(ReadFile(dir.File("a.csv")).find("H,2020-07-02T00:00:00Z,2020-07-02T04:00:00Z,10,5\n"), std::string::npos)
+      << ReadFile(dir.File("a.csv"));
+  EXPECT_NE(r.err.find("1 sustained loads"), std::string::npos) << r.err;
+}
+
 TEST(OfflineVee, ToleranceRolloverAndCeilingOptions) {
   TempDir dir;
   WriteFile(dir.File("r.csv"),

@@ -93,6 +93,11 @@ std::string MeterState::ToJson() const {
     for (const Point& p : below) b.push_back(PointJson(p));
     j["below"] = std::move(b);
   }
+  if (!above.empty()) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const Point& p : above) a.push_back(PointJson(p));
+    j["above"] = std::move(a);
+  }
   return j.dump();
 }
 
@@ -134,6 +139,13 @@ Result<MeterState> MeterState::FromJson(std::string_view text) {
     for (const auto& e : j["below"]) {
       MH_ASSIGN_OR_RETURN(Point p, PointFrom(e, "below"));
       s.below.push_back(p);
+    }
+  }
+  if (j.contains("above")) {
+    if (!j["above"].is_array()) return InvalidArgument("meter state: 'above' is not an array");
+    for (const auto& e : j["above"]) {
+      MH_ASSIGN_OR_RETURN(Point p, PointFrom(e, "above"));
+      s.above.push_back(p);
     }
   }
   return s;
@@ -196,11 +208,87 @@ Judgement Judge(const MeterState& state, const Reading& r, const MeterParams& me
 // ---------------------------------------------------------------------------------------------
 // State transitions and reset / spike detection.
 
+namespace {
+
+// Accepts `run` as the register's new series after old_p: the first reading counts no
+// consumption (the register jumped, down or up, without energy flowing), the rest their steps.
+void Rebase(MeterState& state, const std::vector<Point>& run, const Point& old_p, const MeterParams& meter,
+            const Options& options, ResetOutcome* out) {
+  const double shift = old_p.value - run.front().value;
+  if (state.period_base) *state.period_base -= shift;
+  Point prev{old_p.ts, run.front().value};
+  state.last.reset();
+  state.before_last.reset();
+  for (size_t i = 0; i < run.size(); ++i) {
+    const Point& f = run[i];
+    out->reaccepted.emplace_back(f, i == 0 ? 0.0 : f.value - prev.value);
+    TrackPeriod(state, f, &prev, meter, options);
+    state.before_last = state.last;
+    state.last = f;
+    prev = f;
+  }
+}
+
+// The per-interval ceiling that made readings `sudden`: the smaller of T2 and the physical one.
+std::optional<double> PerIntervalLimit(const MeterState& state, const Options& options) {
+  std::optional<double> limit = state.t2;
+  if (options.max_interval_consumption > 0 && (!limit || options.max_interval_consumption < *limit))
+    limit = options.max_interval_consumption;
+  return limit;
+}
+
+// [beyond] A run of `sudden` readings is not always a spike. When reset_after of them in a row
+// keep rising, the seed's rule would leave p where it was for good (each later reading is further
+// above it), quarantining a whole day of real use — a forgotten heater's day would raise no alert.
+// If every step inside the run is itself above the per-interval limit, the load really is that
+// high: accept the run. If the steps are normal, the register jumped once: rebase at the jump.
+ResetOutcome AdvanceAbove(MeterState& state, const Reading& r, const MeterParams& meter, const Options& options) {
+  ResetOutcome out;
+  if (options.reset_after <= 0 || !state.last || !r.value) return out;
+  const Point cur{r.ts, *r.value};
+  if (!state.above.empty() && cur.value < state.above.back().value) state.above.clear();
+  state.above.push_back(cur);
+  if (static_cast<int>(state.above.size()) < options.reset_after) return out;
+  std::vector<Point> run = std::move(state.above);
+  state.above.clear();
+  const Point old_p = *state.last;
+  const std::optional<double> limit = PerIntervalLimit(state, options);
+  bool steps_high = run.size() > 1;
+  for (size_t i = 1; i < run.size(); ++i) {
+    double step = run[i].value - run[i - 1].value;
+    double k = static_cast<double>(Intervals(run[i - 1].ts, run[i].ts, meter.interval_s));
+    if (!limit || step <= k * *limit * (1 + 1e-9)) steps_high = false;
+  }
+  if (steps_high) {
+    out.kind = ResetOutcome::kSustainedLoad;
+    Point prev = old_p;
+    for (const Point& f : run) {
+      out.reaccepted.emplace_back(f, f.value - prev.value);
+      TrackPeriod(state, f, &prev, meter, options);
+      state.before_last = state.last;
+      state.last = f;
+      prev = f;
+    }
+    out.detail = "sustained load: " + std::to_string(run.size()) + " rising readings from " + At(run.front()) +
+                 ", each step above the per-interval limit, after accepted " + At(old_p) + "; accepted, p = " +
+                 At(*state.last);
+    return out;
+  }
+  out.kind = ResetOutcome::kRegisterStep;
+  Rebase(state, run, old_p, meter, options, &out);
+  out.detail = "register step: jump from accepted " + At(old_p) + " to " + At(run.front()) + ", then " +
+               std::to_string(run.size() - 1) + " readings at a normal rate; rebased, p = " + At(*state.last);
+  return out;
+}
+
+}  // namespace
+
 ResetOutcome Advance(MeterState& state, const Reading& r, const Judgement& j, const MeterParams& meter,
                      const Options& options) {
   ResetOutcome out;
   if (j.verdict == Verdict::kOk) {
     state.below.clear();
+    state.above.clear();
     if (!j.jitter) {
       state.before_last = state.last;
       state.last = Point{r.ts, *r.value};
@@ -210,8 +298,9 @@ ResetOutcome Advance(MeterState& state, const Reading& r, const Judgement& j, co
   if (j.verdict == Verdict::kSudden) {
     // The register is above p: it did not stay below it.
     state.below.clear();
-    return out;
+    return AdvanceAbove(state, r, meter, options);
   }
+  if (j.verdict == Verdict::kError) state.above.clear();
   if (j.verdict != Verdict::kError || options.reset_after <= 0 || !state.last || !r.value) return out;
 
   // Consecutive readings below p, mutually consistent (non-decreasing among themselves).
@@ -255,19 +344,7 @@ ResetOutcome Advance(MeterState& state, const Reading& r, const Judgement& j, co
 
   // Meter exchange or reset: the register restarted; rebase so consumption continues from p.
   out.kind = ResetOutcome::kMeterReset;
-  const double shift = old_p.value - run.front().value;
-  if (state.period_base) *state.period_base -= shift;
-  Point prev{old_p.ts, run.front().value};
-  state.last.reset();
-  state.before_last.reset();
-  for (size_t i = 0; i < run.size(); ++i) {
-    const Point& f = run[i];
-    out.reaccepted.emplace_back(f, i == 0 ? 0.0 : f.value - prev.value);
-    TrackPeriod(state, f, &prev, meter, options);
-    state.before_last = state.last;
-    state.last = f;
-    prev = f;
-  }
+  Rebase(state, run, old_p, meter, options, &out);
   out.detail = "meter reset: " + std::to_string(run.size()) + " consecutive readings below accepted " + At(old_p) +
                ", restarting at " + At(run.front()) + "; rebased, p = " + At(*state.last);
   return out;

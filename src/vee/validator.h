@@ -33,6 +33,9 @@ struct MeterState {
   std::optional<double> period_base;
   // Reset detection: consecutive readings below p since p was accepted (bounded by reset_after).
   std::vector<Point> below;
+  // Consecutive rising `sudden` readings since p (bounded by reset_after): a sustained load or a
+  // register step rather than a spike, once there are reset_after of them.
+  std::vector<Point> above;
 
   std::string ToJson() const;
   static Result<MeterState> FromJson(std::string_view json);
@@ -54,7 +57,12 @@ Judgement Judge(const MeterState& state, const Reading& r, const MeterParams& me
 
 // Result of reset/spike detection after an abnormal `error` reading (reset_after > 0).
 struct ResetOutcome {
-  enum Kind { kNone, kMeterReset, kSpike } kind = kNone;
+  // kMeterReset: readings restarted below p (exchange / reset): rebased.
+  // kSpike: p itself was an undetected spike.
+  // kSustainedLoad: reset_after rising readings each above the per-interval threshold: the load
+  //   really is that high (a heater left on): all accepted, their consumption counted.
+  // kRegisterStep: one jump, then a normal rate: the register was stepped; rebased at the jump.
+  enum Kind { kNone, kMeterReset, kSpike, kSustainedLoad, kRegisterStep } kind = kNone;
   // kSpike: p itself was the spike; it is moved to the quarantine as `sudden`.
   std::optional<Point> requarantined;
   // Readings formerly quarantined as `error` that are now accepted, in order, with consumption.
@@ -63,7 +71,8 @@ struct ResetOutcome {
 };
 
 // Moves the state forward for reading r given its judgement: an ok reading becomes p (unless it
-// is jitter); an `error` reading feeds reset detection, which may re-judge (returned).
+// is jitter); an `error` reading feeds reset detection and a `sudden` one sustained-rise
+// detection (both only with reset_after > 0), which may re-judge earlier readings (returned).
 ResetOutcome Advance(MeterState& state, const Reading& r, const Judgement& j, const MeterParams& meter,
                      const Options& options);
 

@@ -435,6 +435,68 @@ TEST(Validator, SpikeIsRequarantinedAndFollowersReaccepted) {
   EXPECT_EQ(p.Feed(6 * kHour, 108).verdict, Verdict::kOk);
 }
 
+// A forgotten heater: every interval is above T2, so by the seed's rule p would never move again
+// and the whole day would sit in the quarantine, raising no alert. reset_after accepts the run.
+TEST(Validator, SustainedLoadAboveT2IsAccepted) {
+  Pipeline p;
+  p.options.reset_after = 3;
+  p.state.t2 = 1.0;
+  p.Feed(0, 100);
+  EXPECT_EQ(p.Feed(kHour, 103).verdict, Verdict::kSudden);
+  EXPECT_EQ(p.Feed(2 * kHour, 106).verdict, Verdict::kSudden);
+  EXPECT_EQ(p.Feed(3 * kHour, 109).verdict, Verdict::kSudden);
+  ASSERT_EQ(p.outcomes.size(), 1u);
+  const ResetOutcome& o = p.outcomes[0];
+  EXPECT_EQ(o.kind, ResetOutcome::kSustainedLoad);
+  ASSERT_EQ(o.reaccepted.size(), 3u);
+  EXPECT_DOUBLE_EQ(o.reaccepted[0].second, 3);
+  EXPECT_DOUBLE_EQ(o.reaccepted[1].second, 3);
+  EXPECT_DOUBLE_EQ(o.reaccepted[2].second, 3);
+  EXPECT_EQ(p.state.last, (Point{3 * kHour, 109}));
+  EXPECT_TRUE(p.state.above.empty());
+  EXPECT_NE(o.detail.find("sustained load"), std::string::npos) << o.detail;
+}
+
+// One jump, then the register runs on at a normal rate: rebase at the jump, count no energy for it.
+TEST(Validator, RegisterStepRebases) {
+  Pipeline p;
+  p.options.reset_after = 3;
+  p.state.t2 = 1.0;
+  p.Feed(0, 100);
+  EXPECT_EQ(p.Feed(kHour, 600).verdict, Verdict::kSudden);
+  EXPECT_EQ(p.Feed(2 * kHour, 600.5).verdict, Verdict::kSudden);
+  EXPECT_EQ(p.Feed(3 * kHour, 601).verdict, Verdict::kSudden);
+  ASSERT_EQ(p.outcomes.size(), 1u);
+  const ResetOutcome& o = p.outcomes[0];
+  EXPECT_EQ(o.kind, ResetOutcome::kRegisterStep);
+  ASSERT_EQ(o.reaccepted.size(), 3u);
+  EXPECT_DOUBLE_EQ(o.reaccepted[0].second, 0);
+  EXPECT_DOUBLE_EQ(o.reaccepted[1].second, 0.5);
+  EXPECT_DOUBLE_EQ(o.reaccepted[2].second, 0.5);
+  EXPECT_EQ(p.Feed(4 * kHour, 601.5).verdict, Verdict::kOk);
+}
+
+// A spike (one high reading the next does not continue) never forms a rising run.
+TEST(Validator, SpikeIsNotASustainedLoad) {
+  Pipeline p;
+  p.options.reset_after = 2;
+  p.state.t2 = 1.0;
+  p.Feed(0, 100);
+  EXPECT_EQ(p.Feed(kHour, 900).verdict, Verdict::kSudden);
+  EXPECT_EQ(p.Feed(2 * kHour, 100.5).verdict, Verdict::kOk);
+  EXPECT_TRUE(p.outcomes.empty());
+  EXPECT_EQ(p.state.last, (Point{2 * kHour, 100.5}));
+}
+
+TEST(Validator, SustainedLoadDetectionOffByDefault) {
+  Pipeline p;
+  p.state.t2 = 1.0;
+  p.Feed(0, 100);
+  for (int i = 1; i <= 6; ++i) EXPECT_EQ(p.Feed(i * kHour, 100 + 3 * i).verdict, Verdict::kSudden);
+  EXPECT_TRUE(p.outcomes.empty());
+  EXPECT_EQ(p.state.last, (Point{0, 100}));
+}
+
 TEST(Validator, ResetRunRestartsWhenInconsistent) {
   Pipeline p;
   p.options.reset_after = 3;
@@ -474,6 +536,7 @@ TEST(Validator, MeterStateJsonRoundTrip) {
   s.period_end = 1603987200;
   s.period_base = 123456789.123456789;
   s.below = {{1603958400, 1e-17}, {1603962000, 5e300}};
+  s.above = {{1603965600, 12.5}};
   std::string json = s.ToJson();
   auto back = MeterState::FromJson(json);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -485,6 +548,7 @@ TEST(Validator, MeterStateJsonRoundTrip) {
   EXPECT_EQ(back->period_end, s.period_end);
   EXPECT_EQ(back->period_base, s.period_base);
   EXPECT_EQ(back->below, s.below);
+  EXPECT_EQ(back->above, s.above);
   EXPECT_EQ(back->ToJson(), json);
 
   MeterState empty;

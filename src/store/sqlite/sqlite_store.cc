@@ -158,7 +158,7 @@ enum class Sql {
   kUpsertReading,
   kInsertQuarantine,
   kDeleteReading,
-  kDeleteQuarantinedError,
+  kDeleteRejudged,
   kInsertEvent,
   kUpsertState,
   kInsertAlert,
@@ -226,8 +226,8 @@ const char* SqlText(Sql id) {
       return "INSERT INTO quarantine (meter_id, ts, verdict, value_key, value, raw_value, reason, source,"
              " received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING";
     case Sql::kDeleteReading: return "DELETE FROM readings WHERE meter_id = ?1 AND ts = ?2";
-    case Sql::kDeleteQuarantinedError:
-      return "DELETE FROM quarantine WHERE meter_id = ?1 AND ts = ?2 AND verdict = 'error'";
+    case Sql::kDeleteRejudged:
+      return "DELETE FROM quarantine WHERE meter_id = ?1 AND ts = ?2 AND verdict IN ('error', 'sudden')";
     case Sql::kInsertEvent:
       return "INSERT INTO reading_events (meter_id, ts_from, ts_to, kind, detail)"
              " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
@@ -967,7 +967,7 @@ class SqliteStore final : public Store {
       }
     }
     if (!batch.remove_quarantined.empty()) {
-      MH_ASSIGN_OR_RETURN(sqlite3_stmt * remove, db.Statement(Sql::kDeleteQuarantinedError));
+      MH_ASSIGN_OR_RETURN(sqlite3_stmt * remove, db.Statement(Sql::kDeleteRejudged));
       for (const ReadingKey& k : batch.remove_quarantined) {
         if (k.meter_id.empty()) return InvalidArgument("commit batch: quarantine row to remove without meter_id");
         Binder b(remove);
