@@ -206,7 +206,7 @@ TEST(OfflineVee, SpikeReJudgementRewritesEarlierVerdicts) {
             "B,2020-10-29T07:00:00Z,2,ok\n"
             "A,2020-10-29T06:00:00Z,107,ok\n"
             "A,2020-10-29T07:00:00Z,108,ok\n");
-  EXPECT_NE(r.err.find("1 meter resets, 1 spikes re-judged"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1 meter resets, 1 spikes, 0 register steps, 0 sustained loads re-judged"), std::string::npos) << r.err;
   // Off by default: seed-exact.
   r = Vee({dir.File("r.csv"), "--verdicts", dir.File("v.csv")});
   ASSERT_EQ(r.code, 0) << r.err;
