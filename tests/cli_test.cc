@@ -79,6 +79,22 @@ TEST(Cli, ImportCsvIsIdempotentAndReportsBadRows) {
   EXPECT_EQ(Field(second.output, "duplicates"), 3) << second.output;
 }
 
+// On a terminal, long work draws a progress bar (redrawn with \r); `script` gives it a pty.
+TEST(Cli, ImportShowsProgressOnATerminal) {
+  if (RunCommand("command -v script").exit_code != 0) GTEST_SKIP() << "script (bsdutils) not installed";
+  TempDir dir("cli-progress");
+  testing::WriteFile(dir / "c.toml", "[store]\npath = \"" + (dir / "m.db") + "\"\n");
+  testing::WriteFile(dir / "r.csv", "meter_id,timestamp,value\nA,2020-10-29T15:00:00Z,1\n");
+  auto r = RunCommand("script -qec '" + Bin() + " import " + (dir / "r.csv") + " --config " + (dir / "c.toml") +
+                      "' /dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\rimport ["), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("100%"), std::string::npos) << r.output;
+  // Not on a terminal: plain lines, no bar.
+  auto plain = RunCommand(Bin() + " import " + (dir / "r.csv") + " --config " + (dir / "c.toml"));
+  EXPECT_EQ(plain.output.find('\r'), std::string::npos) << plain.output;
+}
+
 TEST(Cli, ImportRealNem12) {
   std::string file = testing::SharedData("electricity/au_households/meter01.csv");
   if (!testing::Exists(file)) GTEST_SKIP() << "shared data absent: " << file;
@@ -107,6 +123,19 @@ TEST(Cli, DemoRunsAFleetEndToEnd) {
   ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(received by the customers' webhook: (\d+))"))) << r.output;
   EXPECT_GT(std::stoll(m[1]), 0) << r.output;
   EXPECT_TRUE(testing::Exists(dir / "ground_truth.csv"));
+}
+
+// After the replay the fleet goes on live until --duration, then the summary is printed.
+TEST(Cli, DemoLiveModeStopsAfterDuration) {
+  TempDir dir("cli-demo-live");
+  auto r = RunCommand(Bin() + " demo --meters 20 --days 3 --peak-days 2 --duration 6 --speed 36000 --listen 127.0.0.1:0 --dir " +
+                      dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("the fleet goes on live"), std::string::npos) << r.output;
+  // 3 replayed days at 96 readings a day for 14 electricity meters and 24 for 6 water meters, plus live ones.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(readings published:\s+(\d+))"))) << r.output;
+  EXPECT_GT(std::stoll(m[1]), 3 * (14 * 96 + 6 * 24)) << r.output;
 }
 
 }  // namespace

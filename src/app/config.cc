@@ -45,7 +45,7 @@ std::vector<Key> Keys(Config& c) {
       {"vee", "alert_coefficient", &c.vee.alert_coefficient, "T1 = max peak sub-period consumption x this"},
       {"vee", "t2_quantile", &c.vee.t2_quantile, "1.0 = the seed's max; e.g. 0.99 for a robust T2"},
       {"vee", "negative_tolerance", &c.vee.negative_tolerance, "backward steps up to this are zero consumption (0 = seed-exact; e.g. 0.002 m3 for water)"},
-      {"vee", "reset_after", &c.vee.reset_after, "consecutive readings below p that mean a meter reset or a spike (0 = off)"},
+      {"vee", "reset_after", &c.vee.reset_after, "re-judge after this many consecutive readings below p (meter reset, or p was a spike) or rising above it (sustained load, or a register step); 0 = off"},
       {"vee", "max_interval_consumption", &c.vee.max_interval_consumption, "physical ceiling per nominal interval (0 = off)"},
       {"vee", "peak", &c.vee.peak, "peak period FROM..TO (dates or timestamps) to learn T1/T2 from; empty = none"},
       {"vee", "period", &c.vee.period, "target period of the alert: day, week or month"},
