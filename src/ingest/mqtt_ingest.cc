@@ -153,7 +153,11 @@ void MqttIngest::RecordBadMessage(const std::string& topic, const std::string& m
                         {"payload", std::string(payload, payload + std::min(len, 2048))}};
   ev.detail = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   batch.events.push_back(std::move(ev));
-  pipeline_->RecordRejected(std::move(batch));
+  if (Status s = pipeline_->RecordRejected(std::move(batch)); !s.ok()) {
+    // The store is down: the log is then the only place the message stays visible.
+    spdlog::error("mqtt: could not record the rejected message on {} ({}): {}", topic, s.ToString(),
+                  std::string(payload, payload + std::min(len, 2048)));
+  }
 }
 
 void MqttIngest::HandleMessage(const std::string& topic, const char* payload, int len) {
