@@ -160,6 +160,11 @@ TEST_F(HttpApiTest, ReadingsAreValidatedStoredAndAlertsReachTheWebhook) {
     auto d = json::parse(Get("/api/v1/deliveries?meter=M1")->body);
     return d["deliveries"].size() == 1 && d["deliveries"][0]["status"] == "sent";
   }, 10));
+  auto log = json::parse(Get("/api/v1/deliveries?meter=M1")->body)["deliveries"][0];
+  ASSERT_EQ(log["attempts_log"].size(), 1u);  // every send is recorded: time, result
+  EXPECT_EQ(log["attempts_log"][0]["result"], "sent");
+  EXPECT_EQ(log["channel"], "webhook");
+  EXPECT_EQ(log["content"]["meter"], "M1");
 }
 
 TEST_F(HttpApiTest, CsvBodyWithBadRowsStoresTheRest) {

@@ -49,6 +49,13 @@ class FakeDeliveryStore final : public store::Store {
     updates_.push_back(d);
     return Status::Ok();
   }
+  Result<std::vector<store::DeliveryAttempt>> ListDeliveryAttempts(int64_t delivery_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<store::DeliveryAttempt> out;
+    for (const auto& d : updates_)
+      if (d.id == delivery_id && d.attempts > 0) out.push_back({d.id, d.attempts, d.updated_at, d.status, d.last_error});
+    return out;
+  }
   Result<std::vector<store::Delivery>> ListDeliveries(const std::string& meter_id, int64_t alert_id,
                                                       int64_t limit) override {
     std::lock_guard<std::mutex> lock(mu_);

@@ -484,7 +484,16 @@ void HttpApi::Routes() {
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
     MH_ASSIGN_OR_RETURN(std::vector<store::Delivery> rows, st->ListDeliveries(meter, alert_id, limit));
     json out = json::array();
-    for (const auto& d : rows) out.push_back(DeliveryJson(d));
+    for (const auto& d : rows) {
+      json j = DeliveryJson(d);
+      MH_ASSIGN_OR_RETURN(std::vector<store::DeliveryAttempt> attempts, st->ListDeliveryAttempts(d.id));
+      json history = json::array();
+      for (const auto& a : attempts)
+        history.push_back({{"attempt", a.attempt}, {"at_ms", a.at_ms}, {"result", store::DeliveryStatusName(a.status)},
+                           {"error", a.error}});
+      j["attempts_log"] = std::move(history);
+      out.push_back(std::move(j));
+    }
     SendJson(res, 200, {{"deliveries", out}});
     return Status::Ok();
   }));

@@ -102,6 +102,15 @@ struct Delivery {
   int64_t updated_at = 0;       // epoch ms
 };
 
+// One attempt at a delivery, as the delivery log keeps it: when, and what came of it.
+struct DeliveryAttempt {
+  int64_t delivery_id = 0;
+  int attempt = 0;          // 1, 2, ...
+  int64_t at_ms = 0;        // epoch ms
+  DeliveryStatus status = DeliveryStatus::kPending;  // after the attempt: sent, failed, or pending (retry)
+  std::string error;        // empty when sent
+};
+
 // An alert and the deliveries to create with it (one per bound terminal).
 struct NewAlert {
   AlertRecord alert;

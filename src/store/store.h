@@ -80,7 +80,11 @@ class Store {
   // Pending deliveries whose next_attempt_at <= now_ms, oldest first.
   virtual Result<std::vector<Delivery>> DueDeliveries(int64_t now_ms, int64_t limit) = 0;
   // Writes everything but alert_id to the delivery with this id; NotFound when there is none.
+  // Records the outcome of one attempt: updates the delivery and, when delivery.attempts > 0,
+  // appends (attempts, updated_at, status, last_error) to its attempt history, atomically.
   virtual Status UpdateDelivery(const Delivery& delivery) = 0;
+  // Every attempt at a delivery, oldest first.
+  virtual Result<std::vector<DeliveryAttempt>> ListDeliveryAttempts(int64_t delivery_id) = 0;
 
   // --- API tokens ---
   virtual Status PutToken(const ApiToken& token) = 0;

@@ -531,6 +531,35 @@ TEST_P(StoreConformanceTest, RemoveQuarantinedReacceptsReadings) {
   EXPECT_EQ(q[0].ts, 300);
 }
 
+TEST_P(StoreConformanceTest, EveryDeliveryAttemptIsKept) {
+  IngestBatch batch;
+  batch.alerts = {Alert("M1", "T1", 0, 100, 100)};
+  ASSERT_OK(store().Commit(batch));
+  ASSERT_OK_AND_ASSIGN(std::vector<Delivery> due, store().DueDeliveries(1000, 0));
+  ASSERT_EQ(due.size(), 1u);
+  Delivery d = due[0];
+  d.attempts = 1;
+  d.last_error = "HTTP 503";
+  d.updated_at = 1000;
+  d.next_attempt_at = 2000;
+  ASSERT_OK(store().UpdateDelivery(d));
+  d.attempts = 2;
+  d.status = DeliveryStatus::kSent;
+  d.last_error = "";
+  d.updated_at = 2100;
+  ASSERT_OK(store().UpdateDelivery(d));
+  ASSERT_OK_AND_ASSIGN(std::vector<DeliveryAttempt> attempts, store().ListDeliveryAttempts(d.id));
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0].attempt, 1);
+  EXPECT_EQ(attempts[0].at_ms, 1000);
+  EXPECT_EQ(attempts[0].status, DeliveryStatus::kPending);
+  EXPECT_EQ(attempts[0].error, "HTTP 503");
+  EXPECT_EQ(attempts[1].attempt, 2);
+  EXPECT_EQ(attempts[1].status, DeliveryStatus::kSent);
+  ASSERT_OK_AND_ASSIGN(attempts, store().ListDeliveryAttempts(d.id + 1000));
+  EXPECT_TRUE(attempts.empty());
+}
+
 TEST_P(StoreConformanceTest, MeterStatesUpsertAndLoadOnlyExisting) {
   IngestBatch batch;
   batch.states = {MeterStateRecord{"M1", R"({"v":1})"}, MeterStateRecord{"M2", R"({"v":2})"}};

@@ -134,6 +134,16 @@ CREATE TABLE api_tokens (
   customer_id  TEXT NOT NULL
 ) WITHOUT ROWID;
 )sql"},
+    {2, R"sql(
+CREATE TABLE delivery_attempts (
+  delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+  attempt     INTEGER NOT NULL,
+  at_ms       INTEGER NOT NULL,
+  status      TEXT    NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+  error       TEXT    NOT NULL,
+  PRIMARY KEY (delivery_id, attempt)
+) WITHOUT ROWID;
+)sql"},
 };
 
 constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -179,6 +189,8 @@ enum class Sql {
   kListDeliveries,
   kDueDeliveries,
   kUpdateDelivery,
+  kRecordAttempt,
+  kListAttempts,
   kPutToken,
   kFindToken,
   kCount_,  // not a statement: the size of the cache
@@ -290,6 +302,13 @@ const char* SqlText(Sql id) {
       return "UPDATE deliveries SET terminal_id = ?2, channel = ?3, address = ?4, content = ?5,"
              " status = ?6, attempts = ?7, next_attempt_at = ?8, last_error = ?9, updated_at = ?10"
              " WHERE id = ?1";
+    case Sql::kRecordAttempt:
+      return "INSERT INTO delivery_attempts (delivery_id, attempt, at_ms, status, error) VALUES (?1, ?2, ?3, ?4, ?5)"
+             " ON CONFLICT (delivery_id, attempt) DO UPDATE SET at_ms = excluded.at_ms, status = excluded.status,"
+             " error = excluded.error";
+    case Sql::kListAttempts:
+      return "SELECT delivery_id, attempt, at_ms, status, error FROM delivery_attempts WHERE delivery_id = ?1"
+             " ORDER BY attempt";
     case Sql::kPutToken:
       return "INSERT INTO api_tokens (token_sha256, name, role, customer_id) VALUES (?1, ?2, ?3, ?4)"
              " ON CONFLICT (token_sha256) DO UPDATE SET name = excluded.name, role = excluded.role,"
@@ -609,6 +628,18 @@ Status ReadDelivery(Row& row, Delivery& d) {
   return Status::Ok();
 }
 
+Status ReadAttempt(Row& row, DeliveryAttempt& a) {
+  a.delivery_id = row.Int();
+  a.attempt = static_cast<int>(row.Int());
+  a.at_ms = row.Int();
+  const std::string status = row.Text();
+  const std::optional<DeliveryStatus> parsed = ParseDeliveryStatus(status);
+  if (!parsed) return Internal("delivery attempt has unknown status '" + status + "'");
+  a.status = *parsed;
+  a.error = row.Text();
+  return Status::Ok();
+}
+
 Status ReadToken(Row& row, ApiToken& t) {
   t.token_sha256 = row.Text();
   t.name = row.Text();
@@ -891,13 +922,34 @@ class SqliteStore final : public Store {
 
   Status UpdateDelivery(const Delivery& d) override {
     const std::string operation = "update delivery " + std::to_string(d.id);
-    MH_ASSIGN_OR_RETURN(int changed, WriteCounting(Sql::kUpdateDelivery, operation, [&](Binder& b) {
-                          b.Int(d.id).Text(d.terminal_id).Text(d.channel).Text(d.address).Text(d.content)
-                              .Text(DeliveryStatusName(d.status)).Int(d.attempts).Int(d.next_attempt_at)
-                              .Text(d.last_error).Int(d.updated_at);
-                        }));
-    if (changed == 0) return NotFound(operation + ": no such delivery");
-    return Status::Ok();
+    std::lock_guard lock(write_mutex_);
+    Connection& db = *writer_;
+    MH_RETURN_IF_ERROR(db.Run(Sql::kBegin, operation + ": begin"));
+    auto write = [&]() -> Status {
+      MH_ASSIGN_OR_RETURN(sqlite3_stmt * update, db.Statement(Sql::kUpdateDelivery));
+      Binder b(update);
+      b.Int(d.id).Text(d.terminal_id).Text(d.channel).Text(d.address).Text(d.content)
+          .Text(DeliveryStatusName(d.status)).Int(d.attempts).Int(d.next_attempt_at).Text(d.last_error)
+          .Int(d.updated_at);
+      if (const int rc = StepWrite(update, b); rc != SQLITE_OK) return SqliteError(db.db(), rc, operation);
+      if (sqlite3_changes(db.db()) == 0) return NotFound(operation + ": no such delivery");
+      if (d.attempts <= 0) return Status::Ok();
+      MH_ASSIGN_OR_RETURN(sqlite3_stmt * record, db.Statement(Sql::kRecordAttempt));
+      Binder a(record);
+      a.Int(d.id).Int(d.attempts).Int(d.updated_at).Text(DeliveryStatusName(d.status)).Text(d.last_error);
+      if (const int rc = StepWrite(record, a); rc != SQLITE_OK)
+        return SqliteError(db.db(), rc, operation + ": record attempt");
+      return Status::Ok();
+    };
+    Status status = write();
+    if (status.ok()) status = db.Run(Sql::kCommit, operation + ": commit");
+    if (!status.ok() && sqlite3_get_autocommit(db.db()) == 0) (void)db.Run(Sql::kRollback, operation + ": rollback");
+    return status;
+  }
+
+  Result<std::vector<DeliveryAttempt>> ListDeliveryAttempts(int64_t delivery_id) override {
+    return Query<DeliveryAttempt>(Sql::kListAttempts, "list attempts of delivery " + std::to_string(delivery_id),
+                                  ReadAttempt, [&](Binder& b) { b.Int(delivery_id); });
   }
 
   // --- API tokens ---
