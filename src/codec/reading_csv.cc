@@ -249,7 +249,7 @@ bool CsvParser::FastIso(std::string_view s, int64_t* out) {
   } else {
     int y1, y2, mo, d;
     if (!Digits2(p, &y1) || !Digits2(p + 2, &y2) || !Digits2(p + 5, &mo) || !Digits2(p + 8, &d)) return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31) return false;
+    if (!IsValidCivilTime(y1 * 100 + y2, mo, d, 0, 0, 0)) return false;
     days = DaysFromCivil(y1 * 100 + y2, static_cast<unsigned>(mo), static_cast<unsigned>(d));
     std::memcpy(cached_date_, p, 10);
     cached_days_ = days;
@@ -257,7 +257,9 @@ bool CsvParser::FastIso(std::string_view s, int64_t* out) {
   }
   int hh, mm, ss;
   if (!Digits2(p + 11, &hh) || !Digits2(p + 14, &mm) || !Digits2(p + 17, &ss)) return false;
-  if (hh > 24 || mm > 59 || ss > 60) return false;
+  if (hh > 23 || mm > 59 || ss > 60) {
+    if (hh != 24 || mm != 0 || ss != 0) return false;  // 24:00:00 is the end of the day
+  }
   *out = days * 86400 + hh * 3600 + mm * 60 + ss - offset;
   return true;
 }

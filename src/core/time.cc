@@ -21,6 +21,15 @@ bool AllDigits(std::string_view s) {
 
 }  // namespace
 
+bool IsValidCivilTime(int y, int mo, int d, int hh, int mm, int ss) {
+  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1) return false;
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > kDays[mo - 1] + (mo == 2 && leap ? 1 : 0)) return false;
+  if (hh == 24) return mm == 0 && ss == 0;
+  return hh >= 0 && hh <= 23 && mm >= 0 && mm <= 59 && ss >= 0 && ss <= 60;
+}
+
 int64_t DaysFromCivil(int y, unsigned m, unsigned d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -89,8 +98,8 @@ Result<int64_t> ParseTimestamp(std::string_view s, int32_t default_offset_s) {
   // YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|±HH:MM]
   if (s.size() < 10 || s[4] != '-' || s[7] != '-') return InvalidArgument("bad timestamp '" + std::string(s) + "'");
   int y, mo, d;
-  if (!ParseInt(s.substr(0, 4), &y) || !ParseInt(s.substr(5, 2), &mo) || !ParseInt(s.substr(8, 2), &d) || mo < 1 ||
-      mo > 12 || d < 1 || d > 31)
+  if (!ParseInt(s.substr(0, 4), &y) || !ParseInt(s.substr(5, 2), &mo) || !ParseInt(s.substr(8, 2), &d) ||
+      !IsValidCivilTime(y, mo, d, 0, 0, 0))
     return InvalidArgument("bad date in timestamp '" + std::string(s) + "'");
   int hh = 0, mm = 0, ss = 0;
   std::string_view rest = s.substr(10);
@@ -108,7 +117,7 @@ Result<int64_t> ParseTimestamp(std::string_view s, int32_t default_offset_s) {
         while (!rest.empty() && rest[0] >= '0' && rest[0] <= '9') rest.remove_prefix(1);
       }
     }
-    if (hh > 24 || mm > 59 || ss > 60) return InvalidArgument("time out of range in '" + std::string(s) + "'");
+    if (!IsValidCivilTime(y, mo, d, hh, mm, ss)) return InvalidArgument("time out of range in '" + std::string(s) + "'");
   }
   int32_t offset = default_offset_s;
   if (!rest.empty()) {

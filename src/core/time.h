@@ -28,6 +28,10 @@ Result<int64_t> ParseDuration(std::string_view s);
 Result<int32_t> ParseUtcOffset(std::string_view s);
 std::string FormatUtcOffset(int32_t offset_s);
 
+// Whether a civil date and time exist: the day within its month (leap years counted), hours
+// 0–23 (or 24:00:00, the end of the day), minutes 0–59, seconds 0–60 (a leap second).
+bool IsValidCivilTime(int y, int mo, int d, int hh, int mm, int ss);
+
 // Days since 1970-01-01 for a civil date, and back (proleptic Gregorian).
 int64_t DaysFromCivil(int y, unsigned m, unsigned d);
 void CivilFromDays(int64_t z, int* y, unsigned* m, unsigned* d);

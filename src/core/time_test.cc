@@ -14,6 +14,12 @@ TEST(Time, ParsesIsoAndEpoch) {
   EXPECT_EQ(*ParseTimestamp("2020-10-29T23:00:00", 8 * 3600), 1603983600);
   EXPECT_FALSE(ParseTimestamp("yesterday").ok());
   EXPECT_FALSE(ParseTimestamp("2020-13-01").ok());
+  EXPECT_FALSE(ParseTimestamp("2020-02-30T00:00:00Z").ok());
+  EXPECT_FALSE(ParseTimestamp("2021-02-29").ok());
+  EXPECT_TRUE(ParseTimestamp("2020-02-29").ok());  // leap year
+  EXPECT_FALSE(ParseTimestamp("2020-04-31").ok());
+  EXPECT_FALSE(ParseTimestamp("2020-10-29T24:30:00Z").ok());
+  EXPECT_EQ(*ParseTimestamp("2020-10-29T24:00:00Z"), *ParseTimestamp("2020-10-30T00:00:00Z"));
   EXPECT_FALSE(ParseTimestamp("").ok());
 }
 
