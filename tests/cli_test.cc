@@ -125,6 +125,28 @@ TEST(Cli, DemoRunsAFleetEndToEnd) {
   EXPECT_TRUE(testing::Exists(dir / "ground_truth.csv"));
 }
 
+// SPEC 2.8: `meterhub relay beacons` writes a pcap (linktype 105) that tshark decodes with the
+// relay SSID and MeterHub's vendor element.
+TEST(Cli, RelayBeaconsDecodeInTshark) {
+  TempDir dir("cli-relay");
+  auto r = RunCommand(Bin() + " relay beacons --pcap " + (dir / "b.pcap") + " --meters 3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  if (RunCommand("command -v tshark").exit_code != 0) GTEST_SKIP() << "tshark not installed (apt-get install tshark)";
+  auto t = RunCommand("tshark -r " + (dir / "b.pcap") + " -V");
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  EXPECT_NE(t.output.find("SSID: \"elecmeter_AP440305001000003\""), std::string::npos) << t.output.substr(0, 3000);
+  EXPECT_NE(t.output.find("Tag Number: Vendor Specific (221)"), std::string::npos);
+  EXPECT_NE(t.output.find("OUI: 02:4d:48"), std::string::npos);
+  EXPECT_EQ(t.output.find("Malformed"), std::string::npos);
+}
+
+TEST(Cli, RelayToolsFollowTheContract) {
+  auto slots = RunCommand(Bin() + " relay slots --region abc");
+  ASSERT_EQ(slots.exit_code, 0) << slots.output;
+  EXPECT_TRUE(std::regex_match(slots.output, std::regex(R"(\d+ \d+ \d+ \d+\n)"))) << slots.output;
+  EXPECT_EQ(RunCommand(Bin() + " relay password --region-code 12 --position 000001 --reference x").exit_code, 2);
+}
+
 // After the replay the fleet goes on live until --duration, then the summary is printed.
 TEST(Cli, DemoLiveModeStopsAfterDuration) {
   TempDir dir("cli-demo-live");

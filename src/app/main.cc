@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "core/time.h"
 #include "ingest/file_import.h"
+#include "relay/offline_relay.h"
 #include "sim/load_fit.h"
 #include "vee/offline_vee.h"
 
@@ -128,6 +129,12 @@ int main(int argc, char** argv) {
     return mh::vee::RunVeeCommand(rest, std::cout, std::cerr, &mh::app::FillVeeArgsFromConfig);
   }
 
+  // `relay` offline tools: a fixed contract (SPEC 2.8) with their own parser too.
+  if (argc >= 2 && std::string(argv[1]) == "relay") {
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    return mh::relay::RunRelayCommand(rest, std::cout, std::cerr);
+  }
+
   CLI::App app{"MeterHub: smart-metering platform for electricity and water utilities"};
   app.set_version_flag("--version", "meterhub 0.1.0");
   app.require_subcommand(1);
@@ -150,6 +157,7 @@ int main(int argc, char** argv) {
   demo->add_option("--appliance-rate", demo_args.appliance_rate, "forgotten-appliance days per meter-day");
 
   app.add_subcommand("vee", "validate a readings CSV offline (SPEC 1.3); see meterhub vee --help");
+  app.add_subcommand("relay", "relay retransmission tools: slots, level, score, password, beacons (SPEC 2.8)");
 
   mh::ingest::ImportArgs import_args;
   std::string import_tz;
