@@ -374,18 +374,11 @@ void Nem12Parser::Record(int64_t line_no) {
 }
 
 Status Nem12Parser::Run(std::string_view text) {
-  const char* p = text.data();
-  const char* const end = p + text.size();
-  if (text.size() >= 3 && std::memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
-  int64_t line_no = 0;
+  internal::LineReader lines(text);
+  std::string_view line;
   bool first = true;
-  while (p < end) {
-    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
-    const char* line_end = nl ? nl : end;
-    std::string_view line(p, static_cast<size_t>(line_end - p));
-    p = nl ? nl + 1 : end;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  while (lines.Next(&line)) {
+    const int64_t line_no = lines.line_no();
     if (Trim(line).empty()) continue;
     line_ = line;
     f_.clear();

@@ -331,19 +331,13 @@ void CsvParser::Row(std::string_view line, int64_t line_no) {
 Status CsvParser::Run(std::string_view text) {
   const uint64_t total = text.size();
   const char* const begin = text.data();
-  const char* p = begin;
-  const char* const end = begin + text.size();
-  if (text.size() >= 3 && std::memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;  // UTF-8 BOM
   uint64_t next_progress = kProgressStep;
-  int64_t line_no = 0;
   bool have_header = false;
-  while (p < end) {
-    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
-    const char* line_end = nl ? nl : end;
-    std::string_view line(p, static_cast<size_t>(line_end - p));
-    p = nl ? nl + 1 : end;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  internal::LineReader lines(text);
+  std::string_view line;
+  while (lines.Next(&line)) {
+    const int64_t line_no = lines.line_no();
+    const char* p = lines.position();
     if (line.empty() || ((IsBlank(line.front()) || IsBlank(line.back())) && AllBlank(line))) continue;
     if (!have_header) {
       MH_RETURN_IF_ERROR(CheckHeader(line, line_no));
