@@ -28,15 +28,7 @@ using testing::LocalHttpServer;
 constexpr int64_t kStartMs = 1603983600000;
 
 std::string AlertContent(int64_t alert_id) {
-  store::AlertRecord a;
-  a.id = alert_id;
-  a.meter_id = "M1";
-  a.period_start = 1603900800;
-  a.ts = 1603983600;
-  a.reading = 203;
-  a.period_consumption = 12.5;
-  a.threshold = 10;
-  a.excess = 2.5;
+  store::AlertRecord a = testing::SampleAlert(alert_id);
   return FormatAlert(a, "kWh").json;
 }
 

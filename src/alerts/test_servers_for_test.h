@@ -20,7 +20,23 @@
 
 #include <httplib.h>
 
+#include "store/records.h"
+
 namespace mh::alerts::testing {
+
+// The alert every channel test sends: M1 read 203 kWh, 12.5 in the period against T1 = 10.
+inline store::AlertRecord SampleAlert(int64_t id) {
+  store::AlertRecord a;
+  a.id = id;
+  a.meter_id = "M1";
+  a.period_start = 1603900800;
+  a.ts = 1603983600;
+  a.reading = 203;
+  a.period_consumption = 12.5;
+  a.threshold = 10;
+  a.excess = 2.5;
+  return a;
+}
 
 class LocalHttpServer {
  public:

@@ -14,15 +14,7 @@ using testing::SmtpSinkReplies;
 constexpr int64_t kNowMs = 1603983600000;  // Thu 2020-10-29 15:00:00 UTC
 
 Message AlertMail(const std::string& to) {
-  store::AlertRecord a;
-  a.id = 9;
-  a.meter_id = "M1";
-  a.period_start = 1603900800;
-  a.ts = 1603983600;
-  a.reading = 203;
-  a.period_consumption = 12.5;
-  a.threshold = 10;
-  a.excess = 2.5;
+  store::AlertRecord a = testing::SampleAlert(9);
   Message m = FormatAlert(a, "kWh");
   m.address = to;
   return m;

@@ -20,15 +20,7 @@ using testing::LocalHttpServer;
 using testing::UnusedPort;
 
 Message SampleMessage(const std::string& address) {
-  store::AlertRecord a;
-  a.id = 42;
-  a.meter_id = "M1";
-  a.period_start = 1603900800;
-  a.ts = 1603983600;
-  a.reading = 203;
-  a.period_consumption = 12.5;
-  a.threshold = 10;
-  a.excess = 2.5;
+  store::AlertRecord a = testing::SampleAlert(42);
   Message m = FormatAlert(a, "kWh");
   m.address = address;
   return m;
