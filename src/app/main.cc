@@ -16,6 +16,7 @@
 #include "ingest/file_import.h"
 #include "relay/offline_relay.h"
 #include "sim/load_fit.h"
+#include "sim/relay_sim.h"
 #include "vee/offline_vee.h"
 
 namespace {
@@ -135,6 +136,12 @@ int main(int argc, char** argv) {
     return mh::relay::RunRelayCommand(rest, std::cout, std::cerr);
   }
 
+  // `sim relay`: relay vs plain retry on the SPEC 6.1 radio model, with its own parser.
+  if (argc >= 3 && std::string(argv[1]) == "sim" && std::string(argv[2]) == "relay") {
+    std::vector<std::string> rest(argv + 3, argv + argc);
+    return mh::sim::RunRelaySim(rest, std::cout, std::cerr);
+  }
+
   CLI::App app{"MeterHub: smart-metering platform for electricity and water utilities"};
   app.set_version_flag("--version", "meterhub 0.1.0");
   app.require_subcommand(1);
@@ -187,6 +194,7 @@ int main(int argc, char** argv) {
   mh::sim::FitArgs fit_args;
   auto* sim = app.add_subcommand("sim", "fleet simulator tools");
   sim->require_subcommand(1);
+  sim->add_subcommand("relay", "relay vs plain retry on the SPEC 6.1 radio model (meterhub sim relay --help)");
   auto* fit = sim->add_subcommand("fit", "fit the fleet's load model to real data");
   fit->add_option("--sgsc", fit_args.sgsc, "SGSC households csv.gz");
   fit->add_option("--daiad", fit_args.daiad, "DAIAD water zip");
