@@ -18,6 +18,20 @@
 namespace mh::sim {
 namespace {
 
+// Ends a night for either engine: its transmissions, the cohort's delivered share, and the
+// cumulative extra transmissions per delivered reading; appends it to the report.
+void CloseNight(RelaySimNight night, uint64_t cohort_delivered, uint64_t* cum_extra, uint64_t* cum_delivered,
+                RelaySimReport* report) {
+  night.extra_transmissions = night.uplink_attempts + night.wifi_frames;
+  *cum_extra += night.extra_transmissions;
+  *cum_delivered += night.delivered_readings;
+  night.cohort_delivered = cohort_delivered;
+  night.cohort_delivered_fraction =
+      report->cohort_readings ? static_cast<double>(cohort_delivered) / report->cohort_readings : 0;
+  night.extra_per_delivered = *cum_delivered ? static_cast<double>(*cum_extra) / *cum_delivered : 0;
+  report->nights.push_back(std::move(night));
+}
+
 // 9-digit region code of a street, 6-digit position code of a position.
 std::string RegionCode(int street) {
   char buf[16];
@@ -173,14 +187,7 @@ class NodeFleet {
       }
       night.uplink_attempts = uplink_attempts_;
       night.wifi_frames = wifi_frames_;
-      night.extra_transmissions = night.uplink_attempts + night.wifi_frames;
-      cum_extra += night.extra_transmissions;
-      cum_delivered += night.delivered_readings;
-      night.cohort_delivered = cohort_delivered;
-      night.cohort_delivered_fraction =
-          report.cohort_readings ? static_cast<double>(cohort_delivered) / report.cohort_readings : 0;
-      night.extra_per_delivered = cum_delivered ? static_cast<double>(cum_extra) / cum_delivered : 0;
-      report.nights.push_back(night);
+      CloseNight(night, cohort_delivered, &cum_extra, &cum_delivered, &report);
     }
     return report;
   }
@@ -412,14 +419,7 @@ Result<RelaySimReport> RunRelayStrategy(const RelaySimOptions& options, const Ra
         }
       }
     }
-    night.extra_transmissions = night.uplink_attempts + night.wifi_frames;
-    cum_extra += night.extra_transmissions;
-    cum_delivered += night.delivered_readings;
-    night.cohort_delivered = cohort_delivered;
-    night.cohort_delivered_fraction =
-        report.cohort_readings ? static_cast<double>(cohort_delivered) / report.cohort_readings : 0;
-    night.extra_per_delivered = cum_delivered ? static_cast<double>(cum_extra) / cum_delivered : 0;
-    report.nights.push_back(night);
+    CloseNight(night, cohort_delivered, &cum_extra, &cum_delivered, &report);
   }
   report.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
