@@ -10,7 +10,8 @@ PACKAGES=(
   nlohmann-json3-dev libcpp-httplib-dev libtomlplusplus-dev libcli11-dev
   libfmt-dev libspdlog-dev libcurl4-openssl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 curl unzip time bc tshark
+  libeigen3-dev libceres-dev libopencv-dev tesseract-ocr libtesseract-dev
+  python3 curl unzip time bc tshark gnuplot-nox
 )
 
 missing=()

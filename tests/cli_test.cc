@@ -148,6 +148,26 @@ TEST(Cli, RelayToolsFollowTheContract) {
 }
 
 // After the replay the fleet goes on live until --duration, then the summary is printed.
+// SPEC 6: the relay simulation's report — text, CSV and a PNG plot of all three strategies.
+TEST(Cli, SimRelayWritesTextCsvAndPlot) {
+  testing::TempDir dir("simrelay");
+  auto r = RunCommand(Bin() + " sim relay --meters 2000 --nights 3 --seed 4 --csv " + (dir / "r.csv") +
+                      (RunCommand("command -v gnuplot").exit_code == 0 ? " --plot " + (dir / "r.png") : ""));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("relay_with_retry"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("by cause"), std::string::npos) << r.output;
+  std::ifstream csv(dir / "r.csv");
+  std::string line;
+  int rows = 0;
+  while (std::getline(csv, line)) ++rows;
+  EXPECT_EQ(rows, 1 + 3 * 3);  // header + 3 strategies x 3 nights
+  if (RunCommand("command -v gnuplot").exit_code != 0) GTEST_SKIP() << "gnuplot not installed (apt-get install gnuplot-nox)";
+  std::ifstream png(dir / "r.png", std::ios::binary);
+  char magic[8] = {};
+  png.read(magic, 8);
+  EXPECT_EQ(std::string(magic + 1, 3), "PNG");
+}
+
 TEST(Cli, DemoLiveModeStopsAfterDuration) {
   TempDir dir("cli-demo-live");
   auto r = RunCommand(Bin() + " demo --meters 20 --days 3 --peak-days 2 --duration 6 --speed 36000 --listen 127.0.0.1:0 --dir " +

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <map>
@@ -11,6 +12,7 @@
 #include <sstream>
 
 #include "base/clock.h"
+#include "base/progress.h"
 #include "meter/relay_node.h"
 #include "meter/relay_score.h"
 #include "sim/rng.h"
@@ -71,7 +73,38 @@ Status ValidateSim(const RelaySimOptions& o) {
 }  // namespace
 
 const char* StrategyName(RelaySimOptions::Strategy strategy) {
-  return strategy == RelaySimOptions::kRelay ? "relay" : "plain_retry";
+  switch (strategy) {
+    case RelaySimOptions::kRelay: return "relay";
+    case RelaySimOptions::kRelayWithRetry: return "relay_with_retry";
+    case RelaySimOptions::kPlainRetry: break;
+  }
+  return "plain_retry";
+}
+
+std::vector<UndeliveredCause> UndeliveredCauses(const RelaySimReport& report, const RadioModel& model,
+                                                int night) {
+  std::vector<UndeliveredCause> causes = {
+      {"uplink module faulty on every night so far", 0, 0},
+      {"building interference bad on every night so far", 0, 0},
+      {"poor spot (low base uplink)", 0, 0},
+      {"other", 0, 0},
+  };
+  const int last = std::min(night, model.nights());
+  for (int i = 0; i < report.meters && i < model.meters(); ++i) {
+    const uint16_t queued = report.cohort_per_meter[i];
+    if (queued == 0) continue;
+    const uint8_t delivered = report.cohort_delivered_night[i];
+    if (delivered != 0 && delivered <= night) continue;
+    bool faulty = true, bad = true;
+    for (int n = 1; n <= last; ++n) {
+      faulty = faulty && model.Faulty(i, n);
+      bad = bad && model.InterferenceBad(model.Building(i), n);
+    }
+    const size_t c = faulty ? 0 : bad ? 1 : model.IsPoorSpot(i) ? 2 : 3;
+    ++causes[c].meters;
+    causes[c].readings += queued;
+  }
+  return causes;
 }
 
 bool SameFigures(const RelaySimReport& a, const RelaySimReport& b) {
@@ -125,7 +158,8 @@ class NodeFleet {
     for (int i = 0; i < n; ++i) report.poor_meters += model_.IsPoorSpot(i);
     uint64_t cohort_delivered = 0, cum_extra = 0, cum_delivered = 0;
     std::vector<size_t> before(n);
-    const bool relay = o_.strategy == RelaySimOptions::kRelay;
+    const bool relay = o_.strategy != RelaySimOptions::kPlainRetry;
+    const bool own_retry = o_.strategy != RelaySimOptions::kRelay;
 
     for (int d = 1; d <= o_.nights; ++d) {
       night_ = d;
@@ -150,8 +184,8 @@ class NodeFleet {
       night.night = d;
       uplink_attempts_ = wifi_frames_ = 0;
       for (int i = 0; i < n; ++i) {
-        radios_[i]->rng =
-            SimRng(model_.StreamSeed(i, d, relay ? DrawPurpose::kWifiFrame : DrawPurpose::kRetryUplink));
+        radios_[i]->rng = SimRng(model_.StreamSeed(i, d, DrawPurpose::kWifiFrame));
+        radios_[i]->retry_rng = SimRng(model_.StreamSeed(i, d, DrawPurpose::kRetryUplink));
         radios_[i]->forward_rng = SimRng(model_.StreamSeed(i, d, DrawPurpose::kForwardUplink));
         radios_[i]->counting = true;
         before[i] = nodes_[i].queue().size();
@@ -171,6 +205,10 @@ class NodeFleet {
         }
         for (int i = 0; i < n; ++i) {
           if (nodes_[i].RelayCondition()) continue;
+          if (own_retry) {
+            for (int a = 0; a < o_.plain_attempts && !nodes_[i].queue().empty(); ++a) nodes_[i].RetryDirect();
+            if (nodes_[i].RelayCondition()) continue;
+          }
           if (Result<meter::NightReport> r = nodes_[i].OnTargetSubPeriod(); !r.ok())
             return r.status().WithContext("meter " + std::to_string(i));
         }
@@ -197,7 +235,8 @@ class NodeFleet {
     SimRadio(NodeFleet* f, int i) : fleet(f), self(i) {}
     meter::UplinkResult Upload(const meter::RelayBatch&) override {
       if (counting) ++fleet->uplink_attempts_;
-      const bool ok = Uniform01(rng) < fleet->model_.UplinkSuccess(self, fleet->night_);
+      // Day uploads draw from the day stream; tonight's retries from the retry stream.
+      const bool ok = Uniform01(counting ? retry_rng : rng) < fleet->model_.UplinkSuccess(self, fleet->night_);
       return {ok, static_cast<uint16_t>(ok ? 0 : 1)};
     }
     bool ForwardUpload(const meter::SignedBatch&) override {
@@ -236,7 +275,7 @@ class NodeFleet {
     NodeFleet* fleet;
     int self;
     bool counting = false;  // day uploads are first uploads, not extra transmissions
-    SimRng rng, forward_rng;
+    SimRng rng, retry_rng, forward_rng;
   };
   // One region key for the whole fleet; the key material does not change any outcome.
   struct Keys final : meter::KeyStore {
@@ -284,7 +323,8 @@ Result<RelaySimReport> RunRelayStrategy(const RelaySimOptions& options, const Ra
   const int n_meters = options.meters;
   const RadioModelOptions& radio = model.options();
   const int street_length = radio.street_length;
-  const bool relay = options.strategy == RelaySimOptions::kRelay;
+  const bool relay = options.strategy != RelaySimOptions::kPlainRetry;
+  const bool own_retry = options.strategy != RelaySimOptions::kRelay;
 
   RelaySimReport report;
   report.strategy = options.strategy;
@@ -340,19 +380,24 @@ Result<RelaySimReport> RunRelayStrategy(const RelaySimOptions& options, const Ra
       state[i] = MeterState{};
     };
 
+    // Plain retry over the meter's own uplink: true when the queue went through.
+    auto retry_own_uplink = [&](int i) {
+      SimRng r(model.StreamSeed(static_cast<uint64_t>(i), d, DrawPurpose::kRetryUplink));
+      const double p = model.UplinkSuccess(i, d);
+      for (int a = 0; a < options.plain_attempts; ++a) {
+        ++night.uplink_attempts;
+        if (Uniform01(r) < p) {
+          deliver(i);
+          return true;
+        }
+      }
+      return false;
+    };
     if (!relay) {
       for (int i = 0; i < n_meters; ++i) {
         if (state[i].queued() == 0) continue;
         ++night.queued_meters;
-        SimRng r(model.StreamSeed(static_cast<uint64_t>(i), d, DrawPurpose::kRetryUplink));
-        const double p = model.UplinkSuccess(i, d);
-        for (int a = 0; a < options.plain_attempts; ++a) {
-          ++night.uplink_attempts;
-          if (Uniform01(r) < p) {
-            deliver(i);
-            break;
-          }
-        }
+        retry_own_uplink(i);
       }
     } else {
       // The relay condition is taken at the start of the sub-period: an empty queue (and, in
@@ -369,6 +414,7 @@ Result<RelaySimReport> RunRelayStrategy(const RelaySimOptions& options, const Ra
       for (int i = 0; i < n_meters; ++i) {
         if (state[i].queued() == 0) continue;
         ++night.queued_meters;
+        if (own_retry && retry_own_uplink(i)) continue;
         const int street = model.Street(i);
         const int pos = model.Position(i);
         const int street_first = street * street_length;
@@ -429,12 +475,45 @@ Result<RelaySimReport> RunRelayStrategy(const RelaySimOptions& options, const Ra
 namespace {
 
 const char* kUsage =
-    "usage: meterhub sim relay --meters N [--nights 7] [--seed S] [--k 3] [--csv OUT.csv]\n"
+    "usage: meterhub sim relay --meters N [--nights 7] [--seed S] [--k 3] [--csv OUT.csv] [--plot OUT.png]\n"
     "  model: [--street-length 200] [--building-size 10] [--good-p 0.995] [--poor-share 0.1]\n"
     "         [--poor-p-min 0.05] [--poor-p-max 0.6] [--s-good 1.0] [--s-bad 0.3]\n"
     "         [--p-good-bad 0.05] [--p-bad-bad 0.8] [--fault-rate 0.002] [--fault-mean-nights 5]\n"
     "         [--rssi-sigma 4] [--wifi-threshold -85] [--wifi-success 0.95] [--readings-per-day 96]\n"
     "  sim:   [--alpha 3] [--history-days 7] [--plain-attempts 3] [--day1-only] [--engine direct|node]\n";
+
+// Delivered share per night, one line per strategy, as a PNG drawn by gnuplot (Debian package
+// gnuplot-nox) fed on a pipe.
+Status PlotDeliveredFraction(const std::vector<RelaySimReport>& reports, const RelaySimOptions& o,
+                             const std::string& path) {
+  if (path.find('\'') != std::string::npos || path.find('\n') != std::string::npos)
+    return InvalidArgument("--plot path must not contain quotes or newlines");
+  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0)
+    return FailedPrecondition("--plot needs gnuplot (apt-get install -y gnuplot-nox)");
+  std::FILE* gp = ::popen("gnuplot 2>&1 >/dev/null", "w");
+  if (gp == nullptr) return Internal("cannot start gnuplot");
+  std::ostringstream script;
+  script << "set terminal pngcairo size 900,560 noenhanced\nset output '" << path << "'\n"
+         << "set title 'Day-1 failed readings delivered (" << o.meters << " meters, seed " << o.seed
+         << ", SPEC 6.1 radio model)'\n"
+         << "set xlabel 'night'\nset ylabel 'delivered share (%)'\nset key bottom right\n"
+         << "set grid\nset xrange [0.8:" << o.nights + 0.2 << "]\nset xtics 1\n"
+         << "plot";
+  for (size_t s = 0; s < reports.size(); ++s)
+    script << (s ? "," : "") << " '-' using 1:2 with linespoints lw 2 title '" << StrategyName(reports[s].strategy)
+           << "'";
+  script << "\n";
+  for (const RelaySimReport& r : reports) {
+    for (const RelaySimNight& n : r.nights)
+      script << n.night << ' ' << std::setprecision(6) << 100 * n.cohort_delivered_fraction << '\n';
+    script << "e\n";
+  }
+  const std::string text = script.str();
+  const bool written = std::fwrite(text.data(), 1, text.size(), gp) == text.size();
+  const int rc = ::pclose(gp);
+  if (!written || rc != 0) return Internal("gnuplot failed to draw " + path + " (exit " + std::to_string(rc) + ")");
+  return Status::Ok();
+}
 
 bool ParseInt(const std::string& s, long long lo, long long hi, long long* out) {
   try {
@@ -465,7 +544,7 @@ bool ParseDouble(const std::string& s, double* out) {
 int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
   RelaySimOptions o;
   o.meters = 0;
-  std::string csv_path;
+  std::string csv_path, plot_path;
   bool meters_given = false;
   size_t i = 0;
   if (!argv.empty() && argv[0] == "relay") i = 1;  // tolerate the verb
@@ -539,6 +618,8 @@ int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::os
       }
     } else if (key == "--csv") {
       csv_path = value;
+    } else if (key == "--plot") {
+      plot_path = value;
     } else if (auto it = ints.find(key); it != ints.end()) {
       if (!ParseInt(value, -1000000000, 1000000000, &n)) {
         err << "sim relay: " << key << " must be an integer, got '" << value << "'\n";
@@ -570,16 +651,26 @@ int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::os
     err << "sim relay: " << model.status().message() << "\n";
     return 2;
   }
-  RelaySimOptions plain_o = o, relay_o = o;
-  plain_o.strategy = RelaySimOptions::kPlainRetry;
-  relay_o.strategy = RelaySimOptions::kRelay;
-  Result<RelaySimReport> plain = RunRelayStrategy(plain_o, *model);
-  Result<RelaySimReport> rel = plain.ok() ? RunRelayStrategy(relay_o, *model) : plain;
-  if (!plain.ok() || !rel.ok()) {
-    err << "sim relay: " << (plain.ok() ? rel.status() : plain.status()).message() << "\n";
-    return 1;
+  // The three strategies on the same drawn model: plain retry, the seed's relay alone, and relay
+  // after the meter's own retries.
+  const RelaySimOptions::Strategy strategies[] = {RelaySimOptions::kPlainRetry, RelaySimOptions::kRelay,
+                                                   RelaySimOptions::kRelayWithRetry};
+  std::vector<RelaySimReport> reports;
+  Progress progress("sim relay", std::size(strategies), stderr);
+  for (const RelaySimOptions::Strategy strategy : strategies) {
+    RelaySimOptions so = o;
+    so.strategy = strategy;
+    Result<RelaySimReport> r = RunRelayStrategy(so, *model);
+    if (!r.ok()) {
+      err << "sim relay: " << StrategyName(strategy) << ": " << r.status().message() << "\n";
+      return 1;
+    }
+    reports.push_back(std::move(r).value());
+    progress.Update(reports.size());
   }
+  progress.Finish();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const RelaySimReport& plain = reports[0];
 
   out << "relay vs plain retry (SPEC 2.7, 6.1)\n"
       << "meters = " << o.meters << ", nights = " << o.nights << ", seed = " << o.seed << ", k = " << o.k
@@ -588,32 +679,52 @@ int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::os
       << ", readings_every_day = " << (o.readings_every_day ? "true" : "false")
       << ", engine = " << (o.engine == RelaySimOptions::kMeterNode ? "node" : "direct") << "\n"
       << o.radio.Describe()
-      << "poor-spot meters = " << plain->poor_meters << " ("
-      << std::fixed << std::setprecision(2) << 100.0 * plain->poor_meters / o.meters << " %)\n"
-      << "day-1 cohort = " << plain->cohort_readings << " readings on " << plain->cohort_meters
-      << " meters\n\n";
-  out << "night  plain_delivered_%  relay_delivered_%  plain_extra_tx/delivered  relay_extra_tx/delivered\n";
+      << "poor-spot meters = " << plain.poor_meters << " ("
+      << std::fixed << std::setprecision(2) << 100.0 * plain.poor_meters / o.meters << " %)\n"
+      << "day-1 cohort = " << plain.cohort_readings << " readings on " << plain.cohort_meters
+      << " meters\n"
+      << "strategies: plain_retry = " << o.plain_attempts << " own-uplink attempts per night; relay = the seed's "
+         "method alone (scan, k relays, no own retry); relay_with_retry = own retries first, then relays\n\n";
+  out << "delivered share of the day-1 cohort (%) | extra transmissions per delivered reading\n";
+  out << "night  plain_retry        relay  relay_with_retry | plain_retry        relay  relay_with_retry\n";
   for (int n = 0; n < o.nights; ++n) {
-    const RelaySimNight& a = plain->nights[n];
-    const RelaySimNight& b = rel->nights[n];
-    out << std::setw(5) << a.night << "  " << std::setw(17) << std::setprecision(2)
-        << 100 * a.cohort_delivered_fraction << "  " << std::setw(17) << 100 * b.cohort_delivered_fraction
-        << "  " << std::setw(24) << std::setprecision(3) << a.extra_per_delivered << "  "
-        << std::setw(24) << b.extra_per_delivered << "\n";
+    out << std::setw(5) << n + 1 << "  " << std::setprecision(2);
+    for (size_t s = 0; s < reports.size(); ++s)
+      out << std::setw(s == 0 ? 11 : s == 1 ? 12 : 17) << 100 * reports[s].nights[n].cohort_delivered_fraction
+          << (s == 0 ? " " : s == 1 ? " " : "");
+    out << " |" << std::setprecision(3);
+    for (size_t s = 0; s < reports.size(); ++s)
+      out << std::setw(s == 0 ? 12 : s == 1 ? 13 : 18) << reports[s].nights[n].extra_per_delivered;
+    out << "\n";
   }
-  const double meter_nights = 2.0 * o.meters * o.nights;
-  out << "\nwall time " << std::setprecision(2) << wall << " s (plain " << plain->wall_seconds << " s, relay "
-      << rel->wall_seconds << " s), " << std::setprecision(0) << meter_nights / wall
-      << " meter-nights/s (both strategies)\n";
+  // Where the undelivered readings sit: the radio-model cause of each still-queued meter.
+  for (const int night : {std::min(3, o.nights), o.nights}) {
+    out << "\nundelivered day-1 readings after night " << night << " by cause (meters / readings):\n";
+    std::vector<std::vector<UndeliveredCause>> causes;
+    for (const RelaySimReport& r : reports) causes.push_back(UndeliveredCauses(r, *model, night));
+    for (size_t c = 0; c < causes[0].size(); ++c) {
+      out << "  " << std::left << std::setw(50) << causes[0][c].cause << std::right;
+      for (size_t s = 0; s < reports.size(); ++s)
+        out << "  " << StrategyName(reports[s].strategy) << " " << causes[s][c].meters << " / "
+            << causes[s][c].readings;
+      out << "\n";
+    }
+    if (night == o.nights) break;
+  }
+  const double meter_nights = static_cast<double>(reports.size()) * o.meters * o.nights;
+  out << "\nwall time " << std::setprecision(2) << wall << " s (";
+  for (size_t s = 0; s < reports.size(); ++s)
+    out << (s ? ", " : "") << StrategyName(reports[s].strategy) << " " << reports[s].wall_seconds << " s";
+  out << "), " << std::setprecision(0) << meter_nights / wall << " meter-nights/s (all strategies)\n";
   out.unsetf(std::ios::floatfield);
 
   if (!csv_path.empty()) {
     std::ofstream f(csv_path);
     f << "strategy,night,cohort_readings,cohort_delivered,cohort_delivered_fraction,queued_meters,relays,"
          "delivered_readings,uplink_attempts,wifi_frames,extra_transmissions,extra_per_delivered\n";
-    for (const RelaySimReport* r : {&*plain, &*rel}) {
-      for (const RelaySimNight& n : r->nights) {
-        f << StrategyName(r->strategy) << ',' << n.night << ',' << r->cohort_readings << ','
+    for (const RelaySimReport& r : reports) {
+      for (const RelaySimNight& n : r.nights) {
+        f << StrategyName(r.strategy) << ',' << n.night << ',' << r.cohort_readings << ','
           << n.cohort_delivered << ',' << std::setprecision(6) << std::fixed << n.cohort_delivered_fraction
           << ',' << n.queued_meters << ',' << n.relays << ',' << n.delivered_readings << ','
           << n.uplink_attempts << ',' << n.wifi_frames << ',' << n.extra_transmissions << ','
@@ -625,6 +736,13 @@ int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::os
       return 1;
     }
     out << "csv written to " << csv_path << "\n";
+  }
+  if (!plot_path.empty()) {
+    if (Status s = PlotDeliveredFraction(reports, o, plot_path); !s.ok()) {
+      err << "sim relay: " << s.message() << "\n";
+      return 1;
+    }
+    out << "plot written to " << plot_path << "\n";
   }
   return 0;
 }

@@ -26,7 +26,11 @@
 namespace mh::sim {
 
 struct RelaySimOptions {
-  enum Strategy { kPlainRetry, kRelay };
+  // kRelay is the seed's method alone: a meter holding failed readings scans for relays instead
+  // of retrying its own uplink. kRelayWithRetry is what a deployed meter does: in its target
+  // sub-period it first retries its own uplink exactly as plain retry does (same draws), then
+  // scans for relays if readings are still queued.
+  enum Strategy { kPlainRetry, kRelay, kRelayWithRetry };
   // kDirect makes MeterNode's decisions with meter::ChooseRelays directly (fast); kMeterNode runs a
   // real meter::MeterNode per meter over a simulated Radio (beacon crypto included, slower). Both
   // draw from the same streams in the same order and give identical figures (relay_sim_test).
@@ -77,6 +81,16 @@ struct RelaySimReport {
   std::vector<uint16_t> cohort_per_meter;
   double wall_seconds = 0;            // not part of the figures: excluded from SameFigures
 };
+
+// Why the day-1 readings still queued after `night` were not delivered: each undelivered meter
+// falls in the first class that applies, weighted by its queued cohort readings.
+struct UndeliveredCause {
+  std::string cause;
+  uint64_t meters = 0;
+  uint64_t readings = 0;
+};
+std::vector<UndeliveredCause> UndeliveredCauses(const RelaySimReport& report, const RadioModel& model,
+                                                int night);
 
 // True when two reports carry identical figures (everything but wall_seconds).
 bool SameFigures(const RelaySimReport& a, const RelaySimReport& b);
