@@ -98,6 +98,21 @@ class FakeDeliveryStore final : public store::Store {
     return Unused();
   }
   Result<int64_t> CountAlerts(const std::string&, const std::string&, int64_t) override { return Unused(); }
+  Status UpsertRelayMeter(const store::RelayMeter&) override { return Unused(); }
+  Result<std::optional<store::RelayMeter>> GetRelayMeter(const std::string&) override { return Unused(); }
+  Result<std::vector<store::RelayMeter>> ListRelayMeters(const std::string&) override { return Unused(); }
+  Status ReplaceLevelReports(const std::string&, const std::vector<store::RelayLevelReport>&) override {
+    return Unused();
+  }
+  Result<std::vector<store::RelayLevelReport>> ListLevelReports(const std::string&) override { return Unused(); }
+  Status PutRegionKey(const store::RegionKeyRecord&) override { return Unused(); }
+  Result<std::vector<store::RegionKeyRecord>> ListRegionKeys(const std::string&) override { return Unused(); }
+  Status DeleteRegionKey(const std::string&, int) override { return Unused(); }
+  Result<bool> RecordRelayBatch(const store::RelayBatchRecord&) override { return Unused(); }
+  Result<store::RelayBatchTotals> SumRelayBatches() override { return Unused(); }
+  Result<std::vector<store::RelayBatchRecord>> ListRelayBatches(const std::string&, int64_t) override {
+    return Unused();
+  }
   Status PutToken(const store::ApiToken&) override { return Unused(); }
   Result<std::optional<store::ApiToken>> FindToken(const std::string&) override { return Unused(); }
 

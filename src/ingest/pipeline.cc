@@ -22,6 +22,7 @@ void SubmitSummary::Add(const SubmitSummary& o) {
   received += o.received;
   accepted += o.accepted;
   duplicates += o.duplicates;
+  late += o.late;
   for (int i = 0; i < 4; ++i) quarantined[i] += o.quarantined[i];
   rejected += o.rejected;
   alerts += o.alerts;
@@ -183,6 +184,73 @@ Result<SubmitSummary> Pipeline::Submit(const std::vector<Reading>& readings, con
   return std::move(summaries.front());
 }
 
+// A late reading: older than the meter's newest accepted one — a plain retry or a relay
+// delivering what failed to upload earlier (seed 000). It cannot move p, so it is judged against
+// its accepted neighbours instead: a register value between the one before and the one after is
+// accepted (its consumption from the one before, and the one after's consumption recomputed from
+// it); anything else is kept in the quarantine as an error naming the neighbours.
+Status Pipeline::JudgeLate(const Reading& r, size_t i, const SubmitRequest& request, Pending& pending,
+                           int64_t now) {
+  const std::string& source = request.source;
+  SubmitSummary& summary = *pending.summary;
+  if (!r.value) {
+    pending.batch.quarantined.push_back({r.meter_id, r.ts, r.value, r.raw_value, Verdict::kNull,
+                                         "null: no usable value (late reading)", source, now});
+    ++summary.quarantined[static_cast<int>(Verdict::kNull)];
+    return Status::Ok();
+  }
+  // Neighbours among the stored readings and this Submit's not yet committed ones.
+  std::optional<vee::Point> before, after;
+  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored_before,
+                      store_->LastReadingAtOrBefore(r.meter_id, r.ts - 1));
+  if (stored_before) before = vee::Point{stored_before->ts, stored_before->value};
+  MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> stored_after,
+                      store_->QueryReadings(r.meter_id, store::TimeRange{r.ts + 1, INT64_MAX}, 1));
+  std::optional<store::StoredReading> next_row;
+  if (!stored_after.empty()) {
+    next_row = stored_after.front();
+    after = vee::Point{next_row->ts, next_row->value};
+  }
+  std::vector<vee::Point>& fresh = pending.accepted[r.meter_id];
+  for (const vee::Point& p : fresh) {
+    if (p.ts < r.ts && (!before || p.ts > before->ts)) before = p;
+    if (p.ts > r.ts && (!after || p.ts < after->ts)) after = p;
+  }
+  const double v = *r.value;
+  if ((before && v < before->value) || (after && v > after->value)) {
+    std::string reason = "late reading not between its accepted neighbours:";
+    if (before) reason += " " + vee::DescribePoint(*before);
+    if (after) reason += (before ? ", " : " ") + vee::DescribePoint(*after);
+    pending.batch.quarantined.push_back({r.meter_id, r.ts, r.value, r.raw_value, Verdict::kError, reason, source, now});
+    ++summary.quarantined[static_cast<int>(Verdict::kError)];
+    return Status::Ok();
+  }
+  const std::vector<std::string>* quality = request.quality;
+  pending.batch.accepted.push_back({r.meter_id, r.ts, v, before ? v - before->value : 0.0, source,
+                                    quality && i < quality->size() ? (*quality)[i] : std::string()});
+  if (after) {
+    // The reading after now follows this one: its consumption shrinks by what this one took.
+    bool in_batch = false;
+    for (store::StoredReading& s : pending.batch.accepted) {
+      if (s.meter_id == r.meter_id && s.ts == after->ts) {
+        s.consumption = s.value - v;
+        in_batch = true;
+      }
+    }
+    if (!in_batch && next_row) {
+      store::StoredReading rewritten = *next_row;
+      rewritten.consumption = rewritten.value - v;
+      pending.batch.accepted.push_back(std::move(rewritten));
+    }
+  }
+  fresh.insert(std::upper_bound(fresh.begin(), fresh.end(), r.ts,
+                                [](int64_t ts, const vee::Point& p) { return ts < p.ts; }),
+               vee::Point{r.ts, v});
+  ++summary.accepted;
+  ++summary.late;
+  return Status::Ok();
+}
+
 Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& request, Pending& pending,
                           int64_t now) {
   const std::string& source = request.source;
@@ -222,12 +290,7 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
       ++pending.summary->duplicates;
       return Status::Ok();
     }
-    store::QuarantinedReading q{r.meter_id, r.ts, r.value, r.raw_value, Verdict::kError,
-                                "out of order: not after the last accepted reading at " + FormatIsoUtc(st.last->ts),
-                                source, now};
-    pending.batch.quarantined.push_back(std::move(q));
-    ++pending.summary->quarantined[static_cast<int>(Verdict::kError)];
-    return Status::Ok();
+    return JudgeLate(r, i, request, pending, now);
   }
 
   if (options_.vee.peak && !entry->thresholds_learned && r.ts > options_.vee.peak->to) {

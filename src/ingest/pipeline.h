@@ -35,6 +35,7 @@ struct SubmitSummary {
   int64_t received = 0;
   int64_t accepted = 0;                // verdict ok, stored as consumption
   int64_t duplicates = 0;              // already stored (redelivery): nothing written
+  int64_t late = 0;                    // of `accepted`: older than the meter's newest (retry, relay)
   int64_t quarantined[4] = {0, 0, 0, 0};  // by Verdict (index kOk unused)
   int64_t rejected = 0;                // not a reading of a known meter: see issues
   int64_t alerts = 0;
@@ -98,6 +99,7 @@ class Pipeline {
 
   // Judges one reading of `request` into `pending` (SPEC 1.1, then the period check of 1.2).
   Status JudgeOne(const Reading& r, size_t index, const SubmitRequest& request, Pending& pending, int64_t now);
+  Status JudgeLate(const Reading& r, size_t index, const SubmitRequest& request, Pending& pending, int64_t now);
   Result<MeterEntry*> Entry(const std::string& meter_id, Pending& pending);
   Status LearnThresholds(MeterEntry& entry, const Pending& pending);
   Result<bool> IsStoredDuplicate(const std::string& meter_id, const Reading& r);

@@ -147,4 +147,52 @@ struct ApiToken {
   std::string customer_id;   // for role customer
 };
 
+// --- relay retransmission (seed 000), head-end side ---
+
+// A meter's relay identity, registered at commissioning: where it sits and the key that signs
+// the batches it has neighbours forward (SPEC 2.5 [beyond]).
+struct RelayMeter {
+  std::string meter_id;
+  std::string region_code;    // 9 digits (SPEC 0.1)
+  std::string position_code;  // 6 digits
+  std::string region_name;    // the name its sub-periods are allocated from (SPEC 2.1)
+  std::string device_key_hex; // 64 hex chars; secret
+  int64_t registered_at = 0;  // epoch s
+};
+
+// One (sub-period, level) pair a meter reported (SPEC 2.3); a new report of a meter replaces all
+// of its previous ones.
+struct RelayLevelReport {
+  std::string meter_id;
+  std::string region_code;
+  int sub_period = 0;
+  int level = 0;
+  int64_t reported_at = 0;  // epoch s
+};
+
+struct RegionKeyRecord {
+  std::string region_code;
+  int key_id = 0;           // 1..255
+  std::string key_hex;      // 64 hex chars; secret
+  int64_t created_at = 0;   // epoch ms; the newest is the current key
+};
+
+// A forwarded batch as the head-end saw it, keyed by the origin's tag: one row however many relays
+// carried it (`copies` counts them).
+struct RelayBatchRecord {
+  std::string tag_hex;
+  std::string origin_meter_id;
+  std::string relay_meter_id;   // the first relay that delivered it
+  std::string outcome;          // accepted | rejected | unknown_origin
+  int64_t readings = 0;
+  int64_t copies = 1;
+  int64_t received_at = 0;      // epoch ms of the first copy
+};
+
+struct RelayBatchTotals {
+  int64_t accepted = 0, rejected = 0, unknown_origin = 0;
+  int64_t duplicates = 0;       // copies beyond the first, over all batches
+  int64_t readings = 0;         // readings in accepted batches
+};
+
 }  // namespace mh::store

@@ -86,6 +86,28 @@ class Store {
   // Every attempt at a delivery, oldest first.
   virtual Result<std::vector<DeliveryAttempt>> ListDeliveryAttempts(int64_t delivery_id) = 0;
 
+  // --- relay retransmission (seed 000) ---
+  virtual Status UpsertRelayMeter(const RelayMeter& meter) = 0;
+  virtual Result<std::optional<RelayMeter>> GetRelayMeter(const std::string& meter_id) = 0;
+  // region_code empty = every region; ordered by region, then position code.
+  virtual Result<std::vector<RelayMeter>> ListRelayMeters(const std::string& region_code) = 0;
+  // Replaces every report of `meter_id` with `reports` (all of that meter), atomically.
+  virtual Status ReplaceLevelReports(const std::string& meter_id, const std::vector<RelayLevelReport>& reports) = 0;
+  // Ordered by meter, then sub-period.
+  virtual Result<std::vector<RelayLevelReport>> ListLevelReports(const std::string& region_code) = 0;
+  // AlreadyExists when the region already has a key with this id (ids are never reused while kept).
+  virtual Status PutRegionKey(const RegionKeyRecord& key) = 0;
+  // Newest first.
+  virtual Result<std::vector<RegionKeyRecord>> ListRegionKeys(const std::string& region_code) = 0;
+  virtual Status DeleteRegionKey(const std::string& region_code, int key_id) = 0;
+  // OK(true) when the tag is new (the record is stored), OK(false) when it was seen before (its
+  // `copies` grows by one, everything else stays as first recorded).
+  virtual Result<bool> RecordRelayBatch(const RelayBatchRecord& batch) = 0;
+  virtual Result<RelayBatchTotals> SumRelayBatches() = 0;
+  // Batches carried by `relay_meter_id` (empty = all), newest first.
+  virtual Result<std::vector<RelayBatchRecord>> ListRelayBatches(const std::string& relay_meter_id,
+                                                                 int64_t limit) = 0;
+
   // --- API tokens ---
   virtual Status PutToken(const ApiToken& token) = 0;
   virtual Result<std::optional<ApiToken>> FindToken(const std::string& token_sha256) = 0;

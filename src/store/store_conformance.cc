@@ -560,6 +560,82 @@ TEST_P(StoreConformanceTest, EveryDeliveryAttemptIsKept) {
   EXPECT_TRUE(attempts.empty());
 }
 
+TEST_P(StoreConformanceTest, RelayMetersRegisterListAndOverwrite) {
+  ASSERT_OK(store().UpsertRelayMeter({"M2", "440305001", "000002", "Street A", std::string(64, 'a'), 10}));
+  ASSERT_OK(store().UpsertRelayMeter({"M1", "440305001", "000001", "Street A", std::string(64, 'b'), 10}));
+  ASSERT_OK(store().UpsertRelayMeter({"M9", "110101001", "000001", "Street B", std::string(64, 'c'), 10}));
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayMeter> region, store().ListRelayMeters("440305001"));
+  ASSERT_EQ(region.size(), 2u);
+  EXPECT_EQ(region[0].meter_id, "M1");  // by position code
+  EXPECT_EQ(region[1].device_key_hex, std::string(64, 'a'));
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayMeter> all, store().ListRelayMeters(""));
+  EXPECT_EQ(all.size(), 3u);
+  ASSERT_OK(store().UpsertRelayMeter({"M1", "440305001", "000007", "Street A", std::string(64, 'd'), 20}));
+  ASSERT_OK_AND_ASSIGN(std::optional<RelayMeter> m1, store().GetRelayMeter("M1"));
+  ASSERT_TRUE(m1.has_value());
+  EXPECT_EQ(m1->position_code, "000007");
+  EXPECT_EQ(m1->registered_at, 20);
+  ASSERT_OK_AND_ASSIGN(std::optional<RelayMeter> none, store().GetRelayMeter("M5"));
+  EXPECT_FALSE(none.has_value());
+}
+
+TEST_P(StoreConformanceTest, LevelReportsOfAMeterAreReplacedAsAWhole) {
+  const std::string region = "440305001";
+  ASSERT_OK(store().ReplaceLevelReports("M1", {{"M1", region, 3, 2, 100}, {"M1", region, 40, 0, 100}}));
+  ASSERT_OK(store().ReplaceLevelReports("M2", {{"M2", region, 3, 1, 100}}));
+  ASSERT_OK(store().ReplaceLevelReports("M1", {{"M1", region, 40, 1, 200}}));
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayLevelReport> reports, store().ListLevelReports(region));
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].meter_id, "M1");
+  EXPECT_EQ(reports[0].sub_period, 40);
+  EXPECT_EQ(reports[0].level, 1);
+  EXPECT_EQ(reports[0].reported_at, 200);
+  EXPECT_EQ(reports[1].meter_id, "M2");
+  EXPECT_FALSE(store().ReplaceLevelReports("M1", {{"M2", region, 1, 1, 1}}).ok());  // not its own
+  ASSERT_OK_AND_ASSIGN(reports, store().ListLevelReports("000000000"));
+  EXPECT_TRUE(reports.empty());
+}
+
+TEST_P(StoreConformanceTest, RegionKeysNewestFirstAndIdsUnique) {
+  ASSERT_OK(store().PutRegionKey({"440305001", 1, std::string(64, '1'), 1000}));
+  ASSERT_OK(store().PutRegionKey({"440305001", 2, std::string(64, '2'), 2000}));
+  ASSERT_OK(store().PutRegionKey({"110101001", 1, std::string(64, '3'), 1500}));
+  EXPECT_EQ(store().PutRegionKey({"440305001", 2, std::string(64, '4'), 3000}).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store().PutRegionKey({"440305001", 0, std::string(64, '4'), 3000}).code(), StatusCode::kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(std::vector<RegionKeyRecord> keys, store().ListRegionKeys("440305001"));
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].key_id, 2);
+  EXPECT_EQ(keys[1].key_hex, std::string(64, '1'));
+  ASSERT_OK(store().DeleteRegionKey("440305001", 1));
+  ASSERT_OK_AND_ASSIGN(keys, store().ListRegionKeys("440305001"));
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].key_id, 2);
+}
+
+TEST_P(StoreConformanceTest, RelayBatchesAreRecordedOncePerTagAndCopiesCounted) {
+  ASSERT_OK_AND_ASSIGN(bool fresh, store().RecordRelayBatch({"aa", "M1", "R1", "accepted", 5, 1, 100}));
+  EXPECT_TRUE(fresh);
+  ASSERT_OK_AND_ASSIGN(fresh, store().RecordRelayBatch({"aa", "M1", "R2", "accepted", 5, 1, 200}));
+  EXPECT_FALSE(fresh);
+  ASSERT_OK_AND_ASSIGN(fresh, store().RecordRelayBatch({"bb", "M2", "R2", "rejected", 3, 1, 300}));
+  EXPECT_TRUE(fresh);
+  ASSERT_OK_AND_ASSIGN(fresh, store().RecordRelayBatch({"cc", "M3", "R1", "unknown_origin", 2, 1, 400}));
+  ASSERT_OK_AND_ASSIGN(RelayBatchTotals totals, store().SumRelayBatches());
+  EXPECT_EQ(totals.accepted, 1);
+  EXPECT_EQ(totals.rejected, 1);
+  EXPECT_EQ(totals.unknown_origin, 1);
+  EXPECT_EQ(totals.duplicates, 1);
+  EXPECT_EQ(totals.readings, 5);
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayBatchRecord> of_r1, store().ListRelayBatches("R1", 0));
+  ASSERT_EQ(of_r1.size(), 2u);
+  EXPECT_EQ(of_r1[0].tag_hex, "cc");  // newest first
+  EXPECT_EQ(of_r1[1].copies, 2);
+  EXPECT_EQ(of_r1[1].relay_meter_id, "R1");  // the first carrier stays
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayBatchRecord> all, store().ListRelayBatches("", 2));
+  EXPECT_EQ(all.size(), 2u);
+  EXPECT_FALSE(store().RecordRelayBatch({"", "M1", "R1", "accepted", 1, 1, 1}).ok());
+}
+
 TEST_P(StoreConformanceTest, MeterStatesUpsertAndLoadOnlyExisting) {
   IngestBatch batch;
   batch.states = {MeterStateRecord{"M1", R"({"v":1})"}, MeterStateRecord{"M2", R"({"v":2})"}};

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 namespace mh::vee {
+std::string DescribePoint(const Point& p);
+
 namespace {
 
 // Numbers in reasons and audit texts: short, but exact enough to recognise the reading.
@@ -16,7 +18,7 @@ std::string Num(double v) {
   return buf;
 }
 
-std::string At(const Point& p) { return Num(p.value) + " at " + FormatIsoUtc(p.ts); }
+std::string At(const Point& p) { return DescribePoint(p); }
 
 // Nominal upload intervals between two readings, rounded, at least 1 (SPEC 1.1 gaps).
 int64_t Intervals(int64_t from_ts, int64_t to_ts, int64_t interval_s) {
@@ -469,5 +471,7 @@ std::optional<PeriodCheck> CheckPeriod(MeterState& state, const Point& r, const 
   c.exceeded = c.t1.has_value() && Above(c.consumption, *c.t1);
   return c;
 }
+
+std::string DescribePoint(const Point& p) { return Num(p.value) + " at " + FormatIsoUtc(p.ts); }
 
 }  // namespace mh::vee

@@ -20,6 +20,9 @@ struct Point {
   bool operator==(const Point&) const = default;
 };
 
+// "203 at 2020-10-29T15:00:00Z": how reasons and audit texts name a reading.
+std::string DescribePoint(const Point& p);
+
 // Everything validation and alerting remember about one meter between readings.
 struct MeterState {
   std::optional<Point> last;              // p: the last accepted reading

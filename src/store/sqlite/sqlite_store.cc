@@ -144,6 +144,43 @@ CREATE TABLE delivery_attempts (
   PRIMARY KEY (delivery_id, attempt)
 ) WITHOUT ROWID;
 )sql"},
+    {3, R"sql(
+CREATE TABLE relay_meters (
+  meter_id       TEXT    NOT NULL PRIMARY KEY,
+  region_code    TEXT    NOT NULL,
+  position_code  TEXT    NOT NULL,
+  region_name    TEXT    NOT NULL,
+  device_key_hex TEXT    NOT NULL,
+  registered_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX relay_meters_by_region ON relay_meters (region_code, position_code);
+CREATE TABLE relay_level_reports (
+  meter_id     TEXT    NOT NULL,
+  sub_period   INTEGER NOT NULL,
+  region_code  TEXT    NOT NULL,
+  level        INTEGER NOT NULL,
+  reported_at  INTEGER NOT NULL,
+  PRIMARY KEY (meter_id, sub_period)
+) WITHOUT ROWID;
+CREATE INDEX relay_level_reports_by_region ON relay_level_reports (region_code);
+CREATE TABLE relay_region_keys (
+  region_code  TEXT    NOT NULL,
+  key_id       INTEGER NOT NULL CHECK (key_id BETWEEN 1 AND 255),
+  key_hex      TEXT    NOT NULL,
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (region_code, key_id)
+) WITHOUT ROWID;
+CREATE TABLE relay_batches (
+  tag_hex          TEXT    NOT NULL PRIMARY KEY,
+  origin_meter_id  TEXT    NOT NULL,
+  relay_meter_id   TEXT    NOT NULL,
+  outcome          TEXT    NOT NULL CHECK (outcome IN ('accepted', 'rejected', 'unknown_origin')),
+  readings         INTEGER NOT NULL,
+  copies           INTEGER NOT NULL,
+  received_at      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX relay_batches_by_relay ON relay_batches (relay_meter_id, received_at);
+)sql"},
 };
 
 constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -193,6 +230,20 @@ enum class Sql {
   kListAttempts,
   kPutToken,
   kFindToken,
+  kUpsertRelayMeter,
+  kGetRelayMeter,
+  kListRelayMeters,
+  kDeleteLevelReports,
+  kInsertLevelReport,
+  kListLevelReports,
+  kInsertRegionKey,
+  kListRegionKeys,
+  kDeleteRegionKey,
+  kInsertRelayBatch,
+  kCountRelayBatchCopy,
+  kSumRelayBatches,
+  kListRelayBatches,
+  kListRelayBatchesOfRelay,
   kCount_,  // not a statement: the size of the cache
 };
 
@@ -315,6 +366,46 @@ const char* SqlText(Sql id) {
              " customer_id = excluded.customer_id";
     case Sql::kFindToken:
       return "SELECT token_sha256, name, role, customer_id FROM api_tokens WHERE token_sha256 = ?1";
+    case Sql::kUpsertRelayMeter:
+      return "INSERT INTO relay_meters (meter_id, region_code, position_code, region_name, device_key_hex,"
+             " registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (meter_id) DO UPDATE SET"
+             " region_code = excluded.region_code, position_code = excluded.position_code,"
+             " region_name = excluded.region_name, device_key_hex = excluded.device_key_hex,"
+             " registered_at = excluded.registered_at";
+    case Sql::kGetRelayMeter:
+      return "SELECT meter_id, region_code, position_code, region_name, device_key_hex, registered_at"
+             " FROM relay_meters WHERE meter_id = ?1";
+    case Sql::kListRelayMeters:
+      return "SELECT meter_id, region_code, position_code, region_name, device_key_hex, registered_at"
+             " FROM relay_meters WHERE ?1 = '' OR region_code = ?1 ORDER BY region_code, position_code, meter_id";
+    case Sql::kDeleteLevelReports: return "DELETE FROM relay_level_reports WHERE meter_id = ?1";
+    case Sql::kInsertLevelReport:
+      return "INSERT INTO relay_level_reports (meter_id, sub_period, region_code, level, reported_at)"
+             " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (meter_id, sub_period) DO UPDATE SET"
+             " region_code = excluded.region_code, level = excluded.level, reported_at = excluded.reported_at";
+    case Sql::kListLevelReports:
+      return "SELECT meter_id, region_code, sub_period, level, reported_at FROM relay_level_reports"
+             " WHERE region_code = ?1 ORDER BY meter_id, sub_period";
+    case Sql::kInsertRegionKey:
+      return "INSERT INTO relay_region_keys (region_code, key_id, key_hex, created_at) VALUES (?1, ?2, ?3, ?4)";
+    case Sql::kListRegionKeys:
+      return "SELECT region_code, key_id, key_hex, created_at FROM relay_region_keys WHERE region_code = ?1"
+             " ORDER BY created_at DESC, key_id DESC";
+    case Sql::kDeleteRegionKey: return "DELETE FROM relay_region_keys WHERE region_code = ?1 AND key_id = ?2";
+    case Sql::kInsertRelayBatch:
+      return "INSERT INTO relay_batches (tag_hex, origin_meter_id, relay_meter_id, outcome, readings, copies,"
+             " received_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT (tag_hex) DO NOTHING";
+    case Sql::kCountRelayBatchCopy: return "UPDATE relay_batches SET copies = copies + 1 WHERE tag_hex = ?1";
+    case Sql::kSumRelayBatches:
+      return "SELECT coalesce(sum(outcome = 'accepted'), 0), coalesce(sum(outcome = 'rejected'), 0),"
+             " coalesce(sum(outcome = 'unknown_origin'), 0), coalesce(sum(copies - 1), 0),"
+             " coalesce(sum(CASE WHEN outcome = 'accepted' THEN readings ELSE 0 END), 0) FROM relay_batches";
+    case Sql::kListRelayBatches:
+      return "SELECT tag_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at"
+             " FROM relay_batches ORDER BY received_at DESC, tag_hex LIMIT ?1";
+    case Sql::kListRelayBatchesOfRelay:
+      return "SELECT tag_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at"
+             " FROM relay_batches WHERE relay_meter_id = ?1 ORDER BY received_at DESC, tag_hex LIMIT ?2";
     case Sql::kCount_: break;
   }
   return "";
@@ -640,6 +731,53 @@ Status ReadAttempt(Row& row, DeliveryAttempt& a) {
   return Status::Ok();
 }
 
+Status ReadRelayMeter(Row& row, RelayMeter& m) {
+  m.meter_id = row.Text();
+  m.region_code = row.Text();
+  m.position_code = row.Text();
+  m.region_name = row.Text();
+  m.device_key_hex = row.Text();
+  m.registered_at = row.Int();
+  return Status::Ok();
+}
+
+Status ReadLevelReport(Row& row, RelayLevelReport& r) {
+  r.meter_id = row.Text();
+  r.region_code = row.Text();
+  r.sub_period = static_cast<int>(row.Int());
+  r.level = static_cast<int>(row.Int());
+  r.reported_at = row.Int();
+  return Status::Ok();
+}
+
+Status ReadRegionKey(Row& row, RegionKeyRecord& k) {
+  k.region_code = row.Text();
+  k.key_id = static_cast<int>(row.Int());
+  k.key_hex = row.Text();
+  k.created_at = row.Int();
+  return Status::Ok();
+}
+
+Status ReadRelayBatch(Row& row, RelayBatchRecord& b) {
+  b.tag_hex = row.Text();
+  b.origin_meter_id = row.Text();
+  b.relay_meter_id = row.Text();
+  b.outcome = row.Text();
+  b.readings = row.Int();
+  b.copies = row.Int();
+  b.received_at = row.Int();
+  return Status::Ok();
+}
+
+Status ReadRelayTotals(Row& row, RelayBatchTotals& t) {
+  t.accepted = row.Int();
+  t.rejected = row.Int();
+  t.unknown_origin = row.Int();
+  t.duplicates = row.Int();
+  t.readings = row.Int();
+  return Status::Ok();
+}
+
 Status ReadToken(Row& row, ApiToken& t) {
   t.token_sha256 = row.Text();
   t.name = row.Text();
@@ -816,17 +954,7 @@ class SqliteStore final : public Store {
   // --- the ingest write path ---
 
   Status Commit(const IngestBatch& batch) override {
-    std::lock_guard lock(write_mutex_);
-    Connection& db = *writer_;
-    MH_RETURN_IF_ERROR(db.Run(Sql::kBegin, "commit batch: begin"));
-    Status status = WriteBatch(db, batch);
-    if (status.ok()) status = db.Run(Sql::kCommit, "commit batch: commit");
-    // SQLite may already have rolled back on its own (e.g. SQLITE_FULL); only roll back if a
-    // transaction is still open, so the original error is what the caller sees.
-    if (!status.ok() && sqlite3_get_autocommit(db.db()) == 0) {
-      (void)db.Run(Sql::kRollback, "commit batch: rollback");
-    }
-    return status;
+    return Transaction("commit batch", [&](Connection& db) { return WriteBatch(db, batch); });
   }
 
   Result<std::vector<MeterStateRecord>> LoadMeterStates(const std::vector<std::string>& meter_ids) override {
@@ -950,6 +1078,98 @@ class SqliteStore final : public Store {
   Result<std::vector<DeliveryAttempt>> ListDeliveryAttempts(int64_t delivery_id) override {
     return Query<DeliveryAttempt>(Sql::kListAttempts, "list attempts of delivery " + std::to_string(delivery_id),
                                   ReadAttempt, [&](Binder& b) { b.Int(delivery_id); });
+  }
+
+  // --- relay retransmission ---
+
+  Status UpsertRelayMeter(const RelayMeter& m) override {
+    if (m.meter_id.empty()) return InvalidArgument("upsert relay meter: empty meter_id");
+    return Write(Sql::kUpsertRelayMeter, "upsert relay meter " + m.meter_id, [&](Binder& b) {
+      b.Text(m.meter_id).Text(m.region_code).Text(m.position_code).Text(m.region_name).Text(m.device_key_hex)
+          .Int(m.registered_at);
+    });
+  }
+
+  Result<std::optional<RelayMeter>> GetRelayMeter(const std::string& meter_id) override {
+    MH_ASSIGN_OR_RETURN(std::vector<RelayMeter> rows,
+                        Query<RelayMeter>(Sql::kGetRelayMeter, "get relay meter " + meter_id, ReadRelayMeter,
+                                          [&](Binder& b) { b.Text(meter_id); }));
+    return First(std::move(rows));
+  }
+
+  Result<std::vector<RelayMeter>> ListRelayMeters(const std::string& region_code) override {
+    return Query<RelayMeter>(Sql::kListRelayMeters, "list relay meters", ReadRelayMeter,
+                             [&](Binder& b) { b.Text(region_code); });
+  }
+
+  Status ReplaceLevelReports(const std::string& meter_id, const std::vector<RelayLevelReport>& reports) override {
+    const std::string operation = "replace level reports of meter " + meter_id;
+    for (const RelayLevelReport& r : reports) {
+      if (r.meter_id != meter_id) return InvalidArgument(operation + ": a report of meter '" + r.meter_id + "'");
+    }
+    return Transaction(operation, [&](Connection& db) -> Status {
+      MH_RETURN_IF_ERROR(Step(db, Sql::kDeleteLevelReports, operation, [&](Binder& b) { b.Text(meter_id); }));
+      for (const RelayLevelReport& r : reports) {
+        MH_RETURN_IF_ERROR(Step(db, Sql::kInsertLevelReport, operation, [&](Binder& b) {
+          b.Text(r.meter_id).Int(r.sub_period).Text(r.region_code).Int(r.level).Int(r.reported_at);
+        }));
+      }
+      return Status::Ok();
+    });
+  }
+
+  Result<std::vector<RelayLevelReport>> ListLevelReports(const std::string& region_code) override {
+    return Query<RelayLevelReport>(Sql::kListLevelReports, "list level reports of region " + region_code,
+                                   ReadLevelReport, [&](Binder& b) { b.Text(region_code); });
+  }
+
+  Status PutRegionKey(const RegionKeyRecord& k) override {
+    const std::string operation = "put key " + std::to_string(k.key_id) + " of region " + k.region_code;
+    if (k.key_id < 1 || k.key_id > 255) return InvalidArgument(operation + ": key id must lie in 1..255");
+    Status status = Write(Sql::kInsertRegionKey, operation, [&](Binder& b) {
+      b.Text(k.region_code).Int(k.key_id).Text(k.key_hex).Int(k.created_at);
+    });
+    if (!status.ok() && status.message().find("UNIQUE") != std::string::npos)
+      return AlreadyExists(operation + ": the region already has a key with this id");
+    return status;
+  }
+
+  Result<std::vector<RegionKeyRecord>> ListRegionKeys(const std::string& region_code) override {
+    return Query<RegionKeyRecord>(Sql::kListRegionKeys, "list keys of region " + region_code, ReadRegionKey,
+                                  [&](Binder& b) { b.Text(region_code); });
+  }
+
+  Status DeleteRegionKey(const std::string& region_code, int key_id) override {
+    return Write(Sql::kDeleteRegionKey, "delete key of region " + region_code,
+                 [&](Binder& b) { b.Text(region_code).Int(key_id); });
+  }
+
+  Result<bool> RecordRelayBatch(const RelayBatchRecord& r) override {
+    const std::string operation = "record relay batch from " + r.origin_meter_id;
+    if (r.tag_hex.empty()) return InvalidArgument(operation + ": empty tag");
+    MH_ASSIGN_OR_RETURN(int inserted, WriteCounting(Sql::kInsertRelayBatch, operation, [&](Binder& b) {
+                          b.Text(r.tag_hex).Text(r.origin_meter_id).Text(r.relay_meter_id).Text(r.outcome)
+                              .Int(r.readings).Int(r.received_at);
+                        }));
+    if (inserted == 1) return true;
+    MH_RETURN_IF_ERROR(Write(Sql::kCountRelayBatchCopy, operation, [&](Binder& b) { b.Text(r.tag_hex); }));
+    return false;
+  }
+
+  Result<RelayBatchTotals> SumRelayBatches() override {
+    MH_ASSIGN_OR_RETURN(std::vector<RelayBatchTotals> rows,
+                        Query<RelayBatchTotals>(Sql::kSumRelayBatches, "sum relay batches", ReadRelayTotals,
+                                                [](Binder&) {}));
+    return rows.empty() ? RelayBatchTotals{} : rows.front();
+  }
+
+  Result<std::vector<RelayBatchRecord>> ListRelayBatches(const std::string& relay_meter_id, int64_t limit) override {
+    if (relay_meter_id.empty()) {
+      return Query<RelayBatchRecord>(Sql::kListRelayBatches, "list relay batches", ReadRelayBatch,
+                                     [&](Binder& b) { b.Limit(limit); });
+    }
+    return Query<RelayBatchRecord>(Sql::kListRelayBatchesOfRelay, "list relay batches of " + relay_meter_id,
+                                   ReadRelayBatch, [&](Binder& b) { b.Text(relay_meter_id).Limit(limit); });
   }
 
   // --- API tokens ---
@@ -1133,6 +1353,28 @@ class SqliteStore final : public Store {
     bind(b);
     if (const int rc = StepWrite(statement, b); rc != SQLITE_OK) return SqliteError(writer_->db(), rc, operation);
     return sqlite3_changes(writer_->db());
+  }
+
+  // Runs `body(writer)` inside BEGIN IMMEDIATE … COMMIT; rolls back when it fails.
+  template <typename Body>
+  Status Transaction(std::string_view operation, Body body) {
+    std::lock_guard lock(write_mutex_);
+    Connection& db = *writer_;
+    MH_RETURN_IF_ERROR(db.Run(Sql::kBegin, operation));
+    Status status = body(db);
+    if (status.ok()) status = db.Run(Sql::kCommit, operation);
+    if (!status.ok() && sqlite3_get_autocommit(db.db()) == 0) (void)db.Run(Sql::kRollback, operation);
+    return status;
+  }
+
+  // One statement inside a transaction the caller holds.
+  template <typename Bind>
+  static Status Step(Connection& db, Sql id, std::string_view operation, Bind bind) {
+    MH_ASSIGN_OR_RETURN(sqlite3_stmt * statement, db.Statement(id));
+    Binder b(statement);
+    bind(b);
+    if (const int rc = StepWrite(statement, b); rc != SQLITE_OK) return SqliteError(db.db(), rc, operation);
+    return Status::Ok();
   }
 
   template <typename Bind>

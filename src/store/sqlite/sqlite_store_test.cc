@@ -102,18 +102,21 @@ TEST_F(SqliteStoreTest, UsesWalModeAndForeignKeys) {
 TEST_F(SqliteStoreTest, RecordsTheSchemaVersionOnce) {
   ASSERT_NE(Open(Options()), nullptr);
   ASSERT_NE(Open(Options()), nullptr);  // reopening does not migrate again
-  EXPECT_EQ(QueryText(Options().path, "SELECT max(version) FROM schema_version"), "2");
-  EXPECT_EQ(QueryText(Options().path, "SELECT count(*) FROM schema_version"), "2");  // one row per migration
+  EXPECT_EQ(QueryText(Options().path, "SELECT max(version) FROM schema_version"), "3");
+  EXPECT_EQ(QueryText(Options().path, "SELECT count(*) FROM schema_version"), "3");  // one row per migration
 }
 
 // A database written by a build at schema version 1 is brought up to date when opened.
 TEST_F(SqliteStoreTest, MigratesAVersionOneDatabase) {
   ASSERT_NE(Open(Options()), nullptr);
   QueryText(Options().path, "DROP TABLE delivery_attempts");
-  QueryText(Options().path, "DELETE FROM schema_version WHERE version = 2");
+  for (const char* table : {"relay_meters", "relay_level_reports", "relay_region_keys", "relay_batches"})
+    QueryText(Options().path, std::string("DROP TABLE ") + table);
+  QueryText(Options().path, "DELETE FROM schema_version WHERE version >= 2");
   ASSERT_NE(Open(Options()), nullptr);
-  EXPECT_EQ(QueryText(Options().path, "SELECT max(version) FROM schema_version"), "2");
+  EXPECT_EQ(QueryText(Options().path, "SELECT max(version) FROM schema_version"), "3");
   EXPECT_EQ(QueryText(Options().path, "SELECT count(*) FROM delivery_attempts"), "0");
+  EXPECT_EQ(QueryText(Options().path, "SELECT count(*) FROM relay_batches"), "0");
 }
 
 TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {
