@@ -177,10 +177,10 @@ struct RegionKeyRecord {
   int64_t created_at = 0;   // epoch ms; the newest is the current key
 };
 
-// A forwarded batch as the head-end saw it, keyed by the origin's tag: one row however many relays
-// carried it (`copies` counts them).
+// A forwarded batch as the head-end saw it, keyed by the digest of its content and tag: one row
+// however many relays carried it (`copies` counts them); an altered copy is a row of its own.
 struct RelayBatchRecord {
-  std::string tag_hex;
+  std::string digest_hex;       // SHA-256(canonical batch bytes ‖ tag), hex
   std::string origin_meter_id;
   std::string relay_meter_id;   // the first relay that delivered it
   std::string outcome;          // accepted | rejected | unknown_origin

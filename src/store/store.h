@@ -100,7 +100,7 @@ class Store {
   // Newest first.
   virtual Result<std::vector<RegionKeyRecord>> ListRegionKeys(const std::string& region_code) = 0;
   virtual Status DeleteRegionKey(const std::string& region_code, int key_id) = 0;
-  // OK(true) when the tag is new (the record is stored), OK(false) when it was seen before (its
+  // OK(true) when the digest is new (the record is stored), OK(false) when it was seen before (its
   // `copies` grows by one, everything else stays as first recorded).
   virtual Result<bool> RecordRelayBatch(const RelayBatchRecord& batch) = 0;
   virtual Result<RelayBatchTotals> SumRelayBatches() = 0;

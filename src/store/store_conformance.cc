@@ -628,7 +628,7 @@ TEST_P(StoreConformanceTest, RelayBatchesAreRecordedOncePerTagAndCopiesCounted) 
   EXPECT_EQ(totals.readings, 5);
   ASSERT_OK_AND_ASSIGN(std::vector<RelayBatchRecord> of_r1, store().ListRelayBatches("R1", 0));
   ASSERT_EQ(of_r1.size(), 2u);
-  EXPECT_EQ(of_r1[0].tag_hex, "cc");  // newest first
+  EXPECT_EQ(of_r1[0].digest_hex, "cc");  // newest first
   EXPECT_EQ(of_r1[1].copies, 2);
   EXPECT_EQ(of_r1[1].relay_meter_id, "R1");  // the first carrier stays
   ASSERT_OK_AND_ASSIGN(std::vector<RelayBatchRecord> all, store().ListRelayBatches("", 2));

@@ -171,7 +171,7 @@ CREATE TABLE relay_region_keys (
   PRIMARY KEY (region_code, key_id)
 ) WITHOUT ROWID;
 CREATE TABLE relay_batches (
-  tag_hex          TEXT    NOT NULL PRIMARY KEY,
+  digest_hex          TEXT    NOT NULL PRIMARY KEY,
   origin_meter_id  TEXT    NOT NULL,
   relay_meter_id   TEXT    NOT NULL,
   outcome          TEXT    NOT NULL CHECK (outcome IN ('accepted', 'rejected', 'unknown_origin')),
@@ -393,19 +393,19 @@ const char* SqlText(Sql id) {
              " ORDER BY created_at DESC, key_id DESC";
     case Sql::kDeleteRegionKey: return "DELETE FROM relay_region_keys WHERE region_code = ?1 AND key_id = ?2";
     case Sql::kInsertRelayBatch:
-      return "INSERT INTO relay_batches (tag_hex, origin_meter_id, relay_meter_id, outcome, readings, copies,"
-             " received_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT (tag_hex) DO NOTHING";
-    case Sql::kCountRelayBatchCopy: return "UPDATE relay_batches SET copies = copies + 1 WHERE tag_hex = ?1";
+      return "INSERT INTO relay_batches (digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies,"
+             " received_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT (digest_hex) DO NOTHING";
+    case Sql::kCountRelayBatchCopy: return "UPDATE relay_batches SET copies = copies + 1 WHERE digest_hex = ?1";
     case Sql::kSumRelayBatches:
       return "SELECT coalesce(sum(outcome = 'accepted'), 0), coalesce(sum(outcome = 'rejected'), 0),"
              " coalesce(sum(outcome = 'unknown_origin'), 0), coalesce(sum(copies - 1), 0),"
              " coalesce(sum(CASE WHEN outcome = 'accepted' THEN readings ELSE 0 END), 0) FROM relay_batches";
     case Sql::kListRelayBatches:
-      return "SELECT tag_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at"
-             " FROM relay_batches ORDER BY received_at DESC, tag_hex LIMIT ?1";
+      return "SELECT digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at"
+             " FROM relay_batches ORDER BY received_at DESC, digest_hex LIMIT ?1";
     case Sql::kListRelayBatchesOfRelay:
-      return "SELECT tag_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at"
-             " FROM relay_batches WHERE relay_meter_id = ?1 ORDER BY received_at DESC, tag_hex LIMIT ?2";
+      return "SELECT digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at"
+             " FROM relay_batches WHERE relay_meter_id = ?1 ORDER BY received_at DESC, digest_hex LIMIT ?2";
     case Sql::kCount_: break;
   }
   return "";
@@ -759,7 +759,7 @@ Status ReadRegionKey(Row& row, RegionKeyRecord& k) {
 }
 
 Status ReadRelayBatch(Row& row, RelayBatchRecord& b) {
-  b.tag_hex = row.Text();
+  b.digest_hex = row.Text();
   b.origin_meter_id = row.Text();
   b.relay_meter_id = row.Text();
   b.outcome = row.Text();
@@ -1146,13 +1146,13 @@ class SqliteStore final : public Store {
 
   Result<bool> RecordRelayBatch(const RelayBatchRecord& r) override {
     const std::string operation = "record relay batch from " + r.origin_meter_id;
-    if (r.tag_hex.empty()) return InvalidArgument(operation + ": empty tag");
+    if (r.digest_hex.empty()) return InvalidArgument(operation + ": empty digest");
     MH_ASSIGN_OR_RETURN(int inserted, WriteCounting(Sql::kInsertRelayBatch, operation, [&](Binder& b) {
-                          b.Text(r.tag_hex).Text(r.origin_meter_id).Text(r.relay_meter_id).Text(r.outcome)
+                          b.Text(r.digest_hex).Text(r.origin_meter_id).Text(r.relay_meter_id).Text(r.outcome)
                               .Int(r.readings).Int(r.received_at);
                         }));
     if (inserted == 1) return true;
-    MH_RETURN_IF_ERROR(Write(Sql::kCountRelayBatchCopy, operation, [&](Binder& b) { b.Text(r.tag_hex); }));
+    MH_RETURN_IF_ERROR(Write(Sql::kCountRelayBatchCopy, operation, [&](Binder& b) { b.Text(r.digest_hex); }));
     return false;
   }
 
