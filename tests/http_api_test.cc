@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/auth.h"
+#include "meter/batch_auth.h"
+#include "relay/messages.h"
 #include "app/daemon.h"
 #include "support/test_env.h"
 
@@ -257,8 +259,75 @@ TEST_F(HttpApiTest, MetricsAndOpenApi) {
   for (const char* path : {"/api/v1/meters", "/api/v1/meters/{id}", "/api/v1/meters/{id}/threshold",
                            "/api/v1/meters/{id}/terminals", "/api/v1/readings", "/api/v1/meters/{id}/readings",
                            "/api/v1/meters/{id}/consumption", "/api/v1/quarantine", "/api/v1/alerts",
-                           "/api/v1/deliveries", "/api/v1/tokens", "/metrics"})
+                           "/api/v1/deliveries", "/api/v1/tokens", "/metrics", "/api/v1/relay/regions",
+                           "/api/v1/relay/regions/{code}", "/api/v1/relay/regions/{code}/rotate-key",
+                           "/api/v1/relay/meters", "/api/v1/relay/reports", "/api/v1/relay/forward",
+                           "/api/v1/relay/stats"})
     EXPECT_TRUE(doc["paths"].contains(path)) << path;
+}
+
+// Seed 000 over REST: relay identities, level reports and the region's target, a forwarded
+// batch stored once through the pipeline, a forged one refused with 422, and the statistics.
+TEST_F(HttpApiTest, RelayRegionsReportsForwardingAndStats) {
+  Register("E1", "C1");
+  auto reg = Post("/api/v1/relay/meters", json{{"meter_id", "E1"}, {"region_code", "440305001"},
+                                               {"position_code", "000001"}}.dump());
+  ASSERT_EQ(reg->status, 201) << reg->body;
+  const std::string e1_key = json::parse(reg->body)["device_key"];
+  ASSERT_EQ(e1_key.size(), 64u);
+  ASSERT_EQ(Post("/api/v1/relay/meters", json{{"meter_id", "R1"}, {"region_code", "440305001"},
+                                              {"position_code", "000002"}}.dump())->status, 201);
+  EXPECT_EQ(Post("/api/v1/relay/meters", json{{"meter_id", "R2"}, {"region_code", "4403"},
+                                              {"position_code", "000002"}}.dump())->status, 400);
+
+  auto region = json::parse(Get("/api/v1/relay/regions/440305001")->body);
+  ASSERT_EQ(region["sub_periods"].size(), 4u);
+  EXPECT_EQ(region["key_ids"], json::array({1}));
+  EXPECT_TRUE(region["target_sub_period"].is_null());
+  const int s0 = region["sub_periods"][0]["sub_period"], s1 = region["sub_periods"][1]["sub_period"];
+  auto rep = Post("/api/v1/relay/reports",
+                  json{{"meter", "E1"}, {"reports", {{{"sub_period", s0}, {"level", 3}}, {{"sub_period", s1}, {"level", 1}}}}}.dump());
+  ASSERT_EQ(rep->status, 200) << rep->body;
+  EXPECT_EQ(json::parse(rep->body)["target_sub_period"], s1);
+  EXPECT_EQ(Post("/api/v1/relay/reports", R"({"meter":"E1","reports":[{"sub_period":-1,"level":1}]})")->status, 400);
+  EXPECT_EQ(json::parse(Get("/api/v1/relay/regions")->body)["regions"].size(), 1u);
+
+  // E1's readings of the day went direct at 00:00 and 00:30; 00:15 failed and comes via R1.
+  ASSERT_EQ(Post("/api/v1/readings", json::array({{{"meter", "E1"}, {"ts", 1603900800}, {"value", 10.0}},
+                                                  {{"meter", "E1"}, {"ts", 1603902600}, {"value", 12.0}}}).dump())->status, 200);
+  meter::RelayBatch batch{"E1", 2, {}};
+  Reading late;
+  late.meter_id = "E1";
+  late.ts = 1603901700;
+  late.value = 11.0;
+  batch.readings.push_back(late);
+  const crypto::Digest tag = *meter::SignBatch(batch, *crypto::HexDecode(e1_key));
+  relay::ForwardMessage fwd{"R1", batch, std::vector<uint8_t>(tag.begin(), tag.end())};
+  auto first = Post("/api/v1/relay/forward", relay::EncodeForwardMessage(fwd));
+  ASSERT_EQ(first->status, 200) << first->body;
+  EXPECT_EQ(json::parse(first->body)["outcome"], "accepted");
+  fwd.relay_meter_id = "R2";
+  EXPECT_EQ(json::parse(Post("/api/v1/relay/forward", relay::EncodeForwardMessage(fwd))->body)["outcome"], "duplicate");
+  fwd.batch.readings[0].value = 11.5;  // a relay altering the reading
+  auto forged = Post("/api/v1/relay/forward", relay::EncodeForwardMessage(fwd));
+  EXPECT_EQ(forged->status, 422) << forged->body;
+  auto rows = json::parse(Get("/api/v1/meters/E1/readings")->body)["readings"];
+  ASSERT_EQ(rows.size(), 3u) << rows.dump();
+  EXPECT_EQ(rows[1]["value"], 11.0);
+  EXPECT_EQ(rows[1]["source"], "relay:R1");
+
+  auto stats = json::parse(Get("/api/v1/relay/stats")->body);
+  EXPECT_EQ(stats["batches"]["accepted"], 1);
+  EXPECT_EQ(stats["batches"]["duplicates"], 1);
+  EXPECT_EQ(stats["batches"]["rejected"], 1);
+  EXPECT_EQ(stats["readings_delivered"], 1);
+  std::string customer = *api::CreateToken(*daemon_->store(), api::Role::kCustomer, "c", "C1");
+  EXPECT_EQ(Get("/api/v1/relay/stats", customer)->status, 403);
+  auto rotated = Post("/api/v1/relay/regions/440305001/rotate-key", "");
+  ASSERT_EQ(rotated->status, 200) << rotated->body;
+  EXPECT_EQ(json::parse(rotated->body)["key_id"], 2);
+  auto metrics = client_->Get("/metrics");
+  EXPECT_NE(metrics->body.find("meterhub_relay_batches_total{outcome=\"rejected\"} 1"), std::string::npos);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "base/status.h"
 #include "ingest/group_commit.h"
 #include "ingest/pipeline.h"
+#include "relay/relay_service.h"
 #include "store/store.h"
 
 namespace httplib {
@@ -39,6 +40,7 @@ struct ApiDeps {
   ingest::GroupCommitter* committer = nullptr;  // posted readings share commits through it
   const Clock* clock = nullptr;
   Metrics* metrics = nullptr;
+  relay::RelayService* relay = nullptr;  // null = no relay routes
   std::function<nlohmann::json()> status;  // extra fields for GET /api/v1/status
 };
 
@@ -54,6 +56,8 @@ class HttpApi {
 
  private:
   void Routes();
+  template <typename Guard>
+  void RelayRoutes(Guard guarded);
 
   ApiDeps deps_;
   HttpOptions options_;

@@ -100,6 +100,62 @@ nlohmann::json OpenApiDocument() {
                                         {"timezone", {{"type", "string"}, {"example", "+08:00"}}},
                                         {"interval_s", {{"type", "integer"}}},
                                         {"register_max", {{"type", "number"}}}}}};
+  // --- relay (seed 000) ---
+  auto region_param = json{{"name", "code"}, {"in", "path"}, {"required", true},
+                           {"schema", {{"type", "string"}, {"pattern", "^[0-9]{9}$"}}}};
+  auto json_body = [](const char* schema) {
+    return json{{"required", true},
+                {"content", {{"application/json", {{"schema", {{"$ref", std::string("#/components/schemas/") + schema}}}}}}}};
+  };
+  paths["/api/v1/relay/regions"]["get"] = {{"summary", "regions with their sub-periods, levels, target and key ids (staff)"},
+                                           {"responses", std_errors({{"200", ok("regions")}})}};
+  paths["/api/v1/relay/regions/{code}"]["get"] = {{"summary", "one region (staff)"},
+                                                  {"parameters", json::array({region_param})},
+                                                  {"responses", std_errors({{"200", ok("region")}, {"404", error_resp("no meters in the region")}})}};
+  paths["/api/v1/relay/regions/{code}/rotate-key"]["post"] = {
+      {"summary", "rotate the region key now; every meter of the region gets the keys (admin, operator)"},
+      {"parameters", json::array({region_param})},
+      {"responses", std_errors({{"200", ok("the new key id")}})}};
+  paths["/api/v1/relay/meters"]["post"] = {
+      {"summary", "register a meter's relay identity; the response shows its device key once (admin, operator)"},
+      {"requestBody", json_body("RelayMeterIn")},
+      {"responses", std_errors({{"201", ok("registered")}})}};
+  paths["/api/v1/relay/reports"]["post"] = {
+      {"summary", "a meter's (sub-period, level) report (SPEC 2.3); returns the region's target (admin, operator)"},
+      {"requestBody", json_body("RelayReport")},
+      {"responses", std_errors({{"200", ok("target")}, {"404", error_resp("meter not registered for relaying")}})}};
+  paths["/api/v1/relay/forward"]["post"] = {
+      {"summary", "a batch forwarded by a relay (SPEC 2.6); answered after the readings are stored (admin, operator)"},
+      {"requestBody", json_body("RelayForward")},
+      {"responses", std_errors({{"200", ok("accepted or duplicate")},
+                                {"404", error_resp("origin not registered")},
+                                {"422", error_resp("the origin's HMAC does not verify: altered or invented")}})}};
+  paths["/api/v1/relay/stats"]["get"] = {
+      {"summary", "forwarded batches by outcome and the most recent ones (staff)"},
+      {"parameters", json::array({q("relay", "only batches carried by this relay meter"), q("limit", "recent batches")})},
+      {"responses", std_errors({{"200", ok("statistics")}})}};
+  schemas["RelayMeterIn"] = {{"type", "object"},
+                             {"required", {"meter_id", "region_code", "position_code"}},
+                             {"properties", {{"meter_id", {{"type", "string"}}},
+                                             {"region_code", {{"type", "string"}, {"pattern", "^[0-9]{9}$"}}},
+                                             {"position_code", {{"type", "string"}, {"pattern", "^[0-9]{6}$"}}},
+                                             {"install_address", {{"type", "string"}}},
+                                             {"device_key", {{"type", "string"}, {"description", "64 hex; generated when absent"}}}}}};
+  schemas["RelayReport"] = {{"type", "object"},
+                            {"required", {"meter", "reports"}},
+                            {"properties", {{"meter", {{"type", "string"}}},
+                                            {"reports", {{"type", "array"},
+                                                         {"items", {{"type", "object"},
+                                                                    {"properties", {{"sub_period", {{"type", "integer"}}},
+                                                                                    {"level", {{"type", "integer"}}}}}}}}}}}};
+  schemas["RelayForward"] = {{"type", "object"},
+                             {"required", {"relay", "origin", "failure_code", "readings", "tag"}},
+                             {"description", "docs/relay.md: tag = HMAC-SHA256 of the origin over the canonical batch bytes"},
+                             {"properties", {{"relay", {{"type", "string"}}},
+                                             {"origin", {{"type", "string"}}},
+                                             {"failure_code", {{"type", "integer"}}},
+                                             {"readings", {{"type", "array"}, {"items", {{"type", "object"}}}}},
+                                             {"tag", {{"type", "string"}}}}}};
   schemas["Terminal"] = {{"type", "object"},
                          {"required", {"terminal_id", "channel", "address"}},
                          {"properties", {{"terminal_id", {{"type", "string"}}},
@@ -108,7 +164,7 @@ nlohmann::json OpenApiDocument() {
 
   return {{"openapi", "3.0.3"},
           {"info", {{"title", "MeterHub API"}, {"version", "0.1.0"},
-                    {"description", "Smart-metering platform: readings, validation, quarantine, consumption alerts."}}},
+                    {"description", "Smart-metering platform: readings, validation, quarantine, consumption alerts, relay retransmission."}}},
           {"servers", json::array({{{"url", "/"}}})},
           {"security", json::array({{{"bearer", json::array()}}})},
           {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}, {"schemas", schemas}}},

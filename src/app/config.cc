@@ -50,6 +50,12 @@ std::vector<Key> Keys(Config& c) {
       {"vee", "peak", &c.vee.peak, "peak period FROM..TO (dates or timestamps) to learn T1/T2 from; empty = none"},
       {"vee", "period", &c.vee.period, "target period of the alert: day, week or month"},
       {"vee", "max_alerts_per_period", &c.vee.max_alerts_per_period, "at most this many alerts per terminal and period"},
+      {"relay", "enabled", &c.relay.enabled, "run the relay head-end (seed 000): level reports, target sub-periods, region keys, forwarded batches"},
+      {"relay", "window", &c.relay.window, "nightly total period HH:MM-HH:MM, local time (SPEC 2.1)"},
+      {"relay", "slot", &c.relay.slot, "sub-period length"},
+      {"relay", "slots_per_region", &c.relay.slots_per_region, "sub-periods allocated to each region"},
+      {"relay", "region_pattern", &c.relay.region_pattern, "regular expression taking the region name from an install address; empty = SPEC 2.1 default"},
+      {"relay", "key_rotation", &c.relay.key_rotation, "region keys older than this are rotated (e.g. 30d)"},
       {"alerts", "max_attempts", &c.alerts.dispatcher.max_attempts, "attempts per delivery before it is marked failed"},
       {"alerts", "initial_backoff_ms", &c.alerts.dispatcher.initial_backoff_ms, "wait after the first failure, doubled each time"},
       {"alerts", "max_backoff_ms", &c.alerts.dispatcher.max_backoff_ms, "longest wait between attempts"},
@@ -165,6 +171,8 @@ Result<Config> LoadConfig(const std::string& path) {
     return InvalidArgument(path + ": store.synchronous must be \"full\" or \"normal\"");
   auto options = PipelineOptionsOf(config);
   if (!options.ok()) return options.status().WithContext(path);
+  auto relay = RelayOptionsOf(config);
+  if (!relay.ok()) return relay.status().WithContext(path);
   return config;
 }
 
@@ -229,6 +237,25 @@ Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& c) {
   if (c.vee.max_alerts_per_period < 0) return InvalidArgument("vee.max_alerts_per_period must be >= 0");
   o.auto_register = c.ingest.auto_register;
   o.auto_register_kind = c.ingest.default_kind;
+  return o;
+}
+
+Result<relay::RelayServiceOptions> RelayOptionsOf(const Config& c) {
+  relay::RelayServiceOptions o;
+  MH_RETURN_IF_ERROR(meter::ParseWindow(c.relay.window, &o.slots).WithContext("relay.window"));
+  Result<int> slot = meter::ParseMinutes(c.relay.slot);
+  if (!slot.ok()) return slot.status().WithContext("relay.slot");
+  o.slots.slot_minutes = *slot;
+  if (c.relay.slots_per_region < 1) return InvalidArgument("relay.slots_per_region must be >= 1");
+  o.slots.slots_per_region = c.relay.slots_per_region;
+  MH_RETURN_IF_ERROR(meter::SlotCount(o.slots).status().WithContext("relay"));
+  if (!c.relay.region_pattern.empty()) {
+    o.region_pattern = c.relay.region_pattern;
+    MH_RETURN_IF_ERROR(meter::ExtractRegionName("", o.region_pattern).status().WithContext("relay.region_pattern"));
+  }
+  Result<int64_t> rotation = ParseDuration(c.relay.key_rotation);
+  if (!rotation.ok()) return rotation.status().WithContext("relay.key_rotation");
+  o.key_rotation_s = *rotation;
   return o;
 }
 

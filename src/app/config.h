@@ -13,6 +13,7 @@
 #include "alerts/dispatcher.h"
 #include "base/status.h"
 #include "ingest/pipeline.h"
+#include "relay/relay_service.h"
 #include "vee/offline_vee.h"
 
 namespace mh::app {
@@ -53,6 +54,14 @@ struct Config {
     std::string period = "day";           // day | week | month
     int max_alerts_per_period = 1;
   } vee;
+  struct Relay {
+    bool enabled = true;                  // head-end of seed 000 (reports, targets, keys, forwarded batches)
+    std::string window = "00:00-06:00";   // nightly total period, local time (SPEC 2.1)
+    std::string slot = "5m";              // sub-period length
+    int slots_per_region = 4;             // sub-periods allocated per region
+    std::string region_pattern;           // install address → region name; empty = SPEC 2.1 default
+    std::string key_rotation = "30d";     // region keys older than this are rotated
+  } relay;
   struct Alerts {
     alerts::DispatcherOptions dispatcher;
     alerts::WebhookOptions webhook;
@@ -77,5 +86,8 @@ Status FillVeeArgsFromConfig(const std::string& path, vee::VeeArgs* args);
 
 // The pipeline options the [vee] and [ingest] sections describe.
 Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& config);
+
+// The relay head-end options the [relay] section describes.
+Result<relay::RelayServiceOptions> RelayOptionsOf(const Config& config);
 
 }  // namespace mh::app

@@ -5,6 +5,8 @@
 #include "alerts/channels/sms_channel.h"
 #include "alerts/channels/smtp_channel.h"
 #include "alerts/channels/webhook_channel.h"
+#include "core/meter_id.h"
+#include "relay/messages.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace mh::app {
@@ -38,6 +40,7 @@ Status Daemon::Start() {
   AddChannels(*dispatcher_, config_, clock_);
   dispatcher_->Start();
   pipeline_->SetAlertsCreatedHook([d = dispatcher_.get()] { d->Nudge(); });
+  http_committer_ = std::make_unique<ingest::GroupCommitter>(pipeline_.get());
 
   if (!config_.mqtt.broker.empty()) {
     ingest::MqttOptions mo;
@@ -47,8 +50,9 @@ Status Daemon::Start() {
     mo.username = config_.mqtt.username;
     mo.password = config_.mqtt.password;
     mqtt_ = std::make_unique<ingest::MqttIngest>(pipeline_.get(), mo);
-    MH_RETURN_IF_ERROR(mqtt_->Start());
   }
+  if (config_.relay.enabled) MH_RETURN_IF_ERROR(StartRelay());
+  if (mqtt_) MH_RETURN_IF_ERROR(mqtt_->Start());
 
   metrics_ = std::make_unique<api::Metrics>();
   RegisterMetrics();
@@ -59,8 +63,8 @@ Status Daemon::Start() {
   api::ApiDeps deps;
   deps.store = store_.get();
   deps.pipeline = pipeline_.get();
-  http_committer_ = std::make_unique<ingest::GroupCommitter>(pipeline_.get());
   deps.committer = http_committer_.get();
+  deps.relay = relay_.get();
   deps.clock = clock_;
   deps.metrics = metrics_.get();
   deps.status = [this] {
@@ -77,10 +81,60 @@ Status Daemon::Start() {
   return Status::Ok();
 }
 
+Status Daemon::StartRelay() {
+  MH_ASSIGN_OR_RETURN(relay::RelayServiceOptions options, RelayOptionsOf(config_));
+  auto send = [this](const std::string& meter_id, const std::string& command) -> Status {
+    if (!mqtt_) return Status::Ok();  // no broker: meters learn targets and keys over HTTP only
+    return mqtt_->Publish("meters/" + std::to_string(ShardOf(meter_id)) + "/" + meter_id + "/commands", command);
+  };
+  // Forwarded readings share commits with posted ones, and return only once durably stored.
+  auto store_readings = [this](const std::vector<Reading>& readings, const std::string& source) -> Status {
+    return http_committer_->Submit(readings, source).status();
+  };
+  relay_ = std::make_unique<relay::RelayService>(store_.get(), clock_, &random_, send, store_readings, options);
+  if (mqtt_) {
+    relay::RelayService* rs = relay_.get();
+    mqtt_->AddHandler("relay/report", [rs](const std::string& meter, std::string_view payload) -> Status {
+      MH_ASSIGN_OR_RETURN(relay::ReportMessage m, relay::ParseReportMessage(payload));
+      if (m.meter_id != meter) return InvalidArgument("relay report of '" + m.meter_id + "' on the topic of '" + meter + "'");
+      return rs->Report(m.meter_id, m.reports).status();
+    });
+    mqtt_->AddHandler("relay/forward", [rs](const std::string& meter, std::string_view payload) -> Status {
+      MH_ASSIGN_OR_RETURN(relay::ForwardMessage m, relay::ParseForwardMessage(payload));
+      if (m.relay_meter_id != meter)
+        return InvalidArgument("forwarded batch of relay '" + m.relay_meter_id + "' on the topic of '" + meter + "'");
+      return rs->Forward({m.batch, m.tag, m.relay_meter_id}).status();
+    });
+  }
+  key_thread_ = std::thread([this] { RotateKeysLoop(); });
+  return Status::Ok();
+}
+
+void Daemon::RotateKeysLoop() {
+  std::unique_lock lock(key_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    if (Result<int> rotated = relay_->RotateDueKeys(); !rotated.ok()) {
+      spdlog::error("relay: rotating region keys failed: {}", rotated.status().ToString());
+    } else if (*rotated > 0) {
+      spdlog::info("relay: rotated the keys of {} region(s)", *rotated);
+    }
+    lock.lock();
+    key_cv_.wait_for(lock, std::chrono::minutes(10), [this] { return stopping_; });
+  }
+}
+
 void Daemon::Stop() {
   // Reverse order: stop taking input first, then the senders, then the store.
   if (http_) http_->Stop();
   if (mqtt_) mqtt_->Stop();
+  {
+    std::lock_guard lock(key_mu_);
+    stopping_ = true;
+  }
+  key_cv_.notify_all();
+  if (key_thread_.joinable()) key_thread_.join();
+  relay_.reset();
   http_committer_.reset();
   if (dispatcher_) dispatcher_->Stop();
   http_.reset();
@@ -116,6 +170,22 @@ void Daemon::RegisterMetrics() {
     auto due = s->DueDeliveries(INT64_MAX, 100000);
     return due.ok() ? static_cast<double>(due->size()) : -1.0;
   });
+  if (relay_) {
+    auto* r = relay_.get();
+    auto total = [r](int64_t store::RelayBatchTotals::*field) {
+      return [r, field] {
+        auto t = r->Totals();
+        return t.ok() ? (*t).*field : -1;
+      };
+    };
+    const char* help = "Forwarded relay batches by outcome";
+    m.AddCounter("meterhub_relay_batches_total", help, {{"outcome", "accepted"}}, total(&store::RelayBatchTotals::accepted));
+    m.AddCounter("meterhub_relay_batches_total", help, {{"outcome", "duplicate"}}, total(&store::RelayBatchTotals::duplicates));
+    m.AddCounter("meterhub_relay_batches_total", help, {{"outcome", "rejected"}}, total(&store::RelayBatchTotals::rejected));
+    m.AddCounter("meterhub_relay_batches_total", help, {{"outcome", "unknown_origin"}},
+                 total(&store::RelayBatchTotals::unknown_origin));
+    m.AddCounter("meterhub_relay_readings_total", "Readings delivered through relays", {}, total(&store::RelayBatchTotals::readings));
+  }
   if (mqtt_) {
     auto* q = mqtt_.get();
     m.AddCounter("meterhub_mqtt_messages_total", "MQTT messages received", {}, [q] { return q->messages(); });

@@ -1,13 +1,17 @@
 // The running daemon (`meterhub serve`): store, pipeline, alert dispatcher, MQTT ingestion and the
 // HTTP API, built from a Config and torn down in reverse order.
 //
-// Threads: the MQTT network thread runs the pipeline for MQTT messages; HTTP worker threads run
-// it for posted readings (Pipeline::Submit serialises them); dispatcher threads send alerts;
-// everything else only reads the store.
+// Threads: the MQTT network threads run the pipeline for MQTT messages and the relay head-end for
+// relay reports and forwarded batches; HTTP worker threads run both for posted ones
+// (Pipeline::Submit serialises them); dispatcher threads send alerts; the relay key thread rotates
+// region keys when due; everything else only reads the store.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "alerts/dispatcher.h"
 #include "api/http_api.h"
@@ -16,6 +20,8 @@
 #include "base/clock.h"
 #include "ingest/mqtt_ingest.h"
 #include "ingest/pipeline.h"
+#include "meter/radio.h"
+#include "relay/relay_service.h"
 #include "store/store.h"
 
 namespace mh::app {
@@ -40,10 +46,13 @@ class Daemon {
   ingest::Pipeline* pipeline() { return pipeline_.get(); }
   alerts::Dispatcher* dispatcher() { return dispatcher_.get(); }
   ingest::MqttIngest* mqtt() { return mqtt_.get(); }
+  relay::RelayService* relay() { return relay_.get(); }
   const Config& config() const { return config_; }
 
  private:
   void RegisterMetrics();
+  Status StartRelay();
+  void RotateKeysLoop();
 
   const Config config_;
   const Clock* const clock_;
@@ -52,6 +61,12 @@ class Daemon {
   std::unique_ptr<ingest::GroupCommitter> http_committer_;
   std::unique_ptr<alerts::Dispatcher> dispatcher_;
   std::unique_ptr<ingest::MqttIngest> mqtt_;
+  meter::CryptoRandomSource random_;
+  std::unique_ptr<relay::RelayService> relay_;
+  std::thread key_thread_;
+  std::mutex key_mu_;
+  std::condition_variable key_cv_;
+  bool stopping_ = false;  // guarded by key_mu_
   std::unique_ptr<api::Metrics> metrics_;
   std::unique_ptr<api::HttpApi> http_;
 };

@@ -19,16 +19,18 @@ namespace {
 
 std::once_flag g_lib_init;
 
-// meters/<shard>/<meter_id>/readings → meter id; empty when the topic is not of that shape.
-std::string MeterOfTopic(const std::string& topic, std::string* shard) {
+// meters/<shard>/<meter_id>/<rest> → meter id, shard and rest; empty when the topic is not of
+// that shape.
+std::string MeterOfTopic(const std::string& topic, std::string* shard, std::string* rest) {
   const std::string prefix = "meters/";
   if (topic.rfind(prefix, 0) != 0) return {};
   size_t a = prefix.size();
   size_t b = topic.find('/', a);
   if (b == std::string::npos) return {};
   size_t c = topic.find('/', b + 1);
-  if (c == std::string::npos || topic.substr(c) != "/readings") return {};
+  if (c == std::string::npos) return {};
   *shard = topic.substr(a, b - a);
+  *rest = topic.substr(c + 1);
   return topic.substr(b + 1, c - b - 1);
 }
 
@@ -69,8 +71,11 @@ Status MqttIngest::Start() {
     auto c = std::make_unique<Connection>();
     c->owner = this;
     c->index = i;
-    for (int shard = i; shard < kShardCount; shard += n)
+    for (int shard = i; shard < kShardCount; shard += n) {
       c->topics.push_back("meters/" + std::to_string(shard) + "/+/readings");
+      for (const auto& [suffix, handler] : handlers_)
+        c->topics.push_back("meters/" + std::to_string(shard) + "/+/" + suffix);
+    }
     std::string id = options_.client_id + "-" + std::to_string(i) + "of" + std::to_string(n);
     c->mosq = mosquitto_new(id.c_str(), /*clean_session=*/false, c.get());
     if (c->mosq == nullptr) return Internal("mosquitto_new failed");
@@ -160,12 +165,18 @@ void MqttIngest::RecordBadMessage(const std::string& topic, const std::string& m
   }
 }
 
+void MqttIngest::AddHandler(const std::string& suffix, TopicHandler handler) {
+  handlers_[suffix] = std::move(handler);
+}
+
 void MqttIngest::HandleMessage(const std::string& topic, const char* payload, int len) {
   ++messages_;
-  std::string shard;
-  std::string meter = MeterOfTopic(topic, &shard);
-  if (meter.empty() || !IsValidMeterId(meter)) {
-    RecordBadMessage(topic, meter, "topic is not meters/<shard>/<meter_id>/readings with a valid meter id", payload, len);
+  std::string shard, rest;
+  std::string meter = MeterOfTopic(topic, &shard, &rest);
+  auto handler = handlers_.find(rest);
+  if (meter.empty() || !IsValidMeterId(meter) || (rest != "readings" && handler == handlers_.end())) {
+    RecordBadMessage(topic, meter, "topic is not meters/<shard>/<meter_id>/readings (or a device topic) with a valid meter id",
+                     payload, len);
     return;
   }
   if (shard != std::to_string(ShardOf(meter))) {
@@ -175,6 +186,10 @@ void MqttIngest::HandleMessage(const std::string& topic, const char* payload, in
   }
   if (len > options_.max_payload_bytes) {
     RecordBadMessage(topic, meter, "payload of " + std::to_string(len) + " bytes exceeds the limit", payload, len);
+    return;
+  }
+  if (handler != handlers_.end()) {
+    HandleDeviceMessage(handler->second, topic, meter, payload, len);
     return;
   }
   auto parsed = codec::ParseReadingsJson(std::string_view(payload, static_cast<size_t>(len)), meter);
@@ -195,6 +210,26 @@ void MqttIngest::HandleMessage(const std::string& topic, const char* payload, in
     if (stopping_) {
       // Never acknowledge what was not stored: leave without letting the PUBACK out.
       spdlog::critical("mqtt: shutting down with an unstored message; exiting so the broker redelivers it");
+      std::_Exit(75);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5000, 100 * attempt)));
+  }
+}
+
+// Same acknowledgement rule as readings: return (and so let the PUBACK out) only once the
+// handler has either done its work or refused the message for good.
+void MqttIngest::HandleDeviceMessage(const TopicHandler& handler, const std::string& topic, const std::string& meter,
+                                     const char* payload, int len) {
+  for (int attempt = 1;; ++attempt) {
+    Status s = handler(meter, std::string_view(payload, static_cast<size_t>(len)));
+    if (s.ok()) return;
+    if (s.code() != StatusCode::kUnavailable && s.code() != StatusCode::kInternal) {
+      RecordBadMessage(topic, meter, s.message(), payload, len);
+      return;
+    }
+    spdlog::error("mqtt: handling {} failed (attempt {}): {}", topic, attempt, s.ToString());
+    if (stopping_) {
+      spdlog::critical("mqtt: shutting down with an unhandled message; exiting so the broker redelivers it");
       std::_Exit(75);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5000, 100 * attempt)));

@@ -19,7 +19,10 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -60,6 +63,13 @@ class MqttIngest {
   // All connections are up and subscribed.
   bool connected() const;
 
+  // Messages on meters/<shard>/<meter_id>/<suffix> (e.g. "relay/forward") go to `handler`, with
+  // the same acknowledgement rule as readings: OK → acked; Unavailable/Internal → retried, never
+  // acked while failing; any other error → recorded as a rejected message and acked. Call
+  // before Start().
+  using TopicHandler = std::function<Status(const std::string& meter_id, std::string_view payload)>;
+  void AddHandler(const std::string& suffix, TopicHandler handler);
+
   // Publishes on the first connection (commands to meters). QoS 1.
   Status Publish(const std::string& topic, const std::string& payload);
 
@@ -78,12 +88,15 @@ class MqttIngest {
   static void OnDisconnect(struct mosquitto*, void* conn, int rc);
   static void OnMessage(struct mosquitto*, void* conn, const struct mosquitto_message* msg);
   void HandleMessage(const std::string& topic, const char* payload, int len);
+  void HandleDeviceMessage(const TopicHandler& handler, const std::string& topic, const std::string& meter,
+                           const char* payload, int len);
   void RecordBadMessage(const std::string& topic, const std::string& meter_id, const std::string& reason,
                         const char* payload, int len);
 
   Pipeline* const pipeline_;
   const MqttOptions options_;
   GroupCommitter group_;
+  std::map<std::string, TopicHandler> handlers_;  // constant once started
   std::vector<std::unique_ptr<Connection>> connections_;
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> messages_{0};
