@@ -11,10 +11,12 @@
 #include "app/daemon.h"
 #include "app/demo.h"
 #include "app/generate.h"
+#include "audit/offline_audit.h"
 #include "base/log.h"
 #include "core/time.h"
 #include "ingest/file_import.h"
 #include "relay/offline_relay.h"
+#include "sim/audit_sim.h"
 #include "sim/load_fit.h"
 #include "sim/relay_sim.h"
 #include "vee/offline_vee.h"
@@ -136,6 +138,18 @@ int main(int argc, char** argv) {
     return mh::relay::RunRelayCommand(rest, std::cout, std::cerr);
   }
 
+  // `audit` offline tools: a fixed contract (SPEC 4) with their own parser too.
+  if (argc >= 2 && std::string(argv[1]) == "audit") {
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    return mh::audit::RunAuditCommand(rest, std::cout, std::cerr);
+  }
+
+  // `sim audit`: simulated meters through whole cycles with injected attacks (SPEC 4.7).
+  if (argc >= 3 && std::string(argv[1]) == "sim" && std::string(argv[2]) == "audit") {
+    std::vector<std::string> rest(argv + 3, argv + argc);
+    return mh::sim::RunAuditSim(rest, std::cout, std::cerr);
+  }
+
   // `sim relay`: relay vs plain retry on the SPEC 6.1 radio model, with its own parser.
   if (argc >= 3 && std::string(argv[1]) == "sim" && std::string(argv[2]) == "relay") {
     std::vector<std::string> rest(argv + 3, argv + argc);
@@ -165,6 +179,7 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("vee", "validate a readings CSV offline (SPEC 1.3); see meterhub vee --help");
   app.add_subcommand("relay", "relay retransmission tools: slots, level, score, password, beacons (SPEC 2.8)");
+  app.add_subcommand("audit", "tamper audit: verify a meter against the ledger, write an example (SPEC 4)");
 
   mh::ingest::ImportArgs import_args;
   std::string import_tz;
@@ -195,6 +210,7 @@ int main(int argc, char** argv) {
   auto* sim = app.add_subcommand("sim", "fleet simulator tools");
   sim->require_subcommand(1);
   sim->add_subcommand("relay", "relay vs plain retry on the SPEC 6.1 radio model (meterhub sim relay --help)");
+  sim->add_subcommand("audit", "tamper-audit attacks caught vs injected over meter-cycles (meterhub sim audit --help)");
   auto* fit = sim->add_subcommand("fit", "fit the fleet's load model to real data");
   fit->add_option("--sgsc", fit_args.sgsc, "SGSC households csv.gz");
   fit->add_option("--daiad", fit_args.daiad, "DAIAD water zip");

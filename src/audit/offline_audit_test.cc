@@ -1,0 +1,117 @@
+// `meterhub audit` as a library call: the worked example passes clean and raises the right alarm
+// per attack; bad usage and malformed files exit 2 naming the file and line.
+#include "audit/offline_audit.h"
+
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "support/test_env.h"
+
+namespace mh::audit {
+namespace {
+
+struct Out {
+  int code = -1;
+  std::string out, err;
+};
+
+Out Cmd(const std::vector<std::string>& argv) {
+  std::ostringstream o, e;
+  Out r;
+  r.code = RunAuditCommand(argv, o, e);
+  r.out = o.str();
+  r.err = e.str();
+  return r;
+}
+
+Out Verify(const std::string& dir, std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {"verify", "--ledger", dir + "/ledger", "--meter", "M1", "--code", dir + "/FIXED.bin",
+                                   "--dynamic", dir + "/DYNAMIC.txt", "--compare", dir + "/TABLE.txt"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return Cmd(argv);
+}
+
+TEST(OfflineAuditTest, ExampleCleanAndAttacked) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"none", "pass\n"},
+      {"code", "code-alarm line 7\n"},
+      {"replay", "time-alarm window 1\ntime-alarm window 2\ntime-alarm window 3\n"},
+      {"bypass", "time-alarm window 1\n"},
+      {"ledger", "time-alarm window 1\n"},
+  };
+  for (const auto& [attack, want] : cases) {
+    testing::TempDir dir("audit-example-" + attack);
+    Out w = Cmd({"example", "--out", dir.path(), "--attack", attack});
+    ASSERT_EQ(w.code, 0) << w.err;
+    Out v = Verify(dir.path());
+    EXPECT_EQ(v.out, want) << attack << ": " << v.err;
+    EXPECT_EQ(v.code, attack == "none" ? 0 : 1) << attack;
+  }
+}
+
+TEST(OfflineAuditTest, ExampleFilesAreTheSeedsExample) {
+  testing::TempDir dir("audit-example-files");
+  ASSERT_EQ(Cmd({"example", "--out", dir.path()}).code, 0);
+  EXPECT_EQ(testing::ReadFile(dir / "DYNAMIC.txt"),
+            "mh-dynamic 1\n"
+            "meter M1\n"
+            "cycle 2026-11-20 D=3 tz=0 next=3 labels=1,1\n"
+            "W1 2026-11-20 expect=0 [7200,10800] [18000,25200] #4\n"
+            "W2 2026-11-21 expect=0 [S0,7200] [25200,E28800] #4\n"
+            "W3 2026-11-22 expect=0 [7200,12600] #2\n");
+  const std::string ledger = testing::ReadFile(dir / "ledger/records.jsonl");
+  EXPECT_NE(ledger.find(R"({"meter":"M1","window":20777,"seq":1,"kind":"audit.signal.v1",)"
+                        R"("payload":"mh-signal 1 day=2026-11-20 window=1/3 tz=0 t=1795140000 edge=start"})"),
+            std::string::npos)
+      << ledger;
+  Out explained = Verify(dir.path(), {"--explain", "--tolerance", "0"});
+  EXPECT_EQ(explained.code, 0);
+}
+
+TEST(OfflineAuditTest, BadUsageAndInput) {
+  testing::TempDir dir("audit-bad");
+  ASSERT_EQ(Cmd({"example", "--out", dir.path()}).code, 0);
+  EXPECT_EQ(Cmd({}).code, 2);
+  EXPECT_EQ(Cmd({"frobnicate"}).code, 2);
+  Out help = Cmd({"verify", "--help"});
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("meterhub audit verify"), std::string::npos);
+  Out missing = Cmd({"verify", "--meter", "M1"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_EQ(missing.err, "meterhub audit verify: missing required option --ledger\n");
+  EXPECT_EQ(Verify(dir.path(), {"--bogus", "1"}).err, "meterhub audit verify: unknown option --bogus\n");
+  EXPECT_EQ(Verify(dir.path(), {"--tolerance", "-1"}).code, 2);
+  Out unknown_meter = Cmd({"verify", "--ledger", dir / "ledger", "--meter", "M1", "--code", dir / "FIXED.bin", "--dynamic",
+                           dir / "DYNAMIC.txt", "--compare", dir / "TABLE.txt", "--meter", "M2"});
+  EXPECT_EQ(unknown_meter.err, "meterhub audit verify: option --meter given twice\n");
+
+  testing::WriteFile(dir / "DYNAMIC.txt", "mh-dynamic 1\nmeter M1\ncycle 2026-11-20 D=3 tz=0 next=3 labels=0,0\nW1 2026-11-20 expect=0 [1,2 #2\n");
+  Out bad_dyn = Verify(dir.path());
+  EXPECT_EQ(bad_dyn.code, 2);
+  EXPECT_EQ(bad_dyn.err, "meterhub audit verify: " + (dir / "DYNAMIC.txt") + ":4: slot pair '[1,2' is not [START,END]\n");
+
+  ASSERT_EQ(Cmd({"example", "--out", dir.path()}).code, 0);
+  testing::WriteFile(dir / "TABLE.txt", "mh-compare 1\nseven\n");
+  EXPECT_EQ(Verify(dir.path()).err, "meterhub audit verify: " + (dir / "TABLE.txt") +
+                                        ":2: 'seven' is not a line number or range A-B (1 <= A <= B)\n");
+
+  ASSERT_EQ(Cmd({"example", "--out", dir.path()}).code, 0);
+  testing::WriteFile(dir / "ledger/records.jsonl", testing::ReadFile(dir / "ledger/records.jsonl") + "{\"meter\":\"M1\"}\n");
+  Out bad_ledger = Verify(dir.path());
+  EXPECT_EQ(bad_ledger.code, 2);
+  EXPECT_NE(bad_ledger.err.find("records.jsonl:16: field 'window' missing or not an integer"), std::string::npos) << bad_ledger.err;
+
+  EXPECT_EQ(Cmd({"verify", "--ledger", dir / "FIXED.bin", "--meter", "M1", "--code", dir / "FIXED.bin", "--dynamic",
+                 dir / "DYNAMIC.txt", "--compare", dir / "TABLE.txt"})
+                .code,
+            2);
+  Out other = Cmd({"verify", "--ledger", dir / "ledger", "--meter", "M9", "--code", dir / "FIXED.bin", "--dynamic",
+                   dir / "DYNAMIC.txt", "--compare", dir / "TABLE.txt"});
+  EXPECT_EQ(other.code, 2);
+  EXPECT_EQ(Cmd({"example"}).code, 2);
+  EXPECT_EQ(Cmd({"example", "--out", dir.path(), "--attack", "emp"}).code, 2);
+}
+
+}  // namespace
+}  // namespace mh::audit
