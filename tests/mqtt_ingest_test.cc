@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <iostream>
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -185,6 +186,33 @@ TEST_F(MqttIngestTest, SigkillMidStreamLosesNothing) {
   EXPECT_EQ(s["readings"], total) << "after restart the store held " << before;
   EXPECT_EQ(s["quarantined"], 0) << s.dump();
   EXPECT_EQ(WEXITSTATUS(again.Kill(SIGTERM)), 0);
+}
+
+// Seed 000 end to end: `meterhub sim relay --serve` drives a small fleet of real MeterNodes against
+// the real `meterhub serve` over the real broker — registration, sealed region keys and target
+// sub-periods as MQTT commands, level reports, readings, and relayed HMAC-signed batches. The server
+// must hold exactly the readings the fleet delivered, none quarantined, and have accepted the
+// relays' batches.
+TEST_F(MqttIngestTest, RelaySimulationAgainstTheRunningServer) {
+  ServeProcess serve(config_, dir_ / "serve.log");
+  serve.Start();
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  // Two streets of 40 (two regions), a harsh radio so that relays are needed, three nights.
+  auto r = RunCommand(testing::MeterhubBinary() + " sim relay --meters 80 --street-length 40 --nights 3 --seed 7" +
+                      " --poor-share 0.3 --readings-per-day 24 --serve http://127.0.0.1:" + std::to_string(http_port_) +
+                      " --broker " + broker_.address() + " --token " + token_ + " --timeout 60");
+  ASSERT_EQ(r.exit_code, 0) << r.output << testing::ReadFile(dir_ / "serve.log");
+  std::cout << r.output;  // the simulation's report, for the CI log
+  EXPECT_NE(r.output.find(": match"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("target sub-periods from the head-end: 100000000="), std::string::npos) << r.output;
+  httplib::Client c("127.0.0.1", http_port_);
+  auto stats = json::parse(c.Get("/api/v1/relay/stats", {{"Authorization", "Bearer " + token_}})->body);
+  EXPECT_GT(stats["batches"]["accepted"].get<int>(), 0) << stats.dump();
+  EXPECT_EQ(stats["batches"]["rejected"], 0) << stats.dump();
+  auto regions = json::parse(c.Get("/api/v1/relay/regions", {{"Authorization", "Bearer " + token_}})->body);
+  ASSERT_EQ(regions["regions"].size(), 2u) << regions.dump();
+  EXPECT_FALSE(regions["regions"][0]["target_sub_period"].is_null());
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "base/progress.h"
 #include "meter/relay_node.h"
 #include "meter/relay_score.h"
+#include "sim/relay_serve.h"
 #include "sim/rng.h"
 
 namespace mh::sim {
@@ -32,18 +33,6 @@ void CloseNight(RelaySimNight night, uint64_t cohort_delivered, uint64_t* cum_ex
       report->cohort_readings ? static_cast<double>(cohort_delivered) / report->cohort_readings : 0;
   night.extra_per_delivered = *cum_delivered ? static_cast<double>(*cum_extra) / *cum_delivered : 0;
   report->nights.push_back(std::move(night));
-}
-
-// 9-digit region code of a street, 6-digit position code of a position.
-std::string RegionCode(int street) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%09d", 100000000 + street % 900000000);
-  return buf;
-}
-std::string PositionCode(int position) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%06d", position % 1000000);
-  return buf;
 }
 
 // Counts the failures among `n` first uploads with success probability `p`.
@@ -71,6 +60,20 @@ Status ValidateSim(const RelaySimOptions& o) {
 }
 
 }  // namespace
+
+std::string SimRegionCode(int street) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%09d", 100000000 + street % 900000000);
+  return buf;
+}
+
+std::string SimPositionCode(int position) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%06d", position % 1000000);
+  return buf;
+}
+
+std::string SimMeterId(const RelaySimOptions& o, int meter) { return o.id_prefix + std::to_string(meter); }
 
 const char* StrategyName(RelaySimOptions::Strategy strategy) {
   switch (strategy) {
@@ -129,7 +132,8 @@ namespace {
 // order as the direct engine, so both engines give the same figures.
 class NodeFleet {
  public:
-  NodeFleet(const RelaySimOptions& o, const RadioModel& model) : o_(o), model_(model) {}
+  NodeFleet(const RelaySimOptions& o, const RadioModel& model, FleetLink* link)
+      : o_(o), model_(model), link_(link) {}
 
   Result<RelaySimReport> Run() {
     const int n = o_.meters;
@@ -137,14 +141,14 @@ class NodeFleet {
     nodes_.reserve(n);
     for (int i = 0; i < n; ++i) radios_.push_back(std::make_unique<SimRadio>(this, i));
     for (int i = 0; i < n; ++i) {
-      meter::MeterIdentity id{"m" + std::to_string(i), RegionCode(model_.Street(i)),
-                              PositionCode(model_.Position(i))};
+      meter::MeterIdentity id{SimMeterId(o_, i), SimRegionCode(model_.Street(i)), SimPositionCode(model_.Position(i))};
       meter::MeterNodeOptions mo;
       mo.k = o_.k;
       mo.alpha = o_.alpha;
       mo.history_days = o_.history_days;
       mo.max_retention_days = 1000;  // no reading ages out within 255 nights, as in the direct engine
-      Result<meter::MeterNode> node = meter::MeterNode::Create(id, mo, *radios_[i], keys_, clock_, random_);
+      const meter::KeyStore& keys = link_ ? link_->Keys(i) : keys_;
+      Result<meter::MeterNode> node = meter::MeterNode::Create(id, mo, *radios_[i], keys, clock_, random_);
       if (!node.ok()) return node.status().WithContext("meter " + std::to_string(i));
       nodes_.push_back(std::move(node).value());
     }
@@ -169,7 +173,9 @@ class NodeFleet {
           radios_[i]->rng = SimRng(model_.StreamSeed(i, d, DrawPurpose::kDayReadings));
           radios_[i]->counting = false;
           for (int r = 0; r < model_.options().readings_per_day; ++r) {
-            Result<bool> ok = nodes_[i].RecordReading(Reading{"", DayTs(d) + r * 900, 1.0, ""});
+            // A register that only grows: what a server validating the readings expects.
+            const double value = 0.25 * ((d - 1) * model_.options().readings_per_day + r + 1);
+            Result<bool> ok = nodes_[i].RecordReading(Reading{"", DayTs(d) + r * 900, value, ""});
             if (!ok.ok()) return ok.status().WithContext("meter " + std::to_string(i));
           }
           if (d == 1) {
@@ -226,22 +232,27 @@ class NodeFleet {
       night.uplink_attempts = uplink_attempts_;
       night.wifi_frames = wifi_frames_;
       CloseNight(night, cohort_delivered, &cum_extra, &cum_delivered, &report);
+      if (link_) MH_RETURN_IF_ERROR(link_->EndOfNight(d).WithContext("night " + std::to_string(d)));
     }
+    for (int i = 0; i < n; ++i) report.undelivered_readings += nodes_[i].queue().size();
     return report;
   }
 
  private:
   struct SimRadio final : meter::Radio {
     SimRadio(NodeFleet* f, int i) : fleet(f), self(i) {}
-    meter::UplinkResult Upload(const meter::RelayBatch&) override {
+    meter::UplinkResult Upload(const meter::RelayBatch& batch) override {
       if (counting) ++fleet->uplink_attempts_;
       // Day uploads draw from the day stream; tonight's retries from the retry stream.
       const bool ok = Uniform01(counting ? retry_rng : rng) < fleet->model_.UplinkSuccess(self, fleet->night_);
+      if (ok && fleet->link_) fleet->link_->Uploaded(self, batch);
       return {ok, static_cast<uint16_t>(ok ? 0 : 1)};
     }
-    bool ForwardUpload(const meter::SignedBatch&) override {
+    bool ForwardUpload(const meter::SignedBatch& batch) override {
       ++fleet->uplink_attempts_;
-      return Uniform01(forward_rng) < fleet->model_.UplinkSuccess(self, fleet->night_);
+      const bool ok = Uniform01(forward_rng) < fleet->model_.UplinkSuccess(self, fleet->night_);
+      if (ok && fleet->link_) fleet->link_->Forwarded(self, batch);
+      return ok;
     }
     void StartAccessPoint(const meter::RelayBeacon& beacon, const std::string&) override {
       fleet->air_[self] = beacon;
@@ -295,6 +306,7 @@ class NodeFleet {
 
   RelaySimOptions o_;
   const RadioModel& model_;
+  FleetLink* const link_;  // null: in-process only
   Keys keys_;
   Random random_;
   SimulatedClock clock_;
@@ -308,13 +320,22 @@ class NodeFleet {
 
 }  // namespace
 
+Result<RelaySimReport> RunNodeFleet(const RelaySimOptions& options, const RadioModel& model, FleetLink* link) {
+  MH_RETURN_IF_ERROR(ValidateSim(options));
+  const auto t0 = std::chrono::steady_clock::now();
+  NodeFleet fleet(options, model, link);
+  Result<RelaySimReport> r = fleet.Run();
+  if (r.ok()) r->wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
 Result<RelaySimReport> RunRelayStrategy(const RelaySimOptions& options, const RadioModel& model) {
   if (Status s = ValidateSim(options); !s.ok()) return s;
   if (model.meters() != options.meters || model.nights() != options.nights || model.seed() != options.seed)
     return InvalidArgument("the radio model was drawn for another fleet");
   if (options.engine == RelaySimOptions::kMeterNode) {
     const auto t0 = std::chrono::steady_clock::now();
-    NodeFleet fleet(options, model);
+    NodeFleet fleet(options, model, nullptr);
     Result<RelaySimReport> r = fleet.Run();
     if (r.ok()) r->wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
@@ -342,9 +363,9 @@ Result<RelaySimReport> RunRelayStrategy(const RelaySimOptions& options, const Ra
   std::vector<uint8_t> forward_seeded;
   std::vector<uint8_t> is_relay;
   std::vector<std::string> region_codes((n_meters + street_length - 1) / street_length);
-  for (size_t s = 0; s < region_codes.size(); ++s) region_codes[s] = RegionCode(static_cast<int>(s));
+  for (size_t s = 0; s < region_codes.size(); ++s) region_codes[s] = SimRegionCode(static_cast<int>(s));
   std::vector<std::string> position_codes(street_length + 1);
-  for (int p = 1; p <= street_length; ++p) position_codes[p] = PositionCode(p);
+  for (int p = 1; p <= street_length; ++p) position_codes[p] = SimPositionCode(p);
 
   uint64_t cohort_delivered = 0;
   uint64_t cum_extra = 0, cum_delivered = 0;
@@ -480,7 +501,9 @@ const char* kUsage =
     "         [--poor-p-min 0.05] [--poor-p-max 0.6] [--s-good 1.0] [--s-bad 0.3]\n"
     "         [--p-good-bad 0.05] [--p-bad-bad 0.8] [--fault-rate 0.002] [--fault-mean-nights 5]\n"
     "         [--rssi-sigma 4] [--wifi-threshold -85] [--wifi-success 0.95] [--readings-per-day 96]\n"
-    "  sim:   [--alpha 3] [--history-days 7] [--plain-attempts 3] [--day1-only] [--engine direct|node]\n";
+    "  sim:   [--alpha 3] [--history-days 7] [--plain-attempts 3] [--day1-only] [--engine direct|node]\n"
+    "  against a running head-end: --serve http://HOST:PORT --broker HOST:PORT --token TOKEN\n"
+    "         [--strategy relay|relay_with_retry|plain_retry] [--id-prefix m] [--timeout 60]\n";
 
 // Delivered share per night, one line per strategy, as a PNG drawn by gnuplot (Debian package
 // gnuplot-nox) fed on a pipe.
@@ -545,6 +568,8 @@ int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::os
   RelaySimOptions o;
   o.meters = 0;
   std::string csv_path, plot_path;
+  RelayServeOptions serve;
+  o.strategy = RelaySimOptions::kRelay;  // the strategy of --serve
   bool meters_given = false;
   size_t i = 0;
   if (!argv.empty() && argv[0] == "relay") i = 1;  // tolerate the verb
@@ -620,6 +645,30 @@ int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::os
       csv_path = value;
     } else if (key == "--plot") {
       plot_path = value;
+    } else if (key == "--serve") {
+      serve.api_url = value;
+    } else if (key == "--broker") {
+      serve.broker = value;
+    } else if (key == "--token") {
+      serve.token = value;
+    } else if (key == "--id-prefix") {
+      o.id_prefix = value;
+    } else if (key == "--timeout") {
+      if (!ParseDouble(value, &serve.timeout_s) || serve.timeout_s <= 0) {
+        err << "sim relay: --timeout must be a positive number of seconds, got '" << value << "'\n";
+        return 2;
+      }
+    } else if (key == "--strategy") {
+      if (value == "plain_retry") {
+        o.strategy = RelaySimOptions::kPlainRetry;
+      } else if (value == "relay") {
+        o.strategy = RelaySimOptions::kRelay;
+      } else if (value == "relay_with_retry") {
+        o.strategy = RelaySimOptions::kRelayWithRetry;
+      } else {
+        err << "sim relay: --strategy must be plain_retry, relay or relay_with_retry, got '" << value << "'\n";
+        return 2;
+      }
     } else if (auto it = ints.find(key); it != ints.end()) {
       if (!ParseInt(value, -1000000000, 1000000000, &n)) {
         err << "sim relay: " << key << " must be an integer, got '" << value << "'\n";
@@ -643,6 +692,11 @@ int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::os
   if (Status s = ValidateSim(o); !s.ok()) {
     err << "sim relay: " << s.message() << "\n";
     return 2;
+  }
+
+  if (!serve.api_url.empty()) {
+    o.engine = RelaySimOptions::kMeterNode;
+    return RunRelaySimServe(o, serve, out, err);
   }
 
   const auto start = std::chrono::steady_clock::now();

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "meter/radio.h"
 #include "sim/radio_model.h"
 
 namespace mh::sim {
@@ -46,6 +47,7 @@ struct RelaySimOptions {
   int history_days = 7;     // target sub-periods remembered for F
   int plain_attempts = 3;   // plain retry: attempts per queued batch per night
   bool readings_every_day = true;  // days 2.. also upload (their failures queue up, not the cohort)
+  std::string id_prefix = "m";     // meter ids are id_prefix + index
   RadioModelOptions radio;
 };
 
@@ -79,6 +81,7 @@ struct RelaySimReport {
   std::vector<uint8_t> cohort_delivered_night;
   // Per meter: how many of its readings failed on day 1.
   std::vector<uint16_t> cohort_per_meter;
+  uint64_t undelivered_readings = 0;  // kMeterNode engine: readings still queued after the last night
   double wall_seconds = 0;            // not part of the figures: excluded from SameFigures
 };
 
@@ -99,6 +102,26 @@ bool SameFigures(const RelaySimReport& a, const RelaySimReport& b);
 Result<RelaySimReport> RunRelayStrategy(const RelaySimOptions& options);
 // The same, on an already drawn model (options.meters/nights/seed/radio must match it).
 Result<RelaySimReport> RunRelayStrategy(const RelaySimOptions& options, const RadioModel& model);
+
+// The simulated fleet's identities: meter id, 9-digit region code of a street (one region per
+// street), 6-digit position code.
+std::string SimMeterId(const RelaySimOptions& options, int meter);
+std::string SimRegionCode(int street);
+std::string SimPositionCode(int position);
+
+// Where a MeterNode fleet's successful transmissions really go (a running head-end), and the keys
+// its meters hold. Called from the simulation thread.
+class FleetLink {
+ public:
+  virtual ~FleetLink() = default;
+  virtual const meter::KeyStore& Keys(int meter) = 0;
+  virtual void Uploaded(int meter, const meter::RelayBatch& batch) = 0;   // own uplink went through
+  virtual void Forwarded(int relay, const meter::SignedBatch& batch) = 0; // a relay's forward went through
+  virtual Status EndOfNight(int night) = 0;                               // e.g. wait for the acks
+};
+
+// The kMeterNode engine with every successful transmission also handed to `link`.
+Result<RelaySimReport> RunNodeFleet(const RelaySimOptions& options, const RadioModel& model, FleetLink* link);
 
 // `meterhub sim relay --meters N [--nights 7] [--seed S] [--k 3] [--csv OUT.csv] [model options]`:
 // runs both strategies on the same seed and prints the parameters, a per-night table and the wall
