@@ -12,6 +12,7 @@
 #include "app/demo.h"
 #include "app/generate.h"
 #include "audit/offline_audit.h"
+#include "audit/ledger/offline_ledger.h"
 #include "base/log.h"
 #include "core/time.h"
 #include "ingest/file_import.h"
@@ -150,6 +151,12 @@ int main(int argc, char** argv) {
     return mh::sim::RunAuditSim(rest, std::cout, std::cerr);
   }
 
+  // `ledger` offline tools (SPEC 4.6): verify a ledger's whole history, export it; own parser.
+  if (argc >= 2 && std::string(argv[1]) == "ledger") {
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    return mh::audit::ledger::RunLedgerCommand(rest, std::cout, std::cerr);
+  }
+
   // `sim relay`: relay vs plain retry on the SPEC 6.1 radio model, with its own parser.
   if (argc >= 3 && std::string(argv[1]) == "sim" && std::string(argv[2]) == "relay") {
     std::vector<std::string> rest(argv + 3, argv + argc);
@@ -180,6 +187,7 @@ int main(int argc, char** argv) {
   app.add_subcommand("vee", "validate a readings CSV offline (SPEC 1.3); see meterhub vee --help");
   app.add_subcommand("relay", "relay retransmission tools: slots, level, score, password, beacons (SPEC 2.8)");
   app.add_subcommand("audit", "tamper audit: verify a meter against the ledger, write an example (SPEC 4)");
+  app.add_subcommand("ledger", "tamper-evident ledger tools: verify, export (SPEC 4.6); see meterhub ledger --help");
 
   mh::ingest::ImportArgs import_args;
   std::string import_tz;
