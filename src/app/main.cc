@@ -20,7 +20,9 @@
 #include "sim/audit_sim.h"
 #include "sim/load_fit.h"
 #include "sim/relay_sim.h"
+#include "sim/water_sim.h"
 #include "vee/offline_vee.h"
+#include "water/offline_water.h"
 
 namespace {
 
@@ -157,6 +159,18 @@ int main(int argc, char** argv) {
     return mh::audit::ledger::RunLedgerCommand(rest, std::cout, std::cerr);
   }
 
+  // `water` offline tools: a fixed contract (SPEC 3) with their own parser.
+  if (argc >= 2 && std::string(argv[1]) == "water") {
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    return mh::water::RunWaterCommand(rest, std::cout, std::cerr);
+  }
+
+  // `sim water`: the water pre-check and fit against injected faults, and the closed loop.
+  if (argc >= 3 && std::string(argv[1]) == "sim" && std::string(argv[2]) == "water") {
+    std::vector<std::string> rest(argv + 3, argv + argc);
+    return mh::sim::RunWaterSim(rest, std::cout, std::cerr);
+  }
+
   // `sim relay`: relay vs plain retry on the SPEC 6.1 radio model, with its own parser.
   if (argc >= 3 && std::string(argv[1]) == "sim" && std::string(argv[2]) == "relay") {
     std::vector<std::string> rest(argv + 3, argv + argc);
@@ -188,6 +202,7 @@ int main(int argc, char** argv) {
   app.add_subcommand("relay", "relay retransmission tools: slots, level, score, password, beacons (SPEC 2.8)");
   app.add_subcommand("audit", "tamper audit: verify a meter against the ledger, write an example (SPEC 4)");
   app.add_subcommand("ledger", "tamper-evident ledger tools: verify, export (SPEC 4.6); see meterhub ledger --help");
+  app.add_subcommand("water", "water meter remote maintenance: check PAIRS.csv (SPEC 3); see meterhub water --help");
 
   mh::ingest::ImportArgs import_args;
   std::string import_tz;
@@ -219,6 +234,7 @@ int main(int argc, char** argv) {
   sim->require_subcommand(1);
   sim->add_subcommand("relay", "relay vs plain retry on the SPEC 6.1 radio model (meterhub sim relay --help)");
   sim->add_subcommand("audit", "tamper-audit attacks caught vs injected over meter-cycles (meterhub sim audit --help)");
+  sim->add_subcommand("water", "water pre-check and fit on simulated drifting meters (meterhub sim water --help)");
   auto* fit = sim->add_subcommand("fit", "fit the fleet's load model to real data");
   fit->add_option("--sgsc", fit_args.sgsc, "SGSC households csv.gz");
   fit->add_option("--daiad", fit_args.daiad, "DAIAD water zip");

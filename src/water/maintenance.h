@@ -1,0 +1,133 @@
+// The maintenance case of one water meter (SPEC 3.5, 3.7) as a transport-free state machine.
+// The platform feeds it window checks, acknowledgements and clock ticks; it answers with plain
+// structs (commands for the terminal's command topic, notices for the bound phone, work orders)
+// that the daemon wires to MQTT, the alert channels and the store. Every transition is appended to
+// the case's maintenance history.
+//
+//   open(steady)   → kCommandIssued  (command + "self-check under way" notice)
+//   open(unsteady) → kWorkOrder      (at once: no remote cure for an erratic meter)
+//   kCommandIssued --ack (current id, applied ≤ expiry)--> kAcknowledged
+//   kCommandIssued --tick past expiry--> re-issue the same correction under a new id while
+//                    retries < max_command_retries (default 1), else kWorkOrder ("no ack")
+//   kAcknowledged  --window after the ack: none--> kClosed (verified clean)
+//                  --steady, refits < max_refits (1)--> kCommandIssued with a refit
+//                  --steady again, or unsteady--> kWorkOrder
+//                  --too few pairs, too little flow to verify (min_flowing_pairs), or window
+//                    started before the ack--> stays (recorded)
+// kClosed and kWorkOrder are final; a later deviation opens a new case.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "meter/water/correction.h"
+#include "meter/water/self_maintenance.h"
+#include "water/pairing.h"
+#include "water/precheck.h"
+
+namespace mh::water {
+
+using meter::water::Correction;
+using meter::water::MaintenanceAck;
+using meter::water::MaintenanceCommand;
+
+// A window as the platform sees it once a correction may be in place: the verdict on what the
+// terminal reported, and the fit of the terminal's RAW flow (reported mapped back through the
+// correction it applies) — the absolute correction a refit sends.
+struct WindowCheck {
+  int64_t window_start = 0;
+  int flowing_pairs = 0;  // pairs with q1 ≥ CaseOptions::flow_floor: what can verify a gain correction
+  PreCheckResult reported;
+  Mapping raw_fit;
+};
+WindowCheck CheckWindow(int64_t window_start, const std::vector<FlowPair>& pairs, const Correction& applied,
+                        const PreCheckOptions& options = {}, double flow_floor = 0.05);
+// The same with the raw pairs given (e.g. pooled over several windows for a refit).
+WindowCheck CheckWindow(int64_t window_start, const std::vector<FlowPair>& reported, const std::vector<FlowPair>& raw,
+                        const PreCheckOptions& options = {}, double flow_floor = 0.05);
+
+struct HistoryRecord {
+  int64_t at = 0;
+  std::string feature_code;
+  std::string event;   // detected, command_issued, notified, acknowledged, command_expired,
+                       // window_ignored, verified_clean, closed, refit, work_order, ack_refused
+  std::string detail;
+};
+
+struct PhoneNotice {
+  std::string phone;
+  std::string feature_code;
+  std::string text;
+  int64_t at = 0;
+};
+
+struct WorkOrder {
+  std::string feature_code;
+  std::string terminal_id;
+  std::string reason;
+  int64_t at = 0;
+};
+
+struct CaseOutputs {
+  std::vector<MaintenanceCommand> commands;
+  std::vector<PhoneNotice> notices;
+  std::vector<WorkOrder> work_orders;
+};
+
+struct CaseOptions {
+  int64_t command_ttl_s = 6 * 3600;  // a command expires one default window after it is issued
+  int max_command_retries = 1;       // re-issues of an unacknowledged command
+  int max_refits = 1;                // SPEC 3.7: retry once with a refit
+  // A "none" window verifies a correction only with this many pairs at q1 ≥ the flow floor of
+  // CheckWindow (0.05 m³/h): a night of zero flow cannot show that a gain error is gone.
+  int min_flowing_pairs = 10;
+};
+
+inline constexpr char kSelfCheckNotice[] = "Your water meter is running a remote self-check: please pause water use.";
+
+class MaintenanceCase {
+ public:
+  enum class State { kCommandIssued, kAcknowledged, kClosed, kWorkOrder };
+
+  // Opens a case from a window whose verdict is steady or unsteady (anything else is refused).
+  // `case_number` makes command ids unique across the meter's cases.
+  static Result<MaintenanceCase> Open(const PairingEntry& entry, int case_number, const WindowCheck& check,
+                                      int64_t now, const CaseOptions& options, CaseOutputs* out);
+
+  Status OnAck(const MaintenanceAck& ack, int64_t now, CaseOutputs* out);
+  void OnTick(int64_t now, CaseOutputs* out);
+  Status OnWindow(const WindowCheck& check, int64_t now, CaseOutputs* out);
+
+  State state() const { return state_; }
+  bool final() const { return state_ == State::kClosed || state_ == State::kWorkOrder; }
+  const std::vector<HistoryRecord>& history() const { return history_; }
+  // The correction the terminal applies once the current command is acknowledged (identity before).
+  const Correction& applied() const { return applied_; }
+  const MaintenanceCommand& current_command() const { return command_; }
+  int refits() const { return refits_; }
+
+ private:
+  MaintenanceCase(PairingEntry entry, int case_number, CaseOptions options)
+      : entry_(std::move(entry)), case_number_(case_number), options_(options) {}
+  void Record(int64_t at, const std::string& event, const std::string& detail);
+  void Issue(const Correction& c, int64_t now, CaseOutputs* out);
+  void OpenWorkOrder(const std::string& reason, int64_t now, CaseOutputs* out);
+
+  PairingEntry entry_;
+  int case_number_ = 0;
+  CaseOptions options_;
+  State state_ = State::kCommandIssued;
+  MaintenanceCommand command_;
+  int attempt_ = 0;   // commands issued so far (ids end in -<attempt>)
+  int retries_ = 0;   // re-issues after expiry, for the current correction
+  int refits_ = 0;
+  int64_t acked_at_ = 0;
+  Correction applied_;
+  std::vector<HistoryRecord> history_;
+};
+
+const char* CaseStateName(MaintenanceCase::State s);
+
+}  // namespace mh::water
