@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/auth.h"
+#include "api/route_kit.h"
 #include "codec/reading_csv.h"
 #include "codec/reading_json.h"
 #include "core/meter_id.h"
@@ -14,35 +15,6 @@
 
 namespace mh::api {
 namespace {
-
-using json = nlohmann::json;
-
-int HttpStatusOf(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk: return 200;
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kUnauthenticated: return 401;
-    case StatusCode::kPermissionDenied: return 403;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kAlreadyExists: return 409;
-    case StatusCode::kFailedPrecondition: return 422;
-    case StatusCode::kResourceExhausted: return 413;
-    case StatusCode::kUnavailable: return 503;
-    case StatusCode::kInternal: return 500;
-  }
-  return 500;
-}
-
-void SendJson(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-}
-
-void SendError(httplib::Response& res, const Status& s) {
-  SendJson(res, HttpStatusOf(s.code()), {{"error", {{"code", StatusCodeName(s.code())}, {"message", s.message()}}}});
-}
-
-std::string Iso(int64_t t) { return FormatIsoUtc(t); }
 
 json MeterJson(const store::MeterInfo& m) {
   json j{{"meter_id", m.meter_id},     {"kind", m.kind},
@@ -102,57 +74,6 @@ json SummaryJson(const ingest::SubmitSummary& s) {
           {"issues", issues}};
 }
 
-
-// from/to query parameters (ISO-8601 or epoch seconds), both inclusive.
-Result<store::TimeRange> ParseRange(const httplib::Request& req) {
-  store::TimeRange range;
-  if (req.has_param("from")) {
-    auto t = ParseTimestamp(req.get_param_value("from"));
-    if (!t.ok()) return InvalidArgument("query parameter 'from': " + t.status().message());
-    range.from = *t;
-  }
-  if (req.has_param("to")) {
-    auto t = ParseTimestamp(req.get_param_value("to"));
-    if (!t.ok()) return InvalidArgument("query parameter 'to': " + t.status().message());
-    range.to = *t;
-  }
-  if (range.from > range.to) return InvalidArgument("'from' is after 'to'");
-  return range;
-}
-
-Result<int64_t> ParseLimit(const httplib::Request& req, int64_t def, int64_t max) {
-  if (!req.has_param("limit")) return def;
-  try {
-    int64_t v = std::stoll(req.get_param_value("limit"));
-    if (v <= 0 || v > max) return InvalidArgument("query parameter 'limit' must be 1.." + std::to_string(max));
-    return v;
-  } catch (...) {
-    return InvalidArgument("query parameter 'limit' is not a number");
-  }
-}
-
-Result<json> ParseBody(const httplib::Request& req) {
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) return InvalidArgument("request body is not valid JSON");
-  if (!body.is_object()) return InvalidArgument("request body must be a JSON object");
-  return body;
-}
-
-// Reads an optional typed field; an existing field of the wrong type is an error naming it.
-template <typename T>
-Status Field(const json& body, const char* name, T* out, bool required) {
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null()) {
-    return required ? InvalidArgument(std::string("field '") + name + "' is required") : Status::Ok();
-  }
-  try {
-    *out = it->get<T>();
-  } catch (const json::exception&) {
-    return InvalidArgument(std::string("field '") + name + "' has the wrong type");
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Status ParseListenAddress(const std::string& listen, HttpOptions* options) {
@@ -199,18 +120,7 @@ void HttpApi::Routes() {
   auto& srv = *server_;
   store::Store* const st = deps_.store;
 
-  // Wraps a handler with authentication and uniform error reporting.
-  auto guarded = [this](auto handler) {
-    return [this, handler](const httplib::Request& req, httplib::Response& res) {
-      auto principal = Authenticate(*deps_.store, req.get_header_value("Authorization"));
-      if (!principal.ok()) {
-        res.set_header("WWW-Authenticate", "Bearer");
-        return SendError(res, principal.status());
-      }
-      Status s = handler(*principal, req, res);
-      if (!s.ok()) SendError(res, s);
-    };
-  };
+  auto guarded = [st](auto handler) { return Guarded(st, handler); };
   // The meter named in the path, if this principal may see it.
   auto visible_meter = [st](const Principal& who, const std::string& id) -> Result<store::MeterInfo> {
     MH_ASSIGN_OR_RETURN(std::optional<store::MeterInfo> m, st->GetMeter(id));
@@ -499,7 +409,7 @@ void HttpApi::Routes() {
     return Status::Ok();
   }));
 
-  if (deps_.relay != nullptr) RelayRoutes(guarded);
+  if (deps_.relay != nullptr) AddRelayRoutes(srv, deps_.store, deps_.relay);
 
   // --- tokens ---
   srv.Post("/api/v1/tokens", guarded([st](const Principal& who, const httplib::Request& req,
@@ -514,116 +424,6 @@ void HttpApi::Routes() {
     if (!role) return InvalidArgument("field 'role': admin, operator, auditor, customer or supervisor");
     MH_ASSIGN_OR_RETURN(std::string token, CreateToken(*st, *role, name, customer));
     SendJson(res, 201, {{"token", token}, {"role", role_name}, {"name", name}, {"customer_id", customer}});
-    return Status::Ok();
-  }));
-}
-
-namespace {
-
-json RegionJson(const relay::RegionView& v) {
-  json levels = json::array();
-  for (int sp : v.sub_periods) {
-    auto level = v.levels.find(sp);
-    auto reporters = v.reporters.find(sp);
-    levels.push_back({{"sub_period", sp},
-                      {"region_level", level == v.levels.end() ? json(nullptr) : json(level->second)},
-                      {"reporting_meters", reporters == v.reporters.end() ? 0 : reporters->second}});
-  }
-  return {{"region_code", v.region_code},
-          {"region_name", v.region_name},
-          {"meters", v.meters},
-          {"sub_periods", levels},
-          {"target_sub_period", v.target ? json(*v.target) : json(nullptr)},
-          {"key_ids", v.key_ids}};
-}
-
-Status NeedsStaff(const Principal& who) {
-  if (who.role == Role::kCustomer) return PermissionDenied("relay data is for staff tokens");
-  return Status::Ok();
-}
-
-}  // namespace
-
-template <typename Guard>
-void HttpApi::RelayRoutes(Guard guarded) {
-  auto& srv = *server_;
-  relay::RelayService* const rs = deps_.relay;
-  srv.Get("/api/v1/relay/regions", guarded([rs](const Principal& who, const httplib::Request&,
-                                                 httplib::Response& res) -> Status {
-    MH_RETURN_IF_ERROR(NeedsStaff(who));
-    MH_ASSIGN_OR_RETURN(std::vector<relay::RegionView> regions, rs->Regions());
-    json out = json::array();
-    for (const auto& v : regions) out.push_back(RegionJson(v));
-    SendJson(res, 200, {{"regions", out}});
-    return Status::Ok();
-  }));
-  srv.Get(R"(/api/v1/relay/regions/([0-9]{9}))", guarded([rs](const Principal& who, const httplib::Request& req,
-                                                               httplib::Response& res) -> Status {
-    MH_RETURN_IF_ERROR(NeedsStaff(who));
-    MH_ASSIGN_OR_RETURN(relay::RegionView v, rs->Region(req.matches[1]));
-    SendJson(res, 200, RegionJson(v));
-    return Status::Ok();
-  }));
-  srv.Post(R"(/api/v1/relay/regions/([0-9]{9})/rotate-key)",
-           guarded([rs](const Principal& who, const httplib::Request& req, httplib::Response& res) -> Status {
-             if (!who.CanWrite()) return PermissionDenied("rotating region keys needs an admin or operator token");
-             MH_ASSIGN_OR_RETURN(relay::RegionView v, rs->Region(req.matches[1]));
-             MH_ASSIGN_OR_RETURN(int id, rs->RotateKey(v.region_code));
-             SendJson(res, 200, {{"region_code", v.region_code}, {"key_id", id}});
-             return Status::Ok();
-           }));
-  srv.Post("/api/v1/relay/meters", guarded([rs](const Principal& who, const httplib::Request& req,
-                                                 httplib::Response& res) -> Status {
-    if (!who.CanWrite()) return PermissionDenied("registering relay meters needs an admin or operator token");
-    MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
-    relay::RelayRegistration r;
-    MH_RETURN_IF_ERROR(Field(body, "meter_id", &r.meter_id, true));
-    MH_RETURN_IF_ERROR(Field(body, "region_code", &r.region_code, true));
-    MH_RETURN_IF_ERROR(Field(body, "position_code", &r.position_code, true));
-    MH_RETURN_IF_ERROR(Field(body, "install_address", &r.install_address, false));
-    MH_RETURN_IF_ERROR(Field(body, "device_key", &r.device_key_hex, false));
-    MH_ASSIGN_OR_RETURN(store::RelayMeter m, rs->RegisterMeter(r));
-    // The device key is shown here only: it is provisioned into the meter, never listed again.
-    SendJson(res, 201, {{"meter_id", m.meter_id}, {"region_code", m.region_code}, {"position_code", m.position_code},
-                        {"region_name", m.region_name}, {"device_key", m.device_key_hex}});
-    return Status::Ok();
-  }));
-  srv.Post("/api/v1/relay/reports", guarded([rs](const Principal& who, const httplib::Request& req,
-                                                  httplib::Response& res) -> Status {
-    if (!who.CanWrite()) return PermissionDenied("posting level reports needs an admin or operator token");
-    MH_ASSIGN_OR_RETURN(relay::ReportMessage m, relay::ParseReportMessage(req.body));
-    MH_ASSIGN_OR_RETURN(std::optional<int> target, rs->Report(m.meter_id, m.reports));
-    SendJson(res, 200, {{"meter_id", m.meter_id}, {"target_sub_period", target ? json(*target) : json(nullptr)}});
-    return Status::Ok();
-  }));
-  srv.Post("/api/v1/relay/forward", guarded([rs](const Principal& who, const httplib::Request& req,
-                                                  httplib::Response& res) -> Status {
-    if (!who.CanWrite()) return PermissionDenied("posting forwarded batches needs an admin or operator token");
-    MH_ASSIGN_OR_RETURN(relay::ForwardMessage m, relay::ParseForwardMessage(req.body));
-    Result<relay::ForwardOutcome> outcome = rs->Forward({m.batch, m.tag, m.relay_meter_id});
-    // A failed origin tag is the batch's fault, not the caller's credentials: 422, not 401.
-    if (!outcome.ok() && outcome.status().code() == StatusCode::kUnauthenticated)
-      return FailedPrecondition(outcome.status().message());
-    MH_RETURN_IF_ERROR(outcome.status());
-    SendJson(res, 200, {{"outcome", *outcome == relay::ForwardOutcome::kAccepted ? "accepted" : "duplicate"},
-                        {"readings", m.batch.readings.size()}});
-    return Status::Ok();
-  }));
-  srv.Get("/api/v1/relay/stats", guarded([rs, st = deps_.store](const Principal& who, const httplib::Request& req,
-                                                                httplib::Response& res) -> Status {
-    MH_RETURN_IF_ERROR(NeedsStaff(who));
-    MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
-    MH_ASSIGN_OR_RETURN(store::RelayBatchTotals t, rs->Totals());
-    MH_ASSIGN_OR_RETURN(std::vector<store::RelayBatchRecord> batches,
-                        st->ListRelayBatches(req.get_param_value("relay"), limit));
-    json recent = json::array();
-    for (const auto& b : batches)
-      recent.push_back({{"digest", b.digest_hex}, {"origin", b.origin_meter_id}, {"relay", b.relay_meter_id},
-                        {"outcome", b.outcome}, {"readings", b.readings}, {"copies", b.copies},
-                        {"received_at_ms", b.received_at}});
-    SendJson(res, 200, {{"batches", {{"accepted", t.accepted}, {"duplicates", t.duplicates},
-                                      {"rejected", t.rejected}, {"unknown_origin", t.unknown_origin}}},
-                        {"readings_delivered", t.readings}, {"recent", recent}});
     return Status::Ok();
   }));
 }

@@ -56,8 +56,6 @@ class HttpApi {
 
  private:
   void Routes();
-  template <typename Guard>
-  void RelayRoutes(Guard guarded);
 
   ApiDeps deps_;
   HttpOptions options_;

@@ -1,0 +1,67 @@
+// What every REST route file shares: authentication and uniform JSON errors around a handler, and
+// the parsing of query parameters and JSON bodies with errors that name the parameter or field.
+#pragma once
+
+#include <httplib.h>
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "api/auth.h"
+#include "base/status.h"
+#include "relay/relay_service.h"
+#include "store/store.h"
+
+namespace mh::api {
+
+using json = nlohmann::json;
+
+int HttpStatusOf(StatusCode code);
+void SendJson(httplib::Response& res, int status, const json& body);
+// {"error": {"code", "message"}} with the status's HTTP code.
+void SendError(httplib::Response& res, const Status& s);
+std::string Iso(int64_t epoch_s);
+
+// from/to query parameters (ISO-8601 or epoch seconds), both inclusive.
+Result<store::TimeRange> ParseRange(const httplib::Request& req);
+// ?limit=, 1..max, `def` when absent.
+Result<int64_t> ParseLimit(const httplib::Request& req, int64_t def, int64_t max);
+// The body as a JSON object.
+Result<json> ParseBody(const httplib::Request& req);
+
+// Reads an optional typed field; an existing field of the wrong type is an error naming it.
+template <typename T>
+Status Field(const json& body, const char* name, T* out, bool required) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) {
+    return required ? InvalidArgument(std::string("field '") + name + "' is required") : Status::Ok();
+  }
+  try {
+    *out = it->get<T>();
+  } catch (const json::exception&) {
+    return InvalidArgument(std::string("field '") + name + "' has the wrong type");
+  }
+  return Status::Ok();
+}
+
+// A route handler: runs with the authenticated principal; a non-OK status becomes the JSON error.
+using RouteHandler = std::function<Status(const Principal&, const httplib::Request&, httplib::Response&)>;
+// Wraps `handler` with bearer-token authentication against `store` and uniform error reporting.
+inline httplib::Server::Handler Guarded(store::Store* store, RouteHandler handler) {
+  return [store, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+    auto principal = Authenticate(*store, req.get_header_value("Authorization"));
+    if (!principal.ok()) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return SendError(res, principal.status());
+    }
+    Status s = handler(*principal, req, res);
+    if (!s.ok()) SendError(res, s);
+  };
+}
+
+// Route groups of the method areas, one file each (relay_routes.cc, ...).
+void AddRelayRoutes(httplib::Server& srv, store::Store* store, relay::RelayService* relay);
+
+}  // namespace mh::api
