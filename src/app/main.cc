@@ -23,6 +23,7 @@
 #include "sim/water_sim.h"
 #include "vee/offline_vee.h"
 #include "water/offline_water.h"
+#include "water/vision/offline_read.h"
 
 namespace {
 
@@ -159,7 +160,13 @@ int main(int argc, char** argv) {
     return mh::audit::ledger::RunLedgerCommand(rest, std::cout, std::cerr);
   }
 
-  // `water` offline tools: a fixed contract (SPEC 3) with their own parser.
+  // `water read`: reading meter photos (SPEC 3, offline tool), a fixed contract with its own parser.
+  if (argc >= 3 && std::string(argv[1]) == "water" && std::string(argv[2]) == "read") {
+    std::vector<std::string> rest(argv + 3, argv + argc);
+    return mh::water::vision::RunWaterReadCommand(rest, std::cout, std::cerr);
+  }
+
+  // `water check` (and its help): a fixed contract (SPEC 3) with its own parser.
   if (argc >= 2 && std::string(argv[1]) == "water") {
     std::vector<std::string> rest(argv + 2, argv + argc);
     return mh::water::RunWaterCommand(rest, std::cout, std::cerr);
@@ -176,6 +183,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> rest(argv + 3, argv + argc);
     return mh::sim::RunRelaySim(rest, std::cout, std::cerr);
   }
+
 
   CLI::App app{"MeterHub: smart-metering platform for electricity and water utilities"};
   app.set_version_flag("--version", "meterhub 0.1.0");

@@ -1,0 +1,306 @@
+#include "water/vision/digit_classifier.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+
+namespace mh::water::vision {
+
+// The model's text, compiled in from model/digits_model.yml (generated digits_model_data.cc).
+extern const char kDigitsModelYaml[];
+extern const unsigned long kDigitsModelYamlSize;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const cv::HOGDescriptor& Hog() {
+  // 20×40 window, 10×10 blocks of 5×5 cells moving by 5: 3×7 blocks × 4 cells × 9 bins = 756.
+  static const cv::HOGDescriptor hog(cv::Size(DigitClassifier::kWidth, DigitClassifier::kHeight), cv::Size(10, 10),
+                                     cv::Size(5, 5), cv::Size(5, 5), 9);
+  return hog;
+}
+
+cv::Mat Grey(const cv::Mat& image) {
+  cv::Mat grey;
+  if (image.channels() == 3) {
+    cv::cvtColor(image, grey, cv::COLOR_BGR2GRAY);
+  } else if (image.channels() == 4) {
+    cv::cvtColor(image, grey, cv::COLOR_BGRA2GRAY);
+  } else {
+    grey = image;
+  }
+  if (grey.depth() != CV_8U) grey.convertTo(grey, CV_8U);
+  return grey;
+}
+
+// Scales to the classifier's size and stretches the 2nd..98th percentile of grey to 0..255, so
+// that dim and glaring photos give the same gradients.
+cv::Mat Normalised(const cv::Mat& crop) {
+  cv::Mat small;
+  cv::resize(Grey(crop), small, cv::Size(DigitClassifier::kWidth, DigitClassifier::kHeight), 0, 0, cv::INTER_AREA);
+  std::vector<uint8_t> v(small.begin<uint8_t>(), small.end<uint8_t>());
+  std::sort(v.begin(), v.end());
+  const double lo = v[v.size() * 2 / 100], hi = v[v.size() * 98 / 100];
+  const double scale = hi - lo < 8 ? 1.0 : 255.0 / (hi - lo);
+  cv::Mat out;
+  small.convertTo(out, CV_8U, scale, -lo * scale);
+  return out;
+}
+
+// A jittered copy for training: small shift, scale and crop changes as a segmenter makes them,
+// contrast and brightness changes as photos have them. Integer draws only, so the same seed
+// gives the same copies with any standard library.
+cv::Mat Jitter(const cv::Mat& image, std::mt19937& rng) {
+  auto draw = [&](int lo, int hi) { return lo + int(rng() % uint32_t(hi - lo + 1)); };
+  cv::Mat grey = Grey(image);
+  const int w = grey.cols, h = grey.rows;
+  const double sx = 1.0 + draw(-8, 8) / 100.0, sy = 1.0 + draw(-8, 8) / 100.0;
+  const double dx = draw(-10, 10) / 100.0 * w, dy = draw(-8, 8) / 100.0 * h;
+  const double angle = draw(-4, 4);
+  cv::Mat m = cv::getRotationMatrix2D(cv::Point2f(w / 2.0f, h / 2.0f), angle, 1.0);
+  m.at<double>(0, 0) *= sx;
+  m.at<double>(0, 1) *= sx;
+  m.at<double>(1, 0) *= sy;
+  m.at<double>(1, 1) *= sy;
+  m.at<double>(0, 2) += dx + (1 - sx) * w / 2.0;
+  m.at<double>(1, 2) += dy + (1 - sy) * h / 2.0;
+  cv::Mat out;
+  cv::warpAffine(grey, out, m, grey.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  const double contrast = draw(50, 120) / 100.0, bright = draw(-40, 40);
+  out.convertTo(out, CV_8U, contrast, bright + (1 - contrast) * 128);
+  if (draw(0, 2) == 0) cv::GaussianBlur(out, out, cv::Size(3, 3), draw(3, 10) / 10.0);
+  return out;
+}
+
+// The crop as the register reader cuts it from a window: the drum between its neighbours on a
+// dark frame, cut a little off-centre, a little too wide or narrow, with or without the frame.
+cv::Mat InContext(const cv::Mat& image, const cv::Mat& left, const cv::Mat& right, std::mt19937& rng) {
+  auto draw = [&](int lo, int hi) { return lo + int(rng() % uint32_t(hi - lo + 1)); };
+  const int dw = 28, dh = 52, gap = 2, pad = 4;
+  const uchar frame = uchar(draw(10, 60));
+  cv::Mat strip(dh + 2 * pad, 3 * (dw + gap), CV_8UC1, cv::Scalar(frame));
+  const cv::Mat* drums[3] = {&left, &image, &right};
+  for (int i = 0; i < 3; ++i) {
+    cv::Mat d;
+    cv::resize(Grey(*drums[i]), d, cv::Size(dw, dh), 0, 0, cv::INTER_AREA);
+    d.copyTo(strip(cv::Rect(i * (dw + gap) + gap / 2, pad, dw, dh)));
+  }
+  const double cell = dw + gap;
+  const double x = cell + draw(-8, 8) / 100.0 * cell, w = cell * (1 + draw(-8, 8) / 100.0);
+  const int inset = draw(0, 9);
+  return strip(cv::Rect(int(x), inset, int(w), strip.rows - 2 * inset)).clone();
+}
+
+// A drum caught between digit d and the next: the lower part of d above the upper part of d+1,
+// as the drum shows it while rolling; `offset` in (0,1) is how far it has rolled.
+cv::Mat RollBetween(const cv::Mat& lower, const cv::Mat& upper, double offset) {
+  const cv::Size size(DigitClassifier::kWidth * 2, DigitClassifier::kHeight * 2);
+  cv::Mat a, b, stacked;
+  cv::resize(Grey(lower), a, size, 0, 0, cv::INTER_AREA);
+  cv::resize(Grey(upper), b, size, 0, 0, cv::INTER_AREA);
+  cv::vconcat(a, b, stacked);
+  const int y = std::clamp(int(offset * size.height), 0, size.height);
+  return stacked(cv::Rect(0, y, size.width, size.height)).clone();
+}
+
+cv::Mat Softmax(const cv::Mat& row) {
+  double mx;
+  cv::minMaxLoc(row, nullptr, &mx);
+  cv::Mat e;
+  cv::exp((row - mx) * 4.0, e);  // outputs lie in about ±1.7: a temperature of 1/4 spreads them
+  return e / cv::sum(e)[0];
+}
+
+}  // namespace
+
+Result<double> FineLabelOfName(const std::string& file_name) {
+  const char* s = file_name.c_str();
+  char* end = nullptr;
+  const double v = std::strtod(s, &end);
+  if (end == s || v < 0 || v >= 10) return InvalidArgument("no fine label (like 3.5_) at the start of '" + file_name + "'");
+  return v;
+}
+
+Result<std::vector<DigitSample>> LoadDigitDirectory(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return NotFound("digit directory " + dir + " does not exist");
+  std::vector<std::pair<std::string, std::string>> files;  // path, folder
+  for (const auto& sub : fs::directory_iterator(dir, ec)) {
+    if (!sub.is_directory()) continue;
+    const std::string folder = sub.path().filename().string();
+    const bool digit = folder.size() == 1 && folder[0] >= '0' && folder[0] <= '9';
+    if (!digit && folder != "transition") continue;
+    for (const auto& f : fs::directory_iterator(sub.path(), ec)) {
+      const std::string ext = f.path().extension().string();
+      if (ext == ".jpg" || ext == ".jpeg" || ext == ".png") files.emplace_back(f.path().string(), folder);
+    }
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<DigitSample> out;
+  for (const auto& [path, folder] : files) {
+    DigitSample s;
+    s.path = path;
+    s.image = cv::imread(path, cv::IMREAD_COLOR);
+    if (s.image.empty()) return InvalidArgument("cannot decode image " + path);
+    if (folder == "transition") {
+      MH_ASSIGN_OR_RETURN(double fine, FineLabelOfName(fs::path(path).filename().string()));
+      s.fine = fine;
+      s.label = std::min(9, int(std::floor(fine)));
+    } else {
+      s.label = folder[0] - '0';
+      s.fine = s.label;
+    }
+    out.push_back(std::move(s));
+  }
+  if (out.empty()) return NotFound("no digit images under " + dir + " (expected <0-9|transition>/*.jpg)");
+  return out;
+}
+
+int DigitClassifier::FeatureLength() { return int(Hog().getDescriptorSize()); }
+
+cv::Mat DigitClassifier::Features(const cv::Mat& crop) {
+  std::vector<float> d;
+  Hog().compute(Normalised(crop), d);
+  return cv::Mat(d, true).reshape(1, 1);
+}
+
+Result<DigitClassifier> DigitClassifier::Train(const std::vector<DigitSample>& samples, const TrainOptions& options) {
+  if (samples.empty()) return InvalidArgument("no training samples");
+  std::mt19937 rng(options.seed);
+  cv::Mat features, targets;
+  auto add = [&](const cv::Mat& image, int label) {
+    features.push_back(Features(image));
+    cv::Mat t(1, 10, CV_32F, cv::Scalar(-1));
+    t.at<float>(0, label) = 1;
+    targets.push_back(t);
+  };
+  std::array<std::vector<const DigitSample*>, 10> whole;
+  for (const auto& s : samples) {
+    if (s.fine == s.label) whole[s.label].push_back(&s);
+  }
+  for (const auto& s : samples) {
+    add(s.image, s.label);
+    for (int k = 0; k < options.augment; ++k) {
+      if (k % 2 == 0) {
+        add(Jitter(s.image, rng), s.label);
+      } else {
+        const DigitSample& left = samples[rng() % samples.size()];
+        const DigitSample& right = samples[rng() % samples.size()];
+        add(Jitter(InContext(s.image, left.image, right.image, rng), rng), s.label);
+      }
+    }
+    // Real transitions are few: roll this digit towards a random crop of the next one.
+    const auto& next = whole[(s.label + 1) % 10];
+    if (s.fine == s.label && !next.empty() && int(rng() % 100) < options.synthetic_transitions) {
+      const DigitSample* upper = next[rng() % next.size()];
+      add(Jitter(RollBetween(s.image, upper->image, (15 + rng() % 71) / 100.0), rng), s.label);
+    }
+  }
+  DigitClassifier c;
+  c.mlp_ = cv::ml::ANN_MLP::create();
+  c.mlp_->setLayerSizes(std::vector<int>{features.cols, options.hidden, 10});
+  c.mlp_->setActivationFunction(cv::ml::ANN_MLP::SIGMOID_SYM);
+  c.mlp_->setTrainMethod(cv::ml::ANN_MLP::BACKPROP, 0.01, 0.1);
+  c.mlp_->setTermCriteria(cv::TermCriteria(cv::TermCriteria::MAX_ITER + cv::TermCriteria::EPS, options.iterations, 1e-6));
+  // The weights start from OpenCV's fixed generator; one thread keeps the sums in one order.
+  const int threads = cv::getNumThreads();
+  cv::setNumThreads(1);
+  const bool ok = c.mlp_->train(cv::ml::TrainData::create(features, cv::ml::ROW_SAMPLE, targets));
+  cv::setNumThreads(threads);
+  if (!ok) return Internal("the perceptron did not train");
+  return c;
+}
+
+Result<DigitClassifier> DigitClassifier::FromText(const std::string& yaml) {
+  try {
+    cv::FileStorage fs(yaml, cv::FileStorage::READ | cv::FileStorage::MEMORY);
+    DigitClassifier c;
+    c.mlp_ = cv::ml::ANN_MLP::create();
+    c.mlp_->read(fs.getFirstTopLevelNode());
+    if (c.mlp_->getLayerSizes().rows < 3 || c.mlp_->getLayerSizes().at<int>(0) != FeatureLength()) {
+      return InvalidArgument("not a digits model for this feature set");
+    }
+    return c;
+  } catch (const cv::Exception& e) {
+    return InvalidArgument(std::string("cannot parse digits model: ") + e.what());
+  }
+}
+
+Result<DigitClassifier> DigitClassifier::Builtin() {
+  static const Result<DigitClassifier> model = FromText(std::string(kDigitsModelYaml, kDigitsModelYamlSize));
+  return model;
+}
+
+Result<DigitClassifier> DigitClassifier::Load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot open model " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto c = FromText(text.str());
+  if (!c.ok()) return c.status().WithContext("model " + path);
+  return c;
+}
+
+Status DigitClassifier::Save(const std::string& path) const {
+  try {
+    // Base64 blobs keep the committed file small; the name comes first for readers of the file.
+    cv::FileStorage fs(path, cv::FileStorage::WRITE | cv::FileStorage::BASE64);
+    if (!fs.isOpened()) return InvalidArgument("cannot write model " + path);
+    fs << "digits_mlp" << "{";
+    mlp_->write(fs);
+    fs << "}";
+    fs.release();
+    return Status::Ok();
+  } catch (const cv::Exception& e) {
+    return Internal("cannot write model " + path + ": " + e.what());
+  }
+}
+
+DigitGuess DigitClassifier::Classify(const cv::Mat& crop) const {
+  DigitGuess g;
+  if (crop.empty() || !mlp_) return g;
+  cv::Mat out;
+  mlp_->predict(Features(crop), out);
+  cv::Mat p = Softmax(out.row(0));
+  cv::Point best;
+  double top;
+  cv::minMaxLoc(p, nullptr, &top, nullptr, &best);
+  g.digit = best.x;
+  g.confidence = top;
+  for (int i = 0; i < 10; ++i) g.probability[i] = p.at<float>(0, i);
+  return g;
+}
+
+Evaluation Evaluate(const DigitClassifier& classifier, const std::vector<DigitSample>& samples) {
+  Evaluation e;
+  for (const auto& s : samples) {
+    const int got = classifier.Classify(s.image).digit;
+    ++e.total;
+    if (got == s.label) ++e.correct;
+    if (got >= 0) ++e.confusion[s.label][got];
+  }
+  return e;
+}
+
+std::string FormatEvaluation(const Evaluation& e) {
+  std::ostringstream o;
+  o << "accuracy " << e.correct << "/" << e.total << " = " << cv::format("%.2f", 100.0 * e.accuracy()) << " %\n";
+  o << "truth\\read    0    1    2    3    4    5    6    7    8    9\n";
+  for (int t = 0; t < 10; ++t) {
+    o << "        " << t << " ";
+    for (int r = 0; r < 10; ++r) o << cv::format("%5d", e.confusion[t][r]);
+    o << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace mh::water::vision

@@ -1,0 +1,93 @@
+#include "water/vision/digit_classifier.h"
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <opencv2/imgproc.hpp>
+
+#include "support/test_env.h"
+
+namespace mh::water::vision {
+namespace {
+
+TEST(FineLabel, ParsesTheLeadingNumberOfTransitionFiles) {
+  EXPECT_DOUBLE_EQ(*FineLabelOfName("3.5_331b32ae.jpg"), 3.5);
+  EXPECT_DOUBLE_EQ(*FineLabelOfName("9.7_main_dig6_20220515-094057.jpg"), 9.7);
+  EXPECT_DOUBLE_EQ(*FineLabelOfName("0.7000000000000001_x.jpg"), 0.7000000000000001);
+  EXPECT_FALSE(FineLabelOfName("abc.jpg").ok());
+  EXPECT_FALSE(FineLabelOfName("12.5_x.jpg").ok());
+}
+
+TEST(DigitClassifier, FeaturesAreHogOfTheScaledCrop) {
+  EXPECT_EQ(DigitClassifier::FeatureLength(), 756);
+  const cv::Mat crop(41, 21, CV_8UC3, cv::Scalar(40, 40, 40));
+  const cv::Mat f = DigitClassifier::Features(crop);
+  EXPECT_EQ(f.rows, 1);
+  EXPECT_EQ(f.cols, 756);
+  // Polarity does not matter: a white 7 on black and a black 7 on white give the same features.
+  cv::Mat white_on_black(41, 21, CV_8UC1, cv::Scalar(20));
+  cv::line(white_on_black, {4, 6}, {17, 6}, cv::Scalar(230), 3);
+  cv::line(white_on_black, {17, 6}, {8, 36}, cv::Scalar(230), 3);
+  cv::Mat black_on_white = 250 - white_on_black;
+  // (Nearly: the percentile stretch is not quite symmetric.) A 1 in the same place differs far more.
+  cv::Mat one(41, 21, CV_8UC1, cv::Scalar(20));
+  cv::line(one, {11, 4}, {11, 36}, cv::Scalar(230), 3);
+  const cv::Mat f7 = DigitClassifier::Features(white_on_black);
+  EXPECT_LT(cv::norm(f7, DigitClassifier::Features(black_on_white)), 0.02);
+  EXPECT_GT(cv::norm(f7, DigitClassifier::Features(one)), 0.5);
+}
+
+TEST(DigitClassifier, BuiltinModelLoadsAndRoundTrips) {
+  auto c = DigitClassifier::Builtin();
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  mh::testing::TempDir dir("digits-model");
+  ASSERT_TRUE(c->Save(dir / "m.yml").ok());
+  auto back = DigitClassifier::Load(dir / "m.yml");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  cv::Mat crop(41, 21, CV_8UC1, cv::Scalar(30));
+  cv::circle(crop, {10, 20}, 8, cv::Scalar(220), 3);
+  EXPECT_EQ(c->Classify(crop).digit, back->Classify(crop).digit);
+  EXPECT_DOUBLE_EQ(c->Classify(crop).confidence, back->Classify(crop).confidence);
+  EXPECT_FALSE(DigitClassifier::Load(dir / "none.yml").ok());
+  mh::testing::WriteFile(dir / "bad.yml", "%YAML:1.0\nfoo: 1\n");
+  EXPECT_FALSE(DigitClassifier::Load(dir / "bad.yml").ok());
+}
+
+TEST(DigitClassifier, TrainingIsDeterministic) {
+  const std::string train = mh::testing::SharedData("digits/train");
+  if (!mh::testing::Exists(train)) GTEST_SKIP() << "no " << train << " (shared data absent)";
+  auto all = LoadDigitDirectory(train);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  std::vector<DigitSample> few;
+  for (size_t i = 0; i < all->size(); i += 25) few.push_back((*all)[i]);
+  TrainOptions o;
+  o.iterations = 10;
+  o.hidden = 16;
+  auto a = DigitClassifier::Train(few, o), b = DigitClassifier::Train(few, o);
+  ASSERT_TRUE(a.ok() && b.ok());
+  mh::testing::TempDir dir("digits-train");
+  ASSERT_TRUE(a->Save(dir / "a.yml").ok());
+  ASSERT_TRUE(b->Save(dir / "b.yml").ok());
+  EXPECT_EQ(mh::testing::ReadFile(dir / "a.yml"), mh::testing::ReadFile(dir / "b.yml"));
+}
+
+TEST(DigitClassifier, LoadsTheTrainingSetWithTransitionsAsTheLowerDigit) {
+  const std::string train = mh::testing::SharedData("digits/train");
+  if (!mh::testing::Exists(train)) GTEST_SKIP() << "no " << train << " (shared data absent)";
+  auto all = LoadDigitDirectory(train);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  EXPECT_EQ(all->size(), 2328u);
+  int transitions = 0, nines = 0;
+  for (const auto& s : *all) {
+    if (s.path.find("/transition/") == std::string::npos) continue;
+    ++transitions;
+    EXPECT_EQ(s.label, int(s.fine)) << s.path;
+    if (s.fine >= 9) ++nines;
+  }
+  EXPECT_EQ(transitions, 228);
+  EXPECT_GT(nines, 0);
+  EXPECT_FALSE(LoadDigitDirectory("/nonexistent").ok());
+}
+
+}  // namespace
+}  // namespace mh::water::vision
