@@ -1,6 +1,7 @@
 # The two commands of the README:  make demo   and   make test
 BUILD ?= build
 JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 30
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 .PHONY: deps configure build test demo bench clean
@@ -16,6 +17,7 @@ build: configure
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+	./scripts/fuzz-briefly.sh $(FUZZ_SECONDS)
 
 demo: build
 	./$(BUILD)/src/app/meterhub demo $(DEMO_ARGS)

@@ -11,6 +11,7 @@ PACKAGES=(
   libfmt-dev libspdlog-dev libcurl4-openssl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libeigen3-dev libceres-dev libopencv-dev tesseract-ocr libtesseract-dev
+  clang libclang-rt-14-dev
   python3 curl unzip time bc tshark gnuplot-nox
 )
 
