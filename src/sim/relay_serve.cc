@@ -19,6 +19,7 @@
 
 #include "core/meter_id.h"
 #include "meter/key_delivery.h"
+#include "meter/night_schedule.h"
 #include "meter/slots.h"
 #include "relay/messages.h"
 #include "sim/rng.h"
@@ -71,7 +72,7 @@ std::string Topic(const std::string& meter_id, const std::string& leaf) {
 class ServedFleet final : public FleetLink {
  public:
   ServedFleet(const RelaySimOptions& sim, const RelayServeOptions& serve, const RadioModel& model)
-      : sim_(sim), serve_(serve), model_(model), keys_(sim.meters), targets_(sim.meters, -1) {
+      : sim_(sim), serve_(serve), model_(model), keys_(sim.meters) {
     for (int i = 0; i < sim.meters; ++i) index_[SimMeterId(sim, i)] = i;
   }
   ~ServedFleet() override {
@@ -154,22 +155,41 @@ class ServedFleet final : public FleetLink {
     return Status::Ok();
   }
 
-  // Each meter reports a level for each of its region's sub-periods; the head-end answers with
-  // the region's target.
+  // Each meter measures its night (1-minute detection points of a simulated load: a base draw and
+  // appliances switching on and off), reports its usage level per sub-period through its
+  // NightSchedule (SPEC 2.1–2.2), and receives the region's target back (2.3).
   Status Report() {
     SimRng rng(sim_.seed ^ 0x5EB0A7ULL);
-    meter::SlotOptions slots;
-    const int n = *meter::SlotCount(slots);
     for (int i = 0; i < sim_.meters; ++i) {
       const std::string id = SimMeterId(sim_, i);
+      Result<meter::NightSchedule> schedule =
+          meter::NightSchedule::Create(SimRegionCode(model_.Street(i)), meter::SlotOptions{}, 0);
+      if (!schedule.ok()) return schedule.status();
+      std::vector<meter::DetectionPoint> points;
+      const double base = 0.002 + 0.004 * Uniform01(rng);
+      const double busy = 0.02 + 0.1 * Uniform01(rng);  // chance an appliance toggles per minute
+      bool on = false;
+      for (int minute = 0; minute < meter::WindowMinutes(schedule->options()); ++minute) {
+        if (Uniform01(rng) < busy) on = !on;
+        points.push_back({minute, base + (on ? 0.02 : 0.0)});
+      }
+      Result<std::vector<meter::SubPeriodLevel>> levels = schedule->Report(points);
+      if (!levels.ok()) return levels.status().WithContext(id);
       relay::ReportMessage m{id, {}};
-      for (int sp : meter::AllocateSlots(SimRegionCode(model_.Street(i)), n, slots.slots_per_region))
-        m.reports.push_back({id, sp, static_cast<int>(rng() % 4)});
+      for (const meter::SubPeriodLevel& l : *levels) m.reports.push_back({id, l.sub_period, l.level});
+      {
+        std::lock_guard lock(mu_);
+        schedules_.push_back(std::move(schedule).value());
+        if (auto early = early_targets_.find(i); early != early_targets_.end())
+          (void)schedules_.back().SetTarget(early->second);
+      }
       MH_RETURN_IF_ERROR(Publish(Topic(id, "relay/report"), relay::EncodeReportMessage(m)));
     }
     if (!WaitUntil([this] {
           std::lock_guard lock(mu_);
-          return std::find(targets_.begin(), targets_.end(), -1) == targets_.end();
+          for (const meter::NightSchedule& s : schedules_)
+            if (!s.target()) return false;
+          return schedules_.size() == static_cast<size_t>(sim_.meters);
         }))
       return Unavailable("not every meter received its region's target sub-period");
     return Status::Ok();
@@ -178,7 +198,8 @@ class ServedFleet final : public FleetLink {
   std::map<std::string, int> TargetsByRegion() {
     std::lock_guard lock(mu_);
     std::map<std::string, int> out;
-    for (int i = 0; i < sim_.meters; ++i) out[SimRegionCode(model_.Street(i))] = targets_[i];
+    for (size_t i = 0; i < schedules_.size(); ++i)
+      out[SimRegionCode(model_.Street(static_cast<int>(i)))] = schedules_[i].target().value_or(-1);
     return out;
   }
 
@@ -233,7 +254,13 @@ class ServedFleet final : public FleetLink {
       Result<relay::TargetCommand> c = relay::ParseTargetCommand(text);
       if (!c.ok()) return;
       std::lock_guard lock(mu_);
-      targets_[i] = c->sub_period;
+      // A target may come back before this meter's schedule exists (another meter's report
+      // changed the region's target): keep it for when it does.
+      if (static_cast<size_t>(i) < schedules_.size()) {
+        (void)schedules_[i].SetTarget(c->sub_period);
+      } else {
+        early_targets_[i] = c->sub_period;
+      }
     }
   }
 
@@ -272,7 +299,8 @@ class ServedFleet final : public FleetLink {
   std::mutex cv_mu_;
   std::condition_variable cv_;
   std::mutex mu_;
-  std::vector<int> targets_;           // guarded by mu_
+  std::vector<meter::NightSchedule> schedules_;  // guarded by mu_; index = meter
+  std::map<int, int> early_targets_;              // guarded by mu_
   uint64_t delivered_ = 0;             // simulation thread only
   uint64_t forwarded_batches_ = 0;     // simulation thread only
   Status first_error_;                 // simulation thread only
