@@ -17,6 +17,7 @@
 #include "crypto/crypto.h"
 #include "meter/access_password.h"
 #include "meter/relay_score.h"
+#include "base/tool_options.h"
 #include "meter/slots.h"
 #include "meter/usage_level.h"
 
@@ -32,85 +33,14 @@ constexpr char kUsage[] =
     "  meterhub relay password --region-code C --position P --reference HEX\n"
     "  meterhub relay beacons --pcap OUT.pcap [--meters N]\n";
 
-// The options of one verb: name → value, after checking every name is known to the verb.
-class Options {
- public:
-  static Result<Options> Parse(const std::vector<std::string>& argv, const std::set<std::string>& known) {
-    Options o;
-    for (size_t i = 1; i < argv.size(); ++i) {
-      const std::string& a = argv[i];
-      if (a.rfind("--", 0) != 0 || a.size() == 2) return InvalidArgument("unexpected argument '" + a + "'");
-      std::string name = a.substr(2), value;
-      const size_t eq = name.find('=');
-      if (eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name.resize(eq);
-      } else {
-        if (known.count(name) == 0) return InvalidArgument("unknown option --" + name);
-        if (i + 1 >= argv.size()) return InvalidArgument("option --" + name + " needs a value");
-        value = argv[++i];
-      }
-      if (known.count(name) == 0) return InvalidArgument("unknown option --" + name);
-      if (o.values_.count(name)) return InvalidArgument("option --" + name + " given twice");
-      o.values_[name] = value;
-    }
-    return o;
-  }
-
-  std::optional<std::string> Get(const std::string& name) const {
-    auto it = values_.find(name);
-    if (it == values_.end()) return std::nullopt;
-    return it->second;
-  }
-  Result<std::string> Required(const std::string& name) const {
-    auto v = Get(name);
-    if (!v) return InvalidArgument("missing required option --" + name);
-    return *v;
-  }
-
- private:
-  std::map<std::string, std::string> values_;
-};
-
-std::string_view TrimSpace(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-bool ParseIntText(std::string_view s, long* out) {
-  s = TrimSpace(s);
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
-bool ParseDoubleText(std::string_view s, double* out) {
-  s = TrimSpace(s);
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size() && std::isfinite(*out);
-}
+using Options = ToolOptions;
 
 Result<int> IntOption(const Options& o, const std::string& name, int def, int min) {
-  auto v = o.Get(name);
-  if (!v) return def;
-  long x = 0;
-  if (!ParseIntText(*v, &x) || x < min || x > 1000000) {
-    return InvalidArgument("--" + name + " '" + *v + "' is not an integer >= " + std::to_string(min));
-  }
-  return static_cast<int>(x);
+  MH_ASSIGN_OR_RETURN(long v, o.Int(name, def, min, 1000000));
+  return static_cast<int>(v);
 }
 
-Result<std::optional<double>> DoubleOption(const Options& o, const std::string& name) {
-  auto v = o.Get(name);
-  if (!v) return std::optional<double>();
-  double x = 0;
-  if (!ParseDoubleText(*v, &x)) return InvalidArgument("--" + name + " '" + *v + "' is not a number");
-  return std::optional<double>(x);
-}
+Result<std::optional<double>> DoubleOption(const Options& o, const std::string& name) { return o.Double(name); }
 
 // The window, slot length, N and the allocated sub-periods shared by `slots` and `level`.
 struct Allocation {
@@ -158,7 +88,7 @@ Status ForEachCsvRow(const std::string& path, const std::vector<std::string_view
   bool have_header = false;
   while (std::getline(in, line)) {
     ++line_no;
-    std::string_view l = TrimSpace(line);
+    std::string_view l = TrimBlanks(line);
     if (l.empty()) continue;
     const std::string where = path + ":" + std::to_string(line_no);
     if (!have_header) {
@@ -166,7 +96,7 @@ Status ForEachCsvRow(const std::string& path, const std::vector<std::string_view
       size_t start = 0;
       while (true) {
         size_t comma = l.find(',', start);
-        fields.push_back(TrimSpace(l.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
+        fields.push_back(TrimBlanks(l.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
         if (comma == std::string_view::npos) break;
         start = comma + 1;
       }
@@ -231,14 +161,14 @@ int RunLevel(const Options& o, std::ostream& out, std::ostream& err) {
     long minute = 0;
     double c = 0;
     if (!ParseIntText(l.substr(0, comma), &minute)) {
-      return InvalidArgument("minute '" + std::string(TrimSpace(l.substr(0, comma))) + "' is not an integer");
+      return InvalidArgument("minute '" + std::string(TrimBlanks(l.substr(0, comma))) + "' is not an integer");
     }
     if (minute < 0 || minute >= window) {
       return InvalidArgument("minute " + std::to_string(minute) + " is outside the window (0.." +
                              std::to_string(window - 1) + ")");
     }
     if (!ParseDoubleText(l.substr(comma + 1), &c)) {
-      return InvalidArgument("consumption '" + std::string(TrimSpace(l.substr(comma + 1))) + "' is not a number");
+      return InvalidArgument("consumption '" + std::string(TrimBlanks(l.substr(comma + 1))) + "' is not a number");
     }
     points.push_back({static_cast<int>(minute), c});
     return Status::Ok();
@@ -283,10 +213,10 @@ int RunScore(const Options& o, std::ostream& out, std::ostream& err) {
     meter::ScannedBeacon b;
     b.ssid = std::string(l.substr(0, c1));
     if (!ParseDoubleText(l.substr(c1 + 1, c2 - c1 - 1), &b.rssi_dbm)) {
-      return InvalidArgument("rssi '" + std::string(TrimSpace(l.substr(c1 + 1, c2 - c1 - 1))) + "' is not a number");
+      return InvalidArgument("rssi '" + std::string(TrimBlanks(l.substr(c1 + 1, c2 - c1 - 1))) + "' is not a number");
     }
     if (!ParseDoubleText(l.substr(c2 + 1), &b.frequency) || b.frequency < 0) {
-      return InvalidArgument("freq '" + std::string(TrimSpace(l.substr(c2 + 1))) + "' is not a number >= 0");
+      return InvalidArgument("freq '" + std::string(TrimBlanks(l.substr(c2 + 1))) + "' is not a number >= 0");
     }
     scan.push_back(std::move(b));
     return Status::Ok();
@@ -410,7 +340,7 @@ int RunRelayCommand(const std::vector<std::string>& argv, std::ostream& out, std
     err << "meterhub relay: unknown command '" << verb << "'\n" << kUsage;
     return 2;
   }
-  Result<Options> options = Options::Parse(argv, known->second);
+  Result<Options> options = Options::Parse(argv, 1, known->second);
   if (!options.ok()) return Fail(err, verb, options.status());
   if (verb == "slots") return RunSlots(*options, out, err);
   if (verb == "level") return RunLevel(*options, out, err);
