@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "base/tool_options.h"
 #include "core/time.h"
 #include "water/pairing.h"
 #include "water/precheck.h"
@@ -28,26 +29,14 @@ constexpr char kUsage[] =
     "than 3 pairs cannot be judged and prints none. --window divides a day (windows start at UTC\n"
     "midnight); --range is the form-A threshold range of |terminal - flowmeter| (default 0.01..0.5).\n";
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-bool ParseDouble(std::string_view s, double* out) {
-  s = Trim(s);
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size() && std::isfinite(*out);
-}
+bool ParseDouble(std::string_view s, double* out) { return ParseDoubleText(s, out); }
 
 std::vector<std::string_view> SplitCommas(std::string_view l) {
   std::vector<std::string_view> f;
   size_t start = 0;
   while (true) {
     const size_t comma = l.find(',', start);
-    f.push_back(Trim(l.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
+    f.push_back(TrimBlanks(l.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
@@ -140,7 +129,7 @@ Result<std::map<std::string, std::vector<FlowPair>>> ReadPairs(const std::string
   bool have_header = false;
   while (std::getline(in, line)) {
     ++line_no;
-    const std::string_view l = Trim(line);
+    const std::string_view l = TrimBlanks(line);
     if (l.empty()) continue;
     const std::string where = path + ":" + std::to_string(line_no);
     const auto fields = SplitCommas(l);
