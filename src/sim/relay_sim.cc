@@ -232,6 +232,7 @@ class NodeFleet {
       night.uplink_attempts = uplink_attempts_;
       night.wifi_frames = wifi_frames_;
       CloseNight(night, cohort_delivered, &cum_extra, &cum_delivered, &report);
+      if (o_.night_done) o_.night_done();
       if (link_) MH_RETURN_IF_ERROR(link_->EndOfNight(d).WithContext("night " + std::to_string(d)));
     }
     for (int i = 0; i < n; ++i) report.undelivered_readings += nodes_[i].queue().size();
@@ -487,6 +488,7 @@ Result<RelaySimReport> RunRelayStrategy(const RelaySimOptions& options, const Ra
       }
     }
     CloseNight(night, cohort_delivered, &cum_extra, &cum_delivered, &report);
+    if (options.night_done) options.night_done();
   }
   report.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -710,17 +712,18 @@ int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::os
   const RelaySimOptions::Strategy strategies[] = {RelaySimOptions::kPlainRetry, RelaySimOptions::kRelay,
                                                    RelaySimOptions::kRelayWithRetry};
   std::vector<RelaySimReport> reports;
-  Progress progress("sim relay", std::size(strategies), stderr);
+  Progress progress("sim relay: nights", std::size(strategies) * static_cast<uint64_t>(o.nights), stderr);
+  uint64_t nights_done = 0;
   for (const RelaySimOptions::Strategy strategy : strategies) {
     RelaySimOptions so = o;
     so.strategy = strategy;
+    so.night_done = [&] { progress.Update(++nights_done); };
     Result<RelaySimReport> r = RunRelayStrategy(so, *model);
     if (!r.ok()) {
       err << "sim relay: " << StrategyName(strategy) << ": " << r.status().message() << "\n";
       return 1;
     }
     reports.push_back(std::move(r).value());
-    progress.Update(reports.size());
   }
   progress.Finish();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -48,6 +49,7 @@ struct RelaySimOptions {
   int plain_attempts = 3;   // plain retry: attempts per queued batch per night
   bool readings_every_day = true;  // days 2.. also upload (their failures queue up, not the cohort)
   std::string id_prefix = "m";     // meter ids are id_prefix + index
+  std::function<void()> night_done;  // called after each simulated night (progress display)
   RadioModelOptions radio;
 };
 
