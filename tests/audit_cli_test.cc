@@ -38,7 +38,7 @@ TEST(AuditCli, EachAlarmKind) {
            {"code", "code-alarm line 7\n"},
            {"replay", "time-alarm window 1\ntime-alarm window 2\ntime-alarm window 3\n"},
            {"bypass", "time-alarm window 1\n"},
-           {"ledger", "time-alarm window 1\n"},
+           {"ledger", "ledger-alarm\n"},
        }) {
     TempDir dir("audit-cli-" + c.attack);
     Example(dir, c.attack);
@@ -46,6 +46,21 @@ TEST(AuditCli, EachAlarmKind) {
     EXPECT_EQ(r.exit_code, 1) << c.attack << ": " << r.output;
     EXPECT_EQ(r.output, c.output) << c.attack;
   }
+}
+
+// The example's ledger directory is the real ledger's export format: `meterhub ledger verify`
+// accepts it whole, and rejects the row the ledger attack altered.
+TEST(AuditCli, ExampleLedgerIsARealLedger) {
+  TempDir dir("audit-cli-ledger-real");
+  Example(dir, "none");
+  auto ok = RunCommand(Bin() + " ledger verify --ledger " + (dir / "ledger"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_EQ(ok.output.rfind("ok 15 ", 0), 0u) << ok.output;
+  TempDir bad("audit-cli-ledger-real-attacked");
+  Example(bad, "ledger");
+  auto caught = RunCommand(Bin() + " ledger verify --ledger " + (bad / "ledger"));
+  EXPECT_EQ(caught.exit_code, 1) << caught.output;
+  EXPECT_NE(caught.output.find("entry 2 (M1, window 20777, seq 1)"), std::string::npos) << caught.output;
 }
 
 TEST(AuditCli, HandEditedFilesAndExplain) {
@@ -97,10 +112,10 @@ TEST(AuditCli, BadUsageAndInputExit2) {
   EXPECT_EQ(short_code.exit_code, 1);  // lines 3..11 are missing from the meter's segment
   EXPECT_NE(short_code.output.find("code-alarm line 3\n"), std::string::npos);
   Example(dir, "none");
-  testing::WriteFile(dir / "ledger/records.jsonl", "not json\n");
+  testing::WriteFile(dir / "ledger/entries.jsonl", "not json\n");
   auto ledger = RunCommand(VerifyCommand(dir));
   EXPECT_EQ(ledger.exit_code, 2);
-  EXPECT_NE(ledger.output.find("records.jsonl:1: not a JSON object"), std::string::npos) << ledger.output;
+  EXPECT_NE(ledger.output.find("entries.jsonl:1: not a JSON object"), std::string::npos) << ledger.output;
   auto help = RunCommand(Bin() + " --help");
   EXPECT_NE(help.output.find("audit"), std::string::npos);
 }

@@ -11,6 +11,7 @@
 #include "core/meter_id.h"
 #include "core/time.h"
 #include "relay/messages.h"
+#include "api/audit_routes.h"
 #include "vee/consumption.h"
 
 namespace mh::api {
@@ -410,6 +411,7 @@ void HttpApi::Routes() {
   }));
 
   if (deps_.relay != nullptr) AddRelayRoutes(srv, deps_.store, deps_.relay);
+  if (deps_.audit != nullptr) AddAuditRoutes(srv, deps_.store, deps_.audit);
 
   // --- tokens ---
   srv.Post("/api/v1/tokens", guarded([st](const Principal& who, const httplib::Request& req,

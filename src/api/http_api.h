@@ -22,6 +22,10 @@ namespace httplib {
 class Server;
 }
 
+namespace mh::audit {
+class AuditService;
+}  // namespace mh::audit
+
 namespace mh::api {
 
 struct HttpOptions {
@@ -41,6 +45,7 @@ struct ApiDeps {
   const Clock* clock = nullptr;
   Metrics* metrics = nullptr;
   relay::RelayService* relay = nullptr;  // null = no relay routes
+  audit::AuditService* audit = nullptr;  // null = no audit routes
   std::function<nlohmann::json()> status;  // extra fields for GET /api/v1/status
 };
 

@@ -2,6 +2,61 @@
 #include "api/http_api.h"
 
 namespace mh::api {
+namespace {
+
+// --- tamper audit (seed 002; helper audit2) ---
+void AddAuditPaths(nlohmann::json& paths) {
+  using json = nlohmann::json;
+  auto resp = [](json codes) {
+    for (const char* c : {"400", "401", "403"}) {
+      codes[c] = {{"description", "error"}, {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
+    }
+    return codes;
+  };
+  auto ok = [](const char* what) { return json{{"description", what}, {"content", {{"application/json", json::object()}}}}; };
+  auto q = [](const char* name, const char* desc, bool required) {
+    return json{{"name", name}, {"in", "query"}, {"required", required}, {"description", desc}, {"schema", {{"type", "string"}}}};
+  };
+  auto id = json{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}};
+  paths["/api/v1/audit/ledger/head"]["get"] = {
+      {"summary", "the ledger's latest signed tree head (size, root, timestamp, Ed25519 signature, public key) (staff)"},
+      {"responses", resp({{"200", ok("signed tree head")}})}};
+  paths["/api/v1/audit/ledger/entries"]["get"] = {
+      {"summary", "a meter's ledger entries, each verified by its inclusion proof against the latest head (staff)"},
+      {"parameters", json::array({q("meter", "meter id", true)})},
+      {"responses", resp({{"200", ok("entries")}, {"422", ok("an entry does not verify: the ledger was altered")}})}};
+  paths["/api/v1/audit/ledger/proofs/inclusion"]["get"] = {
+      {"summary", "RFC 9162 inclusion proof of entry `index` in the tree of `size` (staff)"},
+      {"parameters", json::array({q("index", "leaf index", true), q("size", "tree size", true)})},
+      {"responses", resp({{"200", ok("proof: index, tree_size, path (hex)")}})}};
+  paths["/api/v1/audit/ledger/proofs/consistency"]["get"] = {
+      {"summary", "RFC 9162 consistency proof between tree sizes `from` and `to` (staff)"},
+      {"parameters", json::array({q("from", "old size", true), q("to", "new size", true)})},
+      {"responses", resp({{"200", ok("proof: old_size, new_size, path (hex)")}})}};
+  paths["/api/v1/audit/meters/{id}/commission"]["post"] = {
+      {"summary", "register the meter's initial fixed code in the ledger: {fixed_image | fixed_image_hex, registered_at} "
+                  "(admin, operator, auditor)"},
+      {"parameters", json::array({id})},
+      {"responses", resp({{"201", ok("registered")}, {"409", ok("another image is registered")}})}};
+  paths["/api/v1/audit/meters/{id}/run"]["post"] = {
+      {"summary", "run the meter's audit now (code and time checks against the verified ledger); an alarm opens and "
+                  "sends an inspection order (admin, operator, auditor)"},
+      {"parameters", json::array({id})},
+      {"responses", resp({{"200", ok("the recorded result")}, {"404", ok("the meter sent no segments")}})}};
+  paths["/api/v1/audit/results"]["get"] = {{"summary", "recorded audit results, newest first (staff)"},
+                                           {"parameters", json::array({q("meter", "meter id", false), q("limit", "rows", false)})},
+                                           {"responses", resp({{"200", ok("results")}})}};
+  paths["/api/v1/audit/alarms"]["get"] = {
+      {"summary", "code, time and ledger alarms with their inspection orders, newest first (staff)"},
+      {"parameters", json::array({q("meter", "meter id", false), q("limit", "rows", false)})},
+      {"responses", resp({{"200", ok("alarms")}})}};
+  paths["/api/v1/audit/orders"]["get"] = {
+      {"summary", "inspection orders and their delivery state (open, sent, failed) (staff)"},
+      {"parameters", json::array({q("state", "open, sent or failed", false), q("limit", "rows", false)})},
+      {"responses", resp({{"200", ok("orders")}})}};
+}
+
+}  // namespace
 
 nlohmann::json OpenApiDocument() {
   using json = nlohmann::json;
@@ -162,6 +217,7 @@ nlohmann::json OpenApiDocument() {
                                          {"channel", {{"type", "string"}, {"enum", {"webhook", "sms", "email"}}}},
                                          {"address", {{"type", "string"}}}}}};
 
+  AddAuditPaths(paths);
   return {{"openapi", "3.0.3"},
           {"info", {{"title", "MeterHub API"}, {"version", "0.1.0"},
                     {"description", "Smart-metering platform: readings, validation, quarantine, consumption alerts, relay retransmission."}}},

@@ -72,6 +72,11 @@ std::vector<Key> Keys(Config& c) {
       {"alerts.email", "starttls", &c.alerts.email.starttls, "require STARTTLS on smtp://"},
       {"log", "level", &c.log.level, "trace, debug, info, warn or error"},
       {"log", "json", &c.log.json, "one JSON object per log line"},
+      {"audit", "enabled", &c.audit.enabled, "run the tamper-audit server (seed 002): ledger, audit topics, audits, inspection orders"},
+      {"audit", "key_file", &c.audit.key_file, "Ed25519 ledger signing key (hex, mode 0600; generated at first start); empty = the store path + \".ledger.key\""},
+      {"audit", "interval", &c.audit.interval, "audit every meter that sent segments this often; 0 = only on request"},
+      {"audit", "tolerance_s", &c.audit.tolerance_s, "time check tolerance between ledger times and slots, seconds"},
+      {"audit", "inspection_webhook", &c.audit.inspection_webhook, "URL inspection orders are POSTed to (JSON); empty = orders stay open"},
   };
 }
 
@@ -173,6 +178,8 @@ Result<Config> LoadConfig(const std::string& path) {
   if (!options.ok()) return options.status().WithContext(path);
   auto relay = RelayOptionsOf(config);
   if (!relay.ok()) return relay.status().WithContext(path);
+  if (auto audit = AuditIntervalOf(config); !audit.ok()) return audit.status().WithContext(path);
+  if (config.audit.tolerance_s < 0) return InvalidArgument(path + ": audit.tolerance_s must be >= 0");
   return config;
 }
 
@@ -238,6 +245,18 @@ Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& c) {
   o.auto_register = c.ingest.auto_register;
   o.auto_register_kind = c.ingest.default_kind;
   return o;
+}
+
+Result<std::string> AuditKeyFileOf(const Config& c) {
+  if (!c.audit.key_file.empty()) return c.audit.key_file;
+  return c.store.path + ".ledger.key";
+}
+
+Result<int64_t> AuditIntervalOf(const Config& c) {
+  if (c.audit.interval == "0") return int64_t{0};
+  Result<int64_t> d = ParseDuration(c.audit.interval);
+  if (!d.ok()) return d.status().WithContext("audit.interval");
+  return d;
 }
 
 Result<relay::RelayServiceOptions> RelayOptionsOf(const Config& c) {

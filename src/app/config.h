@@ -72,6 +72,15 @@ struct Config {
     std::string level = "info";           // trace | debug | info | warn | error
     bool json = false;                    // one JSON object per line
   } log;
+  // [audit] the tamper-audit server (SPEC 4.5): ledger on the store's database, MQTT audit topics,
+  // scheduled and requested audits, inspection orders.
+  struct Audit {
+    bool enabled = true;
+    std::string key_file;                 // Ed25519 ledger key (hex, 0600); empty = <store.path>.ledger.key
+    std::string interval = "1d";          // scheduled audits of every meter with segments; "0" = off
+    int tolerance_s = 1;                  // time check tolerance, seconds
+    std::string inspection_webhook;       // inspection orders are POSTed here; empty = kept "open"
+  } audit;
 
   std::set<std::string> keys_in_file;     // "section.key" of every key the file set
 };
@@ -86,6 +95,11 @@ Status FillVeeArgsFromConfig(const std::string& path, vee::VeeArgs* args);
 
 // The pipeline options the [vee] and [ingest] sections describe.
 Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& config);
+
+// [audit]: the ledger key file (key_file, or <store.path>.ledger.key) and the interval in seconds
+// (0 = no schedule); InvalidArgument naming the key.
+Result<std::string> AuditKeyFileOf(const Config& config);
+Result<int64_t> AuditIntervalOf(const Config& config);
 
 // The relay head-end options the [relay] section describes.
 Result<relay::RelayServiceOptions> RelayOptionsOf(const Config& config);

@@ -6,8 +6,11 @@
 #include "alerts/channels/smtp_channel.h"
 #include "alerts/channels/webhook_channel.h"
 #include "core/meter_id.h"
+#include "crypto/crypto.h"
 #include "relay/messages.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/sqlite_audit_store.h"
+#include "store/sqlite/sqlite_ledger_store.h"
 
 namespace mh::app {
 
@@ -52,6 +55,7 @@ Status Daemon::Start() {
     mqtt_ = std::make_unique<ingest::MqttIngest>(pipeline_.get(), mo);
   }
   if (config_.relay.enabled) MH_RETURN_IF_ERROR(StartRelay());
+  if (config_.audit.enabled) MH_RETURN_IF_ERROR(StartAudit());
   if (mqtt_) MH_RETURN_IF_ERROR(mqtt_->Start());
 
   metrics_ = std::make_unique<api::Metrics>();
@@ -65,6 +69,7 @@ Status Daemon::Start() {
   deps.pipeline = pipeline_.get();
   deps.committer = http_committer_.get();
   deps.relay = relay_.get();
+  deps.audit = audit_.get();
   deps.clock = clock_;
   deps.metrics = metrics_.get();
   deps.status = [this] {
@@ -110,6 +115,58 @@ Status Daemon::StartRelay() {
   return Status::Ok();
 }
 
+Status Daemon::StartAudit() {
+  if (config_.store.backend != "sqlite") return FailedPrecondition("[audit] needs store.backend = \"sqlite\" for now");
+  const std::string& path = config_.store.path;
+  std::string key_file = "(none: in-memory store, ephemeral key)";
+  if (path == ":memory:" || path.rfind("file::memory:", 0) == 0) {
+    // An in-memory database cannot be shared between connections: keep the audit in memory too.
+    MH_ASSIGN_OR_RETURN(audit_ledger_, audit::AuditLedger::InMemory(*clock_));
+    audit_store_ = store::NewMemoryAuditStore();
+  } else {
+    MH_ASSIGN_OR_RETURN(key_file, AuditKeyFileOf(config_));
+    MH_ASSIGN_OR_RETURN(std::string key, audit::LoadOrCreateLedgerKey(key_file));
+    store::SqliteLedgerOptions lo;
+    lo.path = path;
+    lo.synchronous = config_.store.synchronous;
+    MH_ASSIGN_OR_RETURN(std::unique_ptr<store::LedgerStore> ledger_store, store::OpenSqliteLedgerStore(lo));
+    MH_ASSIGN_OR_RETURN(audit_ledger_, audit::AuditLedger::Over(std::move(ledger_store), *clock_, key));
+    store::SqliteAuditOptions ao;
+    ao.path = path;
+    MH_ASSIGN_OR_RETURN(audit_store_, store::OpenSqliteAuditStore(ao));
+  }
+  // Inspection orders leave through a webhook channel of their own (the alert dispatcher's
+  // deliveries belong to consumption alerts); unsent ones stay "open" and are retried.
+  audit::OrderSender send;
+  if (!config_.audit.inspection_webhook.empty()) {
+    auto channel = std::make_shared<alerts::WebhookChannel>(config_.alerts.webhook);
+    send = [channel, url = config_.audit.inspection_webhook](const alerts::Message& m) {
+      alerts::Message to = m;
+      to.address = url;
+      return channel->Send(to);
+    };
+  }
+  audit::AuditServiceOptions so;
+  so.tolerance_s = config_.audit.tolerance_s;
+  audit_ = std::make_unique<audit::AuditService>(audit_ledger_.get(), audit_store_.get(), clock_, send, so);
+  if (mqtt_) {
+    audit::AuditService* as = audit_.get();
+    // Acked only after the durable append (the ledger commits before Append returns).
+    mqtt_->AddHandler("audit/signal", [as](const std::string& meter, std::string_view payload) -> Status {
+      return as->HandleSignal(meter, payload);
+    });
+    mqtt_->AddHandler("audit/segments", [as](const std::string& meter, std::string_view payload) -> Status {
+      return as->HandleSegments(meter, payload);
+    });
+  }
+  MH_ASSIGN_OR_RETURN(int64_t interval, AuditIntervalOf(config_));
+  audit_->StartSchedule(interval);
+  spdlog::info("audit: ledger of {} entries, public key {}, key file {}, schedule {}", audit_ledger_->size(),
+               crypto::HexEncode(crypto::AsBytes(audit_ledger_->ledger().public_key())), key_file,
+               interval > 0 ? config_.audit.interval : "off");
+  return Status::Ok();
+}
+
 void Daemon::RotateKeysLoop() {
   std::unique_lock lock(key_mu_);
   while (!stopping_) {
@@ -134,6 +191,7 @@ void Daemon::Stop() {
   }
   key_cv_.notify_all();
   if (key_thread_.joinable()) key_thread_.join();
+  if (audit_) audit_->Stop();
   relay_.reset();
   http_committer_.reset();
   if (dispatcher_) dispatcher_->Stop();
@@ -142,6 +200,9 @@ void Daemon::Stop() {
   dispatcher_.reset();
   pipeline_.reset();
   metrics_.reset();
+  audit_.reset();
+  audit_store_.reset();
+  audit_ledger_.reset();
   store_.reset();
 }
 
@@ -185,6 +246,11 @@ void Daemon::RegisterMetrics() {
     m.AddCounter("meterhub_relay_batches_total", help, {{"outcome", "unknown_origin"}},
                  total(&store::RelayBatchTotals::unknown_origin));
     m.AddCounter("meterhub_relay_readings_total", "Readings delivered through relays", {}, total(&store::RelayBatchTotals::readings));
+  }
+  if (audit_) {
+    auto* a = audit_.get();
+    m.AddCounter("meterhub_audit_runs_total", "Tamper audits run (request and schedule)", {}, [a] { return static_cast<int64_t>(a->audits()); });
+    m.AddCounter("meterhub_audit_alarms_total", "Tamper audits that raised an alarm", {}, [a] { return static_cast<int64_t>(a->alarms()); });
   }
   if (mqtt_) {
     auto* q = mqtt_.get();

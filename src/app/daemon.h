@@ -17,6 +17,7 @@
 #include "api/http_api.h"
 #include "api/metrics.h"
 #include "app/config.h"
+#include "audit/audit_service.h"
 #include "base/clock.h"
 #include "ingest/mqtt_ingest.h"
 #include "ingest/pipeline.h"
@@ -47,12 +48,14 @@ class Daemon {
   alerts::Dispatcher* dispatcher() { return dispatcher_.get(); }
   ingest::MqttIngest* mqtt() { return mqtt_.get(); }
   relay::RelayService* relay() { return relay_.get(); }
+  audit::AuditService* audit() { return audit_.get(); }
   const Config& config() const { return config_; }
 
  private:
   void RegisterMetrics();
   Status StartRelay();
   void RotateKeysLoop();
+  Status StartAudit();
 
   const Config config_;
   const Clock* const clock_;
@@ -67,6 +70,10 @@ class Daemon {
   std::mutex key_mu_;
   std::condition_variable key_cv_;
   bool stopping_ = false;  // guarded by key_mu_
+  // The tamper-audit server ([audit]): its ledger and store on the main database file.
+  std::unique_ptr<audit::AuditLedger> audit_ledger_;
+  std::unique_ptr<store::AuditStore> audit_store_;
+  std::unique_ptr<audit::AuditService> audit_;
   std::unique_ptr<api::Metrics> metrics_;
   std::unique_ptr<api::HttpApi> http_;
 };

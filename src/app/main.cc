@@ -145,7 +145,13 @@ int main(int argc, char** argv) {
   // `audit` offline tools: a fixed contract (SPEC 4) with their own parser too.
   if (argc >= 2 && std::string(argv[1]) == "audit") {
     std::vector<std::string> rest(argv + 2, argv + argc);
-    return mh::audit::RunAuditCommand(rest, std::cout, std::cerr);
+    // `audit export --config FILE`: the daemon's database and ledger key file ([store], [audit]).
+    auto resolve = [](const std::string& path) -> mh::Result<mh::audit::AuditFiles> {
+      MH_ASSIGN_OR_RETURN(mh::app::Config config, mh::app::LoadConfig(path));
+      MH_ASSIGN_OR_RETURN(std::string key_file, mh::app::AuditKeyFileOf(config));
+      return mh::audit::AuditFiles{config.store.path, key_file};
+    };
+    return mh::audit::RunAuditCommand(rest, std::cout, std::cerr, resolve);
   }
 
   // `sim audit`: simulated meters through whole cycles with injected attacks (SPEC 4.7).
@@ -208,7 +214,7 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("vee", "validate a readings CSV offline (SPEC 1.3); see meterhub vee --help");
   app.add_subcommand("relay", "relay retransmission tools: slots, level, score, password, beacons (SPEC 2.8)");
-  app.add_subcommand("audit", "tamper audit: verify a meter against the ledger, write an example (SPEC 4)");
+  app.add_subcommand("audit", "tamper audit: verify a meter against the ledger, export a meter from the daemon, write an example (SPEC 4)");
   app.add_subcommand("ledger", "tamper-evident ledger tools: verify, export (SPEC 4.6); see meterhub ledger --help");
   app.add_subcommand("water", "water meter remote maintenance: check PAIRS.csv (SPEC 3); see meterhub water --help");
 

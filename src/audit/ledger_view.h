@@ -18,6 +18,14 @@ namespace mh::audit {
 // proof does not verify). The audit reports it as a ledger alarm rather than an error.
 inline constexpr StatusCode kLedgerIntegrityError = StatusCode::kUnauthenticated;
 
+// Where appends go (the plugin's uploader, commissioning): a ledger keyed per (meter, window, seq).
+class LedgerSink {
+ public:
+  virtual ~LedgerSink() = default;
+  // Idempotent per key; AlreadyExists when another entry holds the key.
+  virtual Status Append(const LedgerEntry& entry) = 0;
+};
+
 class LedgerView {
  public:
   virtual ~LedgerView() = default;
@@ -32,11 +40,11 @@ class LedgerView {
 // Tamper, i.e. by someone with write access to storage) makes RecordsOf fail with
 // kLedgerIntegrityError, as a failed inclusion proof would. With it off, the changed row is
 // served as is, to show what the time check alone catches.
-class InMemoryLedger final : public LedgerView {
+class InMemoryLedger final : public LedgerSink, public LedgerView {
  public:
   explicit InMemoryLedger(bool verify = true) : verify_(verify) {}
 
-  Status Append(const LedgerEntry& entry);
+  Status Append(const LedgerEntry& entry) override;
   Result<std::vector<LedgerRecord>> RecordsOf(const std::string& meter_id) override;
 
   // Rewrites a stored entry's payload in place (the leaf hash stays): false when no such key.
@@ -59,12 +67,12 @@ class InMemoryLedger final : public LedgerView {
 // ledger. Append failures are counted, not thrown.
 class LedgerUploader final : public meter::audit::Uploader {
  public:
-  explicit LedgerUploader(InMemoryLedger* ledger) : ledger_(ledger) {}
+  explicit LedgerUploader(LedgerSink* ledger) : ledger_(ledger) {}
   void Upload(const meter::audit::SignalEvent& event) override;
   uint64_t failures() const { return failures_; }
 
  private:
-  InMemoryLedger* ledger_;
+  LedgerSink* ledger_;
   uint64_t failures_ = 0;
 };
 

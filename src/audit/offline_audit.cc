@@ -9,10 +9,13 @@
 #include <sstream>
 
 #include "audit/audit.h"
-#include "audit/jsonl_ledger.h"
 #include "audit/ledger_records.h"
 #include "audit/ledger_view.h"
+#include "audit/verified_ledger.h"
+#include "store/sqlite/sqlite_audit_store.h"
+#include "store/sqlite/sqlite_ledger_store.h"
 #include "base/clock.h"
+#include "crypto/crypto.h"
 #include "meter/audit/firmware.h"
 #include "meter/audit/plugin.h"
 
@@ -24,11 +27,16 @@ namespace ma = meter::audit;
 constexpr char kUsage[] =
     "usage:\n"
     "  meterhub audit verify --ledger LEDGER_DIR_OR_DB --meter ID --code FIXED.bin --dynamic DYNAMIC.txt\n"
-    "                        --compare TABLE.txt [--tolerance 1] [--explain]\n"
+    "                        --compare TABLE.txt [--tolerance 1] [--public-key HEX] [--explain]\n"
     "      prints 'pass' or one line per alarm (code-alarm line N / time-alarm window W / ledger-alarm);\n"
     "      exit 0 pass, 1 alarm, 2 bad usage or input. --explain adds the reasons on stderr.\n"
+    "      LEDGER_DIR_OR_DB: a directory written by `meterhub ledger export` (or `audit export`) or a\n"
+    "      SQLite database; every entry is checked by its inclusion proof against the latest signed head.\n"
+    "  meterhub audit export --meter ID --out DIR [--config FILE | --db PATH [--key-file PATH]]\n"
+    "      writes the meter's FIXED.bin, DYNAMIC.txt, TABLE.txt and the ledger snapshot DIR/ledger/ from a\n"
+    "      daemon's database (default meterhub.db; with the ledger key a fresh head is signed first)\n"
     "  meterhub audit example --out DIR [--attack none|code|replay|bypass|ledger]\n"
-    "      writes DIR/ledger/records.jsonl, DIR/FIXED.bin, DIR/DYNAMIC.txt, DIR/TABLE.txt for meter M1\n";
+    "      writes DIR/ledger/ (entries.jsonl, heads.jsonl, head.json, public_key), DIR/FIXED.bin, DIR/DYNAMIC.txt, DIR/TABLE.txt for meter M1\n";
 
 class Options {
  public:
@@ -124,9 +132,9 @@ int RunVerify(const Options& o, std::ostream& out, std::ostream& err) {
   if (!compare_text.ok()) return fail(compare_text.status());
   auto compare = ma::ParseComparisonTable(*compare_text, *compare_path);
   if (!compare.ok()) return fail(compare.status());
-  auto ledger = JsonlLedger::Open(*ledger_path);
+  auto ledger = OpenLedgerSnapshot(*ledger_path, o.Get("public-key"));
   if (!ledger.ok()) return fail(ledger.status());
-  auto result = RunAudit(*ledger, *meter_id, *code, *dynamic, *compare, SystemClock::Instance().NowSeconds(), options);
+  auto result = RunAudit(**ledger, *meter_id, *code, *dynamic, *compare, SystemClock::Instance().NowSeconds(), options);
   if (!result.ok()) return fail(result.status());
   if (result->pass()) {
     out << "pass\n";
@@ -145,24 +153,47 @@ int RunVerify(const Options& o, std::ostream& out, std::ostream& err) {
 // the window start (pseudo start) and 15:00–17:00 across its end (pseudo end). Day 3 (16–24 h):
 // 18:00–19:30.
 struct Example {
-  std::string fixed_image;           // as stored in the meter
-  ma::DynamicSegment dynamic;        // at the end of the cycle
-  std::vector<LedgerEntry> entries;  // the ledger then
+  std::string fixed_image;     // as stored in the meter
+  ma::DynamicSegment dynamic;  // at the end of the cycle
 };
 
-Result<Example> BuildExample(const std::string& attack) {
+// The example's ledger signs with a key derived from a fixed text, so its files are reproducible.
+std::string ExampleLedgerKey() {
+  const crypto::Digest d = crypto::Sha256(std::string_view("meterhub audit example ledger key"));
+  return std::string(d.begin(), d.end());
+}
+
+// Runs the example and writes the ledger, as it is at the end of the cycle, to `ledger_dir`.
+Result<Example> BuildExample(const std::string& attack, const std::string& ledger_dir) {
   constexpr int64_t kDay = 20777;  // 2026-11-20
   constexpr int64_t kH = 3600;
   const int64_t t0 = kDay * ma::kDaySeconds;
   const std::string original = ma::DefaultFixedImage();
-  InMemoryLedger ledger;
-  MH_RETURN_IF_ERROR(ledger.Append(EncodeCodeRegistration("M1", original, t0 - ma::kDaySeconds)));
-  LedgerUploader uploader(&ledger);
+  SimulatedClock clock((t0 + 3 * ma::kDaySeconds) * 1000);
+  MH_ASSIGN_OR_RETURN(std::unique_ptr<AuditLedger> ledger, AuditLedger::InMemory(clock, ExampleLedgerKey()));
+  MH_RETURN_IF_ERROR(ledger->Append(EncodeCodeRegistration("M1", original, t0 - ma::kDaySeconds)));
+  LedgerUploader uploader(ledger.get());
   ma::AuditPlugin plugin("M1", ma::Cycle{kDay, 3, 0}, &uploader);
   Example ex;
+  Status written = InvalidArgument("the example's cycle did not end");
   plugin.SetCycleEndHook([&](const ma::DynamicSegment& s) {
     ex.dynamic = s;
-    ex.entries = ledger.EntriesOf("M1");
+    if (attack == "ledger") {
+      // Someone with write access to the ledger's storage moves the day-1 02:00 start to 02:10
+      // (the stored leaf hash stays: the row's inclusion proof no longer verifies).
+      auto rows = ledger->EntriesOf("M1");
+      if (rows.ok()) {
+        for (const LedgerEntry& e : *rows) {
+          if (e.key.window == kDay && e.key.seq == 1) {
+            std::string payload = e.payload;
+            const std::string from = "t=" + std::to_string(t0 + 2 * kH);
+            payload.replace(payload.find(from), from.size(), "t=" + std::to_string(t0 + 2 * kH + 600));
+            ledger->Tamper(e.key, payload);
+          }
+        }
+      }
+    }
+    written = WriteLedgerDirectory(ledger->store(), ledger_dir, &ledger->ledger());
   });
   std::string stored = original;
   if (attack == "code") stored.replace(stored.find("DIV R0 R0 3600000"), 17, "DIV R0 R0 4000000");
@@ -193,15 +224,7 @@ Result<Example> BuildExample(const std::string& attack) {
   fw->SetPower(d3 + 19 * kH + 1800, 0);
   fw->AdvanceTo(t0 + 3 * ma::kDaySeconds);
   ex.fixed_image = fw->stored_image();
-  if (attack == "ledger") {
-    // Someone with write access to the ledger's storage moves the day-1 02:00 start to 02:10.
-    for (auto& e : ex.entries) {
-      if (e.key.window == kDay && e.key.seq == 1) {
-        const std::string from = "t=" + std::to_string(t0 + 2 * kH);
-        e.payload.replace(e.payload.find(from), from.size(), "t=" + std::to_string(t0 + 2 * kH + 600));
-      }
-    }
-  }
+  MH_RETURN_IF_ERROR(written);
   return ex;
 }
 
@@ -213,20 +236,79 @@ int RunExample(const Options& o, std::ostream& out, std::ostream& err) {
   if (attack != "none" && attack != "code" && attack != "replay" && attack != "bypass" && attack != "ledger") {
     return fail(InvalidArgument("--attack '" + attack + "' is not none, code, replay, bypass or ledger"));
   }
-  auto ex = BuildExample(attack);
-  if (!ex.ok()) return fail(ex.status());
   namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(fs::path(*dir) / "ledger", ec);
-  if (ec) return fail(InvalidArgument("cannot create '" + *dir + "/ledger': " + ec.message()));
+  auto ex = BuildExample(attack, (fs::path(*dir) / "ledger").string());
+  if (!ex.ok()) return fail(ex.status());
   for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
-           {"ledger/records.jsonl", FormatJsonl(ex->entries)},
            {"FIXED.bin", ex->fixed_image},
            {"DYNAMIC.txt", ma::FormatDynamicSegment(ex->dynamic)},
            {"TABLE.txt", ma::FormatComparisonTable(ma::DefaultComparisonLines())}}) {
     if (Status s = WriteWholeFile((fs::path(*dir) / name).string(), text); !s.ok()) return fail(s);
   }
-  out << "wrote " << *dir << "/{ledger/records.jsonl,FIXED.bin,DYNAMIC.txt,TABLE.txt} (meter M1, attack " << attack << ")\n";
+  out << "wrote " << *dir << "/{ledger/,FIXED.bin,DYNAMIC.txt,TABLE.txt} (meter M1, attack " << attack << ")\n";
+  return 0;
+}
+
+int RunExport(const Options& o, std::ostream& out, std::ostream& err, const AuditConfigResolver& resolve) {
+  auto fail = [&](const Status& s) { return Fail(err, "export", s); };
+  auto meter = o.Required("meter");
+  if (!meter.ok()) return fail(meter.status());
+  auto dir = o.Required("out");
+  if (!dir.ok()) return fail(dir.status());
+  AuditFiles files{"meterhub.db", ""};
+  if (auto config = o.Get("config")) {
+    if (o.Get("db") || o.Get("key-file")) return fail(InvalidArgument("give --config or --db/--key-file, not both"));
+    if (!resolve) return fail(InvalidArgument("--config is not available here"));
+    auto resolved = resolve(*config);
+    if (!resolved.ok()) return fail(resolved.status());
+    files = *resolved;
+  } else {
+    if (auto db = o.Get("db")) files.db = *db;
+    files.key_file = o.Get("key-file").value_or(files.db + ".ledger.key");
+  }
+  namespace fs = std::filesystem;
+  if (!fs::exists(files.db)) return fail(InvalidArgument("no such database: '" + files.db + "'"));
+  store::SqliteAuditOptions ao;
+  ao.path = files.db;
+  ao.read_only = true;
+  auto audit_store = store::OpenSqliteAuditStore(ao);
+  if (!audit_store.ok()) return fail(audit_store.status());
+  auto segments = (*audit_store)->GetSegments(*meter);
+  if (!segments.ok()) return fail(segments.status());
+  if (!segments->has_value()) return fail(NotFound("meter '" + *meter + "' has sent no audit segments to " + files.db));
+  const fs::path base(*dir);
+  const std::string ledger_dir = (base / "ledger").string();
+  // With the ledger's key the snapshot ends in a head signed now, covering every entry; without
+  // it, in the latest head the daemon signed (entries after it are not in the snapshot).
+  Status written = Status::Ok();
+  if (!files.key_file.empty() && fs::exists(files.key_file)) {
+    auto key = ReadLedgerKeyFile(files.key_file);
+    if (!key.ok()) return fail(key.status());
+    store::SqliteLedgerOptions lo;
+    lo.path = files.db;
+    auto ls = store::OpenSqliteLedgerStore(lo);
+    if (!ls.ok()) return fail(ls.status());
+    auto ledger = ledger::Ledger::Open(**ls, SystemClock::Instance(), *key);
+    if (!ledger.ok()) return fail(ledger.status());
+    written = WriteLedgerDirectory(**ls, ledger_dir, ledger->get());
+  } else {
+    store::SqliteLedgerOptions lo;
+    lo.path = files.db;
+    lo.read_only = true;
+    auto ls = store::OpenSqliteLedgerStore(lo);
+    if (!ls.ok()) return fail(ls.status());
+    written = WriteLedgerDirectory(**ls, ledger_dir, nullptr);
+  }
+  if (!written.ok()) return fail(written);
+  const store::AuditSegments& seg = **segments;
+  for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+           {"FIXED.bin", seg.fixed_image}, {"DYNAMIC.txt", seg.dynamic_text}, {"TABLE.txt", seg.compare_text}}) {
+    if (Status s = WriteWholeFile((base / name).string(), text); !s.ok()) return fail(s);
+  }
+  out << "exported meter " << *meter << " to " << *dir << ": FIXED.bin, DYNAMIC.txt, TABLE.txt, ledger/\n"
+      << "check it offline: meterhub audit verify --ledger " << ledger_dir << " --meter " << *meter << " --code "
+      << (base / "FIXED.bin").string() << " --dynamic " << (base / "DYNAMIC.txt").string() << " --compare "
+      << (base / "TABLE.txt").string() << "\n";
   return 0;
 }
 
@@ -234,7 +316,8 @@ int RunExample(const Options& o, std::ostream& out, std::ostream& err) {
 
 const char* AuditUsage() { return kUsage; }
 
-int RunAuditCommand(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+int RunAuditCommand(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err,
+                    const AuditConfigResolver& resolve_config) {
   if (argv.empty()) {
     err << kUsage;
     return 2;
@@ -251,9 +334,14 @@ int RunAuditCommand(const std::vector<std::string>& argv, std::ostream& out, std
     }
   }
   if (verb == "verify") {
-    auto o = Options::Parse(argv, {"ledger", "meter", "code", "dynamic", "compare", "tolerance"}, {"explain"});
+    auto o = Options::Parse(argv, {"ledger", "meter", "code", "dynamic", "compare", "tolerance", "public-key"}, {"explain"});
     if (!o.ok()) return Fail(err, verb, o.status());
     return RunVerify(*o, out, err);
+  }
+  if (verb == "export") {
+    auto o = Options::Parse(argv, {"meter", "out", "config", "db", "key-file"}, {});
+    if (!o.ok()) return Fail(err, verb, o.status());
+    return RunExport(*o, out, err, resolve_config);
   }
   if (verb == "example") {
     auto o = Options::Parse(argv, {"out", "attack"}, {});

@@ -2,10 +2,12 @@
 // per attack; bad usage and malformed files exit 2 naming the file and line.
 #include "audit/offline_audit.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include <gtest/gtest.h>
 
+#include "crypto/crypto.h"
 #include "support/test_env.h"
 
 namespace mh::audit {
@@ -38,7 +40,7 @@ TEST(OfflineAuditTest, ExampleCleanAndAttacked) {
       {"code", "code-alarm line 7\n"},
       {"replay", "time-alarm window 1\ntime-alarm window 2\ntime-alarm window 3\n"},
       {"bypass", "time-alarm window 1\n"},
-      {"ledger", "time-alarm window 1\n"},
+      {"ledger", "ledger-alarm\n"},
   };
   for (const auto& [attack, want] : cases) {
     testing::TempDir dir("audit-example-" + attack);
@@ -60,11 +62,22 @@ TEST(OfflineAuditTest, ExampleFilesAreTheSeedsExample) {
             "W1 2026-11-20 expect=0 [7200,10800] [18000,25200] #4\n"
             "W2 2026-11-21 expect=0 [S0,7200] [25200,E28800] #4\n"
             "W3 2026-11-22 expect=0 [7200,12600] #2\n");
-  const std::string ledger = testing::ReadFile(dir / "ledger/records.jsonl");
-  EXPECT_NE(ledger.find(R"({"meter":"M1","window":20777,"seq":1,"kind":"audit.signal.v1",)"
-                        R"("payload":"mh-signal 1 day=2026-11-20 window=1/3 tz=0 t=1795140000 edge=start"})"),
+  // The ledger directory is the `meterhub ledger export` format, signed with the example's fixed key.
+  const std::string ledger = testing::ReadFile(dir / "ledger/entries.jsonl");
+  const std::string payload = "mh-signal 1 day=2026-11-20 window=1/3 tz=0 t=1795140000 edge=start";
+  EXPECT_NE(ledger.find(R"("kind":"audit.signal.v1",)"), std::string::npos) << ledger;
+  EXPECT_NE(ledger.find(R"("meter_id":"M1","payload":")" + crypto::HexEncode(crypto::AsBytes(payload)) +
+                        R"(","seq":1,"window":20777})"),
             std::string::npos)
       << ledger;
+  EXPECT_TRUE(testing::Exists(dir / "ledger/head.json"));
+  EXPECT_TRUE(testing::Exists(dir / "ledger/heads.jsonl"));
+  EXPECT_EQ(testing::ReadFile(dir / "ledger/public_key").size(), 65u);
+  // Reproducible: the same files again.
+  testing::TempDir again("audit-example-files-again");
+  ASSERT_EQ(Cmd({"example", "--out", again.path()}).code, 0);
+  EXPECT_EQ(testing::ReadFile(again / "ledger/entries.jsonl"), ledger);
+  EXPECT_EQ(testing::ReadFile(again / "ledger/head.json"), testing::ReadFile(dir / "ledger/head.json"));
   Out explained = Verify(dir.path(), {"--explain", "--tolerance", "0"});
   EXPECT_EQ(explained.code, 0);
 }
@@ -97,10 +110,19 @@ TEST(OfflineAuditTest, BadUsageAndInput) {
                                         ":2: 'seven' is not a line number or range A-B (1 <= A <= B)\n");
 
   ASSERT_EQ(Cmd({"example", "--out", dir.path()}).code, 0);
-  testing::WriteFile(dir / "ledger/records.jsonl", testing::ReadFile(dir / "ledger/records.jsonl") + "{\"meter\":\"M1\"}\n");
+  const std::string entries = testing::ReadFile(dir / "ledger/entries.jsonl");
+  const int lines = static_cast<int>(std::count(entries.begin(), entries.end(), '\n'));
+  testing::WriteFile(dir / "ledger/entries.jsonl", entries + "{\"index\":" + std::to_string(lines) + ",\"meter_id\":\"M1\"}\n");
   Out bad_ledger = Verify(dir.path());
   EXPECT_EQ(bad_ledger.code, 2);
-  EXPECT_NE(bad_ledger.err.find("records.jsonl:16: field 'window' missing or not an integer"), std::string::npos) << bad_ledger.err;
+  EXPECT_NE(bad_ledger.err.find("entries.jsonl:" + std::to_string(lines + 1) + ": field 'window' missing or not an integer"),
+            std::string::npos)
+      << bad_ledger.err;
+  // Another signer's public key: the head does not verify → ledger-alarm.
+  testing::WriteFile(dir / "ledger/entries.jsonl", entries);
+  Out other_key = Verify(dir.path(), {"--public-key", std::string(64, 'a')});
+  EXPECT_EQ(other_key.out, "ledger-alarm\n");
+  EXPECT_EQ(other_key.code, 1);
 
   EXPECT_EQ(Cmd({"verify", "--ledger", dir / "FIXED.bin", "--meter", "M1", "--code", dir / "FIXED.bin", "--dynamic",
                  dir / "DYNAMIC.txt", "--compare", dir / "TABLE.txt"})

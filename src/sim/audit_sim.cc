@@ -14,6 +14,8 @@
 #include "audit/audit.h"
 #include "audit/ledger_records.h"
 #include "audit/ledger_view.h"
+#include "audit/verified_ledger.h"
+#include "crypto/crypto.h"
 #include "base/progress.h"
 #include "meter/audit/firmware.h"
 #include "meter/audit/plugin.h"
@@ -25,7 +27,6 @@ namespace {
 
 namespace ma = meter::audit;
 using audit::Alarm;
-using audit::InMemoryLedger;
 
 // One alteration per comparison-table line of the default fixed segment; each still compiles and
 // lowers the energy or the charge (what a thief wants).
@@ -46,9 +47,13 @@ std::string Altered(const std::string& image, const Alteration& a) {
   return out;
 }
 
-// The swap point for the real ledger: anything implementing LedgerView with Append and a way for
-// the simulator to alter a stored row.
-std::unique_ptr<InMemoryLedger> MakeLedger() { return std::make_unique<InMemoryLedger>(/*verify=*/true); }
+// The real Merkle ledger over a memory LedgerStore, one per meter (the audit reads one meter at a
+// time; a shared log would only make the run slower). Signed with a key derived from the seed, so
+// a run is reproducible; an altered row is caught by its inclusion proof against the signed head.
+Result<std::unique_ptr<audit::AuditLedger>> MakeLedger(const Clock& clock, uint64_t seed) {
+  const crypto::Digest key = crypto::Sha256("meterhub sim audit ledger key " + std::to_string(seed));
+  return audit::AuditLedger::InMemory(clock, std::string(key.begin(), key.end()));
+}
 
 double Exponential(SimRng& rng, double mean) { return -mean * std::log(1.0 - Uniform01(rng)); }
 
@@ -154,11 +159,12 @@ Result<AuditSimReport> RunAuditSimulation(const AuditSimOptions& o) {
     setup[m].d0 = *d;
   }
 
+  SimulatedClock ledger_clock(o.first_day * ma::kDaySeconds * 1000);
   Progress progress("sim audit", static_cast<uint64_t>(o.meters));
   for (int m = 0; m < o.meters; ++m) {
     const std::string id = "M" + std::to_string(m + 1);
     SimRng rng(MixSeed(o.seed, m, 2));
-    auto ledger = MakeLedger();
+    MH_ASSIGN_OR_RETURN(auto ledger, MakeLedger(ledger_clock, o.seed));
     MH_RETURN_IF_ERROR(ledger->Append(audit::EncodeCodeRegistration(id, original, (o.first_day - 1) * ma::kDaySeconds)));
     audit::LedgerUploader uploader(ledger.get());
     ma::AuditPlugin plugin(id, ma::Cycle{o.first_day, setup[m].d0, 0}, &uploader);
@@ -273,7 +279,8 @@ Result<AuditSimReport> RunAuditSimulation(const AuditSimOptions& o) {
       std::optional<audit::LedgerEntry> tampered;
       if (attack == AuditAttack::kLedgerRow) {
         std::vector<audit::LedgerEntry> rows;
-        for (auto& e : ledger->EntriesOf(id)) {
+        MH_ASSIGN_OR_RETURN(std::vector<audit::LedgerEntry> stored, ledger->EntriesOf(id));
+        for (auto& e : stored) {
           if (e.kind == audit::kSignalKind && e.key.window >= cur.first_day && e.key.window < cur.EndDay()) rows.push_back(e);
         }
         const audit::LedgerEntry& row = rows[rng() % rows.size()];

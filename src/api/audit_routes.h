@@ -1,0 +1,15 @@
+// REST routes of the tamper audit (seed 002, SPEC 4.5/4.6/5): the ledger's signed head, a meter's
+// verified entries, inclusion and consistency proofs, commissioning, running an audit, results,
+// alarms and inspection orders. Staff roles read; admin, operator and auditor run and commission.
+#pragma once
+
+#include <httplib.h>
+
+#include "audit/audit_service.h"
+#include "store/store.h"
+
+namespace mh::api {
+
+void AddAuditRoutes(httplib::Server& srv, store::Store* store, audit::AuditService* audit);
+
+}  // namespace mh::api
