@@ -12,6 +12,7 @@
 #include "core/time.h"
 #include "relay/messages.h"
 #include "api/audit_routes.h"
+#include "api/water_routes.h"
 #include "vee/consumption.h"
 
 namespace mh::api {
@@ -412,6 +413,7 @@ void HttpApi::Routes() {
 
   if (deps_.relay != nullptr) AddRelayRoutes(srv, deps_.store, deps_.relay);
   if (deps_.audit != nullptr) AddAuditRoutes(srv, deps_.store, deps_.audit);
+  if (deps_.water != nullptr) AddWaterRoutes(srv, deps_.store, deps_.water);
 
   // --- tokens ---
   srv.Post("/api/v1/tokens", guarded([st](const Principal& who, const httplib::Request& req,

@@ -25,6 +25,9 @@ class Server;
 namespace mh::audit {
 class AuditService;
 }  // namespace mh::audit
+namespace mh::water {
+class WaterService;
+}
 
 namespace mh::api {
 
@@ -46,6 +49,7 @@ struct ApiDeps {
   Metrics* metrics = nullptr;
   relay::RelayService* relay = nullptr;  // null = no relay routes
   audit::AuditService* audit = nullptr;  // null = no audit routes
+  water::WaterService* water = nullptr;  // null = no water routes
   std::function<nlohmann::json()> status;  // extra fields for GET /api/v1/status
 };
 

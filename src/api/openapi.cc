@@ -211,6 +211,57 @@ nlohmann::json OpenApiDocument() {
                                              {"failure_code", {{"type", "integer"}}},
                                              {"readings", {{"type", "array"}, {"items", {{"type", "object"}}}}},
                                              {"tag", {{"type", "string"}}}}}};
+  // --- water remote maintenance (seed 001) ---
+  {
+    auto terminal_param = json{{"name", "id"}, {"in", "path"}, {"required", true}, {"description", "the water meter terminal"},
+                               {"schema", {{"type", "string"}}}};
+    paths["/api/v1/water/pairs"]["get"] = {{"summary", "the pairing table: terminal, feature code, flowmeter, phone (staff)"},
+                                           {"responses", std_errors({{"200", ok("pairs")}})}};
+    paths["/api/v1/water/pairs"]["post"] = {
+        {"summary", "pair a terminal with its flowmeter and bind the customer's phone; re-posting rebinds (admin, operator)"},
+        {"requestBody", json_body("WaterPairIn")},
+        {"responses", std_errors({{"201", ok("the pair")}, {"409", error_resp("the flowmeter is paired with another terminal")}})}};
+    paths["/api/v1/water/meters/{id}/windows"]["get"] = {
+        {"summary", "checked windows: verdict (none|steady|unsteady|too_few_pairs), form, pairs, fitted parameters"},
+        {"parameters", json::array({terminal_param, q("limit", "newest windows")})},
+        {"responses", std_errors({{"200", ok("windows")}, {"404", error_resp("terminal not paired")}})}};
+    paths["/api/v1/water/meters/{id}/parameters"]["get"] = {
+        {"summary", "maintenance commands sent (fit or photo) with their state; the parameters the terminal applies"},
+        {"parameters", json::array({terminal_param})},
+        {"responses", std_errors({{"200", ok("parameters")}, {"404", error_resp("terminal not paired")}})}};
+    paths["/api/v1/water/meters/{id}/history"]["get"] = {
+        {"summary", "the meter's maintenance history: every window, state change, command, ack, notice, work order, photo"},
+        {"parameters", json::array({terminal_param})},
+        {"responses", std_errors({{"200", ok("history")}, {"404", error_resp("terminal not paired")}})}};
+    paths["/api/v1/water/meters/{id}/photos"]["post"] = {
+        {"summary", "a photo of the register (JPEG/PNG body) taken at taken_at; read, compared with the flowmeter's volume "
+                    "since the previous readable photo, parameters corrected when the reading is conclusive (SPEC 3.6)"},
+        {"parameters", json::array({terminal_param, q("taken_at", "ISO-8601 or epoch seconds (required)"),
+                                    q("digits", "drums on the register, 1..20")})},
+        {"requestBody", {{"required", true}, {"content", {{"image/jpeg", json::object()}, {"image/png", json::object()}}}}},
+        {"responses", std_errors({{"200", ok("read: value and comparison")},
+                                  {"404", error_resp("terminal not paired")},
+                                  {"422", error_resp("unreadable: the reason, asking for a better photo")}})}};
+    paths["/api/v1/water/meters/{id}/rejected"]["get"] = {
+        {"summary", "water frames and acks refused on this device's topics, with the decoder's error (staff)"},
+        {"parameters", json::array({terminal_param, q("limit", "newest rows")})},
+        {"responses", std_errors({{"200", ok("rejected messages")}})}};
+    paths["/api/v1/water/work-orders"]["get"] = {
+        {"summary", "on-site work orders (staff)"},
+        {"parameters", json::array({q("status", "open or done")})},
+        {"responses", std_errors({{"200", ok("work orders")}})}};
+    paths["/api/v1/water/work-orders/{id}/done"]["post"] = {
+        {"summary", "the on-site visit is done: closes the order and re-arms detection; optional body "
+                    "{\"parameters\": the terminal's correction after the visit} (admin, operator)"},
+        {"parameters", json::array({json{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "integer"}}}}})},
+        {"responses", std_errors({{"200", ok("done")}, {"404", error_resp("no such work order")},
+                                  {"422", error_resp("already done")}})}};
+    schemas["WaterPairIn"] = {{"type", "object"},
+                              {"required", {"terminal_id", "flowmeter_id"}},
+                              {"properties", {{"terminal_id", {{"type", "string"}}},
+                                              {"flowmeter_id", {{"type", "string"}}},
+                                              {"phone", {{"type", "string"}, {"example", "+8613800138000"}}}}}};
+  }
   schemas["Terminal"] = {{"type", "object"},
                          {"required", {"terminal_id", "channel", "address"}},
                          {"properties", {{"terminal_id", {{"type", "string"}}},

@@ -56,6 +56,21 @@ std::vector<Key> Keys(Config& c) {
       {"relay", "slots_per_region", &c.relay.slots_per_region, "sub-periods allocated to each region"},
       {"relay", "region_pattern", &c.relay.region_pattern, "regular expression taking the region name from an install address; empty = SPEC 2.1 default"},
       {"relay", "key_rotation", &c.relay.key_rotation, "region keys older than this are rotated (e.g. 30d)"},
+      {"water", "enabled", &c.water.enabled, "run the water remote maintenance loop (seed 001): frames, windows, commands, photos"},
+      {"water", "window", &c.water.window, "pre-check window, 6h or 12h, aligned to UTC midnight (SPEC 3.3)"},
+      {"water", "close_after", &c.water.close_after, "a window missing its partner device's data is checked this long after its end"},
+      {"water", "command_expiry", &c.water.command_expiry, "maintenance commands expire this long after they are issued"},
+      {"water", "p_min", &c.water.p_min, "form A: share of same-sign differences inside [d_lo, d_hi]"},
+      {"water", "d_lo", &c.water.d_lo, "form A threshold range, low end (m3/h)"},
+      {"water", "d_hi", &c.water.d_hi, "form A threshold range, high end (m3/h)"},
+      {"water", "r2_min", &c.water.r2_min, "form B: the fitted mapping must explain the data this well"},
+      {"water", "tol_rel", &c.water.tol_rel, "accuracy tolerance, relative part (of the flow)"},
+      {"water", "tol_abs", &c.water.tol_abs, "accuracy tolerance, absolute part (m3/h)"},
+      {"water", "pairs_file", &c.water.pairs_file, "CSV terminal_id,flowmeter_id,phone loaded into the pairing table at start; empty = none"},
+      {"water", "work_order_url", &c.water.work_order_url, "webhook that receives opened work orders; empty = none"},
+      {"water", "photo_unit_m3", &c.water.photo_unit_m3, "volume of one step of the register's last drum (m3)"},
+      {"water", "photo_digits", &c.water.photo_digits, "drums on the register; 0 = estimate from the photo"},
+      {"water", "photo_min_units", &c.water.photo_min_units, "register steps a photo span must cover before it corrects the parameters"},
       {"alerts", "max_attempts", &c.alerts.dispatcher.max_attempts, "attempts per delivery before it is marked failed"},
       {"alerts", "initial_backoff_ms", &c.alerts.dispatcher.initial_backoff_ms, "wait after the first failure, doubled each time"},
       {"alerts", "max_backoff_ms", &c.alerts.dispatcher.max_backoff_ms, "longest wait between attempts"},
@@ -180,6 +195,7 @@ Result<Config> LoadConfig(const std::string& path) {
   if (!relay.ok()) return relay.status().WithContext(path);
   if (auto audit = AuditIntervalOf(config); !audit.ok()) return audit.status().WithContext(path);
   if (config.audit.tolerance_s < 0) return InvalidArgument(path + ": audit.tolerance_s must be >= 0");
+  MH_RETURN_IF_ERROR(CheckWaterConfig(config).WithContext(path));
   return config;
 }
 
@@ -276,6 +292,27 @@ Result<relay::RelayServiceOptions> RelayOptionsOf(const Config& c) {
   if (!rotation.ok()) return rotation.status().WithContext("relay.key_rotation");
   o.key_rotation_s = *rotation;
   return o;
+}
+
+Status CheckWaterConfig(const Config& c) {
+  Result<int64_t> window = ParseDuration(c.water.window);
+  if (!window.ok()) return window.status().WithContext("water.window");
+  if (*window != 6 * 3600 && *window != 12 * 3600) return InvalidArgument("water.window must be 6h or 12h, not " + c.water.window);
+  const std::vector<std::pair<std::string, std::string>> durations = {{"water.close_after", c.water.close_after},
+                                                                      {"water.command_expiry", c.water.command_expiry}};
+  for (const auto& [name, value] : durations) {
+    Result<int64_t> d = ParseDuration(value);
+    if (!d.ok()) return d.status().WithContext(name);
+    if (*d <= 0) return InvalidArgument(name + " must be positive");
+  }
+  if (!(c.water.p_min > 0 && c.water.p_min <= 1)) return InvalidArgument("water.p_min must be in (0, 1]");
+  if (!(c.water.d_lo >= 0 && c.water.d_hi > c.water.d_lo)) return InvalidArgument("water: need 0 <= d_lo < d_hi");
+  if (!(c.water.r2_min > 0 && c.water.r2_min <= 1)) return InvalidArgument("water.r2_min must be in (0, 1]");
+  if (!(c.water.tol_rel >= 0 && c.water.tol_abs >= 0)) return InvalidArgument("water: tol_rel and tol_abs must be >= 0");
+  if (!(c.water.photo_unit_m3 > 0)) return InvalidArgument("water.photo_unit_m3 must be positive");
+  if (c.water.photo_digits < 0 || c.water.photo_digits > 20) return InvalidArgument("water.photo_digits must be 0..20");
+  if (c.water.photo_min_units < 1) return InvalidArgument("water.photo_min_units must be >= 1");
+  return Status::Ok();
 }
 
 }  // namespace mh::app

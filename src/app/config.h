@@ -62,6 +62,23 @@ struct Config {
     std::string region_pattern;           // install address → region name; empty = SPEC 2.1 default
     std::string key_rotation = "30d";     // region keys older than this are rotated
   } relay;
+  struct Water {
+    bool enabled = true;                  // water remote maintenance loop of seed 001 (frames, windows, commands)
+    std::string window = "6h";            // pre-check window: 6h or 12h, aligned to UTC midnight (SPEC 3.3)
+    std::string close_after = "1h";       // a window missing its partner's data is checked this long after its end
+    std::string command_expiry = "6h";    // maintenance commands expire this long after they are issued
+    double p_min = 0.95;                  // SPEC 3.3 thresholds
+    double d_lo = 0.01;
+    double d_hi = 0.5;
+    double r2_min = 0.98;
+    double tol_rel = 0.02;
+    double tol_abs = 0.01;
+    std::string pairs_file;               // CSV terminal_id,flowmeter_id,phone loaded at start; empty = none
+    std::string work_order_url;           // webhook receiving opened work orders; empty = none
+    double photo_unit_m3 = 0.001;         // volume of one step of the register's last drum
+    int photo_digits = 0;                 // drums on the register; 0 = estimate
+    int photo_min_units = 100;            // register steps a photo span must cover to correct the parameters
+  } water;
   struct Alerts {
     alerts::DispatcherOptions dispatcher;
     alerts::WebhookOptions webhook;
@@ -100,6 +117,8 @@ Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& config);
 // (0 = no schedule); InvalidArgument naming the key.
 Result<std::string> AuditKeyFileOf(const Config& config);
 Result<int64_t> AuditIntervalOf(const Config& config);
+// Checks the [water] section (durations, window 6h|12h, thresholds).
+Status CheckWaterConfig(const Config& config);
 
 // The relay head-end options the [relay] section describes.
 Result<relay::RelayServiceOptions> RelayOptionsOf(const Config& config);

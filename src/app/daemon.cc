@@ -11,6 +11,9 @@
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/sqlite_audit_store.h"
 #include "store/sqlite/sqlite_ledger_store.h"
+#include "store/sqlite/sqlite_water_store.h"
+#include "core/time.h"
+#include <fstream>
 
 namespace mh::app {
 
@@ -56,6 +59,7 @@ Status Daemon::Start() {
   }
   if (config_.relay.enabled) MH_RETURN_IF_ERROR(StartRelay());
   if (config_.audit.enabled) MH_RETURN_IF_ERROR(StartAudit());
+  if (config_.water.enabled) MH_RETURN_IF_ERROR(StartWater());
   if (mqtt_) MH_RETURN_IF_ERROR(mqtt_->Start());
 
   metrics_ = std::make_unique<api::Metrics>();
@@ -70,6 +74,7 @@ Status Daemon::Start() {
   deps.committer = http_committer_.get();
   deps.relay = relay_.get();
   deps.audit = audit_.get();
+  deps.water = water_.get();
   deps.clock = clock_;
   deps.metrics = metrics_.get();
   deps.status = [this] {
@@ -181,6 +186,78 @@ void Daemon::RotateKeysLoop() {
   }
 }
 
+Status Daemon::StartWater() {
+  if (config_.store.backend != "sqlite") return FailedPrecondition("water: needs store.backend = \"sqlite\"");
+  MH_RETURN_IF_ERROR(CheckWaterConfig(config_));
+  store::SqliteWaterOptions so;
+  so.path = config_.store.path;
+  so.synchronous = config_.store.synchronous;
+  MH_ASSIGN_OR_RETURN(water_store_, store::OpenSqliteWaterStore(so));
+  water::WaterServiceOptions o;
+  o.window_s = *ParseDuration(config_.water.window);
+  o.close_after_s = *ParseDuration(config_.water.close_after);
+  o.cases.command_ttl_s = *ParseDuration(config_.water.command_expiry);
+  o.precheck.p_min = config_.water.p_min;
+  o.precheck.d_lo = config_.water.d_lo;
+  o.precheck.d_hi = config_.water.d_hi;
+  o.precheck.r2_min = config_.water.r2_min;
+  o.precheck.tol_rel = config_.water.tol_rel;
+  o.precheck.tol_abs = config_.water.tol_abs;
+  o.photo_unit_m3 = config_.water.photo_unit_m3;
+  o.photo_digits = config_.water.photo_digits;
+  o.photo_min_units = config_.water.photo_min_units;
+  auto publish = [this](const std::string& terminal, const std::string& payload) -> Status {
+    if (!mqtt_) return Status::Ok();  // no broker: commands are listed over HTTP only
+    return mqtt_->Publish("meters/" + std::to_string(ShardOf(terminal)) + "/" + terminal + "/commands", payload);
+  };
+  // Notices go through the alert channels: the phone over the SMS gateway, work orders to a webhook.
+  auto sms = std::make_shared<alerts::SmsChannel>(config_.alerts.sms);
+  auto webhook = std::make_shared<alerts::WebhookChannel>(config_.alerts.webhook);
+  auto notify = [this, sms, webhook](const std::string& kind, const std::string& address, const std::string& subject,
+                                     const std::string& text, const std::string& json) -> Status {
+    if (kind == "phone") {
+      if (config_.alerts.sms.url.empty()) return FailedPrecondition("no SMS gateway configured ([alerts.sms] url)");
+      return sms->Send({address, subject, text, json});
+    }
+    if (config_.water.work_order_url.empty()) return Status::Ok();
+    return webhook->Send({config_.water.work_order_url, subject, text, json});
+  };
+  MH_ASSIGN_OR_RETURN(water_, water::WaterService::Create(water_store_.get(), clock_, o, publish, notify));
+  if (!config_.water.pairs_file.empty()) {
+    std::ifstream in(config_.water.pairs_file);
+    if (!in) return InvalidArgument("water.pairs_file: cannot open " + config_.water.pairs_file);
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty() || line[0] == '#' || (n == 1 && line.rfind("terminal_id", 0) == 0)) continue;
+      std::vector<std::string> f;
+      size_t start = 0;
+      for (size_t comma; (comma = line.find(',', start)) != std::string::npos; start = comma + 1) f.push_back(line.substr(start, comma - start));
+      f.push_back(line.substr(start));
+      const std::string where = config_.water.pairs_file + ":" + std::to_string(n);
+      if (f.size() < 2 || f.size() > 3) return InvalidArgument(where + ": expected terminal_id,flowmeter_id[,phone]");
+      MH_RETURN_IF_ERROR(water_->PutPair(f[0], f[1], f.size() == 3 ? f[2] : "").WithContext(where));
+    }
+  }
+  if (mqtt_) {
+    water::WaterService* ws = water_.get();
+    mqtt_->AddHandler("water/frame", [ws](const std::string& device, std::string_view payload) { return ws->OnFrame(device, payload); });
+    mqtt_->AddHandler("water/ack", [ws](const std::string& terminal, std::string_view payload) { return ws->OnAck(terminal, payload); });
+  }
+  water_thread_ = std::thread([this] { WaterTickLoop(); });
+  return Status::Ok();
+}
+
+void Daemon::WaterTickLoop() {
+  std::unique_lock lock(key_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    water_->Tick();
+    lock.lock();
+    key_cv_.wait_for(lock, std::chrono::minutes(1), [this] { return stopping_; });
+  }
+}
+
 void Daemon::Stop() {
   // Reverse order: stop taking input first, then the senders, then the store.
   if (http_) http_->Stop();
@@ -192,6 +269,9 @@ void Daemon::Stop() {
   key_cv_.notify_all();
   if (key_thread_.joinable()) key_thread_.join();
   if (audit_) audit_->Stop();
+  if (water_thread_.joinable()) water_thread_.join();
+  water_.reset();
+  water_store_.reset();
   relay_.reset();
   http_committer_.reset();
   if (dispatcher_) dispatcher_->Stop();
@@ -251,6 +331,14 @@ void Daemon::RegisterMetrics() {
     auto* a = audit_.get();
     m.AddCounter("meterhub_audit_runs_total", "Tamper audits run (request and schedule)", {}, [a] { return static_cast<int64_t>(a->audits()); });
     m.AddCounter("meterhub_audit_alarms_total", "Tamper audits that raised an alarm", {}, [a] { return static_cast<int64_t>(a->alarms()); });
+  }
+  if (water_) {
+    auto* w = water_.get();
+    m.AddCounter("meterhub_water_frames_total", "Water flow frames stored", {}, [w] { return w->frames(); });
+    m.AddCounter("meterhub_water_late_samples_total", "Water samples of windows already checked (ignored)", {},
+                 [w] { return w->late_samples(); });
+    m.AddCounter("meterhub_water_notices_sent_total", "Water notices delivered (phone, work orders)", {},
+                 [w] { return w->notices_sent(); });
   }
   if (mqtt_) {
     auto* q = mqtt_.get();

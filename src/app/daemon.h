@@ -24,6 +24,8 @@
 #include "meter/radio.h"
 #include "relay/relay_service.h"
 #include "store/store.h"
+#include "store/water_store.h"
+#include "water/water_service.h"
 
 namespace mh::app {
 
@@ -49,6 +51,7 @@ class Daemon {
   ingest::MqttIngest* mqtt() { return mqtt_.get(); }
   relay::RelayService* relay() { return relay_.get(); }
   audit::AuditService* audit() { return audit_.get(); }
+  water::WaterService* water() { return water_.get(); }
   const Config& config() const { return config_; }
 
  private:
@@ -56,6 +59,8 @@ class Daemon {
   Status StartRelay();
   void RotateKeysLoop();
   Status StartAudit();
+  Status StartWater();
+  void WaterTickLoop();
 
   const Config config_;
   const Clock* const clock_;
@@ -74,6 +79,11 @@ class Daemon {
   std::unique_ptr<audit::AuditLedger> audit_ledger_;
   std::unique_ptr<store::AuditStore> audit_store_;
   std::unique_ptr<audit::AuditService> audit_;
+  // Water remote maintenance (seed 001): its own store connection, the loop, a tick thread (shares
+  // key_mu_/key_cv_/stopping_ with the relay key thread for shutdown).
+  std::unique_ptr<store::WaterStore> water_store_;
+  std::unique_ptr<water::WaterService> water_;
+  std::thread water_thread_;
   std::unique_ptr<api::Metrics> metrics_;
   std::unique_ptr<api::HttpApi> http_;
 };

@@ -1,0 +1,577 @@
+#include "water/water_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <opencv2/imgcodecs.hpp>
+
+#include "codec/water_frame.h"
+#include "water/vision/register_reader.h"
+
+namespace mh::water {
+
+using json = nlohmann::json;
+
+json CorrectionJson(const Correction& c) {
+  if (c.model == Correction::kPower) return {{"model", "power"}, {"a", c.a}, {"b", c.b}, {"c", c.c}};
+  return {{"model", "linear"}, {"a1", c.a1}, {"a2", c.a2}};
+}
+
+std::string CommandJson(const MaintenanceCommand& c) {
+  json j = {{"type", "water_maintenance"},
+            {"command_id", c.command_id},
+            {"feature_code", c.feature_code},
+            {"issued_at", c.issued_at},
+            {"expires_at", c.expires_at},
+            {"parameters", CorrectionJson(c.correction)}};
+  return j.dump();
+}
+
+Result<MaintenanceAck> ParseAckJson(std::string_view payload) {
+  json j = json::parse(payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return InvalidArgument("water ack: not a JSON object");
+  MaintenanceAck a;
+  try {
+    if (!j.contains("command_id") || !j["command_id"].is_string()) {
+      return InvalidArgument("water ack: field 'command_id' (string) is required");
+    }
+    if (!j.contains("feature_code") || !j["feature_code"].is_string()) {
+      return InvalidArgument("water ack: field 'feature_code' (string) is required");
+    }
+    if (!j.contains("applied_at") || !j["applied_at"].is_number_integer()) {
+      return InvalidArgument("water ack: field 'applied_at' (epoch seconds) is required");
+    }
+    a.command_id = j["command_id"];
+    a.feature_code = j["feature_code"];
+    a.applied_at = j["applied_at"];
+  } catch (const json::exception& e) {
+    return InvalidArgument(std::string("water ack: ") + e.what());
+  }
+  return a;
+}
+
+Result<Correction> ParseCorrectionJson(const json& j) {
+  if (!j.is_object()) return InvalidArgument("parameters: not a JSON object");
+  Correction c;
+  try {
+    const std::string model = j.value("model", "linear");
+    if (model == "power") {
+      c = Correction::Power(j.at("a").get<double>(), j.at("b").get<double>(), j.at("c").get<double>());
+    } else if (model == "linear") {
+      c = Correction::Linear(j.at("a1").get<double>(), j.at("a2").get<double>());
+    } else {
+      return InvalidArgument("parameters: model must be linear or power, not '" + model + "'");
+    }
+  } catch (const json::exception&) {
+    return InvalidArgument("parameters: linear needs numbers a1, a2; power needs numbers a, b, c");
+  }
+  MH_RETURN_IF_ERROR(c.Validate().WithContext("parameters"));
+  return c;
+}
+
+namespace {
+
+json MappingJson(const Mapping& m) {
+  json j = {{"model", m.use_power ? "power" : "linear"},
+            {"a1", m.linear.a1}, {"a2", m.linear.a2}, {"se_a1", m.linear.se_a1}, {"se_a2", m.linear.se_a2},
+            {"r2", m.r2}, {"degenerate", m.linear.degenerate}};
+  if (m.power) {
+    j["power"] = {{"a", m.power->a}, {"b", m.power->b}, {"c", m.power->c}, {"se_a", m.power->se_a},
+                  {"se_b", m.power->se_b}, {"se_c", m.power->se_c}, {"f", m.power_f}, {"gap", m.power_gap}};
+  }
+  j["correction"] = CorrectionJson(m.correction);
+  return j;
+}
+
+}  // namespace
+
+WaterService::WaterService(store::WaterStore* store, const Clock* clock, WaterServiceOptions options, PublishFn publish,
+                           NotifyFn notify)
+    : store_(store), clock_(clock), options_(std::move(options)), publish_(std::move(publish)), notify_(std::move(notify)) {}
+
+Result<std::unique_ptr<WaterService>> WaterService::Create(store::WaterStore* store, const Clock* clock,
+                                                           WaterServiceOptions options, PublishFn publish, NotifyFn notify) {
+  if (options.window_s <= 0 || 86400 % options.window_s != 0) {
+    return InvalidArgument("water window must divide a day (6h or 12h), not " + std::to_string(options.window_s) + " s");
+  }
+  std::unique_ptr<WaterService> s(new WaterService(store, clock, std::move(options), std::move(publish), std::move(notify)));
+  MH_ASSIGN_OR_RETURN(std::vector<store::WaterPairRecord> pairs, store->ListPairs());
+  for (const auto& p : pairs) {
+    MH_RETURN_IF_ERROR(s->table_.Add(p.terminal_id, p.flowmeter_id, p.phone).WithContext("stored water pair " + p.terminal_id));
+  }
+  MH_RETURN_IF_ERROR(s->Restore());
+  s->notifier_ = std::thread([p = s.get()] { p->NotifyLoop(); });
+  return s;
+}
+
+Status WaterService::Restore() {
+  MH_ASSIGN_OR_RETURN(std::vector<store::WaterPairRecord> pairs, store_->ListPairs());
+  for (const auto& p : pairs) {
+    const PairingEntry* e = table_.ByTerminal(p.terminal_id);
+    if (e == nullptr) continue;
+    Meter& m = MeterFor(*e);
+    // The correction in force: the last acknowledged command.
+    MH_ASSIGN_OR_RETURN(std::vector<store::WaterCommandRecord> commands, store_->ListCommands(e->feature_code));
+    for (const auto& c : commands) {
+      if (c.status != "acknowledged") continue;
+      json j = json::parse(c.correction, nullptr, false);
+      if (j.is_discarded()) continue;
+      Correction corr = j.value("model", "linear") == "power"
+                            ? Correction::Power(j.value("a", 1.0), j.value("b", 1.0), j.value("c", 0.0))
+                            : Correction::Linear(j.value("a1", 1.0), j.value("a2", 0.0));
+      m.mm->OnSiteVisitDone(c.acked_at, corr);
+    }
+    m.history_stored = m.mm->History().size();  // restoring is not a new event
+    MH_ASSIGN_OR_RETURN(std::vector<store::WaterWindowRecord> last, store_->ListWindows(e->feature_code, 1));
+    if (!last.empty()) m.checked_until = last.back().window_start + options_.window_s;
+    // The samples of windows not yet checked, from the stored frames.
+    MH_ASSIGN_OR_RETURN(std::vector<store::WaterFrameRecord> frames,
+                        store_->ListFrames(e->feature_code, "", m.checked_until == INT64_MIN ? INT64_MIN : m.checked_until,
+                                           INT64_MAX));
+    for (const auto& rec : frames) {
+      Result<codec::WaterFrame> f = codec::DecodeWaterFrame(rec.payload);
+      if (!f.ok()) continue;
+      AddSamples(m, *f);
+    }
+  }
+  return Status::Ok();
+}
+
+void WaterService::AddSamples(Meter& m, const codec::WaterFrame& f) {
+  const bool flowmeter = f.kind == codec::WaterDeviceKind::kFlowmeter;
+  m.interval_s = f.interval_s;
+  for (size_t i = 0; i < f.samples.size(); ++i) {
+    std::optional<double> q = f.FlowAt(i);
+    if (!q) continue;
+    const int64_t t = f.start + static_cast<int64_t>(i) * f.interval_s;
+    const int64_t ws = WindowStart(t, options_.window_s);
+    if (ws < m.checked_until) {
+      ++late_samples_;
+      continue;
+    }
+    (flowmeter ? m.open[ws].flowmeter : m.open[ws].terminal)[t] = *q;
+  }
+  m.device_now = std::max(m.device_now, f.start + static_cast<int64_t>(f.samples.size()) * f.interval_s);
+}
+
+WaterService::~WaterService() {
+  {
+    std::lock_guard lock(notice_mu_);
+    stopping_ = true;
+  }
+  notice_cv_.notify_all();
+  if (notifier_.joinable()) notifier_.join();
+}
+
+int64_t WaterService::frames() const {
+  std::lock_guard lock(mu_);
+  return frames_;
+}
+int64_t WaterService::late_samples() const {
+  std::lock_guard lock(mu_);
+  return late_samples_;
+}
+int64_t WaterService::notices_sent() const {
+  std::lock_guard lock(notice_mu_);
+  return notices_sent_;
+}
+
+Status WaterService::PutPair(const std::string& terminal_id, const std::string& flowmeter_id, const std::string& phone) {
+  std::lock_guard lock(mu_);
+  // Validate against the table without this terminal (re-pairing replaces its row).
+  MH_ASSIGN_OR_RETURN(std::vector<store::WaterPairRecord> pairs, store_->ListPairs());
+  PairingTable next;
+  for (const auto& p : pairs) {
+    if (p.terminal_id != terminal_id) MH_RETURN_IF_ERROR(next.Add(p.terminal_id, p.flowmeter_id, p.phone));
+  }
+  MH_RETURN_IF_ERROR(next.Add(terminal_id, flowmeter_id, phone));
+  const PairingEntry* e = next.ByTerminal(terminal_id);
+  MH_RETURN_IF_ERROR(store_->PutPair({terminal_id, e->feature_code, flowmeter_id, phone, clock_->NowSeconds()}));
+  table_ = std::move(next);
+  auto m = meters_.find(e->feature_code);
+  if (m != meters_.end() && m->second.entry.flowmeter_id != flowmeter_id) meters_.erase(m);  // new device pair: new state
+  else if (m != meters_.end()) m->second.entry.phone = phone;
+  return History(e->feature_code, clock_->NowSeconds(), "paired",
+                 "terminal " + terminal_id + ", flowmeter " + flowmeter_id + (phone.empty() ? "" : ", phone " + phone));
+}
+
+Result<std::vector<store::WaterPairRecord>> WaterService::Pairs() { return store_->ListPairs(); }
+
+WaterService::Meter& WaterService::MeterFor(const PairingEntry& entry) {
+  auto it = meters_.find(entry.feature_code);
+  if (it != meters_.end()) return it->second;
+  Meter& m = meters_[entry.feature_code];
+  m.entry = entry;
+  m.mm = std::make_unique<MeterMaintenance>(entry, options_.precheck, options_.cases);
+  return m;
+}
+
+Status WaterService::History(const std::string& feature_code, int64_t at, const std::string& event, const std::string& detail) {
+  return store_->AppendHistory({0, feature_code, at, event, detail}).status();
+}
+
+Status WaterService::SyncHistory(Meter& m) {
+  std::vector<HistoryRecord> h = m.mm->History();
+  for (; m.history_stored < h.size(); ++m.history_stored) {
+    const HistoryRecord& r = h[m.history_stored];
+    MH_RETURN_IF_ERROR(History(m.entry.feature_code, r.at, r.event, r.detail));
+  }
+  return Status::Ok();
+}
+
+Status WaterService::OnFrame(const std::string& device, std::string_view payload) {
+  Result<codec::WaterFrame> decoded = codec::DecodeWaterFrame(payload);
+  if (!decoded.ok()) return InvalidArgument("water frame: " + decoded.status().message());
+  const codec::WaterFrame& f = *decoded;
+  std::lock_guard lock(mu_);
+  const PairingEntry* e = table_.ByFeatureCode(f.feature_code);
+  if (e == nullptr) return InvalidArgument("water frame: unknown feature code '" + f.feature_code + "'");
+  const bool flowmeter = f.kind == codec::WaterDeviceKind::kFlowmeter;
+  const std::string& expected = flowmeter ? e->flowmeter_id : e->terminal_id;
+  if (f.device_id != expected) {
+    return InvalidArgument("water frame: " + std::string(codec::WaterDeviceKindName(f.kind)) + " '" + f.device_id +
+                           "' is not the one paired with feature code " + f.feature_code + " ('" + expected + "')");
+  }
+  if (device != f.device_id && !(flowmeter && device == e->terminal_id)) {
+    return InvalidArgument("water frame of '" + f.device_id + "' on the topic of '" + device +
+                           "' (only a flowmeter's frame may be relayed, and only by its own terminal)");
+  }
+  const int64_t end = f.start + static_cast<int64_t>(f.samples.size()) * f.interval_s;
+  // Durable before the acknowledgement: a store failure here is retried by the MQTT layer.
+  MH_RETURN_IF_ERROR(store_->AddFrame({0, f.feature_code, f.device_id, flowmeter ? "flowmeter" : "terminal",
+                                       f.relayed || device != f.device_id, f.start, end, clock_->NowSeconds(),
+                                       std::string(payload)}).status());
+  ++frames_;
+  Meter& m = MeterFor(*e);
+  AddSamples(m, f);
+  return CloseWindows(m, false);
+}
+
+Status WaterService::CloseWindows(Meter& m, bool force_lost) {
+  while (!m.open.empty()) {
+    auto it = m.open.begin();
+    const int64_t ws = it->first, we = ws + options_.window_s;
+    const WindowBuf& buf = it->second;
+    auto covered = [&](const std::map<int64_t, double>& s) { return !s.empty() && s.rbegin()->first >= we - m.interval_s; };
+    const bool complete = covered(buf.terminal) && covered(buf.flowmeter);
+    const bool lost = m.device_now >= we + options_.close_after_s || force_lost;
+    if (!complete && !lost) break;
+    WindowBuf done = std::move(it->second);
+    m.open.erase(it);
+    m.checked_until = we;
+    MH_RETURN_IF_ERROR(CheckWindowNow(m, ws, done));
+  }
+  CaseOutputs out;
+  m.mm->OnTick(m.device_now, &out);
+  return Emit(m, out);
+}
+
+Status WaterService::CheckWindowNow(Meter& m, int64_t ws, const WindowBuf& buf) {
+  const int64_t now = ws + options_.window_s;  // checked at the window's end, in device time
+  std::vector<FlowPair> pairs;
+  for (const auto& [t, q2] : buf.terminal) {
+    auto q1 = buf.flowmeter.find(t);
+    if (q1 != buf.flowmeter.end()) pairs.push_back({t, q1->second, q2});
+  }
+  // The record: the verdict on what the terminal reported, the fit of its raw flow.
+  const WindowCheck check = water::CheckWindow(ws, pairs, m.mm->applied(), options_.precheck);
+  store::WaterWindowRecord w;
+  w.feature_code = m.entry.feature_code;
+  w.window_start = ws;
+  w.window_s = options_.window_s;
+  w.verdict = VerdictName(check.reported.verdict);
+  w.form = check.reported.form != 0 ? std::string(1, check.reported.form) : "";
+  w.pairs = check.reported.pairs;
+  json params = {{"reported", MappingJson(check.reported.mapping)},
+                 {"raw", MappingJson(check.raw_fit)},
+                 {"share_form_a", check.reported.share_form_a},
+                 {"share_within_tol", check.reported.share_within_tol},
+                 {"rms_residual", check.reported.rms_residual},
+                 {"max_excess", check.reported.max_excess},
+                 {"flowing_pairs", check.flowing_pairs},
+                 {"unmatched_terminal", static_cast<int64_t>(buf.terminal.size()) - static_cast<int64_t>(pairs.size())},
+                 {"unmatched_flowmeter", static_cast<int64_t>(buf.flowmeter.size()) - static_cast<int64_t>(pairs.size())}};
+  w.parameters = params.dump();
+  w.reason = check.reported.reason;
+  w.checked_at = now;
+  MH_RETURN_IF_ERROR(store_->PutWindow(w));
+  MH_RETURN_IF_ERROR(History(m.entry.feature_code, now, "window_checked",
+                             "window " + std::to_string(ws) + ": " + w.verdict + (w.form.empty() ? "" : " form " + w.form) +
+                                 ", " + std::to_string(w.pairs) + " pairs"));
+  CaseOutputs out;
+  m.mm->OnTick(now, &out);
+  m.mm->OnWindow(ws, pairs, now, &out);
+  return Emit(m, out);
+}
+
+Status WaterService::SendCommand(Meter& m, const MaintenanceCommand& c, const std::string& source) {
+  MH_RETURN_IF_ERROR(store_->PutCommand({c.command_id, c.feature_code, m.entry.terminal_id, source, c.issued_at, c.expires_at,
+                                         CorrectionJson(c.correction).dump(), "issued", 0}));
+  Status sent = publish_ ? publish_(m.entry.terminal_id, CommandJson(c)) : Status::Ok();
+  // A publish failure is not fatal: the command expires and the case re-issues it.
+  return History(m.entry.feature_code, c.issued_at, sent.ok() ? "command_sent" : "command_send_failed",
+                 c.command_id + " " + c.correction.ToString() + (sent.ok() ? "" : ": " + sent.ToString()));
+}
+
+Status WaterService::Emit(Meter& m, const CaseOutputs& out) {
+  MH_RETURN_IF_ERROR(SyncHistory(m));
+  for (const MaintenanceCommand& c : out.commands) MH_RETURN_IF_ERROR(SendCommand(m, c, "window"));
+  for (const PhoneNotice& n : out.notices) {
+    const PairingEntry* e = table_.ByFeatureCode(m.entry.feature_code);
+    const std::string phone = e != nullptr ? e->phone : n.phone;  // the binding in force now
+    if (phone.empty()) {
+      MH_RETURN_IF_ERROR(History(m.entry.feature_code, n.at, "notice_skipped", "no phone bound"));
+      continue;
+    }
+    json j = {{"type", "water_self_check"}, {"terminal_id", m.entry.terminal_id}, {"feature_code", n.feature_code},
+              {"text", n.text}, {"at", n.at}};
+    {
+      std::lock_guard lock(notice_mu_);
+      notices_.push_back({m.entry.feature_code, "phone", phone, "Water meter self-check", n.text, j.dump()});
+    }
+    notice_cv_.notify_one();
+    MH_RETURN_IF_ERROR(History(m.entry.feature_code, n.at, "notice_queued", "to " + phone + ": " + n.text));
+  }
+  for (const WorkOrder& w : out.work_orders) {
+    MH_ASSIGN_OR_RETURN(int64_t id, store_->AddWorkOrder({0, w.feature_code, w.terminal_id, w.reason, w.at, "open"}));
+    MH_RETURN_IF_ERROR(History(m.entry.feature_code, w.at, "work_order_opened", "#" + std::to_string(id) + ": " + w.reason));
+    json j = {{"type", "water_work_order"}, {"id", id}, {"terminal_id", w.terminal_id}, {"feature_code", w.feature_code},
+              {"reason", w.reason}, {"opened_at", w.at}};
+    {
+      std::lock_guard lock(notice_mu_);
+      notices_.push_back({m.entry.feature_code, "work_order", "", "Water meter work order #" + std::to_string(id),
+                          "On-site visit needed for terminal " + w.terminal_id + ": " + w.reason, j.dump()});
+    }
+    notice_cv_.notify_one();
+  }
+  return Status::Ok();
+}
+
+void WaterService::NotifyLoop() {
+  std::unique_lock lock(notice_mu_);
+  while (true) {
+    notice_cv_.wait(lock, [this] { return stopping_ || !notices_.empty(); });
+    if (stopping_) return;
+    Notice n = std::move(notices_.front());
+    notices_.pop_front();
+    lock.unlock();
+    Status s = Unavailable("no notifier");
+    // A few quick retries; the history says whether it went out.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      s = notify_ ? notify_(n.kind, n.address, n.subject, n.text, n.json) : Status::Ok();
+      if (s.ok() || s.code() != StatusCode::kUnavailable) break;
+      std::unique_lock wait_lock(notice_mu_);
+      if (notice_cv_.wait_for(wait_lock, std::chrono::milliseconds(500 << attempt), [this] { return stopping_; })) return;
+    }
+    {
+      std::lock_guard state(mu_);
+      const std::string what = n.kind == "phone" ? "phone " + n.address : "work-order channel";
+      Status h = History(n.feature_code, clock_->NowSeconds(), s.ok() ? "notice_delivered" : "notice_failed",
+                         what + (s.ok() ? "" : ": " + s.ToString()));
+      if (!h.ok()) spdlog::error("water: cannot record a notice in the history: {}", h.ToString());
+    }
+    lock.lock();
+    if (s.ok()) ++notices_sent_;
+  }
+}
+
+Status WaterService::OnAck(const std::string& terminal_id, std::string_view payload) {
+  MH_ASSIGN_OR_RETURN(MaintenanceAck ack, ParseAckJson(payload));
+  std::lock_guard lock(mu_);
+  const PairingEntry* e = table_.ByTerminal(terminal_id);
+  if (e == nullptr) return InvalidArgument("water ack from '" + terminal_id + "', which is not a paired terminal");
+  if (ack.feature_code != e->feature_code) {
+    return InvalidArgument("water ack for feature code '" + ack.feature_code + "' on the topic of terminal '" + terminal_id + "'");
+  }
+  MH_ASSIGN_OR_RETURN(std::optional<store::WaterCommandRecord> cmd, store_->GetCommand(ack.command_id));
+  if (!cmd) return InvalidArgument("water ack of unknown command '" + ack.command_id + "'");
+  Meter& m = MeterFor(*e);
+  if (cmd->status == "acknowledged") return Status::Ok();  // a redelivered ack
+  if (cmd->source == "photo") {
+    if (ack.applied_at > cmd->expires_at) return InvalidArgument("water ack of '" + ack.command_id + "' applied after its expiry");
+    json c = json::parse(cmd->correction);
+    Correction corr = c.value("model", "linear") == "power" ? Correction::Power(c["a"], c["b"], c["c"])
+                                                             : Correction::Linear(c["a1"], c["a2"]);
+    m.mm->OnSiteVisitDone(ack.applied_at, corr);
+  } else {
+    CaseOutputs out;
+    Status s = m.mm->OnAck(ack, std::max(m.device_now, ack.applied_at), &out);
+    MH_RETURN_IF_ERROR(SyncHistory(m));
+    if (!s.ok()) return InvalidArgument("water ack refused: " + s.message());
+    MH_RETURN_IF_ERROR(Emit(m, out));
+  }
+  cmd->status = "acknowledged";
+  cmd->acked_at = ack.applied_at;
+  MH_RETURN_IF_ERROR(store_->PutCommand(*cmd));
+  MH_RETURN_IF_ERROR(SyncHistory(m));
+  if (cmd->source == "photo") MH_RETURN_IF_ERROR(History(e->feature_code, ack.applied_at, "photo_correction_applied", ack.command_id));
+  return Status::Ok();
+}
+
+Status WaterService::WorkOrderDone(int64_t id, const Correction& terminal_correction) {
+  MH_RETURN_IF_ERROR(terminal_correction.Validate());
+  std::lock_guard lock(mu_);
+  MH_ASSIGN_OR_RETURN(std::vector<store::WaterWorkOrderRecord> orders, store_->ListWorkOrders(""));
+  const store::WaterWorkOrderRecord* order = nullptr;
+  for (const auto& o : orders) {
+    if (o.id == id) order = &o;
+  }
+  if (order == nullptr) return NotFound("no water work order " + std::to_string(id));
+  if (order->status == "done") return FailedPrecondition("water work order " + std::to_string(id) + " is already done");
+  MH_RETURN_IF_ERROR(store_->SetWorkOrderStatus(id, "done"));
+  const PairingEntry* e = table_.ByFeatureCode(order->feature_code);
+  if (e == nullptr) return Status::Ok();  // the terminal was unpaired since
+  Meter& m = MeterFor(*e);
+  const int64_t at = std::max(m.device_now, order->opened_at);
+  m.mm->OnSiteVisitDone(at, terminal_correction);
+  MH_RETURN_IF_ERROR(SyncHistory(m));
+  return History(order->feature_code, at, "work_order_done", "#" + std::to_string(id));
+}
+
+void WaterService::Tick() {
+  std::lock_guard lock(mu_);
+  for (auto& [code, m] : meters_) {
+    Status s = CloseWindows(m, false);
+    if (!s.ok()) spdlog::error("water: {}: {}", code, s.ToString());
+  }
+}
+
+double WaterService::DeviceVolume(const std::string& feature_code, const std::string& device_id, int64_t from, int64_t to,
+                                  double* coverage) {
+  *coverage = 0;
+  auto frames = store_->ListFrames(feature_code, device_id, from, to);
+  if (!frames.ok()) return 0;
+  std::map<int64_t, double> samples;  // t → m³ over its interval (a resent frame replaces)
+  for (const auto& rec : *frames) {
+    auto f = codec::DecodeWaterFrame(rec.payload);
+    if (!f.ok()) continue;
+    for (size_t i = 0; i < f->samples.size(); ++i) {
+      const int64_t t = f->start + static_cast<int64_t>(i) * f->interval_s;
+      auto q = f->FlowAt(i);
+      if (q && t >= from && t < to) samples[t] = *q * f->interval_s / 3600.0;
+    }
+  }
+  double v = 0;
+  for (const auto& [t, m3] : samples) v += m3;
+  if (!frames->empty() && to > from) {
+    auto f = codec::DecodeWaterFrame(frames->front().payload);
+    const double interval = f.ok() ? f->interval_s : 60;
+    *coverage = samples.size() * interval / static_cast<double>(to - from);
+  }
+  return v;
+}
+
+Result<PhotoOutcome> WaterService::OnPhoto(const std::string& terminal_id, const std::string& image_bytes, int64_t taken_at,
+                                           int digits) {
+  PairingEntry entry;
+  {
+    std::lock_guard lock(mu_);
+    const PairingEntry* e = table_.ByTerminal(terminal_id);
+    if (e == nullptr) return NotFound("no water terminal '" + terminal_id + "' in the pairing table");
+    entry = *e;
+  }
+  // Reading outside the lock: it takes milliseconds of CPU.
+  PhotoOutcome o;
+  std::vector<uchar> bytes(image_bytes.begin(), image_bytes.end());
+  cv::Mat image = bytes.empty() ? cv::Mat() : cv::imdecode(bytes, cv::IMREAD_COLOR);
+  vision::RegisterReading reading;
+  if (image.empty()) {
+    reading.unreadable = "not an image (cannot decode the body as JPEG/PNG)";
+  } else {
+    static const Result<vision::DigitClassifier> classifier = vision::DigitClassifier::Builtin();
+    if (!classifier.ok()) return Internal("digit model: " + classifier.status().ToString());
+    vision::ReadOptions ro;
+    ro.digits = digits > 0 ? digits : options_.photo_digits;
+    reading = vision::ReadRegister(image, *classifier, ro);
+  }
+  const int64_t now = clock_->NowSeconds();
+  std::lock_guard lock(mu_);
+  Meter& m = MeterFor(entry);
+  o.readable = reading.ok();
+  o.value = reading.value;
+  if (!reading.ok()) {
+    o.message = "unreadable: " + reading.unreadable + " — please take a better photo of the meter's counter";
+    o.detail = {{"decision", "unreadable"}};
+    MH_RETURN_IF_ERROR(store_->AddPhoto({0, terminal_id, taken_at, "", reading.unreadable, o.detail.dump(), now}).status());
+    MH_RETURN_IF_ERROR(History(entry.feature_code, taken_at, "photo_unreadable", reading.unreadable));
+    return o;
+  }
+  // The span: from the latest readable photo before this one.
+  MH_ASSIGN_OR_RETURN(std::vector<store::WaterPhotoRecord> photos, store_->ListPhotos(terminal_id));
+  const store::WaterPhotoRecord* base = nullptr;
+  for (const auto& p : photos) {
+    if (!p.value.empty() && p.taken_at < taken_at) base = &p;
+  }
+  json d;
+  if (base == nullptr) {
+    d = {{"decision", "baseline"}};
+    o.message = "read " + reading.value + ": recorded as the start of the span; send a second photo at the end of the self-check";
+  } else {
+    // Registers longer than 18 digits do not exist; the reader caps at 20, so parse defensively.
+    auto number = [](const std::string& v) -> int64_t {
+      int64_t n = 0;
+      for (char ch : v.substr(v.size() > 18 ? v.size() - 18 : 0)) n = n * 10 + (ch - '0');
+      return n;
+    };
+    const int64_t units = number(reading.value) - number(base->value);
+    double coverage = 0, term_cov = 0;
+    const double v_flow = DeviceVolume(entry.feature_code, entry.flowmeter_id, base->taken_at, taken_at, &coverage);
+    const double v_term = DeviceVolume(entry.feature_code, entry.terminal_id, base->taken_at, taken_at, &term_cov);
+    const double v_meter = units * options_.photo_unit_m3;
+    d = {{"from", base->taken_at}, {"to", taken_at}, {"from_value", base->value}, {"to_value", reading.value},
+         {"register_units", units}, {"displayed_m3", v_meter}, {"flowmeter_m3", v_flow}, {"flowmeter_coverage", coverage},
+         {"terminal_reported_m3", v_term}};
+    // The rule (digits NOTES): act on a reading only when both photos were read with every digit
+    // confident (the reader refuses otherwise), the register moved by ≥ photo_min_units steps (one
+    // step of a rolling last drum is then ≤ 1 %), and the flowmeter covers the span.
+    if (units < options_.photo_min_units) {
+      d["decision"] = "span_too_small";
+      o.message = "read " + reading.value + ": the register moved " + std::to_string(units) + " steps since the last photo; " +
+                  std::to_string(options_.photo_min_units) + " are needed to compare — send another photo later";
+    } else if (coverage < options_.photo_min_coverage || v_flow <= 0) {
+      d["decision"] = "no_reference";
+      o.message = "read " + reading.value + ": the reference flowmeter does not cover the span yet";
+    } else {
+      const double ratio = v_meter / v_flow;
+      d["ratio"] = ratio;
+      if (std::abs(ratio - 1) <= options_.photo_tolerance) {
+        d["decision"] = "confirmed";
+        o.message = "read " + reading.value + ": the meter agrees with the reference flowmeter (ratio " + std::to_string(ratio) + ")";
+      } else if (m.mm->current_case() && !m.mm->current_case()->final()) {
+        d["decision"] = "deferred";
+        o.message = "read " + reading.value + ": deviation noted; a maintenance case is already under way";
+      } else {
+        // The register shows f⁻¹(raw) ≈ ratio × true, so raw = f(ratio × true): scale the input of f.
+        Correction c = m.mm->applied();
+        if (c.model == Correction::kPower) c.a *= std::pow(ratio, c.b);
+        else c.a1 *= ratio;
+        if (Status valid = c.Validate(); !valid.ok()) {
+          d["decision"] = "unsafe";
+          o.message = "read " + reading.value + ": the deviation is too large to correct remotely (" + valid.message() + ")";
+        } else {
+          MaintenanceCommand cmd;
+          cmd.command_id = entry.feature_code + "-photo-" + std::to_string(++m.photo_commands) + "-" + std::to_string(taken_at);
+          cmd.feature_code = entry.feature_code;
+          cmd.issued_at = std::max(taken_at, m.device_now);
+          cmd.expires_at = cmd.issued_at + options_.cases.command_ttl_s;
+          cmd.correction = c;
+          d["decision"] = "corrected";
+          d["command_id"] = cmd.command_id;
+          d["parameters"] = CorrectionJson(c);
+          MH_RETURN_IF_ERROR(History(entry.feature_code, taken_at, "photo_deviation",
+                                     "displayed/reference = " + std::to_string(ratio)));
+          MH_RETURN_IF_ERROR(SendCommand(m, cmd, "photo"));
+          o.message = "read " + reading.value + ": the meter shows " + std::to_string(ratio) +
+                      " × the reference volume; corrected parameters sent to the meter";
+        }
+      }
+    }
+  }
+  o.detail = d;
+  MH_RETURN_IF_ERROR(store_->AddPhoto({0, terminal_id, taken_at, reading.value, "", d.dump(), now}).status());
+  MH_RETURN_IF_ERROR(History(entry.feature_code, taken_at, "photo_read", reading.value + ": " + d.value("decision", "")));
+  return o;
+}
+
+}  // namespace mh::water

@@ -1,0 +1,167 @@
+// The platform side of water remote maintenance (SPEC 3) as the daemon runs it: frames from MQTT
+// are decoded and stored, windows close and are pre-checked, the per-meter maintenance case
+// (MeterMaintenance) runs, and its outputs go out — commands to the terminal, the self-check
+// notice to the bound phone, work orders — with every step in the meter's history (WaterStore).
+// Customer photos of the register (SPEC 3.6) are read here too.
+//
+// Time: the loop runs on the DEVICES' sample time. A window is checked at its end instant, a
+// command issued then expires command_ttl later, and expiry is judged against the latest sample
+// instant the meter's devices have sent. In service the two clocks agree to within a frame's
+// delay; frames replayed late (or a simulator running days in seconds) are judged as they happened.
+//
+// A window [s, s + W) closes when both devices have sent a sample at or after s + W − interval, or
+// when either device has sent samples at or beyond s + W + close_after (the partner is lost).
+// Windows close in time order; samples of a window already checked are ignored (and counted).
+//
+// Thread-safe: one mutex around the state and the store writes. Notifications (phone, work-order
+// webhook) go out from an own thread, so a slow gateway never holds up MQTT acknowledgements.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "codec/water_frame.h"
+#include "store/water_store.h"
+#include "water/meter_maintenance.h"
+
+namespace mh::water {
+
+struct WaterServiceOptions {
+  int64_t window_s = 6 * 3600;        // 6h or 12h (SPEC 3.3)
+  int64_t close_after_s = 3600;       // a window missing its partner's data is checked this long after its end
+  PreCheckOptions precheck;
+  CaseOptions cases;
+  // Photos (SPEC 3.6).
+  double photo_unit_m3 = 0.001;       // volume of one step of the last drum
+  int photo_digits = 0;               // drums on the register; 0 = estimate from the window's shape
+  int64_t photo_min_units = 100;      // a span must advance the register by this many steps
+  double photo_min_coverage = 0.95;   // share of the span the flowmeter's samples must cover
+  double photo_tolerance = 0.02;      // |displayed / reference − 1| above this corrects the parameters
+};
+
+// Sends a command payload on the terminal's command topic.
+using PublishFn = std::function<Status(const std::string& terminal_id, const std::string& payload)>;
+// Delivers one notice (blocking; called from the service's notifier thread). kind: "phone" (address
+// = phone number) or "work_order" (address empty: the configured work-order endpoint).
+using NotifyFn = std::function<Status(const std::string& kind, const std::string& address, const std::string& subject,
+                                      const std::string& text, const std::string& json)>;
+
+// What a photo came to.
+struct PhotoOutcome {
+  bool readable = false;
+  std::string value;
+  std::string message;     // for the customer: the unreadable reason, or what was done
+  nlohmann::json detail;   // span, volumes, ratio, decision
+};
+
+class WaterService {
+ public:
+  // Loads the pairing table from the store. "*store" and "*clock" must outlive the service.
+  static Result<std::unique_ptr<WaterService>> Create(store::WaterStore* store, const Clock* clock, WaterServiceOptions options,
+                                                      PublishFn publish, NotifyFn notify);
+  ~WaterService();
+
+  // The pairing table (claims 5, 6, 8). Validated (ids, phone); persisted before it is used.
+  Status PutPair(const std::string& terminal_id, const std::string& flowmeter_id, const std::string& phone);
+  Result<std::vector<store::WaterPairRecord>> Pairs();
+
+  // MQTT meters/<shard>/<device>/water/frame: `device` is the frame's device, or the terminal
+  // relaying its flowmeter's frame. InvalidArgument for anything that must not be retried (corrupt,
+  // unknown feature code, wrong device); the frame is stored before OK.
+  Status OnFrame(const std::string& device, std::string_view payload);
+  // MQTT meters/<shard>/<terminal>/water/ack: {"command_id","feature_code","applied_at"}.
+  Status OnAck(const std::string& terminal_id, std::string_view payload);
+  // A photo of the terminal's register taken at `taken_at`. NotFound for an unknown terminal.
+  Result<PhotoOutcome> OnPhoto(const std::string& terminal_id, const std::string& image_bytes, int64_t taken_at, int digits);
+
+  // The engineer's visit for work order `id` is done: the order is closed, the terminal's correction
+  // after the visit (identity when it was reset or replaced) is in force from the meter's current
+  // device time, and detection is re-armed. NotFound for an unknown order; FailedPrecondition
+  // when it is already done.
+  Status WorkOrderDone(int64_t id, const Correction& terminal_correction);
+
+  // Closes the windows a lost partner keeps open, as of the meters' device time, and runs expiry.
+  void Tick();
+
+  const WaterServiceOptions& options() const { return options_; }
+  store::WaterStore* store() { return store_; }
+  int64_t frames() const;
+  int64_t late_samples() const;
+  int64_t notices_sent() const;
+
+ private:
+  struct WindowBuf {
+    std::map<int64_t, double> terminal, flowmeter;  // t → m³/h
+  };
+  struct Meter {
+    PairingEntry entry;
+    std::unique_ptr<MeterMaintenance> mm;
+    std::map<int64_t, WindowBuf> open;  // by window start
+    int64_t checked_until = INT64_MIN;  // windows starting before this are done
+    int64_t device_now = 0;             // latest sample instant (+ interval) seen from either device
+    int64_t interval_s = 60;
+    size_t history_stored = 0;
+    int photo_commands = 0;
+  };
+  struct Notice {
+    std::string feature_code, kind, address, subject, text, json;
+  };
+
+  WaterService(store::WaterStore* store, const Clock* clock, WaterServiceOptions options, PublishFn publish, NotifyFn notify);
+  Meter& MeterFor(const PairingEntry& entry);          // mu_ held
+  // After a restart: the correction in force (last acknowledged command) and the samples of the
+  // windows not yet checked (from the stored frames). A case under way is not restored: an ack
+  // of its command is then refused and recorded, and the next windows judge afresh.
+  Status Restore();
+  void AddSamples(Meter& m, const codec::WaterFrame& f);  // mu_ held
+  Status CloseWindows(Meter& m, bool force_lost);      // mu_ held
+  Status CheckWindowNow(Meter& m, int64_t ws, const WindowBuf& buf);
+  Status Emit(Meter& m, const CaseOutputs& out);       // mu_ held
+  Status SyncHistory(Meter& m);                        // mu_ held
+  Status History(const std::string& feature_code, int64_t at, const std::string& event, const std::string& detail);
+  Status SendCommand(Meter& m, const MaintenanceCommand& c, const std::string& source);
+  double DeviceVolume(const std::string& feature_code, const std::string& device_id, int64_t from, int64_t to,
+                      double* coverage);
+  void NotifyLoop();
+
+  // Constant after construction.
+  store::WaterStore* const store_;
+  const Clock* const clock_;
+  const WaterServiceOptions options_;
+  const PublishFn publish_;
+  const NotifyFn notify_;
+
+  // Lock order: mu_ before notice_mu_ (never the other way round).
+  mutable std::mutex mu_;
+  PairingTable table_;                   // guarded by mu_
+  std::map<std::string, Meter> meters_;  // guarded by mu_; by feature code
+  int64_t frames_ = 0;                   // guarded by mu_
+  int64_t late_samples_ = 0;             // guarded by mu_
+
+  mutable std::mutex notice_mu_;
+  std::condition_variable notice_cv_;
+  std::deque<Notice> notices_;  // guarded by notice_mu_
+  bool stopping_ = false;       // guarded by notice_mu_
+  int64_t notices_sent_ = 0;    // guarded by notice_mu_
+  std::thread notifier_;
+};
+
+// JSON of commands and acks on the wire (docs in NOTES-water2 / README).
+std::string CommandJson(const MaintenanceCommand& c);
+nlohmann::json CorrectionJson(const Correction& c);
+Result<MaintenanceAck> ParseAckJson(std::string_view payload);
+// {"model":"linear","a1","a2"} | {"model":"power","a","b","c"}, validated (safety bounds).
+Result<Correction> ParseCorrectionJson(const nlohmann::json& j);
+
+}  // namespace mh::water

@@ -1,0 +1,319 @@
+// The daemon's water loop in process: a drifting terminal and its flowmeter send frames, the window
+// closes, the steady deviation opens a case, the command goes to the terminal, the terminal's
+// self-maintenance applies it and acks, the next window verifies it clean and the case closes.
+// Plus the refusals: corrupt frames, unknown feature codes, frames on another device's topic.
+#include "water/water_service.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "codec/water_frame.h"
+#include "meter/water/self_maintenance.h"
+#include "store/sqlite/sqlite_water_store.h"
+#include "support/test_env.h"
+#include "water/vision/render.h"
+
+#include <opencv2/imgcodecs.hpp>
+
+namespace mh::water {
+namespace {
+
+constexpr int64_t kDay = 1793491200;  // 2026-11-01T00:00:00Z
+
+// The true flow of minute i: a tap opening for 6 of every 20 minutes at varied flows.
+double TrueFlow(int64_t i) { return (i % 20) < 6 ? 0.2 + 0.15 * static_cast<double>(i % 7) : 0.0; }
+
+std::string Frame(codec::WaterDeviceKind kind, const std::string& code, const std::string& device, int64_t start, int n,
+                  const std::function<double(int64_t)>& flow, bool relayed = false) {
+  codec::WaterFrame f;
+  f.kind = kind;
+  f.relayed = relayed;
+  f.feature_code = code;
+  f.device_id = device;
+  f.start = start;
+  f.interval_s = 60;
+  for (int i = 0; i < n; ++i) EXPECT_TRUE(f.AppendFlow(flow((start - kDay) / 60 + i)).ok());
+  auto bytes = codec::EncodeWaterFrame(f);
+  EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+  return *bytes;
+}
+
+struct Loop {
+  SimulatedClock clock{kDay * 1000};
+  std::unique_ptr<store::WaterStore> store;
+  std::unique_ptr<WaterService> service;
+  std::vector<std::pair<std::string, std::string>> published;
+  std::vector<std::string> notified;
+  std::mutex mu;
+
+  explicit Loop(const std::string& path = ":memory:") {
+    auto s = store::OpenSqliteWaterStore({path, "full", 5000});
+    EXPECT_TRUE(s.ok());
+    store = std::move(*s);
+    auto svc = WaterService::Create(
+        store.get(), &clock, {},
+        [this](const std::string& t, const std::string& p) {
+          std::lock_guard lock(mu);
+          published.emplace_back(t, p);
+          return Status::Ok();
+        },
+        [this](const std::string& kind, const std::string& address, const std::string&, const std::string&, const std::string&) {
+          std::lock_guard lock(mu);
+          notified.push_back(kind + ":" + address);
+          return Status::Ok();
+        });
+    EXPECT_TRUE(svc.ok()) << svc.status().ToString();
+    service = std::move(*svc);
+  }
+  std::vector<std::string> Events(const std::string& code) {
+    std::vector<std::string> out;
+    auto history = store->ListHistory(code);  // kept: a range-for over *temporary would dangle
+    for (const auto& h : *history) out.push_back(h.event);
+    return out;
+  }
+};
+
+bool Has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+TEST(WaterService, DriftDetectedCorrectedAndVerified) {
+  Loop loop;
+  ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "+8613800000001").ok());
+  const std::string code = FeatureCodeOf("WT-1");
+  meter::water::TerminalSelfMaintenance terminal(code);
+  auto raw = [](int64_t i) { return 1.05 * TrueFlow(i) + 0.004; };  // the drift
+  auto reported = [&](int64_t i) { return terminal.Report(raw(i)); };
+
+  // Window 0: flowmeter relayed through the terminal, then the terminal's own frame.
+  ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay, 360, TrueFlow, true)).ok());
+  EXPECT_TRUE(loop.published.empty());  // the terminal's half is missing
+  ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360, reported)).ok());
+  ASSERT_EQ(loop.published.size(), 1u);
+  auto cmd = nlohmann::json::parse(loop.published[0].second);
+  EXPECT_EQ(loop.published[0].first, "WT-1");
+  EXPECT_EQ(cmd["type"], "water_maintenance");
+  EXPECT_EQ(cmd["issued_at"], kDay + 21600);
+  EXPECT_EQ(cmd["expires_at"], kDay + 2 * 21600);
+  EXPECT_NEAR(cmd["parameters"]["a1"].get<double>(), 1.05, 0.002);
+  EXPECT_NEAR(cmd["parameters"]["a2"].get<double>(), 0.004, 0.002);
+  auto windows = loop.store->ListWindows(code, 0);
+  ASSERT_EQ(windows->size(), 1u);
+  EXPECT_EQ((*windows)[0].verdict, "steady");
+  EXPECT_EQ((*windows)[0].pairs, 360);
+
+  // The terminal applies and acks.
+  meter::water::MaintenanceCommand mc;
+  mc.command_id = cmd["command_id"];
+  mc.feature_code = cmd["feature_code"];
+  mc.issued_at = cmd["issued_at"];
+  mc.expires_at = cmd["expires_at"];
+  mc.correction = meter::water::Correction::Linear(cmd["parameters"]["a1"], cmd["parameters"]["a2"]);
+  auto ack = terminal.Apply(mc, kDay + 21600);
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  nlohmann::json aj = {{"command_id", ack->command_id}, {"feature_code", ack->feature_code}, {"applied_at", ack->applied_at}};
+  ASSERT_TRUE(loop.service->OnAck("WT-1", aj.dump()).ok());
+  ASSERT_TRUE(loop.service->OnAck("WT-1", aj.dump()).ok());  // redelivered: harmless
+  EXPECT_EQ((*loop.store->GetCommand(ack->command_id))->status, "acknowledged");
+
+  // Window 1: clean → verified, case closed.
+  ASSERT_TRUE(loop.service->OnFrame("FM-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay + 21600, 360, TrueFlow)).ok());
+  ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay + 21600, 360, reported)).ok());
+  auto events = loop.Events(code);
+  for (const char* e : {"paired", "window_checked", "detected", "command_issued", "command_sent", "notice_queued", "acknowledged",
+                        "verified_clean", "closed"}) {
+    EXPECT_TRUE(Has(events, e)) << e;
+  }
+  EXPECT_EQ(loop.published.size(), 1u);
+  EXPECT_TRUE(loop.store->ListWorkOrders("")->empty());
+  for (int i = 0; i < 100 && loop.service->notices_sent() < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::lock_guard lock(loop.mu);
+  ASSERT_EQ(loop.notified.size(), 1u);
+  EXPECT_EQ(loop.notified[0], "phone:+8613800000001");
+}
+
+TEST(WaterService, UnsteadyDeviationOpensAWorkOrderAtOnce) {
+  Loop loop;
+  ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "+8613800000001").ok());
+  const std::string code = FeatureCodeOf("WT-1");
+  // An erratic terminal: its gain jumps between 0.8 and 1.2 from minute to minute.
+  auto erratic = [](int64_t i) { return TrueFlow(i) * ((i * 2654435761u) % 5 < 2 ? 0.8 : 1.2) + 0.03 * ((i * 40503u) % 3); };
+  ASSERT_TRUE(loop.service->OnFrame("FM-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay, 360, TrueFlow)).ok());
+  ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360, erratic)).ok());
+  EXPECT_TRUE(loop.published.empty());  // no remote cure
+  auto orders = loop.store->ListWorkOrders("open");
+  ASSERT_EQ(orders->size(), 1u);
+  EXPECT_EQ((*orders)[0].terminal_id, "WT-1");
+  EXPECT_EQ((*loop.store->ListWindows(code, 0))[0].verdict, "unsteady");
+  EXPECT_TRUE(Has(loop.Events(code), "work_order_opened"));
+  for (int i = 0; i < 100 && loop.service->notices_sent() < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::lock_guard lock(loop.mu);
+  ASSERT_EQ(loop.notified.size(), 1u);
+  EXPECT_EQ(loop.notified[0], "work_order:");
+  // The engineer replaced the meter: detection re-armed, the order done.
+  EXPECT_EQ(loop.service->WorkOrderDone((*orders)[0].id + 7, Correction::Identity()).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(loop.service->WorkOrderDone((*orders)[0].id, Correction::Identity()).ok());
+  EXPECT_EQ(loop.service->WorkOrderDone((*orders)[0].id, Correction::Identity()).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(loop.store->ListWorkOrders("open")->empty());
+  EXPECT_TRUE(Has(loop.Events(code), "work_order_done"));
+}
+
+TEST(WaterService, RestartKeepsOpenWindowsAndTheCorrectionInForce) {
+  auto s = store::OpenSqliteWaterStore({":memory:", "full", 5000});
+  ASSERT_TRUE(s.ok());
+  SimulatedClock clock(kDay * 1000);
+  std::vector<std::string> published;
+  auto publish = [&](const std::string&, const std::string& p) {
+    published.push_back(p);
+    return Status::Ok();
+  };
+  const std::string code = FeatureCodeOf("WT-1");
+  auto reported = [](int64_t i) { return 1.05 * TrueFlow(i); };
+  {
+    auto svc = WaterService::Create(s->get(), &clock, {}, publish, nullptr);
+    ASSERT_TRUE(svc.ok());
+    ASSERT_TRUE((*svc)->PutPair("WT-1", "FM-1", "").ok());
+    ASSERT_TRUE((*svc)->OnFrame("FM-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay, 360, TrueFlow)).ok());
+  }
+  // Restarted: the flowmeter's half of window 0 comes back from the store.
+  auto svc = WaterService::Create(s->get(), &clock, {}, publish, nullptr);
+  ASSERT_TRUE(svc.ok()) << svc.status().ToString();
+  ASSERT_TRUE((*svc)->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360, reported)).ok());
+  ASSERT_EQ(published.size(), 1u);
+  auto windows = (*s)->ListWindows(code, 0);
+  ASSERT_EQ(windows->size(), 1u);
+  EXPECT_EQ((*windows)[0].pairs, 360);
+  EXPECT_EQ((*windows)[0].verdict, "steady");
+}
+
+// A figure for the notes, and a check that many meters run independently: 200 meters, half of
+// them drifting, two windows each through OnFrame (decode, store, close, pre-check, fit, case).
+TEST(WaterService, ManyMetersFigure) {
+  // MH_WATER_FIGURE_DB=FILE measures with a durable SQLite file (synchronous = full) instead.
+  const char* db = getenv("MH_WATER_FIGURE_DB");
+  Loop loop(db != nullptr && *db != '\0' ? db : ":memory:");
+  constexpr int kMeters = 200;
+  std::vector<std::pair<std::string, std::string>> frames;  // device, bytes
+  for (int k = 0; k < kMeters; ++k) {
+    const std::string t = "WT-" + std::to_string(k), f = "FM-" + std::to_string(k), code = FeatureCodeOf(t);
+    ASSERT_TRUE(loop.service->PutPair(t, f, "").ok());
+    const double gain = k % 2 == 0 ? 1.0 : 1.06;
+    for (int w = 0; w < 2; ++w) {
+      frames.emplace_back(t, Frame(codec::WaterDeviceKind::kFlowmeter, code, f, kDay + w * 21600, 360, TrueFlow, true));
+      frames.emplace_back(t, Frame(codec::WaterDeviceKind::kTerminal, code, t, kDay + w * 21600, 360,
+                                   [gain](int64_t i) { return gain * TrueFlow(i); }));
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  for (const auto& [device, bytes] : frames) ASSERT_TRUE(loop.service->OnFrame(device, bytes).ok());
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << kMeters * 2 << " meter-windows (" << frames.size() << " frames of 360 samples, " << (db != nullptr && *db != '\0' ? "file" : ":memory:") << " store) in " << s
+            << " s: " << static_cast<int>(kMeters * 2 / s) << " meter-windows/s\n";
+  int steady = 0, none = 0;
+  for (int k = 0; k < kMeters; ++k) {
+    auto w = loop.store->ListWindows(FeatureCodeOf("WT-" + std::to_string(k)), 0);
+    ASSERT_EQ(w->size(), 2u);
+    ((*w)[0].verdict == "steady" ? steady : none)++;
+  }
+  EXPECT_EQ(steady, kMeters / 2);
+  EXPECT_EQ(none, kMeters / 2);
+  EXPECT_EQ(loop.published.size(), static_cast<size_t>(kMeters / 2));  // one command per drifting meter, no ack yet
+}
+
+TEST(WaterService, RefusesCorruptAndMisroutedFrames) {
+  Loop loop;
+  ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "").ok());
+  ASSERT_TRUE(loop.service->PutPair("WT-2", "FM-2", "").ok());
+  const std::string code = FeatureCodeOf("WT-1");
+  std::string good = Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 10, TrueFlow);
+  std::string bad = good;
+  bad[bad.size() - 1] ^= 0x5a;
+  Status s = loop.service->OnFrame("WT-1", bad);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("crc"), std::string::npos) << s.ToString();
+  EXPECT_EQ(loop.service->OnFrame("WT-1", "garbage").code(), StatusCode::kInvalidArgument);
+  // Terminal frame on another terminal's topic; flowmeter frame relayed by a foreign terminal.
+  EXPECT_EQ(loop.service->OnFrame("WT-2", good).code(), StatusCode::kInvalidArgument);
+  std::string fm = Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay, 10, TrueFlow, true);
+  EXPECT_EQ(loop.service->OnFrame("WT-2", fm).code(), StatusCode::kInvalidArgument);
+  // Unknown feature code; a flowmeter not paired with that code.
+  EXPECT_EQ(loop.service->OnFrame("WT-9", Frame(codec::WaterDeviceKind::kTerminal, FeatureCodeOf("WT-9"), "WT-9", kDay, 10, TrueFlow)).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(loop.service->OnFrame("FM-2", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-2", kDay, 10, TrueFlow)).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(loop.store->ListFrames(code, "", 0, INT64_MAX)->empty());
+  EXPECT_TRUE(loop.service->OnFrame("WT-1", good).ok());
+  EXPECT_TRUE(loop.service->OnFrame("WT-1", fm).ok());
+  EXPECT_EQ(loop.store->ListFrames(code, "", 0, INT64_MAX)->size(), 2u);
+}
+
+TEST(WaterService, PairingValidatedAndRebound) {
+  Loop loop;
+  EXPECT_EQ(loop.service->PutPair("bad id!", "FM-1", "").code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(loop.service->PutPair("WT-1", "FM-1", "not a phone").ok());
+  ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "+8613800000001").ok());
+  EXPECT_FALSE(loop.service->PutPair("WT-2", "FM-1", "").ok());  // FM-1 is taken
+  ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "+8613800000002").ok());
+  auto pairs = loop.service->Pairs();
+  ASSERT_EQ(pairs->size(), 1u);
+  EXPECT_EQ((*pairs)[0].phone, "+8613800000002");
+  EXPECT_EQ((*pairs)[0].feature_code, FeatureCodeOf("WT-1"));
+}
+
+TEST(WaterService, UnreadablePhotoAsksForABetterOne) {
+  Loop loop;
+  ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "").ok());
+  auto o = loop.service->OnPhoto("WT-1", "not an image", kDay, 6);
+  ASSERT_TRUE(o.ok());
+  EXPECT_FALSE(o->readable);
+  EXPECT_NE(o->message.find("better photo"), std::string::npos) << o->message;
+  EXPECT_EQ(loop.service->OnPhoto("WT-9", "x", kDay, 6).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(loop.store->ListPhotos("WT-1")->size(), 1u);
+}
+
+// SPEC 3.6: two readable photos span six hours; the register (the terminal's totaliser, 5 % high)
+// is compared with the flowmeter's volume over the span and the parameters are corrected.
+TEST(WaterService, PhotosCompareTheDisplayedVolumeAndCorrect) {
+  auto glyphs = vision::LoadGlyphs(testing::SharedData("digits/train"));
+  if (!glyphs.ok()) GTEST_SKIP() << "shared digit crops absent: " << glyphs.status().ToString();
+  Loop loop;
+  ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "").ok());
+  const std::string code = FeatureCodeOf("WT-1");
+  // Only the flowmeter's frames: the window stays open, so no case is under way.
+  ASSERT_TRUE(loop.service->OnFrame("FM-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay, 360, TrueFlow)).ok());
+  double true_m3 = 0;
+  for (int i = 0; i < 360; ++i) true_m3 += TrueFlow(i) / 60.0;
+  const int64_t start_units = 1000;
+  const int64_t end_units = start_units + static_cast<int64_t>(std::llround(1.05 * true_m3 / 0.001));
+  auto photo = [&](int64_t units, unsigned seed) {
+    char value[8];
+    std::snprintf(value, sizeof value, "%06lld", static_cast<long long>(units));
+    std::mt19937 rng(seed);
+    vision::RenderOptions ro;
+    auto reg = vision::RenderRegister(value, *glyphs, ro, rng);
+    std::vector<uchar> jpg;
+    EXPECT_TRUE(cv::imencode(".png", reg.image, jpg));
+    return std::string(jpg.begin(), jpg.end());
+  };
+  auto first = loop.service->OnPhoto("WT-1", photo(start_units, 1), kDay, 6);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(first->readable) << first->message;
+  EXPECT_EQ(first->value, "001000");
+  EXPECT_EQ(first->detail["decision"], "baseline");
+  auto second = loop.service->OnPhoto("WT-1", photo(end_units, 2), kDay + 21600, 6);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  ASSERT_TRUE(second->readable) << second->message;
+  EXPECT_EQ(second->detail["decision"], "corrected") << second->detail.dump();
+  EXPECT_NEAR(second->detail["ratio"].get<double>(), 1.05, 0.002) << second->detail.dump();
+  ASSERT_EQ(loop.published.size(), 1u);
+  auto cmd = nlohmann::json::parse(loop.published[0].second);
+  EXPECT_NEAR(cmd["parameters"]["a1"].get<double>(), 1.05, 0.002);
+  // The ack puts the correction in force.
+  nlohmann::json aj = {{"command_id", cmd["command_id"]}, {"feature_code", code}, {"applied_at", kDay + 21660}};
+  ASSERT_TRUE(loop.service->OnAck("WT-1", aj.dump()).ok());
+  EXPECT_EQ((*loop.store->GetCommand(cmd["command_id"]))->status, "acknowledged");
+  EXPECT_TRUE(Has(loop.Events(code), "photo_correction_applied")) << ::testing::PrintToString(loop.Events(code));
+}
+
+}  // namespace
+}  // namespace mh::water

@@ -1,0 +1,364 @@
+// Issue 4's closed loop end to end: a real Mosquitto on a free 127.0.0.1 port and the real
+// `meterhub serve`. A simulated water meter terminal with an injected drift and its reference
+// flowmeter publish RLE flow frames (the flowmeter's relayed through the terminal's topic); the
+// server detects the steady deviation in the closed window and sends the fitted parameters as a
+// command; the simulated terminal (src/meter/water self-maintenance) applies them and acks; the
+// next window is clean and the case closes. The customer's phone (an SMS-gateway webhook here) got
+// the self-check notice. A corrupt frame is rejected and visible with the decoder's error.
+#include <mosquitto.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "app/local_broker.h"
+#include "codec/water_frame.h"
+#include "core/meter_id.h"
+#include "meter/water/self_maintenance.h"
+#include "support/test_env.h"
+#include "water/pairing.h"
+
+namespace mh {
+namespace {
+
+using json = nlohmann::json;
+using testing::RunCommand;
+using testing::TempDir;
+using testing::WaitFor;
+
+constexpr int64_t kDay = 1793491200;  // 2026-11-01T00:00:00Z
+constexpr char kTerminal[] = "WT-0001";
+constexpr char kFlowmeter[] = "FM-0001";
+constexpr char kPhone[] = "+8613800138000";
+
+class ServeProcess {
+ public:
+  ServeProcess(std::string config, std::string log) : config_(std::move(config)), log_(std::move(log)) {}
+  ~ServeProcess() { Kill(SIGKILL); }
+  void Start() {
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* f = freopen(log_.c_str(), "a", stderr);
+      (void)f;
+      execl(testing::MeterhubBinary().c_str(), "meterhub", "serve", "--config", config_.c_str(), nullptr);
+      _exit(127);
+    }
+  }
+  int Kill(int sig) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+ private:
+  std::string config_, log_;
+  pid_t pid_ = -1;
+};
+
+// The terminal's MQTT side: publishes its frames (and its flowmeter's, relayed) and acks, and
+// receives its command topic.
+class DeviceLink {
+ public:
+  DeviceLink(int port, const std::string& terminal) : base_("meters/" + std::to_string(ShardOf(terminal)) + "/" + terminal) {
+    mosquitto_lib_init();
+    mosq_ = mosquitto_new(("sim-" + terminal).c_str(), true, this);
+    mosquitto_connect_callback_set(mosq_, [](struct mosquitto* m, void* self, int) {
+      auto* d = static_cast<DeviceLink*>(self);
+      mosquitto_subscribe(m, nullptr, (d->base_ + "/commands").c_str(), 1);
+    });
+    mosquitto_subscribe_callback_set(mosq_, [](struct mosquitto*, void* self, int, int, const int*) {
+      static_cast<DeviceLink*>(self)->subscribed = true;
+    });
+    mosquitto_message_callback_set(mosq_, [](struct mosquitto*, void* self, const struct mosquitto_message* msg) {
+      auto* d = static_cast<DeviceLink*>(self);
+      std::lock_guard lock(d->mu_);
+      d->commands_.emplace_back(static_cast<const char*>(msg->payload), msg->payloadlen);
+    });
+    mosquitto_publish_callback_set(mosq_, [](struct mosquitto*, void* self, int) { static_cast<DeviceLink*>(self)->acked++; });
+    EXPECT_EQ(mosquitto_connect(mosq_, "127.0.0.1", port, 30), MOSQ_ERR_SUCCESS);
+    mosquitto_loop_start(mosq_);
+  }
+  ~DeviceLink() {
+    mosquitto_disconnect(mosq_);
+    mosquitto_loop_stop(mosq_, false);
+    mosquitto_destroy(mosq_);
+  }
+  void Publish(const std::string& suffix, const std::string& payload) {
+    ASSERT_EQ(mosquitto_publish(mosq_, nullptr, (base_ + "/" + suffix).c_str(), static_cast<int>(payload.size()), payload.data(),
+                                1, false),
+              MOSQ_ERR_SUCCESS);
+    ++sent;
+  }
+  std::optional<std::string> NextCommand() {
+    std::lock_guard lock(mu_);
+    if (commands_.empty()) return std::nullopt;
+    std::string c = std::move(commands_.front());
+    commands_.pop_front();
+    return c;
+  }
+  std::atomic<bool> subscribed{false};
+  std::atomic<int> sent{0}, acked{0};
+
+ private:
+  std::string base_;
+  struct mosquitto* mosq_;
+  std::mutex mu_;
+  std::deque<std::string> commands_;
+};
+
+// The customer's phone behind an SMS gateway, and the work-order desk: one webhook receiver.
+class Receiver {
+ public:
+  Receiver() {
+    server_.Post(R"(/(sms|work-orders))", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      received_.push_back({req.matches[1], req.body});
+      res.set_content("{}", "application/json");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~Receiver() {
+    server_.stop();
+    thread_.join();
+  }
+  int port() const { return port_; }
+  std::vector<std::pair<std::string, std::string>> received() {
+    std::lock_guard lock(mu_);
+    return received_;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::pair<std::string, std::string>> received_;
+};
+
+// The household's true flow in minute i of the day: a tap opening 6 of every 20 minutes at
+// varied flows, plus a small deterministic wobble (the flowmeter's own noise).
+double TrueFlow(int64_t i) { return (i % 20) < 6 ? 0.2 + 0.15 * static_cast<double>(i % 7) : 0.0; }
+double FlowmeterNoise(int64_t i) { return 0.001 * static_cast<double>((i * 7919) % 3 - 1); }
+
+std::string Frame(codec::WaterDeviceKind kind, const std::string& device, int64_t start, int n,
+                  const std::function<double(int64_t)>& flow, bool relayed) {
+  codec::WaterFrame f;
+  f.kind = kind;
+  f.relayed = relayed;
+  f.feature_code = water::FeatureCodeOf(kTerminal);
+  f.device_id = device;
+  f.start = start;
+  f.interval_s = 60;
+  for (int i = 0; i < n; ++i) EXPECT_TRUE(f.AppendFlow(std::max(0.0, flow((start - kDay) / 60 + i))).ok());
+  auto bytes = codec::EncodeWaterFrame(f);
+  EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+  return *bytes;
+}
+
+class WaterServeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (app::FindMosquitto().empty()) GTEST_SKIP() << "mosquitto not installed (apt-get install mosquitto)";
+    ASSERT_TRUE(broker_.Start(dir_ / "broker").ok()) << "broker did not start";
+    http_port_ = app::FreeLoopbackPort();
+    config_ = dir_ / "meterhub.toml";
+    const std::string hook = "http://127.0.0.1:" + std::to_string(receiver_.port());
+    testing::WriteFile(config_, "[store]\npath = \"" + (dir_ / "meterhub.db") + "\"\n[http]\nlisten = \"127.0.0.1:" +
+                                    std::to_string(http_port_) + "\"\n[mqtt]\nbroker = \"" + broker_.address() +
+                                    "\"\n[alerts.sms]\nurl = \"" + hook + "/sms\"\n[water]\nwindow = \"6h\"\n" +
+                                    "work_order_url = \"" + hook + "/work-orders\"\n[log]\nlevel = \"info\"\n");
+    auto token = RunCommand(testing::MeterhubBinary() + " token create --role admin --config " + config_);
+    ASSERT_EQ(token.exit_code, 0) << token.output;
+    token_ = token.output.substr(0, token.output.find('\n'));
+  }
+
+  json Get(const std::string& path) {
+    httplib::Client c("127.0.0.1", http_port_);
+    auto r = c.Get(path, {{"Authorization", "Bearer " + token_}});
+    if (!r || r->status != 200) return json();
+    return json::parse(r->body);
+  }
+  bool Up() {
+    httplib::Client c("127.0.0.1", http_port_);
+    auto r = c.Get("/healthz");
+    return r && r->status == 200 && Get("/api/v1/status").value("mqtt", "") == "connected";
+  }
+  std::vector<std::string> Events() {
+    std::vector<std::string> out;
+    json h = Get(std::string("/api/v1/water/meters/") + kTerminal + "/history");
+    if (h.is_null()) return out;
+    for (const auto& r : h["history"]) out.push_back(r["event"]);
+    return out;
+  }
+  bool HasEvent(const std::string& e) {
+    auto ev = Events();
+    return std::find(ev.begin(), ev.end(), e) != ev.end();
+  }
+
+  TempDir dir_{"water_serve"};
+  app::LocalBroker broker_;
+  Receiver receiver_;
+  int http_port_ = 0;
+  std::string config_, token_;
+};
+
+TEST_F(WaterServeTest, DriftDetectedParametersSentTerminalCorrectedNextWindowClean) {
+  ServeProcess serve(config_, dir_ / "serve.log");
+  serve.Start();
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  httplib::Client c("127.0.0.1", http_port_);
+  auto paired = c.Post("/api/v1/water/pairs", {{"Authorization", "Bearer " + token_}},
+                       json{{"terminal_id", kTerminal}, {"flowmeter_id", kFlowmeter}, {"phone", kPhone}}.dump(),
+                       "application/json");
+  ASSERT_TRUE(paired && paired->status == 201) << (paired ? paired->body : "no answer");
+  EXPECT_EQ(json::parse(paired->body)["feature_code"], water::FeatureCodeOf(kTerminal));
+
+  DeviceLink link(broker_.port(), kTerminal);
+  ASSERT_TRUE(WaitFor([&] { return link.subscribed.load(); }, 10));
+  meter::water::TerminalSelfMaintenance terminal(water::FeatureCodeOf(kTerminal));
+  // The injected drift: the terminal's sensor reads 4 % high plus 0.008 m³/h.
+  auto raw = [](int64_t i) { return 1.04 * TrueFlow(i) + 0.008; };
+  auto reported = [&](int64_t i) { return terminal.Report(raw(i)); };
+  auto reference = [](int64_t i) { return TrueFlow(i) + FlowmeterNoise(i); };
+
+  // A corrupt frame first: rejected, recorded with the decoder's error, and the loop unharmed.
+  std::string corrupt = Frame(codec::WaterDeviceKind::kTerminal, kTerminal, kDay - 3600, 60, reported, false);
+  corrupt[corrupt.size() / 2] ^= 0x41;
+  link.Publish("water/frame", corrupt);
+
+  // Window 0 (00:00–06:00): hourly frames, the flowmeter's relayed through the terminal.
+  for (int h = 0; h < 6; ++h) {
+    link.Publish("water/frame", Frame(codec::WaterDeviceKind::kFlowmeter, kFlowmeter, kDay + h * 3600, 60, reference, true));
+    link.Publish("water/frame", Frame(codec::WaterDeviceKind::kTerminal, kTerminal, kDay + h * 3600, 60, reported, false));
+  }
+  const auto published_at = std::chrono::steady_clock::now();
+  std::optional<std::string> command;
+  ASSERT_TRUE(WaitFor([&] { return (command = link.NextCommand()).has_value(); }, 30)) << testing::ReadFile(dir_ / "serve.log");
+  std::cout << "window 0 published → command received: "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - published_at).count()
+            << " ms (12 frames over MQTT, stored, window checked, fitted, command published)\n";
+  json cmd = json::parse(*command);
+  EXPECT_EQ(cmd["type"], "water_maintenance");
+  EXPECT_EQ(cmd["feature_code"], water::FeatureCodeOf(kTerminal));
+  EXPECT_EQ(cmd["issued_at"], kDay + 6 * 3600);
+  EXPECT_EQ(cmd["expires_at"], kDay + 12 * 3600);
+  EXPECT_EQ(cmd["parameters"]["model"], "linear");
+  EXPECT_NEAR(cmd["parameters"]["a1"].get<double>(), 1.04, 0.004) << cmd.dump();
+  EXPECT_NEAR(cmd["parameters"]["a2"].get<double>(), 0.008, 0.002) << cmd.dump();
+  json windows = Get(std::string("/api/v1/water/meters/") + kTerminal + "/windows");
+  ASSERT_EQ(windows["windows"].size(), 1u) << windows.dump();
+  EXPECT_EQ(windows["windows"][0]["verdict"], "steady");
+  EXPECT_EQ(windows["windows"][0]["pairs"], 360);
+
+  // The terminal's self-maintenance applies the correction and acknowledges.
+  meter::water::MaintenanceCommand mc;
+  mc.command_id = cmd["command_id"];
+  mc.feature_code = cmd["feature_code"];
+  mc.issued_at = cmd["issued_at"];
+  mc.expires_at = cmd["expires_at"];
+  mc.correction = meter::water::Correction::Linear(cmd["parameters"]["a1"], cmd["parameters"]["a2"]);
+  auto ack = terminal.Apply(mc, kDay + 6 * 3600);
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  link.Publish("water/ack", json{{"command_id", ack->command_id}, {"feature_code", ack->feature_code},
+                                  {"applied_at", ack->applied_at}}.dump());
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("acknowledged"); }, 20)) << json(Events()).dump();
+
+  // Window 1 (06:00–12:00) under the correction: clean, the case closes.
+  for (int h = 6; h < 12; ++h) {
+    link.Publish("water/frame", Frame(codec::WaterDeviceKind::kFlowmeter, kFlowmeter, kDay + h * 3600, 60, reference, true));
+    link.Publish("water/frame", Frame(codec::WaterDeviceKind::kTerminal, kTerminal, kDay + h * 3600, 60, reported, false));
+  }
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("closed"); }, 30)) << json(Events()).dump() << testing::ReadFile(dir_ / "serve.log");
+  auto events = Events();
+  for (const char* e : {"paired", "window_checked", "detected", "command_issued", "command_sent", "notice_queued", "acknowledged",
+                        "verified_clean", "closed"}) {
+    EXPECT_NE(std::find(events.begin(), events.end(), e), events.end()) << e << " missing in " << json(events).dump();
+  }
+  windows = Get(std::string("/api/v1/water/meters/") + kTerminal + "/windows");
+  ASSERT_EQ(windows["windows"].size(), 2u);
+  EXPECT_EQ(windows["windows"][1]["verdict"], "none") << windows.dump();
+  json params = Get(std::string("/api/v1/water/meters/") + kTerminal + "/parameters");
+  EXPECT_EQ(params["commands"][0]["status"], "acknowledged") << params.dump();
+  EXPECT_EQ(params["current"]["model"], "linear");
+  EXPECT_FALSE(link.NextCommand().has_value());  // no refit, no re-issue
+  EXPECT_TRUE(Get("/api/v1/water/work-orders")["work_orders"].empty());
+
+  // The phone got the self-check notice through the SMS gateway.
+  ASSERT_TRUE(WaitFor([&] { return !receiver_.received().empty(); }, 20));
+  auto got = receiver_.received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].first, "sms");
+  json sms = json::parse(got[0].second);
+  EXPECT_EQ(sms["to"], kPhone);
+  EXPECT_NE(sms["text"].get<std::string>().find("pause water use"), std::string::npos) << sms.dump();
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("notice_delivered"); }, 10));
+
+  // The corrupt frame: refused with the decoder's error, visible over the API and in /metrics.
+  json rejected = Get(std::string("/api/v1/water/meters/") + kTerminal + "/rejected");
+  ASSERT_EQ(rejected["rejected"].size(), 1u) << rejected.dump();
+  EXPECT_NE(rejected["rejected"][0]["reason"].get<std::string>().find("water frame"), std::string::npos) << rejected.dump();
+  std::string metrics = c.Get("/metrics")->body;
+  EXPECT_NE(metrics.find("meterhub_mqtt_bad_messages_total 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("meterhub_water_frames_total 24"), std::string::npos) << metrics;
+  auto done = c.Post("/api/v1/water/work-orders/999/done", {{"Authorization", "Bearer " + token_}}, "", "application/json");
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, 404) << done->body;
+  // A photo that is not readable gets a clear 422 asking for a better one.
+  auto photo = c.Post((std::string("/api/v1/water/meters/") + kTerminal + "/photos?taken_at=" + std::to_string(kDay + 43200) +
+                       "&digits=6").c_str(),
+                      {{"Authorization", "Bearer " + token_}}, std::string("not a photo"), "image/jpeg");
+  ASSERT_TRUE(photo);
+  EXPECT_EQ(photo->status, 422) << photo->body;
+  EXPECT_NE(photo->body.find("better photo"), std::string::npos) << photo->body;
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
+
+// The pairing table from [water] pairs_file, and configuration errors that name the key or line.
+TEST_F(WaterServeTest, PairsFileAndConfigErrors) {
+  testing::WriteFile(dir_ / "pairs.csv", std::string("terminal_id,flowmeter_id,phone\n") + kTerminal + "," + kFlowmeter + "," +
+                                             kPhone + "\nWT-0002,FM-0002\n");
+  std::string base = testing::ReadFile(config_);
+  auto with_pairs = [&](const std::string& file) {
+    std::string text = base;
+    text.replace(text.find("[water]\n"), 8, "[water]\npairs_file = \"" + file + "\"\n");
+    return text;
+  };
+  testing::WriteFile(config_, with_pairs(dir_ / "pairs.csv"));
+  {
+    ServeProcess serve(config_, dir_ / "serve.log");
+    serve.Start();
+    ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+    json pairs = Get("/api/v1/water/pairs");
+    ASSERT_EQ(pairs["pairs"].size(), 2u) << pairs.dump();
+    EXPECT_EQ(pairs["pairs"][0]["terminal_id"], kTerminal);
+    EXPECT_EQ(pairs["pairs"][0]["phone"], kPhone);
+    EXPECT_EQ(pairs["pairs"][1]["flowmeter_id"], "FM-0002");
+    EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+  }
+  // A flowmeter paired twice: the daemon refuses to start, naming file and line.
+  testing::WriteFile(dir_ / "pairs.csv", "WT-0003,FM-0002\n");
+  auto bad_pairs = RunCommand(testing::MeterhubBinary() + " serve --config " + config_ + " 2>&1");
+  EXPECT_NE(bad_pairs.exit_code, 0);
+  EXPECT_NE(bad_pairs.output.find("pairs.csv:1"), std::string::npos) << bad_pairs.output;
+  // A window that is not 6h or 12h.
+  std::string text = with_pairs("");
+  text.replace(text.find("window = \"6h\""), 13, "window = \"5h\"");
+  testing::WriteFile(config_, text);
+  auto bad_window = RunCommand(testing::MeterhubBinary() + " serve --config " + config_ + " 2>&1");
+  EXPECT_NE(bad_window.exit_code, 0);
+  EXPECT_NE(bad_window.output.find("water.window must be 6h or 12h"), std::string::npos) << bad_window.output;
+}
+
+}  // namespace
+}  // namespace mh
