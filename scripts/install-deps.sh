@@ -10,7 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev libcpp-httplib-dev libtomlplusplus-dev libcli11-dev
   libfmt-dev libspdlog-dev libcurl4-openssl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libeigen3-dev libceres-dev libopencv-dev tesseract-ocr libtesseract-dev
+  libeigen3-dev libopencv-dev
   clang libclang-rt-14-dev
   python3 curl unzip time bc tshark gnuplot-nox
 )
