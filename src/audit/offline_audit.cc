@@ -15,6 +15,7 @@
 #include "store/sqlite/sqlite_audit_store.h"
 #include "store/sqlite/sqlite_ledger_store.h"
 #include "base/clock.h"
+#include "base/tool_options.h"
 #include "crypto/crypto.h"
 #include "meter/audit/firmware.h"
 #include "meter/audit/plugin.h"
@@ -38,46 +39,7 @@ constexpr char kUsage[] =
     "  meterhub audit example --out DIR [--attack none|code|replay|bypass|ledger]\n"
     "      writes DIR/ledger/ (entries.jsonl, heads.jsonl, head.json, public_key), DIR/FIXED.bin, DIR/DYNAMIC.txt, DIR/TABLE.txt for meter M1\n";
 
-class Options {
- public:
-  static Result<Options> Parse(const std::vector<std::string>& argv, const std::set<std::string>& known,
-                               const std::set<std::string>& flags) {
-    Options o;
-    for (size_t i = 1; i < argv.size(); ++i) {
-      const std::string& a = argv[i];
-      if (a.rfind("--", 0) != 0 || a.size() == 2) return InvalidArgument("unexpected argument '" + a + "'");
-      std::string name = a.substr(2), value;
-      const size_t eq = name.find('=');
-      if (eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name.resize(eq);
-      } else if (flags.count(name)) {
-        value = "true";
-      } else {
-        if (known.count(name) == 0) return InvalidArgument("unknown option --" + name);
-        if (i + 1 >= argv.size()) return InvalidArgument("option --" + name + " needs a value");
-        value = argv[++i];
-      }
-      if (known.count(name) == 0 && flags.count(name) == 0) return InvalidArgument("unknown option --" + name);
-      if (o.values_.count(name)) return InvalidArgument("option --" + name + " given twice");
-      o.values_[name] = value;
-    }
-    return o;
-  }
-  std::optional<std::string> Get(const std::string& name) const {
-    auto it = values_.find(name);
-    if (it == values_.end()) return std::nullopt;
-    return it->second;
-  }
-  Result<std::string> Required(const std::string& name) const {
-    auto v = Get(name);
-    if (!v || v->empty()) return InvalidArgument("missing required option --" + name);
-    return *v;
-  }
-
- private:
-  std::map<std::string, std::string> values_;
-};
+using Options = ToolOptions;
 
 Result<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -334,17 +296,17 @@ int RunAuditCommand(const std::vector<std::string>& argv, std::ostream& out, std
     }
   }
   if (verb == "verify") {
-    auto o = Options::Parse(argv, {"ledger", "meter", "code", "dynamic", "compare", "tolerance", "public-key"}, {"explain"});
+    auto o = Options::Parse(argv, 1, {"ledger", "meter", "code", "dynamic", "compare", "tolerance", "public-key"}, {"explain"});
     if (!o.ok()) return Fail(err, verb, o.status());
     return RunVerify(*o, out, err);
   }
   if (verb == "export") {
-    auto o = Options::Parse(argv, {"meter", "out", "config", "db", "key-file"}, {});
+    auto o = Options::Parse(argv, 1, {"meter", "out", "config", "db", "key-file"}, {});
     if (!o.ok()) return Fail(err, verb, o.status());
     return RunExport(*o, out, err, resolve_config);
   }
   if (verb == "example") {
-    auto o = Options::Parse(argv, {"out", "attack"}, {});
+    auto o = Options::Parse(argv, 1, {"out", "attack"}, {});
     if (!o.ok()) return Fail(err, verb, o.status());
     return RunExample(*o, out, err);
   }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/ledger/ledger.h"
+#include "base/tool_options.h"
 #include "store/sqlite/sqlite_ledger_store.h"
 
 namespace mh::audit::ledger {
@@ -33,43 +34,7 @@ constexpr int64_t kChunk = 65536;
 // A hole this long is not a few deleted rows but a forged index: stop there rather than fill it.
 constexpr int64_t kMaxGap = int64_t{1} << 20;
 
-class Options {
- public:
-  static Result<Options> Parse(const std::vector<std::string>& argv, const std::set<std::string>& known) {
-    Options o;
-    for (size_t i = 1; i < argv.size(); ++i) {
-      const std::string& a = argv[i];
-      if (a.rfind("--", 0) != 0 || a.size() == 2) return InvalidArgument("unexpected argument '" + a + "'");
-      std::string name = a.substr(2), value;
-      const size_t eq = name.find('=');
-      if (eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name.resize(eq);
-      } else {
-        if (known.count(name) == 0) return InvalidArgument("unknown option --" + name);
-        if (i + 1 >= argv.size()) return InvalidArgument("option --" + name + " needs a value");
-        value = argv[++i];
-      }
-      if (known.count(name) == 0) return InvalidArgument("unknown option --" + name);
-      if (o.values_.count(name) != 0) return InvalidArgument("option --" + name + " given twice");
-      o.values_[name] = value;
-    }
-    return o;
-  }
-  std::optional<std::string> Get(const std::string& name) const {
-    auto it = values_.find(name);
-    if (it == values_.end()) return std::nullopt;
-    return it->second;
-  }
-  Result<std::string> Required(const std::string& name) const {
-    auto v = Get(name);
-    if (!v || v->empty()) return InvalidArgument("missing required option --" + name);
-    return *v;
-  }
-
- private:
-  std::map<std::string, std::string> values_;
-};
+using Options = ToolOptions;
 
 std::string Hex(std::string_view bytes) { return crypto::HexEncode(crypto::AsBytes(bytes)); }
 
@@ -493,7 +458,7 @@ int RunLedgerCommand(const std::vector<std::string>& argv, std::ostream& out, st
     err << "meterhub ledger: unknown command '" << verb << "'\n" << kUsageText;
     return kUsage;
   }
-  Result<Options> options = Options::Parse(argv, known);
+  Result<Options> options = Options::Parse(argv, 1, known);
   if (!options.ok()) {
     err << "meterhub ledger " << verb << ": " << options.status().message() << "\n" << kUsageText;
     return kUsage;
