@@ -82,6 +82,7 @@ Status MqttIngest::Start() {
     if (!options_.username.empty())
       mosquitto_username_pw_set(c->mosq, options_.username.c_str(), options_.password.c_str());
     mosquitto_connect_callback_set(c->mosq, &MqttIngest::OnConnect);
+    mosquitto_subscribe_callback_set(c->mosq, &MqttIngest::OnSubscribe);
     mosquitto_disconnect_callback_set(c->mosq, &MqttIngest::OnDisconnect);
     mosquitto_message_callback_set(c->mosq, &MqttIngest::OnMessage);
     mosquitto_reconnect_delay_set(c->mosq, 1, 30, true);
@@ -124,9 +125,28 @@ void MqttIngest::OnConnect(struct mosquitto* m, void* conn_ptr, int rc) {
     spdlog::error("mqtt: broker refused connection {}: {}", c->index, mosquitto_connack_string(rc));
     return;
   }
-  for (const auto& topic : c->topics) {
-    int sub = mosquitto_subscribe(m, nullptr, topic.c_str(), 1);
-    if (sub != MOSQ_ERR_SUCCESS) spdlog::error("mqtt: subscribe {} failed: {}", topic, mosquitto_strerror(sub));
+  // One SUBSCRIBE for all of this connection's topics. The connection counts as up only once the
+  // broker has acknowledged it (OnSubscribe): before that, what meters publish is not routed to
+  // our session — on the very first start the broker would drop it.
+  std::vector<char*> topics;
+  for (const auto& topic : c->topics) topics.push_back(const_cast<char*>(topic.c_str()));
+  int mid = 0;
+  int sub = mosquitto_subscribe_multiple(m, &mid, static_cast<int>(topics.size()), topics.data(), 1, 0, nullptr);
+  if (sub != MOSQ_ERR_SUCCESS) {
+    spdlog::error("mqtt: subscribing connection {} failed: {}", c->index, mosquitto_strerror(sub));
+    return;
+  }
+  c->subscribe_mid = mid;
+}
+
+void MqttIngest::OnSubscribe(struct mosquitto*, void* conn_ptr, int mid, int count, const int* granted) {
+  auto* c = static_cast<Connection*>(conn_ptr);
+  if (mid != c->subscribe_mid) return;
+  for (int i = 0; i < count; ++i) {
+    if (granted[i] > 1) {  // 0x80: refused (e.g. by an ACL)
+      spdlog::error("mqtt: the broker refused subscription {} of connection {}", i, c->index);
+      return;
+    }
   }
   c->connected = true;
   if (c->owner->connected())

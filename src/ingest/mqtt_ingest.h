@@ -60,7 +60,7 @@ class MqttIngest {
   // Connects (asynchronously; reconnects by itself) and starts the network thread.
   Status Start();
   void Stop();
-  // All connections are up and subscribed.
+  // All connections are up and their subscriptions acknowledged by the broker.
   bool connected() const;
 
   // Messages on meters/<shard>/<meter_id>/<suffix> (e.g. "relay/forward") go to `handler`, with
@@ -82,9 +82,11 @@ class MqttIngest {
     int index = 0;
     struct mosquitto* mosq = nullptr;
     std::vector<std::string> topics;
-    std::atomic<bool> connected{false};
+    std::atomic<int> subscribe_mid{-1};
+    std::atomic<bool> connected{false};  // connected and the subscription acknowledged
   };
   static void OnConnect(struct mosquitto*, void* conn, int rc);
+  static void OnSubscribe(struct mosquitto*, void* conn, int mid, int count, const int* granted);
   static void OnDisconnect(struct mosquitto*, void* conn, int rc);
   static void OnMessage(struct mosquitto*, void* conn, const struct mosquitto_message* msg);
   void HandleMessage(const std::string& topic, const char* payload, int len);
