@@ -17,6 +17,9 @@ namespace mh::water::vision {
 // The model's text, compiled in from model/digits_model.yml (generated digits_model_data.cc).
 extern const char kDigitsModelYaml[];
 extern const unsigned long kDigitsModelYamlSize;
+// And from model/digits_model_hogplus.yml (generated digits_model_hogplus_data.cc).
+extern const char kDigitsModelHogPlusYaml[];
+extern const unsigned long kDigitsModelHogPlusYamlSize;
 
 namespace {
 
@@ -28,6 +31,15 @@ const cv::HOGDescriptor& Hog() {
                                      cv::Size(5, 5), cv::Size(5, 5), 9);
   return hog;
 }
+
+const cv::HOGDescriptor& CoarseHog() {
+  // The same window in 10×10 cells, 20×20 blocks moving by 10: 1×3 blocks × 4 cells × 9 = 108.
+  static const cv::HOGDescriptor hog(cv::Size(DigitClassifier::kWidth, DigitClassifier::kHeight), cv::Size(20, 20),
+                                     cv::Size(10, 10), cv::Size(10, 10), 9);
+  return hog;
+}
+
+const char* FeatureSetName(FeatureSet set) { return set == FeatureSet::kHogPlus ? "hog+" : "hog"; }
 
 cv::Mat Grey(const cv::Mat& image) {
   cv::Mat grey;
@@ -165,11 +177,31 @@ Result<std::vector<DigitSample>> LoadDigitDirectory(const std::string& dir) {
   return out;
 }
 
-int DigitClassifier::FeatureLength() { return int(Hog().getDescriptorSize()); }
+int DigitClassifier::FeatureLength(FeatureSet set) {
+  const int hog = int(Hog().getDescriptorSize());
+  return set == FeatureSet::kHog ? hog : hog + int(CoarseHog().getDescriptorSize()) + (kWidth / 2) * (kHeight / 2);
+}
 
-cv::Mat DigitClassifier::Features(const cv::Mat& crop) {
+cv::Mat DigitClassifier::Features(const cv::Mat& crop, FeatureSet set) {
+  const cv::Mat norm = Normalised(crop);
   std::vector<float> d;
-  Hog().compute(Normalised(crop), d);
+  Hog().compute(norm, d);
+  if (set == FeatureSet::kHogPlus) {
+    std::vector<float> coarse;
+    CoarseHog().compute(norm, coarse);
+    d.insert(d.end(), coarse.begin(), coarse.end());
+    // The pixels themselves, with the digit bright: the background is most of the crop, so a
+    // bright median means dark digits on a light drum, which are inverted.
+    cv::Mat small;
+    cv::resize(norm, small, cv::Size(kWidth / 2, kHeight / 2), 0, 0, cv::INTER_AREA);
+    std::vector<uint8_t> v(small.begin<uint8_t>(), small.end<uint8_t>());
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    const bool invert = v[v.size() / 2] > 127;
+    // Scaled to about the HOG values' range (0..0.4), so neither part drowns the other.
+    for (auto it = small.begin<uint8_t>(); it != small.end<uint8_t>(); ++it) {
+      d.push_back(float((invert ? 255 - *it : *it) / 255.0 * 0.4));
+    }
+  }
   return cv::Mat(d, true).reshape(1, 1);
 }
 
@@ -178,7 +210,7 @@ Result<DigitClassifier> DigitClassifier::Train(const std::vector<DigitSample>& s
   std::mt19937 rng(options.seed);
   cv::Mat features, targets;
   auto add = [&](const cv::Mat& image, int label) {
-    features.push_back(Features(image));
+    features.push_back(Features(image, options.features));
     cv::Mat t(1, 10, CV_32F, cv::Scalar(-1));
     t.at<float>(0, label) = 1;
     targets.push_back(t);
@@ -205,49 +237,91 @@ Result<DigitClassifier> DigitClassifier::Train(const std::vector<DigitSample>& s
       add(Jitter(RollBetween(s.image, upper->image, (15 + rng() % 71) / 100.0), rng), s.label);
     }
   }
-  DigitClassifier c;
-  c.mlp_ = cv::ml::ANN_MLP::create();
-  c.mlp_->setLayerSizes(std::vector<int>{features.cols, options.hidden, 10});
-  c.mlp_->setActivationFunction(cv::ml::ANN_MLP::SIGMOID_SYM);
-  c.mlp_->setTrainMethod(cv::ml::ANN_MLP::BACKPROP, 0.01, 0.1);
-  c.mlp_->setTermCriteria(cv::TermCriteria(cv::TermCriteria::MAX_ITER + cv::TermCriteria::EPS, options.iterations, 1e-6));
+  Member m;
+  m.features = options.features;
+  m.mlp = cv::ml::ANN_MLP::create();
+  m.mlp->setLayerSizes(std::vector<int>{features.cols, options.hidden, 10});
+  m.mlp->setActivationFunction(cv::ml::ANN_MLP::SIGMOID_SYM);
+  m.mlp->setTrainMethod(cv::ml::ANN_MLP::BACKPROP, 0.01, 0.1);
+  m.mlp->setTermCriteria(cv::TermCriteria(cv::TermCriteria::MAX_ITER + cv::TermCriteria::EPS, options.iterations, 1e-6));
   // The weights start from OpenCV's fixed generator; one thread keeps the sums in one order.
   const int threads = cv::getNumThreads();
   cv::setNumThreads(1);
-  const bool ok = c.mlp_->train(cv::ml::TrainData::create(features, cv::ml::ROW_SAMPLE, targets));
+  const bool ok = m.mlp->train(cv::ml::TrainData::create(features, cv::ml::ROW_SAMPLE, targets));
   cv::setNumThreads(threads);
   if (!ok) return Internal("the perceptron did not train");
+  DigitClassifier c;
+  c.members_.push_back(std::move(m));
   return c;
 }
+
+namespace {
+
+// Keys of member i in a model file: "digits_mlp" / "features" for the first (as in round 1),
+// "digits_mlp_2" / "features_2" … for the next ones.
+std::string MemberKey(const char* base, size_t i) { return i == 0 ? base : base + ("_" + std::to_string(i + 1)); }
+
+}  // namespace
 
 Result<DigitClassifier> DigitClassifier::FromText(const std::string& yaml) {
   try {
     cv::FileStorage fs(yaml, cv::FileStorage::READ | cv::FileStorage::MEMORY);
     DigitClassifier c;
-    c.mlp_ = cv::ml::ANN_MLP::create();
-    c.mlp_->read(fs.getFirstTopLevelNode());
-    if (c.mlp_->getLayerSizes().rows < 3 || c.mlp_->getLayerSizes().at<int>(0) != FeatureLength()) {
-      return InvalidArgument("not a digits model for this feature set");
+    for (size_t i = 0; !fs[MemberKey("digits_mlp", i)].empty(); ++i) {
+      // Models of round 1 name no feature set: they are HOG only.
+      const cv::FileNode f = fs[MemberKey("features", i)];
+      const std::string set = f.empty() ? "hog" : std::string(f);
+      if (set != "hog" && set != "hog+") return InvalidArgument("unknown feature set '" + set + "' in digits model");
+      Member m;
+      m.features = set == "hog+" ? FeatureSet::kHogPlus : FeatureSet::kHog;
+      m.mlp = cv::ml::ANN_MLP::create();
+      m.mlp->read(fs[MemberKey("digits_mlp", i)]);
+      const cv::Mat layers = m.mlp->getLayerSizes();
+      if (layers.rows * layers.cols < 3 || layers.at<int>(0) != FeatureLength(m.features) ||
+          layers.at<int>(int(layers.total()) - 1) != 10) {
+        return InvalidArgument("not a digits model for feature set " + set);
+      }
+      c.members_.push_back(std::move(m));
     }
+    if (c.members_.empty()) return InvalidArgument("no digits_mlp in the digits model");
     return c;
   } catch (const cv::Exception& e) {
     return InvalidArgument(std::string("cannot parse digits model: ") + e.what());
   }
 }
 
+DigitClassifier DigitClassifier::Ensemble(const std::vector<DigitClassifier>& parts) {
+  DigitClassifier c;
+  for (const auto& p : parts) c.members_.insert(c.members_.end(), p.members_.begin(), p.members_.end());
+  if (!parts.empty()) c.rolling_share_ = parts.front().rolling_share_;
+  return c;
+}
+
 Result<DigitClassifier> DigitClassifier::Builtin() {
-  static const Result<DigitClassifier> model = FromText(std::string(kDigitsModelYaml, kDigitsModelYamlSize));
+  static const Result<DigitClassifier> model = []() -> Result<DigitClassifier> {
+    MH_ASSIGN_OR_RETURN(DigitClassifier hog, FromText(std::string(kDigitsModelYaml, kDigitsModelYamlSize)));
+    MH_ASSIGN_OR_RETURN(DigitClassifier plus, FromText(std::string(kDigitsModelHogPlusYaml, kDigitsModelHogPlusYamlSize)));
+    return Ensemble({hog, plus});
+  }();
   return model;
 }
 
-Result<DigitClassifier> DigitClassifier::Load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open model " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto c = FromText(text.str());
-  if (!c.ok()) return c.status().WithContext("model " + path);
-  return c;
+Result<DigitClassifier> DigitClassifier::Load(const std::string& paths) {
+  std::vector<DigitClassifier> parts;
+  size_t start = 0;
+  while (start <= paths.size()) {
+    const size_t comma = std::min(paths.find(',', start), paths.size());
+    const std::string path = paths.substr(start, comma - start);
+    start = comma + 1;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return NotFound("cannot open model " + path);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto c = FromText(text.str());
+    if (!c.ok()) return c.status().WithContext("model " + path);
+    parts.push_back(*std::move(c));
+  }
+  return parts.size() == 1 ? parts.front() : Ensemble(parts);
 }
 
 Status DigitClassifier::Save(const std::string& path) const {
@@ -255,9 +329,12 @@ Status DigitClassifier::Save(const std::string& path) const {
     // Base64 blobs keep the committed file small; the name comes first for readers of the file.
     cv::FileStorage fs(path, cv::FileStorage::WRITE | cv::FileStorage::BASE64);
     if (!fs.isOpened()) return InvalidArgument("cannot write model " + path);
-    fs << "digits_mlp" << "{";
-    mlp_->write(fs);
-    fs << "}";
+    for (size_t i = 0; i < members_.size(); ++i) {
+      if (members_[i].features != FeatureSet::kHog) fs << MemberKey("features", i) << FeatureSetName(members_[i].features);
+      fs << MemberKey("digits_mlp", i) << "{";
+      members_[i].mlp->write(fs);
+      fs << "}";
+    }
     fs.release();
     return Status::Ok();
   } catch (const cv::Exception& e) {
@@ -265,19 +342,36 @@ Status DigitClassifier::Save(const std::string& path) const {
   }
 }
 
-DigitGuess DigitClassifier::Classify(const cv::Mat& crop) const {
+DigitGuess DecideDigit(const std::array<double, 10>& probability, double rolling_share) {
   DigitGuess g;
-  if (crop.empty() || !mlp_) return g;
-  cv::Mat out;
-  mlp_->predict(Features(crop), out);
-  cv::Mat p = Softmax(out.row(0));
-  cv::Point best;
-  double top;
-  cv::minMaxLoc(p, nullptr, &top, nullptr, &best);
-  g.digit = best.x;
-  g.confidence = top;
-  for (int i = 0; i < 10; ++i) g.probability[i] = p.at<float>(0, i);
+  g.probability = probability;
+  int top = 0, second = -1;
+  for (int d = 1; d < 10; ++d) {
+    if (probability[d] > probability[top]) top = d;
+  }
+  for (int d = 0; d < 10; ++d) {
+    if (d != top && (second < 0 || probability[d] > probability[second])) second = d;
+  }
+  g.digit = top;
+  g.confidence = probability[top];
+  if (rolling_share >= 0 && second == (top + 9) % 10 && probability[second] >= rolling_share) {
+    g.digit = second;
+    g.confidence = probability[second] + probability[top];
+  }
   return g;
+}
+
+DigitGuess DigitClassifier::Classify(const cv::Mat& crop) const {
+  if (crop.empty() || members_.empty()) return DigitGuess{};
+  // An ensemble averages its members' probabilities.
+  std::array<double, 10> probability{};
+  for (const Member& m : members_) {
+    cv::Mat out;
+    m.mlp->predict(Features(crop, m.features), out);
+    const cv::Mat p = Softmax(out.row(0));
+    for (int i = 0; i < 10; ++i) probability[i] += p.at<float>(0, i) / members_.size();
+  }
+  return DecideDigit(probability, rolling_share_);
 }
 
 Evaluation Evaluate(const DigitClassifier& classifier, const std::vector<DigitSample>& samples) {

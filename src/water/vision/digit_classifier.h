@@ -1,5 +1,5 @@
-// Classifies one crop of a meter's rolling drum digit (0–9) with HOG features and a small
-// multilayer perceptron (OpenCV ml); a drum caught between two digits reads as the lower one.
+// Classifies one crop of a meter's rolling drum digit (0–9) with HOG features and small multilayer
+// perceptrons (OpenCV ml; the built-in model averages two); a drum between two digits reads as the lower one.
 #pragma once
 
 #include <array>
@@ -35,6 +35,12 @@ struct DigitGuess {
   std::array<double, 10> probability{};
 };
 
+// The feature sets a model may use; the model file names its set ("features: hog|hog+").
+enum class FeatureSet {
+  kHog,      // HOG with 5×5 cells (756)
+  kHogPlus,  // + HOG with 10×10 cells (108) + the 10×20 grey image, bright digit on dark (200)
+};
+
 struct TrainOptions {
   // Defaults chosen on a validation split of the training crops and on registers rendered from
   // the held-out training crops (NOTES-digits.md), never on the test meters.
@@ -43,30 +49,55 @@ struct TrainOptions {
   int augment = 2;                 // extra copies of each crop: jittered; cut from a register strip
   int synthetic_transitions = 0;   // % of whole-digit crops also rolled part-way to the next digit
   uint32_t seed = 20260101;        // the jitter's generator: the same data gives the same model
+  FeatureSet features = FeatureSet::kHog;
 };
+
+// The digit a drum reads, from the classes' probabilities. A drum caught between d and d+1 looks
+// like both, and the register then reads d; so when the two most likely classes are d+1 and d
+// (in that order, 9→0 included) and d has at least `rolling_share`, it reads d, with the
+// confidence p(d)+p(d+1). A negative `rolling_share` turns this off (plain arg-max).
+DigitGuess DecideDigit(const std::array<double, 10>& probability, double rolling_share);
 
 class DigitClassifier {
  public:
   // The input size every crop is scaled to, and the feature length.
   static constexpr int kWidth = 20;
   static constexpr int kHeight = 40;
-  static int FeatureLength();
+  static int FeatureLength(FeatureSet set = FeatureSet::kHog);
 
   // Features of one crop: grey, scaled to kWidth×kHeight, contrast-stretched, HOG (unsigned
   // gradients, so white-on-black and black-on-white drums look alike).
-  static cv::Mat Features(const cv::Mat& crop);
+  static cv::Mat Features(const cv::Mat& crop, FeatureSet set = FeatureSet::kHog);
+  FeatureSet feature_set() const { return members_.empty() ? FeatureSet::kHog : members_.front().features; }
 
   static Result<DigitClassifier> Train(const std::vector<DigitSample>& samples, const TrainOptions& options);
-  // The model compiled into the binary (src/water/vision/model/digits_model.yml).
+  // The model compiled into the binary: the ensemble of src/water/vision/model/digits_model.yml
+  // (HOG, round 1) and model/digits_model_hogplus.yml (HOG+, round 2).
   static Result<DigitClassifier> Builtin();
-  static Result<DigitClassifier> Load(const std::string& path);
+  // One model file, or several separated by commas (an ensemble).
+  static Result<DigitClassifier> Load(const std::string& paths);
+  // An ensemble writes all its members into the one file.
   Status Save(const std::string& path) const;
+  // A classifier averaging the probabilities of all members of `parts`.
+  static DigitClassifier Ensemble(const std::vector<DigitClassifier>& parts);
+  int members() const { return int(members_.size()); }
 
   DigitGuess Classify(const cv::Mat& crop) const;
 
+  // The share above which the lower of two adjacent top classes is read (see DecideDigit);
+  // chosen on the group validation split of the training crops (NOTES-digits2.md).
+  static constexpr double kRollingShare = -1;
+  void set_rolling_share(double share) { rolling_share_ = share; }
+  double rolling_share() const { return rolling_share_; }
+
  private:
   static Result<DigitClassifier> FromText(const std::string& yaml);
-  cv::Ptr<cv::ml::ANN_MLP> mlp_;
+  struct Member {
+    cv::Ptr<cv::ml::ANN_MLP> mlp;
+    FeatureSet features = FeatureSet::kHog;
+  };
+  std::vector<Member> members_;
+  double rolling_share_ = kRollingShare;
 };
 
 // Per-digit accuracy and the confusion matrix (rows = truth, columns = read).

@@ -37,6 +37,42 @@ TEST(DigitClassifier, FeaturesAreHogOfTheScaledCrop) {
   EXPECT_GT(cv::norm(f7, DigitClassifier::Features(one)), 0.5);
 }
 
+TEST(DigitClassifier, HogPlusAddsCoarseHogAndPixelsWithTheDigitBright) {
+  EXPECT_EQ(DigitClassifier::FeatureLength(FeatureSet::kHogPlus), 756 + 108 + 200);
+  cv::Mat white_on_black(40, 20, CV_8UC1, cv::Scalar(20));
+  cv::line(white_on_black, {10, 4}, {10, 36}, cv::Scalar(230), 3);
+  const cv::Mat a = DigitClassifier::Features(white_on_black, FeatureSet::kHogPlus);
+  const cv::Mat b = DigitClassifier::Features(250 - white_on_black, FeatureSet::kHogPlus);
+  ASSERT_EQ(a.cols, 1064);
+  // The pixel part (last 200) has the stroke bright for both polarities.
+  EXPECT_GT(a.at<float>(0, 864 + 10 * 5 + 5), 0.3f);
+  EXPECT_GT(b.at<float>(0, 864 + 10 * 5 + 5), 0.3f);
+  EXPECT_LT(a.at<float>(0, 864 + 10 * 5 + 1), 0.05f);
+  EXPECT_LT(cv::norm(a, b), 0.05);
+}
+
+TEST(DigitClassifier, RollingDrumReadsTheLowerOfTwoAdjacentDigits) {
+  std::array<double, 10> p{};
+  p[4] = 0.55;
+  p[3] = 0.30;
+  p[7] = 0.15;
+  EXPECT_EQ(DecideDigit(p, -1).digit, 4);  // off: arg-max
+  EXPECT_EQ(DecideDigit(p, 0.35).digit, 4);  // 3 has too little
+  const DigitGuess g = DecideDigit(p, 0.25);
+  EXPECT_EQ(g.digit, 3);
+  EXPECT_DOUBLE_EQ(g.confidence, 0.85);
+  // Only the digit below counts (4 over 5 already reads 4), and 9 is below 0.
+  std::swap(p[3], p[5]);
+  EXPECT_EQ(DecideDigit(p, 0.25).digit, 4);
+  std::array<double, 10> q{};
+  q[0] = 0.6;
+  q[9] = 0.4;
+  EXPECT_EQ(DecideDigit(q, 0.25).digit, 9);
+  // The third most likely never counts.
+  q[5] = 0.5;
+  EXPECT_EQ(DecideDigit(q, 0.25).digit, 0);
+}
+
 TEST(DigitClassifier, BuiltinModelLoadsAndRoundTrips) {
   auto c = DigitClassifier::Builtin();
   ASSERT_TRUE(c.ok()) << c.status().message();
@@ -48,6 +84,10 @@ TEST(DigitClassifier, BuiltinModelLoadsAndRoundTrips) {
   cv::circle(crop, {10, 20}, 8, cv::Scalar(220), 3);
   EXPECT_EQ(c->Classify(crop).digit, back->Classify(crop).digit);
   EXPECT_DOUBLE_EQ(c->Classify(crop).confidence, back->Classify(crop).confidence);
+  // The built-in model is the ensemble of the HOG and the HOG+ perceptrons, saved in one file.
+  EXPECT_EQ(c->members(), 2);
+  EXPECT_EQ(back->members(), 2);
+  EXPECT_EQ(c->feature_set(), FeatureSet::kHog);
   EXPECT_FALSE(DigitClassifier::Load(dir / "none.yml").ok());
   mh::testing::WriteFile(dir / "bad.yml", "%YAML:1.0\nfoo: 1\n");
   EXPECT_FALSE(DigitClassifier::Load(dir / "bad.yml").ok());
@@ -69,6 +109,24 @@ TEST(DigitClassifier, TrainingIsDeterministic) {
   ASSERT_TRUE(a->Save(dir / "a.yml").ok());
   ASSERT_TRUE(b->Save(dir / "b.yml").ok());
   EXPECT_EQ(mh::testing::ReadFile(dir / "a.yml"), mh::testing::ReadFile(dir / "b.yml"));
+  // A model on the wider feature set names it in its file and loads back with it.
+  o.features = FeatureSet::kHogPlus;
+  auto c = DigitClassifier::Train(few, o);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->Save(dir / "c.yml").ok());
+  EXPECT_NE(mh::testing::ReadFile(dir / "c.yml").find("hog+"), std::string::npos);
+  auto back = DigitClassifier::Load(dir / "c.yml");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->feature_set(), FeatureSet::kHogPlus);
+  EXPECT_EQ(back->Classify(few[0].image).probability, c->Classify(few[0].image).probability);
+  // Two files separated by a comma form an ensemble: the mean of the members' probabilities.
+  auto both = DigitClassifier::Load((dir / "a.yml") + "," + (dir / "c.yml"));
+  ASSERT_TRUE(both.ok()) << both.status().message();
+  EXPECT_EQ(both->members(), 2);
+  const auto pa = a->Classify(few[1].image).probability, pc = c->Classify(few[1].image).probability;
+  const auto pb = both->Classify(few[1].image).probability;
+  for (int d = 0; d < 10; ++d) EXPECT_NEAR(pb[d], (pa[d] + pc[d]) / 2, 1e-12) << d;
+  EXPECT_FALSE(DigitClassifier::Load((dir / "a.yml") + ",").ok());
 }
 
 TEST(DigitClassifier, LoadsTheTrainingSetWithTransitionsAsTheLowerDigit) {

@@ -79,8 +79,7 @@ DigitGuess ClassifyCell(const cv::Mat& window, double x, double w, const DigitCl
   DigitGuess out;
   if (used == 0) return out;
   for (int d = 0; d < 10; ++d) out.probability[d] = sum[d] / used;
-  out.digit = int(std::max_element(out.probability.begin(), out.probability.end()) - out.probability.begin());
-  out.confidence = out.probability[out.digit];
+  out = DecideDigit(out.probability, classifier.rolling_share());
   return out;
 }
 
@@ -99,8 +98,7 @@ DigitGuess ClassifyCrop(const cv::Mat& crop, const DigitClassifier& classifier) 
   }
   DigitGuess out;
   for (int d = 0; d < 10; ++d) out.probability[d] = sum[d] / shifts.size();
-  out.digit = int(std::max_element(out.probability.begin(), out.probability.end()) - out.probability.begin());
-  out.confidence = out.probability[out.digit];
+  out = DecideDigit(out.probability, classifier.rolling_share());
   return out;
 }
 
