@@ -1,10 +1,14 @@
-// The running daemon (`meterhub serve`): store, pipeline, alert dispatcher, MQTT ingestion and the
-// HTTP API, built from a Config and torn down in reverse order.
+// The running daemon (`meterhub serve`): store, pipeline, alert dispatcher, MQTT ingestion, the
+// method services (relay head-end, audit server, water maintenance) and the HTTP API, built from a
+// Config and torn down in reverse order.
 //
-// Threads: the MQTT network threads run the pipeline for MQTT messages and the relay head-end for
-// relay reports and forwarded batches; HTTP worker threads run both for posted ones
-// (Pipeline::Submit serialises them); dispatcher threads send alerts; the relay key thread rotates
-// region keys when due; everything else only reads the store.
+// Threads: the MQTT network threads run the pipeline for readings and the method services for
+// their device topics (relay/report, relay/forward, audit/signal, audit/segments, water/frame,
+// water/ack), each message acknowledged only after its durable write; HTTP worker threads run the
+// same for posted ones (Pipeline::Submit serialises readings); dispatcher threads send alerts; the
+// relay key thread rotates region keys when due; the audit schedule thread runs audits every
+// [audit] interval; the water tick thread closes windows and expires commands; everything else
+// only reads the store. docs/architecture.md draws it.
 #pragma once
 
 #include <condition_variable>
