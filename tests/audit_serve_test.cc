@@ -40,32 +40,7 @@ constexpr int64_t kDay = 20700;  // 2026-09-04: a cycle long over
 constexpr int64_t kT0 = kDay * 86400;
 constexpr int64_t kH = 3600;
 
-class ServeProcess {
- public:
-  ServeProcess(std::string config, std::string log) : config_(std::move(config)), log_(std::move(log)) {}
-  ~ServeProcess() { Kill(SIGKILL); }
-  void Start() {
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* f = freopen(log_.c_str(), "a", stderr);
-      (void)f;
-      execl(testing::MeterhubBinary().c_str(), "meterhub", "serve", "--config", config_.c_str(), nullptr);
-      _exit(127);
-    }
-  }
-  int Kill(int sig) {
-    if (pid_ <= 0) return -1;
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-
- private:
-  std::string config_, log_;
-  pid_t pid_ = -1;
-};
+using testing::ServeProcess;
 
 // A meter's MQTT link: QoS 1 publishes, counted when the broker acknowledges them.
 class MeterLink final : public ma::Uploader {

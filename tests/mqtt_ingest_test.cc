@@ -26,32 +26,7 @@ using testing::RunCommand;
 using testing::TempDir;
 using testing::WaitFor;
 
-class ServeProcess {
- public:
-  ServeProcess(std::string config, std::string log) : config_(std::move(config)), log_(std::move(log)) {}
-  ~ServeProcess() { Kill(SIGKILL); }
-  void Start() {
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* f = freopen(log_.c_str(), "a", stderr);
-      (void)f;
-      execl(testing::MeterhubBinary().c_str(), "meterhub", "serve", "--config", config_.c_str(), nullptr);
-      _exit(127);
-    }
-  }
-  int Kill(int sig) {
-    if (pid_ <= 0) return -1;
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-
- private:
-  std::string config_, log_;
-  pid_t pid_ = -1;
-};
+using testing::ServeProcess;
 
 class Publisher {
  public:

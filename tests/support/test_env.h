@@ -2,6 +2,7 @@
 // `meterhub` binary and other commands, and the path of the shared real data.
 #pragma once
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,5 +79,34 @@ inline std::string ReadFile(const std::string& path) {
 }
 
 inline void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+// `meterhub serve --config CONFIG` as a child process, its stderr appended to `log`; killed
+// (SIGKILL) when the object goes away unless Kill was called.
+class ServeProcess {
+ public:
+  ServeProcess(std::string config, std::string log) : config_(std::move(config)), log_(std::move(log)) {}
+  ~ServeProcess() { Kill(SIGKILL); }
+  void Start() {
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* f = freopen(log_.c_str(), "a", stderr);
+      (void)f;
+      execl(MeterhubBinary().c_str(), "meterhub", "serve", "--config", config_.c_str(), nullptr);
+      _exit(127);
+    }
+  }
+  int Kill(int sig) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+ private:
+  std::string config_, log_;
+  pid_t pid_ = -1;
+};
 
 }  // namespace mh::testing
