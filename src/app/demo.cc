@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 #include <ostream>
 #include <thread>
@@ -17,7 +18,9 @@
 
 #include "api/auth.h"
 #include "app/daemon.h"
+#include "app/demo_part.h"
 #include "app/local_broker.h"
+#include "app/webhook_receiver.h"
 #include "base/progress.h"
 #include "codec/reading_json.h"
 #include "core/meter_id.h"
@@ -30,42 +33,6 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
-
-// Stands in for the customers' phones: receives the alert webhooks and counts them.
-class AlertReceiver {
- public:
-  Status Start() {
-    server_.Post("/alerts", [this](const httplib::Request& req, httplib::Response& res) {
-      ++received_;
-      std::lock_guard<std::mutex> lock(mu_);
-      if (samples_.size() < 3) samples_.push_back(req.body);
-      res.status = 204;
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    if (port_ <= 0) return Unavailable("cannot bind the demo's webhook receiver");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    return Status::Ok();
-  }
-  void Stop() {
-    server_.stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  ~AlertReceiver() { Stop(); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/alerts"; }
-  int64_t received() const { return received_.load(); }
-  std::vector<std::string> samples() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return samples_;
-  }
-
- private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
-  std::atomic<int64_t> received_{0};
-  std::mutex mu_;
-  std::vector<std::string> samples_;
-};
 
 // The fleet's side of MQTT: one connection publishing every meter's batches at QoS 1, with a
 // bound on unacknowledged messages so the simulation never runs far ahead of the daemon.
@@ -134,7 +101,8 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
     err << "demo: " << s.message() << "\n";
     return 1;
   }
-  AlertReceiver receiver;
+  // Stands in for the customers' phones (/alerts) and the parts' outside systems.
+  WebhookReceiver receiver;
   if (Status s = receiver.Start(); !s.ok()) {
     err << "demo: " << s.message() << "\n";
     return 1;
@@ -165,6 +133,9 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
       }
     }
   }
+  // The method areas' devices beside the consumption fleet.
+  std::vector<std::unique_ptr<DemoPart>> parts;
+  for (auto& part : parts) part->Configure(config, receiver);
   Daemon daemon(config);
   if (Status s = daemon.Start(); !s.ok()) {
     err << "demo: " << s.ToString() << "\n";
@@ -192,13 +163,21 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
     info.tz_offset_s = tz;
     info.created_at = sim_start;
     Status s = st.UpsertMeter(info);
-    if (s.ok()) s = st.BindTerminal({"T" + m.id.substr(1), m.id, "webhook", receiver.url()});
+    if (s.ok()) s = st.BindTerminal({"T" + m.id.substr(1), m.id, "webhook", receiver.url("/alerts")});
     if (!s.ok()) {
       err << "demo: registering " << m.id << ": " << s.ToString() << "\n";
       return 1;
     }
   }
   auto token = api::CreateToken(st, api::Role::kAdmin, "demo-admin", "");
+  DemoContext ctx{daemon, receiver, args, broker.port(), "http://127.0.0.1:" + std::to_string(daemon.http_port()),
+                  token.ok() ? *token : std::string(), sim_start, tz};
+  for (auto& part : parts) {
+    if (Status s = part->Start(ctx); !s.ok()) {
+      err << "demo: " << s.ToString() << "\n";
+      return 1;
+    }
+  }
   out << "MeterHub demo\n"
       << "  HTTP API:   http://127.0.0.1:" << daemon.http_port() << "/api/v1  (OpenAPI: /api/v1/openapi.json, metrics: /metrics)\n"
       << "  admin token: " << (token.ok() ? *token : std::string("(failed)")) << "\n"
@@ -207,8 +186,9 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
       << "  fleet:      " << fleet.meters().size() << " meters, " << args.days << " simulated days from "
       << FormatIsoOffset(sim_start, tz) << ", peak period " << config.vee.peak << "\n"
       << "  try: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:" << daemon.http_port()
-      << "/api/v1/alerts?limit=5\n"
-      << std::flush;
+      << "/api/v1/alerts?limit=5\n";
+  for (auto& part : parts) out << "  " << part->Banner() << "\n";
+  out << std::flush;
 
   FleetPublisher publisher;
   if (Status s = publisher.Connect(broker.port()); !s.ok()) {
@@ -237,6 +217,13 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
         return;
       }
     }
+    for (auto& part : parts) {
+      if (Status s = part->AdvanceTo(next); !s.ok()) {
+        err << "demo: " << s.ToString() << "\n";
+        g_stop = true;
+        return;
+      }
+    }
   };
 
   // 1. Replay the simulated days as fast as the daemon takes them.
@@ -259,6 +246,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
     for (int i = 0; i < 100 && daemon.dispatcher()->sent() + daemon.dispatcher()->failed() <
                                    daemon.pipeline()->counters().alerts.load(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (auto& part : parts) part->Drain(30);
   };
   drain();
 
@@ -326,10 +314,11 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
       << "; forgotten-appliance days after the peak: " << appliance_days << ", alerted " << appliance_alerted
       << "; other days alerted: " << other_alerts << ")\n"
       << "  alerts sent:          " << daemon.dispatcher()->sent() << " (failed " << daemon.dispatcher()->failed()
-      << "), received by the customers' webhook: " << receiver.received() << "\n"
+      << "), received by the customers' webhook: " << receiver.received("/alerts") << "\n"
       << "  ground truth:         " << (fs::path(args.dir) / "ground_truth.csv").string() << "\n";
-  auto samples = receiver.samples();
+  auto samples = receiver.samples("/alerts");
   if (!samples.empty()) out << "  an alert as received: " << samples.front() << "\n";
+  for (auto& part : parts) part->PrintSummary(out);
   daemon.Stop();
   receiver.Stop();
   broker.Stop();

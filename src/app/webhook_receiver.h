@@ -1,0 +1,42 @@
+// A loopback HTTP server that stands in for the outside world in the demo: the customers' phones
+// (alert webhooks), the field-service system (work orders) and the inspectors (inspection
+// orders). It counts what arrives per path and keeps the first few bodies.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <httplib.h>
+
+#include "base/status.h"
+
+namespace mh::app {
+
+class WebhookReceiver {
+ public:
+  // Accepts a POST on any path; each path is its own inbox.
+  Status Start();
+  void Stop();
+  ~WebhookReceiver() { Stop(); }
+
+  std::string url(const std::string& path) const;
+  int64_t received(const std::string& path) const;
+  std::vector<std::string> samples(const std::string& path) const;
+
+ private:
+  struct Inbox {
+    int64_t received = 0;
+    std::vector<std::string> samples;
+  };
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  mutable std::mutex mu_;
+  std::map<std::string, Inbox> inboxes_;  // guarded by mu_
+};
+
+}  // namespace mh::app
