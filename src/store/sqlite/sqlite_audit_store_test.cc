@@ -49,7 +49,7 @@ TEST(SqliteAuditStoreTest, SharesTheFileReopensAndRefusesNewerSchema) {
   sqlite3_close(h);
   auto newer = OpenSqliteAuditStore(SqliteAuditOptions{path});
   ASSERT_FALSE(newer.ok());
-  EXPECT_NE(newer.status().message().find("audit schema version 2 is newer"), std::string::npos) << newer.status().message();
+  EXPECT_NE(newer.status().message().find("audit store: schema version 2 is newer"), std::string::npos) << newer.status().message();
   const std::string empty = ::testing::TempDir() + "/sqlite-audit-store-empty.db";
   std::remove(empty.c_str());
   SqliteAuditOptions ro{empty};

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "store/sqlite/area_db.h"
+
 #include <array>
 #include <mutex>
 #include <string_view>
@@ -9,14 +11,12 @@
 namespace mh::store {
 namespace {
 
+using area_db::Statement;
+
 // The ledger's tables. Leaves keep their leaf hash (level 0); ledger_nodes keeps every complete
 // subtree of level >= 1, so any proof is O(log n) primary-key reads. WITHOUT ROWID keeps a node
 // to its (level, idx) key and hash. Frozen: docs/formats/ledger.md.
 constexpr char kCreateTables[] = R"sql(
-CREATE TABLE IF NOT EXISTS schema_components (
-  component TEXT PRIMARY KEY,
-  version   INTEGER NOT NULL
-);
 CREATE TABLE IF NOT EXISTS ledger_leaves (
   idx       INTEGER PRIMARY KEY,
   meter_id  TEXT    NOT NULL,
@@ -103,71 +103,15 @@ constexpr std::array<const char*, kSqlCount> kSqlText = {
     "SELECT value FROM ledger_meta WHERE name = ?1",
 };
 
-StatusCode CodeFor(int rc) {
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED: return StatusCode::kUnavailable;
-    case SQLITE_CONSTRAINT: return StatusCode::kAlreadyExists;
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-    case SQLITE_AUTH: return StatusCode::kPermissionDenied;
-    case SQLITE_CANTOPEN:
-    case SQLITE_NOTADB: return StatusCode::kInvalidArgument;
-    default: return StatusCode::kInternal;
-  }
-}
+constexpr std::string_view kArea = "ledger";
 
-Status SqliteError(sqlite3* db, int rc, std::string_view operation) {
-  std::string message = "sqlite ledger: ";
-  message.append(operation).append(": ");
-  message.append(db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-  message.append(" (code ").append(std::to_string(rc)).append(")");
-  return Status(CodeFor(rc), std::move(message));
-}
+Status SqliteError(sqlite3* db, int rc, std::string_view operation) { return area_db::Error(db, rc, kArea, operation); }
 
 std::string KeyText(const LedgerKey& key) {
   return "(" + key.meter_id + ", window " + std::to_string(key.window) + ", seq " + std::to_string(key.seq) + ")";
 }
 
-// Resets a statement (and drops its bindings) when the call that used it returns.
-class Use {
- public:
-  explicit Use(sqlite3_stmt* s) : s_(s) {}
-  ~Use() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  Use(const Use&) = delete;
-  Use& operator=(const Use&) = delete;
-
-  // Bound SQLITE_STATIC: every value outlives the step, which happens within the same call.
-  Use& Text(int i, std::string_view v) {
-    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    return *this;
-  }
-  Use& Blob(int i, std::string_view v) {
-    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_blob(s_, i, v.empty() ? "" : v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    return *this;
-  }
-  Use& Int(int i, int64_t v) {
-    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code (a bind error included).
-  int Step() { return rc_ != SQLITE_OK ? rc_ : sqlite3_step(s_); }
-
-  std::string ColText(int i) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(s_, i));
-    return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(s_, i));
-  }
-  int64_t ColInt(int i) const { return sqlite3_column_int64(s_, i); }
-
- private:
-  sqlite3_stmt* s_;
-  int rc_ = SQLITE_OK;
-};
-
-LedgerLeaf LeafFrom(const Use& row) {
+LedgerLeaf LeafFrom(const Statement& row) {
   LedgerLeaf leaf;
   leaf.index = row.ColInt(0);
   leaf.key.meter_id = row.ColText(1);
@@ -179,7 +123,7 @@ LedgerLeaf LeafFrom(const Use& row) {
   return leaf;
 }
 
-LedgerTreeHead HeadFrom(const Use& row) {
+LedgerTreeHead HeadFrom(const Statement& row) {
   return LedgerTreeHead{row.ColInt(0), row.ColText(1), row.ColInt(2), row.ColText(3)};
 }
 
@@ -225,14 +169,14 @@ class SqliteLedgerStore final : public LedgerStore {
 
   Result<std::vector<LedgerLeaf>> ReadLeaves(int64_t begin, int64_t end) override {
     std::lock_guard<std::mutex> lock(mutex_);
-    Use q(statements_[kReadLeaves]);
+    Statement q = Use(kReadLeaves);
     q.Int(1, begin).Int(2, end);
     return Leaves(q, "read entries " + std::to_string(begin) + ".." + std::to_string(end));
   }
 
   Result<std::vector<LedgerLeaf>> LeavesOfMeter(const std::string& meter_id, int64_t below) override {
     std::lock_guard<std::mutex> lock(mutex_);
-    Use q(statements_[kLeavesOfMeter]);
+    Statement q = Use(kLeavesOfMeter);
     q.Text(1, meter_id).Int(2, below);
     return Leaves(q, "read entries of meter " + meter_id);
   }
@@ -243,10 +187,10 @@ class SqliteLedgerStore final : public LedgerStore {
     if (end <= 0 || limit <= 0) return out;
     {
       // The common case, nothing missing, in two counting queries.
-      Use all(statements_[kCountAll]);
+      Statement all = Use(kCountAll);
       int rc = all.Step();
       if (rc != SQLITE_ROW) return SqliteError(db_, rc, "count entries");
-      Use from(statements_[kCountFrom]);
+      Statement from = Use(kCountFrom);
       from.Int(1, end);
       rc = from.Step();
       if (rc != SQLITE_ROW) return SqliteError(db_, rc, "count entries");
@@ -256,7 +200,7 @@ class SqliteLedgerStore final : public LedgerStore {
     MH_ASSIGN_OR_RETURN(int64_t first, NextPresent(0));
     if (first != 0) starts.push_back(0);
     {
-      Use q(statements_[kGapStarts]);
+      Statement q = Use(kGapStarts);
       q.Int(1, end).Int(2, limit);
       int rc;
       while ((rc = q.Step()) == SQLITE_ROW) starts.push_back(q.ColInt(0));
@@ -276,7 +220,7 @@ class SqliteLedgerStore final : public LedgerStore {
     std::vector<std::string> out;
     out.reserve(ids.size());
     for (const LedgerNodeId& id : ids) {
-      Use q(statements_[id.level == 0 ? kReadLeafHash : kReadNode]);
+      Statement q = Use(id.level == 0 ? kReadLeafHash : kReadNode);
       if (id.level == 0) {
         q.Int(1, id.index);
       } else {
@@ -296,13 +240,13 @@ class SqliteLedgerStore final : public LedgerStore {
   Status PutHead(const LedgerTreeHead& head) override {
     std::lock_guard<std::mutex> lock(mutex_);
     {
-      Use q(statements_[kInsertHead]);
+      Statement q = Use(kInsertHead);
       q.Int(1, head.size).Blob(2, head.root_hash).Int(3, head.timestamp_ms).Blob(4, head.signature);
       const int rc = q.Step();
       if (rc != SQLITE_DONE) return SqliteError(db_, rc, "store tree head of size " + std::to_string(head.size));
       if (sqlite3_changes(db_) == 1) return Status::Ok();
     }
-    Use q(statements_[kReadHead]);
+    Statement q = Use(kReadHead);
     q.Int(1, head.size);
     const int rc = q.Step();
     if (rc != SQLITE_ROW) return SqliteError(db_, rc, "read tree head of size " + std::to_string(head.size));
@@ -315,7 +259,7 @@ class SqliteLedgerStore final : public LedgerStore {
 
   Result<std::optional<LedgerTreeHead>> LatestHead() override {
     std::lock_guard<std::mutex> lock(mutex_);
-    Use q(statements_[kLatestHead]);
+    Statement q = Use(kLatestHead);
     const int rc = q.Step();
     if (rc == SQLITE_DONE) return std::optional<LedgerTreeHead>();
     if (rc != SQLITE_ROW) return SqliteError(db_, rc, "read the latest tree head");
@@ -324,7 +268,7 @@ class SqliteLedgerStore final : public LedgerStore {
 
   Result<std::vector<LedgerTreeHead>> Heads() override {
     std::lock_guard<std::mutex> lock(mutex_);
-    Use q(statements_[kHeads]);
+    Statement q = Use(kHeads);
     std::vector<LedgerTreeHead> out;
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) out.push_back(HeadFrom(q));
@@ -334,7 +278,7 @@ class SqliteLedgerStore final : public LedgerStore {
 
   Status PutMeta(const std::string& name, const std::string& value) override {
     std::lock_guard<std::mutex> lock(mutex_);
-    Use q(statements_[kPutMeta]);
+    Statement q = Use(kPutMeta);
     q.Text(1, name).Blob(2, value);
     const int rc = q.Step();
     if (rc != SQLITE_DONE) return SqliteError(db_, rc, "store " + name);
@@ -343,7 +287,7 @@ class SqliteLedgerStore final : public LedgerStore {
 
   Result<std::optional<std::string>> GetMeta(const std::string& name) override {
     std::lock_guard<std::mutex> lock(mutex_);
-    Use q(statements_[kGetMeta]);
+    Statement q = Use(kGetMeta);
     q.Text(1, name);
     const int rc = q.Step();
     if (rc == SQLITE_DONE) return std::optional<std::string>();
@@ -352,15 +296,17 @@ class SqliteLedgerStore final : public LedgerStore {
   }
 
  private:
+  Statement Use(size_t id) { return Statement::Reuse(db_, kArea, statements_[id]); }
+
   Status Exec(Sql id, std::string_view operation) {
-    Use q(statements_[id]);
+    Statement q = Use(id);
     const int rc = q.Step();
     if (rc != SQLITE_DONE) return SqliteError(db_, rc, operation);
     return Status::Ok();
   }
 
   Result<int64_t> NextIndex() {
-    Use q(statements_[kNextIndex]);
+    Statement q = Use(kNextIndex);
     const int rc = q.Step();
     if (rc != SQLITE_ROW) return SqliteError(db_, rc, "read the ledger size");
     return q.ColInt(0);
@@ -368,7 +314,7 @@ class SqliteLedgerStore final : public LedgerStore {
 
   // The first present index >= from, or -1.
   Result<int64_t> NextPresent(int64_t from) {
-    Use q(statements_[kNextPresent]);
+    Statement q = Use(kNextPresent);
     q.Int(1, from);
     const int rc = q.Step();
     if (rc != SQLITE_ROW) return SqliteError(db_, rc, "find the next entry");
@@ -377,7 +323,7 @@ class SqliteLedgerStore final : public LedgerStore {
 
   // The index of `key`, with its kind and payload when asked for.
   Result<std::optional<int64_t>> FindIndex(const LedgerKey& key, std::string* kind, std::string* payload) {
-    Use q(statements_[kFindKey]);
+    Statement q = Use(kFindKey);
     q.Text(1, key.meter_id).Int(2, key.window).Int(3, key.seq);
     const int rc = q.Step();
     if (rc == SQLITE_DONE) return std::optional<int64_t>();
@@ -388,7 +334,7 @@ class SqliteLedgerStore final : public LedgerStore {
   }
 
   Result<LedgerLeaf> ReadLeafLocked(int64_t index) {
-    Use q(statements_[kReadLeaf]);
+    Statement q = Use(kReadLeaf);
     q.Int(1, index);
     const int rc = q.Step();
     if (rc == SQLITE_DONE) return NotFound("ledger: no entry at index " + std::to_string(index));
@@ -396,7 +342,7 @@ class SqliteLedgerStore final : public LedgerStore {
     return LeafFrom(q);
   }
 
-  Result<std::vector<LedgerLeaf>> Leaves(Use& q, const std::string& operation) {
+  Result<std::vector<LedgerLeaf>> Leaves(Statement& q, const std::string& operation) {
     std::vector<LedgerLeaf> out;
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) out.push_back(LeafFrom(q));
@@ -413,7 +359,7 @@ class SqliteLedgerStore final : public LedgerStore {
       if (leaf.index == next) {
         // The common case, a new entry: insert straight away and let the key's UNIQUE index say
         // when it is not new (one B-tree probe instead of a lookup and an insert).
-        Use q(statements_[kInsertLeaf]);
+        Statement q = Use(kInsertLeaf);
         q.Int(1, next).Text(2, leaf.key.meter_id).Int(3, leaf.key.window).Int(4, leaf.key.seq).Text(5, leaf.kind);
         q.Blob(6, leaf.payload).Blob(7, leaf.leaf_hash);
         const int rc = q.Step();
@@ -437,13 +383,13 @@ class SqliteLedgerStore final : public LedgerStore {
     for (const LedgerNode& node : batch.nodes) {
       const std::string name = "node level " + std::to_string(node.level) + " index " + std::to_string(node.index);
       {
-        Use q(statements_[kInsertNode]);
+        Statement q = Use(kInsertNode);
         q.Int(1, node.level).Int(2, node.index).Blob(3, node.hash);
         const int rc = q.Step();
         if (rc != SQLITE_DONE) return SqliteError(db_, rc, "store " + name);
         if (sqlite3_changes(db_) == 1) continue;
       }
-      Use q(statements_[kReadNode]);
+      Statement q = Use(kReadNode);
       q.Int(1, node.level).Int(2, node.index);
       const int rc = q.Step();
       if (rc != SQLITE_ROW) return SqliteError(db_, rc, "read " + name);
@@ -458,47 +404,11 @@ class SqliteLedgerStore final : public LedgerStore {
 };
 
 Status ExecText(sqlite3* db, const char* sql, std::string_view operation) {
-  char* error = nullptr;
-  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
-  if (rc == SQLITE_OK) return Status::Ok();
-  std::string message = error != nullptr ? error : sqlite3_errstr(rc);
-  sqlite3_free(error);
-  return Status(CodeFor(rc), "sqlite ledger: " + std::string(operation) + ": " + message);
+  return area_db::Exec(db, sql, kArea, operation);
 }
 
 Result<std::string> QueryText(sqlite3* db, const char* sql, std::string_view operation) {
-  sqlite3_stmt* s = nullptr;
-  int rc = sqlite3_prepare_v2(db, sql, -1, &s, nullptr);
-  if (rc != SQLITE_OK) return SqliteError(db, rc, operation);
-  rc = sqlite3_step(s);
-  std::string text;
-  if (rc == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr) {
-    text = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-  }
-  sqlite3_finalize(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(db, rc, operation);
-  return text;
-}
-
-// Creates the tables and records the version, in one write transaction (two processes opening a
-// new file at once must not trip over each other); refuses a newer version.
-Status CreateSchema(sqlite3* db) {
-  MH_RETURN_IF_ERROR(ExecText(db, "BEGIN IMMEDIATE", "create ledger tables"));
-  Status status = ExecText(db, kCreateTables, "create ledger tables");
-  if (status.ok()) {
-    status = ExecText(db, "INSERT OR IGNORE INTO schema_components (component, version) VALUES ('ledger', 1)",
-                      "record the ledger schema version");
-  }
-  Result<std::string> version = QueryText(db, "SELECT version FROM schema_components WHERE component = 'ledger'",
-                                          "read the ledger schema version");
-  if (status.ok() && !version.ok()) status = version.status();
-  if (status.ok() && std::atoi(version->c_str()) > kLedgerSchemaVersion) {
-    status = FailedPrecondition("sqlite ledger: schema version " + *version + " is newer than this build understands (" +
-                                std::to_string(kLedgerSchemaVersion) + ")");
-  }
-  if (status.ok()) status = ExecText(db, "COMMIT", "create ledger tables");
-  if (!status.ok() && sqlite3_get_autocommit(db) == 0) (void)ExecText(db, "ROLLBACK", "rollback");
-  return status;
+  return area_db::QueryText(db, sql, kArea, operation);
 }
 
 Status CheckExistingSchema(sqlite3* db, const std::string& path) {
@@ -520,25 +430,12 @@ Status CheckExistingSchema(sqlite3* db, const std::string& path) {
 }  // namespace
 
 Result<std::unique_ptr<LedgerStore>> OpenSqliteLedgerStore(const SqliteLedgerOptions& options) {
-  const char* synchronous = nullptr;
-  if (options.synchronous == "full") {
-    synchronous = "PRAGMA synchronous = FULL";
-  } else if (options.synchronous == "normal") {
-    synchronous = "PRAGMA synchronous = NORMAL";
-  } else {
-    return InvalidArgument("sqlite ledger: synchronous must be \"full\" or \"normal\", not \"" + options.synchronous +
-                           "\"");
-  }
-  if (options.path.empty()) return InvalidArgument("sqlite ledger: empty database path");
-  sqlite3* db = nullptr;
-  const int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  int rc = sqlite3_open_v2(options.path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    Status status = SqliteError(db, rc, "open " + options.path);
-    sqlite3_close_v2(db);
-    return status;
-  }
-  sqlite3_busy_timeout(db, options.busy_timeout_ms);
+  area_db::OpenOptions open;
+  open.path = options.path;
+  open.read_only = options.read_only;
+  open.busy_timeout_ms = options.busy_timeout_ms;
+  open.synchronous = options.synchronous;
+  MH_ASSIGN_OR_RETURN(sqlite3* db, area_db::Open(open, kArea));
   auto fail = [db](Status status) {
     sqlite3_close_v2(db);
     return status;
@@ -548,11 +445,10 @@ Result<std::unique_ptr<LedgerStore>> OpenSqliteLedgerStore(const SqliteLedgerOpt
   if (options.read_only) {
     if (Status s = CheckExistingSchema(db, options.path); !s.ok()) return fail(s);
   } else {
-    Result<std::string> mode = QueryText(db, "PRAGMA journal_mode = WAL", "set WAL mode");
-    if (!mode.ok()) return fail(mode.status().WithContext(options.path));
-    if (Status s = ExecText(db, synchronous, "set synchronous"); !s.ok()) return fail(s);
-    if (Status s = CreateSchema(db); !s.ok()) return fail(s.WithContext(options.path));
+    Result<int> version = area_db::CreateSchema(db, kArea, kCreateTables, "ledger", kLedgerSchemaVersion);
+    if (!version.ok()) return fail(version.status().WithContext(options.path));
   }
+  int rc = SQLITE_OK;
   std::array<sqlite3_stmt*, kSqlCount> statements{};
   for (size_t i = 0; i < kSqlText.size(); ++i) {
     rc = sqlite3_prepare_v3(db, kSqlText[i], -1, SQLITE_PREPARE_PERSISTENT, &statements[i], nullptr);
