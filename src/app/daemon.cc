@@ -7,6 +7,7 @@
 #include "alerts/channels/webhook_channel.h"
 #include "core/meter_id.h"
 #include "crypto/crypto.h"
+#include "ingest/device_topics.h"
 #include "relay/messages.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/sqlite_audit_store.h"
@@ -95,7 +96,7 @@ Status Daemon::StartRelay() {
   MH_ASSIGN_OR_RETURN(relay::RelayServiceOptions options, RelayOptionsOf(config_));
   auto send = [this](const std::string& meter_id, const std::string& command) -> Status {
     if (!mqtt_) return Status::Ok();  // no broker: meters learn targets and keys over HTTP only
-    return mqtt_->Publish("meters/" + std::to_string(ShardOf(meter_id)) + "/" + meter_id + "/commands", command);
+    return mqtt_->Publish(ingest::DeviceTopic(meter_id, ingest::kCommandSuffix), command);
   };
   // Forwarded readings share commits with posted ones, and return only once durably stored.
   auto store_readings = [this](const std::vector<Reading>& readings, const std::string& source) -> Status {
@@ -208,7 +209,7 @@ Status Daemon::StartWater() {
   o.photo_min_units = config_.water.photo_min_units;
   auto publish = [this](const std::string& terminal, const std::string& payload) -> Status {
     if (!mqtt_) return Status::Ok();  // no broker: commands are listed over HTTP only
-    return mqtt_->Publish("meters/" + std::to_string(ShardOf(terminal)) + "/" + terminal + "/commands", payload);
+    return mqtt_->Publish(ingest::DeviceTopic(terminal, ingest::kCommandSuffix), payload);
   };
   // Notices go through the alert channels: the phone over the SMS gateway, work orders to a webhook.
   auto sms = std::make_shared<alerts::SmsChannel>(config_.alerts.sms);

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 
 #include "base/status.h"
 
@@ -21,6 +22,12 @@ class LocalBroker {
   LocalBroker(const LocalBroker&) = delete;
   LocalBroker& operator=(const LocalBroker&) = delete;
 
+  // Before Start: authenticate clients against a Mosquitto password file (no anonymous clients)
+  // and authorise topics with an ACL file (see broker_auth.h). Empty = anonymous, no ACL.
+  void SetAuthFiles(std::string password_file, std::string acl_file) {
+    password_file_ = std::move(password_file);
+    acl_file_ = std::move(acl_file);
+  }
   // Starts mosquitto in `dir` (config, log, persistence there) and waits until it accepts.
   Status Start(const std::string& dir, int port = 0);
   void Stop();
@@ -35,6 +42,7 @@ class LocalBroker {
   pid_t pid_ = -1;
   int port_ = 0;
   std::string log_path_;
+  std::string password_file_, acl_file_;
 };
 
 // Finds the mosquitto binary (/usr/sbin/mosquitto or on PATH); empty when not installed.

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/auth.h"
+#include "app/broker_auth.h"
 #include "app/config.h"
 #include "app/daemon.h"
 #include "app/demo.h"
@@ -184,6 +185,12 @@ int main(int argc, char** argv) {
     return mh::sim::RunWaterSim(rest, std::cout, std::cerr);
   }
 
+  // `mqtt acl|passwd`: the broker's per-device credentials and ACL (SPEC 5); own parser.
+  if (argc >= 2 && std::string(argv[1]) == "mqtt") {
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    return mh::app::RunMqttCommand(rest, std::cout, std::cerr);
+  }
+
   // `sim relay`: relay vs plain retry on the SPEC 6.1 radio model, with its own parser.
   if (argc >= 3 && std::string(argv[1]) == "sim" && std::string(argv[2]) == "relay") {
     std::vector<std::string> rest(argv + 3, argv + argc);
@@ -216,6 +223,7 @@ int main(int argc, char** argv) {
   app.add_subcommand("relay", "relay retransmission tools: slots, level, score, password, beacons (SPEC 2.8)");
   app.add_subcommand("audit", "tamper audit: verify a meter against the ledger, export a meter from the daemon, write an example (SPEC 4)");
   app.add_subcommand("ledger", "tamper-evident ledger tools: verify, export (SPEC 4.6); see meterhub ledger --help");
+  app.add_subcommand("mqtt", "broker credentials and ACL per device: acl, passwd (SPEC 5); see meterhub mqtt --help");
   app.add_subcommand("water", "water meter remote maintenance: check PAIRS.csv (SPEC 3); see meterhub water --help");
 
   mh::ingest::ImportArgs import_args;

@@ -145,4 +145,21 @@ Result<Bytes> Open(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
   return out;
 }
 
+std::string Base64Encode(std::span<const uint8_t> data) {
+  std::string out(4 * ((data.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(), static_cast<int>(data.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+Result<Bytes> Pbkdf2Sha512(std::string_view password, std::span<const uint8_t> salt, int iterations, size_t length) {
+  if (iterations < 1) return InvalidArgument("pbkdf2: iterations must be at least 1");
+  Bytes out(length);
+  if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt.data(), static_cast<int>(salt.size()),
+                        iterations, EVP_sha512(), static_cast<int>(length), out.data()) != 1) {
+    return Internal("pbkdf2: PKCS5_PBKDF2_HMAC failed");
+  }
+  return out;
+}
+
 }  // namespace mh::crypto

@@ -39,6 +39,12 @@ Digest HmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> data);
 // True when equal; the time taken depends only on the lengths, never on the contents.
 bool ConstantTimeEqual(std::span<const uint8_t> a, std::span<const uint8_t> b);
 
+// Standard base64 with padding (RFC 4648 section 4), as OpenSSL's EVP_EncodeBlock writes it.
+std::string Base64Encode(std::span<const uint8_t> data);
+
+// PBKDF2-HMAC-SHA512 (RFC 8018): `length` bytes derived from `password` and `salt`.
+Result<Bytes> Pbkdf2Sha512(std::string_view password, std::span<const uint8_t> salt, int iterations, size_t length);
+
 // `n` bytes from the OpenSSL CSPRNG (RAND_bytes); kInternal if it is not seeded.
 Result<Bytes> RandomBytes(size_t n);
 

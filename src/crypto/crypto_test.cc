@@ -111,5 +111,30 @@ TEST(AesGcmTest, BadSizesAreInvalidArgument) {
   EXPECT_EQ(Open(key32, nonce, Bytes(15, 0)).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(Base64Test, Rfc4648Vectors) {
+  EXPECT_EQ(Base64Encode(AsBytes("")), "");
+  EXPECT_EQ(Base64Encode(AsBytes("f")), "Zg==");
+  EXPECT_EQ(Base64Encode(AsBytes("fo")), "Zm8=");
+  EXPECT_EQ(Base64Encode(AsBytes("foo")), "Zm9v");
+  EXPECT_EQ(Base64Encode(AsBytes("foob")), "Zm9vYg==");
+  EXPECT_EQ(Base64Encode(AsBytes("fooba")), "Zm9vYmE=");
+  EXPECT_EQ(Base64Encode(AsBytes("foobar")), "Zm9vYmFy");
+}
+
+// The published PBKDF2-HMAC-SHA512 vectors (the RFC 6070 inputs with SHA-512).
+TEST(Pbkdf2Test, Sha512Vectors) {
+  auto one = Pbkdf2Sha512("password", AsBytes("salt"), 1, 64);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(HexEncode(*one),
+            "867f70cf1ade02cff3752599a3a53dc4af34c7a669815ae5d513554e1c8cf252"
+            "c02d470a285a0501bad999bfe943c08f050235d7d68b1da55e63f73b60a57fce");
+  auto many = Pbkdf2Sha512("passwordPASSWORDpassword", AsBytes("saltSALTsaltSALTsaltSALTsaltSALTsalt"), 4096, 64);
+  ASSERT_TRUE(many.ok());
+  EXPECT_EQ(HexEncode(*many),
+            "8c0511f4c6e597c6ac6315d8f0362e225f3c501495ba23b868c005174dc4ee71"
+            "115b59f9e60cd9532fa33e0f75aefe30225c583a186cd82bd4daea9724a3d3b8");
+  EXPECT_FALSE(Pbkdf2Sha512("p", AsBytes("s"), 0, 64).ok());
+}
+
 }  // namespace
 }  // namespace mh::crypto

@@ -6,11 +6,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "ingest/device_topics.h"
 #include "codec/reading_json.h"
 #include "core/meter_id.h"
 
@@ -186,6 +188,10 @@ void MqttIngest::RecordBadMessage(const std::string& topic, const std::string& m
 }
 
 void MqttIngest::AddHandler(const std::string& suffix, TopicHandler handler) {
+  // A suffix outside the device topic list would be refused by the broker's ACL in production.
+  if (!IsUplinkSuffix(suffix) || suffix == "readings") {
+    throw std::logic_error("MqttIngest::AddHandler: \"" + suffix + "\" is not a device uplink topic (device_topics.h)");
+  }
   handlers_[suffix] = std::move(handler);
 }
 

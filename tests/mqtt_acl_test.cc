@@ -1,0 +1,177 @@
+// Per-device MQTT credentials and ACL (SPEC 5), end to end: `meterhub mqtt passwd|acl` write the
+// files, a real Mosquitto enforces them, the real `meterhub serve` connects as the service user.
+// A device may publish readings on its own topic only and receives only its own commands; a
+// wrong password or an unknown device is refused at CONNECT.
+#include <mosquitto.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "app/local_broker.h"
+#include "core/meter_id.h"
+#include "support/test_env.h"
+
+namespace mh {
+namespace {
+
+using json = nlohmann::json;
+using testing::RunCommand;
+using testing::ServeProcess;
+using testing::TempDir;
+using testing::WaitFor;
+
+// One device's MQTT session with its own credentials.
+class Device {
+ public:
+  Device(const std::string& id, const std::string& password, int port, const std::string& session = "")
+      : id_(id) {
+    mosquitto_lib_init();
+    mosq_ = mosquitto_new(("dev-" + id + session).c_str(), true, this);
+    mosquitto_username_pw_set(mosq_, id.c_str(), password.c_str());
+    mosquitto_connect_callback_set(mosq_, [](struct mosquitto*, void* self, int rc) {
+      static_cast<Device*>(self)->connack_ = rc;
+    });
+    mosquitto_message_callback_set(mosq_, [](struct mosquitto*, void* self, const struct mosquitto_message* m) {
+      auto* d = static_cast<Device*>(self);
+      std::lock_guard<std::mutex> lock(d->mu_);
+      d->received_.push_back(m->topic);
+    });
+    mosquitto_connect(mosq_, "127.0.0.1", port, 30);
+    mosquitto_loop_start(mosq_);
+  }
+  ~Device() {
+    mosquitto_disconnect(mosq_);
+    mosquitto_loop_stop(mosq_, true);
+    mosquitto_destroy(mosq_);
+  }
+  // The CONNACK code: 0 accepted, 4/5 bad credentials / not authorised; -1 while waiting.
+  int connack() const { return connack_.load(); }
+  void Publish(const std::string& meter, const std::string& suffix, const std::string& payload) {
+    const std::string topic = "meters/" + std::to_string(ShardOf(meter)) + "/" + meter + "/" + suffix;
+    mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1, false);
+  }
+  void Subscribe(const std::string& pattern) { mosquitto_subscribe(mosq_, nullptr, pattern.c_str(), 1); }
+  std::vector<std::string> received() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return received_;
+  }
+
+ private:
+  std::string id_;
+  struct mosquitto* mosq_;
+  std::atomic<int> connack_{-1};
+  std::mutex mu_;
+  std::vector<std::string> received_;
+};
+
+std::string Reading(const std::string& meter, int64_t ts, double value) {
+  return json{{"meter", meter}, {"ts", ts}, {"value", value}}.dump();
+}
+
+TEST(MqttAclTest, EachDeviceOnlyOnItsOwnTopics) {
+  if (app::FindMosquitto().empty()) GTEST_SKIP() << "mosquitto not installed (apt-get install mosquitto)";
+  TempDir dir("mqtt-acl");
+  const std::string bin = testing::MeterhubBinary();
+  const std::string passwd = dir / "broker.passwd", acl = dir / "broker.acl", ids = dir / "ids.txt";
+
+  // Credentials: the daemon's service user with a chosen password, two devices generated.
+  auto service = RunCommand(bin + " mqtt passwd --file " + passwd + " --user meterhub --password s3rvice --service");
+  ASSERT_EQ(service.exit_code, 0) << service.output;
+  testing::WriteFile(ids, "# devices\nA1\nB2\n");
+  auto devices = RunCommand(bin + " mqtt passwd --file " + passwd + " --users " + ids);
+  ASSERT_EQ(devices.exit_code, 0) << devices.output;
+  std::map<std::string, std::string> password;
+  std::istringstream lines(devices.output);
+  for (std::string line; std::getline(lines, line);) {
+    const auto comma = line.find(',');
+    if (comma != std::string::npos) password[line.substr(0, comma)] = line.substr(comma + 1);
+  }
+  ASSERT_EQ(password.size(), 2u) << devices.output;
+  ASSERT_EQ(RunCommand(bin + " mqtt acl --service-users meterhub --out " + acl).exit_code, 0);
+  // A bad device id names the file and line; nothing is written for it.
+  testing::WriteFile(dir / "bad.txt", "C3\nnot a meter\n");
+  auto bad = RunCommand(bin + " mqtt passwd --file " + passwd + " --users " + (dir / "bad.txt"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("bad.txt:2"), std::string::npos) << bad.output;
+  EXPECT_EQ(testing::ReadFile(passwd).find("C3:"), std::string::npos);
+
+  app::LocalBroker broker;
+  broker.SetAuthFiles(passwd, acl);
+  ASSERT_TRUE(broker.Start(dir / "broker").ok());
+  const int http_port = app::FreeLoopbackPort();
+  const std::string config = dir / "meterhub.toml";
+  testing::WriteFile(config, "[store]\npath = \"" + (dir / "meterhub.db") + "\"\n[http]\nlisten = \"127.0.0.1:" +
+                                 std::to_string(http_port) + "\"\n[mqtt]\nbroker = \"" + broker.address() +
+                                 "\"\nusername = \"meterhub\"\npassword = \"s3rvice\"\n[ingest]\nauto_register = true\n");
+  auto token = RunCommand(bin + " token create --role admin --config " + config);
+  ASSERT_EQ(token.exit_code, 0) << token.output;
+  const std::string bearer = "Bearer " + token.output.substr(0, token.output.find('\n'));
+  httplib::Client http("127.0.0.1", http_port);
+  auto status = [&] {
+    auto r = http.Get("/api/v1/status", {{"Authorization", bearer}});
+    return r && r->status == 200 ? json::parse(r->body) : json::object();
+  };
+  ServeProcess serve(config, dir / "serve.log");
+  serve.Start();
+  ASSERT_TRUE(WaitFor([&] { return status().value("mqtt", "") == "connected"; }, 20)) << testing::ReadFile(dir / "serve.log");
+
+  Device a1("A1", password["A1"], broker.port());
+  Device wrong("B2", "not-its-password", broker.port());
+  Device stranger("Z9", "whatever", broker.port());
+  ASSERT_TRUE(WaitFor([&] { return a1.connack() >= 0 && wrong.connack() >= 0 && stranger.connack() >= 0; }, 10));
+  EXPECT_EQ(a1.connack(), 0);
+  EXPECT_NE(wrong.connack(), 0);     // bad credentials
+  EXPECT_NE(stranger.connack(), 0);  // unknown device
+
+  // A1 asks for its own commands and B2's; the broker refuses the second subscription.
+  a1.Subscribe("meters/+/A1/commands");
+  a1.Subscribe("meters/+/B2/commands");
+  // A1's own readings are stored.
+  a1.Publish("A1", "readings", Reading("A1", 1700000000, 1.0));
+  a1.Publish("A1", "readings", Reading("A1", 1700000900, 1.5));
+  ASSERT_TRUE(WaitFor([&] { return status().value("readings", 0) == 2; }, 20)) << status().dump();
+  // The daemon's commands: both join one relay region; a key rotation sends each its sealed keys
+  // on its own command topic. A1 gets its own and never B2's.
+  for (const char* id : {"A1", "B2"}) {
+    auto r = http.Post("/api/v1/relay/meters", {{"Authorization", bearer}},
+                       json{{"meter_id", id}, {"region_code", "310101001"}, {"position_code", "000001"}}.dump(),
+                       "application/json");
+    ASSERT_TRUE(r && r->status < 300) << id << " " << (r ? r->body : "no answer");
+  }
+  auto rotated = http.Post("/api/v1/relay/regions/310101001/rotate-key", {{"Authorization", bearer}}, "", "application/json");
+  ASSERT_TRUE(rotated && rotated->status < 300) << (rotated ? rotated->body : "no answer");
+  ASSERT_TRUE(WaitFor([&] { return !a1.received().empty(); }, 10))
+      << "A1 got no command\n" << testing::ReadFile(dir / "serve.log") << testing::ReadFile(broker.log_path());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (const std::string& topic : a1.received()) EXPECT_NE(topic.find("/A1/commands"), std::string::npos) << topic;
+  // Readings A1 publishes as B2: Mosquitto drops them and closes A1's connection (MQTT-3.3.5-2).
+  {
+    Device imposter("A1", password["A1"], broker.port(), "-second-session");
+    ASSERT_TRUE(WaitFor([&] { return imposter.connack() == 0; }, 10));
+    imposter.Publish("B2", "readings", Reading("B2", 1700000000, 5.0));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  a1.Publish("A1", "readings", Reading("A1", 1700002700, 2.5));  // the honest session goes on
+  ASSERT_TRUE(WaitFor([&] { return status().value("readings", 0) == 3; }, 20)) << status().dump();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  json s = status();
+  EXPECT_EQ(s["readings"], 3);
+  auto meters = http.Get("/api/v1/meters/B2", {{"Authorization", bearer}});
+  ASSERT_TRUE(meters);
+  EXPECT_EQ(meters->status, 404) << "a reading published by A1 as B2 registered B2";
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
+
+}  // namespace
+}  // namespace mh
