@@ -134,6 +134,11 @@ Status AuditService::SendOrder(store::InspectionOrderRow* order) {
 }
 
 Result<store::AuditResultRow> AuditService::Run(const std::string& meter_id, const std::string& trigger) {
+  ledger_->ledger().RecheckAllRows();  // an audit on request looks at the whole log
+  return RunOne(meter_id, trigger);
+}
+
+Result<store::AuditResultRow> AuditService::RunOne(const std::string& meter_id, const std::string& trigger) {
   std::lock_guard lock(mu_);
   MH_ASSIGN_OR_RETURN(std::optional<store::AuditSegments> seg, store_->GetSegments(meter_id));
   if (!seg) return NotFound("meter '" + meter_id + "' has sent no audit segments");
@@ -180,9 +185,11 @@ int AuditService::SendPendingOrders() {
 Result<int> AuditService::RunAll(const std::string& trigger) {
   SendPendingOrders();
   MH_ASSIGN_OR_RETURN(std::vector<std::string> meters, store_->MetersWithSegments());
+  // One whole-log check for deleted rows per pass; each audit then checks only what was appended.
+  ledger_->ledger().RecheckAllRows();
   int n = 0;
   for (const std::string& m : meters) {
-    if (Run(m, trigger).ok()) ++n;
+    if (RunOne(m, trigger).ok()) ++n;
   }
   return n;
 }

@@ -73,6 +73,8 @@ class AuditService {
 
  private:
   Status SendOrder(store::InspectionOrderRow* order);  // updates state/attempts; requires mu_
+  // Run without the whole-log check for deleted rows (RunAll does it once per pass).
+  Result<store::AuditResultRow> RunOne(const std::string& meter_id, const std::string& trigger);
 
   AuditLedger* const ledger_;
   store::AuditStore* const store_;

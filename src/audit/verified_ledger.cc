@@ -87,8 +87,8 @@ class TamperableStore final : public store::LedgerStore {
     for (auto& l : leaves) Apply(l);
     return leaves;
   }
-  Result<std::vector<int64_t>> MissingLeaves(int64_t end, int64_t limit) override {
-    return inner_->MissingLeaves(end, limit);
+  Result<std::vector<int64_t>> MissingLeaves(int64_t begin, int64_t end, int64_t limit) override {
+    return inner_->MissingLeaves(begin, end, limit);
   }
   Result<std::vector<std::string>> ReadNodes(const std::vector<store::LedgerNodeId>& ids) override {
     return inner_->ReadNodes(ids);
@@ -257,7 +257,7 @@ class SnapshotView final : public LedgerView {
     ledger::NodeReader* nodes = &tree_;
     std::optional<StoreNodeReader> store_nodes;
     if (store_) {
-      MH_ASSIGN_OR_RETURN(std::vector<int64_t> missing, store_->MissingLeaves(head_.size, 1));
+      MH_ASSIGN_OR_RETURN(std::vector<int64_t> missing, store_->MissingLeaves(0, head_.size, 1));
       if (!missing.empty()) {
         return Status(kLedgerIntegrityError, "ledger: entry at index " + std::to_string(missing[0]) + " is missing" + in_head);
       }

@@ -84,8 +84,9 @@ class LedgerStore {
   virtual Result<std::vector<LedgerLeaf>> ReadLeaves(int64_t begin, int64_t end) = 0;
   // The leaves of one meter with index < below, by index.
   virtual Result<std::vector<LedgerLeaf>> LeavesOfMeter(const std::string& meter_id, int64_t below) = 0;
-  // Indices in [0, end) that have no leaf (rows deleted behind the ledger's back), at most `limit`.
-  virtual Result<std::vector<int64_t>> MissingLeaves(int64_t end, int64_t limit) = 0;
+  // Indices in [begin, end) that have no leaf (rows deleted behind the ledger's back), at most
+  // `limit`. Backends make the complete case cheap: [0, end) without reading every row.
+  virtual Result<std::vector<int64_t>> MissingLeaves(int64_t begin, int64_t end, int64_t limit) = 0;
 
   // One 32-byte hash per id, in order; level 0 reads the leaf's leaf_hash. NotFound naming the
   // first missing node.

@@ -90,7 +90,7 @@ TEST_P(LedgerStoreConformanceTest, StartsEmpty) {
   EXPECT_FALSE(head.has_value());
   ASSERT_OK_AND_ASSIGN(std::vector<LedgerTreeHead> heads, store().Heads());
   EXPECT_TRUE(heads.empty());
-  ASSERT_OK_AND_ASSIGN(std::vector<int64_t> missing, store().MissingLeaves(0, 10));
+  ASSERT_OK_AND_ASSIGN(std::vector<int64_t> missing, store().MissingLeaves(0, 0, 10));
   EXPECT_TRUE(missing.empty());
   ASSERT_OK_AND_ASSIGN(std::optional<std::string> meta, store().GetMeta("public_key"));
   EXPECT_FALSE(meta.has_value());
@@ -248,10 +248,14 @@ TEST_P(LedgerStoreConformanceTest, LeavesOfOneMeterInIndexOrder) {
   EXPECT_EQ(indices, (std::vector<int64_t>{0, 3, 6, 9, 12}));
   ASSERT_OK_AND_ASSIGN(std::vector<LedgerLeaf> none, store().LeavesOfMeter("C", 100));
   EXPECT_TRUE(none.empty());
-  ASSERT_OK_AND_ASSIGN(std::vector<int64_t> missing, store().MissingLeaves(20, 10));
+  ASSERT_OK_AND_ASSIGN(std::vector<int64_t> missing, store().MissingLeaves(0, 20, 10));
   EXPECT_TRUE(missing.empty());
-  ASSERT_OK_AND_ASSIGN(missing, store().MissingLeaves(23, 2));  // beyond the end counts as missing
+  ASSERT_OK_AND_ASSIGN(missing, store().MissingLeaves(0, 23, 2));  // beyond the end counts as missing
   EXPECT_EQ(missing, (std::vector<int64_t>{20, 21}));
+  ASSERT_OK_AND_ASSIGN(missing, store().MissingLeaves(18, 23, 10));  // a range: only its own indices
+  EXPECT_EQ(missing, (std::vector<int64_t>{20, 21, 22}));
+  ASSERT_OK_AND_ASSIGN(missing, store().MissingLeaves(5, 20, 10));
+  EXPECT_TRUE(missing.empty());
 }
 
 TEST_P(LedgerStoreConformanceTest, HeadsOnePerSize) {

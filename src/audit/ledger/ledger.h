@@ -82,6 +82,11 @@ class Ledger {
   // proof before it is returned (after checking the head's signature). A changed or deleted row
   // is kUnauthenticated naming the index.
   Result<std::vector<Entry>> VerifiedEntriesOf(const std::string& meter_id, const SignedTreeHead& head);
+  // A deleted row is invisible to a per-meter read, so VerifiedEntriesOf looks for holes in the
+  // log — in the whole log once (seconds at 10^7 rows), then only in the rows appended since.
+  // This makes the next call look at the whole log again: the audit server calls it at the start
+  // of every scheduled pass and before every audit on request.
+  void RecheckAllRows();
 
   const std::string& public_key() const { return public_key_; }  // 32 raw bytes
   int64_t size() const;
@@ -100,6 +105,7 @@ class Ledger {
 
   mutable std::mutex mutex_;
   CompactRange range_;  // guarded by mutex_: the right edge of the stored tree
+  int64_t present_below_ = 0;  // guarded by mutex_: rows [0, present_below_) were found present
 };
 
 }  // namespace mh::audit::ledger

@@ -1,6 +1,7 @@
 #include "store/memory/memory_ledger_store.h"
 
 #include <map>
+#include <algorithm>
 #include <mutex>
 #include <tuple>
 
@@ -94,10 +95,10 @@ class MemoryLedgerStore final : public LedgerStore {
     return out;
   }
 
-  Result<std::vector<int64_t>> MissingLeaves(int64_t end, int64_t limit) override {
+  Result<std::vector<int64_t>> MissingLeaves(int64_t begin, int64_t end, int64_t limit) override {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<int64_t> out;
-    for (int64_t i = 0; i < end && static_cast<int64_t>(out.size()) < limit; ++i) {
+    for (int64_t i = std::max<int64_t>(begin, 0); i < end && static_cast<int64_t>(out.size()) < limit; ++i) {
       if (leaves_.count(i) == 0) out.push_back(i);
     }
     return out;

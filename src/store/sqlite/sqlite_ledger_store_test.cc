@@ -157,12 +157,18 @@ TEST_F(SqliteLedgerStoreTest, DeletedRowsAreReportedMissing) {
   for (int i = 0; i < 10; ++i) batch.leaves.push_back(Leaf(i, "p"));
   ASSERT_TRUE(store->Append(batch).ok());
   QueryText(Path(), "DELETE FROM ledger_leaves WHERE idx IN (0, 4, 5, 9)");
-  Result<std::vector<int64_t>> missing = store->MissingLeaves(10, 100);
+  Result<std::vector<int64_t>> missing = store->MissingLeaves(0, 10, 100);
   ASSERT_TRUE(missing.ok()) << missing.status().ToString();
   EXPECT_EQ(*missing, (std::vector<int64_t>{0, 4, 5, 9}));
-  missing = store->MissingLeaves(10, 2);
+  missing = store->MissingLeaves(0, 10, 2);
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(*missing, (std::vector<int64_t>{0, 4}));
+  missing = store->MissingLeaves(5, 10, 100);  // a range: the check of what was appended since
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(*missing, (std::vector<int64_t>{5, 9}));
+  missing = store->MissingLeaves(6, 9, 100);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_TRUE(missing->empty());
 }
 
 TEST_F(SqliteLedgerStoreTest, RejectsBadOptions) {
