@@ -5,13 +5,11 @@
 // running an altered fixed segment raises a code alarm and its inspection order reaches the
 // webhook. Then, the daemon stopped, `meterhub audit export` + `meterhub audit verify` give the
 // same verdicts offline, and an exported fixed image altered by hand is a code alarm.
-#include <mosquitto.h>
 #include <sqlite3.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <mutex>
 #include <thread>
 
@@ -20,11 +18,10 @@
 #include <nlohmann/json.hpp>
 
 #include "app/local_broker.h"
-#include "audit/audit_service.h"
-#include "core/meter_id.h"
 #include "meter/audit/dynamic_segment.h"
 #include "meter/audit/firmware.h"
 #include "meter/audit/fixed_segment.h"
+#include "sim/audit_link.h"
 #include "support/test_env.h"
 
 namespace mh {
@@ -42,37 +39,8 @@ constexpr int64_t kH = 3600;
 
 using testing::ServeProcess;
 
-// A meter's MQTT link: QoS 1 publishes, counted when the broker acknowledges them.
-class MeterLink final : public ma::Uploader {
- public:
-  explicit MeterLink(int port) {
-    mosquitto_lib_init();
-    mosq_ = mosquitto_new(nullptr, true, this);
-    mosquitto_publish_callback_set(mosq_, [](struct mosquitto*, void* self, int) { static_cast<MeterLink*>(self)->acked++; });
-    EXPECT_EQ(mosquitto_connect(mosq_, "127.0.0.1", port, 30), MOSQ_ERR_SUCCESS);
-    mosquitto_loop_start(mosq_);
-  }
-  ~MeterLink() override {
-    mosquitto_disconnect(mosq_);
-    mosquitto_loop_stop(mosq_, false);
-    mosquitto_destroy(mosq_);
-  }
-  void Upload(const ma::SignalEvent& e) override {
-    Publish(e.meter_id, "audit/signal", audit::SignalMessage(e));
-    ++signals;
-  }
-  void Publish(const std::string& meter, const std::string& suffix, const std::string& payload) {
-    const std::string topic = "meters/" + std::to_string(ShardOf(meter)) + "/" + meter + "/" + suffix;
-    ASSERT_EQ(mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1, false),
-              MOSQ_ERR_SUCCESS);
-    ++sent;
-  }
-  std::atomic<int> sent{0}, acked{0};
-  int signals = 0;
-
- private:
-  struct mosquitto* mosq_;
-};
+// A meter's MQTT link: the one the demo's audited meters use (QoS 1, counted when acknowledged).
+using MeterLink = sim::AuditMqttLink;
 
 // Runs a 3-day cycle (the seed's day-1 metering 2–3 h and 5–7 h, more on days 2 and 3) through the
 // real firmware and plugin; signals go out as they happen, the segments at the end.
@@ -95,8 +63,8 @@ void RunMeter(MeterLink& link, const std::string& meter, const std::string& stor
   }
   (*fw)->AdvanceTo(kT0 + 3 * 86400);
   ASSERT_FALSE(dynamic.empty());
-  link.Publish(meter, "audit/segments",
-               audit::SegmentsMessage((*fw)->stored_image(), dynamic, ma::FormatComparisonTable(ma::DefaultComparisonLines())));
+  ASSERT_TRUE(link.PublishSegments(meter, (*fw)->stored_image(), dynamic, ma::FormatComparisonTable(ma::DefaultComparisonLines()))
+                  .ok());
 }
 
 class AuditServeTest : public ::testing::Test {
@@ -167,11 +135,12 @@ TEST_F(AuditServeTest, SignalsSegmentsAuditOrderAndExport) {
   }
   std::string altered = ma::DefaultFixedImage();
   altered.replace(altered.find("DIV R0 R0 3600000"), 17, "DIV R0 R0 4000000");
-  MeterLink link(broker_.port());
+  MeterLink link;
+  ASSERT_TRUE(link.Connect(broker_.port(), "audit-serve-test-meters").ok());
   RunMeter(link, "A1", ma::DefaultFixedImage());
   RunMeter(link, "A2", altered);
-  const int64_t expected = 2 + link.signals;
-  ASSERT_TRUE(WaitFor([&] { return link.acked == link.sent; }, 20));
+  const int64_t expected = 2 + link.signals();
+  ASSERT_TRUE(link.WaitAcked(20));
   ASSERT_TRUE(WaitFor([&] {
     auto r = Get("/api/v1/audit/ledger/head");
     return r && r->status == 200 && json::parse(r->body)["size"] == expected;
@@ -219,7 +188,7 @@ TEST_F(AuditServeTest, SignalsSegmentsAuditOrderAndExport) {
   EXPECT_EQ(json::parse(Get("/api/v1/audit/results?meter=A1")->body)["results"].size(), 1u);
   json entries = json::parse(Get("/api/v1/audit/ledger/entries?meter=A1")->body);
   EXPECT_EQ(entries["verified"], true);
-  EXPECT_EQ(entries["entries"].size(), static_cast<size_t>(1 + link.signals / 2)) << entries.dump();
+  EXPECT_EQ(entries["entries"].size(), static_cast<size_t>(1 + link.signals() / 2)) << entries.dump();
   json proof = json::parse(Get("/api/v1/audit/ledger/proofs/inclusion?index=0&size=" + std::to_string(expected))->body);
   EXPECT_EQ(proof["tree_size"], expected);
   EXPECT_FALSE(proof["path"].empty());

@@ -1,6 +1,7 @@
 // End-to-end tests of the commands a user runs: the built `meterhub` binary, its exit codes and
 // outputs (config, vee, import of CSV and real NEM12 files, the demo).
 #include <regex>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -123,6 +124,41 @@ TEST(Cli, DemoRunsAFleetEndToEnd) {
   ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(received by the customers' webhook: (\d+))"))) << r.output;
   EXPECT_GT(std::stoll(m[1]), 0) << r.output;
   EXPECT_TRUE(testing::Exists(dir / "ground_truth.csv"));
+}
+
+// Issue 5 item 6: the demo's audited meters against the daemon (MQTT signals and segments, REST
+// commissioning and audits, a ledger row altered in the SQLite file): every attack kind of SPEC 4.7
+// is injected and caught, no clean meter-cycle alarms, every alarm's inspection order arrives.
+TEST(Cli, DemoAuditCatchesEveryAttackKind) {
+  TempDir dir("cli-demo-audit");
+  auto r = RunCommand(Bin() + " demo --meters 10 --days 8 --peak-days 3 --audit-meters 8 --audit-attack-rate 0.6 " +
+                      "--exit-after-replay --listen 127.0.0.1:0 --dir " + dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("/api/v1/audit/alarms?limit=5"), std::string::npos) << r.output;
+  // caught/injected, then how many of those audits raised a code / time / ledger alarm.
+  auto tally = [&](const std::string& kind) {
+    std::smatch m;
+    EXPECT_TRUE(std::regex_search(r.output, m, std::regex(kind + R"(: (\d+)/(\d+) \(code (\d+), time (\d+), ledger (\d+)(; (\d+) without)?)")))
+        << r.output;
+    std::vector<int64_t> v;
+    for (int i : {1, 2, 3, 4, 5, 7}) v.push_back(m.size() > 7 && m[i].matched ? std::stoll(m[i]) : 0);
+    return v;  // caught, injected, code, time, ledger, undetectable
+  };
+  for (const std::string kind : {"altered fixed segment", "original code replayed", "metering bypassed", "altered ledger row"}) {
+    const auto v = tally(kind);
+    EXPECT_GT(v[1], 0) << kind << "\n" << r.output;
+    EXPECT_EQ(v[0] + v[5], v[1]) << kind << "\n" << r.output;  // replay with no energy in any window is undetectable
+  }
+  EXPECT_EQ(tally("altered fixed segment")[2], tally("altered fixed segment")[1]) << r.output;  // code alarms
+  EXPECT_EQ(tally("metering bypassed")[3], tally("metering bypassed")[1]) << r.output;          // time alarms
+  EXPECT_EQ(tally("altered ledger row")[4], tally("altered ledger row")[1]) << r.output;        // ledger alarms
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(audit clean audits:\s+(\d+) \(false alarms (\d+)\))"))) << r.output;
+  EXPECT_GT(std::stoll(m[1]), 0) << r.output;
+  EXPECT_EQ(m[2], "0") << r.output;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(inspection orders:\s+(\d+) received .* \(audits alarmed (\d+)\))"))) << r.output;
+  EXPECT_GT(std::stoll(m[2]), 0) << r.output;
+  EXPECT_EQ(m[1], m[2]) << r.output;
 }
 
 // SPEC 2.8: `meterhub relay beacons` writes a pcap (linktype 105) that tshark decodes with the

@@ -23,6 +23,8 @@ struct DemoArgs {
   double backward_rate = 0.0005;  // per reading
   double spike_rate = 0.0005;     // per reading
   double appliance_rate = 0.01;   // per meter-day
+  int audit_meters = 20;          // tamper-audited meters (demo_audit.h); 0 = none
+  double audit_attack_rate = 0.2; // share of their meter-cycles attacked (SPEC 4.7)
 };
 
 // Runs the demo; returns the process exit code. Stops on SIGINT/SIGTERM or after duration_s.

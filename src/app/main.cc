@@ -218,6 +218,9 @@ int main(int argc, char** argv) {
   demo->add_option("--listen", demo_args.listen, "HTTP API address (a free port if taken)");
   demo->add_option("--seed", demo_args.seed, "random seed of the fleet");
   demo->add_option("--appliance-rate", demo_args.appliance_rate, "forgotten-appliance days per meter-day");
+  demo->add_option("--audit-meters", demo_args.audit_meters, "tamper-audited meters (0 = none)")->check(CLI::Range(0, 10000));
+  demo->add_option("--audit-attack-rate", demo_args.audit_attack_rate, "share of audited meter-cycles attacked")
+      ->check(CLI::Range(0.0, 1.0));
 
   app.add_subcommand("vee", "validate a readings CSV offline (SPEC 1.3); see meterhub vee --help");
   app.add_subcommand("relay", "relay retransmission tools: slots, level, score, password, beacons (SPEC 2.8)");

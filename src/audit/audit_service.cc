@@ -161,6 +161,14 @@ Result<store::AuditResultRow> AuditService::RunOne(const std::string& meter_id, 
   std::optional<store::InspectionOrderRow> order;
   if (std::optional<InspectionOrder> o = InspectionOrderFor(result)) {
     ++alarmed_;
+    // The id is the meter and the audit's second: a second alarmed audit of the same meter in the
+    // same second gets its own order, never overwrites the first.
+    const std::string base_id = o->order_id;
+    for (int n = 2;; ++n) {
+      MH_ASSIGN_OR_RETURN(std::optional<store::InspectionOrderRow> taken, store_->GetOrder(o->order_id));
+      if (!taken) break;
+      o->order_id = base_id + "-" + std::to_string(n);
+    }
     row.order_id = o->order_id;
     order = store::InspectionOrderRow{o->order_id, meter_id, now, o->priority, o->summary,
                                       InspectionOrderJson(*o, row.alarms), "open", 0, ""};

@@ -106,6 +106,14 @@ TEST(AuditServiceTest, AlteredCodeOpensAndSendsAnOrder) {
   ASSERT_TRUE(order.ok() && order->has_value());
   EXPECT_EQ((*order)->state, "sent");
   EXPECT_EQ((*order)->attempts, 1);
+  // Audited again in the same second: a second order of its own, the first one kept as sent.
+  auto again = f.service.Run("M1", "request");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->order_id, order_id + "-2");
+  EXPECT_EQ(f.sent.size(), 2u);
+  order = f.store->GetOrder(order_id);
+  ASSERT_TRUE(order.ok() && order->has_value());
+  EXPECT_EQ((*order)->attempts, 1);
 }
 
 TEST(AuditServiceTest, AlteredLedgerRowAndARetriedOrder) {

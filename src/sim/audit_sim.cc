@@ -28,25 +28,6 @@ namespace {
 namespace ma = meter::audit;
 using audit::Alarm;
 
-// One alteration per comparison-table line of the default fixed segment; each still compiles and
-// lowers the energy or the charge (what a thief wants).
-struct Alteration {
-  const char* from;
-  const char* to;
-};
-constexpr Alteration kAlterations[] = {
-    {"RATE 0 8 0.35", "RATE 0 8 0.25"},   {"RATE 8 22 0.62", "RATE 8 22 0.52"}, {"RATE 22 24 0.35", "RATE 22 24 0.25"},
-    {"MUL R0 P DT", "MIN R0 P DT"},     {"DIV R0 R0 3600000", "DIV R0 R0 4000000"},
-    {"ADD E E R0", "ADD E E R2"},         {"TARIFF R1 HOUR", "TARIFF R1 3"},
-    {"MUL R2 R0 R1", "MUL R2 R0 0.30"},   {"ADD C C R2", "SUB C C R2"},
-};
-
-std::string Altered(const std::string& image, const Alteration& a) {
-  std::string out = image;
-  out.replace(out.find(a.from), std::string(a.from).size(), a.to);
-  return out;
-}
-
 // The real Merkle ledger over a memory LedgerStore, one per meter (the audit reads one meter at a
 // time; a shared log would only make the run slower). Signed with a key derived from the seed, so
 // a run is reproducible; an altered row is caught by its inclusion proof against the signed head.
@@ -55,77 +36,7 @@ Result<std::unique_ptr<audit::AuditLedger>> MakeLedger(const Clock& clock, uint6
   return audit::AuditLedger::InMemory(clock, std::string(key.begin(), key.end()));
 }
 
-double Exponential(SimRng& rng, double mean) { return -mean * std::log(1.0 - Uniform01(rng)); }
-
-// A household or business load: an optional baseload that never switches off, and appliance
-// sessions arriving as a renewal process. Emits (t, watts) at each change.
-class LoadGenerator {
- public:
-  LoadGenerator(uint64_t seed, bool baseload, const AuditSimOptions& o, int64_t t0)
-      : rng_(seed), options_(o), base_w_(baseload ? Uniform(rng_, 30, 150) : 0) {
-    next_ = t0 + Gap(options_.mean_off_h);
-  }
-  double base_w() const { return base_w_; }
-  // The changes in [.., until), in order.
-  void Until(int64_t until, std::vector<std::pair<int64_t, double>>* out) {
-    while (next_ < until) {
-      if (session_) {
-        out->emplace_back(next_, base_w_);
-        session_ = false;
-        next_ += Gap(options_.mean_off_h);
-      } else {
-        out->emplace_back(next_, base_w_ + Uniform(rng_, 200, 3000));
-        session_ = true;
-        next_ += Gap(options_.mean_on_h);
-      }
-    }
-  }
-
- private:
-  int64_t Gap(double mean_h) { return std::max<int64_t>(60, std::llround(Exponential(rng_, mean_h * 3600))); }
-  SimRng rng_;
-  AuditSimOptions options_;
-  double base_w_;
-  bool session_ = false;
-  int64_t next_ = 0;
-};
-
-// Intervals [a, b) where the signal is on within [from, to), from the load changes.
-std::vector<std::pair<int64_t, int64_t>> OnIntervals(bool on_at_from, int64_t from, int64_t to,
-                                                     const std::vector<std::pair<int64_t, double>>& changes,
-                                                     double threshold) {
-  std::vector<std::pair<int64_t, int64_t>> out;
-  bool on = on_at_from;
-  int64_t since = from;
-  for (const auto& [t, w] : changes) {
-    const bool now_on = w >= threshold;
-    if (now_on == on) continue;
-    if (on && t > since) out.emplace_back(since, t);
-    on = now_on;
-    since = t;
-  }
-  if (on && to > since) out.emplace_back(since, to);
-  return out;
-}
-
-struct MeterSetup {
-  double q = ma::kResidentialQ;
-  bool baseload = false;
-  int d0 = 3;
-};
-
 }  // namespace
-
-const char* AuditAttackName(AuditAttack a) {
-  switch (a) {
-    case AuditAttack::kNone: return "none";
-    case AuditAttack::kAlteredCode: return "altered fixed segment";
-    case AuditAttack::kReplayedCode: return "original code replayed";
-    case AuditAttack::kBypass: return "metering bypassed";
-    case AuditAttack::kLedgerRow: return "altered ledger row";
-  }
-  return "?";
-}
 
 Result<AuditSimReport> RunAuditSimulation(const AuditSimOptions& o) {
   if (o.meters < 1 || o.cycles < 1) return InvalidArgument("--meters and --cycles must be >= 1");
@@ -137,163 +48,64 @@ Result<AuditSimReport> RunAuditSimulation(const AuditSimOptions& o) {
   rep.options = o;
   const std::string original = ma::DefaultFixedImage();
   const std::vector<int> compare = ma::DefaultComparisonLines();
-  const ma::FirmwareOptions fw_options;
 
   // SPEC 4.1: each meter's first cycle length from last period's consumption and its region.
-  std::vector<MeterSetup> setup(o.meters);
-  std::vector<double> consumption(o.meters);
-  for (int m = 0; m < o.meters; ++m) {
-    SimRng rng(MixSeed(o.seed, m, 1));
-    setup[m].q = Uniform01(rng) < o.enterprise_share ? ma::kEnterpriseQ : ma::kResidentialQ;
-    setup[m].baseload = Uniform01(rng) < o.baseload_share;
-    consumption[m] = 300.0 * std::exp(0.5 * Normal(rng));
-  }
-  for (int m = 0; m < o.meters; ++m) {
-    const int region = m / o.region_size;
-    std::vector<double> others;
-    for (int k = region * o.region_size; k < std::min(o.meters, (region + 1) * o.region_size); ++k) {
-      if (k != m) others.push_back(consumption[k]);
-    }
-    auto d = ma::CycleLength(consumption[m], ma::RegionMean(others), setup[m].q);
-    if (!d.ok()) return d.status();
-    setup[m].d0 = *d;
-  }
+  MH_ASSIGN_OR_RETURN(std::vector<AuditMeterSetup> setup,
+                      DrawAuditMeterSetups(o.meters, o.seed, o.enterprise_share, o.baseload_share, o.region_size));
+  AuditDeviceOptions device_options;
+  device_options.mean_off_h = o.mean_off_h;
+  device_options.mean_on_h = o.mean_on_h;
+  device_options.tolerance_s = o.tolerance_s;
 
   SimulatedClock ledger_clock(o.first_day * ma::kDaySeconds * 1000);
   Progress progress("sim audit", static_cast<uint64_t>(o.meters));
   for (int m = 0; m < o.meters; ++m) {
     const std::string id = "M" + std::to_string(m + 1);
-    SimRng rng(MixSeed(o.seed, m, 2));
     MH_ASSIGN_OR_RETURN(auto ledger, MakeLedger(ledger_clock, o.seed));
     MH_RETURN_IF_ERROR(ledger->Append(audit::EncodeCodeRegistration(id, original, (o.first_day - 1) * ma::kDaySeconds)));
     audit::LedgerUploader uploader(ledger.get());
-    ma::AuditPlugin plugin(id, ma::Cycle{o.first_day, setup[m].d0, 0}, &uploader);
-    std::optional<ma::DynamicSegment> finished;
-    plugin.SetCycleEndHook([&](const ma::DynamicSegment& s) { finished = s; });
-    MH_ASSIGN_OR_RETURN(auto fw, ma::MeterFirmware::Create(original, &plugin, fw_options));
-    const int64_t t0 = o.first_day * ma::kDaySeconds - 3600;
-    LoadGenerator load(MixSeed(o.seed, m, 3), setup[m].baseload, o, t0);
-    fw->SetPower(t0, load.base_w());
-    {
-      // The hour before the first cycle, so that attacks applied at its start come in time order.
-      std::vector<std::pair<int64_t, double>> before;
-      load.Until(t0 + 3600, &before);
-      for (const auto& [t, w] : before) fw->SetPower(t, w);
-    }
+    MH_ASSIGN_OR_RETURN(auto device, AuditDevice::Create(id, setup[m], ma::Cycle{o.first_day, setup[m].d0, 0},
+                                                         MixSeed(o.seed, m, 3), MixSeed(o.seed, m, 2), &uploader,
+                                                         device_options));
+    SimRng& rng = device->rng();
 
     for (int c = 0; c < o.cycles; ++c) {
-      const ma::Cycle cur = plugin.cycle();
-      const int64_t start = cur.first_day * ma::kDaySeconds - cur.tz_offset_s;
-      const int64_t end = cur.EndDay() * ma::kDaySeconds - cur.tz_offset_s;
-      rep.cycles_by_d[std::min(cur.d, 7)]++;
-      std::vector<std::pair<int64_t, double>> changes;
-      load.Until(end, &changes);
+      MH_ASSIGN_OR_RETURN(AuditCyclePlan plan, device->BeginCycle(o.attack_rate));
+      const int64_t start = device->cycle_start(), end = device->cycle_end();
+      rep.cycles_by_d[std::min(device->cycle().d, 7)]++;
+      rep.no_opportunity += plan.no_opportunity;
+      const AuditAttack attack = plan.attack;
 
-      AuditAttack attack = AuditAttack::kNone;
-      if (Uniform01(rng) < o.attack_rate) attack = static_cast<AuditAttack>(1 + rng() % 4);
-      // Where energy flows inside the monitored windows this cycle.
-      const auto on = OnIntervals(fw->signal_on(), start, end, changes, fw_options.signal_threshold_w);
-      std::vector<std::pair<int64_t, int64_t>> in_window;  // on ∩ window, per window
-      for (int w = 1; w <= cur.d; ++w) {
-        for (const auto& iv : on) {
-          const int64_t a = std::max(iv.first, cur.WindowStartUtc(w)), b = std::min(iv.second, cur.WindowEndUtc(w));
-          if (b > a) in_window.emplace_back(a, b);
-        }
-      }
-      bool metering_in_window = false;
-      for (const auto& iv : in_window) metering_in_window |= iv.second - iv.first > o.tolerance_s;
-
-      std::vector<std::pair<int64_t, ma::ProcessorMode>> modes;
-      const Alteration& alt = kAlterations[rng() % std::size(kAlterations)];
-      switch (attack) {
-        case AuditAttack::kAlteredCode:
-          MH_RETURN_IF_ERROR(fw->ReplaceFixedSegment(start, Altered(original, alt)));
-          break;
-        case AuditAttack::kReplayedCode: {
-          MH_ASSIGN_OR_RETURN(ma::FixedProgram hidden, ma::FixedProgram::Compile(Altered(original, alt)));
-          fw->SetHiddenProgram(std::move(hidden));
-          modes.emplace_back(start, ma::ProcessorMode::kHiddenCopy);
-          break;
-        }
-        case AuditAttack::kBypass: {
-          // The thief bypasses metering while a load runs inside a monitored window.
-          std::vector<std::pair<int64_t, int64_t>> candidates;
-          for (const auto& iv : in_window) {
-            if (iv.second - iv.first > 2 * o.tolerance_s + 2) candidates.push_back(iv);
-          }
-          if (candidates.empty()) {
-            attack = AuditAttack::kNone;
-            ++rep.no_opportunity;
-            break;
-          }
-          const auto iv = candidates[rng() % candidates.size()];
-          const int64_t len = iv.second - iv.first;
-          const int64_t span = std::clamp<int64_t>(std::llround(Uniform(rng, 600, 7200)), 2 * o.tolerance_s + 2, len);
-          const int64_t a = iv.first + static_cast<int64_t>(rng() % static_cast<uint64_t>(len - span + 1));
-          modes.emplace_back(a, ma::ProcessorMode::kBypassed);
-          modes.emplace_back(a + span, ma::ProcessorMode::kNormal);
-          break;
-        }
-        default: break;
-      }
-
-      // Run the cycle: load changes and mode switches in time order (a bypass may end exactly at
-      // the cycle end, after the hook has captured the finished segment).
       // Clean meter-cycles are also audited once at a random moment inside the cycle, on the live
       // dynamic segment: windows still open must not raise false alarms.
-      finished.reset();
       audit::AuditOptions ao;
       ao.tolerance_s = o.tolerance_s;
       const int64_t mid = start + static_cast<int64_t>(rng() % static_cast<uint64_t>(end - start));
-      bool mid_done = attack != AuditAttack::kNone;
-      auto mid_audit = [&]() -> Status {
-        fw->AdvanceTo(mid);
-        MH_ASSIGN_OR_RETURN(audit::AuditResult r, audit::RunAudit(*ledger, id, fw->stored_image(), plugin.dynamic_segment(),
-                                                                  compare, mid, ao));
+      if (attack == AuditAttack::kNone) {
+        device->RunTo(mid);
+        MH_ASSIGN_OR_RETURN(audit::AuditResult r, audit::RunAudit(*ledger, id, device->firmware().stored_image(),
+                                                                  device->plugin().dynamic_segment(), compare, mid, ao));
         ++rep.mid_cycle_audits;
         rep.mid_cycle_false_alarms += !r.pass();
-        mid_done = true;
-        return Status::Ok();
-      };
-      size_t li = 0, mi = 0;
-      while (li < changes.size() || mi < modes.size()) {
-        const int64_t next_t = std::min(li < changes.size() ? changes[li].first : INT64_MAX,
-                                        mi < modes.size() ? modes[mi].first : INT64_MAX);
-        if (!mid_done && next_t > mid) MH_RETURN_IF_ERROR(mid_audit());
-        if (mi < modes.size() && (li >= changes.size() || modes[mi].first <= changes[li].first)) {
-          fw->SetMode(modes[mi].first, modes[mi].second);
-          ++mi;
-        } else {
-          fw->SetPower(changes[li].first, changes[li].second);
-          ++li;
-        }
       }
-      if (!mid_done) MH_RETURN_IF_ERROR(mid_audit());
-      fw->AdvanceTo(end);
-      if (!finished || !(finished->cycle == cur)) {
-        return Internal("audit sim: meter " + id + " cycle " + std::to_string(c) + " (" + ma::FormatDay(cur.first_day) +
-                        ", D=" + std::to_string(cur.d) + ") did not end where expected" +
-                        (finished ? " (ended " + ma::FormatDay(finished->cycle.first_day) + ")" : " (no end)"));
-      }
+      MH_ASSIGN_OR_RETURN(ma::DynamicSegment finished, device->FinishCycle());
 
       std::optional<audit::LedgerEntry> tampered;
       if (attack == AuditAttack::kLedgerRow) {
+        const ma::Cycle& cur = finished.cycle;
         std::vector<audit::LedgerEntry> rows;
         MH_ASSIGN_OR_RETURN(std::vector<audit::LedgerEntry> stored, ledger->EntriesOf(id));
         for (auto& e : stored) {
           if (e.kind == audit::kSignalKind && e.key.window >= cur.first_day && e.key.window < cur.EndDay()) rows.push_back(e);
         }
         const audit::LedgerEntry& row = rows[rng() % rows.size()];
-        MH_ASSIGN_OR_RETURN(audit::LedgerRecord rec, audit::DecodeEntry(row));
-        const int64_t shift = (rng() % 2 ? 1 : -1) * std::llround(Uniform(rng, 60, 1800));
-        const std::string from = "t=" + std::to_string(rec.event.t);
-        std::string payload = row.payload;
-        payload.replace(payload.find(from), from.size(), "t=" + std::to_string(rec.event.t + shift));
+        MH_ASSIGN_OR_RETURN(std::string payload, ShiftedSignalPayload(row.payload, rng));
         ledger->Tamper(row.key, payload);
         tampered = row;
       }
 
-      MH_ASSIGN_OR_RETURN(audit::AuditResult result, audit::RunAudit(*ledger, id, fw->stored_image(), *finished, compare, end, ao));
+      const std::string& image = device->firmware().stored_image();
+      MH_ASSIGN_OR_RETURN(audit::AuditResult result, audit::RunAudit(*ledger, id, image, finished, compare, end, ao));
       ++rep.meter_cycles;
       rep.windows_checked += static_cast<uint64_t>(result.windows_checked);
       if (attack == AuditAttack::kNone) {
@@ -306,21 +118,20 @@ Result<AuditSimReport> RunAuditSimulation(const AuditSimOptions& o) {
         t.by_code += result.has(Alarm::kCode);
         t.by_time += result.has(Alarm::kTime);
         t.by_ledger += result.has(Alarm::kLedger);
-        if (attack == AuditAttack::kReplayedCode && !metering_in_window) ++t.no_metering_in_window;
+        if (attack == AuditAttack::kReplayedCode && !plan.metering_in_window) ++t.no_metering_in_window;
         if (attack == AuditAttack::kLedgerRow) {
           ledger->set_verify(false);
-          MH_ASSIGN_OR_RETURN(audit::AuditResult alone, audit::RunAudit(*ledger, id, fw->stored_image(), *finished, compare, end, ao));
+          MH_ASSIGN_OR_RETURN(audit::AuditResult alone, audit::RunAudit(*ledger, id, image, finished, compare, end, ao));
           ledger->set_verify(true);
           t.caught_by_time_alone += !alone.pass();
         }
       }
       // After the audit (and the inspection an alarm orders) the meter is clean again.
       if (tampered) ledger->Tamper(tampered->key, tampered->payload);
-      if (attack == AuditAttack::kAlteredCode) MH_RETURN_IF_ERROR(fw->ReplaceFixedSegment(end, original));
-      if (attack == AuditAttack::kReplayedCode) fw->SetMode(end, ma::ProcessorMode::kNormal);
+      MH_RETURN_IF_ERROR(device->Repair());
     }
-    rep.energy_true_kwh += fw->true_energy_kwh();
-    rep.energy_billed_kwh += fw->energy_kwh();
+    rep.energy_true_kwh += device->firmware().true_energy_kwh();
+    rep.energy_billed_kwh += device->firmware().energy_kwh();
     rep.ledger_entries += ledger->size();
     progress.Update(static_cast<uint64_t>(m + 1));
   }

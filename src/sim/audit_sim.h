@@ -5,10 +5,10 @@
 // Every meter is audited at the end of every cycle. Reports attacks caught / injected per kind and
 // false alarms / clean audits. Deterministic for a given seed.
 //
-// The ledger is meter::audit's InMemoryLedger behind the LedgerView seam: with verification on, an
-// altered row fails its leaf hash as a failed inclusion proof would in the real ledger; each
-// altered-row attack is also audited with verification off, to count what the time check alone
-// catches. Swap in the real ledger by replacing MakeLedger in audit_sim.cc.
+// The meters are sim/audit_devices (shared with `meterhub demo`); the ledger is the real Merkle
+// ledger over a memory store (AuditLedger::InMemory), one per meter: an altered row fails its
+// inclusion proof; each altered-row attack is also audited with verification off, to count what
+// the time check alone catches.
 #pragma once
 
 #include <array>
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "sim/audit_devices.h"
 
 namespace mh::sim {
 
@@ -33,20 +34,6 @@ struct AuditSimOptions {
   double mean_on_h = 0.75;         // mean session length
   int region_size = 50;            // meters per region for Ē (SPEC 4.1)
   int64_t first_day = 20777;       // 2026-11-20
-};
-
-enum class AuditAttack { kNone = 0, kAlteredCode, kReplayedCode, kBypass, kLedgerRow };
-inline constexpr int kAuditAttackKinds = 5;
-const char* AuditAttackName(AuditAttack attack);
-
-struct AuditAttackTally {
-  uint64_t injected = 0;
-  uint64_t caught = 0;             // any alarm
-  uint64_t by_code = 0, by_time = 0, by_ledger = 0;  // audits raising that alarm kind
-  // Attacks that touched no metering inside a monitored window (only possible for replay when no
-  // energy flowed in any window of the cycle): undetectable by the method, reported apart.
-  uint64_t no_metering_in_window = 0;
-  uint64_t caught_by_time_alone = 0;  // ledger rows: caught with the ledger's own check switched off
 };
 
 struct AuditSimReport {

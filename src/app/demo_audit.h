@@ -1,0 +1,18 @@
+// The tamper-audit part of `meterhub demo` (SPEC 4): audited meters (sim/audit_devices: firmware
+// model + monitoring plugin on a random load) send their first monitoring times and segments to the
+// daemon over MQTT; at each cycle end the part asks the daemon to audit the meter over REST, with
+// the attacks of SPEC 4.7 injected on some meter-cycles, and counts attacks caught, false alarms
+// and the inspection orders that reach the receiver's /audit/inspections.
+#pragma once
+
+#include <memory>
+
+#include "app/demo_part.h"
+
+namespace mh::app {
+
+// `args.audit_meters` meters (call only when > 0), attacked at `args.audit_attack_rate` per
+// meter-cycle, from `args.seed`.
+std::unique_ptr<DemoPart> MakeAuditDemoPart(const DemoArgs& args);
+
+}  // namespace mh::app

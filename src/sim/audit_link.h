@@ -1,0 +1,47 @@
+// Audited meters' MQTT link to a `meterhub serve` (or the demo's daemon): first monitoring times
+// on meters/<shard>/<id>/audit/signal as the plugin hands them over, segments on .../audit/segments
+// at a cycle end (payloads: audit::SignalMessage / SegmentsMessage). QoS 1, counted when the
+// broker acknowledges them. One connection serves any number of meters.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "meter/audit/plugin.h"
+
+struct mosquitto;
+
+namespace mh::sim {
+
+class AuditMqttLink final : public meter::audit::Uploader {
+ public:
+  AuditMqttLink() = default;
+  AuditMqttLink(const AuditMqttLink&) = delete;
+  AuditMqttLink& operator=(const AuditMqttLink&) = delete;
+  ~AuditMqttLink() override;
+
+  // Connects to the broker on 127.0.0.1:`port` (blocking) and starts the network thread.
+  Status Connect(int port, const std::string& client_id);
+  // The plugin's real-time upload: a failed publish is counted in failures(), not thrown.
+  void Upload(const meter::audit::SignalEvent& event) override;
+  Status PublishSegments(const std::string& meter_id, std::string_view fixed_image, std::string_view dynamic_text,
+                         std::string_view compare_text);
+  Status Publish(const std::string& meter_id, const std::string& suffix, std::string_view payload);
+  // Waits (bounded) until the broker acknowledged everything sent; false on timeout.
+  bool WaitAcked(double timeout_s) const;
+
+  int64_t sent() const { return sent_; }
+  int64_t acked() const { return acked_; }
+  int64_t signals() const { return signals_; }  // first monitoring times published
+  int64_t failures() const { return failures_; }
+
+ private:
+  struct mosquitto* mosq_ = nullptr;
+  std::atomic<int64_t> sent_{0}, acked_{0};
+  int64_t signals_ = 0, failures_ = 0;
+};
+
+}  // namespace mh::sim
