@@ -216,5 +216,47 @@ TEST(Cli, DemoLiveModeStopsAfterDuration) {
   EXPECT_GT(std::stoll(m[1]), 3 * (14 * 96 + 6 * 24)) << r.output;
 }
 
+// SPEC 3.7 in the demo: water terminals with injected faults against the daemon over MQTT. Every
+// linear drift is corrected and verified, every unsteady meter gets a work order (received by the
+// field-service webhook), and healthy meters see no command and no work order.
+TEST(Cli, DemoRunsTheWaterMaintenanceLoop) {
+  TempDir dir("cli-demo-water");
+  auto r = RunCommand(Bin() + " demo --meters 10 --days 4 --peak-days 2 --water-meters 8 --exit-after-replay --listen 127.0.0.1:0 --dir " +
+                      dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("/api/v1/water/meters/WT-"), std::string::npos) << r.output;
+  auto per_class = [&](const std::string& fault, const std::string& headline) {
+    std::smatch m;
+    const std::regex line(fault + R"( (\d+)/(\d+) )" + headline +
+                          R"( \(cases (\d+), commands (\d+), acked (\d+), refits (\d+), work orders (\d+), open at end (\d+)[;)])");
+    EXPECT_TRUE(std::regex_search(r.output, m, line)) << fault << "\n" << r.output;
+    std::vector<int> v;
+    for (size_t i = 1; i < m.size(); ++i) v.push_back(std::stoi(m[i]));
+    return v;  // good, meters, cases, commands, acked, refits, work orders, open
+  };
+  auto linear = per_class("linear_drift", "corrected and verified");
+  ASSERT_EQ(linear.size(), 8u);
+  EXPECT_GE(linear[1], 1);
+  EXPECT_EQ(linear[0], linear[1]) << r.output;
+  EXPECT_EQ(linear[4], linear[3]) << "every command acknowledged\n" << r.output;
+  EXPECT_EQ(linear[6], 0) << r.output;
+  auto unsteady = per_class("unsteady", "work orders");
+  ASSERT_EQ(unsteady.size(), 8u);
+  EXPECT_GE(unsteady[1], 1);
+  EXPECT_EQ(unsteady[0], unsteady[1]) << r.output;
+  EXPECT_EQ(unsteady[3], 0) << "no command for an erratic meter\n" << r.output;
+  auto healthy = per_class("healthy", "untouched");
+  ASSERT_EQ(healthy.size(), 8u);
+  EXPECT_GE(healthy[1], 1);
+  EXPECT_EQ(healthy[0], healthy[1]) << r.output;
+  EXPECT_EQ(healthy[3] + healthy[6], 0) << r.output;
+  // The work orders reached the field-service webhook; the phones got the self-check notices.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(phone notices (\d+), work orders (\d+) \(the field-service webhook\))")))
+      << r.output;
+  EXPECT_GE(std::stoi(m[1]), linear[3]) << r.output;
+  EXPECT_GE(std::stoi(m[2]), unsteady[1]) << r.output;
+}
+
 }  // namespace
 }  // namespace mh

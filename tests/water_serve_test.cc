@@ -22,6 +22,7 @@
 #include "codec/water_frame.h"
 #include "core/meter_id.h"
 #include "meter/water/self_maintenance.h"
+#include "sim/water_devices.h"
 #include "support/test_env.h"
 #include "water/pairing.h"
 
@@ -40,55 +41,18 @@ constexpr char kPhone[] = "+8613800138000";
 
 using testing::ServeProcess;
 
-// The terminal's MQTT side: publishes its frames (and its flowmeter's, relayed) and acks, and
-// receives its command topic.
-class DeviceLink {
+// The terminal's MQTT side (src/sim/water_devices.h, shared with `meterhub demo`): publishes its
+// frames (and its flowmeter's, relayed) and acks, and receives its command topic.
+class DeviceLink : public sim::WaterDeviceLink {
  public:
-  DeviceLink(int port, const std::string& terminal) : base_("meters/" + std::to_string(ShardOf(terminal)) + "/" + terminal) {
-    mosquitto_lib_init();
-    mosq_ = mosquitto_new(("sim-" + terminal).c_str(), true, this);
-    mosquitto_connect_callback_set(mosq_, [](struct mosquitto* m, void* self, int) {
-      auto* d = static_cast<DeviceLink*>(self);
-      mosquitto_subscribe(m, nullptr, (d->base_ + "/commands").c_str(), 1);
-    });
-    mosquitto_subscribe_callback_set(mosq_, [](struct mosquitto*, void* self, int, int, const int*) {
-      static_cast<DeviceLink*>(self)->subscribed = true;
-    });
-    mosquitto_message_callback_set(mosq_, [](struct mosquitto*, void* self, const struct mosquitto_message* msg) {
-      auto* d = static_cast<DeviceLink*>(self);
-      std::lock_guard lock(d->mu_);
-      d->commands_.emplace_back(static_cast<const char*>(msg->payload), msg->payloadlen);
-    });
-    mosquitto_publish_callback_set(mosq_, [](struct mosquitto*, void* self, int) { static_cast<DeviceLink*>(self)->acked++; });
-    EXPECT_EQ(mosquitto_connect(mosq_, "127.0.0.1", port, 30), MOSQ_ERR_SUCCESS);
-    mosquitto_loop_start(mosq_);
-  }
-  ~DeviceLink() {
-    mosquitto_disconnect(mosq_);
-    mosquitto_loop_stop(mosq_, false);
-    mosquitto_destroy(mosq_);
+  DeviceLink(int port, const std::string& terminal) : sim::WaterDeviceLink(terminal) {
+    Status s = Connect(port);
+    EXPECT_TRUE(s.ok()) << s.ToString();
   }
   void Publish(const std::string& suffix, const std::string& payload) {
-    ASSERT_EQ(mosquitto_publish(mosq_, nullptr, (base_ + "/" + suffix).c_str(), static_cast<int>(payload.size()), payload.data(),
-                                1, false),
-              MOSQ_ERR_SUCCESS);
-    ++sent;
+    Status s = sim::WaterDeviceLink::Publish(suffix, payload);
+    ASSERT_TRUE(s.ok()) << s.ToString();
   }
-  std::optional<std::string> NextCommand() {
-    std::lock_guard lock(mu_);
-    if (commands_.empty()) return std::nullopt;
-    std::string c = std::move(commands_.front());
-    commands_.pop_front();
-    return c;
-  }
-  std::atomic<bool> subscribed{false};
-  std::atomic<int> sent{0}, acked{0};
-
- private:
-  std::string base_;
-  struct mosquitto* mosq_;
-  std::mutex mu_;
-  std::deque<std::string> commands_;
 };
 
 // The customer's phone behind an SMS gateway, and the work-order desk: one webhook receiver.
@@ -128,17 +92,11 @@ double FlowmeterNoise(int64_t i) { return 0.001 * static_cast<double>((i * 7919)
 
 std::string Frame(codec::WaterDeviceKind kind, const std::string& device, int64_t start, int n,
                   const std::function<double(int64_t)>& flow, bool relayed) {
-  codec::WaterFrame f;
-  f.kind = kind;
-  f.relayed = relayed;
-  f.feature_code = water::FeatureCodeOf(kTerminal);
-  f.device_id = device;
-  f.start = start;
-  f.interval_s = 60;
-  for (int i = 0; i < n; ++i) EXPECT_TRUE(f.AppendFlow(std::max(0.0, flow((start - kDay) / 60 + i))).ok());
-  auto bytes = codec::EncodeWaterFrame(f);
+  std::vector<double> flows;
+  for (int i = 0; i < n; ++i) flows.push_back(flow((start - kDay) / 60 + i));
+  auto bytes = sim::EncodeFlowFrame(kind, water::FeatureCodeOf(kTerminal), device, start, 60, flows, relayed);
   EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
-  return *bytes;
+  return bytes.ok() ? *bytes : std::string();
 }
 
 class WaterServeTest : public ::testing::Test {

@@ -20,6 +20,7 @@
 #include "app/daemon.h"
 #include "app/demo_audit.h"
 #include "app/demo_part.h"
+#include "app/demo_water.h"
 #include "app/local_broker.h"
 #include "app/webhook_receiver.h"
 #include "base/progress.h"
@@ -142,6 +143,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   // The method areas' devices beside the consumption fleet.
   std::vector<std::unique_ptr<DemoPart>> parts;
   if (args.audit_meters > 0) parts.push_back(MakeAuditDemoPart(args));
+  if (args.water_meters > 0) parts.push_back(MakeWaterDemoPart(args.water_meters, args.seed));
   for (auto& part : parts) part->Configure(config, receiver);
   Daemon daemon(config);
   if (Status s = daemon.Start(); !s.ok()) {

@@ -25,6 +25,7 @@ struct DemoArgs {
   double appliance_rate = 0.01;   // per meter-day
   int audit_meters = 20;          // tamper-audited meters (demo_audit.h); 0 = none
   double audit_attack_rate = 0.2; // share of their meter-cycles attacked (SPEC 4.7)
+  int water_meters = 24;          // water terminals + reference flowmeters (SPEC 3 loop); 0 = none
 };
 
 // Runs the demo; returns the process exit code. Stops on SIGINT/SIGTERM or after duration_s.

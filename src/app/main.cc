@@ -221,6 +221,9 @@ int main(int argc, char** argv) {
   demo->add_option("--audit-meters", demo_args.audit_meters, "tamper-audited meters (0 = none)")->check(CLI::Range(0, 10000));
   demo->add_option("--audit-attack-rate", demo_args.audit_attack_rate, "share of audited meter-cycles attacked")
       ->check(CLI::Range(0.0, 1.0));
+  demo->add_option("--water-meters", demo_args.water_meters,
+                   "water terminals with reference flowmeters, one MQTT connection each (0 = none)")
+      ->check(CLI::Range(0, 1000));
 
   app.add_subcommand("vee", "validate a readings CSV offline (SPEC 1.3); see meterhub vee --help");
   app.add_subcommand("relay", "relay retransmission tools: slots, level, score, password, beacons (SPEC 2.8)");
