@@ -293,5 +293,68 @@ TEST_F(WaterServeTest, PairsFileAndConfigErrors) {
   EXPECT_NE(bad_window.output.find("water.window must be 6h or 12h"), std::string::npos) << bad_window.output;
 }
 
+// Issue 4 round 3: a maintenance case under way survives a restart of `meterhub serve` (killed
+// with SIGKILL between the command and the terminal's ack): the ack sent to the restarted daemon is
+// accepted, the next window verifies, the case closes, and no command is re-issued.
+TEST_F(WaterServeTest, CaseUnderWaySurvivesARestartOfServe) {
+  auto serve = std::make_unique<ServeProcess>(config_, dir_ / "serve.log");
+  serve->Start();
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  httplib::Client c("127.0.0.1", http_port_);
+  auto paired = c.Post("/api/v1/water/pairs", {{"Authorization", "Bearer " + token_}},
+                       json{{"terminal_id", kTerminal}, {"flowmeter_id", kFlowmeter}, {"phone", kPhone}}.dump(),
+                       "application/json");
+  ASSERT_TRUE(paired && paired->status == 201) << (paired ? paired->body : "no answer");
+  meter::water::TerminalSelfMaintenance terminal(water::FeatureCodeOf(kTerminal));
+  auto reported = [&](int64_t i) { return terminal.Report(1.04 * TrueFlow(i) + 0.008); };
+  auto reference = [](int64_t i) { return TrueFlow(i) + FlowmeterNoise(i); };
+  json cmd;
+  {
+    DeviceLink link(broker_.port(), kTerminal);
+    ASSERT_TRUE(WaitFor([&] { return link.subscribed.load(); }, 10));
+    for (int h = 0; h < 6; ++h) {
+      link.Publish("water/frame", Frame(codec::WaterDeviceKind::kFlowmeter, kFlowmeter, kDay + h * 3600, 60, reference, true));
+      link.Publish("water/frame", Frame(codec::WaterDeviceKind::kTerminal, kTerminal, kDay + h * 3600, 60, reported, false));
+    }
+    std::optional<std::string> command;
+    ASSERT_TRUE(WaitFor([&] { return (command = link.NextCommand()).has_value(); }, 30)) << testing::ReadFile(dir_ / "serve.log");
+    cmd = json::parse(*command);
+  }
+  // The daemon dies mid-case (no clean shutdown), and comes back on the same database.
+  serve->Kill(SIGKILL);
+  serve = std::make_unique<ServeProcess>(config_, dir_ / "serve.log");
+  serve->Start();
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+
+  DeviceLink link(broker_.port(), kTerminal);
+  ASSERT_TRUE(WaitFor([&] { return link.subscribed.load(); }, 10));
+  meter::water::MaintenanceCommand mc;
+  mc.command_id = cmd["command_id"];
+  mc.feature_code = cmd["feature_code"];
+  mc.issued_at = cmd["issued_at"];
+  mc.expires_at = cmd["expires_at"];
+  mc.correction = meter::water::Correction::Linear(cmd["parameters"]["a1"], cmd["parameters"]["a2"]);
+  auto ack = terminal.Apply(mc, kDay + 6 * 3600 + 60);
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  link.Publish("water/ack", json{{"command_id", ack->command_id}, {"feature_code", ack->feature_code},
+                                  {"applied_at", ack->applied_at}}.dump());
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("acknowledged") || HasEvent("ack_refused"); }, 20)) << json(Events()).dump();
+  EXPECT_FALSE(HasEvent("ack_refused")) << json(Events()).dump();
+  json params = Get(std::string("/api/v1/water/meters/") + kTerminal + "/parameters");
+  EXPECT_EQ(params["commands"][0]["status"], "acknowledged") << params.dump();
+
+  for (int h = 6; h < 12; ++h) {
+    link.Publish("water/frame", Frame(codec::WaterDeviceKind::kFlowmeter, kFlowmeter, kDay + h * 3600, 60, reference, true));
+    link.Publish("water/frame", Frame(codec::WaterDeviceKind::kTerminal, kTerminal, kDay + h * 3600, 60, reported, false));
+  }
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("closed"); }, 30)) << json(Events()).dump() << testing::ReadFile(dir_ / "serve.log");
+  auto events = Events();
+  EXPECT_EQ(std::count(events.begin(), events.end(), "command_issued"), 1) << json(events).dump();
+  EXPECT_EQ(std::count(events.begin(), events.end(), "verified_clean"), 1) << json(events).dump();
+  EXPECT_FALSE(link.NextCommand().has_value());  // no re-issue, no refit
+  EXPECT_TRUE(Get("/api/v1/water/work-orders")["work_orders"].empty());
+  EXPECT_EQ(WEXITSTATUS(serve->Kill(SIGTERM)), 0);
+}
+
 }  // namespace
 }  // namespace mh

@@ -71,6 +71,8 @@ std::vector<Key> Keys(Config& c) {
       {"water", "photo_unit_m3", &c.water.photo_unit_m3, "volume of one step of the register's last drum (m3)"},
       {"water", "photo_digits", &c.water.photo_digits, "drums on the register; 0 = estimate from the photo"},
       {"water", "photo_min_units", &c.water.photo_min_units, "register steps a photo span must cover before it corrects the parameters"},
+      {"water", "max_se_a1", &c.water.max_se_a1, "parameters are sent when the slope's relative standard error is at most this; else the case pools the next windows"},
+      {"water", "max_deferred_windows", &c.water.max_deferred_windows, "pooled windows after which parameters are sent whatever their precision; 0 = from the detecting window at once"},
       {"alerts", "max_attempts", &c.alerts.dispatcher.max_attempts, "attempts per delivery before it is marked failed"},
       {"alerts", "initial_backoff_ms", &c.alerts.dispatcher.initial_backoff_ms, "wait after the first failure, doubled each time"},
       {"alerts", "max_backoff_ms", &c.alerts.dispatcher.max_backoff_ms, "longest wait between attempts"},
@@ -312,6 +314,10 @@ Status CheckWaterConfig(const Config& c) {
   if (!(c.water.photo_unit_m3 > 0)) return InvalidArgument("water.photo_unit_m3 must be positive");
   if (c.water.photo_digits < 0 || c.water.photo_digits > 20) return InvalidArgument("water.photo_digits must be 0..20");
   if (c.water.photo_min_units < 1) return InvalidArgument("water.photo_min_units must be >= 1");
+  if (!(c.water.max_se_a1 > 0)) return InvalidArgument("water.max_se_a1 must be positive");
+  if (c.water.max_deferred_windows < 0 || c.water.max_deferred_windows > 100) {
+    return InvalidArgument("water.max_deferred_windows must be 0..100");
+  }
   return Status::Ok();
 }
 

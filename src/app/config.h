@@ -78,6 +78,8 @@ struct Config {
     double photo_unit_m3 = 0.001;         // volume of one step of the register's last drum
     int photo_digits = 0;                 // drums on the register; 0 = estimate
     int photo_min_units = 100;            // register steps a photo span must cover to correct the parameters
+    double max_se_a1 = 0.0007;            // send parameters when se(a1)/a1 is at most this (else pool windows)
+    int max_deferred_windows = 3;         // ... or after this many pooled windows whatever the precision; 0 = at once
   } water;
   struct Alerts {
     alerts::DispatcherOptions dispatcher;

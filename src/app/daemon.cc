@@ -207,6 +207,8 @@ Status Daemon::StartWater() {
   o.photo_unit_m3 = config_.water.photo_unit_m3;
   o.photo_digits = config_.water.photo_digits;
   o.photo_min_units = config_.water.photo_min_units;
+  o.cases.max_se_a1 = config_.water.max_se_a1;
+  o.cases.max_deferred_windows = config_.water.max_deferred_windows;
   auto publish = [this](const std::string& terminal, const std::string& payload) -> Status {
     if (!mqtt_) return Status::Ok();  // no broker: commands are listed over HTTP only
     return mqtt_->Publish(ingest::DeviceTopic(terminal, ingest::kCommandSuffix), payload);

@@ -165,12 +165,20 @@ WaterEvalReport EvaluateWaterFleet(const WaterSimOptions& o) {
   WaterFleet fleet(o);
   r.meters = static_cast<int>(fleet.meters().size());
   std::vector<double> a1_err, a2_err, a1_precise, a1_pooled;
+  std::vector<double> sent_err[2];  // [gated, at once]
+  water::CaseOptions case_options[2] = {o.cases, o.cases};
+  case_options[1].max_deferred_windows = 0;
+  WaterEvalReport::SentStats* sent_stats[2] = {&r.sent_gated, &r.sent_at_once};
   double seconds = 0;
   int done = 0;
   for (size_t m = 0; m < fleet.meters().size() && done < o.windows; ++m) {
     const SimWaterMeter& meter = fleet.meters()[m];
     bool any_steady = false, any_unsteady = false, observable = false;
     std::vector<FlowPair> pooled;
+    const water::PairingEntry entry{meter.feature_code, meter.terminal_id, meter.flowmeter_id, ""};
+    std::optional<water::MeterMaintenance> platforms[2];
+    water::CaseOutputs outs[2];
+    for (int k = 0; k < 2; ++k) platforms[k].emplace(entry, o.precheck, case_options[k]);
     for (int w = 0; w < o.windows_per_meter && done < o.windows; ++w, ++done) {
       const auto samples = fleet.Window(m, w);
       const auto pairs = RawPairs(samples);
@@ -178,6 +186,10 @@ WaterEvalReport EvaluateWaterFleet(const WaterSimOptions& o) {
       const auto t0 = std::chrono::steady_clock::now();
       const water::PreCheckResult pc = water::PreCheck(pairs, o.precheck);
       seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const int64_t start = o.start + static_cast<int64_t>(w) * o.window_s;
+      for (int k = 0; k < 2; ++k) {
+        if (outs[k].commands.empty() && outs[k].work_orders.empty()) platforms[k]->OnWindow(start, pairs, start + o.window_s, &outs[k]);
+      }
       const Verdict expected = fleet.Expected(m, samples);
       observable |= expected == Verdict::kSteady;
       ++r.confusion[static_cast<int>(meter.fault)][static_cast<int>(pc.verdict)];
@@ -188,6 +200,12 @@ WaterEvalReport EvaluateWaterFleet(const WaterSimOptions& o) {
       if (pc.verdict == Verdict::kSteady && !pc.mapping.linear.degenerate &&
           (meter.fault == WaterFault::kLinearDrift || meter.fault == WaterFault::kOffsetDrift)) {
         a1_err.push_back(std::abs(pc.mapping.linear.a1 - meter.truth.a1) / meter.truth.a1);
+        int flowing = 0;
+        for (const FlowPair& p : pairs) flowing += p.q1 >= 0.05;
+        const int b = flowing < 30 ? 0 : flowing < 100 ? 1 : 2;
+        ++r.a1_by_flow_windows[b];
+        r.a1_by_flow_mean[b] += a1_err.back();
+        r.a1_by_flow_within_0_2pct[b] += a1_err.back() < 0.002;
         if (pc.mapping.linear.se_a1 <= 0.001 * pc.mapping.linear.a1) a1_precise.push_back(a1_err.back());
         a2_err.push_back(std::abs(pc.mapping.linear.a2 - meter.truth.a2));
       }
@@ -195,6 +213,31 @@ WaterEvalReport EvaluateWaterFleet(const WaterSimOptions& o) {
     if (any_steady && (meter.fault == WaterFault::kLinearDrift || meter.fault == WaterFault::kOffsetDrift)) {
       const water::LinearFit f = water::FitLinear(pooled);
       if (!f.degenerate) a1_pooled.push_back(std::abs(f.a1 - meter.truth.a1) / meter.truth.a1);
+    }
+    const bool linear_truth = meter.fault == WaterFault::kLinearDrift || meter.fault == WaterFault::kOffsetDrift;
+    for (int k = 0; k < 2; ++k) {
+      WaterEvalReport::SentStats& st = *sent_stats[k];
+      const bool sent = !outs[k].commands.empty();
+      if (meter.fault == WaterFault::kHealthy || meter.fault == WaterFault::kSmallDrift) {
+        st.healthy_commands += sent;
+        st.healthy_work_orders += !outs[k].work_orders.empty();
+      }
+      if (meter.fault != WaterFault::kUnsteady && meter.fault != WaterFault::kHealthy && meter.fault != WaterFault::kSmallDrift &&
+          DriftSize(meter.truth) > 0.02) {
+        st.drift_over_2pct_sent += sent;
+        const auto& pc = platforms[k]->current_case();
+        st.drift_over_2pct_pending += pc && pc->state() == water::MaintenanceCase::State::kFitPending;
+      }
+      if (!linear_truth) continue;
+      const auto& c = platforms[k]->current_case();
+      if (c && c->state() == water::MaintenanceCase::State::kFitPending) ++st.pending_at_end;
+      if (sent && outs[k].commands[0].correction.model == Correction::kLinear) {
+        sent_err[k].push_back(std::abs(outs[k].commands[0].correction.a1 - meter.truth.a1) / meter.truth.a1);
+        if (k == 0 && c && !c->sent_precise()) {
+          ++st.forced;
+          st.forced_mean += sent_err[k].back();
+        }
+      }
     }
     switch (meter.fault) {
       case WaterFault::kHealthy:
@@ -239,6 +282,20 @@ WaterEvalReport EvaluateWaterFleet(const WaterSimOptions& o) {
   }
   r.a1_pooled_err_p95 = Percentile(a1_pooled, 0.95);
   r.a1_err_p95 = Percentile(a1_err, 0.95);
+  for (int b = 0; b < 3; ++b) {
+    if (r.a1_by_flow_windows[b] > 0) r.a1_by_flow_mean[b] /= static_cast<double>(r.a1_by_flow_windows[b]);
+  }
+  for (int k = 0; k < 2; ++k) {
+    WaterEvalReport::SentStats& st = *sent_stats[k];
+    st.meters = sent_err[k].size();
+    for (double e : sent_err[k]) {
+      st.mean += e / sent_err[k].size();
+      st.within_0_2pct += e < 0.002;
+      st.max = std::max(st.max, e);
+    }
+    st.p95 = Percentile(sent_err[k], 0.95);
+    if (st.forced > 0) st.forced_mean /= static_cast<double>(st.forced);
+  }
   r.a2_err_p95 = Percentile(a2_err, 0.95);
   return r;
 }
@@ -306,6 +363,43 @@ void PrintWaterEval(const WaterEvalReport& r, std::ostream& out) {
                 r.a2_err_mean, r.a2_err_p95,
                 static_cast<unsigned long long>(r.degenerate_steady));
   out << buf;
+  out << "  by flowing minutes (q1 >= 0.05 m3/h) in the window:";
+  const char* bucket[3] = {"< 30", "30-99", ">= 100"};
+  for (int b = 0; b < 3; ++b) {
+    std::snprintf(buf, sizeof buf, "%s %s: %llu windows, mean %.4f %%, below 0.2 %% %.1f %%", b ? ";" : "", bucket[b],
+                  static_cast<unsigned long long>(r.a1_by_flow_windows[b]), 100 * r.a1_by_flow_mean[b],
+                  r.a1_by_flow_windows[b] ? 100.0 * r.a1_by_flow_within_0_2pct[b] / r.a1_by_flow_windows[b] : 0.0);
+    out << buf;
+  }
+  out << "\n";
+  const water::CaseOptions& gate = o.cases;
+  out << "\nparameters SENT to the terminals (first command of each linear/offset-drift meter, over its windows)\n";
+  for (int k = 0; k < 2; ++k) {
+    const WaterEvalReport::SentStats& st = k == 0 ? r.sent_gated : r.sent_at_once;
+    if (k == 0) {
+      std::snprintf(buf, sizeof buf, "  precision gate (send when se(a1) <= %.2f %%, else pool up to %d more windows):\n",
+                    100 * gate.max_se_a1, gate.max_deferred_windows);
+    } else {
+      std::snprintf(buf, sizeof buf, "  sent at once from the detecting window (no gate):\n");
+    }
+    out << buf;
+    if (k == 0) {
+      std::snprintf(buf, sizeof buf, "    of which sent at the pooling limit with an imprecise fit: %llu, |a1 error| mean %.4f %%\n",
+                    static_cast<unsigned long long>(st.forced), 100 * st.forced_mean);
+      out << buf;
+    }
+    std::snprintf(buf, sizeof buf,
+                  "    %llu meters: |a1 error| mean %.4f %%, p95 %.4f %%, max %.4f %%; below 0.2 %%: %.2f %%; still pooling at the "
+                  "end: %llu\n    healthy + small-drift meters sent a command: %llu, work orders: %llu; drifts above 2 %% sent "
+                  "a command: %llu of %llu (still pooling: %llu)\n",
+                  static_cast<unsigned long long>(st.meters), 100 * st.mean, 100 * st.p95, 100 * st.max,
+                  st.meters ? 100.0 * st.within_0_2pct / st.meters : 0.0, static_cast<unsigned long long>(st.pending_at_end),
+                  static_cast<unsigned long long>(st.healthy_commands), static_cast<unsigned long long>(st.healthy_work_orders),
+                  static_cast<unsigned long long>(st.drift_over_2pct_sent),
+                  static_cast<unsigned long long>(r.drift_meters_over_2pct),
+                  static_cast<unsigned long long>(st.drift_over_2pct_pending));
+    out << buf;
+  }
   std::snprintf(buf, sizeof buf,
                 "\nper meter (over its %d windows)\n"
                 "  drifts above 2 %% (0.3-1.5 m3/h): %llu meters, caught %llu (%.2f %%); observable in some window %llu, "
@@ -340,7 +434,7 @@ ClosedLoopReport RunWaterClosedLoop(const WaterSimOptions& options, int meters, 
     const SimWaterMeter& meter = fleet.meters()[m];
     const water::PairingEntry entry{meter.feature_code, meter.terminal_id, meter.flowmeter_id, "+8613800000000"};
     meter::water::TerminalSelfMaintenance terminal(meter.feature_code);
-    water::MeterMaintenance platform(entry, o.precheck);
+    water::MeterMaintenance platform(entry, o.precheck, o.cases);
     water::CaseOutputs out;
     int detected_at = -1;
     for (int w = 0; w < windows_per_meter; ++w) {
@@ -380,9 +474,12 @@ ClosedLoopReport RunWaterClosedLoop(const WaterSimOptions& options, int meters, 
 int RunWaterSim(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
   static constexpr char kUsage[] =
       "usage: meterhub sim water [--windows 10000] [--seed 1] [--loop-meters 200] [--pairs-csv FILE]\n"
+      "                          [--max-se-a1 0.0007] [--max-deferred 3]\n"
       "  evaluates the water pre-check and fit (SPEC 3) on simulated meter-windows (4 windows of 6 h per\n"
       "  meter) against the injected faults, and runs the closed loop on --loop-meters drifting meters\n"
-      "  over 16 windows (4 days); --pairs-csv writes the first 20 meters' windows as a PAIRS.csv.\n";
+      "  over 16 windows (4 days); --pairs-csv writes the first 20 meters' windows as a PAIRS.csv.\n"
+      "  --max-se-a1 / --max-deferred: the precision gate before parameters are sent (relative se(a1);\n"
+      "  windows to pool at most, 0 = send at once).\n";
   WaterSimOptions o;
   int loop_meters = 200;
   std::string pairs_csv;
@@ -417,6 +514,20 @@ int RunWaterSim(const std::vector<std::string>& argv, std::ostream& out, std::os
         return 2;
       }
       o.seed = s;
+    } else if (a == "--max-se-a1") {
+      const double x = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || !(x > 0 && x < 1)) {
+        err << "meterhub sim water: --max-se-a1 '" << v << "' is not a fraction in (0, 1)\n";
+        return 2;
+      }
+      o.cases.max_se_a1 = x;
+    } else if (a == "--max-deferred") {
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 0 || n > 1000) {
+        err << "meterhub sim water: --max-deferred '" << v << "' is not a count of windows\n";
+        return 2;
+      }
+      o.cases.max_deferred_windows = static_cast<int>(n);
     } else if (a == "--pairs-csv") {
       pairs_csv = v;
     } else {

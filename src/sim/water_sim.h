@@ -43,6 +43,7 @@ struct WaterSimOptions {
   double terminal_noise_abs = 0.001;
   double terminal_noise_rel = 0.002;
   water::PreCheckOptions precheck;
+  water::CaseOptions cases;            // the precision gate (max_se_a1, max_deferred_windows) among others
 };
 
 // One simulated meter: its fault and, for drifts, the true deviation model raw = f(q).
@@ -95,6 +96,27 @@ struct WaterEvalReport {
   uint64_t a1_pooled_meters = 0, a1_pooled_within_0_2pct = 0;
   double a1_pooled_err_mean = 0, a1_pooled_err_p95 = 0;
   uint64_t degenerate_steady = 0;   // steady windows with no flow spread (offset-only fit)
+  // Where the per-window a1 error comes from: the same windows by flowing minutes (q1 ≥ 0.05 m³/h)
+  // — buckets < 30, 30–99, ≥ 100.
+  uint64_t a1_by_flow_windows[3] = {};
+  double a1_by_flow_mean[3] = {};
+  uint64_t a1_by_flow_within_0_2pct[3] = {};
+  // The parameters a MeterMaintenance actually SENDS to the terminal over the meter's windows (the
+  // first command of each linear/offset-drift meter; a linear correction): with the precision gate
+  // (CaseOptions defaults: deferred and pooled while se(a1) is large) and without it (sent at once,
+  // max_deferred_windows = 0). Same windows, terminal not acknowledging (only the first command).
+  struct SentStats {
+    uint64_t meters = 0, within_0_2pct = 0;
+    double mean = 0, p95 = 0, max = 0;
+    uint64_t forced = 0;              // of those, sent at the deferral limit with an imprecise fit
+    double forced_mean = 0;
+    uint64_t pending_at_end = 0;      // drift meters whose case was still deferring after the last window
+    uint64_t healthy_commands = 0;    // healthy + small-drift meters that were sent a command
+    uint64_t healthy_work_orders = 0;
+    uint64_t drift_over_2pct_sent = 0;  // drifts above 2 % that got a command
+    uint64_t drift_over_2pct_pending = 0;  // ... whose case was still pooling after the last window
+  };
+  SentStats sent_gated, sent_at_once;
   // Per meter over its windows.
   uint64_t drift_meters_over_2pct = 0, drift_meters_over_2pct_caught = 0;
   uint64_t drift_over_2pct_observable = 0, drift_over_2pct_observable_caught = 0;
@@ -118,7 +140,7 @@ struct ClosedLoopReport {
 };
 ClosedLoopReport RunWaterClosedLoop(const WaterSimOptions& options, int meters, int windows_per_meter);
 
-// `meterhub sim water --windows N --seed S [--pairs-csv FILE]`: the evaluation report (and the
+// `meterhub sim water --windows N --seed S [--pairs-csv FILE] [--max-se-a1 F] [--max-deferred N]`: the evaluation report (and the
 // first meters' pairs as a PAIRS.csv for `meterhub water check`). Exit 0, or 2 on bad usage.
 int RunWaterSim(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err);
 

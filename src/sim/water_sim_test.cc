@@ -54,9 +54,18 @@ TEST(WaterEval, HealthyMetersGetNoWorkOrdersAndDriftsAreCaught) {
   EXPECT_LT(r.a1_precise_err_mean, 0.002);
   EXPECT_LT(r.a1_precise_err_p95, 0.003);
   EXPECT_EQ(r.healthy_false_commands, 0u);
+  // The parameters actually sent: no command or work order for a healthy meter either way, and the
+  // precision gate sends better slopes than sending from the detecting window at once.
+  EXPECT_EQ(r.sent_gated.healthy_commands, 0u);
+  EXPECT_EQ(r.sent_gated.healthy_work_orders, 0u);
+  EXPECT_EQ(r.sent_at_once.healthy_commands, 0u);
+  EXPECT_GT(r.sent_gated.meters, 10u);
+  EXPECT_LT(r.sent_gated.mean, r.sent_at_once.mean);
+  EXPECT_LT(r.sent_gated.mean, 0.004);
   std::ostringstream text;
   PrintWaterEval(r, text);
   EXPECT_NE(text.str().find("verdict accuracy"), std::string::npos);
+  EXPECT_NE(text.str().find("parameters SENT"), std::string::npos);
 }
 
 TEST(WaterSimCommand, BadUsageIsExit2) {

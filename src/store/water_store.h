@@ -4,11 +4,13 @@
 // touches store.h; SQLite backend in sqlite/sqlite_water_store.h, contract in
 // water_store_conformance.h.
 //
-// Contract for every backend: methods are thread-safe; every write is durable when it returns OK;
-// lists come oldest first (by time, then id); `limit` <= 0 means no limit.
+// Contract for every backend: methods are thread-safe; every write is durable when it returns OK
+// (inside Batch: when the Batch returns OK); lists come oldest first (by time, then id); `limit`
+// <= 0 means no limit.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -94,6 +96,15 @@ struct WaterPhotoRecord {
   int64_t received_at = 0;
 };
 
+// The maintenance state of one meter (a case under way, its pooled samples, the correction in
+// force), so that a daemon restart does not lose it. Keyed by feature_code; `state` is the water
+// service's own serialisation (JSON), opaque to the store.
+struct WaterCaseStateRecord {
+  std::string feature_code;
+  std::string state;
+  int64_t updated_at = 0;
+};
+
 class WaterStore {
  public:
   virtual ~WaterStore() = default;
@@ -129,6 +140,17 @@ class WaterStore {
 
   virtual Result<int64_t> AddPhoto(const WaterPhotoRecord& photo) = 0;
   virtual Result<std::vector<WaterPhotoRecord>> ListPhotos(const std::string& terminal_id) = 0;
+
+  // Insert or replace by feature_code.
+  virtual Status PutCaseState(const WaterCaseStateRecord& state) = 0;
+  virtual Result<std::optional<WaterCaseStateRecord>> GetCaseState(const std::string& feature_code) = 0;
+
+  // Runs `body` (which calls this store's methods) as ONE transaction: its writes become durable
+  // together when Batch returns OK (one fsync for a durable file, not one per write), and none of
+  // them lands when `body` fails (its error is returned) or the commit fails. Other threads'
+  // calls wait until the batch ends. A Batch inside a body joins the outer one; if it fails, the
+  // outer one fails too, even if its body ignores the error.
+  virtual Status Batch(const std::function<Status()>& body) = 0;
 };
 
 }  // namespace mh::store

@@ -3,7 +3,9 @@
 
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 namespace mh::store::conformance {
 
@@ -138,6 +140,93 @@ TEST_P(WaterStoreConformanceTest, WorkOrdersAndPhotos) {
   ASSERT_EQ(photos->size(), 2u);
   EXPECT_EQ((*photos)[0].value, "001234");  // by taken_at
   EXPECT_EQ((*photos)[1].unreadable, "too dark");
+}
+
+TEST_P(WaterStoreConformanceTest, CaseStateUpsertByFeatureCode) {
+  auto none = store().GetCaseState("fc1");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(store().PutCaseState({"fc1", "{\"case\":null}", 10}).ok());
+  ASSERT_TRUE(store().PutCaseState({"fc2", "{}", 11}).ok());
+  ASSERT_TRUE(store().PutCaseState({"fc1", "{\"case\":{\"state\":\"command_issued\"}}", 12}).ok());
+  auto got = store().GetCaseState("fc1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->state, "{\"case\":{\"state\":\"command_issued\"}}");
+  EXPECT_EQ((*got)->updated_at, 12);
+}
+
+TEST_P(WaterStoreConformanceTest, BatchCommitsEveryWriteTogether) {
+  Status s = store().Batch([&]() -> Status {
+    MH_RETURN_IF_ERROR(store().AddFrame({0, "fc1", "T1", "terminal", false, 0, 3600, 5, "x"}).status());
+    MH_RETURN_IF_ERROR(store().PutWindow({"fc1", 0, 21600, "steady", "A", 360, "{}", "", 21600}));
+    MH_RETURN_IF_ERROR(store().AppendHistory({0, "fc1", 21600, "window_checked", ""}).status());
+    MH_RETURN_IF_ERROR(store().PutCommand({"fc1-1-1", "fc1", "T1", "window", 21600, 43200, "{}", "issued", 0}));
+    MH_RETURN_IF_ERROR(store().PutPair({"T1", "fc1", "F1", "", 1}));
+    // Reads inside the batch see its writes.
+    auto h = store().ListHistory("fc1");
+    if (!h.ok() || h->size() != 1) return Internal("history not visible inside the batch");
+    return store().PutCaseState({"fc1", "{}", 21600});
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(store().ListFrames("fc1", "", 0, 3600)->size(), 1u);
+  EXPECT_EQ(store().ListWindows("fc1", 0)->size(), 1u);
+  EXPECT_EQ(store().ListHistory("fc1")->size(), 1u);
+  EXPECT_TRUE(store().GetCommand("fc1-1-1")->has_value());
+  EXPECT_TRUE(store().GetCaseState("fc1")->has_value());
+  EXPECT_EQ(store().ListPairs()->size(), 1u);
+}
+
+TEST_P(WaterStoreConformanceTest, FailedBatchLeavesNothing) {
+  ASSERT_TRUE(store().AppendHistory({0, "fc1", 1, "before", ""}).ok());
+  Status s = store().Batch([&]() -> Status {
+    MH_RETURN_IF_ERROR(store().AddFrame({0, "fc1", "T1", "terminal", false, 0, 3600, 5, "x"}).status());
+    MH_RETURN_IF_ERROR(store().AppendHistory({0, "fc1", 2, "inside", ""}).status());
+    return InvalidArgument("the body gave up");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store().ListFrames("fc1", "", 0, 3600)->empty());
+  auto h = store().ListHistory("fc1");
+  ASSERT_EQ(h->size(), 1u);
+  EXPECT_EQ((*h)[0].event, "before");
+  // A failing nested batch fails the outer one even when its error is ignored.
+  Status outer = store().Batch([&]() -> Status {
+    MH_RETURN_IF_ERROR(store().AppendHistory({0, "fc1", 3, "outer", ""}).status());
+    (void)store().Batch([&]() -> Status {
+      (void)store().AppendHistory({0, "fc1", 4, "inner", ""});
+      return InvalidArgument("inner gave up");
+    });
+    return Status::Ok();
+  });
+  EXPECT_FALSE(outer.ok());
+  EXPECT_EQ(store().ListHistory("fc1")->size(), 1u);
+  // A conflicting pair inside a batch fails alone; the batch's other writes stand.
+  ASSERT_TRUE(store().PutPair({"T1", "fc1", "F1", "", 1}).ok());
+  Status mixed = store().Batch([&]() -> Status {
+    MH_RETURN_IF_ERROR(store().AppendHistory({0, "fc1", 5, "kept", ""}).status());
+    EXPECT_EQ(store().PutPair({"T2", "fc2", "F1", "", 2}).code(), StatusCode::kAlreadyExists);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(mixed.ok()) << mixed.ToString();
+  EXPECT_EQ(store().ListHistory("fc1")->size(), 2u);
+  EXPECT_EQ(store().ListPairs()->size(), 1u);
+}
+
+TEST_P(WaterStoreConformanceTest, NestedBatchJoinsAndOtherThreadsWait) {
+  std::thread other;
+  Status s = store().Batch([&]() -> Status {
+    MH_RETURN_IF_ERROR(store().AppendHistory({0, "fc1", 1, "first", ""}).status());
+    // Another thread's write waits for the batch to end, so it lands after "second".
+    other = std::thread([&] { EXPECT_TRUE(store().AppendHistory({0, "fc1", 3, "third", ""}).ok()); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return store().Batch([&]() { return store().AppendHistory({0, "fc1", 2, "second", ""}).status(); });
+  });
+  other.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto h = store().ListHistory("fc1");
+  ASSERT_EQ(h->size(), 3u);
+  EXPECT_EQ((*h)[0].event, "first");
+  EXPECT_EQ((*h)[1].event, "second");
+  EXPECT_EQ((*h)[2].event, "third");
 }
 
 }  // namespace mh::store::conformance

@@ -109,21 +109,30 @@ LinearFit FitLinear(const std::vector<FlowPair>& p) {
     f.a1 = 1.0;
     f.a2 = my - mx;
     for (const auto& x : p) f.sse += (x.q2 - x.q1 - f.a2) * (x.q2 - x.q1 - f.a2);
-    f.se_a1 = std::numeric_limits<double>::infinity();
+    f.se_a1 = f.se_a1_robust = std::numeric_limits<double>::infinity();
     f.se_a2 = p.size() > 1 ? std::sqrt(f.sse / (n - 1) / n) : 0.0;
     f.r2 = R2(f.sse, Sst(p));
     return f;
   }
   f.a1 = sxy / sxx;
   f.a2 = my - f.a1 * mx;
+  // Σ (x − x̄)² r² / (1 − h)², h = 1/n + (x − x̄)²/Sxx the leverage (HC3): a window of idle minutes
+  // and one or two flowing ones puts all the slope on those few high-leverage points, whose
+  // residuals the line forces near zero — r/(1 − h) is the residual the point would have if it
+  // were left out, which is what the slope actually risks.
+  double meat = 0;
   for (const auto& x : p) {
     const double r = x.q2 - (f.a1 * x.q1 + f.a2);
     f.sse += r * r;
+    const double d2 = (x.q1 - mx) * (x.q1 - mx);
+    const double h = 1.0 / n + d2 / sxx;
+    meat += h < 1.0 - 1e-9 ? d2 * r * r / ((1.0 - h) * (1.0 - h)) : std::numeric_limits<double>::infinity();
   }
   if (p.size() > 2) {
     const double s2 = f.sse / (n - 2);
     f.se_a1 = std::sqrt(s2 / sxx);
     f.se_a2 = std::sqrt(s2 * (1.0 / n + mx * mx / sxx));
+    f.se_a1_robust = std::sqrt(meat) / sxx;
   }
   f.r2 = R2(f.sse, Sst(p));
   return f;

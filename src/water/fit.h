@@ -38,6 +38,11 @@ inline constexpr double kPowerMinGap = 0.005;  // m³/h
 struct LinearFit {
   double a1 = 1.0, a2 = 0.0;
   double se_a1 = 0.0, se_a2 = 0.0;  // standard errors (0 when n ≤ 2; infinite a1 when degenerate)
+  // The slope's heteroscedasticity-consistent standard error (the HC3 sandwich, leverage-corrected):
+  // honest when the noise grows with the flow, as a meter's does, and when a few flowing minutes
+  // among idle ones carry the slope; se_a1 assumes one noise level for all samples and is
+  // optimistic then. Infinite when degenerate or a single point carries the slope; 0 when n ≤ 2.
+  double se_a1_robust = 0.0;
   double r2 = 0.0;                  // coefficient of determination of q2 on a1·q1 + a2
   double sse = 0.0;
   int n = 0;

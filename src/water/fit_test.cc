@@ -78,5 +78,25 @@ TEST(FitMapping, LineStaysLinearUnderNoise) {
   EXPECT_NEAR(m.correction.a2, -0.02, 4 * m.linear.se_a2);
 }
 
+// The HC3 slope error, by hand: x = 0..3, residuals ±0.01 orthogonal to x, Sxx = 5, leverages
+// h = 0.7, 0.3, 0.3, 0.7: sqrt(Σ(x−x̄)²r²/(1−h)²) / Sxx = sqrt(2·2.25e-4/0.09 + 2·0.25e-4/0.49) / 5
+// = 0.0142857 (the classical one: 0.0063246). Larger than the classical one when the big residuals
+// sit at the big flows (noise growing with flow); infinite without spread.
+TEST(FitLinear, RobustSlopeError) {
+  std::vector<FlowPair> p = {{0, 0.0, 0.01}, {60, 1.0, 0.99}, {120, 2.0, 1.99}, {180, 3.0, 3.01}};
+  LinearFit f = FitLinear(p);
+  EXPECT_NEAR(f.a1, 1.0, 1e-12);
+  EXPECT_NEAR(f.se_a1_robust, 0.0142857143, 1e-9);
+  EXPECT_NEAR(f.se_a1, 0.0063245553, 1e-9);
+  std::vector<FlowPair> growing;
+  for (int i = 0; i < 40; ++i) {
+    const double q = 0.05 * i;
+    growing.push_back({i * 60, q, q + (i % 2 == 0 ? 1 : -1) * 0.01 * q * q});
+  }
+  f = FitLinear(growing);
+  EXPECT_GT(f.se_a1_robust, 1.2 * f.se_a1);
+  EXPECT_TRUE(std::isinf(FitLinear({{0, 0.2, 0.3}, {60, 0.2, 0.31}, {120, 0.2, 0.29}}).se_a1_robust));
+}
+
 }  // namespace
 }  // namespace mh::water

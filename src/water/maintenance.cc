@@ -1,5 +1,7 @@
 #include "water/maintenance.h"
 
+#include <cstdio>
+
 namespace mh::water {
 
 const char* CaseStateName(MaintenanceCase::State s) {
@@ -8,6 +10,7 @@ const char* CaseStateName(MaintenanceCase::State s) {
     case MaintenanceCase::State::kAcknowledged: return "acknowledged";
     case MaintenanceCase::State::kClosed: return "closed";
     case MaintenanceCase::State::kWorkOrder: return "work_order";
+    case MaintenanceCase::State::kFitPending: return "fit_pending";
   }
   return "?";
 }
@@ -29,6 +32,24 @@ WindowCheck CheckWindow(int64_t window_start, const std::vector<FlowPair>& repor
   return w;
 }
 
+bool FitIsPrecise(const WindowCheck& check, const CaseOptions& options) {
+  const Mapping& fit = check.raw_fit;
+  if (options.max_deferred_windows <= 0 || fit.use_power) return true;
+  if (fit.linear.degenerate || !(fit.linear.a1 > 0) || check.flowing_pairs < options.min_flowing_pairs) return false;
+  return fit.linear.se_a1_robust <= options.max_se_a1 * fit.linear.a1;
+}
+
+namespace {
+std::string Precision(const WindowCheck& check) {
+  const Mapping& fit = check.raw_fit;
+  if (fit.linear.degenerate) return "slope unknown (no flow spread)";
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "se(a1) %.3f %% over %d flowing pairs", 100 * fit.linear.se_a1_robust / fit.linear.a1,
+                check.flowing_pairs);
+  return buf;
+}
+}  // namespace
+
 Result<MaintenanceCase> MaintenanceCase::Open(const PairingEntry& entry, int case_number, const WindowCheck& check,
                                               int64_t now, const CaseOptions& options, CaseOutputs* out) {
   const Verdict v = check.reported.verdict;
@@ -39,6 +60,9 @@ Result<MaintenanceCase> MaintenanceCase::Open(const PairingEntry& entry, int cas
   c.Record(now, "detected", "window " + std::to_string(check.window_start) + ": " + check.reported.reason);
   if (v == Verdict::kUnsteady) {
     c.OpenWorkOrder("unsteady deviation: " + check.reported.reason, now, out);
+  } else if (!FitIsPrecise(check, options)) {
+    c.state_ = State::kFitPending;
+    c.Record(now, "fit_deferred", Precision(check) + ": pooling the next windows before sending parameters");
   } else {
     c.Issue(check.raw_fit.correction, now, out);
   }
@@ -100,6 +124,39 @@ void MaintenanceCase::OnTick(int64_t now, CaseOutputs* out) {
 }
 
 Status MaintenanceCase::OnWindow(const WindowCheck& check, int64_t now, CaseOutputs* out) {
+  if (state_ == State::kFitPending) {
+    // `check` judges every window since detection, pooled (MeterMaintenance).
+    const std::string w = "windows since detection, pooled to " + std::to_string(check.window_start) + ": " + check.reported.reason;
+    switch (check.reported.verdict) {
+      case Verdict::kUnsteady:
+        OpenWorkOrder("unsteady deviation: " + w, now, out);
+        return Status::Ok();
+      case Verdict::kNone:
+        // The pooled data do not show the deviation (yet): the detecting window may have seen
+        // flows the others lack. Keep pooling; at the limit the deviation is not confirmed.
+        if (++deferrals_ >= options_.max_deferred_windows) {
+          state_ = State::kClosed;
+          Record(now, "closed", "deviation not confirmed: " + w);
+        } else {
+          Record(now, "fit_deferred", "pooled windows within tolerance: " + w);
+        }
+        return Status::Ok();
+      case Verdict::kTooFewPairs:
+        Record(now, "window_ignored", w);
+        return Status::Ok();
+      case Verdict::kSteady:
+        ++deferrals_;
+        sent_precise_ = FitIsPrecise(check, options_);
+        if (sent_precise_ || deferrals_ >= options_.max_deferred_windows) {
+          Record(now, "fit_pooled", Precision(check) + " after " + std::to_string(deferrals_) + " more window(s)");
+          Issue(check.raw_fit.correction, now, out);
+        } else {
+          Record(now, "fit_deferred", Precision(check) + " after " + std::to_string(deferrals_) + " more window(s)");
+        }
+        return Status::Ok();
+    }
+    return Status::Ok();
+  }
   if (state_ != State::kAcknowledged) {
     Record(now, "window_ignored", "window " + std::to_string(check.window_start) + ": case is " + CaseStateName(state_));
     return Status::Ok();

@@ -4,8 +4,14 @@
 // that the daemon wires to MQTT, the alert channels and the store. Every transition is appended to
 // the case's maintenance history.
 //
-//   open(steady)   → kCommandIssued  (command + "self-check under way" notice)
+//   open(steady)   → kCommandIssued  (command + "self-check under way" notice) when the fit is
+//                    precise (FitIsPrecise), else kFitPending
 //   open(unsteady) → kWorkOrder      (at once: no remote cure for an erratic meter)
+//   kFitPending    --window (the check of every window since detection, pooled):
+//                    steady and precise, or max_deferred_windows reached--> kCommandIssued
+//                    steady, imprecise, or none--> stays (fit_deferred); none at the limit-->
+//                    kClosed (deviation not confirmed);
+//                    unsteady--> kWorkOrder
 //   kCommandIssued --ack (current id, applied ≤ expiry)--> kAcknowledged
 //   kCommandIssued --tick past expiry--> re-issue the same correction under a new id while
 //                    retries < max_command_retries (default 1), else kWorkOrder ("no ack")
@@ -83,13 +89,29 @@ struct CaseOptions {
   // A "none" window verifies a correction only with this many pairs at q1 ≥ the flow floor of
   // CheckWindow (0.05 m³/h): a night of zero flow cannot show that a gain error is gone.
   int min_flowing_pairs = 10;
+  // Precision gate before dispatch (SPEC 3.4 fits, 3.5 sends; neither says in which window). A
+  // low-use window carries the slope on a few flowing minutes, and its a1 can be off by several
+  // tenths of a percent. Parameters go out at once when the slope's robust relative standard
+  // error se(a1)/a1 (LinearFit::se_a1_robust) is at most max_se_a1 over at least
+  // min_flowing_pairs flowing pairs (or the power model was chosen: it needs strong evidence
+  // already); otherwise the case waits and pools the next windows' raw flow, and sends the pooled
+  // fit as soon as it is precise, or after max_deferred_windows windows whatever its precision.
+  // 0 windows = always send at once (the round-1 behaviour).
+  double max_se_a1 = 0.0007;
+  int max_deferred_windows = 3;
 };
+
+// The gate above: may the raw fit of `check` be sent at once? Also needs min_flowing_pairs flowing
+// pairs: with fewer, a standard error estimated from the residuals is itself unreliable.
+bool FitIsPrecise(const WindowCheck& check, const CaseOptions& options);
 
 inline constexpr char kSelfCheckNotice[] = "Your water meter is running a remote self-check: please pause water use.";
 
+class MeterMaintenance;
+
 class MaintenanceCase {
  public:
-  enum class State { kCommandIssued, kAcknowledged, kClosed, kWorkOrder };
+  enum class State { kCommandIssued, kAcknowledged, kClosed, kWorkOrder, kFitPending };
 
   // Opens a case from a window whose verdict is steady or unsteady (anything else is refused).
   // `case_number` makes command ids unique across the meter's cases.
@@ -107,8 +129,12 @@ class MaintenanceCase {
   const Correction& applied() const { return applied_; }
   const MaintenanceCommand& current_command() const { return command_; }
   int refits() const { return refits_; }
+  int deferrals() const { return deferrals_; }
+  // False when the current command was sent at the deferral limit with an imprecise fit.
+  bool sent_precise() const { return sent_precise_; }
 
  private:
+  friend class MeterMaintenance;  // saves and restores the state (a case survives a restart)
   MaintenanceCase(PairingEntry entry, int case_number, CaseOptions options)
       : entry_(std::move(entry)), case_number_(case_number), options_(options) {}
   void Record(int64_t at, const std::string& event, const std::string& detail);
@@ -123,6 +149,8 @@ class MaintenanceCase {
   int attempt_ = 0;   // commands issued so far (ids end in -<attempt>)
   int retries_ = 0;   // re-issues after expiry, for the current correction
   int refits_ = 0;
+  int deferrals_ = 0;  // windows pooled while kFitPending
+  bool sent_precise_ = true;
   int64_t acked_at_ = 0;
   Correction applied_;
   std::vector<HistoryRecord> history_;

@@ -5,11 +5,16 @@
 //    CaseOptions::min_flowing_pairs flowing pairs (a low-use home may need several windows);
 //  - refit: the terminal's raw flow (reported mapped back through the correction in force at each
 //    sample) of every window since detection, so that a refit sees the widest flow range — a
-//    curved drift looks straight in one window's narrow range, and only the pooled range shows it.
-// Transport-free like MaintenanceCase: outputs are CaseOutputs.
+//    curved drift looks straight in one window's narrow range, and only the pooled range shows it;
+//  - a deferred fit (kFitPending, CaseOptions::max_se_a1): the same pool, judged and fitted whole
+//    at each window until the parameters are precise enough to send.
+// Transport-free like MaintenanceCase: outputs are CaseOutputs. SaveState/RestoreState carry the
+// whole state (case under way, pools, correction in force) across a daemon restart.
 #pragma once
 
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "water/maintenance.h"
@@ -32,16 +37,33 @@ class MeterMaintenance {
   // engineer); the visit resets the terminal's correction and re-arms detection.
   bool awaiting_visit() const;
   void OnSiteVisitDone(int64_t now, const Correction& terminal_correction);
+  // A correction the terminal acknowledged outside a case (the photo path, SPEC 3.6): in force from
+  // `at`. A case under way goes on: its pooled raw flow is still raw (each sample was mapped with
+  // the correction of its time), but only samples from `at` on can verify. Recorded as `event`.
+  void OnExternalCorrection(int64_t at, const Correction& correction, const std::string& detail,
+                            const std::string& event = "photo_correction_applied");
 
   // The correction the terminal applies (the last acknowledged one; identity at first).
   const Correction& applied() const { return applied_; }
   // The case under way or the last one (nullopt before any).
   const std::optional<MaintenanceCase>& current_case() const { return case_; }
   int cases_opened() const { return cases_; }
-  // Every case's history, oldest first (the meter's maintenance history).
-  std::vector<HistoryRecord> History() const;
+  // The maintenance history since construction (or restore), oldest first: every case's records and
+  // the meter's own (site visits, external corrections). Only grows.
+  const std::vector<HistoryRecord>& History() const { return log_; }
+
+  // The whole state as JSON (not the history: the store keeps that), and back. RestoreState
+  // replaces the state of a freshly constructed object; InvalidArgument names the bad field.
+  std::string SaveState() const;
+  Status RestoreState(std::string_view json);
+  // Bumped by every call that may change the saved state: a caller that saved at revision r need
+  // not serialise again while revision() == r (the daemon's minute tick touches every meter).
+  uint64_t revision() const { return revision_; }
 
  private:
+  void Absorb();  // appends the case's new records to log_
+  void Record(int64_t at, const std::string& event, const std::string& detail);
+
   PairingEntry entry_;
   PreCheckOptions precheck_;
   CaseOptions options_;
@@ -49,8 +71,10 @@ class MeterMaintenance {
   Correction previous_;        // in force before the last ack
   int64_t applied_since_ = 0;  // instant of the last ack (samples before it used `previous_`)
   std::optional<MaintenanceCase> case_;
-  std::vector<HistoryRecord> closed_history_;
+  size_t case_absorbed_ = 0;  // records of case_ already in log_
+  std::vector<HistoryRecord> log_;
   int cases_ = 0;
+  uint64_t revision_ = 0;
   std::vector<FlowPair> raw_since_detection_;
   std::vector<FlowPair> verify_;  // reported pairs since the ack, pooled until enough flow
 };

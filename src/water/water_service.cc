@@ -111,16 +111,28 @@ Status WaterService::Restore() {
     const PairingEntry* e = table_.ByTerminal(p.terminal_id);
     if (e == nullptr) continue;
     Meter& m = MeterFor(*e);
-    // The correction in force: the last acknowledged command.
+    MH_ASSIGN_OR_RETURN(std::optional<store::WaterCaseStateRecord> state, store_->GetCaseState(e->feature_code));
+    bool restored = false;
+    if (state) {
+      Status r = m.mm->RestoreState(state->state);
+      if (r.ok()) {
+        restored = true;
+        m.saved_state = state->state;
+        m.saved_revision = m.mm->revision();
+      } else {
+        spdlog::error("water: {}: stored maintenance state unusable, starting from the last acknowledged command: {}",
+                      e->feature_code, r.ToString());
+      }
+    }
     MH_ASSIGN_OR_RETURN(std::vector<store::WaterCommandRecord> commands, store_->ListCommands(e->feature_code));
-    for (const auto& c : commands) {
-      if (c.status != "acknowledged") continue;
-      json j = json::parse(c.correction, nullptr, false);
-      if (j.is_discarded()) continue;
-      Correction corr = j.value("model", "linear") == "power"
-                            ? Correction::Power(j.value("a", 1.0), j.value("b", 1.0), j.value("c", 0.0))
-                            : Correction::Linear(j.value("a1", 1.0), j.value("a2", 0.0));
-      m.mm->OnSiteVisitDone(c.acked_at, corr);
+    for (const auto& c : commands) m.photo_commands += c.source == "photo" ? 1 : 0;  // photo command ids stay unique
+    if (!restored) {
+      // The correction in force: the last acknowledged command.
+      for (const auto& c : commands) {
+        if (c.status != "acknowledged") continue;
+        auto corr = ParseCorrectionJson(json::parse(c.correction, nullptr, false));
+        if (corr.ok()) m.mm->OnExternalCorrection(c.acked_at, *corr, c.command_id, "correction_restored");
+      }
     }
     m.history_stored = m.mm->History().size();  // restoring is not a new event
     MH_ASSIGN_OR_RETURN(std::vector<store::WaterWindowRecord> last, store_->ListWindows(e->feature_code, 1));
@@ -186,14 +198,26 @@ Status WaterService::PutPair(const std::string& terminal_id, const std::string& 
     if (p.terminal_id != terminal_id) MH_RETURN_IF_ERROR(next.Add(p.terminal_id, p.flowmeter_id, p.phone));
   }
   MH_RETURN_IF_ERROR(next.Add(terminal_id, flowmeter_id, phone));
-  const PairingEntry* e = next.ByTerminal(terminal_id);
-  MH_RETURN_IF_ERROR(store_->PutPair({terminal_id, e->feature_code, flowmeter_id, phone, clock_->NowSeconds()}));
+  const PairingEntry entry = *next.ByTerminal(terminal_id);
+  auto m = meters_.find(entry.feature_code);
+  const bool fresh = m == meters_.end() || m->second.entry.flowmeter_id != flowmeter_id;
+  MH_RETURN_IF_ERROR(Commit([&]() -> Status {
+    MH_RETURN_IF_ERROR(store_->PutPair({terminal_id, entry.feature_code, flowmeter_id, phone, clock_->NowSeconds()}));
+    if (fresh) {
+      // A new device pair starts a fresh maintenance state (also in the store).
+      if (m != meters_.end()) meters_.erase(m);
+      Meter& nm = MeterFor(entry);
+      nm.saved_state.clear();
+      nm.saved_revision = UINT64_MAX;
+      MH_RETURN_IF_ERROR(SaveState(nm));
+    } else {
+      m->second.entry.phone = phone;
+    }
+    return History(entry.feature_code, clock_->NowSeconds(), "paired",
+                   "terminal " + terminal_id + ", flowmeter " + flowmeter_id + (phone.empty() ? "" : ", phone " + phone));
+  }));
   table_ = std::move(next);
-  auto m = meters_.find(e->feature_code);
-  if (m != meters_.end() && m->second.entry.flowmeter_id != flowmeter_id) meters_.erase(m);  // new device pair: new state
-  else if (m != meters_.end()) m->second.entry.phone = phone;
-  return History(e->feature_code, clock_->NowSeconds(), "paired",
-                 "terminal " + terminal_id + ", flowmeter " + flowmeter_id + (phone.empty() ? "" : ", phone " + phone));
+  return Status::Ok();
 }
 
 Result<std::vector<store::WaterPairRecord>> WaterService::Pairs() { return store_->ListPairs(); }
@@ -212,10 +236,62 @@ Status WaterService::History(const std::string& feature_code, int64_t at, const 
 }
 
 Status WaterService::SyncHistory(Meter& m) {
-  std::vector<HistoryRecord> h = m.mm->History();
+  const std::vector<HistoryRecord>& h = m.mm->History();
   for (; m.history_stored < h.size(); ++m.history_stored) {
     const HistoryRecord& r = h[m.history_stored];
     MH_RETURN_IF_ERROR(History(m.entry.feature_code, r.at, r.event, r.detail));
+  }
+  return Status::Ok();
+}
+
+Status WaterService::SaveState(Meter& m) {
+  if (m.mm->revision() == m.saved_revision) return Status::Ok();
+  std::string state = m.mm->SaveState();
+  if (state != m.saved_state) MH_RETURN_IF_ERROR(store_->PutCaseState({m.entry.feature_code, state, m.device_now}));
+  m.saved_state = std::move(state);
+  m.saved_revision = m.mm->revision();
+  return Status::Ok();
+}
+
+Status WaterService::Commit(const std::function<Status()>& body) {
+  pending_commands_.clear();
+  pending_notices_.clear();
+  Status s = store_->Batch(body);
+  if (!s.ok()) {
+    // Nothing was stored: send nothing, and rewrite every meter's state at its next event.
+    pending_commands_.clear();
+    pending_notices_.clear();
+    for (auto& [code, m] : meters_) {
+      m.saved_state.clear();
+      m.saved_revision = UINT64_MAX;
+    }
+    return s;
+  }
+  // Stored: now out. The outcome of each publish is one more (small) transaction.
+  std::vector<PendingCommand> commands = std::move(pending_commands_);
+  pending_commands_.clear();
+  if (!commands.empty()) {
+    std::vector<std::pair<PendingCommand, Status>> sent;
+    for (PendingCommand& c : commands) {
+      Status p = publish_ ? publish_(c.terminal_id, c.payload) : Status::Ok();
+      sent.emplace_back(std::move(c), std::move(p));
+    }
+    // A publish failure is not fatal: the command expires and the case re-issues it.
+    MH_RETURN_IF_ERROR(store_->Batch([&]() -> Status {
+      for (const auto& [c, p] : sent) {
+        MH_RETURN_IF_ERROR(History(c.feature_code, c.at, p.ok() ? "command_sent" : "command_send_failed",
+                                   c.what + (p.ok() ? "" : ": " + p.ToString())));
+      }
+      return Status::Ok();
+    }));
+  }
+  if (!pending_notices_.empty()) {
+    {
+      std::lock_guard lock(notice_mu_);
+      for (Notice& n : pending_notices_) notices_.push_back(std::move(n));
+    }
+    pending_notices_.clear();
+    notice_cv_.notify_one();
   }
   return Status::Ok();
 }
@@ -238,14 +314,19 @@ Status WaterService::OnFrame(const std::string& device, std::string_view payload
                            "' (only a flowmeter's frame may be relayed, and only by its own terminal)");
   }
   const int64_t end = f.start + static_cast<int64_t>(f.samples.size()) * f.interval_s;
-  // Durable before the acknowledgement: a store failure here is retried by the MQTT layer.
-  MH_RETURN_IF_ERROR(store_->AddFrame({0, f.feature_code, f.device_id, flowmeter ? "flowmeter" : "terminal",
-                                       f.relayed || device != f.device_id, f.start, end, clock_->NowSeconds(),
-                                       std::string(payload)}).status());
-  ++frames_;
+  // Durable before the acknowledgement: a store failure here is retried by the MQTT layer. The
+  // frame and all it causes are one transaction.
   Meter& m = MeterFor(*e);
-  AddSamples(m, f);
-  return CloseWindows(m, false);
+  MH_RETURN_IF_ERROR(Commit([&]() -> Status {
+    MH_RETURN_IF_ERROR(store_->AddFrame({0, f.feature_code, f.device_id, flowmeter ? "flowmeter" : "terminal",
+                                         f.relayed || device != f.device_id, f.start, end, clock_->NowSeconds(),
+                                         std::string(payload)}).status());
+    AddSamples(m, f);
+    MH_RETURN_IF_ERROR(CloseWindows(m, false));
+    return SaveState(m);
+  }));
+  ++frames_;
+  return Status::Ok();
 }
 
 Status WaterService::CloseWindows(Meter& m, bool force_lost) {
@@ -308,10 +389,10 @@ Status WaterService::CheckWindowNow(Meter& m, int64_t ws, const WindowBuf& buf) 
 Status WaterService::SendCommand(Meter& m, const MaintenanceCommand& c, const std::string& source) {
   MH_RETURN_IF_ERROR(store_->PutCommand({c.command_id, c.feature_code, m.entry.terminal_id, source, c.issued_at, c.expires_at,
                                          CorrectionJson(c.correction).dump(), "issued", 0}));
-  Status sent = publish_ ? publish_(m.entry.terminal_id, CommandJson(c)) : Status::Ok();
-  // A publish failure is not fatal: the command expires and the case re-issues it.
-  return History(m.entry.feature_code, c.issued_at, sent.ok() ? "command_sent" : "command_send_failed",
-                 c.command_id + " " + c.correction.ToString() + (sent.ok() ? "" : ": " + sent.ToString()));
+  // Published by Commit once the batch holding this record has committed.
+  pending_commands_.push_back({m.entry.feature_code, m.entry.terminal_id, CommandJson(c),
+                               c.command_id + " " + c.correction.ToString(), c.issued_at});
+  return Status::Ok();
 }
 
 Status WaterService::Emit(Meter& m, const CaseOutputs& out) {
@@ -326,11 +407,7 @@ Status WaterService::Emit(Meter& m, const CaseOutputs& out) {
     }
     json j = {{"type", "water_self_check"}, {"terminal_id", m.entry.terminal_id}, {"feature_code", n.feature_code},
               {"text", n.text}, {"at", n.at}};
-    {
-      std::lock_guard lock(notice_mu_);
-      notices_.push_back({m.entry.feature_code, "phone", phone, "Water meter self-check", n.text, j.dump()});
-    }
-    notice_cv_.notify_one();
+    pending_notices_.push_back({m.entry.feature_code, "phone", phone, "Water meter self-check", n.text, j.dump()});
     MH_RETURN_IF_ERROR(History(m.entry.feature_code, n.at, "notice_queued", "to " + phone + ": " + n.text));
   }
   for (const WorkOrder& w : out.work_orders) {
@@ -338,12 +415,8 @@ Status WaterService::Emit(Meter& m, const CaseOutputs& out) {
     MH_RETURN_IF_ERROR(History(m.entry.feature_code, w.at, "work_order_opened", "#" + std::to_string(id) + ": " + w.reason));
     json j = {{"type", "water_work_order"}, {"id", id}, {"terminal_id", w.terminal_id}, {"feature_code", w.feature_code},
               {"reason", w.reason}, {"opened_at", w.at}};
-    {
-      std::lock_guard lock(notice_mu_);
-      notices_.push_back({m.entry.feature_code, "work_order", "", "Water meter work order #" + std::to_string(id),
-                          "On-site visit needed for terminal " + w.terminal_id + ": " + w.reason, j.dump()});
-    }
-    notice_cv_.notify_one();
+    pending_notices_.push_back({m.entry.feature_code, "work_order", "", "Water meter work order #" + std::to_string(id),
+                                "On-site visit needed for terminal " + w.terminal_id + ": " + w.reason, j.dump()});
   }
   return Status::Ok();
 }
@@ -388,25 +461,32 @@ Status WaterService::OnAck(const std::string& terminal_id, std::string_view payl
   if (!cmd) return InvalidArgument("water ack of unknown command '" + ack.command_id + "'");
   Meter& m = MeterFor(*e);
   if (cmd->status == "acknowledged") return Status::Ok();  // a redelivered ack
-  if (cmd->source == "photo") {
-    if (ack.applied_at > cmd->expires_at) return InvalidArgument("water ack of '" + ack.command_id + "' applied after its expiry");
-    json c = json::parse(cmd->correction);
-    Correction corr = c.value("model", "linear") == "power" ? Correction::Power(c["a"], c["b"], c["c"])
-                                                             : Correction::Linear(c["a1"], c["a2"]);
-    m.mm->OnSiteVisitDone(ack.applied_at, corr);
-  } else {
-    CaseOutputs out;
-    Status s = m.mm->OnAck(ack, std::max(m.device_now, ack.applied_at), &out);
+  Status refused;  // the ack's own verdict, recorded (committed) either way
+  MH_RETURN_IF_ERROR(Commit([&]() -> Status {
+    if (cmd->source == "photo") {
+      if (ack.applied_at > cmd->expires_at) {
+        refused = InvalidArgument("water ack of '" + ack.command_id + "' applied after its expiry");
+        return Status::Ok();
+      }
+      MH_ASSIGN_OR_RETURN(Correction corr, ParseCorrectionJson(json::parse(cmd->correction, nullptr, false)));
+      m.mm->OnExternalCorrection(ack.applied_at, corr, ack.command_id);
+    } else {
+      CaseOutputs out;
+      Status s = m.mm->OnAck(ack, std::max(m.device_now, ack.applied_at), &out);
+      MH_RETURN_IF_ERROR(SyncHistory(m));
+      if (!s.ok()) {
+        refused = InvalidArgument("water ack refused: " + s.message());
+        return Status::Ok();
+      }
+      MH_RETURN_IF_ERROR(Emit(m, out));
+    }
+    cmd->status = "acknowledged";
+    cmd->acked_at = ack.applied_at;
+    MH_RETURN_IF_ERROR(store_->PutCommand(*cmd));
     MH_RETURN_IF_ERROR(SyncHistory(m));
-    if (!s.ok()) return InvalidArgument("water ack refused: " + s.message());
-    MH_RETURN_IF_ERROR(Emit(m, out));
-  }
-  cmd->status = "acknowledged";
-  cmd->acked_at = ack.applied_at;
-  MH_RETURN_IF_ERROR(store_->PutCommand(*cmd));
-  MH_RETURN_IF_ERROR(SyncHistory(m));
-  if (cmd->source == "photo") MH_RETURN_IF_ERROR(History(e->feature_code, ack.applied_at, "photo_correction_applied", ack.command_id));
-  return Status::Ok();
+    return SaveState(m);
+  }));
+  return refused;
 }
 
 Status WaterService::WorkOrderDone(int64_t id, const Correction& terminal_correction) {
@@ -419,22 +499,30 @@ Status WaterService::WorkOrderDone(int64_t id, const Correction& terminal_correc
   }
   if (order == nullptr) return NotFound("no water work order " + std::to_string(id));
   if (order->status == "done") return FailedPrecondition("water work order " + std::to_string(id) + " is already done");
-  MH_RETURN_IF_ERROR(store_->SetWorkOrderStatus(id, "done"));
-  const PairingEntry* e = table_.ByFeatureCode(order->feature_code);
-  if (e == nullptr) return Status::Ok();  // the terminal was unpaired since
-  Meter& m = MeterFor(*e);
-  const int64_t at = std::max(m.device_now, order->opened_at);
-  m.mm->OnSiteVisitDone(at, terminal_correction);
-  MH_RETURN_IF_ERROR(SyncHistory(m));
-  return History(order->feature_code, at, "work_order_done", "#" + std::to_string(id));
+  return Commit([&]() -> Status {
+    MH_RETURN_IF_ERROR(store_->SetWorkOrderStatus(id, "done"));
+    const PairingEntry* e = table_.ByFeatureCode(order->feature_code);
+    if (e == nullptr) return Status::Ok();  // the terminal was unpaired since
+    Meter& m = MeterFor(*e);
+    const int64_t at = std::max(m.device_now, order->opened_at);
+    m.mm->OnSiteVisitDone(at, terminal_correction);
+    MH_RETURN_IF_ERROR(SyncHistory(m));
+    MH_RETURN_IF_ERROR(History(order->feature_code, at, "work_order_done", "#" + std::to_string(id)));
+    return SaveState(m);
+  });
 }
 
 void WaterService::Tick() {
   std::lock_guard lock(mu_);
-  for (auto& [code, m] : meters_) {
-    Status s = CloseWindows(m, false);
-    if (!s.ok()) spdlog::error("water: {}: {}", code, s.ToString());
-  }
+  // One transaction for the tick (mostly nothing to write).
+  Status s = Commit([&]() -> Status {
+    for (auto& [code, m] : meters_) {
+      MH_RETURN_IF_ERROR(CloseWindows(m, false).WithContext(code));
+      MH_RETURN_IF_ERROR(SaveState(m).WithContext(code));
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) spdlog::error("water: tick: {}", s.ToString());
 }
 
 double WaterService::DeviceVolume(const std::string& feature_code, const std::string& device_id, int64_t from, int64_t to,
@@ -488,14 +576,21 @@ Result<PhotoOutcome> WaterService::OnPhoto(const std::string& terminal_id, const
   const int64_t now = clock_->NowSeconds();
   std::lock_guard lock(mu_);
   Meter& m = MeterFor(entry);
+  MH_RETURN_IF_ERROR(Commit([&]() { return PhotoOutcomeLocked(m, entry, reading, taken_at, now, &o); }));
+  return o;
+}
+
+Status WaterService::PhotoOutcomeLocked(Meter& m, const PairingEntry& entry, const vision::RegisterReading& reading,
+                                        int64_t taken_at, int64_t now, PhotoOutcome* out) {
+  PhotoOutcome& o = *out;
+  const std::string& terminal_id = entry.terminal_id;
   o.readable = reading.ok();
   o.value = reading.value;
   if (!reading.ok()) {
     o.message = "unreadable: " + reading.unreadable + " — please take a better photo of the meter's counter";
     o.detail = {{"decision", "unreadable"}};
     MH_RETURN_IF_ERROR(store_->AddPhoto({0, terminal_id, taken_at, "", reading.unreadable, o.detail.dump(), now}).status());
-    MH_RETURN_IF_ERROR(History(entry.feature_code, taken_at, "photo_unreadable", reading.unreadable));
-    return o;
+    return History(entry.feature_code, taken_at, "photo_unreadable", reading.unreadable);
   }
   // The span: from the latest readable photo before this one.
   MH_ASSIGN_OR_RETURN(std::vector<store::WaterPhotoRecord> photos, store_->ListPhotos(terminal_id));
@@ -570,8 +665,7 @@ Result<PhotoOutcome> WaterService::OnPhoto(const std::string& terminal_id, const
   }
   o.detail = d;
   MH_RETURN_IF_ERROR(store_->AddPhoto({0, terminal_id, taken_at, reading.value, "", d.dump(), now}).status());
-  MH_RETURN_IF_ERROR(History(entry.feature_code, taken_at, "photo_read", reading.value + ": " + d.value("decision", "")));
-  return o;
+  return History(entry.feature_code, taken_at, "photo_read", reading.value + ": " + d.value("decision", ""));
 }
 
 }  // namespace mh::water

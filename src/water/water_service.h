@@ -13,11 +13,23 @@
 // when either device has sent samples at or beyond s + W + close_after (the partner is lost).
 // Windows close in time order; samples of a window already checked are ignored (and counted).
 //
+// Durability: everything one event causes (a frame: the frame, the window, its history records,
+// the command, the meter's maintenance state) is written in ONE store transaction
+// (WaterStore::Batch), committed before OnFrame/OnAck returns — so the MQTT acknowledgement still
+// follows the durable write, at one fsync per event instead of one per record. Commands and
+// notices go out only after that commit (a command is never on the wire before it is stored), and
+// their outcome is recorded in a second small transaction. The maintenance state of each meter
+// (case under way, pooled samples, correction in force) is part of the batch, so a restart
+// resumes a case where it was: an ack after the restart is accepted.
+// If a batch fails (a store error), its writes are rolled back and the error returned; the
+// in-memory state may then be ahead of the store until the next restart.
+//
 // Thread-safe: one mutex around the state and the store writes. Notifications (phone, work-order
 // webhook) go out from an own thread, so a slow gateway never holds up MQTT acknowledgements.
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -26,6 +38,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,6 +47,7 @@
 #include "codec/water_frame.h"
 #include "store/water_store.h"
 #include "water/meter_maintenance.h"
+#include "water/vision/register_reader.h"
 
 namespace mh::water {
 
@@ -113,17 +127,28 @@ class WaterService {
     int64_t interval_s = 60;
     size_t history_stored = 0;
     int photo_commands = 0;
+    std::string saved_state;            // MeterMaintenance::SaveState() as last written to the store
+    uint64_t saved_revision = UINT64_MAX;  // mm->revision() when saved_state was written
   };
   struct Notice {
     std::string feature_code, kind, address, subject, text, json;
   };
+  // Held back until the batch that stored them commits.
+  struct PendingCommand {
+    std::string feature_code, terminal_id, payload, what;
+    int64_t at = 0;
+  };
 
   WaterService(store::WaterStore* store, const Clock* clock, WaterServiceOptions options, PublishFn publish, NotifyFn notify);
   Meter& MeterFor(const PairingEntry& entry);          // mu_ held
-  // After a restart: the correction in force (last acknowledged command) and the samples of the
-  // windows not yet checked (from the stored frames). A case under way is not restored: an ack
-  // of its command is then refused and recorded, and the next windows judge afresh.
+  // After a restart: each meter's maintenance state (a case under way with its pools, the
+  // correction in force) and the samples of the windows not yet checked (from the stored frames).
+  // A database without a stored state (written before schema 2) restores the correction in force
+  // from the last acknowledged command, as round 2 did.
   Status Restore();
+  // Runs `body` as one store transaction, then sends what it held back (commands, notices).
+  Status Commit(const std::function<Status()>& body);  // mu_ held
+  Status SaveState(Meter& m);                          // mu_ held; writes only when changed
   void AddSamples(Meter& m, const codec::WaterFrame& f);  // mu_ held
   Status CloseWindows(Meter& m, bool force_lost);      // mu_ held
   Status CheckWindowNow(Meter& m, int64_t ws, const WindowBuf& buf);
@@ -131,6 +156,8 @@ class WaterService {
   Status SyncHistory(Meter& m);                        // mu_ held
   Status History(const std::string& feature_code, int64_t at, const std::string& event, const std::string& detail);
   Status SendCommand(Meter& m, const MaintenanceCommand& c, const std::string& source);
+  Status PhotoOutcomeLocked(Meter& m, const PairingEntry& entry, const vision::RegisterReading& reading, int64_t taken_at,
+                            int64_t now, PhotoOutcome* out);  // mu_ held, inside a batch
   double DeviceVolume(const std::string& feature_code, const std::string& device_id, int64_t from, int64_t to,
                       double* coverage);
   void NotifyLoop();
@@ -148,6 +175,8 @@ class WaterService {
   std::map<std::string, Meter> meters_;  // guarded by mu_; by feature code
   int64_t frames_ = 0;                   // guarded by mu_
   int64_t late_samples_ = 0;             // guarded by mu_
+  std::vector<PendingCommand> pending_commands_;  // guarded by mu_
+  std::vector<Notice> pending_notices_;           // guarded by mu_
 
   mutable std::mutex notice_mu_;
   std::condition_variable notice_cv_;

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -186,6 +187,113 @@ TEST(WaterService, RestartKeepsOpenWindowsAndTheCorrectionInForce) {
   EXPECT_EQ((*windows)[0].verdict, "steady");
 }
 
+nlohmann::json AckFor(meter::water::TerminalSelfMaintenance& terminal, const std::string& command_json, int64_t at) {
+  auto cmd = nlohmann::json::parse(command_json);
+  meter::water::MaintenanceCommand mc;
+  mc.command_id = cmd["command_id"];
+  mc.feature_code = cmd["feature_code"];
+  mc.issued_at = cmd["issued_at"];
+  mc.expires_at = cmd["expires_at"];
+  mc.correction = meter::water::Correction::Linear(cmd["parameters"]["a1"], cmd["parameters"]["a2"]);
+  auto ack = terminal.Apply(mc, at);
+  EXPECT_TRUE(ack.ok()) << ack.status().ToString();
+  return {{"command_id", ack->command_id}, {"feature_code", ack->feature_code}, {"applied_at", ack->applied_at}};
+}
+
+// Issue 4 round 3: a case under way survives a daemon restart (file store, closed and reopened
+// between the command and its ack): the ack is accepted, the next window verifies, the case
+// closes — and the history has each step once.
+TEST(WaterService, OpenCaseSurvivesARestartBetweenCommandAndAck) {
+  testing::TempDir dir("water-restart");
+  const std::string db = dir / "meterhub.db";
+  const std::string code = FeatureCodeOf("WT-1");
+  meter::water::TerminalSelfMaintenance terminal(code);
+  auto reported = [&](int64_t i) { return terminal.Report(1.05 * TrueFlow(i) + 0.004); };
+  std::string command;
+  {
+    Loop loop(db);
+    ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "+8613800000001").ok());
+    ASSERT_TRUE(loop.service->OnFrame("FM-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay, 360, TrueFlow)).ok());
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360, reported)).ok());
+    ASSERT_EQ(loop.published.size(), 1u);
+    command = loop.published[0].second;
+    auto state = loop.store->GetCaseState(code);
+    ASSERT_TRUE(state.ok() && state->has_value());
+    EXPECT_NE((*state)->state.find("\"command_issued\""), std::string::npos) << (*state)->state;
+  }  // the daemon stops: service and store closed
+  Loop loop(db);  // restarted on the same file
+  const nlohmann::json ack = AckFor(terminal, command, kDay + 21600 + 30);
+  Status accepted = loop.service->OnAck("WT-1", ack.dump());
+  ASSERT_TRUE(accepted.ok()) << accepted.ToString();
+  EXPECT_EQ((*loop.store->GetCommand(ack["command_id"]))->status, "acknowledged");
+  ASSERT_TRUE(loop.service->OnFrame("FM-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay + 21600, 360, TrueFlow)).ok());
+  ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay + 21600, 360, reported)).ok());
+  const auto events = loop.Events(code);
+  EXPECT_TRUE(Has(events, "verified_clean")) << ::testing::PrintToString(events);
+  EXPECT_EQ(events.back(), "closed") << ::testing::PrintToString(events);
+  EXPECT_EQ(std::count(events.begin(), events.end(), "command_issued"), 1);
+  EXPECT_EQ(std::count(events.begin(), events.end(), "acknowledged"), 1);
+  EXPECT_FALSE(Has(events, "ack_refused"));
+  EXPECT_TRUE(loop.published.empty());  // no re-issue after the restart
+  EXPECT_TRUE(loop.store->ListWorkOrders("")->empty());
+  // And once more: a restart after the close keeps the correction in force and no case open.
+  loop.service.reset();
+  auto again = WaterService::Create(loop.store.get(), &loop.clock, {}, nullptr, nullptr);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  auto state = loop.store->GetCaseState(code);
+  ASSERT_TRUE(state.ok() && state->has_value());
+  EXPECT_NE((*state)->state.find("\"closed\""), std::string::npos) << (*state)->state;
+}
+
+// A drift first seen in a low-use window (three flowing minutes): the fit is too imprecise to send,
+// the case pools (fit_deferred) — and the pending state survives a restart; the next window's
+// flow makes the pooled fit precise and the parameters go out.
+TEST(WaterService, ImpreciseFitWaitsForTheNextWindowAcrossARestart) {
+  testing::TempDir dir("water-deferred");
+  const std::string db = dir / "meterhub.db";
+  const std::string code = FeatureCodeOf("WT-1");
+  auto low_use = [](int64_t i) { return i >= 100 && i < 103 ? 0.5 + 0.1 * static_cast<double>(i - 100) : 0.0; };
+  {
+    Loop loop(db);
+    ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "").ok());
+    ASSERT_TRUE(loop.service->OnFrame("FM-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay, 360, low_use)).ok());
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360,
+                                                    [&](int64_t i) { return 1.05 * low_use(i); })).ok());
+    EXPECT_EQ((*loop.store->ListWindows(code, 0))[0].verdict, "steady");
+    EXPECT_TRUE(loop.published.empty());
+    EXPECT_TRUE(Has(loop.Events(code), "fit_deferred")) << ::testing::PrintToString(loop.Events(code));
+  }
+  Loop loop(db);
+  ASSERT_TRUE(loop.service->OnFrame("FM-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay + 21600, 360, TrueFlow)).ok());
+  ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay + 21600, 360,
+                                                  [](int64_t i) { return 1.05 * TrueFlow(i); })).ok());
+  ASSERT_EQ(loop.published.size(), 1u) << ::testing::PrintToString(loop.Events(code));
+  auto cmd = nlohmann::json::parse(loop.published[0].second);
+  EXPECT_NEAR(cmd["parameters"]["a1"].get<double>(), 1.05, 0.002);
+  EXPECT_EQ(cmd["command_id"], code + "-1-1");  // the same case, its first command
+  EXPECT_TRUE(Has(loop.Events(code), "fit_pooled")) << ::testing::PrintToString(loop.Events(code));
+}
+
+// A meter re-paired with another flowmeter starts a fresh state, in the store too.
+TEST(WaterService, RepairingWithAnotherFlowmeterDropsTheStoredCase) {
+  testing::TempDir dir("water-repair");
+  const std::string db = dir / "meterhub.db";
+  const std::string code = FeatureCodeOf("WT-1");
+  auto reported = [](int64_t i) { return 1.05 * TrueFlow(i); };
+  {
+    Loop loop(db);
+    ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "").ok());
+    ASSERT_TRUE(loop.service->OnFrame("FM-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay, 360, TrueFlow)).ok());
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360, reported)).ok());
+    ASSERT_EQ(loop.published.size(), 1u);
+    ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-2", "").ok());
+    EXPECT_EQ((*loop.store->GetCaseState(code))->state.find("command_issued"), std::string::npos);
+  }
+  Loop loop(db);
+  nlohmann::json ack = {{"command_id", FeatureCodeOf("WT-1") + "-1-1"}, {"feature_code", code}, {"applied_at", kDay + 21600}};
+  EXPECT_EQ(loop.service->OnAck("WT-1", ack.dump()).code(), StatusCode::kInvalidArgument);  // no case under way
+}
+
 // A figure for the notes, and a check that many meters run independently: 200 meters, half of
 // them drifting, two windows each through OnFrame (decode, store, close, pre-check, fit, case).
 TEST(WaterService, ManyMetersFigure) {
@@ -286,7 +394,7 @@ TEST(WaterService, PhotosCompareTheDisplayedVolumeAndCorrect) {
   const int64_t start_units = 1000;
   const int64_t end_units = start_units + static_cast<int64_t>(std::llround(1.05 * true_m3 / 0.001));
   auto photo = [&](int64_t units, unsigned seed) {
-    char value[8];
+    char value[24];  // room for any int64; the registers here have 6 digits
     std::snprintf(value, sizeof value, "%06lld", static_cast<long long>(units));
     std::mt19937 rng(seed);
     vision::RenderOptions ro;
@@ -313,6 +421,7 @@ TEST(WaterService, PhotosCompareTheDisplayedVolumeAndCorrect) {
   ASSERT_TRUE(loop.service->OnAck("WT-1", aj.dump()).ok());
   EXPECT_EQ((*loop.store->GetCommand(cmd["command_id"]))->status, "acknowledged");
   EXPECT_TRUE(Has(loop.Events(code), "photo_correction_applied")) << ::testing::PrintToString(loop.Events(code));
+  EXPECT_FALSE(Has(loop.Events(code), "site_visit_done")) << ::testing::PrintToString(loop.Events(code));  // no fake visit
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string_view>
 
 namespace mh::store {
@@ -84,6 +85,16 @@ CREATE TABLE IF NOT EXISTS water_photos (
 );
 )sql";
 
+// Version 2: the maintenance state of each meter (a case under way survives a restart). Also the
+// in-place migration from version 1, whose tables are all kept as they are.
+constexpr char kCreateV2[] = R"sql(
+CREATE TABLE IF NOT EXISTS water_case_states (
+  feature_code TEXT PRIMARY KEY,
+  state        TEXT NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+)sql";
+
 StatusCode CodeFor(int rc) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
@@ -152,20 +163,22 @@ class SqliteWaterStore final : public WaterStore {
     // code of ANOTHER terminal is a conflict (UNIQUE constraint).
     Stmt del(db_, "DELETE FROM water_pairs WHERE terminal_id = ?1");
     Stmt ins(db_, "INSERT INTO water_pairs (terminal_id, feature_code, flowmeter_id, phone, updated_at) VALUES (?1,?2,?3,?4,?5)");
-    MH_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    // A savepoint, not BEGIN: it nests inside a Batch's transaction.
+    MH_RETURN_IF_ERROR(Exec("SAVEPOINT put_pair"));
     Status s = del.Text(1, p.terminal_id).Run("put pair");
     if (s.ok()) {
       s = ins.Text(1, p.terminal_id).Text(2, p.feature_code).Text(3, p.flowmeter_id).Text(4, p.phone).Int(5, p.updated_at).Run("put pair");
     }
     if (!s.ok()) {
-      (void)Exec("ROLLBACK");
+      (void)Exec("ROLLBACK TO put_pair");
+      (void)Exec("RELEASE put_pair");
       if (s.code() == StatusCode::kAlreadyExists) {
         return AlreadyExists("flowmeter '" + p.flowmeter_id + "' or feature code '" + p.feature_code +
                              "' is already paired with another terminal");
       }
       return s;
     }
-    return Exec("COMMIT");
+    return Exec("RELEASE put_pair");
   }
 
   Result<std::optional<WaterPairRecord>> GetPair(const std::string& terminal_id) override {
@@ -332,6 +345,42 @@ class SqliteWaterStore final : public WaterStore {
     return out;
   }
 
+  Status PutCaseState(const WaterCaseStateRecord& c) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "INSERT OR REPLACE INTO water_case_states (feature_code, state, updated_at) VALUES (?1,?2,?3)");
+    return s.Text(1, c.feature_code).Text(2, c.state).Int(3, c.updated_at).Run("put case state");
+  }
+
+  Result<std::optional<WaterCaseStateRecord>> GetCaseState(const std::string& feature_code) override {
+    std::lock_guard lock(mu_);
+    std::optional<WaterCaseStateRecord> out;
+    Stmt s(db_, "SELECT feature_code, state, updated_at FROM water_case_states WHERE feature_code = ?1");
+    MH_RETURN_IF_ERROR(s.Text(1, feature_code).Run("get case state", [&](Stmt& r) {
+      out = WaterCaseStateRecord{r.ColText(0), r.ColText(1), r.ColInt(2)};
+    }));
+    return out;
+  }
+
+  Status Batch(const std::function<Status()>& body) override {
+    std::lock_guard lock(mu_);
+    if (batch_depth_ > 0) {  // joins the outer transaction
+      ++batch_depth_;
+      Status s = body();
+      --batch_depth_;
+      if (!s.ok()) batch_failed_ = true;
+      return s;
+    }
+    MH_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    batch_depth_ = 1;
+    batch_failed_ = false;
+    Status s = body();
+    batch_depth_ = 0;
+    if (s.ok() && batch_failed_) s = Internal("sqlite water store: a nested batch failed");
+    if (s.ok()) s = Exec("COMMIT");
+    if (!s.ok() && sqlite3_get_autocommit(db_) == 0) (void)Exec("ROLLBACK");
+    return s;
+  }
+
  private:
   static constexpr const char* kCommandColumns =
       "SELECT command_id, feature_code, terminal_id, source, issued_at, expires_at, correction, status, acked_at FROM water_commands";
@@ -350,7 +399,10 @@ class SqliteWaterStore final : public WaterStore {
     return Status(CodeFor(rc), "sqlite water store: " + std::string(sql) + ": " + message);
   }
 
-  std::mutex mu_;
+  // Recursive: a Batch holds it for its whole body, whose calls take it again.
+  std::recursive_mutex mu_;
+  int batch_depth_ = 0;        // guarded by mu_
+  bool batch_failed_ = false;  // guarded by mu_: a nested Batch failed
   sqlite3* db_;
 };
 
@@ -381,9 +433,9 @@ Result<std::unique_ptr<WaterStore>> OpenSqliteWaterStore(const SqliteWaterOption
   if (options.path != ":memory:") MH_RETURN_IF_ERROR(ExecText(db, "PRAGMA journal_mode = WAL"));
   MH_RETURN_IF_ERROR(ExecText(db, options.synchronous == "full" ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
   MH_RETURN_IF_ERROR(ExecText(db, "BEGIN IMMEDIATE"));
+  // The version-1 tables (IF NOT EXISTS: a no-op on an existing database), then the migrations.
   Status s = ExecText(db, kCreateTables);
-  if (s.ok()) s = ExecText(db, "INSERT OR IGNORE INTO schema_components (component, version) VALUES ('water', 1)");
-  int version = 0;
+  int version = 0;  // 0: a new database
   if (s.ok()) {
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db, "SELECT version FROM schema_components WHERE component = 'water'", -1, &st, nullptr) == SQLITE_OK &&
@@ -395,6 +447,12 @@ Result<std::unique_ptr<WaterStore>> OpenSqliteWaterStore(const SqliteWaterOption
       s = FailedPrecondition("sqlite water store: schema version " + std::to_string(version) +
                              " is newer than this build understands (" + std::to_string(kWaterSchemaVersion) + ")");
     }
+  }
+  // 1 → 2 (and new databases): the water_case_states table; nothing else changes.
+  if (s.ok() && version < 2) s = ExecText(db, kCreateV2);
+  if (s.ok() && version < kWaterSchemaVersion) {
+    s = ExecText(db, ("INSERT OR REPLACE INTO schema_components (component, version) VALUES ('water', " +
+                      std::to_string(kWaterSchemaVersion) + ")").c_str());
   }
   if (s.ok()) s = ExecText(db, "COMMIT");
   if (!s.ok()) {

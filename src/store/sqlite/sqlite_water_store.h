@@ -16,7 +16,9 @@ struct SqliteWaterOptions {
 };
 
 inline constexpr const char* kWaterSchemaComponent = "water";
-inline constexpr int kWaterSchemaVersion = 1;
+// 1: pairs, frames, windows, commands, history, work orders, photos; 2: + water_case_states
+// (migrated in place when a version-1 database is opened).
+inline constexpr int kWaterSchemaVersion = 2;
 
 // Opens (creating the tables as needed) the water tables in the database at options.path.
 Result<std::unique_ptr<WaterStore>> OpenSqliteWaterStore(const SqliteWaterOptions& options);

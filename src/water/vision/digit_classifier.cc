@@ -14,12 +14,9 @@
 
 namespace mh::water::vision {
 
-// The model's text, compiled in from model/digits_model.yml (generated digits_model_data.cc).
+// The model's text, compiled in from model/digits_model_svm.yml (generated digits_model_data.cc).
 extern const char kDigitsModelYaml[];
 extern const unsigned long kDigitsModelYamlSize;
-// And from model/digits_model_hogplus.yml (generated digits_model_hogplus_data.cc).
-extern const char kDigitsModelHogPlusYaml[];
-extern const unsigned long kDigitsModelHogPlusYamlSize;
 
 namespace {
 
@@ -205,15 +202,12 @@ cv::Mat DigitClassifier::Features(const cv::Mat& crop, FeatureSet set) {
   return cv::Mat(d, true).reshape(1, 1);
 }
 
-Result<DigitClassifier> DigitClassifier::Train(const std::vector<DigitSample>& samples, const TrainOptions& options) {
-  if (samples.empty()) return InvalidArgument("no training samples");
+TrainingSet DigitClassifier::Augment(const std::vector<DigitSample>& samples, const TrainOptions& options) {
   std::mt19937 rng(options.seed);
-  cv::Mat features, targets;
+  TrainingSet set;
   auto add = [&](const cv::Mat& image, int label) {
-    features.push_back(Features(image, options.features));
-    cv::Mat t(1, 10, CV_32F, cv::Scalar(-1));
-    t.at<float>(0, label) = 1;
-    targets.push_back(t);
+    set.features.push_back(Features(image, options.features));
+    set.labels.push_back(label);
   };
   std::array<std::vector<const DigitSample*>, 10> whole;
   for (const auto& s : samples) {
@@ -230,29 +224,133 @@ Result<DigitClassifier> DigitClassifier::Train(const std::vector<DigitSample>& s
         add(Jitter(InContext(s.image, left.image, right.image, rng), rng), s.label);
       }
     }
-    // Real transitions are few: roll this digit towards a random crop of the next one.
+    // Real transitions are few: roll this digit towards random crops of the next one (9 → 0
+    // reads 9, as the register does). One draw even when off, so older models retrain the same.
     const auto& next = whole[(s.label + 1) % 10];
-    if (s.fine == s.label && !next.empty() && int(rng() % 100) < options.synthetic_transitions) {
-      const DigitSample* upper = next[rng() % next.size()];
-      add(Jitter(RollBetween(s.image, upper->image, (15 + rng() % 71) / 100.0), rng), s.label);
+    if (s.fine == s.label && !next.empty()) {
+      const int n = options.synthetic_transitions / 100 + (int(rng() % 100) < options.synthetic_transitions % 100);
+      for (int k = 0; k < n; ++k) {
+        const DigitSample* upper = next[rng() % next.size()];
+        const int roll = options.roll_min + int(rng() % uint32_t(options.roll_max - options.roll_min + 1));
+        add(Jitter(RollBetween(s.image, upper->image, roll / 100.0), rng), s.label);
+      }
     }
   }
+  return set;
+}
+
+Result<DigitClassifier> DigitClassifier::Train(const std::vector<DigitSample>& samples, const TrainOptions& options) {
+  if (samples.empty()) return InvalidArgument("no training samples");
+  return Fit(Augment(samples, options), options);
+}
+
+Result<DigitClassifier> DigitClassifier::Fit(const TrainingSet& set, const TrainOptions& options) {
+  if (set.features.empty()) return InvalidArgument("no training samples");
   Member m;
   m.features = options.features;
-  m.mlp = cv::ml::ANN_MLP::create();
-  m.mlp->setLayerSizes(std::vector<int>{features.cols, options.hidden, 10});
-  m.mlp->setActivationFunction(cv::ml::ANN_MLP::SIGMOID_SYM);
-  m.mlp->setTrainMethod(cv::ml::ANN_MLP::BACKPROP, 0.01, 0.1);
-  m.mlp->setTermCriteria(cv::TermCriteria(cv::TermCriteria::MAX_ITER + cv::TermCriteria::EPS, options.iterations, 1e-6));
-  // The weights start from OpenCV's fixed generator; one thread keeps the sums in one order.
+  // The weights start from OpenCV's fixed generator, the SVM solver is deterministic; one thread
+  // keeps every sum in one order, so the same data gives the same file.
   const int threads = cv::getNumThreads();
   cv::setNumThreads(1);
-  const bool ok = m.mlp->train(cv::ml::TrainData::create(features, cv::ml::ROW_SAMPLE, targets));
+  bool ok = false;
+  if (options.kind == ModelKind::kMlp) {
+    cv::Mat targets(int(set.labels.size()), 10, CV_32F, cv::Scalar(-1));
+    for (size_t i = 0; i < set.labels.size(); ++i) targets.at<float>(int(i), set.labels[i]) = 1;
+    m.mlp = cv::ml::ANN_MLP::create();
+    m.mlp->setLayerSizes(std::vector<int>{set.features.cols, options.hidden, 10});
+    m.mlp->setActivationFunction(cv::ml::ANN_MLP::SIGMOID_SYM);
+    m.mlp->setTrainMethod(cv::ml::ANN_MLP::BACKPROP, 0.01, 0.1);
+    m.mlp->setTermCriteria(cv::TermCriteria(cv::TermCriteria::MAX_ITER + cv::TermCriteria::EPS, options.iterations, 1e-6));
+    ok = m.mlp->train(cv::ml::TrainData::create(set.features, cv::ml::ROW_SAMPLE, targets));
+  } else {
+    const cv::PCA pca(set.features, cv::Mat(), cv::PCA::DATA_AS_ROW, std::min(options.pca, set.features.cols));
+    m.pca_mean = pca.mean.clone();
+    pca.eigenvectors.convertTo(m.pca_basis, CV_32F);
+    const cv::Mat projected = pca.project(set.features);
+    // γ relative to the spread of the projected crops: mean squared distance of fixed pairs.
+    double spread = 0;
+    const int n = projected.rows, pairs = std::min(n, 2000);
+    for (int i = 0; i < pairs; ++i) {
+      const double d = cv::norm(projected.row(i), projected.row(int((i * 7919L + 1) % n)), cv::NORM_L2);
+      spread += d * d / pairs;
+    }
+    m.svm = cv::ml::SVM::create();
+    m.svm->setType(cv::ml::SVM::C_SVC);
+    m.svm->setKernel(cv::ml::SVM::RBF);
+    m.svm->setC(options.svm_c);
+    m.svm->setGamma(options.svm_gamma / std::max(spread, 1e-9));
+    m.svm->setTermCriteria(cv::TermCriteria(cv::TermCriteria::MAX_ITER + cv::TermCriteria::EPS, 100000, 1e-3));
+    ok = m.svm->train(cv::ml::TrainData::create(projected, cv::ml::ROW_SAMPLE, cv::Mat(set.labels, true)));
+    m.sigmoid = options.svm_sigmoid;
+    if (ok) m.PrepareSvm();
+  }
   cv::setNumThreads(threads);
-  if (!ok) return Internal("the perceptron did not train");
+  if (!ok) return Internal(options.kind == ModelKind::kMlp ? "the perceptron did not train" : "the SVM did not train");
   DigitClassifier c;
   c.members_.push_back(std::move(m));
   return c;
+}
+
+void DigitClassifier::Member::PrepareSvm() {
+  support = svm->getSupportVectors();
+  gamma = svm->getGamma();
+  support_norm.resize(support.rows);
+  for (int j = 0; j < support.rows; ++j) support_norm[j] = support.row(j).dot(support.row(j));
+  pairs.clear();
+  for (int i = 0; i < 45; ++i) {
+    Pair p;
+    cv::Mat alpha, index;
+    p.rho = svm->getDecisionFunction(i, alpha, index);
+    alpha.convertTo(alpha, CV_64F);
+    p.alpha.assign(alpha.begin<double>(), alpha.end<double>());
+    p.index.assign(index.begin<int>(), index.end<int>());
+    pairs.push_back(std::move(p));
+  }
+}
+
+std::array<double, 10> DigitClassifier::Member::Probabilities(const cv::Mat& f) const {
+  std::array<double, 10> p{};
+  if (mlp) {
+    cv::Mat out;
+    mlp->predict(f, out);
+    const cv::Mat s = Softmax(out.row(0));
+    for (int i = 0; i < 10; ++i) p[i] = s.at<float>(0, i);
+    return p;
+  }
+  // RBF kernel against every support vector, then each pair's decision value (> 0: the lower
+  // class), as cv::ml::SVM::predict computes them. |x − s|² = |x|² + |s|² − 2 x·s, one product.
+  const cv::Mat x = (f - pca_mean) * pca_basis.t();
+  cv::Mat dots = support * x.t();  // one column
+  std::vector<double> k(support.rows);
+  const double xx = x.dot(x);
+  for (int j = 0; j < support.rows; ++j) {
+    k[j] = std::exp(-gamma * std::max(0.0, xx + support_norm[j] - 2.0 * dots.at<float>(j)));
+  }
+  // r[i][j] = P(i | i or j) = sigmoid(slope · decision); coupled into one distribution by
+  // p_i = 1 / (Σ_j 1/r_ij − (K−2)) (Price et al., 1995), then normalised.
+  std::array<std::array<double, 10>, 10> r{};
+  int pair = 0;
+  for (int i = 0; i < 10; ++i) {
+    for (int j = i + 1; j < 10; ++j, ++pair) {
+      const Pair& df = pairs[pair];
+      double sum = -df.rho;
+      for (size_t a = 0; a < df.alpha.size(); ++a) sum += df.alpha[a] * k[df.index[a]];
+      const double q = std::clamp(1.0 / (1.0 + std::exp(-sigmoid * sum)), 1e-6, 1 - 1e-6);
+      r[i][j] = q;
+      r[j][i] = 1 - q;
+    }
+  }
+  double total = 0;
+  for (int i = 0; i < 10; ++i) {
+    double inv = 0;
+    for (int j = 0; j < 10; ++j) {
+      if (j != i) inv += 1 / r[i][j];
+    }
+    p[i] = 1 / std::max(inv - 8, 1.0);
+    total += p[i];
+  }
+  for (double& v : p) v /= total;
+  return p;
 }
 
 namespace {
@@ -267,13 +365,29 @@ Result<DigitClassifier> DigitClassifier::FromText(const std::string& yaml) {
   try {
     cv::FileStorage fs(yaml, cv::FileStorage::READ | cv::FileStorage::MEMORY);
     DigitClassifier c;
-    for (size_t i = 0; !fs[MemberKey("digits_mlp", i)].empty(); ++i) {
+    for (size_t i = 0; !fs[MemberKey("digits_mlp", i)].empty() || !fs[MemberKey("digits_svm", i)].empty(); ++i) {
       // Models of round 1 name no feature set: they are HOG only.
       const cv::FileNode f = fs[MemberKey("features", i)];
       const std::string set = f.empty() ? "hog" : std::string(f);
       if (set != "hog" && set != "hog+") return InvalidArgument("unknown feature set '" + set + "' in digits model");
       Member m;
       m.features = set == "hog+" ? FeatureSet::kHogPlus : FeatureSet::kHog;
+      if (!fs[MemberKey("digits_svm", i)].empty()) {
+        fs[MemberKey("pca_mean", i)] >> m.pca_mean;
+        fs[MemberKey("pca_basis", i)] >> m.pca_basis;
+        m.sigmoid = double(fs[MemberKey("svm_sigmoid", i)]);
+        m.svm = cv::ml::SVM::create();
+        m.svm->read(fs[MemberKey("digits_svm", i)]);
+        if (m.pca_basis.empty() || m.pca_basis.cols != FeatureLength(m.features) || m.pca_mean.cols != m.pca_basis.cols ||
+            m.pca_basis.type() != CV_32F || m.pca_mean.type() != CV_32F || !m.svm->isTrained() ||
+            m.svm->getVarCount() != m.pca_basis.rows || m.svm->getKernelType() != cv::ml::SVM::RBF ||
+            m.svm->getSupportVectors().type() != CV_32F) {
+          return InvalidArgument("not a digits SVM model for feature set " + set);
+        }
+        m.PrepareSvm();
+        c.members_.push_back(std::move(m));
+        continue;
+      }
       m.mlp = cv::ml::ANN_MLP::create();
       m.mlp->read(fs[MemberKey("digits_mlp", i)]);
       const cv::Mat layers = m.mlp->getLayerSizes();
@@ -297,12 +411,14 @@ DigitClassifier DigitClassifier::Ensemble(const std::vector<DigitClassifier>& pa
   return c;
 }
 
+void DigitClassifier::set_svm_sigmoid(double slope) {
+  for (Member& m : members_) {
+    if (m.svm) m.sigmoid = slope;
+  }
+}
+
 Result<DigitClassifier> DigitClassifier::Builtin() {
-  static const Result<DigitClassifier> model = []() -> Result<DigitClassifier> {
-    MH_ASSIGN_OR_RETURN(DigitClassifier hog, FromText(std::string(kDigitsModelYaml, kDigitsModelYamlSize)));
-    MH_ASSIGN_OR_RETURN(DigitClassifier plus, FromText(std::string(kDigitsModelHogPlusYaml, kDigitsModelHogPlusYamlSize)));
-    return Ensemble({hog, plus});
-  }();
+  static const Result<DigitClassifier> model = FromText(std::string(kDigitsModelYaml, kDigitsModelYamlSize));
   return model;
 }
 
@@ -331,8 +447,15 @@ Status DigitClassifier::Save(const std::string& path) const {
     if (!fs.isOpened()) return InvalidArgument("cannot write model " + path);
     for (size_t i = 0; i < members_.size(); ++i) {
       if (members_[i].features != FeatureSet::kHog) fs << MemberKey("features", i) << FeatureSetName(members_[i].features);
-      fs << MemberKey("digits_mlp", i) << "{";
-      members_[i].mlp->write(fs);
+      if (members_[i].svm) {
+        fs << MemberKey("pca_mean", i) << members_[i].pca_mean << MemberKey("pca_basis", i) << members_[i].pca_basis;
+        fs << MemberKey("svm_sigmoid", i) << members_[i].sigmoid;
+        fs << MemberKey("digits_svm", i) << "{";
+        members_[i].svm->write(fs);
+      } else {
+        fs << MemberKey("digits_mlp", i) << "{";
+        members_[i].mlp->write(fs);
+      }
       fs << "}";
     }
     fs.release();
@@ -365,11 +488,13 @@ DigitGuess DigitClassifier::Classify(const cv::Mat& crop) const {
   if (crop.empty() || members_.empty()) return DigitGuess{};
   // An ensemble averages its members' probabilities.
   std::array<double, 10> probability{};
+  // Members sharing a feature set share its computation.
+  cv::Mat features[2];
   for (const Member& m : members_) {
-    cv::Mat out;
-    m.mlp->predict(Features(crop, m.features), out);
-    const cv::Mat p = Softmax(out.row(0));
-    for (int i = 0; i < 10; ++i) probability[i] += p.at<float>(0, i) / members_.size();
+    cv::Mat& f = features[m.features == FeatureSet::kHogPlus];
+    if (f.empty()) f = Features(crop, m.features);
+    const std::array<double, 10> p = m.Probabilities(f);
+    for (int i = 0; i < 10; ++i) probability[i] += float(p[i]) / members_.size();  // as round 2 summed
   }
   return DecideDigit(probability, rolling_share_);
 }

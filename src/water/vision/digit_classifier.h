@@ -1,5 +1,6 @@
-// Classifies one crop of a meter's rolling drum digit (0–9) with HOG features and small multilayer
-// perceptrons (OpenCV ml; the built-in model averages two); a drum between two digits reads as the lower one.
+// Classifies one crop of a meter's rolling drum digit (0–9) from HOG features with an RBF support-
+// vector machine or small perceptrons (OpenCV ml; several members average their probabilities);
+// a drum between two digits reads as the lower one.
 #pragma once
 
 #include <array>
@@ -41,15 +42,38 @@ enum class FeatureSet {
   kHogPlus,  // + HOG with 10×10 cells (108) + the 10×20 grey image, bright digit on dark (200)
 };
 
+// What a member of the ensemble is.
+enum class ModelKind {
+  kMlp,  // a perceptron (cv::ml::ANN_MLP), softmax of its outputs
+  kSvm,  // PCA of the features, then an RBF SVM (cv::ml::SVM, one-vs-one); probabilities by
+         // pairwise coupling of sigmoids of the pairs' decision values
+};
+
 struct TrainOptions {
   // Defaults chosen on a validation split of the training crops and on registers rendered from
-  // the held-out training crops (NOTES-digits.md), never on the test meters.
+  // the held-out training crops, never on the test meters: the perceptron's in round 1
+  // (NOTES-digits.md), the SVM's in round 3 (NOTES-digits3.md; the committed model adds
+  // --kind svm --augment 6 --synthetic-transitions 100).
   int hidden = 128;                // hidden-layer width of the perceptron
   int iterations = 200;            // back-propagation epochs
   int augment = 2;                 // extra copies of each crop: jittered; cut from a register strip
-  int synthetic_transitions = 0;   // % of whole-digit crops also rolled part-way to the next digit
+  // Synthetic rolled transitions, in % of the whole-digit crops (200 = two per crop): the lower
+  // part of the digit over the upper part of a crop of the next one, labelled with the digit.
+  int synthetic_transitions = 0;
+  int roll_min = 15, roll_max = 85;  // % of a drum's height the synthetic transitions roll by
   uint32_t seed = 20260101;        // the jitter's generator: the same data gives the same model
   FeatureSet features = FeatureSet::kHog;
+  ModelKind kind = ModelKind::kMlp;
+  int pca = 80;             // SVM: principal components kept (keeps the model file small)
+  double svm_c = 10;        // SVM: the soft margin's cost
+  double svm_gamma = 3;     // SVM: RBF γ as a multiple of 1 / (mean squared distance of two crops)
+  double svm_sigmoid = 8;   // SVM: slope of the sigmoid turning a decision value into P(i | i or j)
+};
+
+// Feature rows and labels of the (augmented) training crops, before fitting a model.
+struct TrainingSet {
+  cv::Mat features;  // CV_32F, one row per crop
+  std::vector<int> labels;
 };
 
 // The digit a drum reads, from the classes' probabilities. A drum caught between d and d+1 looks
@@ -71,8 +95,11 @@ class DigitClassifier {
   FeatureSet feature_set() const { return members_.empty() ? FeatureSet::kHog : members_.front().features; }
 
   static Result<DigitClassifier> Train(const std::vector<DigitSample>& samples, const TrainOptions& options);
-  // The model compiled into the binary: the ensemble of src/water/vision/model/digits_model.yml
-  // (HOG, round 1) and model/digits_model_hogplus.yml (HOG+, round 2).
+  // The two halves of Train, so that several models can be fitted to one augmented set.
+  static TrainingSet Augment(const std::vector<DigitSample>& samples, const TrainOptions& options);
+  static Result<DigitClassifier> Fit(const TrainingSet& set, const TrainOptions& options);
+  // The model compiled into the binary, src/water/vision/model/digits_model_svm.yml: one RBF SVM
+  // on HOG (round 3; it beat rounds 1–2's perceptrons and every ensemble with them, NOTES-digits3.md).
   static Result<DigitClassifier> Builtin();
   // One model file, or several separated by commas (an ensemble).
   static Result<DigitClassifier> Load(const std::string& paths);
@@ -81,6 +108,8 @@ class DigitClassifier {
   // A classifier averaging the probabilities of all members of `parts`.
   static DigitClassifier Ensemble(const std::vector<DigitClassifier>& parts);
   int members() const { return int(members_.size()); }
+  // Sets the coupling slope of every SVM member (chosen on held-out crops; saved with the model).
+  void set_svm_sigmoid(double slope);
 
   DigitGuess Classify(const cv::Mat& crop) const;
 
@@ -93,8 +122,24 @@ class DigitClassifier {
  private:
   static Result<DigitClassifier> FromText(const std::string& yaml);
   struct Member {
-    cv::Ptr<cv::ml::ANN_MLP> mlp;
     FeatureSet features = FeatureSet::kHog;
+    cv::Ptr<cv::ml::ANN_MLP> mlp;  // set for a perceptron
+    cv::Ptr<cv::ml::SVM> svm;      // set for an SVM, with its projection and coupling slope
+    cv::Mat pca_mean, pca_basis;   // 1×F and P×F (CV_32F)
+    double sigmoid = 8;
+    // The SVM's parts, taken out once for the probabilities: support vectors (rows), RBF γ, and
+    // per pair (i<j, in OpenCV's order) ρ, the weights and the support vectors they use.
+    struct Pair {
+      double rho = 0;
+      std::vector<double> alpha;
+      std::vector<int> index;
+    };
+    cv::Mat support;
+    std::vector<double> support_norm;  // |s|² of each support vector
+    double gamma = 0;
+    std::vector<Pair> pairs;
+    void PrepareSvm();
+    std::array<double, 10> Probabilities(const cv::Mat& features) const;
   };
   std::vector<Member> members_;
   double rolling_share_ = kRollingShare;

@@ -84,10 +84,12 @@ TEST(DigitClassifier, BuiltinModelLoadsAndRoundTrips) {
   cv::circle(crop, {10, 20}, 8, cv::Scalar(220), 3);
   EXPECT_EQ(c->Classify(crop).digit, back->Classify(crop).digit);
   EXPECT_DOUBLE_EQ(c->Classify(crop).confidence, back->Classify(crop).confidence);
-  // The built-in model is the ensemble of the HOG and the HOG+ perceptrons, saved in one file.
-  EXPECT_EQ(c->members(), 2);
-  EXPECT_EQ(back->members(), 2);
+  // The built-in model is one SVM on HOG; saved, it is an SVM member again.
+  EXPECT_EQ(c->members(), 1);
+  EXPECT_EQ(back->members(), 1);
   EXPECT_EQ(c->feature_set(), FeatureSet::kHog);
+  EXPECT_NE(mh::testing::ReadFile(dir / "m.yml").find("digits_svm"), std::string::npos);
+  EXPECT_EQ(c->Classify(crop).probability, back->Classify(crop).probability);
   EXPECT_FALSE(DigitClassifier::Load(dir / "none.yml").ok());
   mh::testing::WriteFile(dir / "bad.yml", "%YAML:1.0\nfoo: 1\n");
   EXPECT_FALSE(DigitClassifier::Load(dir / "bad.yml").ok());
@@ -127,6 +129,69 @@ TEST(DigitClassifier, TrainingIsDeterministic) {
   const auto pb = both->Classify(few[1].image).probability;
   for (int d = 0; d < 10; ++d) EXPECT_NEAR(pb[d], (pa[d] + pc[d]) / 2, 1e-12) << d;
   EXPECT_FALSE(DigitClassifier::Load((dir / "a.yml") + ",").ok());
+}
+
+TEST(DigitClassifier, SvmMemberIsDeterministicAndRoundTrips) {
+  const std::string train = mh::testing::SharedData("digits/train");
+  if (!mh::testing::Exists(train)) GTEST_SKIP() << "no " << train << " (shared data absent)";
+  auto all = LoadDigitDirectory(train);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  std::vector<DigitSample> few;
+  for (size_t i = 0; i < all->size(); i += 25) few.push_back((*all)[i]);
+  TrainOptions o;
+  o.iterations = 10;
+  o.hidden = 16;
+  auto a = DigitClassifier::Train(few, o);
+  ASSERT_TRUE(a.ok());
+  mh::testing::TempDir dir("digits-svm");
+  // An SVM member (PCA + RBF): the same bytes twice, and the same probabilities once loaded back,
+  // also inside an ensemble saved as one file.
+  o.kind = ModelKind::kSvm;
+  o.pca = 20;
+  auto s1 = DigitClassifier::Train(few, o), s2 = DigitClassifier::Train(few, o);
+  ASSERT_TRUE(s1.ok() && s2.ok()) << s1.status().message();
+  ASSERT_TRUE(s1->Save(dir / "s1.yml").ok());
+  ASSERT_TRUE(s2->Save(dir / "s2.yml").ok());
+  EXPECT_EQ(mh::testing::ReadFile(dir / "s1.yml"), mh::testing::ReadFile(dir / "s2.yml"));
+  EXPECT_NE(mh::testing::ReadFile(dir / "s1.yml").find("digits_svm"), std::string::npos);
+  const auto ps = s1->Classify(few[2].image).probability;
+  double sum = 0;
+  for (double v : ps) sum += v;
+  EXPECT_NEAR(sum, 1.0, 1e-6);  // summed in float, as round 2 did
+  int right = 0;
+  for (const auto& s : few) right += s1->Classify(s.image).digit == s.label;
+  EXPECT_GE(right, int(few.size()) * 9 / 10);  // its own training crops
+  auto mixed = DigitClassifier::Ensemble({*a, *s1});
+  ASSERT_TRUE(mixed.Save(dir / "mixed.yml").ok());
+  auto mixed_back = DigitClassifier::Load(dir / "mixed.yml");
+  ASSERT_TRUE(mixed_back.ok()) << mixed_back.status().message();
+  EXPECT_EQ(mixed_back->members(), 2);
+  EXPECT_EQ(mixed_back->Classify(few[2].image).probability, mixed.Classify(few[2].image).probability);
+}
+
+TEST(DigitClassifier, SyntheticTransitionsAddRolledCopiesOfWholeDigits) {
+  const std::string train = mh::testing::SharedData("digits/train");
+  if (!mh::testing::Exists(train)) GTEST_SKIP() << "no " << train << " (shared data absent)";
+  auto all = LoadDigitDirectory(train);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  std::vector<DigitSample> few;
+  int whole = 0;
+  for (size_t i = 0; i < all->size(); i += 50) {
+    few.push_back((*all)[i]);
+    whole += few.back().fine == few.back().label;
+  }
+  TrainOptions o;
+  o.augment = 1;
+  o.synthetic_transitions = 200;  // two rolled copies of each whole digit, labelled with it
+  const TrainingSet set = DigitClassifier::Augment(few, o);
+  EXPECT_EQ(set.features.rows, int(few.size()) * 2 + 2 * whole);
+  EXPECT_EQ(int(set.labels.size()), set.features.rows);
+  EXPECT_EQ(set.features.cols, DigitClassifier::FeatureLength(FeatureSet::kHog));
+  // Rows of one crop come together: itself, its jittered copy, then its rolled copies.
+  EXPECT_EQ(set.labels[0], few[0].label);
+  EXPECT_EQ(set.labels[1], few[0].label);
+  o.synthetic_transitions = 0;
+  EXPECT_EQ(DigitClassifier::Augment(few, o).features.rows, int(few.size()) * 2);
 }
 
 TEST(DigitClassifier, LoadsTheTrainingSetWithTransitionsAsTheLowerDigit) {

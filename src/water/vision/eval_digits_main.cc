@@ -3,6 +3,7 @@
 //   mh_eval_digits --crops DIR/test
 //   mh_eval_digits --render DIR/test [--count 300] [--digits 6] [--seed 7]
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -45,6 +46,7 @@ int EvalCrops(const vision::DigitClassifier& c, const std::string& dir) {
   int right = 0, wrong = 0, refused = 0;
   std::map<std::string, int> kinds;
   const auto t0 = Clock::now();
+  const std::clock_t c0 = std::clock();
   for (const auto& s : *samples) {
     const auto r = vision::ReadRegister(s.image, c, o);
     if (!r.ok()) ++refused, ++kinds[Kind(r.unreadable)];
@@ -52,8 +54,9 @@ int EvalCrops(const vision::DigitClassifier& c, const std::string& dir) {
     else ++wrong;
   }
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  std::printf("reader --digits 1: right %d, wrong %d, unreadable %d of %zu; %.0f crops/s\n", right, wrong, refused,
-              samples->size(), samples->size() / secs);
+  const double cpu = double(std::clock() - c0) / CLOCKS_PER_SEC;
+  std::printf("reader --digits 1: right %d, wrong %d, unreadable %d of %zu; %.0f crops/s (%.0f per CPU second)\n", right,
+              wrong, refused, samples->size(), samples->size() / secs, samples->size() / cpu);
   PrintKinds(kinds);
   return 0;
 }
@@ -68,14 +71,16 @@ int EvalRendered(const vision::DigitClassifier& c, const std::string& dir, int c
   vision::ReadOptions o;
   o.digits = digits;
   int digit_right = 0, digit_total = 0, reg_right = 0, refused = 0, rolled = 0, rolled_right = 0;
-  double secs = 0;
+  double secs = 0, cpu = 0;
   std::map<std::string, int> kinds;
   for (int i = 0; i < count; ++i) {
     vision::RenderOptions used;
     const auto reg = vision::RandomRegister(*glyphs, digits, rng, &used);
     const auto t0 = Clock::now();
+    const std::clock_t c0 = std::clock();
     const auto r = vision::ReadRegister(reg.image, c, o);
     secs += std::chrono::duration<double>(Clock::now() - t0).count();
+    cpu += double(std::clock() - c0) / CLOCKS_PER_SEC;
     if (!r.ok()) {
       ++refused;
       ++kinds[Kind(r.unreadable)];
@@ -93,8 +98,8 @@ int EvalRendered(const vision::DigitClassifier& c, const std::string& dir, int c
   std::printf("  unreadable %d (%.1f %%); of the read ones: per-digit %d/%d = %.2f %%, whole register %d/%d = %.2f %%\n",
               refused, 100.0 * refused / count, digit_right, digit_total, 100.0 * digit_right / std::max(1, digit_total),
               reg_right, count - refused, 100.0 * reg_right / std::max(1, count - refused));
-  std::printf("  last drum rolling: %d/%d right; speed %.1f registers/s (read only, not rendering)\n", rolled_right, rolled,
-              count / secs);
+  std::printf("  last drum rolling: %d/%d right; speed %.1f registers/s, %.1f per CPU second (read only, not rendering)\n",
+              rolled_right, rolled, count / secs, count / cpu);
   PrintKinds(kinds);
   return 0;
 }

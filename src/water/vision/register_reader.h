@@ -13,7 +13,9 @@ namespace mh::water::vision {
 
 struct ReadOptions {
   int digits = 0;                 // drums in the window; 0 = estimate from the window's shape
-  double min_confidence = 0.40;   // a digit read with less is "low confidence" (softmax probability)
+  // A digit read with less probability is "low confidence": chosen on registers rendered from
+  // held-out training meters, a wrong register counted as 2–3 refusals (NOTES-digits3.md).
+  double min_confidence = 0.55;
   double min_brightness = 60;     // 99th percentile of grey below this: too dark
   double min_contrast = 25;       // 99th − 1st percentile of grey below this: too dark (flat)
   double min_sharpness = 120;     // variance of the Laplacian of the window scaled to 48 px high
