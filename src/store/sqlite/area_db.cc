@@ -84,7 +84,7 @@ Result<int> StoredVersion(sqlite3* db, std::string_view area, std::string_view c
 }
 
 Result<int> CreateSchema(sqlite3* db, std::string_view area, const char* create_sql, std::string_view component,
-                         int version) {
+                         int version, const std::vector<Migration>& migrations) {
   MH_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", area, "create tables"));
   Status status = Exec(db, "CREATE TABLE IF NOT EXISTS schema_components (component TEXT PRIMARY KEY, version INTEGER NOT NULL)",
                        area, "create schema_components");
@@ -93,17 +93,25 @@ Result<int> CreateSchema(sqlite3* db, std::string_view area, const char* create_
     stored = StoredVersion(db, area, component);
     if (!stored.ok()) status = stored.status();
   }
-  if (status.ok() && *stored < 0) {
-    status = Exec(db, create_sql, area, "create tables");
+  if (status.ok() && *stored > version) {
+    status = FailedPrecondition("sqlite " + std::string(area) + ": schema version " + std::to_string(*stored) +
+                                " is newer than this build understands (" + std::to_string(version) + ")");
+  } else if (status.ok() && *stored < version) {
+    if (*stored < 0) {
+      status = Exec(db, create_sql, area, "create tables");
+    } else {
+      for (const Migration& m : migrations) {
+        if (m.to > *stored && status.ok()) {
+          status = Exec(db, m.sql, area, "migrate to schema version " + std::to_string(m.to));
+        }
+      }
+    }
     if (status.ok()) {
-      Statement q(db, area, "INSERT INTO schema_components (component, version) VALUES (?1, ?2)");
+      Statement q(db, area, "INSERT OR REPLACE INTO schema_components (component, version) VALUES (?1, ?2)");
       q.Text(1, component).Int(2, version);
       status = q.Run("record the schema version");
       stored = version;
     }
-  } else if (status.ok() && *stored > version) {
-    status = FailedPrecondition("sqlite " + std::string(area) + ": schema version " + std::to_string(*stored) +
-                                " is newer than this build understands (" + std::to_string(version) + ")");
   }
   if (status.ok()) status = Exec(db, "COMMIT", area, "create tables");
   if (!status.ok()) {

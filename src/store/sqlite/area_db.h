@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -33,11 +34,17 @@ struct OpenOptions {
 // Opens the file (WAL and `synchronous` when writable). The caller owns the connection.
 Result<sqlite3*> Open(const OpenOptions& options, std::string_view area);
 
+// A step from the version before `to` up to `to`.
+struct Migration {
+  int to;
+  const char* sql;
+};
 // In one write transaction (two processes opening a new file must not trip over each other):
-// runs `create_sql`, records (component, version) if the component is new, and returns the
-// stored version; refuses a version newer than `version`. Migrations are the caller's.
+// a new component gets `create_sql` (the latest schema) and `version`; an older one gets every
+// migration above its stored version, in order, then `version`. Returns the version now stored;
+// refuses a stored version newer than `version`.
 Result<int> CreateSchema(sqlite3* db, std::string_view area, const char* create_sql, std::string_view component,
-                         int version);
+                         int version, const std::vector<Migration>& migrations = {});
 // The stored version of `component`, or -1 when the file has none.
 Result<int> StoredVersion(sqlite3* db, std::string_view area, std::string_view component);
 

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "store/sqlite/area_db.h"
+
 #include <cstdlib>
 #include <functional>
 #include <mutex>
@@ -12,10 +14,6 @@ namespace mh::store {
 namespace {
 
 constexpr char kCreateTables[] = R"sql(
-CREATE TABLE IF NOT EXISTS schema_components (
-  component TEXT PRIMARY KEY,
-  version   INTEGER NOT NULL
-);
 CREATE TABLE IF NOT EXISTS water_pairs (
   terminal_id  TEXT PRIMARY KEY,
   feature_code TEXT NOT NULL UNIQUE,
@@ -95,62 +93,9 @@ CREATE TABLE IF NOT EXISTS water_case_states (
 );
 )sql";
 
-StatusCode CodeFor(int rc) {
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED: return StatusCode::kUnavailable;
-    case SQLITE_CONSTRAINT: return StatusCode::kAlreadyExists;
-    default: return StatusCode::kInternal;
-  }
-}
+constexpr std::string_view kArea = "water store";
 
-// One prepared statement for the duration of a call.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
-  ~Stmt() { sqlite3_finalize(s_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  Stmt& Text(int i, std::string_view v) {
-    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Blob(int i, std::string_view v) {
-    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_blob(s_, i, v.empty() ? "" : v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Int(int i, int64_t v) {
-    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  // Runs to completion; `row` is called for every row.
-  Status Run(std::string_view what, const std::function<void(Stmt&)>& row = nullptr) {
-    if (rc_ != SQLITE_OK) return Error(what);
-    for (;;) {
-      rc_ = sqlite3_step(s_);
-      if (rc_ == SQLITE_ROW) {
-        if (row) row(*this);
-        continue;
-      }
-      if (rc_ == SQLITE_DONE) return Status::Ok();
-      return Error(what);
-    }
-  }
-  std::string ColText(int i) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(s_, i));
-    return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(s_, i));
-  }
-  int64_t ColInt(int i) const { return sqlite3_column_int64(s_, i); }
-
- private:
-  Status Error(std::string_view what) const {
-    return Status(CodeFor(rc_), "sqlite water store: " + std::string(what) + ": " + sqlite3_errmsg(db_) + " (code " +
-                                    std::to_string(rc_) + ")");
-  }
-  sqlite3* db_;
-  sqlite3_stmt* s_ = nullptr;
-  int rc_ = SQLITE_OK;
-};
+using area_db::Statement;
 
 class SqliteWaterStore final : public WaterStore {
  public:
@@ -161,8 +106,8 @@ class SqliteWaterStore final : public WaterStore {
     std::lock_guard lock(mu_);
     // A terminal re-registered with another flowmeter replaces its row; a flowmeter or feature
     // code of ANOTHER terminal is a conflict (UNIQUE constraint).
-    Stmt del(db_, "DELETE FROM water_pairs WHERE terminal_id = ?1");
-    Stmt ins(db_, "INSERT INTO water_pairs (terminal_id, feature_code, flowmeter_id, phone, updated_at) VALUES (?1,?2,?3,?4,?5)");
+    Statement del(db_, kArea, "DELETE FROM water_pairs WHERE terminal_id = ?1");
+    Statement ins(db_, kArea, "INSERT INTO water_pairs (terminal_id, feature_code, flowmeter_id, phone, updated_at) VALUES (?1,?2,?3,?4,?5)");
     // A savepoint, not BEGIN: it nests inside a Batch's transaction.
     MH_RETURN_IF_ERROR(Exec("SAVEPOINT put_pair"));
     Status s = del.Text(1, p.terminal_id).Run("put pair");
@@ -184,22 +129,22 @@ class SqliteWaterStore final : public WaterStore {
   Result<std::optional<WaterPairRecord>> GetPair(const std::string& terminal_id) override {
     std::lock_guard lock(mu_);
     std::optional<WaterPairRecord> out;
-    Stmt s(db_, "SELECT terminal_id, feature_code, flowmeter_id, phone, updated_at FROM water_pairs WHERE terminal_id = ?1");
-    MH_RETURN_IF_ERROR(s.Text(1, terminal_id).Run("get pair", [&](Stmt& r) { out = PairFrom(r); }));
+    Statement s(db_, kArea, "SELECT terminal_id, feature_code, flowmeter_id, phone, updated_at FROM water_pairs WHERE terminal_id = ?1");
+    MH_RETURN_IF_ERROR(s.Text(1, terminal_id).Run("get pair", [&](const Statement& r) { out = PairFrom(r); }));
     return out;
   }
 
   Result<std::vector<WaterPairRecord>> ListPairs() override {
     std::lock_guard lock(mu_);
     std::vector<WaterPairRecord> out;
-    Stmt s(db_, "SELECT terminal_id, feature_code, flowmeter_id, phone, updated_at FROM water_pairs ORDER BY terminal_id");
-    MH_RETURN_IF_ERROR(s.Run("list pairs", [&](Stmt& r) { out.push_back(PairFrom(r)); }));
+    Statement s(db_, kArea, "SELECT terminal_id, feature_code, flowmeter_id, phone, updated_at FROM water_pairs ORDER BY terminal_id");
+    MH_RETURN_IF_ERROR(s.Run("list pairs", [&](const Statement& r) { out.push_back(PairFrom(r)); }));
     return out;
   }
 
   Result<int64_t> AddFrame(const WaterFrameRecord& f) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "INSERT INTO water_frames (feature_code, device_id, kind, relayed, start, end_ts, received_at, payload)"
+    Statement s(db_, kArea, "INSERT INTO water_frames (feature_code, device_id, kind, relayed, start, end_ts, received_at, payload)"
                 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8)");
     MH_RETURN_IF_ERROR(s.Text(1, f.feature_code).Text(2, f.device_id).Text(3, f.kind).Int(4, f.relayed ? 1 : 0)
                            .Int(5, f.start).Int(6, f.end).Int(7, f.received_at).Blob(8, f.payload).Run("add frame"));
@@ -210,9 +155,9 @@ class SqliteWaterStore final : public WaterStore {
                                                    int64_t from, int64_t to) override {
     std::lock_guard lock(mu_);
     std::vector<WaterFrameRecord> out;
-    Stmt s(db_, "SELECT id, feature_code, device_id, kind, relayed, start, end_ts, received_at, payload FROM water_frames"
+    Statement s(db_, kArea, "SELECT id, feature_code, device_id, kind, relayed, start, end_ts, received_at, payload FROM water_frames"
                 " WHERE feature_code = ?1 AND (?2 = '' OR device_id = ?2) AND end_ts > ?3 AND start < ?4 ORDER BY start, id");
-    MH_RETURN_IF_ERROR(s.Text(1, feature_code).Text(2, device_id).Int(3, from).Int(4, to).Run("list frames", [&](Stmt& r) {
+    MH_RETURN_IF_ERROR(s.Text(1, feature_code).Text(2, device_id).Int(3, from).Int(4, to).Run("list frames", [&](const Statement& r) {
       WaterFrameRecord f;
       f.id = r.ColInt(0);
       f.feature_code = r.ColText(1);
@@ -230,7 +175,7 @@ class SqliteWaterStore final : public WaterStore {
 
   Status PutWindow(const WaterWindowRecord& w) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "INSERT OR REPLACE INTO water_windows (feature_code, window_start, window_s, verdict, form, pairs, parameters,"
+    Statement s(db_, kArea, "INSERT OR REPLACE INTO water_windows (feature_code, window_start, window_s, verdict, form, pairs, parameters,"
                 " reason, checked_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)");
     return s.Text(1, w.feature_code).Int(2, w.window_start).Int(3, w.window_s).Text(4, w.verdict).Text(5, w.form)
         .Int(6, w.pairs).Text(7, w.parameters).Text(8, w.reason).Int(9, w.checked_at).Run("put window");
@@ -239,10 +184,10 @@ class SqliteWaterStore final : public WaterStore {
   Result<std::vector<WaterWindowRecord>> ListWindows(const std::string& feature_code, int64_t limit) override {
     std::lock_guard lock(mu_);
     std::vector<WaterWindowRecord> out;
-    Stmt s(db_, "SELECT feature_code, window_start, window_s, verdict, form, pairs, parameters, reason, checked_at"
+    Statement s(db_, kArea, "SELECT feature_code, window_start, window_s, verdict, form, pairs, parameters, reason, checked_at"
                 " FROM (SELECT * FROM water_windows WHERE feature_code = ?1 ORDER BY window_start DESC LIMIT ?2)"
                 " ORDER BY window_start");
-    MH_RETURN_IF_ERROR(s.Text(1, feature_code).Int(2, limit <= 0 ? -1 : limit).Run("list windows", [&](Stmt& r) {
+    MH_RETURN_IF_ERROR(s.Text(1, feature_code).Int(2, limit <= 0 ? -1 : limit).Run("list windows", [&](const Statement& r) {
       WaterWindowRecord w;
       w.feature_code = r.ColText(0);
       w.window_start = r.ColInt(1);
@@ -260,7 +205,7 @@ class SqliteWaterStore final : public WaterStore {
 
   Status PutCommand(const WaterCommandRecord& c) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "INSERT OR REPLACE INTO water_commands (command_id, feature_code, terminal_id, source, issued_at, expires_at,"
+    Statement s(db_, kArea, "INSERT OR REPLACE INTO water_commands (command_id, feature_code, terminal_id, source, issued_at, expires_at,"
                 " correction, status, acked_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)");
     return s.Text(1, c.command_id).Text(2, c.feature_code).Text(3, c.terminal_id).Text(4, c.source).Int(5, c.issued_at)
         .Int(6, c.expires_at).Text(7, c.correction).Text(8, c.status).Int(9, c.acked_at).Run("put command");
@@ -269,22 +214,22 @@ class SqliteWaterStore final : public WaterStore {
   Result<std::optional<WaterCommandRecord>> GetCommand(const std::string& command_id) override {
     std::lock_guard lock(mu_);
     std::optional<WaterCommandRecord> out;
-    Stmt s(db_, (std::string(kCommandColumns) + " WHERE command_id = ?1").c_str());
-    MH_RETURN_IF_ERROR(s.Text(1, command_id).Run("get command", [&](Stmt& r) { out = CommandFrom(r); }));
+    Statement s(db_, kArea, (std::string(kCommandColumns) + " WHERE command_id = ?1").c_str());
+    MH_RETURN_IF_ERROR(s.Text(1, command_id).Run("get command", [&](const Statement& r) { out = CommandFrom(r); }));
     return out;
   }
 
   Result<std::vector<WaterCommandRecord>> ListCommands(const std::string& feature_code) override {
     std::lock_guard lock(mu_);
     std::vector<WaterCommandRecord> out;
-    Stmt s(db_, (std::string(kCommandColumns) + " WHERE feature_code = ?1 ORDER BY issued_at, rowid").c_str());
-    MH_RETURN_IF_ERROR(s.Text(1, feature_code).Run("list commands", [&](Stmt& r) { out.push_back(CommandFrom(r)); }));
+    Statement s(db_, kArea, (std::string(kCommandColumns) + " WHERE feature_code = ?1 ORDER BY issued_at, rowid").c_str());
+    MH_RETURN_IF_ERROR(s.Text(1, feature_code).Run("list commands", [&](const Statement& r) { out.push_back(CommandFrom(r)); }));
     return out;
   }
 
   Result<int64_t> AppendHistory(const WaterHistoryRecord& h) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "INSERT INTO water_history (feature_code, at, event, detail) VALUES (?1,?2,?3,?4)");
+    Statement s(db_, kArea, "INSERT INTO water_history (feature_code, at, event, detail) VALUES (?1,?2,?3,?4)");
     MH_RETURN_IF_ERROR(s.Text(1, h.feature_code).Int(2, h.at).Text(3, h.event).Text(4, h.detail).Run("append history"));
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }
@@ -292,8 +237,8 @@ class SqliteWaterStore final : public WaterStore {
   Result<std::vector<WaterHistoryRecord>> ListHistory(const std::string& feature_code) override {
     std::lock_guard lock(mu_);
     std::vector<WaterHistoryRecord> out;
-    Stmt s(db_, "SELECT id, feature_code, at, event, detail FROM water_history WHERE feature_code = ?1 ORDER BY id");
-    MH_RETURN_IF_ERROR(s.Text(1, feature_code).Run("list history", [&](Stmt& r) {
+    Statement s(db_, kArea, "SELECT id, feature_code, at, event, detail FROM water_history WHERE feature_code = ?1 ORDER BY id");
+    MH_RETURN_IF_ERROR(s.Text(1, feature_code).Run("list history", [&](const Statement& r) {
       out.push_back({r.ColInt(0), r.ColText(1), r.ColInt(2), r.ColText(3), r.ColText(4)});
     }));
     return out;
@@ -301,7 +246,7 @@ class SqliteWaterStore final : public WaterStore {
 
   Result<int64_t> AddWorkOrder(const WaterWorkOrderRecord& o) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "INSERT INTO water_work_orders (feature_code, terminal_id, reason, opened_at, status) VALUES (?1,?2,?3,?4,?5)");
+    Statement s(db_, kArea, "INSERT INTO water_work_orders (feature_code, terminal_id, reason, opened_at, status) VALUES (?1,?2,?3,?4,?5)");
     MH_RETURN_IF_ERROR(s.Text(1, o.feature_code).Text(2, o.terminal_id).Text(3, o.reason).Int(4, o.opened_at)
                            .Text(5, o.status.empty() ? "open" : o.status).Run("add work order"));
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
@@ -309,7 +254,7 @@ class SqliteWaterStore final : public WaterStore {
 
   Status SetWorkOrderStatus(int64_t id, const std::string& status) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "UPDATE water_work_orders SET status = ?2 WHERE id = ?1");
+    Statement s(db_, kArea, "UPDATE water_work_orders SET status = ?2 WHERE id = ?1");
     MH_RETURN_IF_ERROR(s.Int(1, id).Text(2, status).Run("set work order status"));
     if (sqlite3_changes(db_) == 0) return NotFound("no work order " + std::to_string(id));
     return Status::Ok();
@@ -318,9 +263,9 @@ class SqliteWaterStore final : public WaterStore {
   Result<std::vector<WaterWorkOrderRecord>> ListWorkOrders(const std::string& status) override {
     std::lock_guard lock(mu_);
     std::vector<WaterWorkOrderRecord> out;
-    Stmt s(db_, "SELECT id, feature_code, terminal_id, reason, opened_at, status FROM water_work_orders"
+    Statement s(db_, kArea, "SELECT id, feature_code, terminal_id, reason, opened_at, status FROM water_work_orders"
                 " WHERE ?1 = '' OR status = ?1 ORDER BY id");
-    MH_RETURN_IF_ERROR(s.Text(1, status).Run("list work orders", [&](Stmt& r) {
+    MH_RETURN_IF_ERROR(s.Text(1, status).Run("list work orders", [&](const Statement& r) {
       out.push_back({r.ColInt(0), r.ColText(1), r.ColText(2), r.ColText(3), r.ColInt(4), r.ColText(5)});
     }));
     return out;
@@ -328,7 +273,7 @@ class SqliteWaterStore final : public WaterStore {
 
   Result<int64_t> AddPhoto(const WaterPhotoRecord& p) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "INSERT INTO water_photos (terminal_id, taken_at, value, unreadable, outcome, received_at) VALUES (?1,?2,?3,?4,?5,?6)");
+    Statement s(db_, kArea, "INSERT INTO water_photos (terminal_id, taken_at, value, unreadable, outcome, received_at) VALUES (?1,?2,?3,?4,?5,?6)");
     MH_RETURN_IF_ERROR(s.Text(1, p.terminal_id).Int(2, p.taken_at).Text(3, p.value).Text(4, p.unreadable).Text(5, p.outcome)
                            .Int(6, p.received_at).Run("add photo"));
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
@@ -337,9 +282,9 @@ class SqliteWaterStore final : public WaterStore {
   Result<std::vector<WaterPhotoRecord>> ListPhotos(const std::string& terminal_id) override {
     std::lock_guard lock(mu_);
     std::vector<WaterPhotoRecord> out;
-    Stmt s(db_, "SELECT id, terminal_id, taken_at, value, unreadable, outcome, received_at FROM water_photos"
+    Statement s(db_, kArea, "SELECT id, terminal_id, taken_at, value, unreadable, outcome, received_at FROM water_photos"
                 " WHERE terminal_id = ?1 ORDER BY taken_at, id");
-    MH_RETURN_IF_ERROR(s.Text(1, terminal_id).Run("list photos", [&](Stmt& r) {
+    MH_RETURN_IF_ERROR(s.Text(1, terminal_id).Run("list photos", [&](const Statement& r) {
       out.push_back({r.ColInt(0), r.ColText(1), r.ColInt(2), r.ColText(3), r.ColText(4), r.ColText(5), r.ColInt(6)});
     }));
     return out;
@@ -347,15 +292,15 @@ class SqliteWaterStore final : public WaterStore {
 
   Status PutCaseState(const WaterCaseStateRecord& c) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "INSERT OR REPLACE INTO water_case_states (feature_code, state, updated_at) VALUES (?1,?2,?3)");
+    Statement s(db_, kArea, "INSERT OR REPLACE INTO water_case_states (feature_code, state, updated_at) VALUES (?1,?2,?3)");
     return s.Text(1, c.feature_code).Text(2, c.state).Int(3, c.updated_at).Run("put case state");
   }
 
   Result<std::optional<WaterCaseStateRecord>> GetCaseState(const std::string& feature_code) override {
     std::lock_guard lock(mu_);
     std::optional<WaterCaseStateRecord> out;
-    Stmt s(db_, "SELECT feature_code, state, updated_at FROM water_case_states WHERE feature_code = ?1");
-    MH_RETURN_IF_ERROR(s.Text(1, feature_code).Run("get case state", [&](Stmt& r) {
+    Statement s(db_, kArea, "SELECT feature_code, state, updated_at FROM water_case_states WHERE feature_code = ?1");
+    MH_RETURN_IF_ERROR(s.Text(1, feature_code).Run("get case state", [&](const Statement& r) {
       out = WaterCaseStateRecord{r.ColText(0), r.ColText(1), r.ColInt(2)};
     }));
     return out;
@@ -385,19 +330,12 @@ class SqliteWaterStore final : public WaterStore {
   static constexpr const char* kCommandColumns =
       "SELECT command_id, feature_code, terminal_id, source, issued_at, expires_at, correction, status, acked_at FROM water_commands";
 
-  static WaterPairRecord PairFrom(Stmt& r) { return {r.ColText(0), r.ColText(1), r.ColText(2), r.ColText(3), r.ColInt(4)}; }
-  static WaterCommandRecord CommandFrom(Stmt& r) {
+  static WaterPairRecord PairFrom(const Statement& r) { return {r.ColText(0), r.ColText(1), r.ColText(2), r.ColText(3), r.ColInt(4)}; }
+  static WaterCommandRecord CommandFrom(const Statement& r) {
     return {r.ColText(0), r.ColText(1), r.ColText(2), r.ColText(3), r.ColInt(4), r.ColInt(5), r.ColText(6), r.ColText(7),
             r.ColInt(8)};
   }
-  Status Exec(const char* sql) {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
-    if (rc == SQLITE_OK) return Status::Ok();
-    std::string message = err != nullptr ? err : sqlite3_errstr(rc);
-    sqlite3_free(err);
-    return Status(CodeFor(rc), "sqlite water store: " + std::string(sql) + ": " + message);
-  }
+  Status Exec(const char* sql) { return area_db::Exec(db_, sql, kArea, sql); }
 
   // Recursive: a Batch holds it for its whole body, whose calls take it again.
   std::recursive_mutex mu_;
@@ -406,59 +344,19 @@ class SqliteWaterStore final : public WaterStore {
   sqlite3* db_;
 };
 
-Status ExecText(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
-  if (rc == SQLITE_OK) return Status::Ok();
-  std::string message = err != nullptr ? err : sqlite3_errstr(rc);
-  sqlite3_free(err);
-  return Status(CodeFor(rc), "sqlite water store: " + message);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<WaterStore>> OpenSqliteWaterStore(const SqliteWaterOptions& options) {
-  if (options.synchronous != "full" && options.synchronous != "normal") {
-    return InvalidArgument("sqlite water store: synchronous must be \"full\" or \"normal\", not \"" + options.synchronous + "\"");
-  }
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(options.path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    sqlite3_close_v2(db);
-    return InvalidArgument("sqlite water store: cannot open " + options.path + ": " + message);
-  }
+  area_db::OpenOptions open;
+  open.path = options.path;
+  open.busy_timeout_ms = options.busy_timeout_ms;
+  open.synchronous = options.synchronous;
+  MH_ASSIGN_OR_RETURN(sqlite3* db, area_db::Open(open, kArea));
   auto store = std::make_unique<SqliteWaterStore>(db);  // owns db from here
-  sqlite3_busy_timeout(db, options.busy_timeout_ms);
-  if (options.path != ":memory:") MH_RETURN_IF_ERROR(ExecText(db, "PRAGMA journal_mode = WAL"));
-  MH_RETURN_IF_ERROR(ExecText(db, options.synchronous == "full" ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
-  MH_RETURN_IF_ERROR(ExecText(db, "BEGIN IMMEDIATE"));
-  // The version-1 tables (IF NOT EXISTS: a no-op on an existing database), then the migrations.
-  Status s = ExecText(db, kCreateTables);
-  int version = 0;  // 0: a new database
-  if (s.ok()) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT version FROM schema_components WHERE component = 'water'", -1, &st, nullptr) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-      version = sqlite3_column_int(st, 0);
-    }
-    sqlite3_finalize(st);
-    if (version > kWaterSchemaVersion) {
-      s = FailedPrecondition("sqlite water store: schema version " + std::to_string(version) +
-                             " is newer than this build understands (" + std::to_string(kWaterSchemaVersion) + ")");
-    }
-  }
-  // 1 → 2 (and new databases): the water_case_states table; nothing else changes.
-  if (s.ok() && version < 2) s = ExecText(db, kCreateV2);
-  if (s.ok() && version < kWaterSchemaVersion) {
-    s = ExecText(db, ("INSERT OR REPLACE INTO schema_components (component, version) VALUES ('water', " +
-                      std::to_string(kWaterSchemaVersion) + ")").c_str());
-  }
-  if (s.ok()) s = ExecText(db, "COMMIT");
-  if (!s.ok()) {
-    if (sqlite3_get_autocommit(db) == 0) (void)ExecText(db, "ROLLBACK");
-    return s.WithContext(options.path);
-  }
+  // New databases get every table; version 1 gets the water_case_states table (1 → 2).
+  const std::string latest = std::string(kCreateTables) + kCreateV2;
+  Result<int> version = area_db::CreateSchema(db, kArea, latest.c_str(), "water", kWaterSchemaVersion, {{2, kCreateV2}});
+  if (!version.ok()) return version.status().WithContext(options.path);
   return std::unique_ptr<WaterStore>(std::move(store));
 }
 
