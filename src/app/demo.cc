@@ -199,6 +199,15 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   for (auto& part : parts) out << "  " << part->Banner() << "\n";
   out << std::flush;
 
+  // A first start has no broker session yet: readings published before the daemon's
+  // subscriptions are acknowledged would be routed nowhere.
+  for (int i = 0; i < 300 && daemon.mqtt() && !daemon.mqtt()->connected() && !g_stop; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (daemon.mqtt() && !daemon.mqtt()->connected()) {
+    err << "demo: the daemon's MQTT subscriptions were not acknowledged within 30 s\n";
+    return 1;
+  }
   FleetPublisher publisher;
   if (Status s = publisher.Connect(broker.port()); !s.ok()) {
     err << "demo: " << s.message() << "\n";
