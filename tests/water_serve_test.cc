@@ -195,16 +195,11 @@ TEST_F(WaterServeTest, DriftDetectedParametersSentTerminalCorrectedNextWindowCle
   EXPECT_EQ(windows["windows"][0]["pairs"], 360);
 
   // The terminal's self-maintenance applies the correction and acknowledges.
-  meter::water::MaintenanceCommand mc;
-  mc.command_id = cmd["command_id"];
-  mc.feature_code = cmd["feature_code"];
-  mc.issued_at = cmd["issued_at"];
-  mc.expires_at = cmd["expires_at"];
-  mc.correction = meter::water::Correction::Linear(cmd["parameters"]["a1"], cmd["parameters"]["a2"]);
-  auto ack = terminal.Apply(mc, kDay + 6 * 3600);
+  Result<meter::water::MaintenanceCommand> mc = sim::ParseWaterCommand(cmd.dump());
+  ASSERT_TRUE(mc.ok()) << mc.status().ToString();
+  auto ack = terminal.Apply(*mc, kDay + 6 * 3600);
   ASSERT_TRUE(ack.ok()) << ack.status().ToString();
-  link.Publish("water/ack", json{{"command_id", ack->command_id}, {"feature_code", ack->feature_code},
-                                  {"applied_at", ack->applied_at}}.dump());
+  link.Publish("water/ack", sim::WaterAckJson(*ack));
   ASSERT_TRUE(WaitFor([&] { return HasEvent("acknowledged"); }, 20)) << json(Events()).dump();
 
   // Window 1 (06:00–12:00) under the correction: clean, the case closes.
@@ -328,16 +323,11 @@ TEST_F(WaterServeTest, CaseUnderWaySurvivesARestartOfServe) {
 
   DeviceLink link(broker_.port(), kTerminal);
   ASSERT_TRUE(WaitFor([&] { return link.subscribed.load(); }, 10));
-  meter::water::MaintenanceCommand mc;
-  mc.command_id = cmd["command_id"];
-  mc.feature_code = cmd["feature_code"];
-  mc.issued_at = cmd["issued_at"];
-  mc.expires_at = cmd["expires_at"];
-  mc.correction = meter::water::Correction::Linear(cmd["parameters"]["a1"], cmd["parameters"]["a2"]);
-  auto ack = terminal.Apply(mc, kDay + 6 * 3600 + 60);
+  Result<meter::water::MaintenanceCommand> mc = sim::ParseWaterCommand(cmd.dump());
+  ASSERT_TRUE(mc.ok()) << mc.status().ToString();
+  auto ack = terminal.Apply(*mc, kDay + 6 * 3600 + 60);
   ASSERT_TRUE(ack.ok()) << ack.status().ToString();
-  link.Publish("water/ack", json{{"command_id", ack->command_id}, {"feature_code", ack->feature_code},
-                                  {"applied_at", ack->applied_at}}.dump());
+  link.Publish("water/ack", sim::WaterAckJson(*ack));
   ASSERT_TRUE(WaitFor([&] { return HasEvent("acknowledged") || HasEvent("ack_refused"); }, 20)) << json(Events()).dump();
   EXPECT_FALSE(HasEvent("ack_refused")) << json(Events()).dump();
   json params = Get(std::string("/api/v1/water/meters/") + kTerminal + "/parameters");

@@ -78,6 +78,20 @@ struct Loop {
 
 bool Has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
+// The terminal applies a command (as its JSON arrives) and answers with its ack.
+nlohmann::json AckFor(meter::water::TerminalSelfMaintenance& terminal, const std::string& command_json, int64_t at) {
+  auto cmd = nlohmann::json::parse(command_json);
+  meter::water::MaintenanceCommand mc;
+  mc.command_id = cmd["command_id"];
+  mc.feature_code = cmd["feature_code"];
+  mc.issued_at = cmd["issued_at"];
+  mc.expires_at = cmd["expires_at"];
+  mc.correction = meter::water::Correction::Linear(cmd["parameters"]["a1"], cmd["parameters"]["a2"]);
+  auto ack = terminal.Apply(mc, at);
+  EXPECT_TRUE(ack.ok()) << ack.status().ToString();
+  return {{"command_id", ack->command_id}, {"feature_code", ack->feature_code}, {"applied_at", ack->applied_at}};
+}
+
 TEST(WaterService, DriftDetectedCorrectedAndVerified) {
   Loop loop;
   ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "+8613800000001").ok());
@@ -104,18 +118,10 @@ TEST(WaterService, DriftDetectedCorrectedAndVerified) {
   EXPECT_EQ((*windows)[0].pairs, 360);
 
   // The terminal applies and acks.
-  meter::water::MaintenanceCommand mc;
-  mc.command_id = cmd["command_id"];
-  mc.feature_code = cmd["feature_code"];
-  mc.issued_at = cmd["issued_at"];
-  mc.expires_at = cmd["expires_at"];
-  mc.correction = meter::water::Correction::Linear(cmd["parameters"]["a1"], cmd["parameters"]["a2"]);
-  auto ack = terminal.Apply(mc, kDay + 21600);
-  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
-  nlohmann::json aj = {{"command_id", ack->command_id}, {"feature_code", ack->feature_code}, {"applied_at", ack->applied_at}};
+  const nlohmann::json aj = AckFor(terminal, cmd.dump(), kDay + 21600);
   ASSERT_TRUE(loop.service->OnAck("WT-1", aj.dump()).ok());
   ASSERT_TRUE(loop.service->OnAck("WT-1", aj.dump()).ok());  // redelivered: harmless
-  EXPECT_EQ((*loop.store->GetCommand(ack->command_id))->status, "acknowledged");
+  EXPECT_EQ((*loop.store->GetCommand(aj["command_id"]))->status, "acknowledged");
 
   // Window 1: clean → verified, case closed.
   ASSERT_TRUE(loop.service->OnFrame("FM-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay + 21600, 360, TrueFlow)).ok());
@@ -187,18 +193,6 @@ TEST(WaterService, RestartKeepsOpenWindowsAndTheCorrectionInForce) {
   EXPECT_EQ((*windows)[0].verdict, "steady");
 }
 
-nlohmann::json AckFor(meter::water::TerminalSelfMaintenance& terminal, const std::string& command_json, int64_t at) {
-  auto cmd = nlohmann::json::parse(command_json);
-  meter::water::MaintenanceCommand mc;
-  mc.command_id = cmd["command_id"];
-  mc.feature_code = cmd["feature_code"];
-  mc.issued_at = cmd["issued_at"];
-  mc.expires_at = cmd["expires_at"];
-  mc.correction = meter::water::Correction::Linear(cmd["parameters"]["a1"], cmd["parameters"]["a2"]);
-  auto ack = terminal.Apply(mc, at);
-  EXPECT_TRUE(ack.ok()) << ack.status().ToString();
-  return {{"command_id", ack->command_id}, {"feature_code", ack->feature_code}, {"applied_at", ack->applied_at}};
-}
 
 // Issue 4 round 3: a case under way survives a daemon restart (file store, closed and reopened
 // between the command and its ack): the ack is accepted, the next window verifies, the case
