@@ -41,16 +41,15 @@ Result<std::string> QueryText(sqlite3* db, const char* sql, std::string_view are
   return row ? q.ColText(0) : std::string();
 }
 
+Result<const char*> SynchronousPragma(const std::string& value, std::string_view key) {
+  if (value == "full") return "PRAGMA synchronous = FULL";
+  if (value == "normal") return "PRAGMA synchronous = NORMAL";
+  return InvalidArgument(std::string(key) + " must be \"full\" or \"normal\", not \"" + value + "\"");
+}
+
 Result<sqlite3*> Open(const OpenOptions& options, std::string_view area) {
-  const char* synchronous = nullptr;
-  if (options.synchronous == "full") {
-    synchronous = "PRAGMA synchronous = FULL";
-  } else if (options.synchronous == "normal") {
-    synchronous = "PRAGMA synchronous = NORMAL";
-  } else {
-    return InvalidArgument("sqlite " + std::string(area) + ": synchronous must be \"full\" or \"normal\", not \"" +
-                           options.synchronous + "\"");
-  }
+  MH_ASSIGN_OR_RETURN(const char* synchronous,
+                      SynchronousPragma(options.synchronous, "sqlite " + std::string(area) + ": synchronous"));
   if (options.path.empty()) return InvalidArgument("sqlite " + std::string(area) + ": empty database path");
   sqlite3* db = nullptr;
   const int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
@@ -62,7 +61,11 @@ Result<sqlite3*> Open(const OpenOptions& options, std::string_view area) {
   }
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
   if (!options.read_only) {
-    Status status = QueryText(db, "PRAGMA journal_mode = WAL", area, "set WAL mode").status();
+    Result<std::string> mode = QueryText(db, "PRAGMA journal_mode = WAL", area, "set WAL mode");
+    Status status = mode.status();
+    if (status.ok() && *mode != "wal" && *mode != "memory") {
+      status = FailedPrecondition("sqlite " + std::string(area) + ": WAL mode refused (journal_mode is " + *mode + ")");
+    }
     if (status.ok()) status = Exec(db, synchronous, area, "set synchronous");
     if (!status.ok()) {
       sqlite3_close_v2(db);

@@ -25,13 +25,17 @@ Status Exec(sqlite3* db, const char* sql, std::string_view area, std::string_vie
 // The first column of the first row as text ("" when there is no row).
 Result<std::string> QueryText(sqlite3* db, const char* sql, std::string_view area, std::string_view operation);
 
+// "PRAGMA synchronous = FULL" / "= NORMAL" for "full" / "normal"; InvalidArgument naming `key` else.
+Result<const char*> SynchronousPragma(const std::string& value, std::string_view key);
+
 struct OpenOptions {
   std::string path;
   bool read_only = false;
   int busy_timeout_ms = 5000;
   std::string synchronous = "full";  // "full" or "normal"
 };
-// Opens the file (WAL and `synchronous` when writable). The caller owns the connection.
+// Opens the file (WAL — refused is an error, except in memory — and `synchronous` when writable).
+// The caller owns the connection.
 Result<sqlite3*> Open(const OpenOptions& options, std::string_view area);
 
 // A step from the version before `to` up to `to`.

@@ -15,6 +15,8 @@
 #include <mutex>
 #include <utility>
 
+#include "store/sqlite/area_db.h"
+
 namespace mh::store {
 namespace {
 
@@ -1447,15 +1449,7 @@ Status Migrate(Connection& db) {
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
   if (sqlite3_threadsafe() == 0) return FailedPrecondition("sqlite: library built without thread support");
-  const char* synchronous = nullptr;
-  if (options.synchronous == "full") {
-    synchronous = "PRAGMA synchronous = FULL";
-  } else if (options.synchronous == "normal") {
-    synchronous = "PRAGMA synchronous = NORMAL";
-  } else {
-    return InvalidArgument("sqlite: store.synchronous must be \"full\" or \"normal\", not \"" +
-                           options.synchronous + "\"");
-  }
+  MH_ASSIGN_OR_RETURN(const char* synchronous, area_db::SynchronousPragma(options.synchronous, "sqlite: store.synchronous"));
   if (options.path.empty()) return InvalidArgument("sqlite: empty database path");
 
   MH_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer,
