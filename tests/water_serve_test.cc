@@ -138,6 +138,13 @@ class WaterServeTest : public ::testing::Test {
     auto ev = Events();
     return std::find(ev.begin(), ev.end(), e) != ev.end();
   }
+  // The operator pairs the test's terminal with its flowmeter and the customer's phone (REST).
+  httplib::Result Pair() {
+    httplib::Client c("127.0.0.1", http_port_);
+    return c.Post("/api/v1/water/pairs", {{"Authorization", "Bearer " + token_}},
+                  json{{"terminal_id", kTerminal}, {"flowmeter_id", kFlowmeter}, {"phone", kPhone}}.dump(),
+                  "application/json");
+  }
 
   TempDir dir_{"water_serve"};
   app::LocalBroker broker_;
@@ -151,9 +158,7 @@ TEST_F(WaterServeTest, DriftDetectedParametersSentTerminalCorrectedNextWindowCle
   serve.Start();
   ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
   httplib::Client c("127.0.0.1", http_port_);
-  auto paired = c.Post("/api/v1/water/pairs", {{"Authorization", "Bearer " + token_}},
-                       json{{"terminal_id", kTerminal}, {"flowmeter_id", kFlowmeter}, {"phone", kPhone}}.dump(),
-                       "application/json");
+  auto paired = Pair();
   ASSERT_TRUE(paired && paired->status == 201) << (paired ? paired->body : "no answer");
   EXPECT_EQ(json::parse(paired->body)["feature_code"], water::FeatureCodeOf(kTerminal));
 
@@ -295,10 +300,7 @@ TEST_F(WaterServeTest, CaseUnderWaySurvivesARestartOfServe) {
   auto serve = std::make_unique<ServeProcess>(config_, dir_ / "serve.log");
   serve->Start();
   ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
-  httplib::Client c("127.0.0.1", http_port_);
-  auto paired = c.Post("/api/v1/water/pairs", {{"Authorization", "Bearer " + token_}},
-                       json{{"terminal_id", kTerminal}, {"flowmeter_id", kFlowmeter}, {"phone", kPhone}}.dump(),
-                       "application/json");
+  auto paired = Pair();
   ASSERT_TRUE(paired && paired->status == 201) << (paired ? paired->body : "no answer");
   meter::water::TerminalSelfMaintenance terminal(water::FeatureCodeOf(kTerminal));
   auto reported = [&](int64_t i) { return terminal.Report(1.04 * TrueFlow(i) + 0.008); };
