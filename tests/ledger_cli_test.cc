@@ -1,13 +1,12 @@
 // End-to-end tests of `meterhub ledger verify` and `meterhub ledger export`: a ledger built with the
 // library verifies in its SQLite file and as an exported directory; then one altered entry byte,
 // one deleted row and one altered head each make verify fail naming what was changed.
-#include <sqlite3.h>
-
 #include <gtest/gtest.h>
 
 #include "audit/ledger/ledger.h"
 #include "crypto/crypto.h"
 #include "store/sqlite/sqlite_ledger_store.h"
+#include "support/sqlite_shell.h"
 #include "support/test_env.h"
 
 namespace mh::audit::ledger {
@@ -25,14 +24,6 @@ constexpr char kPublicKeyHex[] = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa623
 // RFC 8032 TEST 2's public key: a key that did not sign this ledger.
 constexpr char kOtherPublicKeyHex[] = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c";
 
-void Sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* error = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
-  sqlite3_free(error);
-  sqlite3_close(db);
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -138,7 +129,7 @@ TEST_F(LedgerCliTest, OneAlteredEntryByteIsNamed) {
   EXPECT_NE(r.output.find("head 12: root"), std::string::npos) << r.output;
 
   // The same change in the database row.
-  Sql(db_, "UPDATE ledger_leaves SET payload = CAST('changed' AS BLOB) WHERE idx = 3");
+  mh::testing::SqliteExec(db_, "UPDATE ledger_leaves SET payload = CAST('changed' AS BLOB) WHERE idx = 3");
   r = Verify(db_);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("entry 3 (M0, window 1, seq 3): stored leaf hash does not match"), std::string::npos)
@@ -170,7 +161,7 @@ TEST_F(LedgerCliTest, ADeletedRowIsNamed) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("entry 7: missing\n"), std::string::npos) << r.output;
 
-  Sql(db_, "DELETE FROM ledger_leaves WHERE idx = 7");
+  mh::testing::SqliteExec(db_, "DELETE FROM ledger_leaves WHERE idx = 7");
   r = Verify(db_);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("entry 7: missing\n"), std::string::npos) << r.output;
@@ -186,7 +177,7 @@ TEST_F(LedgerCliTest, AForgedIndexIsReportedNotFilled) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("entries 8..9: missing\n"), std::string::npos) << r.output;
 
-  Sql(db_, "UPDATE ledger_leaves SET idx = 1000000000000 WHERE idx = 11");
+  mh::testing::SqliteExec(db_, "UPDATE ledger_leaves SET idx = 1000000000000 WHERE idx = 11");
   r = Verify(db_);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("entry 1000000000000 (M2, window 3, seq 11): index jumps from 11, not checked"),
@@ -209,7 +200,7 @@ TEST_F(LedgerCliTest, AnAlteredHeadIsNamed) {
   EXPECT_NE(r.output.find("head 5: root"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("heads 5 -> 12: not consistent\n"), std::string::npos) << r.output;
 
-  Sql(db_, "UPDATE ledger_heads SET timestamp_ms = timestamp_ms + 1 WHERE size = 12");
+  mh::testing::SqliteExec(db_, "UPDATE ledger_heads SET timestamp_ms = timestamp_ms + 1 WHERE size = 12");
   r = Verify(db_);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_EQ(r.output, "head 12: signature does not verify\n");

@@ -2,7 +2,6 @@
 // heads, proofs against those heads, and verified reads that catch changed and deleted rows.
 #include "audit/ledger/ledger.h"
 
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,6 +12,7 @@
 #include "crypto/ed25519.h"
 #include "store/memory/memory_ledger_store.h"
 #include "store/sqlite/sqlite_ledger_store.h"
+#include "support/sqlite_shell.h"
 
 namespace mh::audit::ledger {
 namespace {
@@ -97,14 +97,7 @@ class LedgerTest : public ::testing::TestWithParam<std::string> {
   }
 
   // Runs SQL on the database behind the ledger's back (SQLite only).
-  void Tamper(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    char* error = nullptr;
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
-    sqlite3_free(error);
-    sqlite3_close(db);
-  }
+  void Tamper(const std::string& sql) { mh::testing::SqliteExec(path_, sql); }
 
   Ledger& ledger() { return *ledger_; }
 

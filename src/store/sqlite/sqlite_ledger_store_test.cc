@@ -3,12 +3,11 @@
 // version, read-only opening, and surviving close and reopen.
 #include "store/sqlite/sqlite_ledger_store.h"
 
-#include <sqlite3.h>
-
 #include <gtest/gtest.h>
 
 #include "store/ledger_store_conformance.h"
 #include "store/sqlite/sqlite_store.h"
+#include "support/sqlite_shell.h"
 
 namespace mh::store {
 namespace {
@@ -38,25 +37,6 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, LedgerStoreConformanceTest,
                                                               }}),
                          LedgerStoreBackendName);
 
-std::string QueryText(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::string text = "<error>";
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK) {
-      const int rc = sqlite3_step(statement);
-      if (rc == SQLITE_ROW) {
-        const unsigned char* value = sqlite3_column_text(statement, 0);
-        text = value != nullptr ? reinterpret_cast<const char*>(value) : "<null>";
-      } else if (rc == SQLITE_DONE) {
-        text = "<none>";
-      }
-    }
-    sqlite3_finalize(statement);
-  }
-  sqlite3_close(db);
-  return text;
-}
 
 class SqliteLedgerStoreTest : public ::testing::Test {
  protected:
@@ -93,17 +73,17 @@ TEST_F(SqliteLedgerStoreTest, SharesTheMainStoresFile) {
   LedgerAppend batch;
   batch.leaves = {Leaf(0, "a")};
   ASSERT_TRUE(ledger->Append(batch).ok());
-  EXPECT_EQ(QueryText(Path(), "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(QueryText(Path(), "SELECT version FROM schema_components WHERE component = 'ledger'"), "1");
-  EXPECT_EQ(QueryText(Path(), "SELECT count(*) FROM ledger_leaves"), "1");
-  EXPECT_NE(QueryText(Path(), "SELECT max(version) FROM schema_version"), "<error>");  // the main store's own
+  EXPECT_EQ(mh::testing::SqliteQueryText(Path(), "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Path(), "SELECT version FROM schema_components WHERE component = 'ledger'"), "1");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Path(), "SELECT count(*) FROM ledger_leaves"), "1");
+  EXPECT_NE(mh::testing::SqliteQueryText(Path(), "SELECT max(version) FROM schema_version"), "<error>");  // the main store's own
 }
 
 TEST_F(SqliteLedgerStoreTest, RecordsItsVersionOnceAndRefusesANewerOne) {
   ASSERT_NE(Open(), nullptr);
   ASSERT_NE(Open(), nullptr);
-  EXPECT_EQ(QueryText(Path(), "SELECT count(*) FROM schema_components WHERE component = 'ledger'"), "1");
-  QueryText(Path(), "UPDATE schema_components SET version = 9 WHERE component = 'ledger'");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Path(), "SELECT count(*) FROM schema_components WHERE component = 'ledger'"), "1");
+  mh::testing::SqliteQueryText(Path(), "UPDATE schema_components SET version = 9 WHERE component = 'ledger'");
   SqliteLedgerOptions options;
   options.path = Path();
   Result<std::unique_ptr<LedgerStore>> store = OpenSqliteLedgerStore(options);
@@ -141,7 +121,7 @@ TEST_F(SqliteLedgerStoreTest, ReadOnlyOpeningOfANonLedgerIsRefused) {
   options.path = Path();
   options.read_only = true;
   EXPECT_FALSE(OpenSqliteLedgerStore(options).ok());  // no file at all
-  QueryText(Path(), "SELECT 1");                      // (does not create it either)
+  mh::testing::SqliteQueryText(Path(), "SELECT 1");                      // (does not create it either)
   SqliteOptions main_options;
   main_options.path = Path();
   ASSERT_TRUE(OpenSqliteStore(main_options).ok());
@@ -156,7 +136,7 @@ TEST_F(SqliteLedgerStoreTest, DeletedRowsAreReportedMissing) {
   LedgerAppend batch;
   for (int i = 0; i < 10; ++i) batch.leaves.push_back(Leaf(i, "p"));
   ASSERT_TRUE(store->Append(batch).ok());
-  QueryText(Path(), "DELETE FROM ledger_leaves WHERE idx IN (0, 4, 5, 9)");
+  mh::testing::SqliteQueryText(Path(), "DELETE FROM ledger_leaves WHERE idx IN (0, 4, 5, 9)");
   Result<std::vector<int64_t>> missing = store->MissingLeaves(0, 10, 100);
   ASSERT_TRUE(missing.ok()) << missing.status().ToString();
   EXPECT_EQ(*missing, (std::vector<int64_t>{0, 4, 5, 9}));

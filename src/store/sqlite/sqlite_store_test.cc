@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "store/store_conformance.h"
+#include "support/sqlite_shell.h"
 
 namespace mh::store {
 namespace {
@@ -43,26 +44,6 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest,
                                                         }}),
                          StoreBackendName);
 
-// Reads a single value with a plain connection of our own, as an operator's sqlite3 shell would.
-std::string QueryText(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::string text = "<error>";
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK) {
-      const int rc = sqlite3_step(statement);
-      if (rc == SQLITE_ROW) {
-        const unsigned char* value = sqlite3_column_text(statement, 0);
-        text = value != nullptr ? reinterpret_cast<const char*>(value) : "<null>";
-      } else if (rc == SQLITE_DONE) {
-        text = "<none>";
-      }
-    }
-    sqlite3_finalize(statement);
-  }
-  sqlite3_close(db);
-  return text;
-}
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
@@ -95,33 +76,33 @@ StoredReading Reading(const std::string& meter, int64_t ts, double value) {
 TEST_F(SqliteStoreTest, UsesWalModeAndForeignKeys) {
   std::unique_ptr<Store> store = Open(Options());
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(QueryText(Options().path, "PRAGMA journal_mode"), "wal");  // persistent in the file
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "PRAGMA journal_mode"), "wal");  // persistent in the file
   EXPECT_TRUE(std::filesystem::exists(Options().path + "-wal"));
 }
 
 TEST_F(SqliteStoreTest, RecordsTheSchemaVersionOnce) {
   ASSERT_NE(Open(Options()), nullptr);
   ASSERT_NE(Open(Options()), nullptr);  // reopening does not migrate again
-  EXPECT_EQ(QueryText(Options().path, "SELECT max(version) FROM schema_version"), "3");
-  EXPECT_EQ(QueryText(Options().path, "SELECT count(*) FROM schema_version"), "3");  // one row per migration
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "3");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM schema_version"), "3");  // one row per migration
 }
 
 // A database written by a build at schema version 1 is brought up to date when opened.
 TEST_F(SqliteStoreTest, MigratesAVersionOneDatabase) {
   ASSERT_NE(Open(Options()), nullptr);
-  QueryText(Options().path, "DROP TABLE delivery_attempts");
+  mh::testing::SqliteQueryText(Options().path, "DROP TABLE delivery_attempts");
   for (const char* table : {"relay_meters", "relay_level_reports", "relay_region_keys", "relay_batches"})
-    QueryText(Options().path, std::string("DROP TABLE ") + table);
-  QueryText(Options().path, "DELETE FROM schema_version WHERE version >= 2");
+    mh::testing::SqliteQueryText(Options().path, std::string("DROP TABLE ") + table);
+  mh::testing::SqliteQueryText(Options().path, "DELETE FROM schema_version WHERE version >= 2");
   ASSERT_NE(Open(Options()), nullptr);
-  EXPECT_EQ(QueryText(Options().path, "SELECT max(version) FROM schema_version"), "3");
-  EXPECT_EQ(QueryText(Options().path, "SELECT count(*) FROM delivery_attempts"), "0");
-  EXPECT_EQ(QueryText(Options().path, "SELECT count(*) FROM relay_batches"), "0");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "3");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM delivery_attempts"), "0");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM relay_batches"), "0");
 }
 
 TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {
   ASSERT_NE(Open(Options()), nullptr);
-  QueryText(Options().path, "INSERT INTO schema_version (version, applied_at) VALUES (999, 0)");
+  mh::testing::SqliteQueryText(Options().path, "INSERT INTO schema_version (version, applied_at) VALUES (999, 0)");
   Result<std::unique_ptr<Store>> store = OpenSqliteStore(Options());
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
@@ -177,7 +158,7 @@ TEST_F(SqliteStoreTest, DataSurviveCloseAndReopen) {
 TEST_F(SqliteStoreTest, SqliteFailureMidBatchRollsBackAndIsReported) {
   std::unique_ptr<Store> store = Open(Options());
   ASSERT_NE(store, nullptr);
-  QueryText(Options().path,
+  mh::testing::SqliteQueryText(Options().path,
             "CREATE TRIGGER fail_state BEFORE INSERT ON meter_state WHEN NEW.meter_id = 'BAD'"
             " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
   store = Open(Options());  // statements prepared after the trigger exists
