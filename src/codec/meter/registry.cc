@@ -1,0 +1,19 @@
+#include "codec/meter/driver.h"
+
+namespace mh::codec {
+
+const std::vector<const ProtocolDriver*>& AllDrivers() {
+  // One line per protocol, in the order `meterhub decode --help` lists them.
+  static const std::vector<const ProtocolDriver*> drivers = {
+  };
+  return drivers;
+}
+
+const ProtocolDriver* FindDriver(std::string_view name) {
+  for (const ProtocolDriver* d : AllDrivers()) {
+    if (d->name == name) return d;
+  }
+  return nullptr;
+}
+
+}  // namespace mh::codec
