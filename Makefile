@@ -19,7 +19,9 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 	./scripts/fuzz-briefly.sh $(FUZZ_SECONDS)
 
-demo: build
+# The demo needs only the meterhub binary, not the ~300 test and benchmark targets.
+demo: configure
+	cmake --build $(BUILD) -j $(JOBS) --target meterhub
 	./$(BUILD)/src/app/meterhub demo $(DEMO_ARGS)
 
 bench: build

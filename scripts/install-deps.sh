@@ -8,7 +8,7 @@ PACKAGES=(
   libssl-dev libsqlite3-dev sqlite3
   libmosquitto-dev mosquitto mosquitto-clients
   nlohmann-json3-dev libcpp-httplib-dev libtomlplusplus-dev libcli11-dev
-  libfmt-dev libspdlog-dev libcurl4-openssl-dev prometheus-cpp-dev
+  libmicrohttpd-dev libfmt-dev libspdlog-dev libcurl4-openssl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libeigen3-dev libopencv-dev
   clang libclang-rt-14-dev

@@ -21,7 +21,7 @@ Status CanRun(const Principal& who) {
   return PermissionDenied("running audits needs an admin, operator or auditor token");
 }
 
-Result<int64_t> IntParam(const httplib::Request& req, const char* name) {
+Result<int64_t> IntParam(const http::Request& req, const char* name) {
   if (!req.has_param(name)) return InvalidArgument(std::string("query parameter '") + name + "' is required");
   const std::string v = req.get_param_value(name);
   int64_t out = -1;
@@ -53,18 +53,18 @@ json OrderJson(const store::InspectionOrderRow& o) {
 
 }  // namespace
 
-void AddAuditRoutes(httplib::Server& srv, store::Store* st, audit::AuditService* as) {
+void AddAuditRoutes(http::Server& srv, store::Store* st, audit::AuditService* as) {
   auto guarded = [st](auto handler) { return Guarded(st, handler); };
-  srv.Get("/api/v1/audit/ledger/head", guarded([as](const Principal& who, const httplib::Request&,
-                                                     httplib::Response& res) -> Status {
+  srv.Get("/api/v1/audit/ledger/head", guarded([as](const Principal& who, const http::Request&,
+                                                     http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(CanRead(who));
     MH_ASSIGN_OR_RETURN(audit::ledger::SignedTreeHead h, as->ledger().ledger().Head());
     SendJson(res, 200, {{"size", h.size}, {"root_hash", Hex(h.root_hash)}, {"timestamp_ms", h.timestamp_ms},
                         {"signature", Hex(h.signature)}, {"public_key", Hex(as->ledger().ledger().public_key())}});
     return Status::Ok();
   }));
-  srv.Get("/api/v1/audit/ledger/entries", guarded([as](const Principal& who, const httplib::Request& req,
-                                                        httplib::Response& res) -> Status {
+  srv.Get("/api/v1/audit/ledger/entries", guarded([as](const Principal& who, const http::Request& req,
+                                                        http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(CanRead(who));
     if (!req.has_param("meter")) return InvalidArgument("query parameter 'meter' is required");
     const std::string meter = req.get_param_value("meter");
@@ -84,8 +84,8 @@ void AddAuditRoutes(httplib::Server& srv, store::Store* st, audit::AuditService*
     SendJson(res, 200, {{"meter_id", meter}, {"tree_size", head.size}, {"verified", true}, {"entries", out}});
     return Status::Ok();
   }));
-  srv.Get("/api/v1/audit/ledger/proofs/inclusion", guarded([as](const Principal& who, const httplib::Request& req,
-                                                                 httplib::Response& res) -> Status {
+  srv.Get("/api/v1/audit/ledger/proofs/inclusion", guarded([as](const Principal& who, const http::Request& req,
+                                                                 http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(CanRead(who));
     MH_ASSIGN_OR_RETURN(int64_t index, IntParam(req, "index"));
     MH_ASSIGN_OR_RETURN(int64_t size, IntParam(req, "size"));
@@ -95,8 +95,8 @@ void AddAuditRoutes(httplib::Server& srv, store::Store* st, audit::AuditService*
     SendJson(res, 200, {{"index", p.index}, {"tree_size", p.tree_size}, {"path", PathJson(p.path)}});
     return Status::Ok();
   }));
-  srv.Get("/api/v1/audit/ledger/proofs/consistency", guarded([as](const Principal& who, const httplib::Request& req,
-                                                                   httplib::Response& res) -> Status {
+  srv.Get("/api/v1/audit/ledger/proofs/consistency", guarded([as](const Principal& who, const http::Request& req,
+                                                                   http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(CanRead(who));
     MH_ASSIGN_OR_RETURN(int64_t from, IntParam(req, "from"));
     MH_ASSIGN_OR_RETURN(int64_t to, IntParam(req, "to"));
@@ -106,8 +106,8 @@ void AddAuditRoutes(httplib::Server& srv, store::Store* st, audit::AuditService*
     SendJson(res, 200, {{"old_size", p.old_size}, {"new_size", p.new_size}, {"path", PathJson(p.path)}});
     return Status::Ok();
   }));
-  srv.Post(R"(/api/v1/audit/meters/([^/]+)/commission)", guarded([as](const Principal& who, const httplib::Request& req,
-                                                                      httplib::Response& res) -> Status {
+  srv.Post(R"(/api/v1/audit/meters/([^/]+)/commission)", guarded([as](const Principal& who, const http::Request& req,
+                                                                      http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(CanRun(who));
     MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
     std::string image, image_hex;
@@ -127,15 +127,15 @@ void AddAuditRoutes(httplib::Server& srv, store::Store* st, audit::AuditService*
                         {"ledger_size", as->ledger().size()}});
     return Status::Ok();
   }));
-  srv.Post(R"(/api/v1/audit/meters/([^/]+)/run)", guarded([as](const Principal& who, const httplib::Request& req,
-                                                               httplib::Response& res) -> Status {
+  srv.Post(R"(/api/v1/audit/meters/([^/]+)/run)", guarded([as](const Principal& who, const http::Request& req,
+                                                               http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(CanRun(who));
     MH_ASSIGN_OR_RETURN(store::AuditResultRow r, as->Run(req.matches[1], "request"));
     SendJson(res, 200, ResultJson(r));
     return Status::Ok();
   }));
-  srv.Get("/api/v1/audit/results", guarded([as](const Principal& who, const httplib::Request& req,
-                                                 httplib::Response& res) -> Status {
+  srv.Get("/api/v1/audit/results", guarded([as](const Principal& who, const http::Request& req,
+                                                 http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(CanRead(who));
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
     MH_ASSIGN_OR_RETURN(auto rows, as->store().Results(req.get_param_value("meter"), static_cast<int>(limit)));
@@ -144,8 +144,8 @@ void AddAuditRoutes(httplib::Server& srv, store::Store* st, audit::AuditService*
     SendJson(res, 200, {{"results", out}});
     return Status::Ok();
   }));
-  srv.Get("/api/v1/audit/alarms", guarded([as](const Principal& who, const httplib::Request& req,
-                                                httplib::Response& res) -> Status {
+  srv.Get("/api/v1/audit/alarms", guarded([as](const Principal& who, const http::Request& req,
+                                                http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(CanRead(who));
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
     MH_ASSIGN_OR_RETURN(auto rows, as->store().Results(req.get_param_value("meter"), 10000));
@@ -167,8 +167,8 @@ void AddAuditRoutes(httplib::Server& srv, store::Store* st, audit::AuditService*
     SendJson(res, 200, {{"alarms", out}});
     return Status::Ok();
   }));
-  srv.Get("/api/v1/audit/orders", guarded([as](const Principal& who, const httplib::Request& req,
-                                                httplib::Response& res) -> Status {
+  srv.Get("/api/v1/audit/orders", guarded([as](const Principal& who, const http::Request& req,
+                                                http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(CanRead(who));
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
     MH_ASSIGN_OR_RETURN(auto orders, as->store().Orders(req.get_param_value("state"), static_cast<int>(limit)));

@@ -3,13 +3,13 @@
 // alarms and inspection orders. Staff roles read; admin, operator and auditor run and commission.
 #pragma once
 
-#include <httplib.h>
+#include "http/server.h"
 
 #include "audit/audit_service.h"
 #include "store/store.h"
 
 namespace mh::api {
 
-void AddAuditRoutes(httplib::Server& srv, store::Store* store, audit::AuditService* audit);
+void AddAuditRoutes(http::Server& srv, store::Store* store, audit::AuditService* audit);
 
 }  // namespace mh::api

@@ -1,6 +1,6 @@
 #include "api/http_api.h"
 
-#include <httplib.h>
+#include "http/server.h"
 
 #include <spdlog/spdlog.h>
 
@@ -79,43 +79,23 @@ json SummaryJson(const ingest::SubmitSummary& s) {
 }  // namespace
 
 Status ParseListenAddress(const std::string& listen, HttpOptions* options) {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos) return InvalidArgument("http.listen: expected HOST:PORT, got '" + listen + "'");
-  options->host = listen.substr(0, colon);
-  try {
-    options->port = std::stoi(listen.substr(colon + 1));
-  } catch (...) {
-    return InvalidArgument("http.listen: bad port in '" + listen + "'");
-  }
-  if (options->port < 0 || options->port > 65535) return InvalidArgument("http.listen: port out of range");
-  return Status::Ok();
+  return http::ParseListenAddress(listen, &options->host, &options->port).WithContext("http.listen");
 }
 
 HttpApi::HttpApi(ApiDeps deps, HttpOptions options)
-    : deps_(std::move(deps)), options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {}
+    : deps_(std::move(deps)), options_(std::move(options)), server_(std::make_unique<http::Server>(options_)) {}
 
 HttpApi::~HttpApi() { Stop(); }
 
 Status HttpApi::Start() {
   Routes();
-  server_->set_payload_max_length(options_.max_body_bytes);
-  int threads = options_.threads;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  if (options_.port == 0) {
-    port_ = server_->bind_to_any_port(options_.host);
-    if (port_ <= 0) return Unavailable("http: cannot bind " + options_.host);
-  } else {
-    if (!server_->bind_to_port(options_.host, options_.port))
-      return Unavailable("http: cannot bind " + options_.host + ":" + std::to_string(options_.port));
-    port_ = options_.port;
-  }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  MH_RETURN_IF_ERROR(server_->Start());
+  port_ = server_->port();
   return Status::Ok();
 }
 
 void HttpApi::Stop() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (server_) server_->Stop();
 }
 
 void HttpApi::Routes() {
@@ -130,33 +110,25 @@ void HttpApi::Routes() {
     return *m;
   };
 
-  srv.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unexpected error";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    spdlog::error("http: handler threw: {}", what);
-    SendError(res, Internal(what));
-  });
-  srv.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    if (res.status == 404) SendError(res, NotFound("no route " + req.method + " " + req.path));
-    else if (res.status == 413) SendError(res, ResourceExhausted("request body too large"));
-    else SendError(res, Status(StatusCode::kInvalidArgument, "HTTP " + std::to_string(res.status)));
+  srv.SetErrorFormatter([](int status, const std::string& message, http::Response& res) {
+    StatusCode code = status == 404   ? StatusCode::kNotFound
+                      : status == 413 ? StatusCode::kResourceExhausted
+                      : status == 503 ? StatusCode::kUnavailable
+                      : status >= 500 ? StatusCode::kInternal
+                                      : StatusCode::kInvalidArgument;
+    SendError(res, Status(code, message));
+    res.status = status;
   });
 
-  srv.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
-  srv.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  srv.Get("/healthz", [](const http::Request&, http::Response& res) { res.set_content("ok\n", "text/plain"); });
+  srv.Get("/metrics", [this](const http::Request&, http::Response& res) {
     res.set_content(deps_.metrics ? deps_.metrics->Render() : std::string(), "text/plain; version=0.0.4");
   });
-  srv.Get("/api/v1/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+  srv.Get("/api/v1/openapi.json", [](const http::Request&, http::Response& res) {
     SendJson(res, 200, OpenApiDocument());
   });
 
-  srv.Get("/api/v1/status", guarded([this, st](const Principal&, const httplib::Request&, httplib::Response& res) -> Status {
+  srv.Get("/api/v1/status", guarded([this, st](const Principal&, const http::Request&, http::Response& res) -> Status {
     MH_ASSIGN_OR_RETURN(int64_t meters, st->CountMeters());
     MH_ASSIGN_OR_RETURN(int64_t readings, st->CountReadings());
     MH_ASSIGN_OR_RETURN(int64_t quarantined, st->CountQuarantine());
@@ -167,8 +139,8 @@ void HttpApi::Routes() {
   }));
 
   // --- meters ---
-  srv.Post("/api/v1/meters", guarded([this, st](const Principal& who, const httplib::Request& req,
-                                                 httplib::Response& res) -> Status {
+  srv.Post("/api/v1/meters", guarded([this, st](const Principal& who, const http::Request& req,
+                                                 http::Response& res) -> Status {
     if (!who.CanWrite()) return PermissionDenied("registering meters needs an admin or operator token");
     MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
     store::MeterInfo m;
@@ -195,8 +167,8 @@ void HttpApi::Routes() {
     SendJson(res, existing ? 200 : 201, MeterJson(m));
     return Status::Ok();
   }));
-  srv.Get("/api/v1/meters", guarded([st](const Principal& who, const httplib::Request& req,
-                                          httplib::Response& res) -> Status {
+  srv.Get("/api/v1/meters", guarded([st](const Principal& who, const http::Request& req,
+                                          http::Response& res) -> Status {
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
     int64_t offset = req.has_param("offset") ? std::max<int64_t>(0, std::atoll(req.get_param_value("offset").c_str())) : 0;
     std::string customer = who.role == Role::kCustomer ? who.customer_id : req.get_param_value("customer_id");
@@ -207,14 +179,14 @@ void HttpApi::Routes() {
     return Status::Ok();
   }));
   srv.Get(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32}))",
-          guarded([visible_meter](const Principal& who, const httplib::Request& req, httplib::Response& res) -> Status {
+          guarded([visible_meter](const Principal& who, const http::Request& req, http::Response& res) -> Status {
             MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
             SendJson(res, 200, MeterJson(m));
             return Status::Ok();
           }));
   srv.Put(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/threshold)",
-          guarded([this, visible_meter, st](const Principal& who, const httplib::Request& req,
-                                             httplib::Response& res) -> Status {
+          guarded([this, visible_meter, st](const Principal& who, const http::Request& req,
+                                             http::Response& res) -> Status {
             if (who.role == Role::kSupervisor || who.role == Role::kAuditor)
               return PermissionDenied("read-only token");
             MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
@@ -236,8 +208,8 @@ void HttpApi::Routes() {
 
   // --- terminals ---
   srv.Post(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/terminals)",
-           guarded([this, visible_meter, st](const Principal& who, const httplib::Request& req,
-                                              httplib::Response& res) -> Status {
+           guarded([this, visible_meter, st](const Principal& who, const http::Request& req,
+                                              http::Response& res) -> Status {
              if (!who.CanWrite() && who.role != Role::kCustomer) return PermissionDenied("read-only token");
              MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
              MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
@@ -257,8 +229,8 @@ void HttpApi::Routes() {
              return Status::Ok();
            }));
   srv.Get(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/terminals)",
-          guarded([visible_meter, st](const Principal& who, const httplib::Request& req,
-                                       httplib::Response& res) -> Status {
+          guarded([visible_meter, st](const Principal& who, const http::Request& req,
+                                       http::Response& res) -> Status {
             MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
             MH_ASSIGN_OR_RETURN(std::vector<store::Terminal> ts, st->ListTerminals(m.meter_id));
             json out = json::array();
@@ -267,8 +239,8 @@ void HttpApi::Routes() {
             return Status::Ok();
           }));
   srv.Delete(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/terminals/([A-Za-z0-9_-]{1,32}))",
-             guarded([this, visible_meter, st](const Principal& who, const httplib::Request& req,
-                                                httplib::Response& res) -> Status {
+             guarded([this, visible_meter, st](const Principal& who, const http::Request& req,
+                                                http::Response& res) -> Status {
                if (!who.CanWrite() && who.role != Role::kCustomer) return PermissionDenied("read-only token");
                MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
                MH_RETURN_IF_ERROR(st->UnbindTerminal(m.meter_id, req.matches[2]));
@@ -278,8 +250,8 @@ void HttpApi::Routes() {
              }));
 
   // --- readings ---
-  srv.Post("/api/v1/readings", guarded([this](const Principal& who, const httplib::Request& req,
-                                              httplib::Response& res) -> Status {
+  srv.Post("/api/v1/readings", guarded([this](const Principal& who, const http::Request& req,
+                                              http::Response& res) -> Status {
     if (!who.CanWrite()) return PermissionDenied("posting readings needs an admin or operator token");
     std::vector<Reading> readings;
     std::vector<codec::RowIssue> issues;
@@ -320,8 +292,8 @@ void HttpApi::Routes() {
     return Status::Ok();
   }));
   srv.Get(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/readings)",
-          guarded([visible_meter, st](const Principal& who, const httplib::Request& req,
-                                       httplib::Response& res) -> Status {
+          guarded([visible_meter, st](const Principal& who, const http::Request& req,
+                                       http::Response& res) -> Status {
             MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
             MH_ASSIGN_OR_RETURN(store::TimeRange range, ParseRange(req));
             MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
@@ -334,8 +306,8 @@ void HttpApi::Routes() {
             return Status::Ok();
           }));
   srv.Get(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/consumption)",
-          guarded([visible_meter, st](const Principal& who, const httplib::Request& req,
-                                       httplib::Response& res) -> Status {
+          guarded([visible_meter, st](const Principal& who, const http::Request& req,
+                                       http::Response& res) -> Status {
             MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
             MH_ASSIGN_OR_RETURN(store::TimeRange range, ParseRange(req));
             std::string period_name = req.has_param("period") ? req.get_param_value("period") : "day";
@@ -356,7 +328,7 @@ void HttpApi::Routes() {
 
   // --- quarantine, alerts, deliveries ---
   // The optional ?meter= filter of the lists: a meter this principal may see; customers must name one.
-  auto meter_filter = [visible_meter](const Principal& who, const httplib::Request& req) -> Result<std::string> {
+  auto meter_filter = [visible_meter](const Principal& who, const http::Request& req) -> Result<std::string> {
     std::string meter = req.get_param_value("meter");
     if (meter.empty() && who.role == Role::kCustomer) return InvalidArgument("customers must name a meter (?meter=ID)");
     if (!meter.empty()) {
@@ -364,8 +336,8 @@ void HttpApi::Routes() {
     }
     return meter;
   };
-  srv.Get("/api/v1/quarantine", guarded([meter_filter, st](const Principal& who, const httplib::Request& req,
-                                                             httplib::Response& res) -> Status {
+  srv.Get("/api/v1/quarantine", guarded([meter_filter, st](const Principal& who, const http::Request& req,
+                                                             http::Response& res) -> Status {
     MH_ASSIGN_OR_RETURN(std::string meter, meter_filter(who, req));
     MH_ASSIGN_OR_RETURN(store::TimeRange range, ParseRange(req));
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
@@ -379,8 +351,8 @@ void HttpApi::Routes() {
     SendJson(res, 200, {{"quarantine", out}});
     return Status::Ok();
   }));
-  srv.Get("/api/v1/alerts", guarded([meter_filter, st](const Principal& who, const httplib::Request& req,
-                                                         httplib::Response& res) -> Status {
+  srv.Get("/api/v1/alerts", guarded([meter_filter, st](const Principal& who, const http::Request& req,
+                                                         http::Response& res) -> Status {
     MH_ASSIGN_OR_RETURN(std::string meter, meter_filter(who, req));
     MH_ASSIGN_OR_RETURN(store::TimeRange range, ParseRange(req));
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
@@ -390,8 +362,8 @@ void HttpApi::Routes() {
     SendJson(res, 200, {{"alerts", out}});
     return Status::Ok();
   }));
-  srv.Get("/api/v1/deliveries", guarded([meter_filter, st](const Principal& who, const httplib::Request& req,
-                                                             httplib::Response& res) -> Status {
+  srv.Get("/api/v1/deliveries", guarded([meter_filter, st](const Principal& who, const http::Request& req,
+                                                             http::Response& res) -> Status {
     MH_ASSIGN_OR_RETURN(std::string meter, meter_filter(who, req));
     int64_t alert_id = req.has_param("alert") ? std::atoll(req.get_param_value("alert").c_str()) : 0;
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
@@ -416,8 +388,8 @@ void HttpApi::Routes() {
   if (deps_.water != nullptr) AddWaterRoutes(srv, deps_.store, deps_.water);
 
   // --- tokens ---
-  srv.Post("/api/v1/tokens", guarded([st](const Principal& who, const httplib::Request& req,
-                                           httplib::Response& res) -> Status {
+  srv.Post("/api/v1/tokens", guarded([st](const Principal& who, const http::Request& req,
+                                           http::Response& res) -> Status {
     if (!who.IsAdmin()) return PermissionDenied("creating tokens needs an admin token");
     MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
     std::string role_name, name, customer;

@@ -13,14 +13,12 @@
 #include "api/metrics.h"
 #include "base/clock.h"
 #include "base/status.h"
+#include "http/server.h"
 #include "ingest/group_commit.h"
 #include "ingest/pipeline.h"
 #include "relay/relay_service.h"
 #include "store/store.h"
 
-namespace httplib {
-class Server;
-}
 
 namespace mh::audit {
 class AuditService;
@@ -31,14 +29,10 @@ class WaterService;
 
 namespace mh::api {
 
-struct HttpOptions {
-  std::string host = "127.0.0.1";
-  int port = 8080;                       // 0 = any free port (see HttpApi::port())
-  size_t max_body_bytes = 16u << 20;     // larger bodies get 413
-  int threads = 8;
-};
+// Where and how the API listens: address, limits, TLS (http/server.h).
+using HttpOptions = http::ServerOptions;
 
-// "127.0.0.1:8080" → host, port.
+// "127.0.0.1:8080" → options->host, options->port.
 Status ParseListenAddress(const std::string& listen, HttpOptions* options);
 
 struct ApiDeps {
@@ -58,7 +52,7 @@ class HttpApi {
   HttpApi(ApiDeps deps, HttpOptions options);
   ~HttpApi();
 
-  // Binds and serves on a background thread.
+  // Binds and serves on background threads. AlreadyExists when the address is in use.
   Status Start();
   void Stop();
   int port() const { return port_; }
@@ -68,8 +62,7 @@ class HttpApi {
 
   ApiDeps deps_;
   HttpOptions options_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<http::Server> server_;
   int port_ = 0;
 };
 

@@ -1,6 +1,6 @@
 // REST routes of the relay head-end (seed 000): regions, their sub-periods and target, relay
 // identities, level reports, forwarded batches and statistics.
-#include <httplib.h>
+#include "http/server.h"
 
 #include "api/route_kit.h"
 #include "relay/messages.h"
@@ -33,10 +33,10 @@ Status NeedsStaff(const Principal& who) {
 
 }  // namespace
 
-void AddRelayRoutes(httplib::Server& srv, store::Store* st, relay::RelayService* rs) {
+void AddRelayRoutes(http::Server& srv, store::Store* st, relay::RelayService* rs) {
   auto guarded = [st](auto handler) { return Guarded(st, handler); };
-  srv.Get("/api/v1/relay/regions", guarded([rs](const Principal& who, const httplib::Request&,
-                                                 httplib::Response& res) -> Status {
+  srv.Get("/api/v1/relay/regions", guarded([rs](const Principal& who, const http::Request&,
+                                                 http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(NeedsStaff(who));
     MH_ASSIGN_OR_RETURN(std::vector<relay::RegionView> regions, rs->Regions());
     json out = json::array();
@@ -44,23 +44,23 @@ void AddRelayRoutes(httplib::Server& srv, store::Store* st, relay::RelayService*
     SendJson(res, 200, {{"regions", out}});
     return Status::Ok();
   }));
-  srv.Get(R"(/api/v1/relay/regions/([0-9]{9}))", guarded([rs](const Principal& who, const httplib::Request& req,
-                                                               httplib::Response& res) -> Status {
+  srv.Get(R"(/api/v1/relay/regions/([0-9]{9}))", guarded([rs](const Principal& who, const http::Request& req,
+                                                               http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(NeedsStaff(who));
     MH_ASSIGN_OR_RETURN(relay::RegionView v, rs->Region(req.matches[1]));
     SendJson(res, 200, RegionJson(v));
     return Status::Ok();
   }));
   srv.Post(R"(/api/v1/relay/regions/([0-9]{9})/rotate-key)",
-           guarded([rs](const Principal& who, const httplib::Request& req, httplib::Response& res) -> Status {
+           guarded([rs](const Principal& who, const http::Request& req, http::Response& res) -> Status {
              if (!who.CanWrite()) return PermissionDenied("rotating region keys needs an admin or operator token");
              MH_ASSIGN_OR_RETURN(relay::RegionView v, rs->Region(req.matches[1]));
              MH_ASSIGN_OR_RETURN(int id, rs->RotateKey(v.region_code));
              SendJson(res, 200, {{"region_code", v.region_code}, {"key_id", id}});
              return Status::Ok();
            }));
-  srv.Post("/api/v1/relay/meters", guarded([rs](const Principal& who, const httplib::Request& req,
-                                                 httplib::Response& res) -> Status {
+  srv.Post("/api/v1/relay/meters", guarded([rs](const Principal& who, const http::Request& req,
+                                                 http::Response& res) -> Status {
     if (!who.CanWrite()) return PermissionDenied("registering relay meters needs an admin or operator token");
     MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
     relay::RelayRegistration r;
@@ -75,16 +75,16 @@ void AddRelayRoutes(httplib::Server& srv, store::Store* st, relay::RelayService*
                         {"region_name", m.region_name}, {"device_key", m.device_key_hex}});
     return Status::Ok();
   }));
-  srv.Post("/api/v1/relay/reports", guarded([rs](const Principal& who, const httplib::Request& req,
-                                                  httplib::Response& res) -> Status {
+  srv.Post("/api/v1/relay/reports", guarded([rs](const Principal& who, const http::Request& req,
+                                                  http::Response& res) -> Status {
     if (!who.CanWrite()) return PermissionDenied("posting level reports needs an admin or operator token");
     MH_ASSIGN_OR_RETURN(relay::ReportMessage m, relay::ParseReportMessage(req.body));
     MH_ASSIGN_OR_RETURN(std::optional<int> target, rs->Report(m.meter_id, m.reports));
     SendJson(res, 200, {{"meter_id", m.meter_id}, {"target_sub_period", target ? json(*target) : json(nullptr)}});
     return Status::Ok();
   }));
-  srv.Post("/api/v1/relay/forward", guarded([rs](const Principal& who, const httplib::Request& req,
-                                                  httplib::Response& res) -> Status {
+  srv.Post("/api/v1/relay/forward", guarded([rs](const Principal& who, const http::Request& req,
+                                                  http::Response& res) -> Status {
     if (!who.CanWrite()) return PermissionDenied("posting forwarded batches needs an admin or operator token");
     MH_ASSIGN_OR_RETURN(relay::ForwardMessage m, relay::ParseForwardMessage(req.body));
     Result<relay::ForwardOutcome> outcome = rs->Forward({m.batch, m.tag, m.relay_meter_id});
@@ -96,8 +96,8 @@ void AddRelayRoutes(httplib::Server& srv, store::Store* st, relay::RelayService*
                         {"readings", m.batch.readings.size()}});
     return Status::Ok();
   }));
-  srv.Get("/api/v1/relay/stats", guarded([rs, st](const Principal& who, const httplib::Request& req,
-                                                                httplib::Response& res) -> Status {
+  srv.Get("/api/v1/relay/stats", guarded([rs, st](const Principal& who, const http::Request& req,
+                                                                http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(NeedsStaff(who));
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
     MH_ASSIGN_OR_RETURN(store::RelayBatchTotals t, rs->Totals());

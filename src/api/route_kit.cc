@@ -20,19 +20,19 @@ int HttpStatusOf(StatusCode code) {
   return 500;
 }
 
-void SendJson(httplib::Response& res, int status, const json& body) {
+void SendJson(http::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
-void SendError(httplib::Response& res, const Status& s) {
+void SendError(http::Response& res, const Status& s) {
   SendJson(res, HttpStatusOf(s.code()), {{"error", {{"code", StatusCodeName(s.code())}, {"message", s.message()}}}});
 }
 
 std::string Iso(int64_t t) { return FormatIsoUtc(t); }
 
 // from/to query parameters (ISO-8601 or epoch seconds), both inclusive.
-Result<store::TimeRange> ParseRange(const httplib::Request& req) {
+Result<store::TimeRange> ParseRange(const http::Request& req) {
   store::TimeRange range;
   if (req.has_param("from")) {
     auto t = ParseTimestamp(req.get_param_value("from"));
@@ -48,7 +48,7 @@ Result<store::TimeRange> ParseRange(const httplib::Request& req) {
   return range;
 }
 
-Result<int64_t> ParseLimit(const httplib::Request& req, int64_t def, int64_t max) {
+Result<int64_t> ParseLimit(const http::Request& req, int64_t def, int64_t max) {
   if (!req.has_param("limit")) return def;
   try {
     int64_t v = std::stoll(req.get_param_value("limit"));
@@ -59,7 +59,7 @@ Result<int64_t> ParseLimit(const httplib::Request& req, int64_t def, int64_t max
   }
 }
 
-Result<json> ParseBody(const httplib::Request& req) {
+Result<json> ParseBody(const http::Request& req) {
   json body = json::parse(req.body, nullptr, false);
   if (body.is_discarded()) return InvalidArgument("request body is not valid JSON");
   if (!body.is_object()) return InvalidArgument("request body must be a JSON object");

@@ -2,7 +2,7 @@
 // the parsing of query parameters and JSON bodies with errors that name the parameter or field.
 #pragma once
 
-#include <httplib.h>
+#include "http/server.h"
 
 #include <functional>
 #include <string>
@@ -19,17 +19,17 @@ namespace mh::api {
 using json = nlohmann::json;
 
 int HttpStatusOf(StatusCode code);
-void SendJson(httplib::Response& res, int status, const json& body);
+void SendJson(http::Response& res, int status, const json& body);
 // {"error": {"code", "message"}} with the status's HTTP code.
-void SendError(httplib::Response& res, const Status& s);
+void SendError(http::Response& res, const Status& s);
 std::string Iso(int64_t epoch_s);
 
 // from/to query parameters (ISO-8601 or epoch seconds), both inclusive.
-Result<store::TimeRange> ParseRange(const httplib::Request& req);
+Result<store::TimeRange> ParseRange(const http::Request& req);
 // ?limit=, 1..max, `def` when absent.
-Result<int64_t> ParseLimit(const httplib::Request& req, int64_t def, int64_t max);
+Result<int64_t> ParseLimit(const http::Request& req, int64_t def, int64_t max);
 // The body as a JSON object.
-Result<json> ParseBody(const httplib::Request& req);
+Result<json> ParseBody(const http::Request& req);
 
 // Reads an optional typed field; an existing field of the wrong type is an error naming it.
 template <typename T>
@@ -47,10 +47,10 @@ Status Field(const json& body, const char* name, T* out, bool required) {
 }
 
 // A route handler: runs with the authenticated principal; a non-OK status becomes the JSON error.
-using RouteHandler = std::function<Status(const Principal&, const httplib::Request&, httplib::Response&)>;
+using RouteHandler = std::function<Status(const Principal&, const http::Request&, http::Response&)>;
 // Wraps `handler` with bearer-token authentication against `store` and uniform error reporting.
-inline httplib::Server::Handler Guarded(store::Store* store, RouteHandler handler) {
-  return [store, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+inline http::Handler Guarded(store::Store* store, RouteHandler handler) {
+  return [store, handler = std::move(handler)](const http::Request& req, http::Response& res) {
     auto principal = Authenticate(*store, req.get_header_value("Authorization"));
     if (!principal.ok()) {
       res.set_header("WWW-Authenticate", "Bearer");
@@ -62,6 +62,6 @@ inline httplib::Server::Handler Guarded(store::Store* store, RouteHandler handle
 }
 
 // Route groups of the method areas, one file each (relay_routes.cc, ...).
-void AddRelayRoutes(httplib::Server& srv, store::Store* store, relay::RelayService* relay);
+void AddRelayRoutes(http::Server& srv, store::Store* store, relay::RelayService* relay);
 
 }  // namespace mh::api

@@ -2,7 +2,7 @@
 // posts photos for) only a terminal registered as one of its meters.
 #include "api/water_routes.h"
 
-#include <httplib.h>
+#include "http/server.h"
 
 #include "api/route_kit.h"
 #include "core/time.h"
@@ -42,11 +42,11 @@ json ParseOr(const std::string& text) {
 
 }  // namespace
 
-void AddWaterRoutes(httplib::Server& srv, store::Store* st, water::WaterService* ws) {
+void AddWaterRoutes(http::Server& srv, store::Store* st, water::WaterService* ws) {
   auto guarded = [st](auto handler) { return Guarded(st, handler); };
   const std::string id = R"(([A-Za-z0-9_-]{1,32}))";
 
-  srv.Get("/api/v1/water/pairs", guarded([ws](const Principal& who, const httplib::Request&, httplib::Response& res) -> Status {
+  srv.Get("/api/v1/water/pairs", guarded([ws](const Principal& who, const http::Request&, http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(NeedsStaff(who));
     MH_ASSIGN_OR_RETURN(std::vector<store::WaterPairRecord> pairs, ws->Pairs());
     json out = json::array();
@@ -54,7 +54,7 @@ void AddWaterRoutes(httplib::Server& srv, store::Store* st, water::WaterService*
     SendJson(res, 200, {{"pairs", out}});
     return Status::Ok();
   }));
-  srv.Post("/api/v1/water/pairs", guarded([ws](const Principal& who, const httplib::Request& req, httplib::Response& res) -> Status {
+  srv.Post("/api/v1/water/pairs", guarded([ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
     if (!who.CanWrite()) return PermissionDenied("pairing water devices needs an admin or operator token");
     MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
     std::string terminal, flowmeter, phone;
@@ -68,7 +68,7 @@ void AddWaterRoutes(httplib::Server& srv, store::Store* st, water::WaterService*
   }));
 
   srv.Get("/api/v1/water/meters/" + id + "/windows",
-          guarded([st, ws](const Principal& who, const httplib::Request& req, httplib::Response& res) -> Status {
+          guarded([st, ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
             const std::string terminal = req.matches[1];
             MH_RETURN_IF_ERROR(MaySeeTerminal(st, who, terminal));
             MH_ASSIGN_OR_RETURN(store::WaterPairRecord p, PairOf(ws, terminal));
@@ -87,7 +87,7 @@ void AddWaterRoutes(httplib::Server& srv, store::Store* st, water::WaterService*
   // The parameters: every command sent (fit or photo) with its state, newest last; "current" is the
   // last acknowledged one (what the terminal applies).
   srv.Get("/api/v1/water/meters/" + id + "/parameters",
-          guarded([st, ws](const Principal& who, const httplib::Request& req, httplib::Response& res) -> Status {
+          guarded([st, ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
             const std::string terminal = req.matches[1];
             MH_RETURN_IF_ERROR(MaySeeTerminal(st, who, terminal));
             MH_ASSIGN_OR_RETURN(store::WaterPairRecord p, PairOf(ws, terminal));
@@ -105,7 +105,7 @@ void AddWaterRoutes(httplib::Server& srv, store::Store* st, water::WaterService*
           }));
 
   srv.Get("/api/v1/water/meters/" + id + "/history",
-          guarded([st, ws](const Principal& who, const httplib::Request& req, httplib::Response& res) -> Status {
+          guarded([st, ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
             const std::string terminal = req.matches[1];
             MH_RETURN_IF_ERROR(MaySeeTerminal(st, who, terminal));
             MH_ASSIGN_OR_RETURN(store::WaterPairRecord p, PairOf(ws, terminal));
@@ -119,7 +119,7 @@ void AddWaterRoutes(httplib::Server& srv, store::Store* st, water::WaterService*
   // Frames and acks the platform refused (corrupt, unknown feature code, wrong device): the MQTT
   // layer records them as rejected_message events on the device of the topic.
   srv.Get("/api/v1/water/meters/" + id + "/rejected",
-          guarded([st](const Principal& who, const httplib::Request& req, httplib::Response& res) -> Status {
+          guarded([st](const Principal& who, const http::Request& req, http::Response& res) -> Status {
             MH_RETURN_IF_ERROR(NeedsStaff(who));
             const std::string device = req.matches[1];
             MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
@@ -138,7 +138,7 @@ void AddWaterRoutes(httplib::Server& srv, store::Store* st, water::WaterService*
             return Status::Ok();
           }));
 
-  srv.Get("/api/v1/water/work-orders", guarded([ws](const Principal& who, const httplib::Request& req, httplib::Response& res) -> Status {
+  srv.Get("/api/v1/water/work-orders", guarded([ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(NeedsStaff(who));
     const std::string status = req.get_param_value("status");
     if (!status.empty() && status != "open" && status != "done") return InvalidArgument("parameter 'status' must be open or done");
@@ -155,7 +155,7 @@ void AddWaterRoutes(httplib::Server& srv, store::Store* st, water::WaterService*
   // The engineer's visit is done; body (optional): {"parameters": {...}} = the terminal's
   // correction after the visit (identity when omitted: the meter was reset or replaced).
   srv.Post(R"(/api/v1/water/work-orders/([0-9]{1,18})/done)",
-           guarded([ws](const Principal& who, const httplib::Request& req, httplib::Response& res) -> Status {
+           guarded([ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
              if (!who.CanWrite()) return PermissionDenied("closing work orders needs an admin or operator token");
              water::Correction c;
              if (!req.body.empty()) {
@@ -173,7 +173,7 @@ void AddWaterRoutes(httplib::Server& srv, store::Store* st, water::WaterService*
   // POST an image of the register (JPEG/PNG body) taken at ?taken_at= (ISO-8601 or epoch seconds;
   // default now); the span it covers runs from the previous readable photo. ?digits=N drums.
   srv.Post("/api/v1/water/meters/" + id + "/photos",
-           guarded([st, ws](const Principal& who, const httplib::Request& req, httplib::Response& res) -> Status {
+           guarded([st, ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
              const std::string terminal = req.matches[1];
              if (who.role == Role::kSupervisor || who.role == Role::kAuditor) return PermissionDenied("read-only token");
              MH_RETURN_IF_ERROR(MaySeeTerminal(st, who, terminal));

@@ -2,7 +2,7 @@
 // their verdicts and parameters, commands, work orders, the maintenance history, customer photos.
 #pragma once
 
-namespace httplib {
+namespace mh::http {
 class Server;
 }
 namespace mh::store {
@@ -14,6 +14,6 @@ class WaterService;
 
 namespace mh::api {
 
-void AddWaterRoutes(httplib::Server& srv, store::Store* store, water::WaterService* water);
+void AddWaterRoutes(http::Server& srv, store::Store* store, water::WaterService* water);
 
 }  // namespace mh::api

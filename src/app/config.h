@@ -27,8 +27,11 @@ struct Config {
   } store;
   struct Http {
     std::string listen = "127.0.0.1:8080";
-    int64_t max_body_bytes = 16 << 20;    // larger request bodies get 413
-    int threads = 8;
+    int64_t max_body_bytes = 16 << 20;    // larger request bodies get 413 (chunked ones too)
+    int threads = 8;                      // handler workers; slow clients never hold one
+    std::string read_timeout = "30s";     // a request's headers and body must arrive within this
+    int max_connections = 1000;
+    int max_connections_per_client = 32;  // per client IP address
   } http;
   struct Mqtt {
     std::string broker = "127.0.0.1:1883";  // empty = no MQTT ingestion

@@ -34,7 +34,8 @@ void AddChannels(alerts::Dispatcher& dispatcher, const Config& config, const Clo
   dispatcher.AddChannel(std::make_unique<alerts::SmtpChannel>(config.alerts.email, clock));
 }
 
-Daemon::Daemon(Config config, const Clock* clock) : config_(std::move(config)), clock_(clock) {}
+Daemon::Daemon(Config config, const Clock* clock, DaemonOptions options)
+    : config_(std::move(config)), clock_(clock), options_(options) {}
 
 Daemon::~Daemon() { Stop(); }
 
@@ -69,6 +70,11 @@ Status Daemon::Start() {
   MH_RETURN_IF_ERROR(api::ParseListenAddress(config_.http.listen, &ho));
   ho.max_body_bytes = static_cast<size_t>(config_.http.max_body_bytes);
   ho.threads = config_.http.threads;
+  MH_ASSIGN_OR_RETURN(int64_t read_timeout, ParseDuration(config_.http.read_timeout));
+  if (read_timeout <= 0) return InvalidArgument("http.read_timeout must be positive");
+  ho.read_timeout_s = static_cast<int>(read_timeout);
+  ho.max_connections = config_.http.max_connections;
+  ho.max_connections_per_client = config_.http.max_connections_per_client;
   api::ApiDeps deps;
   deps.store = store_.get();
   deps.pipeline = pipeline_.get();
@@ -86,7 +92,14 @@ Status Daemon::Start() {
     return j;
   };
   http_ = std::make_unique<api::HttpApi>(deps, ho);
-  MH_RETURN_IF_ERROR(http_->Start());
+  Status http_started = http_->Start();
+  if (http_started.code() == StatusCode::kAlreadyExists && options_.http_any_port_if_taken) {
+    spdlog::warn("{}; serving on a free port instead", http_started.message());
+    ho.port = 0;
+    http_ = std::make_unique<api::HttpApi>(deps, ho);
+    http_started = http_->Start();
+  }
+  MH_RETURN_IF_ERROR(http_started);
   spdlog::info("http: API on http://{}:{}/api/v1 (OpenAPI at /api/v1/openapi.json, metrics at /metrics)", ho.host,
                http_->port());
   return Status::Ok();

@@ -40,9 +40,15 @@ Result<std::unique_ptr<store::Store>> OpenStore(const Config& config);
 // is set; e-mail always, to [alerts.email] url).
 void AddChannels(alerts::Dispatcher& dispatcher, const Config& config, const Clock* clock);
 
+// How the daemon is run, beyond its configuration file.
+struct DaemonOptions {
+  // `meterhub demo`: when http.listen is taken, serve on any free port instead of failing.
+  bool http_any_port_if_taken = false;
+};
+
 class Daemon {
  public:
-  explicit Daemon(Config config, const Clock* clock = &SystemClock::Instance());
+  explicit Daemon(Config config, const Clock* clock = &SystemClock::Instance(), DaemonOptions options = {});
   ~Daemon();
 
   Status Start();
@@ -68,6 +74,7 @@ class Daemon {
 
   const Config config_;
   const Clock* const clock_;
+  const DaemonOptions options_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<ingest::Pipeline> pipeline_;
   std::unique_ptr<ingest::GroupCommitter> http_committer_;

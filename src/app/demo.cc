@@ -13,7 +13,6 @@
 #include <ostream>
 #include <thread>
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include "api/auth.h"
@@ -131,21 +130,14 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   // water frame is its own fsync and the default demo ran ~35 s longer on a loaded 2-core machine.
   // `meterhub serve` keeps the default, full.
   config.store.synchronous = "normal";
-  {
-    api::HttpOptions probe;
-    if (api::ParseListenAddress(args.listen, &probe).ok() && probe.port != 0) {
-      httplib::Server test;
-      if (!test.bind_to_port(probe.host, probe.port)) {
-        config.http.listen = probe.host + ":0";
-      }
-    }
-  }
   // The method areas' devices beside the consumption fleet.
   std::vector<std::unique_ptr<DemoPart>> parts;
   if (args.audit_meters > 0) parts.push_back(MakeAuditDemoPart(args));
   if (args.water_meters > 0) parts.push_back(MakeWaterDemoPart(args.water_meters, args.seed));
   for (auto& part : parts) part->Configure(config, receiver);
-  Daemon daemon(config);
+  DaemonOptions daemon_options;
+  daemon_options.http_any_port_if_taken = true;  // a taken --listen port: any free one, printed below
+  Daemon daemon(config, &SystemClock::Instance(), daemon_options);
   if (Status s = daemon.Start(); !s.ok()) {
     err << "demo: " << s.ToString() << "\n";
     return 1;
@@ -320,7 +312,13 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   out << "\nsummary\n"
       << "  readings published:   " << published_readings << " in " << publisher.sent() << " MQTT messages ("
       << secs << " s)\n"
-      << "  readings accepted:    " << (st.CountReadings().ok() ? *st.CountReadings() : -1) << "\n"
+      << "  readings received:    " << c.received.load() << " by the daemon (accepted " << c.accepted.load()
+      << ", quarantined " << c.quarantined[1].load() + c.quarantined[2].load() + c.quarantined[3].load()
+      << ", duplicates " << c.duplicates.load() << ", rejected " << c.rejected.load() << "); still queued in the broker: "
+      << std::max<int64_t>(0, published_readings - c.received.load())
+      << (published_readings > c.received.load() ? " (the run stopped before the daemon took them; not stored)" : "")
+      << "\n"
+      << "  readings accepted:    " << (st.CountReadings().ok() ? *st.CountReadings() : -1) << " stored\n"
       << "  quarantined:          null " << by_verdict[static_cast<int>(Verdict::kNull)] << ", error "
       << by_verdict[static_cast<int>(Verdict::kError)] << ", sudden " << by_verdict[static_cast<int>(Verdict::kSudden)]
       << "\n"

@@ -3,22 +3,25 @@
 namespace mh::app {
 
 Status WebhookReceiver::Start() {
-  server_.Post(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+  http::ServerOptions options;
+  options.host = "127.0.0.1";
+  options.port = 0;
+  options.threads = 2;
+  server_ = std::make_unique<http::Server>(options);
+  server_->Post(R"(/.*)", [this](const http::Request& req, http::Response& res) {
     std::lock_guard<std::mutex> lock(mu_);
     Inbox& inbox = inboxes_[req.path];
     ++inbox.received;
     if (inbox.samples.size() < 3) inbox.samples.push_back(req.body);
     res.status = 204;
   });
-  port_ = server_.bind_to_any_port("127.0.0.1");
-  if (port_ <= 0) return Unavailable("cannot bind the demo's webhook receiver");
-  thread_ = std::thread([this] { server_.listen_after_bind(); });
+  MH_RETURN_IF_ERROR(server_->Start().WithContext("the demo's webhook receiver"));
+  port_ = server_->port();
   return Status::Ok();
 }
 
 void WebhookReceiver::Stop() {
-  server_.stop();
-  if (thread_.joinable()) thread_.join();
+  if (server_) server_->Stop();
 }
 
 std::string WebhookReceiver::url(const std::string& path) const {

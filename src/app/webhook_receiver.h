@@ -7,10 +7,11 @@
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include <httplib.h>
+#include <memory>
+
+#include "http/server.h"
 
 #include "base/status.h"
 
@@ -32,8 +33,7 @@ class WebhookReceiver {
     int64_t received = 0;
     std::vector<std::string> samples;
   };
-  httplib::Server server_;
-  std::thread thread_;
+  std::unique_ptr<http::Server> server_;
   int port_ = 0;
   mutable std::mutex mu_;
   std::map<std::string, Inbox> inboxes_;  // guarded by mu_

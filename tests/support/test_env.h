@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace mh::testing {
 
@@ -80,20 +81,45 @@ inline std::string ReadFile(const std::string& path) {
 
 inline void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
-// `meterhub serve --config CONFIG` as a child process, its stderr appended to `log`; killed
-// (SIGKILL) when the object goes away unless Kill was called.
-class ServeProcess {
+// The built `meterhub` with `args` as a child process: stdout to `out_file` (when given), stderr
+// appended to `log`; killed (SIGKILL) when the object goes away unless it was waited for.
+class ChildProcess {
  public:
-  ServeProcess(std::string config, std::string log) : config_(std::move(config)), log_(std::move(log)) {}
-  ~ServeProcess() { Kill(SIGKILL); }
+  ChildProcess(std::vector<std::string> args, std::string log, std::string out_file = "")
+      : args_(std::move(args)), log_(std::move(log)), out_(std::move(out_file)) {}
+  ~ChildProcess() { Kill(SIGKILL); }
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
   void Start() {
     pid_ = fork();
     if (pid_ == 0) {
       FILE* f = freopen(log_.c_str(), "a", stderr);
+      if (!out_.empty()) f = freopen(out_.c_str(), "w", stdout);
       (void)f;
-      execl(MeterhubBinary().c_str(), "meterhub", "serve", "--config", config_.c_str(), nullptr);
+      std::vector<char*> argv;
+      static std::string name = "meterhub";
+      argv.push_back(name.data());
+      for (auto& a : args_) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(MeterhubBinary().c_str(), argv.data());
       _exit(127);
     }
+  }
+  bool running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      pid_ = -1;
+      return false;
+    }
+    return true;
+  }
+  // The exit code once it ended within `timeout_s` (else -1; the process keeps running).
+  int Wait(double timeout_s) {
+    WaitFor([this] { return !running(); }, timeout_s);
+    return pid_ > 0 ? -1 : exit_code_;
   }
   int Kill(int sig) {
     if (pid_ <= 0) return -1;
@@ -103,10 +129,19 @@ class ServeProcess {
     pid_ = -1;
     return status;
   }
+  pid_t pid() const { return pid_; }
 
  private:
-  std::string config_, log_;
+  std::vector<std::string> args_;
+  std::string log_, out_;
   pid_t pid_ = -1;
+  int exit_code_ = -1;
+};
+
+// `meterhub serve --config CONFIG` as a child process, its stderr appended to `log`.
+class ServeProcess : public ChildProcess {
+ public:
+  ServeProcess(std::string config, std::string log) : ChildProcess({"serve", "--config", std::move(config)}, std::move(log)) {}
 };
 
 }  // namespace mh::testing
