@@ -335,6 +335,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   auto samples = receiver.samples("/alerts");
   if (!samples.empty()) out << "  an alert as received: " << samples.front() << "\n";
   for (auto& part : parts) part->PrintSummary(out);
+  out << std::flush;
   daemon.Stop();
   receiver.Stop();
   broker.Stop();

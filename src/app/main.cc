@@ -272,6 +272,12 @@ int main(int argc, char** argv) {
   auto* generate = sim->add_subcommand("generate", "write a simulated fleet's readings as CSV");
   generate->add_option("--meters", gen.meters, "fleet size")->check(CLI::Range(1, 10000000));
   generate->add_option("--days", gen.days, "days of readings")->check(CLI::Range(1, 36500));
+  generate->add_option("--intervals", gen.intervals, "15-minute intervals of readings instead of --days")
+      ->check(CLI::Range(1, 10000000));
+  generate->add_option("--order", gen.order, "row order: time (as a head-end receives them) or meter")
+      ->check(CLI::IsMember({"time", "meter"}));
+  generate->add_option("--timestamps", gen.timestamps, "iso (ISO-8601 UTC) or epoch (seconds)")
+      ->check(CLI::IsMember({"iso", "epoch"}));
   generate->add_option("--electricity-share", gen.electricity_share, "share of electricity meters")->check(CLI::Range(0.0, 1.0));
   generate->add_option("--seed", gen.seed, "random seed");
   generate->add_option("--start", gen.start, "first day (date or timestamp, UTC+8 when no offset)");
