@@ -192,3 +192,36 @@ TEST_F(MqttIngestTest, RelaySimulationAgainstTheRunningServer) {
 
 }  // namespace
 }  // namespace mh
+
+namespace mh {
+namespace {
+
+// Issue 10 item 7: a broker restarted without its persistence forgets the daemon's sessions (and
+// the messages it had acknowledged to the meters). The daemon notices on the reconnect — a CONNACK
+// without "session present" for a session it had — logs it and counts it in /metrics; readings
+// published afterwards are stored as usual.
+TEST_F(MqttIngestTest, ALostBrokerSessionIsNoticedAndCounted) {
+  ServeProcess serve(config_, dir_ / "serve.log");
+  serve.Start();
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  const int port = broker_.port();
+  broker_.Kill();
+  std::filesystem::remove_all(dir_ / "broker");  // its persistence is gone
+  ASSERT_TRUE(broker_.Start(dir_ / "broker", port).ok());
+  httplib::Client c("127.0.0.1", http_port_);
+  std::string metrics;
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = c.Get("/metrics");
+    metrics = r ? r->body : "";
+    return metrics.find("meterhub_mqtt_sessions_lost_total 64") != std::string::npos;
+  }, 60)) << metrics;
+  EXPECT_NE(testing::ReadFile(dir_ / "serve.log").find("lost session"), std::string::npos);
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 30));
+  Publisher pub(port);
+  pub.Publish("L1", R"({"meter":"L1","ts":"2020-10-29T15:00:00Z","value":1})");
+  EXPECT_TRUE(WaitFor([&] { return Stored() == 1; }, 20)) << Status().dump();
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
+
+}  // namespace
+}  // namespace mh

@@ -76,13 +76,24 @@ class FakeDeliveryStore final : public store::Store {
   Status UnbindTerminal(const std::string&, const std::string&) override { return Unused(); }
   Result<std::vector<store::Terminal>> ListTerminals(const std::string&) override { return Unused(); }
   Status Commit(const store::IngestBatch&) override { return Unused(); }
+  Status Pack() override { return Unused(); }
+  int64_t UnpackedReadings() override { return 0; }
   Result<std::vector<store::MeterStateRecord>> LoadMeterStates(const std::vector<std::string>&) override {
     return Unused();
   }
-  Result<std::vector<store::StoredReading>> QueryReadings(const std::string&, store::TimeRange, int64_t) override {
+  Result<std::vector<store::StoredReading>> QueryReadings(const std::string&, store::TimeRange, int64_t,
+                                                          const std::string&) override {
     return Unused();
   }
-  Result<std::optional<store::StoredReading>> LastReadingAtOrBefore(const std::string&, int64_t) override {
+  Result<std::optional<store::StoredReading>> LastReadingAtOrBefore(const std::string&, int64_t,
+                                                                    const std::string&) override {
+    return Unused();
+  }
+  Result<std::optional<store::StoredReading>> GetReading(const std::string&, int64_t, const std::string&) override {
+    return Unused();
+  }
+  Result<std::vector<store::ReadingVersion>> ListReadingVersions(const std::string&, int64_t,
+                                                                 const std::string&) override {
     return Unused();
   }
   Result<std::vector<store::QuarantinedReading>> QueryQuarantine(const std::string&, store::TimeRange,

@@ -27,6 +27,11 @@ json MeterJson(const store::MeterInfo& m) {
   return j;
 }
 
+json ReadingJson(const store::StoredReading& r) {
+  return {{"timestamp", Iso(r.ts)}, {"value", r.value}, {"consumption", r.consumption}, {"source", r.source},
+          {"quality", r.quality}, {"version", r.version}, {"estimated", r.estimated}};
+}
+
 json TerminalJson(const store::Terminal& t) {
   return {{"terminal_id", t.terminal_id}, {"meter_id", t.meter_id}, {"channel", t.channel}, {"address", t.address}};
 }
@@ -72,6 +77,7 @@ json SummaryJson(const ingest::SubmitSummary& s) {
             {"error", s.quarantined[static_cast<int>(Verdict::kError)]},
             {"sudden", s.quarantined[static_cast<int>(Verdict::kSudden)]}}},
           {"rejected", s.rejected},
+          {"conflicts", s.conflicts},
           {"alerts", s.alerts},
           {"issues", issues}};
 }
@@ -299,10 +305,47 @@ void HttpApi::Routes() {
             MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
             MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> rows, st->QueryReadings(m.meter_id, range, limit));
             json out = json::array();
-            for (const auto& r : rows)
-              out.push_back({{"timestamp", Iso(r.ts)}, {"value", r.value}, {"consumption", r.consumption},
-                             {"source", r.source}, {"quality", r.quality}});
+            for (const auto& r : rows) out.push_back(ReadingJson(r));
             SendJson(res, 200, {{"meter_id", m.meter_id}, {"readings", out}});
+            return Status::Ok();
+          }));
+  // A deliberate correction: a new version of a stored reading, the old one kept (who, when, why).
+  srv.Put(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/readings/([^/]{1,40}))",
+          guarded([this, visible_meter](const Principal& who, const http::Request& req, http::Response& res) -> Status {
+            if (!who.CanWrite()) return PermissionDenied("correcting readings needs an admin or operator token");
+            MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
+            auto ts = ParseTimestamp(req.matches[2]);
+            if (!ts.ok()) return InvalidArgument("path: the reading's time: " + ts.status().message());
+            MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
+            ingest::Pipeline::Correction c;
+            c.meter_id = m.meter_id;
+            c.ts = *ts;
+            auto value = body.find("value");
+            if (value == body.end() || !value->is_number()) return InvalidArgument("field 'value' is required (a number)");
+            c.value = value->get<double>();
+            MH_RETURN_IF_ERROR(Field(body, "reason", &c.reason, true));
+            if (c.reason.empty() || c.reason.size() > 1000) return InvalidArgument("field 'reason': 1 to 1000 characters");
+            MH_RETURN_IF_ERROR(Field(body, "quality", &c.quality, false));
+            c.by = who.name.empty() ? RoleName(who.role) : who.name;
+            MH_ASSIGN_OR_RETURN(store::StoredReading revised, deps_.pipeline->Correct(c));
+            SendJson(res, 200, ReadingJson(revised));
+            return Status::Ok();
+          }));
+  srv.Get(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/readings/([^/]{1,40})/versions)",
+          guarded([visible_meter, st](const Principal& who, const http::Request& req, http::Response& res) -> Status {
+            MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
+            auto ts = ParseTimestamp(req.matches[2]);
+            if (!ts.ok()) return InvalidArgument("path: the reading's time: " + ts.status().message());
+            MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> current, st->GetReading(m.meter_id, *ts));
+            MH_ASSIGN_OR_RETURN(std::vector<store::ReadingVersion> versions, st->ListReadingVersions(m.meter_id, *ts));
+            if (!current && versions.empty()) return NotFound("no reading of " + m.meter_id + " at " + Iso(*ts));
+            json out = json::array();
+            for (const auto& v : versions)
+              out.push_back({{"version", v.version}, {"value", v.value}, {"consumption", v.consumption},
+                             {"source", v.source}, {"quality", v.quality}, {"replaced_at", Iso(v.replaced_at)},
+                             {"replaced_by", v.replaced_by}, {"reason", v.reason}});
+            SendJson(res, 200, {{"meter_id", m.meter_id}, {"timestamp", Iso(*ts)},
+                                {"current", current ? ReadingJson(*current) : json(nullptr)}, {"versions", out}});
             return Status::Ok();
           }));
   srv.Get(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/consumption)",
@@ -349,6 +392,27 @@ void HttpApi::Routes() {
                      {"verdict", VerdictName(q.verdict)}, {"reason", q.reason}, {"source", q.source},
                      {"received_at", Iso(q.received_at)}});
     SendJson(res, 200, {{"quarantine", out}});
+    return Status::Ok();
+  }));
+  // Events about a meter's readings: value conflicts, future timestamps, corrections, resets,
+  // re-judgements, NEM12 400 records.
+  srv.Get("/api/v1/events", guarded([meter_filter, st](const Principal& who, const http::Request& req,
+                                                       http::Response& res) -> Status {
+    MH_ASSIGN_OR_RETURN(std::string meter, meter_filter(who, req));
+    if (meter.empty()) return InvalidArgument("query parameter 'meter' is required");
+    MH_ASSIGN_OR_RETURN(store::TimeRange range, ParseRange(req));
+    MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
+    const std::string kind = req.get_param_value("kind");
+    MH_ASSIGN_OR_RETURN(std::vector<store::ReadingEvent> rows, st->QueryEvents(meter, range, kind.empty() ? limit : 0));
+    json out = json::array();
+    for (const auto& e : rows) {
+      if (!kind.empty() && e.kind != kind) continue;
+      if (static_cast<int64_t>(out.size()) >= limit) break;
+      json detail = json::parse(e.detail, nullptr, false);
+      out.push_back({{"meter_id", e.meter_id}, {"kind", e.kind}, {"from", Iso(e.ts_from)}, {"to", Iso(e.ts_to)},
+                     {"detail", detail.is_discarded() ? json(e.detail) : detail}});
+    }
+    SendJson(res, 200, {{"events", out}});
     return Status::Ok();
   }));
   srv.Get("/api/v1/alerts", guarded([meter_filter, st](const Principal& who, const http::Request& req,

@@ -29,6 +29,8 @@ std::vector<Key> Keys(Config& c) {
       {"store", "path", &c.store.path, "SQLite database file"},
       {"store", "url", &c.store.url, "PostgreSQL connection string, e.g. postgresql://user@127.0.0.1:5432/meterhub"},
       {"store", "synchronous", &c.store.synchronous, "SQLite: \"full\" (survives power loss) or \"normal\" (survives a crash)"},
+      {"store", "pack_after", &c.store.pack_after, "fold the reading log into the packed blocks once it holds this many readings"},
+      {"store", "pack_interval", &c.store.pack_interval, "... or at the latest this long after the last packing"},
       {"http", "listen", &c.http.listen, "HTTP API address"},
       {"http", "max_body_bytes", &c.http.max_body_bytes, "larger request bodies are refused with 413, chunked ones too"},
       {"http", "threads", &c.http.threads, "HTTP handler threads (a slow client holds a connection, never a thread)"},
@@ -36,14 +38,15 @@ std::vector<Key> Keys(Config& c) {
       {"http", "max_connections", &c.http.max_connections, "open connections at most"},
       {"http", "max_connections_per_client", &c.http.max_connections_per_client, "open connections per client IP address at most"},
       {"mqtt", "broker", &c.mqtt.broker, "MQTT broker HOST:PORT; empty = no MQTT ingestion"},
-      {"mqtt", "client_id", &c.mqtt.client_id, "fixed client id: the broker keeps the session across restarts"},
-      {"mqtt", "connections", &c.mqtt.connections, "subscriber connections over the 64 shards (their waiting messages share one commit); keep fixed per broker"},
+      {"mqtt", "client_id", &c.mqtt.client_id, "prefix of the fixed client ids <client_id>-<shard>: one persistent session per shard"},
+      {"mqtt", "connections", &c.mqtt.connections, "I/O threads driving the 64 shard sessions (each round's messages share one commit)"},
       {"mqtt", "username", &c.mqtt.username, "broker credentials (empty = anonymous)"},
       {"mqtt", "password", &c.mqtt.password, "broker password"},
       {"ingest", "auto_register", &c.ingest.auto_register, "readings of unknown meters: register them (true) or reject them (false)"},
       {"ingest", "default_kind", &c.ingest.default_kind, "kind of auto-registered meters: electricity or water"},
       {"ingest", "interval", &c.ingest.interval, "nominal upload interval of auto-registered meters"},
       {"ingest", "timezone", &c.ingest.timezone, "time zone of auto-registered meters (UTC offset)"},
+      {"ingest", "max_future", &c.ingest.max_future, "readings stamped later than the server's clock + this + the meter's interval are refused (future_timestamp events)"},
       {"vee", "spike_coefficient", &c.vee.spike_coefficient, "T2 = max peak difference per interval x this (seed: 1.1-1.3)"},
       {"vee", "alert_coefficient", &c.vee.alert_coefficient, "T1 = max peak sub-period consumption x this"},
       {"vee", "t2_quantile", &c.vee.t2_quantile, "1.0 = the seed's max; e.g. 0.99 for a robust T2"},
@@ -201,6 +204,9 @@ Result<Config> LoadConfig(const std::string& path) {
   if (auto audit = AuditIntervalOf(config); !audit.ok()) return audit.status().WithContext(path);
   if (config.audit.tolerance_s < 0) return InvalidArgument(path + ": audit.tolerance_s must be >= 0");
   MH_RETURN_IF_ERROR(CheckWaterConfig(config).WithContext(path));
+  if (config.store.pack_after <= 0) return InvalidArgument(path + ": store.pack_after must be positive");
+  if (auto d = ParseDuration(config.store.pack_interval); !d.ok() || *d <= 0)
+    return InvalidArgument(path + ": store.pack_interval: a positive duration, e.g. 1h");
   return config;
 }
 
@@ -265,6 +271,10 @@ Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& c) {
   if (c.vee.max_alerts_per_period < 0) return InvalidArgument("vee.max_alerts_per_period must be >= 0");
   o.auto_register = c.ingest.auto_register;
   o.auto_register_kind = c.ingest.default_kind;
+  auto max_future = ParseDuration(c.ingest.max_future);
+  if (!max_future.ok()) return max_future.status().WithContext("ingest.max_future");
+  if (*max_future < 0) return InvalidArgument("ingest.max_future must be >= 0");
+  o.max_future_s = *max_future;
   return o;
 }
 

@@ -24,6 +24,8 @@ struct Config {
     std::string path = "meterhub.db";     // SQLite file
     std::string url;                      // PostgreSQL connection string
     std::string synchronous = "full";     // SQLite: "full" (power-loss safe) or "normal" (crash safe)
+    int64_t pack_after = 1000000;         // pack the reading log once it holds this many readings
+    std::string pack_interval = "1h";     // ... or this long after the last packing
   } store;
   struct Http {
     std::string listen = "127.0.0.1:8080";
@@ -45,6 +47,7 @@ struct Config {
     std::string default_kind = "electricity";
     std::string interval = "15m";         // nominal upload interval of auto-registered meters
     std::string timezone = "+08:00";      // time zone of auto-registered meters
+    std::string max_future = "5m";        // readings later than now + this + the meter's interval are refused
   } ingest;
   struct Vee {
     double spike_coefficient = 1.3;

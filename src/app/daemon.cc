@@ -54,7 +54,7 @@ Status Daemon::Start() {
     ingest::MqttOptions mo;
     MH_RETURN_IF_ERROR(ingest::ParseBrokerAddress(config_.mqtt.broker, &mo.host, &mo.port));
     mo.client_id = config_.mqtt.client_id;
-    mo.connections = config_.mqtt.connections;
+    mo.io_threads = config_.mqtt.connections;
     mo.username = config_.mqtt.username;
     mo.password = config_.mqtt.password;
     mqtt_ = std::make_unique<ingest::MqttIngest>(pipeline_.get(), mo);
@@ -63,6 +63,8 @@ Status Daemon::Start() {
   if (config_.audit.enabled) MH_RETURN_IF_ERROR(StartAudit());
   if (config_.water.enabled) MH_RETURN_IF_ERROR(StartWater());
   if (mqtt_) MH_RETURN_IF_ERROR(mqtt_->Start());
+
+  pack_thread_ = std::thread([this] { PackLoop(); });
 
   metrics_ = std::make_unique<api::Metrics>();
   RegisterMetrics();
@@ -275,7 +277,9 @@ void Daemon::WaterTickLoop() {
 }
 
 void Daemon::Stop() {
-  // Reverse order: stop taking input first, then the senders, then the store.
+  // Reverse order: stop taking input first, then the senders, then the store. A large request
+  // in progress stops at its next part instead of holding the shutdown.
+  if (pipeline_) pipeline_->Cancel();
   if (http_) http_->Stop();
   if (mqtt_) mqtt_->Stop();
   {
@@ -284,6 +288,7 @@ void Daemon::Stop() {
   }
   key_cv_.notify_all();
   if (key_thread_.joinable()) key_thread_.join();
+  if (pack_thread_.joinable()) pack_thread_.join();
   if (audit_) audit_->Stop();
   if (water_thread_.joinable()) water_thread_.join();
   water_.reset();
@@ -300,6 +305,27 @@ void Daemon::Stop() {
   audit_store_.reset();
   audit_ledger_.reset();
   store_.reset();
+}
+
+void Daemon::PackLoop() {
+  auto interval = ParseDuration(config_.store.pack_interval);
+  const int64_t interval_ms = (interval.ok() && *interval > 0 ? *interval : 3600) * 1000;
+  int64_t last_pack = clock_->NowMillis();
+  std::unique_lock lock(key_mu_);
+  while (!stopping_) {
+    key_cv_.wait_for(lock, std::chrono::seconds(1));
+    if (stopping_) break;
+    const int64_t unpacked = store_->UnpackedReadings();
+    if (unpacked == 0 || (unpacked < config_.store.pack_after && clock_->NowMillis() - last_pack < interval_ms)) continue;
+    lock.unlock();
+    const auto t0 = std::chrono::steady_clock::now();
+    Status packed = store_->Pack();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (packed.ok()) spdlog::info("store: packed {} readings in {:.1f} s", unpacked, secs);
+    else spdlog::error("store: packing failed (retried later): {}", packed.ToString());
+    last_pack = clock_->NowMillis();
+    lock.lock();
+  }
 }
 
 void Daemon::RegisterMetrics() {
@@ -362,6 +388,10 @@ void Daemon::RegisterMetrics() {
     m.AddCounter("meterhub_mqtt_bad_messages_total", "MQTT messages rejected (bad topic or payload)", {},
                  [q] { return q->bad_messages(); });
     m.AddGauge("meterhub_mqtt_connected", "1 when connected to the broker", {}, [q] { return q->connected() ? 1.0 : 0.0; });
+    m.AddCounter("meterhub_mqtt_sessions_lost_total",
+                 "Reconnects on which the broker had lost the shard session (and what it held for it)", {},
+                 [q] { return q->sessions_lost(); });
+    m.AddCounter("meterhub_mqtt_batches_total", "I/O rounds stored in one commit each", {}, [q] { return q->batches(); });
   }
 }
 

@@ -71,6 +71,8 @@ class Daemon {
   Status StartAudit();
   Status StartWater();
   void WaterTickLoop();
+  // Folds the reading log into the packed blocks when it has grown or aged (store.pack_*).
+  void PackLoop();
 
   const Config config_;
   const Clock* const clock_;
@@ -95,6 +97,7 @@ class Daemon {
   std::unique_ptr<store::WaterStore> water_store_;
   std::unique_ptr<water::WaterService> water_;
   std::thread water_thread_;
+  std::thread pack_thread_;  // shares key_mu_/key_cv_/stopping_ for shutdown
   std::unique_ptr<api::Metrics> metrics_;
   std::unique_ptr<api::HttpApi> http_;
 };

@@ -125,6 +125,9 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   // What a utility would switch on for a fleet: a spike that slips in while T2 is still unknown
   // (during the peak period) would otherwise stay p, and every later reading would be `error`.
   config.vee.reset_after = 3;
+  // After the replay the fleet runs ahead of the wall clock (--speed simulated seconds per
+  // second): its readings are from the server's future on purpose.
+  config.ingest.max_future = "3650d";
   // The demo's database is scratch (removed at each start): WAL with synchronous = normal still
   // survives a crash of the process, only not a power loss. With full, every ledger append and
   // water frame is its own fsync and the default demo ran ~35 s longer on a loaded 2-core machine.

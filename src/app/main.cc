@@ -80,8 +80,10 @@ int Import(const std::string& config_path, mh::ingest::ImportArgs args, const st
     std::cerr << "meterhub import: " << options.status().message() << "\n";
     return kUsageError;
   }
-  // Loading history from an old system: meters it names are registered as they come.
+  // Loading history from an old system: meters it names are registered as they come, and readings
+  // are packed into the store in bulk (durable when the import ends).
   options->auto_register = true;
+  options->deferred_commits = true;
   options->default_meter.tz_offset_s = args.tz_offset_s;
   auto store = mh::app::OpenStore(*config);
   if (!store.ok()) {
@@ -239,7 +241,13 @@ int main(int argc, char** argv) {
   import->add_option("--config", config_path, "TOML configuration file");
   import->add_option("--format", import_args.format, "csv (default) or nem12")->check(CLI::IsMember({"csv", "nem12"}));
   import->add_option("--tz", import_tz, "zone of CSV timestamps without an offset (default +08:00)");
-  import->add_option("--batch", import_args.batch_size, "readings per durable commit")->check(CLI::Range(1, 10000000));
+  import->add_option("--batch", import_args.batch_size, "readings handed to the pipeline at once")->check(CLI::Range(1, 10000000));
+  bool revise = false;
+  auto* revise_flag = import->add_flag("--revise", revise,
+                                       "a trusted revision file: stored readings with another value or quality become new versions");
+  import->add_option("--reason", import_args.revise_reason, "why the file revises stored readings (with --revise)")
+      ->needs(revise_flag);
+  revise_flag->needs(import->get_option("--reason"));
 
   auto* config_cmd = app.add_subcommand("config", "configuration helpers");
   config_cmd->require_subcommand(1);

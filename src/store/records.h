@@ -21,6 +21,8 @@ struct MeterInfo {
   std::optional<double> register_max;    // e.g. 99999.9: enables rollover detection
   std::optional<double> customer_t1;     // a threshold the customer set: wins over the learned one
   int64_t created_at = 0;
+  std::string group;                     // meter group ('' = none): per-group settings ([groups.NAME])
+  std::string timezone;                  // IANA zone name; '' = the fixed offset tz_offset_s
 };
 
 // A customer terminal bound to a meter (seed 003 claim 1): where alerts go.
@@ -37,8 +39,11 @@ struct StoredReading {
   int64_t ts = 0;
   double value = 0;
   double consumption = 0;
-  std::string source;    // "mqtt" | "http" | "import" | "relay"
+  std::string source;    // "mqtt" | "http" | "import" | "relay:<relay id>" | "correction"
   std::string quality;   // e.g. NEM12 quality flag "A"/"V"/"E"; empty when not given
+  std::string channel;   // the register; "" = the meter's billing channel
+  uint32_t version = 1;  // 1 = as first accepted; n = corrected n-1 times (reading_versions keeps the others)
+  bool estimated = false;  // an estimate (the E of VEE), not a measurement
 };
 
 // An abnormal reading, kept apart from consumption (claim 6), auditable.
@@ -51,6 +56,7 @@ struct QuarantinedReading {
   std::string reason;      // e.g. "d=-5 < 0 against accepted 208 at 2020-10-29T15:00:00Z"
   std::string source;
   int64_t received_at = 0;
+  std::string channel;     // "" = the billing channel
 };
 
 // Free-form events attached to a meter's readings: NEM12 400 records, resets, spike re-judgements.
@@ -58,15 +64,31 @@ struct ReadingEvent {
   std::string meter_id;
   int64_t ts_from = 0;
   int64_t ts_to = 0;
-  std::string kind;      // "nem12_400" | "reset" | "requarantine" | ...
+  std::string kind;      // "nem12_400" | "reset" | "requarantine" | "value_conflict" | "future_timestamp" | ...
   std::string detail;    // JSON text
 };
 
 // Per-meter validation and alert state, persisted in the same transaction as the readings it
-// explains, so a crash never leaves the two out of step. `state_json` is owned by src/vee.
+// explains, so a crash never leaves the two out of step. `state` is opaque bytes owned by src/vee.
 struct MeterStateRecord {
   std::string meter_id;
-  std::string state_json;
+  std::string state;
+};
+
+// A value a reading had before it was corrected (one version mechanism for operator corrections,
+// trusted revision files and estimates superseded by actual readings).
+struct ReadingVersion {
+  std::string meter_id;
+  std::string channel;
+  int64_t ts = 0;
+  uint32_t version = 1;       // the version this value was
+  double value = 0;
+  double consumption = 0;
+  std::string source;
+  std::string quality;
+  int64_t replaced_at = 0;    // epoch s
+  std::string replaced_by;    // who corrected it: a token's name, "import", "meterhub" (estimation)
+  std::string reason;
 };
 
 struct AlertRecord {
@@ -120,6 +142,7 @@ struct NewAlert {
 struct ReadingKey {
   std::string meter_id;
   int64_t ts = 0;
+  std::string channel;
 };
 
 // Everything one pipeline step writes, atomically and durably.
@@ -133,6 +156,11 @@ struct IngestBatch {
   // Readings re-judged ok (reset / sustained-rise detection): their `error` and `sudden` rows
   // leave the quarantine (`null` rows stay). Applied after this batch's quarantine inserts.
   std::vector<ReadingKey> remove_quarantined;
+  // Values replaced by this batch's accepted readings (corrections), kept as versions.
+  std::vector<ReadingVersion> versions;
+  // Bulk loading: accepted readings and states are held in memory and become durable at the next
+  // Store::Pack() (the rest of the batch is durable at once). Never for acknowledged input.
+  bool deferred = false;
 };
 
 struct TimeRange {

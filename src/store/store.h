@@ -2,10 +2,13 @@
 // implements it now, PostgreSQL next; both must pass store_conformance_test.
 //
 // Contract for every backend:
-// - Commit(batch) is atomic and durable when it returns OK (fsync'd per `synchronous`);
-// - readings are idempotent upserts keyed by (meter_id, ts): re-committing the same key keeps one
-//   row (the later write wins for accepted readings; quarantine rows are keyed by
-//   (meter_id, ts, verdict, raw value) and deduplicated the same way);
+// - Commit(batch) is atomic and durable when it returns OK (fsync'd per `synchronous`), except
+//   for a `deferred` batch's accepted readings and states, which become durable at Pack();
+// - accepted readings are keyed by (meter_id, channel, ts): re-committing a key keeps one reading,
+//   the one committed last. Whether a different value may replace a stored one is the pipeline's
+//   decision (it keeps the first and records a conflict; a correction is a new version), not the
+//   store's; quarantine rows are keyed by (meter_id, channel, ts, verdict, raw value) and
+//   deduplicated;
 // - per-meter ordering is the caller's: the pipeline commits a meter's readings in arrival order;
 // - methods are safe to call from several threads (backends serialise writes internally);
 // - within a batch: accepted upserts, quarantine inserts, remove_accepted deletes (so a key both
@@ -50,14 +53,27 @@ class Store {
 
   // --- the ingest write path ---
   virtual Status Commit(const IngestBatch& batch) = 0;
+  // Folds the readings committed since the last Pack into the packed layout (docs/storage.md) and
+  // makes deferred batches durable. The daemon packs in the background; bulk loaders at the end.
+  virtual Status Pack() = 0;
+  // Accepted readings committed but not packed yet (what the next Pack folds).
+  virtual int64_t UnpackedReadings() = 0;
   // States of the given meters that have one (missing meters are simply absent).
   virtual Result<std::vector<MeterStateRecord>> LoadMeterStates(const std::vector<std::string>& meter_ids) = 0;
 
   // --- reads ---
+  // Accepted readings of one channel ("" = the billing channel) in ts order.
   virtual Result<std::vector<StoredReading>> QueryReadings(const std::string& meter_id, TimeRange range,
-                                                           int64_t limit) = 0;
+                                                           int64_t limit, const std::string& channel = "") = 0;
   // The last accepted reading with ts <= t.
-  virtual Result<std::optional<StoredReading>> LastReadingAtOrBefore(const std::string& meter_id, int64_t t) = 0;
+  virtual Result<std::optional<StoredReading>> LastReadingAtOrBefore(const std::string& meter_id, int64_t t,
+                                                                     const std::string& channel = "") = 0;
+  // The accepted reading at exactly ts.
+  virtual Result<std::optional<StoredReading>> GetReading(const std::string& meter_id, int64_t ts,
+                                                          const std::string& channel = "") = 0;
+  // The values a reading had before its corrections, oldest first.
+  virtual Result<std::vector<ReadingVersion>> ListReadingVersions(const std::string& meter_id, int64_t ts,
+                                                                  const std::string& channel = "") = 0;
   // meter_id empty = all meters.
   virtual Result<std::vector<QuarantinedReading>> QueryQuarantine(const std::string& meter_id, TimeRange range,
                                                                   int64_t limit) = 0;

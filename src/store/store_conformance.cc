@@ -38,6 +38,13 @@ void StoreConformanceTest::SetUp() {
   store_ = std::move(store).value();
 }
 
+void StoreConformanceTest::Reopen() {
+  store_.reset();
+  Result<std::unique_ptr<Store>> store = GetParam().make(dir_->path());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  store_ = std::move(store).value();
+}
+
 void StoreConformanceTest::TearDown() {
   store_.reset();  // close before the directory goes
   dir_.reset();
@@ -65,7 +72,8 @@ auto Fields(const MeterInfo& m) {
 }
 auto Fields(const Terminal& t) { return std::make_tuple(t.terminal_id, t.meter_id, t.channel, t.address); }
 auto Fields(const StoredReading& r) {
-  return std::make_tuple(r.meter_id, r.ts, r.value, r.consumption, r.source, r.quality);
+  return std::make_tuple(r.meter_id, r.ts, r.value, r.consumption, r.source, r.quality, r.channel, r.version,
+                         r.estimated);
 }
 auto Fields(const QuarantinedReading& q) {
   return std::make_tuple(q.meter_id, q.ts, q.value, q.raw_value, std::string(VerdictName(q.verdict)), q.reason,
@@ -288,7 +296,7 @@ TEST_P(StoreConformanceTest, CommitLandsEveryPartOfTheBatch) {
   ASSERT_OK_AND_ASSIGN(std::vector<MeterStateRecord> states, store().LoadMeterStates({"M1", "M2", "M3"}));
   ASSERT_EQ(states.size(), 2u);
   for (const MeterStateRecord& s : states) {
-    EXPECT_EQ(s.state_json, s.meter_id == "M1" ? R"({"last":10.5})" : R"({"last":3})");
+    EXPECT_EQ(s.state, s.meter_id == "M1" ? R"({"last":10.5})" : R"({"last":3})");
   }
   ASSERT_OK_AND_ASSIGN(std::vector<AlertRecord> alerts, store().ListAlerts("M1", kAllTime, 0));
   ASSERT_EQ(alerts.size(), 1u);
@@ -645,7 +653,7 @@ TEST_P(StoreConformanceTest, MeterStatesUpsertAndLoadOnlyExisting) {
   ASSERT_OK_AND_ASSIGN(std::vector<MeterStateRecord> states, store().LoadMeterStates({"M1", "M9"}));
   ASSERT_EQ(states.size(), 1u);
   EXPECT_EQ(states[0].meter_id, "M1");
-  EXPECT_EQ(states[0].state_json, R"({"v":3})");
+  EXPECT_EQ(states[0].state, R"({"v":3})");
   ASSERT_OK_AND_ASSIGN(states, store().LoadMeterStates({}));
   EXPECT_TRUE(states.empty());
 }
@@ -775,7 +783,10 @@ TEST_P(StoreConformanceTest, ConcurrentCommitsAndReads) {
           batch.accepted.push_back(Accepted(meter, ts, static_cast<double>(ts) / 900, 1.0));
         }
         batch.states = {MeterStateRecord{meter, std::to_string(b)}};
-        if (!store().Commit(batch).ok()) ++failures;
+        if (Status c = store().Commit(batch); !c.ok()) {
+          ++failures;
+          ADD_FAILURE() << c.ToString();
+        }
       }
       --writers_left;
     });
@@ -799,7 +810,189 @@ TEST_P(StoreConformanceTest, ConcurrentCommitsAndReads) {
   EXPECT_EQ(total, kWriters * kBatches * kPerBatch);
   ASSERT_OK_AND_ASSIGN(std::vector<MeterStateRecord> states, store().LoadMeterStates({"W0", "W3"}));
   ASSERT_EQ(states.size(), 2u);
-  EXPECT_EQ(states[0].state_json, std::to_string(kBatches - 1));
+  EXPECT_EQ(states[0].state, std::to_string(kBatches - 1));
+}
+
+
+// --- readings: the packed layout, the log in front of it, channels, versions ------------------
+
+StoredReading Packed(const std::string& meter, int64_t ts, double value, double consumption,
+                       const std::string& source = "mqtt") {
+  StoredReading r;
+  r.meter_id = meter;
+  r.ts = ts;
+  r.value = value;
+  r.consumption = consumption;
+  r.source = source;
+  return r;
+}
+
+// Three days of 15-minute readings of two meters, with corrections and removals interleaved.
+std::vector<StoredReading> ThreeDays(const std::string& meter) {
+  std::vector<StoredReading> out;
+  for (int i = 0; i < 3 * 96; ++i) out.push_back(Packed(meter, 1700006400 + 900 * i, 10 + 0.25 * i, i ? 0.25 : 0));
+  return out;
+}
+
+TEST_P(StoreConformanceTest, PackingKeepsEveryReadingExactly) {
+  IngestBatch a, b;
+  a.accepted = ThreeDays("P1");
+  b.accepted = ThreeDays("P2");
+  b.accepted[10].quality = "E";
+  b.accepted[11].source = "relay:R7";
+  ASSERT_OK(store().Commit(a));
+  ASSERT_OK(store().Commit(b));
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> before, store().QueryReadings("P2", {}, 0));
+  ASSERT_EQ(before.size(), 288u);
+  EXPECT_EQ(store().UnpackedReadings(), 576);
+  ASSERT_OK(store().Pack());
+  EXPECT_EQ(store().UnpackedReadings(), 0);
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> after, store().QueryReadings("P2", {}, 0));
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < after.size(); ++i) EXPECT_EQ(Fields(after[i]), Fields(before[i])) << i;
+  ASSERT_OK_AND_ASSIGN(int64_t count, store().CountReadings());
+  EXPECT_EQ(count, 576);
+  // Ranges inside a packed day, across days, and limits.
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> mid,
+                       store().QueryReadings("P1", {1700006400 + 900 * 90, 1700006400 + 900 * 100}, 0));
+  ASSERT_EQ(mid.size(), 11u);
+  EXPECT_EQ(mid.front().ts, 1700006400 + 900 * 90);
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> first3, store().QueryReadings("P1", {}, 3));
+  ASSERT_EQ(first3.size(), 3u);
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredReading> last, store().LastReadingAtOrBefore("P1", 1700006400 + 900 * 200 + 5));
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->ts, 1700006400 + 900 * 200);
+  // Packing again with nothing new changes nothing.
+  ASSERT_OK(store().Pack());
+  ASSERT_OK_AND_ASSIGN(count, store().CountReadings());
+  EXPECT_EQ(count, 576);
+}
+
+TEST_P(StoreConformanceTest, ChangesAfterPackingMergeOverThePackedReadings) {
+  IngestBatch a;
+  a.accepted = ThreeDays("P1");
+  ASSERT_OK(store().Commit(a));
+  ASSERT_OK(store().Pack());
+  IngestBatch b;
+  StoredReading changed = Packed("P1", 1700006400 + 900 * 5, 11.3, 0.3);
+  changed.version = 2;
+  b.accepted = {changed, Packed("P1", 1700006400 + 900 * 5 + 450, 11.2, 0.2)};  // a late one in between
+  b.remove_accepted = {ReadingKey{"P1", 1700006400 + 900 * 7, ""}};
+  ASSERT_OK(store().Commit(b));
+  auto check = [&](const char* when) {
+    ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> rows, store().QueryReadings("P1", {}, 0));
+    EXPECT_EQ(rows.size(), 288u) << when;  // +1 late, -1 removed
+    ASSERT_OK_AND_ASSIGN(std::optional<StoredReading> r5, store().GetReading("P1", 1700006400 + 900 * 5));
+    ASSERT_TRUE(r5.has_value()) << when;
+    EXPECT_EQ(r5->value, 11.3) << when;
+    EXPECT_EQ(r5->version, 2u) << when;
+    ASSERT_OK_AND_ASSIGN(std::optional<StoredReading> r7, store().GetReading("P1", 1700006400 + 900 * 7));
+    EXPECT_FALSE(r7.has_value()) << when;
+    ASSERT_OK_AND_ASSIGN(std::optional<StoredReading> before8, store().LastReadingAtOrBefore("P1", 1700006400 + 900 * 8 - 1));
+    ASSERT_TRUE(before8.has_value()) << when;
+    EXPECT_EQ(before8->ts, 1700006400 + 900 * 6) << when;  // 7 was removed
+    ASSERT_OK_AND_ASSIGN(int64_t count, store().CountReadings());
+    EXPECT_EQ(count, 288) << when;
+  };
+  check("before packing");
+  ASSERT_OK(store().Pack());
+  check("after packing");
+}
+
+TEST_P(StoreConformanceTest, ReadingsSurviveARestartPackedOrNot) {
+  if (!GetParam().durable) GTEST_SKIP() << GetParam().name << " keeps nothing across a restart";
+  IngestBatch a, b;
+  a.accepted = ThreeDays("P1");
+  b.accepted = ThreeDays("P2");
+  b.states = {MeterStateRecord{"P2", std::string("\x02state", 6)}};
+  ASSERT_OK(store().Commit(a));
+  ASSERT_OK(store().Pack());
+  ASSERT_OK(store().Commit(b));  // in the log only
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(int64_t count, store().CountReadings());
+  EXPECT_EQ(count, 576);
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> p2, store().QueryReadings("P2", {}, 0));
+  EXPECT_EQ(p2.size(), 288u);
+  ASSERT_OK_AND_ASSIGN(std::vector<MeterStateRecord> states, store().LoadMeterStates({"P2"}));
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].state, std::string("\x02state", 6));
+  ASSERT_OK(store().Pack());
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(p2, store().QueryReadings("P2", {}, 0));
+  EXPECT_EQ(p2.size(), 288u);
+  ASSERT_OK_AND_ASSIGN(states, store().LoadMeterStates({"P2"}));
+  ASSERT_EQ(states.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(count, store().CountReadings());
+  EXPECT_EQ(count, 576);
+}
+
+TEST_P(StoreConformanceTest, ADeferredBatchIsDurableOnlyOncePacked) {
+  IngestBatch bulk;
+  bulk.deferred = true;
+  bulk.accepted = ThreeDays("D1");
+  bulk.states = {MeterStateRecord{"D1", "s1"}};
+  ASSERT_OK(store().Commit(bulk));
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> rows, store().QueryReadings("D1", {}, 0));
+  EXPECT_EQ(rows.size(), 288u);  // visible at once
+  ASSERT_OK(store().Pack());
+  if (!GetParam().durable) return;
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(rows, store().QueryReadings("D1", {}, 0));
+  EXPECT_EQ(rows.size(), 288u);
+  ASSERT_OK_AND_ASSIGN(std::vector<MeterStateRecord> states, store().LoadMeterStates({"D1"}));
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].state, "s1");
+}
+
+TEST_P(StoreConformanceTest, ChannelsOfAMeterAreSeparateSeries) {
+  IngestBatch batch;
+  StoredReading reactive = Packed("C1", 1700000900, 5, 0);
+  reactive.channel = "00030000";
+  batch.accepted = {Packed("C1", 1700000900, 100, 0), reactive};
+  ASSERT_OK(store().Commit(batch));
+  ASSERT_OK(store().Pack());
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> billing, store().QueryReadings("C1", {}, 0));
+  ASSERT_EQ(billing.size(), 1u);
+  EXPECT_EQ(billing[0].value, 100);
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> other, store().QueryReadings("C1", {}, 0, "00030000"));
+  ASSERT_EQ(other.size(), 1u);
+  EXPECT_EQ(other[0].value, 5);
+  EXPECT_EQ(other[0].channel, "00030000");
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> none, store().QueryReadings("C1", {}, 0, "nosuch"));
+  EXPECT_TRUE(none.empty());
+}
+
+TEST_P(StoreConformanceTest, ReplacedValuesAreKeptAsVersions) {
+  IngestBatch first;
+  first.accepted = {Packed("V1", 1700000900, 10, 0)};
+  ASSERT_OK(store().Commit(first));
+  IngestBatch corrected;
+  StoredReading v2 = Packed("V1", 1700000900, 10.5, 0, "mqtt");
+  v2.version = 2;
+  corrected.accepted = {v2};
+  ReadingVersion old;
+  old.meter_id = "V1";
+  old.ts = 1700000900;
+  old.version = 1;
+  old.value = 10;
+  old.source = "mqtt";
+  old.replaced_at = 1700001000;
+  old.replaced_by = "ops";
+  old.reason = "register misread";
+  corrected.versions = {old};
+  ASSERT_OK(store().Commit(corrected));
+  ASSERT_OK(store().Commit(corrected));  // re-committed: still one version
+  ASSERT_OK_AND_ASSIGN(std::vector<ReadingVersion> versions, store().ListReadingVersions("V1", 1700000900));
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0].value, 10);
+  EXPECT_EQ(versions[0].replaced_by, "ops");
+  EXPECT_EQ(versions[0].reason, "register misread");
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredReading> now, store().GetReading("V1", 1700000900));
+  ASSERT_TRUE(now.has_value());
+  EXPECT_EQ(now->value, 10.5);
+  EXPECT_EQ(now->version, 2u);
+  ASSERT_OK_AND_ASSIGN(int64_t count, store().CountReadings());
+  EXPECT_EQ(count, 1);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@ bool ByTs(const Change& c, int64_t ts) { return c.entry.ts < ts; }
 void RecentReadings::Apply(const SeriesKey& key, const Change& change) {
   std::vector<Change>& s = series_[key];
   if (change.seq > max_seq_) max_seq_ = change.seq;
+  net_added_ += change.delta;
   if (s.empty() || s.back().entry.ts < change.entry.ts) {
     s.push_back(change);
     ++changes_;
@@ -19,7 +20,9 @@ void RecentReadings::Apply(const SeriesKey& key, const Change& change) {
   }
   auto it = std::lower_bound(s.begin(), s.end(), change.entry.ts, ByTs);
   if (it != s.end() && it->entry.ts == change.entry.ts) {
+    const int delta = it->delta + change.delta;
     *it = change;
+    it->delta = delta;
   } else {
     s.insert(it, change);
     ++changes_;
@@ -41,6 +44,23 @@ const Change* RecentReadings::LastAtOrBefore(const SeriesKey& key, int64_t t) co
   const std::vector<Change>& s = found->second;
   auto hi = std::upper_bound(s.begin(), s.end(), t, [](int64_t ts, const Change& c) { return ts < c.entry.ts; });
   return hi == s.begin() ? nullptr : &*(hi - 1);
+}
+
+const Change* RecentReadings::LastUpsertAtOrBefore(const SeriesKey& key, int64_t t) const {
+  auto found = series_.find(key);
+  if (found == series_.end()) return nullptr;
+  const std::vector<Change>& s = found->second;
+  auto hi = std::upper_bound(s.begin(), s.end(), t, [](int64_t ts, const Change& c) { return ts < c.entry.ts; });
+  while (hi != s.begin()) {
+    --hi;
+    if (!hi->remove) return &*hi;
+  }
+  return nullptr;
+}
+
+const Change* RecentReadings::At(const SeriesKey& key, int64_t ts) const {
+  const Change* c = LastAtOrBefore(key, ts);
+  return c != nullptr && c->entry.ts == ts ? c : nullptr;
 }
 
 const Change* RecentReadings::FirstAtOrAfter(const SeriesKey& key, int64_t t) const {

@@ -21,6 +21,7 @@ struct Change {
   Entry entry;
   bool remove = false;  // the reading at entry.ts left the accepted readings
   uint64_t seq = 0;     // its row in the log; 0 = not logged (a deferred bulk import)
+  int delta = 0;        // readings this ts added to the store since the last packing (-1, 0, +1)
 };
 
 struct SeriesKey {
@@ -41,21 +42,26 @@ struct SeriesKeyHash {
 
 class RecentReadings {
  public:
-  // Records a change, replacing an earlier change of the same series and ts.
+  // Records a change, replacing an earlier change of the same series and ts (their deltas add up).
   void Apply(const SeriesKey& key, const Change& change);
   // The series' changes with from <= ts <= to, in ts order.
   std::span<const Change> Range(const SeriesKey& key, int64_t from, int64_t to) const;
   // The change with the greatest ts <= t, nullptr when none.
   const Change* LastAtOrBefore(const SeriesKey& key, int64_t t) const;
+  // The last change with ts <= t that is not a removal, nullptr when none.
+  const Change* LastUpsertAtOrBefore(const SeriesKey& key, int64_t t) const;
+  // The change at exactly ts, nullptr when none.
+  const Change* At(const SeriesKey& key, int64_t ts) const;
   // The change with the smallest ts >= t, nullptr when none.
   const Change* FirstAtOrAfter(const SeriesKey& key, int64_t t) const;
 
   size_t changes() const { return changes_; }
   bool empty() const { return changes_ == 0; }
   uint64_t max_seq() const { return max_seq_; }
-  // Net readings added: upserts of a new ts count +1 when `inserted`, removals -1.
+  // Readings added net since the last packing (the sum of the changes' deltas).
   int64_t net_added() const { return net_added_; }
-  void count(int64_t delta) { net_added_ += delta; }
+  // Takes `delta` off net_added (a part that was packed).
+  void Settle(int64_t delta) { net_added_ -= delta; }
   // Every series in key order (packing writes blocks in key order).
   std::vector<std::pair<const SeriesKey*, const std::vector<Change>*>> Sorted() const;
   void Clear();

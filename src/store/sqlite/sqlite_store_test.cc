@@ -4,16 +4,20 @@
 
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
 #include "store/store_conformance.h"
+#include "store/sqlite/sqlite_schema.h"
 #include "support/sqlite_shell.h"
 
 namespace mh::store {
@@ -41,7 +45,8 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest,
                                                           SqliteOptions options;
                                                           options.path = ":memory:";
                                                           return OpenSqliteStore(options);
-                                                        }}),
+                                                        },
+                                                        /*durable=*/false}),
                          StoreBackendName);
 
 
@@ -64,6 +69,13 @@ class SqliteStoreTest : public ::testing::Test {
   ScopedTempDir dir_;
 };
 
+std::string ReadTextFile(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
 StoredReading Reading(const std::string& meter, int64_t ts, double value) {
   StoredReading r;
   r.meter_id = meter;
@@ -83,21 +95,80 @@ TEST_F(SqliteStoreTest, UsesWalModeAndForeignKeys) {
 TEST_F(SqliteStoreTest, RecordsTheSchemaVersionOnce) {
   ASSERT_NE(Open(Options()), nullptr);
   ASSERT_NE(Open(Options()), nullptr);  // reopening does not migrate again
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "3");
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM schema_version"), "3");  // one row per migration
+  const std::string current = std::to_string(sqlite_db::CurrentSchemaVersion());
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), current);
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM schema_version"), current);  // one row per migration
 }
 
-// A database written by a build at schema version 1 is brought up to date when opened.
-TEST_F(SqliteStoreTest, MigratesAVersionOneDatabase) {
-  ASSERT_NE(Open(Options()), nullptr);
-  mh::testing::SqliteQueryText(Options().path, "DROP TABLE delivery_attempts");
-  for (const char* table : {"relay_meters", "relay_level_reports", "relay_region_keys", "relay_batches"})
-    mh::testing::SqliteQueryText(Options().path, std::string("DROP TABLE ") + table);
-  mh::testing::SqliteQueryText(Options().path, "DELETE FROM schema_version WHERE version >= 2");
-  ASSERT_NE(Open(Options()), nullptr);
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "3");
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM delivery_attempts"), "0");
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM relay_batches"), "0");
+// The database file holds device and region keys: only its owner may read it.
+TEST_F(SqliteStoreTest, CreatesTheFileReadableByItsOwnerOnly) {
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  IngestBatch batch;
+  batch.accepted = {Reading("M1", 900, 1.0)};
+  ASSERT_TRUE(store->Commit(batch).ok());
+  for (const std::string suffix : {"", "-wal", "-shm"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((Options().path + suffix).c_str(), &st), 0) << suffix;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << Options().path + suffix;
+  }
+}
+
+// A database written at schema version 3 (one row per reading, JSON meter states) opens, and its
+// readings, quarantine and states come through the packing migration unchanged.
+TEST_F(SqliteStoreTest, MigratesAVersionThreeDatabase) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(Options().path.c_str(), &db), SQLITE_OK);
+    const std::string schema = ReadTextFile(std::string(MH_SOURCE_DIR) + "/src/store/sqlite/testdata/schema_v3.sql");
+    ASSERT_FALSE(schema.empty());
+    ASSERT_EQ(sqlite3_exec(db, schema.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    std::string rows = "BEGIN;";
+    for (int m = 0; m < 3; ++m) {
+      const std::string id = "M" + std::to_string(m);
+      rows += "INSERT INTO meters VALUES ('" + id + "', 'electricity', 'C', 28800, 900, NULL, NULL, 0);";
+      for (int i = 0; i < 300; ++i) {  // 300 readings, 15 minutes apart: more than three days
+        rows += "INSERT INTO readings VALUES ('" + id + "', " + std::to_string(1700000100 + 900 * i) + ", " +
+                std::to_string(100 + i) + ", " + (i ? "1" : "0") + ", '" + (i % 2 ? "mqtt" : "import") + "', '" +
+                (i == 5 ? "E" : "") + "');";
+      }
+      rows += "INSERT INTO meter_state VALUES ('" + id + R"(', '{"v":1,"last":{"ts":1700269200,"value":399},"period_start":0,"period_end":0}');)";
+    }
+    rows += "INSERT INTO quarantine VALUES ('M1', 1700000000, 'error', 'v:5', 5, '', 'd<0', 'mqtt', 0);";
+    rows += "COMMIT;";
+    ASSERT_EQ(sqlite3_exec(db, rows.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM sqlite_master WHERE name = 'readings'"), "0");
+  ASSERT_TRUE(store->CountReadings().ok());
+  EXPECT_EQ(*store->CountReadings(), 900);
+  auto rows = store->QueryReadings("M1", TimeRange{}, 0);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 300u);
+  EXPECT_EQ((*rows)[0].ts, 1700000100);
+  EXPECT_EQ((*rows)[0].source, "import");
+  EXPECT_EQ((*rows)[1].source, "mqtt");
+  EXPECT_EQ((*rows)[5].quality, "E");
+  EXPECT_EQ((*rows)[299].value, 399);
+  EXPECT_EQ((*rows)[299].consumption, 1);
+  auto last = store->LastReadingAtOrBefore("M2", 1700000100 + 900 * 150);
+  ASSERT_TRUE(last.ok() && last->has_value());
+  EXPECT_EQ((*last)->value, 250);
+  auto q = store->QueryQuarantine("M1", TimeRange{}, 0);
+  ASSERT_TRUE(q.ok());
+  ASSERT_EQ(q->size(), 1u);
+  EXPECT_EQ((*q)[0].channel, "");
+  auto states = store->LoadMeterStates({"M0"});
+  ASSERT_TRUE(states.ok());
+  ASSERT_EQ(states->size(), 1u);
+  EXPECT_NE(states->front().state.find("1700269200"), std::string::npos);  // the JSON form, read by src/vee
+  // And new readings go on from there.
+  IngestBatch more;
+  more.accepted = {Reading("M1", 1700000100 + 900 * 300, 400)};
+  ASSERT_TRUE(store->Commit(more).ok());
+  EXPECT_EQ(*store->CountReadings(), 901);
 }
 
 TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {
@@ -144,7 +215,7 @@ TEST_F(SqliteStoreTest, DataSurviveCloseAndReopen) {
   Result<std::vector<MeterStateRecord>> states = store->LoadMeterStates({"M1"});
   ASSERT_TRUE(states.ok());
   ASSERT_EQ(states->size(), 1u);
-  EXPECT_EQ((*states)[0].state_json, R"({"n":2})");
+  EXPECT_EQ((*states)[0].state, R"({"n":2})");
   Result<std::optional<MeterInfo>> meter = store->GetMeter("M1");
   ASSERT_TRUE(meter.ok());
   EXPECT_TRUE(meter->has_value());
@@ -159,7 +230,7 @@ TEST_F(SqliteStoreTest, SqliteFailureMidBatchRollsBackAndIsReported) {
   std::unique_ptr<Store> store = Open(Options());
   ASSERT_NE(store, nullptr);
   mh::testing::SqliteQueryText(Options().path,
-            "CREATE TRIGGER fail_state BEFORE INSERT ON meter_state WHEN NEW.meter_id = 'BAD'"
+            "CREATE TRIGGER fail_state BEFORE INSERT ON meter_state_log WHEN NEW.meter_id = 'BAD'"
             " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
   store = Open(Options());  // statements prepared after the trigger exists
   ASSERT_NE(store, nullptr);
@@ -168,7 +239,7 @@ TEST_F(SqliteStoreTest, SqliteFailureMidBatchRollsBackAndIsReported) {
   batch.states = {MeterStateRecord{"M1", "{}"}, MeterStateRecord{"BAD", "{}"}};
   const Status status = store->Commit(batch);
   ASSERT_FALSE(status.ok());
-  EXPECT_NE(status.message().find("upsert state of meter BAD"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("state of meter BAD"), std::string::npos) << status.message();
   EXPECT_NE(status.message().find("injected failure"), std::string::npos) << status.message();
   Result<int64_t> readings = store->CountReadings();
   ASSERT_TRUE(readings.ok());
@@ -191,7 +262,7 @@ TEST_F(SqliteStoreTest, ReadsProceedWhileTheWriteLockIsHeld) {
 
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open(options.path.c_str(), &other), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE; INSERT INTO readings VALUES ('M9', 1, 1, 0, 'x', '')",
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE; INSERT INTO store_counters VALUES ('test', 1)",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   const auto start = std::chrono::steady_clock::now();
@@ -261,7 +332,7 @@ void ExpectWholeBatches(Store& store, int acked_batches) {
   ASSERT_TRUE(states.ok());
   if (batches > 0) {
     ASSERT_EQ(states->size(), 1u);
-    EXPECT_EQ((*states)[0].state_json, std::to_string(batches - 1));
+    EXPECT_EQ((*states)[0].state, std::to_string(batches - 1));
   }
 }
 
