@@ -14,7 +14,7 @@
 namespace mh::fuzz {
 namespace {
 
-void Run(const std::string& protocol, const std::function<void(const uint8_t*, size_t)>& step) {
+void FuzzSeeded(const std::string& protocol, const std::function<void(const uint8_t*, size_t)>& step) {
   const codec::ProtocolDriver* driver = codec::FindDriver(protocol);
   ASSERT_NE(driver, nullptr);
   std::vector<std::vector<uint8_t>> seeds;
@@ -42,8 +42,8 @@ void Run(const std::string& protocol, const std::function<void(const uint8_t*, s
   SUCCEED();
 }
 
-TEST(MeterFuzzTest, Dlt645TwentyThousandSeededInputs) { Run("dlt645", FuzzDlt645); }
-TEST(MeterFuzzTest, Cjt188TwentyThousandSeededInputs) { Run("cjt188", FuzzCjt188); }
+TEST(MeterFuzzTest, Dlt645TwentyThousandSeededInputs) { FuzzSeeded("dlt645", FuzzDlt645); }
+TEST(MeterFuzzTest, Cjt188TwentyThousandSeededInputs) { FuzzSeeded("cjt188", FuzzCjt188); }
 
 }  // namespace
 }  // namespace mh::fuzz

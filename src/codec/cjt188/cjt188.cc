@@ -1,8 +1,10 @@
 #include "codec/cjt188/cjt188.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "codec/meter/bcd.h"
+#include "codec/meter/sum_frame.h"
 
 namespace mh::codec::cjt188 {
 namespace {
@@ -10,7 +12,7 @@ namespace {
 using bcd::ByteError;
 using bcd::Hex2;
 
-constexpr uint8_t kStart = 0x68, kEnd = 0x16, kWake = 0xfe;
+constexpr uint8_t kStart = 0x68;
 // Control byte: D7 direction (1 = meter's answer), D6 abnormal answer, D5..D0 the function.
 constexpr uint8_t kReply = 0x80, kAbnormal = 0x40, kFunction = 0x3f;
 
@@ -241,18 +243,6 @@ Status ReadAnswer(const Frame& f, uint16_t di, DecodedFrame& out) {
   return UnknownDi(f, di, out);
 }
 
-Result<std::string> AddressText(FrameBytes wire, size_t offset) {
-  static constexpr char kDigits[] = "0123456789A";
-  std::string text;
-  for (size_t i = wire.size(); i-- > 0;) {
-    const uint8_t hi = wire[i] >> 4, lo = wire[i] & 15;
-    if (hi > 10 || lo > 10) return ByteError(offset + i, "address", Hex2(wire[i]) + " is not BCD");
-    text += kDigits[hi];
-    text += kDigits[lo];
-  }
-  return text;
-}
-
 }  // namespace
 
 std::string MeterTypeName(uint8_t t) {
@@ -271,35 +261,12 @@ std::string MeterTypeName(uint8_t t) {
 }
 
 Result<Frame> ParseFrame(FrameBytes in) {
-  size_t p = 0;
-  while (p < in.size() && in[p] == kWake) ++p;
-  if (p == in.size()) return ByteError(p, "start", "frame truncated: no 0x68 after " + std::to_string(p) + " wake-up bytes");
-  if (in[p] != kStart) return ByteError(p, "start", "expected 0x68, got " + Hex2(in[p]));
-  const size_t have = in.size() - p;
-  if (have < 13) {
-    return ByteError(in.size(), "length", "frame truncated: " + std::to_string(have) +
-                                              " bytes from the 0x68, a frame has at least 13");
-  }
+  MH_ASSIGN_OR_RETURN(size_t p, sum_frame::CheckEnvelope(in, 11));  // 68 T A0..A6 C L
   const size_t len = in[p + 10];
-  const size_t total = 13 + len;
-  if (have < total) {
-    return ByteError(p + 10, "length", "frame truncated: L=" + std::to_string(len) + " needs " + std::to_string(total) +
-                                           " bytes from the 0x68, got " + std::to_string(have));
-  }
-  if (have > total) {
-    return ByteError(p + total, "end", std::to_string(have - total) + " bytes after the frame's end (L=" +
-                                           std::to_string(len) + ")");
-  }
-  uint8_t cs = 0;
-  for (size_t i = p; i < p + 11 + len; ++i) cs = static_cast<uint8_t>(cs + in[i]);
-  if (in[p + 11 + len] != cs) {
-    return ByteError(p + 11 + len, "checksum", "expected " + Hex2(cs) + ", got " + Hex2(in[p + 11 + len]));
-  }
-  if (in[p + 12 + len] != kEnd) return ByteError(p + 12 + len, "end", "expected 0x16, got " + Hex2(in[p + 12 + len]));
   Frame f;
   f.meter_type = in[p + 1];
   for (size_t i = 0; i < 7; ++i) f.address_wire[i] = in[p + 2 + i];
-  MH_ASSIGN_OR_RETURN(f.address, AddressText(in.subspan(p + 2, 7), p + 2));
+  MH_ASSIGN_OR_RETURN(f.address, sum_frame::AddressText(in.subspan(p + 2, 7), p + 2, "address"));
   f.control = in[p + 9];
   f.data_offset = p + 11;
   f.data.assign(in.begin() + static_cast<long>(p + 11), in.begin() + static_cast<long>(p + 11 + len));
@@ -336,33 +303,20 @@ Result<DecodedFrame> Decode(FrameBytes bytes, const DecodeKeys& /*keys*/) {
 }
 
 Result<std::array<uint8_t, 7>> AddressBytes(std::string_view address) {
-  if (address.size() != 14) return InvalidArgument("address '" + std::string(address) + "': 14 digits expected");
-  std::array<uint8_t, 7> wire{};
-  for (size_t i = 0; i < 14; ++i) {
-    const char c = address[i];
-    const int d = c >= '0' && c <= '9' ? c - '0' : (c == 'A' || c == 'a') ? 10 : -1;
-    if (d < 0) return InvalidArgument("address '" + std::string(address) + "': digits 0-9 (or A) expected");
-    uint8_t& b = wire[6 - i / 2];
-    b = static_cast<uint8_t>(i % 2 == 0 ? d << 4 : b | d);
-  }
-  return wire;
+  MH_ASSIGN_OR_RETURN(std::vector<uint8_t> wire, sum_frame::AddressWire(address, 14));
+  std::array<uint8_t, 7> out{};
+  std::copy(wire.begin(), wire.end(), out.begin());
+  return out;
 }
 
 std::vector<uint8_t> EncodeFrame(uint8_t meter_type, const std::array<uint8_t, 7>& address_wire, uint8_t control,
                                  FrameBytes data, int wakeup) {
-  std::vector<uint8_t> out(static_cast<size_t>(wakeup > 0 ? wakeup : 0), kWake);
-  const size_t start = out.size();
-  out.push_back(kStart);
-  out.push_back(meter_type);
-  out.insert(out.end(), address_wire.begin(), address_wire.end());
-  out.push_back(control);
-  out.push_back(static_cast<uint8_t>(data.size()));
-  out.insert(out.end(), data.begin(), data.end());
-  uint8_t cs = 0;
-  for (size_t i = start; i < out.size(); ++i) cs = static_cast<uint8_t>(cs + out[i]);
-  out.push_back(cs);
-  out.push_back(kEnd);
-  return out;
+  std::vector<uint8_t> body = {kStart, meter_type};
+  body.insert(body.end(), address_wire.begin(), address_wire.end());
+  body.push_back(control);
+  body.push_back(static_cast<uint8_t>(data.size()));
+  body.insert(body.end(), data.begin(), data.end());
+  return sum_frame::Seal(std::move(body), wakeup);
 }
 
 Result<std::vector<uint8_t>> EncodeReadRequest(const ReadRequest& request) {

@@ -93,7 +93,7 @@ const ProtocolDriver& Cjt188Driver() {
        "standard-built (CJ/T 188-2004 framing rules)"},
       {"truncated",
        "68 10 34 12 90 78 56 34 12 01 03 1F 90 01 16",
-       R"({"protocol":"cjt188","error":"byte 10 (length): frame truncated: L=3 needs 16 bytes from the 0x68, got 15"})", "", "",
+       R"({"protocol":"cjt188","error":"byte 10 (length): frame truncated: L=3 needs 16 bytes from the first 0x68, got 15"})", "", "",
        "standard-built (CJ/T 188-2004 framing rules)"},
       }};
   return driver;

@@ -1,17 +1,20 @@
 #include "codec/dlt645/dlt645.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "codec/dlt645/data_ids.h"
 #include "codec/meter/bcd.h"
+#include "codec/meter/sum_frame.h"
 
 namespace mh::codec::dlt645 {
 namespace {
 
 using bcd::ByteError;
 using bcd::Hex2;
+using sum_frame::AddressText;
 
-constexpr uint8_t kStart = 0x68, kEnd = 0x16, kWake = 0xfe, kScramble = 0x33;
+constexpr uint8_t kStart = 0x68, kScramble = 0x33;
 
 // Control byte: D7 direction (1 = meter's answer), D6 abnormal answer, D5 follow-up frames,
 // D4..D0 the function.
@@ -54,20 +57,6 @@ void ErrorFlags(uint8_t err, bool v1997, std::vector<std::string>& status) {
   for (int bit = 0; bit < 8; ++bit) {
     if (err & (1 << bit)) status.push_back((v1997 ? k1997 : k2007)[bit]);
   }
-}
-
-// 6 address bytes (least significant first) as 12 digits, most significant first. Each nibble is
-// a BCD digit or 0xA (the wildcard of broadcast and short addresses).
-Result<std::string> AddressText(FrameBytes wire, size_t offset, std::string_view field) {
-  static constexpr char kDigits[] = "0123456789A";
-  std::string text;
-  for (size_t i = wire.size(); i-- > 0;) {
-    const uint8_t hi = wire[i] >> 4, lo = wire[i] & 15;
-    if (hi > 10 || lo > 10) return ByteError(offset + i, field, Hex2(wire[i]) + " is not BCD");
-    text += kDigits[hi];
-    text += kDigits[lo];
-  }
-  return text;
 }
 
 uint32_t Le(FrameBytes b) {
@@ -212,32 +201,8 @@ void PutLe(std::vector<uint8_t>& out, uint32_t v, int bytes) {
 }  // namespace
 
 Result<Frame> ParseFrame(FrameBytes in) {
-  size_t p = 0;
-  while (p < in.size() && in[p] == kWake) ++p;
-  if (p == in.size()) return ByteError(p, "start", "frame truncated: no 0x68 after " + std::to_string(p) + " wake-up bytes");
-  if (in[p] != kStart) return ByteError(p, "start", "expected 0x68, got " + Hex2(in[p]));
-  const size_t have = in.size() - p;
-  if (have < 12) {
-    return ByteError(in.size(), "length", "frame truncated: " + std::to_string(have) +
-                                              " bytes from the first 0x68, a frame has at least 12");
-  }
-  if (in[p + 7] != kStart) return ByteError(p + 7, "second start", "expected 0x68, got " + Hex2(in[p + 7]));
+  MH_ASSIGN_OR_RETURN(size_t p, sum_frame::CheckEnvelope(in, 10, 7));  // 68 A0..A5 68 C L
   const size_t len = in[p + 9];
-  const size_t total = 12 + len;
-  if (have < total) {
-    return ByteError(p + 9, "length", "frame truncated: L=" + std::to_string(len) + " needs " + std::to_string(total) +
-                                          " bytes from the first 0x68, got " + std::to_string(have));
-  }
-  if (have > total) {
-    return ByteError(p + total, "end", std::to_string(have - total) + " bytes after the frame's end (L=" +
-                                           std::to_string(len) + ")");
-  }
-  uint8_t cs = 0;
-  for (size_t i = p; i < p + 10 + len; ++i) cs = static_cast<uint8_t>(cs + in[i]);
-  if (in[p + 10 + len] != cs) {
-    return ByteError(p + 10 + len, "checksum", "expected " + Hex2(cs) + ", got " + Hex2(in[p + 10 + len]));
-  }
-  if (in[p + 11 + len] != kEnd) return ByteError(p + 11 + len, "end", "expected 0x16, got " + Hex2(in[p + 11 + len]));
   Frame f;
   for (size_t i = 0; i < 6; ++i) f.address_wire[i] = in[p + 1 + i];
   MH_ASSIGN_OR_RETURN(f.address, AddressText(in.subspan(p + 1, 6), p + 1, "address"));
@@ -272,35 +237,21 @@ Result<std::vector<DecodedRegister>> DecodeReadValues(std::string_view di_hex, F
 }
 
 Result<std::array<uint8_t, 6>> AddressBytes(std::string_view address) {
-  if (address.size() != 12) {
-    return InvalidArgument("address '" + std::string(address) + "': 12 digits expected");
-  }
-  std::array<uint8_t, 6> wire{};
-  for (size_t i = 0; i < 12; ++i) {
-    const char c = address[i];
-    int d = c >= '0' && c <= '9' ? c - '0' : (c == 'A' || c == 'a') ? 10 : -1;
-    if (d < 0) return InvalidArgument("address '" + std::string(address) + "': digits 0-9 (or A) expected");
-    uint8_t& b = wire[5 - i / 2];
-    b = static_cast<uint8_t>(i % 2 == 0 ? d << 4 : b | d);
-  }
-  return wire;
+  MH_ASSIGN_OR_RETURN(std::vector<uint8_t> wire, sum_frame::AddressWire(address, 12));
+  std::array<uint8_t, 6> out{};
+  std::copy(wire.begin(), wire.end(), out.begin());
+  return out;
 }
 
 std::vector<uint8_t> EncodeFrame(const std::array<uint8_t, 6>& address_wire, uint8_t control, FrameBytes data,
                                  int wakeup) {
-  std::vector<uint8_t> out(static_cast<size_t>(wakeup > 0 ? wakeup : 0), kWake);
-  const size_t start = out.size();
-  out.push_back(kStart);
-  out.insert(out.end(), address_wire.begin(), address_wire.end());
-  out.push_back(kStart);
-  out.push_back(control);
-  out.push_back(static_cast<uint8_t>(data.size()));
-  for (uint8_t b : data) out.push_back(static_cast<uint8_t>(b + kScramble));
-  uint8_t cs = 0;
-  for (size_t i = start; i < out.size(); ++i) cs = static_cast<uint8_t>(cs + out[i]);
-  out.push_back(cs);
-  out.push_back(kEnd);
-  return out;
+  std::vector<uint8_t> body = {kStart};
+  body.insert(body.end(), address_wire.begin(), address_wire.end());
+  body.push_back(kStart);
+  body.push_back(control);
+  body.push_back(static_cast<uint8_t>(data.size()));
+  for (uint8_t b : data) body.push_back(static_cast<uint8_t>(b + kScramble));
+  return sum_frame::Seal(std::move(body), wakeup);
 }
 
 Result<std::vector<uint8_t>> EncodeReadRequest(std::string_view address, std::string_view di_hex, Version version,
