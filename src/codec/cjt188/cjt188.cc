@@ -311,8 +311,11 @@ Result<std::array<uint8_t, 7>> AddressBytes(std::string_view address) {
 
 std::vector<uint8_t> EncodeFrame(uint8_t meter_type, const std::array<uint8_t, 7>& address_wire, uint8_t control,
                                  FrameBytes data, int wakeup) {
-  std::vector<uint8_t> body = {kStart, meter_type};
-  body.insert(body.end(), address_wire.begin(), address_wire.end());
+  std::vector<uint8_t> body;
+  body.reserve(11 + data.size());
+  body.push_back(kStart);
+  body.push_back(meter_type);
+  for (uint8_t b : address_wire) body.push_back(b);
   body.push_back(control);
   body.push_back(static_cast<uint8_t>(data.size()));
   body.insert(body.end(), data.begin(), data.end());

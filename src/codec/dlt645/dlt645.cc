@@ -245,8 +245,10 @@ Result<std::array<uint8_t, 6>> AddressBytes(std::string_view address) {
 
 std::vector<uint8_t> EncodeFrame(const std::array<uint8_t, 6>& address_wire, uint8_t control, FrameBytes data,
                                  int wakeup) {
-  std::vector<uint8_t> body = {kStart};
-  body.insert(body.end(), address_wire.begin(), address_wire.end());
+  std::vector<uint8_t> body;
+  body.reserve(10 + data.size());
+  body.push_back(kStart);
+  for (uint8_t b : address_wire) body.push_back(b);
   body.push_back(kStart);
   body.push_back(control);
   body.push_back(static_cast<uint8_t>(data.size()));
