@@ -5,11 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <functional>
-#include <random>
 
 #include "codec/meter/driver.h"
 #include "codec/meter/frame_json.h"
 #include "fuzz/meter_fuzz_target.h"
+#include "fuzz/seeded_inputs.h"
 
 namespace mh::fuzz {
 namespace {
@@ -19,26 +19,7 @@ void FuzzSeeded(const std::string& protocol, const std::function<void(const uint
   ASSERT_NE(driver, nullptr);
   std::vector<std::vector<uint8_t>> seeds;
   for (const codec::TestVector& v : driver->vectors) seeds.push_back(*codec::ParseHexFrame(v.hex));
-  std::mt19937 rng(0x4d48);
-  for (int i = 0; i < 20000; ++i) {
-    std::vector<uint8_t> in;
-    if (i % 10 == 9) {
-      in.resize(rng() % 80);
-      for (uint8_t& b : in) b = static_cast<uint8_t>(rng());
-    } else {
-      in = seeds[rng() % seeds.size()];
-      const int edits = 1 + static_cast<int>(rng() % 4);
-      for (int k = 0; k < edits && !in.empty(); ++k) {
-        switch (rng() % 4) {
-          case 0: in[rng() % in.size()] = static_cast<uint8_t>(rng()); break;
-          case 1: in[rng() % in.size()] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;
-          case 2: in.resize(rng() % (in.size() + 1)); break;
-          default: in.insert(in.begin() + rng() % (in.size() + 1), static_cast<uint8_t>(rng()));
-        }
-      }
-    }
-    step(in.data(), in.size());
-  }
+  ForEachSeededInput(seeds, 20000, 80, 4, [&](const std::vector<uint8_t>& in) { step(in.data(), in.size()); });
   SUCCEED();
 }
 
