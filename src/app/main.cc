@@ -15,6 +15,7 @@
 #include "audit/offline_audit.h"
 #include "audit/ledger/offline_ledger.h"
 #include "base/log.h"
+#include "codec/meter/decode_tool.h"
 #include "core/time.h"
 #include "ingest/file_import.h"
 #include "relay/offline_relay.h"
@@ -193,6 +194,12 @@ int main(int argc, char** argv) {
     return mh::app::RunMqttCommand(rest, std::cout, std::cerr);
   }
 
+  // `decode`: meter frames (DL/T 645, CJ/T 188, DLMS, wM-Bus) to JSON lines, a fixed contract.
+  if (argc >= 2 && std::string(argv[1]) == "decode") {
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    return mh::codec::RunDecodeCommand(rest, std::cout, std::cerr);
+  }
+
   // `sim relay`: relay vs plain retry on the SPEC 6.1 radio model, with its own parser.
   if (argc >= 3 && std::string(argv[1]) == "sim" && std::string(argv[2]) == "relay") {
     std::vector<std::string> rest(argv + 3, argv + argc);
@@ -232,6 +239,7 @@ int main(int argc, char** argv) {
   app.add_subcommand("audit", "tamper audit: verify a meter against the ledger, export a meter from the daemon, write an example (SPEC 4)");
   app.add_subcommand("ledger", "tamper-evident ledger tools: verify, export (SPEC 4.6); see meterhub ledger --help");
   app.add_subcommand("mqtt", "broker credentials and ACL per device: acl, passwd (SPEC 5); see meterhub mqtt --help");
+  app.add_subcommand("decode", "meter frames (DL/T 645, CJ/T 188, DLMS, wM-Bus) in hex to JSON lines; see meterhub decode --help");
   app.add_subcommand("water", "water meter remote maintenance: check PAIRS.csv (SPEC 3); see meterhub water --help");
 
   mh::ingest::ImportArgs import_args;
