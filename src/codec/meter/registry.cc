@@ -1,10 +1,14 @@
 #include "codec/meter/driver.h"
 
+#include "codec/dlms/dlms.h"
+#include "codec/wmbus/wmbus.h"
+
 namespace mh::codec {
 
 const std::vector<const ProtocolDriver*>& AllDrivers() {
   // One line per protocol, in the order `meterhub decode --help` lists them.
   static const std::vector<const ProtocolDriver*> drivers = {
+      &DlmsDriver(), &WmbusDriver(),
   };
   return drivers;
 }
