@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (sanitizers on) and runs each for a short, bounded time:
-# the beacon/pcap parser from the real captures, the water frame decoder from scratch.
+# the beacon/pcap parser from the real captures, the water frame decoder from scratch, the DLMS
+# and wM-Bus decoders from their driver vectors.
 # Usage: scripts/fuzz-briefly.sh [SECONDS per target, default 30]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,10 +13,11 @@ if ! command -v clang++ >/dev/null; then
 fi
 CXX=clang++ CC=clang cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMH_FUZZ=ON \
   -DMH_BUILD_BENCH=OFF >/dev/null
-cmake --build "$BUILD" --target beacon_fuzz water_frame_fuzz
+cmake --build "$BUILD" --target beacon_fuzz water_frame_fuzz dlms_fuzz wmbus_fuzz meter_fuzz_seeds
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
-mkdir -p "$corpus/beacon" "$corpus/water"
+mkdir -p "$corpus/beacon" "$corpus/water" "$corpus/dlms" "$corpus/wmbus"
+"$BUILD/tests/fuzz/meter_fuzz_seeds" "$corpus/seeds" >/dev/null
 seeds=()
 [ -d ../shared/data/pcap ] && seeds+=(../shared/data/pcap)
 # Runs one target; on a crash prints libFuzzer's report (with the reproducer's path) and fails.
@@ -33,4 +35,6 @@ run() {
 }
 run beacon_fuzz "$corpus/beacon" "${seeds[@]}"
 run water_frame_fuzz "$corpus/water"
+run dlms_fuzz "$corpus/dlms" "$corpus/seeds/dlms"
+run wmbus_fuzz "$corpus/wmbus" "$corpus/seeds/wmbus"
 echo "fuzz-briefly: no crash"

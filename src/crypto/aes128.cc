@@ -23,6 +23,27 @@ using MacCtx = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
 
 bool FitsInt(size_t n) { return n <= static_cast<size_t>(std::numeric_limits<int>::max()); }
 
+// Ciphers fetched once (OpenSSL 3 would otherwise fetch implicitly on every init) and one cipher
+// context per thread, reset between uses: a meter decoder calls these once per frame.
+const EVP_CIPHER* Cipher(const char* name) { return EVP_CIPHER_fetch(nullptr, name, nullptr); }
+const EVP_CIPHER* Gcm() {
+  static const EVP_CIPHER* const c = Cipher("AES-128-GCM");
+  return c;
+}
+const EVP_CIPHER* Cbc() {
+  static const EVP_CIPHER* const c = Cipher("AES-128-CBC");
+  return c;
+}
+const EVP_CIPHER* Ctr() {
+  static const EVP_CIPHER* const c = Cipher("AES-128-CTR");
+  return c;
+}
+EVP_CIPHER_CTX* ThreadContext() {
+  thread_local CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (ctx) EVP_CIPHER_CTX_reset(ctx.get());
+  return ctx.get();
+}
+
 Status CheckKey(std::span<const uint8_t> key, const char* what) {
   if (key.size() != kAes128KeySize) {
     return InvalidArgument(std::string(what) + " key must be 16 bytes, got " + std::to_string(key.size()));
@@ -45,15 +66,15 @@ Status CheckGcm(std::span<const uint8_t> key, std::span<const uint8_t> iv, size_
 Result<Bytes> RunCipher(const EVP_CIPHER* cipher, bool encrypt, std::span<const uint8_t> key,
                         std::span<const uint8_t> iv, std::span<const uint8_t> data, const char* what) {
   if (!FitsInt(data.size())) return InvalidArgument(std::string(what) + ": input too large");
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) return Internal("EVP_CIPHER_CTX_new failed");
+  EVP_CIPHER_CTX* ctx = ThreadContext();
+  if (ctx == nullptr || cipher == nullptr) return Internal(std::string(what) + ": OpenSSL cipher unavailable");
   Bytes out(data.size() + kAesBlockSize);
   int len = 0, tail = 0;
-  if (EVP_CipherInit_ex(ctx.get(), cipher, nullptr, key.data(), iv.data(), encrypt ? 1 : 0) != 1 ||
-      EVP_CIPHER_CTX_set_padding(ctx.get(), 0) != 1 ||
+  if (EVP_CipherInit_ex(ctx, cipher, nullptr, key.data(), iv.data(), encrypt ? 1 : 0) != 1 ||
+      EVP_CIPHER_CTX_set_padding(ctx, 0) != 1 ||
       (!data.empty() &&
-       EVP_CipherUpdate(ctx.get(), out.data(), &len, data.data(), static_cast<int>(data.size())) != 1) ||
-      EVP_CipherFinal_ex(ctx.get(), out.data() + len, &tail) != 1) {
+       EVP_CipherUpdate(ctx, out.data(), &len, data.data(), static_cast<int>(data.size())) != 1) ||
+      EVP_CipherFinal_ex(ctx, out.data() + len, &tail) != 1) {
     return Internal(std::string(what) + " failed");
   }
   out.resize(static_cast<size_t>(len + tail));
@@ -76,17 +97,17 @@ Result<Bytes> Aes128GcmSeal(std::span<const uint8_t> key, std::span<const uint8_
                             size_t tag_size) {
   MH_RETURN_IF_ERROR(CheckGcm(key, iv, tag_size));
   if (!FitsInt(plaintext.size()) || !FitsInt(aad.size())) return InvalidArgument("AES-128-GCM input too large");
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) return Internal("EVP_CIPHER_CTX_new failed");
+  EVP_CIPHER_CTX* ctx = ThreadContext();
+  if (ctx == nullptr || Gcm() == nullptr) return Internal("AES-128-GCM: OpenSSL cipher unavailable");
   Bytes out(plaintext.size() + kAesBlockSize);
   int len = 0;
-  if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_128_gcm(), nullptr, key.data(), iv.data()) != 1 ||
+  if (EVP_EncryptInit_ex(ctx, Gcm(), nullptr, key.data(), iv.data()) != 1 ||
       (!aad.empty() &&
-       EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
+       EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
       (!plaintext.empty() &&
-       EVP_EncryptUpdate(ctx.get(), out.data(), &len, plaintext.data(), static_cast<int>(plaintext.size())) != 1) ||
-      EVP_EncryptFinal_ex(ctx.get(), out.data() + plaintext.size(), &len) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag_size),
+       EVP_EncryptUpdate(ctx, out.data(), &len, plaintext.data(), static_cast<int>(plaintext.size())) != 1) ||
+      EVP_EncryptFinal_ex(ctx, out.data() + plaintext.size(), &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag_size),
                           out.data() + plaintext.size()) != 1) {
     return Internal("AES-128-GCM encryption failed");
   }
@@ -103,21 +124,21 @@ Result<Bytes> Aes128GcmOpen(std::span<const uint8_t> key, std::span<const uint8_
   }
   if (!FitsInt(sealed.size()) || !FitsInt(aad.size())) return InvalidArgument("AES-128-GCM input too large");
   const size_t ct_len = sealed.size() - tag_size;
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) return Internal("EVP_CIPHER_CTX_new failed");
+  EVP_CIPHER_CTX* ctx = ThreadContext();
+  if (ctx == nullptr || Gcm() == nullptr) return Internal("AES-128-GCM: OpenSSL cipher unavailable");
   Bytes out(ct_len + kAesBlockSize);
   AesBlock tag{};  // EVP wants a mutable tag buffer
   std::copy(sealed.begin() + static_cast<std::ptrdiff_t>(ct_len), sealed.end(), tag.begin());
   int len = 0;
-  if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_128_gcm(), nullptr, key.data(), iv.data()) != 1 ||
+  if (EVP_DecryptInit_ex(ctx, Gcm(), nullptr, key.data(), iv.data()) != 1 ||
       (!aad.empty() &&
-       EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
+       EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
       (ct_len > 0 &&
-       EVP_DecryptUpdate(ctx.get(), out.data(), &len, sealed.data(), static_cast<int>(ct_len)) != 1) ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag_size), tag.data()) != 1) {
+       EVP_DecryptUpdate(ctx, out.data(), &len, sealed.data(), static_cast<int>(ct_len)) != 1) ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag_size), tag.data()) != 1) {
     return Internal("AES-128-GCM decryption failed");
   }
-  if (EVP_DecryptFinal_ex(ctx.get(), out.data() + ct_len, &len) != 1) {
+  if (EVP_DecryptFinal_ex(ctx, out.data() + ct_len, &len) != 1) {
     OPENSSL_cleanse(out.data(), out.size());
     return Unauthenticated("authentication tag mismatch (wrong key or altered data)");
   }
@@ -128,20 +149,20 @@ Result<Bytes> Aes128GcmOpen(std::span<const uint8_t> key, std::span<const uint8_
 Result<Bytes> Aes128CbcEncrypt(std::span<const uint8_t> key, std::span<const uint8_t> iv,
                                std::span<const uint8_t> data) {
   MH_RETURN_IF_ERROR(CheckCbc(key, iv, data));
-  return RunCipher(EVP_aes_128_cbc(), true, key, iv, data, "AES-128-CBC encryption");
+  return RunCipher(Cbc(), true, key, iv, data, "AES-128-CBC encryption");
 }
 
 Result<Bytes> Aes128CbcDecrypt(std::span<const uint8_t> key, std::span<const uint8_t> iv,
                                std::span<const uint8_t> data) {
   MH_RETURN_IF_ERROR(CheckCbc(key, iv, data));
-  return RunCipher(EVP_aes_128_cbc(), false, key, iv, data, "AES-128-CBC decryption");
+  return RunCipher(Cbc(), false, key, iv, data, "AES-128-CBC decryption");
 }
 
 Result<Bytes> Aes128Ctr(std::span<const uint8_t> key, std::span<const uint8_t> iv,
                         std::span<const uint8_t> data) {
   MH_RETURN_IF_ERROR(CheckKey(key, "AES-128-CTR"));
   if (iv.size() != kAesBlockSize) return InvalidArgument("AES-128-CTR counter block must be 16 bytes, got " + std::to_string(iv.size()));
-  return RunCipher(EVP_aes_128_ctr(), true, key, iv, data, "AES-128-CTR");
+  return RunCipher(Ctr(), true, key, iv, data, "AES-128-CTR");
 }
 
 Result<AesBlock> Aes128Cmac(std::span<const uint8_t> key, std::span<const uint8_t> data) {

@@ -62,7 +62,6 @@ Result<Data> Read(const Apdu& a, size_t* pos, int depth) {
     if (count > b.size() - *pos) {
       return ByteError(d.offset, "data", std::to_string(count) + " elements announced, " + std::to_string(b.size() - *pos) + " bytes remain");
     }
-    d.items.reserve(count);
     for (size_t i = 0; i < count; ++i) {
       MH_ASSIGN_OR_RETURN(Data item, Read(a, pos, depth + 1));
       d.items.push_back(std::move(item));

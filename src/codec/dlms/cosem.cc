@@ -158,6 +158,10 @@ void AddEntry(const Entry& e, PushContent* out) {
     r.status.push_back("unit_" + std::to_string(unit));
   }
   r.value = Scale(v.number, exp10);
+  if (!std::isfinite(r.value)) {  // a float64 scaled past the range of a double
+    out->status.push_back("invalid_value:" + r.channel);
+    return;
+  }
   out->registers.push_back(std::move(r));
 }
 

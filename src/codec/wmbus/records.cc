@@ -127,14 +127,14 @@ std::optional<int64_t> DateOf(const Value& v) {
 
 // Where a register sits, to date it by the date record of the same storage number and subunit.
 struct Place {
-  uint32_t storage = 0;
+  uint64_t storage = 0;
   uint32_t subunit = 0;
   bool is_date = false;      // a date register: never dated by another
   bool dates_others = false; // the plain date or date-time record of its storage
 };
 
 void DateRegisters(std::vector<DecodedRegister>& regs, size_t first, const std::vector<Place>& places) {
-  std::map<std::pair<uint32_t, uint32_t>, int64_t> dates;
+  std::map<std::pair<uint64_t, uint32_t>, int64_t> dates;
   for (size_t i = 0; i < places.size(); ++i) {
     if (!places[i].dates_others || !regs[first + i].ts) continue;
     auto key = std::make_pair(places[i].storage, places[i].subunit);
@@ -148,7 +148,7 @@ void DateRegisters(std::vector<DecodedRegister>& regs, size_t first, const std::
   }
 }
 
-std::string ChannelName(const ValueInfo& info, int function, uint32_t storage, uint32_t tariff, uint32_t subunit) {
+std::string ChannelName(const ValueInfo& info, int function, uint64_t storage, uint32_t tariff, uint32_t subunit) {
   static const char* const kFunction[4] = {"", "_max", "_min", "_at_error"};
   std::string c = info.quantity + kFunction[function];
   if (storage) c += "_storage" + std::to_string(storage);
@@ -192,13 +192,15 @@ Status ReadRecords(std::span<const uint8_t> d, std::span<const uint16_t> origin,
     }
     if (dif == 0x7F) continue;  // global readout request: no data
     if ((dif & 0x0F) == 0x0F) return ByteError(off(start), field_prefix + " DIF", "special function 0x" + std::string(1, "0123456789abcdef"[dif >> 4]) + "f is reserved");
-    uint32_t storage = (dif >> 6) & 1, tariff = 0, subunit = 0;
+    // Up to 10 DIFEs: 41 storage bits, 20 tariff bits, 10 subunit bits.
+    uint64_t storage = (dif >> 6) & 1;
+    uint32_t tariff = 0, subunit = 0;
     uint8_t ext = dif;
     for (int k = 0; ext & 0x80; ++k) {
       if (k == kMaxExtensions) return ByteError(off(i), field_prefix + " DIFE", "more than 10 DIFEs");
       if (i >= d.size()) return ByteError(off(i), field_prefix + " DIFE", "truncated: the record ends in its DIFEs");
       ext = d[i++];
-      storage |= static_cast<uint32_t>(ext & 0x0F) << (1 + 4 * k);
+      storage |= static_cast<uint64_t>(ext & 0x0F) << (1 + 4 * k);
       tariff |= static_cast<uint32_t>((ext >> 4) & 3) << (2 * k);
       subunit |= static_cast<uint32_t>((ext >> 6) & 1) << k;
     }
@@ -263,6 +265,10 @@ Status ReadRecords(std::span<const uint8_t> d, std::span<const uint16_t> origin,
         continue;
       }
       reg.value = Scale(*value.number, info);
+      if (!std::isfinite(reg.value)) {
+        frame_status->push_back("invalid_value:" + channel);
+        continue;
+      }
       if (!info.unit.empty()) reg.unit = info.unit;
     }
     if (!info.flag.empty()) reg.status.push_back(info.flag);
