@@ -53,15 +53,25 @@ Result<Notification> ReadPlain(const Apdu& a) {
   return n;
 }
 
-Result<Notification> ReadCiphered(const Apdu& a, const DecodeKeys& keys) {
+// The security header of general-glo-ciphering, and where its content starts.
+struct Security {
+  std::string address;          // the system title in hex
+  std::array<uint8_t, 12> iv{};  // system title || invocation counter
+  uint8_t sc = 0;
+  size_t sc_at = 0, body_at = 0;
+  bool authenticated = false, encrypted = false;
+};
+
+Result<Security> ReadSecurityHeader(const Apdu& a) {
   const auto& b = a.bytes;
+  Security s;
   size_t pos = 1;
   if (pos >= b.size()) return ByteError(a.Offset(pos), "system title", "truncated");
   const size_t title_length = b[pos++];
   if (title_length != 8) return ByteError(a.Offset(pos - 1), "system title", "length " + std::to_string(title_length) + " is not 8");
   if (pos + 8 > b.size()) return ByteError(a.Offset(b.size()), "system title", "truncated");
-  const std::span<const uint8_t> title(b.data() + pos, 8);
-  const std::string address = Hex(title);
+  s.address = Hex(std::span(b).subspan(pos, 8));
+  std::copy(b.begin() + static_cast<std::ptrdiff_t>(pos), b.begin() + static_cast<std::ptrdiff_t>(pos + 8), s.iv.begin());
   pos += 8;
   const size_t length_at = pos;
   MH_ASSIGN_OR_RETURN(size_t length, ReadLength(a, &pos, "ciphered content length"));
@@ -70,75 +80,77 @@ Result<Notification> ReadCiphered(const Apdu& a, const DecodeKeys& keys) {
                                                                           std::to_string(b.size() - pos) + " follow");
   }
   if (length < 5) return ByteError(a.Offset(pos), "security header", "truncated: security control and invocation counter needed");
-  const size_t sc_at = pos;
-  const uint8_t sc = b[pos++];
+  s.sc_at = pos;
+  s.sc = b[pos++];
   // Suites 0 and 1 cipher with AES-128-GCM (suite 1 adds ECDSA/ECDH, unused by pushes); suite 2
   // is AES-256-GCM.
-  if ((sc & 0x0F) > 1) return ByteError(a.Offset(sc_at), "security control", "security suite " + std::to_string(sc & 0x0F) + " is not 0 or 1 (AES-128-GCM)");
-  if (sc & 0x80) return ByteError(a.Offset(sc_at), "security control", "compressed APDUs are not supported");
-  const bool authenticated = sc & 0x10, encrypted = sc & 0x20;
-  if (!authenticated && !encrypted) return ByteError(a.Offset(sc_at), "security control", Hex8(sc) + " neither authenticates nor encrypts");
-  std::array<uint8_t, 12> iv{};
-  std::copy(title.begin(), title.end(), iv.begin());
-  std::copy(b.begin() + static_cast<std::ptrdiff_t>(pos), b.begin() + static_cast<std::ptrdiff_t>(pos + 4), iv.begin() + 8);
-  pos += 4;
-  const size_t body_at = pos;
-  const size_t tag_size = authenticated ? kTagSize : 0;
-  if (b.size() - body_at < tag_size + 1) return ByteError(a.Offset(b.size()), "ciphered content", "truncated: no APDU before the 12-byte tag");
-  const std::span<const uint8_t> body(b.data() + body_at, b.size() - body_at);  // with the tag
-  const KeyPair& kp = keys.For(address);
-  if (kp.key.empty()) {  // GCM runs on the encryption key; the authentication key only joins the AAD
-    return Status(StatusCode::kFailedPrecondition, "byte " + std::to_string(a.Offset(sc_at)) +
-                                                       " (security control): the APDU of system title " + address +
-                                                       " is ciphered and no encryption key (--key) was given for it");
+  if ((s.sc & 0x0F) > 1) return ByteError(a.Offset(s.sc_at), "security control", "security suite " + std::to_string(s.sc & 0x0F) + " is not 0 or 1 (AES-128-GCM)");
+  if (s.sc & 0x80) return ByteError(a.Offset(s.sc_at), "security control", "compressed APDUs are not supported");
+  s.authenticated = s.sc & 0x10;
+  s.encrypted = s.sc & 0x20;
+  if (!s.authenticated && !s.encrypted) return ByteError(a.Offset(s.sc_at), "security control", Hex8(s.sc) + " neither authenticates nor encrypts");
+  std::copy(b.begin() + static_cast<std::ptrdiff_t>(pos), b.begin() + static_cast<std::ptrdiff_t>(pos + 4), s.iv.begin() + 8);
+  s.body_at = pos + 4;
+  if (b.size() - s.body_at < (s.authenticated ? kTagSize : 0) + 1) {
+    return ByteError(a.Offset(b.size()), "ciphered content", "truncated: no APDU before the 12-byte tag");
   }
-  if (kp.auth_key.empty() && authenticated) {
-    return Status(StatusCode::kFailedPrecondition, "byte " + std::to_string(a.Offset(sc_at)) +
-                                                       " (security control): the APDU of system title " + address +
-                                                       " is authenticated and no authentication key (--auth-key) was given for it");
-  }
-  std::vector<uint8_t> aad = {sc};
-  if (authenticated) aad.insert(aad.end(), kp.auth_key.begin(), kp.auth_key.end());
-  crypto::Bytes plain;
-  if (encrypted && authenticated) {
-    auto opened = crypto::Aes128GcmOpen(kp.key, iv, body, aad, kTagSize);
-    if (!opened.ok() && opened.status().code() == StatusCode::kUnauthenticated) {
-      return Unauthenticated("byte " + std::to_string(a.Offset(b.size() - kTagSize)) +
-                             " (authentication tag): authentication tag mismatch: wrong encryption or authentication key, or altered data");
+  return s;
+}
+
+// The APDU inside, its tag checked when the frame is authenticated.
+Result<crypto::Bytes> Decipher(const Apdu& a, const Security& s, const KeyPair& kp) {
+  const std::span<const uint8_t> body = std::span(a.bytes).subspan(s.body_at);  // with the tag
+  const std::string tag_at = "byte " + std::to_string(a.Offset(a.bytes.size() - kTagSize)) + " (authentication tag): ";
+  std::vector<uint8_t> aad = {s.sc};
+  if (s.authenticated) aad.insert(aad.end(), kp.auth_key.begin(), kp.auth_key.end());
+  if (s.encrypted && s.authenticated) {
+    auto opened = crypto::Aes128GcmOpen(kp.key, s.iv, body, aad, kTagSize);
+    if (opened.status().code() == StatusCode::kUnauthenticated) {
+      return Unauthenticated(tag_at + "authentication tag mismatch: wrong encryption or authentication key, or altered data");
     }
-    MH_ASSIGN_OR_RETURN(plain, std::move(opened));
-  } else if (encrypted) {
-    // GCM without its tag is CTR from the counter block IV || 00000002.
+    return opened;
+  }
+  if (s.encrypted) {  // GCM without its tag is CTR from the counter block IV || 00000002
     std::array<uint8_t, 16> counter{};
-    std::copy(iv.begin(), iv.end(), counter.begin());
+    std::copy(s.iv.begin(), s.iv.end(), counter.begin());
     counter[15] = 2;
-    MH_ASSIGN_OR_RETURN(plain, crypto::Aes128Ctr(kp.key, counter, body));
-  } else {
-    // Authentication only: the tag is the GMAC of SC || AK || APDU.
-    const std::span<const uint8_t> apdu = body.first(body.size() - kTagSize);
-    aad.insert(aad.end(), apdu.begin(), apdu.end());
-    auto checked = crypto::Aes128GcmOpen(kp.key, iv, body.last(kTagSize), aad, kTagSize);
-    if (!checked.ok()) {
-      return Unauthenticated("byte " + std::to_string(a.Offset(b.size() - kTagSize)) +
-                             " (authentication tag): authentication tag mismatch: wrong key or altered data");
-    }
-    plain.assign(apdu.begin(), apdu.end());
+    return crypto::Aes128Ctr(kp.key, counter, body);
+  }
+  // Authentication only: the tag is the GMAC of SC || AK || APDU.
+  const std::span<const uint8_t> apdu = body.first(body.size() - kTagSize);
+  aad.insert(aad.end(), apdu.begin(), apdu.end());
+  if (!crypto::Aes128GcmOpen(kp.key, s.iv, body.last(kTagSize), aad, kTagSize).ok()) {
+    return Unauthenticated(tag_at + "authentication tag mismatch: wrong key or altered data");
+  }
+  return crypto::Bytes(apdu.begin(), apdu.end());
+}
+
+Result<Notification> ReadCiphered(const Apdu& a, const DecodeKeys& keys) {
+  MH_ASSIGN_OR_RETURN(Security s, ReadSecurityHeader(a));
+  const KeyPair& kp = keys.For(s.address);
+  const std::string where = "byte " + std::to_string(a.Offset(s.sc_at)) + " (security control): the APDU of system title " + s.address;
+  // GCM runs on the encryption key; the authentication key only joins the AAD.
+  if (kp.key.empty()) {
+    return Status(StatusCode::kFailedPrecondition, where + " is ciphered and no encryption key (--key) was given for it");
+  }
+  if (kp.auth_key.empty() && s.authenticated) {
+    return Status(StatusCode::kFailedPrecondition, where + " is authenticated and no authentication key (--auth-key) was given for it");
   }
   Apdu inner;
-  inner.bytes = std::move(plain);
-  inner.origin.assign(a.origin.begin() + static_cast<std::ptrdiff_t>(body_at),
-                      a.origin.begin() + static_cast<std::ptrdiff_t>(body_at + inner.bytes.size()));
+  MH_ASSIGN_OR_RETURN(inner.bytes, Decipher(a, s, kp));
+  inner.origin.assign(a.origin.begin() + static_cast<std::ptrdiff_t>(s.body_at),
+                      a.origin.begin() + static_cast<std::ptrdiff_t>(s.body_at + inner.bytes.size()));
   if (inner.bytes[0] != kDataNotification) {
     const std::string what = "decrypted APDU tag " + Hex8(inner.bytes[0]) + " is not a data-notification (0x0f)";
-    if (!authenticated) return Unauthenticated("byte " + std::to_string(inner.Offset(0)) + " (APDU tag): " + what + ": wrong key?");
+    if (!s.authenticated) return Unauthenticated("byte " + std::to_string(inner.Offset(0)) + " (APDU tag): " + what + ": wrong key?");
     return ByteError(inner.Offset(0), "APDU tag", what);
   }
   auto n = ReadPlain(inner);
-  if (!n.ok() && !authenticated) {
+  if (!n.ok() && !s.authenticated) {
     return Unauthenticated(n.status().message() + " (after decryption without authentication: wrong key?)");
   }
   MH_RETURN_IF_ERROR(n.status());
-  n->system_title = address;
+  n->system_title = s.address;
   return n;
 }
 

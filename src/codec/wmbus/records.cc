@@ -157,6 +157,150 @@ std::string ChannelName(const ValueInfo& info, int function, uint64_t storage, u
   return c;
 }
 
+// One data record's header and data, as read from the application layer.
+struct Record {
+  uint8_t dif = 0;
+  uint64_t storage = 0;  // up to 10 DIFEs: 41 storage bits, 20 tariff bits, 10 subunit bits
+  uint32_t tariff = 0, subunit = 0;
+  std::vector<uint8_t> vib;  // VIF and VIFEs
+  std::string text;          // the plain-text unit of VIF 0x7C/0xFC
+  uint8_t lvar = 0;
+  const uint8_t* data = nullptr;
+  size_t length = 0;
+};
+
+// Walks the records; errors name the record number, the field and the frame offset.
+class RecordReader {
+ public:
+  RecordReader(std::span<const uint8_t> d, std::span<const uint16_t> origin) : d_(d), origin_(origin) {}
+
+  // The next record with data; nullopt at the end or where manufacturer data begin.
+  Result<std::optional<Record>> Next(std::vector<std::string>* frame_status) {
+    while (i_ < d_.size()) {
+      const size_t start = i_;
+      Record r;
+      r.dif = d_[i_++];
+      if (r.dif == 0x2F) continue;  // idle filler
+      ++record_;
+      if (r.dif == 0x0F || r.dif == 0x1F) {  // the rest of the telegram is manufacturer specific
+        frame_status->push_back(r.dif == 0x0F ? "manufacturer_data" : "manufacturer_data_more_follows");
+        i_ = d_.size();
+        return std::optional<Record>();
+      }
+      if (r.dif == 0x7F) continue;  // global readout request: no data
+      if ((r.dif & 0x0F) == 0x0F) {
+        return Error(start, "DIF", "special function 0x" + std::string(1, "0123456789abcdef"[r.dif >> 4]) + "f is reserved");
+      }
+      MH_RETURN_IF_ERROR(ReadDifes(r));
+      MH_RETURN_IF_ERROR(ReadVib(r));
+      MH_RETURN_IF_ERROR(ReadData(r));
+      if (r.length > 0) return std::optional<Record>(std::move(r));  // else no data, or a readout selection
+    }
+    return std::optional<Record>();
+  }
+
+ private:
+  size_t Off(size_t i) const { return i < origin_.size() ? origin_[i] : (origin_.empty() ? 0 : origin_.back() + 1u); }
+  Status Error(size_t at, const char* field, const std::string& what) const {
+    return ByteError(Off(at), "record " + std::to_string(record_) + " " + field, what);
+  }
+
+  Status ReadDifes(Record& r) {
+    r.storage = (r.dif >> 6) & 1;
+    uint8_t ext = r.dif;
+    for (int k = 0; ext & 0x80; ++k) {
+      if (k == kMaxExtensions) return Error(i_, "DIFE", "more than 10 DIFEs");
+      if (i_ >= d_.size()) return Error(i_, "DIFE", "truncated: the record ends in its DIFEs");
+      ext = d_[i_++];
+      r.storage |= static_cast<uint64_t>(ext & 0x0F) << (1 + 4 * k);
+      r.tariff |= static_cast<uint32_t>((ext >> 4) & 3) << (2 * k);
+      r.subunit |= static_cast<uint32_t>((ext >> 6) & 1) << k;
+    }
+    return Status::Ok();
+  }
+
+  Status ReadVib(Record& r) {
+    if (i_ >= d_.size()) return Error(i_, "VIF", "truncated: the record has no VIF");
+    uint8_t vif = d_[i_++];
+    if ((vif & 0x7F) == 0x7C) {  // plain-text unit: length, characters, then any VIFEs
+      if (i_ >= d_.size()) return Error(i_, "VIF text", "truncated");
+      const size_t len = d_[i_++];
+      if (i_ + len > d_.size()) return Error(i_, "VIF text", "truncated: " + std::to_string(len) + " characters announced");
+      r.text.assign(reinterpret_cast<const char*>(d_.data() + i_), len);
+      i_ += len;
+    }
+    r.vib = {vif};
+    for (int k = 0; vif & 0x80; ++k) {
+      if (k == kMaxExtensions + 1) return Error(i_, "VIFE", "more than 10 VIFEs");
+      if (i_ >= d_.size()) return Error(i_, "VIFE", "truncated: the record ends in its VIFEs");
+      vif = d_[i_++];
+      r.vib.push_back(vif);
+    }
+    return Status::Ok();
+  }
+
+  Status ReadData(Record& r) {
+    int length = DataLength(r.dif & 0x0F);
+    if (length < 0) {
+      if (i_ >= d_.size()) return Error(i_, "LVAR", "truncated: the record has no length byte");
+      r.lvar = d_[i_++];
+      length = VariableLength(r.lvar);
+      if (length < 0) return Error(i_ - 1, "LVAR", "reserved value");
+    }
+    if (i_ + static_cast<size_t>(length) > d_.size()) {
+      return Error(i_, "data", "truncated: needs " + std::to_string(length) + " bytes, " + std::to_string(d_.size() - i_) + " remain");
+    }
+    r.data = d_.data() + i_;
+    r.length = static_cast<size_t>(length);
+    i_ += r.length;
+    return Status::Ok();
+  }
+
+  std::span<const uint8_t> d_;
+  std::span<const uint16_t> origin_;
+  size_t i_ = 0;
+  int record_ = 0;
+};
+
+// The register of one record, where it sits for dating; values that are no number go to the
+// frame status instead.
+std::optional<Place> AddRegister(const Record& r, std::vector<DecodedRegister>* registers,
+                                 std::vector<std::string>* frame_status) {
+  const int field = r.dif & 0x0F, function = (r.dif >> 4) & 3;
+  const ValueInfo info = InterpretVib(r.vib, r.text);
+  const Value value = field == 0xD ? DecodeVariable(r.lvar, r.data, r.length) : Decode(field, r.data, r.length);
+  const std::string channel = ChannelName(info, function, r.storage, r.tariff, r.subunit);
+  if (info.kind == ValueKind::kManufacturer && !value.number) {
+    frame_status->push_back("manufacturer_specific:" + channel);  // bytes only its maker reads
+    return std::nullopt;
+  }
+  if (value.text) return std::nullopt;  // text (fabrication numbers, versions as strings) has no number
+  DecodedRegister reg;
+  reg.channel = channel;
+  Place place{r.storage, r.subunit, false, false};
+  if (info.kind == ValueKind::kDate || info.kind == ValueKind::kDateTime) {
+    const std::optional<int64_t> when = DateOf(value);
+    if (!when) {
+      frame_status->push_back("invalid_value:" + channel);
+      return std::nullopt;
+    }
+    reg.value = static_cast<double>(*when);
+    reg.ts = when;
+    place.is_date = true;
+    place.dates_others = (info.quantity == "date" || info.quantity == "datetime") && function == 0 && r.tariff == 0;
+  } else {
+    if (value.number) reg.value = Scale(*value.number, info);
+    if (!value.number || !std::isfinite(reg.value)) {
+      frame_status->push_back("invalid_value:" + channel);
+      return std::nullopt;
+    }
+    if (!info.unit.empty()) reg.unit = info.unit;
+  }
+  if (!info.flag.empty()) reg.status.push_back(info.flag);
+  registers->push_back(std::move(reg));
+  return place;
+}
+
 }  // namespace
 
 std::optional<int64_t> DateTypeG(const uint8_t* b) {
@@ -175,105 +319,14 @@ std::optional<int64_t> DateTypeI(const uint8_t* b) {
 
 Status ReadRecords(std::span<const uint8_t> d, std::span<const uint16_t> origin,
                    std::vector<DecodedRegister>* registers, std::vector<std::string>* frame_status) {
-  auto off = [&](size_t i) -> size_t { return i < origin.size() ? origin[i] : (origin.empty() ? 0 : origin.back() + 1u); };
+  RecordReader reader{d, origin};
   const size_t first = registers->size();
   std::vector<Place> places;
-  size_t i = 0;
-  int record = 0;
-  while (i < d.size()) {
-    const size_t start = i;
-    const uint8_t dif = d[i++];
-    if (dif == 0x2F) continue;  // idle filler
-    ++record;
-    const std::string field_prefix = "record " + std::to_string(record);
-    if (dif == 0x0F || dif == 0x1F) {
-      frame_status->push_back(dif == 0x0F ? "manufacturer_data" : "manufacturer_data_more_follows");
-      break;  // the rest of the telegram is manufacturer specific
-    }
-    if (dif == 0x7F) continue;  // global readout request: no data
-    if ((dif & 0x0F) == 0x0F) return ByteError(off(start), field_prefix + " DIF", "special function 0x" + std::string(1, "0123456789abcdef"[dif >> 4]) + "f is reserved");
-    // Up to 10 DIFEs: 41 storage bits, 20 tariff bits, 10 subunit bits.
-    uint64_t storage = (dif >> 6) & 1;
-    uint32_t tariff = 0, subunit = 0;
-    uint8_t ext = dif;
-    for (int k = 0; ext & 0x80; ++k) {
-      if (k == kMaxExtensions) return ByteError(off(i), field_prefix + " DIFE", "more than 10 DIFEs");
-      if (i >= d.size()) return ByteError(off(i), field_prefix + " DIFE", "truncated: the record ends in its DIFEs");
-      ext = d[i++];
-      storage |= static_cast<uint64_t>(ext & 0x0F) << (1 + 4 * k);
-      tariff |= static_cast<uint32_t>((ext >> 4) & 3) << (2 * k);
-      subunit |= static_cast<uint32_t>((ext >> 6) & 1) << k;
-    }
-    if (i >= d.size()) return ByteError(off(i), field_prefix + " VIF", "truncated: the record has no VIF");
-    std::string text;
-    uint8_t vif = d[i++];
-    if ((vif & 0x7F) == 0x7C) {  // plain-text unit: length, characters, then any VIFEs
-      if (i >= d.size()) return ByteError(off(i), field_prefix + " VIF text", "truncated");
-      const size_t len = d[i++];
-      if (i + len > d.size()) return ByteError(off(i), field_prefix + " VIF text", "truncated: " + std::to_string(len) + " characters announced");
-      text.assign(reinterpret_cast<const char*>(d.data() + i), len);
-      i += len;
-    }
-    std::vector<uint8_t> vib = {vif};
-    for (int k = 0; vif & 0x80; ++k) {
-      if (k == kMaxExtensions + 1) return ByteError(off(i), field_prefix + " VIFE", "more than 10 VIFEs");
-      if (i >= d.size()) return ByteError(off(i), field_prefix + " VIFE", "truncated: the record ends in its VIFEs");
-      vif = d[i++];
-      vib.push_back(vif);
-    }
-    const int field = dif & 0x0F;
-    const int function = (dif >> 4) & 3;
-    int length = DataLength(field);
-    uint8_t lvar = 0;
-    if (length < 0) {
-      if (i >= d.size()) return ByteError(off(i), field_prefix + " LVAR", "truncated: the record has no length byte");
-      lvar = d[i++];
-      length = VariableLength(lvar);
-      if (length < 0) return ByteError(off(i - 1), field_prefix + " LVAR", "reserved value");
-    }
-    if (i + static_cast<size_t>(length) > d.size()) {
-      return ByteError(off(i), field_prefix + " data", "truncated: needs " + std::to_string(length) + " bytes, " +
-                                                         std::to_string(d.size() - i) + " remain");
-    }
-    const uint8_t* data = d.data() + i;
-    i += static_cast<size_t>(length);
-    if (length == 0) continue;  // no data, or a selection for readout
-    const ValueInfo info = InterpretVib(vib, text);
-    const Value value = field == 0xD ? DecodeVariable(lvar, data, static_cast<size_t>(length)) : Decode(field, data, static_cast<size_t>(length));
-    const std::string channel = ChannelName(info, function, storage, tariff, subunit);
-    if (info.kind == ValueKind::kManufacturer && !value.number) {
-      frame_status->push_back("manufacturer_specific:" + channel);  // bytes only its maker reads
-      continue;
-    }
-    if (value.text) continue;  // text (fabrication numbers, versions as strings) has no number
-    DecodedRegister reg;
-    reg.channel = channel;
-    Place place{storage, subunit, false, false};
-    if (info.kind == ValueKind::kDate || info.kind == ValueKind::kDateTime) {
-      const std::optional<int64_t> when = DateOf(value);
-      if (!when) {
-        frame_status->push_back("invalid_value:" + channel);
-        continue;
-      }
-      reg.value = static_cast<double>(*when);
-      reg.ts = when;
-      place.is_date = true;
-      place.dates_others = (info.quantity == "date" || info.quantity == "datetime") && function == 0 && tariff == 0;
-    } else {
-      if (!value.number) {
-        frame_status->push_back("invalid_value:" + channel);
-        continue;
-      }
-      reg.value = Scale(*value.number, info);
-      if (!std::isfinite(reg.value)) {
-        frame_status->push_back("invalid_value:" + channel);
-        continue;
-      }
-      if (!info.unit.empty()) reg.unit = info.unit;
-    }
-    if (!info.flag.empty()) reg.status.push_back(info.flag);
-    registers->push_back(std::move(reg));
-    places.push_back(place);
+  while (true) {
+    MH_ASSIGN_OR_RETURN(std::optional<Record> record, reader.Next(frame_status));
+    if (!record) break;
+    std::optional<Place> place = AddRegister(*record, registers, frame_status);
+    if (place) places.push_back(*place);
   }
   DateRegisters(*registers, first, places);
   return Status::Ok();

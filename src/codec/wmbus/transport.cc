@@ -249,6 +249,46 @@ std::string UnsupportedCi(uint8_t ci) {
   return "CI " + Hex8(ci) + " is not a supported transport layer (0x72, 0x7A, 0x78, ELL 0x8C..0x8F, AFL 0x90)";
 }
 
+// The transport layer at u.p (CI 0x72, 0x7A or 0x78): takes its address and status, decrypts
+// what its security mode says; returns where the records start.
+Result<size_t> ReadTransportHeader(Unwrap& u, std::vector<std::string>& status) {
+  const size_t tpl_at = u.p;
+  const uint8_t ci = u.b[tpl_at];
+  if (ci == 0x78) return tpl_at + 1;
+  if (ci != 0x72 && ci != 0x7A) return ByteError(u.Off(tpl_at), "CI field", UnsupportedCi(ci));
+  const bool long_header = ci == 0x72;
+  const size_t header = long_header ? 12 : 4;
+  MH_RETURN_IF_ERROR(u.Need(1 + header, long_header ? "long transport header" : "short transport header"));
+  const uint8_t* m = &u.b[2];
+  const uint8_t* a = &u.b[4];
+  if (long_header) {
+    a = &u.b[tpl_at + 1];  // ID (4), then M, version, device type
+    m = &u.b[tpl_at + 5];
+    u.address = MeterAddress(m, a);
+  }
+  // The long header's address is ID, M, version, type; the IV wants M, then ID, version, type.
+  std::array<uint8_t, 6> a6{};
+  std::copy(a, a + 4, a6.begin());
+  a6[4] = long_header ? u.b[tpl_at + 7] : u.b[8];
+  a6[5] = long_header ? u.b[tpl_at + 8] : u.b[9];
+  const size_t acc_at = tpl_at + header - 3;
+  AddStatusFlags(u.b[acc_at + 1], status);
+  const size_t cw_at = acc_at + 2;
+  const uint16_t cw = static_cast<uint16_t>(u.b[cw_at] | u.b[cw_at + 1] << 8);
+  size_t data_at = tpl_at + 1 + header;
+  const int mode = (cw >> 8) & 0x1F;
+  if (mode == 5) {
+    MH_RETURN_IF_ERROR(DecryptMode5(u, data_at, cw_at, cw, m, a6.data(), u.b[acc_at]));
+  } else if (mode == 7) {
+    MH_RETURN_IF_ERROR(u.Need(1 + header + 1, "configuration field extension"));
+    ++data_at;
+    MH_RETURN_IF_ERROR(DecryptMode7(u, tpl_at, data_at, cw_at, cw, a));
+  } else if (mode != 0) {
+    return ByteError(u.Off(cw_at + 1), "configuration word", "security mode " + std::to_string(mode) + " is not supported (0, 5 and 7 are)");
+  }
+  return data_at;
+}
+
 }  // namespace
 
 Result<ApplicationData> ReadTransport(const Telegram& telegram, const DecodeKeys& keys) {
@@ -269,44 +309,7 @@ Result<ApplicationData> ReadTransport(const Telegram& telegram, const DecodeKeys
       break;
     }
   }
-  const size_t tpl_at = u.p;
-  const uint8_t ci = u.b[tpl_at];
-  size_t data_at = tpl_at + 1;
-  if (ci == 0x72 || ci == 0x7A) {
-    const bool long_header = ci == 0x72;
-    const size_t header = long_header ? 12 : 4;
-    MH_RETURN_IF_ERROR(u.Need(1 + header, long_header ? "long transport header" : "short transport header"));
-    const uint8_t* m = &u.b[2];
-    const uint8_t* a = &u.b[4];
-    if (long_header) {
-      a = &u.b[tpl_at + 1];  // ID (4), then M, version, device type
-      m = &u.b[tpl_at + 5];
-      u.address = MeterAddress(m, a);
-    }
-    // The long header's address is ID, M, version, type; the IV wants M, then ID, version, type.
-    std::array<uint8_t, 6> a6{};
-    std::copy(a, a + 4, a6.begin());
-    a6[4] = long_header ? u.b[tpl_at + 7] : u.b[8];
-    a6[5] = long_header ? u.b[tpl_at + 8] : u.b[9];
-    const size_t acc_at = tpl_at + header - 3;
-    const uint8_t acc = u.b[acc_at];
-    AddStatusFlags(u.b[acc_at + 1], out.status);
-    const size_t cw_at = acc_at + 2;
-    const uint16_t cw = static_cast<uint16_t>(u.b[cw_at] | u.b[cw_at + 1] << 8);
-    data_at = tpl_at + 1 + header;
-    const int mode = (cw >> 8) & 0x1F;
-    if (mode == 5) {
-      MH_RETURN_IF_ERROR(DecryptMode5(u, data_at, cw_at, cw, m, a6.data(), acc));
-    } else if (mode == 7) {
-      MH_RETURN_IF_ERROR(u.Need(1 + header + 1, "configuration field extension"));
-      ++data_at;
-      MH_RETURN_IF_ERROR(DecryptMode7(u, tpl_at, data_at, cw_at, cw, a));
-    } else if (mode != 0) {
-      return ByteError(u.Off(cw_at + 1), "configuration word", "security mode " + std::to_string(mode) + " is not supported (0, 5 and 7 are)");
-    }
-  } else if (ci != 0x78) {
-    return ByteError(u.Off(tpl_at), "CI field", UnsupportedCi(ci));
-  }
+  MH_ASSIGN_OR_RETURN(const size_t data_at, ReadTransportHeader(u, out.status));
   out.address = u.address;
   if (u.already_decrypted) out.status.push_back("already_decrypted");
   out.bytes.assign(u.b.begin() + static_cast<std::ptrdiff_t>(data_at), u.b.end());
