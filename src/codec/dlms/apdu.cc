@@ -1,7 +1,5 @@
 #include "codec/dlms/apdu.h"
 
-#include <cstdio>
-
 #include "crypto/aes128.h"
 
 namespace mh::codec::dlms {
@@ -10,22 +8,6 @@ namespace {
 constexpr uint8_t kDataNotification = 0x0F;
 constexpr uint8_t kGeneralGloCiphering = 0xDB;
 constexpr size_t kTagSize = 12;
-
-std::string Hex(std::span<const uint8_t> b) {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string s;
-  for (uint8_t x : b) {
-    s.push_back(kDigits[x >> 4]);
-    s.push_back(kDigits[x & 0x0F]);
-  }
-  return s;
-}
-
-std::string Hex8(uint8_t v) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "0x%02x", v);
-  return buf;
-}
 
 Result<Notification> ReadPlain(const Apdu& a) {
   const auto& b = a.bytes;
@@ -70,7 +52,7 @@ Result<Security> ReadSecurityHeader(const Apdu& a) {
   const size_t title_length = b[pos++];
   if (title_length != 8) return ByteError(a.Offset(pos - 1), "system title", "length " + std::to_string(title_length) + " is not 8");
   if (pos + 8 > b.size()) return ByteError(a.Offset(b.size()), "system title", "truncated");
-  s.address = Hex(std::span(b).subspan(pos, 8));
+  s.address = UpperHex(std::span(b).subspan(pos, 8));
   std::copy(b.begin() + static_cast<std::ptrdiff_t>(pos), b.begin() + static_cast<std::ptrdiff_t>(pos + 8), s.iv.begin());
   pos += 8;
   const size_t length_at = pos;
@@ -88,7 +70,7 @@ Result<Security> ReadSecurityHeader(const Apdu& a) {
   if (s.sc & 0x80) return ByteError(a.Offset(s.sc_at), "security control", "compressed APDUs are not supported");
   s.authenticated = s.sc & 0x10;
   s.encrypted = s.sc & 0x20;
-  if (!s.authenticated && !s.encrypted) return ByteError(a.Offset(s.sc_at), "security control", Hex8(s.sc) + " neither authenticates nor encrypts");
+  if (!s.authenticated && !s.encrypted) return ByteError(a.Offset(s.sc_at), "security control", Hex0x(s.sc) + " neither authenticates nor encrypts");
   std::copy(b.begin() + static_cast<std::ptrdiff_t>(pos), b.begin() + static_cast<std::ptrdiff_t>(pos + 4), s.iv.begin() + 8);
   s.body_at = pos + 4;
   if (b.size() - s.body_at < (s.authenticated ? kTagSize : 0) + 1) {
@@ -141,7 +123,7 @@ Result<Notification> ReadCiphered(const Apdu& a, const DecodeKeys& keys) {
   inner.origin.assign(a.origin.begin() + static_cast<std::ptrdiff_t>(s.body_at),
                       a.origin.begin() + static_cast<std::ptrdiff_t>(s.body_at + inner.bytes.size()));
   if (inner.bytes[0] != kDataNotification) {
-    const std::string what = "decrypted APDU tag " + Hex8(inner.bytes[0]) + " is not a data-notification (0x0f)";
+    const std::string what = "decrypted APDU tag " + Hex0x(inner.bytes[0]) + " is not a data-notification (0x0f)";
     if (!s.authenticated) return Unauthenticated("byte " + std::to_string(inner.Offset(0)) + " (APDU tag): " + what + ": wrong key?");
     return ByteError(inner.Offset(0), "APDU tag", what);
   }
@@ -160,7 +142,7 @@ Result<Notification> ReadNotification(const Apdu& apdu, const DecodeKeys& keys) 
   const uint8_t tag = apdu.bytes[0];
   if (tag == kDataNotification) return ReadPlain(apdu);
   if (tag == kGeneralGloCiphering) return ReadCiphered(apdu, keys);
-  return ByteError(apdu.Offset(0), "APDU tag", Hex8(tag) + " is not a data-notification (0x0f) or general-glo-ciphering (0xdb)");
+  return ByteError(apdu.Offset(0), "APDU tag", Hex0x(tag) + " is not a data-notification (0x0f) or general-glo-ciphering (0xdb)");
 }
 
 }  // namespace mh::codec::dlms

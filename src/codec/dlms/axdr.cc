@@ -1,10 +1,11 @@
 #include "codec/dlms/axdr.h"
 
 #include "core/time.h"
+#include "crypto/crypto.h"
 
 #include <bit>
+#include <cctype>
 #include <cmath>
-#include <cstdio>
 
 namespace mh::codec::dlms {
 namespace {
@@ -21,12 +22,6 @@ int64_t SignedBigEndian(const uint8_t* p, size_t n) {
   uint64_t v = BigEndian(p, n);
   if (n < 8 && (p[0] & 0x80)) v |= ~uint64_t{0} << (8 * n);
   return static_cast<int64_t>(v);
-}
-
-std::string TagName(uint8_t tag) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "0x%02x", tag);
-  return buf;
 }
 
 // Fixed-size types: their length in bytes, 0 for types with a length or elements.
@@ -55,7 +50,7 @@ Result<Data> Read(const Apdu& a, size_t* pos, int depth) {
   Data d;
   d.offset = a.Offset(*pos);
   const uint8_t raw_tag = b[(*pos)++];
-  if (!Known(raw_tag)) return ByteError(d.offset, "data tag", TagName(raw_tag) + " is not a supported A-XDR data type");
+  if (!Known(raw_tag)) return ByteError(d.offset, "data tag", Hex0x(raw_tag) + " is not a supported A-XDR data type");
   d.tag = static_cast<DataTag>(raw_tag);
   if (d.tag == DataTag::kArray || d.tag == DataTag::kStructure) {
     MH_ASSIGN_OR_RETURN(size_t count, ReadLength(a, pos, d.tag == DataTag::kArray ? "array length" : "structure length"));
@@ -76,7 +71,7 @@ Result<Data> Read(const Apdu& a, size_t* pos, int depth) {
     size = (bits + 7) / 8;
   }
   if (size > b.size() - *pos) {
-    return ByteError(a.Offset(*pos), "data", "truncated: a " + TagName(raw_tag) + " value needs " + std::to_string(size) +
+    return ByteError(a.Offset(*pos), "data", "truncated: a " + Hex0x(raw_tag) + " value needs " + std::to_string(size) +
                                                  " bytes, " + std::to_string(b.size() - *pos) + " remain");
   }
   const uint8_t* p = b.data() + *pos;
@@ -127,6 +122,12 @@ Result<size_t> ReadLength(const Apdu& a, size_t* pos, const char* field) {
 }
 
 Result<Data> ReadData(const Apdu& apdu, size_t* pos) { return Read(apdu, pos, 0); }
+
+std::string UpperHex(std::span<const uint8_t> b) {
+  std::string s = crypto::HexEncode(b);
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
 
 std::optional<int64_t> DateTimeToEpoch(std::span<const uint8_t> b) {
   if (b.size() != 12) return std::nullopt;

@@ -45,6 +45,9 @@ Result<Data> ReadData(const Apdu& apdu, size_t* pos);
 // An A-XDR length (one byte below 0x80, else 0x81..0x84 and that many big-endian bytes).
 Result<size_t> ReadLength(const Apdu& apdu, size_t* pos, const char* field);
 
+// Bytes as uppercase hex ("4D4D4D0000BC614E"): system titles and non-text identifiers.
+std::string UpperHex(std::span<const uint8_t> b);
+
 // A COSEM date-time (12 bytes: year, month, day, weekday, hour, minute, second, hundredths,
 // deviation, clock status) as UTC epoch seconds: local time + deviation minutes (Blue Book: the
 // deviation is local time's offset to UTC, -60 in CET), the local time itself when the deviation

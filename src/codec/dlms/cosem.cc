@@ -89,14 +89,7 @@ double Scale(double raw, int exp10) {
 std::string Printable(const std::vector<uint8_t>& b) {
   bool text = !b.empty();
   for (uint8_t c : b) text = text && c >= 0x20 && c < 0x7F;
-  if (text) return std::string(b.begin(), b.end());
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string s;
-  for (uint8_t c : b) {
-    s.push_back(kDigits[c >> 4]);
-    s.push_back(kDigits[c & 0x0F]);
-  }
-  return s;
+  return text ? std::string(b.begin(), b.end()) : UpperHex(b);
 }
 
 bool IsDateTime(const Data& d) {

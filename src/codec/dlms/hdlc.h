@@ -21,6 +21,8 @@ uint16_t CrcX25(std::span<const uint8_t> data);
 
 // "byte 7 (HCS): expected 0x875a, got 0x875b".
 Status ByteError(size_t offset, std::string_view field, std::string_view what);
+// "0xdb", for messages.
+std::string Hex0x(uint8_t v);
 
 struct Apdu {
   std::vector<uint8_t> bytes;

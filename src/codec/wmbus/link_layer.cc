@@ -95,6 +95,11 @@ uint16_t Crc16En13757(std::span<const uint8_t> data) {
   return static_cast<uint16_t>(crc ^ 0xFFFF);
 }
 
+std::string HexByte(uint8_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  return {kDigits[v >> 4], kDigits[v & 0x0F]};
+}
+
 Status ByteError(size_t offset, std::string_view field, std::string_view what) {
   std::string m = "byte " + std::to_string(offset) + " (";
   m.append(field);

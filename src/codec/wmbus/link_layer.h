@@ -21,6 +21,9 @@ uint16_t Crc16En13757(std::span<const uint8_t> data);
 // "byte 12 (CRC of block 2): expected 0x1234, got 0x4321".
 Status ByteError(size_t offset, std::string_view field, std::string_view what);
 
+// Two lowercase hex digits ("a2"), for messages and channel names.
+std::string HexByte(uint8_t v);
+
 enum class FrameFormat { kCrcRemoved, kA, kB };
 
 // Bytes in the order the application reads them, each with its offset in the received frame.

@@ -8,12 +8,6 @@
 namespace mh::codec::wmbus {
 namespace {
 
-std::string Hex8(uint8_t v) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "0x%02x", v);
-  return buf;
-}
-
 // The telegram being unwrapped: a private copy (decryption works in place) and a read position.
 struct Unwrap {
   Unwrap(const Telegram& telegram, const DecodeKeys& k) : t(telegram), keys(k), b(telegram.bytes) {}
@@ -161,7 +155,7 @@ void AddStatusFlags(uint8_t sts, std::vector<std::string>& out) {
   if (sts & 0x04) out.emplace_back("power_low");
   if (sts & 0x08) out.emplace_back("permanent_error");
   if (sts & 0x10) out.emplace_back("temporary_error");
-  if (sts & 0xE0) out.emplace_back("manufacturer_status_" + Hex8(sts & 0xE0));
+  if (sts & 0xE0) out.emplace_back("manufacturer_status_0x" + HexByte(sts & 0xE0));
 }
 
 Status CheckDecrypted(const Unwrap& u, size_t at, const char* mode) {
@@ -180,8 +174,8 @@ bool AlreadyDecrypted(Unwrap& u, size_t data_at) {
   return true;
 }
 
-// Security mode 5: AES-128-CBC, IV = M || A || access number x 8.
-Status DecryptMode5(Unwrap& u, size_t data_at, size_t cw_at, uint16_t cw, const uint8_t* m, const uint8_t* a, uint8_t acc) {
+// The encrypted blocks the configuration word announces (bits 4..7; 0: every whole block).
+Result<std::span<uint8_t>> EncryptedBlocks(Unwrap& u, size_t data_at, size_t cw_at, uint16_t cw) {
   const size_t blocks = (cw >> 4) & 0x0F;
   const size_t left = u.b.size() - data_at;
   const size_t length = blocks ? 16 * blocks : left - left % 16;
@@ -189,15 +183,25 @@ Status DecryptMode5(Unwrap& u, size_t data_at, size_t cw_at, uint16_t cw, const 
     return ByteError(u.Off(cw_at), "configuration word",
                      std::to_string(blocks) + " encrypted blocks announced, " + std::to_string(left) + " bytes follow");
   }
+  return std::span<uint8_t>(u.b.data() + data_at, length);
+}
+
+Status DecryptCbc(std::span<const uint8_t> key, std::span<const uint8_t> iv, std::span<uint8_t> blocks) {
+  MH_ASSIGN_OR_RETURN(crypto::Bytes plain, crypto::Aes128CbcDecrypt(key, iv, blocks));
+  std::copy(plain.begin(), plain.end(), blocks.begin());
+  return Status::Ok();
+}
+
+// Security mode 5: AES-128-CBC, IV = M || A || access number x 8.
+Status DecryptMode5(Unwrap& u, size_t data_at, size_t cw_at, uint16_t cw, const uint8_t* m, const uint8_t* a, uint8_t acc) {
+  MH_ASSIGN_OR_RETURN(std::span<uint8_t> enc, EncryptedBlocks(u, data_at, cw_at, cw));
   if (AlreadyDecrypted(u, data_at)) return Status::Ok();
   MH_ASSIGN_OR_RETURN(std::vector<uint8_t> key, u.KeyFor(u.address, cw_at, "configuration word, security mode 5"));
   std::array<uint8_t, 16> iv{};
   std::copy(m, m + 2, iv.begin());
   std::copy(a, a + 6, iv.begin() + 2);
   std::fill(iv.begin() + 8, iv.end(), acc);
-  std::span<uint8_t> enc(u.b.data() + data_at, length);
-  MH_ASSIGN_OR_RETURN(crypto::Bytes plain, crypto::Aes128CbcDecrypt(key, iv, enc));
-  std::copy(plain.begin(), plain.end(), enc.begin());
+  MH_RETURN_IF_ERROR(DecryptCbc(key, iv, enc));
   return CheckDecrypted(u, data_at, "security mode 5");
 }
 
@@ -229,24 +233,15 @@ Status DecryptMode7(Unwrap& u, size_t tpl_at, size_t data_at, size_t cw_at, uint
                              " (AFL MAC): authentication tag mismatch: wrong key or altered telegram");
     }
   }
-  const size_t blocks = (cw >> 4) & 0x0F;
-  const size_t left = u.b.size() - data_at;
-  const size_t length = blocks ? 16 * blocks : left - left % 16;
-  if (length > left || length == 0) {
-    return ByteError(u.Off(cw_at), "configuration word",
-                     std::to_string(blocks) + " encrypted blocks announced, " + std::to_string(left) + " bytes follow");
-  }
-  const std::array<uint8_t, 16> zero_iv{};
-  std::span<uint8_t> enc(u.b.data() + data_at, length);
-  MH_ASSIGN_OR_RETURN(crypto::Bytes plain, crypto::Aes128CbcDecrypt(kenc, zero_iv, enc));
-  std::copy(plain.begin(), plain.end(), enc.begin());
+  MH_ASSIGN_OR_RETURN(std::span<uint8_t> enc, EncryptedBlocks(u, data_at, cw_at, cw));
+  MH_RETURN_IF_ERROR(DecryptCbc(kenc, std::array<uint8_t, 16>{}, enc));
   return CheckDecrypted(u, data_at, "security mode 7");
 }
 
 std::string UnsupportedCi(uint8_t ci) {
-  if (ci >= 0xA0 && ci <= 0xA3) return "CI " + Hex8(ci) + " is a manufacturer-specific application layer (not decoded)";
+  if (ci >= 0xA0 && ci <= 0xA3) return "CI 0x" + HexByte(ci) + " is a manufacturer-specific application layer (not decoded)";
   if (ci == 0x79) return "CI 0x79 is a manufacturer compact frame (not decoded)";
-  return "CI " + Hex8(ci) + " is not a supported transport layer (0x72, 0x7A, 0x78, ELL 0x8C..0x8F, AFL 0x90)";
+  return "CI 0x" + HexByte(ci) + " is not a supported transport layer (0x72, 0x7A, 0x78, ELL 0x8C..0x8F, AFL 0x90)";
 }
 
 // The transport layer at u.p (CI 0x72, 0x7A or 0x78): takes its address and status, decrypts

@@ -1,15 +1,11 @@
 #include "codec/wmbus/vif.h"
 
+#include "codec/wmbus/link_layer.h"
+
 #include <cstdio>
 
 namespace mh::codec::wmbus {
 namespace {
-
-std::string HexByte(uint8_t v) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%02x", v);
-  return buf;
-}
 
 const char* TimeUnit(int nn) {  // EN 13757-3: 00 s, 01 min, 10 h, 11 days
   static const char* const kUnits[4] = {"s", "min", "h", "d"};
