@@ -1,6 +1,6 @@
 // The wM-Bus driver's test vectors: frames built from EN 13757-3/-4 and OMS Vol. 2 rules
 // (testdata/build_vectors.py), the OMS Vol. 2 Annex N examples, two jMBus test telegrams and a
-// few of wmbusmeters' (GPL-3 test data, kept to five and marked so), plus frames that must fail.
+// few of wmbusmeters' (GPL-3 test data, kept to four and marked so), plus frames that must fail.
 // Each expected line is exactly what `meterhub decode --protocol wmbus` prints for it.
 #include "codec/wmbus/wmbus.h"
 
