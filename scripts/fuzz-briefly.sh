@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (sanitizers on) and runs each for a short, bounded time:
 # the beacon/pcap parser from the real captures, the water frame decoder from scratch, the meter
-# decoders (DL/T 645, CJ/T 188) from their drivers' test vectors.
+# decoders (DL/T 645, CJ/T 188, DLMS/COSEM, wireless M-Bus) from their drivers' test vectors.
 # Usage: scripts/fuzz-briefly.sh [SECONDS per target, default 30]
 # The whole step is bounded: FUZZ_TOTAL_SECONDS (default 120) is shared by all targets, so each
-# runs min(SECONDS, FUZZ_TOTAL_SECONDS / number of targets) — 30 s each for today's 4 targets.
+# runs min(SECONDS, FUZZ_TOTAL_SECONDS / number of targets) — 20 s each for today's 6 targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TARGETS=(beacon_fuzz water_frame_fuzz dlt645_fuzz cjt188_fuzz)
+TARGETS=(beacon_fuzz water_frame_fuzz dlt645_fuzz cjt188_fuzz dlms_fuzz wmbus_fuzz)
 SECONDS_PER_TARGET=${1:-30}
 TOTAL=${FUZZ_TOTAL_SECONDS:-120}
 SHARE=$(( TOTAL / ${#TARGETS[@]} ))
@@ -24,7 +24,9 @@ cmake --build "$BUILD" --target "${TARGETS[@]}" meter_fuzz_seeds
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
 mkdir -p "$corpus/beacon" "$corpus/water"
-for p in dlt645 cjt188; do "$BUILD/tests/fuzz/meter_fuzz_seeds" "$p" "$corpus/$p" >/dev/null; done
+mkdir -p "$corpus/seeds"
+"$BUILD/tests/fuzz/meter_fuzz_seeds" "$corpus/seeds" >/dev/null
+for p in dlt645 cjt188 dlms wmbus; do mkdir -p "$corpus/$p"; cp "$corpus/seeds/$p"/* "$corpus/$p/" 2>/dev/null || true; done
 seeds=()
 [ -d ../shared/data/pcap ] && seeds+=(../shared/data/pcap)
 # Runs one target; on a crash prints libFuzzer's report (with the reproducer's path) and fails.
@@ -44,4 +46,6 @@ run beacon_fuzz "$corpus/beacon" "${seeds[@]}"
 run water_frame_fuzz "$corpus/water"
 run dlt645_fuzz "$corpus/dlt645"
 run cjt188_fuzz "$corpus/cjt188"
+run dlms_fuzz "$corpus/dlms"
+run wmbus_fuzz "$corpus/wmbus"
 echo "fuzz-briefly: no crash"

@@ -1,5 +1,5 @@
-// Writes a driver's test vectors as one file each into a directory: the seed corpus of its
-// libFuzzer target (scripts/fuzz-briefly.sh).  Usage: meter_fuzz_seeds PROTOCOL DIR
+// Writes every registered meter-protocol driver's test vectors as binary files, the seed corpus
+// of the meter decoders' libFuzzer targets: meter_fuzz_seeds DIR -> DIR/<protocol>/<vector>.bin.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -8,24 +8,22 @@
 #include "codec/meter/frame_json.h"
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: meter_fuzz_seeds PROTOCOL DIR\n";
+  if (argc != 2) {
+    std::cerr << "usage: meter_fuzz_seeds DIR\n";
     return 2;
   }
-  const mh::codec::ProtocolDriver* driver = mh::codec::FindDriver(argv[1]);
-  if (driver == nullptr) {
-    std::cerr << "meter_fuzz_seeds: no driver " << argv[1] << "\n";
-    return 2;
+  int written = 0;
+  for (const mh::codec::ProtocolDriver* d : mh::codec::AllDrivers()) {
+    const std::filesystem::path dir = std::filesystem::path(argv[1]) / d->name;
+    std::filesystem::create_directories(dir);
+    for (const mh::codec::TestVector& v : d->vectors) {
+      auto bytes = mh::codec::ParseHexFrame(v.hex);
+      if (!bytes.ok()) continue;
+      std::ofstream out(dir / (v.name + ".bin"), std::ios::binary);
+      out.write(reinterpret_cast<const char*>(bytes->data()), static_cast<std::streamsize>(bytes->size()));
+      ++written;
+    }
   }
-  std::filesystem::create_directories(argv[2]);
-  int n = 0;
-  for (const mh::codec::TestVector& v : driver->vectors) {
-    auto bytes = mh::codec::ParseHexFrame(v.hex);
-    if (!bytes.ok()) continue;
-    std::ofstream out(std::filesystem::path(argv[2]) / ("seed-" + v.name), std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes->data()), static_cast<std::streamsize>(bytes->size()));
-    ++n;
-  }
-  std::cout << "meter_fuzz_seeds: " << n << " seeds for " << argv[1] << " in " << argv[2] << "\n";
+  std::cout << "meter_fuzz_seeds: " << written << " seeds in " << argv[1] << "\n";
   return 0;
 }

@@ -2,6 +2,8 @@
 
 #include "codec/cjt188/cjt188.h"
 #include "codec/dlt645/dlt645.h"
+#include "codec/dlms/dlms.h"
+#include "codec/wmbus/wmbus.h"
 
 namespace mh::codec {
 
@@ -10,6 +12,8 @@ const std::vector<const ProtocolDriver*>& AllDrivers() {
   static const std::vector<const ProtocolDriver*> drivers = {
       &Dlt645Driver(),
       &Cjt188Driver(),
+      &DlmsDriver(),
+      &WmbusDriver(),
   };
   return drivers;
 }
