@@ -35,6 +35,48 @@ constexpr const char* kCreateSchemaVersion =
     "  applied_at INTEGER NOT NULL"
     ")";
 
+// Schema 4, the relay tables of issue 11 (seed 000, step 108): the failure code kept with each
+// forwarded batch, the meters' nightly outcome reports, and the maintenance work orders for meters
+// whose own uplink keeps failing. Kept apart from the readings tables on purpose.
+constexpr const char* RelayOutcomesSchema() {
+  return R"sql(
+ALTER TABLE relay_batches ADD COLUMN failure_code INTEGER CHECK (failure_code BETWEEN 0 AND 65535);
+CREATE INDEX relay_batches_by_origin ON relay_batches (origin_meter_id, received_at);
+CREATE TABLE relay_outcomes (
+  meter_id             TEXT    NOT NULL,
+  night                INTEGER NOT NULL,
+  region_code          TEXT    NOT NULL,
+  uplink_attempts      INTEGER NOT NULL,
+  uplink_failures      INTEGER NOT NULL,
+  uplink_failure_codes TEXT    NOT NULL,
+  relay_attempts       INTEGER NOT NULL,
+  relay_failures       INTEGER NOT NULL,
+  delivered_via_relay  INTEGER NOT NULL,
+  aged_out             INTEGER NOT NULL,
+  queued               INTEGER NOT NULL,
+  relays_json          TEXT    NOT NULL,
+  received_at          INTEGER NOT NULL,
+  PRIMARY KEY (meter_id, night)
+) WITHOUT ROWID;
+CREATE INDEX relay_outcomes_by_region ON relay_outcomes (region_code, night);
+CREATE TABLE relay_work_orders (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  meter_id    TEXT    NOT NULL,
+  first_night INTEGER NOT NULL,
+  last_night  INTEGER NOT NULL,
+  nights      INTEGER NOT NULL,
+  content     TEXT    NOT NULL,
+  state       TEXT    NOT NULL CHECK (state IN ('open', 'sent', 'failed')),
+  attempts    INTEGER NOT NULL,
+  last_error  TEXT    NOT NULL,
+  opened_at   INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  UNIQUE (meter_id, first_night)
+);
+CREATE INDEX relay_work_orders_by_state ON relay_work_orders (state, id);
+)sql";
+}
+
 constexpr Migration kMigrations[] = {
     {1, R"sql(
 CREATE TABLE meters (
@@ -183,6 +225,7 @@ CREATE TABLE relay_batches (
 ) WITHOUT ROWID;
 CREATE INDEX relay_batches_by_relay ON relay_batches (relay_meter_id, received_at);
 )sql"},
+    {4, RelayOutcomesSchema()},
 };
 
 constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -246,6 +289,14 @@ enum class Sql {
   kSumRelayBatches,
   kListRelayBatches,
   kListRelayBatchesOfRelay,
+  kListRelayBatchesFrom,
+  kInsertRelayOutcome,
+  kListRelayOutcomes,
+  kSumRelayOutcomes,
+  kSumRelayOutcomesOfRegion,
+  kInsertRelayWorkOrder,
+  kUpdateRelayWorkOrder,
+  kListRelayWorkOrders,
   kCount_,  // not a statement: the size of the cache
 };
 
@@ -396,18 +447,53 @@ const char* SqlText(Sql id) {
     case Sql::kDeleteRegionKey: return "DELETE FROM relay_region_keys WHERE region_code = ?1 AND key_id = ?2";
     case Sql::kInsertRelayBatch:
       return "INSERT INTO relay_batches (digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies,"
-             " received_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT (digest_hex) DO NOTHING";
+             " received_at, failure_code) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7) ON CONFLICT (digest_hex) DO NOTHING";
     case Sql::kCountRelayBatchCopy: return "UPDATE relay_batches SET copies = copies + 1 WHERE digest_hex = ?1";
     case Sql::kSumRelayBatches:
       return "SELECT coalesce(sum(outcome = 'accepted'), 0), coalesce(sum(outcome = 'rejected'), 0),"
              " coalesce(sum(outcome = 'unknown_origin'), 0), coalesce(sum(copies - 1), 0),"
              " coalesce(sum(CASE WHEN outcome = 'accepted' THEN readings ELSE 0 END), 0) FROM relay_batches";
     case Sql::kListRelayBatches:
-      return "SELECT digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at"
+      return "SELECT digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at, failure_code"
              " FROM relay_batches ORDER BY received_at DESC, digest_hex LIMIT ?1";
     case Sql::kListRelayBatchesOfRelay:
-      return "SELECT digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at"
+      return "SELECT digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at, failure_code"
              " FROM relay_batches WHERE relay_meter_id = ?1 ORDER BY received_at DESC, digest_hex LIMIT ?2";
+    case Sql::kListRelayBatchesFrom:
+      return "SELECT digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at, failure_code"
+             " FROM relay_batches WHERE origin_meter_id = ?1 ORDER BY received_at DESC, digest_hex LIMIT ?2";
+    case Sql::kInsertRelayOutcome:
+      return "INSERT INTO relay_outcomes (meter_id, night, region_code, uplink_attempts, uplink_failures,"
+             " uplink_failure_codes, relay_attempts, relay_failures, delivered_via_relay, aged_out, queued, relays_json,"
+             " received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+             " ON CONFLICT (meter_id, night) DO NOTHING";
+    case Sql::kListRelayOutcomes:
+      return "SELECT meter_id, region_code, night, uplink_attempts, uplink_failures, uplink_failure_codes,"
+             " relay_attempts, relay_failures, delivered_via_relay, aged_out, queued, relays_json, received_at"
+             " FROM relay_outcomes WHERE meter_id = ?1 AND night <= ?2 ORDER BY night DESC LIMIT ?3";
+    case Sql::kSumRelayOutcomes:
+      return "SELECT count(*), count(DISTINCT meter_id), coalesce(sum(uplink_attempts), 0),"
+             " coalesce(sum(uplink_failures), 0),"
+             " coalesce(sum(uplink_attempts > 0 AND uplink_failures = uplink_attempts), 0),"
+             " coalesce(sum(relay_attempts), 0), coalesce(sum(relay_failures), 0),"
+             " coalesce(sum(delivered_via_relay), 0), coalesce(sum(aged_out), 0) FROM relay_outcomes";
+    case Sql::kSumRelayOutcomesOfRegion:
+      return "SELECT count(*), count(DISTINCT meter_id), coalesce(sum(uplink_attempts), 0),"
+             " coalesce(sum(uplink_failures), 0),"
+             " coalesce(sum(uplink_attempts > 0 AND uplink_failures = uplink_attempts), 0),"
+             " coalesce(sum(relay_attempts), 0), coalesce(sum(relay_failures), 0),"
+             " coalesce(sum(delivered_via_relay), 0), coalesce(sum(aged_out), 0) FROM relay_outcomes"
+             " WHERE region_code = ?1";
+    case Sql::kInsertRelayWorkOrder:
+      return "INSERT INTO relay_work_orders (meter_id, first_night, last_night, nights, content, state, attempts,"
+             " last_error, opened_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+             " ON CONFLICT (meter_id, first_night) DO NOTHING RETURNING id";
+    case Sql::kUpdateRelayWorkOrder:
+      return "UPDATE relay_work_orders SET state = ?2, attempts = ?3, last_error = ?4, updated_at = ?5 WHERE id = ?1";
+    case Sql::kListRelayWorkOrders:
+      return "SELECT id, meter_id, first_night, last_night, nights, content, state, attempts, last_error, opened_at,"
+             " updated_at FROM relay_work_orders WHERE (?1 = '' OR meter_id = ?1) AND (?2 = '' OR state = ?2)"
+             " ORDER BY id DESC LIMIT ?3";
     case Sql::kCount_: break;
   }
   return "";
@@ -464,6 +550,9 @@ class Binder {
   Binder& OptionalReal(const std::optional<double>& v) {
     return v ? Real(*v) : Check(sqlite3_bind_null(statement_, ++index_));
   }
+  Binder& OptionalInt(const std::optional<int>& v) {
+    return v ? Int(*v) : Check(sqlite3_bind_null(statement_, ++index_));
+  }
   Binder& Limit(int64_t limit) { return Int(limit > 0 ? limit : -1); }  // SQLite: -1 = no limit
   int rc() const { return rc_; }
 
@@ -492,6 +581,11 @@ class Row {
     const int i = index_++;
     if (sqlite3_column_type(statement_, i) == SQLITE_NULL) return std::nullopt;
     return sqlite3_column_double(statement_, i);
+  }
+  std::optional<int> OptionalInt() {
+    const int i = index_++;
+    if (sqlite3_column_type(statement_, i) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_int(statement_, i);
   }
 
  private:
@@ -768,6 +862,52 @@ Status ReadRelayBatch(Row& row, RelayBatchRecord& b) {
   b.readings = row.Int();
   b.copies = row.Int();
   b.received_at = row.Int();
+  b.failure_code = row.OptionalInt();
+  return Status::Ok();
+}
+
+Status ReadRelayOutcome(Row& row, RelayOutcomeRecord& o) {
+  o.meter_id = row.Text();
+  o.region_code = row.Text();
+  o.night = row.Int();
+  o.uplink_attempts = row.Int();
+  o.uplink_failures = row.Int();
+  o.uplink_failure_codes = row.Text();
+  o.relay_attempts = row.Int();
+  o.relay_failures = row.Int();
+  o.delivered_via_relay = row.Int();
+  o.aged_out = row.Int();
+  o.queued = row.Int();
+  o.relays_json = row.Text();
+  o.received_at = row.Int();
+  return Status::Ok();
+}
+
+Status ReadRelayOutcomeTotals(Row& row, RelayOutcomeTotals& t) {
+  t.reports = row.Int();
+  t.meters = row.Int();
+  t.uplink_attempts = row.Int();
+  t.uplink_failures = row.Int();
+  t.uplink_failed_nights = row.Int();
+  t.relay_attempts = row.Int();
+  t.relay_failures = row.Int();
+  t.delivered_via_relay = row.Int();
+  t.aged_out = row.Int();
+  return Status::Ok();
+}
+
+Status ReadRelayWorkOrder(Row& row, RelayWorkOrder& o) {
+  o.id = row.Int();
+  o.meter_id = row.Text();
+  o.first_night = row.Int();
+  o.last_night = row.Int();
+  o.nights = row.Int();
+  o.content = row.Text();
+  o.state = row.Text();
+  o.attempts = row.Int();
+  o.last_error = row.Text();
+  o.opened_at = row.Int();
+  o.updated_at = row.Int();
   return Status::Ok();
 }
 
@@ -1151,7 +1291,7 @@ class SqliteStore final : public Store {
     if (r.digest_hex.empty()) return InvalidArgument(operation + ": empty digest");
     MH_ASSIGN_OR_RETURN(int inserted, WriteCounting(Sql::kInsertRelayBatch, operation, [&](Binder& b) {
                           b.Text(r.digest_hex).Text(r.origin_meter_id).Text(r.relay_meter_id).Text(r.outcome)
-                              .Int(r.readings).Int(r.received_at);
+                              .Int(r.readings).Int(r.received_at).OptionalInt(r.failure_code);
                         }));
     if (inserted == 1) return true;
     MH_RETURN_IF_ERROR(Write(Sql::kCountRelayBatchCopy, operation, [&](Binder& b) { b.Text(r.digest_hex); }));
@@ -1172,6 +1312,79 @@ class SqliteStore final : public Store {
     }
     return Query<RelayBatchRecord>(Sql::kListRelayBatchesOfRelay, "list relay batches of " + relay_meter_id,
                                    ReadRelayBatch, [&](Binder& b) { b.Text(relay_meter_id).Limit(limit); });
+  }
+
+  // --- relay outcomes and work orders (schema 4) ---
+
+  Result<std::vector<RelayBatchRecord>> ListRelayBatchesFrom(const std::string& origin_meter_id,
+                                                             int64_t limit) override {
+    return Query<RelayBatchRecord>(Sql::kListRelayBatchesFrom, "list relay batches from " + origin_meter_id,
+                                   ReadRelayBatch, [&](Binder& b) { b.Text(origin_meter_id).Limit(limit); });
+  }
+
+  Result<bool> PutRelayOutcome(const RelayOutcomeRecord& o) override {
+    const std::string operation = "put relay outcome of meter " + o.meter_id + " night " + std::to_string(o.night);
+    if (o.meter_id.empty()) return InvalidArgument("put relay outcome: empty meter_id");
+    MH_ASSIGN_OR_RETURN(int inserted, WriteCounting(Sql::kInsertRelayOutcome, operation, [&](Binder& b) {
+                          b.Text(o.meter_id).Int(o.night).Text(o.region_code).Int(o.uplink_attempts)
+                              .Int(o.uplink_failures).Text(o.uplink_failure_codes).Int(o.relay_attempts)
+                              .Int(o.relay_failures).Int(o.delivered_via_relay).Int(o.aged_out).Int(o.queued)
+                              .Text(o.relays_json).Int(o.received_at);
+                        }));
+    return inserted == 1;
+  }
+
+  Result<std::vector<RelayOutcomeRecord>> ListRelayOutcomes(const std::string& meter_id, int64_t until,
+                                                            int64_t limit) override {
+    return Query<RelayOutcomeRecord>(Sql::kListRelayOutcomes, "list relay outcomes of meter " + meter_id,
+                                     ReadRelayOutcome, [&](Binder& b) { b.Text(meter_id).Int(until).Limit(limit); });
+  }
+
+  Result<RelayOutcomeTotals> SumRelayOutcomes(const std::string& region_code) override {
+    Result<std::vector<RelayOutcomeTotals>> rows =
+        region_code.empty()
+            ? Query<RelayOutcomeTotals>(Sql::kSumRelayOutcomes, "sum relay outcomes", ReadRelayOutcomeTotals,
+                                        [](Binder&) {})
+            : Query<RelayOutcomeTotals>(Sql::kSumRelayOutcomesOfRegion, "sum relay outcomes of region " + region_code,
+                                        ReadRelayOutcomeTotals, [&](Binder& b) { b.Text(region_code); });
+    if (!rows.ok()) return rows.status();
+    return rows->empty() ? RelayOutcomeTotals{} : rows->front();
+  }
+
+  Result<bool> OpenRelayWorkOrder(RelayWorkOrder* o) override {
+    const std::string operation = "open relay work order for meter " + o->meter_id;
+    if (o->meter_id.empty()) return InvalidArgument("open relay work order: empty meter_id");
+    std::lock_guard lock(write_mutex_);
+    sqlite3* handle = writer_->db();
+    MH_ASSIGN_OR_RETURN(sqlite3_stmt * insert, writer_->Statement(Sql::kInsertRelayWorkOrder));
+    ResetOnExit reset(insert);
+    Binder b(insert);
+    b.Text(o->meter_id).Int(o->first_night).Int(o->last_night).Int(o->nights).Text(o->content).Text(o->state)
+        .Int(o->attempts).Text(o->last_error).Int(o->opened_at).Int(o->updated_at);
+    if (b.rc() != SQLITE_OK) return SqliteError(handle, b.rc(), operation);
+    int rc = sqlite3_step(insert);
+    if (rc == SQLITE_DONE) return false;  // the streak already has its order
+    if (rc != SQLITE_ROW) return SqliteError(handle, rc, operation);
+    const int64_t id = sqlite3_column_int64(insert, 0);
+    rc = sqlite3_step(insert);  // runs the statement to its end: the insert commits here
+    if (rc != SQLITE_DONE) return SqliteError(handle, rc, operation);
+    o->id = id;
+    return true;
+  }
+
+  Status UpdateRelayWorkOrder(const RelayWorkOrder& o) override {
+    const std::string operation = "update relay work order " + std::to_string(o.id);
+    MH_ASSIGN_OR_RETURN(int changed, WriteCounting(Sql::kUpdateRelayWorkOrder, operation, [&](Binder& b) {
+                          b.Int(o.id).Text(o.state).Int(o.attempts).Text(o.last_error).Int(o.updated_at);
+                        }));
+    if (changed == 0) return NotFound(operation + ": no such order");
+    return Status::Ok();
+  }
+
+  Result<std::vector<RelayWorkOrder>> ListRelayWorkOrders(const std::string& meter_id, const std::string& state,
+                                                          int64_t limit) override {
+    return Query<RelayWorkOrder>(Sql::kListRelayWorkOrders, "list relay work orders", ReadRelayWorkOrder,
+                                 [&](Binder& b) { b.Text(meter_id).Text(state).Limit(limit); });
   }
 
   // --- API tokens ---

@@ -83,21 +83,44 @@ TEST_F(SqliteStoreTest, UsesWalModeAndForeignKeys) {
 TEST_F(SqliteStoreTest, RecordsTheSchemaVersionOnce) {
   ASSERT_NE(Open(Options()), nullptr);
   ASSERT_NE(Open(Options()), nullptr);  // reopening does not migrate again
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "3");
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM schema_version"), "3");  // one row per migration
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "4");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM schema_version"), "4");  // one row per migration
 }
 
 // A database written by a build at schema version 1 is brought up to date when opened.
 TEST_F(SqliteStoreTest, MigratesAVersionOneDatabase) {
   ASSERT_NE(Open(Options()), nullptr);
   mh::testing::SqliteQueryText(Options().path, "DROP TABLE delivery_attempts");
-  for (const char* table : {"relay_meters", "relay_level_reports", "relay_region_keys", "relay_batches"})
+  for (const char* table : {"relay_meters", "relay_level_reports", "relay_region_keys", "relay_batches",
+                            "relay_outcomes", "relay_work_orders"})
     mh::testing::SqliteQueryText(Options().path, std::string("DROP TABLE ") + table);
   mh::testing::SqliteQueryText(Options().path, "DELETE FROM schema_version WHERE version >= 2");
   ASSERT_NE(Open(Options()), nullptr);
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "3");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "4");
   EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM delivery_attempts"), "0");
   EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM relay_batches"), "0");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM relay_outcomes"), "0");
+}
+
+// Schema 4 (the relay outcomes): a batch recorded at version 3 keeps its row, without a failure code.
+TEST_F(SqliteStoreTest, MigratesAVersionThreeRelayBatchTable) {
+  ASSERT_NE(Open(Options()), nullptr);
+  const std::string path = Options().path;
+  for (const char* sql : {"DROP TABLE relay_outcomes", "DROP TABLE relay_work_orders", "DROP TABLE relay_batches",
+                          "CREATE TABLE relay_batches (digest_hex TEXT NOT NULL PRIMARY KEY, origin_meter_id TEXT NOT NULL,"
+                          " relay_meter_id TEXT NOT NULL, outcome TEXT NOT NULL, readings INTEGER NOT NULL,"
+                          " copies INTEGER NOT NULL, received_at INTEGER NOT NULL) WITHOUT ROWID",
+                          "INSERT INTO relay_batches VALUES ('aa', 'M1', 'R1', 'accepted', 3, 1, 100)",
+                          "DELETE FROM schema_version WHERE version >= 4"})
+    mh::testing::SqliteQueryText(path, sql);
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(mh::testing::SqliteQueryText(path, "SELECT max(version) FROM schema_version"), "4");
+  auto batches = store->ListRelayBatchesFrom("M1", 0);
+  ASSERT_TRUE(batches.ok()) << batches.status().ToString();
+  ASSERT_EQ(batches->size(), 1u);
+  EXPECT_EQ((*batches)[0].readings, 3);
+  EXPECT_FALSE((*batches)[0].failure_code.has_value());
 }
 
 TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {
