@@ -412,6 +412,7 @@ int RunRelaySimServe(const RelaySimOptions& sim, const RelayServeOptions& serve,
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+  const bool outcomes_match = outcome_reports == static_cast<int64_t>(fleet.outcomes_published());
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   out << "relay simulation against " << serve.api_url << " over " << serve.broker << " (" << StrategyName(sim.strategy)
@@ -431,7 +432,6 @@ int RunRelaySimServe(const RelaySimOptions& sim, const RelayServeOptions& serve,
       << "fanout from the head-end: " << fleet.FanoutsTold() << "; outcome reports published "
       << fleet.outcomes_published() << ", stored by the head-end " << outcome_reports << " ("
       << (outcomes_match ? "match" : "MISMATCH") << "; meters with a failing uplink now: " << failing_uplinks << ")\n";
-  const bool outcomes_match = outcome_reports == static_cast<int64_t>(fleet.outcomes_published());
   const bool match = stored == fleet.delivered() && quarantined == 0 && outcomes_match;
   out << "server check: the fleet delivered " << fleet.delivered() << " readings (" << report->undelivered_readings
       << " still queued); the server stores " << stored << ", quarantined " << quarantined << ": "
