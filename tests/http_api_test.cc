@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "api/auth.h"
-#include "meter/batch_auth.h"
 #include "relay/messages.h"
 #include "app/daemon.h"
+#include "support/relay_batches.h"
 #include "support/test_env.h"
 
 namespace mh {
@@ -301,14 +301,7 @@ TEST_F(HttpApiTest, RelayRegionsReportsForwardingAndStats) {
   // E1's readings of the day went direct at 00:00 and 00:30; 00:15 failed and comes via R1.
   ASSERT_EQ(Post("/api/v1/readings", json::array({{{"meter", "E1"}, {"ts", 1603900800}, {"value", 10.0}},
                                                   {{"meter", "E1"}, {"ts", 1603902600}, {"value", 12.0}}}).dump())->status, 200);
-  meter::RelayBatch batch{"E1", 2, {}};
-  Reading late;
-  late.meter_id = "E1";
-  late.ts = 1603901700;
-  late.value = 11.0;
-  batch.readings.push_back(late);
-  const crypto::Digest tag = *meter::SignBatch(batch, *crypto::HexDecode(e1_key));
-  relay::ForwardMessage fwd{"R1", batch, std::vector<uint8_t>(tag.begin(), tag.end())};
+  relay::ForwardMessage fwd = testing::SignedForward("R1", "E1", 2, 1603901700, 11.0, e1_key);
   auto first = Post("/api/v1/relay/forward", relay::EncodeForwardMessage(fwd));
   ASSERT_EQ(first->status, 200) << first->body;
   EXPECT_EQ(json::parse(first->body)["outcome"], "accepted");

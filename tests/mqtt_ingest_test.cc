@@ -17,9 +17,8 @@
 #include "app/local_broker.h"
 #include "app/webhook_receiver.h"
 #include "core/meter_id.h"
-#include "crypto/crypto.h"
-#include "meter/batch_auth.h"
 #include "relay/messages.h"
+#include "support/relay_batches.h"
 #include "support/test_env.h"
 
 namespace mh {
@@ -230,15 +229,8 @@ TEST_F(MqttIngestTest, RelayOutcomesReachTheHeadEndAndOneWorkOrderPerStreak) {
   Publisher pub(broker_.port());
 
   // R1 forwards M1's batch, whose own upload failed with code 42.
-  meter::RelayBatch batch{"M1", 42, {}};
-  Reading reading;
-  reading.meter_id = "M1";
-  reading.ts = 1700000000;
-  reading.value = 5.0;
-  batch.readings.push_back(reading);
-  const crypto::Digest tag = *meter::SignBatch(batch, *crypto::HexDecode(m1_key));
   pub.PublishRaw("meters/" + std::to_string(ShardOf("R1")) + "/R1/relay/forward",
-                 relay::EncodeForwardMessage({"R1", batch, std::vector<uint8_t>(tag.begin(), tag.end())}));
+                 relay::EncodeForwardMessage(testing::SignedForward("R1", "M1", 42, 1700000000, 5.0, m1_key)));
   ASSERT_TRUE(WaitFor([&] { return meter_view("M1").value("batches", json::array()).size() == 1; }, 20))
       << testing::ReadFile(dir_ / "serve.log");
   EXPECT_EQ(meter_view("M1")["batches"][0]["failure_code"], 42);
