@@ -34,13 +34,7 @@ json BatchJson(const store::RelayBatchRecord& b) {
 }
 
 json OutcomeJson(const store::RelayOutcomeRecord& o) {
-  json codes = json::array();
-  for (size_t start = 0; start < o.uplink_failure_codes.size();) {
-    size_t comma = o.uplink_failure_codes.find(',', start);
-    if (comma == std::string::npos) comma = o.uplink_failure_codes.size();
-    codes.push_back(std::stoi(o.uplink_failure_codes.substr(start, comma - start)));
-    start = comma + 1;
-  }
+  const json codes = relay::SplitFailureCodes(o.uplink_failure_codes);
   json relays = json::parse(o.relays_json, nullptr, /*allow_exceptions=*/false);
   return {{"night", Iso(o.night)}, {"night_s", o.night}, {"region_code", o.region_code},
           {"uplink", {{"attempts", o.uplink_attempts}, {"failures", o.uplink_failures}, {"failure_codes", codes},

@@ -1,6 +1,7 @@
 #include "relay/relay_service.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <set>
@@ -261,13 +262,26 @@ namespace {
 // whatever the target sub-period did in between.
 int64_t DayGap(int64_t later, int64_t earlier) { return std::llround(static_cast<double>(later - earlier) / 86400.0); }
 
-std::string JoinCodes(const std::vector<uint16_t>& codes) {
+}  // namespace
+
+std::string JoinFailureCodes(const std::vector<uint16_t>& codes) {
   std::string out;
   for (uint16_t c : codes) out += (out.empty() ? "" : ",") + std::to_string(c);
   return out;
 }
 
-}  // namespace
+std::vector<uint16_t> SplitFailureCodes(std::string_view text) {
+  std::vector<uint16_t> codes;
+  while (!text.empty()) {
+    const size_t comma = std::min(text.find(','), text.size());
+    uint16_t code = 0;
+    const std::string_view part = text.substr(0, comma);
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), code);
+    if (ec == std::errc() && end == part.data() + part.size()) codes.push_back(code);
+    text.remove_prefix(std::min(comma + 1, text.size()));
+  }
+  return codes;
+}
 
 int64_t RelayService::FailedStreak(const std::vector<store::RelayOutcomeRecord>& newest_first) {
   int64_t streak = 0;
@@ -290,7 +304,7 @@ Result<bool> RelayService::Outcome(const std::string& meter_id, const meter::Rel
   r.night = o.night_s;
   r.uplink_attempts = static_cast<int64_t>(o.uplink_attempts);
   r.uplink_failures = static_cast<int64_t>(o.uplink_failures);
-  r.uplink_failure_codes = JoinCodes(o.uplink_failure_codes);
+  r.uplink_failure_codes = JoinFailureCodes(o.uplink_failure_codes);
   // A batch carries one failure code, and with fanout "all" goes to several relays: its readings
   // count once when any of them delivered it.
   std::map<uint16_t, std::pair<size_t, bool>> batches;  // failure code → (readings, delivered)
@@ -333,13 +347,7 @@ Status RelayService::OpenWorkOrderIfDue(const store::RelayMeter& meter, int64_t 
   int64_t attempts = 0;
   for (int64_t i = 0; i < n; ++i) {
     attempts += recent[i].uplink_attempts;
-    std::string text = recent[i].uplink_failure_codes;
-    for (size_t start = 0; start < text.size();) {
-      size_t comma = text.find(',', start);
-      if (comma == std::string::npos) comma = text.size();
-      codes.insert(static_cast<uint16_t>(std::stoi(text.substr(start, comma - start))));
-      start = comma + 1;
-    }
+    for (uint16_t code : SplitFailureCodes(recent[i].uplink_failure_codes)) codes.insert(code);
   }
   store::RelayWorkOrder order;
   order.meter_id = meter.meter_id;

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.h"
@@ -89,6 +90,11 @@ struct RegionOutcomes {
   store::RelayOutcomeTotals totals;
   std::map<std::string, int64_t> failing;              // meter → current streak of failed uplink nights (> 0)
 };
+
+// relay_outcomes.uplink_failure_codes: distinct codes ascending, comma-separated ("7,42"). Parsing
+// skips anything that is not a code (the text is ours, but a hand-edited row must not throw).
+std::string JoinFailureCodes(const std::vector<uint16_t>& codes);
+std::vector<uint16_t> SplitFailureCodes(std::string_view text);
 
 // Since the daemon started (the /metrics counters; REST has the stored totals).
 struct OutcomeCounters {

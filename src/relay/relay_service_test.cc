@@ -409,6 +409,14 @@ TEST_F(RelayServiceTest, OneWorkOrderPerStreakOfFailedUplinkNights) {
   EXPECT_EQ(service_->outcome_counters().relay_successes, 10);
 }
 
+TEST(RelayMessagesTest, FailureCodeLists) {
+  EXPECT_EQ(JoinFailureCodes({3, 7, 65535}), "3,7,65535");
+  EXPECT_EQ(JoinFailureCodes({}), "");
+  EXPECT_EQ(SplitFailureCodes("3,7,65535"), (std::vector<uint16_t>{3, 7, 65535}));
+  EXPECT_EQ(SplitFailureCodes(""), (std::vector<uint16_t>{}));
+  EXPECT_EQ(SplitFailureCodes("x,,70000,-1,5,"), (std::vector<uint16_t>{5}));  // a hand-edited row
+}
+
 TEST(RelayMessagesTest, OutcomeRoundTripAndErrorsNameTheField) {
   OutcomeMessage m;
   m.meter_id = "M1";
