@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libssl-dev libsqlite3-dev sqlite3
   libmosquitto-dev mosquitto mosquitto-clients
-  nlohmann-json3-dev libcpp-httplib-dev libtomlplusplus-dev libcli11-dev
+  nlohmann-json3-dev libcpp-httplib-dev libtomlplusplus-dev libcli11-dev libre2-dev
   libmicrohttpd-dev libfmt-dev libspdlog-dev libcurl4-openssl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libeigen3-dev libopencv-dev

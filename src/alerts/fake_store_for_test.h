@@ -124,6 +124,19 @@ class FakeDeliveryStore final : public store::Store {
   Result<std::vector<store::RelayBatchRecord>> ListRelayBatches(const std::string&, int64_t) override {
     return Unused();
   }
+  Result<std::vector<store::RelayBatchRecord>> ListRelayBatchesFrom(const std::string&, int64_t) override {
+    return Unused();
+  }
+  Result<bool> PutRelayOutcome(const store::RelayOutcomeRecord&) override { return Unused(); }
+  Result<std::vector<store::RelayOutcomeRecord>> ListRelayOutcomes(const std::string&, int64_t, int64_t) override {
+    return Unused();
+  }
+  Result<store::RelayOutcomeTotals> SumRelayOutcomes(const std::string&) override { return Unused(); }
+  Result<bool> OpenRelayWorkOrder(store::RelayWorkOrder*) override { return Unused(); }
+  Status UpdateRelayWorkOrder(const store::RelayWorkOrder&) override { return Unused(); }
+  Result<std::vector<store::RelayWorkOrder>> ListRelayWorkOrders(const std::string&, const std::string&, int64_t) override {
+    return Unused();
+  }
   Status PutToken(const store::ApiToken&) override { return Unused(); }
   Result<std::optional<store::ApiToken>> FindToken(const std::string&) override { return Unused(); }
 

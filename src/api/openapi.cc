@@ -174,7 +174,25 @@ nlohmann::json OpenApiDocument() {
   paths["/api/v1/relay/meters"]["post"] = {
       {"summary", "register a meter's relay identity; the response shows its device key once (admin, operator)"},
       {"requestBody", json_body("RelayMeterIn")},
-      {"responses", std_errors({{"201", ok("registered")}})}};
+      {"responses", std_errors({{"201", ok("registered")},
+                                {"404", error_resp("the meter is not registered (POST /api/v1/meters first)")}})}};
+  paths["/api/v1/relay/meters/{id}"]["get"] = {
+      {"summary", "a meter's relay picture: batches it sent through relays with their failure codes, its nightly "
+                  "outcomes, its current streak of failed uplink nights, its work orders (staff)"},
+      {"parameters", json::array({meter_param, q("limit", "rows per list")})},
+      {"responses", std_errors({{"200", ok("meter")}, {"404", error_resp("not registered for relaying")}})}};
+  paths["/api/v1/relay/regions/{code}/outcomes"]["get"] = {
+      {"summary", "the region's nightly outcome totals and its meters with a failing own uplink (staff)"},
+      {"parameters", json::array({region_param})},
+      {"responses", std_errors({{"200", ok("outcomes")}, {"404", error_resp("no meters in the region")}})}};
+  paths["/api/v1/relay/outcomes"]["post"] = {
+      {"summary", "a meter's account of one night (the relay/outcome message); may open an uplink work order (admin, operator)"},
+      {"requestBody", json_body("RelayOutcome")},
+      {"responses", std_errors({{"200", ok("stored: new or duplicate")}, {"404", error_resp("meter not registered for relaying")}})}};
+  paths["/api/v1/relay/work-orders"]["get"] = {
+      {"summary", "uplink maintenance work orders, newest first (staff)"},
+      {"parameters", json::array({q("meter", "meter id"), q("state", "open, sent or failed"), q("limit", "rows")})},
+      {"responses", std_errors({{"200", ok("work orders")}})}};
   paths["/api/v1/relay/reports"]["post"] = {
       {"summary", "a meter's (sub-period, level) report (SPEC 2.3); returns the region's target (admin, operator)"},
       {"requestBody", json_body("RelayReport")},
@@ -203,6 +221,15 @@ nlohmann::json OpenApiDocument() {
                                                          {"items", {{"type", "object"},
                                                                     {"properties", {{"sub_period", {{"type", "integer"}}},
                                                                                     {"level", {{"type", "integer"}}}}}}}}}}}};
+  schemas["RelayOutcome"] = {{"type", "object"},
+                             {"required", {"meter", "night", "uplink", "relays", "aged_out", "queued"}},
+                             {"description", "docs/relay.md §9: one night of a meter; night = epoch s of its target sub-period"},
+                             {"properties", {{"meter", {{"type", "string"}}},
+                                             {"night", {{"type", "integer"}}},
+                                             {"uplink", {{"type", "object"}}},
+                                             {"relays", {{"type", "array"}, {"items", {{"type", "object"}}}}},
+                                             {"aged_out", {{"type", "integer"}}},
+                                             {"queued", {{"type", "integer"}}}}}};
   schemas["RelayForward"] = {{"type", "object"},
                              {"required", {"relay", "origin", "failure_code", "readings", "tag"}},
                              {"description", "docs/relay.md: tag = HMAC-SHA256 of the origin over the canonical batch bytes"},

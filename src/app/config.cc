@@ -62,6 +62,9 @@ std::vector<Key> Keys(Config& c) {
       {"relay", "slots_per_region", &c.relay.slots_per_region, "sub-periods allocated to each region"},
       {"relay", "region_pattern", &c.relay.region_pattern, "regular expression taking the region name from an install address; empty = SPEC 2.1 default"},
       {"relay", "key_rotation", &c.relay.key_rotation, "region keys older than this are rotated (e.g. 30d)"},
+      {"relay", "fanout", &c.relay.fanout, "sent to the meters: \"all\" = a failed batch goes to every chosen relay (seed step 108), \"first\" = relay by relay until one succeeds"},
+      {"relay", "uplink_failure_nights", &c.relay.uplink_failure_nights, "a meter whose own uplink failed on this many consecutive nights gets a maintenance work order (one per streak)"},
+      {"relay", "work_order_url", &c.relay.work_order_url, "URL the uplink work orders are POSTed to (JSON); empty = orders stay open"},
       {"water", "enabled", &c.water.enabled, "run the water remote maintenance loop (seed 001): frames, windows, commands, photos"},
       {"water", "window", &c.water.window, "pre-check window, 6h or 12h, aligned to UTC midnight (SPEC 3.3)"},
       {"water", "close_after", &c.water.close_after, "a window missing its partner device's data is checked this long after its end"},
@@ -301,8 +304,14 @@ Result<relay::RelayServiceOptions> RelayOptionsOf(const Config& c) {
   MH_RETURN_IF_ERROR(meter::SlotCount(o.slots).status().WithContext("relay"));
   if (!c.relay.region_pattern.empty()) {
     o.region_pattern = c.relay.region_pattern;
-    MH_RETURN_IF_ERROR(meter::ExtractRegionName("", o.region_pattern).status().WithContext("relay.region_pattern"));
+    MH_RETURN_IF_ERROR(relay::CheckRegionPattern(o.region_pattern).WithContext("relay.region_pattern"));
   }
+  std::optional<meter::Fanout> fanout = meter::ParseFanout(c.relay.fanout);
+  if (!fanout) return InvalidArgument("relay.fanout must be \"all\" or \"first\", not \"" + c.relay.fanout + "\"");
+  o.fanout = *fanout;
+  if (c.relay.uplink_failure_nights < 1 || c.relay.uplink_failure_nights > 365)
+    return InvalidArgument("relay.uplink_failure_nights must be 1..365");
+  o.uplink_failure_nights = c.relay.uplink_failure_nights;
   Result<int64_t> rotation = ParseDuration(c.relay.key_rotation);
   if (!rotation.ok()) return rotation.status().WithContext("relay.key_rotation");
   o.key_rotation_s = *rotation;

@@ -67,6 +67,9 @@ struct Config {
     int slots_per_region = 4;             // sub-periods allocated per region
     std::string region_pattern;           // install address → region name; empty = SPEC 2.1 default
     std::string key_rotation = "30d";     // region keys older than this are rotated
+    std::string fanout = "all";           // meters forward to every chosen relay ("all") or until one succeeds ("first")
+    int uplink_failure_nights = 3;        // consecutive nights of a failed own uplink that open a work order
+    std::string work_order_url;           // webhook receiving the uplink work orders; empty = kept open
   } relay;
   struct Water {
     bool enabled = true;                  // water remote maintenance loop of seed 001 (frames, windows, commands)

@@ -131,8 +131,28 @@ Status Daemon::StartRelay() {
         return InvalidArgument("forwarded batch of relay '" + m.relay_meter_id + "' on the topic of '" + meter + "'");
       return rs->Forward({m.batch, m.tag, m.relay_meter_id}).status();
     });
+    mqtt_->AddHandler("relay/outcome", [rs](const std::string& meter, std::string_view payload) -> Status {
+      MH_ASSIGN_OR_RETURN(relay::OutcomeMessage m, relay::ParseOutcomeMessage(payload));
+      if (m.meter_id != meter) return InvalidArgument("relay outcome of '" + m.meter_id + "' on the topic of '" + meter + "'");
+      return rs->Outcome(m.meter_id, m.outcome).status();
+    });
   }
-  key_thread_ = std::thread([this] { RotateKeysLoop(); });
+  // Uplink work orders leave through a webhook channel of their own; unsent ones stay "open" and
+  // the relay thread tries them again.
+  if (!config_.relay.work_order_url.empty()) {
+    auto channel = std::make_shared<alerts::WebhookChannel>(config_.alerts.webhook);
+    relay_->SetWorkOrderSink([channel, url = config_.relay.work_order_url](const std::string& order) {
+      return channel->Send({url, "relay uplink work order", order, order});
+    });
+  }
+  relay_->SetWorkOrderOpenedHook([this] {
+    {
+      std::lock_guard lock(key_mu_);
+      orders_due_ = true;
+    }
+    key_cv_.notify_all();
+  });
+  key_thread_ = std::thread([this] { RelayLoop(); });
   return Status::Ok();
 }
 
@@ -188,17 +208,24 @@ Status Daemon::StartAudit() {
   return Status::Ok();
 }
 
-void Daemon::RotateKeysLoop() {
+void Daemon::RelayLoop() {
   std::unique_lock lock(key_mu_);
+  auto next_rotation = std::chrono::steady_clock::now();
   while (!stopping_) {
+    orders_due_ = false;
     lock.unlock();
-    if (Result<int> rotated = relay_->RotateDueKeys(); !rotated.ok()) {
-      spdlog::error("relay: rotating region keys failed: {}", rotated.status().ToString());
-    } else if (*rotated > 0) {
-      spdlog::info("relay: rotated the keys of {} region(s)", *rotated);
+    if (std::chrono::steady_clock::now() >= next_rotation) {
+      if (Result<int> rotated = relay_->RotateDueKeys(); !rotated.ok()) {
+        spdlog::error("relay: rotating region keys failed: {}", rotated.status().ToString());
+      } else if (*rotated > 0) {
+        spdlog::info("relay: rotated the keys of {} region(s)", *rotated);
+      }
+      next_rotation = std::chrono::steady_clock::now() + std::chrono::minutes(10);
     }
+    if (int sent = relay_->SendPendingWorkOrders(); sent > 0) spdlog::info("relay: sent {} uplink work order(s)", sent);
     lock.lock();
-    key_cv_.wait_for(lock, std::chrono::minutes(10), [this] { return stopping_; });
+    // Woken early by a freshly opened work order; undelivered ones are tried again each minute.
+    key_cv_.wait_for(lock, std::chrono::minutes(1), [this] { return stopping_ || orders_due_; });
   }
 }
 
@@ -368,6 +395,26 @@ void Daemon::RegisterMetrics() {
     m.AddCounter("meterhub_relay_batches_total", help, {{"outcome", "unknown_origin"}},
                  total(&store::RelayBatchTotals::unknown_origin));
     m.AddCounter("meterhub_relay_readings_total", "Readings delivered through relays", {}, total(&store::RelayBatchTotals::readings));
+    // The meters' nightly outcome reports, since the daemon started (REST has the stored totals).
+    const relay::OutcomeCounters* o = &r->outcome_counters();
+    auto count = [o](const std::atomic<int64_t> relay::OutcomeCounters::*field) {
+      return [o, field] { return (o->*field).load(); };
+    };
+    using OC = relay::OutcomeCounters;
+    m.AddCounter("meterhub_relay_outcome_reports_total", "Nightly relay outcome reports stored", {}, count(&OC::reports));
+    const char* tries = "Relays tried by meters for a batch, by result (from the outcome reports)";
+    m.AddCounter("meterhub_relay_tries_total", tries, {{"result", "success"}}, count(&OC::relay_successes));
+    m.AddCounter("meterhub_relay_tries_total", tries, {{"result", "failure"}}, count(&OC::relay_failures));
+    m.AddCounter("meterhub_relay_readings_aged_out_total", "Readings the meters dropped unsent after max_retention_days", {},
+                 count(&OC::aged_out));
+    m.AddCounter("meterhub_relay_uplink_failures_total", "Failed uploads over the meters' own uplinks (from the outcome reports)",
+                 {}, count(&OC::uplink_failures));
+    m.AddCounter("meterhub_relay_uplink_failed_nights_total", "Meter nights on which every own-uplink upload failed", {},
+                 count(&OC::uplink_failed_nights));
+    const char* orders = "Uplink maintenance work orders, by event";
+    m.AddCounter("meterhub_relay_work_orders_total", orders, {{"event", "opened"}}, count(&OC::work_orders_opened));
+    m.AddCounter("meterhub_relay_work_orders_total", orders, {{"event", "sent"}}, count(&OC::work_orders_sent));
+    m.AddCounter("meterhub_relay_work_orders_total", orders, {{"event", "failed"}}, count(&OC::work_orders_failed));
   }
   if (audit_) {
     auto* a = audit_.get();

@@ -215,12 +215,63 @@ struct RelayBatchRecord {
   int64_t readings = 0;
   int64_t copies = 1;
   int64_t received_at = 0;      // epoch ms of the first copy
+  std::optional<int> failure_code;  // of the original upload (SPEC 2.6); none for batches recorded before schema 4
 };
 
 struct RelayBatchTotals {
   int64_t accepted = 0, rejected = 0, unknown_origin = 0;
   int64_t duplicates = 0;       // copies beyond the first, over all batches
   int64_t readings = 0;         // readings in accepted batches
+};
+
+// A meter's account of one night (docs/relay.md §9, relay/outcome) as the head-end keeps it: one
+// row per (meter, night), so a report sent again is the same row.
+struct RelayOutcomeRecord {
+  std::string meter_id;
+  std::string region_code;           // the meter's when the report arrived
+  int64_t night = 0;                 // epoch s: start of the target sub-period the report covers
+  int64_t uplink_attempts = 0;       // the meter's own reading uploads since its previous report
+  int64_t uplink_failures = 0;
+  std::string uplink_failure_codes;  // their distinct codes, ascending, comma-separated: "7,42"
+  int64_t relay_attempts = 0;        // (batch, relay) pairs tried
+  int64_t relay_failures = 0;
+  int64_t delivered_via_relay = 0;   // readings of the batches at least one relay delivered
+  int64_t aged_out = 0;              // readings dropped unsent by retention
+  int64_t queued = 0;                // readings still queued after the night
+  std::string relays_json;           // every relay tried: [{"ssid","failure_code","readings","ok"}, …]
+  int64_t received_at = 0;           // epoch ms
+
+  // The night the own uplink was down: tried, and every attempt failed.
+  bool UplinkFailed() const { return uplink_attempts > 0 && uplink_failures == uplink_attempts; }
+  bool operator==(const RelayOutcomeRecord&) const = default;
+};
+
+struct RelayOutcomeTotals {
+  int64_t reports = 0;
+  int64_t meters = 0;                // distinct meters that reported
+  int64_t uplink_attempts = 0, uplink_failures = 0;
+  int64_t uplink_failed_nights = 0;  // reports with UplinkFailed()
+  int64_t relay_attempts = 0, relay_failures = 0;
+  int64_t delivered_via_relay = 0;
+  int64_t aged_out = 0;
+};
+
+// A maintenance work order for a meter whose own uplink failed on relay.uplink_failure_nights
+// consecutive nights: one per streak of failed nights, keyed by the streak's first night.
+struct RelayWorkOrder {
+  int64_t id = 0;
+  std::string meter_id;
+  int64_t first_night = 0;   // epoch s: the streak's first failed night
+  int64_t last_night = 0;    // the failed night that completed the streak and opened the order
+  int64_t nights = 0;        // failed nights in the streak when it was opened
+  std::string content;       // the order as JSON (what the webhook receives)
+  std::string state;         // open (not sent yet) | sent | failed (refused for good)
+  int64_t attempts = 0;
+  std::string last_error;
+  int64_t opened_at = 0;     // epoch ms
+  int64_t updated_at = 0;    // epoch ms
+
+  bool operator==(const RelayWorkOrder&) const = default;
 };
 
 }  // namespace mh::store

@@ -123,6 +123,26 @@ class Store {
   // Batches carried by `relay_meter_id` (empty = all), newest first.
   virtual Result<std::vector<RelayBatchRecord>> ListRelayBatches(const std::string& relay_meter_id,
                                                                  int64_t limit) = 0;
+  // Batches of the origin meter `origin_meter_id` (with their failure codes), newest first.
+  virtual Result<std::vector<RelayBatchRecord>> ListRelayBatchesFrom(const std::string& origin_meter_id,
+                                                                     int64_t limit) = 0;
+  // OK(true) when the (meter_id, night) is new and stored; OK(false) when that night is already
+  // kept (it stays as first stored). InvalidArgument without meter_id.
+  virtual Result<bool> PutRelayOutcome(const RelayOutcomeRecord& outcome) = 0;
+  // The meter's outcomes of nights <= `until`, newest night first.
+  virtual Result<std::vector<RelayOutcomeRecord>> ListRelayOutcomes(const std::string& meter_id, int64_t until,
+                                                                    int64_t limit) = 0;
+  // Sums over every outcome of the region (empty = every region).
+  virtual Result<RelayOutcomeTotals> SumRelayOutcomes(const std::string& region_code) = 0;
+  // Opens the work order unless the meter already has one for the same first_night: OK(true) with
+  // order->id set, OK(false) and nothing written when it has. InvalidArgument without meter_id.
+  virtual Result<bool> OpenRelayWorkOrder(RelayWorkOrder* order) = 0;
+  // Writes state, attempts, last_error and updated_at of the order with this id; NotFound when
+  // there is none.
+  virtual Status UpdateRelayWorkOrder(const RelayWorkOrder& order) = 0;
+  // meter_id and state empty = any; newest (highest id) first.
+  virtual Result<std::vector<RelayWorkOrder>> ListRelayWorkOrders(const std::string& meter_id, const std::string& state,
+                                                                  int64_t limit) = 0;
 
   // --- API tokens ---
   virtual Status PutToken(const ApiToken& token) = 0;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -508,7 +509,7 @@ TEST_P(StoreConformanceTest, RemoveAcceptedMovesAReadingToQuarantine) {
   first.accepted = {Accepted("M1", 100, 1.0), Accepted("M1", 200, 500.0), Accepted("M1", 300, 3.0)};
   ASSERT_OK(store().Commit(first));
   IngestBatch rejudged;  // the spike at 200 is re-judged sudden
-  rejudged.remove_accepted = {ReadingKey{"M1", 200}, ReadingKey{"M1", 999}};  // a missing key is no error
+  rejudged.remove_accepted = {ReadingKey{"M1", 200, ""}, ReadingKey{"M1", 999, ""}};  // a missing key is no error
   rejudged.quarantined = {Quarantined("M1", 200, 500.0, Verdict::kSudden)};
   rejudged.events = {ReadingEvent{"M1", 200, 200, "requarantine", "{}"}};
   ASSERT_OK(store().Commit(rejudged));
@@ -642,6 +643,138 @@ TEST_P(StoreConformanceTest, RelayBatchesAreRecordedOncePerTagAndCopiesCounted) 
   ASSERT_OK_AND_ASSIGN(std::vector<RelayBatchRecord> all, store().ListRelayBatches("", 2));
   EXPECT_EQ(all.size(), 2u);
   EXPECT_FALSE(store().RecordRelayBatch({"", "M1", "R1", "accepted", 1, 1, 1}).ok());
+}
+
+TEST_P(StoreConformanceTest, RelayBatchesKeepTheirFailureCodeByOrigin) {
+  RelayBatchRecord coded{"aa", "M1", "R1", "accepted", 5, 1, 100, 7};
+  ASSERT_OK(store().RecordRelayBatch(coded).status());
+  ASSERT_OK(store().RecordRelayBatch({"bb", "M1", "R2", "rejected", 2, 1, 200, 65535}).status());
+  ASSERT_OK(store().RecordRelayBatch({"cc", "M2", "R1", "accepted", 1, 1, 300}).status());  // no code known
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayBatchRecord> from_m1, store().ListRelayBatchesFrom("M1", 0));
+  ASSERT_EQ(from_m1.size(), 2u);
+  EXPECT_EQ(from_m1[0].digest_hex, "bb");  // newest first
+  EXPECT_EQ(from_m1[0].failure_code, 65535);
+  EXPECT_EQ(from_m1[1].failure_code, 7);
+  EXPECT_EQ(from_m1[1].relay_meter_id, "R1");
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayBatchRecord> from_m2, store().ListRelayBatchesFrom("M2", 0));
+  ASSERT_EQ(from_m2.size(), 1u);
+  EXPECT_FALSE(from_m2[0].failure_code.has_value());
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayBatchRecord> of_r1, store().ListRelayBatches("R1", 1));
+  ASSERT_EQ(of_r1.size(), 1u);
+  EXPECT_EQ(of_r1[0].digest_hex, "cc");
+  ASSERT_OK_AND_ASSIGN(from_m1, store().ListRelayBatchesFrom("M1", 1));
+  EXPECT_EQ(from_m1.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(from_m1, store().ListRelayBatchesFrom("M9", 0));
+  EXPECT_TRUE(from_m1.empty());
+}
+
+TEST_P(StoreConformanceTest, RelayOutcomesAreKeptOncePerNightAndSummedPerRegion) {
+  auto outcome = [](std::string meter, std::string region, int64_t night, int64_t attempts, int64_t failures) {
+    RelayOutcomeRecord o;
+    o.meter_id = std::move(meter);
+    o.region_code = std::move(region);
+    o.night = night;
+    o.uplink_attempts = attempts;
+    o.uplink_failures = failures;
+    o.uplink_failure_codes = failures > 0 ? "7,42" : "";
+    o.relay_attempts = 3;
+    o.relay_failures = 1;
+    o.delivered_via_relay = failures;
+    o.aged_out = 1;
+    o.queued = 0;
+    o.relays_json = R"([{"ssid":"x","failure_code":7,"readings":2,"ok":true}])";
+    o.received_at = night * 1000 + 5;
+    return o;
+  };
+  const RelayOutcomeRecord first = outcome("M1", "440305001", 86400, 96, 96);
+  ASSERT_OK_AND_ASSIGN(bool fresh, store().PutRelayOutcome(first));
+  EXPECT_TRUE(fresh);
+  ASSERT_OK_AND_ASSIGN(fresh, store().PutRelayOutcome(outcome("M1", "440305001", 86400, 1, 0)));  // sent again
+  EXPECT_FALSE(fresh);
+  ASSERT_OK(store().PutRelayOutcome(outcome("M1", "440305001", 2 * 86400, 96, 3)).status());
+  ASSERT_OK(store().PutRelayOutcome(outcome("M2", "440305001", 86400, 0, 0)).status());
+  ASSERT_OK(store().PutRelayOutcome(outcome("M9", "110101001", 86400, 10, 10)).status());
+  EXPECT_EQ(store().PutRelayOutcome(outcome("", "110101001", 86400, 10, 10)).status().code(), StatusCode::kInvalidArgument);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayOutcomeRecord> m1, store().ListRelayOutcomes("M1", INT64_MAX, 0));
+  ASSERT_EQ(m1.size(), 2u);
+  EXPECT_EQ(m1[0].night, 2 * 86400);  // newest night first
+  EXPECT_EQ(m1[1], first);            // every field as first stored
+  EXPECT_TRUE(m1[1].UplinkFailed());
+  EXPECT_FALSE(m1[0].UplinkFailed());
+  ASSERT_OK_AND_ASSIGN(m1, store().ListRelayOutcomes("M1", 2 * 86400 - 1, 0));
+  ASSERT_EQ(m1.size(), 1u);
+  EXPECT_EQ(m1[0].night, 86400);
+  ASSERT_OK_AND_ASSIGN(m1, store().ListRelayOutcomes("M1", INT64_MAX, 1));
+  EXPECT_EQ(m1.size(), 1u);
+
+  ASSERT_OK_AND_ASSIGN(RelayOutcomeTotals region, store().SumRelayOutcomes("440305001"));
+  EXPECT_EQ(region.reports, 3);
+  EXPECT_EQ(region.meters, 2);
+  EXPECT_EQ(region.uplink_attempts, 96 + 96 + 0);
+  EXPECT_EQ(region.uplink_failures, 96 + 3);
+  EXPECT_EQ(region.uplink_failed_nights, 1);  // M2's night without attempts is not a failed one
+  EXPECT_EQ(region.relay_attempts, 9);
+  EXPECT_EQ(region.relay_failures, 3);
+  EXPECT_EQ(region.delivered_via_relay, 99);
+  EXPECT_EQ(region.aged_out, 3);
+  ASSERT_OK_AND_ASSIGN(RelayOutcomeTotals all, store().SumRelayOutcomes(""));
+  EXPECT_EQ(all.reports, 4);
+  EXPECT_EQ(all.meters, 3);
+  EXPECT_EQ(all.uplink_failed_nights, 2);
+  ASSERT_OK_AND_ASSIGN(RelayOutcomeTotals none, store().SumRelayOutcomes("999999999"));
+  EXPECT_EQ(none.reports, 0);
+}
+
+TEST_P(StoreConformanceTest, RelayWorkOrdersOpenOncePerStreakAndTrackTheirDelivery) {
+  RelayWorkOrder order;
+  order.meter_id = "M1";
+  order.first_night = 86400;
+  order.last_night = 3 * 86400;
+  order.nights = 3;
+  order.content = R"({"type":"relay_uplink_work_order"})";
+  order.state = "open";
+  order.opened_at = order.updated_at = 1000;
+  ASSERT_OK_AND_ASSIGN(bool opened, store().OpenRelayWorkOrder(&order));
+  EXPECT_TRUE(opened);
+  EXPECT_GT(order.id, 0);
+  RelayWorkOrder again = order;
+  again.id = 0;
+  again.last_night = 4 * 86400;
+  ASSERT_OK_AND_ASSIGN(opened, store().OpenRelayWorkOrder(&again));  // the same streak
+  EXPECT_FALSE(opened);
+  EXPECT_EQ(again.id, 0);
+  RelayWorkOrder next = order;
+  next.id = 0;
+  next.first_night = 10 * 86400;
+  ASSERT_OK_AND_ASSIGN(opened, store().OpenRelayWorkOrder(&next));  // a later streak
+  EXPECT_TRUE(opened);
+  EXPECT_GT(next.id, order.id);
+  RelayWorkOrder other = order;
+  other.id = 0;
+  other.meter_id = "M2";
+  ASSERT_OK(store().OpenRelayWorkOrder(&other).status());
+  RelayWorkOrder nameless;
+  EXPECT_EQ(store().OpenRelayWorkOrder(&nameless).status().code(), StatusCode::kInvalidArgument);
+
+  order.state = "sent";
+  order.attempts = 2;
+  order.last_error = "";
+  order.updated_at = 2000;
+  ASSERT_OK(store().UpdateRelayWorkOrder(order));
+  RelayWorkOrder missing = order;
+  missing.id = 999;
+  EXPECT_EQ(store().UpdateRelayWorkOrder(missing).code(), StatusCode::kNotFound);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayWorkOrder> m1, store().ListRelayWorkOrders("M1", "", 0));
+  ASSERT_EQ(m1.size(), 2u);
+  EXPECT_EQ(m1[0].id, next.id);  // newest first
+  EXPECT_EQ(m1[1], order);       // every field as written
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayWorkOrder> open, store().ListRelayWorkOrders("", "open", 0));
+  ASSERT_EQ(open.size(), 2u);
+  EXPECT_EQ(open[0].meter_id, "M2");
+  ASSERT_OK_AND_ASSIGN(open, store().ListRelayWorkOrders("", "open", 1));
+  EXPECT_EQ(open.size(), 1u);
 }
 
 TEST_P(StoreConformanceTest, MeterStatesUpsertAndLoadOnlyExisting) {

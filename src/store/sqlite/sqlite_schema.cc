@@ -26,6 +26,49 @@ constexpr const char* kCreateSchemaVersion =
     "  applied_at INTEGER NOT NULL"
     ")";
 
+// Schema 5, the relay tables of issue 11 (seed 000, step 108): the failure code kept with each
+// forwarded batch, the meters' nightly outcome reports, and the maintenance work orders for meters
+// whose own uplink keeps failing. Kept apart from the readings tables on purpose.
+constexpr const char* RelayOutcomesSchema() {
+  return R"sql(
+ALTER TABLE relay_batches ADD COLUMN failure_code INTEGER CHECK (failure_code BETWEEN 0 AND 65535);
+CREATE INDEX relay_batches_by_origin ON relay_batches (origin_meter_id, received_at);
+CREATE TABLE relay_outcomes (
+  meter_id             TEXT    NOT NULL,
+  night                INTEGER NOT NULL,
+  region_code          TEXT    NOT NULL,
+  uplink_attempts      INTEGER NOT NULL,
+  uplink_failures      INTEGER NOT NULL,
+  uplink_failure_codes TEXT    NOT NULL,
+  relay_attempts       INTEGER NOT NULL,
+  relay_failures       INTEGER NOT NULL,
+  delivered_via_relay  INTEGER NOT NULL,
+  aged_out             INTEGER NOT NULL,
+  queued               INTEGER NOT NULL,
+  relays_json          TEXT    NOT NULL,
+  received_at          INTEGER NOT NULL,
+  PRIMARY KEY (meter_id, night)
+) WITHOUT ROWID;
+CREATE INDEX relay_outcomes_by_region ON relay_outcomes (region_code, night);
+CREATE TABLE relay_work_orders (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  meter_id    TEXT    NOT NULL,
+  first_night INTEGER NOT NULL,
+  last_night  INTEGER NOT NULL,
+  nights      INTEGER NOT NULL,
+  content     TEXT    NOT NULL,
+  state       TEXT    NOT NULL CHECK (state IN ('open', 'sent', 'failed')),
+  attempts    INTEGER NOT NULL,
+  last_error  TEXT    NOT NULL,
+  opened_at   INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  UNIQUE (meter_id, first_night)
+);
+CREATE INDEX relay_work_orders_by_state ON relay_work_orders (state, id);
+)sql";
+}
+
+
 constexpr Migration kMigrations[] = {
     {1, R"sql(
 CREATE TABLE meters (
@@ -272,6 +315,7 @@ ALTER TABLE meter_state_v4 RENAME TO meter_state;
 ALTER TABLE meters ADD COLUMN group_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE meters ADD COLUMN timezone   TEXT NOT NULL DEFAULT '';
 )sql", &PackVersion3Readings},
+    {5, RelayOutcomesSchema()},
 };
 
 constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;

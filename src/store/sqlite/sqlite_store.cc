@@ -176,6 +176,52 @@ Status ReadRelayBatch(Row& row, RelayBatchRecord& b) {
   b.readings = row.Int();
   b.copies = row.Int();
   b.received_at = row.Int();
+  b.failure_code = row.OptionalInt();
+  return Status::Ok();
+}
+
+Status ReadRelayOutcome(Row& row, RelayOutcomeRecord& o) {
+  o.meter_id = row.Text();
+  o.region_code = row.Text();
+  o.night = row.Int();
+  o.uplink_attempts = row.Int();
+  o.uplink_failures = row.Int();
+  o.uplink_failure_codes = row.Text();
+  o.relay_attempts = row.Int();
+  o.relay_failures = row.Int();
+  o.delivered_via_relay = row.Int();
+  o.aged_out = row.Int();
+  o.queued = row.Int();
+  o.relays_json = row.Text();
+  o.received_at = row.Int();
+  return Status::Ok();
+}
+
+Status ReadRelayOutcomeTotals(Row& row, RelayOutcomeTotals& t) {
+  t.reports = row.Int();
+  t.meters = row.Int();
+  t.uplink_attempts = row.Int();
+  t.uplink_failures = row.Int();
+  t.uplink_failed_nights = row.Int();
+  t.relay_attempts = row.Int();
+  t.relay_failures = row.Int();
+  t.delivered_via_relay = row.Int();
+  t.aged_out = row.Int();
+  return Status::Ok();
+}
+
+Status ReadRelayWorkOrder(Row& row, RelayWorkOrder& o) {
+  o.id = row.Int();
+  o.meter_id = row.Text();
+  o.first_night = row.Int();
+  o.last_night = row.Int();
+  o.nights = row.Int();
+  o.content = row.Text();
+  o.state = row.Text();
+  o.attempts = row.Int();
+  o.last_error = row.Text();
+  o.opened_at = row.Int();
+  o.updated_at = row.Int();
   return Status::Ok();
 }
 
@@ -532,7 +578,7 @@ class SqliteStore final : public Store {
     if (r.digest_hex.empty()) return InvalidArgument(operation + ": empty digest");
     MH_ASSIGN_OR_RETURN(int inserted, WriteCounting(Sql::kInsertRelayBatch, operation, [&](Binder& b) {
                           b.Text(r.digest_hex).Text(r.origin_meter_id).Text(r.relay_meter_id).Text(r.outcome)
-                              .Int(r.readings).Int(r.received_at);
+                              .Int(r.readings).Int(r.received_at).OptionalInt(r.failure_code);
                         }));
     if (inserted == 1) return true;
     MH_RETURN_IF_ERROR(Write(Sql::kCountRelayBatchCopy, operation, [&](Binder& b) { b.Text(r.digest_hex); }));
@@ -553,6 +599,79 @@ class SqliteStore final : public Store {
     }
     return Query<RelayBatchRecord>(Sql::kListRelayBatchesOfRelay, "list relay batches of " + relay_meter_id,
                                    ReadRelayBatch, [&](Binder& b) { b.Text(relay_meter_id).Limit(limit); });
+  }
+
+  // --- relay outcomes and work orders (schema 5) ---
+
+  Result<std::vector<RelayBatchRecord>> ListRelayBatchesFrom(const std::string& origin_meter_id,
+                                                             int64_t limit) override {
+    return Query<RelayBatchRecord>(Sql::kListRelayBatchesFrom, "list relay batches from " + origin_meter_id,
+                                   ReadRelayBatch, [&](Binder& b) { b.Text(origin_meter_id).Limit(limit); });
+  }
+
+  Result<bool> PutRelayOutcome(const RelayOutcomeRecord& o) override {
+    const std::string operation = "put relay outcome of meter " + o.meter_id + " night " + std::to_string(o.night);
+    if (o.meter_id.empty()) return InvalidArgument("put relay outcome: empty meter_id");
+    MH_ASSIGN_OR_RETURN(int inserted, WriteCounting(Sql::kInsertRelayOutcome, operation, [&](Binder& b) {
+                          b.Text(o.meter_id).Int(o.night).Text(o.region_code).Int(o.uplink_attempts)
+                              .Int(o.uplink_failures).Text(o.uplink_failure_codes).Int(o.relay_attempts)
+                              .Int(o.relay_failures).Int(o.delivered_via_relay).Int(o.aged_out).Int(o.queued)
+                              .Text(o.relays_json).Int(o.received_at);
+                        }));
+    return inserted == 1;
+  }
+
+  Result<std::vector<RelayOutcomeRecord>> ListRelayOutcomes(const std::string& meter_id, int64_t until,
+                                                            int64_t limit) override {
+    return Query<RelayOutcomeRecord>(Sql::kListRelayOutcomes, "list relay outcomes of meter " + meter_id,
+                                     ReadRelayOutcome, [&](Binder& b) { b.Text(meter_id).Int(until).Limit(limit); });
+  }
+
+  Result<RelayOutcomeTotals> SumRelayOutcomes(const std::string& region_code) override {
+    Result<std::vector<RelayOutcomeTotals>> rows =
+        region_code.empty()
+            ? Query<RelayOutcomeTotals>(Sql::kSumRelayOutcomes, "sum relay outcomes", ReadRelayOutcomeTotals,
+                                        [](Binder&) {})
+            : Query<RelayOutcomeTotals>(Sql::kSumRelayOutcomesOfRegion, "sum relay outcomes of region " + region_code,
+                                        ReadRelayOutcomeTotals, [&](Binder& b) { b.Text(region_code); });
+    if (!rows.ok()) return rows.status();
+    return rows->empty() ? RelayOutcomeTotals{} : rows->front();
+  }
+
+  Result<bool> OpenRelayWorkOrder(RelayWorkOrder* o) override {
+    const std::string operation = "open relay work order for meter " + o->meter_id;
+    if (o->meter_id.empty()) return InvalidArgument("open relay work order: empty meter_id");
+    std::lock_guard lock(write_mutex_);
+    sqlite3* handle = writer_->db();
+    MH_ASSIGN_OR_RETURN(sqlite3_stmt * insert, writer_->Statement(Sql::kInsertRelayWorkOrder));
+    ResetOnExit reset(insert);
+    Binder b(insert);
+    b.Text(o->meter_id).Int(o->first_night).Int(o->last_night).Int(o->nights).Text(o->content).Text(o->state)
+        .Int(o->attempts).Text(o->last_error).Int(o->opened_at).Int(o->updated_at);
+    if (b.rc() != SQLITE_OK) return SqliteError(handle, b.rc(), operation);
+    int rc = sqlite3_step(insert);
+    if (rc == SQLITE_DONE) return false;  // the streak already has its order
+    if (rc != SQLITE_ROW) return SqliteError(handle, rc, operation);
+    const int64_t id = sqlite3_column_int64(insert, 0);
+    rc = sqlite3_step(insert);  // runs the statement to its end: the insert commits here
+    if (rc != SQLITE_DONE) return SqliteError(handle, rc, operation);
+    o->id = id;
+    return true;
+  }
+
+  Status UpdateRelayWorkOrder(const RelayWorkOrder& o) override {
+    const std::string operation = "update relay work order " + std::to_string(o.id);
+    MH_ASSIGN_OR_RETURN(int changed, WriteCounting(Sql::kUpdateRelayWorkOrder, operation, [&](Binder& b) {
+                          b.Int(o.id).Text(o.state).Int(o.attempts).Text(o.last_error).Int(o.updated_at);
+                        }));
+    if (changed == 0) return NotFound(operation + ": no such order");
+    return Status::Ok();
+  }
+
+  Result<std::vector<RelayWorkOrder>> ListRelayWorkOrders(const std::string& meter_id, const std::string& state,
+                                                          int64_t limit) override {
+    return Query<RelayWorkOrder>(Sql::kListRelayWorkOrders, "list relay work orders", ReadRelayWorkOrder,
+                                 [&](Binder& b) { b.Text(meter_id).Text(state).Limit(limit); });
   }
 
   // --- API tokens ---

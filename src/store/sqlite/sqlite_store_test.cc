@@ -171,6 +171,26 @@ TEST_F(SqliteStoreTest, MigratesAVersionThreeDatabase) {
   EXPECT_EQ(*store->CountReadings(), 901);
 }
 
+// Schema 5 (the relay outcomes): a batch recorded before it keeps its row, without a failure code.
+TEST_F(SqliteStoreTest, MigratesAVersionFourRelayBatchTable) {
+  ASSERT_NE(Open(Options()), nullptr);
+  const std::string path = Options().path;
+  for (const char* sql : {"DROP TABLE relay_outcomes", "DROP TABLE relay_work_orders", "DROP TABLE relay_batches",
+                          "CREATE TABLE relay_batches (digest_hex TEXT NOT NULL PRIMARY KEY, origin_meter_id TEXT NOT NULL,"
+                          " relay_meter_id TEXT NOT NULL, outcome TEXT NOT NULL, readings INTEGER NOT NULL,"
+                          " copies INTEGER NOT NULL, received_at INTEGER NOT NULL) WITHOUT ROWID",
+                          "INSERT INTO relay_batches VALUES ('aa', 'M1', 'R1', 'accepted', 3, 1, 100)",
+                          "DELETE FROM schema_version WHERE version >= 5"})
+    mh::testing::SqliteQueryText(path, sql);
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  auto batches = store->ListRelayBatchesFrom("M1", 0);
+  ASSERT_TRUE(batches.ok()) << batches.status().ToString();
+  ASSERT_EQ(batches->size(), 1u);
+  EXPECT_EQ((*batches)[0].readings, 3);
+  EXPECT_FALSE((*batches)[0].failure_code.has_value());
+}
+
 TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {
   ASSERT_NE(Open(Options()), nullptr);
   mh::testing::SqliteQueryText(Options().path, "INSERT INTO schema_version (version, applied_at) VALUES (999, 0)");

@@ -133,18 +133,53 @@ const char* SqlText(Sql id) {
     case Sql::kDeleteRegionKey: return "DELETE FROM relay_region_keys WHERE region_code = ?1 AND key_id = ?2";
     case Sql::kInsertRelayBatch:
       return "INSERT INTO relay_batches (digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies,"
-             " received_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT (digest_hex) DO NOTHING";
+             " received_at, failure_code) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7) ON CONFLICT (digest_hex) DO NOTHING";
     case Sql::kCountRelayBatchCopy: return "UPDATE relay_batches SET copies = copies + 1 WHERE digest_hex = ?1";
     case Sql::kSumRelayBatches:
       return "SELECT coalesce(sum(outcome = 'accepted'), 0), coalesce(sum(outcome = 'rejected'), 0),"
              " coalesce(sum(outcome = 'unknown_origin'), 0), coalesce(sum(copies - 1), 0),"
              " coalesce(sum(CASE WHEN outcome = 'accepted' THEN readings ELSE 0 END), 0) FROM relay_batches";
     case Sql::kListRelayBatches:
-      return "SELECT digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at"
+      return "SELECT digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at, failure_code"
              " FROM relay_batches ORDER BY received_at DESC, digest_hex LIMIT ?1";
     case Sql::kListRelayBatchesOfRelay:
-      return "SELECT digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at"
+      return "SELECT digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at, failure_code"
              " FROM relay_batches WHERE relay_meter_id = ?1 ORDER BY received_at DESC, digest_hex LIMIT ?2";
+    case Sql::kListRelayBatchesFrom:
+      return "SELECT digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at, failure_code"
+             " FROM relay_batches WHERE origin_meter_id = ?1 ORDER BY received_at DESC, digest_hex LIMIT ?2";
+    case Sql::kInsertRelayOutcome:
+      return "INSERT INTO relay_outcomes (meter_id, night, region_code, uplink_attempts, uplink_failures,"
+             " uplink_failure_codes, relay_attempts, relay_failures, delivered_via_relay, aged_out, queued, relays_json,"
+             " received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+             " ON CONFLICT (meter_id, night) DO NOTHING";
+    case Sql::kListRelayOutcomes:
+      return "SELECT meter_id, region_code, night, uplink_attempts, uplink_failures, uplink_failure_codes,"
+             " relay_attempts, relay_failures, delivered_via_relay, aged_out, queued, relays_json, received_at"
+             " FROM relay_outcomes WHERE meter_id = ?1 AND night <= ?2 ORDER BY night DESC LIMIT ?3";
+    case Sql::kSumRelayOutcomes:
+      return "SELECT count(*), count(DISTINCT meter_id), coalesce(sum(uplink_attempts), 0),"
+             " coalesce(sum(uplink_failures), 0),"
+             " coalesce(sum(uplink_attempts > 0 AND uplink_failures = uplink_attempts), 0),"
+             " coalesce(sum(relay_attempts), 0), coalesce(sum(relay_failures), 0),"
+             " coalesce(sum(delivered_via_relay), 0), coalesce(sum(aged_out), 0) FROM relay_outcomes";
+    case Sql::kSumRelayOutcomesOfRegion:
+      return "SELECT count(*), count(DISTINCT meter_id), coalesce(sum(uplink_attempts), 0),"
+             " coalesce(sum(uplink_failures), 0),"
+             " coalesce(sum(uplink_attempts > 0 AND uplink_failures = uplink_attempts), 0),"
+             " coalesce(sum(relay_attempts), 0), coalesce(sum(relay_failures), 0),"
+             " coalesce(sum(delivered_via_relay), 0), coalesce(sum(aged_out), 0) FROM relay_outcomes"
+             " WHERE region_code = ?1";
+    case Sql::kInsertRelayWorkOrder:
+      return "INSERT INTO relay_work_orders (meter_id, first_night, last_night, nights, content, state, attempts,"
+             " last_error, opened_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+             " ON CONFLICT (meter_id, first_night) DO NOTHING RETURNING id";
+    case Sql::kUpdateRelayWorkOrder:
+      return "UPDATE relay_work_orders SET state = ?2, attempts = ?3, last_error = ?4, updated_at = ?5 WHERE id = ?1";
+    case Sql::kListRelayWorkOrders:
+      return "SELECT id, meter_id, first_night, last_night, nights, content, state, attempts, last_error, opened_at,"
+             " updated_at FROM relay_work_orders WHERE (?1 = '' OR meter_id = ?1) AND (?2 = '' OR state = ?2)"
+             " ORDER BY id DESC LIMIT ?3";
     case Sql::kAppendLog:
       return "INSERT INTO reading_log (meter_id, channel, ts, op, value, consumption, source, quality, version,"
              " flags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";

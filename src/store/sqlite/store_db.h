@@ -72,6 +72,14 @@ enum class Sql {
   kSumRelayBatches,
   kListRelayBatches,
   kListRelayBatchesOfRelay,
+  kListRelayBatchesFrom,
+  kInsertRelayOutcome,
+  kListRelayOutcomes,
+  kSumRelayOutcomes,
+  kSumRelayOutcomesOfRegion,
+  kInsertRelayWorkOrder,
+  kUpdateRelayWorkOrder,
+  kListRelayWorkOrders,
   // the packed readings (sqlite_readings.cc)
   kAppendLog,
   kLoadLog,
@@ -127,6 +135,9 @@ class Binder {
   Binder& OptionalReal(const std::optional<double>& v) {
     return v ? Real(*v) : Check(sqlite3_bind_null(statement_, ++index_));
   }
+  Binder& OptionalInt(const std::optional<int>& v) {
+    return v ? Int(*v) : Check(sqlite3_bind_null(statement_, ++index_));
+  }
   Binder& Limit(int64_t limit) { return Int(limit > 0 ? limit : -1); }  // SQLite: -1 = no limit
   int rc() const { return rc_; }
 
@@ -166,6 +177,11 @@ class Row {
     const int i = index_++;
     if (sqlite3_column_type(statement_, i) == SQLITE_NULL) return std::nullopt;
     return sqlite3_column_double(statement_, i);
+  }
+  std::optional<int> OptionalInt() {
+    const int i = index_++;
+    if (sqlite3_column_type(statement_, i) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_int(statement_, i);
   }
 
  private:
