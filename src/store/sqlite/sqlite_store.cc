@@ -183,6 +183,29 @@ CREATE TABLE relay_batches (
 ) WITHOUT ROWID;
 CREATE INDEX relay_batches_by_relay ON relay_batches (relay_meter_id, received_at);
 )sql"},
+    // Access (SPEC 5): token lifecycle, dashboard users, browser sessions.
+    {4, R"sql(
+ALTER TABLE api_tokens ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE users (
+  username      TEXT    NOT NULL PRIMARY KEY,
+  role          TEXT    NOT NULL,
+  customer_id   TEXT    NOT NULL,
+  password_hash TEXT    NOT NULL,
+  created_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE sessions (
+  session_sha256 TEXT    NOT NULL PRIMARY KEY,
+  username       TEXT    NOT NULL,
+  token_sha256   TEXT    NOT NULL,
+  created_at     INTEGER NOT NULL,
+  expires_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_user ON sessions (username) WHERE username <> '';
+CREATE INDEX sessions_by_token ON sessions (token_sha256) WHERE token_sha256 <> '';
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+)sql"},
 };
 
 constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -232,6 +255,26 @@ enum class Sql {
   kListAttempts,
   kPutToken,
   kFindToken,
+  kListTokens,
+  kRevokeToken,
+  kDeleteSessionsOfToken,
+  kAddUser,
+  kGetUser,
+  kListUsers,
+  kDeleteUser,
+  kDeleteSessionsOfUser,
+  kPutSession,
+  kFindSession,
+  kDeleteSession,
+  kDeleteExpiredSessions,
+  kSearchMeters,
+  kCountSearchMeters,
+  kCountMetersByKind,
+  kCountMetersByRegion,
+  kCountMeterStates,
+  kCountQuarantineByVerdict,
+  kCountDeliveriesByStatus,
+  kCountAlertsSince,
   kUpsertRelayMeter,
   kGetRelayMeter,
   kListRelayMeters,
@@ -363,11 +406,66 @@ const char* SqlText(Sql id) {
       return "SELECT delivery_id, attempt, at_ms, status, error FROM delivery_attempts WHERE delivery_id = ?1"
              " ORDER BY attempt";
     case Sql::kPutToken:
-      return "INSERT INTO api_tokens (token_sha256, name, role, customer_id) VALUES (?1, ?2, ?3, ?4)"
-             " ON CONFLICT (token_sha256) DO UPDATE SET name = excluded.name, role = excluded.role,"
-             " customer_id = excluded.customer_id";
+      return "INSERT INTO api_tokens (token_sha256, name, role, customer_id, created_at, expires_at, revoked_at)"
+             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (token_sha256) DO UPDATE SET name = excluded.name,"
+             " role = excluded.role, customer_id = excluded.customer_id, created_at = excluded.created_at,"
+             " expires_at = excluded.expires_at, revoked_at = excluded.revoked_at";
     case Sql::kFindToken:
-      return "SELECT token_sha256, name, role, customer_id FROM api_tokens WHERE token_sha256 = ?1";
+      return "SELECT token_sha256, name, role, customer_id, created_at, expires_at, revoked_at FROM api_tokens"
+             " WHERE token_sha256 = ?1";
+    case Sql::kListTokens:
+      return "SELECT token_sha256, name, role, customer_id, created_at, expires_at, revoked_at FROM api_tokens"
+             " ORDER BY created_at, token_sha256";
+    case Sql::kRevokeToken:
+      return "UPDATE api_tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN ?2 ELSE revoked_at END"
+             " WHERE token_sha256 = ?1";
+    case Sql::kDeleteSessionsOfToken:
+      return "DELETE FROM sessions WHERE token_sha256 = ?1 AND token_sha256 <> ''";
+    case Sql::kAddUser:
+      return "INSERT INTO users (username, role, customer_id, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+    case Sql::kGetUser:
+      return "SELECT username, role, customer_id, password_hash, created_at FROM users WHERE username = ?1";
+    case Sql::kListUsers:
+      return "SELECT username, role, customer_id, password_hash, created_at FROM users ORDER BY username";
+    case Sql::kDeleteUser: return "DELETE FROM users WHERE username = ?1";
+    case Sql::kDeleteSessionsOfUser: return "DELETE FROM sessions WHERE username = ?1 AND username <> ''";
+    case Sql::kPutSession:
+      return "INSERT INTO sessions (session_sha256, username, token_sha256, created_at, expires_at)"
+             " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (session_sha256) DO UPDATE SET username = excluded.username,"
+             " token_sha256 = excluded.token_sha256, created_at = excluded.created_at, expires_at = excluded.expires_at";
+    case Sql::kFindSession:
+      return "SELECT session_sha256, username, token_sha256, created_at, expires_at FROM sessions"
+             " WHERE session_sha256 = ?1";
+    case Sql::kDeleteSession: return "DELETE FROM sessions WHERE session_sha256 = ?1";
+    case Sql::kDeleteExpiredSessions: return "DELETE FROM sessions WHERE expires_at <= ?1";
+    case Sql::kSearchMeters:
+      return "SELECT m.meter_id, m.kind, m.customer_id, m.tz_offset_s, m.interval_s, m.register_max, m.customer_t1,"
+             " m.created_at FROM meters m LEFT JOIN relay_meters r ON r.meter_id = m.meter_id"
+             " WHERE (?1 = '' OR m.customer_id = ?1) AND (?2 = '' OR m.kind = ?2)"
+             " AND (?3 = '' OR coalesce(r.region_code, '') = ?3)"
+             " AND (?4 = '' OR instr(lower(m.meter_id), lower(?4)) > 0 OR instr(lower(m.customer_id), lower(?4)) > 0)"
+             " ORDER BY m.meter_id LIMIT ?5 OFFSET ?6";
+    case Sql::kCountSearchMeters:
+      return "SELECT count(*) FROM meters m LEFT JOIN relay_meters r ON r.meter_id = m.meter_id"
+             " WHERE (?1 = '' OR m.customer_id = ?1) AND (?2 = '' OR m.kind = ?2)"
+             " AND (?3 = '' OR coalesce(r.region_code, '') = ?3)"
+             " AND (?4 = '' OR instr(lower(m.meter_id), lower(?4)) > 0 OR instr(lower(m.customer_id), lower(?4)) > 0)";
+    case Sql::kCountMetersByKind: return "SELECT kind, count(*) FROM meters GROUP BY kind ORDER BY kind";
+    case Sql::kCountMetersByRegion:
+      return "SELECT coalesce(r.region_code, ''), count(*) FROM meters m LEFT JOIN relay_meters r"
+             " ON r.meter_id = m.meter_id GROUP BY 1 ORDER BY 1";
+    case Sql::kCountMeterStates:
+      // Meters with an alert since ?1, and meters with a quarantined reading since ?2 but no such alert.
+      return "WITH alerted AS (SELECT DISTINCT a.meter_id FROM alerts a JOIN meters m ON m.meter_id = a.meter_id"
+             "   WHERE a.created_at >= ?1),"
+             " quarantined AS (SELECT DISTINCT q.meter_id FROM quarantine q JOIN meters m ON m.meter_id = q.meter_id"
+             "   WHERE q.ts >= ?2 AND q.meter_id NOT IN (SELECT meter_id FROM alerted))"
+             " SELECT 'alerted', count(*) FROM alerted UNION ALL SELECT 'quarantined', count(*) FROM quarantined";
+    case Sql::kCountQuarantineByVerdict:
+      return "SELECT verdict, count(*) FROM quarantine GROUP BY verdict ORDER BY verdict";
+    case Sql::kCountDeliveriesByStatus:
+      return "SELECT status, count(*) FROM deliveries GROUP BY status ORDER BY status";
+    case Sql::kCountAlertsSince: return "SELECT 'alerts', count(*) FROM alerts WHERE created_at >= ?1";
     case Sql::kUpsertRelayMeter:
       return "INSERT INTO relay_meters (meter_id, region_code, position_code, region_name, device_key_hex,"
              " registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (meter_id) DO UPDATE SET"
@@ -785,6 +883,34 @@ Status ReadToken(Row& row, ApiToken& t) {
   t.name = row.Text();
   t.role = row.Text();
   t.customer_id = row.Text();
+  t.created_at = row.Int();
+  t.expires_at = row.Int();
+  t.revoked_at = row.Int();
+  return Status::Ok();
+}
+
+Status ReadUser(Row& row, UserRecord& u) {
+  u.username = row.Text();
+  u.role = row.Text();
+  u.customer_id = row.Text();
+  u.password_hash = row.Text();
+  u.created_at = row.Int();
+  return Status::Ok();
+}
+
+Status ReadSession(Row& row, SessionRecord& s) {
+  s.session_sha256 = row.Text();
+  s.username = row.Text();
+  s.token_sha256 = row.Text();
+  s.created_at = row.Int();
+  s.expires_at = row.Int();
+  return Status::Ok();
+}
+
+using KeyCount = std::pair<std::string, int64_t>;
+Status ReadKeyCount(Row& row, KeyCount& kc) {
+  kc.first = row.Text();
+  kc.second = row.Int();
   return Status::Ok();
 }
 
@@ -1179,7 +1305,8 @@ class SqliteStore final : public Store {
   Status PutToken(const ApiToken& t) override {
     if (t.token_sha256.empty()) return InvalidArgument("put token: empty token_sha256");
     return Write(Sql::kPutToken, "put token " + t.name, [&](Binder& b) {
-      b.Text(t.token_sha256).Text(t.name).Text(t.role).Text(t.customer_id);
+      b.Text(t.token_sha256).Text(t.name).Text(t.role).Text(t.customer_id).Int(t.created_at).Int(t.expires_at)
+          .Int(t.revoked_at);
     });
   }
 
@@ -1188,6 +1315,130 @@ class SqliteStore final : public Store {
                         Query<ApiToken>(Sql::kFindToken, "find token", ReadToken,
                                         [&](Binder& b) { b.Text(token_sha256); }));
     return First(std::move(rows));
+  }
+
+  // --- access: token lifecycle, users, sessions ---
+
+  Result<std::vector<ApiToken>> ListTokens() override {
+    return Query<ApiToken>(Sql::kListTokens, "list tokens", ReadToken, [](Binder&) {});
+  }
+
+  Status RevokeToken(const std::string& token_sha256, int64_t at) override {
+    const std::string operation = "revoke token " + token_sha256.substr(0, 12);
+    bool found = false;
+    MH_RETURN_IF_ERROR(Transaction(operation, [&](Connection& db) -> Status {
+      MH_RETURN_IF_ERROR(Step(db, Sql::kRevokeToken, operation, [&](Binder& b) { b.Text(token_sha256).Int(at); }));
+      found = sqlite3_changes(db.db()) > 0;
+      return Step(db, Sql::kDeleteSessionsOfToken, operation, [&](Binder& b) { b.Text(token_sha256); });
+    }));
+    if (!found) return NotFound(operation + ": no such token");
+    return Status::Ok();
+  }
+
+  Status AddUser(const UserRecord& u) override {
+    const std::string operation = "add user " + u.username;
+    if (u.username.empty()) return InvalidArgument("add user: empty username");
+    Status status = Write(Sql::kAddUser, operation, [&](Binder& b) {
+      b.Text(u.username).Text(u.role).Text(u.customer_id).Text(u.password_hash).Int(u.created_at);
+    });
+    if (!status.ok() && status.message().find("UNIQUE") != std::string::npos)
+      return AlreadyExists(operation + ": the username is taken");
+    return status;
+  }
+
+  Result<std::optional<UserRecord>> GetUser(const std::string& username) override {
+    MH_ASSIGN_OR_RETURN(std::vector<UserRecord> rows, Query<UserRecord>(Sql::kGetUser, "get user " + username, ReadUser,
+                                                                        [&](Binder& b) { b.Text(username); }));
+    return First(std::move(rows));
+  }
+
+  Result<std::vector<UserRecord>> ListUsers() override {
+    return Query<UserRecord>(Sql::kListUsers, "list users", ReadUser, [](Binder&) {});
+  }
+
+  Status DeleteUser(const std::string& username) override {
+    const std::string operation = "delete user " + username;
+    bool found = false;
+    MH_RETURN_IF_ERROR(Transaction(operation, [&](Connection& db) -> Status {
+      MH_RETURN_IF_ERROR(Step(db, Sql::kDeleteUser, operation, [&](Binder& b) { b.Text(username); }));
+      found = sqlite3_changes(db.db()) > 0;
+      return Step(db, Sql::kDeleteSessionsOfUser, operation, [&](Binder& b) { b.Text(username); });
+    }));
+    if (!found) return NotFound(operation + ": no such user");
+    return Status::Ok();
+  }
+
+  Status PutSession(const SessionRecord& s) override {
+    if (s.session_sha256.empty()) return InvalidArgument("put session: empty session_sha256");
+    if (s.username.empty() == s.token_sha256.empty())
+      return InvalidArgument("put session: exactly one of username and token_sha256 must be set");
+    return Write(Sql::kPutSession, "put session", [&](Binder& b) {
+      b.Text(s.session_sha256).Text(s.username).Text(s.token_sha256).Int(s.created_at).Int(s.expires_at);
+    });
+  }
+
+  Result<std::optional<SessionRecord>> FindSession(const std::string& session_sha256) override {
+    MH_ASSIGN_OR_RETURN(std::vector<SessionRecord> rows,
+                        Query<SessionRecord>(Sql::kFindSession, "find session", ReadSession,
+                                             [&](Binder& b) { b.Text(session_sha256); }));
+    return First(std::move(rows));
+  }
+
+  Status DeleteSession(const std::string& session_sha256) override {
+    return Write(Sql::kDeleteSession, "delete session", [&](Binder& b) { b.Text(session_sha256); });
+  }
+
+  Result<int64_t> DeleteExpiredSessions(int64_t now) override {
+    MH_ASSIGN_OR_RETURN(int changed, WriteCounting(Sql::kDeleteExpiredSessions, "delete expired sessions",
+                                                   [&](Binder& b) { b.Int(now); }));
+    return static_cast<int64_t>(changed);
+  }
+
+  // --- aggregates for the fleet view ---
+
+  Result<MeterPage> SearchMeters(const MeterQuery& q) override {
+    if (q.offset < 0) return InvalidArgument("search meters: negative offset");
+    auto bind = [&](Binder& b) { b.Text(q.customer_id).Text(q.kind).Text(q.region_code).Text(q.text); };
+    MeterPage page;
+    MH_ASSIGN_OR_RETURN(page.meters, Query<MeterInfo>(Sql::kSearchMeters, "search meters", ReadMeter, [&](Binder& b) {
+                          bind(b);
+                          b.Limit(q.limit).Int(q.offset);
+                        }));
+    MH_ASSIGN_OR_RETURN(std::vector<KeyCount> total,
+                        Query<KeyCount>(Sql::kCountSearchMeters, "count searched meters",
+                                        [](Row& row, KeyCount& kc) {
+                                          kc.second = row.Int();
+                                          return Status::Ok();
+                                        },
+                                        bind));
+    page.total = total.empty() ? 0 : total.front().second;
+    return page;
+  }
+
+  Result<FleetCounts> CountFleet(int64_t alerts_since, int64_t quarantine_since) override {
+    FleetCounts f;
+    auto none = [](Binder&) {};
+    MH_ASSIGN_OR_RETURN(f.meters, CountMeters());
+    MH_ASSIGN_OR_RETURN(f.by_kind, Query<KeyCount>(Sql::kCountMetersByKind, "count meters by kind", ReadKeyCount, none));
+    MH_ASSIGN_OR_RETURN(f.by_region,
+                        Query<KeyCount>(Sql::kCountMetersByRegion, "count meters by region", ReadKeyCount, none));
+    MH_ASSIGN_OR_RETURN(std::vector<KeyCount> states,
+                        Query<KeyCount>(Sql::kCountMeterStates, "count meter states", ReadKeyCount,
+                                        [&](Binder& b) { b.Int(alerts_since).Int(quarantine_since); }));
+    int64_t flagged = 0;
+    for (const auto& kc : states) flagged += kc.second;
+    f.by_state = states;
+    f.by_state.emplace_back("normal", std::max<int64_t>(0, f.meters - flagged));
+    std::sort(f.by_state.begin(), f.by_state.end());
+    MH_ASSIGN_OR_RETURN(f.quarantine_by_verdict, Query<KeyCount>(Sql::kCountQuarantineByVerdict,
+                                                                 "count quarantine by verdict", ReadKeyCount, none));
+    MH_ASSIGN_OR_RETURN(f.deliveries_by_status, Query<KeyCount>(Sql::kCountDeliveriesByStatus,
+                                                                "count deliveries by status", ReadKeyCount, none));
+    MH_ASSIGN_OR_RETURN(std::vector<KeyCount> alerts,
+                        Query<KeyCount>(Sql::kCountAlertsSince, "count alerts since", ReadKeyCount,
+                                        [&](Binder& b) { b.Int(alerts_since); }));
+    f.alerts_since = alerts.empty() ? 0 : alerts.front().second;
+    return f;
   }
 
  private:

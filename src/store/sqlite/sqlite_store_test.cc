@@ -83,8 +83,8 @@ TEST_F(SqliteStoreTest, UsesWalModeAndForeignKeys) {
 TEST_F(SqliteStoreTest, RecordsTheSchemaVersionOnce) {
   ASSERT_NE(Open(Options()), nullptr);
   ASSERT_NE(Open(Options()), nullptr);  // reopening does not migrate again
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "3");
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM schema_version"), "3");  // one row per migration
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "4");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM schema_version"), "4");  // one row per migration
 }
 
 // A database written by a build at schema version 1 is brought up to date when opened.
@@ -93,9 +93,16 @@ TEST_F(SqliteStoreTest, MigratesAVersionOneDatabase) {
   mh::testing::SqliteQueryText(Options().path, "DROP TABLE delivery_attempts");
   for (const char* table : {"relay_meters", "relay_level_reports", "relay_region_keys", "relay_batches"})
     mh::testing::SqliteQueryText(Options().path, std::string("DROP TABLE ") + table);
+  for (const char* undo : {"DROP TABLE users", "DROP TABLE sessions", "ALTER TABLE api_tokens DROP COLUMN created_at",
+                           "ALTER TABLE api_tokens DROP COLUMN expires_at", "ALTER TABLE api_tokens DROP COLUMN revoked_at"})
+    mh::testing::SqliteQueryText(Options().path, undo);
+  mh::testing::SqliteQueryText(Options().path, "INSERT INTO api_tokens VALUES ('ab', 'old', 'admin', '')");
   mh::testing::SqliteQueryText(Options().path, "DELETE FROM schema_version WHERE version >= 2");
   ASSERT_NE(Open(Options()), nullptr);
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "3");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "4");
+  // A token from before the lifecycle columns: never expires, not revoked.
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT expires_at || ',' || revoked_at FROM api_tokens"), "0,0");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM sessions"), "0");
   EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM delivery_attempts"), "0");
   EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM relay_batches"), "0");
 }
