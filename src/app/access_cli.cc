@@ -7,6 +7,7 @@
 #include "api/auth.h"
 #include "api/session.h"
 #include "app/config.h"
+#include "app/daemon.h"
 #include "base/clock.h"
 #include "core/time.h"
 
@@ -27,7 +28,9 @@ std::string IsoOrEmpty(int64_t t) { return t == 0 ? std::string() : FormatIsoUtc
 
 Result<std::unique_ptr<store::Store>> Open(const std::string& config_path) {
   Config config;
-  if (!config_path.empty()) MH_ASSIGN_OR_RETURN(config, LoadConfig(config_path));
+  if (!config_path.empty()) {
+    MH_ASSIGN_OR_RETURN(config, LoadConfig(config_path));
+  }
   return OpenStore(config);
 }
 

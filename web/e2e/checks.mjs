@@ -57,6 +57,7 @@ async function seed(demo) {
   await api.ok('POST', '/api/v1/meters', { meter_id: terminal, kind: 'water', customer_id: 'CW', interval_s: 900 });
   // Relay meters in one region, their level reports: the relay view's real data.
   for (let i = 1; i <= 3; i++) {
+    await api.ok('POST', '/api/v1/meters', { meter_id: `R${i}`, kind: 'electricity', customer_id: `CR${i}` });
     await api.ok('POST', '/api/v1/relay/meters', { meter_id: `R${i}`, region_code: '110101001', position_code: String(i).padStart(6, '0'),
       install_address: '北京市东城区东华门街道' + i + '号' });
   }

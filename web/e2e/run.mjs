@@ -41,7 +41,7 @@ try {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--user-data-dir=${join(out, 'chromium-profile')}`],
+      '--disable-component-update', '--disable-sync'],  // playwright gives each launch a fresh, empty profile
   });
   const results = await runChecks(browser, demo, join(out, 'screenshots'));
   if (!args['no-figures']) {
