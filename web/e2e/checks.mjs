@@ -218,7 +218,7 @@ export async function runChecks(browser, demo, shots) {
     const tc = await browser.newContext(DESKTOP);
     const tp = await tc.newPage();
     await tp.goto(base + '/login');
-    await tp.getByLabel('API token').fill(demo.token);
+    await tp.getByLabel('API token', { exact: true }).fill(demo.token);
     await tp.getByRole('button', { name: 'Log in with token' }).click();
     await tp.waitForSelector('body[data-ready="/"]', { timeout: 20_000 });
     const cookies = await tc.cookies();

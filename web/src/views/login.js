@@ -25,7 +25,7 @@ export function loginView(onDone) {
       h('label', { for: 'password' }, 'Password'), pass,
       h('button', { type: 'submit' }, 'Log in')),
     h('form', { 'aria-labelledby': 'login-token', onsubmit: submit(() => ({ token: token.value })) },
-      h('h2', { id: 'login-token' }, 'Or with an API token'),
+      h('h2', { id: 'login-token' }, 'Log in with a token'),
       h('label', { for: 'token' }, 'API token'), token,
       h('button', { type: 'submit', class: 'secondary' }, 'Log in with token')),
     status);
