@@ -13,7 +13,13 @@ PACKAGES=(
   libeigen3-dev libopencv-dev
   clang libclang-rt-14-dev
   python3 curl unzip time bc tshark gnuplot-nox
+  libargon2-dev chromium
 )
+# The dashboard (web/) builds with Node.js and npm: the machine's own when it has them (a newer
+# Node from elsewhere ships npm inside its nodejs package), else Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

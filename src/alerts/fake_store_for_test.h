@@ -139,6 +139,18 @@ class FakeDeliveryStore final : public store::Store {
   }
   Status PutToken(const store::ApiToken&) override { return Unused(); }
   Result<std::optional<store::ApiToken>> FindToken(const std::string&) override { return Unused(); }
+  Result<std::vector<store::ApiToken>> ListTokens() override { return Unused(); }
+  Status RevokeToken(const std::string&, int64_t) override { return Unused(); }
+  Status AddUser(const store::UserRecord&) override { return Unused(); }
+  Result<std::optional<store::UserRecord>> GetUser(const std::string&) override { return Unused(); }
+  Result<std::vector<store::UserRecord>> ListUsers() override { return Unused(); }
+  Status DeleteUser(const std::string&) override { return Unused(); }
+  Status PutSession(const store::SessionRecord&) override { return Unused(); }
+  Result<std::optional<store::SessionRecord>> FindSession(const std::string&) override { return Unused(); }
+  Status DeleteSession(const std::string&) override { return Unused(); }
+  Result<int64_t> DeleteExpiredSessions(int64_t) override { return Unused(); }
+  Result<store::MeterPage> SearchMeters(const store::MeterQuery&) override { return Unused(); }
+  Result<store::FleetCounts> CountFleet(int64_t, int64_t) override { return Unused(); }
 
  private:
   static Status Unused() { return Internal("not implemented by FakeDeliveryStore"); }

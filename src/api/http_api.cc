@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include "api/auth.h"
+#include "api/dashboard.h"
+#include "api/fleet_routes.h"
 #include "api/route_kit.h"
 #include "codec/reading_csv.h"
 #include "codec/reading_json.h"
@@ -14,6 +16,7 @@
 #include "api/audit_routes.h"
 #include "api/water_routes.h"
 #include "vee/consumption.h"
+#include "vee/validator.h"
 
 namespace mh::api {
 namespace {
@@ -127,14 +130,30 @@ void HttpApi::Routes() {
   });
 
   srv.Get("/healthz", [](const http::Request&, http::Response& res) { res.set_content("ok\n", "text/plain"); });
-  srv.Get("/metrics", [this](const http::Request&, http::Response& res) {
+  srv.Get("/metrics", [this](const http::Request& req, http::Response& res) {
+    if (!deps_.metrics_token.empty() &&
+        !ConstantTimeEquals(req.get_header_value("Authorization"), "Bearer " + deps_.metrics_token)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return SendError(res, Unauthenticated("/metrics needs 'Authorization: Bearer <http.metrics_token>'"));
+    }
     res.set_content(deps_.metrics ? deps_.metrics->Render() : std::string(), "text/plain; version=0.0.4");
   });
   srv.Get("/api/v1/openapi.json", [](const http::Request&, http::Response& res) {
     SendJson(res, 200, OpenApiDocument());
   });
 
-  srv.Get("/api/v1/status", guarded([this, st](const Principal&, const http::Request&, http::Response& res) -> Status {
+  srv.Get("/api/v1/status", guarded([this, st](const Principal& who, const http::Request&, http::Response& res) -> Status {
+    if (who.role == Role::kCustomer) {
+      // A customer's status covers their own meters only; fleet-wide numbers are not theirs to see.
+      store::MeterQuery q;
+      q.customer_id = who.customer_id;
+      q.limit = 1000;
+      MH_ASSIGN_OR_RETURN(store::MeterPage page, st->SearchMeters(q));
+      json ids = json::array();
+      for (const auto& m : page.meters) ids.push_back(m.meter_id);
+      SendJson(res, 200, {{"customer_id", who.customer_id}, {"meters", page.total}, {"meter_ids", ids}});
+      return Status::Ok();
+    }
     MH_ASSIGN_OR_RETURN(int64_t meters, st->CountMeters());
     MH_ASSIGN_OR_RETURN(int64_t readings, st->CountReadings());
     MH_ASSIGN_OR_RETURN(int64_t quarantined, st->CountQuarantine());
@@ -176,18 +195,40 @@ void HttpApi::Routes() {
   srv.Get("/api/v1/meters", guarded([st](const Principal& who, const http::Request& req,
                                           http::Response& res) -> Status {
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
-    int64_t offset = req.has_param("offset") ? std::max<int64_t>(0, std::atoll(req.get_param_value("offset").c_str())) : 0;
-    std::string customer = who.role == Role::kCustomer ? who.customer_id : req.get_param_value("customer_id");
-    MH_ASSIGN_OR_RETURN(std::vector<store::MeterInfo> meters, st->ListMeters(customer, offset, limit));
+    store::MeterQuery q;
+    q.limit = limit;
+    q.offset = req.has_param("offset") ? std::max<int64_t>(0, std::atoll(req.get_param_value("offset").c_str())) : 0;
+    q.customer_id = who.role == Role::kCustomer ? who.customer_id : req.get_param_value("customer_id");
+    q.kind = req.get_param_value("kind");
+    q.region_code = req.get_param_value("region");
+    q.text = req.get_param_value("q");
+    if (q.text.size() > 64) return InvalidArgument("query parameter 'q': at most 64 characters");
+    MH_ASSIGN_OR_RETURN(store::MeterPage page, st->SearchMeters(q));
     json out = json::array();
-    for (const auto& m : meters) out.push_back(MeterJson(m));
-    SendJson(res, 200, {{"meters", out}, {"offset", offset}, {"limit", limit}});
+    for (const auto& m : page.meters) out.push_back(MeterJson(m));
+    SendJson(res, 200, {{"meters", out}, {"offset", q.offset}, {"limit", limit}, {"total", page.total}});
     return Status::Ok();
   }));
   srv.Get(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32}))",
-          guarded([visible_meter](const Principal& who, const http::Request& req, http::Response& res) -> Status {
+          guarded([visible_meter, st](const Principal& who, const http::Request& req, http::Response& res) -> Status {
             MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
-            SendJson(res, 200, MeterJson(m));
+            json j = MeterJson(m);
+            // The thresholds in force (SPEC 1.1/1.2): T2 and T1 as learned, T1 the customer's when set.
+            MH_ASSIGN_OR_RETURN(std::vector<store::MeterStateRecord> states, st->LoadMeterStates({m.meter_id}));
+            std::optional<double> t1, t2;
+            if (!states.empty()) {
+              auto state = vee::MeterState::Decode(states.front().state);
+              if (state.ok()) {
+                t1 = state->t1;
+                t2 = state->t2;
+              }
+            }
+            auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+            j["thresholds"] = {{"t1", opt(m.customer_t1 ? m.customer_t1 : t1)},
+                               {"t1_source", m.customer_t1 ? "customer" : t1 ? "learned" : "none"},
+                               {"t1_learned", opt(t1)},
+                               {"t2", opt(t2)}};
+            SendJson(res, 200, j);
             return Status::Ok();
           }));
   srv.Put(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/threshold)",
@@ -451,21 +492,12 @@ void HttpApi::Routes() {
   if (deps_.audit != nullptr) AddAuditRoutes(srv, deps_.store, deps_.audit);
   if (deps_.water != nullptr) AddWaterRoutes(srv, deps_.store, deps_.water);
 
-  // --- tokens ---
-  srv.Post("/api/v1/tokens", guarded([st](const Principal& who, const http::Request& req,
-                                           http::Response& res) -> Status {
-    if (!who.IsAdmin()) return PermissionDenied("creating tokens needs an admin token");
-    MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
-    std::string role_name, name, customer;
-    MH_RETURN_IF_ERROR(Field(body, "role", &role_name, true));
-    MH_RETURN_IF_ERROR(Field(body, "name", &name, false));
-    MH_RETURN_IF_ERROR(Field(body, "customer_id", &customer, false));
-    auto role = ParseRole(role_name);
-    if (!role) return InvalidArgument("field 'role': admin, operator, auditor, customer or supervisor");
-    MH_ASSIGN_OR_RETURN(std::string token, CreateToken(*st, *role, name, customer));
-    SendJson(res, 201, {{"token", token}, {"role", role_name}, {"name", name}, {"customer_id", customer}});
-    return Status::Ok();
-  }));
+  AddAccessRoutes(srv, st, deps_.access);
+  AddFleetRoutes(srv, {st, deps_.clock, deps_.pipeline, deps_.status});
+  if (!deps_.web_root.empty()) {
+    auto files = ServeDashboard(srv, deps_.web_root);
+    if (!files.ok()) spdlog::warn("{}", files.status().ToString());
+  }
 }
 
 }  // namespace mh::api

@@ -56,6 +56,70 @@ void AddAuditPaths(nlohmann::json& paths) {
       {"responses", resp({{"200", ok("orders")}})}};
 }
 
+// --- access (sessions, tokens, users) and the dashboard's aggregates (helper dashauth) ---
+void AddAccessPaths(nlohmann::json& paths) {
+  using json = nlohmann::json;
+  auto resp = [](json codes) {
+    for (const char* c : {"400", "401", "403"}) {
+      codes[c] = {{"description", "error"}, {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
+    }
+    return codes;
+  };
+  auto ok = [](const char* what) { return json{{"description", what}, {"content", {{"application/json", json::object()}}}}; };
+  auto q = [](const char* name, const char* desc) {
+    return json{{"name", name}, {"in", "query"}, {"required", false}, {"description", desc}, {"schema", {{"type", "string"}}}};
+  };
+  auto path_param = [](const char* name) {
+    return json{{"name", name}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}};
+  };
+  auto body = [](json properties) {
+    return json{{"required", true}, {"content", {{"application/json", {{"schema", {{"type", "object"}, {"properties", properties}}}}}}}};
+  };
+  const json str{{"type", "string"}};
+  paths["/api/v1/session"]["post"] = {
+      {"summary", "log in with {username, password} or {token}: sets the HttpOnly, SameSite=Strict session cookie "
+                  "mh_session (Secure over TLS) and returns role, name, customer_id, expires_at and the csrf_token "
+                  "every state-changing request of the session must send as X-CSRF-Token"},
+      {"security", json::array()},
+      {"requestBody", body({{"username", str}, {"password", str}, {"token", str}})},
+      {"responses", resp({{"201", ok("logged in")}})}};
+  paths["/api/v1/session"]["get"] = {{"summary", "who is logged in; for a session cookie also its csrf_token"},
+                                     {"responses", resp({{"200", ok("role, name, customer_id, csrf_token")}})}};
+  paths["/api/v1/session"]["delete"] = {{"summary", "log out: ends the session and clears the cookie"},
+                                        {"responses", resp({{"204", {{"description", "logged out"}}}})}};
+  paths["/api/v1/tokens"]["post"] = {
+      {"summary", "create an API token (admin); the token is shown once"},
+      {"requestBody", body({{"role", str}, {"name", str}, {"customer_id", str}, {"expires", {{"type", "string"}, {"example", "90d"}}}})},
+      {"responses", resp({{"201", ok("token, id, role, name, customer_id, created_at, expires_at")}})}};
+  paths["/api/v1/tokens"]["get"] = {
+      {"summary", "every token: id (first 12 hex digits of its SHA-256), name, role, customer_id, created_at, "
+                  "expires_at, revoked_at (admin); never the token"},
+      {"responses", resp({{"200", ok("tokens")}})}};
+  paths["/api/v1/tokens/{id}"]["delete"] = {
+      {"summary", "revoke a token (admin): refused from then on, its sessions end"},
+      {"parameters", json::array({path_param("id")})},
+      {"responses", resp({{"204", {{"description", "revoked"}}}, {"404", ok("no such token")}})}};
+  paths["/api/v1/users"]["post"] = {
+      {"summary", "add a dashboard account (admin); the password is stored as an Argon2id hash"},
+      {"requestBody", body({{"username", str}, {"role", str}, {"customer_id", str}, {"password", str}})},
+      {"responses", resp({{"201", ok("username, role, customer_id, created_at")}, {"409", ok("the username is taken")}})}};
+  paths["/api/v1/users"]["get"] = {{"summary", "every dashboard account (admin)"}, {"responses", resp({{"200", ok("users")}})}};
+  paths["/api/v1/users/{username}"]["delete"] = {
+      {"summary", "delete an account (admin); its sessions end"},
+      {"parameters", json::array({path_param("username")})},
+      {"responses", resp({{"204", {{"description", "deleted"}}}, {"404", ok("no such user")}})}};
+  paths["/api/v1/fleet/summary"]["get"] = {
+      {"summary", "fleet aggregates (staff): meters by kind, relay region and state (alerted today, quarantined in "
+                  "the last 24 h, normal), quarantine by verdict, alerts today (UTC), deliveries by status, ingest rate, "
+                  "MQTT state"},
+      {"responses", resp({{"200", ok("summary")}})}};
+  paths["/api/v1/meters/{id}/series"]["get"] = {
+      {"summary", "a meter's accepted readings as columns t (epoch s), value, consumption, for charts"},
+      {"parameters", json::array({path_param("id"), q("from", "ISO-8601 or epoch seconds"), q("to", "ISO-8601 or epoch seconds"),
+                                  q("limit", "at most this many readings (default 100000, max 200000)")})},
+      {"responses", resp({{"200", ok("series")}, {"404", ok("no such meter (or not the customer's)")}})}};
+}
+
 }  // namespace
 
 nlohmann::json OpenApiDocument() {
@@ -80,7 +144,7 @@ nlohmann::json OpenApiDocument() {
 
   json paths;
   paths["/healthz"]["get"] = {{"summary", "liveness"}, {"security", json::array()}, {"responses", {{"200", {{"description", "ok"}}}}}};
-  paths["/metrics"]["get"] = {{"summary", "Prometheus text metrics"}, {"security", json::array()},
+  paths["/metrics"]["get"] = {{"summary", "Prometheus text metrics; with http.metrics_token set, only for Authorization: Bearer <it>"}, {"security", json::array()},
                               {"responses", {{"200", {{"description", "text/plain; version=0.0.4"}}}}}};
   paths["/api/v1/openapi.json"]["get"] = {{"summary", "this document"}, {"security", json::array()},
                                           {"responses", {{"200", ok("OpenAPI 3.0")}}}};
@@ -89,9 +153,13 @@ nlohmann::json OpenApiDocument() {
       {"summary", "register or update a meter (admin, operator)"},
       {"requestBody", {{"required", true}, {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/MeterIn"}}}}}}}}},
       {"responses", std_errors({{"201", ok("created")}, {"200", ok("updated")}})}};
-  paths["/api/v1/meters"]["get"] = {{"summary", "list meters (a customer sees only its own)"},
+  paths["/api/v1/meters"]["get"] = {{"summary", "a page of the meter list (a customer sees only its own), with the total "
+                                                "number of matches"},
                                     {"parameters", json::array({q("offset", "paging offset"), q("limit", "page size"),
-                                                                q("customer_id", "filter by customer")})},
+                                                                q("customer_id", "filter by customer"),
+                                                                q("q", "substring of the meter or customer id, any case"),
+                                                                q("kind", "electricity or water"),
+                                                                q("region", "relay region code")})},
                                     {"responses", std_errors({{"200", ok("meters")}})}};
   paths["/api/v1/meters/{id}"]["get"] = {{"summary", "one meter"}, {"parameters", json::array({meter_param})},
                                          {"responses", std_errors({{"200", ok("meter")}, {"404", error_resp("no such meter")}})}};
@@ -137,8 +205,6 @@ nlohmann::json OpenApiDocument() {
   paths["/api/v1/deliveries"]["get"] = {{"summary", "the delivery log: every send of every alert, with its result"},
                                         {"parameters", json::array({q("meter", "meter id"), q("alert", "alert id"), range[2]})},
                                         {"responses", std_errors({{"200", ok("deliveries")}})}};
-  paths["/api/v1/tokens"]["post"] = {{"summary", "create an API token (admin); the token is shown once"},
-                                     {"responses", std_errors({{"201", ok("token")}})}};
 
   json schemas;
   schemas["Error"] = {{"type", "object"},
@@ -296,6 +362,7 @@ nlohmann::json OpenApiDocument() {
                                          {"address", {{"type", "string"}}}}}};
 
   AddAuditPaths(paths);
+  AddAccessPaths(paths);
   return {{"openapi", "3.0.3"},
           {"info", {{"title", "MeterHub API"}, {"version", "0.1.0"},
                     {"description", "Smart-metering platform: readings, validation, quarantine, consumption alerts, relay retransmission."}}},

@@ -1,5 +1,6 @@
 #include "api/route_kit.h"
 
+#include "api/session.h"
 #include "core/time.h"
 
 namespace mh::api {
@@ -27,6 +28,11 @@ void SendJson(http::Response& res, int status, const json& body) {
 
 void SendError(http::Response& res, const Status& s) {
   SendJson(res, HttpStatusOf(s.code()), {{"error", {{"code", StatusCodeName(s.code())}, {"message", s.message()}}}});
+}
+
+Credentials CredentialsOf(const http::Request& req) {
+  return {req.method, req.get_header_value("Authorization"), req.get_header_value("Cookie"),
+          req.get_header_value(kCsrfHeader)};
 }
 
 std::string Iso(int64_t t) { return FormatIsoUtc(t); }

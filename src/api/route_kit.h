@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/auth.h"
+#include "base/clock.h"
 #include "base/status.h"
 #include "relay/relay_service.h"
 #include "store/store.h"
@@ -48,12 +49,15 @@ Status Field(const json& body, const char* name, T* out, bool required) {
 
 // A route handler: runs with the authenticated principal; a non-OK status becomes the JSON error.
 using RouteHandler = std::function<Status(const Principal&, const http::Request&, http::Response&)>;
-// Wraps `handler` with bearer-token authentication against `store` and uniform error reporting.
+// The credentials a request offers: its bearer token, session cookie and CSRF header.
+Credentials CredentialsOf(const http::Request& req);
+// Wraps `handler` with authentication (a bearer token, or a session cookie with CSRF protection
+// for state-changing requests; auth.h) against `store` and uniform error reporting.
 inline http::Handler Guarded(store::Store* store, RouteHandler handler) {
   return [store, handler = std::move(handler)](const http::Request& req, http::Response& res) {
-    auto principal = Authenticate(*store, req.get_header_value("Authorization"));
+    auto principal = Authenticate(*store, CredentialsOf(req), SystemClock::Instance().NowSeconds());
     if (!principal.ok()) {
-      res.set_header("WWW-Authenticate", "Bearer");
+      if (principal.status().code() == StatusCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer");
       return SendError(res, principal.status());
     }
     Status s = handler(*principal, req, res);

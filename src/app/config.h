@@ -34,6 +34,9 @@ struct Config {
     std::string read_timeout = "30s";     // a request's headers and body must arrive within this
     int max_connections = 1000;
     int max_connections_per_client = 32;  // per client IP address
+    std::string metrics_token;            // set: /metrics needs "Authorization: Bearer <it>"
+    std::string session_ttl = "12h";      // a dashboard login lasts this long
+    std::string web_root;                 // the built dashboard; empty = "web" beside the binary
   } http;
   struct Mqtt {
     std::string broker = "127.0.0.1:1883";  // empty = no MQTT ingestion

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "alerts/channels/sms_channel.h"
+#include "api/dashboard.h"
 #include "alerts/channels/smtp_channel.h"
 #include "alerts/channels/webhook_channel.h"
 #include "core/meter_id.h"
@@ -78,6 +79,10 @@ Status Daemon::Start() {
   ho.max_connections = config_.http.max_connections;
   ho.max_connections_per_client = config_.http.max_connections_per_client;
   api::ApiDeps deps;
+  MH_ASSIGN_OR_RETURN(deps.access.session_ttl_s, ParseDuration(config_.http.session_ttl));
+  if (deps.access.session_ttl_s <= 0) return InvalidArgument("http.session_ttl must be positive");
+  deps.metrics_token = config_.http.metrics_token;
+  deps.web_root = config_.http.web_root.empty() ? api::DefaultWebRoot() : config_.http.web_root;
   deps.store = store_.get();
   deps.pipeline = pipeline_.get();
   deps.committer = http_committer_.get();

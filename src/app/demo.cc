@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/auth.h"
+#include "api/session.h"
 #include "app/daemon.h"
 #include "app/demo_audit.h"
 #include "app/demo_part.h"
@@ -174,6 +175,16 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
     }
   }
   auto token = api::CreateToken(st, api::Role::kAdmin, "demo-admin", "");
+  // Dashboard accounts, one per role, sharing one password made for this run; the customer owns
+  // the fleet's first meter.
+  const std::string password = api::NewToken().substr(3, 16);
+  const std::string first_customer = fleet.meters().empty() ? "C0" : "C" + fleet.meters().front().id.substr(1);
+  for (auto [name, role] : {std::pair{"operator", api::Role::kOperator}, {"supervisor", api::Role::kSupervisor},
+                            {"auditor", api::Role::kAuditor}, {"customer", api::Role::kCustomer}}) {
+    Status s = api::AddUser(st, {name, role, role == api::Role::kCustomer ? first_customer : "", password},
+                            SystemClock::Instance().NowSeconds());
+    if (!s.ok()) err << "demo: dashboard account " << name << ": " << s.message() << "\n";
+  }
   DemoContext ctx{daemon, receiver, args, broker.port(), "http://127.0.0.1:" + std::to_string(daemon.http_port()),
                   token.ok() ? *token : std::string(), sim_start, tz};
   for (auto& part : parts) {
@@ -184,6 +195,8 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   }
   out << "MeterHub demo\n"
       << "  HTTP API:   http://127.0.0.1:" << daemon.http_port() << "/api/v1  (OpenAPI: /api/v1/openapi.json, metrics: /metrics)\n"
+      << "  dashboard:  http://127.0.0.1:" << daemon.http_port() << "/  (log in as operator, supervisor, auditor or customer"
+      << " [" << first_customer << "], password " << password << "; or with the admin token)\n"
       << "  admin token: " << (token.ok() ? *token : std::string("(failed)")) << "\n"
       << "  MQTT broker: " << broker.address() << " (topic meters/<shard>/<meter_id>/readings)\n"
       << "  database:   " << config.store.path << "\n"

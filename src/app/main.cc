@@ -6,7 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
-#include "api/auth.h"
+#include "app/access_cli.h"
 #include "app/broker_auth.h"
 #include "app/config.h"
 #include "app/daemon.h"
@@ -103,32 +103,6 @@ int Import(const std::string& config_path, mh::ingest::ImportArgs args, const st
   if (report->summary.alerts > 0) dispatcher.RunOnce();
   std::cout << mh::ingest::FormatImportReport(*report);
   return report->bad_rows > 0 ? kUsageError : 0;
-}
-
-int CreateTokenCommand(const std::string& config_path, const std::string& role_name, const std::string& name,
-                       const std::string& customer) {
-  auto config = ConfigFrom(config_path);
-  if (!config.ok()) {
-    std::cerr << "meterhub token: " << config.status().message() << "\n";
-    return kUsageError;
-  }
-  auto role = mh::api::ParseRole(role_name);
-  if (!role) {
-    std::cerr << "meterhub token: --role must be admin, operator, auditor, customer or supervisor\n";
-    return kUsageError;
-  }
-  auto store = mh::app::OpenStore(*config);
-  if (!store.ok()) {
-    std::cerr << "meterhub token: " << store.status().ToString() << "\n";
-    return 1;
-  }
-  auto token = mh::api::CreateToken(**store, *role, name, customer);
-  if (!token.ok()) {
-    std::cerr << "meterhub token: " << token.status().message() << "\n";
-    return kUsageError;
-  }
-  std::cout << *token << "\n";
-  return 0;
 }
 
 }  // namespace
@@ -264,14 +238,8 @@ int main(int argc, char** argv) {
   auto* check = config_cmd->add_subcommand("check", "validate a configuration file");
   check->add_option("FILE", check_path)->required();
 
-  std::string role, token_name, customer;
-  auto* token = app.add_subcommand("token", "API tokens");
-  auto* token_create = token->add_subcommand("create", "create a token and print it (shown once)");
-  token->require_subcommand(1);
-  token_create->add_option("--config", config_path, "TOML configuration file (names the store)");
-  token_create->add_option("--role", role, "admin, operator, auditor, customer or supervisor")->required();
-  token_create->add_option("--name", token_name, "who or what uses it");
-  token_create->add_option("--customer", customer, "customer id (role customer)");
+  mh::app::AccessArgs access_args;
+  mh::app::AddAccessCommands(app, access_args);
 
   mh::sim::FitArgs fit_args;
   auto* sim = app.add_subcommand("sim", "fleet simulator tools");
@@ -336,7 +304,7 @@ int main(int argc, char** argv) {
     std::cout << check_path << ": ok\n";
     return 0;
   }
-  if (*token) return CreateTokenCommand(config_path, role, token_name, customer);
+  if (mh::app::AccessCommandGiven(access_args)) return mh::app::RunAccessCommand(access_args, std::cin, std::cout, std::cerr);
   if (*sim && sim->got_subcommand("generate")) return mh::app::RunGenerate(gen, std::cout, std::cerr);
   if (*sim) return mh::sim::RunFit(fit_args, std::cout, std::cerr);
   return 0;

@@ -173,6 +173,56 @@ struct ApiToken {
   std::string name;
   std::string role;          // admin | operator | auditor | customer | supervisor
   std::string customer_id;   // for role customer
+  int64_t created_at = 0;
+  int64_t expires_at = 0;    // 0 = never
+  int64_t revoked_at = 0;    // 0 = not revoked; a revoked token is kept for the record
+};
+
+// A dashboard account (SPEC 5 roles). The password is kept only as a slow salted hash
+// (the encoded Argon2id string: algorithm, parameters, salt and hash in one).
+struct UserRecord {
+  std::string username;
+  std::string role;
+  std::string customer_id;  // for role customer
+  std::string password_hash;
+  int64_t created_at = 0;
+};
+
+// A logged-in browser: the cookie's secret is kept only as its SHA-256. A session stands for
+// exactly one of a user or an API token, and ends with it.
+struct SessionRecord {
+  std::string session_sha256;
+  std::string username;      // set for a password login
+  std::string token_sha256;  // set for a token login
+  int64_t created_at = 0;
+  int64_t expires_at = 0;
+};
+
+// --- aggregates for the dashboard's fleet view ---
+
+// A page of the meter list, searched; `total` counts every match, not just the page.
+struct MeterQuery {
+  std::string customer_id;  // empty = every customer
+  std::string kind;         // empty = any kind
+  std::string region_code;  // empty = any (relay region; meters without one have "")
+  std::string text;         // substring of the meter id or customer id; empty = any
+  int64_t offset = 0;
+  int64_t limit = 100;
+};
+struct MeterPage {
+  std::vector<MeterInfo> meters;
+  int64_t total = 0;
+};
+
+// Counts over the whole fleet, each as (key, count) pairs ordered by key.
+struct FleetCounts {
+  int64_t meters = 0;
+  std::vector<std::pair<std::string, int64_t>> by_kind;
+  std::vector<std::pair<std::string, int64_t>> by_region;      // "" = not a relay meter
+  std::vector<std::pair<std::string, int64_t>> by_state;       // alerted | quarantined | normal
+  std::vector<std::pair<std::string, int64_t>> quarantine_by_verdict;
+  std::vector<std::pair<std::string, int64_t>> deliveries_by_status;
+  int64_t alerts_since = 0;  // alerts created at or after the given time
 };
 
 // --- relay retransmission (seed 000), head-end side ---

@@ -144,9 +144,36 @@ class Store {
   virtual Result<std::vector<RelayWorkOrder>> ListRelayWorkOrders(const std::string& meter_id, const std::string& state,
                                                                   int64_t limit) = 0;
 
-  // --- API tokens ---
+  // --- API tokens, users and sessions (SPEC 5) ---
+  // Inserts or replaces the token with this hash.
   virtual Status PutToken(const ApiToken& token) = 0;
   virtual Result<std::optional<ApiToken>> FindToken(const std::string& token_sha256) = 0;
+  // Every token (revoked ones too), oldest first.
+  virtual Result<std::vector<ApiToken>> ListTokens() = 0;
+  // Marks the token revoked at `at` and deletes its sessions, atomically; a token already revoked
+  // keeps its first revocation time. NotFound when there is no such token.
+  virtual Status RevokeToken(const std::string& token_sha256, int64_t at) = 0;
+  // AlreadyExists when the username is taken.
+  virtual Status AddUser(const UserRecord& user) = 0;
+  virtual Result<std::optional<UserRecord>> GetUser(const std::string& username) = 0;
+  // Ordered by username.
+  virtual Result<std::vector<UserRecord>> ListUsers() = 0;
+  // Deletes the user and their sessions, atomically. NotFound when there is no such user.
+  virtual Status DeleteUser(const std::string& username) = 0;
+  virtual Status PutSession(const SessionRecord& session) = 0;
+  virtual Result<std::optional<SessionRecord>> FindSession(const std::string& session_sha256) = 0;
+  // Deleting a session that is not there is not an error.
+  virtual Status DeleteSession(const std::string& session_sha256) = 0;
+  // Deletes the sessions with expires_at <= now; returns how many.
+  virtual Result<int64_t> DeleteExpiredSessions(int64_t now) = 0;
+
+  // --- aggregates for the dashboard's fleet view ---
+  // Meters matching `query`, in meter-id order, one page of them, and how many match in all.
+  virtual Result<MeterPage> SearchMeters(const MeterQuery& query) = 0;
+  // Fleet-wide counts. A meter's state: `alerted` (an alert created at or after `alerts_since`),
+  // else `quarantined` (a quarantined reading with ts at or after `quarantine_since`), else
+  // `normal`; `alerts_since` also bounds FleetCounts::alerts_since.
+  virtual Result<FleetCounts> CountFleet(int64_t alerts_since, int64_t quarantine_since) = 0;
 };
 
 }  // namespace mh::store

@@ -89,7 +89,15 @@ auto Fields(const Delivery& d) {
   return std::make_tuple(d.terminal_id, d.channel, d.address, d.content, std::string(DeliveryStatusName(d.status)),
                          d.attempts, d.next_attempt_at, d.last_error, d.updated_at);
 }
-auto Fields(const ApiToken& t) { return std::make_tuple(t.token_sha256, t.name, t.role, t.customer_id); }
+auto Fields(const ApiToken& t) {
+  return std::make_tuple(t.token_sha256, t.name, t.role, t.customer_id, t.created_at, t.expires_at, t.revoked_at);
+}
+auto Fields(const UserRecord& u) {
+  return std::make_tuple(u.username, u.role, u.customer_id, u.password_hash, u.created_at);
+}
+auto Fields(const SessionRecord& s) {
+  return std::make_tuple(s.session_sha256, s.username, s.token_sha256, s.created_at, s.expires_at);
+}
 
 MeterInfo Meter(const std::string& id, const std::string& customer = "C1") {
   MeterInfo m;
@@ -879,7 +887,7 @@ TEST_P(StoreConformanceTest, DueDeliveriesArePendingOnesInNextAttemptOrder) {
 // --- API tokens ---
 
 TEST_P(StoreConformanceTest, TokensPutFindAndReplace) {
-  ApiToken token{"ab12", "ops laptop", "operator", ""};
+  ApiToken token{"ab12", "ops laptop", "operator", "", 1700000000, 1707776000, 0};
   ASSERT_OK(store().PutToken(token));
   ASSERT_OK_AND_ASSIGN(std::optional<ApiToken> found, store().FindToken("ab12"));
   ASSERT_TRUE(found.has_value());
@@ -892,6 +900,137 @@ TEST_P(StoreConformanceTest, TokensPutFindAndReplace) {
   EXPECT_EQ(Fields(*found), Fields(token));
   ASSERT_OK_AND_ASSIGN(found, store().FindToken("cd34"));
   EXPECT_FALSE(found.has_value());
+}
+
+// --- access: token lifecycle, users, sessions ---
+
+TEST_P(StoreConformanceTest, TokensListedOldestFirstAndRevokedOnceWithTheirSessions) {
+  ASSERT_OK(store().PutToken({"bb", "second", "operator", "", 200, 0, 0}));
+  ASSERT_OK(store().PutToken({"aa", "first", "customer", "C1", 100, 900, 0}));
+  ASSERT_OK(store().PutSession({"s1", "", "bb", 210, 5000}));
+  ASSERT_OK(store().PutSession({"s2", "", "aa", 210, 5000}));
+  ASSERT_OK_AND_ASSIGN(std::vector<ApiToken> tokens, store().ListTokens());
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_EQ(tokens[0].token_sha256, "aa");
+  EXPECT_EQ(tokens[1].token_sha256, "bb");
+
+  ASSERT_OK(store().RevokeToken("bb", 300));
+  ASSERT_OK(store().RevokeToken("bb", 400));  // the first revocation time stays
+  ASSERT_OK_AND_ASSIGN(std::optional<ApiToken> revoked, store().FindToken("bb"));
+  ASSERT_TRUE(revoked.has_value());
+  EXPECT_EQ(revoked->revoked_at, 300);
+  ASSERT_OK_AND_ASSIGN(std::optional<SessionRecord> gone, store().FindSession("s1"));
+  EXPECT_FALSE(gone.has_value());
+  ASSERT_OK_AND_ASSIGN(std::optional<SessionRecord> kept, store().FindSession("s2"));
+  EXPECT_TRUE(kept.has_value());
+  EXPECT_EQ(store().RevokeToken("zz", 300).code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, UsersAddGetListAndDeleteWithTheirSessions) {
+  UserRecord ann{"ann", "operator", "", "$argon2id$x", 100};
+  UserRecord bob{"bob", "customer", "C1", "$argon2id$y", 110};
+  ASSERT_OK(store().AddUser(bob));
+  ASSERT_OK(store().AddUser(ann));
+  EXPECT_EQ(store().AddUser(ann).code(), StatusCode::kAlreadyExists);
+  ASSERT_OK_AND_ASSIGN(std::optional<UserRecord> found, store().GetUser("bob"));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(Fields(*found), Fields(bob));
+  ASSERT_OK_AND_ASSIGN(std::vector<UserRecord> users, store().ListUsers());
+  ASSERT_EQ(users.size(), 2u);
+  EXPECT_EQ(users[0].username, "ann");
+
+  ASSERT_OK(store().PutSession({"s1", "bob", "", 120, 5000}));
+  ASSERT_OK(store().PutSession({"s2", "ann", "", 120, 5000}));
+  ASSERT_OK(store().DeleteUser("bob"));
+  ASSERT_OK_AND_ASSIGN(found, store().GetUser("bob"));
+  EXPECT_FALSE(found.has_value());
+  ASSERT_OK_AND_ASSIGN(std::optional<SessionRecord> gone, store().FindSession("s1"));
+  EXPECT_FALSE(gone.has_value());
+  ASSERT_OK_AND_ASSIGN(std::optional<SessionRecord> kept, store().FindSession("s2"));
+  EXPECT_TRUE(kept.has_value());
+  EXPECT_EQ(store().DeleteUser("bob").code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, SessionsPutFindDeleteAndExpire) {
+  SessionRecord s{"s1", "ann", "", 100, 1000};
+  ASSERT_OK(store().PutSession(s));
+  ASSERT_OK(store().PutSession({"s2", "", "aa", 100, 2000}));
+  EXPECT_EQ(store().PutSession({"s3", "ann", "aa", 100, 2000}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().PutSession({"s3", "", "", 100, 2000}).code(), StatusCode::kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(std::optional<SessionRecord> found, store().FindSession("s1"));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(Fields(*found), Fields(s));
+  ASSERT_OK_AND_ASSIGN(int64_t expired, store().DeleteExpiredSessions(1000));
+  EXPECT_EQ(expired, 1);
+  ASSERT_OK_AND_ASSIGN(found, store().FindSession("s1"));
+  EXPECT_FALSE(found.has_value());
+  ASSERT_OK(store().DeleteSession("s2"));
+  ASSERT_OK(store().DeleteSession("s2"));  // not there: not an error
+  ASSERT_OK_AND_ASSIGN(found, store().FindSession("s2"));
+  EXPECT_FALSE(found.has_value());
+}
+
+// --- aggregates for the fleet view ---
+
+TEST_P(StoreConformanceTest, SearchMetersFiltersPagesAndCountsAllMatches) {
+  for (int i = 0; i < 7; ++i) {
+    MeterInfo m = Meter("E" + std::to_string(i), i < 3 ? "ACME" : "C9");
+    m.kind = i % 2 == 0 ? "electricity" : "water";
+    ASSERT_OK(store().UpsertMeter(m));
+  }
+  ASSERT_OK(store().UpsertRelayMeter({"E1", "110101001", "000001", "street", "00", 1}));
+  MeterQuery q;
+  q.limit = 2;
+  q.offset = 1;
+  ASSERT_OK_AND_ASSIGN(MeterPage page, store().SearchMeters(q));
+  EXPECT_EQ(page.total, 7);
+  ASSERT_EQ(page.meters.size(), 2u);
+  EXPECT_EQ(page.meters[0].meter_id, "E1");
+  q = MeterQuery{};
+  q.text = "acm";  // customer id, any case
+  ASSERT_OK_AND_ASSIGN(page, store().SearchMeters(q));
+  EXPECT_EQ(page.total, 3);
+  q.kind = "water";
+  ASSERT_OK_AND_ASSIGN(page, store().SearchMeters(q));
+  ASSERT_EQ(page.total, 1);
+  EXPECT_EQ(page.meters[0].meter_id, "E1");
+  q = MeterQuery{};
+  q.customer_id = "C9";
+  q.text = "e1";  // matches no meter of C9
+  ASSERT_OK_AND_ASSIGN(page, store().SearchMeters(q));
+  EXPECT_EQ(page.total, 0);
+  q = MeterQuery{};
+  q.region_code = "110101001";
+  ASSERT_OK_AND_ASSIGN(page, store().SearchMeters(q));
+  ASSERT_EQ(page.total, 1);
+  EXPECT_EQ(page.meters[0].meter_id, "E1");
+}
+
+TEST_P(StoreConformanceTest, FleetCountsByKindRegionStateVerdictAndDelivery) {
+  for (const char* id : {"A", "B", "C", "D"}) {
+    MeterInfo m = Meter(id);
+    if (std::string(id) == "D") m.kind = "water";
+    ASSERT_OK(store().UpsertMeter(m));
+  }
+  ASSERT_OK(store().UpsertRelayMeter({"A", "110101001", "000001", "street", "00", 1}));
+  IngestBatch batch;
+  batch.quarantined = {Quarantined("A", 5000, 1.0), Quarantined("B", 5000, std::nullopt, Verdict::kNull, "x"),
+                       Quarantined("C", 100, 1.0, Verdict::kSudden)};
+  batch.alerts = {Alert("A", "T1", 0, 6000)};  // created_at 6001
+  ASSERT_OK(store().Commit(batch));
+  ASSERT_OK_AND_ASSIGN(FleetCounts f, store().CountFleet(/*alerts_since=*/6000, /*quarantine_since=*/1000));
+  EXPECT_EQ(f.meters, 4);
+  using KC = std::vector<std::pair<std::string, int64_t>>;
+  EXPECT_EQ(f.by_kind, (KC{{"electricity", 3}, {"water", 1}}));
+  EXPECT_EQ(f.by_region, (KC{{"", 3}, {"110101001", 1}}));
+  // A has an alert (and quarantine), B quarantine since 1000, C's is older, D nothing.
+  EXPECT_EQ(f.by_state, (KC{{"alerted", 1}, {"normal", 2}, {"quarantined", 1}}));
+  EXPECT_EQ(f.quarantine_by_verdict, (KC{{"error", 1}, {"null", 1}, {"sudden", 1}}));
+  EXPECT_EQ(f.deliveries_by_status, (KC{{"pending", 1}}));
+  EXPECT_EQ(f.alerts_since, 1);
+  ASSERT_OK_AND_ASSIGN(f, store().CountFleet(7000, 1000));
+  EXPECT_EQ(f.alerts_since, 0);
+  EXPECT_EQ(f.by_state, (KC{{"alerted", 0}, {"normal", 2}, {"quarantined", 2}}));
 }
 
 // --- threads ---

@@ -316,6 +316,29 @@ ALTER TABLE meters ADD COLUMN group_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE meters ADD COLUMN timezone   TEXT NOT NULL DEFAULT '';
 )sql", &PackVersion3Readings},
     {5, RelayOutcomesSchema()},
+    // Access (SPEC 5): token lifecycle, dashboard users, browser sessions.
+    {6, R"sql(
+ALTER TABLE api_tokens ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE users (
+  username      TEXT    NOT NULL PRIMARY KEY,
+  role          TEXT    NOT NULL,
+  customer_id   TEXT    NOT NULL,
+  password_hash TEXT    NOT NULL,
+  created_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE sessions (
+  session_sha256 TEXT    NOT NULL PRIMARY KEY,
+  username       TEXT    NOT NULL,
+  token_sha256   TEXT    NOT NULL,
+  created_at     INTEGER NOT NULL,
+  expires_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_user ON sessions (username) WHERE username <> '';
+CREATE INDEX sessions_by_token ON sessions (token_sha256) WHERE token_sha256 <> '';
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+)sql"},
 };
 
 constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;

@@ -239,6 +239,34 @@ Status ReadToken(Row& row, ApiToken& t) {
   t.name = row.Text();
   t.role = row.Text();
   t.customer_id = row.Text();
+  t.created_at = row.Int();
+  t.expires_at = row.Int();
+  t.revoked_at = row.Int();
+  return Status::Ok();
+}
+
+Status ReadUser(Row& row, UserRecord& u) {
+  u.username = row.Text();
+  u.role = row.Text();
+  u.customer_id = row.Text();
+  u.password_hash = row.Text();
+  u.created_at = row.Int();
+  return Status::Ok();
+}
+
+Status ReadSession(Row& row, SessionRecord& s) {
+  s.session_sha256 = row.Text();
+  s.username = row.Text();
+  s.token_sha256 = row.Text();
+  s.created_at = row.Int();
+  s.expires_at = row.Int();
+  return Status::Ok();
+}
+
+using KeyCount = std::pair<std::string, int64_t>;
+Status ReadKeyCount(Row& row, KeyCount& kc) {
+  kc.first = row.Text();
+  kc.second = row.Int();
   return Status::Ok();
 }
 
@@ -679,7 +707,8 @@ class SqliteStore final : public Store {
   Status PutToken(const ApiToken& t) override {
     if (t.token_sha256.empty()) return InvalidArgument("put token: empty token_sha256");
     return Write(Sql::kPutToken, "put token " + t.name, [&](Binder& b) {
-      b.Text(t.token_sha256).Text(t.name).Text(t.role).Text(t.customer_id);
+      b.Text(t.token_sha256).Text(t.name).Text(t.role).Text(t.customer_id).Int(t.created_at).Int(t.expires_at)
+          .Int(t.revoked_at);
     });
   }
 
@@ -688,6 +717,130 @@ class SqliteStore final : public Store {
                         Query<ApiToken>(Sql::kFindToken, "find token", ReadToken,
                                         [&](Binder& b) { b.Text(token_sha256); }));
     return First(std::move(rows));
+  }
+
+  // --- access: token lifecycle, users, sessions ---
+
+  Result<std::vector<ApiToken>> ListTokens() override {
+    return Query<ApiToken>(Sql::kListTokens, "list tokens", ReadToken, [](Binder&) {});
+  }
+
+  Status RevokeToken(const std::string& token_sha256, int64_t at) override {
+    const std::string operation = "revoke token " + token_sha256.substr(0, 12);
+    bool found = false;
+    MH_RETURN_IF_ERROR(Transaction(operation, [&](Connection& db) -> Status {
+      MH_RETURN_IF_ERROR(Step(db, Sql::kRevokeToken, operation, [&](Binder& b) { b.Text(token_sha256).Int(at); }));
+      found = sqlite3_changes(db.db()) > 0;
+      return Step(db, Sql::kDeleteSessionsOfToken, operation, [&](Binder& b) { b.Text(token_sha256); });
+    }));
+    if (!found) return NotFound(operation + ": no such token");
+    return Status::Ok();
+  }
+
+  Status AddUser(const UserRecord& u) override {
+    const std::string operation = "add user " + u.username;
+    if (u.username.empty()) return InvalidArgument("add user: empty username");
+    Status status = Write(Sql::kAddUser, operation, [&](Binder& b) {
+      b.Text(u.username).Text(u.role).Text(u.customer_id).Text(u.password_hash).Int(u.created_at);
+    });
+    if (!status.ok() && status.message().find("UNIQUE") != std::string::npos)
+      return AlreadyExists(operation + ": the username is taken");
+    return status;
+  }
+
+  Result<std::optional<UserRecord>> GetUser(const std::string& username) override {
+    MH_ASSIGN_OR_RETURN(std::vector<UserRecord> rows, Query<UserRecord>(Sql::kGetUser, "get user " + username, ReadUser,
+                                                                        [&](Binder& b) { b.Text(username); }));
+    return First(std::move(rows));
+  }
+
+  Result<std::vector<UserRecord>> ListUsers() override {
+    return Query<UserRecord>(Sql::kListUsers, "list users", ReadUser, [](Binder&) {});
+  }
+
+  Status DeleteUser(const std::string& username) override {
+    const std::string operation = "delete user " + username;
+    bool found = false;
+    MH_RETURN_IF_ERROR(Transaction(operation, [&](Connection& db) -> Status {
+      MH_RETURN_IF_ERROR(Step(db, Sql::kDeleteUser, operation, [&](Binder& b) { b.Text(username); }));
+      found = sqlite3_changes(db.db()) > 0;
+      return Step(db, Sql::kDeleteSessionsOfUser, operation, [&](Binder& b) { b.Text(username); });
+    }));
+    if (!found) return NotFound(operation + ": no such user");
+    return Status::Ok();
+  }
+
+  Status PutSession(const SessionRecord& s) override {
+    if (s.session_sha256.empty()) return InvalidArgument("put session: empty session_sha256");
+    if (s.username.empty() == s.token_sha256.empty())
+      return InvalidArgument("put session: exactly one of username and token_sha256 must be set");
+    return Write(Sql::kPutSession, "put session", [&](Binder& b) {
+      b.Text(s.session_sha256).Text(s.username).Text(s.token_sha256).Int(s.created_at).Int(s.expires_at);
+    });
+  }
+
+  Result<std::optional<SessionRecord>> FindSession(const std::string& session_sha256) override {
+    MH_ASSIGN_OR_RETURN(std::vector<SessionRecord> rows,
+                        Query<SessionRecord>(Sql::kFindSession, "find session", ReadSession,
+                                             [&](Binder& b) { b.Text(session_sha256); }));
+    return First(std::move(rows));
+  }
+
+  Status DeleteSession(const std::string& session_sha256) override {
+    return Write(Sql::kDeleteSession, "delete session", [&](Binder& b) { b.Text(session_sha256); });
+  }
+
+  Result<int64_t> DeleteExpiredSessions(int64_t now) override {
+    MH_ASSIGN_OR_RETURN(int changed, WriteCounting(Sql::kDeleteExpiredSessions, "delete expired sessions",
+                                                   [&](Binder& b) { b.Int(now); }));
+    return static_cast<int64_t>(changed);
+  }
+
+  // --- aggregates for the fleet view ---
+
+  Result<MeterPage> SearchMeters(const MeterQuery& q) override {
+    if (q.offset < 0) return InvalidArgument("search meters: negative offset");
+    auto bind = [&](Binder& b) { b.Text(q.customer_id).Text(q.kind).Text(q.region_code).Text(q.text); };
+    MeterPage page;
+    MH_ASSIGN_OR_RETURN(page.meters, Query<MeterInfo>(Sql::kSearchMeters, "search meters", ReadMeter, [&](Binder& b) {
+                          bind(b);
+                          b.Limit(q.limit).Int(q.offset);
+                        }));
+    MH_ASSIGN_OR_RETURN(std::vector<KeyCount> total,
+                        Query<KeyCount>(Sql::kCountSearchMeters, "count searched meters",
+                                        [](Row& row, KeyCount& kc) {
+                                          kc.second = row.Int();
+                                          return Status::Ok();
+                                        },
+                                        bind));
+    page.total = total.empty() ? 0 : total.front().second;
+    return page;
+  }
+
+  Result<FleetCounts> CountFleet(int64_t alerts_since, int64_t quarantine_since) override {
+    FleetCounts f;
+    auto none = [](Binder&) {};
+    MH_ASSIGN_OR_RETURN(f.meters, CountMeters());
+    MH_ASSIGN_OR_RETURN(f.by_kind, Query<KeyCount>(Sql::kCountMetersByKind, "count meters by kind", ReadKeyCount, none));
+    MH_ASSIGN_OR_RETURN(f.by_region,
+                        Query<KeyCount>(Sql::kCountMetersByRegion, "count meters by region", ReadKeyCount, none));
+    MH_ASSIGN_OR_RETURN(std::vector<KeyCount> states,
+                        Query<KeyCount>(Sql::kCountMeterStates, "count meter states", ReadKeyCount,
+                                        [&](Binder& b) { b.Int(alerts_since).Int(quarantine_since); }));
+    int64_t flagged = 0;
+    for (const auto& kc : states) flagged += kc.second;
+    f.by_state = states;
+    f.by_state.emplace_back("normal", std::max<int64_t>(0, f.meters - flagged));
+    std::sort(f.by_state.begin(), f.by_state.end());
+    MH_ASSIGN_OR_RETURN(f.quarantine_by_verdict, Query<KeyCount>(Sql::kCountQuarantineByVerdict,
+                                                                 "count quarantine by verdict", ReadKeyCount, none));
+    MH_ASSIGN_OR_RETURN(f.deliveries_by_status, Query<KeyCount>(Sql::kCountDeliveriesByStatus,
+                                                                "count deliveries by status", ReadKeyCount, none));
+    MH_ASSIGN_OR_RETURN(std::vector<KeyCount> alerts,
+                        Query<KeyCount>(Sql::kCountAlertsSince, "count alerts since", ReadKeyCount,
+                                        [&](Binder& b) { b.Int(alerts_since); }));
+    f.alerts_since = alerts.empty() ? 0 : alerts.front().second;
+    return f;
   }
 
  private:

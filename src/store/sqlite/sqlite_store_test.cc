@@ -135,6 +135,7 @@ TEST_F(SqliteStoreTest, MigratesAVersionThreeDatabase) {
       rows += "INSERT INTO meter_state VALUES ('" + id + R"(', '{"v":1,"last":{"ts":1700269200,"value":399},"period_start":0,"period_end":0}');)";
     }
     rows += "INSERT INTO quarantine VALUES ('M1', 1700000000, 'error', 'v:5', 5, '', 'd<0', 'mqtt', 0);";
+    rows += "INSERT INTO api_tokens VALUES ('ab', 'old', 'admin', '');";
     rows += "COMMIT;";
     ASSERT_EQ(sqlite3_exec(db, rows.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
     sqlite3_close(db);
@@ -180,6 +181,9 @@ TEST_F(SqliteStoreTest, MigratesAVersionFourRelayBatchTable) {
                           " relay_meter_id TEXT NOT NULL, outcome TEXT NOT NULL, readings INTEGER NOT NULL,"
                           " copies INTEGER NOT NULL, received_at INTEGER NOT NULL) WITHOUT ROWID",
                           "INSERT INTO relay_batches VALUES ('aa', 'M1', 'R1', 'accepted', 3, 1, 100)",
+                          // and schema 6 (access) undone, so the file is what a version-4 build left
+                          "DROP TABLE users", "DROP TABLE sessions", "ALTER TABLE api_tokens DROP COLUMN created_at",
+                          "ALTER TABLE api_tokens DROP COLUMN expires_at", "ALTER TABLE api_tokens DROP COLUMN revoked_at",
                           "DELETE FROM schema_version WHERE version >= 5"})
     mh::testing::SqliteQueryText(path, sql);
   std::unique_ptr<Store> store = Open(Options());

@@ -100,11 +100,66 @@ const char* SqlText(Sql id) {
       return "SELECT delivery_id, attempt, at_ms, status, error FROM delivery_attempts WHERE delivery_id = ?1"
              " ORDER BY attempt";
     case Sql::kPutToken:
-      return "INSERT INTO api_tokens (token_sha256, name, role, customer_id) VALUES (?1, ?2, ?3, ?4)"
-             " ON CONFLICT (token_sha256) DO UPDATE SET name = excluded.name, role = excluded.role,"
-             " customer_id = excluded.customer_id";
+      return "INSERT INTO api_tokens (token_sha256, name, role, customer_id, created_at, expires_at, revoked_at)"
+             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (token_sha256) DO UPDATE SET name = excluded.name,"
+             " role = excluded.role, customer_id = excluded.customer_id, created_at = excluded.created_at,"
+             " expires_at = excluded.expires_at, revoked_at = excluded.revoked_at";
     case Sql::kFindToken:
-      return "SELECT token_sha256, name, role, customer_id FROM api_tokens WHERE token_sha256 = ?1";
+      return "SELECT token_sha256, name, role, customer_id, created_at, expires_at, revoked_at FROM api_tokens"
+             " WHERE token_sha256 = ?1";
+    case Sql::kListTokens:
+      return "SELECT token_sha256, name, role, customer_id, created_at, expires_at, revoked_at FROM api_tokens"
+             " ORDER BY created_at, token_sha256";
+    case Sql::kRevokeToken:
+      return "UPDATE api_tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN ?2 ELSE revoked_at END"
+             " WHERE token_sha256 = ?1";
+    case Sql::kDeleteSessionsOfToken:
+      return "DELETE FROM sessions WHERE token_sha256 = ?1 AND token_sha256 <> ''";
+    case Sql::kAddUser:
+      return "INSERT INTO users (username, role, customer_id, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+    case Sql::kGetUser:
+      return "SELECT username, role, customer_id, password_hash, created_at FROM users WHERE username = ?1";
+    case Sql::kListUsers:
+      return "SELECT username, role, customer_id, password_hash, created_at FROM users ORDER BY username";
+    case Sql::kDeleteUser: return "DELETE FROM users WHERE username = ?1";
+    case Sql::kDeleteSessionsOfUser: return "DELETE FROM sessions WHERE username = ?1 AND username <> ''";
+    case Sql::kPutSession:
+      return "INSERT INTO sessions (session_sha256, username, token_sha256, created_at, expires_at)"
+             " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (session_sha256) DO UPDATE SET username = excluded.username,"
+             " token_sha256 = excluded.token_sha256, created_at = excluded.created_at, expires_at = excluded.expires_at";
+    case Sql::kFindSession:
+      return "SELECT session_sha256, username, token_sha256, created_at, expires_at FROM sessions"
+             " WHERE session_sha256 = ?1";
+    case Sql::kDeleteSession: return "DELETE FROM sessions WHERE session_sha256 = ?1";
+    case Sql::kDeleteExpiredSessions: return "DELETE FROM sessions WHERE expires_at <= ?1";
+    case Sql::kSearchMeters:
+      return "SELECT m.meter_id, m.kind, m.customer_id, m.tz_offset_s, m.interval_s, m.register_max, m.customer_t1,"
+             " m.created_at, m.group_name, m.timezone FROM meters m LEFT JOIN relay_meters r ON r.meter_id = m.meter_id"
+             " WHERE (?1 = '' OR m.customer_id = ?1) AND (?2 = '' OR m.kind = ?2)"
+             " AND (?3 = '' OR coalesce(r.region_code, '') = ?3)"
+             " AND (?4 = '' OR instr(lower(m.meter_id), lower(?4)) > 0 OR instr(lower(m.customer_id), lower(?4)) > 0)"
+             " ORDER BY m.meter_id LIMIT ?5 OFFSET ?6";
+    case Sql::kCountSearchMeters:
+      return "SELECT count(*) FROM meters m LEFT JOIN relay_meters r ON r.meter_id = m.meter_id"
+             " WHERE (?1 = '' OR m.customer_id = ?1) AND (?2 = '' OR m.kind = ?2)"
+             " AND (?3 = '' OR coalesce(r.region_code, '') = ?3)"
+             " AND (?4 = '' OR instr(lower(m.meter_id), lower(?4)) > 0 OR instr(lower(m.customer_id), lower(?4)) > 0)";
+    case Sql::kCountMetersByKind: return "SELECT kind, count(*) FROM meters GROUP BY kind ORDER BY kind";
+    case Sql::kCountMetersByRegion:
+      return "SELECT coalesce(r.region_code, ''), count(*) FROM meters m LEFT JOIN relay_meters r"
+             " ON r.meter_id = m.meter_id GROUP BY 1 ORDER BY 1";
+    case Sql::kCountMeterStates:
+      // Meters with an alert since ?1, and meters with a quarantined reading since ?2 but no such alert.
+      return "WITH alerted AS (SELECT DISTINCT a.meter_id FROM alerts a JOIN meters m ON m.meter_id = a.meter_id"
+             "   WHERE a.created_at >= ?1),"
+             " quarantined AS (SELECT DISTINCT q.meter_id FROM quarantine q JOIN meters m ON m.meter_id = q.meter_id"
+             "   WHERE q.ts >= ?2 AND q.meter_id NOT IN (SELECT meter_id FROM alerted))"
+             " SELECT 'alerted', count(*) FROM alerted UNION ALL SELECT 'quarantined', count(*) FROM quarantined";
+    case Sql::kCountQuarantineByVerdict:
+      return "SELECT verdict, count(*) FROM quarantine GROUP BY verdict ORDER BY verdict";
+    case Sql::kCountDeliveriesByStatus:
+      return "SELECT status, count(*) FROM deliveries GROUP BY status ORDER BY status";
+    case Sql::kCountAlertsSince: return "SELECT 'alerts', count(*) FROM alerts WHERE created_at >= ?1";
     case Sql::kUpsertRelayMeter:
       return "INSERT INTO relay_meters (meter_id, region_code, position_code, region_name, device_key_hex,"
              " registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (meter_id) DO UPDATE SET"
