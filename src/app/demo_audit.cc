@@ -4,12 +4,16 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <ostream>
 #include <thread>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <httplib.h>
@@ -20,6 +24,8 @@
 #include "app/demo.h"
 #include "app/webhook_receiver.h"
 #include "audit/ledger_records.h"
+#include "audit/messages.h"
+#include "core/time.h"
 #include "meter/audit/dynamic_segment.h"
 #include "meter/audit/fixed_segment.h"
 #include "meter/audit/schedule.h"
@@ -36,6 +42,8 @@ using sim::AuditAttack;
 
 constexpr char kInspections[] = "/audit/inspections";
 constexpr double kIngestTimeoutS = 60;  // for the daemon to take a cycle end's signals and segments
+constexpr int64_t kReadingInterval = 3600;  // the audited meters' readings (for their cycle lengths)
+constexpr char kRegion[] = "110101001";     // their region (SPEC 0.1 region code) at commissioning
 
 std::string MeterName(int index) {
   char buf[16];
@@ -71,6 +79,9 @@ class AuditDemoPart final : public DemoPart {
     api_->set_read_timeout(60, 0);
     api_->set_bearer_token_auth(token_);
     MH_RETURN_IF_ERROR(link_.Connect(ctx.broker_port, "meterhub-demo-audit"));
+    // The meters' commands (their next cycle length, requests for their segments) arrive on the
+    // link's network thread while this part may be advancing the meters: mu_ keeps them apart.
+    link_.SetCommandHandler([this](const std::string& meter, const std::string& payload) { OnCommand(meter, payload); });
     // The second connection to the daemon's database file, for the altered-ledger-row attack.
     if (sqlite3_open_v2(db_path_.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
       return Unavailable("demo audit: cannot open '" + db_path_ + "': " + sqlite3_errmsg(db_));
@@ -80,12 +91,23 @@ class AuditDemoPart final : public DemoPart {
     MH_ASSIGN_OR_RETURN(std::vector<sim::AuditMeterSetup> setup,
                         sim::DrawAuditMeterSetups(meter_count_, seed_, 0.2, 0.6, 50));
     const int64_t first_day = ma::LocalDay(ctx.sim_start, ctx.tz_offset_s);
-    compare_text_ = ma::FormatComparisonTable(ma::DefaultComparisonLines());
+    std::lock_guard lock(mu_);
     for (int m = 0; m < meter_count_; ++m) {
       const std::string id = MeterName(m);
-      // Commissioning, as an operator would: the initial fixed code into the ledger.
+      // As an operator would: the meter into the readings store (its readings set its cycle
+      // length), then commissioning — the fixed code, the comparison table (the reference one),
+      // the user attribute and the region into the ledger and the audit server.
+      MH_RETURN_IF_ERROR(Call("/api/v1/meters",
+                              {{"meter_id", id}, {"kind", "electricity"}, {"timezone", FormatUtcOffset(ctx.tz_offset_s)},
+                               {"interval_s", kReadingInterval}},
+                              201)
+                             .status());
       MH_RETURN_IF_ERROR(Call("/api/v1/audit/meters/" + id + "/commission",
-                              {{"fixed_image", ma::DefaultFixedImage()}, {"registered_at", ctx.sim_start - 86400}}, 201)
+                              {{"fixed_image", ma::DefaultFixedImage()},
+                               {"registered_at", ctx.sim_start - 86400},
+                               {"user_attribute", setup[m].q == ma::kEnterpriseQ ? "enterprise" : "residential"},
+                               {"region", kRegion}},
+                              201)
                              .status());
       Meter meter;
       meter.uploader = std::make_unique<CountingUploader>(&link_);
@@ -93,8 +115,12 @@ class AuditDemoPart final : public DemoPart {
                           sim::AuditDevice::Create(id, setup[m], ma::Cycle{first_day, setup[m].d0, ctx.tz_offset_s},
                                                    sim::MixSeed(seed_, m, 3), sim::MixSeed(seed_, m, 2), meter.uploader.get()));
       MH_RETURN_IF_ERROR(BeginCycle(&meter));
+      index_[id] = meters_.size();
       meters_.push_back(std::move(meter));
+      MH_RETURN_IF_ERROR(link_.SubscribeCommands(id));
     }
+    if (!link_.WaitSubscribed(kIngestTimeoutS)) return Unavailable("demo audit: the broker did not acknowledge the subscriptions");
+    next_reading_ = ctx.sim_start;
     return Status::Ok();
   }
 
@@ -142,6 +168,9 @@ class AuditDemoPart final : public DemoPart {
       out << ")\n";
     }
     out << "  audit clean audits:   " << clean_audits_ << " (false alarms " << false_alarms_ << ")\n"
+        << "  audit segments:       " << fresh_ << " audits on segments fetched from the meter on request, "
+        << stored_ << " on stored ones; " << cycles_applied_ << " cycle lengths (SPEC 4.1) applied by the meters, "
+        << tables_ignored_ << " meter tables ignored\n"
         << "  inspection orders:    " << receiver_->received(kInspections)
         << " received by the inspectors' webhook (audits alarmed " << alarmed_ << ")\n";
     auto samples = receiver_->samples(kInspections);
@@ -165,32 +194,69 @@ class AuditDemoPart final : public DemoPart {
   Status Advance(int64_t sim_time) {
     MH_RETURN_IF_ERROR(RunPendingAudits());
     while (true) {
-      int64_t next = sim_time;
-      for (const Meter& m : meters_) next = std::min(next, m.device->cycle_end());
+      int64_t next = std::min(sim_time, next_reading_);
+      {
+        std::lock_guard lock(mu_);
+        for (const Meter& m : meters_) next = std::min(next, m.device->cycle_end());
+      }
       bool due = false;
       for (const Pending& p : pending_) due |= p.deadline <= next;
       if (due) {
         MH_RETURN_IF_ERROR(RunPendingAudits());
         continue;
       }
-      for (size_t i = 0; i < meters_.size(); ++i) {
-        Meter& m = meters_[i];
-        sim::AuditDevice& d = *m.device;
-        if (d.cycle_end() != next) {
-          d.RunTo(next);
-          continue;
-        }
-        MH_ASSIGN_OR_RETURN(ma::DynamicSegment segment, d.FinishCycle());
-        Pending p{i, segment.cycle, ma::FormatDynamicSegment(segment), m.plan, 0};
-        MH_RETURN_IF_ERROR(link_.PublishSegments(d.id(), d.firmware().stored_image(), p.dynamic_text, compare_text_));
-        // The meter goes on clean (the repair an alarm's inspection would do), in a new cycle.
-        MH_RETURN_IF_ERROR(d.Repair());
-        MH_RETURN_IF_ERROR(BeginCycle(&m));
-        p.deadline = d.cycle().WindowEndUtc(1);
-        pending_.push_back(std::move(p));
-      }
+      MH_RETURN_IF_ERROR(Step(next));
       if (next >= sim_time) return Status::Ok();
     }
+  }
+
+  // Every meter up to `t`: a cycle ending then sends its segments and starts the next one; on the
+  // hour the meters publish their readings.
+  Status Step(int64_t t) {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < meters_.size(); ++i) {
+      Meter& m = meters_[i];
+      sim::AuditDevice& d = *m.device;
+      if (d.cycle_end() != t) {
+        d.RunTo(t);
+        continue;
+      }
+      MH_ASSIGN_OR_RETURN(ma::DynamicSegment segment, d.FinishCycle());
+      Pending p{i, segment.cycle, ma::FormatDynamicSegment(segment), m.plan, 0};
+      MH_RETURN_IF_ERROR(link_.Publish(d.id(), "audit/segments", d.SegmentsMessage(segment)));
+      // Asked for its segments before its audit, the meter answers as it was at the cycle end:
+      // the repair below stands for the one the audit's inspection would do afterwards.
+      m.answer = *audit::ParseSegmentsMessage(d.SegmentsMessage(segment));
+      // The meter goes on clean, in a new cycle.
+      MH_RETURN_IF_ERROR(d.Repair());
+      MH_RETURN_IF_ERROR(BeginCycle(&m));
+      p.deadline = d.cycle().WindowEndUtc(1);
+      pending_.push_back(std::move(p));
+    }
+    if (t == next_reading_) {
+      for (const Meter& m : meters_) MH_RETURN_IF_ERROR(link_.PublishReading(m.device->id(), t, m.device->register_kwh()));
+      next_reading_ += kReadingInterval;
+    }
+    return Status::Ok();
+  }
+
+  // On the link's network thread: the audit server's command to one of the meters.
+  void OnCommand(const std::string& meter, const std::string& payload) {
+    std::lock_guard lock(mu_);
+    auto it = index_.find(meter);
+    if (it == index_.end()) return;
+    Meter& m = meters_[it->second];
+    auto command = audit::ParseAuditCommand(payload);
+    if (!command.ok()) return;
+    if (const auto* send = std::get_if<audit::SendSegmentsCommand>(&*command); send && m.answer) {
+      audit::SegmentsMessage answer = *m.answer;
+      answer.request_id = send->request_id;
+      (void)link_.Publish(meter, "audit/segments", audit::FormatSegmentsMessage(answer));
+      return;
+    }
+    auto answer = m.device->HandleCommand(payload);
+    if (answer.ok() && answer->has_value()) (void)link_.Publish(meter, "audit/segments", **answer);
+    cycles_applied_ += std::holds_alternative<audit::AuditCycleCommand>(*command);
   }
 
   // Counts a meter's first monitoring times per local day on their way to the link, so that the
@@ -216,6 +282,7 @@ class AuditDemoPart final : public DemoPart {
     std::unique_ptr<CountingUploader> uploader;  // declared first: outlives the device
     std::unique_ptr<sim::AuditDevice> device;
     sim::AuditCyclePlan plan;
+    std::optional<audit::SegmentsMessage> answer;  // the segments of the cycle awaiting its audit
   };
   // A cycle that ended and awaits its audit.
   struct Pending {
@@ -347,8 +414,16 @@ class AuditDemoPart final : public DemoPart {
     }
     for (const Pending& p : pending_) {
       MH_ASSIGN_OR_RETURN(json r, Call("/api/v1/audit/meters/" + meters_[p.meter].device->id() + "/run", json::object(), 200));
+      {
+        std::lock_guard lock(mu_);
+        meters_[p.meter].answer.reset();
+      }
       const bool pass = r.value("result", "") == "pass";
       alarmed_ += !pass;
+      (r.value("segments", "") == "fresh" ? fresh_ : stored_) += 1;
+      for (const auto& n : r.value("notes", json::array())) {
+        tables_ignored_ += n.is_string() && n.get<std::string>().find("comparison table") != std::string::npos;
+      }
       if (p.plan.attack == AuditAttack::kNone) {
         ++clean_audits_;
         false_alarms_ += !pass;
@@ -381,16 +456,21 @@ class AuditDemoPart final : public DemoPart {
   std::string db_path_;
   Daemon* daemon_ = nullptr;
   WebhookReceiver* receiver_ = nullptr;
-  std::string http_base_, token_, compare_text_;
+  std::string http_base_, token_;
   std::unique_ptr<httplib::Client> api_;
   sim::AuditMqttLink link_;
   sqlite3* db_ = nullptr;
-  std::vector<Meter> meters_;
+  std::mutex mu_;              // the meters: this part's thread and the link's network thread
+  std::vector<Meter> meters_;  // guarded by mu_ (the vector itself only grows in Start)
+  std::map<std::string, size_t> index_;
+  int64_t next_reading_ = 0;   // the next hour the meters publish their readings
   std::vector<Pending> pending_;
   Status drain_status_ = Status::Ok();
 
   std::array<sim::AuditAttackTally, sim::kAuditAttackKinds> tally_{};
   uint64_t clean_audits_ = 0, false_alarms_ = 0;
+  uint64_t fresh_ = 0, stored_ = 0, tables_ignored_ = 0;
+  std::atomic<uint64_t> cycles_applied_{0};
   int64_t alarmed_ = 0;
   double busy_s_ = 0;  // wall time spent in AdvanceTo and Drain
   double wait_s_ = 0;  // of which waiting for the daemon to hold a cycle's signals and segments

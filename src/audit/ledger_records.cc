@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "crypto/crypto.h"
+#include "meter/audit/fixed_segment.h"
 
 namespace mh::audit {
 namespace {
@@ -12,6 +13,7 @@ namespace {
 using meter::audit::SignalEvent;
 
 constexpr std::string_view kCodeHeader = "mh-code 1";
+constexpr std::string_view kCompareHeader = "mh-table 1";
 constexpr std::string_view kSignalHeader = "mh-signal 1";
 
 bool ParseInt(std::string_view s, int64_t* out) {
@@ -76,7 +78,43 @@ Result<LedgerRecord> DecodeCode(const LedgerEntry& entry) {
                            std::to_string(bytes));
   }
   if (crypto::HexEncode(crypto::Sha256(r.fixed_image)) != sha) return InvalidArgument("code payload image does not match its sha256");
-  if (entry.key.window != 0 || entry.key.seq != 0) return InvalidArgument("code registration key must be window 0, seq 0");
+  if (entry.key.window != 0 || entry.key.seq < 0 || entry.key.seq % 2 != 0) {
+    return InvalidArgument("code registration key must be window 0 and an even seq (2 x the commissioning)");
+  }
+  r.commissioning = static_cast<int>(entry.key.seq / 2);
+  return r;
+}
+
+// mh-table 1 at=T bytes=N sha256=HEX reason=TEXT\n followed by the N bytes of the table.
+Result<LedgerRecord> DecodeCompare(const LedgerEntry& entry) {
+  const std::string_view p = entry.payload;
+  const size_t nl = p.find('\n');
+  if (nl == std::string_view::npos) return InvalidArgument("table payload has no header line");
+  const std::string_view header = p.substr(0, nl);
+  const size_t reason_at = header.find(" reason=");
+  const auto w = Split(header.substr(0, reason_at), ' ');
+  if (reason_at == std::string_view::npos || w.size() != 5 || std::string(w[0]) + " " + std::string(w[1]) != kCompareHeader) {
+    return InvalidArgument("table payload header is not 'mh-table 1 at=T bytes=N sha256=HEX reason=TEXT'");
+  }
+  LedgerRecord r;
+  r.kind = LedgerRecord::kCompare;
+  r.meter_id = entry.key.meter_id;
+  MH_ASSIGN_OR_RETURN(r.registered_at, IntValue(w[2], "at"));
+  MH_ASSIGN_OR_RETURN(int64_t bytes, IntValue(w[3], "bytes"));
+  MH_ASSIGN_OR_RETURN(std::string_view sha, Value(w[4], "sha256"));
+  r.reason = std::string(header.substr(reason_at + 8));
+  MH_RETURN_IF_ERROR(CheckReason(r.reason).WithContext("table payload"));
+  r.compare_text = std::string(p.substr(nl + 1));
+  if (bytes != static_cast<int64_t>(r.compare_text.size())) {
+    return InvalidArgument("table payload holds " + std::to_string(r.compare_text.size()) + " table bytes, header says " +
+                           std::to_string(bytes));
+  }
+  if (crypto::HexEncode(crypto::Sha256(r.compare_text)) != sha) return InvalidArgument("table payload does not match its sha256");
+  MH_ASSIGN_OR_RETURN(r.compare_lines, meter::audit::ParseComparisonTable(r.compare_text, "table payload"));
+  if (entry.key.window != 0 || entry.key.seq < 0 || entry.key.seq % 2 != 1) {
+    return InvalidArgument("comparison table key must be window 0 and an odd seq (2 x the commissioning + 1)");
+  }
+  r.commissioning = static_cast<int>(entry.key.seq / 2);
   return r;
 }
 
@@ -129,13 +167,35 @@ Result<LedgerRecord> DecodeSignal(const LedgerEntry& entry) {
 
 }  // namespace
 
-LedgerEntry EncodeCodeRegistration(const std::string& meter_id, std::string_view fixed_image, int64_t registered_at) {
+Status CheckReason(std::string_view reason) {
+  if (reason.empty() || reason.size() > kMaxReasonBytes) {
+    return InvalidArgument("the reason must be 1-" + std::to_string(kMaxReasonBytes) + " characters");
+  }
+  for (char c : reason) {
+    if (c < 0x20 || c > 0x7e) return InvalidArgument("the reason must be printable ASCII on one line");
+  }
+  return Status::Ok();
+}
+
+LedgerEntry EncodeCodeRegistration(const std::string& meter_id, std::string_view fixed_image, int64_t registered_at,
+                                   int commissioning) {
   LedgerEntry e;
-  e.key = {meter_id, 0, 0};
+  e.key = {meter_id, 0, CodeSeq(commissioning)};
   e.kind = kCodeKind;
   e.payload = std::string(kCodeHeader) + " at=" + std::to_string(registered_at) + " bytes=" +
               std::to_string(fixed_image.size()) + " sha256=" + crypto::HexEncode(crypto::Sha256(fixed_image)) + "\n" +
               std::string(fixed_image);
+  return e;
+}
+
+LedgerEntry EncodeComparisonTable(const std::string& meter_id, std::string_view compare_text, int64_t registered_at,
+                                  std::string_view reason, int commissioning) {
+  LedgerEntry e;
+  e.key = {meter_id, 0, CompareSeq(commissioning)};
+  e.kind = kCompareKind;
+  e.payload = std::string(kCompareHeader) + " at=" + std::to_string(registered_at) + " bytes=" +
+              std::to_string(compare_text.size()) + " sha256=" + crypto::HexEncode(crypto::Sha256(compare_text)) +
+              " reason=" + std::string(reason) + "\n" + std::string(compare_text);
   return e;
 }
 
@@ -157,6 +217,11 @@ Result<LedgerRecord> DecodeEntry(const LedgerEntry& entry) {
     if (!r.ok()) return r.status().WithContext(where);
     return r;
   }
+  if (entry.kind == kCompareKind) {
+    auto r = DecodeCompare(entry);
+    if (!r.ok()) return r.status().WithContext(where);
+    return r;
+  }
   if (entry.kind == kSignalKind) {
     auto r = DecodeSignal(entry);
     if (!r.ok()) return r.status().WithContext(where);
@@ -169,11 +234,31 @@ Result<std::vector<LedgerRecord>> DecodeEntries(std::vector<LedgerEntry> entries
   std::stable_sort(entries.begin(), entries.end(), [](const LedgerEntry& a, const LedgerEntry& b) { return a.key < b.key; });
   std::vector<LedgerRecord> out;
   for (const auto& e : entries) {
-    if (e.kind != kCodeKind && e.kind != kSignalKind) continue;
+    if (e.kind != kCodeKind && e.kind != kCompareKind && e.kind != kSignalKind) continue;
     MH_ASSIGN_OR_RETURN(LedgerRecord r, DecodeEntry(e));
     out.push_back(std::move(r));
   }
   return out;
+}
+
+std::optional<Commissioning> LatestCommissioning(const std::vector<LedgerRecord>& records) {
+  const LedgerRecord* code = nullptr;
+  for (const LedgerRecord& r : records) {
+    if (r.kind == LedgerRecord::kCode && (!code || r.commissioning > code->commissioning)) code = &r;
+  }
+  if (!code) return std::nullopt;
+  Commissioning c;
+  c.number = code->commissioning;
+  c.registered_at = code->registered_at;
+  c.fixed_image = code->fixed_image;
+  for (const LedgerRecord& r : records) {
+    if (r.kind == LedgerRecord::kCompare && r.commissioning == code->commissioning) {
+      c.compare_lines = r.compare_lines;
+      c.compare_text = r.compare_text;
+      c.reason = r.reason;
+    }
+  }
+  return c;
 }
 
 }  // namespace mh::audit

@@ -212,8 +212,14 @@ Result<std::vector<int>> ParseComparisonTable(std::string_view text, const std::
 }
 
 std::string FormatComparisonTable(const std::vector<int>& lines) {
+  // Runs of consecutive lines as ranges: the reference table is "3-11".
   std::string out = std::string(kCompareHeader) + "\n";
-  for (int n : lines) out += std::to_string(n) + "\n";
+  for (size_t i = 0; i < lines.size();) {
+    size_t j = i;
+    while (j + 1 < lines.size() && lines[j + 1] == lines[j] + 1) ++j;
+    out += std::to_string(lines[i]) + (j > i ? "-" + std::to_string(lines[j]) : "") + "\n";
+    i = j + 1;
+  }
   return out;
 }
 
