@@ -91,7 +91,7 @@ class AuditDemoPart final : public DemoPart {
     MH_ASSIGN_OR_RETURN(std::vector<sim::AuditMeterSetup> setup,
                         sim::DrawAuditMeterSetups(meter_count_, seed_, 0.2, 0.6, 50));
     const int64_t first_day = ma::LocalDay(ctx.sim_start, ctx.tz_offset_s);
-    std::lock_guard lock(mu_);
+    // mu_ is never held across a call that waits on the network: commands come in meanwhile.
     for (int m = 0; m < meter_count_; ++m) {
       const std::string id = MeterName(m);
       // As an operator would: the meter into the readings store (its readings set its cycle
@@ -109,6 +109,13 @@ class AuditDemoPart final : public DemoPart {
                                {"region", kRegion}},
                               201)
                              .status());
+      MH_RETURN_IF_ERROR(link_.SubscribeCommands(id));
+    }
+    // Subscribed before the meters start: the first window's open already brings a command.
+    if (!link_.WaitSubscribed(kIngestTimeoutS)) return Unavailable("demo audit: the broker did not acknowledge the subscriptions");
+    std::lock_guard lock(mu_);
+    for (int m = 0; m < meter_count_; ++m) {
+      const std::string id = MeterName(m);
       Meter meter;
       meter.uploader = std::make_unique<CountingUploader>(&link_);
       MH_ASSIGN_OR_RETURN(meter.device,
@@ -117,9 +124,7 @@ class AuditDemoPart final : public DemoPart {
       MH_RETURN_IF_ERROR(BeginCycle(&meter));
       index_[id] = meters_.size();
       meters_.push_back(std::move(meter));
-      MH_RETURN_IF_ERROR(link_.SubscribeCommands(id));
     }
-    if (!link_.WaitSubscribed(kIngestTimeoutS)) return Unavailable("demo audit: the broker did not acknowledge the subscriptions");
     next_reading_ = ctx.sim_start;
     return Status::Ok();
   }
@@ -152,7 +157,7 @@ class AuditDemoPart final : public DemoPart {
     for (const auto& t : tally_) audits += t.injected;
     out << "  audit meters:         " << meter_count_ << " (" << MeterName(0) << ".." << MeterName(meter_count_ - 1)
         << "), " << audits << " cycle-end audits requested over REST, " << link_.signals()
-        << " first monitoring times sent\n"
+        << " first monitoring times and " << link_.readings() << " hourly readings sent\n"
         << "  audit wall time:      " << busy_s_ << " s in the audit part, " << wait_s_
         << " s of it waiting for the daemon to hold a cycle's signals\n";
     if (!drain_status_.ok()) out << "  audit error:          " << drain_status_.message() << "\n";

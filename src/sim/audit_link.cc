@@ -81,7 +81,10 @@ Status AuditMqttLink::PublishSegments(const std::string& meter_id, std::string_v
 }
 
 Status AuditMqttLink::PublishReading(const std::string& meter_id, int64_t t, double value) {
-  return Publish(meter_id, "readings", nlohmann::json{{"meter", meter_id}, {"ts", FormatIsoUtc(t)}, {"value", value}}.dump());
+  MH_RETURN_IF_ERROR(
+      Publish(meter_id, "readings", nlohmann::json{{"meter", meter_id}, {"ts", FormatIsoUtc(t)}, {"value", value}}.dump()));
+  ++readings_;
+  return Status::Ok();
 }
 
 void AuditMqttLink::SetCommandHandler(CommandHandler handler) {

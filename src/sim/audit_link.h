@@ -50,6 +50,7 @@ class AuditMqttLink final : public meter::audit::Uploader {
   int64_t sent() const { return sent_; }
   int64_t acked() const { return acked_; }
   int64_t signals() const { return signals_; }  // first monitoring times published
+  int64_t readings() const { return readings_; }
   int64_t failures() const { return failures_; }
 
  private:
@@ -61,6 +62,7 @@ class AuditMqttLink final : public meter::audit::Uploader {
   std::atomic<int64_t> subscribed_{0}, subacked_{0};
   std::atomic<int64_t> sent_{0}, acked_{0};
   int64_t signals_ = 0, failures_ = 0;
+  std::atomic<int64_t> readings_{0};
 };
 
 }  // namespace mh::sim
