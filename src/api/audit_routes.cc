@@ -204,24 +204,21 @@ void AddAuditRoutes(httplib::Server& srv, store::Store* st, audit::AuditService*
     SendJson(res, 200, MeterJson(*m));
     return Status::Ok();
   }));
-  srv.Post(R"(/api/v1/audit/meters/([^/]+)/commission)", guarded([as](const Principal& who, const httplib::Request& req,
-                                                                      httplib::Response& res) -> Status {
-    MH_RETURN_IF_ERROR(CanRun(who));
-    MH_ASSIGN_OR_RETURN(audit::CommissionRequest body, CommissionBody(req));
-    MH_ASSIGN_OR_RETURN(audit::CommissionResult c, as->Commission(req.matches[1], body));
-    SendJson(res, c.appended ? 201 : 200, CommissionJson(c, body.fixed_image));
-    return Status::Ok();
-  }));
-  srv.Post(R"(/api/v1/audit/meters/([^/]+)/recommission)", guarded([as](const Principal& who, const httplib::Request& req,
-                                                                        httplib::Response& res) -> Status {
-    MH_RETURN_IF_ERROR(CanRun(who));
-    MH_ASSIGN_OR_RETURN(audit::CommissionRequest body, CommissionBody(req));
-    MH_ASSIGN_OR_RETURN(audit::CommissionResult c, as->Recommission(req.matches[1], body));
-    json out = CommissionJson(c, body.fixed_image);
-    out["reason"] = body.reason;
-    SendJson(res, c.appended ? 201 : 200, out);
-    return Status::Ok();
-  }));
+  // Commissioning and re-commissioning (a firmware update, with a reason) take the same body.
+  auto commission = [as, guarded](bool again) {
+    return guarded([as, again](const Principal& who, const httplib::Request& req, httplib::Response& res) -> Status {
+      MH_RETURN_IF_ERROR(CanRun(who));
+      MH_ASSIGN_OR_RETURN(audit::CommissionRequest body, CommissionBody(req));
+      MH_ASSIGN_OR_RETURN(audit::CommissionResult c,
+                          again ? as->Recommission(req.matches[1], body) : as->Commission(req.matches[1], body));
+      json out = CommissionJson(c, body.fixed_image);
+      if (again) out["reason"] = body.reason;
+      SendJson(res, c.appended ? 201 : 200, out);
+      return Status::Ok();
+    });
+  };
+  srv.Post(R"(/api/v1/audit/meters/([^/]+)/commission)", commission(false));
+  srv.Post(R"(/api/v1/audit/meters/([^/]+)/recommission)", commission(true));
   srv.Post(R"(/api/v1/audit/meters/([^/]+)/run)", guarded([as](const Principal& who, const httplib::Request& req,
                                                                httplib::Response& res) -> Status {
     MH_RETURN_IF_ERROR(CanRun(who));

@@ -249,17 +249,6 @@ std::optional<InspectionOrder> InspectionOrderFor(const AuditResult& result) {
   return o;
 }
 
-std::string FormatLineList(const std::vector<int>& lines) {
-  std::string out;
-  for (size_t i = 0; i < lines.size();) {
-    size_t j = i;
-    while (j + 1 < lines.size() && lines[j + 1] == lines[j] + 1) ++j;
-    if (!out.empty()) out += ", ";
-    out += std::to_string(lines[i]);
-    if (j > i) out += "-" + std::to_string(lines[j]);
-    i = j + 1;
-  }
-  return out;
-}
+std::string FormatLineList(const std::vector<int>& lines) { return meter::audit::FormatLineRanges(lines, ", "); }
 
 }  // namespace mh::audit

@@ -58,63 +58,76 @@ const char* EdgeName(const SignalEvent& e) {
   return "?";
 }
 
-Result<LedgerRecord> DecodeCode(const LedgerEntry& entry) {
-  const std::string_view p = entry.payload;
+// What commissioning registers: "<magic> at=T bytes=N sha256=HEX[ reason=TEXT]\n" followed by the
+// N bytes, with the length and the SHA-256 checked. `what` names the payload, `noun` its body in errors.
+struct Registration {
+  int64_t at = 0;
+  std::string body;
+  std::string reason;
+};
+Result<Registration> DecodeRegistration(std::string_view p, std::string_view magic, const std::string& what,
+                                        const std::string& noun, bool with_reason) {
   const size_t nl = p.find('\n');
-  if (nl == std::string_view::npos) return InvalidArgument("code payload has no header line");
-  const auto w = Split(p.substr(0, nl), ' ');
-  if (w.size() != 5 || std::string(w[0]) + " " + std::string(w[1]) != kCodeHeader) {
-    return InvalidArgument("code payload header is not 'mh-code 1 at=T bytes=N sha256=HEX'");
+  if (nl == std::string_view::npos) return InvalidArgument(what + " payload has no header line");
+  std::string_view header = p.substr(0, nl);
+  Registration r;
+  if (with_reason) {
+    const size_t at = header.find(" reason=");
+    if (at != std::string_view::npos) {
+      r.reason = std::string(header.substr(at + 8));
+      header = header.substr(0, at);
+    }
   }
-  LedgerRecord r;
-  r.kind = LedgerRecord::kCode;
-  r.meter_id = entry.key.meter_id;
-  MH_ASSIGN_OR_RETURN(r.registered_at, IntValue(w[2], "at"));
+  const auto w = Split(header, ' ');
+  if (w.size() != 5 || std::string(w[0]) + " " + std::string(w[1]) != magic || (with_reason && r.reason.empty())) {
+    return InvalidArgument(what + " payload header is not '" + std::string(magic) + " at=T bytes=N sha256=HEX" +
+                           (with_reason ? " reason=TEXT'" : "'"));
+  }
+  if (with_reason) MH_RETURN_IF_ERROR(CheckReason(r.reason).WithContext(what + " payload"));
+  MH_ASSIGN_OR_RETURN(r.at, IntValue(w[2], "at"));
   MH_ASSIGN_OR_RETURN(int64_t bytes, IntValue(w[3], "bytes"));
   MH_ASSIGN_OR_RETURN(std::string_view sha, Value(w[4], "sha256"));
-  r.fixed_image = std::string(p.substr(nl + 1));
-  if (bytes != static_cast<int64_t>(r.fixed_image.size())) {
-    return InvalidArgument("code payload holds " + std::to_string(r.fixed_image.size()) + " image bytes, header says " +
+  r.body = std::string(p.substr(nl + 1));
+  if (bytes != static_cast<int64_t>(r.body.size())) {
+    return InvalidArgument(what + " payload holds " + std::to_string(r.body.size()) + " " + noun + " bytes, header says " +
                            std::to_string(bytes));
   }
-  if (crypto::HexEncode(crypto::Sha256(r.fixed_image)) != sha) return InvalidArgument("code payload image does not match its sha256");
-  if (entry.key.window != 0 || entry.key.seq < 0 || entry.key.seq % 2 != 0) {
-    return InvalidArgument("code registration key must be window 0 and an even seq (2 x the commissioning)");
+  if (crypto::HexEncode(crypto::Sha256(r.body)) != sha) {
+    return InvalidArgument(what + " payload " + noun + " does not match its sha256");
   }
-  r.commissioning = static_cast<int>(entry.key.seq / 2);
   return r;
 }
 
-// mh-table 1 at=T bytes=N sha256=HEX reason=TEXT\n followed by the N bytes of the table.
-Result<LedgerRecord> DecodeCompare(const LedgerEntry& entry) {
-  const std::string_view p = entry.payload;
-  const size_t nl = p.find('\n');
-  if (nl == std::string_view::npos) return InvalidArgument("table payload has no header line");
-  const std::string_view header = p.substr(0, nl);
-  const size_t reason_at = header.find(" reason=");
-  const auto w = Split(header.substr(0, reason_at), ' ');
-  if (reason_at == std::string_view::npos || w.size() != 5 || std::string(w[0]) + " " + std::string(w[1]) != kCompareHeader) {
-    return InvalidArgument("table payload header is not 'mh-table 1 at=T bytes=N sha256=HEX reason=TEXT'");
+// Commissioning n keys its code at (0, 2n) and its table at (0, 2n + 1).
+Result<int> CommissioningOf(const EntryKey& key, int parity, const char* what) {
+  if (key.window != 0 || key.seq < 0 || key.seq % 2 != parity) {
+    return InvalidArgument(std::string(what) + " key must be window 0 and an " + (parity ? "odd" : "even") +
+                           " seq (2 x the commissioning" + (parity ? " + 1)" : ")"));
   }
+  return static_cast<int>(key.seq / 2);
+}
+
+Result<LedgerRecord> DecodeCode(const LedgerEntry& entry) {
+  MH_ASSIGN_OR_RETURN(Registration reg, DecodeRegistration(entry.payload, kCodeHeader, "code", "image", false));
+  LedgerRecord r;
+  r.kind = LedgerRecord::kCode;
+  r.meter_id = entry.key.meter_id;
+  r.registered_at = reg.at;
+  r.fixed_image = std::move(reg.body);
+  MH_ASSIGN_OR_RETURN(r.commissioning, CommissioningOf(entry.key, 0, "code registration"));
+  return r;
+}
+
+Result<LedgerRecord> DecodeCompare(const LedgerEntry& entry) {
+  MH_ASSIGN_OR_RETURN(Registration reg, DecodeRegistration(entry.payload, kCompareHeader, "table", "text", true));
   LedgerRecord r;
   r.kind = LedgerRecord::kCompare;
   r.meter_id = entry.key.meter_id;
-  MH_ASSIGN_OR_RETURN(r.registered_at, IntValue(w[2], "at"));
-  MH_ASSIGN_OR_RETURN(int64_t bytes, IntValue(w[3], "bytes"));
-  MH_ASSIGN_OR_RETURN(std::string_view sha, Value(w[4], "sha256"));
-  r.reason = std::string(header.substr(reason_at + 8));
-  MH_RETURN_IF_ERROR(CheckReason(r.reason).WithContext("table payload"));
-  r.compare_text = std::string(p.substr(nl + 1));
-  if (bytes != static_cast<int64_t>(r.compare_text.size())) {
-    return InvalidArgument("table payload holds " + std::to_string(r.compare_text.size()) + " table bytes, header says " +
-                           std::to_string(bytes));
-  }
-  if (crypto::HexEncode(crypto::Sha256(r.compare_text)) != sha) return InvalidArgument("table payload does not match its sha256");
+  r.registered_at = reg.at;
+  r.reason = std::move(reg.reason);
+  r.compare_text = std::move(reg.body);
   MH_ASSIGN_OR_RETURN(r.compare_lines, meter::audit::ParseComparisonTable(r.compare_text, "table payload"));
-  if (entry.key.window != 0 || entry.key.seq < 0 || entry.key.seq % 2 != 1) {
-    return InvalidArgument("comparison table key must be window 0 and an odd seq (2 x the commissioning + 1)");
-  }
-  r.commissioning = static_cast<int>(entry.key.seq / 2);
+  MH_ASSIGN_OR_RETURN(r.commissioning, CommissioningOf(entry.key, 1, "comparison table"));
   return r;
 }
 

@@ -18,6 +18,16 @@ namespace {
 // must not wait for acks that only that thread can process.
 thread_local bool t_in_callback = false;
 
+// Until the broker acknowledged as many as were sent (bounded); false on timeout.
+bool WaitUntilAll(const std::atomic<int64_t>& done, const std::atomic<int64_t>& wanted, double timeout_s) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (done < wanted) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
 }  // namespace
 
 AuditMqttLink::~AuditMqttLink() {
@@ -102,14 +112,7 @@ Status AuditMqttLink::SubscribeCommands(const std::string& meter_id) {
   return Status::Ok();
 }
 
-bool AuditMqttLink::WaitSubscribed(double timeout_s) const {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (subacked_ < subscribed_) {
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
+bool AuditMqttLink::WaitSubscribed(double timeout_s) const { return WaitUntilAll(subacked_, subscribed_, timeout_s); }
 
 void AuditMqttLink::OnMessage(const std::string& topic, const std::string& payload) {
   // meters/<shard>/<id>/commands
@@ -122,13 +125,6 @@ void AuditMqttLink::OnMessage(const std::string& topic, const std::string& paylo
   t_in_callback = false;
 }
 
-bool AuditMqttLink::WaitAcked(double timeout_s) const {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (acked_ < sent_) {
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
+bool AuditMqttLink::WaitAcked(double timeout_s) const { return WaitUntilAll(acked_, sent_, timeout_s); }
 
 }  // namespace mh::sim
