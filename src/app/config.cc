@@ -1,5 +1,6 @@
 #include "app/config.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -96,7 +97,7 @@ std::vector<Key> Keys(Config& c) {
       {"audit", "inspection_webhook", &c.audit.inspection_webhook, "URL inspection orders are POSTed to (JSON); empty = orders stay open"},
       {"audit", "segments_timeout", &c.audit.segments_timeout, "a requested audit asks the meter for its segments and waits this long for them (then audits the stored ones)"},
       {"audit", "max_silent", &c.audit.max_silent, "segment requests in a row a meter leaves unanswered before its audit opens an inspection order"},
-      {"audit", "max_waiting_runs", &c.audit.max_waiting_runs, "requested audits waiting for their meters at once (each holds an HTTP worker); more are answered 503 with Retry-After"},
+      {"audit", "max_waiting_runs", &c.audit.max_waiting_runs, "requested audits waiting for their meters at once (each holds an HTTP worker; at most http.threads - 1); more are answered 503 with Retry-After"},
       {"audit", "cycle_history_days", &c.audit.cycle_history_days, "days of consumption the cycle length D compares with the region (SPEC 4.1)"},
   };
 }
@@ -292,10 +293,8 @@ Result<audit::AuditServiceOptions> AuditOptionsOf(const Config& c) {
   if (c.audit.max_silent < 1) return InvalidArgument("audit.max_silent must be >= 1");
   o.max_silent = c.audit.max_silent;
   // Each waiting run holds an HTTP worker: leave at least one for everything else.
-  if (c.audit.max_waiting_runs < 1 || c.audit.max_waiting_runs >= c.http.threads) {
-    return InvalidArgument("audit.max_waiting_runs must be >= 1 and below http.threads (" + std::to_string(c.http.threads) + ")");
-  }
-  o.max_waiting_runs = c.audit.max_waiting_runs;
+  if (c.audit.max_waiting_runs < 1) return InvalidArgument("audit.max_waiting_runs must be >= 1");
+  o.max_waiting_runs = std::max(1, std::min(c.audit.max_waiting_runs, c.http.threads - 1));
   if (c.audit.cycle_history_days < 1 || c.audit.cycle_history_days > 366) {
     return InvalidArgument("audit.cycle_history_days must be 1..366");
   }

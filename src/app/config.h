@@ -102,7 +102,7 @@ struct Config {
     std::string inspection_webhook;       // inspection orders are POSTed here; empty = kept "open"
     std::string segments_timeout = "30s"; // a requested audit waits this long for the meter's segments
     int max_silent = 3;                   // unanswered segment requests in a row that open an inspection order
-    int max_waiting_runs = 4;             // requested audits waiting for segments at once; more get 503
+    int max_waiting_runs = 4;             // requested audits waiting for segments at once (<= http.threads - 1); more get 503
     int cycle_history_days = 30;          // SPEC 4.1: consumption span of the cycle length D
   } audit;
 

@@ -257,6 +257,10 @@ Status AuditService::SendOrder(store::InspectionOrderRow* order) {
 }
 
 Result<store::AuditResultRow> AuditService::Run(const std::string& meter_id, const std::string& trigger) {
+  // Never a command (or a silence count) for a meter the audit does not know.
+  if (!IsValidMeterId(meter_id)) return InvalidArgument("meter id '" + meter_id + "': 1-32 characters of [A-Za-z0-9_-]");
+  MH_ASSIGN_OR_RETURN(bool known, IsCommissioned(meter_id));
+  if (!known) return NotFound("meter '" + meter_id + "' is not commissioned for the tamper audit");
   ledger_->ledger().RecheckAllRows();  // an audit on request looks at the whole log
   if (!io_.send_command) return RunOne(meter_id, trigger, std::nullopt, Fetch::kNotAsked, "");
   // Ask the meter; wait without holding the audit lock (other audits go on meanwhile).

@@ -104,8 +104,8 @@ class AuditService {
   // Runs the audit of one meter now and records it. With a command sender the meter is asked for
   // its segments first and the run waits up to segments_timeout for them ("segments":"fresh");
   // a silent meter is audited on its stored segments when it has some ("stored", flagged silent).
-  // Unavailable when max_waiting_runs runs are waiting already; NotFound when there are no
-  // segments to audit.
+  // Unavailable when max_waiting_runs runs are waiting already; NotFound when the meter is not
+  // commissioned or there are no segments to audit.
   Result<store::AuditResultRow> Run(const std::string& meter_id, const std::string& trigger);
   // Audits every meter that sent segments, on its stored segments; retries unsent orders. Returns
   // how many were audited.
