@@ -413,9 +413,7 @@ TEST_F(AuditServeTest, CycleLengthsFromReadingsAndAnEnterpriseMeterDaily) {
     Register(id);
     Commission(id, {{"user_attribute", attribute}, {"region", region}});
     meters.Subscribe(id);
-    for (const auto& [t, v] : {std::pair<int64_t, double>{kT0 - 30 * 86400 + kH, 1000.0}, {kT0 - kH, 1000.0 + kwh}}) {
-      ASSERT_TRUE(meters.link.PublishReading(id, t, v).ok());
-    }
+    ASSERT_TRUE(meters.link.PublishReadings(id, {{kT0 - 30 * 86400 + kH, 1000.0}, {kT0 - kH, 1000.0 + kwh}}).ok());
   }
   ASSERT_TRUE(meters.link.WaitAcked(20));
   for (const auto& [id, attribute, region, kwh] : fleet) {

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -76,11 +75,12 @@ class AuditDemoPart final : public DemoPart {
     if (!daemon_->audit()) return FailedPrecondition("demo audit: the daemon runs no audit server ([audit] enabled)");
     api_ = std::make_unique<httplib::Client>(http_base_);
     api_->set_keep_alive(true);
+    api_->set_tcp_nodelay(true);  // small POSTs one after another: no Nagle + delayed-ACK pause each
     api_->set_read_timeout(60, 0);
     api_->set_bearer_token_auth(token_);
     MH_RETURN_IF_ERROR(link_.Connect(ctx.broker_port, "meterhub-demo-audit"));
     // The meters' commands (their next cycle length, requests for their segments) arrive on the
-    // link's network thread while this part may be advancing the meters: mu_ keeps them apart.
+    // link's network thread; it only touches what commands_mu_ guards (OnCommand).
     link_.SetCommandHandler([this](const std::string& meter, const std::string& payload) { OnCommand(meter, payload); });
     // The second connection to the daemon's database file, for the altered-ledger-row attack.
     if (sqlite3_open_v2(db_path_.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
@@ -91,7 +91,6 @@ class AuditDemoPart final : public DemoPart {
     MH_ASSIGN_OR_RETURN(std::vector<sim::AuditMeterSetup> setup,
                         sim::DrawAuditMeterSetups(meter_count_, seed_, 0.2, 0.6, 50));
     const int64_t first_day = ma::LocalDay(ctx.sim_start, ctx.tz_offset_s);
-    // mu_ is never held across a call that waits on the network: commands come in meanwhile.
     for (int m = 0; m < meter_count_; ++m) {
       const std::string id = MeterName(m);
       // As an operator would: the meter into the readings store (its readings set its cycle
@@ -113,7 +112,6 @@ class AuditDemoPart final : public DemoPart {
     }
     // Subscribed before the meters start: the first window's open already brings a command.
     if (!link_.WaitSubscribed(kIngestTimeoutS)) return Unavailable("demo audit: the broker did not acknowledge the subscriptions");
-    std::lock_guard lock(mu_);
     for (int m = 0; m < meter_count_; ++m) {
       const std::string id = MeterName(m);
       Meter meter;
@@ -145,6 +143,9 @@ class AuditDemoPart final : public DemoPart {
     const auto wall = std::chrono::steady_clock::now();
     link_.WaitAcked(timeout_s);
     if (Status s = RunPendingAudits(); !s.ok() && drain_status_.ok()) drain_status_ = s;
+    // No idle keep-alive connection left for the daemon's HTTP workers to wait out when it stops
+    // (the next call, if any, connects again).
+    api_->stop();
     const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
     while (receiver_->received(kInspections) < alarmed_ && std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -200,10 +201,7 @@ class AuditDemoPart final : public DemoPart {
     MH_RETURN_IF_ERROR(RunPendingAudits());
     while (true) {
       int64_t next = std::min(sim_time, next_reading_);
-      {
-        std::lock_guard lock(mu_);
-        for (const Meter& m : meters_) next = std::min(next, m.device->cycle_end());
-      }
+      for (const Meter& m : meters_) next = std::min(next, m.device->cycle_end());
       bool due = false;
       for (const Pending& p : pending_) due |= p.deadline <= next;
       if (due) {
@@ -211,14 +209,20 @@ class AuditDemoPart final : public DemoPart {
         continue;
       }
       MH_RETURN_IF_ERROR(Step(next));
-      if (next >= sim_time) return Status::Ok();
+      if (next >= sim_time) break;
     }
+    // The hourly readings go out once per call, one message per meter.
+    for (Meter& m : meters_) {
+      MH_RETURN_IF_ERROR(link_.PublishReadings(m.device->id(), m.readings));
+      m.readings.clear();
+    }
+    return Status::Ok();
   }
 
   // Every meter up to `t`: a cycle ending then sends its segments and starts the next one; on the
   // hour the meters publish their readings.
   Status Step(int64_t t) {
-    std::lock_guard lock(mu_);
+    ApplyCycles();
     for (size_t i = 0; i < meters_.size(); ++i) {
       Meter& m = meters_[i];
       sim::AuditDevice& d = *m.device;
@@ -231,7 +235,10 @@ class AuditDemoPart final : public DemoPart {
       MH_RETURN_IF_ERROR(link_.Publish(d.id(), "audit/segments", d.SegmentsMessage(segment)));
       // Asked for its segments before its audit, the meter answers as it was at the cycle end:
       // the repair below stands for the one the audit's inspection would do afterwards.
-      m.answer = *audit::ParseSegmentsMessage(d.SegmentsMessage(segment));
+      {
+        std::lock_guard commands(commands_mu_);
+        answers_[d.id()] = *audit::ParseSegmentsMessage(d.SegmentsMessage(segment));
+      }
       // The meter goes on clean, in a new cycle.
       MH_RETURN_IF_ERROR(d.Repair());
       MH_RETURN_IF_ERROR(BeginCycle(&m));
@@ -239,29 +246,46 @@ class AuditDemoPart final : public DemoPart {
       pending_.push_back(std::move(p));
     }
     if (t == next_reading_) {
-      for (const Meter& m : meters_) MH_RETURN_IF_ERROR(link_.PublishReading(m.device->id(), t, m.device->register_kwh()));
+      for (Meter& m : meters_) m.readings.emplace_back(t, m.device->register_kwh());
       next_reading_ += kReadingInterval;
     }
     return Status::Ok();
   }
 
-  // On the link's network thread: the audit server's command to one of the meters.
+  // On the link's network thread, which must never wait for this part's thread (that one may be
+  // publishing and waiting for acks): a request for segments is answered from the segments kept
+  // for the pending audit; a cycle length is queued for the meter, applied at the next Step.
   void OnCommand(const std::string& meter, const std::string& payload) {
-    std::lock_guard lock(mu_);
-    auto it = index_.find(meter);
-    if (it == index_.end()) return;
-    Meter& m = meters_[it->second];
-    auto command = audit::ParseAuditCommand(payload);
-    if (!command.ok()) return;
-    if (const auto* send = std::get_if<audit::SendSegmentsCommand>(&*command); send && m.answer) {
-      audit::SegmentsMessage answer = *m.answer;
-      answer.request_id = send->request_id;
-      (void)link_.Publish(meter, "audit/segments", audit::FormatSegmentsMessage(answer));
-      return;
+    std::optional<audit::SegmentsMessage> answer;
+    {
+      std::lock_guard lock(commands_mu_);
+      auto command = audit::ParseAuditCommand(payload);
+      if (!command.ok()) return;
+      if (const auto* send = std::get_if<audit::SendSegmentsCommand>(&*command)) {
+        auto it = answers_.find(meter);
+        if (it == answers_.end()) return;  // no audit pending: nothing asked for in the demo
+        answer = it->second;
+        answer->request_id = send->request_id;
+      } else if (const auto* cycle = std::get_if<audit::AuditCycleCommand>(&*command)) {
+        cycles_in_.emplace_back(meter, *cycle);
+      }
     }
-    auto answer = m.device->HandleCommand(payload);
-    if (answer.ok() && answer->has_value()) (void)link_.Publish(meter, "audit/segments", **answer);
-    cycles_applied_ += std::holds_alternative<audit::AuditCycleCommand>(*command);
+    if (answer) (void)link_.Publish(meter, "audit/segments", audit::FormatSegmentsMessage(*answer));
+  }
+
+  // The cycle lengths received since the last Step, to the meters' plugins.
+  void ApplyCycles() {
+    std::vector<std::pair<std::string, audit::AuditCycleCommand>> in;
+    {
+      std::lock_guard lock(commands_mu_);
+      in.swap(cycles_in_);
+    }
+    for (const auto& [meter, c] : in) {
+      auto it = index_.find(meter);  // fixed after Start: read without the lock
+      if (it == index_.end()) continue;
+      meters_[it->second].device->plugin().SetServerCycleLength(c.d, c.from_day);
+      ++cycles_applied_;
+    }
   }
 
   // Counts a meter's first monitoring times per local day on their way to the link, so that the
@@ -287,7 +311,7 @@ class AuditDemoPart final : public DemoPart {
     std::unique_ptr<CountingUploader> uploader;  // declared first: outlives the device
     std::unique_ptr<sim::AuditDevice> device;
     sim::AuditCyclePlan plan;
-    std::optional<audit::SegmentsMessage> answer;  // the segments of the cycle awaiting its audit
+    std::vector<std::pair<int64_t, double>> readings;  // hourly, not published yet
   };
   // A cycle that ended and awaits its audit.
   struct Pending {
@@ -420,8 +444,8 @@ class AuditDemoPart final : public DemoPart {
     for (const Pending& p : pending_) {
       MH_ASSIGN_OR_RETURN(json r, Call("/api/v1/audit/meters/" + meters_[p.meter].device->id() + "/run", json::object(), 200));
       {
-        std::lock_guard lock(mu_);
-        meters_[p.meter].answer.reset();
+        std::lock_guard lock(commands_mu_);
+        answers_.erase(meters_[p.meter].device->id());
       }
       const bool pass = r.value("result", "") == "pass";
       alarmed_ += !pass;
@@ -465,9 +489,11 @@ class AuditDemoPart final : public DemoPart {
   std::unique_ptr<httplib::Client> api_;
   sim::AuditMqttLink link_;
   sqlite3* db_ = nullptr;
-  std::mutex mu_;              // the meters: this part's thread and the link's network thread
-  std::vector<Meter> meters_;  // guarded by mu_ (the vector itself only grows in Start)
-  std::map<std::string, size_t> index_;
+  std::vector<Meter> meters_;  // this part's thread only
+  std::map<std::string, size_t> index_;  // filled in Start
+  std::mutex commands_mu_;     // what the link's network thread touches (OnCommand)
+  std::map<std::string, audit::SegmentsMessage> answers_;  // guarded by commands_mu_: pending audits' segments
+  std::vector<std::pair<std::string, audit::AuditCycleCommand>> cycles_in_;  // guarded by commands_mu_
   int64_t next_reading_ = 0;   // the next hour the meters publish their readings
   std::vector<Pending> pending_;
   Status drain_status_ = Status::Ok();
@@ -475,7 +501,7 @@ class AuditDemoPart final : public DemoPart {
   std::array<sim::AuditAttackTally, sim::kAuditAttackKinds> tally_{};
   uint64_t clean_audits_ = 0, false_alarms_ = 0;
   uint64_t fresh_ = 0, stored_ = 0, tables_ignored_ = 0;
-  std::atomic<uint64_t> cycles_applied_{0};
+  uint64_t cycles_applied_ = 0;
   int64_t alarmed_ = 0;
   double busy_s_ = 0;  // wall time spent in AdvanceTo and Drain
   double wait_s_ = 0;  // of which waiting for the daemon to hold a cycle's signals and segments

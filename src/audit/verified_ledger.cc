@@ -21,7 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using ledger::Hash;
-using ledger::NodeId;
 
 std::string Hex(std::string_view bytes) { return crypto::HexEncode(crypto::AsBytes(bytes)); }
 

@@ -90,10 +90,12 @@ Status AuditMqttLink::PublishSegments(const std::string& meter_id, std::string_v
                  audit::FormatSegmentsMessage({std::string(fixed_image), std::string(dynamic_text), std::string(compare_text), ""}));
 }
 
-Status AuditMqttLink::PublishReading(const std::string& meter_id, int64_t t, double value) {
-  MH_RETURN_IF_ERROR(
-      Publish(meter_id, "readings", nlohmann::json{{"meter", meter_id}, {"ts", FormatIsoUtc(t)}, {"value", value}}.dump()));
-  ++readings_;
+Status AuditMqttLink::PublishReadings(const std::string& meter_id, const std::vector<std::pair<int64_t, double>>& readings) {
+  if (readings.empty()) return Status::Ok();
+  nlohmann::json batch = nlohmann::json::array();
+  for (const auto& [t, value] : readings) batch.push_back({{"meter", meter_id}, {"ts", FormatIsoUtc(t)}, {"value", value}});
+  MH_RETURN_IF_ERROR(Publish(meter_id, "readings", batch.dump()));
+  readings_ += static_cast<int64_t>(readings.size());
   return Status::Ok();
 }
 

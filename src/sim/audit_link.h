@@ -11,6 +11,8 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/status.h"
 #include "meter/audit/plugin.h"
@@ -32,8 +34,8 @@ class AuditMqttLink final : public meter::audit::Uploader {
   void Upload(const meter::audit::SignalEvent& event) override;
   Status PublishSegments(const std::string& meter_id, std::string_view fixed_image, std::string_view dynamic_text,
                          std::string_view compare_text);
-  // A cumulative register reading (SPEC 0.2) at `t`.
-  Status PublishReading(const std::string& meter_id, int64_t t, double value);
+  // Cumulative register readings (SPEC 0.2) as (t, value), in one message (a JSON array).
+  Status PublishReadings(const std::string& meter_id, const std::vector<std::pair<int64_t, double>>& readings);
   Status Publish(const std::string& meter_id, const std::string& suffix, std::string_view payload);
 
   // Commands for the meters subscribed below go to `handler(meter_id, payload)`, called on the
@@ -50,7 +52,7 @@ class AuditMqttLink final : public meter::audit::Uploader {
   int64_t sent() const { return sent_; }
   int64_t acked() const { return acked_; }
   int64_t signals() const { return signals_; }  // first monitoring times published
-  int64_t readings() const { return readings_; }
+  int64_t readings() const { return readings_; }  // readings published
   int64_t failures() const { return failures_; }
 
  private:
