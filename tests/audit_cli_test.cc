@@ -55,12 +55,12 @@ TEST(AuditCli, ExampleLedgerIsARealLedger) {
   Example(dir, "none");
   auto ok = RunCommand(Bin() + " ledger verify --ledger " + (dir / "ledger"));
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
-  EXPECT_EQ(ok.output.rfind("ok 15 ", 0), 0u) << ok.output;
+  EXPECT_EQ(ok.output.rfind("ok 16 ", 0), 0u) << ok.output;  // the code, the table, 14 first monitoring times
   TempDir bad("audit-cli-ledger-real-attacked");
   Example(bad, "ledger");
   auto caught = RunCommand(Bin() + " ledger verify --ledger " + (bad / "ledger"));
   EXPECT_EQ(caught.exit_code, 1) << caught.output;
-  EXPECT_NE(caught.output.find("entry 2 (M1, window 20777, seq 1)"), std::string::npos) << caught.output;
+  EXPECT_NE(caught.output.find("entry 3 (M1, window 20777, seq 1)"), std::string::npos) << caught.output;
 }
 
 TEST(AuditCli, HandEditedFilesAndExplain) {
@@ -118,6 +118,46 @@ TEST(AuditCli, BadUsageAndInputExit2) {
   EXPECT_NE(ledger.output.find("entries.jsonl:1: not a JSON object"), std::string::npos) << ledger.output;
   auto help = RunCommand(Bin() + " --help");
   EXPECT_NE(help.output.find("audit"), std::string::npos);
+}
+
+// Issue 11: the comparison table is the ledger's. The shrunken table the compare attack's meter
+// sends, given as --compare, is exit 2 naming both tables; without --compare the ledger's table
+// catches the altered line.
+TEST(AuditCli, CompareAttackAndTheLedgersTable) {
+  TempDir dir("audit-cli-compare");
+  Example(dir, "compare");
+  auto mismatch = RunCommand(VerifyCommand(dir));
+  EXPECT_EQ(mismatch.exit_code, 2) << mismatch.output;
+  EXPECT_NE(mismatch.output.find("lists lines 3-6, 8-11, the ledger's comparison table for meter M1 lists lines 3-11"),
+            std::string::npos)
+      << mismatch.output;
+  auto r = RunCommand(Bin() + " audit verify --ledger " + (dir / "ledger") + " --meter M1 --code " + (dir / "FIXED.bin") +
+                      " --dynamic " + (dir / "DYNAMIC.txt"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.output, "code-alarm line 7\n");
+}
+
+// Labels are checked (issue 11 item 2): a pseudo start dropped from a window line, or from the
+// cycle line's label count (both lengthen the next cycle, D'), is a time alarm.
+TEST(AuditCli, LabelsAreChecked) {
+  TempDir dir("audit-cli-labels");
+  Example(dir, "none");
+  std::string dyn = testing::ReadFile(dir / "DYNAMIC.txt");
+  const std::string with = dyn;
+  dyn.replace(dyn.find("[S0,7200]"), 9, "[0,7200]");
+  testing::WriteFile(dir / "DYNAMIC.txt", dyn);
+  auto dropped = RunCommand(VerifyCommand(dir) + " --explain");
+  EXPECT_EQ(dropped.exit_code, 1) << dropped.output;
+  EXPECT_NE(dropped.output.find("time-alarm window 2: sub-period 1: the ledger shows the signal running at the window start, "
+                                "the slot pair has no S label"),
+            std::string::npos)
+      << dropped.output;
+  dyn = with;
+  dyn.replace(dyn.find("labels=1,1"), 10, "labels=0,0");
+  testing::WriteFile(dir / "DYNAMIC.txt", dyn);
+  auto uncounted = RunCommand(VerifyCommand(dir));
+  EXPECT_EQ(uncounted.exit_code, 1);
+  EXPECT_EQ(uncounted.output, "time-alarm window 3\n");
 }
 
 TEST(AuditCli, SimAudit) {

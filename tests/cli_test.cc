@@ -128,7 +128,8 @@ TEST(Cli, DemoRunsAFleetEndToEnd) {
 
 // Issue 5 item 6: the demo's audited meters against the daemon (MQTT signals and segments, REST
 // commissioning and audits, a ledger row altered in the SQLite file): every attack kind of SPEC 4.7
-// is injected and caught, no clean meter-cycle alarms, every alarm's inspection order arrives.
+// and issue 11's shrunken comparison table is injected and caught, no clean meter-cycle alarms,
+// every alarm's inspection order arrives; every audit ran on segments the meter sent when asked.
 TEST(Cli, DemoAuditCatchesEveryAttackKind) {
   TempDir dir("cli-demo-audit");
   auto r = RunCommand(Bin() + " demo --meters 10 --days 8 --peak-days 3 --audit-meters 8 --audit-attack-rate 0.6 " +
@@ -144,7 +145,8 @@ TEST(Cli, DemoAuditCatchesEveryAttackKind) {
     for (int i : {1, 2, 3, 4, 5, 7}) v.push_back(m.size() > 7 && m[i].matched ? std::stoll(m[i]) : 0);
     return v;  // caught, injected, code, time, ledger, undetectable
   };
-  for (const std::string kind : {"altered fixed segment", "original code replayed", "metering bypassed", "altered ledger row"}) {
+  for (const std::string kind : {"altered fixed segment", "original code replayed", "metering bypassed", "altered ledger row",
+                                 "shrunken comparison table"}) {
     const auto v = tally(kind);
     EXPECT_GT(v[1], 0) << kind << "\n" << r.output;
     EXPECT_EQ(v[0] + v[5], v[1]) << kind << "\n" << r.output;  // replay with no energy in any window is undetectable
@@ -152,7 +154,12 @@ TEST(Cli, DemoAuditCatchesEveryAttackKind) {
   EXPECT_EQ(tally("altered fixed segment")[2], tally("altered fixed segment")[1]) << r.output;  // code alarms
   EXPECT_EQ(tally("metering bypassed")[3], tally("metering bypassed")[1]) << r.output;          // time alarms
   EXPECT_EQ(tally("altered ledger row")[4], tally("altered ledger row")[1]) << r.output;        // ledger alarms
+  EXPECT_EQ(tally("shrunken comparison table")[2], tally("shrunken comparison table")[1]) << r.output;  // code alarms
   std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(audit segments:\s+(\d+) audits on segments fetched .*, (\d+) on stored)")))
+      << r.output;
+  EXPECT_GT(std::stoll(m[1]), 0) << r.output;
+  EXPECT_EQ(m[2], "0") << r.output;
   ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(audit clean audits:\s+(\d+) \(false alarms (\d+)\))"))) << r.output;
   EXPECT_GT(std::stoll(m[1]), 0) << r.output;
   EXPECT_EQ(m[2], "0") << r.output;

@@ -1,10 +1,12 @@
 #include "api/audit_routes.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "api/route_kit.h"
 #include "audit/ledger/merkle.h"
 #include "crypto/crypto.h"
+#include "meter/audit/schedule.h"
 
 namespace mh::api {
 namespace {
@@ -19,6 +21,69 @@ Status CanRead(const Principal& who) {
 Status CanRun(const Principal& who) {
   if (who.role == Role::kAdmin || who.role == Role::kOperator || who.role == Role::kAuditor) return Status::Ok();
   return PermissionDenied("running audits needs an admin, operator or auditor token");
+}
+
+// Witnesses: the ones who check the operator, not the operator's staff.
+Status CanWitness(const Principal& who) {
+  if (who.role == Role::kAdmin || who.role == Role::kAuditor || who.role == Role::kSupervisor) return Status::Ok();
+  return PermissionDenied("the signed tree heads are for admin, auditor and supervisor tokens");
+}
+
+json HeadJson(int64_t size, std::string_view root, int64_t timestamp_ms, std::string_view signature) {
+  return {{"size", size}, {"root_hash", Hex(root)}, {"timestamp_ms", timestamp_ms}, {"signature", Hex(signature)}};
+}
+
+// The commissioning body: {fixed_image | fixed_image_hex, compare, registered_at, user_attribute,
+// region, reason}.
+Result<audit::CommissionRequest> CommissionBody(const http::Request& req) {
+  MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
+  audit::CommissionRequest r;
+  std::string image_hex, user_attribute, region;
+  int64_t at = 0;
+  MH_RETURN_IF_ERROR(Field(body, "fixed_image", &r.fixed_image, false));
+  MH_RETURN_IF_ERROR(Field(body, "fixed_image_hex", &image_hex, false));
+  MH_RETURN_IF_ERROR(Field(body, "compare", &r.compare_text, false));
+  MH_RETURN_IF_ERROR(Field(body, "reason", &r.reason, false));
+  if (body.contains("registered_at") && !body["registered_at"].is_null()) {
+    MH_RETURN_IF_ERROR(Field(body, "registered_at", &at, true));
+    r.registered_at = at;
+  }
+  if (body.contains("user_attribute") && !body["user_attribute"].is_null()) {
+    MH_RETURN_IF_ERROR(Field(body, "user_attribute", &user_attribute, true));
+    r.user_attribute = user_attribute;
+  }
+  if (body.contains("region") && !body["region"].is_null()) {
+    MH_RETURN_IF_ERROR(Field(body, "region", &region, true));
+    r.region = region;
+  }
+  if (!image_hex.empty()) {
+    Result<crypto::Bytes> bytes = crypto::HexDecode(image_hex);
+    if (!bytes.ok()) return InvalidArgument("field 'fixed_image_hex' is not hex");
+    r.fixed_image.assign(bytes->begin(), bytes->end());
+  }
+  if (r.fixed_image.empty()) return InvalidArgument("field 'fixed_image' (or 'fixed_image_hex') is required");
+  return r;
+}
+
+json MeterJson(const store::AuditMeterRow& m) {
+  return {{"meter_id", m.meter_id},
+          {"user_attribute", m.user_attribute},
+          {"region", m.region.empty() ? json(nullptr) : json(m.region)},
+          {"commissioned_at", m.commissioned_at},
+          {"silent_misses", m.silent_misses},
+          {"cycle", m.cycle_d > 0 ? json{{"d", m.cycle_d}, {"from", meter::audit::FormatDay(m.cycle_from)}, {"sent_at", Iso(m.cycle_sent_at)}}
+                                  : json(nullptr)}};
+}
+
+json CommissionJson(const audit::CommissionResult& c, std::string_view image) {
+  return {{"meter_id", c.meter.meter_id},
+          {"commissioning", c.number},
+          {"registered_at", c.registered_at},
+          {"image_sha256", crypto::HexEncode(crypto::Sha256(image))},
+          {"compare", c.compare_text},
+          {"user_attribute", c.meter.user_attribute},
+          {"region", c.meter.region.empty() ? json(nullptr) : json(c.meter.region)},
+          {"ledger_size", c.ledger_size}};
 }
 
 Result<int64_t> IntParam(const http::Request& req, const char* name) {
@@ -39,9 +104,17 @@ json PathJson(const std::vector<audit::ledger::Hash>& path) {
 }
 
 json ResultJson(const store::AuditResultRow& r) {
-  return {{"id", r.id},           {"meter_id", r.meter_id}, {"audited_at", Iso(r.audited_at)},
-          {"trigger", r.trigger}, {"result", r.pass ? "pass" : "alarm"},
-          {"alarms", r.alarms},   {"reasons", r.reasons},   {"order_id", r.order_id.empty() ? json(nullptr) : json(r.order_id)}};
+  return {{"id", r.id},
+          {"meter_id", r.meter_id},
+          {"audited_at", Iso(r.audited_at)},
+          {"trigger", r.trigger},
+          {"result", r.pass ? "pass" : "alarm"},
+          {"alarms", r.alarms},
+          {"reasons", r.reasons},
+          {"order_id", r.order_id.empty() ? json(nullptr) : json(r.order_id)},
+          {"segments", r.segments.empty() ? json(nullptr) : json(r.segments)},
+          {"silent", r.silent},
+          {"notes", r.notes}};
 }
 
 json OrderJson(const store::InspectionOrderRow& o) {
@@ -106,32 +179,56 @@ void AddAuditRoutes(http::Server& srv, store::Store* st, audit::AuditService* as
     SendJson(res, 200, {{"old_size", p.old_size}, {"new_size", p.new_size}, {"path", PathJson(p.path)}});
     return Status::Ok();
   }));
-  srv.Post(R"(/api/v1/audit/meters/([^/]+)/commission)", guarded([as](const Principal& who, const http::Request& req,
-                                                                      http::Response& res) -> Status {
-    MH_RETURN_IF_ERROR(CanRun(who));
-    MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
-    std::string image, image_hex;
-    int64_t at = 0;
-    MH_RETURN_IF_ERROR(Field(body, "fixed_image", &image, false));
-    MH_RETURN_IF_ERROR(Field(body, "fixed_image_hex", &image_hex, false));
-    MH_RETURN_IF_ERROR(Field(body, "registered_at", &at, false));
-    if (!image_hex.empty()) {
-      Result<crypto::Bytes> bytes = crypto::HexDecode(image_hex);
-      if (!bytes.ok()) return InvalidArgument("field 'fixed_image_hex' is not hex");
-      image.assign(bytes->begin(), bytes->end());
+  srv.Get("/api/v1/audit/ledger/heads", guarded([as](const Principal& who, const http::Request& req,
+                                                      http::Response& res) -> Status {
+    MH_RETURN_IF_ERROR(CanWitness(who));
+    int64_t from = 0;
+    if (req.has_param("since")) {
+      MH_ASSIGN_OR_RETURN(from, IntParam(req, "since"));
     }
-    if (image.empty()) return InvalidArgument("field 'fixed_image' (or 'fixed_image_hex') is required");
-    const std::string meter = req.matches[1];
-    MH_RETURN_IF_ERROR(as->Commission(meter, image, at));
-    SendJson(res, 201, {{"meter_id", meter}, {"registered_at", at}, {"image_sha256", crypto::HexEncode(crypto::Sha256(image))},
-                        {"ledger_size", as->ledger().size()}});
+    MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 10000));
+    // Sign a head covering every entry first: a witness always sees the whole log.
+    MH_RETURN_IF_ERROR(as->ledger().ledger().Head().status());
+    MH_ASSIGN_OR_RETURN(std::vector<store::LedgerTreeHead> heads, as->ledger().store().HeadsSince(from, limit));
+    json out = json::array();
+    for (const auto& h : heads) out.push_back(HeadJson(h.size, h.root_hash, h.timestamp_ms, h.signature));
+    SendJson(res, 200, {{"heads", out}, {"since", from}, {"limit", limit}, {"public_key", Hex(as->ledger().ledger().public_key())}});
     return Status::Ok();
   }));
+  srv.Get(R"(/api/v1/audit/meters/([^/]+))", guarded([as](const Principal& who, const http::Request& req,
+                                                           http::Response& res) -> Status {
+    MH_RETURN_IF_ERROR(CanRead(who));
+    const std::string meter = req.matches[1];
+    MH_ASSIGN_OR_RETURN(std::optional<store::AuditMeterRow> m, as->Meter(meter));
+    if (!m) return NotFound("meter '" + meter + "' is not commissioned for the tamper audit");
+    SendJson(res, 200, MeterJson(*m));
+    return Status::Ok();
+  }));
+  // Commissioning and re-commissioning (a firmware update, with a reason) take the same body.
+  auto commission = [as, guarded](bool again) {
+    return guarded([as, again](const Principal& who, const http::Request& req, http::Response& res) -> Status {
+      MH_RETURN_IF_ERROR(CanRun(who));
+      MH_ASSIGN_OR_RETURN(audit::CommissionRequest body, CommissionBody(req));
+      MH_ASSIGN_OR_RETURN(audit::CommissionResult c,
+                          again ? as->Recommission(req.matches[1], body) : as->Commission(req.matches[1], body));
+      json out = CommissionJson(c, body.fixed_image);
+      if (again) out["reason"] = body.reason;
+      SendJson(res, c.appended ? 201 : 200, out);
+      return Status::Ok();
+    });
+  };
+  srv.Post(R"(/api/v1/audit/meters/([^/]+)/commission)", commission(false));
+  srv.Post(R"(/api/v1/audit/meters/([^/]+)/recommission)", commission(true));
   srv.Post(R"(/api/v1/audit/meters/([^/]+)/run)", guarded([as](const Principal& who, const http::Request& req,
                                                                http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(CanRun(who));
-    MH_ASSIGN_OR_RETURN(store::AuditResultRow r, as->Run(req.matches[1], "request"));
-    SendJson(res, 200, ResultJson(r));
+    Result<store::AuditResultRow> r = as->Run(req.matches[1], "request");
+    // Busy (too many runs waiting for their meters) or the store busy: come back later.
+    if (!r.ok() && r.status().code() == StatusCode::kUnavailable) {
+      res.set_header("Retry-After", std::to_string(std::max<int64_t>(1, as->options().segments_timeout_ms / 1000)));
+    }
+    MH_RETURN_IF_ERROR(r.status());
+    SendJson(res, 200, ResultJson(*r));
     return Status::Ok();
   }));
   srv.Get("/api/v1/audit/results", guarded([as](const Principal& who, const http::Request& req,

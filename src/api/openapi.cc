@@ -33,16 +33,38 @@ void AddAuditPaths(nlohmann::json& paths) {
       {"summary", "RFC 9162 consistency proof between tree sizes `from` and `to` (staff)"},
       {"parameters", json::array({q("from", "old size", true), q("to", "new size", true)})},
       {"responses", resp({{"200", ok("proof: old_size, new_size, path (hex)")}})}};
+  paths["/api/v1/audit/ledger/heads"]["get"] = {
+      {"summary", "every signed tree head of size >= since, by size, after signing one covering every entry: what a "
+                  "witness keeps (meterhub ledger witness) (admin, auditor, supervisor)"},
+      {"parameters", json::array({q("since", "smallest tree size (default 0)", false), q("limit", "heads (default 1000)", false)})},
+      {"responses", resp({{"200", ok("heads: size, root_hash, timestamp_ms, signature; public_key")}})}};
+  paths["/api/v1/audit/meters/{id}"]["get"] = {
+      {"summary", "an audited meter: user attribute, region, missed segment requests, the last cycle length sent (staff)"},
+      {"parameters", json::array({id})},
+      {"responses", resp({{"200", ok("the meter")}, {"404", ok("not commissioned")}})}};
   paths["/api/v1/audit/meters/{id}/commission"]["post"] = {
-      {"summary", "register the meter's initial fixed code in the ledger: {fixed_image | fixed_image_hex, registered_at} "
+      {"summary", "commission a registered meter: its fixed code and comparison table into the ledger, its user "
+                  "attribute and region: {fixed_image | fixed_image_hex, compare (mh-compare 1; default lines 3-11), "
+                  "registered_at, user_attribute (enterprise|residential), region (9 digits)} (admin, operator, auditor)"},
+      {"parameters", json::array({id})},
+      {"responses", resp({{"201", ok("commissioned")}, {"200", ok("the same commissioning again")},
+                          {"404", ok("the meter is not registered (POST /api/v1/meters first)")},
+                          {"409", ok("commissioned with another image or table: re-commission it")}})}};
+  paths["/api/v1/audit/meters/{id}/recommission"]["post"] = {
+      {"summary", "a new fixed code and comparison table (a firmware update), appended to the ledger as the next "
+                  "commissioning; audits use the latest: {fixed_image | fixed_image_hex, compare, reason, registered_at} "
                   "(admin, operator, auditor)"},
       {"parameters", json::array({id})},
-      {"responses", resp({{"201", ok("registered")}, {"409", ok("another image is registered")}})}};
+      {"responses", resp({{"201", ok("re-commissioned")}, {"200", ok("the same re-commissioning again")},
+                          {"404", ok("never commissioned")}})}};
   paths["/api/v1/audit/meters/{id}/run"]["post"] = {
-      {"summary", "run the meter's audit now (code and time checks against the verified ledger); an alarm opens and "
-                  "sends an inspection order (admin, operator, auditor)"},
+      {"summary", "run the meter's audit now: its segments are requested on its command topic (send_segments) and "
+                  "awaited up to audit.segments_timeout, then the code and time checks against the verified ledger; "
+                  "an alarm opens and sends an inspection order (admin, operator, auditor)"},
       {"parameters", json::array({id})},
-      {"responses", resp({{"200", ok("the recorded result")}, {"404", ok("the meter sent no segments")}})}};
+      {"responses", resp({{"200", ok("the recorded result (segments fresh|stored, silent, notes)")},
+                          {"404", ok("no segments to audit")},
+                          {"503", ok("audit.max_waiting_runs runs are waiting for their meters: retry after Retry-After")}})}};
   paths["/api/v1/audit/results"]["get"] = {{"summary", "recorded audit results, newest first (staff)"},
                                            {"parameters", json::array({q("meter", "meter id", false), q("limit", "rows", false)})},
                                            {"responses", resp({{"200", ok("results")}})}};

@@ -1,5 +1,6 @@
 #include "app/config.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -106,6 +107,10 @@ std::vector<Key> Keys(Config& c) {
       {"audit", "interval", &c.audit.interval, "audit every meter that sent segments this often; 0 = only on request"},
       {"audit", "tolerance_s", &c.audit.tolerance_s, "time check tolerance between ledger times and slots, seconds"},
       {"audit", "inspection_webhook", &c.audit.inspection_webhook, "URL inspection orders are POSTed to (JSON); empty = orders stay open"},
+      {"audit", "segments_timeout", &c.audit.segments_timeout, "a requested audit asks the meter for its segments and waits this long for them (then audits the stored ones)"},
+      {"audit", "max_silent", &c.audit.max_silent, "segment requests in a row a meter leaves unanswered before its audit opens an inspection order"},
+      {"audit", "max_waiting_runs", &c.audit.max_waiting_runs, "requested audits waiting for their meters at once (each holds an HTTP worker; at most http.threads - 1); more are answered 503 with Retry-After"},
+      {"audit", "cycle_history_days", &c.audit.cycle_history_days, "days of consumption the cycle length D compares with the region (SPEC 4.1)"},
   };
 }
 
@@ -208,7 +213,7 @@ Result<Config> LoadConfig(const std::string& path) {
   auto relay = RelayOptionsOf(config);
   if (!relay.ok()) return relay.status().WithContext(path);
   if (auto audit = AuditIntervalOf(config); !audit.ok()) return audit.status().WithContext(path);
-  if (config.audit.tolerance_s < 0) return InvalidArgument(path + ": audit.tolerance_s must be >= 0");
+  if (auto audit = AuditOptionsOf(config); !audit.ok()) return audit.status().WithContext(path);
   MH_RETURN_IF_ERROR(CheckWaterConfig(config).WithContext(path));
   if (config.store.pack_after <= 0) return InvalidArgument(path + ": store.pack_after must be positive");
   if (auto d = ParseDuration(config.store.pack_interval); !d.ok() || *d <= 0)
@@ -294,6 +299,26 @@ Result<int64_t> AuditIntervalOf(const Config& c) {
   Result<int64_t> d = ParseDuration(c.audit.interval);
   if (!d.ok()) return d.status().WithContext("audit.interval");
   return d;
+}
+
+Result<audit::AuditServiceOptions> AuditOptionsOf(const Config& c) {
+  audit::AuditServiceOptions o;
+  if (c.audit.tolerance_s < 0) return InvalidArgument("audit.tolerance_s must be >= 0");
+  o.tolerance_s = c.audit.tolerance_s;
+  Result<int64_t> timeout = ParseDuration(c.audit.segments_timeout);
+  if (!timeout.ok()) return timeout.status().WithContext("audit.segments_timeout");
+  if (*timeout < 1 || *timeout > 600) return InvalidArgument("audit.segments_timeout must be 1s..10m");
+  o.segments_timeout_ms = *timeout * 1000;
+  if (c.audit.max_silent < 1) return InvalidArgument("audit.max_silent must be >= 1");
+  o.max_silent = c.audit.max_silent;
+  // Each waiting run holds an HTTP worker: leave at least one for everything else.
+  if (c.audit.max_waiting_runs < 1) return InvalidArgument("audit.max_waiting_runs must be >= 1");
+  o.max_waiting_runs = std::max(1, std::min(c.audit.max_waiting_runs, c.http.threads - 1));
+  if (c.audit.cycle_history_days < 1 || c.audit.cycle_history_days > 366) {
+    return InvalidArgument("audit.cycle_history_days must be 1..366");
+  }
+  o.cycle.history_days = c.audit.cycle_history_days;
+  return o;
 }
 
 Result<relay::RelayServiceOptions> RelayOptionsOf(const Config& c) {

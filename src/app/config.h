@@ -11,6 +11,7 @@
 #include "alerts/channels/smtp_channel.h"
 #include "alerts/channels/webhook_channel.h"
 #include "alerts/dispatcher.h"
+#include "audit/audit_service.h"
 #include "base/status.h"
 #include "ingest/pipeline.h"
 #include "relay/relay_service.h"
@@ -111,6 +112,10 @@ struct Config {
     std::string interval = "1d";          // scheduled audits of every meter with segments; "0" = off
     int tolerance_s = 1;                  // time check tolerance, seconds
     std::string inspection_webhook;       // inspection orders are POSTed here; empty = kept "open"
+    std::string segments_timeout = "30s"; // a requested audit waits this long for the meter's segments
+    int max_silent = 3;                   // unanswered segment requests in a row that open an inspection order
+    int max_waiting_runs = 4;             // requested audits waiting for segments at once (<= http.threads - 1); more get 503
+    int cycle_history_days = 30;          // SPEC 4.1: consumption span of the cycle length D
   } audit;
 
   std::set<std::string> keys_in_file;     // "section.key" of every key the file set
@@ -131,6 +136,8 @@ Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& config);
 // (0 = no schedule); InvalidArgument naming the key.
 Result<std::string> AuditKeyFileOf(const Config& config);
 Result<int64_t> AuditIntervalOf(const Config& config);
+// The audit server's options the [audit] section describes; InvalidArgument naming the key.
+Result<audit::AuditServiceOptions> AuditOptionsOf(const Config& config);
 // Checks the [water] section (durations, window 6h|12h, thresholds).
 Status CheckWaterConfig(const Config& config);
 

@@ -183,18 +183,26 @@ Status Daemon::StartAudit() {
   }
   // Inspection orders leave through a webhook channel of their own (the alert dispatcher's
   // deliveries belong to consumption alerts); unsent ones stay "open" and are retried.
-  audit::OrderSender send;
+  audit::AuditServiceIo io;
   if (!config_.audit.inspection_webhook.empty()) {
     auto channel = std::make_shared<alerts::WebhookChannel>(config_.alerts.webhook);
-    send = [channel, url = config_.audit.inspection_webhook](const alerts::Message& m) {
+    io.send_order = [channel, url = config_.audit.inspection_webhook](const alerts::Message& m) {
       alerts::Message to = m;
       to.address = url;
       return channel->Send(to);
     };
   }
-  audit::AuditServiceOptions so;
-  so.tolerance_s = config_.audit.tolerance_s;
-  audit_ = std::make_unique<audit::AuditService>(audit_ledger_.get(), audit_store_.get(), clock_, send, so);
+  // Commands to the meters (their next cycle length, requests for their segments) on their
+  // command topic; without a broker the audits use the segments stored.
+  if (mqtt_) {
+    io.send_command = [this](const std::string& meter_id, const std::string& payload) -> Status {
+      return mqtt_->Publish(ingest::DeviceTopic(meter_id, ingest::kCommandSuffix), payload);
+    };
+  }
+  audit_readings_ = std::make_unique<StoreConsumptionSource>(store_.get());
+  io.readings = audit_readings_.get();
+  MH_ASSIGN_OR_RETURN(audit::AuditServiceOptions so, AuditOptionsOf(config_));
+  audit_ = std::make_unique<audit::AuditService>(audit_ledger_.get(), audit_store_.get(), clock_, io, so);
   if (mqtt_) {
     audit::AuditService* as = audit_.get();
     // Acked only after the durable append (the ledger commits before Append returns).
@@ -310,8 +318,10 @@ void Daemon::WaterTickLoop() {
 
 void Daemon::Stop() {
   // Reverse order: stop taking input first, then the senders, then the store. A large request
-  // in progress stops at its next part instead of holding the shutdown.
+  // in progress stops at its next part instead of holding the shutdown; audits waiting for a
+  // meter's segments are woken first, so that the HTTP workers they hold come free at once.
   if (pipeline_) pipeline_->Cancel();
+  if (audit_) audit_->Stop();
   if (http_) http_->Stop();
   if (mqtt_) mqtt_->Stop();
   {
@@ -321,7 +331,6 @@ void Daemon::Stop() {
   key_cv_.notify_all();
   if (key_thread_.joinable()) key_thread_.join();
   if (pack_thread_.joinable()) pack_thread_.join();
-  if (audit_) audit_->Stop();
   if (water_thread_.joinable()) water_thread_.join();
   water_.reset();
   water_store_.reset();
@@ -334,6 +343,7 @@ void Daemon::Stop() {
   pipeline_.reset();
   metrics_.reset();
   audit_.reset();
+  audit_readings_.reset();
   audit_store_.reset();
   audit_ledger_.reset();
   store_.reset();
@@ -425,6 +435,12 @@ void Daemon::RegisterMetrics() {
     auto* a = audit_.get();
     m.AddCounter("meterhub_audit_runs_total", "Tamper audits run (request and schedule)", {}, [a] { return static_cast<int64_t>(a->audits()); });
     m.AddCounter("meterhub_audit_alarms_total", "Tamper audits that raised an alarm", {}, [a] { return static_cast<int64_t>(a->alarms()); });
+    m.AddCounter("meterhub_audit_silent_requests_total", "Segment requests a meter left unanswered", {},
+                 [a] { return static_cast<int64_t>(a->silent_requests()); });
+    m.AddCounter("meterhub_audit_cycles_sent_total", "Cycle lengths (SPEC 4.1) sent to meters", {},
+                 [a] { return static_cast<int64_t>(a->cycles_sent()); });
+    m.AddCounter("meterhub_audit_cycle_errors_total", "Cycle lengths that could not be computed or sent", {},
+                 [a] { return static_cast<int64_t>(a->cycle_errors()); });
   }
   if (water_) {
     auto* w = water_.get();

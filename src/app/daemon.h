@@ -8,8 +8,9 @@
 // threads run the same for posted ones (Pipeline::Submit serialises readings); dispatcher threads
 // send alerts; the relay thread rotates region keys when due and sends uplink work orders (woken
 // when one is opened, else every minute); the audit schedule thread runs audits every
-// [audit] interval; the water tick thread closes windows and expires commands; everything else
-// only reads the store. docs/architecture.md draws it.
+// [audit] interval (a requested audit waits on its HTTP worker for the meter's segments, at most
+// [audit] max_waiting_runs at once); the water tick thread closes windows and expires commands;
+// everything else only reads the store. docs/architecture.md draws it.
 #pragma once
 
 #include <condition_variable>
@@ -22,6 +23,7 @@
 #include "api/http_api.h"
 #include "api/metrics.h"
 #include "app/config.h"
+#include "app/store_consumption.h"
 #include "audit/audit_service.h"
 #include "base/clock.h"
 #include "ingest/mqtt_ingest.h"
@@ -93,6 +95,7 @@ class Daemon {
   // The tamper-audit server ([audit]): its ledger and store on the main database file.
   std::unique_ptr<audit::AuditLedger> audit_ledger_;
   std::unique_ptr<store::AuditStore> audit_store_;
+  std::unique_ptr<StoreConsumptionSource> audit_readings_;  // the readings store as the audit sees it
   std::unique_ptr<audit::AuditService> audit_;
   // Water remote maintenance (seed 001): its own store connection, the loop, a tick thread (shares
   // key_mu_/key_cv_/stopping_ with the relay key thread for shutdown).

@@ -4,12 +4,16 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <ostream>
 #include <thread>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <httplib.h>
@@ -20,6 +24,8 @@
 #include "app/demo.h"
 #include "app/webhook_receiver.h"
 #include "audit/ledger_records.h"
+#include "audit/messages.h"
+#include "core/time.h"
 #include "meter/audit/dynamic_segment.h"
 #include "meter/audit/fixed_segment.h"
 #include "meter/audit/schedule.h"
@@ -36,6 +42,8 @@ using sim::AuditAttack;
 
 constexpr char kInspections[] = "/audit/inspections";
 constexpr double kIngestTimeoutS = 60;  // for the daemon to take a cycle end's signals and segments
+constexpr int64_t kReadingInterval = 3600;  // the audited meters' readings (for their cycle lengths)
+constexpr char kRegion[] = "110101001";     // their region (SPEC 0.1 region code) at commissioning
 
 std::string MeterName(int index) {
   char buf[16];
@@ -68,9 +76,13 @@ class AuditDemoPart final : public DemoPart {
     if (!daemon_->audit()) return FailedPrecondition("demo audit: the daemon runs no audit server ([audit] enabled)");
     api_ = std::make_unique<httplib::Client>(http_base_);
     api_->set_keep_alive(true);
+    api_->set_tcp_nodelay(true);  // small POSTs one after another: no Nagle + delayed-ACK pause each
     api_->set_read_timeout(60, 0);
     api_->set_bearer_token_auth(token_);
     MH_RETURN_IF_ERROR(link_.Connect(ctx.broker_port, "meterhub-demo-audit"));
+    // The meters' commands (their next cycle length, requests for their segments) arrive on the
+    // link's network thread; it only touches what commands_mu_ guards (OnCommand).
+    link_.SetCommandHandler([this](const std::string& meter, const std::string& payload) { OnCommand(meter, payload); });
     // The second connection to the daemon's database file, for the altered-ledger-row attack.
     if (sqlite3_open_v2(db_path_.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
       return Unavailable("demo audit: cannot open '" + db_path_ + "': " + sqlite3_errmsg(db_));
@@ -80,21 +92,39 @@ class AuditDemoPart final : public DemoPart {
     MH_ASSIGN_OR_RETURN(std::vector<sim::AuditMeterSetup> setup,
                         sim::DrawAuditMeterSetups(meter_count_, seed_, 0.2, 0.6, 50));
     const int64_t first_day = ma::LocalDay(ctx.sim_start, ctx.tz_offset_s);
-    compare_text_ = ma::FormatComparisonTable(ma::DefaultComparisonLines());
     for (int m = 0; m < meter_count_; ++m) {
       const std::string id = MeterName(m);
-      // Commissioning, as an operator would: the initial fixed code into the ledger.
-      MH_RETURN_IF_ERROR(Call("/api/v1/audit/meters/" + id + "/commission",
-                              {{"fixed_image", ma::DefaultFixedImage()}, {"registered_at", ctx.sim_start - 86400}}, 201)
+      // As an operator would: the meter into the readings store (its readings set its cycle
+      // length), then commissioning — the fixed code, the comparison table (the reference one),
+      // the user attribute and the region into the ledger and the audit server.
+      MH_RETURN_IF_ERROR(Call("/api/v1/meters",
+                              {{"meter_id", id}, {"kind", "electricity"}, {"timezone", FormatUtcOffset(ctx.tz_offset_s)},
+                               {"interval_s", kReadingInterval}},
+                              201)
                              .status());
+      MH_RETURN_IF_ERROR(Call("/api/v1/audit/meters/" + id + "/commission",
+                              {{"fixed_image", ma::DefaultFixedImage()},
+                               {"registered_at", ctx.sim_start - 86400},
+                               {"user_attribute", setup[m].q == ma::kEnterpriseQ ? "enterprise" : "residential"},
+                               {"region", kRegion}},
+                              201)
+                             .status());
+      MH_RETURN_IF_ERROR(link_.SubscribeCommands(id));
+    }
+    // Subscribed before the meters start: the first window's open already brings a command.
+    if (!link_.WaitSubscribed(kIngestTimeoutS)) return Unavailable("demo audit: the broker did not acknowledge the subscriptions");
+    for (int m = 0; m < meter_count_; ++m) {
+      const std::string id = MeterName(m);
       Meter meter;
       meter.uploader = std::make_unique<CountingUploader>(&link_);
       MH_ASSIGN_OR_RETURN(meter.device,
                           sim::AuditDevice::Create(id, setup[m], ma::Cycle{first_day, setup[m].d0, ctx.tz_offset_s},
                                                    sim::MixSeed(seed_, m, 3), sim::MixSeed(seed_, m, 2), meter.uploader.get()));
       MH_RETURN_IF_ERROR(BeginCycle(&meter));
+      index_[id] = meters_.size();
       meters_.push_back(std::move(meter));
     }
+    next_reading_ = ctx.sim_start;
     return Status::Ok();
   }
 
@@ -114,6 +144,9 @@ class AuditDemoPart final : public DemoPart {
     const auto wall = std::chrono::steady_clock::now();
     link_.WaitAcked(timeout_s);
     if (Status s = RunPendingAudits(); !s.ok() && drain_status_.ok()) drain_status_ = s;
+    // No idle keep-alive connection left for the daemon's HTTP workers to wait out when it stops
+    // (the next call, if any, connects again).
+    api_->stop();
     const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
     while (receiver_->received(kInspections) < alarmed_ && std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -126,7 +159,7 @@ class AuditDemoPart final : public DemoPart {
     for (const auto& t : tally_) audits += t.injected;
     out << "  audit meters:         " << meter_count_ << " (" << MeterName(0) << ".." << MeterName(meter_count_ - 1)
         << "), " << audits << " cycle-end audits requested over REST, " << link_.signals()
-        << " first monitoring times sent\n"
+        << " first monitoring times and " << link_.readings() << " hourly readings sent\n"
         << "  audit wall time:      " << busy_s_ << " s in the audit part, " << wait_s_
         << " s of it waiting for the daemon to hold a cycle's signals\n";
     if (!drain_status_.ok()) out << "  audit error:          " << drain_status_.message() << "\n";
@@ -142,6 +175,9 @@ class AuditDemoPart final : public DemoPart {
       out << ")\n";
     }
     out << "  audit clean audits:   " << clean_audits_ << " (false alarms " << false_alarms_ << ")\n"
+        << "  audit segments:       " << fresh_ << " audits on segments fetched from the meter on request, "
+        << stored_ << " on stored ones; " << cycles_applied_ << " cycle lengths (SPEC 4.1) applied by the meters, "
+        << tables_ignored_ << " meter tables ignored\n"
         << "  inspection orders:    " << receiver_->received(kInspections)
         << " received by the inspectors' webhook (audits alarmed " << alarmed_ << ")\n";
     auto samples = receiver_->samples(kInspections);
@@ -165,7 +201,7 @@ class AuditDemoPart final : public DemoPart {
   Status Advance(int64_t sim_time) {
     MH_RETURN_IF_ERROR(RunPendingAudits());
     while (true) {
-      int64_t next = sim_time;
+      int64_t next = std::min(sim_time, next_reading_);
       for (const Meter& m : meters_) next = std::min(next, m.device->cycle_end());
       bool due = false;
       for (const Pending& p : pending_) due |= p.deadline <= next;
@@ -173,23 +209,83 @@ class AuditDemoPart final : public DemoPart {
         MH_RETURN_IF_ERROR(RunPendingAudits());
         continue;
       }
-      for (size_t i = 0; i < meters_.size(); ++i) {
-        Meter& m = meters_[i];
-        sim::AuditDevice& d = *m.device;
-        if (d.cycle_end() != next) {
-          d.RunTo(next);
-          continue;
-        }
-        MH_ASSIGN_OR_RETURN(ma::DynamicSegment segment, d.FinishCycle());
-        Pending p{i, segment.cycle, ma::FormatDynamicSegment(segment), m.plan, 0};
-        MH_RETURN_IF_ERROR(link_.PublishSegments(d.id(), d.firmware().stored_image(), p.dynamic_text, compare_text_));
-        // The meter goes on clean (the repair an alarm's inspection would do), in a new cycle.
-        MH_RETURN_IF_ERROR(d.Repair());
-        MH_RETURN_IF_ERROR(BeginCycle(&m));
-        p.deadline = d.cycle().WindowEndUtc(1);
-        pending_.push_back(std::move(p));
+      MH_RETURN_IF_ERROR(Step(next));
+      if (next >= sim_time) break;
+    }
+    // The hourly readings go out once per call, one message per meter.
+    for (Meter& m : meters_) {
+      MH_RETURN_IF_ERROR(link_.PublishReadings(m.device->id(), m.readings));
+      m.readings.clear();
+    }
+    return Status::Ok();
+  }
+
+  // Every meter up to `t`: a cycle ending then sends its segments and starts the next one; on the
+  // hour the meters publish their readings.
+  Status Step(int64_t t) {
+    ApplyCycles();
+    for (size_t i = 0; i < meters_.size(); ++i) {
+      Meter& m = meters_[i];
+      sim::AuditDevice& d = *m.device;
+      if (d.cycle_end() != t) {
+        d.RunTo(t);
+        continue;
       }
-      if (next >= sim_time) return Status::Ok();
+      MH_ASSIGN_OR_RETURN(ma::DynamicSegment segment, d.FinishCycle());
+      Pending p{i, segment.cycle, ma::FormatDynamicSegment(segment), m.plan, 0};
+      MH_RETURN_IF_ERROR(link_.Publish(d.id(), "audit/segments", d.SegmentsMessage(segment)));
+      // Asked for its segments before its audit, the meter answers as it was at the cycle end:
+      // the repair below stands for the one the audit's inspection would do afterwards.
+      {
+        std::lock_guard commands(commands_mu_);
+        answers_[d.id()] = *audit::ParseSegmentsMessage(d.SegmentsMessage(segment));
+      }
+      // The meter goes on clean, in a new cycle.
+      MH_RETURN_IF_ERROR(d.Repair());
+      MH_RETURN_IF_ERROR(BeginCycle(&m));
+      p.deadline = d.cycle().WindowEndUtc(1);
+      pending_.push_back(std::move(p));
+    }
+    if (t == next_reading_) {
+      for (Meter& m : meters_) m.readings.emplace_back(t, m.device->register_kwh());
+      next_reading_ += kReadingInterval;
+    }
+    return Status::Ok();
+  }
+
+  // On the link's network thread, which must never wait for this part's thread (that one may be
+  // publishing and waiting for acks): a request for segments is answered from the segments kept
+  // for the pending audit; a cycle length is queued for the meter, applied at the next Step.
+  void OnCommand(const std::string& meter, const std::string& payload) {
+    std::optional<audit::SegmentsMessage> answer;
+    {
+      std::lock_guard lock(commands_mu_);
+      auto command = audit::ParseAuditCommand(payload);
+      if (!command.ok()) return;
+      if (const auto* send = std::get_if<audit::SendSegmentsCommand>(&*command)) {
+        auto it = answers_.find(meter);
+        if (it == answers_.end()) return;  // no audit pending: nothing asked for in the demo
+        answer = it->second;
+        answer->request_id = send->request_id;
+      } else if (const auto* cycle = std::get_if<audit::AuditCycleCommand>(&*command)) {
+        cycles_in_.emplace_back(meter, *cycle);
+      }
+    }
+    if (answer) (void)link_.Publish(meter, "audit/segments", audit::FormatSegmentsMessage(*answer));
+  }
+
+  // The cycle lengths received since the last Step, to the meters' plugins.
+  void ApplyCycles() {
+    std::vector<std::pair<std::string, audit::AuditCycleCommand>> in;
+    {
+      std::lock_guard lock(commands_mu_);
+      in.swap(cycles_in_);
+    }
+    for (const auto& [meter, c] : in) {
+      auto it = index_.find(meter);  // fixed after Start: read without the lock
+      if (it == index_.end()) continue;
+      meters_[it->second].device->plugin().SetServerCycleLength(c.d, c.from_day);
+      ++cycles_applied_;
     }
   }
 
@@ -216,6 +312,7 @@ class AuditDemoPart final : public DemoPart {
     std::unique_ptr<CountingUploader> uploader;  // declared first: outlives the device
     std::unique_ptr<sim::AuditDevice> device;
     sim::AuditCyclePlan plan;
+    std::vector<std::pair<int64_t, double>> readings;  // hourly, not published yet
   };
   // A cycle that ended and awaits its audit.
   struct Pending {
@@ -231,8 +328,9 @@ class AuditDemoPart final : public DemoPart {
     return Status::Ok();
   }
 
-  Result<json> Call(const std::string& path, const json& body, int expect) {
-    auto r = api_->Post(path, body.dump(), "application/json");
+  Result<json> Call(const std::string& path, const json& body, int expect) { return Call(*api_, path, body, expect); }
+  static Result<json> Call(httplib::Client& client, const std::string& path, const json& body, int expect) {
+    auto r = client.Post(path, body.dump(), "application/json");
     if (!r) return Unavailable("demo audit: POST " + path + ": " + httplib::to_string(r.error()));
     if (r->status != expect) {
       return Internal("demo audit: POST " + path + ": HTTP " + std::to_string(r->status) + ": " + r->body);
@@ -333,6 +431,30 @@ class AuditDemoPart final : public DemoPart {
     return Status::Ok();
   }
 
+  // The pending meters' audits over REST, a few at a time: each waits in the daemon for its
+  // meter's answer over MQTT, and the daemon lets [audit] max_waiting_runs (4) wait at once.
+  std::vector<Result<json>> RequestAudits() {
+    constexpr size_t kAtOnce = 4;
+    std::vector<Result<json>> out(pending_.size(), Result<json>(Internal("demo audit: not requested")));
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+      httplib::Client client(http_base_);
+      client.set_tcp_nodelay(true);
+      client.set_read_timeout(60, 0);
+      client.set_bearer_token_auth(token_);
+      for (size_t i; (i = next++) < pending_.size();) {
+        const std::string id = meters_[pending_[i].meter].device->id();
+        out[i] = Call(client, "/api/v1/audit/meters/" + id + "/run", json::object(), 200);
+        std::lock_guard lock(commands_mu_);
+        answers_.erase(id);
+      }
+    };
+    std::vector<std::thread> threads;
+    for (size_t k = 0; k < std::min(kAtOnce, pending_.size()); ++k) threads.emplace_back(worker);
+    for (std::thread& t : threads) t.join();
+    return out;
+  }
+
   Status RunPendingAudits() {
     if (pending_.empty()) return Status::Ok();
     const auto wall = std::chrono::steady_clock::now();
@@ -345,10 +467,16 @@ class AuditDemoPart final : public DemoPart {
       MH_ASSIGN_OR_RETURN(auto row, AlterLedgerRow(m.device->id(), p.cycle, m.device->rng()));
       altered.push_back(std::move(row));
     }
-    for (const Pending& p : pending_) {
-      MH_ASSIGN_OR_RETURN(json r, Call("/api/v1/audit/meters/" + meters_[p.meter].device->id() + "/run", json::object(), 200));
+    std::vector<Result<json>> results = RequestAudits();
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      const Pending& p = pending_[i];
+      MH_ASSIGN_OR_RETURN(json r, std::move(results[i]));
       const bool pass = r.value("result", "") == "pass";
       alarmed_ += !pass;
+      (r.value("segments", "") == "fresh" ? fresh_ : stored_) += 1;
+      for (const auto& n : r.value("notes", json::array())) {
+        tables_ignored_ += n.is_string() && n.get<std::string>().find("comparison table") != std::string::npos;
+      }
       if (p.plan.attack == AuditAttack::kNone) {
         ++clean_audits_;
         false_alarms_ += !pass;
@@ -381,16 +509,23 @@ class AuditDemoPart final : public DemoPart {
   std::string db_path_;
   Daemon* daemon_ = nullptr;
   WebhookReceiver* receiver_ = nullptr;
-  std::string http_base_, token_, compare_text_;
+  std::string http_base_, token_;
   std::unique_ptr<httplib::Client> api_;
   sim::AuditMqttLink link_;
   sqlite3* db_ = nullptr;
-  std::vector<Meter> meters_;
+  std::vector<Meter> meters_;  // this part's thread only
+  std::map<std::string, size_t> index_;  // filled in Start
+  std::mutex commands_mu_;     // what the link's network thread touches (OnCommand)
+  std::map<std::string, audit::SegmentsMessage> answers_;  // guarded by commands_mu_: pending audits' segments
+  std::vector<std::pair<std::string, audit::AuditCycleCommand>> cycles_in_;  // guarded by commands_mu_
+  int64_t next_reading_ = 0;   // the next hour the meters publish their readings
   std::vector<Pending> pending_;
   Status drain_status_ = Status::Ok();
 
   std::array<sim::AuditAttackTally, sim::kAuditAttackKinds> tally_{};
   uint64_t clean_audits_ = 0, false_alarms_ = 0;
+  uint64_t fresh_ = 0, stored_ = 0, tables_ignored_ = 0;
+  uint64_t cycles_applied_ = 0;
   int64_t alarmed_ = 0;
   double busy_s_ = 0;  // wall time spent in AdvanceTo and Drain
   double wait_s_ = 0;  // of which waiting for the daemon to hold a cycle's signals and segments

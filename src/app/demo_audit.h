@@ -1,8 +1,10 @@
 // The tamper-audit part of `meterhub demo` (SPEC 4): audited meters (sim/audit_devices: firmware
-// model + monitoring plugin on a random load) send their first monitoring times and segments to the
-// daemon over MQTT; at each cycle end the part asks the daemon to audit the meter over REST, with
-// the attacks of SPEC 4.7 injected on some meter-cycles, and counts attacks caught, false alarms
-// and the inspection orders that reach the receiver's /audit/inspections.
+// model + monitoring plugin on a random load), registered and commissioned over REST, send their
+// first monitoring times, segments and hourly readings to the daemon over MQTT and apply the cycle
+// lengths it sends; at each cycle end the part asks the daemon to audit the meter over REST (the
+// daemon fetches the segments from the meter, which answers), with the attacks of SPEC 4.7 and the
+// shrunken-table attack injected on some meter-cycles, and counts attacks caught, false alarms and
+// the inspection orders that reach the receiver's /audit/inspections.
 #pragma once
 
 #include <memory>

@@ -12,6 +12,7 @@
 #include "app/daemon.h"
 #include "app/demo.h"
 #include "app/generate.h"
+#include "app/witness_command.h"
 #include "audit/offline_audit.h"
 #include "audit/ledger/offline_ledger.h"
 #include "base/log.h"
@@ -105,6 +106,28 @@ int Import(const std::string& config_path, mh::ingest::ImportArgs args, const st
   return report->bad_rows > 0 ? kUsageError : 0;
 }
 
+int Witness(int argc, char** argv) {
+  CLI::App app{"keeps every signed tree head of the ledger in DIR and checks that the newest one extends each of them "
+               "(a consistency proof per kept head) and carries the operator's signature; prints `consistent size=N` "
+               "(exit 0) or one line per failure: `inconsistent kept=SIZE newest=SIZE`, `bad-signature size=SIZE` (exit 1)",
+               "meterhub ledger witness"};
+  mh::app::WitnessArgs args;
+  app.add_option("--keep", args.keep, "directory of the kept heads (heads.jsonl, public_key)")->required();
+  app.add_option("--db", args.db, "a ledger database file (the daemon's meterhub.db), read-only");
+  app.add_option("--url", args.url, "a running daemon, e.g. http://127.0.0.1:8080");
+  app.add_option("--token", args.token, "with --url: an admin, auditor or supervisor token");
+  app.add_option("--public-key", args.public_key, "the operator's Ed25519 public key (64 hex); default: pinned at the first round");
+  try {
+    app.parse(argc - 2, argv + 2);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kUsageError;
+  }
+  return mh::app::RunWitness(args, std::cout, std::cerr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -137,6 +160,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> rest(argv + 3, argv + argc);
     return mh::sim::RunAuditSim(rest, std::cout, std::cerr);
   }
+
+  // `ledger witness`: keep every signed tree head, check the newest extends them (issue 11).
+  if (argc >= 3 && std::string(argv[1]) == "ledger" && std::string(argv[2]) == "witness") return Witness(argc, argv);
 
   // `ledger` offline tools (SPEC 4.6): verify a ledger's whole history, export it; own parser.
   if (argc >= 2 && std::string(argv[1]) == "ledger") {

@@ -64,11 +64,38 @@ std::string CheckWindow(const std::vector<SignalEvent>& events, const WindowLine
   for (size_t i = 0; i < periods->size(); ++i) {
     const SlotPair& want = (*periods)[i];
     const SlotPair& got = line->pairs[i];
+    const std::string which = "sub-period " + std::to_string(i + 1) + ": ";
     if (std::llabs(want.start - got.start) > o.tolerance_s || std::llabs(want.end - got.end) > o.tolerance_s) {
-      return "sub-period " + std::to_string(i + 1) + ": ledger " + PairText(want) + ", slots " + PairText(got);
+      return which + "ledger " + PairText(want) + ", slots " + PairText(got);
+    }
+    // The labels lengthen or shorten the next cycle (D'): a pseudo start/end must be a signal
+    // running at the window's edge in the ledger, and such an interval must carry its label.
+    if (want.start_label != got.start_label) {
+      return which + (want.start_label ? "the ledger shows the signal running at the window start, the slot pair has no S label"
+                                       : "an S label (pseudo start) where the ledger shows no signal running at the window start");
+    }
+    if (want.end_label != got.end_label) {
+      return which + (want.end_label ? "the ledger shows the signal running at the window end, the slot pair has no E label"
+                                     : "an E label (pseudo end) where the ledger shows no signal running at the window end");
     }
   }
   return "";
+}
+
+// The cycle line's label counts (s1, s2 of D') against the labels its window lines carry: fewer
+// counted than carried would lengthen the next cycle. The open window's pseudo start is counted
+// before its line exists, so s1 may exceed the lines' S labels by that one.
+std::string CheckLabelCounts(const DynamicSegment& dynamic) {
+  int s = 0, e = 0;
+  for (const WindowLine& line : dynamic.lines) {
+    for (const SlotPair& p : line.pairs) {
+      s += p.start_label;
+      e += p.end_label;
+    }
+  }
+  if (dynamic.start_labels >= s && dynamic.end_labels >= e) return "";
+  return "the cycle line counts labels=" + std::to_string(dynamic.start_labels) + "," + std::to_string(dynamic.end_labels) +
+         " but the window lines carry " + std::to_string(s) + " S and " + std::to_string(e) + " E labels";
 }
 
 }  // namespace
@@ -78,6 +105,7 @@ std::string Alarm::Line() const {
     case kCode: return "code-alarm line " + std::to_string(number);
     case kTime: return "time-alarm window " + std::to_string(number);
     case kLedger: return "ledger-alarm";
+    case kSilence: return "silence-alarm misses " + std::to_string(number);
   }
   return "?";
 }
@@ -137,8 +165,8 @@ Result<std::vector<SlotPair>> SubPeriodsOf(const std::vector<SignalEvent>& event
 }
 
 Result<AuditResult> RunAudit(LedgerView& ledger, const std::string& meter_id, std::string_view meter_fixed_image,
-                             const DynamicSegment& dynamic, const std::vector<int>& comparison_lines, int64_t now,
-                             const AuditOptions& options) {
+                             const DynamicSegment& dynamic, const std::optional<std::vector<int>>& fallback_table,
+                             int64_t now, const AuditOptions& options) {
   if (dynamic.meter_id != meter_id) {
     return InvalidArgument("the dynamic segment is meter '" + dynamic.meter_id + "', not '" + meter_id + "'");
   }
@@ -153,17 +181,22 @@ Result<AuditResult> RunAudit(LedgerView& ledger, const std::string& meter_id, st
     r.alarms.push_back({Alarm::kLedger, 0, records.status().message()});
     return r;
   }
-  const LedgerRecord* code = nullptr;
   std::map<int64_t, std::vector<SignalEvent>> by_day;
   for (const LedgerRecord& rec : *records) {
-    if (rec.kind == LedgerRecord::kCode) {
-      if (!code) code = &rec;
-    } else {
-      by_day[rec.event.day].push_back(rec.event);
-    }
+    if (rec.kind == LedgerRecord::kSignal) by_day[rec.event.day].push_back(rec.event);
   }
-  if (!code) return NotFound("the ledger holds no code registration for meter '" + meter_id + "'");
-  CodeCheck(code->fixed_image, meter_fixed_image, comparison_lines, &r);
+  const std::optional<Commissioning> commissioned = LatestCommissioning(*records);
+  if (!commissioned) return NotFound("the ledger holds no code registration for meter '" + meter_id + "'");
+  r.ledger_table = commissioned->compare_lines;
+  if (r.ledger_table) {
+    r.table = *r.ledger_table;
+  } else if (fallback_table) {
+    r.table = *fallback_table;
+  } else {
+    return FailedPrecondition("the ledger holds no comparison table for meter '" + meter_id +
+                              "' (commissioned before tables were registered)");
+  }
+  CodeCheck(commissioned->fixed_image, meter_fixed_image, r.table, &r);
 
   const Cycle& cycle = dynamic.cycle;
   for (int w = 1; w <= cycle.d; ++w) {
@@ -175,6 +208,13 @@ Result<AuditResult> RunAudit(LedgerView& ledger, const std::string& meter_id, st
     if (checked) ++r.windows_checked;
     if (!why.empty()) r.alarms.push_back({Alarm::kTime, w, why});
   }
+  auto has_time_alarm = [&r](int w) {
+    return std::any_of(r.alarms.begin(), r.alarms.end(), [&](const Alarm& a) { return a.kind == Alarm::kTime && a.number == w; });
+  };
+  if (std::string why = CheckLabelCounts(dynamic); !why.empty()) {
+    const int w = dynamic.lines.empty() ? 1 : dynamic.lines.back().window;
+    if (!has_time_alarm(w)) r.alarms.push_back({Alarm::kTime, w, why});
+  }
   // A dynamic segment older than the ledger's latest closed window (replayed from an earlier
   // cycle). The first window of the next cycle counts only once closed: until then the honest
   // meter's new segment has nothing more to show either.
@@ -182,9 +222,7 @@ Result<AuditResult> RunAudit(LedgerView& ledger, const std::string& meter_id, st
     const auto& events = it->second;
     if (events.empty() || events.back().kind != SignalEvent::kClose) continue;
     const int w = events.front().window;
-    const bool already = std::any_of(r.alarms.begin(), r.alarms.end(),
-                                     [&](const Alarm& a) { return a.kind == Alarm::kTime && a.number == w; });
-    if (!already) {
+    if (!has_time_alarm(w)) {
       r.alarms.push_back({Alarm::kTime, w,
                           "the ledger has a window closed on " + meter::audit::FormatDay(it->first) +
                               ", after the dynamic segment's cycle: the segment is stale"});
@@ -210,5 +248,7 @@ std::optional<InspectionOrder> InspectionOrderFor(const AuditResult& result) {
               "); send an engineer to inspect it on site.";
   return o;
 }
+
+std::string FormatLineList(const std::vector<int>& lines) { return meter::audit::FormatLineRanges(lines, ", "); }
 
 }  // namespace mh::audit

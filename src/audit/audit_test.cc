@@ -25,7 +25,12 @@ struct MeterRun {
   ma::DynamicSegment finished;
 
   explicit MeterRun(const std::string& stored = ma::DefaultFixedImage()) {
-    EXPECT_TRUE(ledger.Append(EncodeCodeRegistration("M1", ma::DefaultFixedImage(), kT0 - ma::kDaySeconds)).ok());
+    // Commissioning: the code and the comparison table (lines 3-11) into the ledger.
+    EXPECT_TRUE(ledger
+                    .AppendAll({EncodeCodeRegistration("M1", ma::DefaultFixedImage(), kT0 - ma::kDaySeconds),
+                                EncodeComparisonTable("M1", ma::FormatComparisonTable(ma::DefaultComparisonLines()),
+                                                      kT0 - ma::kDaySeconds, "commissioning")})
+                    .ok());
     fw = std::move(ma::MeterFirmware::Create(stored, &plugin).value());
     plugin.SetCycleEndHook([this](const ma::DynamicSegment& s) { finished = s; });
     fw->AdvanceTo(kT0 - kH);
@@ -172,7 +177,7 @@ TEST(AuditTest, AlteredLedgerRow) {
   r.Day1();
   r.Rest();
   auto entries = r.ledger.EntriesOf("M1");
-  LedgerEntry start = entries.at(2);  // window 1, seq 1: the 02:00 start
+  LedgerEntry start = entries.at(3);  // after the code and the table: window 1, seq 1, the 02:00 start
   ASSERT_EQ(start.key, (EntryKey{"M1", kDay, 1}));
   std::string moved = start.payload;
   moved.replace(moved.find(std::to_string(kT0 + 2 * kH)), 10, std::to_string(kT0 + 2 * kH + 600));
@@ -197,8 +202,9 @@ TEST(AuditTest, StaleDynamicSegmentAndErrors) {
   EXPECT_EQ(Lines(*a), (std::vector<std::string>{"time-alarm window 1"}));
   auto seg = r.finished;
   seg.meter_id = "M2";
-  EXPECT_EQ(RunAudit(r.ledger, "M1", "", seg, {1}, 0).status().message(), "the dynamic segment is meter 'M2', not 'M1'");
-  EXPECT_EQ(RunAudit(r.ledger, "M2", "", seg, {1}, 0).status().code(), StatusCode::kNotFound);
+  const std::vector<int> one{1};
+  EXPECT_EQ(RunAudit(r.ledger, "M1", "", seg, one, 0).status().message(), "the dynamic segment is meter 'M2', not 'M1'");
+  EXPECT_EQ(RunAudit(r.ledger, "M2", "", seg, one, 0).status().code(), StatusCode::kNotFound);
 }
 
 TEST(AuditTest, SegmentWithAnotherCycleShape) {
@@ -225,6 +231,99 @@ TEST(AuditTest, SegmentWithAnotherCycleShape) {
   auto b = RunAudit(copy, "M1", r.fw->stored_image(), r.finished, ma::DefaultComparisonLines(), 0);
   EXPECT_EQ(Lines(*b), (std::vector<std::string>{"time-alarm window 2"}));
   EXPECT_EQ(b->alarms[0].detail, "the ledger's first monitoring times: event 1 is missing");
+}
+
+// Issue 11's hole: a meter with altered code that sends a table listing only line 1 passed. The
+// lines compared are the ledger's, set at commissioning; what the meter says is ignored.
+TEST(AuditTest, TheComparisonTableIsTheLedgers) {
+  std::string altered = ma::DefaultFixedImage();
+  altered.replace(altered.find("DIV R0 R0 3600000"), 17, "DIV R0 R0 4000000");
+  MeterRun r(altered);
+  r.Day1();
+  r.Rest();
+  const std::vector<int> meters_table{1};
+  auto a = RunAudit(r.ledger, "M1", r.fw->stored_image(), r.finished, meters_table, kT0 + 3 * ma::kDaySeconds);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(Lines(*a), (std::vector<std::string>{"code-alarm line 7"}));
+  EXPECT_EQ(a->table, ma::DefaultComparisonLines());
+  EXPECT_EQ(a->ledger_table, ma::DefaultComparisonLines());
+  EXPECT_EQ(a->lines_compared, 9);
+  EXPECT_EQ(FormatLineList(a->table), "3-11");
+  EXPECT_EQ(FormatLineList({1, 3, 4, 5, 9}), "1, 3-5, 9");
+}
+
+// A firmware update is a re-commissioning: new entries; the audit uses the latest.
+TEST(AuditTest, ReCommissioningAppendsAndTheLatestCounts) {
+  std::string updated = ma::DefaultFixedImage();
+  updated.replace(updated.find("RATE 8 22 0.62"), 14, "RATE 8 22 0.66");  // a new tariff
+  MeterRun r(updated);
+  r.Day1();
+  r.Rest();
+  EXPECT_EQ(Lines(*r.Audit(r.fw->stored_image())), (std::vector<std::string>{"code-alarm line 4"}));
+  ASSERT_TRUE(r.ledger
+                  .AppendAll({EncodeCodeRegistration("M1", updated, kT0 + kH, 1),
+                              EncodeComparisonTable("M1", "mh-compare 1\n3-12\n", kT0 + kH, "tariff update 2026-11", 1)})
+                  .ok());
+  auto a = r.Audit(r.fw->stored_image());
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->pass());
+  EXPECT_EQ(a->lines_compared, 10);
+  EXPECT_EQ(Lines(*r.Audit(ma::DefaultFixedImage())), (std::vector<std::string>{"code-alarm line 4"}));
+}
+
+// A meter commissioned before tables went into the ledger: the fallback, or no audit at all.
+TEST(AuditTest, LedgerWithoutATable) {
+  InMemoryLedger ledger;
+  ASSERT_TRUE(ledger.Append(EncodeCodeRegistration("M1", ma::DefaultFixedImage(), 1)).ok());
+  ma::DynamicSegment seg;
+  seg.meter_id = "M1";
+  seg.cycle = ma::Cycle{kDay, 3, 0};
+  auto a = RunAudit(ledger, "M1", ma::DefaultFixedImage(), seg, ma::DefaultComparisonLines(), 0);
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->pass());
+  EXPECT_FALSE(a->ledger_table.has_value());
+  EXPECT_EQ(a->lines_compared, 9);
+  EXPECT_EQ(RunAudit(ledger, "M1", ma::DefaultFixedImage(), seg, std::nullopt, 0).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+// Labels lengthen or shorten the next cycle (D'): a pseudo start/end must be a signal running at
+// the window edge in the ledger, and such an interval must carry its label.
+TEST(AuditTest, LabelsAreChecked) {
+  MeterRun r;
+  r.Day1();
+  r.Rest();
+  ASSERT_TRUE(r.Audit(r.fw->stored_image())->pass());
+  auto seg = r.finished;
+  ASSERT_TRUE(seg.lines[1].pairs[0].start_label);  // W2 [S0,7200]: running since 06:00
+  seg.lines[1].pairs[0].start_label = false;
+  auto a = RunAudit(r.ledger, "M1", r.fw->stored_image(), seg, std::nullopt, 0);
+  EXPECT_EQ(Lines(*a), (std::vector<std::string>{"time-alarm window 2"}));
+  EXPECT_EQ(a->alarms[0].detail,
+            "sub-period 1: the ledger shows the signal running at the window start, the slot pair has no S label");
+  // The labels dropped from the cycle line's count only (D' = 3 / (1 + 0.1 * 0) instead of 3 / 1.1).
+  seg = r.finished;
+  seg.start_labels = 0;
+  a = RunAudit(r.ledger, "M1", r.fw->stored_image(), seg, std::nullopt, 0);
+  EXPECT_EQ(Lines(*a), (std::vector<std::string>{"time-alarm window 3"}));
+  EXPECT_EQ(a->alarms[0].detail, "the cycle line counts labels=0,0 but the window lines carry 1 S and 0 E labels");
+}
+
+TEST(AuditTest, ALabelWithoutASignalRunningIsATimeAlarm) {
+  MeterRun r;
+  const int64_t w2 = kT0 + ma::kDaySeconds + 8 * kH;  // window 2 opens at 08:00 on day 2
+  r.fw->SetPower(w2, 700);                            // the load starts exactly then: no pseudo start
+  r.fw->SetPower(w2 + kH, 0);
+  r.fw->AdvanceTo(kT0 + 3 * ma::kDaySeconds);
+  ASSERT_EQ(ma::FormatWindowLine(r.finished.lines[1]), "W2 2026-11-21 expect=0 [0,3600] #2");
+  ASSERT_TRUE(r.Audit(r.fw->stored_image())->pass());
+  auto seg = r.finished;
+  seg.lines[1].pairs[0].start_label = true;  // [S0,3600]
+  seg.start_labels = 1;
+  auto a = RunAudit(r.ledger, "M1", r.fw->stored_image(), seg, std::nullopt, 0);
+  EXPECT_EQ(Lines(*a), (std::vector<std::string>{"time-alarm window 2"}));
+  EXPECT_EQ(a->alarms[0].detail,
+            "sub-period 1: an S label (pseudo start) where the ledger shows no signal running at the window start");
 }
 
 }  // namespace

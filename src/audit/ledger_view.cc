@@ -13,6 +13,15 @@ std::string LeafHash(const LedgerEntry& e) {
 
 }  // namespace
 
+Status InMemoryLedger::AppendAll(const std::vector<LedgerEntry>& entries) {
+  for (const LedgerEntry& e : entries) {
+    auto it = entries_.find(e.key);
+    if (it != entries_.end() && !(it->second.entry == e)) return Append(e);  // the AlreadyExists, nothing written
+  }
+  for (const LedgerEntry& e : entries) MH_RETURN_IF_ERROR(Append(e));
+  return Status::Ok();
+}
+
 Status InMemoryLedger::Append(const LedgerEntry& entry) {
   auto it = entries_.find(entry.key);
   if (it != entries_.end()) {

@@ -24,6 +24,8 @@ class LedgerSink {
   virtual ~LedgerSink() = default;
   // Idempotent per key; AlreadyExists when another entry holds the key.
   virtual Status Append(const LedgerEntry& entry) = 0;
+  // The same for several entries, all or none (what one commissioning writes).
+  virtual Status AppendAll(const std::vector<LedgerEntry>& entries) = 0;
 };
 
 class LedgerView {
@@ -45,6 +47,7 @@ class InMemoryLedger final : public LedgerSink, public LedgerView {
   explicit InMemoryLedger(bool verify = true) : verify_(verify) {}
 
   Status Append(const LedgerEntry& entry) override;
+  Status AppendAll(const std::vector<LedgerEntry>& entries) override;
   Result<std::vector<LedgerRecord>> RecordsOf(const std::string& meter_id) override;
 
   // Rewrites a stored entry's payload in place (the leaf hash stays): false when no such key.

@@ -1,6 +1,8 @@
 #include "audit/offline_audit.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -28,16 +30,19 @@ namespace ma = meter::audit;
 constexpr char kUsage[] =
     "usage:\n"
     "  meterhub audit verify --ledger LEDGER_DIR_OR_DB --meter ID --code FIXED.bin --dynamic DYNAMIC.txt\n"
-    "                        --compare TABLE.txt [--tolerance 1] [--public-key HEX] [--explain]\n"
+    "                        [--compare TABLE.txt] [--tolerance 1] [--public-key HEX] [--explain]\n"
     "      prints 'pass' or one line per alarm (code-alarm line N / time-alarm window W / ledger-alarm);\n"
     "      exit 0 pass, 1 alarm, 2 bad usage or input. --explain adds the reasons on stderr.\n"
     "      LEDGER_DIR_OR_DB: a directory written by `meterhub ledger export` (or `audit export`) or a\n"
     "      SQLite database; every entry is checked by its inclusion proof against the latest signed head.\n"
+    "      The comparison table is the one registered in the ledger at the meter's latest commissioning;\n"
+    "      --compare is needed only when the ledger holds none, and one that differs from it is exit 2.\n"
     "  meterhub audit export --meter ID --out DIR [--config FILE | --db PATH [--key-file PATH]]\n"
-    "      writes the meter's FIXED.bin, DYNAMIC.txt, TABLE.txt and the ledger snapshot DIR/ledger/ from a\n"
-    "      daemon's database (default meterhub.db; with the ledger key a fresh head is signed first)\n"
-    "  meterhub audit example --out DIR [--attack none|code|replay|bypass|ledger]\n"
-    "      writes DIR/ledger/ (entries.jsonl, heads.jsonl, head.json, public_key), DIR/FIXED.bin, DIR/DYNAMIC.txt, DIR/TABLE.txt for meter M1\n";
+    "      writes the meter's FIXED.bin, DYNAMIC.txt, the ledger's TABLE.txt and the ledger snapshot DIR/ledger/\n"
+    "      from a daemon's database (default meterhub.db; with the ledger key a fresh head is signed first)\n"
+    "  meterhub audit example --out DIR [--attack none|code|replay|bypass|ledger|compare]\n"
+    "      writes DIR/ledger/ (entries.jsonl, heads.jsonl, head.json, public_key), DIR/FIXED.bin, DIR/DYNAMIC.txt,\n"
+    "      DIR/TABLE.txt (the table the meter sends) for meter M1\n";
 
 using Options = ToolOptions;
 
@@ -58,6 +63,21 @@ Status WriteWholeFile(const std::string& path, const std::string& text) {
   return Status::Ok();
 }
 
+// The comparison table of the meter's latest commissioning as the ledger store holds it.
+Result<std::optional<std::string>> LedgerTableOf(store::LedgerStore& store, const std::string& meter) {
+  MH_ASSIGN_OR_RETURN(std::vector<store::LedgerLeaf> leaves, store.LeavesOfMeter(meter, INT64_MAX));
+  std::vector<LedgerEntry> setup;
+  for (const store::LedgerLeaf& l : leaves) {
+    if (l.key.window == 0 && (l.kind == kCodeKind || l.kind == kCompareKind)) {
+      setup.push_back(LedgerEntry{EntryKey{l.key.meter_id, l.key.window, l.key.seq}, l.kind, l.payload});
+    }
+  }
+  MH_ASSIGN_OR_RETURN(std::vector<LedgerRecord> records, DecodeEntries(std::move(setup)));
+  std::optional<Commissioning> c = LatestCommissioning(records);
+  if (!c || !c->compare_lines) return std::optional<std::string>();
+  return std::optional<std::string>(c->compare_text);
+}
+
 int Fail(std::ostream& err, const std::string& verb, const Status& s) {
   err << "meterhub audit " << verb << ": " << s.message() << "\n";
   return 2;
@@ -73,8 +93,6 @@ int RunVerify(const Options& o, std::ostream& out, std::ostream& err) {
   if (!code_path.ok()) return fail(code_path.status());
   auto dynamic_path = o.Required("dynamic");
   if (!dynamic_path.ok()) return fail(dynamic_path.status());
-  auto compare_path = o.Required("compare");
-  if (!compare_path.ok()) return fail(compare_path.status());
   AuditOptions options;
   if (auto t = o.Get("tolerance")) {
     int64_t v = -1;
@@ -90,14 +108,31 @@ int RunVerify(const Options& o, std::ostream& out, std::ostream& err) {
   if (!dynamic_text.ok()) return fail(dynamic_text.status());
   auto dynamic = ma::ParseDynamicSegment(*dynamic_text, *dynamic_path);
   if (!dynamic.ok()) return fail(dynamic.status());
-  auto compare_text = ReadWholeFile(*compare_path);
-  if (!compare_text.ok()) return fail(compare_text.status());
-  auto compare = ma::ParseComparisonTable(*compare_text, *compare_path);
-  if (!compare.ok()) return fail(compare.status());
+  std::optional<std::vector<int>> given;
+  const std::optional<std::string> compare_path = o.Get("compare");
+  if (compare_path) {
+    auto compare_text = ReadWholeFile(*compare_path);
+    if (!compare_text.ok()) return fail(compare_text.status());
+    auto compare = ma::ParseComparisonTable(*compare_text, *compare_path);
+    if (!compare.ok()) return fail(compare.status());
+    given = *compare;
+  }
   auto ledger = OpenLedgerSnapshot(*ledger_path, o.Get("public-key"));
   if (!ledger.ok()) return fail(ledger.status());
-  auto result = RunAudit(**ledger, *meter_id, *code, *dynamic, *compare, SystemClock::Instance().NowSeconds(), options);
-  if (!result.ok()) return fail(result.status());
+  auto result = RunAudit(**ledger, *meter_id, *code, *dynamic, given, SystemClock::Instance().NowSeconds(), options);
+  if (!result.ok()) {
+    if (result.status().code() == StatusCode::kFailedPrecondition && !given) {
+      return fail(InvalidArgument(result.status().message() + ": give --compare TABLE.txt"));
+    }
+    return fail(result.status());
+  }
+  // The lines to compare are set in advance, in the ledger: a table given that says otherwise is
+  // a mistake (or the meter's own word), not something to audit with.
+  if (given && result->ledger_table && *given != *result->ledger_table) {
+    return fail(InvalidArgument("--compare " + *compare_path + " lists lines " + FormatLineList(*given) +
+                                ", the ledger's comparison table for meter " + *meter_id + " lists lines " +
+                                FormatLineList(*result->ledger_table) + " (omit --compare to use the ledger's)"));
+  }
   if (result->pass()) {
     out << "pass\n";
     return 0;
@@ -119,6 +154,14 @@ struct Example {
   ma::DynamicSegment dynamic;  // at the end of the cycle
 };
 
+// The table the example's meter sends: the reference one, or (attack compare) one shrunk to leave
+// out the line its altered code changed.
+std::vector<int> ExampleMeterTable(const std::string& attack) {
+  std::vector<int> lines = ma::DefaultComparisonLines();
+  if (attack == "compare") lines.erase(std::remove(lines.begin(), lines.end(), 7), lines.end());
+  return lines;
+}
+
 // The example's ledger signs with a key derived from a fixed text, so its files are reproducible.
 std::string ExampleLedgerKey() {
   const crypto::Digest d = crypto::Sha256(std::string_view("meterhub audit example ledger key"));
@@ -133,7 +176,11 @@ Result<Example> BuildExample(const std::string& attack, const std::string& ledge
   const std::string original = ma::DefaultFixedImage();
   SimulatedClock clock((t0 + 3 * ma::kDaySeconds) * 1000);
   MH_ASSIGN_OR_RETURN(std::unique_ptr<AuditLedger> ledger, AuditLedger::InMemory(clock, ExampleLedgerKey()));
-  MH_RETURN_IF_ERROR(ledger->Append(EncodeCodeRegistration("M1", original, t0 - ma::kDaySeconds)));
+  // Commissioning: the code and the comparison table are the audit side's, in the ledger.
+  MH_RETURN_IF_ERROR(ledger->AppendAll(
+      {EncodeCodeRegistration("M1", original, t0 - ma::kDaySeconds),
+       EncodeComparisonTable("M1", ma::FormatComparisonTable(ma::DefaultComparisonLines()), t0 - ma::kDaySeconds,
+                             "commissioning")}));
   LedgerUploader uploader(ledger.get());
   ma::AuditPlugin plugin("M1", ma::Cycle{kDay, 3, 0}, &uploader);
   Example ex;
@@ -158,7 +205,7 @@ Result<Example> BuildExample(const std::string& attack, const std::string& ledge
     written = WriteLedgerDirectory(ledger->store(), ledger_dir, &ledger->ledger());
   });
   std::string stored = original;
-  if (attack == "code") stored.replace(stored.find("DIV R0 R0 3600000"), 17, "DIV R0 R0 4000000");
+  if (attack == "code" || attack == "compare") stored.replace(stored.find("DIV R0 R0 3600000"), 17, "DIV R0 R0 4000000");
   MH_ASSIGN_OR_RETURN(auto fw, ma::MeterFirmware::Create(stored, &plugin));
   fw->AdvanceTo(t0 - kH);
   if (attack == "replay") {
@@ -195,8 +242,9 @@ int RunExample(const Options& o, std::ostream& out, std::ostream& err) {
   auto dir = o.Required("out");
   if (!dir.ok()) return fail(dir.status());
   const std::string attack = o.Get("attack").value_or("none");
-  if (attack != "none" && attack != "code" && attack != "replay" && attack != "bypass" && attack != "ledger") {
-    return fail(InvalidArgument("--attack '" + attack + "' is not none, code, replay, bypass or ledger"));
+  if (attack != "none" && attack != "code" && attack != "replay" && attack != "bypass" && attack != "ledger" &&
+      attack != "compare") {
+    return fail(InvalidArgument("--attack '" + attack + "' is not none, code, replay, bypass, ledger or compare"));
   }
   namespace fs = std::filesystem;
   auto ex = BuildExample(attack, (fs::path(*dir) / "ledger").string());
@@ -204,7 +252,7 @@ int RunExample(const Options& o, std::ostream& out, std::ostream& err) {
   for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
            {"FIXED.bin", ex->fixed_image},
            {"DYNAMIC.txt", ma::FormatDynamicSegment(ex->dynamic)},
-           {"TABLE.txt", ma::FormatComparisonTable(ma::DefaultComparisonLines())}}) {
+           {"TABLE.txt", ma::FormatComparisonTable(ExampleMeterTable(attack))}}) {
     if (Status s = WriteWholeFile((fs::path(*dir) / name).string(), text); !s.ok()) return fail(s);
   }
   out << "wrote " << *dir << "/{ledger/,FIXED.bin,DYNAMIC.txt,TABLE.txt} (meter M1, attack " << attack << ")\n";
@@ -242,35 +290,36 @@ int RunExport(const Options& o, std::ostream& out, std::ostream& err, const Audi
   const std::string ledger_dir = (base / "ledger").string();
   // With the ledger's key the snapshot ends in a head signed now, covering every entry; without
   // it, in the latest head the daemon signed (entries after it are not in the snapshot).
-  Status written = Status::Ok();
-  if (!files.key_file.empty() && fs::exists(files.key_file)) {
+  const bool sign = !files.key_file.empty() && fs::exists(files.key_file);
+  store::SqliteLedgerOptions lo;
+  lo.path = files.db;
+  lo.read_only = !sign;
+  auto ls = store::OpenSqliteLedgerStore(lo);
+  if (!ls.ok()) return fail(ls.status());
+  std::unique_ptr<ledger::Ledger> signer;
+  if (sign) {
     auto key = ReadLedgerKeyFile(files.key_file);
     if (!key.ok()) return fail(key.status());
-    store::SqliteLedgerOptions lo;
-    lo.path = files.db;
-    auto ls = store::OpenSqliteLedgerStore(lo);
-    if (!ls.ok()) return fail(ls.status());
-    auto ledger = ledger::Ledger::Open(**ls, SystemClock::Instance(), *key);
-    if (!ledger.ok()) return fail(ledger.status());
-    written = WriteLedgerDirectory(**ls, ledger_dir, ledger->get());
-  } else {
-    store::SqliteLedgerOptions lo;
-    lo.path = files.db;
-    lo.read_only = true;
-    auto ls = store::OpenSqliteLedgerStore(lo);
-    if (!ls.ok()) return fail(ls.status());
-    written = WriteLedgerDirectory(**ls, ledger_dir, nullptr);
+    auto opened = ledger::Ledger::Open(**ls, SystemClock::Instance(), *key);
+    if (!opened.ok()) return fail(opened.status());
+    signer = std::move(*opened);
   }
-  if (!written.ok()) return fail(written);
+  if (Status written = WriteLedgerDirectory(**ls, ledger_dir, signer.get()); !written.ok()) return fail(written);
+  // TABLE.txt is the audit side's table: the ledger's, from the meter's latest commissioning (read
+  // as stored; `verify` checks it by its proof). A meter commissioned before tables went into the
+  // ledger has none: then the table it sent, and `verify` needs --compare.
+  auto table = LedgerTableOf(**ls, *meter);
+  if (!table.ok()) return fail(table.status());
   const store::AuditSegments& seg = **segments;
   for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
-           {"FIXED.bin", seg.fixed_image}, {"DYNAMIC.txt", seg.dynamic_text}, {"TABLE.txt", seg.compare_text}}) {
+           {"FIXED.bin", seg.fixed_image}, {"DYNAMIC.txt", seg.dynamic_text}, {"TABLE.txt", table->value_or(seg.compare_text)}}) {
     if (Status s = WriteWholeFile((base / name).string(), text); !s.ok()) return fail(s);
   }
-  out << "exported meter " << *meter << " to " << *dir << ": FIXED.bin, DYNAMIC.txt, TABLE.txt, ledger/\n"
+  out << "exported meter " << *meter << " to " << *dir << ": FIXED.bin, DYNAMIC.txt, TABLE.txt ("
+      << (table->has_value() ? "the ledger's comparison table" : "the meter's table: the ledger holds none") << "), ledger/\n"
       << "check it offline: meterhub audit verify --ledger " << ledger_dir << " --meter " << *meter << " --code "
-      << (base / "FIXED.bin").string() << " --dynamic " << (base / "DYNAMIC.txt").string() << " --compare "
-      << (base / "TABLE.txt").string() << "\n";
+      << (base / "FIXED.bin").string() << " --dynamic " << (base / "DYNAMIC.txt").string()
+      << (table->has_value() ? "" : " --compare " + (base / "TABLE.txt").string()) << "\n";
   return 0;
 }
 

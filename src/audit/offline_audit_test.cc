@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include "audit/ledger_records.h"
+#include "audit/verified_ledger.h"
 #include "crypto/crypto.h"
+#include "meter/audit/fixed_segment.h"
 #include "support/test_env.h"
 
 namespace mh::audit {
@@ -41,12 +44,15 @@ TEST(OfflineAuditTest, ExampleCleanAndAttacked) {
       {"replay", "time-alarm window 1\ntime-alarm window 2\ntime-alarm window 3\n"},
       {"bypass", "time-alarm window 1\n"},
       {"ledger", "ledger-alarm\n"},
+      {"compare", "code-alarm line 7\n"},
   };
   for (const auto& [attack, want] : cases) {
     testing::TempDir dir("audit-example-" + attack);
     Out w = Cmd({"example", "--out", dir.path(), "--attack", attack});
     ASSERT_EQ(w.code, 0) << w.err;
-    Out v = Verify(dir.path());
+    // The ledger holds the comparison table: --compare is not needed.
+    Out v = Cmd({"verify", "--ledger", dir / "ledger", "--meter", "M1", "--code", dir / "FIXED.bin", "--dynamic",
+                 dir / "DYNAMIC.txt"});
     EXPECT_EQ(v.out, want) << attack << ": " << v.err;
     EXPECT_EQ(v.code, attack == "none" ? 0 : 1) << attack;
   }
@@ -135,5 +141,44 @@ TEST(OfflineAuditTest, BadUsageAndInput) {
   EXPECT_EQ(Cmd({"example", "--out", dir.path(), "--attack", "emp"}).code, 2);
 }
 
+// Issue 11: the table is the ledger's. The meter's shrunken table given as --compare is refused
+// naming both; the same table as the ledger's is accepted.
+TEST(OfflineAuditTest, CompareMustAgreeWithTheLedgersTable) {
+  testing::TempDir dir("audit-compare");
+  ASSERT_EQ(Cmd({"example", "--out", dir.path(), "--attack", "compare"}).code, 0);
+  EXPECT_EQ(testing::ReadFile(dir / "TABLE.txt"), "mh-compare 1\n3-6\n8-11\n");  // what the meter sends
+  Out v = Verify(dir.path());
+  EXPECT_EQ(v.code, 2);
+  EXPECT_EQ(v.out, "");
+  EXPECT_EQ(v.err, "meterhub audit verify: --compare " + (dir / "TABLE.txt") +
+                       " lists lines 3-6, 8-11, the ledger's comparison table for meter M1 lists lines 3-11 (omit --compare to "
+                       "use the ledger's)\n");
+  testing::WriteFile(dir / "TABLE.txt", "mh-compare 1\n3-11\n");
+  Out same = Verify(dir.path());
+  EXPECT_EQ(same.out, "code-alarm line 7\n");
+  EXPECT_EQ(same.code, 1);
+}
+
+// A ledger from before tables were registered (a code entry only): --compare is required.
+TEST(OfflineAuditTest, LedgerWithoutATableNeedsCompare) {
+  testing::TempDir dir("audit-legacy");
+  SimulatedClock clock(1795400000000);
+  auto ledger = AuditLedger::InMemory(clock);
+  ASSERT_TRUE(ledger.ok());
+  ASSERT_TRUE((*ledger)->Append(EncodeCodeRegistration("M1", meter::audit::DefaultFixedImage(), 1)).ok());
+  ASSERT_TRUE(WriteLedgerDirectory((*ledger)->store(), dir / "ledger", &(*ledger)->ledger()).ok());
+  testing::WriteFile(dir / "FIXED.bin", meter::audit::DefaultFixedImage());
+  testing::WriteFile(dir / "DYNAMIC.txt", "mh-dynamic 1\nmeter M1\ncycle 2026-11-20 D=3 tz=0 next=3 labels=0,0\n");
+  testing::WriteFile(dir / "TABLE.txt", "mh-compare 1\n3-11\n");
+  Out without = Cmd({"verify", "--ledger", dir / "ledger", "--meter", "M1", "--code", dir / "FIXED.bin", "--dynamic",
+                     dir / "DYNAMIC.txt"});
+  EXPECT_EQ(without.code, 2);
+  EXPECT_EQ(without.err, "meterhub audit verify: the ledger holds no comparison table for meter 'M1' (commissioned "
+                         "before tables were registered): give --compare TABLE.txt\n");
+  Out with = Verify(dir.path());
+  EXPECT_EQ(with.out, "pass\n") << with.err;
+}
+
 }  // namespace
 }  // namespace mh::audit
+

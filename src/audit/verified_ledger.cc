@@ -21,7 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using ledger::Hash;
-using ledger::NodeId;
 
 std::string Hex(std::string_view bytes) { return crypto::HexEncode(crypto::AsBytes(bytes)); }
 
@@ -40,25 +39,6 @@ Result<std::vector<LedgerRecord>> Decode(const std::vector<ledger::Entry>& entri
   return DecodeEntries(std::move(mapped));
 }
 
-// Proofs read from a store's complete-subtree hashes (level 0: the stored leaf hashes).
-class StoreNodeReader final : public ledger::NodeReader {
- public:
-  explicit StoreNodeReader(store::LedgerStore& store) : store_(store) {}
-  Result<std::vector<Hash>> ReadNodes(std::span<const NodeId> ids) override {
-    std::vector<store::LedgerNodeId> wanted;
-    for (const NodeId& id : ids) wanted.push_back(store::LedgerNodeId{id.level, id.index});
-    MH_ASSIGN_OR_RETURN(std::vector<std::string> hashes, store_.ReadNodes(wanted));
-    std::vector<Hash> out;
-    for (const std::string& h : hashes) {
-      MH_ASSIGN_OR_RETURN(Hash hash, ledger::HashFromBytes(h));
-      out.push_back(hash);
-    }
-    return out;
-  }
-
- private:
-  store::LedgerStore& store_;
-};
 
 // A LedgerStore whose rows can be rewritten behind the ledger's back (the simulator's and the
 // tests' "altered ledger row"): reads return the altered payload, the stored leaf hash stays.
@@ -95,7 +75,9 @@ class TamperableStore final : public store::LedgerStore {
   }
   Status PutHead(const store::LedgerTreeHead& head) override { return inner_->PutHead(head); }
   Result<std::optional<store::LedgerTreeHead>> LatestHead() override { return inner_->LatestHead(); }
-  Result<std::vector<store::LedgerTreeHead>> Heads() override { return inner_->Heads(); }
+  Result<std::vector<store::LedgerTreeHead>> HeadsSince(int64_t since, int64_t limit) override {
+    return inner_->HeadsSince(since, limit);
+  }
   Status PutMeta(const std::string& name, const std::string& value) override { return inner_->PutMeta(name, value); }
   Result<std::optional<std::string>> GetMeta(const std::string& name) override { return inner_->GetMeta(name); }
 
@@ -255,7 +237,7 @@ class SnapshotView final : public LedgerView {
     const std::string in_head = " (tree head of size " + std::to_string(head_.size) + ")";
     std::vector<store::LedgerLeaf> mine;
     ledger::NodeReader* nodes = &tree_;
-    std::optional<StoreNodeReader> store_nodes;
+    std::optional<ledger::StoreNodeReader> store_nodes;
     if (store_) {
       MH_ASSIGN_OR_RETURN(std::vector<int64_t> missing, store_->MissingLeaves(0, head_.size, 1));
       if (!missing.empty()) {
@@ -347,6 +329,12 @@ Result<std::unique_ptr<AuditLedger>> AuditLedger::Over(std::unique_ptr<store::Le
 }
 
 Status AuditLedger::Append(const LedgerEntry& entry) { return ledger_->Append(ToLedger(entry)).status(); }
+
+Status AuditLedger::AppendAll(const std::vector<LedgerEntry>& entries) {
+  std::vector<ledger::Entry> mapped;
+  for (const LedgerEntry& e : entries) mapped.push_back(ToLedger(e));
+  return ledger_->AppendBatch(mapped).status();
+}
 
 Result<std::vector<LedgerRecord>> AuditLedger::RecordsOf(const std::string& meter_id) {
   if (verify_) return VerifiedLedgerView(*ledger_).RecordsOf(meter_id);

@@ -42,6 +42,7 @@ class AuditLedger final : public LedgerSink, public LedgerView {
                                                    std::string private_key);
 
   Status Append(const LedgerEntry& entry) override;
+  Status AppendAll(const std::vector<LedgerEntry>& entries) override;
   Result<std::vector<LedgerRecord>> RecordsOf(const std::string& meter_id) override;
 
   bool Tamper(const EntryKey& key, std::string payload);

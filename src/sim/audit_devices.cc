@@ -6,6 +6,7 @@
 #include <cmath>
 #include <iterator>
 
+#include "audit/messages.h"
 #include "meter/audit/fixed_segment.h"
 
 namespace mh::sim {
@@ -30,6 +31,12 @@ std::string Altered(const std::string& image, const Alteration& a) {
   std::string out = image;
   out.replace(out.find(a.from), std::string(a.from).size(), a.to);
   return out;
+}
+
+// The 1-based line of the image an alteration changes.
+int LineOf(const std::string& image, const Alteration& a) {
+  const size_t at = image.find(a.from);
+  return 1 + static_cast<int>(std::count(image.begin(), image.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
 }
 
 double Exponential(SimRng& rng, double mean) { return -mean * std::log(1.0 - Uniform01(rng)); }
@@ -61,6 +68,7 @@ const char* AuditAttackName(AuditAttack a) {
     case AuditAttack::kReplayedCode: return "original code replayed";
     case AuditAttack::kBypass: return "metering bypassed";
     case AuditAttack::kLedgerRow: return "altered ledger row";
+    case AuditAttack::kCompareTable: return "shrunken comparison table";
   }
   return "?";
 }
@@ -126,6 +134,8 @@ AuditDevice::AuditDevice(const std::string& id, const AuditMeterSetup& setup, co
     : id_(id),
       options_(o),
       original_(ma::DefaultFixedImage()),
+      original_table_(ma::FormatComparisonTable(ma::DefaultComparisonLines())),
+      compare_text_(original_table_),
       rng_(attack_seed),
       load_(std::make_unique<Load>(load_seed, setup.baseload, o,
                                    first_cycle.first_day * ma::kDaySeconds - first_cycle.tz_offset_s - 3600)),
@@ -163,7 +173,7 @@ Result<AuditCyclePlan> AuditDevice::BeginCycle(double attack_rate) {
   load_->Until(end_, &changes_);
 
   plan_ = AuditCyclePlan{};
-  if (Uniform01(rng_) < attack_rate) plan_.attack = static_cast<AuditAttack>(1 + rng_() % 4);
+  if (Uniform01(rng_) < attack_rate) plan_.attack = static_cast<AuditAttack>(1 + rng_() % (kAuditAttackKinds - 1));
   // Where energy flows inside the monitored windows this cycle.
   const auto on = OnIntervals(fw_->signal_on(), start_, end_, changes_, ma::FirmwareOptions{}.signal_threshold_w);
   std::vector<std::pair<int64_t, int64_t>> in_window;  // on ∩ window, per window
@@ -180,16 +190,30 @@ Result<AuditCyclePlan> AuditDevice::BeginCycle(double attack_rate) {
     case AuditAttack::kAlteredCode:
       MH_RETURN_IF_ERROR(fw_->ReplaceFixedSegment(start_, Altered(original_, alt)));
       break;
+    case AuditAttack::kCompareTable: {
+      // The altered line left out of the table the meter sends, as if the table said so.
+      MH_RETURN_IF_ERROR(fw_->ReplaceFixedSegment(start_, Altered(original_, alt)));
+      std::vector<int> lines = ma::DefaultComparisonLines();
+      lines.erase(std::remove(lines.begin(), lines.end(), LineOf(original_, alt)), lines.end());
+      compare_text_ = ma::FormatComparisonTable(lines);
+      break;
+    }
     case AuditAttack::kReplayedCode: {
       MH_ASSIGN_OR_RETURN(ma::FixedProgram hidden, ma::FixedProgram::Compile(Altered(original_, alt)));
       fw_->SetHiddenProgram(std::move(hidden));
       modes_.emplace_back(start_, ma::ProcessorMode::kHiddenCopy);
+      // Back to normal a second before the cycle ends: at the very instant of the end the next
+      // cycle's first window opens first, and an interface resuming then would look, to the label
+      // check, like a pseudo start dropped from the clean cycle after the attack.
+      modes_.emplace_back(end_ - 1, ma::ProcessorMode::kNormal);
       break;
     }
     case AuditAttack::kBypass: {
       // The thief bypasses metering while a load runs inside a monitored window.
+      // Metering resumes before the cycle's last second (see the replay above).
       std::vector<std::pair<int64_t, int64_t>> candidates;
-      for (const auto& iv : in_window) {
+      for (auto iv : in_window) {
+        iv.second = std::min(iv.second, end_ - 1);
         if (iv.second - iv.first > 2 * options_.tolerance_s + 2) candidates.push_back(iv);
       }
       if (candidates.empty()) {
@@ -241,9 +265,26 @@ Result<ma::DynamicSegment> AuditDevice::FinishCycle() {
 }
 
 Status AuditDevice::Repair() {
-  if (plan_.attack == AuditAttack::kAlteredCode) MH_RETURN_IF_ERROR(fw_->ReplaceFixedSegment(end_, original_));
-  if (plan_.attack == AuditAttack::kReplayedCode) fw_->SetMode(end_, ma::ProcessorMode::kNormal);
+  if (plan_.attack == AuditAttack::kAlteredCode || plan_.attack == AuditAttack::kCompareTable) {
+    MH_RETURN_IF_ERROR(fw_->ReplaceFixedSegment(end_, original_));
+  }
+  compare_text_ = original_table_;
   return Status::Ok();
+}
+
+std::string AuditDevice::SegmentsMessage(const ma::DynamicSegment& dynamic, const std::string& request_id) const {
+  return audit::FormatSegmentsMessage(
+      audit::SegmentsMessage{fw_->stored_image(), ma::FormatDynamicSegment(dynamic), compare_text_, request_id});
+}
+
+Result<std::optional<std::string>> AuditDevice::HandleCommand(std::string_view payload) {
+  MH_ASSIGN_OR_RETURN(audit::AuditCommand command, audit::ParseAuditCommand(payload));
+  if (const auto* cycle = std::get_if<audit::AuditCycleCommand>(&command)) {
+    plugin_.SetServerCycleLength(cycle->d, cycle->from_day);
+  } else if (const auto* send = std::get_if<audit::SendSegmentsCommand>(&command)) {
+    return std::optional<std::string>(SegmentsMessage(plugin_.ReportedSegment(), send->request_id));
+  }
+  return std::optional<std::string>();
 }
 
 Result<std::string> ShiftedSignalPayload(const std::string& payload, SimRng& rng) {

@@ -1,8 +1,9 @@
 // The device side of the tamper-audit simulations (SPEC 4, 6): one meter running the firmware
 // model and the monitoring plugin on a random household or business load, cycle after cycle, with
-// the attacks of SPEC 4.7 drawn and injected per cycle. Written once, used by `meterhub sim audit`
-// (in-process ledger) and by `meterhub demo` (signals and segments over MQTT to the daemon).
-// The ledger-row attack is the ledger's business: the device only picks how to alter a row.
+// the attacks of SPEC 4.7 drawn and injected per cycle, answering the audit server's commands (its
+// next cycle length, a request for its segments). Written once, used by `meterhub sim audit`
+// (in-process ledger) and by `meterhub demo` (signals, segments and readings over MQTT to the
+// daemon). The ledger-row attack is the ledger's business: the device only picks how to alter a row.
 #pragma once
 
 #include <array>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -22,8 +24,10 @@
 
 namespace mh::sim {
 
-enum class AuditAttack { kNone = 0, kAlteredCode, kReplayedCode, kBypass, kLedgerRow };
-inline constexpr int kAuditAttackKinds = 5;
+// kCompareTable: the fixed segment altered and the comparison table the meter sends shrunk to
+// leave the altered line out (issue 11: the audit must use the ledger's table, not the meter's).
+enum class AuditAttack { kNone = 0, kAlteredCode, kReplayedCode, kBypass, kLedgerRow, kCompareTable };
+inline constexpr int kAuditAttackKinds = 6;
 const char* AuditAttackName(AuditAttack attack);
 
 struct AuditAttackTally {
@@ -87,6 +91,16 @@ class AuditDevice {
   // After the audit (and the inspection an alarm orders) the meter is clean again.
   Status Repair();
 
+  // A command from the audit server (meters/<shard>/<id>/commands): audit_cycle sets the plugin's
+  // next cycle length, send_segments returns the answer to publish on audit/segments. Commands
+  // of other areas are ignored (nullopt); a malformed audit command is an error.
+  Result<std::optional<std::string>> HandleCommand(std::string_view payload);
+  // The segments message the meter sends (at a cycle end: `dynamic` is the finished segment).
+  std::string SegmentsMessage(const meter::audit::DynamicSegment& dynamic, const std::string& request_id = "") const;
+  // The comparison table the meter sends: the reference one, shrunk under kCompareTable.
+  const std::string& compare_text() const { return compare_text_; }
+  // The energy register (kWh) as the firmware computed it: what the meter reports as its reading.
+  double register_kwh() const { return fw_->energy_kwh(); }
   const std::string& id() const { return id_; }
   const meter::audit::Cycle& cycle() const { return cycle_; }  // the current (planned) cycle
   int64_t cycle_start() const { return start_; }
@@ -106,6 +120,8 @@ class AuditDevice {
   const std::string id_;
   const AuditDeviceOptions options_;
   const std::string original_;
+  const std::string original_table_;
+  std::string compare_text_;
   SimRng rng_;
   std::unique_ptr<Load> load_;
   meter::audit::AuditPlugin plugin_;

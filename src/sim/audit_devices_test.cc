@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "audit/messages.h"
 #include "meter/audit/fixed_segment.h"
 
 namespace mh::sim {
@@ -57,10 +58,17 @@ TEST(AuditDevicesTest, AttacksAreAppliedAndRepairedAndASeedMeansTheSameMeter) {
         ++*altered_seen;
         if (dev->firmware().stored_image() == ma::DefaultFixedImage()) return Internal("code attack not applied");
       }
+      if (plan.attack == AuditAttack::kCompareTable) {
+        // The altered line left out of the table the meter sends.
+        if (dev->firmware().stored_image() == ma::DefaultFixedImage()) return Internal("table attack: code not altered");
+        auto lines = ma::ParseComparisonTable(dev->compare_text());
+        if (!lines.ok() || lines->size() != 8) return Internal("table attack: table not shrunk: " + dev->compare_text());
+      }
       MH_ASSIGN_OR_RETURN(ma::DynamicSegment seg, dev->FinishCycle());
       segments->push_back(ma::FormatDynamicSegment(seg));
       MH_RETURN_IF_ERROR(dev->Repair());
       if (dev->firmware().stored_image() != ma::DefaultFixedImage()) return Internal("not repaired");
+      if (dev->compare_text() != "mh-compare 1\n3-11\n") return Internal("table not repaired");
     }
     return Status::Ok();
   };
@@ -100,5 +108,32 @@ TEST(AuditDevicesTest, ShiftedSignalPayloadMovesOnlyTheTime) {
   EXPECT_EQ(ShiftedSignalPayload("mh-signal 1 edge=start", rng).status().code(), StatusCode::kInvalidArgument);
 }
 
+// The audit server's commands: the next cycle length goes to the plugin, a request for the segments
+// is answered with the request id and the segment holding the latest closed window.
+TEST(AuditDevicesTest, AnswersTheAuditServersCommands) {
+  Recorder rec;
+  auto dev = AuditDevice::Create("AUD-001", AuditMeterSetup{ma::kResidentialQ, true, 3}, ma::Cycle{20777, 3, 0}, 11, 12, &rec);
+  ASSERT_TRUE(dev.ok());
+  ASSERT_TRUE((*dev)->BeginCycle(0.0).ok());
+  auto none = (*dev)->HandleCommand(R"({"type":"audit_cycle","d":1,"from":"2026-11-23"})");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  EXPECT_EQ((*dev)->plugin().dynamic_segment().next_d, 1);
+  auto finished = (*dev)->FinishCycle();
+  ASSERT_TRUE(finished.ok());
+  EXPECT_EQ((*dev)->plugin().cycle().d, 1);
+  auto answer = (*dev)->HandleCommand(R"({"type":"send_segments","request_id":"r-7"})");
+  ASSERT_TRUE(answer.ok());
+  ASSERT_TRUE(answer->has_value());
+  auto m = audit::ParseSegmentsMessage(**answer);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->request_id, "r-7");
+  EXPECT_EQ(m->dynamic_text, ma::FormatDynamicSegment(*finished));  // right after the cycle end
+  EXPECT_EQ(m->compare_text, "mh-compare 1\n3-11\n");
+  EXPECT_FALSE((*dev)->HandleCommand(R"({"type":"relay_target"})")->has_value());
+  EXPECT_FALSE((*dev)->HandleCommand("{").ok());
+}
+
 }  // namespace
 }  // namespace mh::sim
+

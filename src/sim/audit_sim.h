@@ -1,9 +1,13 @@
 // SPEC 4.7 / 6: the tamper-audit simulation. Many meters run the firmware model and the plugin
 // through whole monitoring cycles on a random load, uploading their first monitoring times to a
 // ledger; some meter-cycles carry an injected attack (altered fixed segment, original code replayed
-// while an altered copy meters, metering bypassed for part of a window, an altered ledger row).
-// Every meter is audited at the end of every cycle. Reports attacks caught / injected per kind and
-// false alarms / clean audits. Deterministic for a given seed.
+// while an altered copy meters, metering bypassed for part of a window, an altered ledger row, an
+// altered fixed segment sent with a comparison table shrunk to leave the altered line out).
+// Every meter is audited at the end of every cycle, against the code and table registered in its
+// ledger at commissioning. The meters of a region run day by day together and report a daily
+// reading; at each cycle start the head-end's cycle length D for the next cycle (SPEC 4.1) is
+// computed from them, as the daemon does, and applied by the plugin. Reports attacks caught /
+// injected per kind and false alarms / clean audits. Deterministic for a given seed.
 //
 // The meters are sim/audit_devices (shared with `meterhub demo`); the ledger is the real Merkle
 // ledger over a memory store (AuditLedger::InMemory), one per meter: an altered row fails its
@@ -26,7 +30,7 @@ struct AuditSimOptions {
   int meters = 1000;
   int cycles = 10;             // monitoring cycles per meter
   uint64_t seed = 1;
-  double attack_rate = 0.25;   // share of meter-cycles with an attack (kind uniform over the four)
+  double attack_rate = 0.25;   // share of meter-cycles with an attack (kind uniform over the five)
   int64_t tolerance_s = 1;     // the audit's time tolerance
   double enterprise_share = 0.2;   // Q = 1 (else residential, Q = 3)
   double baseload_share = 0.6;     // meters never fully off (fridge, standby): the signal stays on
@@ -46,8 +50,9 @@ struct AuditSimReport {
   uint64_t windows_checked = 0;
   uint64_t ledger_entries = 0;
   uint64_t no_opportunity = 0;     // bypass drawn but no metering in any window: ran clean
+  uint64_t tables_ignored = 0;     // audits where the meter sent another comparison table than its ledger's
   std::array<AuditAttackTally, kAuditAttackKinds> attacks{};
-  std::array<uint64_t, 8> cycles_by_d{};  // meter-cycles run with D = 1..7
+  std::array<uint64_t, 8> cycles_by_d{};  // meter-cycles audited with D = 1..7
   double energy_true_kwh = 0, energy_billed_kwh = 0;
   double wall_seconds = 0;
 };

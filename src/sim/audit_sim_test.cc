@@ -35,6 +35,13 @@ TEST(AuditSimTest, EveryAttackCaughtNoFalseAlarm) {
   EXPECT_EQ(ledger.caught_by_time_alone, ledger.injected);
   const auto& bypass = r->attacks[static_cast<int>(AuditAttack::kBypass)];
   EXPECT_EQ(bypass.by_time, bypass.injected);
+  // Altered code sent with a table that leaves the altered line out: the ledger's table catches it.
+  const auto& table = r->attacks[static_cast<int>(AuditAttack::kCompareTable)];
+  EXPECT_EQ(table.by_code, table.injected);
+  EXPECT_EQ(r->tables_ignored, table.injected);
+  // Cycle lengths from the head-end: enterprise meters daily, the others around Q = 3.
+  EXPECT_GT(r->cycles_by_d[1], 0u);
+  EXPECT_GT(r->cycles_by_d[2] + r->cycles_by_d[3], 0u);
   EXPECT_LT(r->energy_billed_kwh, r->energy_true_kwh);  // the attacks stole energy
   EXPECT_GT(r->windows_checked, 900u);
 }
@@ -71,6 +78,7 @@ TEST(AuditSimTest, CommandLine) {
             "original code replayed,0,0,0,0,0,0,0\n"
             "metering bypassed,0,0,0,0,0,0,0\n"
             "altered ledger row,0,0,0,0,0,0,0\n"
+            "shrunken comparison table,0,0,0,0,0,0,0\n"
             "none (clean, cycle end),7,0,,,,,\n"
             "none (clean, mid-cycle),0,0,,,,,\n");
   EXPECT_EQ(RunAuditSim({"--bogus", "1"}, out, err), 2);

@@ -1,5 +1,7 @@
 // What the audit server keeps besides the ledger (SPEC 4.5): each meter's latest segments as the
-// meter sent them (fixed image, dynamic segment, comparison table), every audit result, and the
+// meter sent them (fixed image, dynamic segment, comparison table), what commissioning set for a
+// meter besides the ledger's code and table (user attribute, region) with the server's state of
+// it (missed segment requests, the last cycle length sent), every audit result, and the
 // inspection orders opened on alarms with their delivery state. Backends: memory (tests) and
 // SQLite (sqlite/sqlite_audit_store, its own connection to the main database file); both pass
 // audit_store_conformance.
@@ -24,6 +26,18 @@ struct AuditSegments {
   bool operator==(const AuditSegments&) const = default;
 };
 
+struct AuditMeterRow {
+  std::string meter_id;
+  std::string user_attribute = "residential";  // "enterprise" (Q = 1) | "residential" (Q = 3), SPEC 4.1
+  std::string region;          // the 9-digit region code given at commissioning; empty: none given
+  int64_t commissioned_at = 0; // UTC epoch seconds (of the latest commissioning)
+  int silent_misses = 0;       // segment requests in a row the meter did not answer
+  int cycle_d = 0;             // the last cycle length D sent to the meter (0: none yet)
+  int64_t cycle_from = 0;      // the local day it applies from
+  int64_t cycle_sent_at = 0;   // UTC epoch seconds
+  bool operator==(const AuditMeterRow&) const = default;
+};
+
 struct AuditResultRow {
   int64_t id = 0;            // assigned by AddResult, from 1
   std::string meter_id;
@@ -33,6 +47,9 @@ struct AuditResultRow {
   std::vector<std::string> alarms;  // contract lines: "code-alarm line 7", "time-alarm window 1", "ledger-alarm"
   std::vector<std::string> reasons; // one per alarm: "<line>: <detail>"
   std::string order_id;             // the inspection order opened, if any
+  std::string segments;             // "fresh" (fetched for this audit) | "stored" | "" (none: silence only)
+  bool silent = false;              // the meter did not answer the request for its segments
+  std::vector<std::string> notes;   // what was ignored or noticed, e.g. the meter's own comparison table
   bool operator==(const AuditResultRow&) const = default;
 };
 
@@ -57,6 +74,11 @@ class AuditStore {
   virtual Result<std::optional<AuditSegments>> GetSegments(const std::string& meter_id) = 0;
   // Meters that sent segments, by id.
   virtual Result<std::vector<std::string>> MetersWithSegments() = 0;
+  // Inserts or replaces the meter's row.
+  virtual Status PutMeter(const AuditMeterRow& meter) = 0;
+  virtual Result<std::optional<AuditMeterRow>> GetMeter(const std::string& meter_id) = 0;
+  // The meters commissioned with `region`, by id.
+  virtual Result<std::vector<std::string>> MetersInRegion(const std::string& region) = 0;
   // Returns the new row's id (1, 2, …).
   virtual Result<int64_t> AddResult(const AuditResultRow& row) = 0;
   // Newest first; all meters when meter_id is empty; at most `limit`.

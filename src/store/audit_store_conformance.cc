@@ -40,6 +40,10 @@ TEST_P(AuditStoreConformanceTest, ResultsNewestFirstPerMeter) {
   AuditResultRow r1{0, "M1", 100, "request", true, {}, {}, ""};
   AuditResultRow r2{0, "M2", 110, "schedule", false, {"code-alarm line 7"}, {"code-alarm line 7: differs"}, "INS-M2-110"};
   AuditResultRow r3{0, "M1", 120, "schedule", false, {"time-alarm window 1", "time-alarm window 2"}, {"a", "b"}, "INS-M1-120"};
+  r2.segments = "fresh";
+  r3.segments = "stored";
+  r3.silent = true;
+  r3.notes = {"the meter did not answer", "its table differs"};
   EXPECT_EQ(*store_->AddResult(r1), 1);
   EXPECT_EQ(*store_->AddResult(r2), 2);
   EXPECT_EQ(*store_->AddResult(r3), 3);
@@ -49,6 +53,25 @@ TEST_P(AuditStoreConformanceTest, ResultsNewestFirstPerMeter) {
   EXPECT_EQ(*store_->Results("M1", 10), (std::vector<AuditResultRow>{r3, r1}));
   EXPECT_EQ(*store_->Results("", 2), (std::vector<AuditResultRow>{r3, r2}));
   EXPECT_TRUE(store_->Results("M9", 10)->empty());
+}
+
+TEST_P(AuditStoreConformanceTest, MetersReplacedAndListedByRegion) {
+  EXPECT_FALSE(store_->GetMeter("M1")->has_value());
+  AuditMeterRow a{"M1", "enterprise", "110101001", 100, 0, 0, 0, 0};
+  AuditMeterRow b{"M2", "residential", "110101001", 101, 2, 3, 20780, 1795000000};
+  AuditMeterRow c{"M3", "residential", "", 102, 0, 0, 0, 0};
+  ASSERT_TRUE(store_->PutMeter(b).ok());
+  ASSERT_TRUE(store_->PutMeter(a).ok());
+  ASSERT_TRUE(store_->PutMeter(c).ok());
+  EXPECT_EQ(**store_->GetMeter("M2"), b);
+  a.silent_misses = 3;
+  a.cycle_d = 1;
+  a.cycle_from = 20781;
+  ASSERT_TRUE(store_->PutMeter(a).ok());
+  EXPECT_EQ(**store_->GetMeter("M1"), a);
+  EXPECT_EQ(*store_->MetersInRegion("110101001"), (std::vector<std::string>{"M1", "M2"}));
+  EXPECT_EQ(*store_->MetersInRegion(""), (std::vector<std::string>{"M3"}));
+  EXPECT_TRUE(store_->MetersInRegion("999999999")->empty());
 }
 
 TEST_P(AuditStoreConformanceTest, OrdersInsertReplaceAndFilter) {

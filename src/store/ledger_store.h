@@ -97,8 +97,11 @@ class LedgerStore {
   virtual Status PutHead(const LedgerTreeHead& head) = 0;
   // The head of the largest size, if any.
   virtual Result<std::optional<LedgerTreeHead>> LatestHead() = 0;
+  // The heads of size >= `since`, by size, at most `limit` (<= 0: no limit). Every head the
+  // ledger ever signed stays here: witnesses page through them (GET /api/v1/audit/ledger/heads).
+  virtual Result<std::vector<LedgerTreeHead>> HeadsSince(int64_t since, int64_t limit) = 0;
   // Every head, by size.
-  virtual Result<std::vector<LedgerTreeHead>> Heads() = 0;
+  Result<std::vector<LedgerTreeHead>> Heads() { return HeadsSince(0, 0); }
 
   // Small named values (the ledger's public key). Put overwrites.
   virtual Status PutMeta(const std::string& name, const std::string& value) = 0;

@@ -279,6 +279,25 @@ TEST_P(LedgerStoreConformanceTest, HeadsOnePerSize) {
   EXPECT_EQ(Fields(heads[2]), Fields(Head(5)));
 }
 
+// Witnesses page through every head ever signed (GET /api/v1/audit/ledger/heads?since=SIZE).
+TEST_P(LedgerStoreConformanceTest, EveryHeadIsKeptAndPagedFromASize) {
+  for (int64_t size : {1, 2, 4, 8, 9, 100, 1000}) ASSERT_OK(store().PutHead(Head(size)));
+  auto sizes = [](const std::vector<LedgerTreeHead>& heads) {
+    std::vector<int64_t> out;
+    for (const auto& h : heads) out.push_back(h.size);
+    return out;
+  };
+  ASSERT_OK_AND_ASSIGN(std::vector<LedgerTreeHead> all, store().HeadsSince(0, 0));
+  EXPECT_EQ(sizes(all), (std::vector<int64_t>{1, 2, 4, 8, 9, 100, 1000}));
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(Fields(all[i]), Fields(Head(all[i].size)));
+  ASSERT_OK_AND_ASSIGN(std::vector<LedgerTreeHead> from8, store().HeadsSince(8, 0));
+  EXPECT_EQ(sizes(from8), (std::vector<int64_t>{8, 9, 100, 1000}));  // since is inclusive
+  ASSERT_OK_AND_ASSIGN(std::vector<LedgerTreeHead> page, store().HeadsSince(3, 2));
+  EXPECT_EQ(sizes(page), (std::vector<int64_t>{4, 8}));
+  ASSERT_OK_AND_ASSIGN(std::vector<LedgerTreeHead> none, store().HeadsSince(1001, 10));
+  EXPECT_TRUE(none.empty());
+}
+
 TEST_P(LedgerStoreConformanceTest, MetaValues) {
   ASSERT_OK(store().PutMeta("public_key", std::string("\x01\x00\x02", 3)));
   ASSERT_OK(store().PutMeta("public_key", std::string("\x03\x00\x04", 3)));

@@ -33,31 +33,6 @@ Entry EntryOf(const store::LedgerLeaf& leaf) {
   return Entry{EntryKey{leaf.key.meter_id, leaf.key.window, leaf.key.seq}, leaf.kind, leaf.payload};
 }
 
-// Proofs read node hashes through the store: O(log n) primary-key reads each.
-class StoreNodes final : public NodeReader {
- public:
-  explicit StoreNodes(store::LedgerStore& store) : store_(store) {}
-  Result<std::vector<Hash>> ReadNodes(std::span<const NodeId> ids) override {
-    std::vector<store::LedgerNodeId> wanted;
-    wanted.reserve(ids.size());
-    for (const NodeId& id : ids) wanted.push_back(store::LedgerNodeId{id.level, id.index});
-    MH_ASSIGN_OR_RETURN(std::vector<std::string> hashes, store_.ReadNodes(wanted));
-    std::vector<Hash> out;
-    out.reserve(hashes.size());
-    for (size_t i = 0; i < hashes.size(); ++i) {
-      Result<Hash> hash = HashFromBytes(hashes[i]);
-      if (!hash.ok()) {
-        return Internal("ledger: stored node level " + std::to_string(ids[i].level) + " index " +
-                        std::to_string(ids[i].index) + ": " + hash.status().message());
-      }
-      out.push_back(*hash);
-    }
-    return out;
-  }
-
- private:
-  store::LedgerStore& store_;
-};
 
 Result<std::string> RawPublicKey(std::string_view public_key) {
   if (public_key.size() == crypto::kEd25519PublicKeySize) return std::string(public_key);
@@ -73,6 +48,24 @@ bool IsKindChar(char c) {
 }
 
 }  // namespace
+
+Result<std::vector<Hash>> StoreNodeReader::ReadNodes(std::span<const NodeId> ids) {
+  std::vector<store::LedgerNodeId> wanted;
+  wanted.reserve(ids.size());
+  for (const NodeId& id : ids) wanted.push_back(store::LedgerNodeId{id.level, id.index});
+  MH_ASSIGN_OR_RETURN(std::vector<std::string> hashes, store_.ReadNodes(wanted));
+  std::vector<Hash> out;
+  out.reserve(hashes.size());
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    Result<Hash> hash = HashFromBytes(hashes[i]);
+    if (!hash.ok()) {
+      return Internal("ledger: stored node level " + std::to_string(ids[i].level) + " index " +
+                      std::to_string(ids[i].index) + ": " + hash.status().message());
+    }
+    out.push_back(*hash);
+  }
+  return out;
+}
 
 Status CheckEntry(const Entry& entry) {
   if (!IsValidMeterId(entry.key.meter_id)) {
@@ -155,7 +148,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(store::LedgerStore& store, const Cl
 
 Status Ledger::LoadRange() {
   MH_ASSIGN_OR_RETURN(int64_t size, store_.Size());
-  StoreNodes nodes(store_);
+  StoreNodeReader nodes(store_);
   const std::vector<NodeId> ids = RangeNodes(0, size);
   MH_ASSIGN_OR_RETURN(std::vector<Hash> hashes, nodes.ReadNodes(ids));
   range_ = CompactRange(size, std::move(hashes));
@@ -269,7 +262,7 @@ Result<InclusionProof> Ledger::ProveInclusion(int64_t index, int64_t tree_size) 
     return InvalidArgument("ledger: tree size " + std::to_string(tree_size) + " is beyond the " +
                            std::to_string(range_.size()) + " entries");
   }
-  StoreNodes nodes(store_);
+  StoreNodeReader nodes(store_);
   return MakeInclusionProof(nodes, index, tree_size);
 }
 
@@ -279,7 +272,7 @@ Result<ConsistencyProof> Ledger::ProveConsistency(int64_t old_size, int64_t new_
     return InvalidArgument("ledger: tree size " + std::to_string(new_size) + " is beyond the " +
                            std::to_string(range_.size()) + " entries");
   }
-  StoreNodes nodes(store_);
+  StoreNodeReader nodes(store_);
   return MakeConsistencyProof(nodes, old_size, new_size);
 }
 
@@ -306,7 +299,7 @@ Result<std::vector<Entry>> Ledger::VerifiedEntriesOf(const std::string& meter_id
     present_below_ = head.size;
   }
   MH_ASSIGN_OR_RETURN(std::vector<store::LedgerLeaf> leaves, store_.LeavesOfMeter(meter_id, head.size));
-  StoreNodes nodes(store_);
+  StoreNodeReader nodes(store_);
   std::vector<Entry> out;
   out.reserve(leaves.size());
   for (store::LedgerLeaf& leaf : leaves) {

@@ -57,6 +57,17 @@ std::string HeadSignatureInput(int64_t size, std::string_view root_hash, int64_t
 // kUnauthenticated naming the head's size otherwise, InvalidArgument for malformed fields.
 Status VerifyHead(const SignedTreeHead& head, std::string_view public_key);
 
+// Proofs read node hashes through a store: O(log n) primary-key reads each (level 0: the stored
+// leaf hashes). `store` must outlive the reader.
+class StoreNodeReader final : public NodeReader {
+ public:
+  explicit StoreNodeReader(store::LedgerStore& store) : store_(store) {}
+  Result<std::vector<Hash>> ReadNodes(std::span<const NodeId> ids) override;
+
+ private:
+  store::LedgerStore& store_;
+};
+
 // Thread-safe: one mutex serialises every call (a single writer per store, as the store expects).
 class Ledger {
  public:

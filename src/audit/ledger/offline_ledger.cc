@@ -27,7 +27,8 @@ constexpr int kUsage = 2;
 constexpr char kUsageText[] =
     "usage:\n"
     "  meterhub ledger verify --ledger DB_OR_DIR [--public-key HEX]\n"
-    "  meterhub ledger export --ledger DB --out DIR\n";
+    "  meterhub ledger export --ledger DB --out DIR\n"
+    "  meterhub ledger witness --keep DIR (--db PATH | --url URL --token T) [--public-key HEX]\n";
 
 // Leaves are read from SQLite in chunks so a 10^7-entry ledger never sits in memory as rows.
 constexpr int64_t kChunk = 65536;

@@ -212,8 +212,19 @@ Result<std::vector<int>> ParseComparisonTable(std::string_view text, const std::
 }
 
 std::string FormatComparisonTable(const std::vector<int>& lines) {
-  std::string out = std::string(kCompareHeader) + "\n";
-  for (int n : lines) out += std::to_string(n) + "\n";
+  // Runs of consecutive lines as ranges: the reference table is "3-11".
+  return std::string(kCompareHeader) + "\n" + FormatLineRanges(lines, "\n") + (lines.empty() ? "" : "\n");
+}
+
+std::string FormatLineRanges(const std::vector<int>& lines, std::string_view separator) {
+  std::string out;
+  for (size_t i = 0; i < lines.size();) {
+    size_t j = i;
+    while (j + 1 < lines.size() && lines[j + 1] == lines[j] + 1) ++j;
+    if (!out.empty()) out += separator;
+    out += std::to_string(lines[i]) + (j > i ? "-" + std::to_string(lines[j]) : "");
+    i = j + 1;
+  }
   return out;
 }
 

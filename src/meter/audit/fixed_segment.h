@@ -76,6 +76,9 @@ std::vector<int> DefaultComparisonLines();
 // The comparison table file ("mh-compare 1", then one line number or range "A-B" per line;
 // '#' starts a comment). Returns the sorted distinct line numbers; errors name `name:line`.
 Result<std::vector<int>> ParseComparisonTable(std::string_view text, const std::string& name = "comparison table");
+// Consecutive lines are written as a range ("mh-compare 1\n3-11\n").
 std::string FormatComparisonTable(const std::vector<int>& lines);
+// Sorted lines as numbers and ranges A-B, joined by `separator`: "3-6, 8-11" with ", ".
+std::string FormatLineRanges(const std::vector<int>& lines, std::string_view separator);
 
 }  // namespace mh::meter::audit

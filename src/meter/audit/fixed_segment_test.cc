@@ -66,6 +66,8 @@ TEST(ComparisonTableTest, ParseAndFormat) {
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ(*t, (std::vector<int>{3, 6, 7, 8, 11}));
   EXPECT_EQ(*ParseComparisonTable(FormatComparisonTable(*t)), *t);
+  EXPECT_EQ(FormatComparisonTable(DefaultComparisonLines()), "mh-compare 1\n3-11\n");
+  EXPECT_EQ(FormatComparisonTable({1, 3, 4, 5, 9}), "mh-compare 1\n1\n3-5\n9\n");
   auto e = [](const std::string& text) { return ParseComparisonTable(text, "T.txt").status().message(); };
   EXPECT_EQ(e("lines 3\n"), "T.txt:1: first line must be 'mh-compare 1'");
   EXPECT_EQ(e("mh-compare 1\n3\nx\n"), "T.txt:3: 'x' is not a line number or range A-B (1 <= A <= B)");

@@ -16,7 +16,30 @@ AuditPlugin::AuditPlugin(std::string meter_id, const Cycle& first_cycle, Uploade
     : meter_id_(std::move(meter_id)), uploader_(uploader), options_(options) {
   segment_.meter_id = meter_id_;
   segment_.cycle = first_cycle;
-  segment_.next_d = AdjustedCycleLength(0, 0, options_.adjust);
+  segment_.next_d = NextCycleLength();
+}
+
+double AuditPlugin::BaseForNextCycle() const {
+  if (pending_server_d_ && pending_server_d_->second <= segment_.cycle.EndDay()) return pending_server_d_->first;
+  if (server_d_) return *server_d_;
+  return options_.adjust.cycle_constant;
+}
+
+int AuditPlugin::NextCycleLength() const {
+  AdjustOptions o = options_.adjust;
+  o.cycle_constant = BaseForNextCycle();
+  return AdjustedCycleLength(segment_.start_labels, segment_.end_labels, o);
+}
+
+void AuditPlugin::SetServerCycleLength(int d, int64_t from_day) {
+  if (d < 1) return;
+  pending_server_d_ = std::make_pair(d, from_day);
+  segment_.next_d = NextCycleLength();
+}
+
+const DynamicSegment& AuditPlugin::ReportedSegment() const {
+  if (segment_.lines.empty() && last_finished_) return *last_finished_;
+  return segment_;
 }
 
 void AuditPlugin::AdvanceTo(int64_t t) {
@@ -84,22 +107,26 @@ void AuditPlugin::CloseWindow() {
   line_.suffix = static_cast<int>(2 * line_.pairs.size());
   expected_[line_.window] = line_.suffix;
   segment_.lines.push_back(line_);
-  segment_.next_d = AdjustedCycleLength(segment_.start_labels, segment_.end_labels, options_.adjust);
+  segment_.next_d = NextCycleLength();
   open_ = false;
   ++next_window_;
 }
 
 void AuditPlugin::StartNextCycle() {
   if (cycle_end_hook_) cycle_end_hook_(segment_);
+  last_finished_ = segment_;
   Cycle next = segment_.cycle;
   next.first_day = segment_.cycle.EndDay();
-  next.d = override_next_d_ ? *override_next_d_ : segment_.next_d;
-  override_next_d_.reset();
+  next.d = NextCycleLength();
+  if (pending_server_d_ && pending_server_d_->second <= next.first_day) {
+    server_d_ = pending_server_d_->first;
+    pending_server_d_.reset();
+  }
   if (next.d != segment_.cycle.d) expected_.clear();  // other windows: last counts do not apply
   segment_.cycle = next;
   segment_.lines.clear();
   segment_.start_labels = segment_.end_labels = 0;
-  segment_.next_d = AdjustedCycleLength(0, 0, options_.adjust);
+  segment_.next_d = NextCycleLength();
   next_window_ = 1;
 }
 

@@ -3,7 +3,8 @@
 // once to an uploader (real-time upload to the ledger); it watches the code interface of the fixed
 // segment (second monitoring times) and writes them into the dynamic segment, one line per window:
 // slot pairs, pseudo start/end with labels at the window edges, the suffix with the slot count
-// (the expected count of the same window next cycle), and the adjusted cycle D'.
+// (the expected count of the same window next cycle), and the adjusted cycle D'. The head-end's
+// cycle length D (SPEC 4.1, sent as a command) takes the place of the preset constant C in D'.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "meter/audit/dynamic_segment.h"
 #include "meter/audit/firmware.h"
@@ -57,10 +59,17 @@ class AuditPlugin final : public FirmwareObserver {
   void OnInvocationStart(int64_t t) override;
   void OnInvocationEnd(int64_t t) override;
 
-  // The head-end's cycle length from SPEC 4.1, used from the next cycle on instead of D'.
-  void SetNextCycleLength(int d) { override_next_d_ = d; }
+  // The head-end's cycle length D (SPEC 4.1) for the cycles starting on local day `from_day` or
+  // later: from then on D' = max(1, round(D / (1 + λ·(s1 + s2)))) — D in place of C — until the
+  // head-end sends another. A cycle already running keeps its length (its windows are in the
+  // ledger). D < 1 is ignored.
+  void SetServerCycleLength(int d, int64_t from_day);
 
   const DynamicSegment& dynamic_segment() const { return segment_; }
+  // What the meter reports when asked for its segments: the dynamic segment holding its latest
+  // closed window — the running cycle's once one of its windows closed, until then the cycle that
+  // just ended (its lines are cleared at the new cycle's start).
+  const DynamicSegment& ReportedSegment() const;
   // The segment as stored in the meter: an attacker (or a test) may rewrite it.
   DynamicSegment* mutable_dynamic_segment() { return &segment_; }
   const Cycle& cycle() const { return segment_.cycle; }
@@ -74,13 +83,18 @@ class AuditPlugin final : public FirmwareObserver {
   void CloseWindow();
   void StartNextCycle();
   void Emit(SignalEvent::Kind kind, int64_t t, bool on);
+  // C, or the head-end's D that applies to the cycle after the current one.
+  double BaseForNextCycle() const;
+  int NextCycleLength() const;
 
   std::string meter_id_;
   Uploader* uploader_;
   PluginOptions options_;
   DynamicSegment segment_;
   std::map<int, int> expected_;   // window → last cycle's suffix (same D only)
-  std::optional<int> override_next_d_;
+  std::optional<int> server_d_;   // the head-end's D in force (replaces C)
+  std::optional<std::pair<int, int64_t>> pending_server_d_;  // (D, from day) not in force yet
+  std::optional<DynamicSegment> last_finished_;
   std::function<void(const DynamicSegment&)> cycle_end_hook_;
 
   int next_window_ = 1;

@@ -183,5 +183,55 @@ TEST(AuditPluginTest, EnterpriseDailyCycleInUtcPlus8) {
   EXPECT_EQ(r.up.events[0].tz_offset_s, tz);
 }
 
+// SPEC 4.1 at the head-end: the server's D takes the place of C in D' = max(1, round(D / (1 + λ·(s1 +
+// s2)))), from the cycle starting on `from` on, and stays until another comes. An enterprise meter
+// (D = 1) is watched daily cycle after cycle, whatever its labels.
+TEST(AuditPluginTest, TheHeadEndsCycleLengthReplacesC) {
+  Rig r(kMidnight - kH);
+  r.plugin.SetServerCycleLength(1, kDay + 3);  // for the cycle after this one
+  EXPECT_EQ(r.plugin.dynamic_segment().next_d, 1);
+  r.fw->SetPower(kMidnight - 1800, 300);  // flowing all the time: labels in every window
+  std::vector<Cycle> cycles;
+  r.plugin.SetCycleEndHook([&](const DynamicSegment& s) { cycles.push_back(s.cycle); });
+  r.fw->AdvanceTo(kMidnight + 6 * kDaySeconds);
+  ASSERT_EQ(cycles.size(), 4u);
+  EXPECT_EQ(cycles[0], (Cycle{kDay, 3, 0}));
+  for (int i = 1; i < 4; ++i) EXPECT_EQ(cycles[i], (Cycle{kDay + 2 + i, 1, 0})) << i;
+  EXPECT_EQ(r.plugin.cycle().d, 1);
+
+  // A residential meter: the server's D = 5 with s1 + s2 = 2 labels → round(5 / 1.2) = 4.
+  Rig q(kMidnight - kH);
+  q.plugin.SetServerCycleLength(5, kDay + 3);
+  q.fw->SetPower(kMidnight + kDaySeconds + 6 * kH, 500);  // 06:00-10:00 on day 2: a pseudo start
+  q.fw->SetPower(kMidnight + kDaySeconds + 10 * kH, 0);
+  q.fw->SetPower(kMidnight + 2 * kDaySeconds + 15 * kH, 500);  // 15:00-17:00 on day 3: a pseudo start
+  q.fw->SetPower(kMidnight + 2 * kDaySeconds + 17 * kH, 0);
+  q.fw->AdvanceTo(kMidnight + 3 * kDaySeconds);
+  EXPECT_EQ(q.plugin.cycle(), (Cycle{kDay + 3, 4, 0}));
+  // A command for a later cycle waits for it; meanwhile the D in force stays (5, no labels yet).
+  q.plugin.SetServerCycleLength(2, kDay + 20);
+  EXPECT_EQ(q.plugin.dynamic_segment().next_d, 5);
+  q.fw->AdvanceTo(kMidnight + 7 * kDaySeconds);
+  EXPECT_EQ(q.plugin.cycle(), (Cycle{kDay + 7, 5, 0}));
+  q.plugin.SetServerCycleLength(0, kDay + 7);  // nonsense is ignored
+  EXPECT_EQ(q.plugin.dynamic_segment().next_d, 5);
+}
+
+// Asked for its segments, the meter sends the one holding its latest closed window: right after a
+// cycle end that is the finished cycle (the new one has none yet).
+TEST(AuditPluginTest, ReportedSegmentIsTheLatestClosedWindows) {
+  Rig r;
+  r.fw->SetPower(kMidnight + 2 * kH, 1000);
+  r.fw->SetPower(kMidnight + 3 * kH, 0);
+  EXPECT_TRUE(r.plugin.ReportedSegment().lines.empty());  // nothing closed yet: the live one
+  r.fw->AdvanceTo(kMidnight + 3 * kDaySeconds + kH);
+  const DynamicSegment& after = r.plugin.ReportedSegment();
+  EXPECT_EQ(after.cycle, (Cycle{kDay, 3, 0}));
+  EXPECT_EQ(after.lines.size(), 3u);
+  r.fw->AdvanceTo(kMidnight + 3 * kDaySeconds + 8 * kH);  // window 1 of the next cycle closed
+  EXPECT_EQ(r.plugin.ReportedSegment().cycle.first_day, kDay + 3);
+  EXPECT_EQ(r.plugin.ReportedSegment().lines.size(), 1u);
+}
+
 }  // namespace
 }  // namespace mh::meter::audit

@@ -27,6 +27,25 @@ class MemoryAuditStore final : public AuditStore {
     for (const auto& [id, s] : segments_) out.push_back(id);
     return out;
   }
+  Status PutMeter(const AuditMeterRow& meter) override {
+    std::lock_guard lock(mu_);
+    meters_[meter.meter_id] = meter;
+    return Status::Ok();
+  }
+  Result<std::optional<AuditMeterRow>> GetMeter(const std::string& meter_id) override {
+    std::lock_guard lock(mu_);
+    auto it = meters_.find(meter_id);
+    if (it == meters_.end()) return std::optional<AuditMeterRow>();
+    return std::optional<AuditMeterRow>(it->second);
+  }
+  Result<std::vector<std::string>> MetersInRegion(const std::string& region) override {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (const auto& [id, m] : meters_) {
+      if (m.region == region) out.push_back(id);
+    }
+    return out;
+  }
   Result<int64_t> AddResult(const AuditResultRow& row) override {
     std::lock_guard lock(mu_);
     results_.push_back(row);
@@ -70,6 +89,7 @@ class MemoryAuditStore final : public AuditStore {
  private:
   std::mutex mu_;
   std::map<std::string, AuditSegments> segments_;
+  std::map<std::string, AuditMeterRow> meters_;
   std::vector<AuditResultRow> results_;
   std::vector<InspectionOrderRow> orders_;  // in insertion order
 };

@@ -144,10 +144,13 @@ class MemoryLedgerStore final : public LedgerStore {
     return std::optional<LedgerTreeHead>(heads_.rbegin()->second);
   }
 
-  Result<std::vector<LedgerTreeHead>> Heads() override {
+  Result<std::vector<LedgerTreeHead>> HeadsSince(int64_t since, int64_t limit) override {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<LedgerTreeHead> out;
-    for (const auto& [size, head] : heads_) out.push_back(head);
+    for (auto it = heads_.lower_bound(since); it != heads_.end(); ++it) {
+      if (limit > 0 && static_cast<int64_t>(out.size()) >= limit) break;
+      out.push_back(it->second);
+    }
     return out;
   }
 

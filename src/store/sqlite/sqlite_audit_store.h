@@ -1,5 +1,6 @@
 // The AuditStore's SQLite backend: its own connection to a database file (the main store's file;
-// WAL), its own tables (audit_*), its schema version in schema_components ('audit', 1).
+// WAL), its own tables (audit_*), its schema version in schema_components ('audit', 2; version 1
+// files are migrated when opened for writing).
 #pragma once
 
 #include <memory>
@@ -16,7 +17,7 @@ struct SqliteAuditOptions {
 };
 
 inline constexpr const char* kAuditSchemaComponent = "audit";
-inline constexpr int kAuditSchemaVersion = 1;
+inline constexpr int kAuditSchemaVersion = 2;
 
 Result<std::unique_ptr<AuditStore>> OpenSqliteAuditStore(const SqliteAuditOptions& options);
 

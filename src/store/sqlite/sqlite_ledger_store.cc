@@ -102,7 +102,7 @@ constexpr std::array<const char*, kSqlCount> kSqlText = {
     "INSERT OR IGNORE INTO ledger_heads (size, root_hash, timestamp_ms, signature) VALUES (?1, ?2, ?3, ?4)",
     "SELECT size, root_hash, timestamp_ms, signature FROM ledger_heads WHERE size = ?1",
     "SELECT size, root_hash, timestamp_ms, signature FROM ledger_heads ORDER BY size DESC LIMIT 1",
-    "SELECT size, root_hash, timestamp_ms, signature FROM ledger_heads ORDER BY size",
+    "SELECT size, root_hash, timestamp_ms, signature FROM ledger_heads WHERE size >= ?1 ORDER BY size LIMIT ?2",
     "INSERT INTO ledger_meta (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
     "SELECT value FROM ledger_meta WHERE name = ?1",
 };
@@ -278,9 +278,10 @@ class SqliteLedgerStore final : public LedgerStore {
     return std::optional<LedgerTreeHead>(HeadFrom(q));
   }
 
-  Result<std::vector<LedgerTreeHead>> Heads() override {
+  Result<std::vector<LedgerTreeHead>> HeadsSince(int64_t since, int64_t limit) override {
     std::lock_guard<std::mutex> lock(mutex_);
     Statement q = Use(kHeads);
+    q.Int(1, since).Int(2, limit > 0 ? limit : -1);  // LIMIT -1: no limit
     std::vector<LedgerTreeHead> out;
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) out.push_back(HeadFrom(q));
