@@ -40,6 +40,7 @@ struct Pipeline::Pending {
   std::unordered_map<std::string, std::map<int64_t, std::pair<double, size_t>>> accepted;
   std::unordered_map<std::string, bool> unknown;               // meters found missing in this Submit
   std::set<std::string> touched;                               // meters whose state this Submit changed
+  std::vector<std::string> registered;                         // auto-registered here (in batch.new_meters)
 
   void Accept(store::StoredReading reading) {
     accepted[reading.meter_id][reading.ts] = {reading.value, batch.accepted.size()};
@@ -49,6 +50,13 @@ struct Pipeline::Pending {
 
 Pipeline::Pipeline(store::Store* store, const Clock* clock, PipelineOptions options)
     : store_(store), clock_(clock), options_(std::move(options)) {}
+
+// The cached entries as they were before a Submit that failed; meters it registered are forgotten
+// (their registration was part of the batch that did not commit).
+void Pipeline::RollBack(Pending& pending) {
+  for (auto& [id, entry] : pending.backup) meters_[id] = std::move(entry);
+  for (const std::string& id : pending.registered) meters_.erase(id);
+}
 
 Status Pipeline::RecordRejected(store::IngestBatch events_only) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -80,7 +88,10 @@ Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pendi
     fresh.interval_s = options_.default_meter.interval_s;
     fresh.tz_offset_s = options_.default_meter.tz_offset_s;
     fresh.created_at = clock_->NowSeconds();
-    MH_RETURN_IF_ERROR(store_->UpsertMeter(fresh).WithContext("auto-registering meter " + meter_id));
+    // Registered in the batch's own transaction: one commit for a fleet's first readings instead
+    // of a durable write per new meter.
+    pending.batch.new_meters.push_back(fresh);
+    pending.registered.push_back(meter_id);
     info = fresh;
   }
   MeterEntry entry;
@@ -488,7 +499,7 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAllLocked(const std::vector<S
     for (size_t i = 0; i < readings.size(); ++i) {
       Status judged = JudgeOne(readings[i], i, requests[k], pending, now);
       if (!judged.ok()) {
-        for (auto& [id, entry] : pending.backup) meters_[id] = std::move(entry);
+        RollBack(pending);
         return judged;
       }
     }
@@ -501,7 +512,7 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAllLocked(const std::vector<S
   auto t0 = std::chrono::steady_clock::now();
   Status committed = store_->Commit(pending.batch);
   if (!committed.ok()) {
-    for (auto& [id, entry] : pending.backup) meters_[id] = std::move(entry);
+    RollBack(pending);
     return committed.WithContext("committing " + std::to_string(total) + " readings of " +
                                  std::to_string(requests.size()) + " requests");
   }
@@ -532,9 +543,7 @@ Result<store::StoredReading> Pipeline::Correct(const Correction& c) {
   SubmitSummary summary;
   pending.summary = &summary;
   MH_ASSIGN_OR_RETURN(MeterEntry * entry, Entry(c.meter_id, pending));
-  auto restore = [&] {
-    for (auto& [id, e] : pending.backup) meters_[id] = std::move(e);
-  };
+  auto restore = [&] { RollBack(pending); };
   if (entry == nullptr) return NotFound("no meter '" + c.meter_id + "'");
   const std::string at = c.meter_id + " at " + FormatIsoUtc(c.ts);
   MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, store_->GetReading(c.meter_id, c.ts));

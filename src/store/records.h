@@ -147,6 +147,9 @@ struct ReadingKey {
 
 // Everything one pipeline step writes, atomically and durably.
 struct IngestBatch {
+  // Meters first seen in this batch (auto-registration), inserted in the same transaction as
+  // their readings; a row that exists already is left as it is.
+  std::vector<MeterInfo> new_meters;
   std::vector<StoredReading> accepted;
   std::vector<QuarantinedReading> quarantined;
   std::vector<ReadingEvent> events;

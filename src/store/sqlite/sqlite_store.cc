@@ -393,6 +393,7 @@ class SqliteStore final : public Store {
         "commit batch",
         [&](Connection& db) -> Status {
           staged = StagedReadings();
+          MH_RETURN_IF_ERROR(RegisterMeters(db, batch.new_meters));
           MH_RETURN_IF_ERROR(readings_->Stage(db, batch, &staged));
           return WriteBatch(db, batch);
         },
@@ -864,6 +865,20 @@ class SqliteStore final : public Store {
 
   // The body of Commit, inside the open transaction. Statements are fetched once per batch and
   // rows bound without copies, so the per-row cost is SQLite's own.
+  Status RegisterMeters(Connection& db, const std::vector<MeterInfo>& meters) {
+    if (meters.empty()) return Status::Ok();
+    MH_ASSIGN_OR_RETURN(sqlite3_stmt * insert, db.Statement(Sql::kRegisterMeter));
+    for (const MeterInfo& m : meters) {
+      if (m.meter_id.empty()) return InvalidArgument("commit batch: new meter without meter_id");
+      Binder b(insert);
+      b.Text(m.meter_id).Text(m.kind).Text(m.customer_id).Int(m.tz_offset_s).Int(m.interval_s)
+          .OptionalReal(m.register_max).OptionalReal(m.customer_t1).Int(m.created_at).Text(m.group).Text(m.timezone);
+      if (const int rc = StepWrite(insert, b); rc != SQLITE_OK)
+        return SqliteError(db.db(), rc, "commit batch: register meter " + m.meter_id);
+    }
+    return Status::Ok();
+  }
+
   Status WriteBatch(Connection& db, const IngestBatch& batch) {
     sqlite3* handle = db.db();
     if (!batch.quarantined.empty()) {

@@ -8,6 +8,11 @@ const char* SqlText(Sql id) {
     case Sql::kBegin: return "BEGIN IMMEDIATE";
     case Sql::kCommit: return "COMMIT";
     case Sql::kRollback: return "ROLLBACK";
+    case Sql::kRegisterMeter:
+      // Auto-registration inside an ingest batch: a meter registered meanwhile keeps its row.
+      return "INSERT INTO meters (meter_id, kind, customer_id, tz_offset_s, interval_s, register_max,"
+             " customer_t1, created_at, group_name, timezone) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+             " ON CONFLICT (meter_id) DO NOTHING";
     case Sql::kUpsertMeter:
       return "INSERT INTO meters (meter_id, kind, customer_id, tz_offset_s, interval_s, register_max,"
              " customer_t1, created_at, group_name, timezone) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"

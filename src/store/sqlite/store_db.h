@@ -27,6 +27,7 @@ enum class Sql {
   kCommit,
   kRollback,
   kUpsertMeter,
+  kRegisterMeter,
   kGetMeter,
   kListMeters,
   kListMetersOfCustomer,
