@@ -1,106 +1,215 @@
-// MQTT-path ingest throughput: a real Mosquitto (own, loopback), the daemon in-process on SQLite
-// (synchronous=full), and a publisher sending a simulated fleet's readings at QoS 1, K readings per
-// message. Prints readings/s from the first publish until every reading is stored.
-//   mqtt_ingest_bench [readings=1000000] [per_message=96] [dir=/tmp/meterhub-mqtt-bench]
+// The live MQTT path at a fleet's shape, side by side with its peer in the same run (issue 12):
+// one reading per QoS 1 message from N distinct meters' topics, time-interleaved (every meter's
+// reading of interval t is published before any of t + 1), 6 publishers keeping 50 messages in
+// flight each, against one real Mosquitto (own, loopback).
+//   MosquittoRelay — the peer: the same messages relayed to plain QoS 1 subscribers, one persistent
+//     session per shard (the 64 sessions MeterHub uses, the same shard split), counting them;
+//   MeterHub — the daemon in-process on SQLite (synchronous=full, PUBACK only after the commit),
+//     until every reading is stored.
+// The meters are registered (one untimed warm-up interval) before the timed intervals start.
+// Counters: readings_per_s, bytes written to storage per reading (this process's /proc/self/io
+// write_bytes over the timed part: the daemon's database and WAL), the process's peak RSS.
+//   mqtt_ingest_bench [--benchmark_filter=...]   (bench/run.sh runs it)
+#include <benchmark/benchmark.h>
 #include <mosquitto.h>
 
 #include <atomic>
 #include <chrono>
+#include <cinttypes>
 #include <cstdio>
 #include <filesystem>
-#include <map>
+#include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "app/daemon.h"
 #include "app/local_broker.h"
 #include "codec/reading_json.h"
 #include "core/meter_id.h"
-#include "sim/fleet.h"
-#include "sim/load_model.h"
 
-int main(int argc, char** argv) {
-  using namespace mh;
-  const int64_t target = argc > 1 ? std::atoll(argv[1]) : 1000000;
-  const size_t per_message = argc > 2 ? static_cast<size_t>(std::atoll(argv[2])) : 96;
-  const std::string dir = argc > 3 ? argv[3] : "/tmp/meterhub-mqtt-bench";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+namespace {
 
-  app::LocalBroker broker;
-  if (!broker.Start(dir + "/broker").ok()) {
-    std::fprintf(stderr, "mosquitto did not start\n");
-    return 1;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kPublishers = 6;
+constexpr int kInFlightPerPublisher = 50;
+constexpr int64_t kStart = 1590940800;  // 2020-06-01T00:00Z
+constexpr int64_t kInterval = 900;
+
+struct Message {
+  std::string topic, payload;
+};
+
+std::string MeterId(int64_t i) {
+  char id[16];
+  std::snprintf(id, sizeof id, "E%07" PRId64, i);
+  return id;
+}
+
+// Interval `k` of every meter, in meter order (a head-end's arrival order within a time step).
+std::vector<Message> Interval(int64_t meters, int64_t k) {
+  std::vector<Message> out;
+  out.reserve(static_cast<size_t>(meters));
+  for (int64_t i = 0; i < meters; ++i) {
+    const std::string id = MeterId(i);
+    mh::Reading r{id, kStart + (k + 1) * kInterval, 1000.0 + static_cast<double>(i % 977) + 0.25 * static_cast<double>(k), ""};
+    out.push_back({"meters/" + std::to_string(mh::ShardOf(id)) + "/" + id + "/readings", mh::codec::ReadingToJson(r)});
   }
-  app::Config config;
-  config.store.path = dir + "/meterhub.db";
-  config.mqtt.broker = broker.address();
-  config.http.listen = "127.0.0.1:0";
-  config.ingest.auto_register = true;
-  config.log.level = "warn";
-  app::Daemon daemon(config);
-  if (Status s = daemon.Start(); !s.ok()) {
-    std::fprintf(stderr, "daemon: %s\n", s.ToString().c_str());
-    return 1;
-  }
-  while (!daemon.mqtt()->connected()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return out;
+}
 
-  // Readings first, so that generating them is not timed.
-  sim::FleetOptions fo;
-  fo.meters = 1000;
-  fo.electricity_share = 1.0;
-  const int64_t start = 1590940800;  // 2020-06-01
-  sim::Fleet fleet(sim::DefaultLoadModel(), fo, start);
-  std::vector<std::pair<std::string, std::string>> messages;  // topic, payload
-  std::map<std::string, std::vector<Reading>> pending;
-  int64_t generated = 0;
-  auto flush = [&](const std::string& id, std::vector<Reading>& rs) {
-    std::string payload = "[";
-    for (size_t i = 0; i < rs.size(); ++i) payload += (i ? "," : "") + codec::ReadingToJson(rs[i]);
-    payload += "]";
-    messages.emplace_back("meters/" + std::to_string(ShardOf(id)) + "/" + id + "/readings", std::move(payload));
-    rs.clear();
-  };
-  for (int64_t t = start; generated < target; t += 86400) {
-    fleet.AdvanceTo(t + 86400, [&](const Reading& r) {
-      if (generated >= target) return;
-      ++generated;
-      auto& rs = pending[r.meter_id];
-      rs.push_back(r);
-      if (rs.size() >= per_message) flush(r.meter_id, rs);
+int64_t ProcField(const char* file, const char* key) {  // a "key: N" line of /proc/self/<file>
+  std::ifstream in(std::string("/proc/self/") + file);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0) return std::atoll(line.c_str() + std::strlen(key));
+  return 0;
+}
+
+// kPublishers connections, each sending every kPublishers-th message with at most
+// kInFlightPerPublisher unacknowledged; returns when the broker has acknowledged all of them.
+void Publish(int port, const std::vector<Message>& messages, const std::string& name) {
+  std::vector<std::thread> threads;
+  for (int p = 0; p < kPublishers; ++p) {
+    threads.emplace_back([&, p] {
+      std::atomic<int64_t> acked{0};
+      mosquitto* m = mosquitto_new((name + "-pub-" + std::to_string(p)).c_str(), true, &acked);
+      mosquitto_publish_callback_set(m, [](mosquitto*, void* a, int) { ++*static_cast<std::atomic<int64_t>*>(a); });
+      mosquitto_max_inflight_messages_set(m, kInFlightPerPublisher);
+      mosquitto_connect(m, "127.0.0.1", port, 60);
+      mosquitto_loop_start(m);
+      int64_t sent = 0;
+      for (size_t i = static_cast<size_t>(p); i < messages.size(); i += kPublishers) {
+        while (sent - acked.load() >= kInFlightPerPublisher) std::this_thread::sleep_for(std::chrono::microseconds(50));
+        const Message& msg = messages[i];
+        while (mosquitto_publish(m, nullptr, msg.topic.c_str(), static_cast<int>(msg.payload.size()), msg.payload.data(),
+                                 1, false) != MOSQ_ERR_SUCCESS)
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        ++sent;
+      }
+      while (acked.load() < sent) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      mosquitto_disconnect(m);
+      mosquitto_loop_stop(m, false);
+      mosquitto_destroy(m);
     });
   }
-  for (auto& [id, rs] : pending)
-    if (!rs.empty()) flush(id, rs);
+  for (auto& t : threads) t.join();
+}
 
-  mosquitto_lib_init();
-  struct mosquitto* pub = mosquitto_new("bench-publisher", true, nullptr);
-  std::atomic<int64_t> acked{0};
-  mosquitto_user_data_set(pub, &acked);
-  mosquitto_publish_callback_set(pub, [](struct mosquitto*, void* a, int) { ++*static_cast<std::atomic<int64_t>*>(a); });
-  mosquitto_max_inflight_messages_set(pub, 500);
-  mosquitto_connect(pub, "127.0.0.1", broker.port(), 30);
-  mosquitto_loop_start(pub);
+template <typename Done>
+void WaitFor(Done done) {
+  while (!done()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+}
 
-  auto t0 = std::chrono::steady_clock::now();
-  int64_t sent = 0;
-  for (const auto& [topic, payload] : messages) {
-    while (sent - acked > 5000) std::this_thread::sleep_for(std::chrono::microseconds(200));
-    mosquitto_publish(pub, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1, false);
-    ++sent;
+void Report(benchmark::State& state, int64_t readings, double secs, int64_t written_bytes) {
+  state.SetIterationTime(secs);
+  state.counters["readings"] = static_cast<double>(readings);
+  state.counters["readings_per_s"] = static_cast<double>(readings) / secs;
+  state.counters["bytes_written_per_reading"] = static_cast<double>(written_bytes) / static_cast<double>(readings);
+  state.counters["peak_rss_MiB"] = static_cast<double>(ProcField("status", "VmHWM:")) / 1024.0;
+}
+
+// range(0) meters, range(1) timed intervals.
+void BM_MosquittoRelay(benchmark::State& state) {
+  const int64_t meters = state.range(0), intervals = state.range(1);
+  for (auto _ : state) {
+    const std::string dir = "/tmp/meterhub-mqtt-bench/relay";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    mh::app::LocalBroker broker;
+    if (!broker.Start(dir + "/broker").ok()) return state.SkipWithError("mosquitto did not start");
+    std::atomic<int64_t> received{0};
+    std::vector<mosquitto*> subscribers;
+    for (int shard = 0; shard < mh::kShardCount; ++shard) {
+      mosquitto* s = mosquitto_new(("relay-sub-" + std::to_string(shard)).c_str(), false, &received);
+      mosquitto_message_callback_set(s, [](mosquitto*, void* n, const mosquitto_message*) {
+        ++*static_cast<std::atomic<int64_t>*>(n);
+      });
+      mosquitto_connect(s, "127.0.0.1", broker.port(), 60);
+      mosquitto_subscribe(s, nullptr, ("meters/" + std::to_string(shard) + "/+/readings").c_str(), 1);
+      mosquitto_loop_start(s);
+      subscribers.push_back(s);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // subscriptions in place
+    Publish(broker.port(), Interval(meters, 0), "warm");
+    WaitFor([&] { return received.load() >= meters; });
+    std::vector<Message> timed;
+    for (int64_t k = 1; k <= intervals; ++k) {
+      std::vector<Message> step = Interval(meters, k);
+      std::move(step.begin(), step.end(), std::back_inserter(timed));
+    }
+    const int64_t target = meters * (intervals + 1);
+    const auto t0 = Clock::now();
+    const int64_t written0 = ProcField("io", "write_bytes:");
+    Publish(broker.port(), timed, "timed");
+    WaitFor([&] { return received.load() >= target; });
+    Report(state, meters * intervals, std::chrono::duration<double>(Clock::now() - t0).count(),
+           ProcField("io", "write_bytes:") - written0);
+    for (mosquitto* s : subscribers) {
+      mosquitto_disconnect(s);
+      mosquitto_loop_stop(s, false);
+      mosquitto_destroy(s);
+    }
   }
-  const auto& c = daemon.pipeline()->counters();
-  while (c.accepted.load() + c.duplicates.load() + c.quarantined[1].load() + c.quarantined[2].load() +
-             c.quarantined[3].load() < generated)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("mqtt_ingest: %lld readings in %zu messages (%zu per message) stored in %.2f s = %.0f readings/s "
-              "(%.0f messages/s, commits %lld)\n",
-              static_cast<long long>(generated), messages.size(), per_message, secs, generated / secs,
-              messages.size() / secs, static_cast<long long>(c.commits.load()));
-  mosquitto_disconnect(pub);
-  mosquitto_loop_stop(pub, false);
-  mosquitto_destroy(pub);
-  daemon.Stop();
+}
+
+void BM_MeterHub(benchmark::State& state) {
+  const int64_t meters = state.range(0), intervals = state.range(1);
+  for (auto _ : state) {
+    const std::string dir = "/tmp/meterhub-mqtt-bench/meterhub";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    mh::app::LocalBroker broker;
+    if (!broker.Start(dir + "/broker").ok()) return state.SkipWithError("mosquitto did not start");
+    mh::app::Config config;
+    config.store.path = dir + "/meterhub.db";
+    config.mqtt.broker = broker.address();
+    config.http.listen = "127.0.0.1:0";
+    config.ingest.auto_register = true;
+    config.ingest.max_future = "3650d";
+    config.log.level = "warn";
+    mh::app::Daemon daemon(config);
+    if (mh::Status s = daemon.Start(); !s.ok()) return state.SkipWithError(s.ToString().c_str());
+    WaitFor([&] { return daemon.mqtt()->connected(); });
+    const auto& c = daemon.pipeline()->counters();
+    auto stored = [&c] {
+      return c.accepted.load() + c.duplicates.load() + c.quarantined[1].load() + c.quarantined[2].load() +
+             c.quarantined[3].load();
+    };
+    Publish(broker.port(), Interval(meters, 0), "warm");
+    WaitFor([&] { return stored() >= meters; });
+    std::vector<Message> timed;
+    for (int64_t k = 1; k <= intervals; ++k) {
+      std::vector<Message> step = Interval(meters, k);
+      std::move(step.begin(), step.end(), std::back_inserter(timed));
+    }
+    const int64_t target = meters * (intervals + 1);
+    const auto t0 = Clock::now();
+    const int64_t written0 = ProcField("io", "write_bytes:");
+    Publish(broker.port(), timed, "timed");
+    WaitFor([&] { return stored() >= target; });
+    Report(state, meters * intervals, std::chrono::duration<double>(Clock::now() - t0).count(),
+           ProcField("io", "write_bytes:") - written0);
+    state.counters["commits"] = static_cast<double>(c.commits.load());
+    daemon.Stop();
+  }
+}
+
+// 20,000 meters × 10 intervals and 200,000 meters × 2 (each 200,000-400,000 timed messages).
+void FleetArgs(benchmark::internal::Benchmark* b) {
+  b->Args({20000, 10})->Args({200000, 2})->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+}
+BENCHMARK(BM_MosquittoRelay)->Apply(FleetArgs);
+BENCHMARK(BM_MeterHub)->Apply(FleetArgs);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  mosquitto_lib_init();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  mosquitto_lib_cleanup();
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "api/route_kit.h"
+#include "core/time.h"
 
 namespace mh::api {
 namespace {
@@ -40,6 +41,33 @@ json Counts(const std::vector<std::pair<std::string, int64_t>>& pairs) {
   return out;
 }
 
+// "YYYY-MM-DD" → days since 1970-01-01.
+Result<int64_t> ParseDateParam(const http::Request& req) {
+  if (!req.has_param("date")) return InvalidArgument("query parameter 'date' (YYYY-MM-DD) is required");
+  const std::string d = req.get_param_value("date");
+  int y = 0, m = 0, day = 0;
+  char tail = 0;
+  if (d.size() != 10 || std::sscanf(d.c_str(), "%4d-%2d-%2d%c", &y, &m, &day, &tail) != 3 ||
+      !IsValidCivilTime(y, m, day, 0, 0, 0) || y < 1970)
+    return InvalidArgument("query parameter 'date': expected a date YYYY-MM-DD from 1970 on");
+  return DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(day));
+}
+
+// One meter's consumption on a civil day in its own zone: the readings that close an interval in
+// (00:00, 24:00] (SPEC 1.2's period rule), their consumption summed.
+Result<json> DayConsumptionJson(store::Store* st, const store::MeterInfo& m, int64_t day) {
+  const Period p = PeriodStartingAt(day * 86400 - m.tz_offset_s, PeriodKind::kDay, m.tz_offset_s);
+  MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> rows, st->QueryReadings(m.meter_id, {p.start + 1, p.end}, INT64_MAX));
+  double total = 0;
+  for (const auto& r : rows) total += r.consumption;
+  return json{{"meter_id", m.meter_id},
+              {"kind", m.kind},
+              {"unit", m.kind == "water" ? "m3" : "kWh"},
+              {"consumption", rows.empty() ? json(nullptr) : json(total)},
+              {"readings", rows.size()},
+              {"last_reading_at", rows.empty() ? json(nullptr) : json(Iso(rows.back().ts))}};
+}
+
 }  // namespace
 
 void AddFleetRoutes(http::Server& srv, FleetDeps deps) {
@@ -73,6 +101,34 @@ void AddFleetRoutes(http::Server& srv, FleetDeps deps) {
     json extra = deps.status ? deps.status() : json::object();
     j["mqtt"] = extra.contains("mqtt") ? extra["mqtt"] : json("off");
     SendJson(res, 200, j);
+    return Status::Ok();
+  }));
+
+  // One day's consumption of every meter (a customer: of their own meters), paged by meter id:
+  // ?date=YYYY-MM-DD&after=ID&limit=N; `next` is the `after` of the next page (null at the end).
+  srv.Get("/api/v1/consumption", Guarded(st, [st](const Principal& who, const http::Request& req,
+                                                  http::Response& res) -> Status {
+    MH_ASSIGN_OR_RETURN(int64_t day, ParseDateParam(req));
+    MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 10000));
+    store::MeterQuery q;
+    q.customer_id = who.role == Role::kCustomer ? who.customer_id : req.get_param_value("customer_id");
+    q.kind = req.get_param_value("kind");
+    q.region_code = req.get_param_value("region");
+    q.after = req.get_param_value("after");
+    if (q.after.size() > 64) return InvalidArgument("query parameter 'after': at most 64 characters");
+    q.limit = limit;
+    q.count_total = false;
+    MH_ASSIGN_OR_RETURN(store::MeterPage page, st->SearchMeters(q));
+    json meters = json::array();
+    for (const auto& m : page.meters) {
+      MH_ASSIGN_OR_RETURN(json one, DayConsumptionJson(st, m, day));
+      meters.push_back(std::move(one));
+    }
+    const bool more = static_cast<int64_t>(page.meters.size()) == limit;
+    SendJson(res, 200, {{"date", req.get_param_value("date")},
+                        {"meters", meters},
+                        {"limit", limit},
+                        {"next", more ? json(page.meters.back().meter_id) : json(nullptr)}});
     return Status::Ok();
   }));
 

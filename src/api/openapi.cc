@@ -135,6 +135,13 @@ void AddAccessPaths(nlohmann::json& paths) {
                   "the last 24 h, normal), quarantine by verdict, alerts today (UTC), deliveries by status, ingest rate, "
                   "MQTT state"},
       {"responses", resp({{"200", ok("summary")}})}};
+  paths["/api/v1/consumption"]["get"] = {
+      {"summary", "one day's consumption of every meter (a customer: their own), each in its own time zone "
+                  "(readings closing an interval in (00:00, 24:00]), paged by meter id; next = the after of the next page"},
+      {"parameters", json::array({q("date", "YYYY-MM-DD (required)"), q("after", "meter id the page starts after"),
+                                  q("limit", "meters per page, default 1000, at most 10000"), q("kind", "electricity or water"),
+                                  q("region", "relay region code"), q("customer_id", "staff: one customer's meters")})},
+      {"responses", resp({{"200", ok("date, meters [{meter_id, kind, unit, consumption, readings, last_reading_at}], limit, next")}})}};
   paths["/api/v1/meters/{id}/series"]["get"] = {
       {"summary", "a meter's accepted readings as columns t (epoch s), value, consumption, for charts"},
       {"parameters", json::array({path_param("id"), q("from", "ISO-8601 or epoch seconds"), q("to", "ISO-8601 or epoch seconds"),

@@ -211,6 +211,8 @@ struct MeterQuery {
   std::string text;         // substring of the meter id or customer id; empty = any
   int64_t offset = 0;
   int64_t limit = 100;
+  std::string after;        // keyset paging: meters with a larger id only; empty = from the first
+  bool count_total = true;  // false: MeterPage::total is left 0 (a fleet-wide count costs a scan)
 };
 struct MeterPage {
   std::vector<MeterInfo> meters;

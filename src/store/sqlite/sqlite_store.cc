@@ -805,8 +805,9 @@ class SqliteStore final : public Store {
     MeterPage page;
     MH_ASSIGN_OR_RETURN(page.meters, Query<MeterInfo>(Sql::kSearchMeters, "search meters", ReadMeter, [&](Binder& b) {
                           bind(b);
-                          b.Limit(q.limit).Int(q.offset);
+                          b.Limit(q.limit).Int(q.offset).Text(q.after);
                         }));
+    if (!q.count_total) return page;
     MH_ASSIGN_OR_RETURN(std::vector<KeyCount> total,
                         Query<KeyCount>(Sql::kCountSearchMeters, "count searched meters",
                                         [](Row& row, KeyCount& kc) {

@@ -143,7 +143,7 @@ const char* SqlText(Sql id) {
              " WHERE (?1 = '' OR m.customer_id = ?1) AND (?2 = '' OR m.kind = ?2)"
              " AND (?3 = '' OR coalesce(r.region_code, '') = ?3)"
              " AND (?4 = '' OR instr(lower(m.meter_id), lower(?4)) > 0 OR instr(lower(m.customer_id), lower(?4)) > 0)"
-             " ORDER BY m.meter_id LIMIT ?5 OFFSET ?6";
+             " AND m.meter_id > ?7 ORDER BY m.meter_id LIMIT ?5 OFFSET ?6";
     case Sql::kCountSearchMeters:
       return "SELECT count(*) FROM meters m LEFT JOIN relay_meters r ON r.meter_id = m.meter_id"
              " WHERE (?1 = '' OR m.customer_id = ?1) AND (?2 = '' OR m.kind = ?2)"
