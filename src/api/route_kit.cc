@@ -15,6 +15,7 @@ int HttpStatusOf(StatusCode code) {
     case StatusCode::kFailedPrecondition: return 422;
     case StatusCode::kResourceExhausted: return 413;
     case StatusCode::kUnavailable: return 503;
+    case StatusCode::kStorageFull: return 507;  // Insufficient Storage: retry later, keep the batch
     case StatusCode::kInternal: return 500;
   }
   return 500;

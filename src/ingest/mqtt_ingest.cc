@@ -249,7 +249,8 @@ void MqttIngest::HandleDeviceMessage(const TopicHandler& handler, const std::str
   for (int attempt = 1;; ++attempt) {
     Status s = handler(meter, std::string_view(payload, static_cast<size_t>(len)));
     if (s.ok()) return;
-    if (s.code() != StatusCode::kUnavailable && s.code() != StatusCode::kInternal) {
+    if (s.code() != StatusCode::kUnavailable && s.code() != StatusCode::kStorageFull &&
+        s.code() != StatusCode::kInternal) {
       RecordBadMessage(topic, meter, s.message(), payload, len);
       return;
     }

@@ -422,9 +422,10 @@ StatusCode CodeFor(int rc) {
     case SQLITE_LOCKED:
     case SQLITE_CANTOPEN:
     case SQLITE_IOERR:
-    case SQLITE_PROTOCOL: return StatusCode::kUnavailable;
-    case SQLITE_FULL:
     case SQLITE_NOMEM:
+    case SQLITE_PROTOCOL: return StatusCode::kUnavailable;
+    // Disk full is not the request's fault: clients must retry, not drop the batch (HTTP 507).
+    case SQLITE_FULL: return StatusCode::kStorageFull;
     case SQLITE_TOOBIG: return StatusCode::kResourceExhausted;
     case SQLITE_CONSTRAINT:
     case SQLITE_MISMATCH:
@@ -1467,6 +1468,11 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
   // Without a limit the WAL file keeps its high-water size after a checkpoint.
   MH_RETURN_IF_ERROR(writer->Exec("PRAGMA journal_size_limit = 67108864", "set journal_size_limit"));
   MH_RETURN_IF_ERROR(Migrate(*writer).WithContext(options.path));
+  if (options.max_size_bytes > 0) {
+    MH_ASSIGN_OR_RETURN(std::string page_size, writer->QueryText("PRAGMA page_size", "read page_size"));
+    const int64_t pages = std::max<int64_t>(1, options.max_size_bytes / std::max<int64_t>(1, std::atoll(page_size.c_str())));
+    MH_RETURN_IF_ERROR(writer->Exec(("PRAGMA max_page_count = " + std::to_string(pages)).c_str(), "set max_page_count"));
+  }
   return std::unique_ptr<Store>(new SqliteStore(options, std::move(writer)));
 }
 

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "store/sqlite/area_db.h"
 #include "store/store_conformance.h"
 #include "support/sqlite_shell.h"
 
@@ -98,6 +99,25 @@ TEST_F(SqliteStoreTest, MigratesAVersionOneDatabase) {
   EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "3");
   EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM delivery_attempts"), "0");
   EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM relay_batches"), "0");
+}
+
+// A full disk is the store's state, not the request's fault: kStorageFull (HTTP 507, retry), in
+// the main store and in the area stores alike. max_size_bytes makes SQLite fail as on a full disk.
+TEST_F(SqliteStoreTest, AFullDatabaseIsStorageFull) {
+  SqliteOptions options = Options();
+  options.max_size_bytes = 512 * 1024;
+  std::unique_ptr<Store> store = Open(options);
+  ASSERT_NE(store, nullptr);
+  Status status;
+  for (int batch = 0; batch < 200 && status.ok(); ++batch) {
+    IngestBatch b;
+    for (int i = 0; i < 1000; ++i) b.accepted.push_back(Reading("M1", 1000 * batch + i, i));
+    status = store->Commit(b);
+  }
+  EXPECT_EQ(status.code(), StatusCode::kStorageFull) << status.ToString();
+  EXPECT_NE(status.message().find("full"), std::string::npos) << status.message();
+  EXPECT_EQ(area_db::CodeFor(SQLITE_FULL), StatusCode::kStorageFull);
+  EXPECT_EQ(area_db::CodeFor(SQLITE_IOERR_WRITE), StatusCode::kUnavailable);
 }
 
 TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {
