@@ -118,7 +118,7 @@ TEST(DispatcherTest, ServerErrorsAreRetriedWithBackoffUntilDelivered) {
   FakeDeliveryStore store;
   SimulatedClock clock(kStartMs);
   Dispatcher dispatcher(&store, &clock, TestOptions());
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   int64_t id = store.AddDelivery(PendingDelivery("webhook", receiver.Url(), kStartMs));
 
   EXPECT_EQ(dispatcher.RunOnce(), 1);
@@ -169,7 +169,7 @@ TEST(DispatcherTest, ClientErrorFailsAtOnce) {
   FakeDeliveryStore store;
   SimulatedClock clock(kStartMs);
   Dispatcher dispatcher(&store, &clock, TestOptions());
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   int64_t id = store.AddDelivery(PendingDelivery("webhook", receiver.Url(), kStartMs));
 
   EXPECT_EQ(dispatcher.RunOnce(), 1);
@@ -190,7 +190,7 @@ TEST(DispatcherTest, UnreachableReceiverIsRetriedThenFailedAfterMaxAttempts) {
   DispatcherOptions o = TestOptions();
   o.max_attempts = 3;
   Dispatcher dispatcher(&store, &clock, o);
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   std::string url = "http://127.0.0.1:" + std::to_string(testing::UnusedPort()) + "/hook";
   int64_t id = store.AddDelivery(PendingDelivery("webhook", url, kStartMs));
 
@@ -211,7 +211,7 @@ TEST(DispatcherTest, UnknownChannelFailsWithAClearError) {
   FakeDeliveryStore store;
   SimulatedClock clock(kStartMs);
   Dispatcher dispatcher(&store, &clock, TestOptions());
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   int64_t id = store.AddDelivery(PendingDelivery("pigeon", "loft 3", kStartMs));
   EXPECT_EQ(dispatcher.RunOnce(), 1);
   Delivery d = store.Get(id);
@@ -247,7 +247,7 @@ TEST(DispatcherTest, AFailedRecordReleasesTheClaimAndTheDeliveryIsSentAgain) {
   FakeDeliveryStore store;
   SimulatedClock clock(kStartMs);
   Dispatcher dispatcher(&store, &clock, TestOptions());
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   int64_t id = store.AddDelivery(PendingDelivery("webhook", receiver.Url(), kStartMs));
   store.FailUpdates(true);
   EXPECT_EQ(dispatcher.RunOnce(), 1);
@@ -266,7 +266,7 @@ TEST(DispatcherTest, WorkersDeliverANudgePromptlyAndStopQuickly) {
   o.threads = 2;
   o.poll_interval_ms = 60000;  // only the nudge can explain a prompt delivery
   Dispatcher dispatcher(&store, &SystemClock::Instance(), o);
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   dispatcher.Start();
   std::this_thread::sleep_for(milliseconds(100));  // the workers' first poll found nothing
 
@@ -304,7 +304,7 @@ TEST(DispatcherTest, StopDoesNotWaitForAHangingReceiverAndLeavesTheDeliveryPendi
   DispatcherOptions o = TestOptions();
   o.poll_interval_ms = 60000;
   Dispatcher dispatcher(&store, &SystemClock::Instance(), o);
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   dispatcher.Start();
   int64_t id = store.AddDelivery(PendingDelivery("webhook", receiver.Url("/hang"), 0));
   dispatcher.Nudge();
@@ -334,7 +334,7 @@ TEST(DispatcherTest, ConcurrentWorkersAndRunOnceNeverSendADeliveryTwice) {
   o.poll_interval_ms = 5;
   o.batch_size = 2;
   Dispatcher dispatcher(&store, &SystemClock::Instance(), o);
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   constexpr int kDeliveries = 24;
   for (int i = 1; i <= kDeliveries; ++i) store.AddDelivery(PendingDelivery("webhook", receiver.Url(), 0, i));
   dispatcher.Start();
