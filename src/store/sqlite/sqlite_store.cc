@@ -183,6 +183,19 @@ CREATE TABLE relay_batches (
 ) WITHOUT ROWID;
 CREATE INDEX relay_batches_by_relay ON relay_batches (relay_meter_id, received_at);
 )sql"},
+    {4, R"sql(
+ALTER TABLE deliveries ADD COLUMN round_started_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deliveries ADD COLUMN round_base INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX deliveries_failed ON deliveries (updated_at, id) WHERE status = 'failed';
+CREATE TABLE delivery_requeues (
+  id             INTEGER PRIMARY KEY,
+  delivery_id    INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+  at_ms          INTEGER NOT NULL,
+  after_attempts INTEGER NOT NULL,
+  requested_by   TEXT    NOT NULL
+);
+CREATE INDEX delivery_requeues_by_delivery ON delivery_requeues (delivery_id, id);
+)sql"},
 };
 
 constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -230,6 +243,11 @@ enum class Sql {
   kUpdateDelivery,
   kRecordAttempt,
   kListAttempts,
+  kGetDelivery,
+  kFailedForRequeue,
+  kRequeueDelivery,
+  kRecordRequeue,
+  kListRequeues,
   kPutToken,
   kFindToken,
   kUpsertRelayMeter,
@@ -248,6 +266,11 @@ enum class Sql {
   kListRelayBatchesOfRelay,
   kCount_,  // not a statement: the size of the cache
 };
+
+// Column order of every delivery SELECT (ReadDelivery reads them in this order).
+#define MH_DELIVERY_COLUMNS                                                                            \
+  "id, alert_id, meter_id, terminal_id, channel, address, content, status, attempts, next_attempt_at," \
+  " last_error, updated_at, round_started_at, round_base"
 
 // Switch rather than table so that -Wswitch flags a statement added to the enum but not here.
 const char* SqlText(Sql id) {
@@ -337,24 +360,32 @@ const char* SqlText(Sql id) {
     case Sql::kCountAlerts:
       return "SELECT count(*) FROM alerts WHERE meter_id = ?1 AND terminal_id = ?2 AND period_start = ?3";
     case Sql::kListDeliveriesOfAlert:
-      return "SELECT id, alert_id, terminal_id, channel, address, content, status, attempts,"
-             " next_attempt_at, last_error, updated_at FROM deliveries WHERE alert_id = ?1"
+      return "SELECT " MH_DELIVERY_COLUMNS " FROM deliveries WHERE alert_id = ?1"
              " AND (?2 = '' OR meter_id = ?2) ORDER BY id LIMIT ?3";
     case Sql::kListDeliveriesOfMeter:
-      return "SELECT id, alert_id, terminal_id, channel, address, content, status, attempts,"
-             " next_attempt_at, last_error, updated_at FROM deliveries WHERE meter_id = ?1"
+      return "SELECT " MH_DELIVERY_COLUMNS " FROM deliveries WHERE meter_id = ?1"
              " ORDER BY id LIMIT ?2";
     case Sql::kListDeliveries:
-      return "SELECT id, alert_id, terminal_id, channel, address, content, status, attempts,"
-             " next_attempt_at, last_error, updated_at FROM deliveries ORDER BY id LIMIT ?1";
+      return "SELECT " MH_DELIVERY_COLUMNS " FROM deliveries ORDER BY id LIMIT ?1";
     case Sql::kDueDeliveries:
-      return "SELECT id, alert_id, terminal_id, channel, address, content, status, attempts,"
-             " next_attempt_at, last_error, updated_at FROM deliveries"
+      return "SELECT " MH_DELIVERY_COLUMNS " FROM deliveries"
              " WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2";
     case Sql::kUpdateDelivery:
       return "UPDATE deliveries SET terminal_id = ?2, channel = ?3, address = ?4, content = ?5,"
-             " status = ?6, attempts = ?7, next_attempt_at = ?8, last_error = ?9, updated_at = ?10"
-             " WHERE id = ?1";
+             " status = ?6, attempts = ?7, next_attempt_at = ?8, last_error = ?9, updated_at = ?10,"
+             " round_started_at = ?11, round_base = ?12 WHERE id = ?1";
+    case Sql::kGetDelivery: return "SELECT " MH_DELIVERY_COLUMNS " FROM deliveries WHERE id = ?1";
+    case Sql::kFailedForRequeue:
+      return "SELECT id, attempts FROM deliveries WHERE status = 'failed' AND (?1 = 0 OR id = ?1)"
+             " AND (?2 = '' OR meter_id = ?2) AND updated_at >= ?3 ORDER BY id LIMIT ?4";
+    case Sql::kRequeueDelivery:
+      return "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, updated_at = ?2,"
+             " round_started_at = 0, round_base = attempts WHERE id = ?1 AND status = 'failed'";
+    case Sql::kRecordRequeue:
+      return "INSERT INTO delivery_requeues (delivery_id, at_ms, after_attempts, requested_by) VALUES (?1, ?2, ?3, ?4)";
+    case Sql::kListRequeues:
+      return "SELECT delivery_id, at_ms, after_attempts, requested_by FROM delivery_requeues WHERE delivery_id = ?1"
+             " ORDER BY id";
     case Sql::kRecordAttempt:
       return "INSERT INTO delivery_attempts (delivery_id, attempt, at_ms, status, error) VALUES (?1, ?2, ?3, ?4, ?5)"
              " ON CONFLICT (delivery_id, attempt) DO UPDATE SET at_ms = excluded.at_ms, status = excluded.status,"
@@ -707,6 +738,7 @@ Status ReadAlert(Row& row, AlertRecord& a) {
 Status ReadDelivery(Row& row, Delivery& d) {
   d.id = row.Int();
   d.alert_id = row.Int();
+  d.meter_id = row.Text();
   d.terminal_id = row.Text();
   d.channel = row.Text();
   d.address = row.Text();
@@ -719,6 +751,16 @@ Status ReadDelivery(Row& row, Delivery& d) {
   d.next_attempt_at = row.Int();
   d.last_error = row.Text();
   d.updated_at = row.Int();
+  d.round_started_at = row.Int();
+  d.round_base = static_cast<int>(row.Int());
+  return Status::Ok();
+}
+
+Status ReadRequeue(Row& row, DeliveryRequeueRecord& r) {
+  r.delivery_id = row.Int();
+  r.at_ms = row.Int();
+  r.after_attempts = static_cast<int>(row.Int());
+  r.requested_by = row.Text();
   return Status::Ok();
 }
 
@@ -1061,7 +1103,7 @@ class SqliteStore final : public Store {
       Binder b(update);
       b.Int(d.id).Text(d.terminal_id).Text(d.channel).Text(d.address).Text(d.content)
           .Text(DeliveryStatusName(d.status)).Int(d.attempts).Int(d.next_attempt_at).Text(d.last_error)
-          .Int(d.updated_at);
+          .Int(d.updated_at).Int(d.round_started_at).Int(d.round_base);
       if (const int rc = StepWrite(update, b); rc != SQLITE_OK) return SqliteError(db.db(), rc, operation);
       if (sqlite3_changes(db.db()) == 0) return NotFound(operation + ": no such delivery");
       if (d.attempts <= 0) return Status::Ok();
@@ -1081,6 +1123,48 @@ class SqliteStore final : public Store {
   Result<std::vector<DeliveryAttempt>> ListDeliveryAttempts(int64_t delivery_id) override {
     return Query<DeliveryAttempt>(Sql::kListAttempts, "list attempts of delivery " + std::to_string(delivery_id),
                                   ReadAttempt, [&](Binder& b) { b.Int(delivery_id); });
+  }
+
+  Result<std::optional<Delivery>> GetDelivery(int64_t delivery_id) override {
+    MH_ASSIGN_OR_RETURN(std::vector<Delivery> rows,
+                        Query<Delivery>(Sql::kGetDelivery, "get delivery " + std::to_string(delivery_id), ReadDelivery,
+                                        [&](Binder& b) { b.Int(delivery_id); }));
+    return First(std::move(rows));
+  }
+
+  Result<std::vector<int64_t>> RequeueFailedDeliveries(const DeliveryRequeue& r) override {
+    std::vector<int64_t> ids;
+    Status status = Transaction("re-queue failed deliveries", [&](Connection& db) -> Status {
+      struct Failed {
+        int64_t id = 0;
+        int attempts = 0;
+      };
+      std::vector<Failed> failed;
+      MH_ASSIGN_OR_RETURN(sqlite3_stmt * select, db.Statement(Sql::kFailedForRequeue));
+      Binder b(select);
+      b.Int(r.delivery_id).Text(r.meter_id).Int(r.failed_since).Limit(r.limit);
+      MH_RETURN_IF_ERROR(CollectRows(db, select, b, "select failed deliveries", failed, [](Row& row, Failed& f) {
+        f.id = row.Int();
+        f.attempts = static_cast<int>(row.Int());
+        return Status::Ok();
+      }));
+      for (const Failed& f : failed) {
+        const std::string operation = "re-queue delivery " + std::to_string(f.id);
+        MH_RETURN_IF_ERROR(Step(db, Sql::kRequeueDelivery, operation, [&](Binder& u) { u.Int(f.id).Int(r.at_ms); }));
+        MH_RETURN_IF_ERROR(Step(db, Sql::kRecordRequeue, operation, [&](Binder& u) {
+          u.Int(f.id).Int(r.at_ms).Int(f.attempts).Text(r.requested_by);
+        }));
+        ids.push_back(f.id);
+      }
+      return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    return ids;
+  }
+
+  Result<std::vector<DeliveryRequeueRecord>> ListDeliveryRequeues(int64_t delivery_id) override {
+    return Query<DeliveryRequeueRecord>(Sql::kListRequeues, "list re-queues of delivery " + std::to_string(delivery_id),
+                                        ReadRequeue, [&](Binder& b) { b.Int(delivery_id); });
   }
 
   // --- relay retransmission ---

@@ -84,8 +84,8 @@ TEST_F(SqliteStoreTest, UsesWalModeAndForeignKeys) {
 TEST_F(SqliteStoreTest, RecordsTheSchemaVersionOnce) {
   ASSERT_NE(Open(Options()), nullptr);
   ASSERT_NE(Open(Options()), nullptr);  // reopening does not migrate again
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "3");
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM schema_version"), "3");  // one row per migration
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "4");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM schema_version"), "4");  // one row per migration
 }
 
 // A database written by a build at schema version 1 is brought up to date when opened.
@@ -94,11 +94,17 @@ TEST_F(SqliteStoreTest, MigratesAVersionOneDatabase) {
   mh::testing::SqliteQueryText(Options().path, "DROP TABLE delivery_attempts");
   for (const char* table : {"relay_meters", "relay_level_reports", "relay_region_keys", "relay_batches"})
     mh::testing::SqliteQueryText(Options().path, std::string("DROP TABLE ") + table);
+  mh::testing::SqliteQueryText(Options().path, "DROP TABLE delivery_requeues");
+  mh::testing::SqliteQueryText(Options().path, "DROP INDEX deliveries_failed");
+  for (const char* column : {"round_started_at", "round_base"})
+    mh::testing::SqliteQueryText(Options().path, std::string("ALTER TABLE deliveries DROP COLUMN ") + column);
   mh::testing::SqliteQueryText(Options().path, "DELETE FROM schema_version WHERE version >= 2");
   ASSERT_NE(Open(Options()), nullptr);
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "3");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "4");
   EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM delivery_attempts"), "0");
   EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM relay_batches"), "0");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM delivery_requeues"), "0");
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(round_base) FROM deliveries"), "0");
 }
 
 // A full disk is the store's state, not the request's fault: kStorageFull (HTTP 507, retry), in
