@@ -45,6 +45,8 @@ struct ApiDeps {
   audit::AuditService* audit = nullptr;  // null = no audit routes
   water::WaterService* water = nullptr;  // null = no water routes
   std::function<nlohmann::json()> status;  // extra fields for GET /api/v1/status
+  bool allow_private_webhooks = false;     // alerts.webhook.allow_private: terminals may use any address
+  std::function<void()> deliveries_requeued;  // after POST .../retry (wakes the dispatcher); may be empty
 };
 
 class HttpApi {
@@ -56,6 +58,8 @@ class HttpApi {
   Status Start();
   void Stop();
   int port() const { return port_; }
+  // Every route served, (method, path pattern) — after Start().
+  std::vector<std::pair<std::string, std::string>> RouteTable() const { return server_->RouteTable(); }
 
  private:
   void Routes();

@@ -119,7 +119,9 @@ nlohmann::json OpenApiDocument() {
         {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Reading"}}}}},
                      {"text/csv", {{"schema", {{"type", "string"}}}}}}}}},
       {"responses", std_errors({{"200", ok("summary: accepted, duplicates, quarantined by verdict, rejected, issues")},
-                                {"413", error_resp("body too large")},
+                                {"413", error_resp("body larger than http.max_body_bytes, or more than 100000 readings "
+                                                   "in one request (JSON or CSV)")},
+                                {"507", error_resp("the store's disk is full: nothing was stored, retry later")},
                                 {"422", error_resp("nothing could be stored; the summary lists why")}})}};
   paths["/api/v1/meters/{id}/readings"]["get"] = {{"summary", "accepted readings in a time range"},
                                                   {"parameters", json::array({meter_param, range[0], range[1], range[2]})},
@@ -134,10 +136,24 @@ nlohmann::json OpenApiDocument() {
   paths["/api/v1/alerts"]["get"] = {{"summary", "abnormal-consumption alerts"},
                                     {"parameters", json::array({q("meter", "meter id"), range[0], range[1], range[2]})},
                                     {"responses", std_errors({{"200", ok("alerts")}})}};
-  paths["/api/v1/deliveries"]["get"] = {{"summary", "the delivery log: every send of every alert, with its result"},
+  paths["/api/v1/deliveries"]["get"] = {{"summary", "the delivery log: every send and re-send of every alert, with its "
+                                                   "result (customers read only a generic error, never the receiver's answer)"},
                                         {"parameters", json::array({q("meter", "meter id"), q("alert", "alert id"), range[2]})},
                                         {"responses", std_errors({{"200", ok("deliveries")}})}};
+  paths["/api/v1/deliveries/{id}/retry"]["post"] = {
+      {"summary", "re-send a failed delivery now, in a new round of attempts (admin, operator, or the meter's customer); "
+                  "the re-send is kept in its attempts_log"},
+      {"parameters", json::array({json{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "integer"}}}}})},
+      {"responses", std_errors({{"200", ok("the delivery, pending")}, {"404", error_resp("no such delivery")},
+                                {"422", error_resp("the delivery is not failed")}})}};
+  paths["/api/v1/deliveries/retry"]["post"] = {
+      {"summary", "re-send every failed delivery the filters select, e.g. after a receiver's outage (admin, operator)"},
+      {"parameters", json::array({q("meter", "only this meter's deliveries"),
+                                  q("since", "only deliveries failed at or after this time (ISO-8601 or epoch seconds)"),
+                                  q("limit", "at most this many, oldest first (default 10000)")})},
+      {"responses", std_errors({{"200", ok("requeued: how many, ids")}})}};
   paths["/api/v1/tokens"]["post"] = {{"summary", "create an API token (admin); the token is shown once"},
+                                     {"requestBody", {{"required", true}, {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/TokenIn"}}}}}}}}},
                                      {"responses", std_errors({{"201", ok("token")}})}};
 
   json schemas;
@@ -151,7 +167,7 @@ nlohmann::json OpenApiDocument() {
                         {"required", {"meter_id"}},
                         {"properties", {{"meter_id", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"}}},
                                         {"kind", {{"type", "string"}, {"enum", {"electricity", "water"}}}},
-                                        {"customer_id", {{"type", "string"}}},
+                                        {"customer_id", {{"type", "string"}, {"maxLength", 64}, {"description", "no spaces or control characters"}}},
                                         {"timezone", {{"type", "string"}, {"example", "+08:00"}}},
                                         {"interval_s", {{"type", "integer"}}},
                                         {"register_max", {{"type", "number"}}}}}};
@@ -241,7 +257,10 @@ nlohmann::json OpenApiDocument() {
         {"requestBody", {{"required", true}, {"content", {{"image/jpeg", json::object()}, {"image/png", json::object()}}}}},
         {"responses", std_errors({{"200", ok("read: value and comparison")},
                                   {"404", error_resp("terminal not paired")},
-                                  {"422", error_resp("unreadable: the reason, asking for a better photo")}})}};
+                                  {"413", error_resp("the photo declares more pixels than water.max_photo_pixels "
+                                                     "(checked on its header, before decoding)")},
+                                  {"422", error_resp("unreadable: the reason, asking for a better photo; a body that is "
+                                                     "not a PNG or JPEG is refused undecoded")}})}};
     paths["/api/v1/water/meters/{id}/rejected"]["get"] = {
         {"summary", "water frames and acks refused on this device's topics, with the decoder's error (staff)"},
         {"parameters", json::array({terminal_param, q("limit", "newest rows")})},
@@ -258,15 +277,26 @@ nlohmann::json OpenApiDocument() {
                                   {"422", error_resp("already done")}})}};
     schemas["WaterPairIn"] = {{"type", "object"},
                               {"required", {"terminal_id", "flowmeter_id"}},
-                              {"properties", {{"terminal_id", {{"type", "string"}}},
-                                              {"flowmeter_id", {{"type", "string"}}},
-                                              {"phone", {{"type", "string"}, {"example", "+8613800138000"}}}}}};
+                              {"properties", {{"terminal_id", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"}}},
+                                              {"flowmeter_id", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"}}},
+                                              {"phone", {{"type", "string"}, {"maxLength", 32}, {"example", "+8613800138000"}}}}}};
   }
-  schemas["Terminal"] = {{"type", "object"},
-                         {"required", {"terminal_id", "channel", "address"}},
-                         {"properties", {{"terminal_id", {{"type", "string"}}},
-                                         {"channel", {{"type", "string"}, {"enum", {"webhook", "sms", "email"}}}},
-                                         {"address", {{"type", "string"}}}}}};
+  schemas["Terminal"] = {
+      {"type", "object"},
+      {"required", {"terminal_id", "channel", "address"}},
+      {"properties",
+       {{"terminal_id", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"}}},
+        {"channel", {{"type", "string"}, {"enum", {"webhook", "sms", "email"}}}},
+        {"address", {{"type", "string"}, {"maxLength", 2048},
+                     {"description", "webhook: an http(s) URL (at most 2048 bytes) of a public host — loopback, private, "
+                                     "link-local, multicast and other non-public addresses are refused unless "
+                                     "alerts.webhook.allow_private; sms: + and 6-15 digits (at most 32 characters); "
+                                     "email: local@domain (at most 254)"}}}}}};
+  schemas["TokenIn"] = {{"type", "object"},
+                        {"required", {"role"}},
+                        {"properties", {{"role", {{"type", "string"}, {"enum", {"admin", "operator", "auditor", "customer", "supervisor"}}}},
+                                        {"name", {{"type", "string"}, {"maxLength", 200}}},
+                                        {"customer_id", {{"type", "string"}, {"maxLength", 64}}}}}};
 
   AddAuditPaths(paths);
   return {{"openapi", "3.0.3"},
