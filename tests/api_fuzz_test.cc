@@ -107,10 +107,18 @@ class Garbage {
     }
   }
 
-  // A JSON document, mostly an object with the route's field names, sometimes broken.
+  // A JSON document: a valid body with one hostile field (so the request gets past the other
+  // fields' checks to that one), an object of random values under the route's field names, another
+  // JSON value, or deep nesting; sometimes broken.
   std::string JsonBody(const std::vector<std::string>& fields) {
     std::string text;
-    if (Chance(75)) {
+    if (Chance(40)) {
+      json o = json::object();
+      for (const std::string& f : fields) o[f] = Plausible(f);
+      const std::string& target = fields[Int(static_cast<int>(fields.size()))];
+      o[target] = Chance(50) ? json(std::string(100000, 'A')) : Value(1);
+      text = o.dump(-1, ' ', false, json::error_handler_t::replace);
+    } else if (Chance(60)) {
       json o = json::object();
       for (const std::string& f : fields) {
         if (Chance(80)) o[f] = Value(1);
@@ -174,6 +182,20 @@ class Garbage {
   }
 
  private:
+  // A value the route would accept for the field `name` (by its name across the API's schemas).
+  static json Plausible(const std::string& name) {
+    static const std::map<std::string, json> kValues = {
+        {"meter_id", "M1"}, {"meter", "M1"}, {"customer_id", "C1"}, {"kind", "water"}, {"timezone", "+08:00"},
+        {"interval_s", 900}, {"register_max", 99999}, {"threshold", 12.5}, {"terminal_id", "T1"},
+        {"channel", "sms"}, {"address", "+8613800138000"}, {"ts", "2020-10-29T00:00:00Z"}, {"value", 1.5},
+        {"role", "customer"}, {"name", "fuzz"}, {"region_code", "440305001"}, {"position_code", "000001"},
+        {"install_address", "Nanshan District, Shenzhen"}, {"flowmeter_id", "FM-1"}, {"phone", "+8613800138000"},
+        {"relay", "M1"}, {"origin", "M1"}, {"failure_code", 1}, {"tag", "00"}, {"reports", json::array()},
+        {"readings", json::array()}, {"registered_at", 1603900800}, {"fixed_image", "code"}};
+    auto it = kValues.find(name);
+    return it == kValues.end() ? json("x") : it->second;
+  }
+
   std::string TextKey() { return Chance(50) ? Text().substr(0, 40) : "k" + std::to_string(Int(100)); }
   json TextJson() { return json(Text()); }
 
@@ -221,61 +243,66 @@ TEST(ApiFuzz, RandomBodiesAtEveryWriteRouteGetAnAnswerAndNever5xx) {
   client.set_read_timeout(10, 0);
   client.set_write_timeout(10, 0);
 
-  // MH_FUZZ_SEED=N explores another sequence (a failure prints the seed that found it).
-  const char* seed_env = std::getenv("MH_FUZZ_SEED");
-  const uint32_t seed = seed_env != nullptr ? static_cast<uint32_t>(std::strtoul(seed_env, nullptr, 10)) : 20240610;
-  Garbage g(seed);
+  // Three sequences (seed 3 found the 100,000-character install address that overflowed the relay
+  // region pattern's stack); MH_FUZZ_SEED=N explores another one.
+  std::vector<uint32_t> seeds = {20240610, 3, 7};
+  if (const char* seed_env = std::getenv("MH_FUZZ_SEED")) seeds = {static_cast<uint32_t>(std::strtoul(seed_env, nullptr, 10))};
   const auto started = std::chrono::steady_clock::now();
   int requests = 0, operations = 0;
   std::map<int, int> statuses;
   std::vector<std::string> failures;
-  for (const auto& [path, item] : doc["paths"].items()) {
-    for (const auto& [method, op] : item.items()) {
-      // Reads take no body: they get random query strings only.
-      const bool read = method == "get";
-      if (!read && method != "post" && method != "put" && method != "patch" && method != "delete") continue;
-      ++operations;
-      std::vector<std::string> params;
-      if (op.contains("parameters")) {
-        for (const auto& p : op["parameters"]) {
-          if (p["in"] == "query") params.push_back(p["name"]);
+  for (const uint32_t seed : seeds) {
+    Garbage g(seed);
+    operations = 0;
+    for (const auto& [path, item] : doc["paths"].items()) {
+      for (const auto& [method, op] : item.items()) {
+        // Reads take no body: they get random query strings only.
+        const bool read = method == "get";
+        if (!read && method != "post" && method != "put" && method != "patch" && method != "delete") continue;
+        ++operations;
+        std::vector<std::string> params;
+        if (op.contains("parameters")) {
+          for (const auto& p : op["parameters"]) {
+            if (p["in"] == "query") params.push_back(p["name"]);
+          }
         }
-      }
-      const std::vector<std::string> fields = BodyFields(doc, op);
-      for (int i = 0; i < (read ? 20 : kRequestsPerOperation); ++i) {
-        std::string target = path;
-        for (size_t open; (open = target.find('{')) != std::string::npos;) {
-          const size_t close = target.find('}', open);
-          target.replace(open, close - open + 1, g.PathValue(path, target.substr(open + 1, close - open - 1)));
-        }
-        target += g.Query(params);
-        std::string body, type;
-        switch (g.Int(4)) {
-          case 0: body = g.CsvBody(), type = "text/csv"; break;
-          case 1: body = g.Bytes(), type = g.Chance(50) ? "image/png" : "application/octet-stream"; break;
-          default: body = g.JsonBody(fields), type = "application/json"; break;
-        }
-        const std::string& token = i % 3 != 2 ? api.admin() : customer;
-        const httplib::Headers auth = ApiDaemon::Auth(token);
-        httplib::Result r = read                ? client.Get(target.c_str(), auth)
-                            : method == "post"  ? client.Post(target.c_str(), auth, body, type.c_str())
-                            : method == "put"   ? client.Put(target.c_str(), auth, body, type.c_str())
-                            : method == "patch" ? client.Patch(target.c_str(), auth, body, type.c_str())
-                                                : client.Delete(target.c_str(), auth, body, type.c_str());
-        ++requests;
-        ++statuses[r ? r->status : 0];
-        const std::string what = Upper(method) + " " + target.substr(0, 120) + " (" + type + ", " +
-                                 std::to_string(body.size()) + " bytes, request " + std::to_string(requests) + ")";
-        if (!r) {
-          failures.push_back(what + ": no answer (" + httplib::to_string(r.error()) + ")");
-        } else if (r->status >= 500 || r->status < 200) {
-          failures.push_back(what + ": HTTP " + std::to_string(r->status) + " " + r->body.substr(0, 200));
+        const std::vector<std::string> fields = BodyFields(doc, op);
+        for (int i = 0; i < (read ? 20 : kRequestsPerOperation); ++i) {
+          std::string target = path;
+          for (size_t open; (open = target.find('{')) != std::string::npos;) {
+            const size_t close = target.find('}', open);
+            target.replace(open, close - open + 1, g.PathValue(path, target.substr(open + 1, close - open - 1)));
+          }
+          target += g.Query(params);
+          std::string body, type;
+          switch (g.Int(4)) {
+            case 0: body = g.CsvBody(), type = "text/csv"; break;
+            case 1: body = g.Bytes(), type = g.Chance(50) ? "image/png" : "application/octet-stream"; break;
+            default: body = g.JsonBody(fields), type = "application/json"; break;
+          }
+          const std::string& token = i % 3 != 2 ? api.admin() : customer;
+          const httplib::Headers auth = ApiDaemon::Auth(token);
+          httplib::Result r = read                ? client.Get(target.c_str(), auth)
+                              : method == "post"  ? client.Post(target.c_str(), auth, body, type.c_str())
+                              : method == "put"   ? client.Put(target.c_str(), auth, body, type.c_str())
+                              : method == "patch" ? client.Patch(target.c_str(), auth, body, type.c_str())
+                                                  : client.Delete(target.c_str(), auth, body, type.c_str());
+          ++requests;
+          ++statuses[r ? r->status : 0];
+          const std::string what = Upper(method) + " " + target.substr(0, 120) + " (" + type + ", " +
+                                   std::to_string(body.size()) + " bytes, seed " + std::to_string(seed) + ")";
+          if (!r) {
+            failures.push_back(what + ": no answer (" + httplib::to_string(r.error()) + ")");
+          } else if (r->status >= 500 || r->status < 200) {
+            failures.push_back(what + ": HTTP " + std::to_string(r->status) + " " + r->body.substr(0, 200));
+          }
         }
       }
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::cout << requests << " requests at " << operations << " operations in " << seconds << " s (seed " << seed << "):";
+  std::cout << requests << " requests at " << operations << " operations, " << seeds.size() << " seeds, in " << seconds
+            << " s:";
   for (const auto& [status, n] : statuses) std::cout << " " << n << " x " << status;
   std::cout << "\n";
   EXPECT_GE(operations, 40);
@@ -288,7 +315,8 @@ TEST(ApiFuzz, RandomBodiesAtEveryWriteRouteGetAnAnswerAndNever5xx) {
   EXPECT_LT(seconds, 60) << "the fuzz run must stay well inside ctest's timeout";
   // Still up and working.
   EXPECT_EQ(api.client().Get("/healthz")->status, 200);
-  auto fine = api.Post("/api/v1/readings", R"({"meter":"M1","ts":"2030-01-01T00:00:00Z","value":1e6})");
+  api.Register("M3", "C3");
+  auto fine = api.Post("/api/v1/readings", R"({"meter":"M3","ts":"2020-11-01T00:00:00Z","value":1})");
   ASSERT_TRUE(fine);
   EXPECT_EQ(fine->status, 200) << fine->body;
 }

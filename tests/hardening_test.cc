@@ -85,6 +85,10 @@ TEST(Hardening, TextFieldsAreBoundedAndControlCharactersRefused) {
       {"/api/v1/tokens", {{"role", "customer"}, {"customer_id", huge}}, "customer_id"},
       {"/api/v1/water/pairs", {{"terminal_id", huge}, {"flowmeter_id", "FM1"}}, "terminal_id"},
       {"/api/v1/water/pairs", {{"terminal_id", "WT1"}, {"flowmeter_id", "FM1"}, {"phone", "+86\n138"}}, "phone"},
+      // The crash: a 50,000-character install address overflowed the region pattern's stack.
+      {"/api/v1/relay/meters",
+       {{"meter_id", "R1"}, {"region_code", "440305001"}, {"position_code", "000001"}, {"install_address", huge}},
+       "install_address"},
   };
   for (const Case& c : cases) {
     auto r = api.Post(c.path, c.body.dump());

@@ -64,11 +64,13 @@ void AddRelayRoutes(http::Server& srv, store::Store* st, relay::RelayService* rs
     if (!who.CanWrite()) return PermissionDenied("registering relay meters needs an admin or operator token");
     MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
     relay::RelayRegistration r;
-    MH_RETURN_IF_ERROR(Field(body, "meter_id", &r.meter_id, true));
-    MH_RETURN_IF_ERROR(Field(body, "region_code", &r.region_code, true));
-    MH_RETURN_IF_ERROR(Field(body, "position_code", &r.position_code, true));
-    MH_RETURN_IF_ERROR(Field(body, "install_address", &r.install_address, false));
-    MH_RETURN_IF_ERROR(Field(body, "device_key", &r.device_key_hex, false));
+    // Bounded at the API edge like every text field (route_kit's text rules): a 50,000-character
+    // install address overflowed the stack of the region pattern's std::regex_search.
+    MH_RETURN_IF_ERROR(TextField(body, "meter_id", kMeterIdText, &r.meter_id, true));
+    MH_RETURN_IF_ERROR(TextField(body, "region_code", kWordText, &r.region_code, true));
+    MH_RETURN_IF_ERROR(TextField(body, "position_code", kWordText, &r.position_code, true));
+    MH_RETURN_IF_ERROR(TextField(body, "install_address", kAddressText, &r.install_address, false));
+    MH_RETURN_IF_ERROR(TextField(body, "device_key", kIdText, &r.device_key_hex, false));
     MH_ASSIGN_OR_RETURN(store::RelayMeter m, rs->RegisterMeter(r));
     // The device key is shown here only: it is provisioned into the meter, never listed again.
     SendJson(res, 201, {{"meter_id", m.meter_id}, {"region_code", m.region_code}, {"position_code", m.position_code},
