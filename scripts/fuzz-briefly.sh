@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (sanitizers on) and runs each for a short, bounded time:
-# the beacon/pcap parser from the real captures, the water frame decoder from scratch.
+# the beacon/pcap parser from the real captures, the water frame decoder from scratch, the meter
+# decoders (DL/T 645, CJ/T 188, DLMS/COSEM, wireless M-Bus) from their drivers' test vectors.
 # Usage: scripts/fuzz-briefly.sh [SECONDS per target, default 30]
+# The whole step is bounded: FUZZ_TOTAL_SECONDS (default 120) is shared by all targets, so each
+# runs min(SECONDS, FUZZ_TOTAL_SECONDS / number of targets) — 20 s each for today's 6 targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+TARGETS=(beacon_fuzz water_frame_fuzz dlt645_fuzz cjt188_fuzz dlms_fuzz wmbus_fuzz)
 SECONDS_PER_TARGET=${1:-30}
+TOTAL=${FUZZ_TOTAL_SECONDS:-120}
+SHARE=$(( TOTAL / ${#TARGETS[@]} ))
+[ "$SHARE" -lt 1 ] && SHARE=1
+[ "$SECONDS_PER_TARGET" -gt "$SHARE" ] && SECONDS_PER_TARGET=$SHARE
 BUILD=build-fuzz
 if ! command -v clang++ >/dev/null; then
   echo "fuzz-briefly: clang++ not installed (apt-get install clang libclang-rt-14-dev); skipped"
@@ -12,10 +20,13 @@ if ! command -v clang++ >/dev/null; then
 fi
 CXX=clang++ CC=clang cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMH_FUZZ=ON \
   -DMH_BUILD_BENCH=OFF >/dev/null
-cmake --build "$BUILD" --target beacon_fuzz water_frame_fuzz
+cmake --build "$BUILD" --target "${TARGETS[@]}" meter_fuzz_seeds
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
 mkdir -p "$corpus/beacon" "$corpus/water"
+mkdir -p "$corpus/seeds"
+"$BUILD/tests/fuzz/meter_fuzz_seeds" "$corpus/seeds" >/dev/null
+for p in dlt645 cjt188 dlms wmbus; do mkdir -p "$corpus/$p"; cp "$corpus/seeds/$p"/* "$corpus/$p/" 2>/dev/null || true; done
 seeds=()
 [ -d ../shared/data/pcap ] && seeds+=(../shared/data/pcap)
 # Runs one target; on a crash prints libFuzzer's report (with the reproducer's path) and fails.
@@ -33,4 +44,8 @@ run() {
 }
 run beacon_fuzz "$corpus/beacon" "${seeds[@]}"
 run water_frame_fuzz "$corpus/water"
+run dlt645_fuzz "$corpus/dlt645"
+run cjt188_fuzz "$corpus/cjt188"
+run dlms_fuzz "$corpus/dlms"
+run wmbus_fuzz "$corpus/wmbus"
 echo "fuzz-briefly: no crash"

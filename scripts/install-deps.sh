@@ -7,13 +7,19 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libssl-dev libsqlite3-dev sqlite3 zlib1g-dev
   libmosquitto-dev mosquitto mosquitto-clients
-  nlohmann-json3-dev libcpp-httplib-dev libtomlplusplus-dev libcli11-dev
+  nlohmann-json3-dev libcpp-httplib-dev libtomlplusplus-dev libcli11-dev libre2-dev
   libmicrohttpd-dev libfmt-dev libspdlog-dev libcurl4-openssl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libeigen3-dev libopencv-dev
   clang libclang-rt-14-dev
   python3 curl unzip time bc tshark gnuplot-nox
+  libargon2-dev chromium
 )
+# The dashboard (web/) builds with Node.js and npm: the machine's own when it has them (a newer
+# Node from elsewhere ships npm inside its nodejs package), else Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

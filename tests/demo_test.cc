@@ -62,7 +62,7 @@ DemoRun RunDefaultDemo(const TempDir& dir, int duration) {
   std::smatch m;
   std::string token;
   const std::regex api_line(R"(HTTP API:\s+http://127\.0\.0\.1:(\d+)/api/v1)");
-  const std::regex token_line(R"(admin token: ([0-9a-f]+))");
+  const std::regex token_line(R"(admin token: (\S+))");
   WaitFor([&] {
     std::string out = ReadFile(dir / "demo.out");
     if (std::regex_search(out, m, api_line)) run.port = std::stoi(m[1]);
@@ -80,8 +80,11 @@ DemoRun RunDefaultDemo(const TempDir& dir, int duration) {
       if (r && r->status == 200) {
         ++run.api_ok;
         run.latencies_ms.push_back(ms);
-      } else if (demo.running()) {
-        ++run.api_failed;
+      } else if (demo.running() && ReadFile(dir / "demo.out").find("summary") == std::string::npos) {
+        ++run.api_failed;  // a refusal while the demo shuts down after its summary does not count
+        std::cout << "API call failed: " << (r ? "HTTP " + std::to_string(r->status) + " " + r->body
+                                                : httplib::to_string(r.error()))
+                  << "\n";
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }

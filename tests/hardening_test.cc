@@ -83,6 +83,9 @@ TEST(Hardening, TextFieldsAreBoundedAndControlCharactersRefused) {
       {"/api/v1/tokens", {{"role", "customer"}, {"name", huge}}, "name"},
       {"/api/v1/tokens", {{"role", "customer"}, {"name", "ops\x1b[31m"}}, "name"},
       {"/api/v1/tokens", {{"role", "customer"}, {"customer_id", huge}}, "customer_id"},
+      {"/api/v1/tokens", {{"role", "customer"}, {"customer_id", "C1"}, {"expires", huge}}, "expires"},
+      {"/api/v1/users", {{"role", "operator"}, {"username", huge}, {"password", "a long password"}}, "username"},
+      {"/api/v1/users", {{"role", "operator"}, {"username", "ann\x1b[31m"}, {"password", "a long password"}}, "username"},
       {"/api/v1/water/pairs", {{"terminal_id", huge}, {"flowmeter_id", "FM1"}}, "terminal_id"},
       {"/api/v1/water/pairs", {{"terminal_id", "WT1"}, {"flowmeter_id", "FM1"}, {"phone", "+86\n138"}}, "phone"},
       // The crash: a 50,000-character install address overflowed the region pattern's stack.
@@ -102,7 +105,9 @@ TEST(Hardening, TextFieldsAreBoundedAndControlCharactersRefused) {
        {"/api/v1/quarantine?meter=" + std::string(5000, 'M'), std::string("/api/v1/alerts?meter=M%0A1"),
         std::string("/api/v1/meters?offset=12abc"), std::string("/api/v1/meters?customer_id=a%01b"),
         std::string("/api/v1/deliveries?meter=M1&alert=1x"), std::string("/api/v1/meters/M1/readings?from=") + std::string(5000, '9'),
-        std::string("/api/v1/meters/M1/consumption?period=%E2%80%AEday"), std::string("/api/v1/meters?limit=5e3")}) {
+        std::string("/api/v1/meters/M1/consumption?period=%E2%80%AEday"), std::string("/api/v1/meters?limit=5e3"),
+        "/api/v1/meters?q=" + std::string(65, 'M'), std::string("/api/v1/meters?q=M%1B1"), std::string("/api/v1/meters?kind=w%0Aater"),
+        std::string("/api/v1/events?meter=M1&kind=%E2%80%AE"), "/api/v1/relay/work-orders?meter=" + std::string(5000, 'M')}) {
     auto r = api.Get(path);
     ASSERT_TRUE(r) << path.substr(0, 80);
     EXPECT_EQ(r->status, 400) << path.substr(0, 80) << ": " << r->body.substr(0, 300);
@@ -114,6 +119,13 @@ TEST(Hardening, TextFieldsAreBoundedAndControlCharactersRefused) {
   EXPECT_GE(long_query->status, 400);
   EXPECT_LT(long_query->status, 500);
   EXPECT_EQ(api.Get("/api/v1/meters/M1")->status, 200);
+  // A correction's reason is a text field like any other (PUT).
+  auto reason = api.Put("/api/v1/meters/M1/readings/1603900800", json{{"value", 1.0}, {"reason", huge}}.dump());
+  ASSERT_TRUE(reason);
+  EXPECT_EQ(reason->status, 400) << reason->body.substr(0, 300);
+  EXPECT_NE(reason->body.find("'reason'"), std::string::npos) << reason->body.substr(0, 300);
+  // The meter search takes any printable text, non-ASCII too.
+  EXPECT_EQ(api.Get("/api/v1/meters?q=%E5%AE%A2%E6%88%B7%20M")->status, 200);
   auto ok = api.Post("/api/v1/meters", json{{"meter_id", "M2"}, {"customer_id", "客户-7"}, {"kind", "water"}}.dump());
   EXPECT_EQ(ok->status, 201) << ok->body;  // non-ASCII ids are fine
 }

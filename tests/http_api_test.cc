@@ -7,17 +7,18 @@
 #include <nlohmann/json.hpp>
 
 #include "api/auth.h"
-#include "meter/batch_auth.h"
 #include "relay/messages.h"
 #include "app/daemon.h"
 #include "app/webhook_receiver.h"
 #include "support/api_daemon.h"
+#include "support/relay_batches.h"
 #include "support/test_env.h"
 
 namespace mh {
 namespace {
 
 using json = nlohmann::json;
+using testing::TempDir;
 using testing::WaitFor;
 
 class HttpApiTest : public ::testing::Test {
@@ -219,7 +220,8 @@ TEST_F(HttpApiTest, MetricsAndOpenApi) {
                            "/api/v1/deliveries", "/api/v1/tokens", "/metrics", "/api/v1/relay/regions",
                            "/api/v1/relay/regions/{code}", "/api/v1/relay/regions/{code}/rotate-key",
                            "/api/v1/relay/meters", "/api/v1/relay/reports", "/api/v1/relay/forward",
-                           "/api/v1/relay/stats"})
+                           "/api/v1/relay/stats", "/api/v1/relay/meters/{id}", "/api/v1/relay/regions/{code}/outcomes",
+                           "/api/v1/relay/outcomes", "/api/v1/relay/work-orders"})
     EXPECT_TRUE(doc["paths"].contains(path)) << path;
 }
 
@@ -227,11 +229,16 @@ TEST_F(HttpApiTest, MetricsAndOpenApi) {
 // batch stored once through the pipeline, a forged one refused with 422, and the statistics.
 TEST_F(HttpApiTest, RelayRegionsReportsForwardingAndStats) {
   Register("E1", "C1");
+  Register("R1", "C2");
   auto reg = Post("/api/v1/relay/meters", json{{"meter_id", "E1"}, {"region_code", "440305001"},
                                                {"position_code", "000001"}}.dump());
   ASSERT_EQ(reg->status, 201) << reg->body;
   const std::string e1_key = json::parse(reg->body)["device_key"];
   ASSERT_EQ(e1_key.size(), 64u);
+  // The meter is provisioned with the allocation rule it starts from (SPEC 2.1).
+  EXPECT_EQ(json::parse(reg->body)["window"], "00:00-06:00");
+  EXPECT_EQ(json::parse(reg->body)["slot_minutes"], 5);
+  EXPECT_EQ(json::parse(reg->body)["fanout"], "all");
   ASSERT_EQ(Post("/api/v1/relay/meters", json{{"meter_id", "R1"}, {"region_code", "440305001"},
                                               {"position_code", "000002"}}.dump())->status, 201);
   EXPECT_EQ(Post("/api/v1/relay/meters", json{{"meter_id", "R2"}, {"region_code", "4403"},
@@ -252,14 +259,7 @@ TEST_F(HttpApiTest, RelayRegionsReportsForwardingAndStats) {
   // E1's readings of the day went direct at 00:00 and 00:30; 00:15 failed and comes via R1.
   ASSERT_EQ(Post("/api/v1/readings", json::array({{{"meter", "E1"}, {"ts", 1603900800}, {"value", 10.0}},
                                                   {{"meter", "E1"}, {"ts", 1603902600}, {"value", 12.0}}}).dump())->status, 200);
-  meter::RelayBatch batch{"E1", 2, {}};
-  Reading late;
-  late.meter_id = "E1";
-  late.ts = 1603901700;
-  late.value = 11.0;
-  batch.readings.push_back(late);
-  const crypto::Digest tag = *meter::SignBatch(batch, *crypto::HexDecode(e1_key));
-  relay::ForwardMessage fwd{"R1", batch, std::vector<uint8_t>(tag.begin(), tag.end())};
+  relay::ForwardMessage fwd = testing::SignedForward("R1", "E1", 2, 1603901700, 11.0, e1_key);
   auto first = Post("/api/v1/relay/forward", relay::EncodeForwardMessage(fwd));
   ASSERT_EQ(first->status, 200) << first->body;
   EXPECT_EQ(json::parse(first->body)["outcome"], "accepted");
@@ -272,6 +272,11 @@ TEST_F(HttpApiTest, RelayRegionsReportsForwardingAndStats) {
   ASSERT_EQ(rows.size(), 3u) << rows.dump();
   EXPECT_EQ(rows[1]["value"], 11.0);
   EXPECT_EQ(rows[1]["source"], "relay:R1");
+  // The origin's data with its failure code, per origin meter (seed 000 step 108).
+  auto e1 = json::parse(Get("/api/v1/relay/meters/E1")->body);
+  ASSERT_EQ(e1["batches"].size(), 2u) << e1.dump();  // the accepted one and the forged copy
+  for (const auto& b : e1["batches"]) EXPECT_EQ(b["failure_code"], 2) << e1.dump();
+  EXPECT_FALSE(e1.contains("device_key"));
 
   auto stats = json::parse(Get("/api/v1/relay/stats")->body);
   EXPECT_EQ(stats["batches"]["accepted"], 1);
@@ -285,6 +290,52 @@ TEST_F(HttpApiTest, RelayRegionsReportsForwardingAndStats) {
   EXPECT_EQ(json::parse(rotated->body)["key_id"], 2);
   auto metrics = client_->Get("/metrics");
   EXPECT_NE(metrics->body.find("meterhub_relay_batches_total{outcome=\"rejected\"} 1"), std::string::npos);
+}
+
+// Issue 10, item 8: a 50,000-character install address killed the daemon (stack overflow in
+// std::regex_search); a megabyte one too. Both are refused with 400 naming the field, nothing is
+// written, and the daemon keeps answering. Issue 10, item 15: a relay identity for a meter that is
+// not registered is refused (404), not written.
+TEST(RelayRegistrationTest, HostileAddressesAndUnknownMetersAreRefused) {
+  TempDir dir("relay-hostile");
+  app::Config config;
+  config.store.path = dir / "meterhub.db";
+  config.mqtt.broker = "";
+  config.http.listen = "127.0.0.1:0";
+  config.http.max_body_bytes = 4 << 20;  // the megabyte address reaches the handler
+  app::Daemon daemon(config);
+  ASSERT_TRUE(daemon.Start().ok());
+  httplib::Client client("127.0.0.1", daemon.http_port());
+  client.set_read_timeout(30);
+  const httplib::Headers auth = {{"Authorization", "Bearer " + *api::CreateToken(*daemon.store(), api::Role::kAdmin, "a", "")}};
+  auto post = [&](const std::string& path, const json& body) { return client.Post(path, auth, body.dump(), "application/json"); };
+  ASSERT_EQ(post("/api/v1/meters", {{"meter_id", "H1"}})->status, 201);
+
+  auto unknown = post("/api/v1/relay/meters", {{"meter_id", "NOPE"}, {"region_code", "440305001"}, {"position_code", "000001"}});
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404) << unknown->body;
+  EXPECT_NE(unknown->body.find("POST /api/v1/meters"), std::string::npos) << unknown->body;
+  EXPECT_EQ(client.Get("/api/v1/relay/meters/NOPE", auth)->status, 404);
+
+  const std::string district = "浙江省杭州市西湖区";
+  for (size_t size : {size_t{50000}, size_t{1} << 20}) {
+    std::string address = district;
+    while (address.size() < size) address += "文";  // no suffix anywhere: the old pattern's deepest path
+    auto r = post("/api/v1/relay/meters", {{"meter_id", "H1"}, {"region_code", "440305001"}, {"position_code", "000001"},
+                                           {"install_address", address}});
+    ASSERT_TRUE(r) << "no answer for a " << size << "-byte address: " << httplib::to_string(r.error());
+    EXPECT_EQ(r->status, 400) << r->body.substr(0, 300);
+    EXPECT_NE(r->body.find("install_address"), std::string::npos) << r->body.substr(0, 300);
+    auto health = client.Get("/healthz");
+    ASSERT_TRUE(health) << "the daemon died on a " << size << "-byte address";
+    EXPECT_EQ(health->status, 200);
+    EXPECT_EQ(client.Get("/api/v1/relay/meters/H1", auth)->status, 404);  // nothing written
+  }
+  // A real address still names the region.
+  auto ok = post("/api/v1/relay/meters", {{"meter_id", "H1"}, {"region_code", "440305001"}, {"position_code", "000001"},
+                                          {"install_address", "浙江省杭州市西湖区文三路100号"}});
+  ASSERT_EQ(ok->status, 201) << ok->body;
+  EXPECT_EQ(json::parse(ok->body)["region_name"], "浙江省杭州市西湖区文三路");
 }
 
 }  // namespace

@@ -15,7 +15,10 @@
 #include <nlohmann/json.hpp>
 
 #include "app/local_broker.h"
+#include "app/webhook_receiver.h"
 #include "core/meter_id.h"
+#include "relay/messages.h"
+#include "support/relay_batches.h"
 #include "support/test_env.h"
 
 namespace mh {
@@ -180,13 +183,150 @@ TEST_F(MqttIngestTest, RelaySimulationAgainstTheRunningServer) {
   std::cout << r.output;  // the simulation's report, for the CI log
   EXPECT_NE(r.output.find(": match"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("target sub-periods from the head-end: 100000000="), std::string::npos) << r.output;
+  // The meters followed the head-end's fanout (relay_target) and sent their nightly outcomes.
+  EXPECT_NE(r.output.find("fanout from the head-end: all"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("MISMATCH"), std::string::npos) << r.output;
   httplib::Client c("127.0.0.1", http_port_);
   auto stats = json::parse(c.Get("/api/v1/relay/stats", {{"Authorization", "Bearer " + token_}})->body);
   EXPECT_GT(stats["batches"]["accepted"].get<int>(), 0) << stats.dump();
   EXPECT_EQ(stats["batches"]["rejected"], 0) << stats.dump();
+  auto outcomes = json::parse(c.Get("/api/v1/relay/regions/100000000/outcomes", {{"Authorization", "Bearer " + token_}})->body);
+  EXPECT_GT(outcomes["totals"]["reports"].get<int>(), 0) << outcomes.dump();
+  EXPECT_GT(outcomes["totals"]["relay_attempts"].get<int>(), 0) << outcomes.dump();
   auto regions = json::parse(c.Get("/api/v1/relay/regions", {{"Authorization", "Bearer " + token_}})->body);
   ASSERT_EQ(regions["regions"].size(), 2u) << regions.dump();
   EXPECT_FALSE(regions["regions"][0]["target_sub_period"].is_null());
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
+
+// Seed 000 step 108 over the real broker and daemon (issue 11, item 6): a relayed batch keeps the
+// origin's failure code, shown per origin meter; the meters' nightly outcomes arrive on
+// meters/<shard>/<id>/relay/outcome and are kept per meter and region; the third consecutive night
+// whose own uplink failed opens one maintenance work order, POSTed to relay.work_order_url — once
+// per streak, not on the fourth night, not again after a restart.
+TEST_F(MqttIngestTest, RelayOutcomesReachTheHeadEndAndOneWorkOrderPerStreak) {
+  app::WebhookReceiver receiver;
+  ASSERT_TRUE(receiver.Start().ok());
+  testing::WriteFile(config_, testing::ReadFile(config_) + "[relay]\nwork_order_url = \"" + receiver.url("/relay-orders") +
+                                  "\"\nuplink_failure_nights = 3\n");
+  ServeProcess serve(config_, dir_ / "serve.log");
+  serve.Start();
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  httplib::Client c("127.0.0.1", http_port_);
+  const httplib::Headers auth = {{"Authorization", "Bearer " + token_}};
+  std::string m1_key;
+  for (const auto& [id, position] : std::vector<std::pair<std::string, std::string>>{{"M1", "000001"}, {"R1", "000002"}}) {
+    ASSERT_EQ(c.Post("/api/v1/meters", auth, json{{"meter_id", id}}.dump(), "application/json")->status, 201);
+    auto r = c.Post("/api/v1/relay/meters", auth,
+                    json{{"meter_id", id}, {"region_code", "440305001"}, {"position_code", position}}.dump(), "application/json");
+    ASSERT_EQ(r->status, 201) << r->body;
+    if (id == "M1") m1_key = json::parse(r->body)["device_key"];
+  }
+  auto meter_view = [&](const std::string& id) {
+    auto r = c.Get("/api/v1/relay/meters/" + id, auth);
+    return r && r->status == 200 ? json::parse(r->body) : json::object();
+  };
+  Publisher pub(broker_.port());
+
+  // R1 forwards M1's batch, whose own upload failed with code 42.
+  pub.PublishRaw("meters/" + std::to_string(ShardOf("R1")) + "/R1/relay/forward",
+                 relay::EncodeForwardMessage(testing::SignedForward("R1", "M1", 42, 1700000000, 5.0, m1_key)));
+  ASSERT_TRUE(WaitFor([&] { return meter_view("M1").value("batches", json::array()).size() == 1; }, 20))
+      << testing::ReadFile(dir_ / "serve.log");
+  EXPECT_EQ(meter_view("M1")["batches"][0]["failure_code"], 42);
+  EXPECT_EQ(meter_view("M1")["batches"][0]["relay"], "R1");
+
+  // M1's nights: every own-uplink upload failed (code 42), R1 carried the readings.
+  const int64_t night0 = 1700010000;
+  auto night = [&](int n) {
+    meter::RelayOutcome o;
+    o.night_s = night0 + n * 86400;
+    o.uplink_attempts = 96;
+    o.uplink_failures = 96;
+    o.uplink_failure_codes = {42};
+    o.relays = {{"elecmeter_AP440305001000002", 42, 96, true}};
+    pub.PublishRaw("meters/" + std::to_string(ShardOf("M1")) + "/M1/relay/outcome", relay::EncodeOutcomeMessage({"M1", o}));
+  };
+  auto outcomes_stored = [&] { return meter_view("M1").value("outcomes", json::array()).size(); };
+  night(1);
+  night(2);
+  ASSERT_TRUE(WaitFor([&] { return outcomes_stored() == 2; }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  EXPECT_EQ(receiver.received("/relay-orders"), 0);
+  night(3);
+  ASSERT_TRUE(WaitFor([&] { return receiver.received("/relay-orders") == 1; }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  const json order = json::parse(receiver.samples("/relay-orders").at(0));
+  EXPECT_EQ(order["type"], "relay_uplink_work_order");
+  EXPECT_EQ(order["meter"], "M1");
+  EXPECT_EQ(order["nights"], 3);
+  EXPECT_EQ(order["uplink_failure_codes"], json::array({42}));
+  night(4);
+  ASSERT_TRUE(WaitFor([&] { return outcomes_stored() == 4; }, 20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(receiver.received("/relay-orders"), 1);  // the same streak: no second order
+  json m1 = meter_view("M1");
+  EXPECT_EQ(m1["uplink_failed_nights"], 4);
+  ASSERT_EQ(m1["work_orders"].size(), 1u) << m1.dump();
+  EXPECT_EQ(m1["work_orders"][0]["state"], "sent");
+  EXPECT_EQ(m1["outcomes"][0]["uplink"]["failure_codes"], json::array({42}));
+  EXPECT_EQ(m1["outcomes"][0]["relays"][0]["ok"], true);
+  auto region = json::parse(c.Get("/api/v1/relay/regions/440305001/outcomes", auth)->body);
+  EXPECT_EQ(region["totals"]["reports"], 4);
+  EXPECT_EQ(region["totals"]["uplink_failed_nights"], 4);
+  EXPECT_EQ(region["failing_uplinks"], json::array({{{"meter", "M1"}, {"uplink_failed_nights", 4}}}));
+  std::string metrics;
+  EXPECT_TRUE(WaitFor([&] {
+    metrics = c.Get("/metrics")->body;
+    return metrics.find("meterhub_relay_work_orders_total{event=\"sent\"} 1") != std::string::npos &&
+           metrics.find("meterhub_relay_outcome_reports_total 4") != std::string::npos &&
+           metrics.find("meterhub_relay_tries_total{result=\"success\"} 4") != std::string::npos &&
+           metrics.find("meterhub_relay_uplink_failed_nights_total 4") != std::string::npos;
+  }, 10)) << metrics;
+
+  // A restart: night 4 again (a redelivery) and night 5 of the same streak open and send nothing.
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+  ServeProcess again(config_, dir_ / "serve.log");
+  again.Start();
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  night(4);
+  night(5);
+  ASSERT_TRUE(WaitFor([&] { return outcomes_stored() == 5; }, 20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_EQ(receiver.received("/relay-orders"), 1);
+  auto orders = json::parse(c.Get("/api/v1/relay/work-orders?meter=M1", auth)->body);
+  EXPECT_EQ(orders["work_orders"].size(), 1u) << orders.dump();
+  EXPECT_EQ(WEXITSTATUS(again.Kill(SIGTERM)), 0);
+}
+
+}  // namespace
+}  // namespace mh
+
+namespace mh {
+namespace {
+
+// Issue 10 item 7: a broker restarted without its persistence forgets the daemon's sessions (and
+// the messages it had acknowledged to the meters). The daemon notices on the reconnect — a CONNACK
+// without "session present" for a session it had — logs it and counts it in /metrics; readings
+// published afterwards are stored as usual.
+TEST_F(MqttIngestTest, ALostBrokerSessionIsNoticedAndCounted) {
+  ServeProcess serve(config_, dir_ / "serve.log");
+  serve.Start();
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  const int port = broker_.port();
+  broker_.Kill();
+  std::filesystem::remove_all(dir_ / "broker");  // its persistence is gone
+  ASSERT_TRUE(broker_.Start(dir_ / "broker", port).ok());
+  httplib::Client c("127.0.0.1", http_port_);
+  std::string metrics;
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = c.Get("/metrics");
+    metrics = r ? r->body : "";
+    return metrics.find("meterhub_mqtt_sessions_lost_total 64") != std::string::npos;
+  }, 60)) << metrics;
+  EXPECT_NE(testing::ReadFile(dir_ / "serve.log").find("lost session"), std::string::npos);
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 30));
+  Publisher pub(port);
+  pub.Publish("L1", R"({"meter":"L1","ts":"2020-10-29T15:00:00Z","value":1})");
+  EXPECT_TRUE(WaitFor([&] { return Stored() == 1; }, 20)) << Status().dump();
   EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
 }
 

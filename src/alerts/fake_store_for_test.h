@@ -83,13 +83,24 @@ class FakeDeliveryStore final : public store::Store {
   Status UnbindTerminal(const std::string&, const std::string&) override { return Unused(); }
   Result<std::vector<store::Terminal>> ListTerminals(const std::string&) override { return Unused(); }
   Status Commit(const store::IngestBatch&) override { return Unused(); }
+  Status Pack() override { return Unused(); }
+  int64_t UnpackedReadings() override { return 0; }
   Result<std::vector<store::MeterStateRecord>> LoadMeterStates(const std::vector<std::string>&) override {
     return Unused();
   }
-  Result<std::vector<store::StoredReading>> QueryReadings(const std::string&, store::TimeRange, int64_t) override {
+  Result<std::vector<store::StoredReading>> QueryReadings(const std::string&, store::TimeRange, int64_t,
+                                                          const std::string&) override {
     return Unused();
   }
-  Result<std::optional<store::StoredReading>> LastReadingAtOrBefore(const std::string&, int64_t) override {
+  Result<std::optional<store::StoredReading>> LastReadingAtOrBefore(const std::string&, int64_t,
+                                                                    const std::string&) override {
+    return Unused();
+  }
+  Result<std::optional<store::StoredReading>> GetReading(const std::string&, int64_t, const std::string&) override {
+    return Unused();
+  }
+  Result<std::vector<store::ReadingVersion>> ListReadingVersions(const std::string&, int64_t,
+                                                                 const std::string&) override {
     return Unused();
   }
   Result<std::vector<store::QuarantinedReading>> QueryQuarantine(const std::string&, store::TimeRange,
@@ -120,10 +131,35 @@ class FakeDeliveryStore final : public store::Store {
   Result<std::vector<store::RelayBatchRecord>> ListRelayBatches(const std::string&, int64_t) override {
     return Unused();
   }
+  Result<std::vector<store::RelayBatchRecord>> ListRelayBatchesFrom(const std::string&, int64_t) override {
+    return Unused();
+  }
+  Result<bool> PutRelayOutcome(const store::RelayOutcomeRecord&) override { return Unused(); }
+  Result<std::vector<store::RelayOutcomeRecord>> ListRelayOutcomes(const std::string&, int64_t, int64_t) override {
+    return Unused();
+  }
+  Result<store::RelayOutcomeTotals> SumRelayOutcomes(const std::string&) override { return Unused(); }
+  Result<bool> OpenRelayWorkOrder(store::RelayWorkOrder*) override { return Unused(); }
+  Status UpdateRelayWorkOrder(const store::RelayWorkOrder&) override { return Unused(); }
+  Result<std::vector<store::RelayWorkOrder>> ListRelayWorkOrders(const std::string&, const std::string&, int64_t) override {
+    return Unused();
+  }
   Result<std::vector<int64_t>> RequeueFailedDeliveries(const store::DeliveryRequeue&) override { return Unused(); }
   Result<std::vector<store::DeliveryRequeueRecord>> ListDeliveryRequeues(int64_t) override { return Unused(); }
   Status PutToken(const store::ApiToken&) override { return Unused(); }
   Result<std::optional<store::ApiToken>> FindToken(const std::string&) override { return Unused(); }
+  Result<std::vector<store::ApiToken>> ListTokens() override { return Unused(); }
+  Status RevokeToken(const std::string&, int64_t) override { return Unused(); }
+  Status AddUser(const store::UserRecord&) override { return Unused(); }
+  Result<std::optional<store::UserRecord>> GetUser(const std::string&) override { return Unused(); }
+  Result<std::vector<store::UserRecord>> ListUsers() override { return Unused(); }
+  Status DeleteUser(const std::string&) override { return Unused(); }
+  Status PutSession(const store::SessionRecord&) override { return Unused(); }
+  Result<std::optional<store::SessionRecord>> FindSession(const std::string&) override { return Unused(); }
+  Status DeleteSession(const std::string&) override { return Unused(); }
+  Result<int64_t> DeleteExpiredSessions(int64_t) override { return Unused(); }
+  Result<store::MeterPage> SearchMeters(const store::MeterQuery&) override { return Unused(); }
+  Result<store::FleetCounts> CountFleet(int64_t, int64_t) override { return Unused(); }
 
  private:
   static Status Unused() { return Internal("not implemented by FakeDeliveryStore"); }

@@ -6,6 +6,8 @@
 
 #include "alerts/terminal_address.h"
 #include "api/auth.h"
+#include "api/dashboard.h"
+#include "api/fleet_routes.h"
 #include "api/route_kit.h"
 #include "codec/reading_csv.h"
 #include "codec/reading_json.h"
@@ -15,6 +17,7 @@
 #include "api/audit_routes.h"
 #include "api/water_routes.h"
 #include "vee/consumption.h"
+#include "vee/validator.h"
 
 namespace mh::api {
 namespace {
@@ -26,6 +29,11 @@ json MeterJson(const store::MeterInfo& m) {
   j["register_max"] = m.register_max ? json(*m.register_max) : json(nullptr);
   j["customer_threshold"] = m.customer_t1 ? json(*m.customer_t1) : json(nullptr);
   return j;
+}
+
+json ReadingJson(const store::StoredReading& r) {
+  return {{"timestamp", Iso(r.ts)}, {"value", r.value}, {"consumption", r.consumption}, {"source", r.source},
+          {"quality", r.quality}, {"version", r.version}, {"estimated", r.estimated}};
 }
 
 json TerminalJson(const store::Terminal& t) {
@@ -59,6 +67,7 @@ json SummaryJson(const ingest::SubmitSummary& s) {
             {"error", s.quarantined[static_cast<int>(Verdict::kError)]},
             {"sudden", s.quarantined[static_cast<int>(Verdict::kSudden)]}}},
           {"rejected", s.rejected},
+          {"conflicts", s.conflicts},
           {"alerts", s.alerts},
           {"issues", issues}};
 }
@@ -104,14 +113,30 @@ void HttpApi::Routes() {
   });
 
   srv.Get("/healthz", [](const http::Request&, http::Response& res) { res.set_content("ok\n", "text/plain"); });
-  srv.Get("/metrics", [this](const http::Request&, http::Response& res) {
+  srv.Get("/metrics", [this](const http::Request& req, http::Response& res) {
+    if (!deps_.metrics_token.empty() &&
+        !ConstantTimeEquals(req.get_header_value("Authorization"), "Bearer " + deps_.metrics_token)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return SendError(res, Unauthenticated("/metrics needs 'Authorization: Bearer <http.metrics_token>'"));
+    }
     res.set_content(deps_.metrics ? deps_.metrics->Render() : std::string(), "text/plain; version=0.0.4");
   });
   srv.Get("/api/v1/openapi.json", [](const http::Request&, http::Response& res) {
     SendJson(res, 200, OpenApiDocument());
   });
 
-  srv.Get("/api/v1/status", guarded([this, st](const Principal&, const http::Request&, http::Response& res) -> Status {
+  srv.Get("/api/v1/status", guarded([this, st](const Principal& who, const http::Request&, http::Response& res) -> Status {
+    if (who.role == Role::kCustomer) {
+      // A customer's status covers their own meters only; fleet-wide numbers are not theirs to see.
+      store::MeterQuery q;
+      q.customer_id = who.customer_id;
+      q.limit = 1000;
+      MH_ASSIGN_OR_RETURN(store::MeterPage page, st->SearchMeters(q));
+      json ids = json::array();
+      for (const auto& m : page.meters) ids.push_back(m.meter_id);
+      SendJson(res, 200, {{"customer_id", who.customer_id}, {"meters", page.total}, {"meter_ids", ids}});
+      return Status::Ok();
+    }
     MH_ASSIGN_OR_RETURN(int64_t meters, st->CountMeters());
     MH_ASSIGN_OR_RETURN(int64_t readings, st->CountReadings());
     MH_ASSIGN_OR_RETURN(int64_t quarantined, st->CountQuarantine());
@@ -152,19 +177,40 @@ void HttpApi::Routes() {
   srv.Get("/api/v1/meters", guarded([st](const Principal& who, const http::Request& req,
                                           http::Response& res) -> Status {
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
-    MH_ASSIGN_OR_RETURN(int64_t offset, IntParam(req, "offset", 0, INT32_MAX, 0));
-    MH_ASSIGN_OR_RETURN(std::string customer, TextParam(req, "customer_id", kIdText));
-    if (who.role == Role::kCustomer) customer = who.customer_id;
-    MH_ASSIGN_OR_RETURN(std::vector<store::MeterInfo> meters, st->ListMeters(customer, offset, limit));
+    store::MeterQuery q;
+    q.limit = limit;
+    MH_ASSIGN_OR_RETURN(q.offset, IntParam(req, "offset", 0, INT32_MAX, 0));
+    MH_ASSIGN_OR_RETURN(q.customer_id, TextParam(req, "customer_id", kIdText));
+    if (who.role == Role::kCustomer) q.customer_id = who.customer_id;
+    MH_ASSIGN_OR_RETURN(q.kind, TextParam(req, "kind", kWordText));
+    MH_ASSIGN_OR_RETURN(q.region_code, TextParam(req, "region", kWordText));
+    MH_ASSIGN_OR_RETURN(q.text, TextParam(req, "q", kSearchText));
+    MH_ASSIGN_OR_RETURN(store::MeterPage page, st->SearchMeters(q));
     json out = json::array();
-    for (const auto& m : meters) out.push_back(MeterJson(m));
-    SendJson(res, 200, {{"meters", out}, {"offset", offset}, {"limit", limit}});
+    for (const auto& m : page.meters) out.push_back(MeterJson(m));
+    SendJson(res, 200, {{"meters", out}, {"offset", q.offset}, {"limit", limit}, {"total", page.total}});
     return Status::Ok();
   }));
   srv.Get(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32}))",
-          guarded([visible_meter](const Principal& who, const http::Request& req, http::Response& res) -> Status {
+          guarded([visible_meter, st](const Principal& who, const http::Request& req, http::Response& res) -> Status {
             MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
-            SendJson(res, 200, MeterJson(m));
+            json j = MeterJson(m);
+            // The thresholds in force (SPEC 1.1/1.2): T2 and T1 as learned, T1 the customer's when set.
+            MH_ASSIGN_OR_RETURN(std::vector<store::MeterStateRecord> states, st->LoadMeterStates({m.meter_id}));
+            std::optional<double> t1, t2;
+            if (!states.empty()) {
+              auto state = vee::MeterState::Decode(states.front().state);
+              if (state.ok()) {
+                t1 = state->t1;
+                t2 = state->t2;
+              }
+            }
+            auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+            j["thresholds"] = {{"t1", opt(m.customer_t1 ? m.customer_t1 : t1)},
+                               {"t1_source", m.customer_t1 ? "customer" : t1 ? "learned" : "none"},
+                               {"t1_learned", opt(t1)},
+                               {"t2", opt(t2)}};
+            SendJson(res, 200, j);
             return Status::Ok();
           }));
   srv.Put(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/threshold)",
@@ -294,10 +340,46 @@ void HttpApi::Routes() {
             MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
             MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> rows, st->QueryReadings(m.meter_id, range, limit));
             json out = json::array();
-            for (const auto& r : rows)
-              out.push_back({{"timestamp", Iso(r.ts)}, {"value", r.value}, {"consumption", r.consumption},
-                             {"source", r.source}, {"quality", r.quality}});
+            for (const auto& r : rows) out.push_back(ReadingJson(r));
             SendJson(res, 200, {{"meter_id", m.meter_id}, {"readings", out}});
+            return Status::Ok();
+          }));
+  // A deliberate correction: a new version of a stored reading, the old one kept (who, when, why).
+  srv.Put(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/readings/([^/]{1,40}))",
+          guarded([this, visible_meter](const Principal& who, const http::Request& req, http::Response& res) -> Status {
+            if (!who.CanWrite()) return PermissionDenied("correcting readings needs an admin or operator token");
+            MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
+            auto ts = ParseTimestamp(req.matches[2]);
+            if (!ts.ok()) return InvalidArgument("path: the reading's time: " + ts.status().message());
+            MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
+            ingest::Pipeline::Correction c;
+            c.meter_id = m.meter_id;
+            c.ts = *ts;
+            auto value = body.find("value");
+            if (value == body.end() || !value->is_number()) return InvalidArgument("field 'value' is required (a number)");
+            c.value = value->get<double>();
+            MH_RETURN_IF_ERROR(TextField(body, "reason", kReasonText, &c.reason, true));
+            MH_RETURN_IF_ERROR(TextField(body, "quality", kWordText, &c.quality, false));
+            c.by = who.name.empty() ? RoleName(who.role) : who.name;
+            MH_ASSIGN_OR_RETURN(store::StoredReading revised, deps_.pipeline->Correct(c));
+            SendJson(res, 200, ReadingJson(revised));
+            return Status::Ok();
+          }));
+  srv.Get(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/readings/([^/]{1,40})/versions)",
+          guarded([visible_meter, st](const Principal& who, const http::Request& req, http::Response& res) -> Status {
+            MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
+            auto ts = ParseTimestamp(req.matches[2]);
+            if (!ts.ok()) return InvalidArgument("path: the reading's time: " + ts.status().message());
+            MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> current, st->GetReading(m.meter_id, *ts));
+            MH_ASSIGN_OR_RETURN(std::vector<store::ReadingVersion> versions, st->ListReadingVersions(m.meter_id, *ts));
+            if (!current && versions.empty()) return NotFound("no reading of " + m.meter_id + " at " + Iso(*ts));
+            json out = json::array();
+            for (const auto& v : versions)
+              out.push_back({{"version", v.version}, {"value", v.value}, {"consumption", v.consumption},
+                             {"source", v.source}, {"quality", v.quality}, {"replaced_at", Iso(v.replaced_at)},
+                             {"replaced_by", v.replaced_by}, {"reason", v.reason}});
+            SendJson(res, 200, {{"meter_id", m.meter_id}, {"timestamp", Iso(*ts)},
+                                {"current", current ? ReadingJson(*current) : json(nullptr)}, {"versions", out}});
             return Status::Ok();
           }));
   srv.Get(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/consumption)",
@@ -339,6 +421,27 @@ void HttpApi::Routes() {
     SendJson(res, 200, {{"quarantine", out}});
     return Status::Ok();
   }));
+  // Events about a meter's readings: value conflicts, future timestamps, corrections, resets,
+  // re-judgements, NEM12 400 records.
+  srv.Get("/api/v1/events", guarded([meter_filter, st](const Principal& who, const http::Request& req,
+                                                       http::Response& res) -> Status {
+    MH_ASSIGN_OR_RETURN(std::string meter, meter_filter(who, req));
+    if (meter.empty()) return InvalidArgument("query parameter 'meter' is required");
+    MH_ASSIGN_OR_RETURN(store::TimeRange range, ParseRange(req));
+    MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
+    MH_ASSIGN_OR_RETURN(const std::string kind, TextParam(req, "kind", kWordText));
+    MH_ASSIGN_OR_RETURN(std::vector<store::ReadingEvent> rows, st->QueryEvents(meter, range, kind.empty() ? limit : 0));
+    json out = json::array();
+    for (const auto& e : rows) {
+      if (!kind.empty() && e.kind != kind) continue;
+      if (static_cast<int64_t>(out.size()) >= limit) break;
+      json detail = json::parse(e.detail, nullptr, false);
+      out.push_back({{"meter_id", e.meter_id}, {"kind", e.kind}, {"from", Iso(e.ts_from)}, {"to", Iso(e.ts_to)},
+                     {"detail", detail.is_discarded() ? json(e.detail) : detail}});
+    }
+    SendJson(res, 200, {{"events", out}});
+    return Status::Ok();
+  }));
   srv.Get("/api/v1/alerts", guarded([meter_filter, st](const Principal& who, const http::Request& req,
                                                          http::Response& res) -> Status {
     MH_ASSIGN_OR_RETURN(std::string meter, meter_filter(who, req));
@@ -356,21 +459,12 @@ void HttpApi::Routes() {
   if (deps_.audit != nullptr) AddAuditRoutes(srv, deps_.store, deps_.audit);
   if (deps_.water != nullptr) AddWaterRoutes(srv, deps_.store, deps_.water);
 
-  // --- tokens ---
-  srv.Post("/api/v1/tokens", guarded([st](const Principal& who, const http::Request& req,
-                                           http::Response& res) -> Status {
-    if (!who.IsAdmin()) return PermissionDenied("creating tokens needs an admin token");
-    MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
-    std::string role_name, name, customer;
-    MH_RETURN_IF_ERROR(TextField(body, "role", kWordText, &role_name, true));
-    MH_RETURN_IF_ERROR(TextField(body, "name", kNameText, &name, false));
-    MH_RETURN_IF_ERROR(TextField(body, "customer_id", kIdText, &customer, false));
-    auto role = ParseRole(role_name);
-    if (!role) return InvalidArgument("field 'role': admin, operator, auditor, customer or supervisor");
-    MH_ASSIGN_OR_RETURN(std::string token, CreateToken(*st, *role, name, customer));
-    SendJson(res, 201, {{"token", token}, {"role", role_name}, {"name", name}, {"customer_id", customer}});
-    return Status::Ok();
-  }));
+  AddAccessRoutes(srv, st, deps_.access);
+  AddFleetRoutes(srv, {st, deps_.clock, deps_.pipeline, deps_.status});
+  if (!deps_.web_root.empty()) {
+    auto files = ServeDashboard(srv, deps_.web_root);
+    if (!files.ok()) spdlog::warn("{}", files.status().ToString());
+  }
 }
 
 }  // namespace mh::api

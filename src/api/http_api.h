@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/access_routes.h"
 #include "api/metrics.h"
 #include "base/clock.h"
 #include "base/status.h"
@@ -45,6 +46,9 @@ struct ApiDeps {
   audit::AuditService* audit = nullptr;  // null = no audit routes
   water::WaterService* water = nullptr;  // null = no water routes
   std::function<nlohmann::json()> status;  // extra fields for GET /api/v1/status
+  AccessOptions access;                    // sessions of the dashboard
+  std::string metrics_token;               // set: /metrics needs "Authorization: Bearer <it>"
+  std::string web_root;                    // the built dashboard's files; empty = no dashboard
   bool allow_private_webhooks = false;     // alerts.webhook.allow_private: terminals may use any address
   std::function<void()> deliveries_requeued;  // after POST .../retry (wakes the dispatcher); may be empty
 };

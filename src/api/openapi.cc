@@ -56,6 +56,76 @@ void AddAuditPaths(nlohmann::json& paths) {
       {"responses", resp({{"200", ok("orders")}})}};
 }
 
+// --- access (sessions, tokens, users) and the dashboard's aggregates (helper dashauth) ---
+void AddAccessPaths(nlohmann::json& paths) {
+  using json = nlohmann::json;
+  auto resp = [](json codes) {
+    for (const char* c : {"400", "401", "403"}) {
+      codes[c] = {{"description", "error"}, {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
+    }
+    return codes;
+  };
+  auto ok = [](const char* what) { return json{{"description", what}, {"content", {{"application/json", json::object()}}}}; };
+  auto q = [](const char* name, const char* desc) {
+    return json{{"name", name}, {"in", "query"}, {"required", false}, {"description", desc}, {"schema", {{"type", "string"}}}};
+  };
+  auto path_param = [](const char* name) {
+    return json{{"name", name}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}};
+  };
+  auto body = [](json properties) {
+    return json{{"required", true}, {"content", {{"application/json", {{"schema", {{"type", "object"}, {"properties", properties}}}}}}}};
+  };
+  const json str{{"type", "string"}};
+  paths["/api/v1/session"]["post"] = {
+      {"summary", "log in with {username, password} or {token}: sets the HttpOnly, SameSite=Strict session cookie "
+                  "mh_session (Secure over TLS) and returns role, name, customer_id, expires_at and the csrf_token "
+                  "every state-changing request of the session must send as X-CSRF-Token"},
+      {"security", json::array()},
+      {"requestBody", body({{"username", str}, {"password", str}, {"token", str}})},
+      {"responses", resp({{"201", ok("logged in")}})}};
+  paths["/api/v1/session"]["get"] = {{"summary", "who is logged in; for a session cookie also its csrf_token"},
+                                     {"responses", resp({{"200", ok("role, name, customer_id, csrf_token")}})}};
+  paths["/api/v1/session"]["delete"] = {{"summary", "log out: ends the session and clears the cookie"},
+                                        {"responses", resp({{"204", {{"description", "logged out"}}}})}};
+  paths["/api/v1/tokens"]["post"] = {
+      {"summary", "create an API token (admin); the token is shown once"},
+      {"requestBody", body({{"role", {{"type", "string"}, {"enum", {"admin", "operator", "auditor", "customer", "supervisor"}}}},
+                            {"name", {{"type", "string"}, {"maxLength", 200}}},
+                            {"customer_id", {{"type", "string"}, {"maxLength", 64}}},
+                            {"expires", {{"type", "string"}, {"maxLength", 64}, {"example", "90d"}}}})},
+      {"responses", resp({{"201", ok("token, id, role, name, customer_id, created_at, expires_at")}})}};
+  paths["/api/v1/tokens"]["get"] = {
+      {"summary", "every token: id (first 12 hex digits of its SHA-256), name, role, customer_id, created_at, "
+                  "expires_at, revoked_at (admin); never the token"},
+      {"responses", resp({{"200", ok("tokens")}})}};
+  paths["/api/v1/tokens/{id}"]["delete"] = {
+      {"summary", "revoke a token (admin): refused from then on, its sessions end"},
+      {"parameters", json::array({path_param("id")})},
+      {"responses", resp({{"204", {{"description", "revoked"}}}, {"404", ok("no such token")}})}};
+  paths["/api/v1/users"]["post"] = {
+      {"summary", "add a dashboard account (admin); the password is stored as an Argon2id hash"},
+      {"requestBody", body({{"username", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_.@-]{1,64}$"}}},
+                            {"role", {{"type", "string"}, {"enum", {"admin", "operator", "auditor", "customer", "supervisor"}}}},
+                            {"customer_id", {{"type", "string"}, {"maxLength", 64}}},
+                            {"password", {{"type", "string"}, {"minLength", 8}, {"maxLength", 1024}}}})},
+      {"responses", resp({{"201", ok("username, role, customer_id, created_at")}, {"409", ok("the username is taken")}})}};
+  paths["/api/v1/users"]["get"] = {{"summary", "every dashboard account (admin)"}, {"responses", resp({{"200", ok("users")}})}};
+  paths["/api/v1/users/{username}"]["delete"] = {
+      {"summary", "delete an account (admin); its sessions end"},
+      {"parameters", json::array({path_param("username")})},
+      {"responses", resp({{"204", {{"description", "deleted"}}}, {"404", ok("no such user")}})}};
+  paths["/api/v1/fleet/summary"]["get"] = {
+      {"summary", "fleet aggregates (staff): meters by kind, relay region and state (alerted today, quarantined in "
+                  "the last 24 h, normal), quarantine by verdict, alerts today (UTC), deliveries by status, ingest rate, "
+                  "MQTT state"},
+      {"responses", resp({{"200", ok("summary")}})}};
+  paths["/api/v1/meters/{id}/series"]["get"] = {
+      {"summary", "a meter's accepted readings as columns t (epoch s), value, consumption, for charts"},
+      {"parameters", json::array({path_param("id"), q("from", "ISO-8601 or epoch seconds"), q("to", "ISO-8601 or epoch seconds"),
+                                  q("limit", "at most this many readings (default 100000, max 200000)")})},
+      {"responses", resp({{"200", ok("series")}, {"404", ok("no such meter (or not the customer's)")}})}};
+}
+
 }  // namespace
 
 nlohmann::json OpenApiDocument() {
@@ -80,7 +150,7 @@ nlohmann::json OpenApiDocument() {
 
   json paths;
   paths["/healthz"]["get"] = {{"summary", "liveness"}, {"security", json::array()}, {"responses", {{"200", {{"description", "ok"}}}}}};
-  paths["/metrics"]["get"] = {{"summary", "Prometheus text metrics"}, {"security", json::array()},
+  paths["/metrics"]["get"] = {{"summary", "Prometheus text metrics; with http.metrics_token set, only for Authorization: Bearer <it>"}, {"security", json::array()},
                               {"responses", {{"200", {{"description", "text/plain; version=0.0.4"}}}}}};
   paths["/api/v1/openapi.json"]["get"] = {{"summary", "this document"}, {"security", json::array()},
                                           {"responses", {{"200", ok("OpenAPI 3.0")}}}};
@@ -89,9 +159,13 @@ nlohmann::json OpenApiDocument() {
       {"summary", "register or update a meter (admin, operator)"},
       {"requestBody", {{"required", true}, {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/MeterIn"}}}}}}}}},
       {"responses", std_errors({{"201", ok("created")}, {"200", ok("updated")}})}};
-  paths["/api/v1/meters"]["get"] = {{"summary", "list meters (a customer sees only its own)"},
+  paths["/api/v1/meters"]["get"] = {{"summary", "a page of the meter list (a customer sees only its own), with the total "
+                                                "number of matches"},
                                     {"parameters", json::array({q("offset", "paging offset"), q("limit", "page size"),
-                                                                q("customer_id", "filter by customer")})},
+                                                                q("customer_id", "filter by customer"),
+                                                                q("q", "substring of the meter or customer id, any case (at most 64 characters)"),
+                                                                q("kind", "electricity or water"),
+                                                                q("region", "relay region code")})},
                                     {"responses", std_errors({{"200", ok("meters")}})}};
   paths["/api/v1/meters/{id}"]["get"] = {{"summary", "one meter"}, {"parameters", json::array({meter_param})},
                                          {"responses", std_errors({{"200", ok("meter")}, {"404", error_resp("no such meter")}})}};
@@ -126,6 +200,29 @@ nlohmann::json OpenApiDocument() {
   paths["/api/v1/meters/{id}/readings"]["get"] = {{"summary", "accepted readings in a time range"},
                                                   {"parameters", json::array({meter_param, range[0], range[1], range[2]})},
                                                   {"responses", std_errors({{"200", ok("readings")}})}};
+  const json ts_param{{"name", "ts"}, {"in", "path"}, {"required", true}, {"description", "the reading's time, ISO-8601 or epoch seconds"},
+                      {"schema", {{"type", "string"}}}};
+  paths["/api/v1/meters/{id}/readings/{ts}"]["put"] = {
+      {"summary", "correct a stored reading (admin, operator): a new version of it; the old one is kept with who "
+                  "corrected it, when and why"},
+      {"parameters", json::array({meter_param, ts_param})},
+      {"requestBody",
+       {{"required", true},
+        {"content", {{"application/json", {{"schema", {{"type", "object"}, {"required", {"value", "reason"}},
+                                                        {"properties", {{"value", {{"type", "number"}}},
+                                                                        {"reason", {{"type", "string"}, {"minLength", 1}, {"maxLength", 1000}}},
+                                                                        {"quality", {{"type", "string"}, {"maxLength", 32}}}}}}}}}}}}},
+      {"responses", std_errors({{"200", ok("the revised reading")}, {"404", error_resp("no such meter or reading")}})}};
+  paths["/api/v1/meters/{id}/readings/{ts}/versions"]["get"] = {
+      {"summary", "a reading as it is now and every earlier version of it (who replaced it, when, why)"},
+      {"parameters", json::array({meter_param, ts_param})},
+      {"responses", std_errors({{"200", ok("current and versions")}, {"404", error_resp("no such meter or reading")}})}};
+  paths["/api/v1/events"]["get"] = {
+      {"summary", "events about a meter's readings: value conflicts, future timestamps, corrections, resets, "
+                  "re-judgements, NEM12 400 records"},
+      {"parameters", json::array({q("meter", "meter id (required)"), q("kind", "only events of this kind"), range[0], range[1],
+                                  range[2]})},
+      {"responses", std_errors({{"200", ok("events")}})}};
   paths["/api/v1/meters/{id}/consumption"]["get"] = {
       {"summary", "consumption per day, week or month in the meter's time zone"},
       {"parameters", json::array({meter_param, q("period", "day (default), week or month"), range[0], range[1]})},
@@ -152,9 +249,6 @@ nlohmann::json OpenApiDocument() {
                                   q("since", "only deliveries failed at or after this time (ISO-8601 or epoch seconds)"),
                                   q("limit", "at most this many, oldest first (default 10000)")})},
       {"responses", std_errors({{"200", ok("requeued: how many, ids")}})}};
-  paths["/api/v1/tokens"]["post"] = {{"summary", "create an API token (admin); the token is shown once"},
-                                     {"requestBody", {{"required", true}, {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/TokenIn"}}}}}}}}},
-                                     {"responses", std_errors({{"201", ok("token")}})}};
 
   json schemas;
   schemas["Error"] = {{"type", "object"},
@@ -190,7 +284,25 @@ nlohmann::json OpenApiDocument() {
   paths["/api/v1/relay/meters"]["post"] = {
       {"summary", "register a meter's relay identity; the response shows its device key once (admin, operator)"},
       {"requestBody", json_body("RelayMeterIn")},
-      {"responses", std_errors({{"201", ok("registered")}})}};
+      {"responses", std_errors({{"201", ok("registered")},
+                                {"404", error_resp("the meter is not registered (POST /api/v1/meters first)")}})}};
+  paths["/api/v1/relay/meters/{id}"]["get"] = {
+      {"summary", "a meter's relay picture: batches it sent through relays with their failure codes, its nightly "
+                  "outcomes, its current streak of failed uplink nights, its work orders (staff)"},
+      {"parameters", json::array({meter_param, q("limit", "rows per list")})},
+      {"responses", std_errors({{"200", ok("meter")}, {"404", error_resp("not registered for relaying")}})}};
+  paths["/api/v1/relay/regions/{code}/outcomes"]["get"] = {
+      {"summary", "the region's nightly outcome totals and its meters with a failing own uplink (staff)"},
+      {"parameters", json::array({region_param})},
+      {"responses", std_errors({{"200", ok("outcomes")}, {"404", error_resp("no meters in the region")}})}};
+  paths["/api/v1/relay/outcomes"]["post"] = {
+      {"summary", "a meter's account of one night (the relay/outcome message); may open an uplink work order (admin, operator)"},
+      {"requestBody", json_body("RelayOutcome")},
+      {"responses", std_errors({{"200", ok("stored: new or duplicate")}, {"404", error_resp("meter not registered for relaying")}})}};
+  paths["/api/v1/relay/work-orders"]["get"] = {
+      {"summary", "uplink maintenance work orders, newest first (staff)"},
+      {"parameters", json::array({q("meter", "meter id"), q("state", "open, sent or failed"), q("limit", "rows")})},
+      {"responses", std_errors({{"200", ok("work orders")}})}};
   paths["/api/v1/relay/reports"]["post"] = {
       {"summary", "a meter's (sub-period, level) report (SPEC 2.3); returns the region's target (admin, operator)"},
       {"requestBody", json_body("RelayReport")},
@@ -219,6 +331,15 @@ nlohmann::json OpenApiDocument() {
                                                          {"items", {{"type", "object"},
                                                                     {"properties", {{"sub_period", {{"type", "integer"}}},
                                                                                     {"level", {{"type", "integer"}}}}}}}}}}}};
+  schemas["RelayOutcome"] = {{"type", "object"},
+                             {"required", {"meter", "night", "uplink", "relays", "aged_out", "queued"}},
+                             {"description", "docs/relay.md §9: one night of a meter; night = epoch s of its target sub-period"},
+                             {"properties", {{"meter", {{"type", "string"}}},
+                                             {"night", {{"type", "integer"}}},
+                                             {"uplink", {{"type", "object"}}},
+                                             {"relays", {{"type", "array"}, {"items", {{"type", "object"}}}}},
+                                             {"aged_out", {{"type", "integer"}}},
+                                             {"queued", {{"type", "integer"}}}}}};
   schemas["RelayForward"] = {{"type", "object"},
                              {"required", {"relay", "origin", "failure_code", "readings", "tag"}},
                              {"description", "docs/relay.md: tag = HMAC-SHA256 of the origin over the canonical batch bytes"},
@@ -292,13 +413,9 @@ nlohmann::json OpenApiDocument() {
                                      "link-local, multicast and other non-public addresses are refused unless "
                                      "alerts.webhook.allow_private; sms: + and 6-15 digits (at most 32 characters); "
                                      "email: local@domain (at most 254)"}}}}}};
-  schemas["TokenIn"] = {{"type", "object"},
-                        {"required", {"role"}},
-                        {"properties", {{"role", {{"type", "string"}, {"enum", {"admin", "operator", "auditor", "customer", "supervisor"}}}},
-                                        {"name", {{"type", "string"}, {"maxLength", 200}}},
-                                        {"customer_id", {{"type", "string"}, {"maxLength", 64}}}}}};
 
   AddAuditPaths(paths);
+  AddAccessPaths(paths);
   return {{"openapi", "3.0.3"},
           {"info", {{"title", "MeterHub API"}, {"version", "0.1.0"},
                     {"description", "Smart-metering platform: readings, validation, quarantine, consumption alerts, relay retransmission."}}},

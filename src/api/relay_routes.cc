@@ -1,5 +1,6 @@
 // REST routes of the relay head-end (seed 000): regions, their sub-periods and target, relay
-// identities, level reports, forwarded batches and statistics.
+// identities, level reports, forwarded batches and statistics, and for technicians the failure
+// codes and nightly outcomes per meter and region and the uplink work orders.
 #include "http/server.h"
 
 #include "api/route_kit.h"
@@ -24,6 +25,39 @@ json RegionJson(const relay::RegionView& v) {
           {"sub_periods", levels},
           {"target_sub_period", v.target ? json(*v.target) : json(nullptr)},
           {"key_ids", v.key_ids}};
+}
+
+json BatchJson(const store::RelayBatchRecord& b) {
+  return {{"digest", b.digest_hex}, {"origin", b.origin_meter_id}, {"relay", b.relay_meter_id},
+          {"outcome", b.outcome}, {"readings", b.readings}, {"copies", b.copies},
+          {"failure_code", b.failure_code ? json(*b.failure_code) : json(nullptr)}, {"received_at_ms", b.received_at}};
+}
+
+json OutcomeJson(const store::RelayOutcomeRecord& o) {
+  const json codes = relay::SplitFailureCodes(o.uplink_failure_codes);
+  json relays = json::parse(o.relays_json, nullptr, /*allow_exceptions=*/false);
+  return {{"night", Iso(o.night)}, {"night_s", o.night}, {"region_code", o.region_code},
+          {"uplink", {{"attempts", o.uplink_attempts}, {"failures", o.uplink_failures}, {"failure_codes", codes},
+                      {"failed", o.UplinkFailed()}}},
+          {"relays", relays.is_discarded() ? json::array() : relays},
+          {"relay_attempts", o.relay_attempts}, {"relay_failures", o.relay_failures},
+          {"delivered_via_relay", o.delivered_via_relay}, {"aged_out", o.aged_out}, {"queued", o.queued},
+          {"received_at_ms", o.received_at}};
+}
+
+json TotalsJson(const store::RelayOutcomeTotals& t) {
+  return {{"reports", t.reports}, {"meters", t.meters}, {"uplink_attempts", t.uplink_attempts},
+          {"uplink_failures", t.uplink_failures}, {"uplink_failed_nights", t.uplink_failed_nights},
+          {"relay_attempts", t.relay_attempts}, {"relay_failures", t.relay_failures},
+          {"delivered_via_relay", t.delivered_via_relay}, {"aged_out", t.aged_out}};
+}
+
+json WorkOrderJson(const store::RelayWorkOrder& o) {
+  json content = json::parse(o.content, nullptr, /*allow_exceptions=*/false);
+  return {{"id", o.id}, {"meter", o.meter_id}, {"first_night", Iso(o.first_night)}, {"last_night", Iso(o.last_night)},
+          {"nights", o.nights}, {"state", o.state}, {"attempts", o.attempts}, {"last_error", o.last_error},
+          {"opened_at_ms", o.opened_at}, {"updated_at_ms", o.updated_at},
+          {"order", content.is_discarded() ? json(o.content) : content}};
 }
 
 Status NeedsStaff(const Principal& who) {
@@ -72,9 +106,13 @@ void AddRelayRoutes(http::Server& srv, store::Store* st, relay::RelayService* rs
     MH_RETURN_IF_ERROR(TextField(body, "install_address", kAddressText, &r.install_address, false));
     MH_RETURN_IF_ERROR(TextField(body, "device_key", kIdText, &r.device_key_hex, false));
     MH_ASSIGN_OR_RETURN(store::RelayMeter m, rs->RegisterMeter(r));
-    // The device key is shown here only: it is provisioned into the meter, never listed again.
+    // The device key is shown here only: it is provisioned into the meter, never listed again,
+    // with the region name and the allocation rule (SPEC 2.1) the meter starts from.
+    const meter::SlotOptions& rule = rs->options().slots;
     SendJson(res, 201, {{"meter_id", m.meter_id}, {"region_code", m.region_code}, {"position_code", m.position_code},
-                        {"region_name", m.region_name}, {"device_key", m.device_key_hex}});
+                        {"region_name", m.region_name}, {"device_key", m.device_key_hex},
+                        {"window", relay::FormatWindow(rule)}, {"slot_minutes", rule.slot_minutes},
+                        {"slots_per_region", rule.slots_per_region}, {"fanout", meter::FanoutName(rs->options().fanout)}});
     return Status::Ok();
   }));
   srv.Post("/api/v1/relay/reports", guarded([rs](const Principal& who, const http::Request& req,
@@ -102,17 +140,62 @@ void AddRelayRoutes(http::Server& srv, store::Store* st, relay::RelayService* rs
                                                                 http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(NeedsStaff(who));
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
+    MH_ASSIGN_OR_RETURN(std::string relay, TextParam(req, "relay", kMeterIdText));
     MH_ASSIGN_OR_RETURN(store::RelayBatchTotals t, rs->Totals());
-    MH_ASSIGN_OR_RETURN(std::vector<store::RelayBatchRecord> batches,
-                        st->ListRelayBatches(req.get_param_value("relay"), limit));
+    MH_ASSIGN_OR_RETURN(std::vector<store::RelayBatchRecord> batches, st->ListRelayBatches(relay, limit));
     json recent = json::array();
-    for (const auto& b : batches)
-      recent.push_back({{"digest", b.digest_hex}, {"origin", b.origin_meter_id}, {"relay", b.relay_meter_id},
-                        {"outcome", b.outcome}, {"readings", b.readings}, {"copies", b.copies},
-                        {"received_at_ms", b.received_at}});
+    for (const auto& b : batches) recent.push_back(BatchJson(b));
     SendJson(res, 200, {{"batches", {{"accepted", t.accepted}, {"duplicates", t.duplicates},
                                       {"rejected", t.rejected}, {"unknown_origin", t.unknown_origin}}},
                         {"readings_delivered", t.readings}, {"recent", recent}});
+    return Status::Ok();
+  }));
+  // Per meter, for technicians: its batches with failure codes, its nightly outcomes, its current
+  // streak of failed uplink nights and its work orders.
+  srv.Get(R"(/api/v1/relay/meters/([A-Za-z0-9_-]{1,32}))", guarded([rs](const Principal& who, const http::Request& req,
+                                                                       http::Response& res) -> Status {
+    MH_RETURN_IF_ERROR(NeedsStaff(who));
+    MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
+    MH_ASSIGN_OR_RETURN(relay::MeterRelayView v, rs->MeterView(req.matches[1], limit));
+    json batches = json::array(), outcomes = json::array(), orders = json::array();
+    for (const auto& b : v.batches) batches.push_back(BatchJson(b));
+    for (const auto& o : v.outcomes) outcomes.push_back(OutcomeJson(o));
+    for (const auto& o : v.work_orders) orders.push_back(WorkOrderJson(o));
+    SendJson(res, 200, {{"meter_id", v.meter.meter_id}, {"region_code", v.meter.region_code},
+                        {"position_code", v.meter.position_code}, {"region_name", v.meter.region_name},
+                        {"uplink_failed_nights", v.uplink_failed_nights}, {"batches", batches},
+                        {"outcomes", outcomes}, {"work_orders", orders}});
+    return Status::Ok();
+  }));
+  srv.Get(R"(/api/v1/relay/regions/([0-9]{9})/outcomes)", guarded([rs](const Principal& who, const http::Request& req,
+                                                                        http::Response& res) -> Status {
+    MH_RETURN_IF_ERROR(NeedsStaff(who));
+    MH_ASSIGN_OR_RETURN(relay::RegionOutcomes v, rs->RegionOutcomeView(req.matches[1]));
+    json failing = json::array();
+    for (const auto& [meter, nights] : v.failing) failing.push_back({{"meter", meter}, {"uplink_failed_nights", nights}});
+    SendJson(res, 200, {{"region_code", v.region_code}, {"totals", TotalsJson(v.totals)}, {"failing_uplinks", failing}});
+    return Status::Ok();
+  }));
+  srv.Post("/api/v1/relay/outcomes", guarded([rs](const Principal& who, const http::Request& req,
+                                                   http::Response& res) -> Status {
+    if (!who.CanWrite()) return PermissionDenied("posting relay outcomes needs an admin or operator token");
+    MH_ASSIGN_OR_RETURN(relay::OutcomeMessage m, relay::ParseOutcomeMessage(req.body));
+    MH_ASSIGN_OR_RETURN(bool fresh, rs->Outcome(m.meter_id, m.outcome));
+    SendJson(res, 200, {{"meter_id", m.meter_id}, {"night_s", m.outcome.night_s}, {"stored", fresh ? "new" : "duplicate"}});
+    return Status::Ok();
+  }));
+  srv.Get("/api/v1/relay/work-orders", guarded([st](const Principal& who, const http::Request& req,
+                                                     http::Response& res) -> Status {
+    MH_RETURN_IF_ERROR(NeedsStaff(who));
+    MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
+    MH_ASSIGN_OR_RETURN(std::string state, TextParam(req, "state", kWordText));
+    if (!state.empty() && state != "open" && state != "sent" && state != "failed")
+      return InvalidArgument("state must be open, sent or failed");
+    MH_ASSIGN_OR_RETURN(std::string meter, TextParam(req, "meter", kMeterIdText));
+    MH_ASSIGN_OR_RETURN(std::vector<store::RelayWorkOrder> orders, st->ListRelayWorkOrders(meter, state, limit));
+    json out = json::array();
+    for (const auto& o : orders) out.push_back(WorkOrderJson(o));
+    SendJson(res, 200, {{"work_orders", out}});
     return Status::Ok();
   }));
 }

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "api/session.h"
 #include "base/utf8.h"
 #include "core/time.h"
 
@@ -32,6 +33,11 @@ void SendJson(http::Response& res, int status, const json& body) {
 
 void SendError(http::Response& res, const Status& s) {
   SendJson(res, HttpStatusOf(s.code()), {{"error", {{"code", StatusCodeName(s.code())}, {"message", s.message()}}}});
+}
+
+Credentials CredentialsOf(const http::Request& req) {
+  return {req.method, req.get_header_value("Authorization"), req.get_header_value("Cookie"),
+          req.get_header_value(kCsrfHeader)};
 }
 
 std::string Iso(int64_t t) { return FormatIsoUtc(t); }

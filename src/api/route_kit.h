@@ -45,13 +45,18 @@ struct TextRule {
 };
 inline constexpr TextRule kMeterIdText{"a meter id (1-32 characters of [A-Za-z0-9_-])", 32, TextRule::Chars::kMeterId};
 inline constexpr TextRule kIdText{"an id (no spaces)", 64, TextRule::Chars::kToken};          // customer ids
+// Dashboard user names; AddUser (session.cc) narrows them to [A-Za-z0-9_.@-].
+inline constexpr TextRule kUsernameText{"a username", 64, TextRule::Chars::kToken};
 inline constexpr TextRule kNameText{"a name", 200, TextRule::Chars::kLine};                   // token names
 inline constexpr TextRule kAddressText{"a postal address", 500, TextRule::Chars::kLine};
+inline constexpr TextRule kReasonText{"a reason", 1000, TextRule::Chars::kLine};          // why a reading was corrected
 inline constexpr TextRule kUrlText{"a URL", 2048, TextRule::Chars::kToken};
 inline constexpr TextRule kPhoneText{"a phone number", 32, TextRule::Chars::kPhone};
 inline constexpr TextRule kEmailText{"an e-mail address", 254, TextRule::Chars::kToken};
 inline constexpr TextRule kWordText{"a keyword", 32, TextRule::Chars::kToken};                 // enums, periods
 inline constexpr TextRule kTimeText{"a time or duration", 64, TextRule::Chars::kToken};
+// GET /api/v1/meters?q=: a substring of a meter or customer id, as typed in the dashboard's search.
+inline constexpr TextRule kSearchText{"a search text", 64, TextRule::Chars::kLine};
 
 // OK when `value` follows `rule`; else InvalidArgument "<what>: <why>" (what = "field 'x'").
 Status CheckText(std::string_view value, const TextRule& rule, const std::string& what);
@@ -102,12 +107,15 @@ Status Field(const json& body, const char* name, T* out, bool required) {
 
 // A route handler: runs with the authenticated principal; a non-OK status becomes the JSON error.
 using RouteHandler = std::function<Status(const Principal&, const http::Request&, http::Response&)>;
-// Wraps `handler` with bearer-token authentication against `store` and uniform error reporting.
+// The credentials a request offers: its bearer token, session cookie and CSRF header.
+Credentials CredentialsOf(const http::Request& req);
+// Wraps `handler` with authentication (a bearer token, or a session cookie with CSRF protection
+// for state-changing requests; auth.h) against `store` and uniform error reporting.
 inline http::Handler Guarded(store::Store* store, RouteHandler handler) {
   return [store, handler = std::move(handler)](const http::Request& req, http::Response& res) {
-    auto principal = Authenticate(*store, req.get_header_value("Authorization"));
+    auto principal = Authenticate(*store, CredentialsOf(req), SystemClock::Instance().NowSeconds());
     if (!principal.ok()) {
-      res.set_header("WWW-Authenticate", "Bearer");
+      if (principal.status().code() == StatusCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer");
       return SendError(res, principal.status());
     }
     Status s = handler(*principal, req, res);

@@ -29,6 +29,8 @@ std::vector<Key> Keys(Config& c) {
       {"store", "path", &c.store.path, "SQLite database file"},
       {"store", "url", &c.store.url, "PostgreSQL connection string, e.g. postgresql://user@127.0.0.1:5432/meterhub"},
       {"store", "synchronous", &c.store.synchronous, "SQLite: \"full\" (survives power loss) or \"normal\" (survives a crash)"},
+      {"store", "pack_after", &c.store.pack_after, "fold the reading log into the packed blocks once it holds this many readings"},
+      {"store", "pack_interval", &c.store.pack_interval, "... or at the latest this long after the last packing"},
       {"store", "max_size_mb", &c.store.max_size_mb, "SQLite: the database stops growing at this size and writes are refused with 507, as on a full disk; 0 = no limit"},
       {"http", "listen", &c.http.listen, "HTTP API address"},
       {"http", "max_body_bytes", &c.http.max_body_bytes, "larger request bodies are refused with 413, chunked ones too"},
@@ -36,15 +38,19 @@ std::vector<Key> Keys(Config& c) {
       {"http", "read_timeout", &c.http.read_timeout, "a request's headers and body must arrive within this (and an idle connection closes after it)"},
       {"http", "max_connections", &c.http.max_connections, "open connections at most"},
       {"http", "max_connections_per_client", &c.http.max_connections_per_client, "open connections per client IP address at most"},
+      {"http", "metrics_token", &c.http.metrics_token, "set: /metrics needs 'Authorization: Bearer <it>'; empty = open"},
+      {"http", "session_ttl", &c.http.session_ttl, "a dashboard login (session cookie) lasts this long"},
+      {"http", "web_root", &c.http.web_root, "directory of the built dashboard; empty = web/ beside the meterhub binary"},
       {"mqtt", "broker", &c.mqtt.broker, "MQTT broker HOST:PORT; empty = no MQTT ingestion"},
-      {"mqtt", "client_id", &c.mqtt.client_id, "fixed client id: the broker keeps the session across restarts"},
-      {"mqtt", "connections", &c.mqtt.connections, "subscriber connections over the 64 shards (their waiting messages share one commit); keep fixed per broker"},
+      {"mqtt", "client_id", &c.mqtt.client_id, "prefix of the fixed client ids <client_id>-<shard>: one persistent session per shard"},
+      {"mqtt", "connections", &c.mqtt.connections, "I/O threads driving the 64 shard sessions (each round's messages share one commit)"},
       {"mqtt", "username", &c.mqtt.username, "broker credentials (empty = anonymous)"},
       {"mqtt", "password", &c.mqtt.password, "broker password"},
       {"ingest", "auto_register", &c.ingest.auto_register, "readings of unknown meters: register them (true) or reject them (false)"},
       {"ingest", "default_kind", &c.ingest.default_kind, "kind of auto-registered meters: electricity or water"},
       {"ingest", "interval", &c.ingest.interval, "nominal upload interval of auto-registered meters"},
       {"ingest", "timezone", &c.ingest.timezone, "time zone of auto-registered meters (UTC offset)"},
+      {"ingest", "max_future", &c.ingest.max_future, "readings stamped later than the server's clock + this + the meter's interval are refused (future_timestamp events)"},
       {"vee", "spike_coefficient", &c.vee.spike_coefficient, "T2 = max peak difference per interval x this (seed: 1.1-1.3)"},
       {"vee", "alert_coefficient", &c.vee.alert_coefficient, "T1 = max peak sub-period consumption x this"},
       {"vee", "t2_quantile", &c.vee.t2_quantile, "1.0 = the seed's max; e.g. 0.99 for a robust T2"},
@@ -60,6 +66,9 @@ std::vector<Key> Keys(Config& c) {
       {"relay", "slots_per_region", &c.relay.slots_per_region, "sub-periods allocated to each region"},
       {"relay", "region_pattern", &c.relay.region_pattern, "regular expression taking the region name from an install address; empty = SPEC 2.1 default"},
       {"relay", "key_rotation", &c.relay.key_rotation, "region keys older than this are rotated (e.g. 30d)"},
+      {"relay", "fanout", &c.relay.fanout, "sent to the meters: \"all\" = a failed batch goes to every chosen relay (seed step 108), \"first\" = relay by relay until one succeeds"},
+      {"relay", "uplink_failure_nights", &c.relay.uplink_failure_nights, "a meter whose own uplink failed on this many consecutive nights gets a maintenance work order (one per streak)"},
+      {"relay", "work_order_url", &c.relay.work_order_url, "URL the uplink work orders are POSTed to (JSON); empty = orders stay open"},
       {"water", "enabled", &c.water.enabled, "run the water remote maintenance loop (seed 001): frames, windows, commands, photos"},
       {"water", "window", &c.water.window, "pre-check window, 6h or 12h, aligned to UTC midnight (SPEC 3.3)"},
       {"water", "close_after", &c.water.close_after, "a window missing its partner device's data is checked this long after its end"},
@@ -206,6 +215,9 @@ Result<Config> LoadConfig(const std::string& path) {
   if (auto audit = AuditIntervalOf(config); !audit.ok()) return audit.status().WithContext(path);
   if (config.audit.tolerance_s < 0) return InvalidArgument(path + ": audit.tolerance_s must be >= 0");
   MH_RETURN_IF_ERROR(CheckWaterConfig(config).WithContext(path));
+  if (config.store.pack_after <= 0) return InvalidArgument(path + ": store.pack_after must be positive");
+  if (auto d = ParseDuration(config.store.pack_interval); !d.ok() || *d <= 0)
+    return InvalidArgument(path + ": store.pack_interval: a positive duration, e.g. 1h");
   MH_RETURN_IF_ERROR(DispatcherOptionsOf(config).status().WithContext(path));
   return config;
 }
@@ -271,6 +283,10 @@ Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& c) {
   if (c.vee.max_alerts_per_period < 0) return InvalidArgument("vee.max_alerts_per_period must be >= 0");
   o.auto_register = c.ingest.auto_register;
   o.auto_register_kind = c.ingest.default_kind;
+  auto max_future = ParseDuration(c.ingest.max_future);
+  if (!max_future.ok()) return max_future.status().WithContext("ingest.max_future");
+  if (*max_future < 0) return InvalidArgument("ingest.max_future must be >= 0");
+  o.max_future_s = *max_future;
   return o;
 }
 
@@ -314,8 +330,14 @@ Result<relay::RelayServiceOptions> RelayOptionsOf(const Config& c) {
   MH_RETURN_IF_ERROR(meter::SlotCount(o.slots).status().WithContext("relay"));
   if (!c.relay.region_pattern.empty()) {
     o.region_pattern = c.relay.region_pattern;
-    MH_RETURN_IF_ERROR(meter::ExtractRegionName("", o.region_pattern).status().WithContext("relay.region_pattern"));
+    MH_RETURN_IF_ERROR(relay::CheckRegionPattern(o.region_pattern).WithContext("relay.region_pattern"));
   }
+  std::optional<meter::Fanout> fanout = meter::ParseFanout(c.relay.fanout);
+  if (!fanout) return InvalidArgument("relay.fanout must be \"all\" or \"first\", not \"" + c.relay.fanout + "\"");
+  o.fanout = *fanout;
+  if (c.relay.uplink_failure_nights < 1 || c.relay.uplink_failure_nights > 365)
+    return InvalidArgument("relay.uplink_failure_nights must be 1..365");
+  o.uplink_failure_nights = c.relay.uplink_failure_nights;
   Result<int64_t> rotation = ParseDuration(c.relay.key_rotation);
   if (!rotation.ok()) return rotation.status().WithContext("relay.key_rotation");
   o.key_rotation_s = *rotation;

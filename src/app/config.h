@@ -24,6 +24,8 @@ struct Config {
     std::string path = "meterhub.db";     // SQLite file
     std::string url;                      // PostgreSQL connection string
     std::string synchronous = "full";     // SQLite: "full" (power-loss safe) or "normal" (crash safe)
+    int64_t pack_after = 1000000;         // pack the reading log once it holds this many readings
+    std::string pack_interval = "1h";     // ... or this long after the last packing
     int64_t max_size_mb = 0;              // SQLite: the database stops growing here (writes get 507); 0 = no limit
   } store;
   struct Http {
@@ -33,6 +35,9 @@ struct Config {
     std::string read_timeout = "30s";     // a request's headers and body must arrive within this
     int max_connections = 1000;
     int max_connections_per_client = 32;  // per client IP address
+    std::string metrics_token;            // set: /metrics needs "Authorization: Bearer <it>"
+    std::string session_ttl = "12h";      // a dashboard login lasts this long
+    std::string web_root;                 // the built dashboard; empty = "web" beside the binary
   } http;
   struct Mqtt {
     std::string broker = "127.0.0.1:1883";  // empty = no MQTT ingestion
@@ -46,6 +51,7 @@ struct Config {
     std::string default_kind = "electricity";
     std::string interval = "15m";         // nominal upload interval of auto-registered meters
     std::string timezone = "+08:00";      // time zone of auto-registered meters
+    std::string max_future = "5m";        // readings later than now + this + the meter's interval are refused
   } ingest;
   struct Vee {
     double spike_coefficient = 1.3;
@@ -65,6 +71,9 @@ struct Config {
     int slots_per_region = 4;             // sub-periods allocated per region
     std::string region_pattern;           // install address → region name; empty = SPEC 2.1 default
     std::string key_rotation = "30d";     // region keys older than this are rotated
+    std::string fanout = "all";           // meters forward to every chosen relay ("all") or until one succeeds ("first")
+    int uplink_failure_nights = 3;        // consecutive nights of a failed own uplink that open a work order
+    std::string work_order_url;           // webhook receiving the uplink work orders; empty = kept open
   } relay;
   struct Water {
     bool enabled = true;                  // water remote maintenance loop of seed 001 (frames, windows, commands)

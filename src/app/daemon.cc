@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "alerts/channels/sms_channel.h"
+#include "api/dashboard.h"
 #include "alerts/channels/smtp_channel.h"
 #include "alerts/channels/webhook_channel.h"
 #include "core/meter_id.h"
@@ -68,7 +69,7 @@ Status Daemon::Start() {
     ingest::MqttOptions mo;
     MH_RETURN_IF_ERROR(ingest::ParseBrokerAddress(config_.mqtt.broker, &mo.host, &mo.port));
     mo.client_id = config_.mqtt.client_id;
-    mo.connections = config_.mqtt.connections;
+    mo.io_threads = config_.mqtt.connections;
     mo.username = config_.mqtt.username;
     mo.password = config_.mqtt.password;
     mqtt_ = std::make_unique<ingest::MqttIngest>(pipeline_.get(), mo);
@@ -77,6 +78,8 @@ Status Daemon::Start() {
   if (config_.audit.enabled) MH_RETURN_IF_ERROR(StartAudit());
   if (config_.water.enabled) MH_RETURN_IF_ERROR(StartWater());
   if (mqtt_) MH_RETURN_IF_ERROR(mqtt_->Start());
+
+  pack_thread_ = std::thread([this] { PackLoop(); });
 
   metrics_ = std::make_unique<api::Metrics>();
   RegisterMetrics();
@@ -90,6 +93,10 @@ Status Daemon::Start() {
   ho.max_connections = config_.http.max_connections;
   ho.max_connections_per_client = config_.http.max_connections_per_client;
   api::ApiDeps deps;
+  MH_ASSIGN_OR_RETURN(deps.access.session_ttl_s, ParseDuration(config_.http.session_ttl));
+  if (deps.access.session_ttl_s <= 0) return InvalidArgument("http.session_ttl must be positive");
+  deps.metrics_token = config_.http.metrics_token;
+  deps.web_root = config_.http.web_root.empty() ? api::DefaultWebRoot() : config_.http.web_root;
   deps.store = store_.get();
   deps.pipeline = pipeline_.get();
   deps.committer = http_committer_.get();
@@ -145,8 +152,28 @@ Status Daemon::StartRelay() {
         return InvalidArgument("forwarded batch of relay '" + m.relay_meter_id + "' on the topic of '" + meter + "'");
       return rs->Forward({m.batch, m.tag, m.relay_meter_id}).status();
     });
+    mqtt_->AddHandler("relay/outcome", [rs](const std::string& meter, std::string_view payload) -> Status {
+      MH_ASSIGN_OR_RETURN(relay::OutcomeMessage m, relay::ParseOutcomeMessage(payload));
+      if (m.meter_id != meter) return InvalidArgument("relay outcome of '" + m.meter_id + "' on the topic of '" + meter + "'");
+      return rs->Outcome(m.meter_id, m.outcome).status();
+    });
   }
-  key_thread_ = std::thread([this] { RotateKeysLoop(); });
+  // Uplink work orders leave through a webhook channel of their own; unsent ones stay "open" and
+  // the relay thread tries them again. Its URL is the operator's, so not address-restricted.
+  if (!config_.relay.work_order_url.empty()) {
+    auto channel = std::make_shared<alerts::WebhookChannel>(OperatorWebhook(config_));
+    relay_->SetWorkOrderSink([channel, url = config_.relay.work_order_url](const std::string& order) {
+      return channel->Send({url, "relay uplink work order", order, order});
+    });
+  }
+  relay_->SetWorkOrderOpenedHook([this] {
+    {
+      std::lock_guard lock(key_mu_);
+      orders_due_ = true;
+    }
+    key_cv_.notify_all();
+  });
+  key_thread_ = std::thread([this] { RelayLoop(); });
   return Status::Ok();
 }
 
@@ -202,17 +229,24 @@ Status Daemon::StartAudit() {
   return Status::Ok();
 }
 
-void Daemon::RotateKeysLoop() {
+void Daemon::RelayLoop() {
   std::unique_lock lock(key_mu_);
+  auto next_rotation = std::chrono::steady_clock::now();
   while (!stopping_) {
+    orders_due_ = false;
     lock.unlock();
-    if (Result<int> rotated = relay_->RotateDueKeys(); !rotated.ok()) {
-      spdlog::error("relay: rotating region keys failed: {}", rotated.status().ToString());
-    } else if (*rotated > 0) {
-      spdlog::info("relay: rotated the keys of {} region(s)", *rotated);
+    if (std::chrono::steady_clock::now() >= next_rotation) {
+      if (Result<int> rotated = relay_->RotateDueKeys(); !rotated.ok()) {
+        spdlog::error("relay: rotating region keys failed: {}", rotated.status().ToString());
+      } else if (*rotated > 0) {
+        spdlog::info("relay: rotated the keys of {} region(s)", *rotated);
+      }
+      next_rotation = std::chrono::steady_clock::now() + std::chrono::minutes(10);
     }
+    if (int sent = relay_->SendPendingWorkOrders(); sent > 0) spdlog::info("relay: sent {} uplink work order(s)", sent);
     lock.lock();
-    key_cv_.wait_for(lock, std::chrono::minutes(10), [this] { return stopping_; });
+    // Woken early by a freshly opened work order; undelivered ones are tried again each minute.
+    key_cv_.wait_for(lock, std::chrono::minutes(1), [this] { return stopping_ || orders_due_; });
   }
 }
 
@@ -292,7 +326,9 @@ void Daemon::WaterTickLoop() {
 }
 
 void Daemon::Stop() {
-  // Reverse order: stop taking input first, then the senders, then the store.
+  // Reverse order: stop taking input first, then the senders, then the store. A large request
+  // in progress stops at its next part instead of holding the shutdown.
+  if (pipeline_) pipeline_->Cancel();
   if (http_) http_->Stop();
   if (mqtt_) mqtt_->Stop();
   {
@@ -301,6 +337,7 @@ void Daemon::Stop() {
   }
   key_cv_.notify_all();
   if (key_thread_.joinable()) key_thread_.join();
+  if (pack_thread_.joinable()) pack_thread_.join();
   if (audit_) audit_->Stop();
   if (water_thread_.joinable()) water_thread_.join();
   water_.reset();
@@ -317,6 +354,27 @@ void Daemon::Stop() {
   audit_store_.reset();
   audit_ledger_.reset();
   store_.reset();
+}
+
+void Daemon::PackLoop() {
+  auto interval = ParseDuration(config_.store.pack_interval);
+  const int64_t interval_ms = (interval.ok() && *interval > 0 ? *interval : 3600) * 1000;
+  int64_t last_pack = clock_->NowMillis();
+  std::unique_lock lock(key_mu_);
+  while (!stopping_) {
+    key_cv_.wait_for(lock, std::chrono::seconds(1));
+    if (stopping_) break;
+    const int64_t unpacked = store_->UnpackedReadings();
+    if (unpacked == 0 || (unpacked < config_.store.pack_after && clock_->NowMillis() - last_pack < interval_ms)) continue;
+    lock.unlock();
+    const auto t0 = std::chrono::steady_clock::now();
+    Status packed = store_->Pack();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (packed.ok()) spdlog::info("store: packed {} readings in {:.1f} s", unpacked, secs);
+    else spdlog::error("store: packing failed (retried later): {}", packed.ToString());
+    last_pack = clock_->NowMillis();
+    lock.lock();
+  }
 }
 
 void Daemon::RegisterMetrics() {
@@ -359,6 +417,26 @@ void Daemon::RegisterMetrics() {
     m.AddCounter("meterhub_relay_batches_total", help, {{"outcome", "unknown_origin"}},
                  total(&store::RelayBatchTotals::unknown_origin));
     m.AddCounter("meterhub_relay_readings_total", "Readings delivered through relays", {}, total(&store::RelayBatchTotals::readings));
+    // The meters' nightly outcome reports, since the daemon started (REST has the stored totals).
+    const relay::OutcomeCounters* o = &r->outcome_counters();
+    auto count = [o](const std::atomic<int64_t> relay::OutcomeCounters::*field) {
+      return [o, field] { return (o->*field).load(); };
+    };
+    using OC = relay::OutcomeCounters;
+    m.AddCounter("meterhub_relay_outcome_reports_total", "Nightly relay outcome reports stored", {}, count(&OC::reports));
+    const char* tries = "Relays tried by meters for a batch, by result (from the outcome reports)";
+    m.AddCounter("meterhub_relay_tries_total", tries, {{"result", "success"}}, count(&OC::relay_successes));
+    m.AddCounter("meterhub_relay_tries_total", tries, {{"result", "failure"}}, count(&OC::relay_failures));
+    m.AddCounter("meterhub_relay_readings_aged_out_total", "Readings the meters dropped unsent after max_retention_days", {},
+                 count(&OC::aged_out));
+    m.AddCounter("meterhub_relay_uplink_failures_total", "Failed uploads over the meters' own uplinks (from the outcome reports)",
+                 {}, count(&OC::uplink_failures));
+    m.AddCounter("meterhub_relay_uplink_failed_nights_total", "Meter nights on which every own-uplink upload failed", {},
+                 count(&OC::uplink_failed_nights));
+    const char* orders = "Uplink maintenance work orders, by event";
+    m.AddCounter("meterhub_relay_work_orders_total", orders, {{"event", "opened"}}, count(&OC::work_orders_opened));
+    m.AddCounter("meterhub_relay_work_orders_total", orders, {{"event", "sent"}}, count(&OC::work_orders_sent));
+    m.AddCounter("meterhub_relay_work_orders_total", orders, {{"event", "failed"}}, count(&OC::work_orders_failed));
   }
   if (audit_) {
     auto* a = audit_.get();
@@ -379,6 +457,10 @@ void Daemon::RegisterMetrics() {
     m.AddCounter("meterhub_mqtt_bad_messages_total", "MQTT messages rejected (bad topic or payload)", {},
                  [q] { return q->bad_messages(); });
     m.AddGauge("meterhub_mqtt_connected", "1 when connected to the broker", {}, [q] { return q->connected() ? 1.0 : 0.0; });
+    m.AddCounter("meterhub_mqtt_sessions_lost_total",
+                 "Reconnects on which the broker had lost the shard session (and what it held for it)", {},
+                 [q] { return q->sessions_lost(); });
+    m.AddCounter("meterhub_mqtt_batches_total", "I/O rounds stored in one commit each", {}, [q] { return q->batches(); });
   }
 }
 

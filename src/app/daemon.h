@@ -3,10 +3,11 @@
 // Config and torn down in reverse order.
 //
 // Threads: the MQTT network threads run the pipeline for readings and the method services for
-// their device topics (relay/report, relay/forward, audit/signal, audit/segments, water/frame,
-// water/ack), each message acknowledged only after its durable write; HTTP worker threads run the
-// same for posted ones (Pipeline::Submit serialises readings); dispatcher threads send alerts; the
-// relay key thread rotates region keys when due; the audit schedule thread runs audits every
+// their device topics (relay/report, relay/forward, relay/outcome, audit/signal, audit/segments,
+// water/frame, water/ack), each message acknowledged only after its durable write; HTTP worker
+// threads run the same for posted ones (Pipeline::Submit serialises readings); dispatcher threads
+// send alerts; the relay thread rotates region keys when due and sends uplink work orders (woken
+// when one is opened, else every minute); the audit schedule thread runs audits every
 // [audit] interval; the water tick thread closes windows and expires commands; everything else
 // only reads the store. docs/architecture.md draws it.
 #pragma once
@@ -68,10 +69,12 @@ class Daemon {
  private:
   void RegisterMetrics();
   Status StartRelay();
-  void RotateKeysLoop();
+  void RelayLoop();
   Status StartAudit();
   Status StartWater();
   void WaterTickLoop();
+  // Folds the reading log into the packed blocks when it has grown or aged (store.pack_*).
+  void PackLoop();
 
   const Config config_;
   const Clock* const clock_;
@@ -86,7 +89,8 @@ class Daemon {
   std::thread key_thread_;
   std::mutex key_mu_;
   std::condition_variable key_cv_;
-  bool stopping_ = false;  // guarded by key_mu_
+  bool stopping_ = false;     // guarded by key_mu_
+  bool orders_due_ = false;   // guarded by key_mu_: a relay work order was opened
   // The tamper-audit server ([audit]): its ledger and store on the main database file.
   std::unique_ptr<audit::AuditLedger> audit_ledger_;
   std::unique_ptr<store::AuditStore> audit_store_;
@@ -96,6 +100,7 @@ class Daemon {
   std::unique_ptr<store::WaterStore> water_store_;
   std::unique_ptr<water::WaterService> water_;
   std::thread water_thread_;
+  std::thread pack_thread_;  // shares key_mu_/key_cv_/stopping_ for shutdown
   std::unique_ptr<api::Metrics> metrics_;
   std::unique_ptr<api::HttpApi> http_;
 };

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/auth.h"
+#include "api/session.h"
 #include "app/daemon.h"
 #include "app/demo_audit.h"
 #include "app/demo_part.h"
@@ -128,6 +129,9 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   // What a utility would switch on for a fleet: a spike that slips in while T2 is still unknown
   // (during the peak period) would otherwise stay p, and every later reading would be `error`.
   config.vee.reset_after = 3;
+  // After the replay the fleet runs ahead of the wall clock (--speed simulated seconds per
+  // second): its readings are from the server's future on purpose.
+  config.ingest.max_future = "3650d";
   // The demo's database is scratch (removed at each start): WAL with synchronous = normal still
   // survives a crash of the process, only not a power loss. With full, every ledger append and
   // water frame is its own fsync and the default demo ran ~35 s longer on a loaded 2-core machine.
@@ -174,6 +178,16 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
     }
   }
   auto token = api::CreateToken(st, api::Role::kAdmin, "demo-admin", "");
+  // Dashboard accounts, one per role, sharing one password made for this run; the customer owns
+  // the fleet's first meter.
+  const std::string password = api::NewToken().substr(3, 16);
+  const std::string first_customer = fleet.meters().empty() ? "C0" : "C" + fleet.meters().front().id.substr(1);
+  for (auto [name, role] : {std::pair{"operator", api::Role::kOperator}, {"supervisor", api::Role::kSupervisor},
+                            {"auditor", api::Role::kAuditor}, {"customer", api::Role::kCustomer}}) {
+    Status s = api::AddUser(st, {name, role, role == api::Role::kCustomer ? first_customer : "", password},
+                            SystemClock::Instance().NowSeconds());
+    if (!s.ok()) err << "demo: dashboard account " << name << ": " << s.message() << "\n";
+  }
   DemoContext ctx{daemon, receiver, args, broker.port(), "http://127.0.0.1:" + std::to_string(daemon.http_port()),
                   token.ok() ? *token : std::string(), sim_start, tz};
   for (auto& part : parts) {
@@ -184,6 +198,8 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   }
   out << "MeterHub demo\n"
       << "  HTTP API:   http://127.0.0.1:" << daemon.http_port() << "/api/v1  (OpenAPI: /api/v1/openapi.json, metrics: /metrics)\n"
+      << "  dashboard:  http://127.0.0.1:" << daemon.http_port() << "/  (log in as operator, supervisor, auditor or customer"
+      << " [" << first_customer << "], password " << password << "; or with the admin token)\n"
       << "  admin token: " << (token.ok() ? *token : std::string("(failed)")) << "\n"
       << "  MQTT broker: " << broker.address() << " (topic meters/<shard>/<meter_id>/readings)\n"
       << "  database:   " << config.store.path << "\n"
@@ -338,6 +354,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   auto samples = receiver.samples("/alerts");
   if (!samples.empty()) out << "  an alert as received: " << samples.front() << "\n";
   for (auto& part : parts) part->PrintSummary(out);
+  out << std::flush;
   daemon.Stop();
   receiver.Stop();
   broker.Stop();

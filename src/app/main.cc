@@ -6,7 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
-#include "api/auth.h"
+#include "app/access_cli.h"
 #include "app/broker_auth.h"
 #include "app/config.h"
 #include "app/daemon.h"
@@ -15,6 +15,7 @@
 #include "audit/offline_audit.h"
 #include "audit/ledger/offline_ledger.h"
 #include "base/log.h"
+#include "codec/meter/decode_tool.h"
 #include "core/time.h"
 #include "ingest/file_import.h"
 #include "relay/offline_relay.h"
@@ -80,8 +81,10 @@ int Import(const std::string& config_path, mh::ingest::ImportArgs args, const st
     std::cerr << "meterhub import: " << options.status().message() << "\n";
     return kUsageError;
   }
-  // Loading history from an old system: meters it names are registered as they come.
+  // Loading history from an old system: meters it names are registered as they come, and readings
+  // are packed into the store in bulk (durable when the import ends).
   options->auto_register = true;
+  options->deferred_commits = true;
   options->default_meter.tz_offset_s = args.tz_offset_s;
   auto store = mh::app::OpenStore(*config);
   if (!store.ok()) {
@@ -100,32 +103,6 @@ int Import(const std::string& config_path, mh::ingest::ImportArgs args, const st
   if (report->summary.alerts > 0) dispatcher.RunOnce();
   std::cout << mh::ingest::FormatImportReport(*report);
   return report->bad_rows > 0 ? kUsageError : 0;
-}
-
-int CreateTokenCommand(const std::string& config_path, const std::string& role_name, const std::string& name,
-                       const std::string& customer) {
-  auto config = ConfigFrom(config_path);
-  if (!config.ok()) {
-    std::cerr << "meterhub token: " << config.status().message() << "\n";
-    return kUsageError;
-  }
-  auto role = mh::api::ParseRole(role_name);
-  if (!role) {
-    std::cerr << "meterhub token: --role must be admin, operator, auditor, customer or supervisor\n";
-    return kUsageError;
-  }
-  auto store = mh::app::OpenStore(*config);
-  if (!store.ok()) {
-    std::cerr << "meterhub token: " << store.status().ToString() << "\n";
-    return 1;
-  }
-  auto token = mh::api::CreateToken(**store, *role, name, customer);
-  if (!token.ok()) {
-    std::cerr << "meterhub token: " << token.status().message() << "\n";
-    return kUsageError;
-  }
-  std::cout << *token << "\n";
-  return 0;
 }
 
 }  // namespace
@@ -191,6 +168,12 @@ int main(int argc, char** argv) {
     return mh::app::RunMqttCommand(rest, std::cout, std::cerr);
   }
 
+  // `decode`: meter frames (DL/T 645, CJ/T 188, DLMS, wM-Bus) to JSON lines, a fixed contract.
+  if (argc >= 2 && std::string(argv[1]) == "decode") {
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    return mh::codec::RunDecodeCommand(rest, std::cout, std::cerr);
+  }
+
   // `sim relay`: relay vs plain retry on the SPEC 6.1 radio model, with its own parser.
   if (argc >= 3 && std::string(argv[1]) == "sim" && std::string(argv[2]) == "relay") {
     std::vector<std::string> rest(argv + 3, argv + argc);
@@ -230,6 +213,7 @@ int main(int argc, char** argv) {
   app.add_subcommand("audit", "tamper audit: verify a meter against the ledger, export a meter from the daemon, write an example (SPEC 4)");
   app.add_subcommand("ledger", "tamper-evident ledger tools: verify, export (SPEC 4.6); see meterhub ledger --help");
   app.add_subcommand("mqtt", "broker credentials and ACL per device: acl, passwd (SPEC 5); see meterhub mqtt --help");
+  app.add_subcommand("decode", "meter frames (DL/T 645, CJ/T 188, DLMS, wM-Bus) in hex to JSON lines; see meterhub decode --help");
   app.add_subcommand("water", "water meter remote maintenance: check PAIRS.csv (SPEC 3); see meterhub water --help");
 
   mh::ingest::ImportArgs import_args;
@@ -239,7 +223,13 @@ int main(int argc, char** argv) {
   import->add_option("--config", config_path, "TOML configuration file");
   import->add_option("--format", import_args.format, "csv (default) or nem12")->check(CLI::IsMember({"csv", "nem12"}));
   import->add_option("--tz", import_tz, "zone of CSV timestamps without an offset (default +08:00)");
-  import->add_option("--batch", import_args.batch_size, "readings per durable commit")->check(CLI::Range(1, 10000000));
+  import->add_option("--batch", import_args.batch_size, "readings handed to the pipeline at once")->check(CLI::Range(1, 10000000));
+  bool revise = false;
+  auto* revise_flag = import->add_flag("--revise", revise,
+                                       "a trusted revision file: stored readings with another value or quality become new versions");
+  import->add_option("--reason", import_args.revise_reason, "why the file revises stored readings (with --revise)")
+      ->needs(revise_flag);
+  revise_flag->needs(import->get_option("--reason"));
 
   auto* config_cmd = app.add_subcommand("config", "configuration helpers");
   config_cmd->require_subcommand(1);
@@ -248,14 +238,8 @@ int main(int argc, char** argv) {
   auto* check = config_cmd->add_subcommand("check", "validate a configuration file");
   check->add_option("FILE", check_path)->required();
 
-  std::string role, token_name, customer;
-  auto* token = app.add_subcommand("token", "API tokens");
-  auto* token_create = token->add_subcommand("create", "create a token and print it (shown once)");
-  token->require_subcommand(1);
-  token_create->add_option("--config", config_path, "TOML configuration file (names the store)");
-  token_create->add_option("--role", role, "admin, operator, auditor, customer or supervisor")->required();
-  token_create->add_option("--name", token_name, "who or what uses it");
-  token_create->add_option("--customer", customer, "customer id (role customer)");
+  mh::app::AccessArgs access_args;
+  mh::app::AddAccessCommands(app, access_args);
 
   mh::sim::FitArgs fit_args;
   auto* sim = app.add_subcommand("sim", "fleet simulator tools");
@@ -272,6 +256,12 @@ int main(int argc, char** argv) {
   auto* generate = sim->add_subcommand("generate", "write a simulated fleet's readings as CSV");
   generate->add_option("--meters", gen.meters, "fleet size")->check(CLI::Range(1, 10000000));
   generate->add_option("--days", gen.days, "days of readings")->check(CLI::Range(1, 36500));
+  generate->add_option("--intervals", gen.intervals, "15-minute intervals of readings instead of --days")
+      ->check(CLI::Range(1, 10000000));
+  generate->add_option("--order", gen.order, "row order: time (as a head-end receives them) or meter")
+      ->check(CLI::IsMember({"time", "meter"}));
+  generate->add_option("--timestamps", gen.timestamps, "iso (ISO-8601 UTC) or epoch (seconds)")
+      ->check(CLI::IsMember({"iso", "epoch"}));
   generate->add_option("--electricity-share", gen.electricity_share, "share of electricity meters")->check(CLI::Range(0.0, 1.0));
   generate->add_option("--seed", gen.seed, "random seed");
   generate->add_option("--start", gen.start, "first day (date or timestamp, UTC+8 when no offset)");
@@ -314,7 +304,7 @@ int main(int argc, char** argv) {
     std::cout << check_path << ": ok\n";
     return 0;
   }
-  if (*token) return CreateTokenCommand(config_path, role, token_name, customer);
+  if (mh::app::AccessCommandGiven(access_args)) return mh::app::RunAccessCommand(access_args, std::cin, std::cout, std::cerr);
   if (*sim && sim->got_subcommand("generate")) return mh::app::RunGenerate(gen, std::cout, std::cerr);
   if (*sim) return mh::sim::RunFit(fit_args, std::cout, std::cerr);
   return 0;

@@ -315,6 +315,10 @@ void CsvParser::Row(std::string_view line, int64_t line_no) {
     }
     t = *parsed;
   }
+  if (!IsReadingTimeInRange(t)) {
+    Issue(line_no, "timestamp", "timestamp out of range (1970..9999): '" + std::string(ts.substr(0, 40)) + "'", line);
+    return;
+  }
   reading_.meter_id.assign(id);
   reading_.ts = t;
   std::string_view value = Trim(f[2]);

@@ -251,7 +251,8 @@ TEST(ReadingCsv, ParseValueMatchesFromChars) {
   EXPECT_FALSE(ParseValue("1 2"));
 }
 
-// The ISO fast path and ParseTimestamp must agree on every input, valid or not.
+// The ISO fast path and ParseTimestamp must agree on every input, valid or not (a time before
+// 1970 or after 9999 is then refused by the range check, on both paths).
 TEST(ReadingCsv, TimestampFastPathAgreesWithParseTimestamp) {
   std::mt19937_64 rng(7);
   const std::string alphabet = "0123456789-+T:Z ";
@@ -278,7 +279,7 @@ TEST(ReadingCsv, TimestampFastPathAgreesWithParseTimestamp) {
     }
     Result<int64_t> expected = ParseTimestamp(ts);
     Collected c = Parse("meter_id,timestamp,value\nM1," + ts + ",1\n");
-    if (expected.ok()) {
+    if (expected.ok() && IsReadingTimeInRange(*expected)) {
       ++valid;
       ASSERT_EQ(c.readings.size(), 1u) << ts;
       ASSERT_EQ(c.readings[0].ts, *expected) << ts;
@@ -287,6 +288,16 @@ TEST(ReadingCsv, TimestampFastPathAgreesWithParseTimestamp) {
     }
   }
   EXPECT_GT(valid, 30000);
+}
+
+// Issue 10 item 5: 0001-01-01 and negative epochs are refused like epoch -1 (the clock of a meter
+// that lost its battery); the rest of the file is read.
+TEST(ReadingCsv, TimestampsOutsideTheReadingRangeAreRefused) {
+  Collected c = Parse("meter_id,timestamp,value\nM1,0001-01-01T00:00:00Z,1\nM1,-1,1\nM1,1969-12-31T23:59:59Z,1\n"
+                      "M1,10000-01-01T00:00:00Z,1\nM1,2020-10-29T15:00:00Z,1\n");
+  ASSERT_EQ(c.readings.size(), 1u);
+  EXPECT_EQ(c.issues.size(), 4u);
+  for (const auto& i : c.issues) EXPECT_EQ(i.field, "timestamp");
 }
 
 class TempFile {

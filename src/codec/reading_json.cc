@@ -11,9 +11,7 @@ namespace {
 
 using nlohmann::json;
 
-// Epoch seconds a reading may carry: 1970 up to the end of year 9999. Larger numbers are
-// usually milliseconds.
-constexpr int64_t kMaxEpochSeconds = 253402300799;
+constexpr int64_t kMaxEpochSeconds = kMaxReadingTs;
 
 // Printable ASCII only: parser messages echo input bytes, and error text travels in JSON and logs.
 std::string Printable(std::string_view s, size_t max_bytes = 120) {
@@ -196,6 +194,8 @@ class ReadingsSax {
           Result<int64_t> t = ParseTimestamp(text);
           if (!t.ok()) {
             SetError(1, "ts: expected an ISO-8601 string or epoch seconds, got '" + Printable(text, 64) + "'", text);
+          } else if (!IsReadingTimeInRange(*t)) {
+            SetError(1, "ts: out of range (1970..9999): '" + Printable(text, 64) + "'", text);
           } else {
             element_.ts = *t;
           }

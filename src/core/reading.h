@@ -15,6 +15,12 @@ struct Reading {
   std::string raw_value;          // the value as received when it did not parse (for the quarantine)
 };
 
+// Times a reading may carry: 1970-01-01 up to the end of year 9999 (UTC epoch seconds). A larger
+// number is usually milliseconds; anything outside is refused when parsed.
+inline constexpr int64_t kMinReadingTs = 0;
+inline constexpr int64_t kMaxReadingTs = 253402300799;
+inline bool IsReadingTimeInRange(int64_t ts) { return ts >= kMinReadingTs && ts <= kMaxReadingTs; }
+
 // What validation (SPEC 1.1) decided about a reading.
 enum class Verdict { kOk, kNull, kError, kSudden };
 

@@ -9,9 +9,10 @@
 
 namespace mh::ingest {
 
-inline constexpr std::array<std::string_view, 7> kUplinkSuffixes = {
+inline constexpr std::array<std::string_view, 8> kUplinkSuffixes = {
     "readings",                         // SPEC 0.2
-    "relay/report", "relay/forward",    // seed 000: usage levels, relayed batches
+    "relay/report", "relay/forward",    // seed 000: usage levels, relayed batches,
+    "relay/outcome",                    //   nightly relay outcomes
     "audit/signal", "audit/segments",   // seed 002: first monitoring times, dynamic segment
     "water/frame", "water/ack",         // seed 001: flow frames, maintenance acks
 };

@@ -29,9 +29,43 @@ class Loader {
       : pipeline_(pipeline), store_(store), args_(args), err_(err) {}
 
   void Add(Reading r, std::string quality) {
+    if (!args_.revise_reason.empty() && r.value) return Revise(std::move(r), std::move(quality));
     readings_.push_back(std::move(r));
     quality_.push_back(std::move(quality));
     if (readings_.size() >= args_.batch_size) Flush();
+  }
+
+  // --revise: a stored reading with another value or quality flag gets a new version.
+  void Revise(Reading r, std::string quality) {
+    Flush();
+    if (!status_.ok()) return;
+    auto stored = store_.GetReading(r.meter_id, r.ts);
+    if (!stored.ok()) {
+      status_ = stored.status();
+      return;
+    }
+    if (!*stored) {
+      readings_.push_back(std::move(r));
+      quality_.push_back(std::move(quality));
+      return;
+    }
+    const std::string flag = quality.substr(0, quality.find(':'));
+    if ((*stored)->value == *r.value && (flag.empty() || (*stored)->quality.rfind(flag, 0) == 0)) {
+      ++report_.summary.duplicates;
+      return;
+    }
+    Pipeline::Correction c{r.meter_id, r.ts, *r.value, args_.revise_reason, "import", quality};
+    auto revised = pipeline_.Correct(c);
+    if (revised.ok()) {
+      ++report_.revised;
+    } else if (revised.status().code() == StatusCode::kFailedPrecondition) {
+      ++report_.revision_refused;
+      if (report_.revision_refused <= kListedIssues)
+        err_ << args_.path << ": " << r.meter_id << " at " << FormatIsoUtc(r.ts) << ": not revised: "
+             << revised.status().message() << "\n";
+    } else {
+      status_ = revised.status();
+    }
   }
 
   void Issue(const codec::RowIssue& issue) {
@@ -65,6 +99,12 @@ class Loader {
     }
     readings_.clear();
     quality_.clear();
+    if (status_.ok() && store_.UnpackedReadings() >= args_.pack_every) status_ = store_.Pack();
+  }
+
+  // Everything held in memory goes to disk, durably.
+  void Pack() {
+    if (status_.ok()) status_ = store_.Pack();
   }
 
   void FlushRejected() {
@@ -92,7 +132,9 @@ class Loader {
       pipeline_.Invalidate(meter_id);
       ++report_.meters_registered;
     } else {
-      MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> last, store_.LastReadingAtOrBefore(meter_id, INT64_MAX));
+      // A revision file restates its own span: its registers continue from the reading before it.
+      const int64_t at = args_.revise_reason.empty() ? INT64_MAX : iv.interval_end - 1;
+      MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> last, store_.LastReadingAtOrBefore(meter_id, at));
       if (last) base = {last->ts, last->value};
     }
     return &registers_.emplace(meter_id, base).first->second;
@@ -161,7 +203,7 @@ Result<ImportReport> ImportFile(Pipeline& pipeline, store::Store& store, const I
         return;
       }
       vee::Point& reg_point = **reg;
-      if (iv.interval_end <= reg_point.ts) {
+      if (args.revise_reason.empty() && iv.interval_end <= reg_point.ts) {
         ++loader.report().summary.duplicates;
         return;
       }
@@ -193,6 +235,7 @@ Result<ImportReport> ImportFile(Pipeline& pipeline, store::Store& store, const I
     return InvalidArgument("--format must be csv or nem12, got '" + args.format + "'");
   }
   loader.Flush();
+  loader.Pack();
   // Events go after the readings so a NEM12 event's meter already exists.
   loader.FlushRejected();
   MH_RETURN_IF_ERROR(loader.status());
@@ -214,6 +257,9 @@ std::string FormatImportReport(const ImportReport& r) {
     << "rejected rows: " << r.bad_rows + s.rejected << "\n"
     << "alerts: " << s.alerts << "\n";
   if (r.meters_registered) o << "meters registered: " << r.meters_registered << "\n";
+  if (s.conflicts) o << "conflicting values (kept as value_conflict events): " << s.conflicts << "\n";
+  if (r.revised || r.revision_refused)
+    o << "revised: " << r.revised << " (refused " << r.revision_refused << ")\n";
   if (r.nem12_events) o << "NEM12 events (400 records): " << r.nem12_events << "\n";
   char buf[96];
   std::snprintf(buf, sizeof buf, "time: %.2f s (%.0f rows/s)\n", r.seconds, r.seconds > 0 ? r.rows / r.seconds : 0.0);

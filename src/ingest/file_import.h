@@ -18,8 +18,14 @@ struct ImportArgs {
   int32_t tz_offset_s = 8 * 3600;    // CSV: zone of timestamps without an offset; new meters' zone
   int32_t nem12_offset_s = 10 * 3600;  // NEM12 times are market time (AEST, +10:00)
   std::string new_meter_kind = "electricity";
-  size_t batch_size = 50000;         // readings per durable commit
+  size_t batch_size = 50000;         // readings handed to the pipeline at once
+  // Accepted readings are held in memory and packed into the store (durably) every this many,
+  // and at the end: a bulk load writes each meter's day once, not once per reading.
+  int64_t pack_every = 4000000;
   bool progress = true;              // progress on stderr (a bar on a terminal)
+  // Non-empty: a trusted revision file. A row whose reading is stored with another value (or
+  // another quality flag) becomes a new version of it with this reason; new rows are imported.
+  std::string revise_reason;
 };
 
 struct ImportReport {
@@ -27,6 +33,8 @@ struct ImportReport {
   int64_t bad_rows = 0;              // rows that were not readings (recorded as events, listed)
   int64_t meters_registered = 0;
   int64_t nem12_events = 0;
+  int64_t revised = 0;               // --revise: readings given a new version
+  int64_t revision_refused = 0;      // --revise: corrections refused (listed with why)
   SubmitSummary summary;
   double seconds = 0;
 };

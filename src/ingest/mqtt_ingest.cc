@@ -1,25 +1,28 @@
 #include "ingest/mqtt_ingest.h"
 
 #include <mosquitto.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <mutex>
 #include <stdexcept>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "ingest/device_topics.h"
 #include "codec/reading_json.h"
 #include "core/meter_id.h"
+#include "ingest/device_topics.h"
 
 namespace mh::ingest {
 namespace {
 
 std::once_flag g_lib_init;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // meters/<shard>/<meter_id>/<rest> → meter id, shard and rest; empty when the topic is not of
 // that shape.
@@ -37,6 +40,28 @@ std::string MeterOfTopic(const std::string& topic, std::string* shard, std::stri
 }
 
 }  // namespace
+
+// One shard's persistent session. Everything but `up` belongs to its I/O thread.
+struct MqttIngest::Session {
+  MqttIngest* owner = nullptr;
+  int shard = 0;
+  std::string client_id;
+  std::vector<std::string> topics;
+  struct mosquitto* mosq = nullptr;
+  std::atomic<bool> up{false};  // connected and the subscription acknowledged
+  bool open = false;            // a socket exists (connecting or connected)
+  bool had_session = false;     // connected before in this process: the broker should keep a session
+  int subscribe_mid = -1;
+  std::vector<Message> inbox;   // read since the last commit; their PUBACKs are queued, unsent
+  int64_t next_connect_ms = 0;
+  int backoff_ms = 0;
+  int64_t last_misc_ms = 0;
+};
+
+// What one I/O round stores.
+struct MqttIngest::Batch {
+  std::vector<Reading> readings;
+};
 
 Status ParseBrokerAddress(const std::string& address, std::string* host, int* port) {
   auto colon = address.rfind(':');
@@ -61,130 +86,10 @@ MqttIngest::MqttIngest(Pipeline* pipeline, MqttOptions options)
 MqttIngest::~MqttIngest() { Stop(); }
 
 bool MqttIngest::connected() const {
-  if (connections_.empty()) return false;
-  for (const auto& c : connections_)
-    if (!c->connected) return false;
+  if (sessions_.empty()) return false;
+  for (const auto& s : sessions_)
+    if (!s->up) return false;
   return true;
-}
-
-Status MqttIngest::Start() {
-  const int n = std::clamp(options_.connections, 1, kShardCount);
-  for (int i = 0; i < n; ++i) {
-    auto c = std::make_unique<Connection>();
-    c->owner = this;
-    c->index = i;
-    for (int shard = i; shard < kShardCount; shard += n) {
-      c->topics.push_back("meters/" + std::to_string(shard) + "/+/readings");
-      for (const auto& [suffix, handler] : handlers_)
-        c->topics.push_back("meters/" + std::to_string(shard) + "/+/" + suffix);
-    }
-    std::string id = options_.client_id + "-" + std::to_string(i) + "of" + std::to_string(n);
-    c->mosq = mosquitto_new(id.c_str(), /*clean_session=*/false, c.get());
-    if (c->mosq == nullptr) return Internal("mosquitto_new failed");
-    if (!options_.username.empty())
-      mosquitto_username_pw_set(c->mosq, options_.username.c_str(), options_.password.c_str());
-    mosquitto_connect_callback_set(c->mosq, &MqttIngest::OnConnect);
-    mosquitto_subscribe_callback_set(c->mosq, &MqttIngest::OnSubscribe);
-    mosquitto_disconnect_callback_set(c->mosq, &MqttIngest::OnDisconnect);
-    mosquitto_message_callback_set(c->mosq, &MqttIngest::OnMessage);
-    mosquitto_reconnect_delay_set(c->mosq, 1, 30, true);
-    // Threaded mode is what keeps the PUBACK behind the commit (see the header).
-    int rc = mosquitto_loop_start(c->mosq);
-    if (rc != MOSQ_ERR_SUCCESS) return Internal(std::string("mosquitto_loop_start: ") + mosquitto_strerror(rc));
-    rc = mosquitto_connect_async(c->mosq, options_.host.c_str(), options_.port, options_.keepalive_s);
-    if (rc != MOSQ_ERR_SUCCESS && i == 0) {
-      spdlog::warn("mqtt: cannot connect to {}:{} yet ({}); retrying in the background", options_.host, options_.port,
-                   mosquitto_strerror(rc));
-    }
-    connections_.push_back(std::move(c));
-  }
-  return Status::Ok();
-}
-
-void MqttIngest::Stop() {
-  if (connections_.empty()) return;
-  stopping_ = true;
-  for (auto& c : connections_) mosquitto_disconnect(c->mosq);
-  for (auto& c : connections_) {
-    mosquitto_loop_stop(c->mosq, false);
-    mosquitto_destroy(c->mosq);
-  }
-  connections_.clear();
-  group_.Stop();
-}
-
-Status MqttIngest::Publish(const std::string& topic, const std::string& payload) {
-  if (connections_.empty()) return FailedPrecondition("mqtt not started");
-  int rc = mosquitto_publish(connections_.front()->mosq, nullptr, topic.c_str(), static_cast<int>(payload.size()),
-                             payload.data(), 1, false);
-  if (rc != MOSQ_ERR_SUCCESS) return Unavailable(std::string("mqtt publish: ") + mosquitto_strerror(rc));
-  return Status::Ok();
-}
-
-void MqttIngest::OnConnect(struct mosquitto* m, void* conn_ptr, int rc) {
-  auto* c = static_cast<Connection*>(conn_ptr);
-  if (rc != 0) {
-    spdlog::error("mqtt: broker refused connection {}: {}", c->index, mosquitto_connack_string(rc));
-    return;
-  }
-  // One SUBSCRIBE for all of this connection's topics. The connection counts as up only once the
-  // broker has acknowledged it (OnSubscribe): before that, what meters publish is not routed to
-  // our session — on the very first start the broker would drop it.
-  std::vector<char*> topics;
-  for (const auto& topic : c->topics) topics.push_back(const_cast<char*>(topic.c_str()));
-  int mid = 0;
-  int sub = mosquitto_subscribe_multiple(m, &mid, static_cast<int>(topics.size()), topics.data(), 1, 0, nullptr);
-  if (sub != MOSQ_ERR_SUCCESS) {
-    spdlog::error("mqtt: subscribing connection {} failed: {}", c->index, mosquitto_strerror(sub));
-    return;
-  }
-  c->subscribe_mid = mid;
-}
-
-void MqttIngest::OnSubscribe(struct mosquitto*, void* conn_ptr, int mid, int count, const int* granted) {
-  auto* c = static_cast<Connection*>(conn_ptr);
-  if (mid != c->subscribe_mid) return;
-  for (int i = 0; i < count; ++i) {
-    if (granted[i] > 1) {  // 0x80: refused (e.g. by an ACL)
-      spdlog::error("mqtt: the broker refused subscription {} of connection {}", i, c->index);
-      return;
-    }
-  }
-  c->connected = true;
-  if (c->owner->connected())
-    spdlog::info("mqtt: connected to {}:{} ({} connections over the 64 shards)", c->owner->options_.host,
-                 c->owner->options_.port, c->owner->connections_.size());
-}
-
-void MqttIngest::OnDisconnect(struct mosquitto*, void* conn_ptr, int rc) {
-  auto* c = static_cast<Connection*>(conn_ptr);
-  c->connected = false;
-  if (!c->owner->stopping_) spdlog::warn("mqtt: connection {} lost ({}); reconnecting", c->index, mosquitto_strerror(rc));
-}
-
-void MqttIngest::OnMessage(struct mosquitto*, void* conn_ptr, const struct mosquitto_message* msg) {
-  auto* c = static_cast<Connection*>(conn_ptr);
-  c->owner->HandleMessage(msg->topic, static_cast<const char*>(msg->payload), msg->payloadlen);
-}
-
-void MqttIngest::RecordBadMessage(const std::string& topic, const std::string& meter_id, const std::string& reason,
-                                  const char* payload, int len) {
-  ++bad_messages_;
-  spdlog::warn("mqtt: rejected message on {}: {}", topic, reason);
-  // Keep the bad message where someone can see it: as an event on the meter it names.
-  store::IngestBatch batch;
-  store::ReadingEvent ev;
-  ev.meter_id = IsValidMeterId(meter_id) ? meter_id : "_invalid";
-  ev.kind = "rejected_message";
-  nlohmann::json detail{{"topic", topic}, {"reason", reason},
-                        {"payload", std::string(payload, payload + std::min(len, 2048))}};
-  ev.detail = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  batch.events.push_back(std::move(ev));
-  if (Status s = pipeline_->RecordRejected(std::move(batch)); !s.ok()) {
-    // The store is down: the log is then the only place the message stays visible.
-    spdlog::error("mqtt: could not record the rejected message on {} ({}): {}", topic, s.ToString(),
-                  std::string(payload, payload + std::min(len, 2048)));
-  }
 }
 
 void MqttIngest::AddHandler(const std::string& suffix, TopicHandler handler) {
@@ -195,71 +100,317 @@ void MqttIngest::AddHandler(const std::string& suffix, TopicHandler handler) {
   handlers_[suffix] = std::move(handler);
 }
 
-void MqttIngest::HandleMessage(const std::string& topic, const char* payload, int len) {
-  ++messages_;
-  std::string shard, rest;
-  std::string meter = MeterOfTopic(topic, &shard, &rest);
-  auto handler = handlers_.find(rest);
-  if (meter.empty() || !IsValidMeterId(meter) || (rest != "readings" && handler == handlers_.end())) {
-    RecordBadMessage(topic, meter, "topic is not meters/<shard>/<meter_id>/readings (or a device topic) with a valid meter id",
-                     payload, len);
+Status MqttIngest::Start() {
+  std::vector<int> shards = options_.shards;
+  if (shards.empty())
+    for (int shard = 0; shard < kShardCount; ++shard) shards.push_back(shard);
+  for (int shard : shards) {
+    if (shard < 0 || shard >= kShardCount) return InvalidArgument("mqtt: no shard " + std::to_string(shard));
+    auto s = std::make_unique<Session>();
+    s->owner = this;
+    s->shard = shard;
+    s->client_id = options_.client_id + "-" + std::to_string(shard);
+    s->topics.push_back("meters/" + std::to_string(shard) + "/+/readings");
+    for (const auto& [suffix, handler] : handlers_) s->topics.push_back("meters/" + std::to_string(shard) + "/+/" + suffix);
+    sessions_.push_back(std::move(s));
+  }
+  MH_RETURN_IF_ERROR(StartPublisher());
+  const size_t n = std::clamp<size_t>(static_cast<size_t>(std::max(1, options_.io_threads)), 1, sessions_.size());
+  for (size_t i = 0; i < n; ++i) threads_.emplace_back([this, i, n] { IoLoop(i, n); });
+  return Status::Ok();
+}
+
+Status MqttIngest::StartPublisher() {
+  publisher_ = mosquitto_new((options_.client_id + "-cmd").c_str(), /*clean_session=*/true, nullptr);
+  if (publisher_ == nullptr) return Internal("mosquitto_new failed");
+  if (!options_.username.empty())
+    mosquitto_username_pw_set(publisher_, options_.username.c_str(), options_.password.c_str());
+  mosquitto_reconnect_delay_set(publisher_, 1, 30, true);
+  int rc = mosquitto_loop_start(publisher_);
+  if (rc != MOSQ_ERR_SUCCESS) return Internal(std::string("mosquitto_loop_start: ") + mosquitto_strerror(rc));
+  rc = mosquitto_connect_async(publisher_, options_.host.c_str(), options_.port, options_.keepalive_s);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    spdlog::warn("mqtt: cannot connect to {}:{} yet ({}); retrying in the background", options_.host, options_.port,
+                 mosquitto_strerror(rc));
+  }
+  return Status::Ok();
+}
+
+void MqttIngest::Stop() {
+  if (sessions_.empty() && publisher_ == nullptr) return;
+  stopping_ = true;
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  // What the sessions read but did not store is not acknowledged: destroying a client closes its
+  // socket without writing, and the broker keeps those messages for the next start.
+  for (auto& s : sessions_) {
+    if (s->mosq != nullptr) mosquitto_destroy(s->mosq);
+    s->mosq = nullptr;
+  }
+  sessions_.clear();
+  if (publisher_ != nullptr) {
+    mosquitto_disconnect(publisher_);
+    mosquitto_loop_stop(publisher_, false);
+    mosquitto_destroy(publisher_);
+    publisher_ = nullptr;
+  }
+  group_.Stop();
+}
+
+Status MqttIngest::Publish(const std::string& topic, const std::string& payload) {
+  if (publisher_ == nullptr) return FailedPrecondition("mqtt not started");
+  int rc = mosquitto_publish(publisher_, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1,
+                             false);
+  if (rc != MOSQ_ERR_SUCCESS) return Unavailable(std::string("mqtt publish: ") + mosquitto_strerror(rc));
+  return Status::Ok();
+}
+
+// --- a session's life, on its I/O thread -------------------------------------------------------
+
+void MqttIngest::Connect(Session& s) {
+  s.mosq = mosquitto_new(s.client_id.c_str(), /*clean_session=*/false, &s);
+  if (s.mosq == nullptr) {
+    s.next_connect_ms = NowMs() + 1000;
     return;
   }
-  if (shard != std::to_string(ShardOf(meter))) {
-    RecordBadMessage(topic, meter, "wrong shard " + shard + " for meter " + meter + " (expected " +
-                                       std::to_string(ShardOf(meter)) + ")", payload, len);
+  // Our own loop decides when queued packets (the PUBACKs) are written.
+  mosquitto_threaded_set(s.mosq, true);
+  if (!options_.username.empty()) mosquitto_username_pw_set(s.mosq, options_.username.c_str(), options_.password.c_str());
+  mosquitto_connect_with_flags_callback_set(s.mosq, &MqttIngest::OnConnect);
+  mosquitto_subscribe_callback_set(s.mosq, &MqttIngest::OnSubscribe);
+  mosquitto_disconnect_callback_set(s.mosq, &MqttIngest::OnDisconnect);
+  mosquitto_message_callback_set(s.mosq, &MqttIngest::OnMessage);
+  const int rc = mosquitto_connect_async(s.mosq, options_.host.c_str(), options_.port, options_.keepalive_s);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    if (s.backoff_ms == 0 && !s.had_session)
+      spdlog::warn("mqtt: shard {}: cannot connect to {}:{} ({}); retrying", s.shard, options_.host, options_.port,
+                   mosquitto_strerror(rc));
+    mosquitto_destroy(s.mosq);
+    s.mosq = nullptr;
+    s.backoff_ms = std::min(30000, std::max(250, s.backoff_ms * 2));
+    s.next_connect_ms = NowMs() + s.backoff_ms;
     return;
   }
-  if (len > options_.max_payload_bytes) {
-    RecordBadMessage(topic, meter, "payload of " + std::to_string(len) + " bytes exceeds the limit", payload, len);
+  s.open = true;
+  s.last_misc_ms = NowMs();
+}
+
+// Closes the session's socket without writing anything queued (unstored messages stay unacked)
+// and schedules a reconnect.
+void MqttIngest::Cut(Session& s, const std::string& why) {
+  if (!stopping_) spdlog::warn("mqtt: shard {}: {}; reconnecting", s.shard, why);
+  if (s.mosq != nullptr) mosquitto_destroy(s.mosq);
+  s.mosq = nullptr;
+  s.open = false;
+  s.up = false;
+  s.inbox.clear();
+  s.backoff_ms = std::min(30000, std::max(250, s.backoff_ms * 2));
+  s.next_connect_ms = NowMs() + s.backoff_ms;
+}
+
+void MqttIngest::OnConnect(struct mosquitto* m, void* ptr, int rc, int flags) {
+  auto* s = static_cast<Session*>(ptr);
+  if (rc != 0) {
+    spdlog::error("mqtt: shard {}: the broker refused the connection: {}", s->shard, mosquitto_connack_string(rc));
     return;
   }
-  if (handler != handlers_.end()) {
-    HandleDeviceMessage(handler->second, topic, meter, payload, len);
+  const bool session_present = (flags & 1) != 0;
+  if (s->had_session && !session_present) {
+    // The broker forgot this session (restarted without persistence, or expired it): what it held
+    // for us — acknowledged to the meters, not yet stored here — is lost.
+    ++s->owner->sessions_lost_;
+    spdlog::error("mqtt: shard {}: the broker lost session {} (no session present on reconnect): messages it "
+                  "held for it are gone — check its persistence (docs/mqtt.md)",
+                  s->shard, s->client_id);
+  }
+  s->had_session = true;
+  s->backoff_ms = 0;
+  // The session counts as up only once the broker acknowledged the subscription: before, what
+  // meters publish is not routed to it (on a first start the broker would drop it).
+  std::vector<char*> topics;
+  for (const auto& topic : s->topics) topics.push_back(const_cast<char*>(topic.c_str()));
+  int mid = 0;
+  if (int sub = mosquitto_subscribe_multiple(m, &mid, static_cast<int>(topics.size()), topics.data(), 1, 0, nullptr);
+      sub != MOSQ_ERR_SUCCESS) {
+    spdlog::error("mqtt: shard {}: subscribing failed: {}", s->shard, mosquitto_strerror(sub));
     return;
   }
-  auto parsed = codec::ParseReadingsJson(std::string_view(payload, static_cast<size_t>(len)), meter);
-  if (!parsed.ok()) {
-    RecordBadMessage(topic, meter, parsed.status().message(), payload, len);
-    return;
-  }
-  for (const auto& issue : parsed->issues) {
-    RecordBadMessage(topic, meter, "element " + std::to_string(issue.line) + ": " + issue.field + ": " + issue.message,
-                     payload, len);
-  }
-  if (parsed->readings.empty()) return;
-  // Commit before returning: only then may libmosquitto write the PUBACK it has queued.
-  for (int attempt = 1;; ++attempt) {
-    auto result = group_.Submit(parsed->readings, "mqtt");
-    if (result.ok()) return;
-    spdlog::error("mqtt: storing readings of {} failed (attempt {}): {}", meter, attempt, result.status().ToString());
-    if (stopping_) {
-      // Never acknowledge what was not stored: leave without letting the PUBACK out.
-      spdlog::critical("mqtt: shutting down with an unstored message; exiting so the broker redelivers it");
-      std::_Exit(75);
+  s->subscribe_mid = mid;
+}
+
+void MqttIngest::OnSubscribe(struct mosquitto*, void* ptr, int mid, int count, const int* granted) {
+  auto* s = static_cast<Session*>(ptr);
+  if (mid != s->subscribe_mid) return;
+  for (int i = 0; i < count; ++i) {
+    if (granted[i] > 1) {  // 0x80: refused (e.g. by an ACL)
+      spdlog::error("mqtt: shard {}: the broker refused subscription {}", s->shard, s->topics[static_cast<size_t>(i)]);
+      return;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5000, 100 * attempt)));
+  }
+  s->up = true;
+  if (s->owner->connected())
+    spdlog::info("mqtt: connected to {}:{} ({} shard sessions)", s->owner->options_.host, s->owner->options_.port,
+                 s->owner->sessions_.size());
+}
+
+void MqttIngest::OnDisconnect(struct mosquitto*, void* ptr, int) { static_cast<Session*>(ptr)->up = false; }
+
+void MqttIngest::OnMessage(struct mosquitto*, void* ptr, const struct mosquitto_message* msg) {
+  auto* s = static_cast<Session*>(ptr);
+  s->inbox.push_back({msg->topic, std::string(static_cast<const char*>(msg->payload),
+                                              static_cast<size_t>(std::max(0, msg->payloadlen)))});
+}
+
+void MqttIngest::IoLoop(size_t index, size_t stride) {
+  std::vector<Session*> mine;
+  for (size_t i = index; i < sessions_.size(); i += stride) mine.push_back(sessions_[i].get());
+  std::vector<pollfd> fds;
+  std::vector<Session*> polled, read;
+  while (!stopping_) {
+    const int64_t now = NowMs();
+    for (Session* s : mine)
+      if (!s->open && now >= s->next_connect_ms) Connect(*s);
+    fds.clear();
+    polled.clear();
+    for (Session* s : mine) {
+      if (!s->open) continue;
+      const int fd = mosquitto_socket(s->mosq);
+      if (fd < 0) {
+        Cut(*s, "connection lost");
+        continue;
+      }
+      short events = POLLIN;
+      if (mosquitto_want_write(s->mosq)) events |= POLLOUT;
+      fds.push_back({fd, events, 0});
+      polled.push_back(s);
+    }
+    if (fds.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    if (::poll(fds.data(), fds.size(), 100) < 0) continue;
+    // 1. Read everything that arrived; the PUBACKs libmosquitto queues stay unsent.
+    read.clear();
+    for (size_t i = 0; i < fds.size(); ++i) {
+      Session* s = polled[i];
+      if ((fds[i].revents & (POLLIN | POLLERR | POLLHUP)) == 0) continue;
+      const int rc = mosquitto_loop_read(s->mosq, 1);
+      if (rc != MOSQ_ERR_SUCCESS) {
+        Cut(*s, std::string("connection lost (") + mosquitto_strerror(rc) + ")");
+        continue;
+      }
+      if (!s->inbox.empty()) read.push_back(s);
+    }
+    // 2. Store it, durably, in one commit.
+    if (!read.empty() && !Process(read)) {
+      for (Session* s : read)
+        if (s->open) Cut(*s, "storing its messages failed; the broker redelivers them");
+    }
+    for (Session* s : read) s->inbox.clear();
+    // 3. Only now let the PUBACKs (and subscriptions, pings) out.
+    const int64_t after = NowMs();
+    for (Session* s : mine) {
+      if (!s->open) continue;
+      if (after - s->last_misc_ms >= 1000) {
+        s->last_misc_ms = after;
+        if (int rc = mosquitto_loop_misc(s->mosq); rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN) {
+          Cut(*s, std::string("keepalive: ") + mosquitto_strerror(rc));
+          continue;
+        }
+      }
+      if (mosquitto_want_write(s->mosq)) {
+        if (int rc = mosquitto_loop_write(s->mosq, 1); rc != MOSQ_ERR_SUCCESS) {
+          Cut(*s, std::string("writing failed (") + mosquitto_strerror(rc) + ")");
+        }
+      }
+    }
   }
 }
 
-// Same acknowledgement rule as readings: return (and so let the PUBACK out) only once the
-// handler has either done its work or refused the message for good.
-void MqttIngest::HandleDeviceMessage(const TopicHandler& handler, const std::string& topic, const std::string& meter,
-                                     const char* payload, int len) {
-  for (int attempt = 1;; ++attempt) {
-    Status s = handler(meter, std::string_view(payload, static_cast<size_t>(len)));
-    if (s.ok()) return;
-    if (s.code() != StatusCode::kUnavailable && s.code() != StatusCode::kStorageFull &&
-        s.code() != StatusCode::kInternal) {
-      RecordBadMessage(topic, meter, s.message(), payload, len);
-      return;
+bool MqttIngest::Process(std::vector<Session*>& sessions) {
+  Batch batch;
+  bool all_handled = true;
+  for (Session* s : sessions) {
+    for (const Message& m : s->inbox) {
+      ++messages_;
+      if (!Handle(m, batch)) {
+        all_handled = false;
+        Cut(*s, "a handler failed on " + m.topic);
+        break;
+      }
     }
-    spdlog::error("mqtt: handling {} failed (attempt {}): {}", topic, attempt, s.ToString());
-    if (stopping_) {
-      spdlog::critical("mqtt: shutting down with an unhandled message; exiting so the broker redelivers it");
-      std::_Exit(75);
+  }
+  if (!batch.readings.empty()) {
+    auto result = group_.Submit(batch.readings, "mqtt");
+    if (!result.ok()) {
+      spdlog::error("mqtt: storing {} readings failed: {}", batch.readings.size(), result.status().ToString());
+      return false;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5000, 100 * attempt)));
+  }
+  ++batches_;
+  return all_handled;
+}
+
+bool MqttIngest::Handle(const Message& m, Batch& batch) {
+  std::string shard, rest;
+  const std::string meter = MeterOfTopic(m.topic, &shard, &rest);
+  auto handler = handlers_.find(rest);
+  if (meter.empty() || !IsValidMeterId(meter) || (rest != "readings" && handler == handlers_.end())) {
+    RecordBadMessage(m.topic, meter, "topic is not meters/<shard>/<meter_id>/readings (or a device topic) with a valid meter id",
+                     m.payload);
+    return true;
+  }
+  if (shard != std::to_string(ShardOf(meter))) {
+    RecordBadMessage(m.topic, meter, "wrong shard " + shard + " for meter " + meter + " (expected " +
+                                         std::to_string(ShardOf(meter)) + ")", m.payload);
+    return true;
+  }
+  if (static_cast<int64_t>(m.payload.size()) > options_.max_payload_bytes) {
+    RecordBadMessage(m.topic, meter, "payload of " + std::to_string(m.payload.size()) + " bytes exceeds the limit",
+                     m.payload);
+    return true;
+  }
+  if (handler != handlers_.end()) {
+    Status s = handler->second(meter, m.payload);
+    if (s.ok()) return true;
+    // The store down or full: not the message's fault, so it is retried, not recorded as bad.
+    if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kStorageFull ||
+        s.code() == StatusCode::kInternal) {
+      spdlog::error("mqtt: handling {} failed: {}", m.topic, s.ToString());
+      return false;
+    }
+    RecordBadMessage(m.topic, meter, s.message(), m.payload);
+    return true;
+  }
+  auto parsed = codec::ParseReadingsJson(m.payload, meter);
+  if (!parsed.ok()) {
+    RecordBadMessage(m.topic, meter, parsed.status().message(), m.payload);
+    return true;
+  }
+  for (const auto& issue : parsed->issues) {
+    RecordBadMessage(m.topic, meter, "element " + std::to_string(issue.line) + ": " + issue.field + ": " + issue.message,
+                     m.payload);
+  }
+  for (auto& r : parsed->readings) batch.readings.push_back(std::move(r));
+  return true;
+}
+
+void MqttIngest::RecordBadMessage(const std::string& topic, const std::string& meter_id, const std::string& reason,
+                                  std::string_view payload) {
+  ++bad_messages_;
+  spdlog::warn("mqtt: rejected message on {}: {}", topic, reason);
+  // Keep the bad message where someone can see it: as an event on the meter it names.
+  store::IngestBatch batch;
+  store::ReadingEvent ev;
+  ev.meter_id = IsValidMeterId(meter_id) ? meter_id : "_invalid";
+  ev.kind = "rejected_message";
+  nlohmann::json detail{{"topic", topic}, {"reason", reason}, {"payload", std::string(payload.substr(0, 2048))}};
+  ev.detail = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  batch.events.push_back(std::move(ev));
+  if (Status s = pipeline_->RecordRejected(std::move(batch)); !s.ok()) {
+    // The store is down: the log is then the only place the message stays visible.
+    spdlog::error("mqtt: could not record the rejected message on {} ({}): {}", topic, s.ToString(),
+                  std::string(payload.substr(0, 2048)));
   }
 }
 

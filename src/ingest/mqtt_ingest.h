@@ -1,29 +1,35 @@
-// MQTT ingestion (SPEC 0.2): subscribes to meters/+/+/readings at QoS 1 on a real broker and feeds
-// every message through the Pipeline, acknowledging only what is durably stored.
+// MQTT ingestion (SPEC 0.2): one persistent session per shard on a real broker, subscribed at
+// QoS 1 to meters/<shard>/+/readings (and the device topics the method areas handle), feeding
+// every message through the Pipeline and acknowledging only what is durably stored.
 //
-// Why this is safe with libmosquitto 2.0.11 (Debian 12), which sends the QoS 1 PUBACK itself:
-// handle__publish() queues the PUBACK *before* calling on_message (lib/handle_publish.c), and in
-// threaded mode (mosquitto_loop_start) packet__queue() only queues — the network thread writes
-// queued packets in mosquitto_loop_write(), after the read handler (and so our on_message) has
-// returned (lib/packet_mosq.c, lib/loop.c). We therefore wait inside on_message until the
-// readings are committed: the PUBACK reaches the socket only after the commit. If the store fails
-// we never return normally from on_message (retry, or exit without acknowledging), so the broker
-// redelivers. Sessions are persistent (clean_session=false, fixed client ids), so messages
-// published while the daemon is down, or in flight when it died, are redelivered; the store's
-// idempotent upserts make the redelivery harmless. tests/mqtt_ingest_test pins this with SIGKILL.
+// Why one session per shard: a meter's messages always travel on its shard's session, in order,
+// so one consumer judges them in order; a shard's messages queue in the broker (persistent
+// session, fixed client id <client_id>-<shard>) while nobody consumes it; and the scale-out
+// (SPEC 7) hands shards, hence sessions, from worker to worker.
 //
-// Throughput: one connection can only have one message waiting for its commit, so we open
-// `connections` connections, each subscribed to a fixed subset of the 64 shards (shard mod N).
-// A meter's messages always travel on one connection, in order; the connections' waiting
-// messages share one commit through the GroupCommitter (one fsync for up to N messages).
+// Why the PUBACK waits for the commit, and how: libmosquitto (Debian 12: 2.0.11) queues the QoS 1
+// PUBACK itself when a PUBLISH arrives, before calling on_message (lib/handle_publish.c). With
+// mosquitto_threaded_set(true) and our own loop, a queued packet reaches the socket only when we
+// call mosquitto_loop_write (lib/packet_mosq.c: packet__queue writes at once only when unthreaded).
+// So each I/O thread reads everything its sessions have (many messages per session, up to the
+// broker's max_inflight_messages), stores them all in ONE durable commit (shared through the
+// GroupCommitter with the other threads' batches), and only then writes the queued PUBACKs.
+// If the commit fails, the sessions of that batch are cut without writing: the broker redelivers
+// (the store's idempotent writes make that harmless). tests/mqtt_ingest_test pins it with SIGKILL.
+//
+// A lost session — a CONNACK without "session present" on a reconnect of a session that had one,
+// i.e. a broker restarted without its persistence — is logged and counted: what the broker held
+// for it is gone (docs/mqtt.md: the broker settings the durability contract needs).
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
-#include <string_view>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include "base/status.h"
@@ -38,8 +44,9 @@ namespace mh::ingest {
 struct MqttOptions {
   std::string host = "127.0.0.1";
   int port = 1883;
-  std::string client_id = "meterhub-ingest";  // prefix of the fixed ids: sessions survive restarts
-  int connections = 8;                          // keep it fixed for a broker: sessions are per id
+  std::string client_id = "meterhub-ingest";  // sessions are <client_id>-<shard>, fixed: they survive restarts
+  int io_threads = 8;                           // threads driving the shard sessions
+  std::vector<int> shards;                      // the shards to consume; empty = all 64
   std::string username;
   std::string password;
   int keepalive_s = 30;
@@ -57,52 +64,61 @@ class MqttIngest {
   MqttIngest(const MqttIngest&) = delete;
   MqttIngest& operator=(const MqttIngest&) = delete;
 
-  // Connects (asynchronously; reconnects by itself) and starts the network thread.
+  // Starts the I/O threads; sessions connect (and reconnect) by themselves.
   Status Start();
   void Stop();
-  // All connections are up and their subscriptions acknowledged by the broker.
+  // Every session is up and its subscription acknowledged by the broker.
   bool connected() const;
 
   // Messages on meters/<shard>/<meter_id>/<suffix> (e.g. "relay/forward") go to `handler`, with
-  // the same acknowledgement rule as readings: OK → acked; Unavailable/Internal → retried, never
-  // acked while failing; any other error → recorded as a rejected message and acked. Call
-  // before Start().
+  // the same acknowledgement rule as readings: OK → acked; Unavailable/Internal → not acked (the
+  // session is cut and the broker redelivers); any other error → recorded as a rejected message
+  // and acked. Call before Start().
   using TopicHandler = std::function<Status(const std::string& meter_id, std::string_view payload)>;
   void AddHandler(const std::string& suffix, TopicHandler handler);
 
-  // Publishes on the first connection (commands to meters). QoS 1.
+  // Publishes at QoS 1 on the command session (commands to meters).
   Status Publish(const std::string& topic, const std::string& payload);
 
   int64_t messages() const { return messages_.load(); }
   int64_t bad_messages() const { return bad_messages_.load(); }
+  int64_t sessions_lost() const { return sessions_lost_.load(); }
+  int64_t batches() const { return batches_.load(); }
 
  private:
-  struct Connection {
-    MqttIngest* owner = nullptr;
-    int index = 0;
-    struct mosquitto* mosq = nullptr;
-    std::vector<std::string> topics;
-    std::atomic<int> subscribe_mid{-1};
-    std::atomic<bool> connected{false};  // connected and the subscription acknowledged
+  struct Message {
+    std::string topic;
+    std::string payload;
   };
-  static void OnConnect(struct mosquitto*, void* conn, int rc);
-  static void OnSubscribe(struct mosquitto*, void* conn, int mid, int count, const int* granted);
-  static void OnDisconnect(struct mosquitto*, void* conn, int rc);
-  static void OnMessage(struct mosquitto*, void* conn, const struct mosquitto_message* msg);
-  void HandleMessage(const std::string& topic, const char* payload, int len);
-  void HandleDeviceMessage(const TopicHandler& handler, const std::string& topic, const std::string& meter,
-                           const char* payload, int len);
+  struct Session;
+  struct Batch;
+
+  static void OnConnect(struct mosquitto*, void* session, int rc, int flags);
+  static void OnSubscribe(struct mosquitto*, void* session, int mid, int count, const int* granted);
+  static void OnDisconnect(struct mosquitto*, void* session, int rc);
+  static void OnMessage(struct mosquitto*, void* session, const struct mosquitto_message* msg);
+
+  void IoLoop(size_t thread_index, size_t stride);
+  void Connect(Session& s);
+  void Cut(Session& s, const std::string& why);
+  // Stores what the sessions read; false when nothing may be acknowledged.
+  bool Process(std::vector<Session*>& sessions);
+  // Handles one message into `batch`: readings collected, device messages run, bad ones recorded.
+  // Returns false when the message must not be acknowledged (a handler failed transiently).
+  bool Handle(const Message& m, Batch& batch);
   void RecordBadMessage(const std::string& topic, const std::string& meter_id, const std::string& reason,
-                        const char* payload, int len);
+                        std::string_view payload);
+  Status StartPublisher();
 
   Pipeline* const pipeline_;
   const MqttOptions options_;
   GroupCommitter group_;
   std::map<std::string, TopicHandler> handlers_;  // constant once started
-  std::vector<std::unique_ptr<Connection>> connections_;
+  std::vector<std::unique_ptr<Session>> sessions_;  // constant once started
+  std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int64_t> messages_{0};
-  std::atomic<int64_t> bad_messages_{0};
+  struct mosquitto* publisher_ = nullptr;  // the command session (threaded libmosquitto loop)
+  std::atomic<int64_t> messages_{0}, bad_messages_{0}, sessions_lost_{0}, batches_{0};
 };
 
 }  // namespace mh::ingest

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@ const char* UnitOf(const store::MeterInfo& info) { return info.kind == "water" ?
 void SubmitSummary::Add(const SubmitSummary& o) {
   received += o.received;
   accepted += o.accepted;
+  conflicts += o.conflicts;
   duplicates += o.duplicates;
   late += o.late;
   for (int i = 0; i < 4; ++i) quarantined[i] += o.quarantined[i];
@@ -33,9 +35,16 @@ struct Pipeline::Pending {
   store::IngestBatch batch;
   SubmitSummary* summary = nullptr;                            // of the request being judged
   std::unordered_map<std::string, MeterEntry> backup;          // entries as before this Submit
-  std::unordered_map<std::string, std::vector<vee::Point>> accepted;  // this Submit's, per meter
+  // This Submit's accepted readings per meter, by ts: value and index in batch.accepted (ordered
+  // maps keep every late reading's neighbour lookup logarithmic, however the rows are ordered).
+  std::unordered_map<std::string, std::map<int64_t, std::pair<double, size_t>>> accepted;
   std::unordered_map<std::string, bool> unknown;               // meters found missing in this Submit
   std::set<std::string> touched;                               // meters whose state this Submit changed
+
+  void Accept(store::StoredReading reading) {
+    accepted[reading.meter_id][reading.ts] = {reading.value, batch.accepted.size()};
+    batch.accepted.push_back(std::move(reading));
+  }
 };
 
 Pipeline::Pipeline(store::Store* store, const Clock* clock, PipelineOptions options)
@@ -83,7 +92,7 @@ Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pendi
   MH_ASSIGN_OR_RETURN(entry.terminals, store_->ListTerminals(meter_id));
   MH_ASSIGN_OR_RETURN(std::vector<store::MeterStateRecord> states, store_->LoadMeterStates({meter_id}));
   if (!states.empty()) {
-    auto state = vee::MeterState::FromJson(states.front().state_json);
+    auto state = vee::MeterState::Decode(states.front().state);
     if (!state.ok()) return state.status().WithContext("meter state of " + meter_id);
     entry.state = std::move(state).value();
   }
@@ -103,7 +112,8 @@ Status Pipeline::LearnThresholds(MeterEntry& entry, const Pending& pending) {
   for (const auto& s : stored) points.push_back({s.ts, s.value});
   // Readings accepted earlier in this same Submit are not committed yet: add them.
   if (auto it = pending.accepted.find(id); it != pending.accepted.end()) {
-    for (const auto& p : it->second) {
+    for (const auto& [ts, accepted] : it->second) {
+      const vee::Point p{ts, accepted.first};
       if (p.ts <= peak.from) {
         if (points.empty() || points.front().ts < p.ts) {
           if (!points.empty() && points.front().ts <= peak.from) points.front() = p;
@@ -130,9 +140,7 @@ Status Pipeline::LearnThresholds(MeterEntry& entry, const Pending& pending) {
   return Status::Ok();
 }
 
-Result<bool> Pipeline::IsStoredDuplicate(const std::string& meter_id, const Reading& r) {
-  MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> same, store_->QueryReadings(meter_id, {r.ts, r.ts}, 1));
-  if (!same.empty()) return r.value.has_value() && *r.value == same.front().value;
+Result<bool> Pipeline::IsQuarantineDuplicate(const std::string& meter_id, const Reading& r) {
   MH_ASSIGN_OR_RETURN(std::vector<store::QuarantinedReading> q, store_->QueryQuarantine(meter_id, {r.ts, r.ts}, 16));
   for (const auto& row : q) {
     if (row.value.has_value() == r.value.has_value() && (!row.value || *row.value == *r.value) &&
@@ -140,6 +148,52 @@ Result<bool> Pipeline::IsStoredDuplicate(const std::string& meter_id, const Read
       return true;
   }
   return false;
+}
+
+Result<std::optional<store::StoredReading>> Pipeline::AcceptedAt(const std::string& meter_id, int64_t ts,
+                                                                 Pending& pending) {
+  if (auto m = pending.accepted.find(meter_id); m != pending.accepted.end()) {
+    if (auto it = m->second.find(ts); it != m->second.end())
+      return std::optional<store::StoredReading>(pending.batch.accepted[it->second.second]);
+  }
+  return store_->GetReading(meter_id, ts);
+}
+
+// The first accepted value of a reading stays: a different one (a meter's own retry with another
+// value, a relay, or a device trying to rewrite its billed history) is kept as an event naming
+// both values, never written over the stored one. Corrections go through Correct().
+Status Pipeline::RecordConflict(const Reading& r, const store::StoredReading& stored, const std::string& source,
+                                Pending& pending) {
+  store::ReadingEvent ev;
+  ev.meter_id = r.meter_id;
+  ev.ts_from = ev.ts_to = r.ts;
+  ev.kind = "value_conflict";
+  ev.detail = nlohmann::json{{"stored", stored.value},
+                             {"received", r.value ? nlohmann::json(*r.value) : nlohmann::json(r.raw_value)},
+                             {"source", source},
+                             {"stored_source", stored.source}}
+                  .dump();
+  pending.batch.events.push_back(std::move(ev));
+  ++pending.summary->conflicts;
+  return Status::Ok();
+}
+
+Status Pipeline::RejectFuture(const Reading& r, size_t index, const std::string& source, int64_t limit,
+                              Pending& pending) {
+  const std::string why = "timestamp " + FormatIsoUtc(r.ts) + " is in the future (later than " +
+                          FormatIsoUtc(limit) + ", ingest.max_future past the server's clock)";
+  ++pending.summary->rejected;
+  pending.summary->issues.push_back({static_cast<int64_t>(index), "timestamp", why, ""});
+  store::ReadingEvent ev;
+  ev.meter_id = r.meter_id;
+  ev.ts_from = ev.ts_to = r.ts;
+  ev.kind = "future_timestamp";
+  ev.detail = nlohmann::json{{"reason", why},
+                             {"source", source},
+                             {"value", r.value ? nlohmann::json(*r.value) : nlohmann::json(r.raw_value)}}
+                  .dump();
+  pending.batch.events.push_back(std::move(ev));
+  return Status::Ok();
 }
 
 Status Pipeline::AddAlerts(MeterEntry& entry, const Reading& r, const vee::PeriodCheck& check, Pending& pending) {
@@ -211,10 +265,17 @@ Status Pipeline::JudgeLate(const Reading& r, size_t i, const SubmitRequest& requ
     next_row = stored_after.front();
     after = vee::Point{next_row->ts, next_row->value};
   }
-  std::vector<vee::Point>& fresh = pending.accepted[r.meter_id];
-  for (const vee::Point& p : fresh) {
-    if (p.ts < r.ts && (!before || p.ts > before->ts)) before = p;
-    if (p.ts > r.ts && (!after || p.ts < after->ts)) after = p;
+  auto& fresh = pending.accepted[r.meter_id];
+  std::optional<size_t> after_in_batch;
+  if (auto it = fresh.lower_bound(r.ts); it != fresh.begin()) {
+    auto prev = std::prev(it);
+    if (!before || prev->first > before->ts) before = vee::Point{prev->first, prev->second.first};
+  }
+  if (auto it = fresh.upper_bound(r.ts); it != fresh.end()) {
+    if (!after || it->first <= after->ts) {
+      after = vee::Point{it->first, it->second.first};
+      after_in_batch = it->second.second;
+    }
   }
   const double v = *r.value;
   if ((before && v < before->value) || (after && v > after->value)) {
@@ -226,26 +287,25 @@ Status Pipeline::JudgeLate(const Reading& r, size_t i, const SubmitRequest& requ
     return Status::Ok();
   }
   const std::vector<std::string>* quality = request.quality;
-  pending.batch.accepted.push_back({r.meter_id, r.ts, v, before ? v - before->value : 0.0, source,
-                                    quality && i < quality->size() ? (*quality)[i] : std::string()});
+  store::StoredReading late;
+  late.meter_id = r.meter_id;
+  late.ts = r.ts;
+  late.value = v;
+  late.consumption = before ? v - before->value : 0.0;
+  late.source = source;
+  late.quality = quality && i < quality->size() ? (*quality)[i] : std::string();
+  pending.Accept(std::move(late));
   if (after) {
     // The reading after now follows this one: its consumption shrinks by what this one took.
-    bool in_batch = false;
-    for (store::StoredReading& s : pending.batch.accepted) {
-      if (s.meter_id == r.meter_id && s.ts == after->ts) {
-        s.consumption = s.value - v;
-        in_batch = true;
-      }
-    }
-    if (!in_batch && next_row) {
+    if (after_in_batch) {
+      store::StoredReading& s = pending.batch.accepted[*after_in_batch];
+      s.consumption = s.value - v;
+    } else if (next_row) {
       store::StoredReading rewritten = *next_row;
       rewritten.consumption = rewritten.value - v;
-      pending.batch.accepted.push_back(std::move(rewritten));
+      pending.Accept(std::move(rewritten));
     }
   }
-  fresh.insert(std::upper_bound(fresh.begin(), fresh.end(), r.ts,
-                                [](int64_t ts, const vee::Point& p) { return ts < p.ts; }),
-               vee::Point{r.ts, v});
   ++summary.accepted;
   ++summary.late;
   return Status::Ok();
@@ -274,18 +334,31 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
     pending.batch.events.push_back(std::move(ev));
     return Status::Ok();
   }
+  // A reading from the future (a meter with a bad clock) would become p and make every genuine
+  // reading after it look late: refused, and kept as an event.
+  const int64_t latest = now + options_.max_future_s + entry->params.interval_s;
+  if (r.ts > latest) return RejectFuture(r, i, source, latest, pending);
+
   pending.touched.insert(r.meter_id);
   vee::MeterState& st = entry->state;
 
-  // Redelivery (MQTT after a crash, a retried POST): a reading at or before p is either already
-  // stored — nothing to do — or an out-of-order reading, which is kept in the quarantine.
+  // Redelivery (MQTT after a crash, a retried POST), a retry, a relay: a reading at or before p.
+  // The same value at a stored reading's ts is a duplicate, a different one a conflict (the first
+  // value stays); at a new ts it is a late reading, judged against its neighbours.
   if (st.last && r.ts <= st.last->ts) {
-    bool dup = false;
     if (r.ts == st.last->ts && r.value && *r.value == st.last->value) {
-      dup = true;
-    } else {
-      MH_ASSIGN_OR_RETURN(dup, IsStoredDuplicate(r.meter_id, r));
+      ++pending.summary->duplicates;
+      return Status::Ok();
     }
+    MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, AcceptedAt(r.meter_id, r.ts, pending));
+    if (stored) {
+      if (r.value && *r.value == stored->value) {
+        ++pending.summary->duplicates;
+        return Status::Ok();
+      }
+      return RecordConflict(r, *stored, source, pending);
+    }
+    MH_ASSIGN_OR_RETURN(bool dup, IsQuarantineDuplicate(r.meter_id, r));
     if (dup) {
       ++pending.summary->duplicates;
       return Status::Ok();
@@ -301,7 +374,7 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
   vee::Judgement j = vee::Judge(st, r, entry->params, options_.vee);
   if (j.verdict != Verdict::kOk) {
     // An abnormal reading redelivered: it is in the quarantine already.
-    MH_ASSIGN_OR_RETURN(bool dup, IsStoredDuplicate(r.meter_id, r));
+    MH_ASSIGN_OR_RETURN(bool dup, IsQuarantineDuplicate(r.meter_id, r));
     if (dup) {
       ++pending.summary->duplicates;
       return Status::Ok();
@@ -314,10 +387,14 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
         {r.meter_id, r.ts, r.value, r.raw_value, j.verdict, j.reason, source, now});
     ++pending.summary->quarantined[static_cast<int>(j.verdict)];
   } else {
-    store::StoredReading s{r.meter_id, r.ts, *r.value, j.consumption, source,
-                           quality && i < quality->size() ? (*quality)[i] : std::string()};
-    pending.batch.accepted.push_back(std::move(s));
-    pending.accepted[r.meter_id].push_back({r.ts, *r.value});
+    store::StoredReading s;
+    s.meter_id = r.meter_id;
+    s.ts = r.ts;
+    s.value = *r.value;
+    s.consumption = j.consumption;
+    s.source = source;
+    if (quality && i < quality->size()) s.quality = (*quality)[i];
+    pending.Accept(std::move(s));
     ++pending.summary->accepted;
   }
 
@@ -336,14 +413,20 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
     ev.detail = reset.detail;
     pending.batch.events.push_back(std::move(ev));
     if (reset.requarantined) {
-      pending.batch.remove_accepted.push_back({r.meter_id, reset.requarantined->ts});
+      pending.batch.remove_accepted.push_back({r.meter_id, reset.requarantined->ts, ""});
+      pending.accepted[r.meter_id].erase(reset.requarantined->ts);
       pending.batch.quarantined.push_back({r.meter_id, reset.requarantined->ts, reset.requarantined->value, "",
                                            Verdict::kSudden, "re-judged: " + reset.detail, source, now});
     }
     for (const auto& [pt, consumption] : reset.reaccepted) {
-      pending.batch.accepted.push_back({r.meter_id, pt.ts, pt.value, consumption, source, ""});
-      pending.batch.remove_quarantined.push_back({r.meter_id, pt.ts});
-      pending.accepted[r.meter_id].push_back(pt);
+      store::StoredReading re;
+      re.meter_id = r.meter_id;
+      re.ts = pt.ts;
+      re.value = pt.value;
+      re.consumption = consumption;
+      re.source = source;
+      pending.Accept(std::move(re));
+      pending.batch.remove_quarantined.push_back({r.meter_id, pt.ts, ""});
     }
     // The re-judged series ends at the current reading: check its period now.
     if (st.last && st.last->ts == r.ts) {
@@ -361,8 +444,39 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
 }
 
 Result<std::vector<SubmitSummary>> Pipeline::SubmitAll(const std::vector<SubmitRequest>& requests) {
-  std::lock_guard<std::mutex> lock(mu_);
+  size_t total = 0;
+  for (const SubmitRequest& r : requests) total += r.readings->size();
+  if (total <= options_.max_readings_per_commit || requests.size() != 1) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return SubmitAllLocked(requests);
+  }
+  // One large request: committed in parts, each under the lock on its own, so that other sources
+  // (MQTT) commit in between and a shutdown stops it at a part's end. Row numbers stay the
+  // request's own.
+  const SubmitRequest& whole = requests.front();
+  const std::vector<Reading>& all = *whole.readings;
+  SubmitSummary summary;
+  for (size_t start = 0; start < all.size(); start += options_.max_readings_per_commit) {
+    const size_t end = std::min(all.size(), start + options_.max_readings_per_commit);
+    std::vector<Reading> part(all.begin() + static_cast<std::ptrdiff_t>(start), all.begin() + static_cast<std::ptrdiff_t>(end));
+    std::vector<std::string> quality_part;
+    if (whole.quality != nullptr) {
+      quality_part.assign(whole.quality->begin() + static_cast<std::ptrdiff_t>(std::min(start, whole.quality->size())),
+                          whole.quality->begin() + static_cast<std::ptrdiff_t>(std::min(end, whole.quality->size())));
+    }
+    SubmitRequest request{&part, whole.source, whole.quality ? &quality_part : nullptr};
+    std::lock_guard<std::mutex> lock(mu_);
+    MH_ASSIGN_OR_RETURN(std::vector<SubmitSummary> done, SubmitAllLocked({request}));
+    for (auto& issue : done.front().issues) issue.line += static_cast<int64_t>(start);
+    summary.Add(done.front());
+  }
+  return std::vector<SubmitSummary>{std::move(summary)};
+}
+
+Result<std::vector<SubmitSummary>> Pipeline::SubmitAllLocked(const std::vector<SubmitRequest>& requests) {
+  if (cancelled_) return Unavailable("ingest is shutting down");
   Pending pending;
+  pending.batch.deferred = options_.deferred_commits;
   std::vector<SubmitSummary> summaries(requests.size());
   const int64_t now = clock_->NowSeconds();
   size_t total = 0;
@@ -381,7 +495,7 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAll(const std::vector<SubmitR
   }
 
   for (const auto& id : pending.touched) {
-    pending.batch.states.push_back({id, meters_.at(id).state.ToJson()});
+    pending.batch.states.push_back({id, meters_.at(id).state.Encode()});
   }
 
   auto t0 = std::chrono::steady_clock::now();
@@ -399,6 +513,7 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAll(const std::vector<SubmitR
     counters_.accepted += s.accepted;
     counters_.duplicates += s.duplicates;
     counters_.rejected += s.rejected;
+    counters_.conflicts += s.conflicts;
     counters_.alerts += s.alerts;
     for (int v = 0; v < 4; ++v) counters_.quarantined[v] += s.quarantined[v];
     alerts += s.alerts;
@@ -407,6 +522,82 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAll(const std::vector<SubmitR
   counters_.commit_micros_total += micros;
   if (alerts > 0 && alerts_hook_) alerts_hook_();
   return summaries;
+}
+
+Result<store::StoredReading> Pipeline::Correct(const Correction& c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cancelled_) return Unavailable("ingest is shutting down");
+  if (!std::isfinite(c.value)) return InvalidArgument("a corrected value must be a finite number");
+  Pending pending;
+  SubmitSummary summary;
+  pending.summary = &summary;
+  MH_ASSIGN_OR_RETURN(MeterEntry * entry, Entry(c.meter_id, pending));
+  auto restore = [&] {
+    for (auto& [id, e] : pending.backup) meters_[id] = std::move(e);
+  };
+  if (entry == nullptr) return NotFound("no meter '" + c.meter_id + "'");
+  const std::string at = c.meter_id + " at " + FormatIsoUtc(c.ts);
+  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, store_->GetReading(c.meter_id, c.ts));
+  if (!stored) {
+    restore();
+    return NotFound("no accepted reading of " + at + " (a quarantined reading is not corrected: post it again)");
+  }
+  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> before, store_->LastReadingAtOrBefore(c.meter_id, c.ts - 1));
+  MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> after,
+                      store_->QueryReadings(c.meter_id, store::TimeRange{c.ts + 1, INT64_MAX}, 1));
+  if ((before && c.value < before->value) || (!after.empty() && c.value > after.front().value)) {
+    restore();
+    std::string why = "a corrected value must lie between its accepted neighbours:";
+    if (before) why += " " + vee::DescribePoint({before->ts, before->value});
+    if (!after.empty()) why += (before ? ", " : " ") + vee::DescribePoint({after.front().ts, after.front().value});
+    return FailedPrecondition(why);
+  }
+  store::ReadingVersion old;
+  old.meter_id = stored->meter_id;
+  old.channel = stored->channel;
+  old.ts = stored->ts;
+  old.version = stored->version;
+  old.value = stored->value;
+  old.consumption = stored->consumption;
+  old.source = stored->source;
+  old.quality = stored->quality;
+  old.replaced_at = clock_->NowSeconds();
+  old.replaced_by = c.by;
+  old.reason = c.reason;
+  pending.batch.versions.push_back(old);
+  store::StoredReading revised = *stored;
+  revised.value = c.value;
+  revised.consumption = before ? c.value - before->value : stored->consumption;
+  revised.version = stored->version + 1;
+  revised.estimated = false;
+  if (!c.quality.empty()) revised.quality = c.quality;
+  pending.Accept(revised);
+  if (!after.empty()) {
+    store::StoredReading next = after.front();
+    next.consumption = next.value - c.value;
+    pending.Accept(std::move(next));
+  }
+  // The register now reads the corrected value: p follows when it was p.
+  vee::MeterState& st = entry->state;
+  if (st.last && st.last->ts == c.ts) {
+    st.last->value = c.value;
+    pending.touched.insert(c.meter_id);
+    pending.batch.states.push_back({c.meter_id, st.Encode()});
+  }
+  store::ReadingEvent ev;
+  ev.meter_id = c.meter_id;
+  ev.ts_from = ev.ts_to = c.ts;
+  ev.kind = "correction";
+  ev.detail = nlohmann::json{{"from", stored->value}, {"to", c.value}, {"version", revised.version}, {"by", c.by},
+                             {"reason", c.reason}}
+                  .dump();
+  pending.batch.events.push_back(std::move(ev));
+  pending.batch.deferred = options_.deferred_commits;
+  if (Status s = store_->Commit(pending.batch); !s.ok()) {
+    restore();
+    return s.WithContext("correcting " + at);
+  }
+  return revised;
 }
 
 }  // namespace mh::ingest

@@ -29,6 +29,14 @@ struct PipelineOptions {
   bool auto_register = false;          // readings of unknown meters: register them (true) or reject them
   std::string auto_register_kind = "electricity";
   vee::MeterParams default_meter;      // interval, time zone for auto-registered meters
+  // Readings stamped later than the server's clock + this + the meter's interval are refused
+  // (kept as a future_timestamp event): one bad clock must not poison a meter's p.
+  int64_t max_future_s = 300;
+  // A request with more readings is committed in parts of this size, so that one huge request
+  // never holds the pipeline for long and a shutdown can stop between parts.
+  size_t max_readings_per_commit = 10000;
+  // Bulk loading (`meterhub import`): readings are held in memory until Store::Pack().
+  bool deferred_commits = false;
 };
 
 struct SubmitSummary {
@@ -37,7 +45,8 @@ struct SubmitSummary {
   int64_t duplicates = 0;              // already stored (redelivery): nothing written
   int64_t late = 0;                    // of `accepted`: older than the meter's newest (retry, relay)
   int64_t quarantined[4] = {0, 0, 0, 0};  // by Verdict (index kOk unused)
-  int64_t rejected = 0;                // not a reading of a known meter: see issues
+  int64_t rejected = 0;                // not a reading of a known meter, or from the future: see issues
+  int64_t conflicts = 0;               // a different value for a stored reading: kept as value_conflict events
   int64_t alerts = 0;
   std::vector<codec::RowIssue> issues; // rejected readings, with why
 
@@ -47,7 +56,7 @@ struct SubmitSummary {
 
 // Monotonic counters for /metrics.
 struct PipelineCounters {
-  std::atomic<int64_t> received{0}, accepted{0}, duplicates{0}, rejected{0}, alerts{0}, commits{0};
+  std::atomic<int64_t> received{0}, accepted{0}, duplicates{0}, rejected{0}, conflicts{0}, alerts{0}, commits{0};
   std::atomic<int64_t> quarantined[4] = {0, 0, 0, 0};
   std::atomic<int64_t> commit_micros_total{0};
 };
@@ -77,6 +86,23 @@ class Pipeline {
   // Durably records input that is not a reading at all (a malformed message), so it stays visible.
   Status RecordRejected(store::IngestBatch events_only);
 
+  // A deliberate correction (an operator's, or a trusted revision file's): the accepted reading of
+  // `meter_id` at `ts` takes `value` as a new version; the value it had is kept as a version with
+  // who, when and why. The value must lie between its accepted neighbours. NotFound when there is
+  // no accepted reading at ts.
+  struct Correction {
+    std::string meter_id;
+    int64_t ts = 0;
+    double value = 0;
+    std::string reason;
+    std::string by;           // who: a token's name, "import"
+    std::string quality;      // the new version's quality flag ("" = keep)
+  };
+  Result<store::StoredReading> Correct(const Correction& correction);
+
+  // From now on every Submit answers Unavailable, and one in progress stops before its next part.
+  void Cancel() { cancelled_ = true; }
+
   // Drops the cached state of a meter (after its registration or thresholds changed).
   void Invalidate(const std::string& meter_id);
   // Called after every commit that created alert deliveries (wakes the dispatcher).
@@ -102,7 +128,13 @@ class Pipeline {
   Status JudgeLate(const Reading& r, size_t index, const SubmitRequest& request, Pending& pending, int64_t now);
   Result<MeterEntry*> Entry(const std::string& meter_id, Pending& pending);
   Status LearnThresholds(MeterEntry& entry, const Pending& pending);
-  Result<bool> IsStoredDuplicate(const std::string& meter_id, const Reading& r);
+  Result<bool> IsQuarantineDuplicate(const std::string& meter_id, const Reading& r);
+  // The accepted reading of meter_id at ts: this Submit's, else the store's.
+  Result<std::optional<store::StoredReading>> AcceptedAt(const std::string& meter_id, int64_t ts, Pending& pending);
+  Status RecordConflict(const Reading& r, const store::StoredReading& stored, const std::string& source,
+                        Pending& pending);
+  Status RejectFuture(const Reading& r, size_t index, const std::string& source, int64_t limit, Pending& pending);
+  Result<std::vector<SubmitSummary>> SubmitAllLocked(const std::vector<SubmitRequest>& requests);
   Status AddAlerts(MeterEntry& entry, const Reading& r, const vee::PeriodCheck& check, Pending& pending);
 
   store::Store* const store_;
@@ -110,6 +142,7 @@ class Pipeline {
   const PipelineOptions options_;
   std::function<void()> alerts_hook_;
 
+  std::atomic<bool> cancelled_{false};
   std::mutex mu_;  // serialises Submit: one writer keeps every meter's readings in order
   std::unordered_map<std::string, MeterEntry> meters_;  // guarded by mu_; authoritative cache
   PipelineCounters counters_;

@@ -93,3 +93,111 @@ TEST_F(PipelineLateTest, ALateNullIsQuarantinedAsNull) {
 
 }  // namespace
 }  // namespace mh::ingest
+
+namespace mh::ingest {
+namespace {
+
+// Issue 10 item 4: a stored reading is never silently rewritten. A different value for a stored
+// (meter, ts) is a value_conflict event naming both values; the first value stays.
+TEST_F(PipelineLateTest, ADifferentValueForAStoredReadingIsAConflictNotARewrite) {
+  Submit({{"M1", 900, 10.0, ""}, {"M1", 1800, 11.0, ""}, {"M1", 2700, 12.0, ""}}, "http");
+  const SubmitSummary rewrite = Submit({{"M1", 1800, 11.5, ""}}, "http");
+  EXPECT_EQ(rewrite.conflicts, 1);
+  EXPECT_EQ(rewrite.accepted, 0);
+  EXPECT_EQ(rewrite.quarantined_total(), 0);
+  const auto rows = Stored();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1].value, 11.0);
+  // The newest reading (p) too.
+  EXPECT_EQ(Submit({{"M1", 2700, 99.0, ""}}, "mqtt").conflicts, 1);
+  EXPECT_EQ(Stored()[2].value, 12.0);
+  auto events = store_->QueryEvents("M1", store::TimeRange{}, 0);
+  ASSERT_TRUE(events.ok());
+  int conflicts = 0;
+  for (const auto& e : *events) {
+    if (e.kind != "value_conflict") continue;
+    ++conflicts;
+    if (e.ts_from == 1800) {
+      EXPECT_NE(e.detail.find("\"stored\":11.0"), std::string::npos) << e.detail;
+      EXPECT_NE(e.detail.find("\"received\":11.5"), std::string::npos) << e.detail;
+    }
+  }
+  EXPECT_EQ(conflicts, 2);
+  // The same value again is a plain duplicate.
+  EXPECT_EQ(Submit({{"M1", 1800, 11.0, ""}}, "mqtt").duplicates, 1);
+}
+
+// A deliberate correction is a new version with who and why; the old value is kept, and the next
+// reading's consumption follows.
+TEST_F(PipelineLateTest, ACorrectionIsANewVersionAndKeepsTheOldValue) {
+  Submit({{"M1", 900, 10.0, ""}, {"M1", 1800, 11.0, ""}, {"M1", 2700, 12.0, ""}}, "http");
+  Pipeline::Correction c{"M1", 1800, 11.5, "register misread by the field technician", "ops", ""};
+  auto revised = pipeline_->Correct(c);
+  ASSERT_TRUE(revised.ok()) << revised.status().ToString();
+  EXPECT_EQ(revised->version, 2u);
+  const auto rows = Stored();
+  EXPECT_EQ(rows[1].value, 11.5);
+  EXPECT_DOUBLE_EQ(rows[1].consumption, 1.5);
+  EXPECT_DOUBLE_EQ(rows[2].consumption, 0.5);
+  auto versions = store_->ListReadingVersions("M1", 1800);
+  ASSERT_TRUE(versions.ok());
+  ASSERT_EQ(versions->size(), 1u);
+  EXPECT_EQ((*versions)[0].value, 11.0);
+  EXPECT_EQ((*versions)[0].replaced_by, "ops");
+  EXPECT_EQ((*versions)[0].reason, "register misread by the field technician");
+  // A value outside the neighbours is refused and nothing changes.
+  Pipeline::Correction bad{"M1", 1800, 12.5, "typo", "ops", ""};
+  auto refused = pipeline_->Correct(bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Stored()[1].value, 11.5);
+  Pipeline::Correction missing{"M1", 999, 10.5, "x", "ops", ""};
+  EXPECT_EQ(pipeline_->Correct(missing).status().code(), StatusCode::kNotFound);
+  // Correcting p moves p: the next reading is judged against the corrected register.
+  ASSERT_TRUE(pipeline_->Correct({"M1", 2700, 12.2, "x", "ops", ""}).ok());
+  EXPECT_EQ(Submit({{"M1", 3600, 12.1, ""}}, "mqtt").quarantined[static_cast<int>(Verdict::kError)], 1);
+}
+
+// Issue 10 item 5: one bad clock must not poison a meter.
+TEST_F(PipelineLateTest, ReadingsFromTheFutureAreRefusedAndKept) {
+  const int64_t now = clock_.NowSeconds();
+  const SubmitSummary s = Submit({{"M1", now, 10.0, ""}, {"M1", 4102444800 /* 2100-01-01 */, 11.0, ""},
+                                  {"M1", now + 900, 10.5, ""}},
+                                 "mqtt");
+  EXPECT_EQ(s.accepted, 2);
+  EXPECT_EQ(s.rejected, 1);
+  ASSERT_EQ(s.issues.size(), 1u);
+  EXPECT_EQ(s.issues[0].line, 1);
+  EXPECT_NE(s.issues[0].message.find("future"), std::string::npos);
+  auto events = store_->QueryEvents("M1", store::TimeRange{}, 0);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].kind, "future_timestamp");
+  // Within max_future plus the meter's interval: accepted.
+  EXPECT_EQ(Submit({{"M1", now + 900 + 300, 10.7, ""}}, "mqtt").accepted, 1);
+}
+
+// Issue 10 item 10: a meter's rows sent newest first are all judged (late path), in parts, and
+// every reading is stored once with consumptions that add up.
+TEST_F(PipelineLateTest, NewestFirstRowsAreAllAccepted) {
+  std::vector<Reading> rows;
+  for (int i = 24999; i >= 0; --i) rows.push_back({"M1", 900 + 900 * int64_t{i}, 100.0 + i, ""});
+  const SubmitSummary s = Submit(rows, "http");
+  EXPECT_EQ(s.accepted, 25000);
+  EXPECT_EQ(s.late, 24999);
+  const auto stored = Stored();
+  ASSERT_EQ(stored.size(), 25000u);
+  double total = 0;
+  for (const auto& r : stored) total += r.consumption;
+  EXPECT_DOUBLE_EQ(total, 24999.0);
+}
+
+TEST_F(PipelineLateTest, ACancelledPipelineRefusesWork) {
+  pipeline_->Cancel();
+  auto r = pipeline_->Submit({{"M1", 900, 1.0, ""}}, "http");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace mh::ingest

@@ -1,10 +1,27 @@
 #include "meter/night_schedule.h"
 
+#include <utility>
+
 namespace mh::meter {
+
+const char* FanoutName(Fanout fanout) { return fanout == Fanout::kFirst ? "first" : "all"; }
+
+std::optional<Fanout> ParseFanout(std::string_view text) {
+  if (text == "all") return Fanout::kAll;
+  if (text == "first") return Fanout::kFirst;
+  return std::nullopt;
+}
+
+NightSchedule::NightSchedule(std::string region_name, SlotOptions options, int slot_count, int32_t tz_offset_s)
+    : region_name_(std::move(region_name)),
+      options_(options),
+      slot_count_(slot_count),
+      sub_periods_(AllocateSlots(region_name_, slot_count, options.slots_per_region)),
+      tz_offset_s_(tz_offset_s) {}
 
 Result<NightSchedule> NightSchedule::Create(std::string_view region_name, SlotOptions options, int32_t tz_offset_s) {
   MH_ASSIGN_OR_RETURN(int n, SlotCount(options));
-  return NightSchedule(options, n, AllocateSlots(region_name, n, options.slots_per_region), tz_offset_s);
+  return NightSchedule(std::string(region_name), options, n, tz_offset_s);
 }
 
 Result<std::vector<SubPeriodLevel>> NightSchedule::Report(const std::vector<DetectionPoint>& points,
@@ -17,6 +34,21 @@ Status NightSchedule::SetTarget(int sub_period) {
     return InvalidArgument("target sub-period " + std::to_string(sub_period) + " outside 0.." +
                            std::to_string(slot_count_ - 1));
   target_ = sub_period;
+  return Status::Ok();
+}
+
+Status NightSchedule::Apply(const TargetAssignment& a) {
+  if (a.slots.slots_per_region < 1) return InvalidArgument("relay_target: slots per region must be >= 1");
+  Result<int> count = SlotCount(a.slots);
+  if (!count.ok()) return count.status().WithContext("relay_target");
+  const int n = *count;
+  if (a.sub_period < 0 || a.sub_period >= n)
+    return InvalidArgument("relay_target: sub-period " + std::to_string(a.sub_period) + " outside 0.." +
+                           std::to_string(n - 1) + " of the server's window");
+  options_ = a.slots;
+  slot_count_ = n;
+  sub_periods_ = AllocateSlots(region_name_, n, options_.slots_per_region);
+  target_ = a.sub_period;
   return Status::Ok();
 }
 

@@ -58,5 +58,56 @@ TEST(NightScheduleTest, WindowWrappingPastMidnight) {
   EXPECT_EQ(next->first, day + 30 * 60);
 }
 
+// SPEC 2.1 (issue 11, item 8): the window and sub-period length of the head-end's relay_target
+// replace the meter's own; N, the allocation and the target's times follow them.
+TEST(NightScheduleTest, TheServersAllocationRuleIsApplied) {
+  auto s = NightSchedule::Create("abc", SlotOptions{}, 0);  // the meter's default: 00:00-06:00, 5 min, N = 72
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(s->sub_periods(), AllocateSlots("abc", 72, 4));
+  TargetAssignment a;
+  ASSERT_TRUE(ParseWindow("22:00-02:00", &a.slots).ok());
+  a.slots.slot_minutes = 10;  // N = 24
+  a.slots.slots_per_region = 3;
+  a.sub_period = 23;          // outside the old allocation's range would be fine too; 23 < 24
+  a.fanout = Fanout::kFirst;
+  ASSERT_TRUE(s->Apply(a).ok());
+  EXPECT_EQ(s->slot_count(), 24);
+  EXPECT_EQ(s->options().window_start_min, 22 * 60);
+  EXPECT_EQ(s->options().slot_minutes, 10);
+  EXPECT_EQ(s->sub_periods(), AllocateSlots("abc", 24, 3));
+  EXPECT_EQ(s->target(), 23);
+  // 22:00 + 23 × 10 min = 01:50 the next day, for 10 minutes.
+  const int64_t day = 86400 * 200;
+  auto next = s->NextTarget(day + 12 * 3600);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->first, day + 86400 + 110 * 60);
+  EXPECT_EQ(next->second, day + 86400 + 120 * 60);
+  // The next report covers the server's allocation.
+  std::vector<DetectionPoint> points;
+  for (int m = 0; m < 240; ++m) points.push_back({m, 1.0});
+  auto report = s->Report(points);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->size(), 3u);
+  EXPECT_EQ((*report)[0].sub_period, s->sub_periods()[0]);
+
+  // Refused, and nothing changes: a target outside the server's N, a window not whole slots.
+  TargetAssignment bad = a;
+  bad.sub_period = 24;
+  EXPECT_EQ(s->Apply(bad).code(), StatusCode::kInvalidArgument);
+  bad = a;
+  bad.slots.slot_minutes = 7;
+  EXPECT_EQ(s->Apply(bad).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s->slot_count(), 24);
+  EXPECT_EQ(s->target(), 23);
+}
+
+TEST(NightScheduleTest, FanoutNames) {
+  EXPECT_EQ(ParseFanout("all"), Fanout::kAll);
+  EXPECT_EQ(ParseFanout("first"), Fanout::kFirst);
+  EXPECT_FALSE(ParseFanout("some").has_value());
+  EXPECT_STREQ(FanoutName(Fanout::kFirst), "first");
+  EXPECT_STREQ(FanoutName(Fanout::kAll), "all");
+}
+
 }  // namespace
 }  // namespace mh::meter

@@ -43,12 +43,39 @@ struct UplinkResult {
   uint16_t failure_code = 0;  // why it failed (modem/network specific); ignored when ok
 };
 
+// One relay tried with one batch tonight.
+struct RelayTry {
+  std::string ssid;            // the relay's SSID (prefix, region code, position code)
+  uint16_t failure_code = 0;   // the batch's: failure code of the original upload
+  size_t readings = 0;
+  bool ok = false;             // the relay reported the head-end's acknowledgement
+
+  bool operator==(const RelayTry&) const = default;
+};
+
+// A meter's account of one target sub-period for the head-end (docs/relay.md §9, topic
+// meters/<shard>/<id>/relay/outcome): its own uplink since the previous account, every relay it
+// tried, the readings retention dropped unsent. Technicians read the failure codes from it.
+struct RelayOutcome {
+  int64_t night_s = 0;                          // clock seconds at the start of the target sub-period
+  uint64_t uplink_attempts = 0;                 // reading uploads over the own uplink since the previous account
+  uint64_t uplink_failures = 0;                 // ... of which failed
+  std::vector<uint16_t> uplink_failure_codes;   // their distinct failure codes, ascending
+  std::vector<RelayTry> relays;                 // in the order tried
+  uint64_t aged_out = 0;                        // readings dropped unsent by retention tonight
+  uint64_t queued = 0;                          // readings still queued after tonight
+
+  bool operator==(const RelayOutcome&) const = default;
+};
+
 class Radio {
  public:
   virtual ~Radio() = default;
 
   // The meter's own uplink to the head-end (batch.failure_code is 0: a first-hand upload).
   virtual UplinkResult Upload(const RelayBatch& batch) = 0;
+  // Sends a night's account over the own uplink; true when the head-end acknowledged it.
+  virtual bool UploadOutcome(const RelayOutcome& outcome) = 0;
   // Forwards a neighbour's signed batch over this meter's own uplink (the relay role); true when
   // the head-end acknowledged it.
   virtual bool ForwardUpload(const SignedBatch& batch) = 0;

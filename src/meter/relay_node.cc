@@ -32,6 +32,7 @@ Result<MeterNode> MeterNode::Create(MeterIdentity identity, MeterNodeOptions opt
   if (options.history_days < 1) return InvalidArgument("history_days must be >= 1");
   if (options.k < 1) return InvalidArgument("k must be >= 1");
   if (options.max_retention_days < 1) return InvalidArgument("max_retention_days must be >= 1");
+  if (options.max_pending_outcomes < 1) return InvalidArgument("max_pending_outcomes must be >= 1");
   return MeterNode(std::move(identity), options, radio, keys, clock, random);
 }
 
@@ -51,7 +52,7 @@ Result<bool> MeterNode::RecordReading(Reading reading) {
                            identity_.meter_id + "'");
   }
   RelayBatch batch{identity_.meter_id, 0, {reading}};
-  UplinkResult result = radio_->Upload(batch);
+  UplinkResult result = UploadCounted(batch);
   if (result.ok) {
     ++counters_.uploaded_directly;
     return true;
@@ -64,11 +65,40 @@ size_t MeterNode::RetryDirect() {
   if (queue_.empty()) return 0;
   RelayBatch batch{identity_.meter_id, 0, {}};
   for (const PendingReading& p : queue_) batch.readings.push_back(p.reading);
-  if (!radio_->Upload(batch).ok) return 0;
+  if (!UploadCounted(batch).ok) return 0;
   size_t n = queue_.size();
   counters_.uploaded_on_retry += n;
   queue_.clear();
   return n;
+}
+
+UplinkResult MeterNode::UploadCounted(const RelayBatch& batch) {
+  UplinkResult result = radio_->Upload(batch);
+  ++outcome_.uplink_attempts;
+  if (!result.ok) {
+    ++outcome_.uplink_failures;
+    std::vector<uint16_t>& codes = outcome_.uplink_failure_codes;
+    auto at = std::lower_bound(codes.begin(), codes.end(), result.failure_code);
+    if (at == codes.end() || *at != result.failure_code) codes.insert(at, result.failure_code);
+  }
+  return result;
+}
+
+void MeterNode::CloseOutcome(int64_t night_s, NightReport* report) {
+  outcome_.night_s = night_s;
+  outcome_.aged_out = report->aged_out;
+  outcome_.queued = queue_.size();
+  report->outcome = outcome_;
+  pending_outcomes_.push_back(std::move(outcome_));
+  outcome_ = RelayOutcome{};
+  while (pending_outcomes_.size() > options_.max_pending_outcomes) {
+    pending_outcomes_.pop_front();
+    ++counters_.outcomes_dropped;
+  }
+  while (!pending_outcomes_.empty() && radio_->UploadOutcome(pending_outcomes_.front())) {
+    pending_outcomes_.pop_front();
+    ++counters_.outcomes_sent;
+  }
 }
 
 size_t MeterNode::AgeOut() {
@@ -100,10 +130,12 @@ void MeterNode::RememberNight(std::set<std::string> seen) {
 
 Result<NightReport> MeterNode::OnTargetSubPeriod() {
   EndTargetSubPeriod();  // a session left running from an earlier night ends here
+  const int64_t night_s = clock_->NowSeconds();
   NightReport report;
   report.aged_out = AgeOut();
-  if (RelayCondition()) return ActAsAccessPoint(std::move(report));
-  return ScanAndForward(std::move(report));
+  Result<NightReport> done = RelayCondition() ? ActAsAccessPoint(std::move(report)) : ScanAndForward(std::move(report));
+  if (done.ok()) CloseOutcome(night_s, &*done);
+  return done;
 }
 
 void MeterNode::EndTargetSubPeriod() {
@@ -204,14 +236,24 @@ Result<NightReport> MeterNode::ScanAndForward(NightReport report) {
       if (p.failure_code == code) signed_batch.batch.readings.push_back(p.reading);
     }
     MH_ASSIGN_OR_RETURN(signed_batch.tag, SignBatch(signed_batch.batch, device_key));
+    // SPEC 2.6: to each chosen relay (the head-end stores the batch once, whichever brings it),
+    // or, with Fanout::kFirst, relay by relay until one reports success.
+    const size_t readings = signed_batch.batch.readings.size();
+    bool delivered = false;
     for (size_t i = 0; i < report.chosen.size(); ++i) {
+      if (delivered && options_.fanout == Fanout::kFirst) break;
       ++counters_.relay_attempts;
-      if (radio_->SendToRelay(report.chosen[i].ssid, passwords[i], signed_batch)) {
-        delivered_codes.insert(code);
-        report.delivered += signed_batch.batch.readings.size();
-        break;
+      const bool ok = radio_->SendToRelay(report.chosen[i].ssid, passwords[i], signed_batch);
+      outcome_.relays.push_back({report.chosen[i].ssid, code, readings, ok});
+      if (ok) {
+        delivered = true;
+      } else {
+        ++counters_.relay_failures;
       }
-      ++counters_.relay_failures;
+    }
+    if (delivered) {
+      delivered_codes.insert(code);
+      report.delivered += readings;
     }
   }
   std::erase_if(queue_, [&](const PendingReading& p) { return delivered_codes.count(p.failure_code) > 0; });

@@ -1,6 +1,7 @@
 // The meter's relay behaviour (SPEC 2.4–2.6) as a portable state machine: a retry queue of failed
 // readings, the relay condition, the access-point role (beacon with an encrypted reference) and
-// the scanning role (choose relays, forward a signed batch), retention with a counted loss.
+// the scanning role (choose relays, forward a signed batch to each, or until the first succeeds),
+// retention with a counted loss, and a nightly account of it all for the head-end.
 // Single-threaded: the caller drives every method from one thread (the firmware main loop or the
 // simulator's event loop).
 #pragma once
@@ -18,6 +19,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "core/reading.h"
+#include "meter/night_schedule.h"
 #include "meter/radio.h"
 #include "meter/relay_score.h"
 
@@ -34,6 +36,8 @@ struct MeterNodeOptions {
   double alpha = 3;             // α: lower bound of F in the score
   int k = 3;                    // relays chosen per night
   int max_retention_days = 30;  // a failed reading older than this is dropped and counted
+  Fanout fanout = Fanout::kAll; // every chosen relay gets the batch, or relay by relay until one succeeds
+  size_t max_pending_outcomes = 30;  // unsent nightly accounts kept; older ones are dropped and counted
 };
 
 // A reading the head-end has not acknowledged yet.
@@ -56,6 +60,8 @@ struct MeterNodeCounters {
   uint64_t access_point_sessions = 0;    // nights this meter acted as a relay
   uint64_t forwarded_for_others = 0;     // neighbours' batches this meter forwarded successfully
   uint64_t refused_for_others = 0;       // neighbours' batches refused (no session, bad password)
+  uint64_t outcomes_sent = 0;            // nightly accounts the head-end acknowledged
+  uint64_t outcomes_dropped = 0;         // nightly accounts dropped unsent (max_pending_outcomes)
 };
 
 // What one target sub-period did.
@@ -70,6 +76,8 @@ struct NightReport {
   size_t still_queued = 0;               // left for a later night
   // Access point only:
   std::string ssid;
+  // Both: tonight's account (also queued for the head-end, see MeterNode::pending_outcomes).
+  RelayOutcome outcome;
 };
 
 class MeterNode {
@@ -95,7 +103,10 @@ class MeterNode {
   // condition holds: starts an access point with a fresh reference (until EndTargetSubPeriod);
   // otherwise scans, records which relays were broadcasting (for F), chooses the k best relays and
   // sends them the queued readings, one signed batch per failure code, relay by relay until one
-  // reports success. Errors only for a broken key store or random source.
+  // reports success (options.fanout = kFirst) or to every chosen relay (kAll). Last, tonight's
+  // account joins the pending ones and they go to the head-end over the own uplink, oldest
+  // first, until one fails (the rest wait for the next night). Errors only for a broken key store
+  // or random source.
   Result<NightReport> OnTargetSubPeriod();
   // The end of the target sub-period: stops the access point if one runs.
   void EndTargetSubPeriod();
@@ -114,11 +125,15 @@ class MeterNode {
   // broadcasting (a night this meter was itself the access point counts as nothing seen).
   int BeaconFrequency(std::string_view ssid) const;
 
+  // The head-end's relay_target sets the fanout (night_schedule.h's TargetAssignment).
+  void set_fanout(Fanout fanout) { options_.fanout = fanout; }
+
   const MeterIdentity& identity() const { return identity_; }
   const MeterNodeOptions& options() const { return options_; }
   const std::deque<PendingReading>& queue() const { return queue_; }
   const MeterNodeCounters& counters() const { return counters_; }
   bool access_point_running() const { return session_password_.has_value(); }
+  const std::deque<RelayOutcome>& pending_outcomes() const { return pending_outcomes_; }
 
  private:
   MeterNode(MeterIdentity identity, MeterNodeOptions options, Radio& radio, const KeyStore& keys,
@@ -127,6 +142,9 @@ class MeterNode {
   Result<NightReport> ActAsAccessPoint(NightReport report);
   Result<NightReport> ScanAndForward(NightReport report);
   void RememberNight(std::set<std::string> seen);
+  UplinkResult UploadCounted(const RelayBatch& batch);
+  // Closes tonight's account into report->outcome, queues it and sends what is pending.
+  void CloseOutcome(int64_t night_s, NightReport* report);
 
   // Constant after construction.
   MeterIdentity identity_;
@@ -140,6 +158,8 @@ class MeterNode {
   std::deque<std::set<std::string>> seen_history_;   // SSIDs seen per target sub-period, newest last
   std::map<std::string, int, std::less<>> seen_count_;  // SSID → nights in seen_history_
   std::optional<std::string> session_password_;      // set while our access point runs
+  RelayOutcome outcome_;                             // the account being collected
+  std::deque<RelayOutcome> pending_outcomes_;        // closed accounts not yet acknowledged, oldest first
   MeterNodeCounters counters_;
 };
 

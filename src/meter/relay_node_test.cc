@@ -61,6 +61,8 @@ class FakeRadio : public Radio {
   std::vector<RelayBatch> uploads;
   std::vector<SignedBatch> forwarded;
   std::vector<RelaySend> relay_sends;
+  bool outcome_ok = true;
+  std::vector<RelayOutcome> outcomes;  // the accounts the head-end acknowledged
   std::optional<RelayBeacon> beacon;
   std::string ap_password;
   int stops = 0;
@@ -69,6 +71,10 @@ class FakeRadio : public Radio {
   UplinkResult Upload(const RelayBatch& batch) override {
     uploads.push_back(batch);
     return {uplink_ok, uplink_ok ? uint16_t{0} : failure_code};
+  }
+  bool UploadOutcome(const RelayOutcome& outcome) override {
+    if (outcome_ok) outcomes.push_back(outcome);
+    return outcome_ok;
   }
   bool ForwardUpload(const SignedBatch& batch) override {
     forwarded.push_back(batch);
@@ -187,8 +193,11 @@ TEST_F(MeterNodeTest, HealthyMeterUploadsDirectlyAndRelays) {
   EXPECT_NE(radio_.ap_password, first_password);
 }
 
+// The first-success failover (Fanout::kFirst): relay by relay, best first, until one succeeds.
 TEST_F(MeterNodeTest, FailingMeterForwardsThroughTheBestRelays) {
-  MeterNode node = Node();
+  MeterNodeOptions first;
+  first.fanout = Fanout::kFirst;
+  MeterNode node = Node(first);
   radio_.uplink_ok = false;
   ASSERT_FALSE(*node.RecordReading(At(1700000000, 10)));
   ASSERT_FALSE(*node.RecordReading(At(1700000900, 11)));
@@ -249,6 +258,123 @@ TEST_F(MeterNodeTest, FailingMeterForwardsThroughTheBestRelays) {
   EXPECT_EQ(node.counters().delivered_via_relay, 2u);
   EXPECT_EQ(node.counters().relay_attempts, 2u);
   EXPECT_EQ(node.counters().relay_failures, 1u);
+}
+
+// SPEC 2.6, seed step 108 (issue 11, item 7): by default the batch goes to every chosen relay,
+// each forwarding it and reporting back, even after one has succeeded; the same signed batch each
+// time, so the head-end stores it once whichever relay brings it.
+TEST_F(MeterNodeTest, FanoutAllSendsTheBatchToEveryChosenRelay) {
+  MeterNode node = Node();
+  EXPECT_EQ(node.options().fanout, Fanout::kAll);
+  radio_.uplink_ok = false;
+  ASSERT_FALSE(*node.RecordReading(At(1700000000, 10)));
+  ASSERT_FALSE(*node.RecordReading(At(1700000900, 11)));
+  Neighbour n120 = MakeNeighbour(kRegion, "000120", -50, keys_.keys[1], 1);
+  Neighbour n130 = MakeNeighbour(kRegion, "000130", -60, keys_.keys[1], 2);
+  Neighbour n100 = MakeNeighbour(kRegion, "000100", -40, keys_.keys[0], 3);
+  Neighbour n125 = MakeNeighbour(kRegion, "000125", -50, keys_.keys[1], 4);
+  radio_.scan = {n120.beacon, n130.beacon, n100.beacon, n125.beacon};
+  radio_.relay_ok = {{n100.beacon.ssid, false}, {n120.beacon.ssid, true}, {n125.beacon.ssid, true}};
+
+  auto night = node.OnTargetSubPeriod();
+  ASSERT_TRUE(night.ok()) << night.status().ToString();
+  ASSERT_EQ(night->chosen.size(), 3u);
+  ASSERT_EQ(radio_.relay_sends.size(), 3u);  // the third relay too, though the second succeeded
+  EXPECT_EQ(radio_.relay_sends[0].ssid, n100.beacon.ssid);
+  EXPECT_EQ(radio_.relay_sends[1].ssid, n120.beacon.ssid);
+  EXPECT_EQ(radio_.relay_sends[2].ssid, n125.beacon.ssid);
+  EXPECT_EQ(radio_.relay_sends[2].password, n125.password);
+  for (const RelaySend& send : radio_.relay_sends) {
+    EXPECT_EQ(send.batch.tag, radio_.relay_sends[0].batch.tag);
+    EXPECT_TRUE(VerifyBatch(send.batch.batch, send.batch.tag, keys_.device_key).ok());
+  }
+  EXPECT_EQ(night->delivered, 2u);  // the readings count once
+  EXPECT_TRUE(node.RelayCondition());
+  EXPECT_EQ(node.counters().delivered_via_relay, 2u);
+  EXPECT_EQ(node.counters().relay_attempts, 3u);
+  EXPECT_EQ(node.counters().relay_failures, 1u);
+
+  // The switch the head-end's relay_target flips: back to first-success failover.
+  node.set_fanout(Fanout::kFirst);
+  ASSERT_FALSE(*node.RecordReading(At(1700001800, 12)));
+  radio_.relay_sends.clear();
+  clock_.AdvanceMillis(kDay * 1000);
+  ASSERT_TRUE(node.OnTargetSubPeriod().ok());
+  EXPECT_EQ(radio_.relay_sends.size(), 2u);
+}
+
+// Issue 11, item 6: every night the meter accounts for its own uplink (attempts, failures, their
+// codes), every relay it tried and the readings aged out unsent, and sends the account over its
+// own uplink; an account that does not get through waits, oldest first, for the next night.
+TEST_F(MeterNodeTest, NightlyOutcomeReachesTheHeadEndOrWaits) {
+  MeterNodeOptions options;
+  options.max_pending_outcomes = 2;
+  MeterNode node = Node(options);
+  radio_.uplink_ok = true;
+  ASSERT_TRUE(*node.RecordReading(At(1700000000, 10)));
+  radio_.uplink_ok = false;
+  radio_.failure_code = 7;
+  ASSERT_FALSE(*node.RecordReading(At(1700000900, 11)));
+  radio_.failure_code = 3;
+  ASSERT_FALSE(*node.RecordReading(At(1700001800, 12)));
+  ASSERT_FALSE(*node.RecordReading(At(1700002700, 13)));
+  Neighbour a = MakeNeighbour(kRegion, "000120", -50, keys_.keys[1], 1);
+  Neighbour b = MakeNeighbour(kRegion, "000130", -60, keys_.keys[1], 2);
+  radio_.scan = {a.beacon, b.beacon};
+  radio_.relay_ok = {{a.beacon.ssid, true}};
+  radio_.outcome_ok = false;  // the account itself cannot get through tonight
+
+  auto night1 = node.OnTargetSubPeriod();
+  ASSERT_TRUE(night1.ok());
+  const RelayOutcome& o = night1->outcome;
+  EXPECT_EQ(o.night_s, kStartMillis / 1000);
+  EXPECT_EQ(o.uplink_attempts, 4u);
+  EXPECT_EQ(o.uplink_failures, 3u);
+  EXPECT_EQ(o.uplink_failure_codes, (std::vector<uint16_t>{3, 7}));
+  // Two batches (codes 7 then 3), each to both relays: a succeeds, b fails.
+  ASSERT_EQ(o.relays.size(), 4u);
+  EXPECT_EQ(o.relays[0].ssid, a.beacon.ssid);
+  EXPECT_EQ(o.relays[0].failure_code, 7);
+  EXPECT_EQ(o.relays[0].readings, 1u);
+  EXPECT_TRUE(o.relays[0].ok);
+  EXPECT_EQ(o.relays[1].ssid, b.beacon.ssid);
+  EXPECT_FALSE(o.relays[1].ok);
+  EXPECT_EQ(o.relays[2].failure_code, 3);
+  EXPECT_EQ(o.relays[2].readings, 2u);
+  EXPECT_EQ(o.queued, 0u);
+  EXPECT_TRUE(radio_.outcomes.empty());
+  ASSERT_EQ(node.pending_outcomes().size(), 1u);
+
+  // Night 2: an access-point night with nothing to report but itself; the account still fails.
+  clock_.AdvanceMillis(kDay * 1000);
+  ASSERT_TRUE(node.OnTargetSubPeriod().ok());
+  EXPECT_EQ(node.pending_outcomes().size(), 2u);
+  // Night 3: a third pending account would exceed max_pending_outcomes = 2: the oldest goes.
+  clock_.AdvanceMillis(kDay * 1000);
+  radio_.uplink_ok = false;
+  ASSERT_FALSE(*node.RecordReading(At(1700173000, 14)));
+  radio_.scan.clear();  // no relay heard
+  radio_.outcome_ok = true;
+  auto night3 = node.OnTargetSubPeriod();
+  ASSERT_TRUE(night3.ok());
+  EXPECT_EQ(node.counters().outcomes_dropped, 1u);
+  ASSERT_EQ(radio_.outcomes.size(), 2u);  // nights 2 and 3, oldest first
+  EXPECT_EQ(radio_.outcomes[0].night_s, kStartMillis / 1000 + kDay);
+  EXPECT_EQ(radio_.outcomes[0].uplink_attempts, 0u);
+  EXPECT_TRUE(radio_.outcomes[0].relays.empty());
+  EXPECT_EQ(radio_.outcomes[1].night_s, kStartMillis / 1000 + 2 * kDay);
+  EXPECT_EQ(radio_.outcomes[1].uplink_attempts, 1u);
+  EXPECT_EQ(radio_.outcomes[1].uplink_failures, 1u);
+  EXPECT_EQ(radio_.outcomes[1].queued, 1u);
+  EXPECT_TRUE(node.pending_outcomes().empty());
+  EXPECT_EQ(node.counters().outcomes_sent, 2u);
+
+  // Readings aged out unsent are in the account of the night that dropped them.
+  clock_.AdvanceMillis(31 * kDay * 1000);
+  auto late = node.OnTargetSubPeriod();
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late->outcome.aged_out, 1u);
+  EXPECT_EQ(radio_.outcomes.back().aged_out, 1u);
 }
 
 TEST_F(MeterNodeTest, EveryRelayFailsSoReadingsWaitForTheNextNight) {

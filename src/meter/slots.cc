@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <regex>
 
 #include "crypto/crypto.h"
 
@@ -28,8 +27,6 @@ bool ParseClock(std::string_view s, int* minutes) {
 }
 
 }  // namespace
-
-const char kDefaultRegionPattern[] = "^.*?(?:区|县).*?(?:街道|镇|乡|路|小区)";
 
 int WindowMinutes(const SlotOptions& o) {
   int len = o.window_end_min - o.window_start_min;
@@ -80,25 +77,6 @@ Result<int> ParseMinutes(std::string_view text) {
     return InvalidArgument("duration '" + std::string(text) + "' is not whole minutes");
   }
   return v * scale_s / 60;
-}
-
-Result<std::string> ExtractRegionName(std::string_view address, std::string_view pattern) {
-  std::regex re;
-  try {
-    re.assign(pattern.begin(), pattern.end(), std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    return InvalidArgument("region pattern '" + std::string(pattern) + "': " + e.what());
-  }
-  std::match_results<std::string_view::const_iterator> m;
-  bool found = false;
-  try {
-    found = std::regex_search(address.begin(), address.end(), m, re);
-  } catch (const std::regex_error& e) {  // e.g. error_complexity on a pathological pattern
-    return InvalidArgument("region pattern '" + std::string(pattern) + "': " + e.what());
-  }
-  if (!found || m.length(0) == 0) return std::string(address);
-  if (m.size() > 1 && m[1].matched && m.length(1) > 0) return m.str(1);
-  return m.str(0);
 }
 
 std::vector<int> AllocateSlots(std::string_view region_name, int n, int count) {

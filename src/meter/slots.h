@@ -1,5 +1,6 @@
-// SPEC 2.1: the nightly window split into N sub-periods, the region name taken from an install
-// address, and the sub-periods allocated to a region by hashing its name. Exact: tests compare values.
+// SPEC 2.1: the nightly window split into N sub-periods and the sub-periods allocated to a region
+// by hashing its name (the head-end takes the name from the install address: relay/region_name.h).
+// Exact: tests compare values.
 #pragma once
 
 #include <string>
@@ -27,19 +28,6 @@ Result<int> SlotCount(const SlotOptions& options);
 Status ParseWindow(std::string_view text, SlotOptions* options);
 // A duration in whole minutes: "5m", "5", "1h", "300s" (seconds must be a multiple of 60).
 Result<int> ParseMinutes(std::string_view text);
-
-// The default region pattern (ECMAScript, matched on UTF-8 bytes): everything up to and including
-// the first 街道|镇|乡|路|小区 after the first district marker 区|县.
-extern const char kDefaultRegionPattern[];
-
-// Region name of an install address: the first match of `pattern` (its capture group 1 if it has
-// one that matched, else the whole match); the whole address when nothing matches. The pattern
-// is applied to the UTF-8 bytes: literal multi-byte characters and alternations of them match
-// only at character boundaries (UTF-8 is self-synchronising), but `.` steps one byte and a
-// bracket expression sees bytes, so custom patterns must not put CJK characters inside [...].
-// InvalidArgument for a pattern std::regex rejects.
-Result<std::string> ExtractRegionName(std::string_view address,
-                                      std::string_view pattern = kDefaultRegionPattern);
 
 // h = SHA-256(UTF-8 name); for i = 0..15: v = h[2i]*256 + h[2i+1], sub-period v mod N, added if
 // new, until `count` distinct ones are chosen. Sorted ascending; fewer than `count` only when

@@ -50,27 +50,5 @@ TEST(AllocateSlotsTest, HashUsedUp) {
   EXPECT_TRUE(AllocateSlots("abc", 0, 4).empty());
 }
 
-TEST(RegionNameTest, DefaultPattern) {
-  EXPECT_EQ(*ExtractRegionName("浙江省杭州市西湖区文三路100号"), "浙江省杭州市西湖区文三路");
-  EXPECT_EQ(*ExtractRegionName("北京市朝阳区建国路88号SOHO现代城"), "北京市朝阳区建国路");
-  EXPECT_EQ(*ExtractRegionName("江苏省苏州市吴中区木渎镇金山路1号"), "江苏省苏州市吴中区木渎镇");
-  EXPECT_EQ(*ExtractRegionName("上海市徐汇区枫林街道东安路8号"), "上海市徐汇区枫林街道");
-  EXPECT_EQ(*ExtractRegionName("浙江省淳安县威坪镇"), "浙江省淳安县威坪镇");
-  EXPECT_EQ(*ExtractRegionName("深圳市南山区阳光小区5栋"), "深圳市南山区阳光小区");
-  // 小区 before any district: its 区 is taken as the district, nothing follows → whole address.
-  EXPECT_EQ(*ExtractRegionName("阳光小区5栋"), "阳光小区5栋");
-  // No district, or no suffix after it: the whole address.
-  EXPECT_EQ(*ExtractRegionName("Main Street 5"), "Main Street 5");
-  EXPECT_EQ(*ExtractRegionName("杭州市西湖区"), "杭州市西湖区");
-}
-
-TEST(RegionNameTest, CustomPattern) {
-  EXPECT_EQ(*ExtractRegionName("Springfield, Evergreen Terrace 742", "^([^,]+),"), "Springfield");
-  EXPECT_EQ(*ExtractRegionName("no comma here", "^([^,]+),"), "no comma here");
-  auto bad = ExtractRegionName("x", "(");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-}
-
 }  // namespace
 }  // namespace mh::meter

@@ -1,5 +1,6 @@
 #include "relay/messages.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -133,6 +134,80 @@ std::string EncodeForwardMessage(const ForwardMessage& m) {
       .dump();
 }
 
+Result<OutcomeMessage> ParseOutcomeMessage(std::string_view text) {
+  constexpr std::string_view what = "relay outcome";
+  constexpr int64_t kCount = int64_t{1} << 40;  // any real count is far below
+  MH_ASSIGN_OR_RETURN(json j, ParseObject(text, what));
+  OutcomeMessage m;
+  meter::RelayOutcome& o = m.outcome;
+  MH_ASSIGN_OR_RETURN(m.meter_id, MeterIdField(j, "meter", what));
+  MH_ASSIGN_OR_RETURN(o.night_s, IntField(j, "night", what, 0, int64_t{253402300799}));  // up to 9999-12-31
+  auto uplink = j.find("uplink");
+  if (uplink == j.end() || !uplink->is_object()) return InvalidArgument("relay outcome: field \"uplink\" must be an object");
+  const std::string up = "relay outcome: uplink";
+  MH_ASSIGN_OR_RETURN(int64_t attempts, IntField(*uplink, "attempts", up, 0, kCount));
+  MH_ASSIGN_OR_RETURN(int64_t failures, IntField(*uplink, "failures", up, 0, attempts));
+  o.uplink_attempts = static_cast<uint64_t>(attempts);
+  o.uplink_failures = static_cast<uint64_t>(failures);
+  auto codes = uplink->find("failure_codes");
+  if (codes == uplink->end() || !codes->is_array() || codes->size() > 65536)
+    return InvalidArgument("relay outcome: uplink: field \"failure_codes\" must be an array of 0..65535");
+  for (const json& c : *codes) {
+    if (!c.is_number_integer() || c.get<int64_t>() < 0 || c.get<int64_t>() > 65535)
+      return InvalidArgument("relay outcome: uplink: field \"failure_codes\" must be an array of 0..65535");
+    o.uplink_failure_codes.push_back(static_cast<uint16_t>(c.get<int64_t>()));
+  }
+  std::sort(o.uplink_failure_codes.begin(), o.uplink_failure_codes.end());
+  o.uplink_failure_codes.erase(std::unique(o.uplink_failure_codes.begin(), o.uplink_failure_codes.end()),
+                               o.uplink_failure_codes.end());
+  auto relays = j.find("relays");
+  if (relays == j.end() || !relays->is_array()) return InvalidArgument("relay outcome: field \"relays\" must be an array");
+  for (size_t i = 0; i < relays->size(); ++i) {
+    const json& r = (*relays)[i];
+    const std::string where = "relay outcome: relays[" + std::to_string(i) + "]";
+    if (!r.is_object()) return InvalidArgument(where + ": not an object");
+    meter::RelayTry t;
+    MH_ASSIGN_OR_RETURN(t.ssid, StringField(r, "ssid", where));
+    if (t.ssid.empty() || t.ssid.size() > 32) return InvalidArgument(where + ": field \"ssid\" must be 1-32 characters");
+    MH_ASSIGN_OR_RETURN(int64_t code, IntField(r, "failure_code", where, 0, 65535));
+    MH_ASSIGN_OR_RETURN(int64_t readings, IntField(r, "readings", where, 0, kCount));
+    auto ok = r.find("ok");
+    if (ok == r.end() || !ok->is_boolean()) return InvalidArgument(where + ": field \"ok\" must be true or false");
+    t.failure_code = static_cast<uint16_t>(code);
+    t.readings = static_cast<size_t>(readings);
+    t.ok = ok->get<bool>();
+    o.relays.push_back(std::move(t));
+  }
+  MH_ASSIGN_OR_RETURN(int64_t aged_out, IntField(j, "aged_out", what, 0, kCount));
+  MH_ASSIGN_OR_RETURN(int64_t queued, IntField(j, "queued", what, 0, kCount));
+  o.aged_out = static_cast<uint64_t>(aged_out);
+  o.queued = static_cast<uint64_t>(queued);
+  return m;
+}
+
+namespace {
+json RelayTriesJson(const std::vector<meter::RelayTry>& tries) {
+  json relays = json::array();
+  for (const meter::RelayTry& t : tries)
+    relays.push_back({{"ssid", t.ssid}, {"failure_code", t.failure_code}, {"readings", t.readings}, {"ok", t.ok}});
+  return relays;
+}
+}  // namespace
+
+std::string EncodeRelayTries(const std::vector<meter::RelayTry>& tries) { return RelayTriesJson(tries).dump(); }
+
+std::string EncodeOutcomeMessage(const OutcomeMessage& m) {
+  const meter::RelayOutcome& o = m.outcome;
+  return json{{"meter", m.meter_id},
+              {"night", o.night_s},
+              {"uplink", {{"attempts", o.uplink_attempts}, {"failures", o.uplink_failures},
+                          {"failure_codes", o.uplink_failure_codes}}},
+              {"relays", RelayTriesJson(o.relays)},
+              {"aged_out", o.aged_out},
+              {"queued", o.queued}}
+      .dump();
+}
+
 std::string FormatWindow(const meter::SlotOptions& s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%02d:%02d-%02d:%02d", s.window_start_min / 60, s.window_start_min % 60,
@@ -143,9 +218,11 @@ std::string FormatWindow(const meter::SlotOptions& s) {
 std::string EncodeTargetCommand(const TargetCommand& c) {
   return json{{"type", "relay_target"},
               {"region_code", c.region_code},
-              {"sub_period", c.sub_period},
-              {"window", FormatWindow(c.slots)},
-              {"slot_minutes", c.slots.slot_minutes}}
+              {"sub_period", c.target.sub_period},
+              {"window", FormatWindow(c.target.slots)},
+              {"slot_minutes", c.target.slots.slot_minutes},
+              {"slots_per_region", c.target.slots.slots_per_region},
+              {"fanout", meter::FanoutName(c.target.fanout)}}
       .dump();
 }
 
@@ -168,11 +245,21 @@ Result<TargetCommand> ParseTargetCommand(std::string_view text) {
   TargetCommand c;
   MH_ASSIGN_OR_RETURN(c.region_code, StringField(j, "region_code", what));
   MH_ASSIGN_OR_RETURN(int64_t sub_period, IntField(j, "sub_period", what, 0, 1439));
-  c.sub_period = static_cast<int>(sub_period);
+  c.target.sub_period = static_cast<int>(sub_period);
   MH_ASSIGN_OR_RETURN(std::string window, StringField(j, "window", what));
-  MH_RETURN_IF_ERROR(meter::ParseWindow(window, &c.slots).WithContext(std::string(what)));
+  MH_RETURN_IF_ERROR(meter::ParseWindow(window, &c.target.slots).WithContext(std::string(what)));
   MH_ASSIGN_OR_RETURN(int64_t slot, IntField(j, "slot_minutes", what, 1, 1440));
-  c.slots.slot_minutes = static_cast<int>(slot);
+  c.target.slots.slot_minutes = static_cast<int>(slot);
+  if (j.contains("slots_per_region")) {
+    MH_ASSIGN_OR_RETURN(int64_t count, IntField(j, "slots_per_region", what, 1, 1440));
+    c.target.slots.slots_per_region = static_cast<int>(count);
+  }
+  if (j.contains("fanout")) {
+    MH_ASSIGN_OR_RETURN(std::string fanout, StringField(j, "fanout", what));
+    std::optional<meter::Fanout> parsed = meter::ParseFanout(fanout);
+    if (!parsed) return InvalidArgument(std::string(what) + ": field \"fanout\" must be \"all\" or \"first\"");
+    c.target.fanout = *parsed;
+  }
   return c;
 }
 

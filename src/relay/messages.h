@@ -1,5 +1,6 @@
 // The relay's JSON messages between meters and the head-end (MQTT or HTTP), frozen in
-// docs/relay.md: level reports and forwarded batches up, target and region-key commands down.
+// docs/relay.md: level reports, forwarded batches and nightly outcomes up, target and region-key
+// commands down.
 // Parsers return InvalidArgument naming the field that is wrong.
 #pragma once
 
@@ -10,6 +11,8 @@
 
 #include "base/status.h"
 #include "meter/batch_auth.h"
+#include "meter/night_schedule.h"
+#include "meter/radio.h"
 #include "meter/slots.h"
 #include "relay/target_subperiod.h"
 
@@ -34,13 +37,26 @@ struct ForwardMessage {
 Result<ForwardMessage> ParseForwardMessage(std::string_view json);
 std::string EncodeForwardMessage(const ForwardMessage& message);
 
+// Up, on `meters/<shard>/<id>/relay/outcome`: a meter's account of one night (meter::RelayOutcome)
+// {"meter":"M1","night":1600000000,"uplink":{"attempts":96,"failures":3,"failure_codes":[7]},
+//  "relays":[{"ssid":"elecmeter_AP…","failure_code":7,"readings":3,"ok":true}],"aged_out":0,"queued":0}
+struct OutcomeMessage {
+  std::string meter_id;
+  meter::RelayOutcome outcome;
+};
+Result<OutcomeMessage> ParseOutcomeMessage(std::string_view json);
+std::string EncodeOutcomeMessage(const OutcomeMessage& message);
+// The message's "relays" array alone (the head-end keeps it with the stored outcome).
+std::string EncodeRelayTries(const std::vector<meter::RelayTry>& tries);
+
 // Down, on `meters/<shard>/<id>/commands`:
-// {"type":"relay_target","region_code":"…","sub_period":17,"window":"00:00-06:00","slot_minutes":5}
+// {"type":"relay_target","region_code":"…","sub_period":17,"window":"00:00-06:00","slot_minutes":5,
+//  "slots_per_region":4,"fanout":"all"}
 // {"type":"region_keys","region_code":"…","current_key_id":2,"sealed":"<hex>"}
+// A relay_target without slots_per_region or fanout (an older head-end) means 4 and "all".
 struct TargetCommand {
   std::string region_code;
-  int sub_period = 0;
-  meter::SlotOptions slots;
+  meter::TargetAssignment target;  // sub-period, window, slot length, slots per region, fanout
 };
 struct KeysCommand {
   std::string region_code;

@@ -1,9 +1,15 @@
 #include "relay/relay_service.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "core/meter_id.h"
+#include "core/time.h"
 #include "crypto/crypto.h"
 #include "meter/access_password.h"
 #include "meter/key_delivery.h"
@@ -45,6 +51,11 @@ Result<store::RelayMeter> RelayService::RegisterMeter(const RelayRegistration& r
   if (!IsValidMeterId(r.meter_id)) return InvalidArgument(what + ": not a valid meter id");
   if (!AllDigits(r.region_code, 9)) return InvalidArgument(what + ": region_code must be 9 digits");
   if (!AllDigits(r.position_code, 6)) return InvalidArgument(what + ": position_code must be 6 digits");
+  if (r.install_address.size() > kMaxInstallAddressBytes)
+    return InvalidArgument(what + ": install_address is " + std::to_string(r.install_address.size()) +
+                           " bytes; at most " + std::to_string(kMaxInstallAddressBytes));
+  MH_ASSIGN_OR_RETURN(std::optional<store::MeterInfo> known, store_->GetMeter(r.meter_id));
+  if (!known) return NotFound(what + ": no such meter; register it first (POST /api/v1/meters)");
   store::RelayMeter m;
   m.meter_id = r.meter_id;
   m.region_code = r.region_code;
@@ -52,7 +63,7 @@ Result<store::RelayMeter> RelayService::RegisterMeter(const RelayRegistration& r
   if (r.install_address.empty()) {
     m.region_name = r.region_code;  // no address: the code names the region
   } else {
-    MH_ASSIGN_OR_RETURN(m.region_name, meter::ExtractRegionName(r.install_address, options_.region_pattern));
+    MH_ASSIGN_OR_RETURN(m.region_name, ExtractRegionName(r.install_address, options_.region_pattern));
   }
   if (r.device_key_hex.empty()) {
     crypto::Bytes key(32);
@@ -207,7 +218,8 @@ Status RelayService::SendKeys(const store::RelayMeter& meter, const std::vector<
 }
 
 Status RelayService::SendTarget(const store::RelayMeter& meter, int target) {
-  return commands_(meter.meter_id, EncodeTargetCommand(TargetCommand{meter.region_code, target, options_.slots}));
+  return commands_(meter.meter_id, EncodeTargetCommand(TargetCommand{
+                                        meter.region_code, meter::TargetAssignment{target, options_.slots, options_.fanout}}));
 }
 
 Result<ForwardOutcome> RelayService::Forward(const ForwardedBatch& f) {
@@ -221,6 +233,7 @@ Result<ForwardOutcome> RelayService::Forward(const ForwardedBatch& f) {
   record.relay_meter_id = f.relay_meter_id;
   record.readings = static_cast<int64_t>(f.batch.readings.size());
   record.received_at = clock_->NowMillis();
+  record.failure_code = f.batch.failure_code;
   MH_ASSIGN_OR_RETURN(std::optional<store::RelayMeter> meter, store_->GetRelayMeter(origin));
   if (!meter) {
     record.outcome = "unknown_origin";
@@ -242,5 +255,184 @@ Result<ForwardOutcome> RelayService::Forward(const ForwardedBatch& f) {
 }
 
 Result<store::RelayBatchTotals> RelayService::Totals() { return store_->SumRelayBatches(); }
+
+namespace {
+
+// Whole days between two nights' target sub-periods: 1 for consecutive nights (12–36 h apart),
+// whatever the target sub-period did in between.
+int64_t DayGap(int64_t later, int64_t earlier) { return std::llround(static_cast<double>(later - earlier) / 86400.0); }
+
+}  // namespace
+
+std::string JoinFailureCodes(const std::vector<uint16_t>& codes) {
+  std::string out;
+  for (uint16_t c : codes) out += (out.empty() ? "" : ",") + std::to_string(c);
+  return out;
+}
+
+std::vector<uint16_t> SplitFailureCodes(std::string_view text) {
+  std::vector<uint16_t> codes;
+  while (!text.empty()) {
+    const size_t comma = std::min(text.find(','), text.size());
+    uint16_t code = 0;
+    const std::string_view part = text.substr(0, comma);
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), code);
+    if (ec == std::errc() && end == part.data() + part.size()) codes.push_back(code);
+    text.remove_prefix(std::min(comma + 1, text.size()));
+  }
+  return codes;
+}
+
+int64_t RelayService::FailedStreak(const std::vector<store::RelayOutcomeRecord>& newest_first) {
+  int64_t streak = 0;
+  for (size_t i = 0; i < newest_first.size(); ++i) {
+    if (!newest_first[i].UplinkFailed()) break;
+    if (i > 0 && DayGap(newest_first[i - 1].night, newest_first[i].night) != 1) break;
+    ++streak;
+  }
+  return streak;
+}
+
+Result<bool> RelayService::Outcome(const std::string& meter_id, const meter::RelayOutcome& o) {
+  const std::string what = "relay outcome of meter '" + meter_id + "' for night " + std::to_string(o.night_s);
+  MH_ASSIGN_OR_RETURN(std::optional<store::RelayMeter> meter, store_->GetRelayMeter(meter_id));
+  if (!meter) return NotFound(what + ": the meter is not registered for relaying");
+  if (o.uplink_failures > o.uplink_attempts) return InvalidArgument(what + ": more uplink failures than attempts");
+  store::RelayOutcomeRecord r;
+  r.meter_id = meter_id;
+  r.region_code = meter->region_code;
+  r.night = o.night_s;
+  r.uplink_attempts = static_cast<int64_t>(o.uplink_attempts);
+  r.uplink_failures = static_cast<int64_t>(o.uplink_failures);
+  r.uplink_failure_codes = JoinFailureCodes(o.uplink_failure_codes);
+  // A batch carries one failure code, and with fanout "all" goes to several relays: its readings
+  // count once when any of them delivered it.
+  std::map<uint16_t, std::pair<size_t, bool>> batches;  // failure code → (readings, delivered)
+  for (const meter::RelayTry& t : o.relays) {
+    ++r.relay_attempts;
+    if (!t.ok) ++r.relay_failures;
+    auto& [readings, delivered] = batches[t.failure_code];
+    readings = std::max(readings, t.readings);
+    delivered = delivered || t.ok;
+  }
+  for (const auto& [code, batch] : batches)
+    if (batch.second) r.delivered_via_relay += static_cast<int64_t>(batch.first);
+  r.aged_out = static_cast<int64_t>(o.aged_out);
+  r.queued = static_cast<int64_t>(o.queued);
+  r.relays_json = EncodeRelayTries(o.relays);
+  r.received_at = clock_->NowMillis();
+  MH_ASSIGN_OR_RETURN(bool fresh, store_->PutRelayOutcome(r));
+  if (fresh) {
+    counters_.reports += 1;
+    counters_.uplink_failures += r.uplink_failures;
+    counters_.uplink_failed_nights += r.UplinkFailed() ? 1 : 0;
+    counters_.relay_successes += r.relay_attempts - r.relay_failures;
+    counters_.relay_failures += r.relay_failures;
+    counters_.aged_out += r.aged_out;
+  }
+  // Also for a report sent again: a crash between the two writes must not lose the order, and
+  // the order's own key keeps it from being opened twice.
+  if (r.UplinkFailed()) MH_RETURN_IF_ERROR(OpenWorkOrderIfDue(*meter, r.night).WithContext(what));
+  return fresh;
+}
+
+Status RelayService::OpenWorkOrderIfDue(const store::RelayMeter& meter, int64_t night) {
+  const int64_t n = std::max(1, options_.uplink_failure_nights);
+  // The streak ending at this night, looked at one night further than needed: exactly n failed
+  // nights is the moment to open the order; more means it was opened (or is due) at an earlier
+  // night of the same streak.
+  MH_ASSIGN_OR_RETURN(std::vector<store::RelayOutcomeRecord> recent, store_->ListRelayOutcomes(meter.meter_id, night, n + 1));
+  if (FailedStreak(recent) != n) return Status::Ok();
+  std::set<uint16_t> codes;
+  int64_t attempts = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    attempts += recent[i].uplink_attempts;
+    for (uint16_t code : SplitFailureCodes(recent[i].uplink_failure_codes)) codes.insert(code);
+  }
+  store::RelayWorkOrder order;
+  order.meter_id = meter.meter_id;
+  order.first_night = recent[n - 1].night;
+  order.last_night = night;
+  order.nights = n;
+  order.state = "open";
+  order.opened_at = order.updated_at = clock_->NowMillis();
+  std::string code_text;
+  for (uint16_t c : codes) code_text += (code_text.empty() ? "" : ", ") + std::to_string(c);
+  const std::string summary = "meter " + meter.meter_id + ": own uplink failed on " + std::to_string(n) +
+                              " consecutive nights (failure codes " + (code_text.empty() ? "none" : code_text) + ")";
+  order.content = nlohmann::json{{"type", "relay_uplink_work_order"},
+                                 {"order_id", "RWO-" + meter.meter_id + "-" + std::to_string(order.first_night)},
+                                 {"meter", meter.meter_id},
+                                 {"region_code", meter.region_code},
+                                 {"position_code", meter.position_code},
+                                 {"nights", n},
+                                 {"first_night", FormatIsoUtc(order.first_night)},
+                                 {"last_night", FormatIsoUtc(order.last_night)},
+                                 {"uplink_attempts", attempts},
+                                 {"uplink_failure_codes", std::vector<uint16_t>(codes.begin(), codes.end())},
+                                 {"opened_at", FormatIsoUtc(order.opened_at / 1000)},
+                                 {"summary", summary}}
+                      .dump();
+  MH_ASSIGN_OR_RETURN(bool opened, store_->OpenRelayWorkOrder(&order));
+  if (!opened) return Status::Ok();
+  counters_.work_orders_opened += 1;
+  if (order_opened_) order_opened_();
+  return Status::Ok();
+}
+
+int RelayService::SendPendingWorkOrders() {
+  if (!work_orders_) return 0;
+  std::lock_guard lock(send_mu_);
+  Result<std::vector<store::RelayWorkOrder>> open = store_->ListRelayWorkOrders("", "open", 1000);
+  if (!open.ok()) return 0;
+  int sent = 0;
+  for (auto it = open->rbegin(); it != open->rend(); ++it) {  // oldest first
+    store::RelayWorkOrder& order = *it;
+    const Status s = work_orders_(order.content);
+    ++order.attempts;
+    order.updated_at = clock_->NowMillis();
+    if (s.ok()) {
+      order.state = "sent";
+      order.last_error.clear();
+      ++sent;
+      counters_.work_orders_sent += 1;
+    } else {
+      order.last_error = s.message();
+      if (s.code() != StatusCode::kUnavailable) {
+        order.state = "failed";
+        counters_.work_orders_failed += 1;
+      }
+    }
+    if (!store_->UpdateRelayWorkOrder(order).ok()) break;  // the store is in trouble: next pass
+  }
+  return sent;
+}
+
+Result<MeterRelayView> RelayService::MeterView(const std::string& meter_id, int64_t limit) {
+  MH_ASSIGN_OR_RETURN(std::optional<store::RelayMeter> meter, store_->GetRelayMeter(meter_id));
+  if (!meter) return NotFound("meter '" + meter_id + "' is not registered for relaying");
+  MeterRelayView v;
+  v.meter = *meter;
+  v.meter.device_key_hex.clear();
+  MH_ASSIGN_OR_RETURN(v.batches, store_->ListRelayBatchesFrom(meter_id, limit));
+  MH_ASSIGN_OR_RETURN(v.outcomes, store_->ListRelayOutcomes(meter_id, INT64_MAX, limit));
+  MH_ASSIGN_OR_RETURN(std::vector<store::RelayOutcomeRecord> recent, store_->ListRelayOutcomes(meter_id, INT64_MAX, 400));
+  v.uplink_failed_nights = FailedStreak(recent);
+  MH_ASSIGN_OR_RETURN(v.work_orders, store_->ListRelayWorkOrders(meter_id, "", limit));
+  return v;
+}
+
+Result<RegionOutcomes> RelayService::RegionOutcomeView(const std::string& region_code) {
+  MH_ASSIGN_OR_RETURN(std::vector<store::RelayMeter> meters, store_->ListRelayMeters(region_code));
+  if (meters.empty()) return NotFound("region " + region_code + " has no registered meters");
+  RegionOutcomes v;
+  v.region_code = region_code;
+  MH_ASSIGN_OR_RETURN(v.totals, store_->SumRelayOutcomes(region_code));
+  for (const store::RelayMeter& m : meters) {
+    MH_ASSIGN_OR_RETURN(std::vector<store::RelayOutcomeRecord> recent, store_->ListRelayOutcomes(m.meter_id, INT64_MAX, 400));
+    if (int64_t streak = FailedStreak(recent); streak > 0) v.failing[m.meter_id] = streak;
+  }
+  return v;
+}
 
 }  // namespace mh::relay

@@ -46,6 +46,7 @@ enum class DrawPurpose : uint64_t {
   kRetryUplink = 2,   // per (meter, night): plain-retry attempts over the own uplink
   kForwardUplink = 3, // per (relay, night): forwards over the relay's uplink
   kWifiFrame = 4,     // per (origin, night): meter-to-meter frame outcomes
+  kOutcomeUplink = 5, // per (meter, night): the nightly outcome report over the own uplink
 };
 
 class RadioModel {

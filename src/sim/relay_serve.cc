@@ -137,6 +137,14 @@ class ServedFleet final : public FleetLink {
       Result<crypto::Bytes> key = crypto::HexDecode(body.value("device_key", ""));
       if (!key.ok() || key->size() != 32) return Internal("no device key for " + id);
       keys_[i].SetDeviceKey(std::move(key).value());
+      // Provisioning: the head-end's allocation rule, until a relay_target brings another.
+      if (i == 0) {
+        if (!body.contains("window") ||
+            !meter::ParseWindow(body.value("window", ""), &slots_).ok())
+          return Internal("no allocation rule (window) in the registration of " + id);
+        slots_.slot_minutes = body.value("slot_minutes", 5);
+        slots_.slots_per_region = body.value("slots_per_region", 4);
+      }
     }
     // The head-end sent the region keys when the meters registered; the first ones may have
     // arrived before the device key was known here — a rotation sends them again to everyone.
@@ -162,8 +170,7 @@ class ServedFleet final : public FleetLink {
     SimRng rng(sim_.seed ^ 0x5EB0A7ULL);
     for (int i = 0; i < sim_.meters; ++i) {
       const std::string id = SimMeterId(sim_, i);
-      Result<meter::NightSchedule> schedule =
-          meter::NightSchedule::Create(SimRegionCode(model_.Street(i)), meter::SlotOptions{}, 0);
+      Result<meter::NightSchedule> schedule = meter::NightSchedule::Create(SimRegionCode(model_.Street(i)), slots_, 0);
       if (!schedule.ok()) return schedule.status();
       std::vector<meter::DetectionPoint> points;
       const double base = 0.002 + 0.004 * Uniform01(rng);
@@ -181,7 +188,7 @@ class ServedFleet final : public FleetLink {
         std::lock_guard lock(mu_);
         schedules_.push_back(std::move(schedule).value());
         if (auto early = early_targets_.find(i); early != early_targets_.end())
-          (void)schedules_.back().SetTarget(early->second);
+          (void)schedules_.back().Apply(early->second);
       }
       MH_RETURN_IF_ERROR(Publish(Topic(id, "relay/report"), relay::EncodeReportMessage(m)));
     }
@@ -203,23 +210,47 @@ class ServedFleet final : public FleetLink {
     return out;
   }
 
+  // The fanout the meters were told, by value ("all" / "first" / "mixed"), for the report.
+  std::string FanoutsTold() {
+    std::lock_guard lock(mu_);
+    std::set<std::string> told;
+    for (const auto& [meter, fanout] : fanouts_) told.insert(meter::FanoutName(fanout));
+    if (told.empty()) return "none";
+    return told.size() == 1 ? *told.begin() : "mixed";
+  }
+
   const meter::KeyStore& Keys(int meter) override { return keys_[meter]; }
+
+  std::optional<meter::Fanout> FanoutOf(int meter) override {
+    std::lock_guard lock(mu_);
+    auto it = fanouts_.find(meter);
+    if (it == fanouts_.end()) return std::nullopt;
+    return it->second;
+  }
 
   void Uploaded(int meter, const meter::RelayBatch& batch) override {
     json readings = json::array();
     for (const Reading& r : batch.readings)
       readings.push_back({{"meter", batch.origin_meter_id}, {"ts", r.ts}, {"value", r.value ? json(*r.value) : json(nullptr)}});
     Record(Publish(Topic(batch.origin_meter_id, "readings"), readings.dump()));
-    delivered_ += batch.readings.size();
+    for (const Reading& r : batch.readings) delivered_.emplace(batch.origin_meter_id, r.ts);
   }
 
+  // With fanout "all" several relays forward the same batch: the head-end stores it once, and
+  // the readings count once here too.
   void Forwarded(int relay, const meter::SignedBatch& signed_batch) override {
     const std::string relay_id = SimMeterId(sim_, relay);
     relay::ForwardMessage m{relay_id, signed_batch.batch,
                             std::vector<uint8_t>(signed_batch.tag.begin(), signed_batch.tag.end())};
     Record(Publish(Topic(relay_id, "relay/forward"), relay::EncodeForwardMessage(m)));
-    delivered_ += signed_batch.batch.readings.size();
+    for (const Reading& r : signed_batch.batch.readings) delivered_.emplace(signed_batch.batch.origin_meter_id, r.ts);
     ++forwarded_batches_;
+  }
+
+  void OutcomeUploaded(int meter, const meter::RelayOutcome& outcome) override {
+    const std::string id = SimMeterId(sim_, meter);
+    Record(Publish(Topic(id, "relay/outcome"), relay::EncodeOutcomeMessage({id, outcome})));
+    ++outcomes_published_;
   }
 
   Status EndOfNight(int) override {
@@ -229,8 +260,9 @@ class ServedFleet final : public FleetLink {
     return Status::Ok();
   }
 
-  uint64_t delivered() const { return delivered_; }
+  uint64_t delivered() const { return delivered_.size(); }
   uint64_t forwarded_batches() const { return forwarded_batches_; }
+  uint64_t outcomes_published() const { return outcomes_published_; }
   uint64_t published() const { return published_; }
 
  private:
@@ -254,12 +286,15 @@ class ServedFleet final : public FleetLink {
       Result<relay::TargetCommand> c = relay::ParseTargetCommand(text);
       if (!c.ok()) return;
       std::lock_guard lock(mu_);
-      // A target may come back before this meter's schedule exists (another meter's report
-      // changed the region's target): keep it for when it does.
+      // The meter library applies the whole command: the server's window and sub-period length
+      // (its schedule) and the fanout (its node, at the start of the next night). A target may come
+      // back before this meter's schedule exists (another meter's report changed the region's
+      // target): keep it for when it does.
+      fanouts_[i] = c->target.fanout;
       if (static_cast<size_t>(i) < schedules_.size()) {
-        (void)schedules_[i].SetTarget(c->sub_period);
+        (void)schedules_[i].Apply(c->target);
       } else {
-        early_targets_[i] = c->sub_period;
+        early_targets_[i] = c->target;
       }
     }
   }
@@ -300,9 +335,12 @@ class ServedFleet final : public FleetLink {
   std::condition_variable cv_;
   std::mutex mu_;
   std::vector<meter::NightSchedule> schedules_;  // guarded by mu_; index = meter
-  std::map<int, int> early_targets_;              // guarded by mu_
-  uint64_t delivered_ = 0;             // simulation thread only
+  std::map<int, meter::TargetAssignment> early_targets_;  // guarded by mu_
+  std::map<int, meter::Fanout> fanouts_;          // guarded by mu_: what relay_target told each meter
+  meter::SlotOptions slots_;           // the head-end's allocation rule at registration
+  std::set<std::pair<std::string, int64_t>> delivered_;  // simulation thread only: (meter, ts) sent
   uint64_t forwarded_batches_ = 0;     // simulation thread only
+  uint64_t outcomes_published_ = 0;    // simulation thread only
   Status first_error_;                 // simulation thread only
 };
 
@@ -357,6 +395,24 @@ int RunRelaySimServe(const RelaySimOptions& sim, const RelayServeOptions& serve,
   }
   auto stats = http.Get("/api/v1/relay/stats", auth);
   json batches = stats && stats->status == 200 ? json::parse(stats->body)["batches"] : json::object();
+  // Every nightly outcome the fleet published must be kept once by the head-end.
+  int64_t outcome_reports = 0, failing_uplinks = 0;
+  const auto outcomes_until = std::chrono::steady_clock::now() + std::chrono::duration<double>(serve.timeout_s);
+  for (;;) {
+    outcome_reports = failing_uplinks = 0;
+    for (const auto& [region, target] : fleet.TargetsByRegion()) {
+      auto o = http.Get("/api/v1/relay/regions/" + region + "/outcomes", auth);
+      json body = o && o->status == 200 ? json::parse(o->body, nullptr, false) : json();
+      if (!body.is_object()) return fail(Unavailable("reading the outcomes of region " + region + " back"));
+      outcome_reports += body["totals"].value("reports", int64_t{0});
+      failing_uplinks += static_cast<int64_t>(body["failing_uplinks"].size());
+    }
+    if (outcome_reports >= static_cast<int64_t>(fleet.outcomes_published()) ||
+        std::chrono::steady_clock::now() > outcomes_until)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  const bool outcomes_match = outcome_reports == static_cast<int64_t>(fleet.outcomes_published());
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   out << "relay simulation against " << serve.api_url << " over " << serve.broker << " (" << StrategyName(sim.strategy)
@@ -372,8 +428,11 @@ int RunRelaySimServe(const RelaySimOptions& sim, const RelayServeOptions& serve,
   out.unsetf(std::ios::floatfield);
   out << "\nmessages published " << fleet.published() << ", forwarded batches " << fleet.forwarded_batches()
       << "; head-end batches: accepted " << batches.value("accepted", -1) << ", duplicates "
-      << batches.value("duplicates", -1) << ", rejected " << batches.value("rejected", -1) << "\n";
-  const bool match = stored == fleet.delivered() && quarantined == 0;
+      << batches.value("duplicates", -1) << ", rejected " << batches.value("rejected", -1) << "\n"
+      << "fanout from the head-end: " << fleet.FanoutsTold() << "; outcome reports published "
+      << fleet.outcomes_published() << ", stored by the head-end " << outcome_reports << " ("
+      << (outcomes_match ? "match" : "MISMATCH") << "; meters with a failing uplink now: " << failing_uplinks << ")\n";
+  const bool match = stored == fleet.delivered() && quarantined == 0 && outcomes_match;
   out << "server check: the fleet delivered " << fleet.delivered() << " readings (" << report->undelivered_readings
       << " still queued); the server stores " << stored << ", quarantined " << quarantined << ": "
       << (match ? "match" : "MISMATCH") << "\n"

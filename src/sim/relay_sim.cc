@@ -147,6 +147,7 @@ class NodeFleet {
       mo.alpha = o_.alpha;
       mo.history_days = o_.history_days;
       mo.max_retention_days = 1000;  // no reading ages out within 255 nights, as in the direct engine
+      mo.fanout = o_.fanout;
       const meter::KeyStore& keys = link_ ? link_->Keys(i) : keys_;
       Result<meter::MeterNode> node = meter::MeterNode::Create(id, mo, *radios_[i], keys, clock_, random_);
       if (!node.ok()) return node.status().WithContext("meter " + std::to_string(i));
@@ -190,6 +191,10 @@ class NodeFleet {
       night.night = d;
       uplink_attempts_ = wifi_frames_ = 0;
       for (int i = 0; i < n; ++i) {
+        if (link_) {
+          if (std::optional<meter::Fanout> fanout = link_->FanoutOf(i)) nodes_[i].set_fanout(*fanout);
+          radios_[i]->outcome_rng = SimRng(model_.StreamSeed(i, d, DrawPurpose::kOutcomeUplink));
+        }
         radios_[i]->rng = SimRng(model_.StreamSeed(i, d, DrawPurpose::kWifiFrame));
         radios_[i]->retry_rng = SimRng(model_.StreamSeed(i, d, DrawPurpose::kRetryUplink));
         radios_[i]->forward_rng = SimRng(model_.StreamSeed(i, d, DrawPurpose::kForwardUplink));
@@ -249,6 +254,14 @@ class NodeFleet {
       if (ok && fleet->link_) fleet->link_->Uploaded(self, batch);
       return {ok, static_cast<uint16_t>(ok ? 0 : 1)};
     }
+    // Not an extra transmission (control traffic, like acknowledgements); drawn from a stream of
+    // its own so that it changes no figure.
+    bool UploadOutcome(const meter::RelayOutcome& outcome) override {
+      if (!fleet->link_) return true;
+      const bool ok = Uniform01(outcome_rng) < fleet->model_.UplinkSuccess(self, fleet->night_);
+      if (ok) fleet->link_->OutcomeUploaded(self, outcome);
+      return ok;
+    }
     bool ForwardUpload(const meter::SignedBatch& batch) override {
       ++fleet->uplink_attempts_;
       const bool ok = Uniform01(forward_rng) < fleet->model_.UplinkSuccess(self, fleet->night_);
@@ -287,7 +300,7 @@ class NodeFleet {
     NodeFleet* fleet;
     int self;
     bool counting = false;  // day uploads are first uploads, not extra transmissions
-    SimRng rng, retry_rng, forward_rng;
+    SimRng rng, retry_rng, forward_rng, outcome_rng;
   };
   // One region key for the whole fleet; the key material does not change any outcome.
   struct Keys final : meter::KeyStore {
@@ -468,7 +481,9 @@ Result<RelaySimReport> RunRelayStrategy(const RelaySimOptions& options, const Ra
             meter::ChooseRelays(scan, region_codes[street], position_codes[pos], score_options);
         if (!chosen.ok()) return chosen.status().WithContext("meter " + std::to_string(i));
         SimRng frame_rng(model.StreamSeed(static_cast<uint64_t>(i), d, DrawPurpose::kWifiFrame));
+        bool delivered = false;
         for (const meter::ScoredRelay& c : *chosen) {
+          if (delivered && options.fanout == meter::Fanout::kFirst) break;
           const int q = std::stoi(c.position_code);
           const int j = street_first + q - 1;
           // The batch to the relay: one meter-to-meter data frame.
@@ -480,11 +495,9 @@ Result<RelaySimReport> RunRelayStrategy(const RelaySimOptions& options, const Ra
             forward_seeded[j] = 1;
           }
           ++night.uplink_attempts;
-          if (Uniform01(forward_rng[j]) < model.UplinkSuccess(j, d)) {
-            deliver(i);
-            break;
-          }
+          if (Uniform01(forward_rng[j]) < model.UplinkSuccess(j, d)) delivered = true;
         }
+        if (delivered) deliver(i);
       }
     }
     CloseNight(night, cohort_delivered, &cum_extra, &cum_delivered, &report);
@@ -498,7 +511,8 @@ Result<RelaySimReport> RunRelayStrategy(const RelaySimOptions& options, const Ra
 namespace {
 
 const char* kUsage =
-    "usage: meterhub sim relay --meters N [--nights 7] [--seed S] [--k 3] [--csv OUT.csv] [--plot OUT.png]\n"
+    "usage: meterhub sim relay --meters N [--nights 7] [--seed S] [--k 3] [--fanout all|first] [--csv OUT.csv]\n"
+    "         [--plot OUT.png]\n"
     "  model: [--street-length 200] [--building-size 10] [--good-p 0.995] [--poor-share 0.1]\n"
     "         [--poor-p-min 0.05] [--poor-p-max 0.6] [--s-good 1.0] [--s-bad 0.3]\n"
     "         [--p-good-bad 0.05] [--p-bad-bad 0.8] [--fault-rate 0.002] [--fault-mean-nights 5]\n"
@@ -607,6 +621,16 @@ int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::os
         err << "sim relay: --engine must be direct or node, got '" << v << "'\n";
         return 2;
       }
+      continue;
+    }
+    if (key == "--fanout" || key.rfind("--fanout=", 0) == 0) {
+      const std::string v = key == "--fanout" ? (i + 1 < argv.size() ? argv[++i] : "") : key.substr(9);
+      std::optional<meter::Fanout> fanout = meter::ParseFanout(v);
+      if (!fanout) {
+        err << "sim relay: --fanout must be all or first, got '" << v << "'\n";
+        return 2;
+      }
+      o.fanout = *fanout;
       continue;
     }
     if (key == "--day1-only") {
@@ -732,7 +756,7 @@ int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::os
   out << "relay vs plain retry (SPEC 2.7, 6.1)\n"
       << "meters = " << o.meters << ", nights = " << o.nights << ", seed = " << o.seed << ", k = " << o.k
       << ", alpha = " << o.alpha << ", history_days = " << o.history_days
-      << ", plain_attempts = " << o.plain_attempts
+      << ", plain_attempts = " << o.plain_attempts << ", fanout = " << meter::FanoutName(o.fanout)
       << ", readings_every_day = " << (o.readings_every_day ? "true" : "false")
       << ", engine = " << (o.engine == RelaySimOptions::kMeterNode ? "node" : "direct") << "\n"
       << o.radio.Describe()
@@ -741,7 +765,10 @@ int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::os
       << "day-1 cohort = " << plain.cohort_readings << " readings on " << plain.cohort_meters
       << " meters\n"
       << "strategies: plain_retry = " << o.plain_attempts << " own-uplink attempts per night; relay = the seed's "
-         "method alone (scan, k relays, no own retry); relay_with_retry = own retries first, then relays\n\n";
+         "method alone (scan, k relays, no own retry); relay_with_retry = own retries first, then relays; the relay "
+         "strategies hand a batch to "
+      << (o.fanout == meter::Fanout::kAll ? "every chosen relay (fanout all)" : "the chosen relays until one succeeds (fanout first)")
+      << "\n\n";
   out << "delivered share of the day-1 cohort (%) | extra transmissions per delivered reading\n";
   out << "night  plain_retry        relay  relay_with_retry | plain_retry        relay  relay_with_retry\n";
   for (int n = 0; n < o.nights; ++n) {

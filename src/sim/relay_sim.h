@@ -9,7 +9,10 @@
 //
 // Counting: an extra transmission is a plain-retry uplink attempt, a meter-to-meter data frame
 // to a relay, or a relay's forwarding uplink attempt. Acknowledgements (head-end → meter, relay →
-// origin report) and the relays' beacons are not counted, for either strategy.
+// origin report), the relays' beacons and the meters' nightly outcome reports are not counted,
+// for either strategy. With fanout "all" (the default, SPEC 2.6) a queued meter sends its batch to
+// each chosen relay; with "first" relay by relay until one succeeds — the extra frames and
+// forwards of "all" show in the extra transmissions per delivered reading.
 // Scan: a relay's beacon is heard when tonight's RSSI of the pair exceeds the Wi-Fi threshold; the
 // data frame to it then succeeds with wifi_frame_success. A queued meter in the relay strategy
 // does not also retry over its own uplink (SPEC 2.4: it scans instead).
@@ -18,10 +21,12 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "meter/night_schedule.h"
 #include "meter/radio.h"
 #include "sim/radio_model.h"
 
@@ -47,6 +52,7 @@ struct RelaySimOptions {
   double alpha = 3;         // α of the relay score
   int history_days = 7;     // target sub-periods remembered for F
   int plain_attempts = 3;   // plain retry: attempts per queued batch per night
+  meter::Fanout fanout = meter::Fanout::kAll;  // relay strategies: every chosen relay, or until the first succeeds
   bool readings_every_day = true;  // days 2.. also upload (their failures queue up, not the cohort)
   std::string id_prefix = "m";     // meter ids are id_prefix + index
   std::function<void()> night_done;  // called after each simulated night (progress display)
@@ -119,13 +125,16 @@ class FleetLink {
   virtual const meter::KeyStore& Keys(int meter) = 0;
   virtual void Uploaded(int meter, const meter::RelayBatch& batch) = 0;   // own uplink went through
   virtual void Forwarded(int relay, const meter::SignedBatch& batch) = 0; // a relay's forward went through
+  virtual void OutcomeUploaded(int meter, const meter::RelayOutcome& outcome) = 0;  // a night's account went through
+  // The fanout the head-end told this meter (relay_target); nullopt = RelaySimOptions::fanout.
+  virtual std::optional<meter::Fanout> FanoutOf(int meter) = 0;
   virtual Status EndOfNight(int night) = 0;                               // e.g. wait for the acks
 };
 
 // The kMeterNode engine with every successful transmission also handed to `link`.
 Result<RelaySimReport> RunNodeFleet(const RelaySimOptions& options, const RadioModel& model, FleetLink* link);
 
-// `meterhub sim relay --meters N [--nights 7] [--seed S] [--k 3] [--csv OUT.csv] [model options]`:
+// `meterhub sim relay --meters N [--nights 7] [--seed S] [--k 3] [--fanout all|first] [--csv OUT.csv] [model options]`:
 // runs both strategies on the same seed and prints the parameters, a per-night table and the wall
 // time. Exit 0, 2 for bad options, 1 when the CSV cannot be written.
 int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err);

@@ -21,6 +21,8 @@ struct MeterInfo {
   std::optional<double> register_max;    // e.g. 99999.9: enables rollover detection
   std::optional<double> customer_t1;     // a threshold the customer set: wins over the learned one
   int64_t created_at = 0;
+  std::string group;                     // meter group ('' = none): per-group settings ([groups.NAME])
+  std::string timezone;                  // IANA zone name; '' = the fixed offset tz_offset_s
 };
 
 // A customer terminal bound to a meter (seed 003 claim 1): where alerts go.
@@ -37,8 +39,11 @@ struct StoredReading {
   int64_t ts = 0;
   double value = 0;
   double consumption = 0;
-  std::string source;    // "mqtt" | "http" | "import" | "relay"
+  std::string source;    // "mqtt" | "http" | "import" | "relay:<relay id>" | "correction"
   std::string quality;   // e.g. NEM12 quality flag "A"/"V"/"E"; empty when not given
+  std::string channel;   // the register; "" = the meter's billing channel
+  uint32_t version = 1;  // 1 = as first accepted; n = corrected n-1 times (reading_versions keeps the others)
+  bool estimated = false;  // an estimate (the E of VEE), not a measurement
 };
 
 // An abnormal reading, kept apart from consumption (claim 6), auditable.
@@ -51,6 +56,7 @@ struct QuarantinedReading {
   std::string reason;      // e.g. "d=-5 < 0 against accepted 208 at 2020-10-29T15:00:00Z"
   std::string source;
   int64_t received_at = 0;
+  std::string channel;     // "" = the billing channel
 };
 
 // Free-form events attached to a meter's readings: NEM12 400 records, resets, spike re-judgements.
@@ -58,15 +64,31 @@ struct ReadingEvent {
   std::string meter_id;
   int64_t ts_from = 0;
   int64_t ts_to = 0;
-  std::string kind;      // "nem12_400" | "reset" | "requarantine" | ...
+  std::string kind;      // "nem12_400" | "reset" | "requarantine" | "value_conflict" | "future_timestamp" | ...
   std::string detail;    // JSON text
 };
 
 // Per-meter validation and alert state, persisted in the same transaction as the readings it
-// explains, so a crash never leaves the two out of step. `state_json` is owned by src/vee.
+// explains, so a crash never leaves the two out of step. `state` is opaque bytes owned by src/vee.
 struct MeterStateRecord {
   std::string meter_id;
-  std::string state_json;
+  std::string state;
+};
+
+// A value a reading had before it was corrected (one version mechanism for operator corrections,
+// trusted revision files and estimates superseded by actual readings).
+struct ReadingVersion {
+  std::string meter_id;
+  std::string channel;
+  int64_t ts = 0;
+  uint32_t version = 1;       // the version this value was
+  double value = 0;
+  double consumption = 0;
+  std::string source;
+  std::string quality;
+  int64_t replaced_at = 0;    // epoch s
+  std::string replaced_by;    // who corrected it: a token's name, "import", "meterhub" (estimation)
+  std::string reason;
 };
 
 struct AlertRecord {
@@ -144,6 +166,7 @@ struct NewAlert {
 struct ReadingKey {
   std::string meter_id;
   int64_t ts = 0;
+  std::string channel;
 };
 
 // Everything one pipeline step writes, atomically and durably.
@@ -157,6 +180,11 @@ struct IngestBatch {
   // Readings re-judged ok (reset / sustained-rise detection): their `error` and `sudden` rows
   // leave the quarantine (`null` rows stay). Applied after this batch's quarantine inserts.
   std::vector<ReadingKey> remove_quarantined;
+  // Values replaced by this batch's accepted readings (corrections), kept as versions.
+  std::vector<ReadingVersion> versions;
+  // Bulk loading: accepted readings and states are held in memory and become durable at the next
+  // Store::Pack() (the rest of the batch is durable at once). Never for acknowledged input.
+  bool deferred = false;
 };
 
 struct TimeRange {
@@ -169,6 +197,56 @@ struct ApiToken {
   std::string name;
   std::string role;          // admin | operator | auditor | customer | supervisor
   std::string customer_id;   // for role customer
+  int64_t created_at = 0;
+  int64_t expires_at = 0;    // 0 = never
+  int64_t revoked_at = 0;    // 0 = not revoked; a revoked token is kept for the record
+};
+
+// A dashboard account (SPEC 5 roles). The password is kept only as a slow salted hash
+// (the encoded Argon2id string: algorithm, parameters, salt and hash in one).
+struct UserRecord {
+  std::string username;
+  std::string role;
+  std::string customer_id;  // for role customer
+  std::string password_hash;
+  int64_t created_at = 0;
+};
+
+// A logged-in browser: the cookie's secret is kept only as its SHA-256. A session stands for
+// exactly one of a user or an API token, and ends with it.
+struct SessionRecord {
+  std::string session_sha256;
+  std::string username;      // set for a password login
+  std::string token_sha256;  // set for a token login
+  int64_t created_at = 0;
+  int64_t expires_at = 0;
+};
+
+// --- aggregates for the dashboard's fleet view ---
+
+// A page of the meter list, searched; `total` counts every match, not just the page.
+struct MeterQuery {
+  std::string customer_id;  // empty = every customer
+  std::string kind;         // empty = any kind
+  std::string region_code;  // empty = any (relay region; meters without one have "")
+  std::string text;         // substring of the meter id or customer id; empty = any
+  int64_t offset = 0;
+  int64_t limit = 100;
+};
+struct MeterPage {
+  std::vector<MeterInfo> meters;
+  int64_t total = 0;
+};
+
+// Counts over the whole fleet, each as (key, count) pairs ordered by key.
+struct FleetCounts {
+  int64_t meters = 0;
+  std::vector<std::pair<std::string, int64_t>> by_kind;
+  std::vector<std::pair<std::string, int64_t>> by_region;      // "" = not a relay meter
+  std::vector<std::pair<std::string, int64_t>> by_state;       // alerted | quarantined | normal
+  std::vector<std::pair<std::string, int64_t>> quarantine_by_verdict;
+  std::vector<std::pair<std::string, int64_t>> deliveries_by_status;
+  int64_t alerts_since = 0;  // alerts created at or after the given time
 };
 
 // --- relay retransmission (seed 000), head-end side ---
@@ -211,12 +289,63 @@ struct RelayBatchRecord {
   int64_t readings = 0;
   int64_t copies = 1;
   int64_t received_at = 0;      // epoch ms of the first copy
+  std::optional<int> failure_code;  // of the original upload (SPEC 2.6); none for batches recorded before schema 4
 };
 
 struct RelayBatchTotals {
   int64_t accepted = 0, rejected = 0, unknown_origin = 0;
   int64_t duplicates = 0;       // copies beyond the first, over all batches
   int64_t readings = 0;         // readings in accepted batches
+};
+
+// A meter's account of one night (docs/relay.md §9, relay/outcome) as the head-end keeps it: one
+// row per (meter, night), so a report sent again is the same row.
+struct RelayOutcomeRecord {
+  std::string meter_id;
+  std::string region_code;           // the meter's when the report arrived
+  int64_t night = 0;                 // epoch s: start of the target sub-period the report covers
+  int64_t uplink_attempts = 0;       // the meter's own reading uploads since its previous report
+  int64_t uplink_failures = 0;
+  std::string uplink_failure_codes;  // their distinct codes, ascending, comma-separated: "7,42"
+  int64_t relay_attempts = 0;        // (batch, relay) pairs tried
+  int64_t relay_failures = 0;
+  int64_t delivered_via_relay = 0;   // readings of the batches at least one relay delivered
+  int64_t aged_out = 0;              // readings dropped unsent by retention
+  int64_t queued = 0;                // readings still queued after the night
+  std::string relays_json;           // every relay tried: [{"ssid","failure_code","readings","ok"}, …]
+  int64_t received_at = 0;           // epoch ms
+
+  // The night the own uplink was down: tried, and every attempt failed.
+  bool UplinkFailed() const { return uplink_attempts > 0 && uplink_failures == uplink_attempts; }
+  bool operator==(const RelayOutcomeRecord&) const = default;
+};
+
+struct RelayOutcomeTotals {
+  int64_t reports = 0;
+  int64_t meters = 0;                // distinct meters that reported
+  int64_t uplink_attempts = 0, uplink_failures = 0;
+  int64_t uplink_failed_nights = 0;  // reports with UplinkFailed()
+  int64_t relay_attempts = 0, relay_failures = 0;
+  int64_t delivered_via_relay = 0;
+  int64_t aged_out = 0;
+};
+
+// A maintenance work order for a meter whose own uplink failed on relay.uplink_failure_nights
+// consecutive nights: one per streak of failed nights, keyed by the streak's first night.
+struct RelayWorkOrder {
+  int64_t id = 0;
+  std::string meter_id;
+  int64_t first_night = 0;   // epoch s: the streak's first failed night
+  int64_t last_night = 0;    // the failed night that completed the streak and opened the order
+  int64_t nights = 0;        // failed nights in the streak when it was opened
+  std::string content;       // the order as JSON (what the webhook receives)
+  std::string state;         // open (not sent yet) | sent | failed (refused for good)
+  int64_t attempts = 0;
+  std::string last_error;
+  int64_t opened_at = 0;     // epoch ms
+  int64_t updated_at = 0;    // epoch ms
+
+  bool operator==(const RelayWorkOrder&) const = default;
 };
 
 }  // namespace mh::store

@@ -2,10 +2,13 @@
 // implements it now, PostgreSQL next; both must pass store_conformance_test.
 //
 // Contract for every backend:
-// - Commit(batch) is atomic and durable when it returns OK (fsync'd per `synchronous`);
-// - readings are idempotent upserts keyed by (meter_id, ts): re-committing the same key keeps one
-//   row (the later write wins for accepted readings; quarantine rows are keyed by
-//   (meter_id, ts, verdict, raw value) and deduplicated the same way);
+// - Commit(batch) is atomic and durable when it returns OK (fsync'd per `synchronous`), except
+//   for a `deferred` batch's accepted readings and states, which become durable at Pack();
+// - accepted readings are keyed by (meter_id, channel, ts): re-committing a key keeps one reading,
+//   the one committed last. Whether a different value may replace a stored one is the pipeline's
+//   decision (it keeps the first and records a conflict; a correction is a new version), not the
+//   store's; quarantine rows are keyed by (meter_id, channel, ts, verdict, raw value) and
+//   deduplicated;
 // - per-meter ordering is the caller's: the pipeline commits a meter's readings in arrival order;
 // - methods are safe to call from several threads (backends serialise writes internally);
 // - within a batch: accepted upserts, quarantine inserts, remove_accepted deletes (so a key both
@@ -50,14 +53,27 @@ class Store {
 
   // --- the ingest write path ---
   virtual Status Commit(const IngestBatch& batch) = 0;
+  // Folds the readings committed since the last Pack into the packed layout (docs/storage.md) and
+  // makes deferred batches durable. The daemon packs in the background; bulk loaders at the end.
+  virtual Status Pack() = 0;
+  // Accepted readings committed but not packed yet (what the next Pack folds).
+  virtual int64_t UnpackedReadings() = 0;
   // States of the given meters that have one (missing meters are simply absent).
   virtual Result<std::vector<MeterStateRecord>> LoadMeterStates(const std::vector<std::string>& meter_ids) = 0;
 
   // --- reads ---
+  // Accepted readings of one channel ("" = the billing channel) in ts order.
   virtual Result<std::vector<StoredReading>> QueryReadings(const std::string& meter_id, TimeRange range,
-                                                           int64_t limit) = 0;
+                                                           int64_t limit, const std::string& channel = "") = 0;
   // The last accepted reading with ts <= t.
-  virtual Result<std::optional<StoredReading>> LastReadingAtOrBefore(const std::string& meter_id, int64_t t) = 0;
+  virtual Result<std::optional<StoredReading>> LastReadingAtOrBefore(const std::string& meter_id, int64_t t,
+                                                                     const std::string& channel = "") = 0;
+  // The accepted reading at exactly ts.
+  virtual Result<std::optional<StoredReading>> GetReading(const std::string& meter_id, int64_t ts,
+                                                          const std::string& channel = "") = 0;
+  // The values a reading had before its corrections, oldest first.
+  virtual Result<std::vector<ReadingVersion>> ListReadingVersions(const std::string& meter_id, int64_t ts,
+                                                                  const std::string& channel = "") = 0;
   // meter_id empty = all meters.
   virtual Result<std::vector<QuarantinedReading>> QueryQuarantine(const std::string& meter_id, TimeRange range,
                                                                   int64_t limit) = 0;
@@ -114,10 +130,57 @@ class Store {
   // Batches carried by `relay_meter_id` (empty = all), newest first.
   virtual Result<std::vector<RelayBatchRecord>> ListRelayBatches(const std::string& relay_meter_id,
                                                                  int64_t limit) = 0;
+  // Batches of the origin meter `origin_meter_id` (with their failure codes), newest first.
+  virtual Result<std::vector<RelayBatchRecord>> ListRelayBatchesFrom(const std::string& origin_meter_id,
+                                                                     int64_t limit) = 0;
+  // OK(true) when the (meter_id, night) is new and stored; OK(false) when that night is already
+  // kept (it stays as first stored). InvalidArgument without meter_id.
+  virtual Result<bool> PutRelayOutcome(const RelayOutcomeRecord& outcome) = 0;
+  // The meter's outcomes of nights <= `until`, newest night first.
+  virtual Result<std::vector<RelayOutcomeRecord>> ListRelayOutcomes(const std::string& meter_id, int64_t until,
+                                                                    int64_t limit) = 0;
+  // Sums over every outcome of the region (empty = every region).
+  virtual Result<RelayOutcomeTotals> SumRelayOutcomes(const std::string& region_code) = 0;
+  // Opens the work order unless the meter already has one for the same first_night: OK(true) with
+  // order->id set, OK(false) and nothing written when it has. InvalidArgument without meter_id.
+  virtual Result<bool> OpenRelayWorkOrder(RelayWorkOrder* order) = 0;
+  // Writes state, attempts, last_error and updated_at of the order with this id; NotFound when
+  // there is none.
+  virtual Status UpdateRelayWorkOrder(const RelayWorkOrder& order) = 0;
+  // meter_id and state empty = any; newest (highest id) first.
+  virtual Result<std::vector<RelayWorkOrder>> ListRelayWorkOrders(const std::string& meter_id, const std::string& state,
+                                                                  int64_t limit) = 0;
 
-  // --- API tokens ---
+  // --- API tokens, users and sessions (SPEC 5) ---
+  // Inserts or replaces the token with this hash.
   virtual Status PutToken(const ApiToken& token) = 0;
   virtual Result<std::optional<ApiToken>> FindToken(const std::string& token_sha256) = 0;
+  // Every token (revoked ones too), oldest first.
+  virtual Result<std::vector<ApiToken>> ListTokens() = 0;
+  // Marks the token revoked at `at` and deletes its sessions, atomically; a token already revoked
+  // keeps its first revocation time. NotFound when there is no such token.
+  virtual Status RevokeToken(const std::string& token_sha256, int64_t at) = 0;
+  // AlreadyExists when the username is taken.
+  virtual Status AddUser(const UserRecord& user) = 0;
+  virtual Result<std::optional<UserRecord>> GetUser(const std::string& username) = 0;
+  // Ordered by username.
+  virtual Result<std::vector<UserRecord>> ListUsers() = 0;
+  // Deletes the user and their sessions, atomically. NotFound when there is no such user.
+  virtual Status DeleteUser(const std::string& username) = 0;
+  virtual Status PutSession(const SessionRecord& session) = 0;
+  virtual Result<std::optional<SessionRecord>> FindSession(const std::string& session_sha256) = 0;
+  // Deleting a session that is not there is not an error.
+  virtual Status DeleteSession(const std::string& session_sha256) = 0;
+  // Deletes the sessions with expires_at <= now; returns how many.
+  virtual Result<int64_t> DeleteExpiredSessions(int64_t now) = 0;
+
+  // --- aggregates for the dashboard's fleet view ---
+  // Meters matching `query`, in meter-id order, one page of them, and how many match in all.
+  virtual Result<MeterPage> SearchMeters(const MeterQuery& query) = 0;
+  // Fleet-wide counts. A meter's state: `alerted` (an alert created at or after `alerts_since`),
+  // else `quarantined` (a quarantined reading with ts at or after `quarantine_since`), else
+  // `normal`; `alerts_since` also bounds FleetCounts::alerts_since.
+  virtual Result<FleetCounts> CountFleet(int64_t alerts_since, int64_t quarantine_since) = 0;
 };
 
 }  // namespace mh::store

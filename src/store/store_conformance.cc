@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -38,6 +39,13 @@ void StoreConformanceTest::SetUp() {
   store_ = std::move(store).value();
 }
 
+void StoreConformanceTest::Reopen() {
+  store_.reset();
+  Result<std::unique_ptr<Store>> store = GetParam().make(dir_->path());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  store_ = std::move(store).value();
+}
+
 void StoreConformanceTest::TearDown() {
   store_.reset();  // close before the directory goes
   dir_.reset();
@@ -65,7 +73,8 @@ auto Fields(const MeterInfo& m) {
 }
 auto Fields(const Terminal& t) { return std::make_tuple(t.terminal_id, t.meter_id, t.channel, t.address); }
 auto Fields(const StoredReading& r) {
-  return std::make_tuple(r.meter_id, r.ts, r.value, r.consumption, r.source, r.quality);
+  return std::make_tuple(r.meter_id, r.ts, r.value, r.consumption, r.source, r.quality, r.channel, r.version,
+                         r.estimated);
 }
 auto Fields(const QuarantinedReading& q) {
   return std::make_tuple(q.meter_id, q.ts, q.value, q.raw_value, std::string(VerdictName(q.verdict)), q.reason,
@@ -80,7 +89,15 @@ auto Fields(const Delivery& d) {
   return std::make_tuple(d.terminal_id, d.channel, d.address, d.content, std::string(DeliveryStatusName(d.status)),
                          d.attempts, d.next_attempt_at, d.last_error, d.updated_at, d.round_started_at, d.round_base);
 }
-auto Fields(const ApiToken& t) { return std::make_tuple(t.token_sha256, t.name, t.role, t.customer_id); }
+auto Fields(const ApiToken& t) {
+  return std::make_tuple(t.token_sha256, t.name, t.role, t.customer_id, t.created_at, t.expires_at, t.revoked_at);
+}
+auto Fields(const UserRecord& u) {
+  return std::make_tuple(u.username, u.role, u.customer_id, u.password_hash, u.created_at);
+}
+auto Fields(const SessionRecord& s) {
+  return std::make_tuple(s.session_sha256, s.username, s.token_sha256, s.created_at, s.expires_at);
+}
 
 MeterInfo Meter(const std::string& id, const std::string& customer = "C1") {
   MeterInfo m;
@@ -288,7 +305,7 @@ TEST_P(StoreConformanceTest, CommitLandsEveryPartOfTheBatch) {
   ASSERT_OK_AND_ASSIGN(std::vector<MeterStateRecord> states, store().LoadMeterStates({"M1", "M2", "M3"}));
   ASSERT_EQ(states.size(), 2u);
   for (const MeterStateRecord& s : states) {
-    EXPECT_EQ(s.state_json, s.meter_id == "M1" ? R"({"last":10.5})" : R"({"last":3})");
+    EXPECT_EQ(s.state, s.meter_id == "M1" ? R"({"last":10.5})" : R"({"last":3})");
   }
   ASSERT_OK_AND_ASSIGN(std::vector<AlertRecord> alerts, store().ListAlerts("M1", kAllTime, 0));
   ASSERT_EQ(alerts.size(), 1u);
@@ -500,7 +517,7 @@ TEST_P(StoreConformanceTest, RemoveAcceptedMovesAReadingToQuarantine) {
   first.accepted = {Accepted("M1", 100, 1.0), Accepted("M1", 200, 500.0), Accepted("M1", 300, 3.0)};
   ASSERT_OK(store().Commit(first));
   IngestBatch rejudged;  // the spike at 200 is re-judged sudden
-  rejudged.remove_accepted = {ReadingKey{"M1", 200}, ReadingKey{"M1", 999}};  // a missing key is no error
+  rejudged.remove_accepted = {ReadingKey{"M1", 200, ""}, ReadingKey{"M1", 999, ""}};  // a missing key is no error
   rejudged.quarantined = {Quarantined("M1", 200, 500.0, Verdict::kSudden)};
   rejudged.events = {ReadingEvent{"M1", 200, 200, "requarantine", "{}"}};
   ASSERT_OK(store().Commit(rejudged));
@@ -636,6 +653,138 @@ TEST_P(StoreConformanceTest, RelayBatchesAreRecordedOncePerTagAndCopiesCounted) 
   EXPECT_FALSE(store().RecordRelayBatch({"", "M1", "R1", "accepted", 1, 1, 1}).ok());
 }
 
+TEST_P(StoreConformanceTest, RelayBatchesKeepTheirFailureCodeByOrigin) {
+  RelayBatchRecord coded{"aa", "M1", "R1", "accepted", 5, 1, 100, 7};
+  ASSERT_OK(store().RecordRelayBatch(coded).status());
+  ASSERT_OK(store().RecordRelayBatch({"bb", "M1", "R2", "rejected", 2, 1, 200, 65535}).status());
+  ASSERT_OK(store().RecordRelayBatch({"cc", "M2", "R1", "accepted", 1, 1, 300}).status());  // no code known
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayBatchRecord> from_m1, store().ListRelayBatchesFrom("M1", 0));
+  ASSERT_EQ(from_m1.size(), 2u);
+  EXPECT_EQ(from_m1[0].digest_hex, "bb");  // newest first
+  EXPECT_EQ(from_m1[0].failure_code, 65535);
+  EXPECT_EQ(from_m1[1].failure_code, 7);
+  EXPECT_EQ(from_m1[1].relay_meter_id, "R1");
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayBatchRecord> from_m2, store().ListRelayBatchesFrom("M2", 0));
+  ASSERT_EQ(from_m2.size(), 1u);
+  EXPECT_FALSE(from_m2[0].failure_code.has_value());
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayBatchRecord> of_r1, store().ListRelayBatches("R1", 1));
+  ASSERT_EQ(of_r1.size(), 1u);
+  EXPECT_EQ(of_r1[0].digest_hex, "cc");
+  ASSERT_OK_AND_ASSIGN(from_m1, store().ListRelayBatchesFrom("M1", 1));
+  EXPECT_EQ(from_m1.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(from_m1, store().ListRelayBatchesFrom("M9", 0));
+  EXPECT_TRUE(from_m1.empty());
+}
+
+TEST_P(StoreConformanceTest, RelayOutcomesAreKeptOncePerNightAndSummedPerRegion) {
+  auto outcome = [](std::string meter, std::string region, int64_t night, int64_t attempts, int64_t failures) {
+    RelayOutcomeRecord o;
+    o.meter_id = std::move(meter);
+    o.region_code = std::move(region);
+    o.night = night;
+    o.uplink_attempts = attempts;
+    o.uplink_failures = failures;
+    o.uplink_failure_codes = failures > 0 ? "7,42" : "";
+    o.relay_attempts = 3;
+    o.relay_failures = 1;
+    o.delivered_via_relay = failures;
+    o.aged_out = 1;
+    o.queued = 0;
+    o.relays_json = R"([{"ssid":"x","failure_code":7,"readings":2,"ok":true}])";
+    o.received_at = night * 1000 + 5;
+    return o;
+  };
+  const RelayOutcomeRecord first = outcome("M1", "440305001", 86400, 96, 96);
+  ASSERT_OK_AND_ASSIGN(bool fresh, store().PutRelayOutcome(first));
+  EXPECT_TRUE(fresh);
+  ASSERT_OK_AND_ASSIGN(fresh, store().PutRelayOutcome(outcome("M1", "440305001", 86400, 1, 0)));  // sent again
+  EXPECT_FALSE(fresh);
+  ASSERT_OK(store().PutRelayOutcome(outcome("M1", "440305001", 2 * 86400, 96, 3)).status());
+  ASSERT_OK(store().PutRelayOutcome(outcome("M2", "440305001", 86400, 0, 0)).status());
+  ASSERT_OK(store().PutRelayOutcome(outcome("M9", "110101001", 86400, 10, 10)).status());
+  EXPECT_EQ(store().PutRelayOutcome(outcome("", "110101001", 86400, 10, 10)).status().code(), StatusCode::kInvalidArgument);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayOutcomeRecord> m1, store().ListRelayOutcomes("M1", INT64_MAX, 0));
+  ASSERT_EQ(m1.size(), 2u);
+  EXPECT_EQ(m1[0].night, 2 * 86400);  // newest night first
+  EXPECT_EQ(m1[1], first);            // every field as first stored
+  EXPECT_TRUE(m1[1].UplinkFailed());
+  EXPECT_FALSE(m1[0].UplinkFailed());
+  ASSERT_OK_AND_ASSIGN(m1, store().ListRelayOutcomes("M1", 2 * 86400 - 1, 0));
+  ASSERT_EQ(m1.size(), 1u);
+  EXPECT_EQ(m1[0].night, 86400);
+  ASSERT_OK_AND_ASSIGN(m1, store().ListRelayOutcomes("M1", INT64_MAX, 1));
+  EXPECT_EQ(m1.size(), 1u);
+
+  ASSERT_OK_AND_ASSIGN(RelayOutcomeTotals region, store().SumRelayOutcomes("440305001"));
+  EXPECT_EQ(region.reports, 3);
+  EXPECT_EQ(region.meters, 2);
+  EXPECT_EQ(region.uplink_attempts, 96 + 96 + 0);
+  EXPECT_EQ(region.uplink_failures, 96 + 3);
+  EXPECT_EQ(region.uplink_failed_nights, 1);  // M2's night without attempts is not a failed one
+  EXPECT_EQ(region.relay_attempts, 9);
+  EXPECT_EQ(region.relay_failures, 3);
+  EXPECT_EQ(region.delivered_via_relay, 99);
+  EXPECT_EQ(region.aged_out, 3);
+  ASSERT_OK_AND_ASSIGN(RelayOutcomeTotals all, store().SumRelayOutcomes(""));
+  EXPECT_EQ(all.reports, 4);
+  EXPECT_EQ(all.meters, 3);
+  EXPECT_EQ(all.uplink_failed_nights, 2);
+  ASSERT_OK_AND_ASSIGN(RelayOutcomeTotals none, store().SumRelayOutcomes("999999999"));
+  EXPECT_EQ(none.reports, 0);
+}
+
+TEST_P(StoreConformanceTest, RelayWorkOrdersOpenOncePerStreakAndTrackTheirDelivery) {
+  RelayWorkOrder order;
+  order.meter_id = "M1";
+  order.first_night = 86400;
+  order.last_night = 3 * 86400;
+  order.nights = 3;
+  order.content = R"({"type":"relay_uplink_work_order"})";
+  order.state = "open";
+  order.opened_at = order.updated_at = 1000;
+  ASSERT_OK_AND_ASSIGN(bool opened, store().OpenRelayWorkOrder(&order));
+  EXPECT_TRUE(opened);
+  EXPECT_GT(order.id, 0);
+  RelayWorkOrder again = order;
+  again.id = 0;
+  again.last_night = 4 * 86400;
+  ASSERT_OK_AND_ASSIGN(opened, store().OpenRelayWorkOrder(&again));  // the same streak
+  EXPECT_FALSE(opened);
+  EXPECT_EQ(again.id, 0);
+  RelayWorkOrder next = order;
+  next.id = 0;
+  next.first_night = 10 * 86400;
+  ASSERT_OK_AND_ASSIGN(opened, store().OpenRelayWorkOrder(&next));  // a later streak
+  EXPECT_TRUE(opened);
+  EXPECT_GT(next.id, order.id);
+  RelayWorkOrder other = order;
+  other.id = 0;
+  other.meter_id = "M2";
+  ASSERT_OK(store().OpenRelayWorkOrder(&other).status());
+  RelayWorkOrder nameless;
+  EXPECT_EQ(store().OpenRelayWorkOrder(&nameless).status().code(), StatusCode::kInvalidArgument);
+
+  order.state = "sent";
+  order.attempts = 2;
+  order.last_error = "";
+  order.updated_at = 2000;
+  ASSERT_OK(store().UpdateRelayWorkOrder(order));
+  RelayWorkOrder missing = order;
+  missing.id = 999;
+  EXPECT_EQ(store().UpdateRelayWorkOrder(missing).code(), StatusCode::kNotFound);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayWorkOrder> m1, store().ListRelayWorkOrders("M1", "", 0));
+  ASSERT_EQ(m1.size(), 2u);
+  EXPECT_EQ(m1[0].id, next.id);  // newest first
+  EXPECT_EQ(m1[1], order);       // every field as written
+  ASSERT_OK_AND_ASSIGN(std::vector<RelayWorkOrder> open, store().ListRelayWorkOrders("", "open", 0));
+  ASSERT_EQ(open.size(), 2u);
+  EXPECT_EQ(open[0].meter_id, "M2");
+  ASSERT_OK_AND_ASSIGN(open, store().ListRelayWorkOrders("", "open", 1));
+  EXPECT_EQ(open.size(), 1u);
+}
+
 TEST_P(StoreConformanceTest, MeterStatesUpsertAndLoadOnlyExisting) {
   IngestBatch batch;
   batch.states = {MeterStateRecord{"M1", R"({"v":1})"}, MeterStateRecord{"M2", R"({"v":2})"}};
@@ -645,7 +794,7 @@ TEST_P(StoreConformanceTest, MeterStatesUpsertAndLoadOnlyExisting) {
   ASSERT_OK_AND_ASSIGN(std::vector<MeterStateRecord> states, store().LoadMeterStates({"M1", "M9"}));
   ASSERT_EQ(states.size(), 1u);
   EXPECT_EQ(states[0].meter_id, "M1");
-  EXPECT_EQ(states[0].state_json, R"({"v":3})");
+  EXPECT_EQ(states[0].state, R"({"v":3})");
   ASSERT_OK_AND_ASSIGN(states, store().LoadMeterStates({}));
   EXPECT_TRUE(states.empty());
 }
@@ -801,7 +950,7 @@ TEST_P(StoreConformanceTest, DueDeliveriesArePendingOnesInNextAttemptOrder) {
 // --- API tokens ---
 
 TEST_P(StoreConformanceTest, TokensPutFindAndReplace) {
-  ApiToken token{"ab12", "ops laptop", "operator", ""};
+  ApiToken token{"ab12", "ops laptop", "operator", "", 1700000000, 1707776000, 0};
   ASSERT_OK(store().PutToken(token));
   ASSERT_OK_AND_ASSIGN(std::optional<ApiToken> found, store().FindToken("ab12"));
   ASSERT_TRUE(found.has_value());
@@ -814,6 +963,137 @@ TEST_P(StoreConformanceTest, TokensPutFindAndReplace) {
   EXPECT_EQ(Fields(*found), Fields(token));
   ASSERT_OK_AND_ASSIGN(found, store().FindToken("cd34"));
   EXPECT_FALSE(found.has_value());
+}
+
+// --- access: token lifecycle, users, sessions ---
+
+TEST_P(StoreConformanceTest, TokensListedOldestFirstAndRevokedOnceWithTheirSessions) {
+  ASSERT_OK(store().PutToken({"bb", "second", "operator", "", 200, 0, 0}));
+  ASSERT_OK(store().PutToken({"aa", "first", "customer", "C1", 100, 900, 0}));
+  ASSERT_OK(store().PutSession({"s1", "", "bb", 210, 5000}));
+  ASSERT_OK(store().PutSession({"s2", "", "aa", 210, 5000}));
+  ASSERT_OK_AND_ASSIGN(std::vector<ApiToken> tokens, store().ListTokens());
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_EQ(tokens[0].token_sha256, "aa");
+  EXPECT_EQ(tokens[1].token_sha256, "bb");
+
+  ASSERT_OK(store().RevokeToken("bb", 300));
+  ASSERT_OK(store().RevokeToken("bb", 400));  // the first revocation time stays
+  ASSERT_OK_AND_ASSIGN(std::optional<ApiToken> revoked, store().FindToken("bb"));
+  ASSERT_TRUE(revoked.has_value());
+  EXPECT_EQ(revoked->revoked_at, 300);
+  ASSERT_OK_AND_ASSIGN(std::optional<SessionRecord> gone, store().FindSession("s1"));
+  EXPECT_FALSE(gone.has_value());
+  ASSERT_OK_AND_ASSIGN(std::optional<SessionRecord> kept, store().FindSession("s2"));
+  EXPECT_TRUE(kept.has_value());
+  EXPECT_EQ(store().RevokeToken("zz", 300).code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, UsersAddGetListAndDeleteWithTheirSessions) {
+  UserRecord ann{"ann", "operator", "", "$argon2id$x", 100};
+  UserRecord bob{"bob", "customer", "C1", "$argon2id$y", 110};
+  ASSERT_OK(store().AddUser(bob));
+  ASSERT_OK(store().AddUser(ann));
+  EXPECT_EQ(store().AddUser(ann).code(), StatusCode::kAlreadyExists);
+  ASSERT_OK_AND_ASSIGN(std::optional<UserRecord> found, store().GetUser("bob"));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(Fields(*found), Fields(bob));
+  ASSERT_OK_AND_ASSIGN(std::vector<UserRecord> users, store().ListUsers());
+  ASSERT_EQ(users.size(), 2u);
+  EXPECT_EQ(users[0].username, "ann");
+
+  ASSERT_OK(store().PutSession({"s1", "bob", "", 120, 5000}));
+  ASSERT_OK(store().PutSession({"s2", "ann", "", 120, 5000}));
+  ASSERT_OK(store().DeleteUser("bob"));
+  ASSERT_OK_AND_ASSIGN(found, store().GetUser("bob"));
+  EXPECT_FALSE(found.has_value());
+  ASSERT_OK_AND_ASSIGN(std::optional<SessionRecord> gone, store().FindSession("s1"));
+  EXPECT_FALSE(gone.has_value());
+  ASSERT_OK_AND_ASSIGN(std::optional<SessionRecord> kept, store().FindSession("s2"));
+  EXPECT_TRUE(kept.has_value());
+  EXPECT_EQ(store().DeleteUser("bob").code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, SessionsPutFindDeleteAndExpire) {
+  SessionRecord s{"s1", "ann", "", 100, 1000};
+  ASSERT_OK(store().PutSession(s));
+  ASSERT_OK(store().PutSession({"s2", "", "aa", 100, 2000}));
+  EXPECT_EQ(store().PutSession({"s3", "ann", "aa", 100, 2000}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().PutSession({"s3", "", "", 100, 2000}).code(), StatusCode::kInvalidArgument);
+  ASSERT_OK_AND_ASSIGN(std::optional<SessionRecord> found, store().FindSession("s1"));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(Fields(*found), Fields(s));
+  ASSERT_OK_AND_ASSIGN(int64_t expired, store().DeleteExpiredSessions(1000));
+  EXPECT_EQ(expired, 1);
+  ASSERT_OK_AND_ASSIGN(found, store().FindSession("s1"));
+  EXPECT_FALSE(found.has_value());
+  ASSERT_OK(store().DeleteSession("s2"));
+  ASSERT_OK(store().DeleteSession("s2"));  // not there: not an error
+  ASSERT_OK_AND_ASSIGN(found, store().FindSession("s2"));
+  EXPECT_FALSE(found.has_value());
+}
+
+// --- aggregates for the fleet view ---
+
+TEST_P(StoreConformanceTest, SearchMetersFiltersPagesAndCountsAllMatches) {
+  for (int i = 0; i < 7; ++i) {
+    MeterInfo m = Meter("E" + std::to_string(i), i < 3 ? "ACME" : "C9");
+    m.kind = i % 2 == 0 ? "electricity" : "water";
+    ASSERT_OK(store().UpsertMeter(m));
+  }
+  ASSERT_OK(store().UpsertRelayMeter({"E1", "110101001", "000001", "street", "00", 1}));
+  MeterQuery q;
+  q.limit = 2;
+  q.offset = 1;
+  ASSERT_OK_AND_ASSIGN(MeterPage page, store().SearchMeters(q));
+  EXPECT_EQ(page.total, 7);
+  ASSERT_EQ(page.meters.size(), 2u);
+  EXPECT_EQ(page.meters[0].meter_id, "E1");
+  q = MeterQuery{};
+  q.text = "acm";  // customer id, any case
+  ASSERT_OK_AND_ASSIGN(page, store().SearchMeters(q));
+  EXPECT_EQ(page.total, 3);
+  q.kind = "water";
+  ASSERT_OK_AND_ASSIGN(page, store().SearchMeters(q));
+  ASSERT_EQ(page.total, 1);
+  EXPECT_EQ(page.meters[0].meter_id, "E1");
+  q = MeterQuery{};
+  q.customer_id = "C9";
+  q.text = "e1";  // matches no meter of C9
+  ASSERT_OK_AND_ASSIGN(page, store().SearchMeters(q));
+  EXPECT_EQ(page.total, 0);
+  q = MeterQuery{};
+  q.region_code = "110101001";
+  ASSERT_OK_AND_ASSIGN(page, store().SearchMeters(q));
+  ASSERT_EQ(page.total, 1);
+  EXPECT_EQ(page.meters[0].meter_id, "E1");
+}
+
+TEST_P(StoreConformanceTest, FleetCountsByKindRegionStateVerdictAndDelivery) {
+  for (const char* id : {"A", "B", "C", "D"}) {
+    MeterInfo m = Meter(id);
+    if (std::string(id) == "D") m.kind = "water";
+    ASSERT_OK(store().UpsertMeter(m));
+  }
+  ASSERT_OK(store().UpsertRelayMeter({"A", "110101001", "000001", "street", "00", 1}));
+  IngestBatch batch;
+  batch.quarantined = {Quarantined("A", 5000, 1.0), Quarantined("B", 5000, std::nullopt, Verdict::kNull, "x"),
+                       Quarantined("C", 100, 1.0, Verdict::kSudden)};
+  batch.alerts = {Alert("A", "T1", 0, 6000)};  // created_at 6001
+  ASSERT_OK(store().Commit(batch));
+  ASSERT_OK_AND_ASSIGN(FleetCounts f, store().CountFleet(/*alerts_since=*/6000, /*quarantine_since=*/1000));
+  EXPECT_EQ(f.meters, 4);
+  using KC = std::vector<std::pair<std::string, int64_t>>;
+  EXPECT_EQ(f.by_kind, (KC{{"electricity", 3}, {"water", 1}}));
+  EXPECT_EQ(f.by_region, (KC{{"", 3}, {"110101001", 1}}));
+  // A has an alert (and quarantine), B quarantine since 1000, C's is older, D nothing.
+  EXPECT_EQ(f.by_state, (KC{{"alerted", 1}, {"normal", 2}, {"quarantined", 1}}));
+  EXPECT_EQ(f.quarantine_by_verdict, (KC{{"error", 1}, {"null", 1}, {"sudden", 1}}));
+  EXPECT_EQ(f.deliveries_by_status, (KC{{"pending", 1}}));
+  EXPECT_EQ(f.alerts_since, 1);
+  ASSERT_OK_AND_ASSIGN(f, store().CountFleet(7000, 1000));
+  EXPECT_EQ(f.alerts_since, 0);
+  EXPECT_EQ(f.by_state, (KC{{"alerted", 0}, {"normal", 2}, {"quarantined", 2}}));
 }
 
 // --- threads ---
@@ -838,7 +1118,10 @@ TEST_P(StoreConformanceTest, ConcurrentCommitsAndReads) {
           batch.accepted.push_back(Accepted(meter, ts, static_cast<double>(ts) / 900, 1.0));
         }
         batch.states = {MeterStateRecord{meter, std::to_string(b)}};
-        if (!store().Commit(batch).ok()) ++failures;
+        if (Status c = store().Commit(batch); !c.ok()) {
+          ++failures;
+          ADD_FAILURE() << c.ToString();
+        }
       }
       --writers_left;
     });
@@ -862,7 +1145,189 @@ TEST_P(StoreConformanceTest, ConcurrentCommitsAndReads) {
   EXPECT_EQ(total, kWriters * kBatches * kPerBatch);
   ASSERT_OK_AND_ASSIGN(std::vector<MeterStateRecord> states, store().LoadMeterStates({"W0", "W3"}));
   ASSERT_EQ(states.size(), 2u);
-  EXPECT_EQ(states[0].state_json, std::to_string(kBatches - 1));
+  EXPECT_EQ(states[0].state, std::to_string(kBatches - 1));
+}
+
+
+// --- readings: the packed layout, the log in front of it, channels, versions ------------------
+
+StoredReading Packed(const std::string& meter, int64_t ts, double value, double consumption,
+                       const std::string& source = "mqtt") {
+  StoredReading r;
+  r.meter_id = meter;
+  r.ts = ts;
+  r.value = value;
+  r.consumption = consumption;
+  r.source = source;
+  return r;
+}
+
+// Three days of 15-minute readings of two meters, with corrections and removals interleaved.
+std::vector<StoredReading> ThreeDays(const std::string& meter) {
+  std::vector<StoredReading> out;
+  for (int i = 0; i < 3 * 96; ++i) out.push_back(Packed(meter, 1700006400 + 900 * i, 10 + 0.25 * i, i ? 0.25 : 0));
+  return out;
+}
+
+TEST_P(StoreConformanceTest, PackingKeepsEveryReadingExactly) {
+  IngestBatch a, b;
+  a.accepted = ThreeDays("P1");
+  b.accepted = ThreeDays("P2");
+  b.accepted[10].quality = "E";
+  b.accepted[11].source = "relay:R7";
+  ASSERT_OK(store().Commit(a));
+  ASSERT_OK(store().Commit(b));
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> before, store().QueryReadings("P2", {}, 0));
+  ASSERT_EQ(before.size(), 288u);
+  EXPECT_EQ(store().UnpackedReadings(), 576);
+  ASSERT_OK(store().Pack());
+  EXPECT_EQ(store().UnpackedReadings(), 0);
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> after, store().QueryReadings("P2", {}, 0));
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < after.size(); ++i) EXPECT_EQ(Fields(after[i]), Fields(before[i])) << i;
+  ASSERT_OK_AND_ASSIGN(int64_t count, store().CountReadings());
+  EXPECT_EQ(count, 576);
+  // Ranges inside a packed day, across days, and limits.
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> mid,
+                       store().QueryReadings("P1", {1700006400 + 900 * 90, 1700006400 + 900 * 100}, 0));
+  ASSERT_EQ(mid.size(), 11u);
+  EXPECT_EQ(mid.front().ts, 1700006400 + 900 * 90);
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> first3, store().QueryReadings("P1", {}, 3));
+  ASSERT_EQ(first3.size(), 3u);
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredReading> last, store().LastReadingAtOrBefore("P1", 1700006400 + 900 * 200 + 5));
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->ts, 1700006400 + 900 * 200);
+  // Packing again with nothing new changes nothing.
+  ASSERT_OK(store().Pack());
+  ASSERT_OK_AND_ASSIGN(count, store().CountReadings());
+  EXPECT_EQ(count, 576);
+}
+
+TEST_P(StoreConformanceTest, ChangesAfterPackingMergeOverThePackedReadings) {
+  IngestBatch a;
+  a.accepted = ThreeDays("P1");
+  ASSERT_OK(store().Commit(a));
+  ASSERT_OK(store().Pack());
+  IngestBatch b;
+  StoredReading changed = Packed("P1", 1700006400 + 900 * 5, 11.3, 0.3);
+  changed.version = 2;
+  b.accepted = {changed, Packed("P1", 1700006400 + 900 * 5 + 450, 11.2, 0.2)};  // a late one in between
+  b.remove_accepted = {ReadingKey{"P1", 1700006400 + 900 * 7, ""}};
+  ASSERT_OK(store().Commit(b));
+  auto check = [&](const char* when) {
+    ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> rows, store().QueryReadings("P1", {}, 0));
+    EXPECT_EQ(rows.size(), 288u) << when;  // +1 late, -1 removed
+    ASSERT_OK_AND_ASSIGN(std::optional<StoredReading> r5, store().GetReading("P1", 1700006400 + 900 * 5));
+    ASSERT_TRUE(r5.has_value()) << when;
+    EXPECT_EQ(r5->value, 11.3) << when;
+    EXPECT_EQ(r5->version, 2u) << when;
+    ASSERT_OK_AND_ASSIGN(std::optional<StoredReading> r7, store().GetReading("P1", 1700006400 + 900 * 7));
+    EXPECT_FALSE(r7.has_value()) << when;
+    ASSERT_OK_AND_ASSIGN(std::optional<StoredReading> before8, store().LastReadingAtOrBefore("P1", 1700006400 + 900 * 8 - 1));
+    ASSERT_TRUE(before8.has_value()) << when;
+    EXPECT_EQ(before8->ts, 1700006400 + 900 * 6) << when;  // 7 was removed
+    ASSERT_OK_AND_ASSIGN(int64_t count, store().CountReadings());
+    EXPECT_EQ(count, 288) << when;
+  };
+  check("before packing");
+  ASSERT_OK(store().Pack());
+  check("after packing");
+}
+
+TEST_P(StoreConformanceTest, ReadingsSurviveARestartPackedOrNot) {
+  if (!GetParam().durable) GTEST_SKIP() << GetParam().name << " keeps nothing across a restart";
+  IngestBatch a, b;
+  a.accepted = ThreeDays("P1");
+  b.accepted = ThreeDays("P2");
+  b.states = {MeterStateRecord{"P2", std::string("\x02state", 6)}};
+  ASSERT_OK(store().Commit(a));
+  ASSERT_OK(store().Pack());
+  ASSERT_OK(store().Commit(b));  // in the log only
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(int64_t count, store().CountReadings());
+  EXPECT_EQ(count, 576);
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> p2, store().QueryReadings("P2", {}, 0));
+  EXPECT_EQ(p2.size(), 288u);
+  ASSERT_OK_AND_ASSIGN(std::vector<MeterStateRecord> states, store().LoadMeterStates({"P2"}));
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].state, std::string("\x02state", 6));
+  ASSERT_OK(store().Pack());
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(p2, store().QueryReadings("P2", {}, 0));
+  EXPECT_EQ(p2.size(), 288u);
+  ASSERT_OK_AND_ASSIGN(states, store().LoadMeterStates({"P2"}));
+  ASSERT_EQ(states.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(count, store().CountReadings());
+  EXPECT_EQ(count, 576);
+}
+
+TEST_P(StoreConformanceTest, ADeferredBatchIsDurableOnlyOncePacked) {
+  IngestBatch bulk;
+  bulk.deferred = true;
+  bulk.accepted = ThreeDays("D1");
+  bulk.states = {MeterStateRecord{"D1", "s1"}};
+  ASSERT_OK(store().Commit(bulk));
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> rows, store().QueryReadings("D1", {}, 0));
+  EXPECT_EQ(rows.size(), 288u);  // visible at once
+  ASSERT_OK(store().Pack());
+  if (!GetParam().durable) return;
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(rows, store().QueryReadings("D1", {}, 0));
+  EXPECT_EQ(rows.size(), 288u);
+  ASSERT_OK_AND_ASSIGN(std::vector<MeterStateRecord> states, store().LoadMeterStates({"D1"}));
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].state, "s1");
+}
+
+TEST_P(StoreConformanceTest, ChannelsOfAMeterAreSeparateSeries) {
+  IngestBatch batch;
+  StoredReading reactive = Packed("C1", 1700000900, 5, 0);
+  reactive.channel = "00030000";
+  batch.accepted = {Packed("C1", 1700000900, 100, 0), reactive};
+  ASSERT_OK(store().Commit(batch));
+  ASSERT_OK(store().Pack());
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> billing, store().QueryReadings("C1", {}, 0));
+  ASSERT_EQ(billing.size(), 1u);
+  EXPECT_EQ(billing[0].value, 100);
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> other, store().QueryReadings("C1", {}, 0, "00030000"));
+  ASSERT_EQ(other.size(), 1u);
+  EXPECT_EQ(other[0].value, 5);
+  EXPECT_EQ(other[0].channel, "00030000");
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> none, store().QueryReadings("C1", {}, 0, "nosuch"));
+  EXPECT_TRUE(none.empty());
+}
+
+TEST_P(StoreConformanceTest, ReplacedValuesAreKeptAsVersions) {
+  IngestBatch first;
+  first.accepted = {Packed("V1", 1700000900, 10, 0)};
+  ASSERT_OK(store().Commit(first));
+  IngestBatch corrected;
+  StoredReading v2 = Packed("V1", 1700000900, 10.5, 0, "mqtt");
+  v2.version = 2;
+  corrected.accepted = {v2};
+  ReadingVersion old;
+  old.meter_id = "V1";
+  old.ts = 1700000900;
+  old.version = 1;
+  old.value = 10;
+  old.source = "mqtt";
+  old.replaced_at = 1700001000;
+  old.replaced_by = "ops";
+  old.reason = "register misread";
+  corrected.versions = {old};
+  ASSERT_OK(store().Commit(corrected));
+  ASSERT_OK(store().Commit(corrected));  // re-committed: still one version
+  ASSERT_OK_AND_ASSIGN(std::vector<ReadingVersion> versions, store().ListReadingVersions("V1", 1700000900));
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0].value, 10);
+  EXPECT_EQ(versions[0].replaced_by, "ops");
+  EXPECT_EQ(versions[0].reason, "register misread");
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredReading> now, store().GetReading("V1", 1700000900));
+  ASSERT_TRUE(now.has_value());
+  EXPECT_EQ(now->value, 10.5);
+  EXPECT_EQ(now->version, 2u);
+  ASSERT_OK_AND_ASSIGN(int64_t count, store().CountReadings());
+  EXPECT_EQ(count, 1);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ using StoreFactory = std::function<Result<std::unique_ptr<Store>>(const std::str
 struct StoreBackend {
   std::string name;  // part of the test name: letters, digits and '_' only
   StoreFactory make;
+  bool durable = true;  // false: a reopened store starts empty (":memory:"); reopen tests skip
 };
 
 // Names instantiated tests after the backend, e.g. Sqlite/StoreConformanceTest.Tokens/file.
@@ -55,6 +56,8 @@ class StoreConformanceTest : public ::testing::TestWithParam<StoreBackend> {
 
   Store& store() { return *store_; }
   const std::string& scratch_dir() const { return dir_->path(); }
+  // Closes the store and opens it again on the same scratch directory (a restart).
+  void Reopen();
 
  private:
   std::unique_ptr<ScopedTempDir> dir_;

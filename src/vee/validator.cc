@@ -1,6 +1,7 @@
 #include "vee/validator.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <cstdio>
 
@@ -65,11 +66,9 @@ Reading AsReading(const Point& p) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-// JSON form of MeterState (persisted with the readings it explains; must round-trip exactly).
+// Persisted form of MeterState: binary now, JSON up to schema 3 (still read).
 
 namespace {
-
-nlohmann::json PointJson(const Point& p) { return nlohmann::json{{"ts", p.ts}, {"value", p.value}}; }
 
 Result<Point> PointFrom(const nlohmann::json& j, const char* what) {
   if (!j.is_object() || !j.contains("ts") || !j.contains("value") || !j["ts"].is_number_integer() ||
@@ -78,32 +77,7 @@ Result<Point> PointFrom(const nlohmann::json& j, const char* what) {
   return Point{j["ts"].get<int64_t>(), j["value"].get<double>()};
 }
 
-}  // namespace
-
-std::string MeterState::ToJson() const {
-  nlohmann::json j = nlohmann::json::object();
-  j["v"] = 1;
-  if (last) j["last"] = PointJson(*last);
-  if (before_last) j["before_last"] = PointJson(*before_last);
-  if (t2) j["t2"] = *t2;
-  if (t1) j["t1"] = *t1;
-  j["period_start"] = period_start;
-  j["period_end"] = period_end;
-  if (period_base) j["period_base"] = *period_base;
-  if (!below.empty()) {
-    nlohmann::json b = nlohmann::json::array();
-    for (const Point& p : below) b.push_back(PointJson(p));
-    j["below"] = std::move(b);
-  }
-  if (!above.empty()) {
-    nlohmann::json a = nlohmann::json::array();
-    for (const Point& p : above) a.push_back(PointJson(p));
-    j["above"] = std::move(a);
-  }
-  return j.dump();
-}
-
-Result<MeterState> MeterState::FromJson(std::string_view text) {
+Result<MeterState> FromLegacyJson(std::string_view text) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
@@ -150,6 +124,100 @@ Result<MeterState> MeterState::FromJson(std::string_view text) {
       s.above.push_back(p);
     }
   }
+  return s;
+}
+
+constexpr uint8_t kStateFormat = 2;  // 1 was the JSON form ({"v":1,...})
+
+void PutI64(std::string& out, int64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
+}
+void PutF64(std::string& out, double d) {
+  int64_t bits;
+  std::memcpy(&bits, &d, sizeof bits);
+  PutI64(out, bits);
+}
+void PutPoint(std::string& out, const Point& p) {
+  PutI64(out, p.ts);
+  PutF64(out, p.value);
+}
+
+class StateReader {
+ public:
+  explicit StateReader(std::string_view b) : b_(b) {}
+  Result<int64_t> I64(const char* field) {
+    if (b_.size() - pos_ < 8) return InvalidArgument(std::string("meter state: ends inside '") + field + "'");
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(b_[pos_ + i])) << (8 * i);
+    pos_ += 8;
+    return static_cast<int64_t>(v);
+  }
+  Result<double> F64(const char* field) {
+    MH_ASSIGN_OR_RETURN(int64_t bits, I64(field));
+    double d;
+    std::memcpy(&d, &bits, sizeof d);
+    return d;
+  }
+  Result<Point> Pt(const char* field) {
+    MH_ASSIGN_OR_RETURN(int64_t ts, I64(field));
+    MH_ASSIGN_OR_RETURN(double v, F64(field));
+    return Point{ts, v};
+  }
+  Result<uint8_t> Byte(const char* field) {
+    if (pos_ >= b_.size()) return InvalidArgument(std::string("meter state: ends before '") + field + "'");
+    return static_cast<uint8_t>(b_[pos_++]);
+  }
+  bool done() const { return pos_ == b_.size(); }
+
+ private:
+  std::string_view b_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::string MeterState::Encode() const {
+  std::string out;
+  out.reserve(64 + 16 * (below.size() + above.size()));
+  out.push_back(static_cast<char>(kStateFormat));
+  const uint8_t present = (last ? 1 : 0) | (before_last ? 2 : 0) | (t2 ? 4 : 0) | (t1 ? 8 : 0) | (period_base ? 16 : 0);
+  out.push_back(static_cast<char>(present));
+  if (last) PutPoint(out, *last);
+  if (before_last) PutPoint(out, *before_last);
+  if (t2) PutF64(out, *t2);
+  if (t1) PutF64(out, *t1);
+  PutI64(out, period_start);
+  PutI64(out, period_end);
+  if (period_base) PutF64(out, *period_base);
+  out.push_back(static_cast<char>(std::min<size_t>(below.size(), 255)));
+  for (size_t i = 0; i < below.size() && i < 255; ++i) PutPoint(out, below[i]);
+  out.push_back(static_cast<char>(std::min<size_t>(above.size(), 255)));
+  for (size_t i = 0; i < above.size() && i < 255; ++i) PutPoint(out, above[i]);
+  return out;
+}
+
+Result<MeterState> MeterState::Decode(std::string_view bytes) {
+  if (!bytes.empty() && bytes.front() == '{') return FromLegacyJson(bytes);
+  StateReader r(bytes);
+  MH_ASSIGN_OR_RETURN(uint8_t format, r.Byte("format"));
+  if (format != kStateFormat) return InvalidArgument("meter state: unknown format " + std::to_string(format));
+  MH_ASSIGN_OR_RETURN(uint8_t present, r.Byte("fields"));
+  MeterState s;
+  if (present & 1) { MH_ASSIGN_OR_RETURN(s.last, r.Pt("last")); }
+  if (present & 2) { MH_ASSIGN_OR_RETURN(s.before_last, r.Pt("before_last")); }
+  if (present & 4) { MH_ASSIGN_OR_RETURN(s.t2, r.F64("t2")); }
+  if (present & 8) { MH_ASSIGN_OR_RETURN(s.t1, r.F64("t1")); }
+  MH_ASSIGN_OR_RETURN(s.period_start, r.I64("period_start"));
+  MH_ASSIGN_OR_RETURN(s.period_end, r.I64("period_end"));
+  if (present & 16) { MH_ASSIGN_OR_RETURN(s.period_base, r.F64("period_base")); }
+  for (std::vector<Point>* list : {&s.below, &s.above}) {
+    MH_ASSIGN_OR_RETURN(uint8_t n, r.Byte(list == &s.below ? "below" : "above"));
+    for (int i = 0; i < n; ++i) {
+      MH_ASSIGN_OR_RETURN(Point p, r.Pt("point"));
+      list->push_back(p);
+    }
+  }
+  if (!r.done()) return InvalidArgument("meter state: trailing bytes");
   return s;
 }
 

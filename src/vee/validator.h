@@ -40,8 +40,10 @@ struct MeterState {
   // register step rather than a spike, once there are reset_after of them.
   std::vector<Point> above;
 
-  std::string ToJson() const;
-  static Result<MeterState> FromJson(std::string_view json);
+  // Compact binary form, persisted with every commit that changes it (docs/storage.md).
+  std::string Encode() const;
+  // Reads Encode()'s bytes, or the JSON form stores of schema 3 and before hold.
+  static Result<MeterState> Decode(std::string_view bytes);
 };
 
 struct Judgement {

@@ -526,7 +526,7 @@ TEST(Validator, ResetRunRestartsWhenInconsistent) {
 
 // --- persistence ----------------------------------------------------------------------------
 
-TEST(Validator, MeterStateJsonRoundTrip) {
+TEST(Validator, MeterStateRoundTripsExactly) {
   MeterState s;
   s.last = Point{1603954800, 634.002};
   s.before_last = Point{1603951200, 0.1 + 0.2};  // not representable in short decimal
@@ -537,8 +537,9 @@ TEST(Validator, MeterStateJsonRoundTrip) {
   s.period_base = 123456789.123456789;
   s.below = {{1603958400, 1e-17}, {1603962000, 5e300}};
   s.above = {{1603965600, 12.5}};
-  std::string json = s.ToJson();
-  auto back = MeterState::FromJson(json);
+  std::string bytes = s.Encode();
+  EXPECT_LT(bytes.size(), 200u);
+  auto back = MeterState::Decode(bytes);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->last, s.last);
   EXPECT_EQ(back->before_last, s.before_last);
@@ -549,19 +550,31 @@ TEST(Validator, MeterStateJsonRoundTrip) {
   EXPECT_EQ(back->period_base, s.period_base);
   EXPECT_EQ(back->below, s.below);
   EXPECT_EQ(back->above, s.above);
-  EXPECT_EQ(back->ToJson(), json);
+  EXPECT_EQ(back->Encode(), bytes);
 
   MeterState empty;
-  auto e = MeterState::FromJson(empty.ToJson());
+  auto e = MeterState::Decode(empty.Encode());
   ASSERT_TRUE(e.ok());
   EXPECT_FALSE(e->last.has_value());
   EXPECT_FALSE(e->t2.has_value());
   EXPECT_TRUE(e->below.empty());
 
-  EXPECT_FALSE(MeterState::FromJson("not json").ok());
-  EXPECT_FALSE(MeterState::FromJson("[1,2]").ok());
-  EXPECT_FALSE(MeterState::FromJson(R"({"last":{"ts":"x","value":1}})").ok());
-  EXPECT_FALSE(MeterState::FromJson(R"({"t2":"high"})").ok());
+  EXPECT_FALSE(MeterState::Decode("").ok());
+  EXPECT_FALSE(MeterState::Decode(bytes.substr(0, bytes.size() - 1)).ok());
+  EXPECT_FALSE(MeterState::Decode(bytes + "x").ok());
+}
+
+// States written by schema 3 and before are JSON; they are still read.
+TEST(Validator, MeterStateReadsTheLegacyJsonForm) {
+  auto s = MeterState::Decode(
+      R"({"v":1,"last":{"ts":1603954800,"value":634.002},"t2":10.4,"period_start":1603900800,"period_end":1603987200,"below":[{"ts":1603958400,"value":1.5}]})");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->last, (Point{1603954800, 634.002}));
+  EXPECT_EQ(s->t2, 10.4);
+  EXPECT_EQ(s->below.size(), 1u);
+  EXPECT_FALSE(MeterState::Decode("{not json").ok());
+  EXPECT_FALSE(MeterState::Decode(R"({"last":{"ts":"x","value":1}})").ok());
+  EXPECT_FALSE(MeterState::Decode(R"({"t2":"high"})").ok());
 }
 
 // --- streaming learners agree with the vector forms ---------------------------------------------

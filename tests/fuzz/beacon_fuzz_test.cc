@@ -2,11 +2,10 @@
 // pcap files, and random bytes), so CI exercises it with any compiler.
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "codec/wifi/beacon.h"
 #include "codec/wifi/pcap.h"
 #include "fuzz/beacon_fuzz_target.h"
+#include "fuzz/seeded_inputs.h"
 
 namespace mh::fuzz {
 namespace {
@@ -31,26 +30,8 @@ TEST(BeaconFuzzTest, TwentyThousandSeededInputs) {
   prism.insert(prism.end(), beacon.begin(), beacon.end());
   const std::vector<std::vector<uint8_t>> seeds = {beacon, pcap, raw, radiotap, prism};
 
-  std::mt19937 rng(0x4d48);
-  for (int i = 0; i < 20000; ++i) {
-    std::vector<uint8_t> in;
-    if (i % 10 == 9) {
-      in.resize(rng() % 300);
-      for (uint8_t& b : in) b = static_cast<uint8_t>(rng());
-    } else {
-      in = seeds[rng() % seeds.size()];
-      const int edits = 1 + static_cast<int>(rng() % 6);
-      for (int k = 0; k < edits && !in.empty(); ++k) {
-        switch (rng() % 4) {
-          case 0: in[rng() % in.size()] = static_cast<uint8_t>(rng()); break;
-          case 1: in[rng() % in.size()] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;
-          case 2: in.resize(rng() % (in.size() + 1)); break;
-          default: in.insert(in.begin() + rng() % (in.size() + 1), static_cast<uint8_t>(rng()));
-        }
-      }
-    }
-    FuzzBeaconAndPcap(in.data(), in.size());
-  }
+  ForEachSeededInput(seeds, 20000, 300, 6,
+                     [](const std::vector<uint8_t>& in) { FuzzBeaconAndPcap(in.data(), in.size()); });
   SUCCEED();
 }
 

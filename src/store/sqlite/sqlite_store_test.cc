@@ -4,17 +4,21 @@
 
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
 #include "store/sqlite/area_db.h"
 #include "store/store_conformance.h"
+#include "store/sqlite/sqlite_schema.h"
 #include "support/sqlite_shell.h"
 
 namespace mh::store {
@@ -42,7 +46,8 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest,
                                                           SqliteOptions options;
                                                           options.path = ":memory:";
                                                           return OpenSqliteStore(options);
-                                                        }}),
+                                                        },
+                                                        /*durable=*/false}),
                          StoreBackendName);
 
 
@@ -65,6 +70,13 @@ class SqliteStoreTest : public ::testing::Test {
   ScopedTempDir dir_;
 };
 
+std::string ReadTextFile(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
 StoredReading Reading(const std::string& meter, int64_t ts, double value) {
   StoredReading r;
   r.meter_id = meter;
@@ -84,27 +96,145 @@ TEST_F(SqliteStoreTest, UsesWalModeAndForeignKeys) {
 TEST_F(SqliteStoreTest, RecordsTheSchemaVersionOnce) {
   ASSERT_NE(Open(Options()), nullptr);
   ASSERT_NE(Open(Options()), nullptr);  // reopening does not migrate again
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "4");
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM schema_version"), "4");  // one row per migration
+  const std::string current = std::to_string(sqlite_db::CurrentSchemaVersion());
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), current);
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM schema_version"), current);  // one row per migration
 }
 
-// A database written by a build at schema version 1 is brought up to date when opened.
-TEST_F(SqliteStoreTest, MigratesAVersionOneDatabase) {
+// The database file holds device and region keys: only its owner may read it.
+TEST_F(SqliteStoreTest, CreatesTheFileReadableByItsOwnerOnly) {
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  IngestBatch batch;
+  batch.accepted = {Reading("M1", 900, 1.0)};
+  ASSERT_TRUE(store->Commit(batch).ok());
+  for (const std::string suffix : {"", "-wal", "-shm"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((Options().path + suffix).c_str(), &st), 0) << suffix;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << Options().path + suffix;
+  }
+}
+
+// A database written at schema version 3 (one row per reading, JSON meter states) opens, and its
+// readings, quarantine and states come through the packing migration unchanged.
+TEST_F(SqliteStoreTest, MigratesAVersionThreeDatabase) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(Options().path.c_str(), &db), SQLITE_OK);
+    const std::string schema = ReadTextFile(std::string(MH_SOURCE_DIR) + "/src/store/sqlite/testdata/schema_v3.sql");
+    ASSERT_FALSE(schema.empty());
+    ASSERT_EQ(sqlite3_exec(db, schema.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    std::string rows = "BEGIN;";
+    for (int m = 0; m < 3; ++m) {
+      const std::string id = "M" + std::to_string(m);
+      rows += "INSERT INTO meters VALUES ('" + id + "', 'electricity', 'C', 28800, 900, NULL, NULL, 0);";
+      for (int i = 0; i < 300; ++i) {  // 300 readings, 15 minutes apart: more than three days
+        rows += "INSERT INTO readings VALUES ('" + id + "', " + std::to_string(1700000100 + 900 * i) + ", " +
+                std::to_string(100 + i) + ", " + (i ? "1" : "0") + ", '" + (i % 2 ? "mqtt" : "import") + "', '" +
+                (i == 5 ? "E" : "") + "');";
+      }
+      rows += "INSERT INTO meter_state VALUES ('" + id + R"(', '{"v":1,"last":{"ts":1700269200,"value":399},"period_start":0,"period_end":0}');)";
+    }
+    rows += "INSERT INTO quarantine VALUES ('M1', 1700000000, 'error', 'v:5', 5, '', 'd<0', 'mqtt', 0);";
+    rows += "INSERT INTO api_tokens VALUES ('ab', 'old', 'admin', '');";
+    rows += "COMMIT;";
+    ASSERT_EQ(sqlite3_exec(db, rows.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM sqlite_master WHERE name = 'readings'"), "0");
+  ASSERT_TRUE(store->CountReadings().ok());
+  EXPECT_EQ(*store->CountReadings(), 900);
+  auto rows = store->QueryReadings("M1", TimeRange{}, 0);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 300u);
+  EXPECT_EQ((*rows)[0].ts, 1700000100);
+  EXPECT_EQ((*rows)[0].source, "import");
+  EXPECT_EQ((*rows)[1].source, "mqtt");
+  EXPECT_EQ((*rows)[5].quality, "E");
+  EXPECT_EQ((*rows)[299].value, 399);
+  EXPECT_EQ((*rows)[299].consumption, 1);
+  auto last = store->LastReadingAtOrBefore("M2", 1700000100 + 900 * 150);
+  ASSERT_TRUE(last.ok() && last->has_value());
+  EXPECT_EQ((*last)->value, 250);
+  auto q = store->QueryQuarantine("M1", TimeRange{}, 0);
+  ASSERT_TRUE(q.ok());
+  ASSERT_EQ(q->size(), 1u);
+  EXPECT_EQ((*q)[0].channel, "");
+  auto states = store->LoadMeterStates({"M0"});
+  ASSERT_TRUE(states.ok());
+  ASSERT_EQ(states->size(), 1u);
+  EXPECT_NE(states->front().state.find("1700269200"), std::string::npos);  // the JSON form, read by src/vee
+  // And new readings go on from there.
+  IngestBatch more;
+  more.accepted = {Reading("M1", 1700000100 + 900 * 300, 400)};
+  ASSERT_TRUE(store->Commit(more).ok());
+  EXPECT_EQ(*store->CountReadings(), 901);
+}
+
+// Schema 5 (the relay outcomes): a batch recorded before it keeps its row, without a failure code.
+TEST_F(SqliteStoreTest, MigratesAVersionFourRelayBatchTable) {
   ASSERT_NE(Open(Options()), nullptr);
-  mh::testing::SqliteQueryText(Options().path, "DROP TABLE delivery_attempts");
-  for (const char* table : {"relay_meters", "relay_level_reports", "relay_region_keys", "relay_batches"})
-    mh::testing::SqliteQueryText(Options().path, std::string("DROP TABLE ") + table);
-  mh::testing::SqliteQueryText(Options().path, "DROP TABLE delivery_requeues");
-  mh::testing::SqliteQueryText(Options().path, "DROP INDEX deliveries_failed");
-  for (const char* column : {"round_started_at", "round_base"})
-    mh::testing::SqliteQueryText(Options().path, std::string("ALTER TABLE deliveries DROP COLUMN ") + column);
-  mh::testing::SqliteQueryText(Options().path, "DELETE FROM schema_version WHERE version >= 2");
+  const std::string path = Options().path;
+  for (const char* sql : {"DROP TABLE relay_outcomes", "DROP TABLE relay_work_orders", "DROP TABLE relay_batches",
+                          "CREATE TABLE relay_batches (digest_hex TEXT NOT NULL PRIMARY KEY, origin_meter_id TEXT NOT NULL,"
+                          " relay_meter_id TEXT NOT NULL, outcome TEXT NOT NULL, readings INTEGER NOT NULL,"
+                          " copies INTEGER NOT NULL, received_at INTEGER NOT NULL) WITHOUT ROWID",
+                          "INSERT INTO relay_batches VALUES ('aa', 'M1', 'R1', 'accepted', 3, 1, 100)",
+                          // and schemas 6 (access) and 7 (delivery rounds) undone, so the file is what
+                          // a version-4 build left
+                          "DROP TABLE delivery_requeues", "DROP INDEX deliveries_failed",
+                          "ALTER TABLE deliveries DROP COLUMN round_started_at",
+                          "ALTER TABLE deliveries DROP COLUMN round_base",
+                          "DROP TABLE users", "DROP TABLE sessions", "ALTER TABLE api_tokens DROP COLUMN created_at",
+                          "ALTER TABLE api_tokens DROP COLUMN expires_at", "ALTER TABLE api_tokens DROP COLUMN revoked_at",
+                          "DELETE FROM schema_version WHERE version >= 5"})
+    mh::testing::SqliteQueryText(path, sql);
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  auto batches = store->ListRelayBatchesFrom("M1", 0);
+  ASSERT_TRUE(batches.ok()) << batches.status().ToString();
+  ASSERT_EQ(batches->size(), 1u);
+  EXPECT_EQ((*batches)[0].readings, 3);
+  EXPECT_FALSE((*batches)[0].failure_code.has_value());
+}
+
+// Schema 7 (delivery rounds): a delivery written before it starts with no round (0, 0), and a
+// failed one can be re-queued, its earlier attempts counted as the new round's base.
+TEST_F(SqliteStoreTest, MigratesAVersionSixDeliveries) {
   ASSERT_NE(Open(Options()), nullptr);
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT max(version) FROM schema_version"), "4");
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM delivery_attempts"), "0");
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM relay_batches"), "0");
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(*) FROM delivery_requeues"), "0");
-  EXPECT_EQ(mh::testing::SqliteQueryText(Options().path, "SELECT count(round_base) FROM deliveries"), "0");
+  const std::string path = Options().path;
+  for (const char* sql : {"DROP TABLE delivery_requeues", "DROP INDEX deliveries_failed",
+                          "ALTER TABLE deliveries DROP COLUMN round_started_at",
+                          "ALTER TABLE deliveries DROP COLUMN round_base",
+                          "INSERT INTO meters (meter_id, kind, customer_id, tz_offset_s, interval_s, created_at)"
+                          " VALUES ('M1', 'electricity', 'C', 0, 900, 0)",
+                          "INSERT INTO alerts VALUES (1, 'M1', 't1', 0, 900, 10, 10, 5, 5, 1000)",
+                          "INSERT INTO deliveries (id, alert_id, meter_id, terminal_id, channel, address, content, status,"
+                          " attempts, next_attempt_at, last_error, updated_at)"
+                          " VALUES (7, 1, 'M1', 't1', 'webhook', 'https://example.com/h', '{}', 'failed', 3, 0, 'down', 2000)",
+                          "DELETE FROM schema_version WHERE version >= 7"})
+    mh::testing::SqliteQueryText(path, sql);
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(mh::testing::SqliteQueryText(path, "SELECT max(version) FROM schema_version"), "7");
+  Result<std::optional<Delivery>> before = store->GetDelivery(7);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  ASSERT_TRUE(before->has_value());
+  EXPECT_EQ((*before)->meter_id, "M1");
+  EXPECT_EQ((*before)->round_started_at, 0);
+  EXPECT_EQ((*before)->round_base, 0);
+  DeliveryRequeue requeue;
+  requeue.at_ms = 5000;
+  requeue.requested_by = "admin";
+  Result<std::vector<int64_t>> ids = store->RequeueFailedDeliveries(requeue);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  EXPECT_EQ(*ids, std::vector<int64_t>{7});
+  Result<std::optional<Delivery>> after = store->GetDelivery(7);
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_EQ((*after)->status, DeliveryStatus::kPending);
+  EXPECT_EQ((*after)->round_base, 3);
 }
 
 // A full disk is the store's state, not the request's fault: kStorageFull (HTTP 507, retry), in
@@ -170,7 +300,7 @@ TEST_F(SqliteStoreTest, DataSurviveCloseAndReopen) {
   Result<std::vector<MeterStateRecord>> states = store->LoadMeterStates({"M1"});
   ASSERT_TRUE(states.ok());
   ASSERT_EQ(states->size(), 1u);
-  EXPECT_EQ((*states)[0].state_json, R"({"n":2})");
+  EXPECT_EQ((*states)[0].state, R"({"n":2})");
   Result<std::optional<MeterInfo>> meter = store->GetMeter("M1");
   ASSERT_TRUE(meter.ok());
   EXPECT_TRUE(meter->has_value());
@@ -185,7 +315,7 @@ TEST_F(SqliteStoreTest, SqliteFailureMidBatchRollsBackAndIsReported) {
   std::unique_ptr<Store> store = Open(Options());
   ASSERT_NE(store, nullptr);
   mh::testing::SqliteQueryText(Options().path,
-            "CREATE TRIGGER fail_state BEFORE INSERT ON meter_state WHEN NEW.meter_id = 'BAD'"
+            "CREATE TRIGGER fail_state BEFORE INSERT ON meter_state_log WHEN NEW.meter_id = 'BAD'"
             " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
   store = Open(Options());  // statements prepared after the trigger exists
   ASSERT_NE(store, nullptr);
@@ -194,7 +324,7 @@ TEST_F(SqliteStoreTest, SqliteFailureMidBatchRollsBackAndIsReported) {
   batch.states = {MeterStateRecord{"M1", "{}"}, MeterStateRecord{"BAD", "{}"}};
   const Status status = store->Commit(batch);
   ASSERT_FALSE(status.ok());
-  EXPECT_NE(status.message().find("upsert state of meter BAD"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("state of meter BAD"), std::string::npos) << status.message();
   EXPECT_NE(status.message().find("injected failure"), std::string::npos) << status.message();
   Result<int64_t> readings = store->CountReadings();
   ASSERT_TRUE(readings.ok());
@@ -217,7 +347,7 @@ TEST_F(SqliteStoreTest, ReadsProceedWhileTheWriteLockIsHeld) {
 
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open(options.path.c_str(), &other), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE; INSERT INTO readings VALUES ('M9', 1, 1, 0, 'x', '')",
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE; INSERT INTO store_counters VALUES ('test', 1)",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   const auto start = std::chrono::steady_clock::now();
@@ -287,7 +417,7 @@ void ExpectWholeBatches(Store& store, int acked_batches) {
   ASSERT_TRUE(states.ok());
   if (batches > 0) {
     ASSERT_EQ(states->size(), 1u);
-    EXPECT_EQ((*states)[0].state_json, std::to_string(batches - 1));
+    EXPECT_EQ((*states)[0].state, std::to_string(batches - 1));
   }
 }
 
