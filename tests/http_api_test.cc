@@ -3,15 +3,14 @@
 // delivery log, roles, bad input, metrics and the OpenAPI document.
 #include <httplib.h>
 
-#include <atomic>
-#include <mutex>
-
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "api/auth.h"
 #include "relay/messages.h"
 #include "app/daemon.h"
+#include "app/webhook_receiver.h"
+#include "support/api_daemon.h"
 #include "support/relay_batches.h"
 #include "support/test_env.h"
 
@@ -22,73 +21,31 @@ using json = nlohmann::json;
 using testing::TempDir;
 using testing::WaitFor;
 
-class WebhookReceiver {
- public:
-  WebhookReceiver() {
-    server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard<std::mutex> lock(mu_);
-      bodies_.push_back(req.body);
-      res.status = 200;
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-  }
-  ~WebhookReceiver() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
-  std::vector<std::string> bodies() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return bodies_;
-  }
-
- private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
-  std::mutex mu_;
-  std::vector<std::string> bodies_;
-};
-
 class HttpApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    app::Config config;
-    config.store.path = dir_ / "meterhub.db";
-    config.mqtt.broker = "";
-    config.http.listen = "127.0.0.1:0";
-    config.http.max_body_bytes = 1 << 20;
-    config.alerts.dispatcher.poll_interval_ms = 50;
-    daemon_ = std::make_unique<app::Daemon>(config);
-    ASSERT_TRUE(daemon_->Start().ok());
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", daemon_->http_port());
-    admin_ = *api::CreateToken(*daemon_->store(), api::Role::kAdmin, "test-admin", "");
-  }
-  void TearDown() override {
-    client_.reset();
-    daemon_.reset();
+    ASSERT_TRUE(api_.started());
+    daemon_ = &api_.daemon();
+    client_ = &api_.client();
+    admin_ = api_.admin();
   }
 
-  httplib::Headers Auth(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
-
+  httplib::Headers Auth(const std::string& token) { return testing::ApiDaemon::Auth(token); }
   httplib::Result Post(const std::string& path, const std::string& body, const std::string& type = "application/json",
                        const std::string& token = "") {
-    return client_->Post(path.c_str(), Auth(token.empty() ? admin_ : token), body, type.c_str());
+    return api_.Post(path, body, type, token);
   }
-  httplib::Result Get(const std::string& path, const std::string& token = "") {
-    return client_->Get(path.c_str(), Auth(token.empty() ? admin_ : token));
-  }
+  httplib::Result Get(const std::string& path, const std::string& token = "") { return api_.Get(path, token); }
   void Register(const std::string& id, const std::string& customer, const std::string& kind = "electricity") {
-    auto r = Post("/api/v1/meters", json{{"meter_id", id}, {"customer_id", customer}, {"kind", kind},
-                                         {"interval_s", 900}, {"timezone", "+08:00"}}.dump());
-    ASSERT_TRUE(r);
-    ASSERT_EQ(r->status, 201) << r->body;
+    api_.Register(id, customer, kind);
   }
 
-  TempDir dir_{"http-api"};
-  std::unique_ptr<app::Daemon> daemon_;
-  std::unique_ptr<httplib::Client> client_;
+  testing::ApiDaemon api_{"http-api", [](app::Config& c) {
+                            c.http.max_body_bytes = 1 << 20;
+                            c.alerts.webhook.allow_private = true;  // the receivers here are on 127.0.0.1
+                          }};
+  app::Daemon* daemon_ = nullptr;
+  httplib::Client* client_ = nullptr;
   std::string admin_;
 };
 
@@ -102,11 +59,51 @@ TEST_F(HttpApiTest, RejectsRequestsWithoutAToken) {
   EXPECT_EQ(bad->status, 401);
 }
 
+// GET /api/v1/consumption: one day of every meter, each in its zone, keyset-paged, and a
+// customer sees their own meters only.
+TEST_F(HttpApiTest, OneDaysConsumptionOfTheFleetIsPagedByMeter) {
+  Register("M1", "C1");
+  Register("M2", "C1");
+  Register("M3", "C2");
+  json batch = json::array({
+      {{"meter", "M1"}, {"ts", "2020-10-29T00:00:00+08:00"}, {"value", 100.0}},  // closes the 28th
+      {{"meter", "M1"}, {"ts", "2020-10-29T12:00:00+08:00"}, {"value", 104.0}},
+      {{"meter", "M1"}, {"ts", "2020-10-30T00:00:00+08:00"}, {"value", 110.0}},  // closes the 29th
+      {{"meter", "M2"}, {"ts", "2020-10-29T06:00:00+08:00"}, {"value", 50.0}},
+  });
+  ASSERT_EQ(Post("/api/v1/readings", batch.dump())->status, 200);
+
+  auto first = json::parse(Get("/api/v1/consumption?date=2020-10-29&limit=2")->body);
+  ASSERT_EQ(first["meters"].size(), 2u) << first.dump();
+  EXPECT_EQ(first["meters"][0]["meter_id"], "M1");
+  EXPECT_DOUBLE_EQ(first["meters"][0]["consumption"].get<double>(), 10.0);
+  EXPECT_EQ(first["meters"][0]["readings"], 2);
+  EXPECT_EQ(first["meters"][0]["unit"], "kWh");
+  EXPECT_EQ(first["meters"][1]["meter_id"], "M2");
+  EXPECT_EQ(first["meters"][1]["readings"], 1);
+  EXPECT_EQ(first["next"], "M2");
+  auto rest = json::parse(Get("/api/v1/consumption?date=2020-10-29&limit=2&after=M2")->body);
+  ASSERT_EQ(rest["meters"].size(), 1u);
+  EXPECT_EQ(rest["meters"][0]["meter_id"], "M3");
+  EXPECT_TRUE(rest["meters"][0]["consumption"].is_null());
+  EXPECT_TRUE(rest["next"].is_null());
+
+  std::string customer = *api::CreateToken(*daemon_->store(), api::Role::kCustomer, "c2", "C2");
+  auto own = json::parse(Get("/api/v1/consumption?date=2020-10-29&customer_id=C1", customer)->body);
+  ASSERT_EQ(own["meters"].size(), 1u);
+  EXPECT_EQ(own["meters"][0]["meter_id"], "M3");
+
+  EXPECT_EQ(Get("/api/v1/consumption")->status, 400);
+  EXPECT_EQ(Get("/api/v1/consumption?date=2020-02-30")->status, 400);
+  EXPECT_EQ(Get("/api/v1/consumption?date=2020-10-29x")->status, 400);
+}
+
 TEST_F(HttpApiTest, ReadingsAreValidatedStoredAndAlertsReachTheWebhook) {
-  WebhookReceiver receiver;
+  app::WebhookReceiver receiver;
+  ASSERT_TRUE(receiver.Start().ok());
   Register("M1", "C1");
   auto bind = Post("/api/v1/meters/M1/terminals",
-                   json{{"terminal_id", "phone1"}, {"channel", "webhook"}, {"address", receiver.url()}}.dump());
+                   json{{"terminal_id", "phone1"}, {"channel", "webhook"}, {"address", receiver.url("/hook")}}.dump());
   ASSERT_EQ(bind->status, 201) << bind->body;
   auto thr = client_->Put("/api/v1/meters/M1/threshold", Auth(admin_), json{{"threshold", 10.0}}.dump(), "application/json");
   ASSERT_EQ(thr->status, 200) << thr->body;
@@ -132,8 +129,8 @@ TEST_F(HttpApiTest, ReadingsAreValidatedStoredAndAlertsReachTheWebhook) {
   EXPECT_EQ(s["quarantined"]["null"], 1);
   EXPECT_EQ(s["alerts"], 1);
 
-  ASSERT_TRUE(WaitFor([&] { return receiver.bodies().size() == 1; }, 10)) << "the webhook never got the alert";
-  auto alert = json::parse(receiver.bodies().front());
+  ASSERT_TRUE(WaitFor([&] { return receiver.received("/hook") == 1; }, 10)) << "the webhook never got the alert";
+  auto alert = json::parse(receiver.samples("/hook").front());
   EXPECT_EQ(alert["meter"], "M1");
   EXPECT_DOUBLE_EQ(alert["reading"].get<double>(), 215.0);
   EXPECT_DOUBLE_EQ(alert["period_consumption"].get<double>(), 15.0);

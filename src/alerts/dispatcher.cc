@@ -21,6 +21,18 @@ int64_t RetryDelayMs(const DispatcherOptions& options, int attempts) {
   return std::min(delay, cap);
 }
 
+void ScheduleAfterFailure(const DispatcherOptions& options, bool permanent, int64_t now_ms, Delivery* d) {
+  const int round_attempts = d->attempts - d->round_base;
+  const int64_t deadline = options.give_up_after_ms > 0 ? d->round_started_at + options.give_up_after_ms : INT64_MAX;
+  const bool out_of_attempts = options.max_attempts > 0 && round_attempts >= options.max_attempts;
+  if (permanent || out_of_attempts || now_ms >= deadline) {
+    d->status = DeliveryStatus::kFailed;
+    return;
+  }
+  d->status = DeliveryStatus::kPending;
+  d->next_attempt_at = std::min(now_ms + RetryDelayMs(options, round_attempts), deadline);
+}
+
 Dispatcher::Dispatcher(store::Store* store, const Clock* clock, DispatcherOptions options)
     : store_(store), clock_(clock), options_(options) {}
 
@@ -153,6 +165,7 @@ bool Dispatcher::Deliver(Delivery d) {
   } else {
     Message message = MessageFromContent(d.content, d.alert_id);
     message.address = d.address;
+    if (d.round_started_at == 0) d.round_started_at = clock_->NowMillis();
     try {
       result = it->second->Send(message);
     } catch (const std::exception& e) {
@@ -174,19 +187,19 @@ bool Dispatcher::Deliver(Delivery d) {
     d.last_error.clear();
     ++sent_;
     sent = true;
-  } else if (result.code() == StatusCode::kInvalidArgument || d.attempts >= options_.max_attempts) {
-    d.status = DeliveryStatus::kFailed;
-    d.last_error = result.message();
-    ++failed_;
-    spdlog::warn("alerts: delivery {} ({} to {}) failed after {} attempt(s): {}", id, d.channel, d.address,
-                 d.attempts, result.ToString());
   } else {
-    d.status = DeliveryStatus::kPending;
     d.last_error = result.message();
-    d.next_attempt_at = now + RetryDelayMs(options_, d.attempts);
-    ++retried_;
-    spdlog::info("alerts: delivery {} ({} to {}) attempt {} failed, retry in {} ms: {}", id, d.channel,
-                 d.address, d.attempts, d.next_attempt_at - now, result.ToString());
+    if (d.round_started_at == 0) d.round_started_at = now;  // no channel: not even tried
+    ScheduleAfterFailure(options_, result.code() == StatusCode::kInvalidArgument, now, &d);
+    if (d.status == DeliveryStatus::kFailed) {
+      ++failed_;
+      spdlog::warn("alerts: delivery {} ({} to {}) failed after {} attempt(s): {}", id, d.channel, d.address,
+                   d.attempts, result.ToString());
+    } else {
+      ++retried_;
+      spdlog::info("alerts: delivery {} ({} to {}) attempt {} failed, retry in {} ms: {}", id, d.channel,
+                   d.address, d.attempts, d.next_attempt_at - now, result.ToString());
+    }
   }
   Status recorded = store_->UpdateDelivery(d);
   if (!recorded.ok()) {

@@ -30,18 +30,31 @@
 
 namespace mh::alerts {
 
-// [alerts]
+// [alerts]. A delivery is tried in rounds: the first starts when the alert is created, another
+// each time it is re-queued (POST /api/v1/deliveries/{id}/retry). Within a round the waits double
+// from initial_backoff_ms up to max_backoff_ms; the round ends `failed` once give_up_after_ms has
+// passed since its first attempt (the last attempt is made at that moment), or after max_attempts
+// attempts when that is set. The defaults ride out a receiver's outage of up to a day: retries
+// after 10 s, 20 s, 40 s, ... reach the 30-minute cap after 8 attempts (~43 min), then every
+// 30 minutes — ~55 attempts in 24 h, and an alert reaches a receiver at most 30 minutes after it
+// comes back. README.md ("Alert deliveries") explains the choice.
 struct DispatcherOptions {
-  int max_attempts = 5;               // then the delivery is marked failed
-  int64_t initial_backoff_ms = 1000;  // doubled after each failed attempt
-  int64_t max_backoff_ms = 300000;
-  int64_t poll_interval_ms = 500;     // how often the store is polled for due deliveries
+  int max_attempts = 0;                     // attempts per round, then failed; 0 = no cap (time decides)
+  int64_t give_up_after_ms = 24 * 3600000;  // a round ends this long after its first attempt; 0 = never
+  int64_t initial_backoff_ms = 10000;       // doubled after each failed attempt
+  int64_t max_backoff_ms = 1800000;         // the longest wait between two attempts (30 min)
+  int64_t poll_interval_ms = 500;           // how often the store is polled for due deliveries
   int threads = 2;
   int batch_size = 8;                 // deliveries a worker claims per store query
 };
 
-// The wait after the `attempts`-th failed attempt: initial × 2^(attempts−1), capped at max.
+// The wait after the `attempts`-th failed attempt of a round: initial × 2^(attempts−1), capped at max.
 int64_t RetryDelayMs(const DispatcherOptions& options, int attempts);
+
+// What a failed attempt made at `now_ms` (already counted in d.attempts) leaves the delivery as:
+// kFailed when the error is permanent or the round is over, else kPending with its next attempt
+// (never later than the round's deadline). Sets status, next_attempt_at.
+void ScheduleAfterFailure(const DispatcherOptions& options, bool permanent, int64_t now_ms, store::Delivery* d);
 
 class Dispatcher {
  public:

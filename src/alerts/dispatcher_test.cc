@@ -118,7 +118,7 @@ TEST(DispatcherTest, ServerErrorsAreRetriedWithBackoffUntilDelivered) {
   FakeDeliveryStore store;
   SimulatedClock clock(kStartMs);
   Dispatcher dispatcher(&store, &clock, TestOptions());
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   int64_t id = store.AddDelivery(PendingDelivery("webhook", receiver.Url(), kStartMs));
 
   EXPECT_EQ(dispatcher.RunOnce(), 1);
@@ -169,7 +169,7 @@ TEST(DispatcherTest, ClientErrorFailsAtOnce) {
   FakeDeliveryStore store;
   SimulatedClock clock(kStartMs);
   Dispatcher dispatcher(&store, &clock, TestOptions());
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   int64_t id = store.AddDelivery(PendingDelivery("webhook", receiver.Url(), kStartMs));
 
   EXPECT_EQ(dispatcher.RunOnce(), 1);
@@ -190,7 +190,7 @@ TEST(DispatcherTest, UnreachableReceiverIsRetriedThenFailedAfterMaxAttempts) {
   DispatcherOptions o = TestOptions();
   o.max_attempts = 3;
   Dispatcher dispatcher(&store, &clock, o);
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   std::string url = "http://127.0.0.1:" + std::to_string(testing::UnusedPort()) + "/hook";
   int64_t id = store.AddDelivery(PendingDelivery("webhook", url, kStartMs));
 
@@ -207,11 +207,80 @@ TEST(DispatcherTest, UnreachableReceiverIsRetriedThenFailedAfterMaxAttempts) {
   EXPECT_EQ(dispatcher.failed(), 1);
 }
 
+// The production rule: no cap on attempts, a time budget per round. The waits double to the cap,
+// the last attempt is made exactly at the deadline, and only then is the delivery failed.
+TEST(DispatcherTest, GivesUpWhenTheRoundsTimeBudgetIsSpent) {
+  FakeDeliveryStore store;
+  SimulatedClock clock(kStartMs);
+  DispatcherOptions o = TestOptions();
+  o.max_attempts = 0;
+  o.give_up_after_ms = 60000;
+  o.initial_backoff_ms = 10000;
+  o.max_backoff_ms = 20000;
+  Dispatcher dispatcher(&store, &clock, o);
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
+  std::string url = "http://127.0.0.1:" + std::to_string(testing::UnusedPort()) + "/hook";
+  int64_t id = store.AddDelivery(PendingDelivery("webhook", url, kStartMs));
+
+  // Attempts at 0, 10, 30, 50 s (waits 10, 20, 20), then 60 s: the deadline, not 70 s.
+  std::vector<int64_t> attempts_at;
+  while (store.Get(id).status == DeliveryStatus::kPending) {
+    clock.SetMillis(store.Get(id).next_attempt_at);
+    attempts_at.push_back(clock.NowMillis() - kStartMs);
+    ASSERT_EQ(dispatcher.RunOnce(), 1);
+    ASSERT_LT(attempts_at.size(), 20u);
+  }
+  EXPECT_EQ(attempts_at, (std::vector<int64_t>{0, 10000, 30000, 50000, 60000}));
+  Delivery d = store.Get(id);
+  EXPECT_EQ(d.status, DeliveryStatus::kFailed);
+  EXPECT_EQ(d.round_started_at, kStartMs);
+  EXPECT_EQ(dispatcher.failed(), 1);
+}
+
+// A re-queued delivery (the store's RequeueFailedDeliveries: pending, round_started_at 0,
+// round_base = attempts) gets a whole new round: the budget and the back-off start over.
+TEST(DispatcherTest, ARequeuedDeliveryStartsANewRound) {
+  ScriptedReceiver receiver({503, 503, 200});
+  FakeDeliveryStore store;
+  SimulatedClock clock(kStartMs);
+  DispatcherOptions o = TestOptions();
+  o.max_attempts = 1;
+  Dispatcher dispatcher(&store, &clock, o);
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
+  int64_t id = store.AddDelivery(PendingDelivery("webhook", receiver.Url(), kStartMs));
+  ASSERT_EQ(dispatcher.RunOnce(), 1);
+  Delivery d = store.Get(id);
+  ASSERT_EQ(d.status, DeliveryStatus::kFailed);  // one attempt per round
+
+  clock.AdvanceMillis(3600000);
+  d.status = DeliveryStatus::kPending;
+  d.next_attempt_at = clock.NowMillis();
+  d.round_started_at = 0;
+  d.round_base = d.attempts;
+  ASSERT_TRUE(store.UpdateDelivery(d).ok());
+  ASSERT_EQ(dispatcher.RunOnce(), 1);
+  d = store.Get(id);
+  EXPECT_EQ(d.status, DeliveryStatus::kFailed);  // the second round's one attempt: 503 again
+  EXPECT_EQ(d.attempts, 2);
+  EXPECT_EQ(d.round_started_at, kStartMs + 3600000);
+
+  o.max_attempts = 0;
+  Dispatcher patient(&store, &clock, o);
+  patient.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
+  d.status = DeliveryStatus::kPending;
+  d.round_started_at = 0;
+  d.round_base = d.attempts;
+  ASSERT_TRUE(store.UpdateDelivery(d).ok());
+  ASSERT_EQ(patient.RunOnce(), 1);
+  EXPECT_EQ(store.Get(id).status, DeliveryStatus::kSent);
+  EXPECT_EQ(store.Get(id).attempts, 3);
+}
+
 TEST(DispatcherTest, UnknownChannelFailsWithAClearError) {
   FakeDeliveryStore store;
   SimulatedClock clock(kStartMs);
   Dispatcher dispatcher(&store, &clock, TestOptions());
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   int64_t id = store.AddDelivery(PendingDelivery("pigeon", "loft 3", kStartMs));
   EXPECT_EQ(dispatcher.RunOnce(), 1);
   Delivery d = store.Get(id);
@@ -247,7 +316,7 @@ TEST(DispatcherTest, AFailedRecordReleasesTheClaimAndTheDeliveryIsSentAgain) {
   FakeDeliveryStore store;
   SimulatedClock clock(kStartMs);
   Dispatcher dispatcher(&store, &clock, TestOptions());
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   int64_t id = store.AddDelivery(PendingDelivery("webhook", receiver.Url(), kStartMs));
   store.FailUpdates(true);
   EXPECT_EQ(dispatcher.RunOnce(), 1);
@@ -266,7 +335,7 @@ TEST(DispatcherTest, WorkersDeliverANudgePromptlyAndStopQuickly) {
   o.threads = 2;
   o.poll_interval_ms = 60000;  // only the nudge can explain a prompt delivery
   Dispatcher dispatcher(&store, &SystemClock::Instance(), o);
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   dispatcher.Start();
   std::this_thread::sleep_for(milliseconds(100));  // the workers' first poll found nothing
 
@@ -304,7 +373,7 @@ TEST(DispatcherTest, StopDoesNotWaitForAHangingReceiverAndLeavesTheDeliveryPendi
   DispatcherOptions o = TestOptions();
   o.poll_interval_ms = 60000;
   Dispatcher dispatcher(&store, &SystemClock::Instance(), o);
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   dispatcher.Start();
   int64_t id = store.AddDelivery(PendingDelivery("webhook", receiver.Url("/hang"), 0));
   dispatcher.Nudge();
@@ -334,7 +403,7 @@ TEST(DispatcherTest, ConcurrentWorkersAndRunOnceNeverSendADeliveryTwice) {
   o.poll_interval_ms = 5;
   o.batch_size = 2;
   Dispatcher dispatcher(&store, &SystemClock::Instance(), o);
-  dispatcher.AddChannel(std::make_unique<WebhookChannel>(WebhookOptions{}));
+  dispatcher.AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
   constexpr int kDeliveries = 24;
   for (int i = 1; i <= kDeliveries; ++i) store.AddDelivery(PendingDelivery("webhook", receiver.Url(), 0, i));
   dispatcher.Start();

@@ -66,6 +66,13 @@ class FakeDeliveryStore final : public store::Store {
     return out;
   }
 
+  Result<std::optional<store::Delivery>> GetDelivery(int64_t id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = deliveries_.find(id);
+    if (it == deliveries_.end()) return std::optional<store::Delivery>();
+    return std::optional<store::Delivery>(it->second);
+  }
+
   // Not used by the alerts module.
   Status UpsertMeter(const store::MeterInfo&) override { return Unused(); }
   Result<std::optional<store::MeterInfo>> GetMeter(const std::string&) override { return Unused(); }
@@ -137,6 +144,8 @@ class FakeDeliveryStore final : public store::Store {
   Result<std::vector<store::RelayWorkOrder>> ListRelayWorkOrders(const std::string&, const std::string&, int64_t) override {
     return Unused();
   }
+  Result<std::vector<int64_t>> RequeueFailedDeliveries(const store::DeliveryRequeue&) override { return Unused(); }
+  Result<std::vector<store::DeliveryRequeueRecord>> ListDeliveryRequeues(int64_t) override { return Unused(); }
   Status PutToken(const store::ApiToken&) override { return Unused(); }
   Result<std::optional<store::ApiToken>> FindToken(const std::string&) override { return Unused(); }
   Result<std::vector<store::ApiToken>> ListTokens() override { return Unused(); }

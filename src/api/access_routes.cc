@@ -35,7 +35,7 @@ Status NeedsAdmin(const Principal& who, const char* what) {
 
 Result<Role> RoleField(const json& body) {
   std::string name;
-  MH_RETURN_IF_ERROR(Field(body, "role", &name, true));
+  MH_RETURN_IF_ERROR(TextField(body, "role", kWordText, &name, true));
   auto role = ParseRole(name);
   if (!role) return InvalidArgument(std::string("field 'role': ") + kRoleNames);
   return *role;
@@ -106,9 +106,9 @@ void AddAccessRoutes(http::Server& srv, store::Store* st, AccessOptions options)
     TokenSpec spec;
     MH_ASSIGN_OR_RETURN(spec.role, RoleField(body));
     std::string expires;
-    MH_RETURN_IF_ERROR(Field(body, "name", &spec.name, false));
-    MH_RETURN_IF_ERROR(Field(body, "customer_id", &spec.customer_id, false));
-    MH_RETURN_IF_ERROR(Field(body, "expires", &expires, false));
+    MH_RETURN_IF_ERROR(TextField(body, "name", kNameText, &spec.name, false));
+    MH_RETURN_IF_ERROR(TextField(body, "customer_id", kIdText, &spec.customer_id, false));
+    MH_RETURN_IF_ERROR(TextField(body, "expires", kTimeText, &expires, false));
     const int64_t now = SystemClock::Instance().NowSeconds();
     if (!expires.empty()) {
       auto d = ParseDuration(expires);
@@ -147,9 +147,11 @@ void AddAccessRoutes(http::Server& srv, store::Store* st, AccessOptions options)
     MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
     NewUser user;
     MH_ASSIGN_OR_RETURN(user.role, RoleField(body));
-    MH_RETURN_IF_ERROR(Field(body, "username", &user.username, true));
+    MH_RETURN_IF_ERROR(TextField(body, "username", kUsernameText, &user.username, true));
+    // The password is only hashed, never stored, shown or logged: AddUser bounds its length and
+    // any character may be in it.
     MH_RETURN_IF_ERROR(Field(body, "password", &user.password, true));
-    MH_RETURN_IF_ERROR(Field(body, "customer_id", &user.customer_id, false));
+    MH_RETURN_IF_ERROR(TextField(body, "customer_id", kIdText, &user.customer_id, false));
     MH_RETURN_IF_ERROR(AddUser(*st, user, SystemClock::Instance().NowSeconds()));
     MH_ASSIGN_OR_RETURN(std::optional<store::UserRecord> stored, st->GetUser(user.username));
     if (!stored) return Internal("user '" + user.username + "' vanished after it was added");

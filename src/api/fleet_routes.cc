@@ -111,11 +111,11 @@ void AddFleetRoutes(http::Server& srv, FleetDeps deps) {
     MH_ASSIGN_OR_RETURN(int64_t day, ParseDateParam(req));
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 10000));
     store::MeterQuery q;
-    q.customer_id = who.role == Role::kCustomer ? who.customer_id : req.get_param_value("customer_id");
-    q.kind = req.get_param_value("kind");
-    q.region_code = req.get_param_value("region");
-    q.after = req.get_param_value("after");
-    if (q.after.size() > 64) return InvalidArgument("query parameter 'after': at most 64 characters");
+    MH_ASSIGN_OR_RETURN(q.customer_id, TextParam(req, "customer_id", kIdText));
+    if (who.role == Role::kCustomer) q.customer_id = who.customer_id;
+    MH_ASSIGN_OR_RETURN(q.kind, TextParam(req, "kind", kWordText));
+    MH_ASSIGN_OR_RETURN(q.region_code, TextParam(req, "region", kWordText));
+    MH_ASSIGN_OR_RETURN(q.after, TextParam(req, "after", kIdText));
     q.limit = limit;
     q.count_total = false;
     MH_ASSIGN_OR_RETURN(store::MeterPage page, st->SearchMeters(q));

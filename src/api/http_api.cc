@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "alerts/terminal_address.h"
 #include "api/auth.h"
 #include "api/dashboard.h"
 #include "api/fleet_routes.h"
@@ -50,20 +51,6 @@ json AlertJson(const store::AlertRecord& a) {
           {"threshold", a.threshold},
           {"excess", a.excess},
           {"created_at", Iso(a.created_at)}};
-}
-
-json DeliveryJson(const store::Delivery& d) {
-  json content = json::parse(d.content, nullptr, false);
-  return {{"id", d.id},
-          {"alert_id", d.alert_id},
-          {"terminal_id", d.terminal_id},
-          {"channel", d.channel},
-          {"address", d.address},
-          {"content", content.is_discarded() ? json(d.content) : content},
-          {"status", store::DeliveryStatusName(d.status)},
-          {"attempts", d.attempts},
-          {"last_error", d.last_error},
-          {"updated_at_ms", d.updated_at}};
 }
 
 json SummaryJson(const ingest::SubmitSummary& s) {
@@ -113,11 +100,7 @@ void HttpApi::Routes() {
 
   auto guarded = [st](auto handler) { return Guarded(st, handler); };
   // The meter named in the path, if this principal may see it.
-  auto visible_meter = [st](const Principal& who, const std::string& id) -> Result<store::MeterInfo> {
-    MH_ASSIGN_OR_RETURN(std::optional<store::MeterInfo> m, st->GetMeter(id));
-    if (!m || !who.CanSeeMeter(*m)) return NotFound("no meter '" + id + "'");
-    return *m;
-  };
+  auto visible_meter = [st](const Principal& who, const std::string& id) { return VisibleMeter(*st, who, id); };
 
   srv.SetErrorFormatter([](int status, const std::string& message, http::Response& res) {
     StatusCode code = status == 404   ? StatusCode::kNotFound
@@ -170,15 +153,14 @@ void HttpApi::Routes() {
     MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
     store::MeterInfo m;
     std::string tz = "+08:00";
-    MH_RETURN_IF_ERROR(Field(body, "meter_id", &m.meter_id, true));
-    MH_RETURN_IF_ERROR(Field(body, "kind", &m.kind, false));
-    MH_RETURN_IF_ERROR(Field(body, "customer_id", &m.customer_id, false));
-    MH_RETURN_IF_ERROR(Field(body, "timezone", &tz, false));
+    MH_RETURN_IF_ERROR(TextField(body, "meter_id", kMeterIdText, &m.meter_id, true));
+    MH_RETURN_IF_ERROR(TextField(body, "kind", kWordText, &m.kind, false));
+    MH_RETURN_IF_ERROR(TextField(body, "customer_id", kIdText, &m.customer_id, false));
+    MH_RETURN_IF_ERROR(TextField(body, "timezone", kTimeText, &tz, false));
     MH_RETURN_IF_ERROR(Field(body, "interval_s", &m.interval_s, false));
     double max = 0;
     MH_RETURN_IF_ERROR(Field(body, "register_max", &max, false));
     if (max > 0) m.register_max = max;
-    if (!IsValidMeterId(m.meter_id)) return InvalidArgument("field 'meter_id': 1-32 characters of [A-Za-z0-9_-]");
     if (m.kind != "electricity" && m.kind != "water") return InvalidArgument("field 'kind': electricity or water");
     if (m.interval_s <= 0) return InvalidArgument("field 'interval_s' must be positive");
     auto off = ParseUtcOffset(tz);
@@ -197,12 +179,12 @@ void HttpApi::Routes() {
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
     store::MeterQuery q;
     q.limit = limit;
-    q.offset = req.has_param("offset") ? std::max<int64_t>(0, std::atoll(req.get_param_value("offset").c_str())) : 0;
-    q.customer_id = who.role == Role::kCustomer ? who.customer_id : req.get_param_value("customer_id");
-    q.kind = req.get_param_value("kind");
-    q.region_code = req.get_param_value("region");
-    q.text = req.get_param_value("q");
-    if (q.text.size() > 64) return InvalidArgument("query parameter 'q': at most 64 characters");
+    MH_ASSIGN_OR_RETURN(q.offset, IntParam(req, "offset", 0, INT32_MAX, 0));
+    MH_ASSIGN_OR_RETURN(q.customer_id, TextParam(req, "customer_id", kIdText));
+    if (who.role == Role::kCustomer) q.customer_id = who.customer_id;
+    MH_ASSIGN_OR_RETURN(q.kind, TextParam(req, "kind", kWordText));
+    MH_ASSIGN_OR_RETURN(q.region_code, TextParam(req, "region", kWordText));
+    MH_ASSIGN_OR_RETURN(q.text, TextParam(req, "q", kSearchText));
     MH_ASSIGN_OR_RETURN(store::MeterPage page, st->SearchMeters(q));
     json out = json::array();
     for (const auto& m : page.meters) out.push_back(MeterJson(m));
@@ -262,14 +244,16 @@ void HttpApi::Routes() {
              MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
              store::Terminal t;
              t.meter_id = m.meter_id;
-             MH_RETURN_IF_ERROR(Field(body, "terminal_id", &t.terminal_id, true));
-             MH_RETURN_IF_ERROR(Field(body, "channel", &t.channel, true));
-             MH_RETURN_IF_ERROR(Field(body, "address", &t.address, true));
-             if (!IsValidMeterId(t.terminal_id))
-               return InvalidArgument("field 'terminal_id': 1-32 characters of [A-Za-z0-9_-]");
+             MH_RETURN_IF_ERROR(TextField(body, "terminal_id", kMeterIdText, &t.terminal_id, true));
+             MH_RETURN_IF_ERROR(TextField(body, "channel", kWordText, &t.channel, true));
              if (t.channel != "webhook" && t.channel != "sms" && t.channel != "email")
                return InvalidArgument("field 'channel': webhook, sms or email");
-             if (t.address.empty()) return InvalidArgument("field 'address' is empty");
+             const TextRule& rule = t.channel == "webhook" ? kUrlText : t.channel == "sms" ? kPhoneText : kEmailText;
+             MH_RETURN_IF_ERROR(TextField(body, "address", rule, &t.address, true));
+             // Customers choose these addresses and MeterHub connects to them (SSRF): the rules
+             // of alerts/terminal_address.h, here and again at every send.
+             Status address = alerts::CheckTerminalAddress(t.channel, t.address, deps_.allow_private_webhooks);
+             if (!address.ok()) return InvalidArgument("field 'address': " + address.message());
              MH_RETURN_IF_ERROR(st->BindTerminal(t));
              deps_.pipeline->Invalidate(m.meter_id);
              SendJson(res, 201, TerminalJson(t));
@@ -304,10 +288,20 @@ void HttpApi::Routes() {
     std::vector<codec::RowIssue> issues;
     std::string type = req.get_header_value("Content-Type");
     if (type.find("text/csv") != std::string::npos) {
-      Status parsed = codec::ParseReadingCsv(
-          req.body, [&](const Reading& r, int64_t) { readings.push_back(r); },
-          [&](const codec::RowIssue& i) { issues.push_back(i); });
-      if (!parsed.ok()) return parsed.WithContext("CSV body");
+      // The same per-request bound as JSON bodies (codec::kMaxReadingsPerMessage), good and bad rows.
+      struct TooMany {};
+      auto count = [rows = size_t{0}]() mutable {
+        if (++rows > codec::kMaxReadingsPerMessage) throw TooMany{};
+      };
+      try {
+        Status parsed = codec::ParseReadingCsv(
+            req.body, [&](const Reading& r, int64_t) { count(), readings.push_back(r); },
+            [&](const codec::RowIssue& i) { count(), issues.push_back(i); });
+        if (!parsed.ok()) return parsed.WithContext("CSV body");
+      } catch (const TooMany&) {
+        return ResourceExhausted("CSV body: more than " + std::to_string(codec::kMaxReadingsPerMessage) +
+                                 " readings in one message (the limit per request); split the batch");
+      }
     } else if (type.empty() || type.find("json") != std::string::npos) {
       auto parsed = codec::ParseReadingsJson(req.body);
       if (!parsed.ok()) return parsed.status().WithContext("JSON body");
@@ -364,9 +358,8 @@ void HttpApi::Routes() {
             auto value = body.find("value");
             if (value == body.end() || !value->is_number()) return InvalidArgument("field 'value' is required (a number)");
             c.value = value->get<double>();
-            MH_RETURN_IF_ERROR(Field(body, "reason", &c.reason, true));
-            if (c.reason.empty() || c.reason.size() > 1000) return InvalidArgument("field 'reason': 1 to 1000 characters");
-            MH_RETURN_IF_ERROR(Field(body, "quality", &c.quality, false));
+            MH_RETURN_IF_ERROR(TextField(body, "reason", kReasonText, &c.reason, true));
+            MH_RETURN_IF_ERROR(TextField(body, "quality", kWordText, &c.quality, false));
             c.by = who.name.empty() ? RoleName(who.role) : who.name;
             MH_ASSIGN_OR_RETURN(store::StoredReading revised, deps_.pipeline->Correct(c));
             SendJson(res, 200, ReadingJson(revised));
@@ -394,7 +387,8 @@ void HttpApi::Routes() {
                                        http::Response& res) -> Status {
             MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
             MH_ASSIGN_OR_RETURN(store::TimeRange range, ParseRange(req));
-            std::string period_name = req.has_param("period") ? req.get_param_value("period") : "day";
+            MH_ASSIGN_OR_RETURN(std::string period_name, TextParam(req, "period", kWordText));
+            if (period_name.empty()) period_name = "day";
             auto kind = ParsePeriodKind(period_name);
             if (!kind.ok()) return InvalidArgument("query parameter 'period': " + kind.status().message());
             MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> rows,
@@ -411,15 +405,7 @@ void HttpApi::Routes() {
           }));
 
   // --- quarantine, alerts, deliveries ---
-  // The optional ?meter= filter of the lists: a meter this principal may see; customers must name one.
-  auto meter_filter = [visible_meter](const Principal& who, const http::Request& req) -> Result<std::string> {
-    std::string meter = req.get_param_value("meter");
-    if (meter.empty() && who.role == Role::kCustomer) return InvalidArgument("customers must name a meter (?meter=ID)");
-    if (!meter.empty()) {
-      MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, meter));
-    }
-    return meter;
-  };
+  auto meter_filter = [st](const Principal& who, const http::Request& req) { return MeterFilter(*st, who, req); };
   srv.Get("/api/v1/quarantine", guarded([meter_filter, st](const Principal& who, const http::Request& req,
                                                              http::Response& res) -> Status {
     MH_ASSIGN_OR_RETURN(std::string meter, meter_filter(who, req));
@@ -443,7 +429,7 @@ void HttpApi::Routes() {
     if (meter.empty()) return InvalidArgument("query parameter 'meter' is required");
     MH_ASSIGN_OR_RETURN(store::TimeRange range, ParseRange(req));
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
-    const std::string kind = req.get_param_value("kind");
+    MH_ASSIGN_OR_RETURN(const std::string kind, TextParam(req, "kind", kWordText));
     MH_ASSIGN_OR_RETURN(std::vector<store::ReadingEvent> rows, st->QueryEvents(meter, range, kind.empty() ? limit : 0));
     json out = json::array();
     for (const auto& e : rows) {
@@ -467,26 +453,7 @@ void HttpApi::Routes() {
     SendJson(res, 200, {{"alerts", out}});
     return Status::Ok();
   }));
-  srv.Get("/api/v1/deliveries", guarded([meter_filter, st](const Principal& who, const http::Request& req,
-                                                             http::Response& res) -> Status {
-    MH_ASSIGN_OR_RETURN(std::string meter, meter_filter(who, req));
-    int64_t alert_id = req.has_param("alert") ? std::atoll(req.get_param_value("alert").c_str()) : 0;
-    MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
-    MH_ASSIGN_OR_RETURN(std::vector<store::Delivery> rows, st->ListDeliveries(meter, alert_id, limit));
-    json out = json::array();
-    for (const auto& d : rows) {
-      json j = DeliveryJson(d);
-      MH_ASSIGN_OR_RETURN(std::vector<store::DeliveryAttempt> attempts, st->ListDeliveryAttempts(d.id));
-      json history = json::array();
-      for (const auto& a : attempts)
-        history.push_back({{"attempt", a.attempt}, {"at_ms", a.at_ms}, {"result", store::DeliveryStatusName(a.status)},
-                           {"error", a.error}});
-      j["attempts_log"] = std::move(history);
-      out.push_back(std::move(j));
-    }
-    SendJson(res, 200, {{"deliveries", out}});
-    return Status::Ok();
-  }));
+  AddDeliveryRoutes(srv, st, deps_.clock, deps_.deliveries_requeued);
 
   if (deps_.relay != nullptr) AddRelayRoutes(srv, deps_.store, deps_.relay);
   if (deps_.audit != nullptr) AddAuditRoutes(srv, deps_.store, deps_.audit);

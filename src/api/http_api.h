@@ -49,6 +49,8 @@ struct ApiDeps {
   AccessOptions access;                    // sessions of the dashboard
   std::string metrics_token;               // set: /metrics needs "Authorization: Bearer <it>"
   std::string web_root;                    // the built dashboard's files; empty = no dashboard
+  bool allow_private_webhooks = false;     // alerts.webhook.allow_private: terminals may use any address
+  std::function<void()> deliveries_requeued;  // after POST .../retry (wakes the dispatcher); may be empty
 };
 
 class HttpApi {
@@ -60,6 +62,8 @@ class HttpApi {
   Status Start();
   void Stop();
   int port() const { return port_; }
+  // Every route served, (method, path pattern) — after Start().
+  std::vector<std::pair<std::string, std::string>> RouteTable() const { return server_->RouteTable(); }
 
  private:
   void Routes();

@@ -111,7 +111,10 @@ void AddAccessPaths(nlohmann::json& paths) {
                                         {"responses", resp({{"204", {{"description", "logged out"}}}})}};
   paths["/api/v1/tokens"]["post"] = {
       {"summary", "create an API token (admin); the token is shown once"},
-      {"requestBody", body({{"role", str}, {"name", str}, {"customer_id", str}, {"expires", {{"type", "string"}, {"example", "90d"}}}})},
+      {"requestBody", body({{"role", {{"type", "string"}, {"enum", {"admin", "operator", "auditor", "customer", "supervisor"}}}},
+                            {"name", {{"type", "string"}, {"maxLength", 200}}},
+                            {"customer_id", {{"type", "string"}, {"maxLength", 64}}},
+                            {"expires", {{"type", "string"}, {"maxLength", 64}, {"example", "90d"}}}})},
       {"responses", resp({{"201", ok("token, id, role, name, customer_id, created_at, expires_at")}})}};
   paths["/api/v1/tokens"]["get"] = {
       {"summary", "every token: id (first 12 hex digits of its SHA-256), name, role, customer_id, created_at, "
@@ -123,7 +126,10 @@ void AddAccessPaths(nlohmann::json& paths) {
       {"responses", resp({{"204", {{"description", "revoked"}}}, {"404", ok("no such token")}})}};
   paths["/api/v1/users"]["post"] = {
       {"summary", "add a dashboard account (admin); the password is stored as an Argon2id hash"},
-      {"requestBody", body({{"username", str}, {"role", str}, {"customer_id", str}, {"password", str}})},
+      {"requestBody", body({{"username", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_.@-]{1,64}$"}}},
+                            {"role", {{"type", "string"}, {"enum", {"admin", "operator", "auditor", "customer", "supervisor"}}}},
+                            {"customer_id", {{"type", "string"}, {"maxLength", 64}}},
+                            {"password", {{"type", "string"}, {"minLength", 8}, {"maxLength", 1024}}}})},
       {"responses", resp({{"201", ok("username, role, customer_id, created_at")}, {"409", ok("the username is taken")}})}};
   paths["/api/v1/users"]["get"] = {{"summary", "every dashboard account (admin)"}, {"responses", resp({{"200", ok("users")}})}};
   paths["/api/v1/users/{username}"]["delete"] = {
@@ -186,7 +192,7 @@ nlohmann::json OpenApiDocument() {
                                                 "number of matches"},
                                     {"parameters", json::array({q("offset", "paging offset"), q("limit", "page size"),
                                                                 q("customer_id", "filter by customer"),
-                                                                q("q", "substring of the meter or customer id, any case"),
+                                                                q("q", "substring of the meter or customer id, any case (at most 64 characters)"),
                                                                 q("kind", "electricity or water"),
                                                                 q("region", "relay region code")})},
                                     {"responses", std_errors({{"200", ok("meters")}})}};
@@ -216,11 +222,36 @@ nlohmann::json OpenApiDocument() {
         {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Reading"}}}}},
                      {"text/csv", {{"schema", {{"type", "string"}}}}}}}}},
       {"responses", std_errors({{"200", ok("summary: accepted, duplicates, quarantined by verdict, rejected, issues")},
-                                {"413", error_resp("body too large")},
+                                {"413", error_resp("body larger than http.max_body_bytes, or more than 100000 readings "
+                                                   "in one request (JSON or CSV)")},
+                                {"507", error_resp("the store's disk is full: nothing was stored, retry later")},
                                 {"422", error_resp("nothing could be stored; the summary lists why")}})}};
   paths["/api/v1/meters/{id}/readings"]["get"] = {{"summary", "accepted readings in a time range"},
                                                   {"parameters", json::array({meter_param, range[0], range[1], range[2]})},
                                                   {"responses", std_errors({{"200", ok("readings")}})}};
+  const json ts_param{{"name", "ts"}, {"in", "path"}, {"required", true}, {"description", "the reading's time, ISO-8601 or epoch seconds"},
+                      {"schema", {{"type", "string"}}}};
+  paths["/api/v1/meters/{id}/readings/{ts}"]["put"] = {
+      {"summary", "correct a stored reading (admin, operator): a new version of it; the old one is kept with who "
+                  "corrected it, when and why"},
+      {"parameters", json::array({meter_param, ts_param})},
+      {"requestBody",
+       {{"required", true},
+        {"content", {{"application/json", {{"schema", {{"type", "object"}, {"required", {"value", "reason"}},
+                                                        {"properties", {{"value", {{"type", "number"}}},
+                                                                        {"reason", {{"type", "string"}, {"minLength", 1}, {"maxLength", 1000}}},
+                                                                        {"quality", {{"type", "string"}, {"maxLength", 32}}}}}}}}}}}}},
+      {"responses", std_errors({{"200", ok("the revised reading")}, {"404", error_resp("no such meter or reading")}})}};
+  paths["/api/v1/meters/{id}/readings/{ts}/versions"]["get"] = {
+      {"summary", "a reading as it is now and every earlier version of it (who replaced it, when, why)"},
+      {"parameters", json::array({meter_param, ts_param})},
+      {"responses", std_errors({{"200", ok("current and versions")}, {"404", error_resp("no such meter or reading")}})}};
+  paths["/api/v1/events"]["get"] = {
+      {"summary", "events about a meter's readings: value conflicts, future timestamps, corrections, resets, "
+                  "re-judgements, NEM12 400 records"},
+      {"parameters", json::array({q("meter", "meter id (required)"), q("kind", "only events of this kind"), range[0], range[1],
+                                  range[2]})},
+      {"responses", std_errors({{"200", ok("events")}})}};
   paths["/api/v1/meters/{id}/consumption"]["get"] = {
       {"summary", "consumption per day, week or month in the meter's time zone"},
       {"parameters", json::array({meter_param, q("period", "day (default), week or month"), range[0], range[1]})},
@@ -231,9 +262,22 @@ nlohmann::json OpenApiDocument() {
   paths["/api/v1/alerts"]["get"] = {{"summary", "abnormal-consumption alerts"},
                                     {"parameters", json::array({q("meter", "meter id"), range[0], range[1], range[2]})},
                                     {"responses", std_errors({{"200", ok("alerts")}})}};
-  paths["/api/v1/deliveries"]["get"] = {{"summary", "the delivery log: every send of every alert, with its result"},
+  paths["/api/v1/deliveries"]["get"] = {{"summary", "the delivery log: every send and re-send of every alert, with its "
+                                                   "result (customers read only a generic error, never the receiver's answer)"},
                                         {"parameters", json::array({q("meter", "meter id"), q("alert", "alert id"), range[2]})},
                                         {"responses", std_errors({{"200", ok("deliveries")}})}};
+  paths["/api/v1/deliveries/{id}/retry"]["post"] = {
+      {"summary", "re-send a failed delivery now, in a new round of attempts (admin, operator, or the meter's customer); "
+                  "the re-send is kept in its attempts_log"},
+      {"parameters", json::array({json{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "integer"}}}}})},
+      {"responses", std_errors({{"200", ok("the delivery, pending")}, {"404", error_resp("no such delivery")},
+                                {"422", error_resp("the delivery is not failed")}})}};
+  paths["/api/v1/deliveries/retry"]["post"] = {
+      {"summary", "re-send every failed delivery the filters select, e.g. after a receiver's outage (admin, operator)"},
+      {"parameters", json::array({q("meter", "only this meter's deliveries"),
+                                  q("since", "only deliveries failed at or after this time (ISO-8601 or epoch seconds)"),
+                                  q("limit", "at most this many, oldest first (default 10000)")})},
+      {"responses", std_errors({{"200", ok("requeued: how many, ids")}})}};
 
   json schemas;
   schemas["Error"] = {{"type", "object"},
@@ -246,7 +290,7 @@ nlohmann::json OpenApiDocument() {
                         {"required", {"meter_id"}},
                         {"properties", {{"meter_id", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"}}},
                                         {"kind", {{"type", "string"}, {"enum", {"electricity", "water"}}}},
-                                        {"customer_id", {{"type", "string"}}},
+                                        {"customer_id", {{"type", "string"}, {"maxLength", 64}, {"description", "no spaces or control characters"}}},
                                         {"timezone", {{"type", "string"}, {"example", "+08:00"}}},
                                         {"interval_s", {{"type", "integer"}}},
                                         {"register_max", {{"type", "number"}}}}}};
@@ -363,7 +407,10 @@ nlohmann::json OpenApiDocument() {
         {"requestBody", {{"required", true}, {"content", {{"image/jpeg", json::object()}, {"image/png", json::object()}}}}},
         {"responses", std_errors({{"200", ok("read: value and comparison")},
                                   {"404", error_resp("terminal not paired")},
-                                  {"422", error_resp("unreadable: the reason, asking for a better photo")}})}};
+                                  {"413", error_resp("the photo declares more pixels than water.max_photo_pixels "
+                                                     "(checked on its header, before decoding)")},
+                                  {"422", error_resp("unreadable: the reason, asking for a better photo; a body that is "
+                                                     "not a PNG or JPEG is refused undecoded")}})}};
     paths["/api/v1/water/meters/{id}/rejected"]["get"] = {
         {"summary", "water frames and acks refused on this device's topics, with the decoder's error (staff)"},
         {"parameters", json::array({terminal_param, q("limit", "newest rows")})},
@@ -380,15 +427,21 @@ nlohmann::json OpenApiDocument() {
                                   {"422", error_resp("already done")}})}};
     schemas["WaterPairIn"] = {{"type", "object"},
                               {"required", {"terminal_id", "flowmeter_id"}},
-                              {"properties", {{"terminal_id", {{"type", "string"}}},
-                                              {"flowmeter_id", {{"type", "string"}}},
-                                              {"phone", {{"type", "string"}, {"example", "+8613800138000"}}}}}};
+                              {"properties", {{"terminal_id", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"}}},
+                                              {"flowmeter_id", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"}}},
+                                              {"phone", {{"type", "string"}, {"maxLength", 32}, {"example", "+8613800138000"}}}}}};
   }
-  schemas["Terminal"] = {{"type", "object"},
-                         {"required", {"terminal_id", "channel", "address"}},
-                         {"properties", {{"terminal_id", {{"type", "string"}}},
-                                         {"channel", {{"type", "string"}, {"enum", {"webhook", "sms", "email"}}}},
-                                         {"address", {{"type", "string"}}}}}};
+  schemas["Terminal"] = {
+      {"type", "object"},
+      {"required", {"terminal_id", "channel", "address"}},
+      {"properties",
+       {{"terminal_id", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"}}},
+        {"channel", {{"type", "string"}, {"enum", {"webhook", "sms", "email"}}}},
+        {"address", {{"type", "string"}, {"maxLength", 2048},
+                     {"description", "webhook: an http(s) URL (at most 2048 bytes) of a public host — loopback, private, "
+                                     "link-local, multicast and other non-public addresses are refused unless "
+                                     "alerts.webhook.allow_private; sms: + and 6-15 digits (at most 32 characters); "
+                                     "email: local@domain (at most 254)"}}}}}};
 
   AddAuditPaths(paths);
   AddAccessPaths(paths);

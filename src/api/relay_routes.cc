@@ -98,11 +98,13 @@ void AddRelayRoutes(http::Server& srv, store::Store* st, relay::RelayService* rs
     if (!who.CanWrite()) return PermissionDenied("registering relay meters needs an admin or operator token");
     MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
     relay::RelayRegistration r;
-    MH_RETURN_IF_ERROR(Field(body, "meter_id", &r.meter_id, true));
-    MH_RETURN_IF_ERROR(Field(body, "region_code", &r.region_code, true));
-    MH_RETURN_IF_ERROR(Field(body, "position_code", &r.position_code, true));
-    MH_RETURN_IF_ERROR(Field(body, "install_address", &r.install_address, false));
-    MH_RETURN_IF_ERROR(Field(body, "device_key", &r.device_key_hex, false));
+    // Bounded at the API edge like every text field (route_kit's text rules): a 50,000-character
+    // install address overflowed the stack of the region pattern's std::regex_search.
+    MH_RETURN_IF_ERROR(TextField(body, "meter_id", kMeterIdText, &r.meter_id, true));
+    MH_RETURN_IF_ERROR(TextField(body, "region_code", kWordText, &r.region_code, true));
+    MH_RETURN_IF_ERROR(TextField(body, "position_code", kWordText, &r.position_code, true));
+    MH_RETURN_IF_ERROR(TextField(body, "install_address", kAddressText, &r.install_address, false));
+    MH_RETURN_IF_ERROR(TextField(body, "device_key", kIdText, &r.device_key_hex, false));
     MH_ASSIGN_OR_RETURN(store::RelayMeter m, rs->RegisterMeter(r));
     // The device key is shown here only: it is provisioned into the meter, never listed again,
     // with the region name and the allocation rule (SPEC 2.1) the meter starts from.
@@ -138,9 +140,9 @@ void AddRelayRoutes(http::Server& srv, store::Store* st, relay::RelayService* rs
                                                                 http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(NeedsStaff(who));
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
+    MH_ASSIGN_OR_RETURN(std::string relay, TextParam(req, "relay", kMeterIdText));
     MH_ASSIGN_OR_RETURN(store::RelayBatchTotals t, rs->Totals());
-    MH_ASSIGN_OR_RETURN(std::vector<store::RelayBatchRecord> batches,
-                        st->ListRelayBatches(req.get_param_value("relay"), limit));
+    MH_ASSIGN_OR_RETURN(std::vector<store::RelayBatchRecord> batches, st->ListRelayBatches(relay, limit));
     json recent = json::array();
     for (const auto& b : batches) recent.push_back(BatchJson(b));
     SendJson(res, 200, {{"batches", {{"accepted", t.accepted}, {"duplicates", t.duplicates},
@@ -186,11 +188,11 @@ void AddRelayRoutes(http::Server& srv, store::Store* st, relay::RelayService* rs
                                                      http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(NeedsStaff(who));
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 100, 10000));
-    const std::string state = req.get_param_value("state");
+    MH_ASSIGN_OR_RETURN(std::string state, TextParam(req, "state", kWordText));
     if (!state.empty() && state != "open" && state != "sent" && state != "failed")
       return InvalidArgument("state must be open, sent or failed");
-    MH_ASSIGN_OR_RETURN(std::vector<store::RelayWorkOrder> orders,
-                        st->ListRelayWorkOrders(req.get_param_value("meter"), state, limit));
+    MH_ASSIGN_OR_RETURN(std::string meter, TextParam(req, "meter", kMeterIdText));
+    MH_ASSIGN_OR_RETURN(std::vector<store::RelayWorkOrder> orders, st->ListRelayWorkOrders(meter, state, limit));
     json out = json::array();
     for (const auto& o : orders) out.push_back(WorkOrderJson(o));
     SendJson(res, 200, {{"work_orders", out}});

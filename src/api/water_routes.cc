@@ -58,9 +58,9 @@ void AddWaterRoutes(http::Server& srv, store::Store* st, water::WaterService* ws
     if (!who.CanWrite()) return PermissionDenied("pairing water devices needs an admin or operator token");
     MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
     std::string terminal, flowmeter, phone;
-    MH_RETURN_IF_ERROR(Field(body, "terminal_id", &terminal, true));
-    MH_RETURN_IF_ERROR(Field(body, "flowmeter_id", &flowmeter, true));
-    MH_RETURN_IF_ERROR(Field(body, "phone", &phone, false));
+    MH_RETURN_IF_ERROR(TextField(body, "terminal_id", kMeterIdText, &terminal, true));
+    MH_RETURN_IF_ERROR(TextField(body, "flowmeter_id", kMeterIdText, &flowmeter, true));
+    MH_RETURN_IF_ERROR(TextField(body, "phone", kPhoneText, &phone, false));
     MH_RETURN_IF_ERROR(ws->PutPair(terminal, flowmeter, phone));
     MH_ASSIGN_OR_RETURN(store::WaterPairRecord p, PairOf(ws, terminal));
     SendJson(res, 201, PairJson(p));
@@ -140,7 +140,7 @@ void AddWaterRoutes(http::Server& srv, store::Store* st, water::WaterService* ws
 
   srv.Get("/api/v1/water/work-orders", guarded([ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
     MH_RETURN_IF_ERROR(NeedsStaff(who));
-    const std::string status = req.get_param_value("status");
+    MH_ASSIGN_OR_RETURN(const std::string status, TextParam(req, "status", kWordText));
     if (!status.empty() && status != "open" && status != "done") return InvalidArgument("parameter 'status' must be open or done");
     MH_ASSIGN_OR_RETURN(std::vector<store::WaterWorkOrderRecord> orders, ws->store()->ListWorkOrders(status));
     json out = json::array();
@@ -177,25 +177,13 @@ void AddWaterRoutes(http::Server& srv, store::Store* st, water::WaterService* ws
              const std::string terminal = req.matches[1];
              if (who.role == Role::kSupervisor || who.role == Role::kAuditor) return PermissionDenied("read-only token");
              MH_RETURN_IF_ERROR(MaySeeTerminal(st, who, terminal));
-             int64_t taken_at = 0;
-             if (req.has_param("taken_at")) {
-               Result<int64_t> t = ParseTimestamp(req.get_param_value("taken_at"));
-               if (!t.ok()) return InvalidArgument("parameter 'taken_at': " + t.status().message());
-               taken_at = *t;
-             } else {
-               return InvalidArgument("parameter 'taken_at' (when the photo was taken) is required");
-             }
-             int digits = 0;
-             if (req.has_param("digits")) {
-               try {
-                 digits = std::stoi(req.get_param_value("digits"));
-               } catch (...) {
-                 digits = -1;
-               }
-               if (digits < 1 || digits > 20) return InvalidArgument("parameter 'digits' must be an integer 1..20");
-             }
+             MH_ASSIGN_OR_RETURN(std::string taken_text, TextParam(req, "taken_at", kTimeText));
+             if (taken_text.empty()) return InvalidArgument("parameter 'taken_at' (when the photo was taken) is required");
+             Result<int64_t> taken_at = ParseTimestamp(taken_text);
+             if (!taken_at.ok()) return InvalidArgument("parameter 'taken_at': " + taken_at.status().message());
+             MH_ASSIGN_OR_RETURN(int64_t digits, IntParam(req, "digits", 1, 20, 0));
              if (req.body.empty()) return InvalidArgument("the request body must be the photo (JPEG or PNG)");
-             MH_ASSIGN_OR_RETURN(water::PhotoOutcome o, ws->OnPhoto(terminal, req.body, taken_at, digits));
+             MH_ASSIGN_OR_RETURN(water::PhotoOutcome o, ws->OnPhoto(terminal, req.body, *taken_at, static_cast<int>(digits)));
              if (!o.readable) {
                SendJson(res, 422, {{"error", {{"code", "unreadable"}, {"message", o.message}}}, {"readable", false}});
                return Status::Ok();

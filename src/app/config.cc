@@ -32,6 +32,7 @@ std::vector<Key> Keys(Config& c) {
       {"store", "synchronous", &c.store.synchronous, "SQLite: \"full\" (survives power loss) or \"normal\" (survives a crash)"},
       {"store", "pack_after", &c.store.pack_after, "fold the reading log into the packed blocks once it holds this many readings"},
       {"store", "pack_interval", &c.store.pack_interval, "... or at the latest this long after the last packing"},
+      {"store", "max_size_mb", &c.store.max_size_mb, "SQLite: the database stops growing at this size and writes are refused with 507, as on a full disk; 0 = no limit"},
       {"http", "listen", &c.http.listen, "HTTP API address"},
       {"http", "max_body_bytes", &c.http.max_body_bytes, "larger request bodies are refused with 413, chunked ones too"},
       {"http", "threads", &c.http.threads, "HTTP handler threads (a slow client holds a connection, never a thread)"},
@@ -86,13 +87,16 @@ std::vector<Key> Keys(Config& c) {
       {"water", "photo_min_units", &c.water.photo_min_units, "register steps a photo span must cover before it corrects the parameters"},
       {"water", "max_se_a1", &c.water.max_se_a1, "parameters are sent when the slope's relative standard error is at most this; else the case pools the next windows"},
       {"water", "max_deferred_windows", &c.water.max_deferred_windows, "pooled windows after which parameters are sent whatever their precision; 0 = from the detecting window at once"},
-      {"alerts", "max_attempts", &c.alerts.dispatcher.max_attempts, "attempts per delivery before it is marked failed"},
+      {"water", "max_photo_pixels", &c.water.max_photo_pixels, "photos with more pixels are refused (413) from their header, before decoding"},
+      {"alerts", "give_up_after", &c.alerts.give_up_after, "a delivery's round of attempts ends (failed) this long after its first attempt; \"0\" = never"},
+      {"alerts", "max_attempts", &c.alerts.dispatcher.max_attempts, "attempts per round before a delivery is marked failed; 0 = no cap (give_up_after decides)"},
       {"alerts", "initial_backoff_ms", &c.alerts.dispatcher.initial_backoff_ms, "wait after the first failure, doubled each time"},
       {"alerts", "max_backoff_ms", &c.alerts.dispatcher.max_backoff_ms, "longest wait between attempts"},
       {"alerts", "poll_interval_ms", &c.alerts.dispatcher.poll_interval_ms, "how often pending deliveries are looked for"},
       {"alerts", "threads", &c.alerts.dispatcher.threads, "sender threads"},
       {"alerts.webhook", "secret", &c.alerts.webhook.secret, "HMAC-SHA256 key for X-MeterHub-Signature; empty = unsigned"},
       {"alerts.webhook", "timeout_ms", &c.alerts.webhook.timeout_ms, "whole request timeout"},
+      {"alerts.webhook", "allow_private", &c.alerts.webhook.allow_private, "let terminals' webhooks reach loopback, private, link-local and other non-public addresses"},
       {"alerts.sms", "url", &c.alerts.sms.url, "SMS gateway endpoint (HTTP POST {to, text}); empty = SMS off"},
       {"alerts.sms", "token", &c.alerts.sms.token, "bearer token for the gateway"},
       {"alerts.email", "url", &c.alerts.email.url, "SMTP server: smtp://host:port or smtps://host:port"},
@@ -208,6 +212,7 @@ Result<Config> LoadConfig(const std::string& path) {
     return InvalidArgument(path + ": store.backend must be \"sqlite\" or \"postgres\"");
   if (config.store.synchronous != "full" && config.store.synchronous != "normal")
     return InvalidArgument(path + ": store.synchronous must be \"full\" or \"normal\"");
+  if (config.store.max_size_mb < 0) return InvalidArgument(path + ": store.max_size_mb must be >= 0");
   auto options = PipelineOptionsOf(config);
   if (!options.ok()) return options.status().WithContext(path);
   auto relay = RelayOptionsOf(config);
@@ -218,6 +223,7 @@ Result<Config> LoadConfig(const std::string& path) {
   if (config.store.pack_after <= 0) return InvalidArgument(path + ": store.pack_after must be positive");
   if (auto d = ParseDuration(config.store.pack_interval); !d.ok() || *d <= 0)
     return InvalidArgument(path + ": store.pack_interval: a positive duration, e.g. 1h");
+  MH_RETURN_IF_ERROR(DispatcherOptionsOf(config).status().WithContext(path));
   return config;
 }
 
@@ -321,6 +327,23 @@ Result<audit::AuditServiceOptions> AuditOptionsOf(const Config& c) {
   return o;
 }
 
+Result<alerts::DispatcherOptions> DispatcherOptionsOf(const Config& c) {
+  alerts::DispatcherOptions o = c.alerts.dispatcher;
+  if (c.alerts.give_up_after == "0") {
+    o.give_up_after_ms = 0;
+  } else {
+    Result<int64_t> d = ParseDuration(c.alerts.give_up_after);
+    if (!d.ok()) return d.status().WithContext("alerts.give_up_after");
+    if (*d <= 0) return InvalidArgument("alerts.give_up_after must be positive (or \"0\" = never)");
+    o.give_up_after_ms = *d * 1000;
+  }
+  if (o.max_attempts < 0) return InvalidArgument("alerts.max_attempts must be >= 0");
+  if (o.initial_backoff_ms < 0 || o.max_backoff_ms < o.initial_backoff_ms) {
+    return InvalidArgument("alerts: need 0 <= initial_backoff_ms <= max_backoff_ms");
+  }
+  return o;
+}
+
 Result<relay::RelayServiceOptions> RelayOptionsOf(const Config& c) {
   relay::RelayServiceOptions o;
   MH_RETURN_IF_ERROR(meter::ParseWindow(c.relay.window, &o.slots).WithContext("relay.window"));
@@ -365,6 +388,7 @@ Status CheckWaterConfig(const Config& c) {
   if (c.water.photo_digits < 0 || c.water.photo_digits > 20) return InvalidArgument("water.photo_digits must be 0..20");
   if (c.water.photo_min_units < 1) return InvalidArgument("water.photo_min_units must be >= 1");
   if (!(c.water.max_se_a1 > 0)) return InvalidArgument("water.max_se_a1 must be positive");
+  if (c.water.max_photo_pixels < 1) return InvalidArgument("water.max_photo_pixels must be >= 1");
   if (c.water.max_deferred_windows < 0 || c.water.max_deferred_windows > 100) {
     return InvalidArgument("water.max_deferred_windows must be 0..100");
   }

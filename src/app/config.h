@@ -27,6 +27,7 @@ struct Config {
     std::string synchronous = "full";     // SQLite: "full" (power-loss safe) or "normal" (crash safe)
     int64_t pack_after = 1000000;         // pack the reading log once it holds this many readings
     std::string pack_interval = "1h";     // ... or this long after the last packing
+    int64_t max_size_mb = 0;              // SQLite: the database stops growing here (writes get 507); 0 = no limit
   } store;
   struct Http {
     std::string listen = "127.0.0.1:8080";
@@ -93,9 +94,11 @@ struct Config {
     int photo_min_units = 100;            // register steps a photo span must cover to correct the parameters
     double max_se_a1 = 0.0007;            // send parameters when se(a1)/a1 is at most this (else pool windows)
     int max_deferred_windows = 3;         // ... or after this many pooled windows whatever the precision; 0 = at once
+    int64_t max_photo_pixels = 40000000;  // larger photos are refused from their header, before decoding
   } water;
   struct Alerts {
-    alerts::DispatcherOptions dispatcher;
+    alerts::DispatcherOptions dispatcher;  // give_up_after_ms comes from give_up_after
+    std::string give_up_after = "24h";     // a round of attempts at a delivery ends after this; "0" = never
     alerts::WebhookOptions webhook;
     alerts::SmsOptions sms;
     alerts::SmtpOptions email;
@@ -140,6 +143,9 @@ Result<int64_t> AuditIntervalOf(const Config& config);
 Result<audit::AuditServiceOptions> AuditOptionsOf(const Config& config);
 // Checks the [water] section (durations, window 6h|12h, thresholds).
 Status CheckWaterConfig(const Config& config);
+
+// The dispatcher options the [alerts] section describes (give_up_after parsed).
+Result<alerts::DispatcherOptions> DispatcherOptionsOf(const Config& config);
 
 // The relay head-end options the [relay] section describes.
 Result<relay::RelayServiceOptions> RelayOptionsOf(const Config& config);

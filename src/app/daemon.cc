@@ -26,6 +26,7 @@ Result<std::unique_ptr<store::Store>> OpenStore(const Config& config) {
   store::SqliteOptions options;
   options.path = config.store.path;
   options.synchronous = config.store.synchronous;
+  options.max_size_bytes = config.store.max_size_mb << 20;
   return store::OpenSqliteStore(options);
 }
 
@@ -34,6 +35,18 @@ void AddChannels(alerts::Dispatcher& dispatcher, const Config& config, const Clo
   if (!config.alerts.sms.url.empty()) dispatcher.AddChannel(std::make_unique<alerts::SmsChannel>(config.alerts.sms));
   dispatcher.AddChannel(std::make_unique<alerts::SmtpChannel>(config.alerts.email, clock));
 }
+
+namespace {
+
+// The webhook options for URLs the operator configured (work orders, inspection orders): the
+// address rule is for the URLs customers choose, so these may point into the operator's network.
+alerts::WebhookOptions OperatorWebhook(const Config& config) {
+  alerts::WebhookOptions o = config.alerts.webhook;
+  o.allow_private = true;
+  return o;
+}
+
+}  // namespace
 
 Daemon::Daemon(Config config, const Clock* clock, DaemonOptions options)
     : config_(std::move(config)), clock_(clock), options_(options) {}
@@ -45,7 +58,8 @@ Status Daemon::Start() {
   MH_ASSIGN_OR_RETURN(ingest::PipelineOptions options, PipelineOptionsOf(config_));
   pipeline_ = std::make_unique<ingest::Pipeline>(store_.get(), clock_, options);
 
-  dispatcher_ = std::make_unique<alerts::Dispatcher>(store_.get(), clock_, config_.alerts.dispatcher);
+  MH_ASSIGN_OR_RETURN(alerts::DispatcherOptions dispatch, DispatcherOptionsOf(config_));
+  dispatcher_ = std::make_unique<alerts::Dispatcher>(store_.get(), clock_, dispatch);
   AddChannels(*dispatcher_, config_, clock_);
   dispatcher_->Start();
   pipeline_->SetAlertsCreatedHook([d = dispatcher_.get()] { d->Nudge(); });
@@ -91,6 +105,8 @@ Status Daemon::Start() {
   deps.water = water_.get();
   deps.clock = clock_;
   deps.metrics = metrics_.get();
+  deps.allow_private_webhooks = config_.alerts.webhook.allow_private;
+  deps.deliveries_requeued = [d = dispatcher_.get()] { d->Nudge(); };
   deps.status = [this] {
     nlohmann::json j;
     j["mqtt"] = mqtt_ ? (mqtt_->connected() ? "connected" : "disconnected") : "off";
@@ -143,9 +159,9 @@ Status Daemon::StartRelay() {
     });
   }
   // Uplink work orders leave through a webhook channel of their own; unsent ones stay "open" and
-  // the relay thread tries them again.
+  // the relay thread tries them again. Its URL is the operator's, so not address-restricted.
   if (!config_.relay.work_order_url.empty()) {
-    auto channel = std::make_shared<alerts::WebhookChannel>(config_.alerts.webhook);
+    auto channel = std::make_shared<alerts::WebhookChannel>(OperatorWebhook(config_));
     relay_->SetWorkOrderSink([channel, url = config_.relay.work_order_url](const std::string& order) {
       return channel->Send({url, "relay uplink work order", order, order});
     });
@@ -185,7 +201,7 @@ Status Daemon::StartAudit() {
   // deliveries belong to consumption alerts); unsent ones stay "open" and are retried.
   audit::AuditServiceIo io;
   if (!config_.audit.inspection_webhook.empty()) {
-    auto channel = std::make_shared<alerts::WebhookChannel>(config_.alerts.webhook);
+    auto channel = std::make_shared<alerts::WebhookChannel>(OperatorWebhook(config_));
     io.send_order = [channel, url = config_.audit.inspection_webhook](const alerts::Message& m) {
       alerts::Message to = m;
       to.address = url;
@@ -264,13 +280,14 @@ Status Daemon::StartWater() {
   o.photo_min_units = config_.water.photo_min_units;
   o.cases.max_se_a1 = config_.water.max_se_a1;
   o.cases.max_deferred_windows = config_.water.max_deferred_windows;
+  o.max_photo_pixels = config_.water.max_photo_pixels;
   auto publish = [this](const std::string& terminal, const std::string& payload) -> Status {
     if (!mqtt_) return Status::Ok();  // no broker: commands are listed over HTTP only
     return mqtt_->Publish(ingest::DeviceTopic(terminal, ingest::kCommandSuffix), payload);
   };
   // Notices go through the alert channels: the phone over the SMS gateway, work orders to a webhook.
   auto sms = std::make_shared<alerts::SmsChannel>(config_.alerts.sms);
-  auto webhook = std::make_shared<alerts::WebhookChannel>(config_.alerts.webhook);
+  auto webhook = std::make_shared<alerts::WebhookChannel>(OperatorWebhook(config_));
   auto notify = [this, sms, webhook](const std::string& kind, const std::string& address, const std::string& subject,
                                      const std::string& text, const std::string& json) -> Status {
     if (kind == "phone") {

@@ -58,6 +58,7 @@ class Daemon {
   void Stop();
 
   int http_port() const { return http_ ? http_->port() : 0; }
+  const api::HttpApi* http_api() const { return http_.get(); }
   store::Store* store() { return store_.get(); }
   ingest::Pipeline* pipeline() { return pipeline_.get(); }
   alerts::Dispatcher* dispatcher() { return dispatcher_.get(); }

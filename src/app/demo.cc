@@ -123,6 +123,9 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   config.http.listen = args.listen;
   config.vee.peak = FormatIsoUtc(sim_start) + ".." + FormatIsoUtc(peak_end);
   config.alerts.dispatcher.initial_backoff_ms = 200;
+  // The customers' phones are the demo's receiver on 127.0.0.1: a production daemon refuses to
+  // deliver to loopback and private addresses (alerts/terminal_address.h).
+  config.alerts.webhook.allow_private = true;
   // What a utility would switch on for a fleet: a spike that slips in while T2 is still unknown
   // (during the peak period) would otherwise stay p, and every later reading would be `error`.
   config.vee.reset_after = 3;

@@ -2,10 +2,10 @@
 
 namespace mh::app {
 
-Status WebhookReceiver::Start() {
+Status WebhookReceiver::Start(int port) {
   http::ServerOptions options;
   options.host = "127.0.0.1";
-  options.port = 0;
+  options.port = port;
   options.threads = 2;
   server_ = std::make_unique<http::Server>(options);
   server_->Post(R"(/.*)", [this](const http::Request& req, http::Response& res) {
@@ -13,7 +13,8 @@ Status WebhookReceiver::Start() {
     Inbox& inbox = inboxes_[req.path];
     ++inbox.received;
     if (inbox.samples.size() < 3) inbox.samples.push_back(req.body);
-    res.status = 204;
+    res.status = answer_status_;
+    if (!answer_body_.empty()) res.set_content(answer_body_, "text/plain");
   });
   MH_RETURN_IF_ERROR(server_->Start().WithContext("the demo's webhook receiver"));
   port_ = server_->port();
@@ -22,6 +23,12 @@ Status WebhookReceiver::Start() {
 
 void WebhookReceiver::Stop() {
   if (server_) server_->Stop();
+}
+
+void WebhookReceiver::Answer(int status, std::string body) {
+  std::lock_guard<std::mutex> lock(mu_);
+  answer_status_ = status;
+  answer_body_ = std::move(body);
 }
 
 std::string WebhookReceiver::url(const std::string& path) const {

@@ -19,9 +19,12 @@ namespace mh::app {
 
 class WebhookReceiver {
  public:
-  // Accepts a POST on any path; each path is its own inbox.
-  Status Start();
+  // Accepts a POST on any path; each path is its own inbox. `port` 0 = any free port; a given one
+  // brings a stopped receiver back where its URLs point (tests of a receiver's outage).
+  Status Start(int port = 0);
   void Stop();
+  // What every POST is answered from now on (default 204, no body).
+  void Answer(int status, std::string body);
   ~WebhookReceiver() { Stop(); }
 
   std::string url(const std::string& path) const;
@@ -37,6 +40,8 @@ class WebhookReceiver {
   int port_ = 0;
   mutable std::mutex mu_;
   std::map<std::string, Inbox> inboxes_;  // guarded by mu_
+  int answer_status_ = 204;               // guarded by mu_
+  std::string answer_body_;               // guarded by mu_
 };
 
 }  // namespace mh::app

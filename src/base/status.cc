@@ -13,6 +13,7 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::kFailedPrecondition: return "failed_precondition";
     case StatusCode::kResourceExhausted: return "resource_exhausted";
     case StatusCode::kUnavailable: return "unavailable";
+    case StatusCode::kStorageFull: return "storage_full";
     case StatusCode::kInternal: return "internal";
   }
   return "unknown";

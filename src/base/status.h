@@ -19,6 +19,7 @@ enum class StatusCode {
   kFailedPrecondition,
   kResourceExhausted,  // payload too large, queue full
   kUnavailable,        // a peer (broker, database, SMTP server) cannot be reached
+  kStorageFull,        // the store's disk is full: nothing was written, retry once there is room
   kInternal,
 };
 
@@ -54,6 +55,7 @@ inline Status Unauthenticated(std::string m) { return {StatusCode::kUnauthentica
 inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
 inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+inline Status StorageFull(std::string m) { return {StatusCode::kStorageFull, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
 // Either a value or a non-OK Status.

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "base/utf8.h"
 #include "codec/text.h"
 #include "core/time.h"
 
@@ -160,7 +161,7 @@ void CsvParser::Issue(int64_t line_no, const char* field, std::string message, s
   issue.line = line_no;
   issue.field = field;
   issue.message = std::move(message);
-  issue.text = TruncateUtf8(line, kMaxRawTextBytes);
+  issue.text = ValidUtf8(TruncateUtf8(line, kMaxRawTextBytes));
   on_issue_(issue);
 }
 
@@ -324,10 +325,9 @@ void CsvParser::Row(std::string_view line, int64_t line_no) {
   reading_.value = ParseValueInline(value);
   if (reading_.value) {
     reading_.raw_value.clear();
-  } else if (value.size() <= kMaxRawTextBytes) {
-    reading_.raw_value.assign(value);
   } else {
-    reading_.raw_value = TruncateUtf8(value, kMaxRawTextBytes);
+    // Kept as text (judged null later, stored, shown as JSON): valid UTF-8 from here on.
+    reading_.raw_value = ValidUtf8(TruncateUtf8(value, kMaxRawTextBytes));
   }
   if (on_reading_) on_reading_(reading_, line_no);
 }

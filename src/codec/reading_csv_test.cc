@@ -114,6 +114,17 @@ TEST(ReadingCsv, LongRawValueIsCutAtCharacterBoundary) {
   EXPECT_EQ(c.readings[0].raw_value, std::string(kMaxRawTextBytes - 1, 'x'));
 }
 
+// Raw text is stored and served as JSON: invalid UTF-8 must not survive the parser (a byte-level
+// garbage value once crashed the daemon when its event was serialised).
+TEST(ReadingCsv, RawTextIsMadeValidUtf8) {
+  Collected c = Parse("meter_id,timestamp,value\nM1,2020-10-29T15:00:00Z,a\xC3\x28\xFF\n");
+  ASSERT_EQ(c.readings.size(), 1u);
+  EXPECT_EQ(c.readings[0].raw_value, "a\xEF\xBF\xBD(\xEF\xBF\xBD");
+  Collected bad = Parse("meter_id,timestamp,value\nM1,\xFF\xFE,1\n");
+  ASSERT_EQ(bad.issues.size(), 1u);
+  EXPECT_EQ(bad.issues[0].text, "M1,\xEF\xBF\xBD\xEF\xBF\xBD,1");
+}
+
 TEST(ReadingCsv, QuotedFieldsFollowRfc4180) {
   Collected c = Parse(
       "\"meter_id\",\"timestamp\",\"value\"\n"

@@ -168,7 +168,13 @@ Server::Server(ServerOptions options) : options_(std::move(options)) {}
 Server::~Server() { Stop(); }
 
 void Server::Route(const std::string& method, const std::string& pattern, Handler handler) {
-  routes_.push_back({method, std::regex(pattern, std::regex::ECMAScript | std::regex::optimize), std::move(handler)});
+  routes_.push_back({method, pattern, std::regex(pattern, std::regex::ECMAScript | std::regex::optimize), std::move(handler)});
+}
+
+std::vector<std::pair<std::string, std::string>> Server::RouteTable() const {
+  std::vector<std::pair<std::string, std::string>> table;
+  for (const RouteEntry& r : routes_) table.emplace_back(r.method, r.source);
+  return table;
 }
 
 void Server::ErrorResponse(int status, const std::string& message, Response& res) const {

@@ -66,6 +66,8 @@ class Server {
   void Patch(const std::string& pattern, Handler handler) { Route("PATCH", pattern, std::move(handler)); }
   void Delete(const std::string& pattern, Handler handler) { Route("DELETE", pattern, std::move(handler)); }
   void Route(const std::string& method, const std::string& pattern, Handler handler);
+  // Every route as added: (method, pattern) — for checking the API's documentation against it.
+  std::vector<std::pair<std::string, std::string>> RouteTable() const;
   // Answers GET/HEAD requests no route matched (static files of the dashboard); default 404.
   void SetFallback(Handler handler) { fallback_ = std::move(handler); }
   void SetErrorFormatter(ErrorFormatter formatter) { format_error_ = std::move(formatter); }
@@ -88,6 +90,7 @@ class Server {
  private:
   struct RouteEntry {
     std::string method;
+    std::string source;  // the pattern as given
     std::regex pattern;
     Handler handler;
   };

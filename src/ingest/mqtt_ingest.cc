@@ -373,7 +373,9 @@ bool MqttIngest::Handle(const Message& m, Batch& batch) {
   if (handler != handlers_.end()) {
     Status s = handler->second(meter, m.payload);
     if (s.ok()) return true;
-    if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kInternal) {
+    // The store down or full: not the message's fault, so it is retried, not recorded as bad.
+    if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kStorageFull ||
+        s.code() == StatusCode::kInternal) {
       spdlog::error("mqtt: handling {} failed: {}", m.topic, s.ToString());
       return false;
     }

@@ -113,6 +113,7 @@ std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view name);
 struct Delivery {
   int64_t id = 0;
   int64_t alert_id = 0;
+  std::string meter_id;    // the alert's meter (filled when read; written with the alert)
   std::string terminal_id;
   std::string channel;
   std::string address;
@@ -122,6 +123,29 @@ struct Delivery {
   int64_t next_attempt_at = 0;  // epoch ms
   std::string last_error;
   int64_t updated_at = 0;       // epoch ms
+  // The current round of attempts: one starts when the delivery is created and again when it is
+  // re-queued. The dispatcher's give-up budget and attempt cap count from here.
+  int64_t round_started_at = 0;  // epoch ms of the round's first attempt; 0 = none yet
+  int round_base = 0;            // attempts made before this round
+};
+
+// Failed deliveries to put back in the queue (Store::RequeueFailedDeliveries). Every filter set
+// must match; none set = every failed delivery.
+struct DeliveryRequeue {
+  int64_t delivery_id = 0;   // 0 = any
+  std::string meter_id;      // "" = any
+  int64_t failed_since = 0;  // epoch ms: only deliveries marked failed at or after this; 0 = any
+  int64_t limit = 0;         // at most this many, oldest first; <= 0 = no limit
+  int64_t at_ms = 0;         // when: they are due at once, in a new round of attempts
+  std::string requested_by;  // who asked (kept in the delivery log)
+};
+
+// One re-queue of a delivery, as the delivery log keeps it.
+struct DeliveryRequeueRecord {
+  int64_t delivery_id = 0;
+  int64_t at_ms = 0;
+  int after_attempts = 0;    // attempts made before it
+  std::string requested_by;
 };
 
 // One attempt at a delivery, as the delivery log keeps it: when, and what came of it.

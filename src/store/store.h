@@ -101,6 +101,13 @@ class Store {
   virtual Status UpdateDelivery(const Delivery& delivery) = 0;
   // Every attempt at a delivery, oldest first.
   virtual Result<std::vector<DeliveryAttempt>> ListDeliveryAttempts(int64_t delivery_id) = 0;
+  virtual Result<std::optional<Delivery>> GetDelivery(int64_t delivery_id) = 0;
+  // Puts the failed deliveries the request selects back in the queue, atomically: pending, due at
+  // request.at_ms, a new round (round_started_at 0, round_base = attempts), and a
+  // DeliveryRequeueRecord each. Returns their ids, oldest first. Other deliveries are untouched.
+  virtual Result<std::vector<int64_t>> RequeueFailedDeliveries(const DeliveryRequeue& request) = 0;
+  // Every re-queue of a delivery, oldest first.
+  virtual Result<std::vector<DeliveryRequeueRecord>> ListDeliveryRequeues(int64_t delivery_id) = 0;
 
   // --- relay retransmission (seed 000) ---
   virtual Status UpsertRelayMeter(const RelayMeter& meter) = 0;

@@ -87,7 +87,7 @@ auto Fields(const AlertRecord& a) {
 }
 auto Fields(const Delivery& d) {
   return std::make_tuple(d.terminal_id, d.channel, d.address, d.content, std::string(DeliveryStatusName(d.status)),
-                         d.attempts, d.next_attempt_at, d.last_error, d.updated_at);
+                         d.attempts, d.next_attempt_at, d.last_error, d.updated_at, d.round_started_at, d.round_base);
 }
 auto Fields(const ApiToken& t) {
   return std::make_tuple(t.token_sha256, t.name, t.role, t.customer_id, t.created_at, t.expires_at, t.revoked_at);
@@ -828,6 +828,69 @@ TEST_P(StoreConformanceTest, AlertsListedAndCountedPerMeterTerminalAndPeriod) {
   EXPECT_EQ(alerts.size(), 5u);
   ASSERT_OK_AND_ASSIGN(alerts, store().ListAlerts("", kAllTime, 2));
   EXPECT_EQ(alerts.size(), 2u);
+}
+
+// Re-sending failed deliveries: only failed ones, selected by id, meter and failure time, become
+// pending in a new round, atomically with a record of who asked.
+TEST_P(StoreConformanceTest, FailedDeliveriesAreRequeuedInANewRound) {
+  IngestBatch batch;
+  batch.alerts = {Alert("M1", "T1", 0, 100), Alert("M1", "T1", 0, 200), Alert("M2", "T1", 0, 300)};
+  ASSERT_OK(store().Commit(batch));
+  ASSERT_OK_AND_ASSIGN(std::vector<Delivery> all, store().DueDeliveries(1000, 0));
+  ASSERT_EQ(all.size(), 3u);
+  for (size_t i = 0; i < all.size(); ++i) {
+    Delivery d = all[i];
+    EXPECT_EQ(d.meter_id, i < 2 ? "M1" : "M2");
+    d.status = i == 1 ? DeliveryStatus::kSent : DeliveryStatus::kFailed;
+    d.attempts = 3;
+    d.round_started_at = 500;
+    d.updated_at = 1000 * static_cast<int64_t>(i + 1);
+    d.last_error = "HTTP 503";
+    ASSERT_OK(store().UpdateDelivery(d));
+  }
+  ASSERT_OK_AND_ASSIGN(std::optional<Delivery> got, store().GetDelivery(all[0].id));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->round_started_at, 500);
+  EXPECT_EQ(got->meter_id, "M1");
+  ASSERT_OK_AND_ASSIGN(got, store().GetDelivery(all[2].id + 100));
+  EXPECT_FALSE(got.has_value());
+
+  DeliveryRequeue sent_one;
+  sent_one.delivery_id = all[1].id;  // sent: not re-queued
+  sent_one.at_ms = 5000;
+  ASSERT_OK_AND_ASSIGN(std::vector<int64_t> ids, store().RequeueFailedDeliveries(sent_one));
+  EXPECT_TRUE(ids.empty());
+  DeliveryRequeue since;
+  since.failed_since = 2500;  // only M2's (failed at 3000)
+  since.at_ms = 6000;
+  since.requested_by = "operator ops";
+  ASSERT_OK_AND_ASSIGN(ids, store().RequeueFailedDeliveries(since));
+  EXPECT_EQ(ids, std::vector<int64_t>{all[2].id});
+  DeliveryRequeue of_meter;
+  of_meter.meter_id = "M1";
+  of_meter.at_ms = 7000;
+  of_meter.requested_by = "customer alice";
+  ASSERT_OK_AND_ASSIGN(ids, store().RequeueFailedDeliveries(of_meter));
+  EXPECT_EQ(ids, std::vector<int64_t>{all[0].id});
+  ASSERT_OK_AND_ASSIGN(ids, store().RequeueFailedDeliveries(of_meter));
+  EXPECT_TRUE(ids.empty()) << "pending now: nothing to re-queue";
+
+  ASSERT_OK_AND_ASSIGN(got, store().GetDelivery(all[0].id));
+  EXPECT_EQ(got->status, DeliveryStatus::kPending);
+  EXPECT_EQ(got->next_attempt_at, 7000);
+  EXPECT_EQ(got->updated_at, 7000);
+  EXPECT_EQ(got->attempts, 3);
+  EXPECT_EQ(got->round_started_at, 0);
+  EXPECT_EQ(got->round_base, 3);
+  ASSERT_OK_AND_ASSIGN(std::vector<Delivery> due, store().DueDeliveries(7000, 0));
+  EXPECT_EQ(due.size(), 2u);
+  ASSERT_OK_AND_ASSIGN(std::vector<DeliveryRequeueRecord> requeues, store().ListDeliveryRequeues(all[0].id));
+  ASSERT_EQ(requeues.size(), 1u);
+  EXPECT_EQ(requeues[0].at_ms, 7000);
+  EXPECT_EQ(requeues[0].after_attempts, 3);
+  EXPECT_EQ(requeues[0].requested_by, "customer alice");
+  ASSERT_OK_AND_ASSIGN(requeues, store().ListDeliveryRequeues(all[1].id));
+  EXPECT_TRUE(requeues.empty());
 }
 
 TEST_P(StoreConformanceTest, DueDeliveriesArePendingOnesInNextAttemptOrder) {

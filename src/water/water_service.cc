@@ -7,6 +7,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "codec/water_frame.h"
+#include "water/vision/image_header.h"
 #include "water/vision/register_reader.h"
 
 namespace mh::water {
@@ -561,17 +562,18 @@ Result<PhotoOutcome> WaterService::OnPhoto(const std::string& terminal_id, const
   }
   // Reading outside the lock: it takes milliseconds of CPU.
   PhotoOutcome o;
-  std::vector<uchar> bytes(image_bytes.begin(), image_bytes.end());
-  cv::Mat image = bytes.empty() ? cv::Mat() : cv::imdecode(bytes, cv::IMREAD_COLOR);
+  // The header first: a photo declaring more pixels than allowed is refused undecoded.
+  Result<cv::Mat> image = vision::DecodePhoto(image_bytes, options_.max_photo_pixels);
+  if (!image.ok() && image.status().code() == StatusCode::kResourceExhausted) return image.status();
   vision::RegisterReading reading;
-  if (image.empty()) {
-    reading.unreadable = "not an image (cannot decode the body as JPEG/PNG)";
+  if (!image.ok()) {
+    reading.unreadable = "not an image: " + image.status().message();
   } else {
     static const Result<vision::DigitClassifier> classifier = vision::DigitClassifier::Builtin();
     if (!classifier.ok()) return Internal("digit model: " + classifier.status().ToString());
     vision::ReadOptions ro;
     ro.digits = digits > 0 ? digits : options_.photo_digits;
-    reading = vision::ReadRegister(image, *classifier, ro);
+    reading = vision::ReadRegister(*image, *classifier, ro);
   }
   const int64_t now = clock_->NowSeconds();
   std::lock_guard lock(mu_);

@@ -62,6 +62,7 @@ struct WaterServiceOptions {
   int64_t photo_min_units = 100;      // a span must advance the register by this many steps
   double photo_min_coverage = 0.95;   // share of the span the flowmeter's samples must cover
   double photo_tolerance = 0.02;      // |displayed / reference − 1| above this corrects the parameters
+  int64_t max_photo_pixels = 40000000;  // larger photos are refused from their header (ResourceExhausted)
 };
 
 // Sends a command payload on the terminal's command topic.
@@ -96,7 +97,9 @@ class WaterService {
   Status OnFrame(const std::string& device, std::string_view payload);
   // MQTT meters/<shard>/<terminal>/water/ack: {"command_id","feature_code","applied_at"}.
   Status OnAck(const std::string& terminal_id, std::string_view payload);
-  // A photo of the terminal's register taken at `taken_at`. NotFound for an unknown terminal.
+  // A photo of the terminal's register taken at `taken_at`. NotFound for an unknown terminal;
+  // ResourceExhausted, undecoded, for one whose header declares more than max_photo_pixels; a body
+  // that is not a decodable PNG or JPEG is an unreadable outcome.
   Result<PhotoOutcome> OnPhoto(const std::string& terminal_id, const std::string& image_bytes, int64_t taken_at, int digits);
 
   // The engineer's visit for work order `id` is done: the order is closed, the terminal's correction

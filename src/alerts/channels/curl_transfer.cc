@@ -1,9 +1,15 @@
 #include "alerts/channels/curl_transfer.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <memory>
 #include <mutex>
 #include <string_view>
+
+#include "alerts/terminal_address.h"
 
 namespace mh::alerts::internal {
 namespace {
@@ -16,6 +22,30 @@ size_t KeepBody(char* data, size_t size, size_t n, void* user) {
   size_t len = size * n;
   if (body->size() < kMaxBodyKept) body->append(data, std::min(len, kMaxBodyKept - body->size()));
   return len;
+}
+
+// CURLOPT_OPENSOCKETFUNCTION of a public_only transfer: the last gate before connect(), on the
+// address curl resolved (whatever DNS answered by then) — a non-public one gets no socket.
+struct SocketGate {
+  std::string refused;  // "127.0.0.1 is loopback" of the last address refused
+};
+
+curl_socket_t OpenPublicSocket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  auto* gate = static_cast<SocketGate*>(user);
+  if (purpose == CURLSOCKTYPE_IPCXN) {
+    const std::string why = NonPublicReason(&address->addr);
+    if (!why.empty()) {
+      char text[INET6_ADDRSTRLEN] = "?";
+      const void* bytes =
+          address->family == AF_INET
+              ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&address->addr)->sin_addr)
+              : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&address->addr)->sin6_addr);
+      inet_ntop(address->family, bytes, text, sizeof text);
+      gate->refused = std::string(text) + " is " + why;
+      return CURL_SOCKET_BAD;
+    }
+  }
+  return socket(address->family, address->socktype, address->protocol);
 }
 
 struct MultiDeleter {
@@ -95,8 +125,18 @@ Result<HttpPostResponse> HttpPost(const HttpPostRequest& request, const std::ato
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &KeepBody);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error);
+  SocketGate gate;
+  if (request.public_only) {
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &OpenPublicSocket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &gate);
+    curl_easy_setopt(e, CURLOPT_PROXY, "");  // a proxy would connect on our behalf, unchecked
+  }
 
   CURLcode rc = PerformCancellable(e, cancelled);
+  if (!gate.refused.empty() && rc != CURLE_OK) {
+    return InvalidArgument(std::string(kRefusedAddressPrefix) + "POST " + request.url + " would connect to " +
+                           gate.refused + " (alerts.webhook.allow_private is off)");
+  }
   if (rc == CURLE_ABORTED_BY_CALLBACK) return Unavailable("POST " + request.url + ": cancelled (shutting down)");
   if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT) {
     return InvalidArgument("POST " + request.url + ": " + (error[0] ? error : curl_easy_strerror(rc)));
@@ -111,7 +151,7 @@ Result<HttpPostResponse> HttpPost(const HttpPostRequest& request, const std::ato
 Status StatusFromHttp(const HttpPostResponse& response, const std::string& what) {
   long s = response.status;
   if (s >= 200 && s < 300) return Status::Ok();
-  std::string message = what + " answered HTTP " + std::to_string(s);
+  std::string message = "HTTP " + std::to_string(s) + " from " + what;
   if (!response.body.empty()) message += ": " + response.body;
   if (s == 408 || s == 429 || (s >= 500 && s < 600)) return Unavailable(message);
   return InvalidArgument(message);

@@ -28,6 +28,10 @@ struct HttpPostRequest {
   std::vector<std::string> headers;  // "Name: value"
   int64_t connect_timeout_ms = 5000;
   int64_t timeout_ms = 10000;
+  // Connect only to public internet addresses (terminal_address.h), judged on each address curl
+  // is about to connect to, and never through a proxy; a refusal is kInvalidArgument starting
+  // with kRefusedAddressPrefix. For customer-chosen URLs.
+  bool public_only = false;
 };
 
 struct HttpPostResponse {
@@ -40,7 +44,8 @@ struct HttpPostResponse {
 Result<HttpPostResponse> HttpPost(const HttpPostRequest& request, const std::atomic<bool>& cancelled);
 
 // 2xx → OK; 408, 429 and 5xx → kUnavailable (retry); other 4xx (and anything else) →
-// kInvalidArgument (will never succeed as sent). `what` names the peer in the message.
+// kInvalidArgument (will never succeed as sent). The message is "HTTP <status> from <what>: <the
+// start of the answer>" (PublicDeliveryError keeps only the status).
 Status StatusFromHttp(const HttpPostResponse& response, const std::string& what);
 
 // "http://" or "https://" followed by a host.

@@ -23,6 +23,7 @@ Status WebhookChannel::Send(const Message& message) {
   request.body = message.json;
   request.connect_timeout_ms = options_.connect_timeout_ms;
   request.timeout_ms = options_.timeout_ms;
+  request.public_only = !options_.allow_private;
   request.headers = {"Content-Type: application/json", "User-Agent: " + options_.user_agent};
   if (!options_.secret.empty()) {
     request.headers.push_back("X-MeterHub-Signature: " + WebhookSignature(options_.secret, message.json));

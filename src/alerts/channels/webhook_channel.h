@@ -16,6 +16,9 @@ struct WebhookOptions {
   int64_t connect_timeout_ms = 5000;   // TCP + TLS connect
   int64_t timeout_ms = 10000;          // the whole request
   std::string user_agent = "MeterHub-Alerts/1";
+  // Customers choose webhook URLs: unless this is set, a send connects only to public internet
+  // addresses (terminal_address.h), checked on the address actually connected.
+  bool allow_private = false;
 };
 
 class WebhookChannel final : public Channel {

@@ -11,6 +11,7 @@
 #include <openssl/hmac.h>
 
 #include "alerts/message.h"
+#include "alerts/terminal_address.h"
 #include "alerts/test_servers_for_test.h"
 
 namespace mh::alerts {
@@ -27,13 +28,13 @@ Message SampleMessage(const std::string& address) {
 }
 
 WebhookOptions Signed(const std::string& secret) {
-  WebhookOptions o;
+  WebhookOptions o = testing::LoopbackWebhook();
   o.secret = secret;
   return o;
 }
 
 WebhookOptions WithTimeout(int64_t timeout_ms) {
-  WebhookOptions o;
+  WebhookOptions o = testing::LoopbackWebhook();
   o.timeout_ms = timeout_ms;
   return o;
 }
@@ -97,7 +98,7 @@ TEST(WebhookChannelTest, NoSecretNoSignatureHeader) {
       res.status = 200;
     });
   });
-  WebhookChannel channel(WebhookOptions{});
+  WebhookChannel channel(testing::LoopbackWebhook());
   ASSERT_TRUE(channel.Send(SampleMessage(server.Url("/hook"))).ok());
   EXPECT_FALSE(has_signature);
 }
@@ -109,7 +110,7 @@ TEST(WebhookChannelTest, AnswersMapToRetryableOrPermanent) {
       res.set_content("nope", "text/plain");
     });
   });
-  WebhookChannel channel(WebhookOptions{});
+  WebhookChannel channel(testing::LoopbackWebhook());
   auto send = [&](int status) { return channel.Send(SampleMessage(server.Url("/status/" + std::to_string(status)))); };
   EXPECT_TRUE(send(200).ok());
   EXPECT_TRUE(send(202).ok());
@@ -132,22 +133,48 @@ TEST(WebhookChannelTest, RedirectsAreNotFollowed) {
     s.Post("/moved", [&](const httplib::Request&, httplib::Response& res) { res.set_redirect("/target", 307); });
     s.Post("/target", [&](const httplib::Request&, httplib::Response& res) { ++target_hits; });
   });
-  WebhookChannel channel(WebhookOptions{});
+  WebhookChannel channel(testing::LoopbackWebhook());
   EXPECT_EQ(channel.Send(SampleMessage(server.Url("/moved"))).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(target_hits, 0);
 }
 
 TEST(WebhookChannelTest, UnreachableReceiverIsRetryable) {
-  WebhookChannel channel(WebhookOptions{});
+  WebhookChannel channel(testing::LoopbackWebhook());
   Status st = channel.Send(SampleMessage("http://127.0.0.1:" + std::to_string(UnusedPort()) + "/hook"));
   EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
 }
 
 TEST(WebhookChannelTest, NonHttpAddressIsPermanent) {
-  WebhookChannel channel(WebhookOptions{});
+  WebhookChannel channel(testing::LoopbackWebhook());
   for (const char* address : {"", "ftp://127.0.0.1/x", "file:///etc/passwd", "127.0.0.1:80/hook", "http://"}) {
     EXPECT_EQ(channel.Send(SampleMessage(address)).code(), StatusCode::kInvalidArgument) << address;
   }
+}
+
+// A customer's URL is checked on the address each send connects to: a name that resolves to the
+// loopback interface now (a DNS change after binding) is refused as surely as a literal, and the
+// receiver never sees a byte. That is what makes the bind-time check safe against rebinding.
+TEST(WebhookChannelTest, PublicOnlyRefusesPrivateAddressesAtSendTime) {
+  int hits = 0;
+  LocalHttpServer server([&](httplib::Server& s) {
+    s.Post("/internal-admin", [&](const httplib::Request&, httplib::Response& res) {
+      ++hits;
+      res.set_content("secret", "text/plain");
+    });
+  });
+  WebhookChannel channel(WebhookOptions{});  // allow_private off: the production default
+  const std::string port = std::to_string(server.port());
+  for (const std::string& url : {"http://127.0.0.1:" + port + "/internal-admin", "http://localhost:" + port + "/internal-admin",
+                                "http://127.1:" + port + "/internal-admin", "http://2130706433:" + port + "/internal-admin"}) {
+    Status st = channel.Send(SampleMessage(url));
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << url << " " << st.ToString();
+    EXPECT_EQ(st.message().rfind(kRefusedAddressPrefix, 0), 0u) << st.message();
+    EXPECT_NE(st.message().find("loopback"), std::string::npos) << st.message();
+    EXPECT_EQ(st.message().find("secret"), std::string::npos);
+  }
+  EXPECT_EQ(hits, 0);
+  EXPECT_EQ(PublicDeliveryError("webhook", channel.Send(SampleMessage("http://127.0.0.1:" + port + "/x")).message()),
+            "the address is not allowed (not a public internet address)");
 }
 
 // A receiver that holds the request until the test lets go.
@@ -194,7 +221,7 @@ TEST(WebhookChannelTest, SlowReceiverTimesOut) {
 
 TEST(WebhookChannelTest, CancelCutsASendShort) {
   HangingReceiver receiver;
-  WebhookChannel channel(WebhookOptions{});
+  WebhookChannel channel(testing::LoopbackWebhook());
   std::thread canceller([&] {
     receiver.WaitEntered();
     channel.SetCancelled(true);

@@ -7,7 +7,10 @@ namespace mh::store::area_db {
 StatusCode CodeFor(int rc) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return StatusCode::kUnavailable;
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_NOMEM: return StatusCode::kUnavailable;
+    case SQLITE_FULL: return StatusCode::kStorageFull;
     case SQLITE_CONSTRAINT: return StatusCode::kAlreadyExists;
     case SQLITE_READONLY:
     case SQLITE_PERM:

@@ -339,6 +339,21 @@ CREATE INDEX sessions_by_user ON sessions (username) WHERE username <> '';
 CREATE INDEX sessions_by_token ON sessions (token_sha256) WHERE token_sha256 <> '';
 CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 )sql"},
+    // Delivery rounds (issue 10): a delivery is tried in rounds that ride out an outage, and a
+    // failed one can be put back in the queue in a new round; who asked is kept.
+    {7, R"sql(
+ALTER TABLE deliveries ADD COLUMN round_started_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deliveries ADD COLUMN round_base INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX deliveries_failed ON deliveries (updated_at, id) WHERE status = 'failed';
+CREATE TABLE delivery_requeues (
+  id             INTEGER PRIMARY KEY,
+  delivery_id    INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+  at_ms          INTEGER NOT NULL,
+  after_attempts INTEGER NOT NULL,
+  requested_by   TEXT    NOT NULL
+);
+CREATE INDEX delivery_requeues_by_delivery ON delivery_requeues (delivery_id, id);
+)sql"},
 };
 
 constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -114,6 +115,7 @@ Status ReadAlert(Row& row, AlertRecord& a) {
 Status ReadDelivery(Row& row, Delivery& d) {
   d.id = row.Int();
   d.alert_id = row.Int();
+  d.meter_id = row.Text();
   d.terminal_id = row.Text();
   d.channel = row.Text();
   d.address = row.Text();
@@ -126,6 +128,16 @@ Status ReadDelivery(Row& row, Delivery& d) {
   d.next_attempt_at = row.Int();
   d.last_error = row.Text();
   d.updated_at = row.Int();
+  d.round_started_at = row.Int();
+  d.round_base = static_cast<int>(row.Int());
+  return Status::Ok();
+}
+
+Status ReadRequeue(Row& row, DeliveryRequeueRecord& r) {
+  r.delivery_id = row.Int();
+  r.at_ms = row.Int();
+  r.after_attempts = static_cast<int>(row.Int());
+  r.requested_by = row.Text();
   return Status::Ok();
 }
 
@@ -516,7 +528,7 @@ class SqliteStore final : public Store {
       Binder b(update);
       b.Int(d.id).Text(d.terminal_id).Text(d.channel).Text(d.address).Text(d.content)
           .Text(DeliveryStatusName(d.status)).Int(d.attempts).Int(d.next_attempt_at).Text(d.last_error)
-          .Int(d.updated_at);
+          .Int(d.updated_at).Int(d.round_started_at).Int(d.round_base);
       if (const int rc = StepWrite(update, b); rc != SQLITE_OK) return SqliteError(db.db(), rc, operation);
       if (sqlite3_changes(db.db()) == 0) return NotFound(operation + ": no such delivery");
       if (d.attempts <= 0) return Status::Ok();
@@ -536,6 +548,48 @@ class SqliteStore final : public Store {
   Result<std::vector<DeliveryAttempt>> ListDeliveryAttempts(int64_t delivery_id) override {
     return Query<DeliveryAttempt>(Sql::kListAttempts, "list attempts of delivery " + std::to_string(delivery_id),
                                   ReadAttempt, [&](Binder& b) { b.Int(delivery_id); });
+  }
+
+  Result<std::optional<Delivery>> GetDelivery(int64_t delivery_id) override {
+    MH_ASSIGN_OR_RETURN(std::vector<Delivery> rows,
+                        Query<Delivery>(Sql::kGetDelivery, "get delivery " + std::to_string(delivery_id), ReadDelivery,
+                                        [&](Binder& b) { b.Int(delivery_id); }));
+    return First(std::move(rows));
+  }
+
+  Result<std::vector<int64_t>> RequeueFailedDeliveries(const DeliveryRequeue& r) override {
+    std::vector<int64_t> ids;
+    Status status = Transaction("re-queue failed deliveries", [&](Connection& db) -> Status {
+      struct Failed {
+        int64_t id = 0;
+        int attempts = 0;
+      };
+      std::vector<Failed> failed;
+      MH_ASSIGN_OR_RETURN(sqlite3_stmt * select, db.Statement(Sql::kFailedForRequeue));
+      Binder b(select);
+      b.Int(r.delivery_id).Text(r.meter_id).Int(r.failed_since).Limit(r.limit);
+      MH_RETURN_IF_ERROR(CollectRows(db, select, b, "select failed deliveries", failed, [](Row& row, Failed& f) {
+        f.id = row.Int();
+        f.attempts = static_cast<int>(row.Int());
+        return Status::Ok();
+      }));
+      for (const Failed& f : failed) {
+        const std::string operation = "re-queue delivery " + std::to_string(f.id);
+        MH_RETURN_IF_ERROR(Step(db, Sql::kRequeueDelivery, operation, [&](Binder& u) { u.Int(f.id).Int(r.at_ms); }));
+        MH_RETURN_IF_ERROR(Step(db, Sql::kRecordRequeue, operation, [&](Binder& u) {
+          u.Int(f.id).Int(r.at_ms).Int(f.attempts).Text(r.requested_by);
+        }));
+        ids.push_back(f.id);
+      }
+      return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    return ids;
+  }
+
+  Result<std::vector<DeliveryRequeueRecord>> ListDeliveryRequeues(int64_t delivery_id) override {
+    return Query<DeliveryRequeueRecord>(Sql::kListRequeues, "list re-queues of delivery " + std::to_string(delivery_id),
+                                        ReadRequeue, [&](Binder& b) { b.Int(delivery_id); });
   }
 
   // --- relay retransmission ---
@@ -1091,6 +1145,11 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
   // Without a limit the WAL file keeps its high-water size after a checkpoint.
   MH_RETURN_IF_ERROR(writer->Exec("PRAGMA journal_size_limit = 67108864", "set journal_size_limit"));
   MH_RETURN_IF_ERROR(Migrate(*writer).WithContext(options.path));
+  if (options.max_size_bytes > 0) {
+    MH_ASSIGN_OR_RETURN(std::string page_size, writer->QueryText("PRAGMA page_size", "read page_size"));
+    const int64_t pages = std::max<int64_t>(1, options.max_size_bytes / std::max<int64_t>(1, std::atoll(page_size.c_str())));
+    MH_RETURN_IF_ERROR(writer->Exec(("PRAGMA max_page_count = " + std::to_string(pages)).c_str(), "set max_page_count"));
+  }
   MH_ASSIGN_OR_RETURN(std::unique_ptr<PackedReadings> readings, PackedReadings::Load(*writer));
   return std::unique_ptr<Store>(new SqliteStore(options, std::move(writer), std::move(readings)));
 }

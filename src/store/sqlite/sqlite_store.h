@@ -13,6 +13,9 @@ struct SqliteOptions {
   // "full": every commit fsync'd (survives power loss); "normal": survives a process crash only.
   std::string synchronous = "full";
   int busy_timeout_ms = 5000;
+  // The database stops growing at this size (SQLite's max_page_count): writes beyond it fail as on
+  // a full disk (kStorageFull). 0 = no limit.
+  int64_t max_size_bytes = 0;
 };
 
 // Opens (creating and migrating as needed) the database at options.path.

@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "store/sqlite/area_db.h"
 #include "store/store_conformance.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "support/sqlite_shell.h"
@@ -181,7 +182,11 @@ TEST_F(SqliteStoreTest, MigratesAVersionFourRelayBatchTable) {
                           " relay_meter_id TEXT NOT NULL, outcome TEXT NOT NULL, readings INTEGER NOT NULL,"
                           " copies INTEGER NOT NULL, received_at INTEGER NOT NULL) WITHOUT ROWID",
                           "INSERT INTO relay_batches VALUES ('aa', 'M1', 'R1', 'accepted', 3, 1, 100)",
-                          // and schema 6 (access) undone, so the file is what a version-4 build left
+                          // and schemas 6 (access) and 7 (delivery rounds) undone, so the file is what
+                          // a version-4 build left
+                          "DROP TABLE delivery_requeues", "DROP INDEX deliveries_failed",
+                          "ALTER TABLE deliveries DROP COLUMN round_started_at",
+                          "ALTER TABLE deliveries DROP COLUMN round_base",
                           "DROP TABLE users", "DROP TABLE sessions", "ALTER TABLE api_tokens DROP COLUMN created_at",
                           "ALTER TABLE api_tokens DROP COLUMN expires_at", "ALTER TABLE api_tokens DROP COLUMN revoked_at",
                           "DELETE FROM schema_version WHERE version >= 5"})
@@ -193,6 +198,62 @@ TEST_F(SqliteStoreTest, MigratesAVersionFourRelayBatchTable) {
   ASSERT_EQ(batches->size(), 1u);
   EXPECT_EQ((*batches)[0].readings, 3);
   EXPECT_FALSE((*batches)[0].failure_code.has_value());
+}
+
+// Schema 7 (delivery rounds): a delivery written before it starts with no round (0, 0), and a
+// failed one can be re-queued, its earlier attempts counted as the new round's base.
+TEST_F(SqliteStoreTest, MigratesAVersionSixDeliveries) {
+  ASSERT_NE(Open(Options()), nullptr);
+  const std::string path = Options().path;
+  for (const char* sql : {"DROP TABLE delivery_requeues", "DROP INDEX deliveries_failed",
+                          "ALTER TABLE deliveries DROP COLUMN round_started_at",
+                          "ALTER TABLE deliveries DROP COLUMN round_base",
+                          "INSERT INTO meters (meter_id, kind, customer_id, tz_offset_s, interval_s, created_at)"
+                          " VALUES ('M1', 'electricity', 'C', 0, 900, 0)",
+                          "INSERT INTO alerts VALUES (1, 'M1', 't1', 0, 900, 10, 10, 5, 5, 1000)",
+                          "INSERT INTO deliveries (id, alert_id, meter_id, terminal_id, channel, address, content, status,"
+                          " attempts, next_attempt_at, last_error, updated_at)"
+                          " VALUES (7, 1, 'M1', 't1', 'webhook', 'https://example.com/h', '{}', 'failed', 3, 0, 'down', 2000)",
+                          "DELETE FROM schema_version WHERE version >= 7"})
+    mh::testing::SqliteQueryText(path, sql);
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(mh::testing::SqliteQueryText(path, "SELECT max(version) FROM schema_version"), "7");
+  Result<std::optional<Delivery>> before = store->GetDelivery(7);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  ASSERT_TRUE(before->has_value());
+  EXPECT_EQ((*before)->meter_id, "M1");
+  EXPECT_EQ((*before)->round_started_at, 0);
+  EXPECT_EQ((*before)->round_base, 0);
+  DeliveryRequeue requeue;
+  requeue.at_ms = 5000;
+  requeue.requested_by = "admin";
+  Result<std::vector<int64_t>> ids = store->RequeueFailedDeliveries(requeue);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  EXPECT_EQ(*ids, std::vector<int64_t>{7});
+  Result<std::optional<Delivery>> after = store->GetDelivery(7);
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_EQ((*after)->status, DeliveryStatus::kPending);
+  EXPECT_EQ((*after)->round_base, 3);
+}
+
+// A full disk is the store's state, not the request's fault: kStorageFull (HTTP 507, retry), in
+// the main store and in the area stores alike. max_size_bytes makes SQLite fail as on a full disk.
+TEST_F(SqliteStoreTest, AFullDatabaseIsStorageFull) {
+  SqliteOptions options = Options();
+  options.max_size_bytes = 512 * 1024;
+  std::unique_ptr<Store> store = Open(options);
+  ASSERT_NE(store, nullptr);
+  Status status;
+  for (int batch = 0; batch < 200 && status.ok(); ++batch) {
+    IngestBatch b;
+    for (int i = 0; i < 1000; ++i) b.accepted.push_back(Reading("M1", 1000 * batch + i, i));
+    status = store->Commit(b);
+  }
+  EXPECT_EQ(status.code(), StatusCode::kStorageFull) << status.ToString();
+  EXPECT_NE(status.message().find("full"), std::string::npos) << status.message();
+  EXPECT_EQ(area_db::CodeFor(SQLITE_FULL), StatusCode::kStorageFull);
+  EXPECT_EQ(area_db::CodeFor(SQLITE_IOERR_WRITE), StatusCode::kUnavailable);
 }
 
 TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {

@@ -2,6 +2,11 @@
 
 namespace mh::store::sqlite_db {
 
+// Column order of every delivery SELECT (ReadDelivery in sqlite_store.cc reads them in this order).
+#define MH_DELIVERY_COLUMNS                                                                            \
+  "id, alert_id, meter_id, terminal_id, channel, address, content, status, attempts, next_attempt_at," \
+  " last_error, updated_at, round_started_at, round_base"
+
 // Switch rather than table so that -Wswitch flags a statement added to the enum but not here.
 const char* SqlText(Sql id) {
   switch (id) {
@@ -79,24 +84,32 @@ const char* SqlText(Sql id) {
     case Sql::kCountAlerts:
       return "SELECT count(*) FROM alerts WHERE meter_id = ?1 AND terminal_id = ?2 AND period_start = ?3";
     case Sql::kListDeliveriesOfAlert:
-      return "SELECT id, alert_id, terminal_id, channel, address, content, status, attempts,"
-             " next_attempt_at, last_error, updated_at FROM deliveries WHERE alert_id = ?1"
+      return "SELECT " MH_DELIVERY_COLUMNS " FROM deliveries WHERE alert_id = ?1"
              " AND (?2 = '' OR meter_id = ?2) ORDER BY id LIMIT ?3";
     case Sql::kListDeliveriesOfMeter:
-      return "SELECT id, alert_id, terminal_id, channel, address, content, status, attempts,"
-             " next_attempt_at, last_error, updated_at FROM deliveries WHERE meter_id = ?1"
+      return "SELECT " MH_DELIVERY_COLUMNS " FROM deliveries WHERE meter_id = ?1"
              " ORDER BY id LIMIT ?2";
     case Sql::kListDeliveries:
-      return "SELECT id, alert_id, terminal_id, channel, address, content, status, attempts,"
-             " next_attempt_at, last_error, updated_at FROM deliveries ORDER BY id LIMIT ?1";
+      return "SELECT " MH_DELIVERY_COLUMNS " FROM deliveries ORDER BY id LIMIT ?1";
     case Sql::kDueDeliveries:
-      return "SELECT id, alert_id, terminal_id, channel, address, content, status, attempts,"
-             " next_attempt_at, last_error, updated_at FROM deliveries"
+      return "SELECT " MH_DELIVERY_COLUMNS " FROM deliveries"
              " WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2";
     case Sql::kUpdateDelivery:
       return "UPDATE deliveries SET terminal_id = ?2, channel = ?3, address = ?4, content = ?5,"
-             " status = ?6, attempts = ?7, next_attempt_at = ?8, last_error = ?9, updated_at = ?10"
-             " WHERE id = ?1";
+             " status = ?6, attempts = ?7, next_attempt_at = ?8, last_error = ?9, updated_at = ?10,"
+             " round_started_at = ?11, round_base = ?12 WHERE id = ?1";
+    case Sql::kGetDelivery: return "SELECT " MH_DELIVERY_COLUMNS " FROM deliveries WHERE id = ?1";
+    case Sql::kFailedForRequeue:
+      return "SELECT id, attempts FROM deliveries WHERE status = 'failed' AND (?1 = 0 OR id = ?1)"
+             " AND (?2 = '' OR meter_id = ?2) AND updated_at >= ?3 ORDER BY id LIMIT ?4";
+    case Sql::kRequeueDelivery:
+      return "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, updated_at = ?2,"
+             " round_started_at = 0, round_base = attempts WHERE id = ?1 AND status = 'failed'";
+    case Sql::kRecordRequeue:
+      return "INSERT INTO delivery_requeues (delivery_id, at_ms, after_attempts, requested_by) VALUES (?1, ?2, ?3, ?4)";
+    case Sql::kListRequeues:
+      return "SELECT delivery_id, at_ms, after_attempts, requested_by FROM delivery_requeues WHERE delivery_id = ?1"
+             " ORDER BY id";
     case Sql::kRecordAttempt:
       return "INSERT INTO delivery_attempts (delivery_id, attempt, at_ms, status, error) VALUES (?1, ?2, ?3, ?4, ?5)"
              " ON CONFLICT (delivery_id, attempt) DO UPDATE SET at_ms = excluded.at_ms, status = excluded.status,"
@@ -286,9 +299,10 @@ StatusCode CodeFor(int rc) {
     case SQLITE_LOCKED:
     case SQLITE_CANTOPEN:
     case SQLITE_IOERR:
-    case SQLITE_PROTOCOL: return StatusCode::kUnavailable;
-    case SQLITE_FULL:
     case SQLITE_NOMEM:
+    case SQLITE_PROTOCOL: return StatusCode::kUnavailable;
+    // Disk full is not the request's fault: clients must retry, not drop the batch (HTTP 507).
+    case SQLITE_FULL: return StatusCode::kStorageFull;
     case SQLITE_TOOBIG: return StatusCode::kResourceExhausted;
     case SQLITE_CONSTRAINT:
     case SQLITE_MISMATCH:

@@ -57,6 +57,11 @@ enum class Sql {
   kUpdateDelivery,
   kRecordAttempt,
   kListAttempts,
+  kGetDelivery,
+  kFailedForRequeue,
+  kRequeueDelivery,
+  kRecordRequeue,
+  kListRequeues,
   kPutToken,
   kFindToken,
   kListTokens,
@@ -128,8 +133,9 @@ const char* SqlText(Sql id);
 // ---------------------------------------------------------------------------------------------
 // Errors: every one names the operation and carries SQLite's own message.
 
-// SQLITE_BUSY/LOCKED/IOERR → Unavailable, FULL/NOMEM/TOOBIG → ResourceExhausted, CONSTRAINT →
-// InvalidArgument, READONLY/PERM/AUTH → PermissionDenied, anything else → Internal.
+// SQLITE_BUSY/LOCKED/CANTOPEN/IOERR/NOMEM/PROTOCOL → Unavailable, FULL → StorageFull, TOOBIG →
+// ResourceExhausted, CONSTRAINT → InvalidArgument, READONLY/PERM/AUTH → PermissionDenied, anything
+// else → Internal.
 StatusCode CodeFor(int rc);
 // "sqlite: <operation>: <SQLite's message> (code N)".
 Status SqliteError(sqlite3* db, int rc, std::string_view operation);

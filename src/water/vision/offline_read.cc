@@ -7,6 +7,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "water/vision/digit_classifier.h"
+#include "water/vision/image_header.h"
 #include "water/vision/register_reader.h"
 
 namespace mh::water::vision {
@@ -27,14 +28,10 @@ std::string ReadOne(const std::string& path, const DigitClassifier& classifier, 
   std::ifstream in(path, std::ios::binary);
   std::error_code ec;
   if (!in || std::filesystem::is_directory(path, ec)) return "unreadable: cannot open " + path;
-  std::vector<uchar> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  cv::Mat image;
-  try {
-    image = cv::imdecode(bytes, cv::IMREAD_COLOR);
-  } catch (const cv::Exception&) {
-  }
-  if (image.empty()) return "unreadable: not an image (cannot decode " + path + ")";
-  const RegisterReading r = ReadRegister(image, classifier, options);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Result<cv::Mat> image = DecodePhoto(bytes, kDefaultMaxPhotoPixels);
+  if (!image.ok()) return "unreadable: " + path + ": " + image.status().message();
+  const RegisterReading r = ReadRegister(*image, classifier, options);
   return r.ok() ? r.value : "unreadable: " + r.unreadable;
 }
 

@@ -45,7 +45,7 @@ TEST(WaterRead, EachImageGetsALine) {
   const CallResult r = Call({black, text, "--digits=6", missing});
   EXPECT_EQ(r.code, 3);
   EXPECT_EQ(r.out, black + ",unreadable: too dark (brightest 1% at grey 0, contrast 0): take the photo in more light\n" +
-                       text + ",unreadable: not an image (cannot decode " + text + ")\n" + missing +
+                       text + ",unreadable: " + text + ": not a JPEG or PNG image (other formats are not accepted)\n" + missing +
                        ",unreadable: cannot open " + missing + "\n");
   EXPECT_EQ(r.err, "");
 }
