@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -41,6 +42,7 @@ struct Pipeline::Pending {
   std::unordered_map<std::string, bool> unknown;               // meters found missing in this Submit
   std::set<std::string> touched;                               // meters whose state this Submit changed
   std::vector<std::string> registered;                         // auto-registered here (in batch.new_meters)
+  std::unordered_set<std::string> absent;                      // looked up by Prefetch: not registered
 
   void Accept(store::StoredReading reading) {
     accepted[reading.meter_id][reading.ts] = {reading.value, batch.accepted.size()};
@@ -69,6 +71,44 @@ void Pipeline::Invalidate(const std::string& meter_id) {
   meters_.erase(meter_id);
 }
 
+Result<Pipeline::MeterEntry> Pipeline::MakeEntry(store::MeterSnapshot snapshot) {
+  MeterEntry entry;
+  entry.params.interval_s = snapshot.info.interval_s;
+  entry.params.tz_offset_s = snapshot.info.tz_offset_s;
+  entry.params.register_max = snapshot.info.register_max;
+  entry.params.customer_t1 = snapshot.info.customer_t1;
+  entry.info = std::move(snapshot.info);
+  entry.terminals = std::move(snapshot.terminals);
+  if (snapshot.state) {
+    auto state = vee::MeterState::Decode(*snapshot.state);
+    if (!state.ok()) return state.status().WithContext("meter state of " + entry.info.meter_id);
+    entry.state = std::move(state).value();
+  }
+  return entry;
+}
+
+// The entries of a Submit's meters that are not cached yet, loaded in one store read (and the
+// unregistered ones noted), instead of a lookup per meter as each first appears: a fleet's first
+// batch names thousands of them. Loaded entries are the store's state, so a failed Submit may
+// keep them.
+Status Pipeline::Prefetch(const std::vector<SubmitRequest>& requests, Pending& pending) {
+  std::vector<std::string> ids;
+  std::unordered_set<std::string_view> seen;
+  for (const SubmitRequest& request : requests)
+    for (const Reading& r : *request.readings)
+      if (!r.meter_id.empty() && !meters_.count(r.meter_id) && seen.insert(r.meter_id).second) ids.push_back(r.meter_id);
+  if (ids.size() < 2) return Status::Ok();
+  MH_ASSIGN_OR_RETURN(std::vector<store::MeterSnapshot> found, store_->LoadMeters(ids));
+  for (store::MeterSnapshot& snapshot : found) {
+    std::string id = snapshot.info.meter_id;
+    MH_ASSIGN_OR_RETURN(MeterEntry entry, MakeEntry(std::move(snapshot)));
+    meters_.emplace(std::move(id), std::move(entry));
+  }
+  for (const std::string& id : ids)
+    if (!meters_.count(id)) pending.absent.insert(id);
+  return Status::Ok();
+}
+
 Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pending& pending) {
   auto it = meters_.find(meter_id);
   if (it != meters_.end()) {
@@ -76,8 +116,12 @@ Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pendi
     return &it->second;
   }
   if (pending.unknown.count(meter_id)) return static_cast<MeterEntry*>(nullptr);
-  MH_ASSIGN_OR_RETURN(std::optional<store::MeterInfo> info, store_->GetMeter(meter_id));
-  if (!info) {
+  store::MeterSnapshot snapshot;
+  if (!pending.absent.count(meter_id)) {
+    MH_ASSIGN_OR_RETURN(std::vector<store::MeterSnapshot> found, store_->LoadMeters({meter_id}));
+    if (!found.empty()) snapshot = std::move(found.front());
+  }
+  if (snapshot.info.meter_id.empty()) {
     if (!options_.auto_register) {
       pending.unknown[meter_id] = true;
       return static_cast<MeterEntry*>(nullptr);
@@ -92,21 +136,9 @@ Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pendi
     // of a durable write per new meter.
     pending.batch.new_meters.push_back(fresh);
     pending.registered.push_back(meter_id);
-    info = fresh;
+    snapshot.info = std::move(fresh);
   }
-  MeterEntry entry;
-  entry.info = *info;
-  entry.params.interval_s = info->interval_s;
-  entry.params.tz_offset_s = info->tz_offset_s;
-  entry.params.register_max = info->register_max;
-  entry.params.customer_t1 = info->customer_t1;
-  MH_ASSIGN_OR_RETURN(entry.terminals, store_->ListTerminals(meter_id));
-  MH_ASSIGN_OR_RETURN(std::vector<store::MeterStateRecord> states, store_->LoadMeterStates({meter_id}));
-  if (!states.empty()) {
-    auto state = vee::MeterState::Decode(states.front().state);
-    if (!state.ok()) return state.status().WithContext("meter state of " + meter_id);
-    entry.state = std::move(state).value();
-  }
+  MH_ASSIGN_OR_RETURN(MeterEntry entry, MakeEntry(std::move(snapshot)));
   auto [pos, inserted] = meters_.emplace(meter_id, std::move(entry));
   pending.backup.emplace(meter_id, pos->second);
   return &pos->second;
@@ -489,6 +521,13 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAllLocked(const std::vector<S
   Pending pending;
   pending.batch.deferred = options_.deferred_commits;
   std::vector<SubmitSummary> summaries(requests.size());
+  // Sized once for the whole Submit: a time-ordered fleet batch names as many meters as readings.
+  size_t readings_in = 0;
+  for (const SubmitRequest& r : requests) readings_in += r.readings->size();
+  pending.batch.accepted.reserve(readings_in);
+  pending.accepted.reserve(readings_in);
+  pending.backup.reserve(readings_in);
+  MH_RETURN_IF_ERROR(Prefetch(requests, pending));
   const int64_t now = clock_->NowSeconds();
   size_t total = 0;
   for (size_t k = 0; k < requests.size(); ++k) {

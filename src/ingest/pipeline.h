@@ -128,6 +128,8 @@ class Pipeline {
   Status JudgeLate(const Reading& r, size_t index, const SubmitRequest& request, Pending& pending, int64_t now);
   Result<MeterEntry*> Entry(const std::string& meter_id, Pending& pending);
   void RollBack(Pending& pending);
+  Result<MeterEntry> MakeEntry(store::MeterSnapshot snapshot);
+  Status Prefetch(const std::vector<SubmitRequest>& requests, Pending& pending);
   Status LearnThresholds(MeterEntry& entry, const Pending& pending);
   Result<bool> IsQuarantineDuplicate(const std::string& meter_id, const Reading& r);
   // The accepted reading of meter_id at ts: this Submit's, else the store's.

@@ -228,6 +228,12 @@ struct SessionRecord {
 // --- aggregates for the dashboard's fleet view ---
 
 // A page of the meter list, searched; `total` counts every match, not just the page.
+struct MeterSnapshot {
+  MeterInfo info;
+  std::vector<Terminal> terminals;
+  std::optional<std::string> state;  // MeterStateRecord::state; none before the meter's first reading
+};
+
 struct MeterQuery {
   std::string customer_id;  // empty = every customer
   std::string kind;         // empty = any kind

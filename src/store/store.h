@@ -60,6 +60,23 @@ class Store {
   virtual int64_t UnpackedReadings() = 0;
   // States of the given meters that have one (missing meters are simply absent).
   virtual Result<std::vector<MeterStateRecord>> LoadMeterStates(const std::vector<std::string>& meter_ids) = 0;
+  // The registration, terminals and state of each registered meter of `meter_ids` (unregistered
+  // ones are absent) — what the pipeline needs on first sight of a batch's meters. A backend reads
+  // them in one transaction; this default asks meter by meter.
+  virtual Result<std::vector<MeterSnapshot>> LoadMeters(const std::vector<std::string>& meter_ids) {
+    std::vector<MeterSnapshot> out;
+    for (const std::string& id : meter_ids) {
+      MH_ASSIGN_OR_RETURN(std::optional<MeterInfo> info, GetMeter(id));
+      if (!info) continue;
+      MeterSnapshot s;
+      s.info = std::move(*info);
+      MH_ASSIGN_OR_RETURN(s.terminals, ListTerminals(id));
+      MH_ASSIGN_OR_RETURN(std::vector<MeterStateRecord> states, LoadMeterStates({id}));
+      if (!states.empty()) s.state = std::move(states.front().state);
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
 
   // --- reads ---
   // Accepted readings of one channel ("" = the billing channel) in ts order.

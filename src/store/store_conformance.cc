@@ -278,6 +278,39 @@ TEST_P(StoreConformanceTest, TerminalsBindListRebindUnbind) {
   EXPECT_EQ(store().BindTerminal(Terminal{"T1", "nope", "sms", "1"}).code(), StatusCode::kNotFound);
 }
 
+// The pipeline's first sight of a batch's meters: registration, terminals and state together,
+// unregistered ids left out; and meters first seen in a batch registered by its commit, an
+// existing registration kept.
+TEST_P(StoreConformanceTest, LoadMetersAndRegisterMetersInABatch) {
+  MeterInfo m1 = Meter("M1");
+  m1.customer_id = "C1";
+  ASSERT_OK(store().UpsertMeter(m1));
+  ASSERT_OK(store().UpsertMeter(Meter("M2")));
+  const Terminal t{"T1", "M1", "sms", "+8613800000000"};
+  ASSERT_OK(store().BindTerminal(t));
+  IngestBatch batch;
+  batch.states = {MeterStateRecord{"M1", "state-bytes"}};
+  MeterInfo again = Meter("M1");  // an auto-registration racing an operator's: the row stays
+  MeterInfo fresh = Meter("M3");
+  batch.new_meters = {again, fresh};
+  batch.accepted = {Accepted("M3", 900, 1.0)};
+  ASSERT_OK(store().Commit(batch));
+
+  ASSERT_OK_AND_ASSIGN(std::vector<MeterSnapshot> found, store().LoadMeters({"M9", "M1", "M2", "M3"}));
+  ASSERT_EQ(found.size(), 3u);
+  EXPECT_EQ(found[0].info.meter_id, "M1");
+  EXPECT_EQ(found[0].info.customer_id, "C1");
+  ASSERT_EQ(found[0].terminals.size(), 1u);
+  EXPECT_EQ(Fields(found[0].terminals[0]), Fields(t));
+  EXPECT_EQ(found[0].state, std::optional<std::string>("state-bytes"));
+  EXPECT_EQ(found[1].info.meter_id, "M2");
+  EXPECT_TRUE(found[1].terminals.empty());
+  EXPECT_FALSE(found[1].state.has_value());
+  EXPECT_EQ(found[2].info.meter_id, "M3");
+  ASSERT_OK_AND_ASSIGN(std::vector<StoredReading> m3, store().QueryReadings("M3", kAllTime, 0));
+  EXPECT_EQ(m3.size(), 1u);
+}
+
 // --- the ingest write path ---
 
 TEST_P(StoreConformanceTest, CommitLandsEveryPartOfTheBatch) {
