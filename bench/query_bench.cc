@@ -4,10 +4,11 @@
 //   MeterYear        GET /api/v1/meters/{id}/readings?from=&to=&limit=100000 — one meter's year
 //   ConsumptionDay   GET /api/v1/consumption?date=&limit=1000&after= — successive pages of one day
 //                    of all meters (wrapping to the first page at the end)
-//   Quarantine       GET /api/v1/quarantine?limit=1000
+//   Quarantine       GET /api/v1/quarantine?limit=1000 — a page of 1000 abnormal readings of the
+//                    fleet, and one meter's (?meter=)
 // Environment: MH_BENCH_YEAR_DB (+ MH_BENCH_METER, MH_BENCH_YEAR = first day, YYYY-MM-DD) for the
-// first, MH_BENCH_FLEET_DB (+ MH_BENCH_DATE) for the other two; a benchmark without its database
-// is skipped.
+// first and the last, MH_BENCH_FLEET_DB (+ MH_BENCH_DATE) for the second; a benchmark without its
+// database is skipped.
 #include <benchmark/benchmark.h>
 #include <httplib.h>
 
@@ -120,17 +121,22 @@ void BM_ConsumptionDay(benchmark::State& state) {
 }
 
 void BM_Quarantine(benchmark::State& state) {
-  const std::string db = Env("MH_BENCH_FLEET_DB");
-  if (db.empty()) return state.SkipWithError("MH_BENCH_FLEET_DB not set");
+  const std::string db = Env("MH_BENCH_YEAR_DB");
+  if (db.empty()) return state.SkipWithError("MH_BENCH_YEAR_DB not set");
   auto s = Serve(db);
   if (!s.ok()) return state.SkipWithError(s.status().ToString().c_str());
-  Measure(state, *s, [](int64_t) { return std::string("/api/v1/quarantine?limit=1000"); });
+  const std::string path = state.range(0) == 0 ? std::string("/api/v1/quarantine?limit=1000")
+                                               : "/api/v1/quarantine?limit=1000&meter=" + Env("MH_BENCH_METER", "E000001");
+  auto first = s->client->Get(path.c_str(), s->auth);
+  if (!first || first->status != 200) return state.SkipWithError("the quarantine query failed");
+  state.counters["rows"] = static_cast<double>(nlohmann::json::parse(first->body)["quarantine"].size());
+  Measure(state, *s, [&](int64_t) { return path; });
   s->daemon->Stop();
 }
 
 BENCHMARK(BM_MeterYear)->Iterations(50)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ConsumptionDay)->Iterations(200)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Quarantine)->Iterations(100)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Quarantine)->Arg(0)->Arg(1)->Iterations(100)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

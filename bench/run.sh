@@ -7,7 +7,8 @@
 #      readings(meter_id TEXT, ts INTEGER, value REAL, PRIMARY KEY(meter_id, ts)) WITHOUT ROWID
 #      (WAL, synchronous=FULL); readings/s, bytes written to storage per reading, peak RSS;
 #   3. the MQTT path, one reading per message, next to Mosquitto's relay-only rate (mqtt_ingest_bench);
-#   4. REST query latencies p50/p99 (query_bench) on a meter's year and on the 1,000,000-meter store;
+#   4. REST query latencies p50/p99 (query_bench): a meter's year and the quarantine list on a
+#      100-meter × 365-day store, one day's consumption on the largest store of part 2;
 #   5. the dashboard's speed in headless Chromium next to bare uPlot (web/e2e/run.mjs figures).
 # Usage: bench/run.sh [BUILD_DIR] [ROWS_MILLIONS]   (work files in $BENCH_DIR, default /tmp/meterhub-bench;
 #        FLEETS="20000:100 200000:10 1000000:2" = meters:intervals of part 2; PARTS="1 2 3 4 5" = which parts)
@@ -113,7 +114,9 @@ if part 4; then
 echo
 echo "== 4. REST query latencies (the day's consumption on the largest fleet of part 2) =="
 YCSV="$WORK/year_100.csv"
-[ -s "$YCSV" ] || "$BIN" sim generate --meters 100 --days 365 --electricity-share 1 --start 2020-06-01 --out "$YCSV" > /dev/null
+# with the simulator's faults, so that the quarantine list has rows
+[ -s "$YCSV" ] || "$BIN" sim generate --meters 100 --days 365 --electricity-share 1 --start 2020-06-01 \
+  --null-rate 0.0005 --backward-rate 0.0002 --spike-rate 0.0002 --out "$YCSV" > /dev/null
 rm -f "$WORK"/year.db*
 printf '[store]\npath = "%s"\n' "$WORK/year.db" > "$WORK/year.toml"
 "$BIN" import "$YCSV" --config "$WORK/year.toml" > /dev/null

@@ -50,8 +50,9 @@ function png(size = 64) {
 
 async function seed(demo) {
   const { api } = demo;
-  const meters = (await api.ok('GET', '/api/v1/meters?limit=10')).meters;
-  const [a, b] = [meters[0], meters[1]];
+  // Two customers' meters (the demo also registers meters of no customer, e.g. its audited ones).
+  const meters = (await api.ok('GET', '/api/v1/meters?limit=1000')).meters.filter((m) => m.customer_id);
+  const [a, b] = [meters[0], meters.find((m) => m.customer_id !== meters[0].customer_id) ?? meters[1]];
   // A water terminal registered as a meter of customer CW: the customer's self-check photo goes there.
   const terminal = (await api.ok('GET', '/api/v1/water/pairs')).pairs[0].terminal_id;
   await api.ok('POST', '/api/v1/meters', { meter_id: terminal, kind: 'water', customer_id: 'CW', interval_s: 900 });
