@@ -110,6 +110,26 @@ void Report(benchmark::State& state, int64_t readings, double secs, int64_t writ
   state.counters["peak_rss_MiB"] = static_cast<double>(ProcField("status", "VmHWM:")) / 1024.0;
 }
 
+// The untimed warm-up interval (every meter seen once), then `intervals` timed ones, until
+// `consumed()` (messages received / readings stored) has counted them all.
+template <typename Consumed>
+void WarmUpThenTime(benchmark::State& state, int port, int64_t meters, int64_t intervals, Consumed consumed) {
+  Publish(port, Interval(meters, 0), "warm");
+  WaitFor([&] { return consumed() >= meters; });
+  std::vector<Message> timed;
+  for (int64_t k = 1; k <= intervals; ++k) {
+    std::vector<Message> step = Interval(meters, k);
+    std::move(step.begin(), step.end(), std::back_inserter(timed));
+  }
+  const int64_t target = meters * (intervals + 1);
+  const auto t0 = Clock::now();
+  const int64_t written0 = ProcField("io", "write_bytes:");
+  Publish(port, timed, "timed");
+  WaitFor([&] { return consumed() >= target; });
+  Report(state, meters * intervals, std::chrono::duration<double>(Clock::now() - t0).count(),
+         ProcField("io", "write_bytes:") - written0);
+}
+
 // range(0) meters, range(1) timed intervals.
 void BM_MosquittoRelay(benchmark::State& state) {
   const int64_t meters = state.range(0), intervals = state.range(1);
@@ -132,20 +152,7 @@ void BM_MosquittoRelay(benchmark::State& state) {
       subscribers.push_back(s);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));  // subscriptions in place
-    Publish(broker.port(), Interval(meters, 0), "warm");
-    WaitFor([&] { return received.load() >= meters; });
-    std::vector<Message> timed;
-    for (int64_t k = 1; k <= intervals; ++k) {
-      std::vector<Message> step = Interval(meters, k);
-      std::move(step.begin(), step.end(), std::back_inserter(timed));
-    }
-    const int64_t target = meters * (intervals + 1);
-    const auto t0 = Clock::now();
-    const int64_t written0 = ProcField("io", "write_bytes:");
-    Publish(broker.port(), timed, "timed");
-    WaitFor([&] { return received.load() >= target; });
-    Report(state, meters * intervals, std::chrono::duration<double>(Clock::now() - t0).count(),
-           ProcField("io", "write_bytes:") - written0);
+    WarmUpThenTime(state, broker.port(), meters, intervals, [&] { return received.load(); });
     for (mosquitto* s : subscribers) {
       mosquitto_disconnect(s);
       mosquitto_loop_stop(s, false);
@@ -177,20 +184,7 @@ void BM_MeterHub(benchmark::State& state) {
       return c.accepted.load() + c.duplicates.load() + c.quarantined[1].load() + c.quarantined[2].load() +
              c.quarantined[3].load();
     };
-    Publish(broker.port(), Interval(meters, 0), "warm");
-    WaitFor([&] { return stored() >= meters; });
-    std::vector<Message> timed;
-    for (int64_t k = 1; k <= intervals; ++k) {
-      std::vector<Message> step = Interval(meters, k);
-      std::move(step.begin(), step.end(), std::back_inserter(timed));
-    }
-    const int64_t target = meters * (intervals + 1);
-    const auto t0 = Clock::now();
-    const int64_t written0 = ProcField("io", "write_bytes:");
-    Publish(broker.port(), timed, "timed");
-    WaitFor([&] { return stored() >= target; });
-    Report(state, meters * intervals, std::chrono::duration<double>(Clock::now() - t0).count(),
-           ProcField("io", "write_bytes:") - written0);
+    WarmUpThenTime(state, broker.port(), meters, intervals, stored);
     state.counters["commits"] = static_cast<double>(c.commits.load());
     daemon.Stop();
   }
