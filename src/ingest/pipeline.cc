@@ -183,10 +183,21 @@ Status Pipeline::LearnThresholds(MeterEntry& entry, const Pending& pending) {
   return Status::Ok();
 }
 
-Result<bool> Pipeline::IsQuarantineDuplicate(const std::string& meter_id, const Reading& r) {
-  MH_ASSIGN_OR_RETURN(std::vector<store::QuarantinedReading> q, store_->QueryQuarantine(meter_id, {r.ts, r.ts}, 16));
+void Pipeline::Quarantine(MeterEntry& entry, store::QuarantinedReading q, Pending& pending) {
+  if (entry.quarantine_horizon) entry.quarantine_horizon = std::max(*entry.quarantine_horizon, q.ts);
+  pending.batch.quarantined.push_back(std::move(q));
+}
+
+Result<bool> Pipeline::IsQuarantineDuplicate(MeterEntry& entry, const Reading& r) {
+  if (entry.quarantine_horizon && r.ts > *entry.quarantine_horizon) return false;
+  // Rows at r.ts come first (the index orders a meter's rows by time); one row later than r.ts is
+  // enough to know the horizon is not below r.ts.
+  constexpr int64_t kRowsAtOneTime = 16;
+  MH_ASSIGN_OR_RETURN(std::vector<store::QuarantinedReading> q,
+                      store_->QueryQuarantine(r.meter_id, {r.ts, INT64_MAX}, kRowsAtOneTime + 1));
+  if (q.empty()) entry.quarantine_horizon = std::min(entry.quarantine_horizon.value_or(INT64_MAX), r.ts - 1);
   for (const auto& row : q) {
-    if (row.value.has_value() == r.value.has_value() && (!row.value || *row.value == *r.value) &&
+    if (row.ts == r.ts && row.value.has_value() == r.value.has_value() && (!row.value || *row.value == *r.value) &&
         row.raw_value == r.raw_value)
       return true;
   }
@@ -286,13 +297,15 @@ Result<SubmitSummary> Pipeline::Submit(const std::vector<Reading>& readings, con
 // its accepted neighbours instead: a register value between the one before and the one after is
 // accepted (its consumption from the one before, and the one after's consumption recomputed from
 // it); anything else is kept in the quarantine as an error naming the neighbours.
-Status Pipeline::JudgeLate(const Reading& r, size_t i, const SubmitRequest& request, Pending& pending,
-                           int64_t now) {
+Status Pipeline::JudgeLate(MeterEntry& entry, const Reading& r, size_t i, const SubmitRequest& request,
+                           Pending& pending, int64_t now) {
   const std::string& source = request.source;
   SubmitSummary& summary = *pending.summary;
   if (!r.value) {
-    pending.batch.quarantined.push_back({r.meter_id, r.ts, r.value, r.raw_value, Verdict::kNull,
-                                         "null: no usable value (late reading)", source, now});
+    Quarantine(entry,
+               {r.meter_id, r.ts, r.value, r.raw_value, Verdict::kNull, "null: no usable value (late reading)",
+                source, now},
+               pending);
     ++summary.quarantined[static_cast<int>(Verdict::kNull)];
     return Status::Ok();
   }
@@ -325,7 +338,7 @@ Status Pipeline::JudgeLate(const Reading& r, size_t i, const SubmitRequest& requ
     std::string reason = "late reading not between its accepted neighbours:";
     if (before) reason += " " + vee::DescribePoint(*before);
     if (after) reason += (before ? ", " : " ") + vee::DescribePoint(*after);
-    pending.batch.quarantined.push_back({r.meter_id, r.ts, r.value, r.raw_value, Verdict::kError, reason, source, now});
+    Quarantine(entry, {r.meter_id, r.ts, r.value, r.raw_value, Verdict::kError, reason, source, now}, pending);
     ++summary.quarantined[static_cast<int>(Verdict::kError)];
     return Status::Ok();
   }
@@ -401,12 +414,12 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
       }
       return RecordConflict(r, *stored, source, pending);
     }
-    MH_ASSIGN_OR_RETURN(bool dup, IsQuarantineDuplicate(r.meter_id, r));
+    MH_ASSIGN_OR_RETURN(bool dup, IsQuarantineDuplicate(*entry, r));
     if (dup) {
       ++pending.summary->duplicates;
       return Status::Ok();
     }
-    return JudgeLate(r, i, request, pending, now);
+    return JudgeLate(*entry, r, i, request, pending, now);
   }
 
   if (options_.vee.peak && !entry->thresholds_learned && r.ts > options_.vee.peak->to) {
@@ -417,7 +430,7 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
   vee::Judgement j = vee::Judge(st, r, entry->params, options_.vee);
   if (j.verdict != Verdict::kOk) {
     // An abnormal reading redelivered: it is in the quarantine already.
-    MH_ASSIGN_OR_RETURN(bool dup, IsQuarantineDuplicate(r.meter_id, r));
+    MH_ASSIGN_OR_RETURN(bool dup, IsQuarantineDuplicate(*entry, r));
     if (dup) {
       ++pending.summary->duplicates;
       return Status::Ok();
@@ -426,8 +439,7 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
   vee::ResetOutcome reset = vee::Advance(st, r, j, entry->params, options_.vee);
 
   if (j.verdict != Verdict::kOk) {
-    pending.batch.quarantined.push_back(
-        {r.meter_id, r.ts, r.value, r.raw_value, j.verdict, j.reason, source, now});
+    Quarantine(*entry, {r.meter_id, r.ts, r.value, r.raw_value, j.verdict, j.reason, source, now}, pending);
     ++pending.summary->quarantined[static_cast<int>(j.verdict)];
   } else {
     store::StoredReading s;
@@ -458,8 +470,10 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
     if (reset.requarantined) {
       pending.batch.remove_accepted.push_back({r.meter_id, reset.requarantined->ts, ""});
       pending.accepted[r.meter_id].erase(reset.requarantined->ts);
-      pending.batch.quarantined.push_back({r.meter_id, reset.requarantined->ts, reset.requarantined->value, "",
-                                           Verdict::kSudden, "re-judged: " + reset.detail, source, now});
+      Quarantine(*entry,
+                 {r.meter_id, reset.requarantined->ts, reset.requarantined->value, "", Verdict::kSudden,
+                  "re-judged: " + reset.detail, source, now},
+                 pending);
     }
     for (const auto& [pt, consumption] : reset.reaccepted) {
       store::StoredReading re;

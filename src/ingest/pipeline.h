@@ -120,18 +120,26 @@ class Pipeline {
     bool thresholds_learned = false;
     int64_t alert_period_start = INT64_MIN;           // the period alert_counts refer to
     std::map<std::string, int64_t> alert_counts;      // terminal_id → alerts sent this period
+    // No quarantined reading of this meter is stored later than this (unset = not known yet). It
+    // only ever errs high (a rolled-back batch), which costs a store query, never a wrong answer.
+    std::optional<int64_t> quarantine_horizon;
   };
   struct Pending;  // per-Submit scratch
 
   // Judges one reading of `request` into `pending` (SPEC 1.1, then the period check of 1.2).
   Status JudgeOne(const Reading& r, size_t index, const SubmitRequest& request, Pending& pending, int64_t now);
-  Status JudgeLate(const Reading& r, size_t index, const SubmitRequest& request, Pending& pending, int64_t now);
+  Status JudgeLate(MeterEntry& entry, const Reading& r, size_t index, const SubmitRequest& request,
+                   Pending& pending, int64_t now);
+  // Keeps a reading in the quarantine with this batch; the meter's horizon moves up to it.
+  static void Quarantine(MeterEntry& entry, store::QuarantinedReading q, Pending& pending);
   Result<MeterEntry*> Entry(const std::string& meter_id, Pending& pending);
   void RollBack(Pending& pending);
   Result<MeterEntry> MakeEntry(store::MeterSnapshot snapshot);
   Status Prefetch(const std::vector<SubmitRequest>& requests, Pending& pending);
   Status LearnThresholds(MeterEntry& entry, const Pending& pending);
-  Result<bool> IsQuarantineDuplicate(const std::string& meter_id, const Reading& r);
+  // Whether r is already in the quarantine (a redelivery). The store is asked only when r is not
+  // later than everything the meter has there.
+  Result<bool> IsQuarantineDuplicate(MeterEntry& entry, const Reading& r);
   // The accepted reading of meter_id at ts: this Submit's, else the store's.
   Result<std::optional<store::StoredReading>> AcceptedAt(const std::string& meter_id, int64_t ts, Pending& pending);
   Status RecordConflict(const Reading& r, const store::StoredReading& stored, const std::string& source,

@@ -85,6 +85,25 @@ TEST_F(PipelineLateTest, LateReadingsInOneBatchSeeEachOther) {
   EXPECT_DOUBLE_EQ(total, 4.0);  // the meter's consumption is unchanged by backfilling
 }
 
+// The pipeline asks the store whether an abnormal reading is a redelivery only when the reading is
+// not later than every quarantined one of its meter (issue 12: asking for each made a faulty meter's
+// import quadratic). Redeliveries are still recognised: in order, late, and after a restart.
+TEST_F(PipelineLateTest, RedeliveredAbnormalReadingsAreDuplicatesWhateverTheirOrder) {
+  Submit({{"M1", 900, 10.0, ""}, {"M1", 1800, 9.0, ""}, {"M1", 2700, 8.0, ""}, {"M1", 3600, 12.0, ""}}, "mqtt");
+  ASSERT_EQ(store_->QueryQuarantine("M1", store::TimeRange{}, 0)->size(), 2u);
+  EXPECT_EQ(Submit({{"M1", 2700, 8.0, ""}}, "mqtt").duplicates, 1);  // the newest quarantined one
+  EXPECT_EQ(Submit({{"M1", 1800, 9.0, ""}}, "mqtt").duplicates, 1);  // an older one
+  // Quarantined after the meter's horizon was learned, then redelivered.
+  Submit({{"M1", 4500, 11.0, ""}}, "mqtt");
+  EXPECT_EQ(Submit({{"M1", 4500, 11.0, ""}}, "mqtt").duplicates, 1);
+  // A new process knows no horizon: it asks the store.
+  Pipeline restarted(store_.get(), &clock_, PipelineOptions{});
+  auto again = restarted.Submit({{"M1", 4500, 11.0, ""}}, "mqtt");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->duplicates, 1);
+  EXPECT_EQ(store_->QueryQuarantine("M1", store::TimeRange{}, 0)->size(), 3u);
+}
+
 TEST_F(PipelineLateTest, ALateNullIsQuarantinedAsNull) {
   Submit({{"M1", 900, 10.0, ""}, {"M1", 2700, 13.0, ""}}, "mqtt");
   const SubmitSummary late = Submit({{"M1", 1800, std::nullopt, "E"}});
