@@ -33,20 +33,39 @@ void SubmitSummary::Add(const SubmitSummary& o) {
 }
 
 struct Pipeline::Pending {
+  explicit Pending(uint64_t number) : number(number) {}
+
+  const uint64_t number;                                       // of this Submit (MeterEntry::submit)
   store::IngestBatch batch;
   SubmitSummary* summary = nullptr;                            // of the request being judged
-  std::unordered_map<std::string, MeterEntry> backup;          // entries as before this Submit
-  // This Submit's accepted readings per meter, by ts: value and index in batch.accepted (ordered
-  // maps keep every late reading's neighbour lookup logarithmic, however the rows are ordered).
-  std::unordered_map<std::string, std::map<int64_t, std::pair<double, size_t>>> accepted;
+  // Entries this Submit used, in first-use order: their states are written with the batch, and
+  // a batch that fails forgets them (the next use reloads what the store committed) instead of
+  // copying every entry before it is changed.
+  std::vector<MeterEntry*> used;
   std::unordered_map<std::string, bool> unknown;               // meters found missing in this Submit
-  std::set<std::string> touched;                               // meters whose state this Submit changed
   std::vector<std::string> registered;                         // auto-registered here (in batch.new_meters)
   std::unordered_set<std::string> absent;                      // looked up by Prefetch: not registered
 
-  void Accept(store::StoredReading reading) {
-    accepted[reading.meter_id][reading.ts] = {reading.value, batch.accepted.size()};
+  // This Submit's accepted readings per meter are the entry's `fresh`, ordered by ts: a late
+  // reading's neighbour lookup stays logarithmic however the rows are ordered.
+  void Accept(MeterEntry& entry, store::StoredReading reading) {
+    const MeterEntry::Fresh fresh{reading.ts, reading.value, batch.accepted.size()};
+    auto& list = entry.fresh;
+    if (list.empty() || list.back().ts < fresh.ts) {
+      list.push_back(fresh);
+    } else {
+      auto it = std::lower_bound(list.begin(), list.end(), fresh.ts,
+                                 [](const MeterEntry::Fresh& f, int64_t ts) { return f.ts < ts; });
+      if (it != list.end() && it->ts == fresh.ts) *it = fresh;
+      else list.insert(it, fresh);
+    }
     batch.accepted.push_back(std::move(reading));
+  }
+  static void Forget(MeterEntry& entry, int64_t ts) {
+    auto& list = entry.fresh;
+    auto it = std::lower_bound(list.begin(), list.end(), ts,
+                               [](const MeterEntry::Fresh& f, int64_t t) { return f.ts < t; });
+    if (it != list.end() && it->ts == ts) list.erase(it);
   }
 };
 
@@ -56,8 +75,21 @@ Pipeline::Pipeline(store::Store* store, const Clock* clock, PipelineOptions opti
 // The cached entries as they were before a Submit that failed; meters it registered are forgotten
 // (their registration was part of the batch that did not commit).
 void Pipeline::RollBack(Pending& pending) {
-  for (auto& [id, entry] : pending.backup) meters_[id] = std::move(entry);
+  std::vector<std::string> ids;
+  ids.reserve(pending.used.size());
+  for (const MeterEntry* entry : pending.used) ids.push_back(entry->info.meter_id);
+  for (const std::string& id : ids) meters_.erase(id);
   for (const std::string& id : pending.registered) meters_.erase(id);
+}
+
+Pipeline::MeterEntry* Pipeline::Use(MeterEntry* entry, Pending& pending) {
+  if (entry->submit != pending.number) {
+    entry->submit = pending.number;
+    entry->fresh.clear();
+    entry->touched = false;
+    pending.used.push_back(entry);
+  }
+  return entry;
 }
 
 Status Pipeline::RecordRejected(store::IngestBatch events_only) {
@@ -111,10 +143,7 @@ Status Pipeline::Prefetch(const std::vector<SubmitRequest>& requests, Pending& p
 
 Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pending& pending) {
   auto it = meters_.find(meter_id);
-  if (it != meters_.end()) {
-    if (!pending.backup.count(meter_id)) pending.backup.emplace(meter_id, it->second);
-    return &it->second;
-  }
+  if (it != meters_.end()) return Use(&it->second, pending);
   if (pending.unknown.count(meter_id)) return static_cast<MeterEntry*>(nullptr);
   store::MeterSnapshot snapshot;
   if (!pending.absent.count(meter_id)) {
@@ -140,8 +169,7 @@ Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pendi
   }
   MH_ASSIGN_OR_RETURN(MeterEntry entry, MakeEntry(std::move(snapshot)));
   auto [pos, inserted] = meters_.emplace(meter_id, std::move(entry));
-  pending.backup.emplace(meter_id, pos->second);
-  return &pos->second;
+  return Use(&pos->second, pending);
 }
 
 Status Pipeline::LearnThresholds(MeterEntry& entry, const Pending& pending) {
@@ -154,9 +182,9 @@ Status Pipeline::LearnThresholds(MeterEntry& entry, const Pending& pending) {
                       store_->QueryReadings(id, {peak.from + 1, peak.to}, INT64_MAX));
   for (const auto& s : stored) points.push_back({s.ts, s.value});
   // Readings accepted earlier in this same Submit are not committed yet: add them.
-  if (auto it = pending.accepted.find(id); it != pending.accepted.end()) {
-    for (const auto& [ts, accepted] : it->second) {
-      const vee::Point p{ts, accepted.first};
+  if (entry.submit == pending.number && !entry.fresh.empty()) {
+    for (const MeterEntry::Fresh& accepted : entry.fresh) {
+      const vee::Point p{accepted.ts, accepted.value};
       if (p.ts <= peak.from) {
         if (points.empty() || points.front().ts < p.ts) {
           if (!points.empty() && points.front().ts <= peak.from) points.front() = p;
@@ -204,13 +232,13 @@ Result<bool> Pipeline::IsQuarantineDuplicate(MeterEntry& entry, const Reading& r
   return false;
 }
 
-Result<std::optional<store::StoredReading>> Pipeline::AcceptedAt(const std::string& meter_id, int64_t ts,
+Result<std::optional<store::StoredReading>> Pipeline::AcceptedAt(const MeterEntry& entry, int64_t ts,
                                                                  Pending& pending) {
-  if (auto m = pending.accepted.find(meter_id); m != pending.accepted.end()) {
-    if (auto it = m->second.find(ts); it != m->second.end())
-      return std::optional<store::StoredReading>(pending.batch.accepted[it->second.second]);
-  }
-  return store_->GetReading(meter_id, ts);
+  const auto& fresh = entry.fresh;
+  auto it = std::lower_bound(fresh.begin(), fresh.end(), ts,
+                             [](const MeterEntry::Fresh& f, int64_t t) { return f.ts < t; });
+  if (it != fresh.end() && it->ts == ts) return std::optional<store::StoredReading>(pending.batch.accepted[it->index]);
+  return store_->GetReading(entry.info.meter_id, ts);
 }
 
 // The first accepted value of a reading stays: a different one (a meter's own retry with another
@@ -321,16 +349,19 @@ Status Pipeline::JudgeLate(MeterEntry& entry, const Reading& r, size_t i, const 
     next_row = stored_after.front();
     after = vee::Point{next_row->ts, next_row->value};
   }
-  auto& fresh = pending.accepted[r.meter_id];
+  const auto& fresh = entry.fresh;
   std::optional<size_t> after_in_batch;
-  if (auto it = fresh.lower_bound(r.ts); it != fresh.begin()) {
+  auto earlier = [](const MeterEntry::Fresh& f, int64_t t) { return f.ts < t; };
+  if (auto it = std::lower_bound(fresh.begin(), fresh.end(), r.ts, earlier); it != fresh.begin()) {
     auto prev = std::prev(it);
-    if (!before || prev->first > before->ts) before = vee::Point{prev->first, prev->second.first};
+    if (!before || prev->ts > before->ts) before = vee::Point{prev->ts, prev->value};
   }
-  if (auto it = fresh.upper_bound(r.ts); it != fresh.end()) {
-    if (!after || it->first <= after->ts) {
-      after = vee::Point{it->first, it->second.first};
-      after_in_batch = it->second.second;
+  if (auto it = std::upper_bound(fresh.begin(), fresh.end(), r.ts,
+                                 [](int64_t t, const MeterEntry::Fresh& f) { return t < f.ts; });
+      it != fresh.end()) {
+    if (!after || it->ts <= after->ts) {
+      after = vee::Point{it->ts, it->value};
+      after_in_batch = it->index;
     }
   }
   const double v = *r.value;
@@ -350,7 +381,7 @@ Status Pipeline::JudgeLate(MeterEntry& entry, const Reading& r, size_t i, const 
   late.consumption = before ? v - before->value : 0.0;
   late.source = source;
   late.quality = quality && i < quality->size() ? (*quality)[i] : std::string();
-  pending.Accept(std::move(late));
+  pending.Accept(entry, std::move(late));
   if (after) {
     // The reading after now follows this one: its consumption shrinks by what this one took.
     if (after_in_batch) {
@@ -359,7 +390,7 @@ Status Pipeline::JudgeLate(MeterEntry& entry, const Reading& r, size_t i, const 
     } else if (next_row) {
       store::StoredReading rewritten = *next_row;
       rewritten.consumption = rewritten.value - v;
-      pending.Accept(std::move(rewritten));
+      pending.Accept(entry, std::move(rewritten));
     }
   }
   ++summary.accepted;
@@ -395,7 +426,7 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
   const int64_t latest = now + options_.max_future_s + entry->params.interval_s;
   if (r.ts > latest) return RejectFuture(r, i, source, latest, pending);
 
-  pending.touched.insert(r.meter_id);
+  entry->touched = true;
   vee::MeterState& st = entry->state;
 
   // Redelivery (MQTT after a crash, a retried POST), a retry, a relay: a reading at or before p.
@@ -406,7 +437,7 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
       ++pending.summary->duplicates;
       return Status::Ok();
     }
-    MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, AcceptedAt(r.meter_id, r.ts, pending));
+    MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, AcceptedAt(*entry, r.ts, pending));
     if (stored) {
       if (r.value && *r.value == stored->value) {
         ++pending.summary->duplicates;
@@ -449,7 +480,7 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
     s.consumption = j.consumption;
     s.source = source;
     if (quality && i < quality->size()) s.quality = (*quality)[i];
-    pending.Accept(std::move(s));
+    pending.Accept(*entry, std::move(s));
     ++pending.summary->accepted;
   }
 
@@ -469,7 +500,7 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
     pending.batch.events.push_back(std::move(ev));
     if (reset.requarantined) {
       pending.batch.remove_accepted.push_back({r.meter_id, reset.requarantined->ts, ""});
-      pending.accepted[r.meter_id].erase(reset.requarantined->ts);
+      Pending::Forget(*entry, reset.requarantined->ts);
       Quarantine(*entry,
                  {r.meter_id, reset.requarantined->ts, reset.requarantined->value, "", Verdict::kSudden,
                   "re-judged: " + reset.detail, source, now},
@@ -482,7 +513,7 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
       re.value = pt.value;
       re.consumption = consumption;
       re.source = source;
-      pending.Accept(std::move(re));
+      pending.Accept(*entry, std::move(re));
       pending.batch.remove_quarantined.push_back({r.meter_id, pt.ts, ""});
     }
     // The re-judged series ends at the current reading: check its period now.
@@ -532,15 +563,14 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAll(const std::vector<SubmitR
 
 Result<std::vector<SubmitSummary>> Pipeline::SubmitAllLocked(const std::vector<SubmitRequest>& requests) {
   if (cancelled_) return Unavailable("ingest is shutting down");
-  Pending pending;
+  Pending pending(++submits_);
   pending.batch.deferred = options_.deferred_commits;
   std::vector<SubmitSummary> summaries(requests.size());
   // Sized once for the whole Submit: a time-ordered fleet batch names as many meters as readings.
   size_t readings_in = 0;
   for (const SubmitRequest& r : requests) readings_in += r.readings->size();
   pending.batch.accepted.reserve(readings_in);
-  pending.accepted.reserve(readings_in);
-  pending.backup.reserve(readings_in);
+  pending.used.reserve(readings_in);
   MH_RETURN_IF_ERROR(Prefetch(requests, pending));
   const int64_t now = clock_->NowSeconds();
   size_t total = 0;
@@ -558,8 +588,8 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAllLocked(const std::vector<S
     }
   }
 
-  for (const auto& id : pending.touched) {
-    pending.batch.states.push_back({id, meters_.at(id).state.Encode()});
+  for (const MeterEntry* entry : pending.used) {
+    if (entry->touched) pending.batch.states.push_back({entry->info.meter_id, entry->state.Encode()});
   }
 
   auto t0 = std::chrono::steady_clock::now();
@@ -592,7 +622,7 @@ Result<store::StoredReading> Pipeline::Correct(const Correction& c) {
   std::lock_guard<std::mutex> lock(mu_);
   if (cancelled_) return Unavailable("ingest is shutting down");
   if (!std::isfinite(c.value)) return InvalidArgument("a corrected value must be a finite number");
-  Pending pending;
+  Pending pending(++submits_);
   SubmitSummary summary;
   pending.summary = &summary;
   MH_ASSIGN_OR_RETURN(MeterEntry * entry, Entry(c.meter_id, pending));
@@ -633,17 +663,16 @@ Result<store::StoredReading> Pipeline::Correct(const Correction& c) {
   revised.version = stored->version + 1;
   revised.estimated = false;
   if (!c.quality.empty()) revised.quality = c.quality;
-  pending.Accept(revised);
+  pending.Accept(*entry, revised);
   if (!after.empty()) {
     store::StoredReading next = after.front();
     next.consumption = next.value - c.value;
-    pending.Accept(std::move(next));
+    pending.Accept(*entry, std::move(next));
   }
   // The register now reads the corrected value: p follows when it was p.
   vee::MeterState& st = entry->state;
   if (st.last && st.last->ts == c.ts) {
     st.last->value = c.value;
-    pending.touched.insert(c.meter_id);
     pending.batch.states.push_back({c.meter_id, st.Encode()});
   }
   store::ReadingEvent ev;

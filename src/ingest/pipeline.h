@@ -123,6 +123,17 @@ class Pipeline {
     // No quarantined reading of this meter is stored later than this (unset = not known yet). It
     // only ever errs high (a rolled-back batch), which costs a store query, never a wrong answer.
     std::optional<int64_t> quarantine_horizon;
+
+    // Scratch of the Submit numbered `submit` (stale, and reset on first use, otherwise): kept in
+    // the entry so judging a fleet's batch allocates nothing per meter.
+    struct Fresh {
+      int64_t ts;
+      double value;
+      size_t index;  // in the batch's accepted readings
+    };
+    uint64_t submit = 0;
+    std::vector<Fresh> fresh;  // accepted in this Submit, by ts
+    bool touched = false;      // this Submit changed the state
   };
   struct Pending;  // per-Submit scratch
 
@@ -133,6 +144,8 @@ class Pipeline {
   // Keeps a reading in the quarantine with this batch; the meter's horizon moves up to it.
   static void Quarantine(MeterEntry& entry, store::QuarantinedReading q, Pending& pending);
   Result<MeterEntry*> Entry(const std::string& meter_id, Pending& pending);
+  // Marks an entry as used by this Submit (its scratch reset the first time).
+  static MeterEntry* Use(MeterEntry* entry, Pending& pending);
   void RollBack(Pending& pending);
   Result<MeterEntry> MakeEntry(store::MeterSnapshot snapshot);
   Status Prefetch(const std::vector<SubmitRequest>& requests, Pending& pending);
@@ -141,7 +154,7 @@ class Pipeline {
   // later than everything the meter has there.
   Result<bool> IsQuarantineDuplicate(MeterEntry& entry, const Reading& r);
   // The accepted reading of meter_id at ts: this Submit's, else the store's.
-  Result<std::optional<store::StoredReading>> AcceptedAt(const std::string& meter_id, int64_t ts, Pending& pending);
+  Result<std::optional<store::StoredReading>> AcceptedAt(const MeterEntry& entry, int64_t ts, Pending& pending);
   Status RecordConflict(const Reading& r, const store::StoredReading& stored, const std::string& source,
                         Pending& pending);
   Status RejectFuture(const Reading& r, size_t index, const std::string& source, int64_t limit, Pending& pending);
@@ -156,6 +169,7 @@ class Pipeline {
   std::atomic<bool> cancelled_{false};
   std::mutex mu_;  // serialises Submit: one writer keeps every meter's readings in order
   std::unordered_map<std::string, MeterEntry> meters_;  // guarded by mu_; authoritative cache
+  uint64_t submits_ = 0;                                 // guarded by mu_; numbers each Submit
   PipelineCounters counters_;
 };
 
