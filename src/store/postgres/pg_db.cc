@@ -216,6 +216,11 @@ bool Connection::in_transaction() const { return PQtransactionStatus(conn_) != P
 Status Connection::Transaction(const std::function<Status()>& body) {
   MH_RETURN_IF_ERROR(Exec("BEGIN", "begin"));
   Status status = body();
+  // A statement that failed inside aborts the transaction, and COMMIT would then quietly roll
+  // back (it "succeeds" with the tag ROLLBACK): a body that ignored an error must not look saved.
+  if (status.ok() && PQtransactionStatus(conn_) == PQTRANS_INERROR) {
+    status = Internal("postgres " + area_ + ": a statement of the transaction failed; nothing of it was written");
+  }
   if (status.ok()) status = Exec("COMMIT", "commit");
   if (!status.ok() && in_transaction()) (void)Exec("ROLLBACK", "rollback");
   return status;

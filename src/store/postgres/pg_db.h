@@ -93,7 +93,7 @@ class Connection {
   Result<Rows> Query(std::string_view sql, const Params& params, std::string_view operation);
 
   // BEGIN, `body`, COMMIT — ROLLBACK when `body` or the commit fails (the body's Status is
-  // returned). Not nestable.
+  // returned), or when a statement in it failed even if `body` ignored that. Not nestable.
   Status Transaction(const std::function<Status()>& body);
   bool in_transaction() const;
 

@@ -71,6 +71,13 @@ TEST_F(PgDbTest, TransactionsCommitOrRollBackAsTheBodySays) {
   EXPECT_EQ(failed.message(), "changed my mind");
   EXPECT_FALSE(db_->in_transaction());
   ASSERT_TRUE(db_->Transaction([&] { return db_->Run(kInsert, Params().Text("y").Int(2).Null().Null()).status(); }).ok());
+  Status ignored = db_->Transaction([&] {
+    (void)db_->Run(kInsert, Params().Text("z").Int(3).Null().Null());
+    (void)db_->Run(kInsert, Params().Text("y").Int(2).Null().Null());  // fails: the transaction is aborted
+    return Status::Ok();                                                // and the body ignores it
+  });
+  EXPECT_FALSE(ignored.ok());
+  EXPECT_FALSE(db_->in_transaction());
   Result<Rows> n = db_->Query("SELECT count(*), max(k) FROM t", Params(), "count");
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(n->Int(0, 0), 1);
