@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,6 +67,18 @@ int WaitExit(pid_t pid, std::chrono::seconds timeout) {
   return -1;
 }
 
+// The first directory above `dir` that `user` cannot enter (its files are out of the server's
+// reach), or "".
+std::string Unreachable(const std::string& dir, const passwd& user) {
+  std::error_code ec;
+  for (fs::path p = fs::absolute(dir, ec).parent_path(); !p.empty(); p = p.parent_path()) {
+    struct stat st{};
+    if (::stat(p.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0 && st.st_uid != user.pw_uid) return p.string();
+    if (p == p.root_path()) break;
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string FindPostgresBinaries() {
@@ -100,8 +113,13 @@ Status LocalPostgres::Start(const std::string& dir, const std::string& superuser
   if (ec) return InvalidArgument("cannot create " + dir + ": " + ec.message());
   const passwd* user = ServerUser();
   if (::geteuid() == 0 && user == nullptr) return FailedPrecondition("running as root and no unprivileged user to run PostgreSQL");
-  if (user != nullptr && ::chown(dir.c_str(), user->pw_uid, user->pw_gid) != 0)
-    return Internal("cannot give " + dir + " to user " + user->pw_name);
+  if (user != nullptr) {
+    if (::chown(dir.c_str(), user->pw_uid, user->pw_gid) != 0) return Internal("cannot give " + dir + " to user " + user->pw_name);
+    if (std::string blocked = Unreachable(dir, *user); !blocked.empty()) {
+      return FailedPrecondition("PostgreSQL runs as user " + std::string(user->pw_name) + ", who cannot enter " + blocked +
+                                " (above " + dir + "): use a directory others may enter, e.g. TMPDIR=/tmp");
+    }
+  }
   log_path_ = dir + "/postgres.log";
   const std::string data = dir + "/data";
   if (!fs::exists(data + "/PG_VERSION")) {
