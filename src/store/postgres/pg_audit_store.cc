@@ -107,21 +107,21 @@ class PostgresAuditStore final : public AuditStore {
 
   Status PutSegments(const AuditSegments& s) override {
     std::lock_guard lock(mu_);
-    return Run(kPutSegments, Params().Text(s.meter_id).Bytes(s.fixed_image).Bytes(s.dynamic_text).Bytes(s.compare_text).Int(s.received_at),
+    return db_->Run(kPutSegments, Params().Text(s.meter_id).Bytes(s.fixed_image).Bytes(s.dynamic_text).Bytes(s.compare_text).Int(s.received_at),
                "store segments of " + s.meter_id)
         .status();
   }
 
   Result<std::optional<AuditSegments>> GetSegments(const std::string& meter_id) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kGetSegments, Params().Text(meter_id), "read segments of " + meter_id));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kGetSegments, Params().Text(meter_id), "read segments of " + meter_id));
     if (r.empty()) return std::optional<AuditSegments>();
     return std::optional<AuditSegments>(AuditSegments{meter_id, r.Bytes(0, 0), r.Bytes(0, 1), r.Bytes(0, 2), r.Int(0, 3)});
   }
 
   Result<std::vector<std::string>> MetersWithSegments() override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kMetersWithSegments, Params(), "list meters"));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kMetersWithSegments, Params(), "list meters"));
     return Column(r);
   }
 
@@ -130,12 +130,12 @@ class PostgresAuditStore final : public AuditStore {
     Params p;
     p.Text(m.meter_id).Text(m.user_attribute).Text(m.region).Int(m.commissioned_at).Int(m.silent_misses);
     p.Int(m.cycle_d).Int(m.cycle_from).Int(m.cycle_sent_at);
-    return Run(kPutMeter, p, "store audited meter " + m.meter_id).status();
+    return db_->Run(kPutMeter, p, "store audited meter " + m.meter_id).status();
   }
 
   Result<std::optional<AuditMeterRow>> GetMeter(const std::string& meter_id) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kGetMeter, Params().Text(meter_id), "read audited meter " + meter_id));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kGetMeter, Params().Text(meter_id), "read audited meter " + meter_id));
     if (r.empty()) return std::optional<AuditMeterRow>();
     return std::optional<AuditMeterRow>(AuditMeterRow{meter_id, r.Text(0, 0), r.Text(0, 1), r.Int(0, 2),
                                                       static_cast<int>(r.Int(0, 3)), static_cast<int>(r.Int(0, 4)),
@@ -144,7 +144,7 @@ class PostgresAuditStore final : public AuditStore {
 
   Result<std::vector<std::string>> MetersInRegion(const std::string& region) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kMetersInRegion, Params().Text(region), "list the meters of region " + region));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kMetersInRegion, Params().Text(region), "list the meters of region " + region));
     return Column(r);
   }
 
@@ -153,13 +153,13 @@ class PostgresAuditStore final : public AuditStore {
     Params p;
     p.Text(r.meter_id).Int(r.audited_at).Text(r.trigger).Bool(r.pass).Text(json(r.alarms).dump()).Text(json(r.reasons).dump());
     p.Text(r.order_id).Text(r.segments).Bool(r.silent).Text(json(r.notes).dump());
-    MH_ASSIGN_OR_RETURN(Rows id, Run(kAddResult, p, "store a result of " + r.meter_id));
+    MH_ASSIGN_OR_RETURN(Rows id, db_->Run(kAddResult, p, "store a result of " + r.meter_id));
     return id.Int(0, 0);
   }
 
   Result<std::vector<AuditResultRow>> Results(const std::string& meter_id, int limit) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows rows, Run(kResults, Params().Text(meter_id).Int(limit), "read results"));
+    MH_ASSIGN_OR_RETURN(Rows rows, db_->Run(kResults, Params().Text(meter_id).Int(limit), "read results"));
     std::vector<AuditResultRow> out;
     for (int i = 0; i < rows.size(); ++i) {
       AuditResultRow r;
@@ -184,12 +184,12 @@ class PostgresAuditStore final : public AuditStore {
     Params p;
     p.Text(o.id).Text(o.meter_id).Int(o.created_at).Text(o.priority).Text(o.summary).Text(o.content);
     p.Text(o.state).Int(o.attempts).Text(o.last_error);
-    return Run(kPutOrder, p, "store order " + o.id).status();
+    return db_->Run(kPutOrder, p, "store order " + o.id).status();
   }
 
   Result<std::optional<InspectionOrderRow>> GetOrder(const std::string& id) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kGetOrder, Params().Text(id), "read order " + id));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kGetOrder, Params().Text(id), "read order " + id));
     std::vector<InspectionOrderRow> orders = OrdersOf(r);
     if (orders.empty()) return std::optional<InspectionOrderRow>();
     return std::optional<InspectionOrderRow>(orders[0]);
@@ -197,17 +197,11 @@ class PostgresAuditStore final : public AuditStore {
 
   Result<std::vector<InspectionOrderRow>> Orders(const std::string& state, int limit) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kOrders, Params().Text(state).Int(limit), "read orders"));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kOrders, Params().Text(state).Int(limit), "read orders"));
     return OrdersOf(r);
   }
 
  private:
-  Result<Rows> Run(const Statement& s, const Params& p, const std::string& operation) {
-    Result<Rows> r = db_->Run(s, p);
-    if (!r.ok()) return r.status().WithContext(operation);
-    return r;
-  }
-
   std::mutex mu_;
   std::unique_ptr<pg::Connection> db_;  // guarded by mu_
 };

@@ -87,6 +87,12 @@ class Connection {
   Status Prepare(const std::vector<Statement>& statements);
   // Runs a prepared statement.
   Result<Rows> Run(const Statement& statement, const Params& params = Params());
+  // The same, an error also saying what it was for ("store order X: postgres ...").
+  Result<Rows> Run(const Statement& statement, const Params& params, const std::string& context) {
+    Result<Rows> r = Run(statement, params);
+    if (!r.ok()) return r.status().WithContext(context);
+    return r;
+  }
   // Runs SQL text (one or several statements, no parameters); `operation` names it in errors.
   Status Exec(std::string_view sql, std::string_view operation);
   // Runs SQL text with parameters once (not prepared).

@@ -126,8 +126,8 @@ class PostgresWaterStore final : public WaterStore {
     // code of ANOTHER terminal is a conflict (UNIQUE). Inside a Batch a savepoint keeps the
     // conflict from aborting the batch's transaction; outside, a transaction of its own.
     auto put = [&]() -> Status {
-      MH_RETURN_IF_ERROR(Run(kDeletePair, Params().Text(p.terminal_id), "put pair").status());
-      return Run(kInsertPair, Params().Text(p.terminal_id).Text(p.feature_code).Text(p.flowmeter_id).Text(p.phone).Int(p.updated_at),
+      MH_RETURN_IF_ERROR(db_->Run(kDeletePair, Params().Text(p.terminal_id), "put pair").status());
+      return db_->Run(kInsertPair, Params().Text(p.terminal_id).Text(p.feature_code).Text(p.flowmeter_id).Text(p.phone).Int(p.updated_at),
                  "put pair")
           .status();
     };
@@ -148,14 +148,14 @@ class PostgresWaterStore final : public WaterStore {
 
   Result<std::optional<WaterPairRecord>> GetPair(const std::string& terminal_id) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kGetPair, Params().Text(terminal_id), "get pair"));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kGetPair, Params().Text(terminal_id), "get pair"));
     if (r.empty()) return std::optional<WaterPairRecord>();
     return std::optional<WaterPairRecord>(PairAt(r, 0));
   }
 
   Result<std::vector<WaterPairRecord>> ListPairs() override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kListPairs, Params(), "list pairs"));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kListPairs, Params(), "list pairs"));
     std::vector<WaterPairRecord> out;
     for (int i = 0; i < r.size(); ++i) out.push_back(PairAt(r, i));
     return out;
@@ -165,14 +165,14 @@ class PostgresWaterStore final : public WaterStore {
     std::lock_guard lock(mu_);
     Params p;
     p.Text(f.feature_code).Text(f.device_id).Text(f.kind).Bool(f.relayed).Int(f.start).Int(f.end).Int(f.received_at).Bytes(f.payload);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kAddFrame, p, "add frame"));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kAddFrame, p, "add frame"));
     return r.Int(0, 0);
   }
 
   Result<std::vector<WaterFrameRecord>> ListFrames(const std::string& feature_code, const std::string& device_id, int64_t from,
                                                    int64_t to) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kListFrames, Params().Text(feature_code).Text(device_id).Int(from).Int(to), "list frames"));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kListFrames, Params().Text(feature_code).Text(device_id).Int(from).Int(to), "list frames"));
     std::vector<WaterFrameRecord> out;
     for (int i = 0; i < r.size(); ++i) {
       WaterFrameRecord f;
@@ -195,7 +195,7 @@ class PostgresWaterStore final : public WaterStore {
     Params p;
     p.Text(w.feature_code).Int(w.window_start).Int(w.window_s).Text(w.verdict).Text(w.form).Int(w.pairs).Text(w.parameters);
     p.Text(w.reason).Int(w.checked_at);
-    return Run(kPutWindow, p, "put window").status();
+    return db_->Run(kPutWindow, p, "put window").status();
   }
 
   Result<std::vector<WaterWindowRecord>> ListWindows(const std::string& feature_code, int64_t limit) override {
@@ -207,7 +207,7 @@ class PostgresWaterStore final : public WaterStore {
     } else {
       p.Null();  // LIMIT NULL: all
     }
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kListWindows, p, "list windows"));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kListWindows, p, "list windows"));
     std::vector<WaterWindowRecord> out;
     for (int i = 0; i < r.size(); ++i) {
       WaterWindowRecord w;
@@ -230,19 +230,19 @@ class PostgresWaterStore final : public WaterStore {
     Params p;
     p.Text(c.command_id).Text(c.feature_code).Text(c.terminal_id).Text(c.source).Int(c.issued_at).Int(c.expires_at);
     p.Text(c.correction).Text(c.status).Int(c.acked_at);
-    return Run(kPutCommand, p, "put command").status();
+    return db_->Run(kPutCommand, p, "put command").status();
   }
 
   Result<std::optional<WaterCommandRecord>> GetCommand(const std::string& command_id) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kGetCommand, Params().Text(command_id), "get command"));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kGetCommand, Params().Text(command_id), "get command"));
     if (r.empty()) return std::optional<WaterCommandRecord>();
     return std::optional<WaterCommandRecord>(CommandAt(r, 0));
   }
 
   Result<std::vector<WaterCommandRecord>> ListCommands(const std::string& feature_code) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kListCommands, Params().Text(feature_code), "list commands"));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kListCommands, Params().Text(feature_code), "list commands"));
     std::vector<WaterCommandRecord> out;
     for (int i = 0; i < r.size(); ++i) out.push_back(CommandAt(r, i));
     return out;
@@ -250,13 +250,13 @@ class PostgresWaterStore final : public WaterStore {
 
   Result<int64_t> AppendHistory(const WaterHistoryRecord& h) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kAppendHistory, Params().Text(h.feature_code).Int(h.at).Text(h.event).Text(h.detail), "append history"));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kAppendHistory, Params().Text(h.feature_code).Int(h.at).Text(h.event).Text(h.detail), "append history"));
     return r.Int(0, 0);
   }
 
   Result<std::vector<WaterHistoryRecord>> ListHistory(const std::string& feature_code) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kListHistory, Params().Text(feature_code), "list history"));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kListHistory, Params().Text(feature_code), "list history"));
     std::vector<WaterHistoryRecord> out;
     for (int i = 0; i < r.size(); ++i) out.push_back({r.Int(i, 0), r.Text(i, 1), r.Int(i, 2), r.Text(i, 3), r.Text(i, 4)});
     return out;
@@ -264,7 +264,7 @@ class PostgresWaterStore final : public WaterStore {
 
   Result<int64_t> AddWorkOrder(const WaterWorkOrderRecord& o) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kAddWorkOrder,
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kAddWorkOrder,
                                     Params().Text(o.feature_code).Text(o.terminal_id).Text(o.reason).Int(o.opened_at).Text(
                                         o.status.empty() ? "open" : o.status),
                                     "add work order"));
@@ -273,14 +273,14 @@ class PostgresWaterStore final : public WaterStore {
 
   Status SetWorkOrderStatus(int64_t id, const std::string& status) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kSetWorkOrderStatus, Params().Int(id).Text(status), "set work order status"));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kSetWorkOrderStatus, Params().Int(id).Text(status), "set work order status"));
     if (r.affected() == 0) return NotFound("no work order " + std::to_string(id));
     return Status::Ok();
   }
 
   Result<std::vector<WaterWorkOrderRecord>> ListWorkOrders(const std::string& status) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kListWorkOrders, Params().Text(status), "list work orders"));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kListWorkOrders, Params().Text(status), "list work orders"));
     std::vector<WaterWorkOrderRecord> out;
     for (int i = 0; i < r.size(); ++i) out.push_back({r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Text(i, 3), r.Int(i, 4), r.Text(i, 5)});
     return out;
@@ -288,7 +288,7 @@ class PostgresWaterStore final : public WaterStore {
 
   Result<int64_t> AddPhoto(const WaterPhotoRecord& p) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kAddPhoto,
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kAddPhoto,
                                     Params().Text(p.terminal_id).Int(p.taken_at).Text(p.value).Text(p.unreadable).Text(p.outcome).Int(
                                         p.received_at),
                                     "add photo"));
@@ -297,7 +297,7 @@ class PostgresWaterStore final : public WaterStore {
 
   Result<std::vector<WaterPhotoRecord>> ListPhotos(const std::string& terminal_id) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kListPhotos, Params().Text(terminal_id), "list photos"));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kListPhotos, Params().Text(terminal_id), "list photos"));
     std::vector<WaterPhotoRecord> out;
     for (int i = 0; i < r.size(); ++i) {
       out.push_back({r.Int(i, 0), r.Text(i, 1), r.Int(i, 2), r.Text(i, 3), r.Text(i, 4), r.Text(i, 5), r.Int(i, 6)});
@@ -307,12 +307,12 @@ class PostgresWaterStore final : public WaterStore {
 
   Status PutCaseState(const WaterCaseStateRecord& c) override {
     std::lock_guard lock(mu_);
-    return Run(kPutCaseState, Params().Text(c.feature_code).Text(c.state).Int(c.updated_at), "put case state").status();
+    return db_->Run(kPutCaseState, Params().Text(c.feature_code).Text(c.state).Int(c.updated_at), "put case state").status();
   }
 
   Result<std::optional<WaterCaseStateRecord>> GetCaseState(const std::string& feature_code) override {
     std::lock_guard lock(mu_);
-    MH_ASSIGN_OR_RETURN(Rows r, Run(kGetCaseState, Params().Text(feature_code), "get case state"));
+    MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kGetCaseState, Params().Text(feature_code), "get case state"));
     if (r.empty()) return std::optional<WaterCaseStateRecord>();
     return std::optional<WaterCaseStateRecord>(WaterCaseStateRecord{r.Text(0, 0), r.Text(0, 1), r.Int(0, 2)});
   }
@@ -338,12 +338,6 @@ class PostgresWaterStore final : public WaterStore {
   }
 
  private:
-  Result<Rows> Run(const Statement& s, const Params& p, const std::string& operation) {
-    Result<Rows> r = db_->Run(s, p);
-    if (!r.ok()) return r.status().WithContext(operation);
-    return r;
-  }
-
   // Recursive: a Batch holds it for its whole body, whose calls take it again.
   std::recursive_mutex mu_;
   int batch_depth_ = 0;        // guarded by mu_
