@@ -8,12 +8,12 @@
 #include <string>
 #include <utility>
 
+#include "base/loopback.h"
 #include "base/status.h"
 
 namespace mh::app {
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-int FreeLoopbackPort();
+using mh::FreeLoopbackPort;
 
 class LocalBroker {
  public:
