@@ -479,6 +479,8 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
     s.value = *r.value;
     s.consumption = j.consumption;
     s.source = source;
+    // Later than p, the meter's newest accepted reading: nothing is stored at its ts.
+    s.known_absent = previous_p && r.ts > previous_p->ts;
     if (quality && i < quality->size()) s.quality = (*quality)[i];
     pending.Accept(*entry, std::move(s));
     ++pending.summary->accepted;

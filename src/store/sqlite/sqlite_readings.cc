@@ -292,7 +292,10 @@ Status PackedReadings::Stage(Connection& db, const IngestBatch& batch, StagedRea
     MH_ASSIGN_OR_RETURN(c.entry.quality, LabelForWrite(db, r.quality, staged));
     c.entry.version = std::max<uint32_t>(1, r.version);
     c.entry.flags = r.estimated ? readings::kEstimated : 0;
-    MH_ASSIGN_OR_RETURN(bool existed, exists(key, r.ts));
+    bool existed = false;
+    if (!r.known_absent) {
+      MH_ASSIGN_OR_RETURN(existed, exists(key, r.ts));
+    }
     const int64_t op = existed ? kUpsertExisting : kUpsertNew;
     MH_RETURN_IF_ERROR(log(key, c.entry, op, &c.seq));
     c.delta = DeltaOf(op);
