@@ -222,5 +222,18 @@ TEST_F(TlsTest, MqttClientCertificateRequiredByTheBroker) {
   EXPECT_FALSE(anonymous.Connect(broker.port()));
 }
 
+// `meterhub demo --tls`: its own broker and API on TLS with a CA it made; its devices get through.
+TEST_F(TlsTest, DemoRunsOnTls) {
+  if (app::FindMosquitto().empty()) GTEST_SKIP() << "mosquitto not installed (apt-get install mosquitto)";
+  auto r = testing::RunCommand(testing::MeterhubBinary() + " demo --tls --meters 10 --days 2 --peak-days 1 --exit-after-replay" +
+                               " --audit-meters 2 --water-meters 2 --listen 127.0.0.1:0 --dir " + (dir_ / "demo"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("HTTP API:   https://127.0.0.1:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("over TLS"), std::string::npos);
+  EXPECT_NE(r.output.find("still queued in the broker: 0\n"), std::string::npos) << r.output;
+  EXPECT_TRUE(testing::Exists(dir_ / "demo/tls/ca.pem"));
+  EXPECT_NE(testing::ReadFile(dir_ / "demo/broker/mosquitto.conf").find("certfile "), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mh

@@ -305,7 +305,8 @@ void MqttIngest::IoLoop(size_t index, size_t stride) {
       if ((fds[i].revents & (POLLIN | POLLERR | POLLHUP)) == 0) continue;
       const int rc = mosquitto_loop_read(s->mosq, 1);
       if (rc != MOSQ_ERR_SUCCESS) {
-        Cut(*s, std::string("connection lost (") + mosquitto_strerror(rc) + ")");
+        Cut(*s, std::string("connection lost (") + mosquitto_strerror(rc) +
+                    (rc == MOSQ_ERR_TLS ? " — does the broker's certificate chain to mqtt.tls_ca, for this host name?" : "") + ")");
         continue;
       }
       if (!s->inbox.empty()) read.push_back(s);
