@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  libssl-dev libsqlite3-dev sqlite3 zlib1g-dev
+  libssl-dev libsqlite3-dev sqlite3 zlib1g-dev libarchive-dev
   libmosquitto-dev mosquitto mosquitto-clients
   nlohmann-json3-dev libcpp-httplib-dev libtomlplusplus-dev libcli11-dev libre2-dev
   libmicrohttpd-dev libfmt-dev libspdlog-dev libcurl4-openssl-dev prometheus-cpp-dev
