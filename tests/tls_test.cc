@@ -232,6 +232,10 @@ TEST_F(TlsTest, DemoRunsOnTls) {
   EXPECT_NE(r.output.find("over TLS"), std::string::npos);
   EXPECT_NE(r.output.find("still queued in the broker: 0\n"), std::string::npos) << r.output;
   EXPECT_TRUE(testing::Exists(dir_ / "demo/tls/ca.pem"));
+  // Without --tls the demo keeps to loopback.
+  auto plain = testing::RunCommand(testing::MeterhubBinary() + " demo --meters 1 --listen 0.0.0.0:0 --dir " + (dir_ / "demo2"));
+  EXPECT_EQ(plain.exit_code, 2) << plain.output;
+  EXPECT_NE(plain.output.find("add --tls"), std::string::npos) << plain.output;
   EXPECT_NE(testing::ReadFile(dir_ / "demo/broker/mosquitto.conf").find("certfile "), std::string::npos);
 }
 

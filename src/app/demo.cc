@@ -100,6 +100,12 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   for (const char* f : {"meterhub.db", "meterhub.db-wal", "meterhub.db-shm"}) fs::remove(fs::path(args.dir) / f, ec);
   fs::remove_all(fs::path(args.dir) / "broker", ec);
 
+  // The daemon serves plain HTTP on loopback only (tls_setup.h); the demo has no config file to
+  // allow it elsewhere, so say what does.
+  if (api::HttpOptions listen; !args.tls && api::ParseListenAddress(args.listen, &listen).ok() && !IsLoopbackHost(listen.host)) {
+    err << "demo: --listen " << args.listen << " is not a loopback address: add --tls to serve HTTPS there\n";
+    return 2;
+  }
   LocalBroker broker;
   // --tls: a CA made for this run signs the broker's and the API's certificate; the simulated
   // devices and API clients trust only it. Its key is never written down.
