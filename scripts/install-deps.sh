@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  libssl-dev libsqlite3-dev sqlite3 zlib1g-dev
+  libssl-dev libsqlite3-dev sqlite3 zlib1g-dev libarchive-dev
   postgresql-15 libpq-dev
   libmosquitto-dev mosquitto mosquitto-clients
   nlohmann-json3-dev libcpp-httplib-dev libtomlplusplus-dev libcli11-dev libre2-dev

@@ -39,6 +39,9 @@ struct Config {
     std::string metrics_token;            // set: /metrics needs "Authorization: Bearer <it>"
     std::string session_ttl = "12h";      // a dashboard login lasts this long
     std::string web_root;                 // the built dashboard; empty = "web" beside the binary
+    std::string tls_cert;                 // PEM certificate (chain) file; with tls_key: HTTPS only
+    std::string tls_key;                  // PEM private key file
+    bool allow_plaintext = false;         // plain HTTP on a non-loopback address (else refused)
   } http;
   struct Mqtt {
     std::string broker = "127.0.0.1:1883";  // empty = no MQTT ingestion
@@ -46,6 +49,9 @@ struct Config {
     int connections = 8;                  // subscriber connections sharing the 64 shards
     std::string username;
     std::string password;
+    std::string tls_ca;                   // CA file (PEM) the broker's certificate must chain to; set = TLS
+    std::string tls_cert;                 // client certificate file (PEM), for brokers that ask for one
+    std::string tls_key;                  // its private key file (PEM)
   } mqtt;
   struct Ingest {
     bool auto_register = false;           // readings of unknown meters: register (true) or reject

@@ -28,6 +28,14 @@ class LocalBroker {
     password_file_ = std::move(password_file);
     acl_file_ = std::move(acl_file);
   }
+  // Before Start: the listener speaks TLS only, with this certificate and key (PEM files), signed
+  // by the CA in `ca_file`. With `require_client_certificate`, clients must show one the CA signed.
+  void SetTlsFiles(std::string ca_file, std::string cert_file, std::string key_file, bool require_client_certificate = false) {
+    tls_ca_ = std::move(ca_file);
+    tls_cert_ = std::move(cert_file);
+    tls_key_ = std::move(key_file);
+    require_client_cert_ = require_client_certificate;
+  }
   // Starts mosquitto in `dir` (config, log, persistence there) and waits until it accepts.
   Status Start(const std::string& dir, int port = 0);
   void Stop();
@@ -43,6 +51,8 @@ class LocalBroker {
   int port_ = 0;
   std::string log_path_;
   std::string password_file_, acl_file_;
+  std::string tls_ca_, tls_cert_, tls_key_;
+  bool require_client_cert_ = false;
 };
 
 // Finds the mosquitto binary (/usr/sbin/mosquitto or on PATH); empty when not installed.

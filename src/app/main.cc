@@ -223,6 +223,7 @@ int main(int argc, char** argv) {
   demo->add_option("--duration", demo_args.duration_s, "stop after this many seconds (0 = at Ctrl-C)");
   demo->add_flag("--exit-after-replay", demo_args.exit_after_replay, "stop once the simulated days are replayed");
   demo->add_option("--speed", demo_args.speed, "after the replay: simulated seconds per second")->check(CLI::Range(1.0, 1e7));
+  demo->add_flag("--tls", demo_args.tls, "broker and API on TLS with a throw-away CA (<dir>/tls/ca.pem)");
   demo->add_option("--dir", demo_args.dir, "work directory (database, broker, ground truth)");
   demo->add_option("--listen", demo_args.listen, "HTTP API address (a free port if taken)");
   demo->add_option("--seed", demo_args.seed, "random seed of the fleet");

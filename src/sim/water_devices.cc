@@ -74,11 +74,12 @@ WaterDeviceLink::~WaterDeviceLink() {
   mosquitto_destroy(mosq_);
 }
 
-Status WaterDeviceLink::Connect(int port) {
+Status WaterDeviceLink::Connect(int port, const ingest::MqttTls& tls) {
   if (mosq_) return FailedPrecondition("water device " + terminal_id_ + ": already connected");
   mosquitto_lib_init();
   mosq_ = mosquitto_new(("sim-" + terminal_id_).c_str(), true, this);
   if (!mosq_) return Internal("water device " + terminal_id_ + ": mosquitto_new failed");
+  MH_RETURN_IF_ERROR(ingest::ApplyMqttTls(mosq_, tls).WithContext("water device " + terminal_id_));
   // (Re)subscribe on every connect: a clean session forgets subscriptions.
   mosquitto_connect_callback_set(mosq_, [](struct mosquitto* m, void* self, int rc) {
     auto* d = static_cast<WaterDeviceLink*>(self);

@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "codec/compressed_lines.h"
+
 namespace mh::vee {
 namespace {
 
@@ -429,41 +431,35 @@ struct DaiadRow {
   double litres = 0;
 };
 
-// Reads the given meters' rows from swm_trialA.zip via `unzip -p`; empty when unavailable.
+// Reads the given meters' rows from swm_trialA.zip (libarchive); empty when unavailable.
 std::vector<DaiadRow> ReadDaiad(const std::string& zip, const std::map<std::string, std::string>& keep) {
   std::vector<DaiadRow> rows;
-  std::string cmd = "unzip -p '" + zip + "' swm_trialA.csv 2>/dev/null";
-  std::FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return rows;
-  char buf[512];
-  bool header = true;
-  while (std::fgets(buf, sizeof buf, pipe) != nullptr) {
-    if (header) {
-      header = false;
-      continue;
-    }
-    std::string line(buf);
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-    size_t a = line.find(';'), b = line.find(';', a + 1), c = line.find(';', b + 1);
-    if (c == std::string::npos) continue;
-    auto it = keep.find(line.substr(0, a));
-    if (it == keep.end()) continue;
-    std::string dt = line.substr(a + 1, b - a - 1);  // dd/mm/yyyy HH:MM:SS
-    if (dt.size() != 19) continue;
-    DaiadRow r;
-    r.meter = it->second;
-    r.ts = dt.substr(6, 4) + "-" + dt.substr(3, 2) + "-" + dt.substr(0, 2) + "T" + dt.substr(11);
-    r.litres = std::atof(line.substr(b + 1, c - b - 1).c_str());
-    rows.push_back(std::move(r));
-  }
-  pclose(pipe);
+  Status read = codec::ForEachCompressedLine(
+      zip,
+      [&](int64_t lineno, std::string_view text) {
+        if (lineno == 1) return Status::Ok();  // header
+        const std::string line(text);
+        size_t a = line.find(';'), b = line.find(';', a + 1), c = line.find(';', b + 1);
+        if (c == std::string::npos) return Status::Ok();
+        auto it = keep.find(line.substr(0, a));
+        if (it == keep.end()) return Status::Ok();
+        std::string dt = line.substr(a + 1, b - a - 1);  // dd/mm/yyyy HH:MM:SS
+        if (dt.size() != 19) return Status::Ok();
+        DaiadRow r;
+        r.meter = it->second;
+        r.ts = dt.substr(6, 4) + "-" + dt.substr(3, 2) + "-" + dt.substr(0, 2) + "T" + dt.substr(11);
+        r.litres = std::atof(line.substr(b + 1, c - b - 1).c_str());
+        rows.push_back(std::move(r));
+        return Status::Ok();
+      },
+      "swm_trialA.csv");
+  if (!read.ok()) rows.clear();
   return rows;
 }
 
 TEST(OfflineVee, RealDaiadWaterMetersWithInjectedAnomalies) {
   const std::string zip = std::string(MH_SHARED_DATA_DIR) + "/water/daiad/swm_trialA.zip";
   if (!Exists(zip)) GTEST_SKIP() << "real data not found: " << zip;
-  if (std::system("command -v unzip >/dev/null 2>&1") != 0) GTEST_SKIP() << "unzip not installed";
   // Five meters: two with many real backward steps (1-litre jitter and larger), three quieter.
   const std::map<std::string, std::string> keep = {
       {"219ffd09-b533-4b79-828d-210cd4aacf80", "W219ffd09"}, {"12913a45-9436-47d3-a25c-21bff410f1ee", "W12913a45"},
