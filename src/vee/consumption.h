@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "core/time.h"
+#include "core/zone.h"
 #include "store/records.h"
 
 namespace mh::vee {
@@ -17,6 +17,6 @@ struct PeriodTotal {
 
 // `readings` in ascending time order; returns the periods that hold at least one reading.
 std::vector<PeriodTotal> ConsumptionPerPeriod(const std::vector<store::StoredReading>& readings, PeriodKind kind,
-                                              int32_t tz_offset_s);
+                                              const TimeZone& tz);
 
 }  // namespace mh::vee
