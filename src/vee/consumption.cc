@@ -11,6 +11,7 @@ std::vector<PeriodTotal> ConsumptionPerPeriod(const std::vector<store::StoredRea
     }
     out.back().consumption += r.consumption;
     out.back().readings += 1;
+    if (r.estimated) out.back().estimated += r.consumption;
   }
   return out;
 }

@@ -13,6 +13,7 @@ struct PeriodTotal {
   Period period;
   double consumption = 0;
   int64_t readings = 0;
+  double estimated = 0;  // the part of `consumption` closed by estimated readings (the E of VEE)
 };
 
 // `readings` in ascending time order; returns the periods that hold at least one reading.
