@@ -255,7 +255,7 @@ nlohmann::json OpenApiDocument() {
   paths["/api/v1/meters/{id}/consumption"]["get"] = {
       {"summary", "consumption per day, week or month in the meter's time zone"},
       {"parameters", json::array({meter_param, q("period", "day (default), week or month"), range[0], range[1]})},
-      {"responses", std_errors({{"200", ok("consumption per period")}})}};
+      {"responses", std_errors({{"200", ok("consumption per period: period_start, period_end (with the offset in force), consumption, estimated_consumption, readings")}})}};
   paths["/api/v1/quarantine"]["get"] = {{"summary", "abnormal readings with their verdict and reason"},
                                         {"parameters", json::array({q("meter", "meter id"), range[0], range[1], range[2]})},
                                         {"responses", std_errors({{"200", ok("quarantine")}})}};
@@ -291,7 +291,8 @@ nlohmann::json OpenApiDocument() {
                         {"properties", {{"meter_id", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"}}},
                                         {"kind", {{"type", "string"}, {"enum", {"electricity", "water"}}}},
                                         {"customer_id", {{"type", "string"}, {"maxLength", 64}, {"description", "no spaces or control characters"}}},
-                                        {"timezone", {{"type", "string"}, {"example", "+08:00"}}},
+                                        {"timezone", {{"type", "string"}, {"example", "+08:00"},
+                                                                      {"description", "a UTC offset (+08:00) or an IANA zone (Europe/Berlin)"}}},
                                         {"interval_s", {{"type", "integer"}}},
                                         {"register_max", {{"type", "number"}}}}}};
   // --- relay (seed 000) ---

@@ -56,7 +56,7 @@ std::vector<Key> Keys(Config& c) {
       {"ingest", "auto_register", &c.ingest.auto_register, "readings of unknown meters: register them (true) or reject them (false)"},
       {"ingest", "default_kind", &c.ingest.default_kind, "kind of auto-registered meters: electricity or water"},
       {"ingest", "interval", &c.ingest.interval, "nominal upload interval of auto-registered meters"},
-      {"ingest", "timezone", &c.ingest.timezone, "time zone of auto-registered meters (UTC offset)"},
+      {"ingest", "timezone", &c.ingest.timezone, "time zone of auto-registered meters: a UTC offset or an IANA name (Europe/Berlin)"},
       {"ingest", "max_future", &c.ingest.max_future, "readings stamped later than the server's clock + this + the meter's interval are refused (future_timestamp events)"},
       {"vee", "spike_coefficient", &c.vee.spike_coefficient, "T2 = max peak difference per interval x this (seed: 1.1-1.3)"},
       {"vee", "alert_coefficient", &c.vee.alert_coefficient, "T1 = max peak sub-period consumption x this"},
@@ -278,9 +278,9 @@ Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& c) {
   auto period = ParsePeriodKind(c.vee.period);
   if (!period.ok()) return period.status().WithContext("vee.period");
   o.vee.period = *period;
-  auto tz = ParseUtcOffset(c.ingest.timezone);
+  auto tz = TimeZone::Parse(c.ingest.timezone);
   if (!tz.ok()) return tz.status().WithContext("ingest.timezone");
-  o.default_meter.tz_offset_s = *tz;
+  o.default_meter.tz = *tz;
   auto interval = ParseDuration(c.ingest.interval);
   if (!interval.ok()) return interval.status().WithContext("ingest.interval");
   o.default_meter.interval_s = *interval;

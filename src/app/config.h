@@ -57,7 +57,7 @@ struct Config {
     bool auto_register = false;           // readings of unknown meters: register (true) or reject
     std::string default_kind = "electricity";
     std::string interval = "15m";         // nominal upload interval of auto-registered meters
-    std::string timezone = "+08:00";      // time zone of auto-registered meters
+    std::string timezone = "+08:00";      // time zone of auto-registered meters: an offset or an IANA name
     std::string max_future = "5m";        // readings later than now + this + the meter's interval are refused
   } ingest;
   struct Vee {

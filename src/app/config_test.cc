@@ -73,6 +73,20 @@ TEST(Config, PeakPeriodReachesThePipeline) {
   EXPECT_EQ(o->vee.period, PeriodKind::kMonth);
 }
 
+TEST(Config, IngestTimezoneTakesAnIanaNameOrAnOffset) {
+  auto berlin = LoadConfig(WriteTemp("tz1.toml", "[ingest]\ntimezone = \"Europe/Berlin\"\n"));
+  ASSERT_TRUE(berlin.ok()) << berlin.status().ToString();
+  auto o = PipelineOptionsOf(*berlin);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->default_meter.tz.Name(), "Europe/Berlin");
+  auto fixed = LoadConfig(WriteTemp("tz2.toml", "[ingest]\ntimezone = \"-05:00\"\n"));
+  ASSERT_TRUE(fixed.ok());
+  EXPECT_EQ(PipelineOptionsOf(*fixed)->default_meter.tz, TimeZone::Fixed(-5 * 3600));
+  auto bad = LoadConfig(WriteTemp("tz3.toml", "[ingest]\ntimezone = \"Europe/Atlantis\"\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().ToString().find("ingest.timezone"), std::string::npos) << bad.status().ToString();
+}
+
 // The README's configuration table must list every key with its default.
 TEST(Config, ReadmeDocumentsEveryKey) {
   std::ifstream f(std::string(MH_SOURCE_DIR) + "/README.md");

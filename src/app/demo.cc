@@ -134,7 +134,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
 
   // Simulated time: the replay ends at the start of today (UTC+8), the peak is its first days.
   const int32_t tz = 8 * 3600;
-  const int64_t today = PeriodOf(SystemClock::Instance().NowSeconds(), PeriodKind::kDay, tz).start;
+  const int64_t today = PeriodOf(SystemClock::Instance().NowSeconds(), PeriodKind::kDay, TimeZone::Fixed(tz)).start;
   const int64_t sim_start = today - static_cast<int64_t>(args.days) * 86400;
   const int64_t peak_end = sim_start + static_cast<int64_t>(args.peak_days) * 86400;
 

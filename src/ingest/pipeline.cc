@@ -106,7 +106,7 @@ void Pipeline::Invalidate(const std::string& meter_id) {
 Result<Pipeline::MeterEntry> Pipeline::MakeEntry(store::MeterSnapshot snapshot) {
   MeterEntry entry;
   entry.params.interval_s = snapshot.info.interval_s;
-  entry.params.tz_offset_s = snapshot.info.tz_offset_s;
+  entry.params.tz = store::ZoneOf(snapshot.info);
   entry.params.register_max = snapshot.info.register_max;
   entry.params.customer_t1 = snapshot.info.customer_t1;
   entry.info = std::move(snapshot.info);
@@ -159,7 +159,7 @@ Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pendi
     fresh.meter_id = meter_id;
     fresh.kind = options_.auto_register_kind;
     fresh.interval_s = options_.default_meter.interval_s;
-    fresh.tz_offset_s = options_.default_meter.tz_offset_s;
+    store::SetZone(fresh, options_.default_meter.tz);
     fresh.created_at = clock_->NowSeconds();
     // Registered in the batch's own transaction: one commit for a fleet's first readings instead
     // of a durable write per new meter.
@@ -203,7 +203,7 @@ Status Pipeline::LearnThresholds(MeterEntry& entry, const Pending& pending) {
   for (const auto& p : points)
     if (peak.Contains(p.ts)) in_peak.push_back(p);
   entry.state.t2 = vee::LearnT2(in_peak, entry.params.interval_s, options_.vee);
-  entry.state.t1 = vee::LearnT1(points, peak, options_.vee.period, entry.params.tz_offset_s, options_.vee);
+  entry.state.t1 = vee::LearnT1(points, peak, options_.vee.period, entry.params.tz, options_.vee);
   entry.thresholds_learned = true;
   spdlog::debug("thresholds of {}: T2={} T1={} from {} peak readings", id,
                 entry.state.t2 ? fmt::format("{:.6g}", *entry.state.t2) : "unset",

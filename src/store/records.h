@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/reading.h"
+#include "core/zone.h"
 
 namespace mh::store {
 
@@ -24,6 +25,13 @@ struct MeterInfo {
   std::string group;                     // meter group ('' = none): per-group settings ([groups.NAME])
   std::string timezone;                  // IANA zone name; '' = the fixed offset tz_offset_s
 };
+
+// The zone a meter's periods are cut in: its IANA `timezone` when set (and known to this machine's
+// tzdata — else, with a warning, the fixed `tz_offset_s`), else the fixed `tz_offset_s`.
+TimeZone ZoneOf(const MeterInfo& m);
+// Sets both columns from a zone: `timezone` = the IANA name or '', `tz_offset_s` = the fixed offset,
+// or an IANA zone's offset now (what a reader of the offset column alone sees).
+void SetZone(MeterInfo& m, const TimeZone& tz);
 
 // A customer terminal bound to a meter (seed 003 claim 1): where alerts go.
 struct Terminal {

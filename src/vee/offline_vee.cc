@@ -76,9 +76,9 @@ Result<Settings> Settle(VeeArgs a) {
   Options& o = s.options;
   MeterParams& m = s.meter;
 
-  auto tz = ParseUtcOffset(a.tz.value_or("+08:00"));
+  auto tz = TimeZone::Parse(a.tz.value_or("+08:00"));
   if (!tz.ok()) return tz.status().WithContext("--tz");
-  m.tz_offset_s = *tz;
+  m.tz = *tz;
   auto interval = ParseDuration(a.interval.value_or("1h"));
   if (!interval.ok()) return interval.status().WithContext("--interval");
   m.interval_s = *interval;
@@ -86,7 +86,7 @@ Result<Settings> Settle(VeeArgs a) {
   if (!period.ok()) return period.status().WithContext("--period");
   o.period = *period;
   if (a.peak) {
-    auto peak = ParsePeakPeriod(*a.peak, m.tz_offset_s);
+    auto peak = ParsePeakPeriod(*a.peak, m.tz);
     if (!peak.ok()) return peak.status().WithContext("--peak");
     o.peak = *peak;
   }
@@ -434,7 +434,7 @@ Status VeeRun::Parse(const char* label, const codec::ReadingFn& fn) {
   };
   Status st;
   try {
-    st = codec::ParseReadingCsvFile(s_.path, fn, on_issue, on_progress, s_.meter.tz_offset_s);
+    st = codec::ParseReadingCsvFile(s_.path, fn, on_issue, on_progress, s_.meter.tz);
   } catch (const StopParse&) {
     st = Status::Ok();
   }
@@ -455,7 +455,7 @@ void VeeRun::LearnRow(const Reading& r) {
   Learning& m = learning_.Get(r.meter_id);
   if (!m.t2) {
     m.t2.emplace(s_.meter.interval_s, s_.options.t2_quantile);
-    m.t1.emplace(peak, s_.options.period, s_.meter.tz_offset_s);
+    m.t1.emplace(peak, s_.options.period, s_.meter.tz);
   }
   if (!peak.Contains(r.ts)) {
     if (r.value && std::isfinite(*r.value) && !m.state.last && (!m.pre || r.ts >= m.pre->ts))
@@ -516,9 +516,9 @@ void VeeRun::CheckAlert(Judging& m, const std::string& id, const Point& r, const
   if (!alert_sink_.active()) return;
   AppendCsvField(b, id);
   b.push_back(',');
-  b.append(FormatIsoOffset(c->period.start, s_.meter.tz_offset_s));
+  b.append(FormatIsoIn(c->period.start, s_.meter.tz));
   b.push_back(',');
-  b.append(FormatIsoOffset(r.ts, s_.meter.tz_offset_s));
+  b.append(FormatIsoIn(r.ts, s_.meter.tz));
   b.push_back(',');
   b.append(FormatNumber6(c->consumption));
   b.push_back(',');
@@ -761,18 +761,18 @@ std::string FormatNumber6(double v) {
   return s;
 }
 
-Result<PeakPeriod> ParsePeakPeriod(std::string_view text, int32_t tz_offset_s) {
+Result<PeakPeriod> ParsePeakPeriod(std::string_view text, const TimeZone& tz) {
   size_t dots = text.find("..");
   if (dots == std::string_view::npos)
     return InvalidArgument("bad peak period '" + std::string(text) + "' (expected FROM..TO, e.g. 2020-06-01..2020-10-31)");
   std::string_view from_s = TrimBlank(text.substr(0, dots));
   std::string_view to_s = TrimBlank(text.substr(dots + 2));
-  auto from = ParseTimestamp(from_s, tz_offset_s);
+  auto from = ParseTimestampIn(from_s, tz);
   if (!from.ok()) return from.status().WithContext("peak period FROM");
-  auto to = ParseTimestamp(to_s, tz_offset_s);
+  auto to = ParseTimestampIn(to_s, tz);
   if (!to.ok()) return to.status().WithContext("peak period TO");
   PeakPeriod p{*from, *to};
-  if (IsDateOnly(to_s)) p.to += 86400;  // a date TO means the end of that day
+  if (IsDateOnly(to_s)) p.to = PeriodOf(p.to + 1, PeriodKind::kDay, tz).end;  // a date TO: the end of that day
   if (p.from >= p.to) return InvalidArgument("peak period '" + std::string(text) + "' is empty (FROM must be before TO)");
   return p;
 }
@@ -785,7 +785,8 @@ const char* VeeUsage() {
          "                    [--negative-tolerance 0] [--reset-after 0] [--max-interval-consumption 0]\n"
          "                    [--register-max MAX] [--t2-quantile 1.0] [--t1 T1]\n"
          "Validates every reading (ok|null|error|sudden), learns T2 and T1 per meter from the peak period,\n"
-         "and reports period consumption above T1 (SPEC 1.3). OUT '-' writes to standard output.\n";
+         "and reports period consumption above T1 (SPEC 1.3). OUT '-' writes to standard output.\n"
+         "--tz is a UTC offset (+08:00) or an IANA zone (Europe/Berlin): days follow daylight saving.\n";
 }
 
 Result<VeeArgs> ParseVeeArgs(const std::vector<std::string>& argv) {

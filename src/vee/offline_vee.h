@@ -24,7 +24,7 @@ struct VeeArgs {
   std::optional<std::string> peak;                 // --peak FROM..TO (unset: T1/T2 not learned)
   std::optional<std::string> interval;             // --interval 1h: nominal upload interval
   std::optional<std::string> period;               // --period day|week|month (day)
-  std::optional<std::string> tz;                   // --tz +08:00: periods, dates, offset-less times
+  std::optional<std::string> tz;                   // --tz +08:00 or an IANA name: periods, dates, offset-less times
   std::optional<double> spike_coefficient;         // --spike-coefficient 1.3
   std::optional<double> alert_coefficient;         // --alert-coefficient 1.0
   std::optional<int> max_alerts;                   // --max-alerts 1 (per meter and period)
@@ -57,9 +57,9 @@ int RunVeeCommand(const std::vector<std::string>& argv, std::ostream& out, std::
 const char* VeeUsage();
 
 
-// "FROM..TO" (SPEC 1.3): ISO dates or timestamps in the zone `tz_offset_s` unless they carry an
-// offset; a date FROM means its 00:00, a date TO the end of that day (the next day's 00:00).
-Result<PeakPeriod> ParsePeakPeriod(std::string_view text, int32_t tz_offset_s);
+// "FROM..TO" (SPEC 1.3): ISO dates or timestamps in the zone `tz` unless they carry an offset; a
+// date FROM means its 00:00, a date TO the end of that day (the next day's 00:00), in `tz`.
+Result<PeakPeriod> ParsePeakPeriod(std::string_view text, const TimeZone& tz);
 
 // Up to 6 decimals, trailing zeros trimmed: 103 → "103", 10.4 → "10.4", 1/3 → "0.333333".
 std::string FormatNumber6(double v);

@@ -43,7 +43,7 @@ bool IsRollover(double p, double r, const MeterParams& meter) {
 // Returns false when r lies in a period older than the tracked one (out-of-order input).
 bool TrackPeriod(MeterState& state, const Point& r, const Point* previous_p, const MeterParams& meter,
                  const Options& options) {
-  const Period per = PeriodOf(r.ts, options.period, meter.tz_offset_s);
+  const Period per = PeriodOf(r.ts, options.period, meter.tz);
   if (per.start == state.period_start && per.end == state.period_end) return true;
   if (state.period_end != 0 && per.end <= state.period_start) return false;
   state.period_start = per.start;
@@ -482,7 +482,7 @@ std::optional<double> LearnT2(const std::vector<Point>& accepted_peak, int64_t i
 
 void T1Learner::Add(const Point& p) {
   undo_ = s_;
-  const Period per = PeriodOf(p.ts, kind_, tz_offset_s_);
+  const Period per = PeriodOf(p.ts, kind_, tz_);
   if (!s_.has_cur || per != s_.cur) {
     if (s_.has_cur && Inside(s_.cur) && s_.base && s_.last) {
       const double c = *s_.last - *s_.base;
@@ -512,8 +512,8 @@ std::optional<double> T1Learner::Threshold(double alert_coefficient) const {
 }
 
 std::optional<double> LearnT1(const std::vector<Point>& accepted, const PeakPeriod& peak, PeriodKind kind,
-                              int32_t tz_offset_s, const Options& options) {
-  T1Learner learner(peak, kind, tz_offset_s);
+                              const TimeZone& tz, const Options& options) {
+  T1Learner learner(peak, kind, tz);
   for (const Point& p : accepted) {
     if (p.ts > peak.to) break;
     learner.Add(p);

@@ -91,12 +91,12 @@ std::vector<double> PeakDifferences(const std::vector<Point>& accepted_peak, int
 std::optional<double> LearnT2(const std::vector<Point>& accepted_peak, int64_t interval_s, const Options& options);
 
 // T1 (claim 2): the peak period cut into target-period sub-periods aligned to the calendar of
-// tz_offset_s; consumption in each = last accepted reading in it − last accepted reading at or
+// tz; consumption in each = last accepted reading in it − last accepted reading at or
 // before its start (skipped when either is missing); T1 = max × alert_coefficient.
 // `accepted` holds the meter's accepted readings in time order and must include the last one at
 // or before the peak start when there is one. Seed example: 88,103,92,89,83 → 103.
 std::optional<double> LearnT1(const std::vector<Point>& accepted, const PeakPeriod& peak, PeriodKind kind,
-                              int32_t tz_offset_s, const Options& options);
+                              const TimeZone& tz, const Options& options);
 
 // Streaming forms of LearnT2 / LearnT1 for one pass over a meter's accepted readings in time
 // order, in constant memory (the offline tool feeds 10^7 rows through them). LearnT2 and LearnT1
@@ -123,8 +123,7 @@ class T2Learner {
 
 class T1Learner {
  public:
-  T1Learner(const PeakPeriod& peak, PeriodKind kind, int32_t tz_offset_s)
-      : peak_(peak), kind_(kind), tz_offset_s_(tz_offset_s) {}
+  T1Learner(const PeakPeriod& peak, PeriodKind kind, const TimeZone& tz) : peak_(peak), kind_(kind), tz_(tz) {}
   // Readings outside the peak only serve as the base of the first sub-period.
   void Add(const Point& p);
   void Undo() { s_ = undo_; }
@@ -141,7 +140,7 @@ class T1Learner {
   bool Inside(const Period& p) const { return p.start >= peak_.from && p.end <= peak_.to; }
   PeakPeriod peak_;
   PeriodKind kind_;
-  int32_t tz_offset_s_;
+  TimeZone tz_;
   S s_, undo_;
 };
 
