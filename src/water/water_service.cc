@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <opencv2/imgcodecs.hpp>
 
 #include "codec/water_frame.h"
@@ -351,11 +352,10 @@ Status WaterService::CloseWindows(Meter& m, bool force_lost) {
 
 Status WaterService::CheckWindowNow(Meter& m, int64_t ws, const WindowBuf& buf) {
   const int64_t now = ws + options_.window_s;  // checked at the window's end, in device time
-  std::vector<FlowPair> pairs;
-  for (const auto& [t, q2] : buf.terminal) {
-    auto q1 = buf.flowmeter.find(t);
-    if (q1 != buf.flowmeter.end()) pairs.push_back({t, q1->second, q2});
-  }
+  const int64_t tolerance = PairTolerance(options_.pair_tolerance_s, m.interval_s);
+  std::vector<int64_t> flowmeter_used;
+  const std::vector<FlowPair> pairs = MatchSamples(buf.flowmeter, buf.terminal, tolerance, &flowmeter_used);
+  if (tolerance > 0) CarryUnpaired(m, now, tolerance, buf, pairs, flowmeter_used);
   // The record: the verdict on what the terminal reported, the fit of its raw flow.
   const WindowCheck check = water::CheckWindow(ws, pairs, m.mm->applied(), options_.precheck);
   store::WaterWindowRecord w;
@@ -385,6 +385,22 @@ Status WaterService::CheckWindowNow(Meter& m, int64_t ws, const WindowBuf& buf) 
   m.mm->OnTick(now, &out);
   m.mm->OnWindow(ws, pairs, now, &out);
   return Emit(m, out);
+}
+
+void WaterService::CarryUnpaired(Meter& m, int64_t window_end, int64_t tolerance, const WindowBuf& buf,
+                                 const std::vector<FlowPair>& pairs, const std::vector<int64_t>& flowmeter_used) {
+  // Samples near the end whose partner may sit just across the boundary, in the next window.
+  std::set<int64_t> used_terminal, used_flowmeter(flowmeter_used.begin(), flowmeter_used.end());
+  for (const FlowPair& p : pairs) used_terminal.insert(p.t);
+  auto carry = [&](const std::map<int64_t, double>& from, const std::set<int64_t>& used, bool flowmeter) {
+    for (auto it = from.lower_bound(window_end - tolerance); it != from.end(); ++it) {
+      if (used.count(it->first)) continue;
+      WindowBuf& next = m.open[window_end];
+      (flowmeter ? next.flowmeter : next.terminal).emplace(it->first, it->second);
+    }
+  };
+  carry(buf.terminal, used_terminal, false);
+  carry(buf.flowmeter, used_flowmeter, true);
 }
 
 Status WaterService::SendCommand(Meter& m, const MaintenanceCommand& c, const std::string& source) {

@@ -54,6 +54,10 @@ namespace mh::water {
 struct WaterServiceOptions {
   int64_t window_s = 6 * 3600;        // 6h or 12h (SPEC 3.3)
   int64_t close_after_s = 3600;       // a window missing its partner's data is checked this long after its end
+  // Samples of the two devices pair when at most this far apart (MatchSamples); kHalfInterval =
+  // half the sample interval. Unpaired samples within it of a window's end are carried into the
+  // next window, so a skewed clock loses no pair at window boundaries.
+  int64_t pair_tolerance_s = kHalfInterval;
   PreCheckOptions precheck;
   CaseOptions cases;
   // Photos (SPEC 3.6).
@@ -155,6 +159,8 @@ class WaterService {
   void AddSamples(Meter& m, const codec::WaterFrame& f);  // mu_ held
   Status CloseWindows(Meter& m, bool force_lost);      // mu_ held
   Status CheckWindowNow(Meter& m, int64_t ws, const WindowBuf& buf);
+  void CarryUnpaired(Meter& m, int64_t window_end, int64_t tolerance, const WindowBuf& buf,
+                     const std::vector<FlowPair>& pairs, const std::vector<int64_t>& flowmeter_used);  // mu_ held
   Status Emit(Meter& m, const CaseOutputs& out);       // mu_ held
   Status SyncHistory(Meter& m);                        // mu_ held
   Status History(const std::string& feature_code, int64_t at, const std::string& event, const std::string& detail);

@@ -49,12 +49,12 @@ struct Loop {
   std::vector<std::string> notified;
   std::mutex mu;
 
-  explicit Loop(const std::string& path = ":memory:") {
+  explicit Loop(const std::string& path = ":memory:", WaterServiceOptions options = {}) {
     auto s = store::OpenSqliteWaterStore({path, "full", 5000});
     EXPECT_TRUE(s.ok());
     store = std::move(*s);
     auto svc = WaterService::Create(
-        store.get(), &clock, {},
+        store.get(), &clock, options,
         [this](const std::string& t, const std::string& p) {
           std::lock_guard lock(mu);
           published.emplace_back(t, p);
@@ -137,6 +137,43 @@ TEST(WaterService, DriftDetectedCorrectedAndVerified) {
   std::lock_guard lock(loop.mu);
   ASSERT_EQ(loop.notified.size(), 1u);
   EXPECT_EQ(loop.notified[0], "phone:+8613800000001");
+}
+
+// Clocks drift (issue 17 item 3): the flowmeter's clock runs 20 s behind the terminal's, so its
+// sample of minute k is stamped 20 s before the terminal's. With the default water.pair_tolerance
+// (half the 60 s interval) the samples still pair — across the window boundary too — and the fit
+// finds the drift; with tolerance 0 the same frames give no pairs.
+TEST(WaterService, SkewedClocksStillPairAndFit) {
+  Loop loop;
+  ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "").ok());
+  const std::string code = FeatureCodeOf("WT-1");
+  auto raw = [](int64_t i) { return 1.05 * TrueFlow(i) + 0.004; };
+  auto minute_ahead = [](int64_t i) { return TrueFlow(i + 1); };  // frame minute index → true minute
+  // Minutes 1..720 as the flowmeter stamps them (kDay + 60 k − 20), the terminal's minutes 0..719.
+  for (int64_t w = 0; w < 2; ++w) {
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay + 21600 * w + 40, 360, minute_ahead, true)).ok());
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay + 21600 * w, 360, raw)).ok());
+  }
+  auto windows = loop.store->ListWindows(code, 0);
+  ASSERT_EQ(windows->size(), 2u);
+  EXPECT_EQ((*windows)[0].verdict, "steady");
+  EXPECT_EQ((*windows)[0].pairs, 359);  // the terminal's minute 0 has no flowmeter sample
+  EXPECT_EQ((*windows)[1].pairs, 360);  // minute 360's flowmeter sample (stamped in window 0) carried over
+  ASSERT_GE(loop.published.size(), 1u);
+  auto cmd = nlohmann::json::parse(loop.published[0].second);
+  EXPECT_NEAR(cmd["parameters"]["a1"].get<double>(), 1.05, 0.002);
+  EXPECT_NEAR(cmd["parameters"]["a2"].get<double>(), 0.004, 0.002);
+
+  WaterServiceOptions exact;
+  exact.pair_tolerance_s = 0;
+  Loop strict(":memory:", exact);
+  ASSERT_TRUE(strict.service->PutPair("WT-1", "FM-1", "").ok());
+  ASSERT_TRUE(strict.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay + 40, 360, minute_ahead, true)).ok());
+  ASSERT_TRUE(strict.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360, raw)).ok());
+  auto none = strict.store->ListWindows(code, 0);
+  ASSERT_FALSE(none->empty());
+  EXPECT_EQ((*none)[0].pairs, 0);
+  EXPECT_TRUE(strict.published.empty());
 }
 
 TEST(WaterService, UnsteadyDeviationOpensAWorkOrderAtOnce) {
