@@ -257,6 +257,56 @@ TEST_F(WaterServeTest, DriftDetectedParametersSentTerminalCorrectedNextWindowCle
   EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
 }
 
+// Issue 17 item 4 over the daemon: a reference flowmeter paired (so taken as calibrated) now, whose
+// frames arrive 31 days later, is past water.calibration_period: the drifting terminal's window is
+// recorded but sends no command, and a calibration work order opens. The calibration POSTed over
+// REST closes the order, and the next window commands the terminal.
+TEST_F(WaterServeTest, ExpiredFlowmeterCommandsNothingUntilCalibrated) {
+  ServeProcess serve(config_, dir_ / "serve.log");
+  serve.Start();
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  httplib::Client c("127.0.0.1", http_port_);
+  auto paired = Pair();
+  ASSERT_TRUE(paired && paired->status == 201);
+  DeviceLink link(broker_.port(), kTerminal);
+  ASSERT_TRUE(WaitFor([&] { return link.subscribed.load(); }, 10));
+  const int64_t t0 = water::WindowStart(time(nullptr) + 31 * 86400, 21600);
+  auto raw = [](int64_t i) { return 1.04 * TrueFlow(i) + 0.008; };
+  auto reference = [](int64_t i) { return TrueFlow(i) + FlowmeterNoise(i); };
+  auto window = [&](int64_t start) {
+    link.Publish("water/frame", Frame(codec::WaterDeviceKind::kFlowmeter, kFlowmeter, start, 360, reference, true));
+    link.Publish("water/frame", Frame(codec::WaterDeviceKind::kTerminal, kTerminal, start, 360, raw, false));
+  };
+  window(t0);
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("work_order_opened"); }, 30)) << json(Events()).dump();
+  EXPECT_TRUE(HasEvent("window_untrusted"));
+  EXPECT_FALSE(HasEvent("detected"));
+  json orders = Get("/api/v1/water/work-orders?status=open")["work_orders"];
+  ASSERT_EQ(orders.size(), 1u) << orders.dump();
+  EXPECT_EQ(orders[0]["reason"].get<std::string>().rfind(std::string("calibrate reference flowmeter ") + kFlowmeter, 0), 0u);
+  json cal = Get(std::string("/api/v1/water/flowmeters/") + kFlowmeter + "/calibration");
+  EXPECT_EQ(cal["terminal_id"], kTerminal) << cal.dump();
+
+  auto post = c.Post((std::string("/api/v1/water/flowmeters/") + kFlowmeter + "/calibrated").c_str(),
+                     {{"Authorization", "Bearer " + token_}},
+                     json{{"calibrated_at", t0 + 21600}, {"note", "monthly round"}}.dump(), "application/json");
+  ASSERT_TRUE(post);
+  ASSERT_EQ(post->status, 200) << post->body;
+  json body = json::parse(post->body);
+  EXPECT_EQ(body["closed_work_orders"], json::array({orders[0]["id"]})) << body.dump();
+  EXPECT_EQ(body["due_at"], Get(std::string("/api/v1/water/flowmeters/") + kFlowmeter + "/calibration")["due_at"]);
+  EXPECT_TRUE(Get("/api/v1/water/work-orders?status=open")["work_orders"].empty());
+  auto unknown = c.Post("/api/v1/water/flowmeters/FM-9999/calibrated", {{"Authorization", "Bearer " + token_}}, "", "application/json");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404) << unknown->body;
+
+  window(t0 + 21600);
+  std::optional<std::string> command;
+  ASSERT_TRUE(WaitFor([&] { return (command = link.NextCommand()).has_value(); }, 30)) << json(Events()).dump();
+  EXPECT_NEAR(json::parse(*command)["parameters"]["a1"].get<double>(), 1.04, 0.004);
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
+
 // The pairing table from [water] pairs_file, and configuration errors that name the key or line.
 TEST_F(WaterServeTest, PairsFileAndConfigErrors) {
   testing::WriteFile(dir_ / "pairs.csv", std::string("terminal_id,flowmeter_id,phone\n") + kTerminal + "," + kFlowmeter + "," +

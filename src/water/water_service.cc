@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "codec/water_frame.h"
+#include "core/time.h"
 #include "water/vision/image_header.h"
 #include "water/vision/register_reader.h"
 
@@ -74,6 +75,20 @@ Result<Correction> ParseCorrectionJson(const json& j) {
 
 namespace {
 
+// The reason of a work order to calibrate a reference flowmeter (the order's kind, in its text).
+constexpr char kCalibrationOrder[] = "calibrate reference flowmeter ";
+
+bool IsCalibrationOrder(const store::WaterWorkOrderRecord& o) { return o.reason.rfind(kCalibrationOrder, 0) == 0; }
+
+// "flowmeter FM-1" as a whole word in a history detail ("terminal WT-1, flowmeter FM-1, phone …").
+bool NamesFlowmeter(const std::string& detail, const std::string& flowmeter_id) {
+  const std::string word = "flowmeter " + flowmeter_id;
+  const size_t at = detail.find(word);
+  if (at == std::string::npos) return false;
+  const size_t end = at + word.size();
+  return end == detail.size() || detail[end] == ',' || detail[end] == ' ' || detail[end] == ':';
+}
+
 json MappingJson(const Mapping& m) {
   json j = {{"model", m.use_power ? "power" : "linear"},
             {"a1", m.linear.a1}, {"a2", m.linear.a2}, {"se_a1", m.linear.se_a1}, {"se_a2", m.linear.se_a2},
@@ -137,6 +152,7 @@ Status WaterService::Restore() {
       }
     }
     m.history_stored = m.mm->History().size();  // restoring is not a new event
+    MH_RETURN_IF_ERROR(LoadCalibration(m));
     MH_ASSIGN_OR_RETURN(std::vector<store::WaterWindowRecord> last, store_->ListWindows(e->feature_code, 1));
     if (!last.empty()) m.checked_until = last.back().window_start + options_.window_s;
     // The samples of windows not yet checked, from the stored frames.
@@ -209,6 +225,7 @@ Status WaterService::PutPair(const std::string& terminal_id, const std::string& 
       // A new device pair starts a fresh maintenance state (also in the store).
       if (m != meters_.end()) meters_.erase(m);
       Meter& nm = MeterFor(entry);
+      nm.calibrated_at = clock_->NowSeconds();  // a flowmeter is installed calibrated
       nm.saved_state.clear();
       nm.saved_revision = UINT64_MAX;
       MH_RETURN_IF_ERROR(SaveState(nm));
@@ -383,8 +400,80 @@ Status WaterService::CheckWindowNow(Meter& m, int64_t ws, const WindowBuf& buf) 
                                  ", " + std::to_string(w.pairs) + " pairs"));
   CaseOutputs out;
   m.mm->OnTick(now, &out);
-  m.mm->OnWindow(ws, pairs, now, &out);
+  const bool trusted = options_.calibration_period_s <= 0 || now - m.calibrated_at <= options_.calibration_period_s;
+  if (trusted) {
+    m.mm->OnWindow(ws, pairs, now, &out);
+  } else {
+    // An uncalibrated reference cannot judge the terminal: nothing is commanded from this window.
+    const std::string why = "reference flowmeter " + m.entry.flowmeter_id + " last calibrated " +
+                            FormatIsoUtc(m.calibrated_at) + ", more than " +
+                            std::to_string(options_.calibration_period_s / 86400) + " days before the window's end";
+    MH_RETURN_IF_ERROR(History(m.entry.feature_code, now, "window_untrusted", "window " + std::to_string(ws) + ": " + why));
+    if (!m.calibration_order_open) {
+      out.work_orders.push_back({m.entry.feature_code, m.entry.terminal_id, kCalibrationOrder + m.entry.flowmeter_id + " (" + why + ")", now});
+      m.calibration_order_open = true;
+    }
+  }
   return Emit(m, out);
+}
+
+Status WaterService::LoadCalibration(Meter& m) {
+  MH_ASSIGN_OR_RETURN(std::vector<store::WaterHistoryRecord> history, store_->ListHistory(m.entry.feature_code));
+  int64_t paired_at = 0, calibrated_at = 0;
+  bool paired = false;  // the current flowmeter's pairing seen (a later one of another flowmeter resets it)
+  for (const auto& r : history) {
+    if (r.event == "paired") {
+      const bool this_one = NamesFlowmeter(r.detail, m.entry.flowmeter_id);
+      if (this_one && !paired) paired_at = r.at;
+      paired = this_one;
+    } else if (r.event == "flowmeter_calibrated" &&
+               (r.detail == m.entry.flowmeter_id || r.detail.rfind(m.entry.flowmeter_id + ":", 0) == 0)) {
+      calibrated_at = std::max(calibrated_at, r.at);
+    }
+  }
+  m.calibrated_at = std::max(paired_at, calibrated_at);
+  MH_ASSIGN_OR_RETURN(std::vector<store::WaterWorkOrderRecord> open, store_->ListWorkOrders("open"));
+  m.calibration_order_open = std::any_of(open.begin(), open.end(), [&](const store::WaterWorkOrderRecord& o) {
+    return o.feature_code == m.entry.feature_code && IsCalibrationOrder(o);
+  });
+  return Status::Ok();
+}
+
+Status WaterService::CloseCalibrationOrders(Meter& m, int64_t at, std::vector<int64_t>* closed) {
+  MH_ASSIGN_OR_RETURN(std::vector<store::WaterWorkOrderRecord> open, store_->ListWorkOrders("open"));
+  for (const auto& o : open) {
+    if (o.feature_code != m.entry.feature_code || !IsCalibrationOrder(o)) continue;
+    MH_RETURN_IF_ERROR(store_->SetWorkOrderStatus(o.id, "done"));
+    MH_RETURN_IF_ERROR(History(m.entry.feature_code, at, "work_order_done", "#" + std::to_string(o.id) + " (flowmeter calibrated)"));
+    closed->push_back(o.id);
+  }
+  m.calibration_order_open = false;
+  return Status::Ok();
+}
+
+Result<std::vector<int64_t>> WaterService::FlowmeterCalibrated(const std::string& flowmeter_id,
+                                                               std::optional<int64_t> when, const std::string& note) {
+  const int64_t at = when ? *when : clock_->NowSeconds();
+  std::lock_guard lock(mu_);
+  const PairingEntry* e = table_.ByFlowmeter(flowmeter_id);
+  if (e == nullptr) return NotFound("no reference flowmeter '" + flowmeter_id + "' in the pairing table");
+  Meter& m = MeterFor(*e);
+  std::vector<int64_t> closed;
+  MH_RETURN_IF_ERROR(Commit([&]() -> Status {
+    MH_RETURN_IF_ERROR(History(m.entry.feature_code, at, "flowmeter_calibrated", flowmeter_id + (note.empty() ? "" : ": " + note)));
+    m.calibrated_at = std::max(m.calibrated_at, at);
+    return CloseCalibrationOrders(m, at, &closed);
+  }));
+  return closed;
+}
+
+Result<WaterService::CalibrationState> WaterService::Calibration(const std::string& flowmeter_id) {
+  std::lock_guard lock(mu_);
+  const PairingEntry* e = table_.ByFlowmeter(flowmeter_id);
+  if (e == nullptr) return NotFound("no reference flowmeter '" + flowmeter_id + "' in the pairing table");
+  const Meter& m = MeterFor(*e);
+  return CalibrationState{e->terminal_id, e->feature_code, m.calibrated_at,
+                          options_.calibration_period_s > 0 ? m.calibrated_at + options_.calibration_period_s : 0};
 }
 
 void WaterService::CarryUnpaired(Meter& m, int64_t window_end, int64_t tolerance, const WindowBuf& buf,
@@ -522,6 +611,14 @@ Status WaterService::WorkOrderDone(int64_t id, const Correction& terminal_correc
     if (e == nullptr) return Status::Ok();  // the terminal was unpaired since
     Meter& m = MeterFor(*e);
     const int64_t at = std::max(m.device_now, order->opened_at);
+    if (IsCalibrationOrder(*order)) {
+      // The engineer calibrated the reference flowmeter; the terminal is left as it is.
+      MH_RETURN_IF_ERROR(History(order->feature_code, at, "flowmeter_calibrated",
+                                 e->flowmeter_id + ": work order #" + std::to_string(id)));
+      m.calibrated_at = std::max(m.calibrated_at, at);
+      m.calibration_order_open = false;
+      return History(order->feature_code, at, "work_order_done", "#" + std::to_string(id));
+    }
     m.mm->OnSiteVisitDone(at, terminal_correction);
     MH_RETURN_IF_ERROR(SyncHistory(m));
     MH_RETURN_IF_ERROR(History(order->feature_code, at, "work_order_done", "#" + std::to_string(id)));

@@ -35,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -58,6 +59,10 @@ struct WaterServiceOptions {
   // half the sample interval. Unpaired samples within it of a window's end are carried into the
   // next window, so a skewed clock loses no pair at window boundaries.
   int64_t pair_tolerance_s = kHalfInterval;
+  // The reference flowmeter is calibrated monthly (seed 001). One whose last calibration (or, never
+  // calibrated, its pairing) is older than this at a window's end is not trusted: the window is
+  // recorded but commands nothing, and one calibration work order is opened. 0 = not tracked.
+  int64_t calibration_period_s = 30 * 86400;
   PreCheckOptions precheck;
   CaseOptions cases;
   // Photos (SPEC 3.6).
@@ -112,6 +117,19 @@ class WaterService {
   // when it is already done.
   Status WorkOrderDone(int64_t id, const Correction& terminal_correction);
 
+  // A calibration of reference flowmeter `flowmeter_id` at `at`: recorded in the meter's history
+  // (flowmeter_calibrated), the flowmeter trusted again until at + calibration_period, and open
+  // calibration work orders closed (their ids returned). NotFound for a flowmeter not paired.
+  // `at` nullopt = now (the service's clock).
+  Result<std::vector<int64_t>> FlowmeterCalibrated(const std::string& flowmeter_id, std::optional<int64_t> at,
+                                                   const std::string& note);
+  // When the flowmeter was last calibrated (its pairing if never) and until when it is trusted.
+  struct CalibrationState {
+    std::string terminal_id, feature_code;
+    int64_t calibrated_at = 0, due_at = 0;
+  };
+  Result<CalibrationState> Calibration(const std::string& flowmeter_id);
+
   // Closes the windows a lost partner keeps open, as of the meters' device time, and runs expiry.
   void Tick();
 
@@ -136,6 +154,8 @@ class WaterService {
     int photo_commands = 0;
     std::string saved_state;            // MeterMaintenance::SaveState() as last written to the store
     uint64_t saved_revision = UINT64_MAX;  // mm->revision() when saved_state was written
+    int64_t calibrated_at = 0;          // the flowmeter's last calibration (its pairing if none)
+    bool calibration_order_open = false;
   };
   struct Notice {
     std::string feature_code, kind, address, subject, text, json;
@@ -159,6 +179,8 @@ class WaterService {
   void AddSamples(Meter& m, const codec::WaterFrame& f);  // mu_ held
   Status CloseWindows(Meter& m, bool force_lost);      // mu_ held
   Status CheckWindowNow(Meter& m, int64_t ws, const WindowBuf& buf);
+  Status LoadCalibration(Meter& m);  // mu_ held: calibrated_at and an open calibration order, from the store
+  Status CloseCalibrationOrders(Meter& m, int64_t at, std::vector<int64_t>* closed);  // mu_ held, in a batch
   void CarryUnpaired(Meter& m, int64_t window_end, int64_t tolerance, const WindowBuf& buf,
                      const std::vector<FlowPair>& pairs, const std::vector<int64_t>& flowmeter_used);  // mu_ held
   Status Emit(Meter& m, const CaseOutputs& out);       // mu_ held

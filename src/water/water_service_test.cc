@@ -176,6 +176,79 @@ TEST(WaterService, SkewedClocksStillPairAndFit) {
   EXPECT_TRUE(strict.published.empty());
 }
 
+// The reference flowmeter's calibration (issue 17 item 4): paired at kDay and never calibrated, it
+// is past water.calibration_period (30 days) 31 days later — a drifting terminal's windows are
+// recorded but command nothing, and ONE calibration order opens. Recording a calibration closes
+// the order, and the next window commands the terminal again.
+TEST(WaterService, ExpiredFlowmeterCommandsNothingAndGetsACalibrationOrder) {
+  Loop loop;
+  ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "+8613800000001").ok());
+  const std::string code = FeatureCodeOf("WT-1");
+  auto raw = [](int64_t i) { return 1.05 * TrueFlow(i) + 0.004; };
+  const int64_t later = kDay + 31 * 86400;
+  auto window = [&](int64_t start) {
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", start, 360, TrueFlow, true)).ok());
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", start, 360, raw)).ok());
+  };
+  auto before = loop.service->Calibration("FM-1");
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->calibrated_at, kDay);  // its pairing
+  EXPECT_EQ(before->due_at, kDay + 30 * 86400);
+  window(later);
+  window(later + 21600);
+  EXPECT_TRUE(loop.published.empty());
+  auto windows = loop.store->ListWindows(code, 0);
+  ASSERT_EQ(windows->size(), 2u);
+  EXPECT_EQ((*windows)[0].verdict, "steady");  // the verdict is still recorded
+  auto orders = loop.store->ListWorkOrders("open");
+  ASSERT_EQ(orders->size(), 1u);
+  EXPECT_EQ((*orders)[0].reason.rfind("calibrate reference flowmeter FM-1", 0), 0u) << (*orders)[0].reason;
+  auto events = loop.Events(code);
+  EXPECT_EQ(std::count(events.begin(), events.end(), "window_untrusted"), 2);
+  EXPECT_FALSE(Has(events, "detected"));
+
+  EXPECT_EQ(loop.service->FlowmeterCalibrated("FM-9", later, "").status().code(), StatusCode::kNotFound);
+  auto closed = loop.service->FlowmeterCalibrated("FM-1", later + 43200, "monthly round");
+  ASSERT_TRUE(closed.ok()) << closed.status().ToString();
+  ASSERT_EQ(closed->size(), 1u);
+  EXPECT_EQ((*closed)[0], (*orders)[0].id);
+  EXPECT_TRUE(loop.store->ListWorkOrders("open")->empty());
+  EXPECT_EQ(loop.service->Calibration("FM-1")->due_at, later + 43200 + 30 * 86400);
+  window(later + 43200);
+  ASSERT_EQ(loop.published.size(), 1u);
+  EXPECT_NEAR(nlohmann::json::parse(loop.published[0].second)["parameters"]["a1"].get<double>(), 1.05, 0.002);
+  EXPECT_TRUE(Has(loop.Events(code), "flowmeter_calibrated"));
+}
+
+// A calibration survives a restart (it is in the history), and so does the open calibration order.
+TEST(WaterService, CalibrationStateSurvivesARestart) {
+  const std::string db = ::testing::TempDir() + "/water_calibration_restart.db";
+  std::remove(db.c_str());
+  const std::string code = FeatureCodeOf("WT-1");
+  const int64_t later = kDay + 40 * 86400;
+  {
+    Loop loop(db);
+    ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "").ok());
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", later, 360, TrueFlow, true)).ok());
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", later, 360, TrueFlow)).ok());
+    ASSERT_EQ(loop.store->ListWorkOrders("open")->size(), 1u);
+  }
+  {
+    Loop loop(db);  // the order is known open: no second one
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", later + 21600, 360, TrueFlow, true)).ok());
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", later + 21600, 360, TrueFlow)).ok());
+    auto orders = loop.store->ListWorkOrders("");
+    ASSERT_EQ(orders->size(), 1u);
+    // Closing the calibration order as done records the calibration; the terminal is untouched.
+    ASSERT_TRUE(loop.service->WorkOrderDone((*orders)[0].id, {}).ok());
+    EXPECT_TRUE(Has(loop.Events(code), "flowmeter_calibrated"));
+    EXPECT_FALSE(Has(loop.Events(code), "site_visit_done"));
+  }
+  Loop loop(db);
+  EXPECT_GE(loop.service->Calibration("FM-1")->calibrated_at, later + 43200 - 60);
+  std::remove(db.c_str());
+}
+
 TEST(WaterService, UnsteadyDeviationOpensAWorkOrderAtOnce) {
   Loop loop;
   ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "+8613800000001").ok());
