@@ -307,6 +307,69 @@ TEST_F(WaterServeTest, ExpiredFlowmeterCommandsNothingUntilCalibrated) {
   EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
 }
 
+// Issue 17 item 2 over the daemon and MQTT: an erratic terminal gets a work order; the engineer
+// schedules the visit over REST (the customer's phone gets the notice through the SMS gateway) and
+// pushes operating parameters; the terminal receives them on its command topic, applies them and
+// acks with the values before and after, which land in the meter's history.
+TEST_F(WaterServeTest, EngineerSchedulesAVisitAndPushesOperatingParametersOverMqtt) {
+  ServeProcess serve(config_, dir_ / "serve.log");
+  serve.Start();
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  httplib::Client c("127.0.0.1", http_port_);
+  auto paired = Pair();
+  ASSERT_TRUE(paired && paired->status == 201);
+  DeviceLink link(broker_.port(), kTerminal);
+  ASSERT_TRUE(WaitFor([&] { return link.subscribed.load(); }, 10));
+  auto erratic = [](int64_t i) { return TrueFlow(i) * ((i * 2654435761u) % 5 < 2 ? 0.8 : 1.2) + 0.03 * ((i * 40503u) % 3); };
+  link.Publish("water/frame", Frame(codec::WaterDeviceKind::kFlowmeter, kFlowmeter, kDay, 360, TrueFlow, true));
+  link.Publish("water/frame", Frame(codec::WaterDeviceKind::kTerminal, kTerminal, kDay, 360, erratic, false));
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("work_order_opened"); }, 30)) << json(Events()).dump();
+  json orders = Get("/api/v1/water/work-orders?status=open")["work_orders"];
+  ASSERT_EQ(orders.size(), 1u);
+  const std::string base = "/api/v1/water/work-orders/" + std::to_string(orders[0]["id"].get<int64_t>());
+  const httplib::Headers auth = {{"Authorization", "Bearer " + token_}};
+
+  auto scheduled = c.Post((base + "/schedule").c_str(), auth, json{{"visit_at", "2026-11-04T09:00:00Z"}}.dump(), "application/json");
+  ASSERT_TRUE(scheduled);
+  ASSERT_EQ(scheduled->status, 200) << scheduled->body;
+  EXPECT_EQ(json::parse(scheduled->body)["notified"], true);
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& [kind, body] : receiver_.received()) {
+      if (kind == "sms" && body.find("2026-11-04T09:00:00Z") != std::string::npos) return true;
+    }
+    return false;
+  }, 20));
+
+  auto bad = c.Post((base + "/parameters").c_str(), auth, json{{"gain", 7}}.dump(), "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  auto pushed = c.Post((base + "/parameters").c_str(), auth, json{{"low_flow_cutoff", 0.005}, {"gain", 1.01}}.dump(),
+                       "application/json");
+  ASSERT_TRUE(pushed);
+  ASSERT_EQ(pushed->status, 202) << pushed->body;
+  std::optional<std::string> command;
+  ASSERT_TRUE(WaitFor([&] { return (command = link.NextCommand()).has_value(); }, 30));
+  Result<meter::water::MaintenanceCommand> mc = sim::ParseWaterCommand(*command);
+  ASSERT_TRUE(mc.ok()) << mc.status().ToString() << " " << *command;
+  EXPECT_TRUE(mc->keep_correction);
+  meter::water::TerminalSelfMaintenance terminal(water::FeatureCodeOf(kTerminal));
+  auto ack = terminal.Apply(*mc, mc->issued_at + 1);
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  EXPECT_DOUBLE_EQ(terminal.operating().gain, 1.01);
+  link.Publish("water/ack", sim::WaterAckJson(*ack));
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("parameters_applied"); }, 20)) << json(Events()).dump();
+  json history = Get(std::string("/api/v1/water/meters/") + kTerminal + "/history")["history"];
+  std::string applied;
+  for (const auto& h : history) {
+    if (h["event"] == "parameters_applied") applied = h["detail"];
+  }
+  EXPECT_NE(applied.find(R"("gain":1.01)"), std::string::npos) << applied;
+  EXPECT_NE(applied.find("before"), std::string::npos) << applied;
+  EXPECT_TRUE(HasEvent("parameters_pushed"));
+  EXPECT_TRUE(HasEvent("visit_scheduled"));
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
+
 // The pairing table from [water] pairs_file, and configuration errors that name the key or line.
 TEST_F(WaterServeTest, PairsFileAndConfigErrors) {
   testing::WriteFile(dir_ / "pairs.csv", std::string("terminal_id,flowmeter_id,phone\n") + kTerminal + "," + kFlowmeter + "," +

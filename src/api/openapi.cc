@@ -425,6 +425,20 @@ nlohmann::json OpenApiDocument() {
         {"parameters", json::array({json{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "integer"}}}}})},
         {"responses", std_errors({{"200", ok("done")}, {"404", error_resp("no such work order")},
                                   {"422", error_resp("already done")}})}};
+    auto order_param = json{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "integer"}}}};
+    paths["/api/v1/water/work-orders/{id}/parameters"]["post"] = {
+        {"summary", "an engineer pushes operating parameters to the order's terminal: body any of {\"zero_offset\" (m3/h, "
+                    "|x| <= 0.1), \"low_flow_cutoff\" (m3/h, 0..0.1), \"gain\" (0.5..2)}; sent as a water_parameters "
+                    "command, its ack's before/after values recorded in the history (admin, operator)"},
+        {"parameters", json::array({order_param})},
+        {"responses", std_errors({{"202", ok("id, command_id, operating")}, {"404", error_resp("no such work order")},
+                                  {"422", error_resp("the order is done")}})}};
+    paths["/api/v1/water/work-orders/{id}/schedule"]["post"] = {
+        {"summary", "the on-site visit is scheduled: body {\"visit_at\": ISO-8601 or epoch, \"note\"}; recorded "
+                    "(visit_scheduled) and the customer's phone told (admin, operator)"},
+        {"parameters", json::array({order_param})},
+        {"responses", std_errors({{"200", ok("id, visit_at, notified")}, {"404", error_resp("no such work order")},
+                                  {"422", error_resp("the order is done")}})}};
     auto flowmeter_param = json{{"name", "id"}, {"in", "path"}, {"required", true}, {"description", "the reference flowmeter"},
                                 {"schema", {{"type", "string"}}}};
     paths["/api/v1/water/flowmeters/{id}/calibration"]["get"] = {

@@ -6,6 +6,7 @@
 
 #include "api/route_kit.h"
 #include "core/time.h"
+#include "water/operating_json.h"
 #include "water/water_service.h"
 
 namespace mh::api {
@@ -114,7 +115,7 @@ void AddWaterRoutes(http::Server& srv, store::Store* st, water::WaterService* ws
               out.push_back({{"command_id", c.command_id}, {"source", c.source}, {"issued_at", Iso(c.issued_at)},
                              {"expires_at", Iso(c.expires_at)}, {"parameters", ParseOr(c.correction)}, {"status", c.status},
                              {"acked_at", c.acked_at == 0 ? json(nullptr) : json(Iso(c.acked_at))}});
-              if (c.status == "acknowledged") current = ParseOr(c.correction);
+              if (c.status == "acknowledged" && c.source != "engineer") current = ParseOr(c.correction);
             }
             SendJson(res, 200, {{"terminal_id", terminal}, {"current", current}, {"commands", out}});
             return Status::Ok();
@@ -214,6 +215,34 @@ void AddWaterRoutes(http::Server& srv, store::Store* st, water::WaterService* ws
              json out = CalibrationJson(flowmeter, c);
              out["closed_work_orders"] = closed;
              SendJson(res, 200, out);
+             return Status::Ok();
+           }));
+
+  // An engineer pushes operating parameters to the order's terminal; body: any of
+  // {"zero_offset","low_flow_cutoff","gain"} (the others stay as the terminal has them).
+  srv.Post(R"(/api/v1/water/work-orders/([0-9]{1,18})/parameters)",
+           guarded([ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
+             if (!who.CanWrite()) return PermissionDenied("pushing parameters needs an admin or operator token");
+             MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
+             MH_ASSIGN_OR_RETURN(water::OperatingChange change, water::ParseOperatingChangeJson(body));
+             const int64_t id = std::stoll(req.matches[1]);
+             MH_ASSIGN_OR_RETURN(std::string command_id, ws->PushParameters(id, change));
+             SendJson(res, 202, {{"id", id}, {"command_id", command_id}, {"operating", water::OperatingChangeJson(change)}});
+             return Status::Ok();
+           }));
+  // The on-site visit is scheduled; body {"visit_at": ISO-8601 or epoch, "note"}; the customer's
+  // phone is told.
+  srv.Post(R"(/api/v1/water/work-orders/([0-9]{1,18})/schedule)",
+           guarded([ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
+             if (!who.CanWrite()) return PermissionDenied("scheduling visits needs an admin or operator token");
+             MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
+             MH_ASSIGN_OR_RETURN(std::optional<int64_t> at, TimeField(body, "visit_at"));
+             if (!at) return InvalidArgument("field 'visit_at' (ISO-8601 or epoch seconds) is required");
+             std::string note;
+             MH_RETURN_IF_ERROR(TextField(body, "note", kReasonText, &note, false));
+             const int64_t id = std::stoll(req.matches[1]);
+             MH_ASSIGN_OR_RETURN(bool notified, ws->ScheduleVisit(id, *at, note));
+             SendJson(res, 200, {{"id", id}, {"visit_at", Iso(*at)}, {"notified", notified}});
              return Status::Ok();
            }));
 

@@ -9,6 +9,7 @@
 
 #include "codec/water_frame.h"
 #include "core/time.h"
+#include "water/operating_json.h"
 #include "water/vision/image_header.h"
 #include "water/vision/register_reader.h"
 
@@ -22,12 +23,13 @@ json CorrectionJson(const Correction& c) {
 }
 
 std::string CommandJson(const MaintenanceCommand& c) {
-  json j = {{"type", "water_maintenance"},
+  json j = {{"type", c.keep_correction ? "water_parameters" : "water_maintenance"},
             {"command_id", c.command_id},
             {"feature_code", c.feature_code},
             {"issued_at", c.issued_at},
-            {"expires_at", c.expires_at},
-            {"parameters", CorrectionJson(c.correction)}};
+            {"expires_at", c.expires_at}};
+  if (!c.keep_correction) j["parameters"] = CorrectionJson(c.correction);
+  if (!c.operating.empty()) j["operating"] = OperatingChangeJson(c.operating);
   return j.dump();
 }
 
@@ -48,6 +50,12 @@ Result<MaintenanceAck> ParseAckJson(std::string_view payload) {
     a.command_id = j["command_id"];
     a.feature_code = j["feature_code"];
     a.applied_at = j["applied_at"];
+    for (const char* key : {"before", "after"}) {
+      if (!j.contains(key)) continue;
+      Result<OperatingParameters> p = ParseOperatingJson(j[key]);
+      if (!p.ok()) return InvalidArgument(std::string("water ack: field '") + key + "': " + p.status().message());
+      (std::string_view(key) == "before" ? a.before : a.after) = *p;
+    }
   } catch (const json::exception& e) {
     return InvalidArgument(std::string("water ack: ") + e.what());
   }
@@ -142,7 +150,10 @@ Status WaterService::Restore() {
       }
     }
     MH_ASSIGN_OR_RETURN(std::vector<store::WaterCommandRecord> commands, store_->ListCommands(e->feature_code));
-    for (const auto& c : commands) m.photo_commands += c.source == "photo" ? 1 : 0;  // photo command ids stay unique
+    for (const auto& c : commands) {  // photo and engineer command ids stay unique
+      m.photo_commands += c.source == "photo" ? 1 : 0;
+      m.engineer_commands += c.source == "engineer" ? 1 : 0;
+    }
     if (!restored) {
       // The correction in force: the last acknowledged command.
       for (const auto& c : commands) {
@@ -493,11 +504,14 @@ void WaterService::CarryUnpaired(Meter& m, int64_t window_end, int64_t tolerance
 }
 
 Status WaterService::SendCommand(Meter& m, const MaintenanceCommand& c, const std::string& source) {
+  // An engineer's command keeps the correction: its record holds the operating change instead.
+  const std::string what = c.keep_correction ? json{{"operating", OperatingChangeJson(c.operating)}}.dump()
+                                             : CorrectionJson(c.correction).dump();
   MH_RETURN_IF_ERROR(store_->PutCommand({c.command_id, c.feature_code, m.entry.terminal_id, source, c.issued_at, c.expires_at,
-                                         CorrectionJson(c.correction).dump(), "issued", 0}));
+                                         what, "issued", 0}));
   // Published by Commit once the batch holding this record has committed.
   pending_commands_.push_back({m.entry.feature_code, m.entry.terminal_id, CommandJson(c),
-                               c.command_id + " " + c.correction.ToString(), c.issued_at});
+                               c.command_id + " " + (c.keep_correction ? what : c.correction.ToString()), c.issued_at});
   return Status::Ok();
 }
 
@@ -569,7 +583,16 @@ Status WaterService::OnAck(const std::string& terminal_id, std::string_view payl
   if (cmd->status == "acknowledged") return Status::Ok();  // a redelivered ack
   Status refused;  // the ack's own verdict, recorded (committed) either way
   MH_RETURN_IF_ERROR(Commit([&]() -> Status {
-    if (cmd->source == "photo") {
+    if (cmd->source == "engineer") {
+      if (ack.applied_at > cmd->expires_at) {
+        refused = InvalidArgument("water ack of '" + ack.command_id + "' applied after its expiry");
+        return Status::Ok();
+      }
+      const std::string values = ack.before && ack.after ? "before " + OperatingJson(*ack.before).dump() + " after " +
+                                                               OperatingJson(*ack.after).dump()
+                                                         : "(the ack carries no before/after values)";
+      MH_RETURN_IF_ERROR(History(e->feature_code, ack.applied_at, "parameters_applied", ack.command_id + ": " + values));
+    } else if (cmd->source == "photo") {
       if (ack.applied_at > cmd->expires_at) {
         refused = InvalidArgument("water ack of '" + ack.command_id + "' applied after its expiry");
         return Status::Ok();
@@ -598,13 +621,8 @@ Status WaterService::OnAck(const std::string& terminal_id, std::string_view payl
 Status WaterService::WorkOrderDone(int64_t id, const Correction& terminal_correction) {
   MH_RETURN_IF_ERROR(terminal_correction.Validate());
   std::lock_guard lock(mu_);
-  MH_ASSIGN_OR_RETURN(std::vector<store::WaterWorkOrderRecord> orders, store_->ListWorkOrders(""));
-  const store::WaterWorkOrderRecord* order = nullptr;
-  for (const auto& o : orders) {
-    if (o.id == id) order = &o;
-  }
-  if (order == nullptr) return NotFound("no water work order " + std::to_string(id));
-  if (order->status == "done") return FailedPrecondition("water work order " + std::to_string(id) + " is already done");
+  MH_ASSIGN_OR_RETURN(const store::WaterWorkOrderRecord found, FindWorkOrder(id, true));
+  const store::WaterWorkOrderRecord* order = &found;
   return Commit([&]() -> Status {
     MH_RETURN_IF_ERROR(store_->SetWorkOrderStatus(id, "done"));
     const PairingEntry* e = table_.ByFeatureCode(order->feature_code);
@@ -624,6 +642,61 @@ Status WaterService::WorkOrderDone(int64_t id, const Correction& terminal_correc
     MH_RETURN_IF_ERROR(History(order->feature_code, at, "work_order_done", "#" + std::to_string(id)));
     return SaveState(m);
   });
+}
+
+Result<store::WaterWorkOrderRecord> WaterService::FindWorkOrder(int64_t id, bool open) {
+  MH_ASSIGN_OR_RETURN(std::vector<store::WaterWorkOrderRecord> orders, store_->ListWorkOrders(""));
+  for (const auto& o : orders) {
+    if (o.id != id) continue;
+    if (open && o.status == "done") return FailedPrecondition("water work order " + std::to_string(id) + " is already done");
+    return o;
+  }
+  return NotFound("no water work order " + std::to_string(id));
+}
+
+Result<std::string> WaterService::PushParameters(int64_t id, const meter::water::OperatingChange& change) {
+  if (change.empty()) return InvalidArgument("operating parameters: nothing to set");
+  MH_RETURN_IF_ERROR(change.AppliedTo({}).Validate());
+  std::lock_guard lock(mu_);
+  MH_ASSIGN_OR_RETURN(const store::WaterWorkOrderRecord order, FindWorkOrder(id, true));
+  const PairingEntry* e = table_.ByFeatureCode(order.feature_code);
+  if (e == nullptr) return FailedPrecondition("the terminal of water work order " + std::to_string(id) + " is no longer paired");
+  Meter& m = MeterFor(*e);
+  MaintenanceCommand cmd;
+  cmd.feature_code = e->feature_code;
+  cmd.issued_at = std::max(clock_->NowSeconds(), m.device_now);
+  cmd.expires_at = cmd.issued_at + options_.cases.command_ttl_s;
+  cmd.keep_correction = true;
+  cmd.operating = change;
+  cmd.command_id = e->feature_code + "-wo" + std::to_string(id) + "-params-" + std::to_string(m.engineer_commands + 1);
+  MH_RETURN_IF_ERROR(Commit([&]() -> Status {
+    MH_RETURN_IF_ERROR(History(e->feature_code, cmd.issued_at, "parameters_pushed",
+                               "work order #" + std::to_string(id) + ": " + cmd.command_id + " " +
+                                   OperatingChangeJson(change).dump()));
+    return SendCommand(m, cmd, "engineer");
+  }));
+  ++m.engineer_commands;
+  return cmd.command_id;
+}
+
+Result<bool> WaterService::ScheduleVisit(int64_t id, int64_t visit_at, const std::string& note) {
+  std::lock_guard lock(mu_);
+  MH_ASSIGN_OR_RETURN(const store::WaterWorkOrderRecord order, FindWorkOrder(id, true));
+  const PairingEntry* e = table_.ByFeatureCode(order.feature_code);
+  const std::string phone = e != nullptr ? e->phone : "";
+  const int64_t now = clock_->NowSeconds();
+  const std::string text = "An engineer will visit to service your water meter " + order.terminal_id + " on " +
+                           FormatIsoUtc(visit_at) + " (UTC)." + (note.empty() ? "" : " " + note);
+  MH_RETURN_IF_ERROR(Commit([&]() -> Status {
+    MH_RETURN_IF_ERROR(History(order.feature_code, now, "visit_scheduled",
+                               "work order #" + std::to_string(id) + ": visit at " + FormatIsoUtc(visit_at)));
+    if (phone.empty()) return History(order.feature_code, now, "notice_skipped", "no phone bound");
+    json j = {{"type", "water_visit_scheduled"}, {"work_order_id", id}, {"terminal_id", order.terminal_id},
+              {"feature_code", order.feature_code}, {"visit_at", visit_at}, {"text", text}};
+    pending_notices_.push_back({order.feature_code, "phone", phone, "Water meter visit", text, j.dump()});
+    return History(order.feature_code, now, "notice_queued", "to " + phone + ": " + text);
+  }));
+  return !phone.empty();
 }
 
 void WaterService::Tick() {

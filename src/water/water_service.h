@@ -130,6 +130,15 @@ class WaterService {
   };
   Result<CalibrationState> Calibration(const std::string& flowmeter_id);
 
+  // An engineer pushes operating parameters to the terminal of open work order `id` (SPEC 3.5 "adjust
+  // operating parameters"): a "water_parameters" command (source "engineer", the correction kept),
+  // recorded in the history (parameters_pushed; its ack's before/after as parameters_applied).
+  // Returns the command id. NotFound for an unknown order, FailedPrecondition for a done one.
+  Result<std::string> PushParameters(int64_t id, const meter::water::OperatingChange& change);
+  // The on-site visit of open work order `id` is scheduled at `visit_at`: recorded (visit_scheduled)
+  // and the customer's phone told. Returns whether a notice was queued (false: no phone bound).
+  Result<bool> ScheduleVisit(int64_t id, int64_t visit_at, const std::string& note);
+
   // Closes the windows a lost partner keeps open, as of the meters' device time, and runs expiry.
   void Tick();
 
@@ -152,6 +161,7 @@ class WaterService {
     int64_t interval_s = 60;
     size_t history_stored = 0;
     int photo_commands = 0;
+    int engineer_commands = 0;          // ids of parameters commands stay unique across restarts
     std::string saved_state;            // MeterMaintenance::SaveState() as last written to the store
     uint64_t saved_revision = UINT64_MAX;  // mm->revision() when saved_state was written
     int64_t calibrated_at = 0;          // the flowmeter's last calibration (its pairing if none)
@@ -179,6 +189,7 @@ class WaterService {
   void AddSamples(Meter& m, const codec::WaterFrame& f);  // mu_ held
   Status CloseWindows(Meter& m, bool force_lost);      // mu_ held
   Status CheckWindowNow(Meter& m, int64_t ws, const WindowBuf& buf);
+  Result<store::WaterWorkOrderRecord> FindWorkOrder(int64_t id, bool open);  // mu_ held
   Status LoadCalibration(Meter& m);  // mu_ held: calibrated_at and an open calibration order, from the store
   Status CloseCalibrationOrders(Meter& m, int64_t at, std::vector<int64_t>* closed);  // mu_ held, in a batch
   void CarryUnpaired(Meter& m, int64_t window_end, int64_t tolerance, const WindowBuf& buf,

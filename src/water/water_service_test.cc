@@ -14,6 +14,7 @@
 #include "meter/water/self_maintenance.h"
 #include "store/sqlite/sqlite_water_store.h"
 #include "support/test_env.h"
+#include "water/operating_json.h"
 #include "water/vision/render.h"
 
 #include <opencv2/imgcodecs.hpp>
@@ -273,6 +274,68 @@ TEST(WaterService, UnsteadyDeviationOpensAWorkOrderAtOnce) {
   EXPECT_EQ(loop.service->WorkOrderDone((*orders)[0].id, Correction::Identity()).code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(loop.store->ListWorkOrders("open")->empty());
   EXPECT_TRUE(Has(loop.Events(code), "work_order_done"));
+}
+
+// Issue 17 item 2: from an open work order the engineer schedules the visit (the customer's phone is
+// told) and pushes operating parameters to the terminal; the terminal applies them, its ack's
+// before/after values land in the history, and the correction stays as it was.
+TEST(WaterService, EngineerSchedulesAVisitAndPushesOperatingParameters) {
+  Loop loop;
+  ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "+8613800000001").ok());
+  const std::string code = FeatureCodeOf("WT-1");
+  auto erratic = [](int64_t i) { return TrueFlow(i) * ((i * 2654435761u) % 5 < 2 ? 0.8 : 1.2) + 0.03 * ((i * 40503u) % 3); };
+  ASSERT_TRUE(loop.service->OnFrame("FM-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay, 360, TrueFlow)).ok());
+  ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360, erratic)).ok());
+  auto orders = loop.store->ListWorkOrders("open");
+  ASSERT_EQ(orders->size(), 1u);
+  const int64_t id = (*orders)[0].id;
+
+  auto notified = loop.service->ScheduleVisit(id, kDay + 3 * 86400 + 9 * 3600, "Please be at home.");
+  ASSERT_TRUE(notified.ok()) << notified.status().ToString();
+  EXPECT_TRUE(*notified);
+  for (int i = 0; i < 200 && loop.service->notices_sent() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  {
+    std::lock_guard lock(loop.mu);
+    EXPECT_TRUE(Has(loop.notified, "phone:+8613800000001"));
+  }
+  auto history = *loop.store->ListHistory(code);
+  auto scheduled = std::find_if(history.begin(), history.end(), [](const auto& h) { return h.event == "visit_scheduled"; });
+  ASSERT_NE(scheduled, history.end());
+  EXPECT_NE(scheduled->detail.find("2026-11-04T09:00:00Z"), std::string::npos) << scheduled->detail;
+  EXPECT_EQ(loop.service->ScheduleVisit(id + 7, kDay, "").status().code(), StatusCode::kNotFound);
+
+  meter::water::OperatingChange change;
+  change.zero_offset = 0.002;
+  change.gain = 0.99;
+  auto command_id = loop.service->PushParameters(id, change);
+  ASSERT_TRUE(command_id.ok()) << command_id.status().ToString();
+  ASSERT_EQ(loop.published.size(), 1u);
+  auto cmd = nlohmann::json::parse(loop.published[0].second);
+  EXPECT_EQ(cmd["type"], "water_parameters");
+  EXPECT_EQ(cmd["command_id"], *command_id);
+  EXPECT_FALSE(cmd.contains("parameters"));
+  EXPECT_EQ(cmd["operating"], (nlohmann::json{{"zero_offset", 0.002}, {"gain", 0.99}}));
+  meter::water::TerminalSelfMaintenance terminal(code);
+  meter::water::MaintenanceCommand mc{cmd["command_id"], code, cmd["issued_at"], cmd["expires_at"], {}, true, change};
+  auto ack = terminal.Apply(mc, cmd["issued_at"].get<int64_t>() + 5);
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  nlohmann::json ack_json = {{"command_id", ack->command_id}, {"feature_code", code}, {"applied_at", ack->applied_at},
+                             {"before", OperatingJson(*ack->before)}, {"after", OperatingJson(*ack->after)}};
+  ASSERT_TRUE(loop.service->OnAck("WT-1", ack_json.dump()).ok());
+  history = *loop.store->ListHistory(code);
+  auto applied = std::find_if(history.begin(), history.end(), [](const auto& h) { return h.event == "parameters_applied"; });
+  ASSERT_NE(applied, history.end());
+  EXPECT_NE(applied->detail.find(R"(before {"gain":1.0,"low_flow_cutoff":0.0,"zero_offset":0.0})"), std::string::npos) << applied->detail;
+  EXPECT_NE(applied->detail.find(R"(after {"gain":0.99,"low_flow_cutoff":0.0,"zero_offset":0.002})"), std::string::npos) << applied->detail;
+  EXPECT_TRUE(Has(loop.Events(code), "parameters_pushed"));
+  EXPECT_EQ((*loop.store->GetCommand(*command_id))->status, "acknowledged");
+  // Unsafe values are refused before anything is sent; a done order takes no parameters.
+  meter::water::OperatingChange unsafe;
+  unsafe.gain = 5;
+  EXPECT_EQ(loop.service->PushParameters(id, unsafe).status().code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(loop.service->WorkOrderDone(id, Correction::Identity()).ok());
+  EXPECT_EQ(loop.service->PushParameters(id, change).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(loop.published.size(), 1u);
 }
 
 TEST(WaterService, RestartKeepsOpenWindowsAndTheCorrectionInForce) {
