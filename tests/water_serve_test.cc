@@ -146,6 +146,15 @@ class WaterServeTest : public ::testing::Test {
                   "application/json");
   }
 
+  // Starts `serve`, pairs the test's terminal over REST and waits for the link's subscription.
+  void StartAndPair(ServeProcess& serve, DeviceLink& link) {
+    serve.Start();
+    ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+    auto paired = Pair();
+    ASSERT_TRUE(paired && paired->status == 201) << (paired ? paired->body : "no answer");
+    ASSERT_TRUE(WaitFor([&] { return link.subscribed.load(); }, 10));
+  }
+
   TempDir dir_{"water_serve"};
   app::LocalBroker broker_;
   Receiver receiver_;
@@ -263,13 +272,9 @@ TEST_F(WaterServeTest, DriftDetectedParametersSentTerminalCorrectedNextWindowCle
 // REST closes the order, and the next window commands the terminal.
 TEST_F(WaterServeTest, ExpiredFlowmeterCommandsNothingUntilCalibrated) {
   ServeProcess serve(config_, dir_ / "serve.log");
-  serve.Start();
-  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
-  httplib::Client c("127.0.0.1", http_port_);
-  auto paired = Pair();
-  ASSERT_TRUE(paired && paired->status == 201);
   DeviceLink link(broker_.port(), kTerminal);
-  ASSERT_TRUE(WaitFor([&] { return link.subscribed.load(); }, 10));
+  ASSERT_NO_FATAL_FAILURE(StartAndPair(serve, link));
+  httplib::Client c("127.0.0.1", http_port_);
   const int64_t t0 = water::WindowStart(time(nullptr) + 31 * 86400, 21600);
   auto raw = [](int64_t i) { return 1.04 * TrueFlow(i) + 0.008; };
   auto reference = [](int64_t i) { return TrueFlow(i) + FlowmeterNoise(i); };
@@ -313,13 +318,9 @@ TEST_F(WaterServeTest, ExpiredFlowmeterCommandsNothingUntilCalibrated) {
 // acks with the values before and after, which land in the meter's history.
 TEST_F(WaterServeTest, EngineerSchedulesAVisitAndPushesOperatingParametersOverMqtt) {
   ServeProcess serve(config_, dir_ / "serve.log");
-  serve.Start();
-  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
-  httplib::Client c("127.0.0.1", http_port_);
-  auto paired = Pair();
-  ASSERT_TRUE(paired && paired->status == 201);
   DeviceLink link(broker_.port(), kTerminal);
-  ASSERT_TRUE(WaitFor([&] { return link.subscribed.load(); }, 10));
+  ASSERT_NO_FATAL_FAILURE(StartAndPair(serve, link));
+  httplib::Client c("127.0.0.1", http_port_);
   auto erratic = [](int64_t i) { return TrueFlow(i) * ((i * 2654435761u) % 5 < 2 ? 0.8 : 1.2) + 0.03 * ((i * 40503u) % 3); };
   link.Publish("water/frame", Frame(codec::WaterDeviceKind::kFlowmeter, kFlowmeter, kDay, 360, TrueFlow, true));
   link.Publish("water/frame", Frame(codec::WaterDeviceKind::kTerminal, kTerminal, kDay, 360, erratic, false));

@@ -27,6 +27,9 @@ constexpr int64_t kDay = 1793491200;  // 2026-11-01T00:00:00Z
 // The true flow of minute i: a tap opening for 6 of every 20 minutes at varied flows.
 double TrueFlow(int64_t i) { return (i % 20) < 6 ? 0.2 + 0.15 * static_cast<double>(i % 7) : 0.0; }
 
+// An erratic terminal: its gain jumps between 0.8 and 1.2 from minute to minute.
+double Erratic(int64_t i) { return TrueFlow(i) * ((i * 2654435761u) % 5 < 2 ? 0.8 : 1.2) + 0.03 * ((i * 40503u) % 3); }
+
 std::string Frame(codec::WaterDeviceKind kind, const std::string& code, const std::string& device, int64_t start, int n,
                   const std::function<double(int64_t)>& flow, bool relayed = false) {
   codec::WaterFrame f;
@@ -254,10 +257,8 @@ TEST(WaterService, UnsteadyDeviationOpensAWorkOrderAtOnce) {
   Loop loop;
   ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "+8613800000001").ok());
   const std::string code = FeatureCodeOf("WT-1");
-  // An erratic terminal: its gain jumps between 0.8 and 1.2 from minute to minute.
-  auto erratic = [](int64_t i) { return TrueFlow(i) * ((i * 2654435761u) % 5 < 2 ? 0.8 : 1.2) + 0.03 * ((i * 40503u) % 3); };
   ASSERT_TRUE(loop.service->OnFrame("FM-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay, 360, TrueFlow)).ok());
-  ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360, erratic)).ok());
+  ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360, Erratic)).ok());
   EXPECT_TRUE(loop.published.empty());  // no remote cure
   auto orders = loop.store->ListWorkOrders("open");
   ASSERT_EQ(orders->size(), 1u);
@@ -283,9 +284,8 @@ TEST(WaterService, EngineerSchedulesAVisitAndPushesOperatingParameters) {
   Loop loop;
   ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "+8613800000001").ok());
   const std::string code = FeatureCodeOf("WT-1");
-  auto erratic = [](int64_t i) { return TrueFlow(i) * ((i * 2654435761u) % 5 < 2 ? 0.8 : 1.2) + 0.03 * ((i * 40503u) % 3); };
   ASSERT_TRUE(loop.service->OnFrame("FM-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay, 360, TrueFlow)).ok());
-  ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360, erratic)).ok());
+  ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360, Erratic)).ok());
   auto orders = loop.store->ListWorkOrders("open");
   ASSERT_EQ(orders->size(), 1u);
   const int64_t id = (*orders)[0].id;
