@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include "core/time.h"
+#include "water/pairing.h"
 
 namespace mh::app {
 namespace {
@@ -80,6 +81,8 @@ std::vector<Key> Keys(Config& c) {
       {"water", "window", &c.water.window, "pre-check window, 6h or 12h, aligned to UTC midnight (SPEC 3.3)"},
       {"water", "close_after", &c.water.close_after, "a window missing its partner device's data is checked this long after its end"},
       {"water", "command_expiry", &c.water.command_expiry, "maintenance commands expire this long after they are issued"},
+      {"water", "pair_tolerance", &c.water.pair_tolerance, "samples of the terminal and its flowmeter pair when this far apart (clocks drift); auto = half the sample interval, 0 = the same instant only"},
+      {"water", "calibration_period", &c.water.calibration_period, "a reference flowmeter calibrated longer ago than this is not trusted: its windows command nothing and a calibration order is opened"},
       {"water", "p_min", &c.water.p_min, "form A: share of same-sign differences inside [d_lo, d_hi]"},
       {"water", "d_lo", &c.water.d_lo, "form A threshold range, low end (m3/h)"},
       {"water", "d_hi", &c.water.d_hi, "form A threshold range, high end (m3/h)"},
@@ -380,7 +383,8 @@ Status CheckWaterConfig(const Config& c) {
   if (!window.ok()) return window.status().WithContext("water.window");
   if (*window != 6 * 3600 && *window != 12 * 3600) return InvalidArgument("water.window must be 6h or 12h, not " + c.water.window);
   const std::vector<std::pair<std::string, std::string>> durations = {{"water.close_after", c.water.close_after},
-                                                                      {"water.command_expiry", c.water.command_expiry}};
+                                                                      {"water.command_expiry", c.water.command_expiry},
+                                                                      {"water.calibration_period", c.water.calibration_period}};
   for (const auto& [name, value] : durations) {
     Result<int64_t> d = ParseDuration(value);
     if (!d.ok()) return d.status().WithContext(name);
@@ -398,7 +402,15 @@ Status CheckWaterConfig(const Config& c) {
   if (c.water.max_deferred_windows < 0 || c.water.max_deferred_windows > 100) {
     return InvalidArgument("water.max_deferred_windows must be 0..100");
   }
-  return Status::Ok();
+  return WaterPairToleranceOf(c).status();
+}
+
+Result<int64_t> WaterPairToleranceOf(const Config& c) {
+  if (c.water.pair_tolerance == "auto") return water::kHalfInterval;
+  if (c.water.pair_tolerance == "0" || c.water.pair_tolerance == "0s") return 0;
+  Result<int64_t> d = ParseDuration(c.water.pair_tolerance);
+  if (!d.ok()) return InvalidArgument("water.pair_tolerance must be auto, 0 or a duration: " + d.status().message());
+  return d;
 }
 
 }  // namespace mh::app

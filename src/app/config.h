@@ -87,6 +87,8 @@ struct Config {
     std::string window = "6h";            // pre-check window: 6h or 12h, aligned to UTC midnight (SPEC 3.3)
     std::string close_after = "1h";       // a window missing its partner's data is checked this long after its end
     std::string command_expiry = "6h";    // maintenance commands expire this long after they are issued
+    std::string pair_tolerance = "auto";  // the two devices' samples pair this far apart; auto = half the sample interval, 0 = same instant
+    std::string calibration_period = "30d";  // a reference flowmeter not calibrated for this long commands nothing
     double p_min = 0.95;                  // SPEC 3.3 thresholds
     double d_lo = 0.01;
     double d_hi = 0.5;
@@ -149,6 +151,8 @@ Result<int64_t> AuditIntervalOf(const Config& config);
 Result<audit::AuditServiceOptions> AuditOptionsOf(const Config& config);
 // Checks the [water] section (durations, window 6h|12h, thresholds).
 Status CheckWaterConfig(const Config& config);
+// water.pair_tolerance in seconds: water::kHalfInterval for "auto", 0 for "0", else a duration.
+Result<int64_t> WaterPairToleranceOf(const Config& config);
 
 // The dispatcher options the [alerts] section describes (give_up_after parsed).
 Result<alerts::DispatcherOptions> DispatcherOptionsOf(const Config& config);

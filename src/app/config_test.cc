@@ -110,5 +110,21 @@ TEST(Config, ReadmeDocumentsEveryKey) {
   }
 }
 
+TEST(Config, WaterPairToleranceAndCalibrationPeriod) {
+  Config d;
+  EXPECT_EQ(*WaterPairToleranceOf(d), -1);  // auto: half the sample interval
+  EXPECT_EQ(d.water.calibration_period, "30d");
+  auto c = LoadConfig(WriteTemp("w1.toml", "[water]\npair_tolerance = \"20s\"\ncalibration_period = \"60d\"\n"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(*WaterPairToleranceOf(*c), 20);
+  c = LoadConfig(WriteTemp("w2.toml", "[water]\npair_tolerance = \"0\"\n"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(*WaterPairToleranceOf(*c), 0);
+  auto bad = LoadConfig(WriteTemp("w3.toml", "[water]\npair_tolerance = \"soon\"\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("water.pair_tolerance"), std::string::npos);
+  EXPECT_FALSE(LoadConfig(WriteTemp("w4.toml", "[water]\ncalibration_period = \"monthly\"\n")).ok());
+}
+
 }  // namespace
 }  // namespace mh::app

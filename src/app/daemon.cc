@@ -273,6 +273,7 @@ Status Daemon::StartWater() {
   o.window_s = *ParseDuration(config_.water.window);
   o.close_after_s = *ParseDuration(config_.water.close_after);
   o.cases.command_ttl_s = *ParseDuration(config_.water.command_expiry);
+  o.pair_tolerance_s = *WaterPairToleranceOf(config_);
   o.precheck.p_min = config_.water.p_min;
   o.precheck.d_lo = config_.water.d_lo;
   o.precheck.d_hi = config_.water.d_hi;
