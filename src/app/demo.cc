@@ -121,7 +121,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   config.mqtt.broker = broker.address();
   config.mqtt.client_id = "meterhub-demo-ingest";
   config.http.listen = args.listen;
-  config.vee.peak = FormatIsoUtc(sim_start) + ".." + FormatIsoUtc(peak_end);
+  config.vee.peak = {FormatIsoUtc(sim_start) + ".." + FormatIsoUtc(peak_end)};
   config.alerts.dispatcher.initial_backoff_ms = 200;
   // The customers' phones are the demo's receiver on 127.0.0.1: a production daemon refuses to
   // deliver to loopback and private addresses (alerts/terminal_address.h).
@@ -204,7 +204,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
       << "  MQTT broker: " << broker.address() << " (topic meters/<shard>/<meter_id>/readings)\n"
       << "  database:   " << config.store.path << "\n"
       << "  fleet:      " << fleet.meters().size() << " meters, " << args.days << " simulated days from "
-      << FormatIsoOffset(sim_start, tz) << ", peak period " << config.vee.peak << "\n"
+      << FormatIsoOffset(sim_start, tz) << ", peak period " << config.vee.peak.front() << "\n"
       << "  try: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:" << daemon.http_port()
       << "/api/v1/alerts?limit=5\n";
   for (auto& part : parts) out << "  " << part->Banner() << "\n";
