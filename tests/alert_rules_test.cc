@@ -2,12 +2,18 @@
 // ([groups.NAME], joined with PUT /api/v1/meters/{id}) with a peak of several ranges, alert limits
 // per group and per customer ([customers.ID]), quiet hours, and T1/T2 learned again when a
 // meter's group (and so its peak) changes.
+#include <mosquitto.h>
+
 #include <ctime>
+#include <mutex>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "app/local_broker.h"
 #include "app/webhook_receiver.h"
+#include "core/meter_id.h"
 #include "support/api_daemon.h"
 
 namespace mh {
@@ -164,6 +170,88 @@ TEST_F(AlertRulesTest, AlertsWaitDuringQuietHours) {
     EXPECT_GT(delivery["next_attempt_at_ms"].get<int64_t>(), now_ms + 60 * 60 * 1000) << delivery.dump();
   }
   EXPECT_EQ(receiver_.received("/N1"), 0);
+}
+
+// A meter's MQTT session listening to its commands.
+class CommandListener {
+ public:
+  CommandListener(int port, const std::string& meter) {
+    mosquitto_lib_init();
+    mosq_ = mosquitto_new(("listener-" + meter).c_str(), true, this);
+    mosquitto_connect_callback_set(mosq_, [](struct mosquitto*, void* self, int rc) {
+      static_cast<CommandListener*>(self)->connack_ = rc;
+    });
+    mosquitto_subscribe_callback_set(mosq_, [](struct mosquitto*, void* self, int, int, const int*) {
+      static_cast<CommandListener*>(self)->subscribed_ = true;
+    });
+    mosquitto_message_callback_set(mosq_, [](struct mosquitto*, void* self, const struct mosquitto_message* m) {
+      auto* l = static_cast<CommandListener*>(self);
+      std::lock_guard<std::mutex> lock(l->mu_);
+      l->received_.emplace_back(m->topic, std::string(static_cast<const char*>(m->payload), m->payloadlen));
+    });
+    mosquitto_connect(mosq_, "127.0.0.1", port, 30);
+    mosquitto_loop_start(mosq_);
+    EXPECT_TRUE(testing::WaitFor([this] { return connack_ == 0; }, 10));
+    mosquitto_subscribe(mosq_, nullptr, ("meters/+/" + meter + "/commands").c_str(), 1);
+    EXPECT_TRUE(testing::WaitFor([this] { return subscribed_.load(); }, 10));
+  }
+  ~CommandListener() {
+    mosquitto_disconnect(mosq_);
+    mosquitto_loop_stop(mosq_, true);
+    mosquitto_destroy(mosq_);
+  }
+  std::vector<std::pair<std::string, std::string>> received() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return received_;
+  }
+
+ private:
+  struct mosquitto* mosq_;
+  std::atomic<int> connack_{-1};
+  std::atomic<bool> subscribed_{false};
+  std::mutex mu_;
+  std::vector<std::pair<std::string, std::string>> received_;
+};
+
+// Issue 17 item 8: the server sets a meter's upload interval — a command on the meter's command
+// topic — and gap detection follows the new interval from the next reading.
+TEST(UploadInterval, CommandReachesTheMeterAndGapsFollowIt) {
+  if (app::FindMosquitto().empty()) GTEST_SKIP() << "mosquitto not installed (apt-get install mosquitto)";
+  testing::TempDir broker_dir("upload_interval_broker");
+  app::LocalBroker broker;
+  ASSERT_TRUE(broker.Start(broker_dir.path()).ok());
+  ApiDaemon d("upload_interval", [&](app::Config& c) {
+    c.mqtt.broker = broker.address();
+    c.vee.max_interval_consumption = 10;  // the physical ceiling per nominal interval: k x 10
+  });
+  ASSERT_TRUE(d.started());
+  d.Register("M1", "C1");  // 15-minute interval
+  CommandListener meter(broker.port(), "M1");
+
+  // Hourly readings of a 15-minute meter: k = 4, so 30 kWh in an hour is within 4 x 10.
+  auto post = [&](const char* ts, double value) {
+    auto r = d.Post("/api/v1/readings", json{{"meter", "M1"}, {"ts", ts}, {"value", value}}.dump());
+    EXPECT_EQ(r->status, 200) << r->body;
+    return json::parse(r->body);
+  };
+  post("2020-07-01T00:00:00+08:00", 100);
+  EXPECT_EQ(post("2020-07-01T01:00:00+08:00", 130)["accepted"], 1);
+
+  auto put = d.Put("/api/v1/meters/M1", json{{"interval_s", 3600}}.dump());
+  ASSERT_EQ(put->status, 200) << put->body;
+  const json answer = json::parse(put->body);
+  EXPECT_EQ(answer["interval_s"], 3600);
+  EXPECT_EQ(answer["command"]["result"], "sent");
+  EXPECT_EQ(answer["command"]["changed"], true);
+  ASSERT_TRUE(testing::WaitFor([&] { return !meter.received().empty(); }, 10)) << "no command reached the meter";
+  const auto [topic, payload] = meter.received().front();
+  EXPECT_EQ(topic, "meters/" + std::to_string(ShardOf("M1")) + "/M1/commands");
+  EXPECT_EQ(json::parse(payload), json::parse(R"({"type":"upload_interval","seconds":3600})"));
+
+  // Now one interval is an hour: the same 30 kWh in an hour is over 1 x 10, so `sudden`.
+  EXPECT_EQ(post("2020-07-01T02:00:00+08:00", 160)["quarantined"]["sudden"], 1);
+  EXPECT_EQ(d.Put("/api/v1/meters/M1", json{{"interval_s", 0}}.dump())->status, 400);
+  EXPECT_EQ(d.Put("/api/v1/meters/M1", json{{"interval_s", "1h"}}.dump())->status, 400);
 }
 
 }  // namespace
