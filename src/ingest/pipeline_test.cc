@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
+#include "core/time.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace mh::ingest {
@@ -197,6 +198,53 @@ TEST_F(PipelineLateTest, ACancelledPipelineRefusesWork) {
   auto r = pipeline_->Submit({{"M1", 900, 1.0, ""}}, "http");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace mh::ingest
+
+namespace mh::ingest {
+namespace {
+
+// Issue 17 item 7 in the daemon's pipeline, with the seed's numbers (T2 = 10.4, T1 = 103): the
+// reading at 16:30 on 2020-10-30 against the accepted one at 16:30 the day before.
+TEST(PipelineSamePeriod, TheThirdDifferenceMakesAReadingSudden) {
+  for (double coefficient : {0.0, 1.0}) {
+    store::SqliteOptions so;
+    so.path = ":memory:";
+    auto st = store::OpenSqliteStore(so);
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    SimulatedClock clock{1'700'000'000'000};
+    PipelineOptions o;
+    o.auto_register = true;
+    o.default_meter.interval_s = 3600;
+    o.vee.peak = vee::PeakPeriod{*ParseTimestamp("2020-10-20T00:00:00+08:00"), *ParseTimestamp("2020-10-25T00:00:00+08:00")};
+    o.vee.same_period_coefficient = coefficient;
+    Pipeline pipeline(st->get(), &clock, o);
+    const std::vector<std::pair<const char*, double>> rows = {
+        {"2020-10-20T00:00:00+08:00", 1000}, {"2020-10-20T01:00:00+08:00", 1003}, {"2020-10-20T02:00:00+08:00", 1008},
+        {"2020-10-20T03:00:00+08:00", 1010}, {"2020-10-20T04:00:00+08:00", 1015}, {"2020-10-20T05:00:00+08:00", 1023},
+        {"2020-10-20T06:00:00+08:00", 1029}, {"2020-10-21T00:00:00+08:00", 1088}, {"2020-10-22T00:00:00+08:00", 1191},
+        {"2020-10-23T00:00:00+08:00", 1283}, {"2020-10-24T00:00:00+08:00", 1372}, {"2020-10-25T00:00:00+08:00", 1455},
+        {"2020-10-29T16:00:00+08:00", 1790}, {"2020-10-29T16:30:00+08:00", 1795}, {"2020-10-30T16:00:00+08:00", 1892}};
+    for (const auto& [ts, value] : rows) {
+      auto r = pipeline.Submit({{"M1", *ParseTimestamp(ts), value, ""}}, "mqtt");  // one by one, as a meter sends
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ASSERT_EQ(r->accepted, 1) << ts;
+    }
+    auto last = pipeline.Submit({{"M1", *ParseTimestamp("2020-10-30T16:30:00+08:00"), 1900.0, ""}}, "mqtt");
+    ASSERT_TRUE(last.ok());
+    if (coefficient == 0) {
+      EXPECT_EQ(last->accepted, 1);  // off by default
+      continue;
+    }
+    EXPECT_EQ(last->quarantined[static_cast<int>(Verdict::kSudden)], 1);
+    auto q = (*st)->QueryQuarantine("M1", store::TimeRange{}, 0);
+    ASSERT_TRUE(q.ok());
+    ASSERT_EQ(q->size(), 1u);
+    EXPECT_NE((*q)[0].reason.find("d3=105 > 1 x T1=103 against accepted 1795 at 2020-10-29T08:30:00Z"), std::string::npos)
+        << (*q)[0].reason;
+  }
 }
 
 }  // namespace

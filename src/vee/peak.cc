@@ -2,25 +2,20 @@
 
 #include <algorithm>
 
+#include "base/tool_options.h"
 #include "core/time.h"
 
 namespace mh::vee {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool IsDateOnly(std::string_view s) {
-  s = Trim(s);
+  s = TrimBlanks(s);
   return s.size() == 10 && s[4] == '-' && s[7] == '-';
 }
 
 // "MM-DD" → month*100+day; nullopt when the text is not of that shape.
 std::optional<int> MonthDay(std::string_view s) {
-  s = Trim(s);
+  s = TrimBlanks(s);
   if (s.size() != 5 || s[2] != '-') return std::nullopt;
   for (size_t i : {0, 1, 3, 4})
     if (s[i] < '0' || s[i] > '9') return std::nullopt;
@@ -44,8 +39,8 @@ Result<PeakPeriod> ParsePeakPeriod(std::string_view text, int32_t tz_offset_s) {
   size_t dots = text.find("..");
   if (dots == std::string_view::npos)
     return InvalidArgument("bad peak period '" + std::string(text) + "' (expected FROM..TO, e.g. 2020-06-01..2020-10-31)");
-  std::string_view from_s = Trim(text.substr(0, dots));
-  std::string_view to_s = Trim(text.substr(dots + 2));
+  std::string_view from_s = TrimBlanks(text.substr(0, dots));
+  std::string_view to_s = TrimBlanks(text.substr(dots + 2));
   auto from = ParseTimestamp(from_s, tz_offset_s);
   if (!from.ok()) return from.status().WithContext("peak period FROM");
   auto to = ParseTimestamp(to_s, tz_offset_s);
@@ -63,7 +58,7 @@ Result<std::optional<Peak>> ParsePeak(const std::vector<std::string>& texts, int
     std::string_view rest = whole;
     while (true) {
       size_t comma = rest.find(',');
-      std::string_view text = Trim(rest.substr(0, comma));
+      std::string_view text = TrimBlanks(rest.substr(0, comma));
       if (!text.empty()) {
         size_t dots = text.find("..");
         if (dots != std::string_view::npos && MonthDay(text.substr(0, dots)) && MonthDay(text.substr(dots + 2))) {
