@@ -5,7 +5,9 @@
 //   MosquittoRelay — the peer: the same messages relayed to plain QoS 1 subscribers, one persistent
 //     session per shard (the 64 sessions MeterHub uses, the same shard split), counting them;
 //   MeterHub — the daemon in-process on SQLite (synchronous=full, PUBACK only after the commit),
-//     until every reading is stored.
+//     until every reading is stored;
+//   MeterHubTls — the same with the broker's listener on TLS (a throw-away CA, P-256 certificate)
+//     and every publisher and shard session over it: the cost of TLS on the MQTT path (issue 18).
 // The meters are registered (one untimed warm-up interval) before the timed intervals start.
 // Counters: readings_per_s, bytes written to storage per reading (this process's /proc/self/io
 // write_bytes over the timed part: the daemon's database and WAL), the process's peak RSS.
@@ -25,6 +27,7 @@
 
 #include "app/daemon.h"
 #include "app/local_broker.h"
+#include "app/tls_setup.h"
 #include "codec/reading_json.h"
 #include "core/meter_id.h"
 
@@ -69,7 +72,7 @@ int64_t ProcField(const char* file, const char* key) {  // a "key: N" line of /p
 
 // kPublishers connections, each sending every kPublishers-th message with at most
 // kInFlightPerPublisher unacknowledged; returns when the broker has acknowledged all of them.
-void Publish(int port, const std::vector<Message>& messages, const std::string& name) {
+void Publish(int port, const std::vector<Message>& messages, const std::string& name, const mh::ingest::MqttTls& tls) {
   std::vector<std::thread> threads;
   for (int p = 0; p < kPublishers; ++p) {
     threads.emplace_back([&, p] {
@@ -77,6 +80,7 @@ void Publish(int port, const std::vector<Message>& messages, const std::string& 
       mosquitto* m = mosquitto_new((name + "-pub-" + std::to_string(p)).c_str(), true, &acked);
       mosquitto_publish_callback_set(m, [](mosquitto*, void* a, int) { ++*static_cast<std::atomic<int64_t>*>(a); });
       mosquitto_max_inflight_messages_set(m, kInFlightPerPublisher);
+      (void)mh::ingest::ApplyMqttTls(m, tls);
       mosquitto_connect(m, "127.0.0.1", port, 60);
       mosquitto_loop_start(m);
       int64_t sent = 0;
@@ -113,8 +117,9 @@ void Report(benchmark::State& state, int64_t readings, double secs, int64_t writ
 // The untimed warm-up interval (every meter seen once), then `intervals` timed ones, until
 // `consumed()` (messages received / readings stored) has counted them all.
 template <typename Consumed>
-void WarmUpThenTime(benchmark::State& state, int port, int64_t meters, int64_t intervals, Consumed consumed) {
-  Publish(port, Interval(meters, 0), "warm");
+void WarmUpThenTime(benchmark::State& state, int port, int64_t meters, int64_t intervals, Consumed consumed,
+                    const mh::ingest::MqttTls& tls = {}) {
+  Publish(port, Interval(meters, 0), "warm", tls);
   WaitFor([&] { return consumed() >= meters; });
   std::vector<Message> timed;
   for (int64_t k = 1; k <= intervals; ++k) {
@@ -124,7 +129,7 @@ void WarmUpThenTime(benchmark::State& state, int port, int64_t meters, int64_t i
   const int64_t target = meters * (intervals + 1);
   const auto t0 = Clock::now();
   const int64_t written0 = ProcField("io", "write_bytes:");
-  Publish(port, timed, "timed");
+  Publish(port, timed, "timed", tls);
   WaitFor([&] { return consumed() >= target; });
   Report(state, meters * intervals, std::chrono::duration<double>(Clock::now() - t0).count(),
          ProcField("io", "write_bytes:") - written0);
@@ -161,15 +166,23 @@ void BM_MosquittoRelay(benchmark::State& state) {
   }
 }
 
-void BM_MeterHub(benchmark::State& state) {
+void RunMeterHub(benchmark::State& state, bool tls) {
   const int64_t meters = state.range(0), intervals = state.range(1);
   for (auto _ : state) {
-    const std::string dir = "/tmp/meterhub-mqtt-bench/meterhub";
+    const std::string dir = std::string("/tmp/meterhub-mqtt-bench/") + (tls ? "meterhub-tls" : "meterhub");
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     mh::app::LocalBroker broker;
+    mh::ingest::MqttTls client_tls;
+    if (tls) {
+      auto files = mh::app::MakeThrowAwayTls(dir + "/tls");
+      if (!files.ok()) return state.SkipWithError(files.status().ToString().c_str());
+      broker.SetTlsFiles(files->ca_file, files->cert_file, files->key_file);
+      client_tls.ca_file = files->ca_file;
+    }
     if (!broker.Start(dir + "/broker").ok()) return state.SkipWithError("mosquitto did not start");
     mh::app::Config config;
+    config.mqtt.tls_ca = client_tls.ca_file;
     config.store.path = dir + "/meterhub.db";
     config.mqtt.broker = broker.address();
     config.http.listen = "127.0.0.1:0";
@@ -184,11 +197,14 @@ void BM_MeterHub(benchmark::State& state) {
       return c.accepted.load() + c.duplicates.load() + c.quarantined[1].load() + c.quarantined[2].load() +
              c.quarantined[3].load();
     };
-    WarmUpThenTime(state, broker.port(), meters, intervals, stored);
+    WarmUpThenTime(state, broker.port(), meters, intervals, stored, client_tls);
     state.counters["commits"] = static_cast<double>(c.commits.load());
     daemon.Stop();
   }
 }
+
+void BM_MeterHub(benchmark::State& state) { RunMeterHub(state, false); }
+void BM_MeterHubTls(benchmark::State& state) { RunMeterHub(state, true); }
 
 // 20,000 meters × 10 intervals and 200,000 meters × 2 (each 200,000-400,000 timed messages).
 void FleetArgs(benchmark::internal::Benchmark* b) {
@@ -196,6 +212,7 @@ void FleetArgs(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_MosquittoRelay)->Apply(FleetArgs);
 BENCHMARK(BM_MeterHub)->Apply(FleetArgs);
+BENCHMARK(BM_MeterHubTls)->Apply(FleetArgs);
 
 }  // namespace
 

@@ -5,7 +5,8 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  libssl-dev libsqlite3-dev sqlite3 zlib1g-dev
+  libssl-dev libsqlite3-dev sqlite3 zlib1g-dev libarchive-dev
+  postgresql-15 libpq-dev
   libmosquitto-dev mosquitto mosquitto-clients
   nlohmann-json3-dev libcpp-httplib-dev libtomlplusplus-dev libcli11-dev libre2-dev
   libmicrohttpd-dev libfmt-dev libspdlog-dev libcurl4-openssl-dev prometheus-cpp-dev
@@ -14,6 +15,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   python3 curl unzip time bc tshark gnuplot-nox
   libargon2-dev chromium
+  libhowardhinnant-date-dev tzdata
 )
 # The dashboard (web/) builds with Node.js and npm: the machine's own when it has them (a newer
 # Node from elsewhere ships npm inside its nodejs package), else Debian's.

@@ -146,6 +146,15 @@ class WaterServeTest : public ::testing::Test {
                   "application/json");
   }
 
+  // Starts `serve`, pairs the test's terminal over REST and waits for the link's subscription.
+  void StartAndPair(ServeProcess& serve, DeviceLink& link) {
+    serve.Start();
+    ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+    auto paired = Pair();
+    ASSERT_TRUE(paired && paired->status == 201) << (paired ? paired->body : "no answer");
+    ASSERT_TRUE(WaitFor([&] { return link.subscribed.load(); }, 10));
+  }
+
   TempDir dir_{"water_serve"};
   app::LocalBroker broker_;
   Receiver receiver_;
@@ -254,6 +263,111 @@ TEST_F(WaterServeTest, DriftDetectedParametersSentTerminalCorrectedNextWindowCle
   ASSERT_TRUE(photo);
   EXPECT_EQ(photo->status, 422) << photo->body;
   EXPECT_NE(photo->body.find("better photo"), std::string::npos) << photo->body;
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
+
+// Issue 17 item 4 over the daemon: a reference flowmeter paired (so taken as calibrated) now, whose
+// frames arrive 31 days later, is past water.calibration_period: the drifting terminal's window is
+// recorded but sends no command, and a calibration work order opens. The calibration POSTed over
+// REST closes the order, and the next window commands the terminal.
+TEST_F(WaterServeTest, ExpiredFlowmeterCommandsNothingUntilCalibrated) {
+  ServeProcess serve(config_, dir_ / "serve.log");
+  DeviceLink link(broker_.port(), kTerminal);
+  ASSERT_NO_FATAL_FAILURE(StartAndPair(serve, link));
+  httplib::Client c("127.0.0.1", http_port_);
+  const int64_t t0 = water::WindowStart(time(nullptr) + 31 * 86400, 21600);
+  auto raw = [](int64_t i) { return 1.04 * TrueFlow(i) + 0.008; };
+  auto reference = [](int64_t i) { return TrueFlow(i) + FlowmeterNoise(i); };
+  auto window = [&](int64_t start) {
+    link.Publish("water/frame", Frame(codec::WaterDeviceKind::kFlowmeter, kFlowmeter, start, 360, reference, true));
+    link.Publish("water/frame", Frame(codec::WaterDeviceKind::kTerminal, kTerminal, start, 360, raw, false));
+  };
+  window(t0);
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("work_order_opened"); }, 30)) << json(Events()).dump();
+  EXPECT_TRUE(HasEvent("window_untrusted"));
+  EXPECT_FALSE(HasEvent("detected"));
+  json orders = Get("/api/v1/water/work-orders?status=open")["work_orders"];
+  ASSERT_EQ(orders.size(), 1u) << orders.dump();
+  EXPECT_EQ(orders[0]["reason"].get<std::string>().rfind(std::string("calibrate reference flowmeter ") + kFlowmeter, 0), 0u);
+  json cal = Get(std::string("/api/v1/water/flowmeters/") + kFlowmeter + "/calibration");
+  EXPECT_EQ(cal["terminal_id"], kTerminal) << cal.dump();
+
+  auto post = c.Post((std::string("/api/v1/water/flowmeters/") + kFlowmeter + "/calibrated").c_str(),
+                     {{"Authorization", "Bearer " + token_}},
+                     json{{"calibrated_at", t0 + 21600}, {"note", "monthly round"}}.dump(), "application/json");
+  ASSERT_TRUE(post);
+  ASSERT_EQ(post->status, 200) << post->body;
+  json body = json::parse(post->body);
+  EXPECT_EQ(body["closed_work_orders"], json::array({orders[0]["id"]})) << body.dump();
+  EXPECT_EQ(body["due_at"], Get(std::string("/api/v1/water/flowmeters/") + kFlowmeter + "/calibration")["due_at"]);
+  EXPECT_TRUE(Get("/api/v1/water/work-orders?status=open")["work_orders"].empty());
+  auto unknown = c.Post("/api/v1/water/flowmeters/FM-9999/calibrated", {{"Authorization", "Bearer " + token_}}, "", "application/json");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404) << unknown->body;
+
+  window(t0 + 21600);
+  std::optional<std::string> command;
+  ASSERT_TRUE(WaitFor([&] { return (command = link.NextCommand()).has_value(); }, 30)) << json(Events()).dump();
+  EXPECT_NEAR(json::parse(*command)["parameters"]["a1"].get<double>(), 1.04, 0.004);
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
+
+// Issue 17 item 2 over the daemon and MQTT: an erratic terminal gets a work order; the engineer
+// schedules the visit over REST (the customer's phone gets the notice through the SMS gateway) and
+// pushes operating parameters; the terminal receives them on its command topic, applies them and
+// acks with the values before and after, which land in the meter's history.
+TEST_F(WaterServeTest, EngineerSchedulesAVisitAndPushesOperatingParametersOverMqtt) {
+  ServeProcess serve(config_, dir_ / "serve.log");
+  DeviceLink link(broker_.port(), kTerminal);
+  ASSERT_NO_FATAL_FAILURE(StartAndPair(serve, link));
+  httplib::Client c("127.0.0.1", http_port_);
+  auto erratic = [](int64_t i) { return TrueFlow(i) * ((i * 2654435761u) % 5 < 2 ? 0.8 : 1.2) + 0.03 * ((i * 40503u) % 3); };
+  link.Publish("water/frame", Frame(codec::WaterDeviceKind::kFlowmeter, kFlowmeter, kDay, 360, TrueFlow, true));
+  link.Publish("water/frame", Frame(codec::WaterDeviceKind::kTerminal, kTerminal, kDay, 360, erratic, false));
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("work_order_opened"); }, 30)) << json(Events()).dump();
+  json orders = Get("/api/v1/water/work-orders?status=open")["work_orders"];
+  ASSERT_EQ(orders.size(), 1u);
+  const std::string base = "/api/v1/water/work-orders/" + std::to_string(orders[0]["id"].get<int64_t>());
+  const httplib::Headers auth = {{"Authorization", "Bearer " + token_}};
+
+  auto scheduled = c.Post((base + "/schedule").c_str(), auth, json{{"visit_at", "2026-11-04T09:00:00Z"}}.dump(), "application/json");
+  ASSERT_TRUE(scheduled);
+  ASSERT_EQ(scheduled->status, 200) << scheduled->body;
+  EXPECT_EQ(json::parse(scheduled->body)["notified"], true);
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& [kind, body] : receiver_.received()) {
+      if (kind == "sms" && body.find("2026-11-04T09:00:00Z") != std::string::npos) return true;
+    }
+    return false;
+  }, 20));
+
+  auto bad = c.Post((base + "/parameters").c_str(), auth, json{{"gain", 7}}.dump(), "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  auto pushed = c.Post((base + "/parameters").c_str(), auth, json{{"low_flow_cutoff", 0.005}, {"gain", 1.01}}.dump(),
+                       "application/json");
+  ASSERT_TRUE(pushed);
+  ASSERT_EQ(pushed->status, 202) << pushed->body;
+  std::optional<std::string> command;
+  ASSERT_TRUE(WaitFor([&] { return (command = link.NextCommand()).has_value(); }, 30));
+  Result<meter::water::MaintenanceCommand> mc = sim::ParseWaterCommand(*command);
+  ASSERT_TRUE(mc.ok()) << mc.status().ToString() << " " << *command;
+  EXPECT_TRUE(mc->keep_correction);
+  meter::water::TerminalSelfMaintenance terminal(water::FeatureCodeOf(kTerminal));
+  auto ack = terminal.Apply(*mc, mc->issued_at + 1);
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  EXPECT_DOUBLE_EQ(terminal.operating().gain, 1.01);
+  link.Publish("water/ack", sim::WaterAckJson(*ack));
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("parameters_applied"); }, 20)) << json(Events()).dump();
+  json history = Get(std::string("/api/v1/water/meters/") + kTerminal + "/history")["history"];
+  std::string applied;
+  for (const auto& h : history) {
+    if (h["event"] == "parameters_applied") applied = h["detail"];
+  }
+  EXPECT_NE(applied.find(R"("gain":1.01)"), std::string::npos) << applied;
+  EXPECT_NE(applied.find("before"), std::string::npos) << applied;
+  EXPECT_TRUE(HasEvent("parameters_pushed"));
+  EXPECT_TRUE(HasEvent("visit_scheduled"));
   EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
 }
 

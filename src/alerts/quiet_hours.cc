@@ -20,20 +20,21 @@ int Minutes(std::string_view s) {
 
 }  // namespace
 
-bool QuietHours::Contains(int64_t ts, int32_t tz_offset_s) const {
-  const int64_t local = ts + tz_offset_s;
+bool QuietHours::Contains(int64_t ts, const TimeZone& tz) const {
+  const int64_t local = ts + tz.OffsetAt(ts);
   const int minute = static_cast<int>((local - FloorDiv(local, 86400) * 86400) / 60);
   if (from_minute < to_minute) return minute >= from_minute && minute < to_minute;
   return minute >= from_minute || minute < to_minute;
 }
 
-int64_t QuietHours::NextAllowed(int64_t ts, int32_t tz_offset_s) const {
-  if (!Contains(ts, tz_offset_s)) return ts;
-  const int64_t local = ts + tz_offset_s;
+int64_t QuietHours::NextAllowed(int64_t ts, const TimeZone& tz) const {
+  if (!Contains(ts, tz)) return ts;
+  const int64_t local = ts + tz.OffsetAt(ts);
   const int64_t midnight = FloorDiv(local, 86400) * 86400;
   int64_t end = midnight + static_cast<int64_t>(to_minute % (24 * 60)) * 60;
   if (end <= local) end += 86400;  // the span ends tomorrow morning
-  return end - tz_offset_s;
+  // The wall-clock end in the meter's zone (a DST change during the night moves it by an hour).
+  return tz.ToUtc(end);
 }
 
 Result<QuietHours> ParseQuietHours(std::string_view text) {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "core/zone.h"
 
 namespace mh::alerts {
 
@@ -13,10 +14,10 @@ struct QuietHours {
   int from_minute = 0;  // minutes after local midnight; from > to wraps over midnight
   int to_minute = 0;
 
-  // Whether the local time of `ts` (zone tz_offset_s) falls inside [from, to).
-  bool Contains(int64_t ts, int32_t tz_offset_s) const;
+  // Whether the local time of `ts` in the meter's zone `tz` falls inside [from, to).
+  bool Contains(int64_t ts, const TimeZone& tz) const;
   // The first moment at or after ts outside the quiet hours (ts itself when outside).
-  int64_t NextAllowed(int64_t ts, int32_t tz_offset_s) const;
+  int64_t NextAllowed(int64_t ts, const TimeZone& tz) const;
 };
 
 // "22:00-07:00" (HH:MM-HH:MM, 24 h); from == to is refused (that would be always or never).

@@ -56,7 +56,8 @@ Result<int64_t> ParseDateParam(const http::Request& req) {
 // One meter's consumption on a civil day in its own zone: the readings that close an interval in
 // (00:00, 24:00] (SPEC 1.2's period rule), their consumption summed.
 Result<json> DayConsumptionJson(store::Store* st, const store::MeterInfo& m, int64_t day) {
-  const Period p = PeriodStartingAt(day * 86400 - m.tz_offset_s, PeriodKind::kDay, m.tz_offset_s);
+  const TimeZone zone = store::ZoneOf(m);
+  const Period p = PeriodStartingAt(zone.ToUtc(day * 86400), PeriodKind::kDay, zone);
   MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> rows, st->QueryReadings(m.meter_id, {p.start + 1, p.end}, INT64_MAX));
   double total = 0;
   for (const auto& r : rows) total += r.consumption;

@@ -24,7 +24,7 @@ namespace {
 
 json MeterJson(const store::MeterInfo& m) {
   json j{{"meter_id", m.meter_id},     {"kind", m.kind},
-         {"customer_id", m.customer_id}, {"timezone", FormatUtcOffset(m.tz_offset_s)},
+         {"customer_id", m.customer_id}, {"timezone", m.timezone.empty() ? FormatUtcOffset(m.tz_offset_s) : m.timezone},
          {"interval_s", m.interval_s},  {"created_at", Iso(m.created_at)}};
   j["register_max"] = m.register_max ? json(*m.register_max) : json(nullptr);
   j["customer_threshold"] = m.customer_t1 ? json(*m.customer_t1) : json(nullptr);
@@ -164,9 +164,9 @@ void HttpApi::Routes() {
     if (max > 0) m.register_max = max;
     if (m.kind != "electricity" && m.kind != "water") return InvalidArgument("field 'kind': electricity or water");
     if (m.interval_s <= 0) return InvalidArgument("field 'interval_s' must be positive");
-    auto off = ParseUtcOffset(tz);
-    if (!off.ok()) return InvalidArgument("field 'timezone': " + off.status().message());
-    m.tz_offset_s = *off;
+    auto zone = TimeZone::Parse(tz);
+    if (!zone.ok()) return InvalidArgument("field 'timezone': " + zone.status().message());
+    store::SetZone(m, *zone);
     MH_ASSIGN_OR_RETURN(std::optional<store::MeterInfo> existing, st->GetMeter(m.meter_id));
     m.created_at = existing ? existing->created_at : deps_.clock->NowSeconds();
     if (existing) {
@@ -456,10 +456,12 @@ void HttpApi::Routes() {
             MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> rows,
                                 st->QueryReadings(m.meter_id, range, INT64_MAX));
             json out = json::array();
-            for (const auto& p : vee::ConsumptionPerPeriod(rows, *kind, m.tz_offset_s))
-              out.push_back({{"period_start", FormatIsoOffset(p.period.start, m.tz_offset_s)},
-                             {"period_end", FormatIsoOffset(p.period.end, m.tz_offset_s)},
+            const TimeZone zone = store::ZoneOf(m);
+            for (const auto& p : vee::ConsumptionPerPeriod(rows, *kind, zone))
+              out.push_back({{"period_start", FormatIsoIn(p.period.start, zone)},
+                             {"period_end", FormatIsoIn(p.period.end, zone)},
                              {"consumption", p.consumption},
+                             {"estimated_consumption", p.estimated},
                              {"readings", p.readings}});
             SendJson(res, 200, {{"meter_id", m.meter_id}, {"period", period_name},
                                 {"unit", m.kind == "water" ? "m3" : "kWh"}, {"consumption", out}});

@@ -271,7 +271,7 @@ nlohmann::json OpenApiDocument() {
   paths["/api/v1/meters/{id}/consumption"]["get"] = {
       {"summary", "consumption per day, week or month in the meter's time zone"},
       {"parameters", json::array({meter_param, q("period", "day (default), week or month"), range[0], range[1]})},
-      {"responses", std_errors({{"200", ok("consumption per period")}})}};
+      {"responses", std_errors({{"200", ok("consumption per period: period_start, period_end (with the offset in force), consumption, estimated_consumption, readings")}})}};
   paths["/api/v1/quarantine"]["get"] = {{"summary", "abnormal readings with their verdict and reason"},
                                         {"parameters", json::array({q("meter", "meter id"), range[0], range[1], range[2]})},
                                         {"responses", std_errors({{"200", ok("quarantine")}})}};
@@ -307,7 +307,8 @@ nlohmann::json OpenApiDocument() {
                         {"properties", {{"meter_id", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"}}},
                                         {"kind", {{"type", "string"}, {"enum", {"electricity", "water"}}}},
                                         {"customer_id", {{"type", "string"}, {"maxLength", 64}, {"description", "no spaces or control characters"}}},
-                                        {"timezone", {{"type", "string"}, {"example", "+08:00"}}},
+                                        {"timezone", {{"type", "string"}, {"example", "+08:00"},
+                                                                      {"description", "a UTC offset (+08:00) or an IANA zone (Europe/Berlin)"}}},
                                         {"interval_s", {{"type", "integer"}}},
                                         {"register_max", {{"type", "number"}}}}}};
   // --- relay (seed 000) ---
@@ -441,6 +442,34 @@ nlohmann::json OpenApiDocument() {
         {"parameters", json::array({json{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "integer"}}}}})},
         {"responses", std_errors({{"200", ok("done")}, {"404", error_resp("no such work order")},
                                   {"422", error_resp("already done")}})}};
+    auto order_param = json{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "integer"}}}};
+    paths["/api/v1/water/work-orders/{id}/parameters"]["post"] = {
+        {"summary", "an engineer pushes operating parameters to the order's terminal: body any of {\"zero_offset\" (m3/h, "
+                    "|x| <= 0.1), \"low_flow_cutoff\" (m3/h, 0..0.1), \"gain\" (0.5..2)}; sent as a water_parameters "
+                    "command, its ack's before/after values recorded in the history (admin, operator)"},
+        {"parameters", json::array({order_param})},
+        {"responses", std_errors({{"202", ok("id, command_id, operating")}, {"404", error_resp("no such work order")},
+                                  {"422", error_resp("the order is done")}})}};
+    paths["/api/v1/water/work-orders/{id}/schedule"]["post"] = {
+        {"summary", "the on-site visit is scheduled: body {\"visit_at\": ISO-8601 or epoch, \"note\"}; recorded "
+                    "(visit_scheduled) and the customer's phone told (admin, operator)"},
+        {"parameters", json::array({order_param})},
+        {"responses", std_errors({{"200", ok("id, visit_at, notified")}, {"404", error_resp("no such work order")},
+                                  {"422", error_resp("the order is done")}})}};
+    auto flowmeter_param = json{{"name", "id"}, {"in", "path"}, {"required", true}, {"description", "the reference flowmeter"},
+                                {"schema", {{"type", "string"}}}};
+    paths["/api/v1/water/flowmeters/{id}/calibration"]["get"] = {
+        {"summary", "the reference flowmeter's last calibration (its pairing if never) and when it falls due "
+                    "(water.calibration_period); past it, its windows command nothing (staff)"},
+        {"parameters", json::array({flowmeter_param})},
+        {"responses", std_errors({{"200", ok("calibrated_at, due_at")}, {"404", error_resp("flowmeter not paired")}})}};
+    paths["/api/v1/water/flowmeters/{id}/calibrated"]["post"] = {
+        {"summary", "records a calibration of the reference flowmeter (history: flowmeter_calibrated) and closes its open "
+                    "calibration work orders; optional body {\"calibrated_at\": ISO-8601 or epoch, default now, "
+                    "\"note\"} (admin, operator)"},
+        {"parameters", json::array({flowmeter_param})},
+        {"responses", std_errors({{"200", ok("calibrated_at, due_at, closed_work_orders")},
+                                  {"404", error_resp("flowmeter not paired")}})}};
     schemas["WaterPairIn"] = {{"type", "object"},
                               {"required", {"terminal_id", "flowmeter_id"}},
                               {"properties", {{"terminal_id", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"}}},

@@ -6,6 +6,7 @@
 
 #include "api/route_kit.h"
 #include "core/time.h"
+#include "water/operating_json.h"
 #include "water/water_service.h"
 
 namespace mh::api {
@@ -38,6 +39,22 @@ json PairJson(const store::WaterPairRecord& p) {
 json ParseOr(const std::string& text) {
   json j = json::parse(text, nullptr, false);
   return j.is_discarded() ? json(text) : j;
+}
+
+// An optional time field: ISO-8601 text or epoch seconds.
+Result<std::optional<int64_t>> TimeField(const json& body, const char* name) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return std::optional<int64_t>();
+  if (it->is_number_integer()) return std::optional<int64_t>(it->get<int64_t>());
+  if (!it->is_string()) return InvalidArgument(std::string("field '") + name + "' must be ISO-8601 text or epoch seconds");
+  Result<int64_t> t = ParseTimestamp(it->get<std::string>());
+  if (!t.ok()) return InvalidArgument(std::string("field '") + name + "': " + t.status().message());
+  return std::optional<int64_t>(*t);
+}
+
+json CalibrationJson(const std::string& flowmeter, const water::WaterService::CalibrationState& c) {
+  return {{"flowmeter_id", flowmeter}, {"terminal_id", c.terminal_id}, {"feature_code", c.feature_code},
+          {"calibrated_at", Iso(c.calibrated_at)}, {"due_at", c.due_at == 0 ? json(nullptr) : json(Iso(c.due_at))}};
 }
 
 }  // namespace
@@ -98,7 +115,7 @@ void AddWaterRoutes(http::Server& srv, store::Store* st, water::WaterService* ws
               out.push_back({{"command_id", c.command_id}, {"source", c.source}, {"issued_at", Iso(c.issued_at)},
                              {"expires_at", Iso(c.expires_at)}, {"parameters", ParseOr(c.correction)}, {"status", c.status},
                              {"acked_at", c.acked_at == 0 ? json(nullptr) : json(Iso(c.acked_at))}});
-              if (c.status == "acknowledged") current = ParseOr(c.correction);
+              if (c.status == "acknowledged" && c.source != "engineer") current = ParseOr(c.correction);
             }
             SendJson(res, 200, {{"terminal_id", terminal}, {"current", current}, {"commands", out}});
             return Status::Ok();
@@ -167,6 +184,65 @@ void AddWaterRoutes(http::Server& srv, store::Store* st, water::WaterService* ws
              const int64_t id = std::stoll(req.matches[1]);
              MH_RETURN_IF_ERROR(ws->WorkOrderDone(id, c));
              SendJson(res, 200, {{"id", id}, {"status", "done"}, {"parameters", water::CorrectionJson(c)}});
+             return Status::Ok();
+           }));
+
+  // The reference flowmeter's calibration (monthly, seed 001): when it was last calibrated and
+  // until when its windows may command the terminal.
+  srv.Get("/api/v1/water/flowmeters/" + id + "/calibration",
+          guarded([ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
+            MH_RETURN_IF_ERROR(NeedsStaff(who));
+            const std::string flowmeter = req.matches[1];
+            MH_ASSIGN_OR_RETURN(water::WaterService::CalibrationState c, ws->Calibration(flowmeter));
+            SendJson(res, 200, CalibrationJson(flowmeter, c));
+            return Status::Ok();
+          }));
+  // Records a calibration; body (optional): {"calibrated_at": ISO-8601 or epoch (default now), "note"}.
+  // Open calibration work orders of the flowmeter are closed.
+  srv.Post("/api/v1/water/flowmeters/" + id + "/calibrated",
+           guarded([ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
+             if (!who.CanWrite()) return PermissionDenied("recording a calibration needs an admin or operator token");
+             const std::string flowmeter = req.matches[1];
+             json body = json::object();
+             if (!req.body.empty()) {
+               MH_ASSIGN_OR_RETURN(body, ParseBody(req));
+             }
+             MH_ASSIGN_OR_RETURN(std::optional<int64_t> at, TimeField(body, "calibrated_at"));
+             std::string note;
+             MH_RETURN_IF_ERROR(TextField(body, "note", kReasonText, &note, false));
+             MH_ASSIGN_OR_RETURN(std::vector<int64_t> closed, ws->FlowmeterCalibrated(flowmeter, at, note));
+             MH_ASSIGN_OR_RETURN(water::WaterService::CalibrationState c, ws->Calibration(flowmeter));
+             json out = CalibrationJson(flowmeter, c);
+             out["closed_work_orders"] = closed;
+             SendJson(res, 200, out);
+             return Status::Ok();
+           }));
+
+  // An engineer pushes operating parameters to the order's terminal; body: any of
+  // {"zero_offset","low_flow_cutoff","gain"} (the others stay as the terminal has them).
+  srv.Post(R"(/api/v1/water/work-orders/([0-9]{1,18})/parameters)",
+           guarded([ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
+             if (!who.CanWrite()) return PermissionDenied("pushing parameters needs an admin or operator token");
+             MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
+             MH_ASSIGN_OR_RETURN(water::OperatingChange change, water::ParseOperatingChangeJson(body));
+             const int64_t id = std::stoll(req.matches[1]);
+             MH_ASSIGN_OR_RETURN(std::string command_id, ws->PushParameters(id, change));
+             SendJson(res, 202, {{"id", id}, {"command_id", command_id}, {"operating", water::OperatingChangeJson(change)}});
+             return Status::Ok();
+           }));
+  // The on-site visit is scheduled; body {"visit_at": ISO-8601 or epoch, "note"}; the customer's
+  // phone is told.
+  srv.Post(R"(/api/v1/water/work-orders/([0-9]{1,18})/schedule)",
+           guarded([ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
+             if (!who.CanWrite()) return PermissionDenied("scheduling visits needs an admin or operator token");
+             MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
+             MH_ASSIGN_OR_RETURN(std::optional<int64_t> at, TimeField(body, "visit_at"));
+             if (!at) return InvalidArgument("field 'visit_at' (ISO-8601 or epoch seconds) is required");
+             std::string note;
+             MH_RETURN_IF_ERROR(TextField(body, "note", kReasonText, &note, false));
+             const int64_t id = std::stoll(req.matches[1]);
+             MH_ASSIGN_OR_RETURN(bool notified, ws->ScheduleVisit(id, *at, note));
+             SendJson(res, 200, {{"id", id}, {"visit_at", Iso(*at)}, {"notified", notified}});
              return Status::Ok();
            }));
 

@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include "core/time.h"
+#include "water/pairing.h"
 
 namespace mh::app {
 namespace {
@@ -42,15 +43,21 @@ std::vector<Key> Keys(Config& c) {
       {"http", "metrics_token", &c.http.metrics_token, "set: /metrics needs 'Authorization: Bearer <it>'; empty = open"},
       {"http", "session_ttl", &c.http.session_ttl, "a dashboard login (session cookie) lasts this long"},
       {"http", "web_root", &c.http.web_root, "directory of the built dashboard; empty = web/ beside the meterhub binary"},
+      {"http", "tls_cert", &c.http.tls_cert, "PEM certificate (chain) file; with tls_key set the API and dashboard are served over HTTPS only"},
+      {"http", "tls_key", &c.http.tls_key, "PEM private key file of tls_cert"},
+      {"http", "allow_plaintext", &c.http.allow_plaintext, "serve plain HTTP on a non-loopback listen address (without TLS the daemon refuses to start there)"},
       {"mqtt", "broker", &c.mqtt.broker, "MQTT broker HOST:PORT; empty = no MQTT ingestion"},
       {"mqtt", "client_id", &c.mqtt.client_id, "prefix of the fixed client ids <client_id>-<shard>: one persistent session per shard"},
       {"mqtt", "connections", &c.mqtt.connections, "I/O threads driving the 64 shard sessions (each round's messages share one commit)"},
       {"mqtt", "username", &c.mqtt.username, "broker credentials (empty = anonymous)"},
       {"mqtt", "password", &c.mqtt.password, "broker password"},
+      {"mqtt", "tls_ca", &c.mqtt.tls_ca, "PEM CA file the broker's certificate must chain to; set = every MQTT connection of the daemon uses TLS"},
+      {"mqtt", "tls_cert", &c.mqtt.tls_cert, "PEM client certificate file, for brokers that require one (with tls_key)"},
+      {"mqtt", "tls_key", &c.mqtt.tls_key, "PEM private key file of tls_cert"},
       {"ingest", "auto_register", &c.ingest.auto_register, "readings of unknown meters: register them (true) or reject them (false)"},
       {"ingest", "default_kind", &c.ingest.default_kind, "kind of auto-registered meters: electricity or water"},
       {"ingest", "interval", &c.ingest.interval, "nominal upload interval of auto-registered meters"},
-      {"ingest", "timezone", &c.ingest.timezone, "time zone of auto-registered meters (UTC offset)"},
+      {"ingest", "timezone", &c.ingest.timezone, "time zone of auto-registered meters: a UTC offset or an IANA name (Europe/Berlin)"},
       {"ingest", "max_future", &c.ingest.max_future, "readings stamped later than the server's clock + this + the meter's interval are refused (future_timestamp events)"},
       {"vee", "spike_coefficient", &c.vee.spike_coefficient, "T2 = max peak difference per interval x this (seed: 1.1-1.3)"},
       {"vee", "alert_coefficient", &c.vee.alert_coefficient, "T1 = max peak sub-period consumption x this"},
@@ -75,6 +82,8 @@ std::vector<Key> Keys(Config& c) {
       {"water", "window", &c.water.window, "pre-check window, 6h or 12h, aligned to UTC midnight (SPEC 3.3)"},
       {"water", "close_after", &c.water.close_after, "a window missing its partner device's data is checked this long after its end"},
       {"water", "command_expiry", &c.water.command_expiry, "maintenance commands expire this long after they are issued"},
+      {"water", "pair_tolerance", &c.water.pair_tolerance, "samples of the terminal and its flowmeter pair when this far apart (clocks drift); auto = half the sample interval, 0 = the same instant only"},
+      {"water", "calibration_period", &c.water.calibration_period, "a reference flowmeter calibrated longer ago than this is not trusted: its windows command nothing and a calibration order is opened"},
       {"water", "p_min", &c.water.p_min, "form A: share of same-sign differences inside [d_lo, d_hi]"},
       {"water", "d_lo", &c.water.d_lo, "form A threshold range, low end (m3/h)"},
       {"water", "d_hi", &c.water.d_hi, "form A threshold range, high end (m3/h)"},
@@ -362,9 +371,9 @@ Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& c) {
   auto period = ParsePeriodKind(c.vee.period);
   if (!period.ok()) return period.status().WithContext("vee.period");
   o.vee.period = *period;
-  auto tz = ParseUtcOffset(c.ingest.timezone);
+  auto tz = TimeZone::Parse(c.ingest.timezone);
   if (!tz.ok()) return tz.status().WithContext("ingest.timezone");
-  o.default_meter.tz_offset_s = *tz;
+  o.default_meter.tz = *tz;
   auto interval = ParseDuration(c.ingest.interval);
   if (!interval.ok()) return interval.status().WithContext("ingest.interval");
   o.default_meter.interval_s = *interval;
@@ -502,7 +511,8 @@ Status CheckWaterConfig(const Config& c) {
   if (!window.ok()) return window.status().WithContext("water.window");
   if (*window != 6 * 3600 && *window != 12 * 3600) return InvalidArgument("water.window must be 6h or 12h, not " + c.water.window);
   const std::vector<std::pair<std::string, std::string>> durations = {{"water.close_after", c.water.close_after},
-                                                                      {"water.command_expiry", c.water.command_expiry}};
+                                                                      {"water.command_expiry", c.water.command_expiry},
+                                                                      {"water.calibration_period", c.water.calibration_period}};
   for (const auto& [name, value] : durations) {
     Result<int64_t> d = ParseDuration(value);
     if (!d.ok()) return d.status().WithContext(name);
@@ -520,7 +530,15 @@ Status CheckWaterConfig(const Config& c) {
   if (c.water.max_deferred_windows < 0 || c.water.max_deferred_windows > 100) {
     return InvalidArgument("water.max_deferred_windows must be 0..100");
   }
-  return Status::Ok();
+  return WaterPairToleranceOf(c).status();
+}
+
+Result<int64_t> WaterPairToleranceOf(const Config& c) {
+  if (c.water.pair_tolerance == "auto") return water::kHalfInterval;
+  if (c.water.pair_tolerance == "0" || c.water.pair_tolerance == "0s") return 0;
+  Result<int64_t> d = ParseDuration(c.water.pair_tolerance);
+  if (!d.ok()) return InvalidArgument("water.pair_tolerance must be auto, 0 or a duration: " + d.status().message());
+  return d;
 }
 
 }  // namespace mh::app

@@ -41,6 +41,9 @@ struct Config {
     std::string metrics_token;            // set: /metrics needs "Authorization: Bearer <it>"
     std::string session_ttl = "12h";      // a dashboard login lasts this long
     std::string web_root;                 // the built dashboard; empty = "web" beside the binary
+    std::string tls_cert;                 // PEM certificate (chain) file; with tls_key: HTTPS only
+    std::string tls_key;                  // PEM private key file
+    bool allow_plaintext = false;         // plain HTTP on a non-loopback address (else refused)
   } http;
   struct Mqtt {
     std::string broker = "127.0.0.1:1883";  // empty = no MQTT ingestion
@@ -48,12 +51,15 @@ struct Config {
     int connections = 8;                  // subscriber connections sharing the 64 shards
     std::string username;
     std::string password;
+    std::string tls_ca;                   // CA file (PEM) the broker's certificate must chain to; set = TLS
+    std::string tls_cert;                 // client certificate file (PEM), for brokers that ask for one
+    std::string tls_key;                  // its private key file (PEM)
   } mqtt;
   struct Ingest {
     bool auto_register = false;           // readings of unknown meters: register (true) or reject
     std::string default_kind = "electricity";
     std::string interval = "15m";         // nominal upload interval of auto-registered meters
-    std::string timezone = "+08:00";      // time zone of auto-registered meters
+    std::string timezone = "+08:00";      // time zone of auto-registered meters: an offset or an IANA name
     std::string max_future = "5m";        // readings later than now + this + the meter's interval are refused
   } ingest;
   struct Vee {
@@ -84,6 +90,8 @@ struct Config {
     std::string window = "6h";            // pre-check window: 6h or 12h, aligned to UTC midnight (SPEC 3.3)
     std::string close_after = "1h";       // a window missing its partner's data is checked this long after its end
     std::string command_expiry = "6h";    // maintenance commands expire this long after they are issued
+    std::string pair_tolerance = "auto";  // the two devices' samples pair this far apart; auto = half the sample interval, 0 = same instant
+    std::string calibration_period = "30d";  // a reference flowmeter not calibrated for this long commands nothing
     double p_min = 0.95;                  // SPEC 3.3 thresholds
     double d_lo = 0.01;
     double d_hi = 0.5;
@@ -163,6 +171,8 @@ Result<int64_t> AuditIntervalOf(const Config& config);
 Result<audit::AuditServiceOptions> AuditOptionsOf(const Config& config);
 // Checks the [water] section (durations, window 6h|12h, thresholds).
 Status CheckWaterConfig(const Config& config);
+// water.pair_tolerance in seconds: water::kHalfInterval for "auto", 0 for "0", else a duration.
+Result<int64_t> WaterPairToleranceOf(const Config& config);
 
 // The dispatcher options the [alerts] section describes (give_up_after parsed).
 Result<alerts::DispatcherOptions> DispatcherOptionsOf(const Config& config);

@@ -124,6 +124,20 @@ max_alerts_per_period = 5
   EXPECT_FALSE(LoadConfig(WriteTemp("g5.toml", "[customers.C7]\nmax_alerts_per_period = -1\n")).ok());
 }
 
+TEST(Config, IngestTimezoneTakesAnIanaNameOrAnOffset) {
+  auto berlin = LoadConfig(WriteTemp("tz1.toml", "[ingest]\ntimezone = \"Europe/Berlin\"\n"));
+  ASSERT_TRUE(berlin.ok()) << berlin.status().ToString();
+  auto o = PipelineOptionsOf(*berlin);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->default_meter.tz.Name(), "Europe/Berlin");
+  auto fixed = LoadConfig(WriteTemp("tz2.toml", "[ingest]\ntimezone = \"-05:00\"\n"));
+  ASSERT_TRUE(fixed.ok());
+  EXPECT_EQ(PipelineOptionsOf(*fixed)->default_meter.tz, TimeZone::Fixed(-5 * 3600));
+  auto bad = LoadConfig(WriteTemp("tz3.toml", "[ingest]\ntimezone = \"Europe/Atlantis\"\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().ToString().find("ingest.timezone"), std::string::npos) << bad.status().ToString();
+}
+
 // The README's configuration table must list every key with its default.
 TEST(Config, ReadmeDocumentsEveryKey) {
   std::ifstream f(std::string(MH_SOURCE_DIR) + "/README.md");
@@ -145,6 +159,22 @@ TEST(Config, ReadmeDocumentsEveryKey) {
     std::string row = "| `" + section + "." + key + "` | `" + value + "` |";
     EXPECT_NE(readme.find(row), std::string::npos) << "README lacks the row: " << row;
   }
+}
+
+TEST(Config, WaterPairToleranceAndCalibrationPeriod) {
+  Config d;
+  EXPECT_EQ(*WaterPairToleranceOf(d), -1);  // auto: half the sample interval
+  EXPECT_EQ(d.water.calibration_period, "30d");
+  auto c = LoadConfig(WriteTemp("w1.toml", "[water]\npair_tolerance = \"20s\"\ncalibration_period = \"60d\"\n"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(*WaterPairToleranceOf(*c), 20);
+  c = LoadConfig(WriteTemp("w2.toml", "[water]\npair_tolerance = \"0\"\n"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(*WaterPairToleranceOf(*c), 0);
+  auto bad = LoadConfig(WriteTemp("w3.toml", "[water]\npair_tolerance = \"soon\"\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("water.pair_tolerance"), std::string::npos);
+  EXPECT_FALSE(LoadConfig(WriteTemp("w4.toml", "[water]\ncalibration_period = \"monthly\"\n")).ok());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "alerts/channels/sms_channel.h"
 #include "api/dashboard.h"
+#include "app/tls_setup.h"
 #include "alerts/channels/smtp_channel.h"
 #include "alerts/channels/webhook_channel.h"
 #include "core/meter_id.h"
@@ -54,6 +55,10 @@ Daemon::Daemon(Config config, const Clock* clock, DaemonOptions options)
 Daemon::~Daemon() { Stop(); }
 
 Status Daemon::Start() {
+  // Where and how the API listens first: plain HTTP on a public address is refused before anything starts.
+  api::HttpOptions ho;
+  MH_RETURN_IF_ERROR(api::ParseListenAddress(config_.http.listen, &ho));
+  MH_RETURN_IF_ERROR(ApplyHttpTls(config_, &ho));
   MH_ASSIGN_OR_RETURN(store_, OpenStore(config_));
   MH_ASSIGN_OR_RETURN(ingest::PipelineOptions options, PipelineOptionsOf(config_));
   pipeline_ = std::make_unique<ingest::Pipeline>(store_.get(), clock_, options);
@@ -72,6 +77,7 @@ Status Daemon::Start() {
     mo.io_threads = config_.mqtt.connections;
     mo.username = config_.mqtt.username;
     mo.password = config_.mqtt.password;
+    MH_ASSIGN_OR_RETURN(mo.tls, MqttTlsOf(config_));
     mqtt_ = std::make_unique<ingest::MqttIngest>(pipeline_.get(), mo);
   }
   if (config_.relay.enabled) MH_RETURN_IF_ERROR(StartRelay());
@@ -83,8 +89,6 @@ Status Daemon::Start() {
 
   metrics_ = std::make_unique<api::Metrics>();
   RegisterMetrics();
-  api::HttpOptions ho;
-  MH_RETURN_IF_ERROR(api::ParseListenAddress(config_.http.listen, &ho));
   ho.max_body_bytes = static_cast<size_t>(config_.http.max_body_bytes);
   ho.threads = config_.http.threads;
   MH_ASSIGN_OR_RETURN(int64_t read_timeout, ParseDuration(config_.http.read_timeout));
@@ -128,8 +132,8 @@ Status Daemon::Start() {
     http_started = http_->Start();
   }
   MH_RETURN_IF_ERROR(http_started);
-  spdlog::info("http: API on http://{}:{}/api/v1 (OpenAPI at /api/v1/openapi.json, metrics at /metrics)", ho.host,
-               http_->port());
+  spdlog::info("http: API on {}://{}:{}/api/v1 (OpenAPI at /api/v1/openapi.json, metrics at /metrics)",
+               ho.tls_cert_pem.empty() ? "http" : "https", ho.host, http_->port());
   return Status::Ok();
 }
 
@@ -274,6 +278,7 @@ Status Daemon::StartWater() {
   o.window_s = *ParseDuration(config_.water.window);
   o.close_after_s = *ParseDuration(config_.water.close_after);
   o.cases.command_ttl_s = *ParseDuration(config_.water.command_expiry);
+  o.pair_tolerance_s = *WaterPairToleranceOf(config_);
   o.precheck.p_min = config_.water.p_min;
   o.precheck.d_lo = config_.water.d_lo;
   o.precheck.d_hi = config_.water.d_hi;

@@ -22,6 +22,7 @@
 #include "app/demo_part.h"
 #include "app/demo_water.h"
 #include "app/local_broker.h"
+#include "app/tls_setup.h"
 #include "app/webhook_receiver.h"
 #include "base/progress.h"
 #include "codec/reading_json.h"
@@ -47,10 +48,11 @@ class FleetPublisher {
       mosquitto_destroy(mosq_);
     }
   }
-  Status Connect(int port) {
+  Status Connect(int port, const ingest::MqttTls& tls) {
     mosquitto_lib_init();
     mosq_ = mosquitto_new("meterhub-demo-fleet", true, this);
     if (!mosq_) return Internal("mosquitto_new failed");
+    MH_RETURN_IF_ERROR(ingest::ApplyMqttTls(mosq_, tls));
     mosquitto_publish_callback_set(mosq_, [](struct mosquitto*, void* self, int) {
       static_cast<FleetPublisher*>(self)->acked_++;
     });
@@ -98,7 +100,27 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   for (const char* f : {"meterhub.db", "meterhub.db-wal", "meterhub.db-shm"}) fs::remove(fs::path(args.dir) / f, ec);
   fs::remove_all(fs::path(args.dir) / "broker", ec);
 
+  // The daemon serves plain HTTP on loopback only (tls_setup.h); the demo has no config file to
+  // allow it elsewhere, so say what does.
+  if (api::HttpOptions listen; !args.tls && api::ParseListenAddress(args.listen, &listen).ok() && !IsLoopbackHost(listen.host)) {
+    err << "demo: --listen " << args.listen << " is not a loopback address: add --tls to serve HTTPS there\n";
+    return 2;
+  }
   LocalBroker broker;
+  // --tls: a CA made for this run signs the broker's and the API's certificate; the simulated
+  // devices and API clients trust only it. Its key is never written down.
+  ingest::MqttTls device_tls;
+  TlsFiles tls_files;
+  if (args.tls) {
+    Result<TlsFiles> made = MakeThrowAwayTls((fs::path(args.dir) / "tls").string());
+    if (!made.ok()) {
+      err << "demo: " << made.status().ToString() << "\n";
+      return 1;
+    }
+    tls_files = *made;
+    broker.SetTlsFiles(tls_files.ca_file, tls_files.cert_file, tls_files.key_file);
+    device_tls.ca_file = tls_files.ca_file;
+  }
   if (Status s = broker.Start((fs::path(args.dir) / "broker").string()); !s.ok()) {
     err << "demo: " << s.message() << "\n";
     return 1;
@@ -112,7 +134,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
 
   // Simulated time: the replay ends at the start of today (UTC+8), the peak is its first days.
   const int32_t tz = 8 * 3600;
-  const int64_t today = PeriodOf(SystemClock::Instance().NowSeconds(), PeriodKind::kDay, tz).start;
+  const int64_t today = PeriodOf(SystemClock::Instance().NowSeconds(), PeriodKind::kDay, TimeZone::Fixed(tz)).start;
   const int64_t sim_start = today - static_cast<int64_t>(args.days) * 86400;
   const int64_t peak_end = sim_start + static_cast<int64_t>(args.peak_days) * 86400;
 
@@ -120,6 +142,11 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   config.store.path = (fs::path(args.dir) / "meterhub.db").string();
   config.mqtt.broker = broker.address();
   config.mqtt.client_id = "meterhub-demo-ingest";
+  if (args.tls) {
+    config.mqtt.tls_ca = tls_files.ca_file;
+    config.http.tls_cert = tls_files.cert_file;
+    config.http.tls_key = tls_files.key_file;
+  }
   config.http.listen = args.listen;
   config.vee.peak = {FormatIsoUtc(sim_start) + ".." + FormatIsoUtc(peak_end)};
   config.alerts.dispatcher.initial_backoff_ms = 200;
@@ -188,8 +215,9 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
                             SystemClock::Instance().NowSeconds());
     if (!s.ok()) err << "demo: dashboard account " << name << ": " << s.message() << "\n";
   }
-  DemoContext ctx{daemon, receiver, args, broker.port(), "http://127.0.0.1:" + std::to_string(daemon.http_port()),
-                  token.ok() ? *token : std::string(), sim_start, tz};
+  const std::string scheme = args.tls ? "https" : "http";
+  const std::string base = scheme + "://127.0.0.1:" + std::to_string(daemon.http_port());
+  DemoContext ctx{daemon, receiver, args, broker.port(), base, device_tls, token.ok() ? *token : std::string(), sim_start, tz};
   for (auto& part : parts) {
     if (Status s = part->Start(ctx); !s.ok()) {
       err << "demo: " << s.ToString() << "\n";
@@ -197,16 +225,17 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
     }
   }
   out << "MeterHub demo\n"
-      << "  HTTP API:   http://127.0.0.1:" << daemon.http_port() << "/api/v1  (OpenAPI: /api/v1/openapi.json, metrics: /metrics)\n"
-      << "  dashboard:  http://127.0.0.1:" << daemon.http_port() << "/  (log in as operator, supervisor, auditor or customer"
+      << "  HTTP API:   " << base << "/api/v1  (OpenAPI: /api/v1/openapi.json, metrics: /metrics)\n"
+      << "  dashboard:  " << base << "/  (log in as operator, supervisor, auditor or customer"
       << " [" << first_customer << "], password " << password << "; or with the admin token)\n"
       << "  admin token: " << (token.ok() ? *token : std::string("(failed)")) << "\n"
-      << "  MQTT broker: " << broker.address() << " (topic meters/<shard>/<meter_id>/readings)\n"
+      << "  MQTT broker: " << broker.address() << (args.tls ? " over TLS" : "") << " (topic meters/<shard>/<meter_id>/readings)\n"
+      << (args.tls ? "  TLS:        throw-away CA " + tls_files.ca_file + " (curl --cacert it; mosquitto_sub --cafile it)\n" : "")
       << "  database:   " << config.store.path << "\n"
       << "  fleet:      " << fleet.meters().size() << " meters, " << args.days << " simulated days from "
       << FormatIsoOffset(sim_start, tz) << ", peak period " << config.vee.peak.front() << "\n"
-      << "  try: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:" << daemon.http_port()
-      << "/api/v1/alerts?limit=5\n";
+      << "  try: curl " << (args.tls ? "--cacert " + tls_files.ca_file + " " : "") << "-H 'Authorization: Bearer <token>' "
+      << base << "/api/v1/alerts?limit=5\n";
   for (auto& part : parts) out << "  " << part->Banner() << "\n";
   out << std::flush;
 
@@ -220,7 +249,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
     return 1;
   }
   FleetPublisher publisher;
-  if (Status s = publisher.Connect(broker.port()); !s.ok()) {
+  if (Status s = publisher.Connect(broker.port(), device_tls); !s.ok()) {
     err << "demo: " << s.message() << "\n";
     return 1;
   }

@@ -26,6 +26,7 @@ struct DemoArgs {
   int audit_meters = 20;          // tamper-audited meters (demo_audit.h); 0 = none
   double audit_attack_rate = 0.2; // share of their meter-cycles attacked (SPEC 4.7)
   int water_meters = 24;          // water terminals + reference flowmeters (SPEC 3 loop); 0 = none
+  bool tls = false;               // broker and API on TLS with a throw-away CA (<dir>/tls/ca.pem)
 };
 
 // Runs the demo; returns the process exit code. Stops on SIGINT/SIGTERM or after duration_s.

@@ -73,13 +73,15 @@ class AuditDemoPart final : public DemoPart {
     receiver_ = &ctx.receiver;
     http_base_ = ctx.http_base;
     token_ = ctx.token;
+    ca_file_ = ctx.tls.ca_file;
     if (!daemon_->audit()) return FailedPrecondition("demo audit: the daemon runs no audit server ([audit] enabled)");
     api_ = std::make_unique<httplib::Client>(http_base_);
+    if (!ca_file_.empty()) api_->set_ca_cert_path(ca_file_.c_str());
     api_->set_keep_alive(true);
     api_->set_tcp_nodelay(true);  // small POSTs one after another: no Nagle + delayed-ACK pause each
     api_->set_read_timeout(60, 0);
     api_->set_bearer_token_auth(token_);
-    MH_RETURN_IF_ERROR(link_.Connect(ctx.broker_port, "meterhub-demo-audit"));
+    MH_RETURN_IF_ERROR(link_.Connect(ctx.broker_port, "meterhub-demo-audit", ctx.tls));
     // The meters' commands (their next cycle length, requests for their segments) arrive on the
     // link's network thread; it only touches what commands_mu_ guards (OnCommand).
     link_.SetCommandHandler([this](const std::string& meter, const std::string& payload) { OnCommand(meter, payload); });
@@ -439,6 +441,7 @@ class AuditDemoPart final : public DemoPart {
     std::atomic<size_t> next{0};
     auto worker = [&] {
       httplib::Client client(http_base_);
+      if (!ca_file_.empty()) client.set_ca_cert_path(ca_file_.c_str());
       client.set_tcp_nodelay(true);
       client.set_read_timeout(60, 0);
       client.set_bearer_token_auth(token_);
@@ -509,7 +512,7 @@ class AuditDemoPart final : public DemoPart {
   std::string db_path_;
   Daemon* daemon_ = nullptr;
   WebhookReceiver* receiver_ = nullptr;
-  std::string http_base_, token_;
+  std::string http_base_, token_, ca_file_;
   std::unique_ptr<httplib::Client> api_;
   sim::AuditMqttLink link_;
   sqlite3* db_ = nullptr;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "ingest/mqtt_tls.h"
 
 namespace mh::app {
 
@@ -20,7 +21,8 @@ struct DemoContext {
   WebhookReceiver& receiver;
   const DemoArgs& args;
   int broker_port = 0;
-  std::string http_base;   // e.g. http://127.0.0.1:8080
+  std::string http_base;   // e.g. http://127.0.0.1:8080 (https:// with --tls)
+  ingest::MqttTls tls;     // --tls: the throw-away CA the devices and API clients trust (tls.ca_file)
   std::string token;       // an admin token for the REST API
   int64_t sim_start = 0;   // first simulated second
   int32_t tz_offset_s = 0;

@@ -123,6 +123,7 @@ class WaterDemoPart final : public DemoPart {
 
     // The operator pairs each terminal with its flowmeter and binds the customer's phone (REST).
     httplib::Client http(ctx.http_base);
+    if (!ctx.tls.ca_file.empty()) http.set_ca_cert_path(ctx.tls.ca_file.c_str());
     const httplib::Headers auth = {{"Authorization", "Bearer " + ctx.token}};
     for (size_t i = 0; i < chosen_.size(); ++i) {
       const sim::SimWaterMeter& m = fleet_->meters()[chosen_[i]];
@@ -137,7 +138,7 @@ class WaterDemoPart final : public DemoPart {
       }
       terminals_.push_back(std::make_unique<sim::SimWaterTerminal>(m.terminal_id, m.flowmeter_id));
       observable_.push_back(false);
-      MH_RETURN_IF_ERROR(terminals_.back()->Connect(ctx.broker_port));
+      MH_RETURN_IF_ERROR(terminals_.back()->Connect(ctx.broker_port, ctx.tls));
     }
     // (The demo publishes nothing before the daemon's own subscriptions are acknowledged.) A
     // command sent before a terminal's subscription is acknowledged would be dropped.

@@ -8,12 +8,12 @@
 #include <string>
 #include <utility>
 
+#include "base/loopback.h"
 #include "base/status.h"
 
 namespace mh::app {
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-int FreeLoopbackPort();
+using mh::FreeLoopbackPort;
 
 class LocalBroker {
  public:
@@ -27,6 +27,14 @@ class LocalBroker {
   void SetAuthFiles(std::string password_file, std::string acl_file) {
     password_file_ = std::move(password_file);
     acl_file_ = std::move(acl_file);
+  }
+  // Before Start: the listener speaks TLS only, with this certificate and key (PEM files), signed
+  // by the CA in `ca_file`. With `require_client_certificate`, clients must show one the CA signed.
+  void SetTlsFiles(std::string ca_file, std::string cert_file, std::string key_file, bool require_client_certificate = false) {
+    tls_ca_ = std::move(ca_file);
+    tls_cert_ = std::move(cert_file);
+    tls_key_ = std::move(key_file);
+    require_client_cert_ = require_client_certificate;
   }
   // Starts mosquitto in `dir` (config, log, persistence there) and waits until it accepts.
   Status Start(const std::string& dir, int port = 0);
@@ -43,6 +51,8 @@ class LocalBroker {
   int port_ = 0;
   std::string log_path_;
   std::string password_file_, acl_file_;
+  std::string tls_ca_, tls_cert_, tls_key_;
+  bool require_client_cert_ = false;
 };
 
 // Finds the mosquitto binary (/usr/sbin/mosquitto or on PATH); empty when not installed.

@@ -68,14 +68,13 @@ int Import(const std::string& config_path, mh::ingest::ImportArgs args, const st
     std::cerr << "meterhub import: " << config.status().message() << "\n";
     return kUsageError;
   }
-  if (!tz.empty()) {
-    auto off = mh::ParseUtcOffset(tz);
-    if (!off.ok()) {
-      std::cerr << "meterhub import: --tz: " << off.status().message() << "\n";
-      return kUsageError;
-    }
-    args.tz_offset_s = *off;
+  // --tz, else [ingest] timezone (+08:00 by default): an IANA name or a UTC offset.
+  auto zone = mh::TimeZone::Parse(tz.empty() ? config->ingest.timezone : tz);
+  if (!zone.ok()) {
+    std::cerr << "meterhub import: " << (tz.empty() ? "ingest.timezone" : "--tz") << ": " << zone.status().message() << "\n";
+    return kUsageError;
   }
+  args.zone = *zone;
   mh::InitLogging("warn", false);
   auto options = mh::app::PipelineOptionsOf(*config);
   if (!options.ok()) {
@@ -86,7 +85,7 @@ int Import(const std::string& config_path, mh::ingest::ImportArgs args, const st
   // are packed into the store in bulk (durable when the import ends).
   options->auto_register = true;
   options->deferred_commits = true;
-  options->default_meter.tz_offset_s = args.tz_offset_s;
+  options->default_meter.tz = args.zone;
   auto store = mh::app::OpenStore(*config);
   if (!store.ok()) {
     std::cerr << "meterhub import: " << store.status().ToString() << "\n";
@@ -223,6 +222,7 @@ int main(int argc, char** argv) {
   demo->add_option("--duration", demo_args.duration_s, "stop after this many seconds (0 = at Ctrl-C)");
   demo->add_flag("--exit-after-replay", demo_args.exit_after_replay, "stop once the simulated days are replayed");
   demo->add_option("--speed", demo_args.speed, "after the replay: simulated seconds per second")->check(CLI::Range(1.0, 1e7));
+  demo->add_flag("--tls", demo_args.tls, "broker and API on TLS with a throw-away CA (<dir>/tls/ca.pem)");
   demo->add_option("--dir", demo_args.dir, "work directory (database, broker, ground truth)");
   demo->add_option("--listen", demo_args.listen, "HTTP API address (a free port if taken)");
   demo->add_option("--seed", demo_args.seed, "random seed of the fleet");
@@ -248,7 +248,7 @@ int main(int argc, char** argv) {
   import->add_option("READINGS", import_args.path, "CSV (meter_id,timestamp,value) or NEM12 file")->required();
   import->add_option("--config", config_path, "TOML configuration file");
   import->add_option("--format", import_args.format, "csv (default) or nem12")->check(CLI::IsMember({"csv", "nem12"}));
-  import->add_option("--tz", import_tz, "zone of CSV timestamps without an offset (default +08:00)");
+  import->add_option("--tz", import_tz, "zone of CSV timestamps without an offset and of new meters: +08:00 or an IANA name (default: [ingest] timezone)");
   import->add_option("--batch", import_args.batch_size, "readings handed to the pipeline at once")->check(CLI::Range(1, 10000000));
   bool revise = false;
   auto* revise_flag = import->add_flag("--revise", revise,

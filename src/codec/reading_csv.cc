@@ -126,9 +126,9 @@ namespace {
 // strings have grown to their working size.
 class CsvParser {
  public:
-  CsvParser(const ReadingFn& on_reading, const IssueFn& on_issue, int32_t default_offset_s,
+  CsvParser(const ReadingFn& on_reading, const IssueFn& on_issue, const TimeZone& zone,
             const std::function<void(uint64_t, uint64_t)>* progress)
-      : on_reading_(on_reading), on_issue_(on_issue), default_offset_s_(default_offset_s), progress_(progress) {}
+      : on_reading_(on_reading), on_issue_(on_issue), zone_(zone), progress_(progress) {}
 
   Status Run(std::string_view text);
 
@@ -145,7 +145,7 @@ class CsvParser {
 
   const ReadingFn& on_reading_;
   const IssueFn& on_issue_;
-  const int32_t default_offset_s_;
+  const TimeZone zone_;
   const std::function<void(uint64_t, uint64_t)>* progress_;
 
   Reading reading_;
@@ -308,7 +308,7 @@ void CsvParser::Row(std::string_view line, int64_t line_no) {
       Issue(line_no, "timestamp", "timestamp too long (" + std::to_string(ts.size()) + " bytes)", line);
       return;
     }
-    Result<int64_t> parsed = ParseTimestamp(ts, default_offset_s_);
+    Result<int64_t> parsed = ParseTimestampIn(ts, zone_);
     if (!parsed.ok()) {
       Issue(line_no, "timestamp", parsed.status().message() + " (expected ISO-8601 or epoch seconds)", line);
       return;
@@ -425,17 +425,17 @@ class FileView {
 }  // namespace
 
 Status ParseReadingCsv(std::string_view text, const ReadingFn& on_reading, const IssueFn& on_issue,
-                       int32_t default_offset_s) {
-  CsvParser parser(on_reading, on_issue, default_offset_s, nullptr);
+                       const TimeZone& zone) {
+  CsvParser parser(on_reading, on_issue, zone, nullptr);
   return parser.Run(text);
 }
 
 Status ParseReadingCsvFile(const std::string& path, const ReadingFn& on_reading, const IssueFn& on_issue,
                            const std::function<void(uint64_t bytes_done, uint64_t bytes_total)>& progress,
-                           int32_t default_offset_s) {
+                           const TimeZone& zone) {
   FileView file;
   MH_RETURN_IF_ERROR(file.Open(path));
-  CsvParser parser(on_reading, on_issue, default_offset_s, progress ? &progress : nullptr);
+  CsvParser parser(on_reading, on_issue, zone, progress ? &progress : nullptr);
   return parser.Run(file.text()).WithContext(path);
 }
 

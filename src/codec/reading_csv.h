@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "core/reading.h"
+#include "core/zone.h"
 
 namespace mh::codec {
 
@@ -27,18 +28,18 @@ using IssueFn = std::function<void(const RowIssue& issue)>;
 
 // Parses `text` (a whole CSV document). Every good row goes to on_reading, every bad one to
 // on_issue, in input order. Returns an error only when the document itself is unusable (no or
-// wrong header). Timestamps without an offset are read in `default_offset_s`.
+// wrong header). Timestamps without an offset are read in `zone` (wall-clock time there).
 // Tolerated: a UTF-8 BOM, CRLF, blank lines, spaces around fields, RFC 4180 quoted fields (within
 // one line). A bad row yields one issue (its first problem). The Reading passed to on_reading is
 // reused by the parser: it is valid only during the call (copy it to keep it). A callback may throw
 // to stop early: the exception propagates and nothing leaks (the file is unmapped).
 Status ParseReadingCsv(std::string_view text, const ReadingFn& on_reading, const IssueFn& on_issue,
-                       int32_t default_offset_s = 0);
+                       const TimeZone& zone = TimeZone::Fixed(0));
 
 // The same over a file, read through mmap; `progress` (may be empty) is called with bytes done.
 Status ParseReadingCsvFile(const std::string& path, const ReadingFn& on_reading, const IssueFn& on_issue,
                            const std::function<void(uint64_t bytes_done, uint64_t bytes_total)>& progress = {},
-                           int32_t default_offset_s = 0);
+                           const TimeZone& zone = TimeZone::Fixed(0));
 
 // Fast decimal parse of a value field; nullopt for empty, "NaN", text.
 std::optional<double> ParseValue(std::string_view s);

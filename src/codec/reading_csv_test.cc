@@ -31,7 +31,7 @@ Collected Parse(std::string_view text, int32_t offset_s = 0) {
         c.readings.push_back(r);
         c.lines.push_back(line);
       },
-      [&](const RowIssue& i) { c.issues.push_back(i); }, offset_s);
+      [&](const RowIssue& i) { c.issues.push_back(i); }, TimeZone::Fixed(offset_s));
   return c;
 }
 

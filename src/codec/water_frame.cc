@@ -107,21 +107,6 @@ const char* WaterDeviceKindName(WaterDeviceKind kind) {
   return "unknown";
 }
 
-uint32_t Crc32(std::string_view bytes) {
-  static const std::array<uint32_t, 256> table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t c = 0xFFFFFFFFu;
-  for (char ch : bytes) c = table[(c ^ static_cast<uint8_t>(ch)) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
 std::optional<double> WaterFrame::FlowAt(size_t i) const {
   if (i >= samples.size() || samples[i] == kWaterMissingSample) return std::nullopt;
   return static_cast<double>(samples[i]) * quantum_micro * 1e-6;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "codec/crc32.h"  // Crc32: the frame check value
 
 namespace mh::codec {
 
@@ -53,9 +54,5 @@ Result<std::string> EncodeWaterFrame(const WaterFrame& frame);
 // Decodes one frame occupying all of `bytes`. The error names the field: "bad magic",
 // "truncated in runs[3].count", "crc mismatch", "run count overflow", "interval_s 0 out of 1..86400".
 Result<WaterFrame> DecodeWaterFrame(std::string_view bytes);
-
-// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320, init and final xor 0xFFFFFFFF) — the
-// same value as zlib's crc32().
-uint32_t Crc32(std::string_view bytes);
 
 }  // namespace mh::codec

@@ -81,7 +81,7 @@ std::string FormatUtcOffset(int32_t offset_s) {
   return buf;
 }
 
-Result<int64_t> ParseTimestamp(std::string_view s, int32_t default_offset_s) {
+Result<WrittenTime> ParseWrittenTime(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
   if (s.empty()) return InvalidArgument("empty timestamp");
@@ -92,7 +92,7 @@ Result<int64_t> ParseTimestamp(std::string_view s, int32_t default_offset_s) {
     if (AllDigits(neg ? whole.substr(1) : whole) && whole.size() != 8) {
       int64_t v = 0;
       auto [p, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), v);
-      if (ec == std::errc() && (s.size() == whole.size() || AllDigits(s.substr(whole.size() + 1)))) return v;
+      if (ec == std::errc() && (s.size() == whole.size() || AllDigits(s.substr(whole.size() + 1)))) return WrittenTime{v, 0};
     }
   }
   // YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|±HH:MM]
@@ -119,14 +119,20 @@ Result<int64_t> ParseTimestamp(std::string_view s, int32_t default_offset_s) {
     }
     if (!IsValidCivilTime(y, mo, d, hh, mm, ss)) return InvalidArgument("time out of range in '" + std::string(s) + "'");
   }
-  int32_t offset = default_offset_s;
+  WrittenTime w;
   if (!rest.empty()) {
     auto off = ParseUtcOffset(rest);
     if (!off.ok()) return InvalidArgument("bad offset in timestamp '" + std::string(s) + "'");
-    offset = *off;
+    w.offset_s = *off;
   }
   int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  return days * 86400 + hh * 3600 + mm * 60 + ss - offset;
+  w.clock_s = days * 86400 + hh * 3600 + mm * 60 + ss;
+  return w;
+}
+
+Result<int64_t> ParseTimestamp(std::string_view s, int32_t default_offset_s) {
+  MH_ASSIGN_OR_RETURN(WrittenTime w, ParseWrittenTime(s));
+  return w.clock_s - w.offset_s.value_or(default_offset_s);
 }
 
 std::string FormatIsoOffset(int64_t epoch_s, int32_t offset_s) {
@@ -186,7 +192,8 @@ namespace {
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-// Start (epoch seconds) of the period containing local instant `local_s` (a start is inclusive here).
+}  // namespace
+
 int64_t LocalPeriodStart(int64_t local_s, PeriodKind kind) {
   int64_t day = FloorDiv(local_s, 86400);
   switch (kind) {
@@ -219,18 +226,6 @@ int64_t LocalPeriodEnd(int64_t local_start, PeriodKind kind) {
     }
   }
   return local_start + 86400;
-}
-
-}  // namespace
-
-Period PeriodOf(int64_t t, PeriodKind kind, int32_t offset_s) {
-  // start < t <= end: the instant just before t decides.
-  int64_t local_start = LocalPeriodStart(t - 1 + offset_s, kind);
-  return {local_start - offset_s, LocalPeriodEnd(local_start, kind) - offset_s};
-}
-
-Period PeriodStartingAt(int64_t start, PeriodKind kind, int32_t offset_s) {
-  return PeriodOf(start + 1, kind, offset_s);
 }
 
 }  // namespace mh

@@ -1,5 +1,5 @@
 // Time at the edges: ISO-8601 and epoch parsing, durations ("15m"), fixed UTC offsets, and the
-// calendar periods (day / week from Monday / month) of SPEC 1.2 in a meter's time zone.
+// local calendar periods (day / week from Monday / month) of SPEC 1.2 (core/zone.h cuts them in a zone).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,14 @@ namespace mh {
 // is given; `default_offset_s` applies to times without one), a date "2020-10-29" (its 00:00), or
 // epoch seconds "1603983600".
 Result<int64_t> ParseTimestamp(std::string_view s, int32_t default_offset_s = 0);
+
+// A timestamp as written: its wall-clock reading (seconds since 1970-01-01T00:00 on that clock)
+// and the offset it carried (epoch seconds and "Z" carry 0; none when it named no offset).
+struct WrittenTime {
+  int64_t clock_s = 0;
+  std::optional<int32_t> offset_s;
+};
+Result<WrittenTime> ParseWrittenTime(std::string_view s);
 
 // Formats as "2020-10-29T15:00:00Z".
 std::string FormatIsoUtc(int64_t epoch_s);
@@ -48,9 +56,10 @@ struct Period {
   bool operator==(const Period&) const = default;
 };
 
-// The period of `kind`, in the zone `offset_s`, that the reading at `t` belongs to.
-Period PeriodOf(int64_t t, PeriodKind kind, int32_t offset_s);
-// The period that starts at `start` (a period boundary).
-Period PeriodStartingAt(int64_t start, PeriodKind kind, int32_t offset_s);
+// On the local calendar (seconds since 1970-01-01T00:00 local): the start of the period of `kind`
+// holding the local instant `local_s` (inclusive here), and the end of the one starting at
+// `local_start`. core/zone.h turns them into UTC periods of a meter's zone (PeriodOf).
+int64_t LocalPeriodStart(int64_t local_s, PeriodKind kind);
+int64_t LocalPeriodEnd(int64_t local_start, PeriodKind kind);
 
 }  // namespace mh

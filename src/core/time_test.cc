@@ -43,30 +43,5 @@ TEST(Time, Offsets) {
   EXPECT_EQ(FormatUtcOffset(28800), "+08:00");
 }
 
-TEST(Time, ReadingAtMidnightClosesThePreviousDay) {
-  const int32_t tz = 8 * 3600;
-  int64_t midnight = *ParseTimestamp("2020-10-30T00:00:00+08:00");
-  Period p = PeriodOf(midnight, PeriodKind::kDay, tz);
-  EXPECT_EQ(p.start, *ParseTimestamp("2020-10-29T00:00:00+08:00"));
-  EXPECT_EQ(p.end, midnight);
-  Period q = PeriodOf(midnight + 1, PeriodKind::kDay, tz);
-  EXPECT_EQ(q.start, midnight);
-}
-
-TEST(Time, WeeksStartOnMonday) {
-  // 2020-10-29 was a Thursday.
-  Period w = PeriodOf(*ParseTimestamp("2020-10-29T12:00:00Z"), PeriodKind::kWeek, 0);
-  EXPECT_EQ(FormatIsoUtc(w.start), "2020-10-26T00:00:00Z");
-  EXPECT_EQ(FormatIsoUtc(w.end), "2020-11-02T00:00:00Z");
-}
-
-TEST(Time, Months) {
-  Period m = PeriodOf(*ParseTimestamp("2020-02-15T12:00:00+08:00"), PeriodKind::kMonth, 8 * 3600);
-  EXPECT_EQ(FormatIsoOffset(m.start, 8 * 3600), "2020-02-01T00:00:00+08:00");
-  EXPECT_EQ(FormatIsoOffset(m.end, 8 * 3600), "2020-03-01T00:00:00+08:00");
-  Period dec = PeriodOf(*ParseTimestamp("2020-12-31T23:00:00Z"), PeriodKind::kMonth, 0);
-  EXPECT_EQ(FormatIsoUtc(dec.end), "2021-01-01T00:00:00Z");
-}
-
 }  // namespace
 }  // namespace mh

@@ -187,7 +187,7 @@ Result<ImportReport> ImportFile(Pipeline& pipeline, store::Store& store, const I
         [&](uint64_t done, uint64_t) {
           if (args.progress) progress.Update(done);
         },
-        args.tz_offset_s);
+        args.zone);
     if (!parsed.ok()) return parsed;
     if (args.progress) progress.Update(total);
   } else if (args.format == "nem12") {

@@ -15,7 +15,7 @@ namespace mh::ingest {
 struct ImportArgs {
   std::string path;
   std::string format = "csv";        // "csv" or "nem12"
-  int32_t tz_offset_s = 8 * 3600;    // CSV: zone of timestamps without an offset; new meters' zone
+  TimeZone zone = TimeZone::Fixed(8 * 3600);  // CSV: zone of timestamps without an offset; new meters' zone
   int32_t nem12_offset_s = 10 * 3600;  // NEM12 times are market time (AEST, +10:00)
   std::string new_meter_kind = "electricity";
   size_t batch_size = 50000;         // readings handed to the pipeline at once

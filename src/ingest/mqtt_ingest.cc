@@ -101,6 +101,7 @@ void MqttIngest::AddHandler(const std::string& suffix, TopicHandler handler) {
 }
 
 Status MqttIngest::Start() {
+  MH_RETURN_IF_ERROR(CheckMqttTls(options_.tls));
   std::vector<int> shards = options_.shards;
   if (shards.empty())
     for (int shard = 0; shard < kShardCount; ++shard) shards.push_back(shard);
@@ -123,6 +124,7 @@ Status MqttIngest::Start() {
 Status MqttIngest::StartPublisher() {
   publisher_ = mosquitto_new((options_.client_id + "-cmd").c_str(), /*clean_session=*/true, nullptr);
   if (publisher_ == nullptr) return Internal("mosquitto_new failed");
+  MH_RETURN_IF_ERROR(ApplyMqttTls(publisher_, options_.tls));
   if (!options_.username.empty())
     mosquitto_username_pw_set(publisher_, options_.username.c_str(), options_.password.c_str());
   mosquitto_reconnect_delay_set(publisher_, 1, 30, true);
@@ -175,6 +177,13 @@ void MqttIngest::Connect(Session& s) {
   }
   // Our own loop decides when queued packets (the PUBACKs) are written.
   mosquitto_threaded_set(s.mosq, true);
+  if (Status tls = ApplyMqttTls(s.mosq, options_.tls); !tls.ok()) {  // checked in Start(): not expected
+    spdlog::error("mqtt: shard {}: {}", s.shard, tls.message());
+    mosquitto_destroy(s.mosq);
+    s.mosq = nullptr;
+    s.next_connect_ms = NowMs() + 30000;
+    return;
+  }
   if (!options_.username.empty()) mosquitto_username_pw_set(s.mosq, options_.username.c_str(), options_.password.c_str());
   mosquitto_connect_with_flags_callback_set(s.mosq, &MqttIngest::OnConnect);
   mosquitto_subscribe_callback_set(s.mosq, &MqttIngest::OnSubscribe);
@@ -296,7 +305,8 @@ void MqttIngest::IoLoop(size_t index, size_t stride) {
       if ((fds[i].revents & (POLLIN | POLLERR | POLLHUP)) == 0) continue;
       const int rc = mosquitto_loop_read(s->mosq, 1);
       if (rc != MOSQ_ERR_SUCCESS) {
-        Cut(*s, std::string("connection lost (") + mosquitto_strerror(rc) + ")");
+        Cut(*s, std::string("connection lost (") + mosquitto_strerror(rc) +
+                    (rc == MOSQ_ERR_TLS ? " — does the broker's certificate chain to mqtt.tls_ca, for this host name?" : "") + ")");
         continue;
       }
       if (!s->inbox.empty()) read.push_back(s);

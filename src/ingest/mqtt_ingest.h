@@ -34,6 +34,7 @@
 
 #include "base/status.h"
 #include "ingest/group_commit.h"
+#include "ingest/mqtt_tls.h"
 #include "ingest/pipeline.h"
 
 struct mosquitto;
@@ -49,6 +50,7 @@ struct MqttOptions {
   std::vector<int> shards;                      // the shards to consume; empty = all 64
   std::string username;
   std::string password;
+  MqttTls tls;                                  // every connection (shard sessions, commands) over TLS when set
   int keepalive_s = 30;
   int64_t max_payload_bytes = 4 << 20;          // larger messages are rejected (and recorded)
 };

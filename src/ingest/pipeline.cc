@@ -33,20 +33,39 @@ void SubmitSummary::Add(const SubmitSummary& o) {
 }
 
 struct Pipeline::Pending {
+  explicit Pending(uint64_t number) : number(number) {}
+
+  const uint64_t number;                                       // of this Submit (MeterEntry::submit)
   store::IngestBatch batch;
   SubmitSummary* summary = nullptr;                            // of the request being judged
-  std::unordered_map<std::string, MeterEntry> backup;          // entries as before this Submit
-  // This Submit's accepted readings per meter, by ts: value and index in batch.accepted (ordered
-  // maps keep every late reading's neighbour lookup logarithmic, however the rows are ordered).
-  std::unordered_map<std::string, std::map<int64_t, std::pair<double, size_t>>> accepted;
+  // Entries this Submit used, in first-use order: their states are written with the batch, and
+  // a batch that fails forgets them (the next use reloads what the store committed) instead of
+  // copying every entry before it is changed.
+  std::vector<MeterEntry*> used;
   std::unordered_map<std::string, bool> unknown;               // meters found missing in this Submit
-  std::set<std::string> touched;                               // meters whose state this Submit changed
   std::vector<std::string> registered;                         // auto-registered here (in batch.new_meters)
   std::unordered_set<std::string> absent;                      // looked up by Prefetch: not registered
 
-  void Accept(store::StoredReading reading) {
-    accepted[reading.meter_id][reading.ts] = {reading.value, batch.accepted.size()};
+  // This Submit's accepted readings per meter are the entry's `fresh`, ordered by ts: a late
+  // reading's neighbour lookup stays logarithmic however the rows are ordered.
+  void Accept(MeterEntry& entry, store::StoredReading reading) {
+    const MeterEntry::Fresh fresh{reading.ts, reading.value, batch.accepted.size()};
+    auto& list = entry.fresh;
+    if (list.empty() || list.back().ts < fresh.ts) {
+      list.push_back(fresh);
+    } else {
+      auto it = std::lower_bound(list.begin(), list.end(), fresh.ts,
+                                 [](const MeterEntry::Fresh& f, int64_t ts) { return f.ts < ts; });
+      if (it != list.end() && it->ts == fresh.ts) *it = fresh;
+      else list.insert(it, fresh);
+    }
     batch.accepted.push_back(std::move(reading));
+  }
+  static void Forget(MeterEntry& entry, int64_t ts) {
+    auto& list = entry.fresh;
+    auto it = std::lower_bound(list.begin(), list.end(), ts,
+                               [](const MeterEntry::Fresh& f, int64_t t) { return f.ts < t; });
+    if (it != list.end() && it->ts == ts) list.erase(it);
   }
 };
 
@@ -59,8 +78,21 @@ Pipeline::Pipeline(store::Store* store, const Clock* clock, PipelineOptions opti
 // The cached entries as they were before a Submit that failed; meters it registered are forgotten
 // (their registration was part of the batch that did not commit).
 void Pipeline::RollBack(Pending& pending) {
-  for (auto& [id, entry] : pending.backup) meters_[id] = std::move(entry);
+  std::vector<std::string> ids;
+  ids.reserve(pending.used.size());
+  for (const MeterEntry* entry : pending.used) ids.push_back(entry->info.meter_id);
+  for (const std::string& id : ids) meters_.erase(id);
   for (const std::string& id : pending.registered) meters_.erase(id);
+}
+
+Pipeline::MeterEntry* Pipeline::Use(MeterEntry* entry, Pending& pending) {
+  if (entry->submit != pending.number) {
+    entry->submit = pending.number;
+    entry->fresh.clear();
+    entry->touched = false;
+    pending.used.push_back(entry);
+  }
+  return entry;
 }
 
 Status Pipeline::RecordRejected(store::IngestBatch events_only) {
@@ -77,11 +109,13 @@ void Pipeline::Invalidate(const std::string& meter_id) {
 Result<Pipeline::MeterEntry> Pipeline::MakeEntry(store::MeterSnapshot snapshot) {
   MeterEntry entry;
   entry.params.interval_s = snapshot.info.interval_s;
-  entry.params.tz_offset_s = snapshot.info.tz_offset_s;
+  entry.params.tz = store::ZoneOf(snapshot.info);
   entry.params.register_max = snapshot.info.register_max;
   entry.params.customer_t1 = snapshot.info.customer_t1;
   auto group = options_.groups.find(snapshot.info.group);
   entry.settings = group != options_.groups.end() ? &group->second : &default_settings_;
+  if (const auto& peak = entry.settings->vee.peak; peak && !peak->yearly().empty() && !(peak->zone() == entry.params.tz))
+    entry.zoned_peak = peak->InZone(entry.params.tz);
   entry.max_alerts = entry.settings->vee.max_alerts_per_period;
   if (auto c = options_.customer_max_alerts.find(snapshot.info.customer_id);
       !snapshot.info.customer_id.empty() && c != options_.customer_max_alerts.end())
@@ -120,10 +154,7 @@ Status Pipeline::Prefetch(const std::vector<SubmitRequest>& requests, Pending& p
 
 Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pending& pending) {
   auto it = meters_.find(meter_id);
-  if (it != meters_.end()) {
-    if (!pending.backup.count(meter_id)) pending.backup.emplace(meter_id, it->second);
-    return &it->second;
-  }
+  if (it != meters_.end()) return Use(&it->second, pending);
   if (pending.unknown.count(meter_id)) return static_cast<MeterEntry*>(nullptr);
   store::MeterSnapshot snapshot;
   if (!pending.absent.count(meter_id)) {
@@ -139,7 +170,7 @@ Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pendi
     fresh.meter_id = meter_id;
     fresh.kind = options_.auto_register_kind;
     fresh.interval_s = options_.default_meter.interval_s;
-    fresh.tz_offset_s = options_.default_meter.tz_offset_s;
+    store::SetZone(fresh, options_.default_meter.tz);
     fresh.created_at = clock_->NowSeconds();
     // Registered in the batch's own transaction: one commit for a fleet's first readings instead
     // of a durable write per new meter.
@@ -149,8 +180,7 @@ Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pendi
   }
   MH_ASSIGN_OR_RETURN(MeterEntry entry, MakeEntry(std::move(snapshot)));
   auto [pos, inserted] = meters_.emplace(meter_id, std::move(entry));
-  pending.backup.emplace(meter_id, pos->second);
-  return &pos->second;
+  return Use(&pos->second, pending);
 }
 
 Status Pipeline::LearnThresholds(MeterEntry& entry, const std::vector<vee::PeakPeriod>& spans,
@@ -174,8 +204,9 @@ Status Pipeline::LearnThresholds(MeterEntry& entry, const std::vector<vee::PeakP
                         store_->QueryReadings(id, {span.from + 1, span.to}, INT64_MAX));
     for (const auto& s : stored) points.push_back({s.ts, s.value});
   }
-  if (auto it = pending.accepted.find(id); it != pending.accepted.end()) {
-    for (const auto& [ts, accepted] : it->second) points.push_back({ts, accepted.first});
+  // Readings accepted earlier in this same Submit are not committed yet: add them.
+  if (entry.submit == pending.number) {
+    for (const MeterEntry::Fresh& accepted : entry.fresh) points.push_back({accepted.ts, accepted.value});
   }
   std::sort(points.begin(), points.end(), [](const vee::Point& a, const vee::Point& b) { return a.ts < b.ts; });
   points.erase(std::unique(points.begin(), points.end(),
@@ -193,9 +224,9 @@ Status Pipeline::LearnThresholds(MeterEntry& entry, const std::vector<vee::PeakP
     if (inside) in_peak.push_back(p);
     if (inside || base) kept.push_back(p);
   }
-  const vee::Peak learned(spans, {}, entry.params.tz_offset_s);
+  const vee::Peak learned(spans, {}, entry.params.tz);
   entry.state.t2 = vee::LearnT2(in_peak, entry.params.interval_s, options, &learned);
-  entry.state.t1 = vee::LearnT1(kept, learned, options.period, entry.params.tz_offset_s, options);
+  entry.state.t1 = vee::LearnT1(kept, learned, options.period, entry.params.tz, options);
   spdlog::debug("thresholds of {}: T2={} T1={} from {} peak readings in {} spans", id,
                 entry.state.t2 ? fmt::format("{:.6g}", *entry.state.t2) : "unset",
                 entry.state.t1 ? fmt::format("{:.6g}", *entry.state.t1) : "unset", in_peak.size(), spans.size());
@@ -203,38 +234,52 @@ Status Pipeline::LearnThresholds(MeterEntry& entry, const std::vector<vee::PeakP
 }
 
 Result<std::optional<vee::Point>> Pipeline::PeriodAgo(const MeterEntry& entry, const Reading& r, Pending& pending) {
-  const int64_t ago = vee::SameTimeLastPeriod(r.ts, entry.settings->vee.period, entry.params.tz_offset_s);
+  const int64_t ago = vee::SameTimeLastPeriod(r.ts, entry.settings->vee.period, entry.params.tz);
   std::optional<vee::Point> found;
   MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, store_->LastReadingAtOrBefore(r.meter_id, ago));
   if (stored) found = vee::Point{stored->ts, stored->value};
-  if (auto m = pending.accepted.find(r.meter_id); m != pending.accepted.end()) {
-    auto it = m->second.upper_bound(ago);
-    if (it != m->second.begin()) {
+  if (entry.submit == pending.number) {
+    // This Submit's accepted readings are not committed yet.
+    const auto& fresh = entry.fresh;
+    auto it = std::upper_bound(fresh.begin(), fresh.end(), ago,
+                               [](int64_t t, const MeterEntry::Fresh& f) { return t < f.ts; });
+    if (it != fresh.begin()) {
       --it;
-      if (!found || it->first > found->ts) found = vee::Point{it->first, it->second.first};
+      if (!found || it->ts > found->ts) found = vee::Point{it->ts, it->value};
     }
   }
   if (found && !vee::StandsFor(found->ts, ago, entry.params.interval_s)) found.reset();
   return found;
 }
 
-Result<bool> Pipeline::IsQuarantineDuplicate(const std::string& meter_id, const Reading& r) {
-  MH_ASSIGN_OR_RETURN(std::vector<store::QuarantinedReading> q, store_->QueryQuarantine(meter_id, {r.ts, r.ts}, 16));
+void Pipeline::Quarantine(MeterEntry& entry, store::QuarantinedReading q, Pending& pending) {
+  if (entry.quarantine_horizon) entry.quarantine_horizon = std::max(*entry.quarantine_horizon, q.ts);
+  pending.batch.quarantined.push_back(std::move(q));
+}
+
+Result<bool> Pipeline::IsQuarantineDuplicate(MeterEntry& entry, const Reading& r) {
+  if (entry.quarantine_horizon && r.ts > *entry.quarantine_horizon) return false;
+  // Rows at r.ts come first (the index orders a meter's rows by time); one row later than r.ts is
+  // enough to know the horizon is not below r.ts.
+  constexpr int64_t kRowsAtOneTime = 16;
+  MH_ASSIGN_OR_RETURN(std::vector<store::QuarantinedReading> q,
+                      store_->QueryQuarantine(r.meter_id, {r.ts, INT64_MAX}, kRowsAtOneTime + 1));
+  if (q.empty()) entry.quarantine_horizon = std::min(entry.quarantine_horizon.value_or(INT64_MAX), r.ts - 1);
   for (const auto& row : q) {
-    if (row.value.has_value() == r.value.has_value() && (!row.value || *row.value == *r.value) &&
+    if (row.ts == r.ts && row.value.has_value() == r.value.has_value() && (!row.value || *row.value == *r.value) &&
         row.raw_value == r.raw_value)
       return true;
   }
   return false;
 }
 
-Result<std::optional<store::StoredReading>> Pipeline::AcceptedAt(const std::string& meter_id, int64_t ts,
+Result<std::optional<store::StoredReading>> Pipeline::AcceptedAt(const MeterEntry& entry, int64_t ts,
                                                                  Pending& pending) {
-  if (auto m = pending.accepted.find(meter_id); m != pending.accepted.end()) {
-    if (auto it = m->second.find(ts); it != m->second.end())
-      return std::optional<store::StoredReading>(pending.batch.accepted[it->second.second]);
-  }
-  return store_->GetReading(meter_id, ts);
+  const auto& fresh = entry.fresh;
+  auto it = std::lower_bound(fresh.begin(), fresh.end(), ts,
+                             [](const MeterEntry::Fresh& f, int64_t t) { return f.ts < t; });
+  if (it != fresh.end() && it->ts == ts) return std::optional<store::StoredReading>(pending.batch.accepted[it->index]);
+  return store_->GetReading(entry.info.meter_id, ts);
 }
 
 // The first accepted value of a reading stays: a different one (a meter's own retry with another
@@ -306,7 +351,7 @@ Status Pipeline::AddAlerts(MeterEntry& entry, const Reading& r, const vee::Perio
     if (const auto& quiet = entry.settings->quiet_hours) {
       // Quiet hours in the meter's zone: the alert is recorded now and delivered after them.
       const int64_t now_s = clock_->NowSeconds();
-      const int64_t allowed = quiet->NextAllowed(now_s, entry.params.tz_offset_s);
+      const int64_t allowed = quiet->NextAllowed(now_s, entry.params.tz);
       if (allowed > now_s) na.delivery.next_attempt_at = allowed * 1000;
     }
     na.delivery.updated_at = clock_->NowMillis();
@@ -327,13 +372,15 @@ Result<SubmitSummary> Pipeline::Submit(const std::vector<Reading>& readings, con
 // its accepted neighbours instead: a register value between the one before and the one after is
 // accepted (its consumption from the one before, and the one after's consumption recomputed from
 // it); anything else is kept in the quarantine as an error naming the neighbours.
-Status Pipeline::JudgeLate(const Reading& r, size_t i, const SubmitRequest& request, Pending& pending,
-                           int64_t now) {
+Status Pipeline::JudgeLate(MeterEntry& entry, const Reading& r, size_t i, const SubmitRequest& request,
+                           Pending& pending, int64_t now) {
   const std::string& source = request.source;
   SubmitSummary& summary = *pending.summary;
   if (!r.value) {
-    pending.batch.quarantined.push_back({r.meter_id, r.ts, r.value, r.raw_value, Verdict::kNull,
-                                         "null: no usable value (late reading)", source, now});
+    Quarantine(entry,
+               {r.meter_id, r.ts, r.value, r.raw_value, Verdict::kNull, "null: no usable value (late reading)",
+                source, now},
+               pending);
     ++summary.quarantined[static_cast<int>(Verdict::kNull)];
     return Status::Ok();
   }
@@ -349,16 +396,19 @@ Status Pipeline::JudgeLate(const Reading& r, size_t i, const SubmitRequest& requ
     next_row = stored_after.front();
     after = vee::Point{next_row->ts, next_row->value};
   }
-  auto& fresh = pending.accepted[r.meter_id];
+  const auto& fresh = entry.fresh;
   std::optional<size_t> after_in_batch;
-  if (auto it = fresh.lower_bound(r.ts); it != fresh.begin()) {
+  auto earlier = [](const MeterEntry::Fresh& f, int64_t t) { return f.ts < t; };
+  if (auto it = std::lower_bound(fresh.begin(), fresh.end(), r.ts, earlier); it != fresh.begin()) {
     auto prev = std::prev(it);
-    if (!before || prev->first > before->ts) before = vee::Point{prev->first, prev->second.first};
+    if (!before || prev->ts > before->ts) before = vee::Point{prev->ts, prev->value};
   }
-  if (auto it = fresh.upper_bound(r.ts); it != fresh.end()) {
-    if (!after || it->first <= after->ts) {
-      after = vee::Point{it->first, it->second.first};
-      after_in_batch = it->second.second;
+  if (auto it = std::upper_bound(fresh.begin(), fresh.end(), r.ts,
+                                 [](int64_t t, const MeterEntry::Fresh& f) { return t < f.ts; });
+      it != fresh.end()) {
+    if (!after || it->ts <= after->ts) {
+      after = vee::Point{it->ts, it->value};
+      after_in_batch = it->index;
     }
   }
   const double v = *r.value;
@@ -366,7 +416,7 @@ Status Pipeline::JudgeLate(const Reading& r, size_t i, const SubmitRequest& requ
     std::string reason = "late reading not between its accepted neighbours:";
     if (before) reason += " " + vee::DescribePoint(*before);
     if (after) reason += (before ? ", " : " ") + vee::DescribePoint(*after);
-    pending.batch.quarantined.push_back({r.meter_id, r.ts, r.value, r.raw_value, Verdict::kError, reason, source, now});
+    Quarantine(entry, {r.meter_id, r.ts, r.value, r.raw_value, Verdict::kError, reason, source, now}, pending);
     ++summary.quarantined[static_cast<int>(Verdict::kError)];
     return Status::Ok();
   }
@@ -378,7 +428,7 @@ Status Pipeline::JudgeLate(const Reading& r, size_t i, const SubmitRequest& requ
   late.consumption = before ? v - before->value : 0.0;
   late.source = source;
   late.quality = quality && i < quality->size() ? (*quality)[i] : std::string();
-  pending.Accept(std::move(late));
+  pending.Accept(entry, std::move(late));
   if (after) {
     // The reading after now follows this one: its consumption shrinks by what this one took.
     if (after_in_batch) {
@@ -387,7 +437,7 @@ Status Pipeline::JudgeLate(const Reading& r, size_t i, const SubmitRequest& requ
     } else if (next_row) {
       store::StoredReading rewritten = *next_row;
       rewritten.consumption = rewritten.value - v;
-      pending.Accept(std::move(rewritten));
+      pending.Accept(entry, std::move(rewritten));
     }
   }
   ++summary.accepted;
@@ -423,7 +473,7 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
   const int64_t latest = now + options_.max_future_s + entry->params.interval_s;
   if (r.ts > latest) return RejectFuture(r, i, source, latest, pending);
 
-  pending.touched.insert(r.meter_id);
+  entry->touched = true;
   vee::MeterState& st = entry->state;
 
   // Redelivery (MQTT after a crash, a retried POST), a retry, a relay: a reading at or before p.
@@ -434,7 +484,7 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
       ++pending.summary->duplicates;
       return Status::Ok();
     }
-    MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, AcceptedAt(r.meter_id, r.ts, pending));
+    MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, AcceptedAt(*entry, r.ts, pending));
     if (stored) {
       if (r.value && *r.value == stored->value) {
         ++pending.summary->duplicates;
@@ -442,20 +492,21 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
       }
       return RecordConflict(r, *stored, source, pending);
     }
-    MH_ASSIGN_OR_RETURN(bool dup, IsQuarantineDuplicate(r.meter_id, r));
+    MH_ASSIGN_OR_RETURN(bool dup, IsQuarantineDuplicate(*entry, r));
     if (dup) {
       ++pending.summary->duplicates;
       return Status::Ok();
     }
-    return JudgeLate(r, i, request, pending, now);
+    return JudgeLate(*entry, r, i, request, pending, now);
   }
 
   const vee::Options& options = entry->settings->vee;
   {
     // T1/T2 come from the peak spans that ended before this reading; learned again when those
     // change (a range ended, or the meter's group and with it its peak changed).
+    const std::optional<vee::Peak>& peak = entry->zoned_peak ? entry->zoned_peak : options.peak;
     std::vector<vee::PeakPeriod> spans;
-    if (options.peak) spans = options.peak->EndedBefore(r.ts);
+    if (peak) spans = peak->EndedBefore(r.ts);
     if (vee::PeakFingerprint(spans) != st.learned_peak)
       MH_RETURN_IF_ERROR(LearnThresholds(*entry, spans, pending).WithContext("learning thresholds of " + r.meter_id));
   }
@@ -468,7 +519,7 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
   vee::Judgement j = vee::Judge(st, r, entry->params, options, /*use_t2=*/true, period_ago ? &*period_ago : nullptr);
   if (j.verdict != Verdict::kOk) {
     // An abnormal reading redelivered: it is in the quarantine already.
-    MH_ASSIGN_OR_RETURN(bool dup, IsQuarantineDuplicate(r.meter_id, r));
+    MH_ASSIGN_OR_RETURN(bool dup, IsQuarantineDuplicate(*entry, r));
     if (dup) {
       ++pending.summary->duplicates;
       return Status::Ok();
@@ -477,8 +528,7 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
   vee::ResetOutcome reset = vee::Advance(st, r, j, entry->params, options);
 
   if (j.verdict != Verdict::kOk) {
-    pending.batch.quarantined.push_back(
-        {r.meter_id, r.ts, r.value, r.raw_value, j.verdict, j.reason, source, now});
+    Quarantine(*entry, {r.meter_id, r.ts, r.value, r.raw_value, j.verdict, j.reason, source, now}, pending);
     ++pending.summary->quarantined[static_cast<int>(j.verdict)];
   } else {
     store::StoredReading s;
@@ -487,8 +537,10 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
     s.value = *r.value;
     s.consumption = j.consumption;
     s.source = source;
+    // Later than p, the meter's newest accepted reading: nothing is stored at its ts.
+    s.known_absent = previous_p && r.ts > previous_p->ts;
     if (quality && i < quality->size()) s.quality = (*quality)[i];
-    pending.Accept(std::move(s));
+    pending.Accept(*entry, std::move(s));
     ++pending.summary->accepted;
   }
 
@@ -508,9 +560,11 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
     pending.batch.events.push_back(std::move(ev));
     if (reset.requarantined) {
       pending.batch.remove_accepted.push_back({r.meter_id, reset.requarantined->ts, ""});
-      pending.accepted[r.meter_id].erase(reset.requarantined->ts);
-      pending.batch.quarantined.push_back({r.meter_id, reset.requarantined->ts, reset.requarantined->value, "",
-                                           Verdict::kSudden, "re-judged: " + reset.detail, source, now});
+      Pending::Forget(*entry, reset.requarantined->ts);
+      Quarantine(*entry,
+                 {r.meter_id, reset.requarantined->ts, reset.requarantined->value, "", Verdict::kSudden,
+                  "re-judged: " + reset.detail, source, now},
+                 pending);
     }
     for (const auto& [pt, consumption] : reset.reaccepted) {
       store::StoredReading re;
@@ -519,7 +573,7 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
       re.value = pt.value;
       re.consumption = consumption;
       re.source = source;
-      pending.Accept(std::move(re));
+      pending.Accept(*entry, std::move(re));
       pending.batch.remove_quarantined.push_back({r.meter_id, pt.ts, ""});
     }
     // The re-judged series ends at the current reading: check its period now.
@@ -569,15 +623,14 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAll(const std::vector<SubmitR
 
 Result<std::vector<SubmitSummary>> Pipeline::SubmitAllLocked(const std::vector<SubmitRequest>& requests) {
   if (cancelled_) return Unavailable("ingest is shutting down");
-  Pending pending;
+  Pending pending(++submits_);
   pending.batch.deferred = options_.deferred_commits;
   std::vector<SubmitSummary> summaries(requests.size());
   // Sized once for the whole Submit: a time-ordered fleet batch names as many meters as readings.
   size_t readings_in = 0;
   for (const SubmitRequest& r : requests) readings_in += r.readings->size();
   pending.batch.accepted.reserve(readings_in);
-  pending.accepted.reserve(readings_in);
-  pending.backup.reserve(readings_in);
+  pending.used.reserve(readings_in);
   MH_RETURN_IF_ERROR(Prefetch(requests, pending));
   const int64_t now = clock_->NowSeconds();
   size_t total = 0;
@@ -595,8 +648,8 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAllLocked(const std::vector<S
     }
   }
 
-  for (const auto& id : pending.touched) {
-    pending.batch.states.push_back({id, meters_.at(id).state.Encode()});
+  for (const MeterEntry* entry : pending.used) {
+    if (entry->touched) pending.batch.states.push_back({entry->info.meter_id, entry->state.Encode()});
   }
 
   auto t0 = std::chrono::steady_clock::now();
@@ -629,7 +682,7 @@ Result<store::StoredReading> Pipeline::Correct(const Correction& c) {
   std::lock_guard<std::mutex> lock(mu_);
   if (cancelled_) return Unavailable("ingest is shutting down");
   if (!std::isfinite(c.value)) return InvalidArgument("a corrected value must be a finite number");
-  Pending pending;
+  Pending pending(++submits_);
   SubmitSummary summary;
   pending.summary = &summary;
   MH_ASSIGN_OR_RETURN(MeterEntry * entry, Entry(c.meter_id, pending));
@@ -670,17 +723,16 @@ Result<store::StoredReading> Pipeline::Correct(const Correction& c) {
   revised.version = stored->version + 1;
   revised.estimated = false;
   if (!c.quality.empty()) revised.quality = c.quality;
-  pending.Accept(revised);
+  pending.Accept(*entry, revised);
   if (!after.empty()) {
     store::StoredReading next = after.front();
     next.consumption = next.value - c.value;
-    pending.Accept(std::move(next));
+    pending.Accept(*entry, std::move(next));
   }
   // The register now reads the corrected value: p follows when it was p.
   vee::MeterState& st = entry->state;
   if (st.last && st.last->ts == c.ts) {
     st.last->value = c.value;
-    pending.touched.insert(c.meter_id);
     pending.batch.states.push_back({c.meter_id, st.Encode()});
   }
   store::ReadingEvent ev;

@@ -129,16 +129,38 @@ class Pipeline {
     vee::MeterState state;
     std::vector<store::Terminal> terminals;
     const GroupSettings* settings = nullptr;          // the meter's group's, or the defaults
+    // The settings' peak with its yearly ranges in the meter's own zone, when that is not the zone
+    // the configuration was read in (unset: settings->vee.peak as it is).
+    std::optional<vee::Peak> zoned_peak;
     int max_alerts = 1;                               // per terminal and period: customer's, else group's
     int64_t alert_period_start = INT64_MIN;           // the period alert_counts refer to
     std::map<std::string, int64_t> alert_counts;      // terminal_id → alerts sent this period
+    // No quarantined reading of this meter is stored later than this (unset = not known yet). It
+    // only ever errs high (a rolled-back batch), which costs a store query, never a wrong answer.
+    std::optional<int64_t> quarantine_horizon;
+
+    // Scratch of the Submit numbered `submit` (stale, and reset on first use, otherwise): kept in
+    // the entry so judging a fleet's batch allocates nothing per meter.
+    struct Fresh {
+      int64_t ts;
+      double value;
+      size_t index;  // in the batch's accepted readings
+    };
+    uint64_t submit = 0;
+    std::vector<Fresh> fresh;  // accepted in this Submit, by ts
+    bool touched = false;      // this Submit changed the state
   };
   struct Pending;  // per-Submit scratch
 
   // Judges one reading of `request` into `pending` (SPEC 1.1, then the period check of 1.2).
   Status JudgeOne(const Reading& r, size_t index, const SubmitRequest& request, Pending& pending, int64_t now);
-  Status JudgeLate(const Reading& r, size_t index, const SubmitRequest& request, Pending& pending, int64_t now);
+  Status JudgeLate(MeterEntry& entry, const Reading& r, size_t index, const SubmitRequest& request,
+                   Pending& pending, int64_t now);
+  // Keeps a reading in the quarantine with this batch; the meter's horizon moves up to it.
+  static void Quarantine(MeterEntry& entry, store::QuarantinedReading q, Pending& pending);
   Result<MeterEntry*> Entry(const std::string& meter_id, Pending& pending);
+  // Marks an entry as used by this Submit (its scratch reset the first time).
+  static MeterEntry* Use(MeterEntry* entry, Pending& pending);
   void RollBack(Pending& pending);
   Result<MeterEntry> MakeEntry(store::MeterSnapshot snapshot);
   Status Prefetch(const std::vector<SubmitRequest>& requests, Pending& pending);
@@ -148,9 +170,11 @@ class Pipeline {
   // The accepted reading standing for the same time one period before r (the "same time last
   // period" check), this Submit's or the store's.
   Result<std::optional<vee::Point>> PeriodAgo(const MeterEntry& entry, const Reading& r, Pending& pending);
-  Result<bool> IsQuarantineDuplicate(const std::string& meter_id, const Reading& r);
+  // Whether r is already in the quarantine (a redelivery). The store is asked only when r is not
+  // later than everything the meter has there.
+  Result<bool> IsQuarantineDuplicate(MeterEntry& entry, const Reading& r);
   // The accepted reading of meter_id at ts: this Submit's, else the store's.
-  Result<std::optional<store::StoredReading>> AcceptedAt(const std::string& meter_id, int64_t ts, Pending& pending);
+  Result<std::optional<store::StoredReading>> AcceptedAt(const MeterEntry& entry, int64_t ts, Pending& pending);
   Status RecordConflict(const Reading& r, const store::StoredReading& stored, const std::string& source,
                         Pending& pending);
   Status RejectFuture(const Reading& r, size_t index, const std::string& source, int64_t limit, Pending& pending);
@@ -165,6 +189,7 @@ class Pipeline {
   std::atomic<bool> cancelled_{false};
   std::mutex mu_;  // serialises Submit: one writer keeps every meter's readings in order
   std::unordered_map<std::string, MeterEntry> meters_;  // guarded by mu_; authoritative cache
+  uint64_t submits_ = 0;                                 // guarded by mu_; numbers each Submit
   PipelineCounters counters_;
   GroupSettings default_settings_;  // options_.vee and options_.quiet_hours
 };

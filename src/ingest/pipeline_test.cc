@@ -3,11 +3,15 @@
 // neighbours, not rejected as out of order.
 #include "ingest/pipeline.h"
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
 #include "core/time.h"
+#include "core/zone.h"
 #include "store/sqlite/sqlite_store.h"
+#include "vee/peak.h"
 
 namespace mh::ingest {
 namespace {
@@ -84,6 +88,25 @@ TEST_F(PipelineLateTest, LateReadingsInOneBatchSeeEachOther) {
   double total = 0;
   for (const auto& r : rows) total += r.consumption;
   EXPECT_DOUBLE_EQ(total, 4.0);  // the meter's consumption is unchanged by backfilling
+}
+
+// The pipeline asks the store whether an abnormal reading is a redelivery only when the reading is
+// not later than every quarantined one of its meter (issue 12: asking for each made a faulty meter's
+// import quadratic). Redeliveries are still recognised: in order, late, and after a restart.
+TEST_F(PipelineLateTest, RedeliveredAbnormalReadingsAreDuplicatesWhateverTheirOrder) {
+  Submit({{"M1", 900, 10.0, ""}, {"M1", 1800, 9.0, ""}, {"M1", 2700, 8.0, ""}, {"M1", 3600, 12.0, ""}}, "mqtt");
+  ASSERT_EQ(store_->QueryQuarantine("M1", store::TimeRange{}, 0)->size(), 2u);
+  EXPECT_EQ(Submit({{"M1", 2700, 8.0, ""}}, "mqtt").duplicates, 1);  // the newest quarantined one
+  EXPECT_EQ(Submit({{"M1", 1800, 9.0, ""}}, "mqtt").duplicates, 1);  // an older one
+  // Quarantined after the meter's horizon was learned, then redelivered.
+  Submit({{"M1", 4500, 11.0, ""}}, "mqtt");
+  EXPECT_EQ(Submit({{"M1", 4500, 11.0, ""}}, "mqtt").duplicates, 1);
+  // A new process knows no horizon: it asks the store.
+  Pipeline restarted(store_.get(), &clock_, PipelineOptions{});
+  auto again = restarted.Submit({{"M1", 4500, 11.0, ""}}, "mqtt");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->duplicates, 1);
+  EXPECT_EQ(store_->QueryQuarantine("M1", store::TimeRange{}, 0)->size(), 3u);
 }
 
 TEST_F(PipelineLateTest, ALateNullIsQuarantinedAsNull) {
@@ -245,6 +268,52 @@ TEST(PipelineSamePeriod, TheThirdDifferenceMakesAReadingSudden) {
     EXPECT_NE((*q)[0].reason.find("d3=105 > 1 x T1=103 against accepted 1795 at 2020-10-29T08:30:00Z"), std::string::npos)
         << (*q)[0].reason;
   }
+}
+
+// A yearly peak range is a span of local dates in each meter's own zone, not in the zone the
+// configuration was read in: "07-01..07-01" read at +08:00 is 2024-06-30T22:00Z..2024-07-01T22:00Z
+// for a meter in Berlin. The same hourly rows (+1 each hour, +5 at 20:00Z) teach M1 (Berlin) a
+// T2 that holds the +5 (learned after 22:00Z), while M2 (+08:00) learns T2 = 1.3 at 16:00Z and
+// finds the +5 sudden.
+TEST(PipelineYearlyPeak, IsResolvedInTheMetersZone) {
+  store::SqliteOptions so;
+  so.path = ":memory:";
+  auto st = store::OpenSqliteStore(so);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  auto berlin = TimeZone::Parse("Europe/Berlin");
+  ASSERT_TRUE(berlin.ok()) << berlin.status().message();
+  const TimeZone plus8 = TimeZone::Fixed(8 * 3600);
+  for (auto [id, zone] : {std::pair<const char*, TimeZone>{"M1", *berlin}, {"M2", plus8}}) {
+    store::MeterInfo m;
+    m.meter_id = id;
+    m.kind = "electricity";
+    m.interval_s = 3600;
+    store::SetZone(m, zone);
+    ASSERT_TRUE((*st)->UpsertMeter(m).ok());
+  }
+  SimulatedClock clock{1'730'000'000'000};
+  PipelineOptions o;
+  o.default_meter.tz = plus8;
+  o.default_meter.interval_s = 3600;
+  auto peak = vee::ParsePeak({"07-01..07-01"}, plus8);
+  ASSERT_TRUE(peak.ok()) << peak.status().message();
+  o.vee.peak = *peak;
+  Pipeline pipeline(st->get(), &clock, o);
+  int64_t ts = *ParseTimestamp("2024-06-30T15:00:00Z");
+  const int64_t jump = *ParseTimestamp("2024-07-01T20:00:00Z");
+  const int64_t end = *ParseTimestamp("2024-07-02T01:00:00Z");
+  double value = 100;
+  std::map<std::string, int> sudden;
+  for (; ts <= end; ts += 3600) {
+    value += ts == jump ? 5 : ts == end ? 3 : 1;
+    for (const char* id : {"M1", "M2"}) {
+      auto r = pipeline.Submit({{id, ts, value, ""}}, "mqtt");
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      sudden[id] += r->quarantined[static_cast<int>(Verdict::kSudden)];
+    }
+  }
+  EXPECT_EQ(sudden["M1"], 0);  // T2 = 5 × 1.3: the +3 after the peak is fine too
+  EXPECT_GE(sudden["M2"], 1);  // from the +5 at 20:00Z on, after its peak ended at 16:00Z
 }
 
 }  // namespace

@@ -38,10 +38,11 @@ AuditMqttLink::~AuditMqttLink() {
   }
 }
 
-Status AuditMqttLink::Connect(int port, const std::string& client_id) {
+Status AuditMqttLink::Connect(int port, const std::string& client_id, const ingest::MqttTls& tls) {
   mosquitto_lib_init();
   mosq_ = mosquitto_new(client_id.c_str(), true, this);
   if (!mosq_) return Internal("mosquitto_new failed");
+  MH_RETURN_IF_ERROR(ingest::ApplyMqttTls(mosq_, tls));
   mosquitto_publish_callback_set(mosq_, [](struct mosquitto*, void* self, int) { static_cast<AuditMqttLink*>(self)->acked_++; });
   mosquitto_subscribe_callback_set(mosq_, [](struct mosquitto*, void* self, int, int, const int*) {
     static_cast<AuditMqttLink*>(self)->subacked_++;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "ingest/mqtt_tls.h"
 #include "meter/audit/plugin.h"
 
 struct mosquitto;
@@ -28,8 +29,9 @@ class AuditMqttLink final : public meter::audit::Uploader {
   AuditMqttLink& operator=(const AuditMqttLink&) = delete;
   ~AuditMqttLink() override;
 
-  // Connects to the broker on 127.0.0.1:`port` (blocking) and starts the network thread.
-  Status Connect(int port, const std::string& client_id);
+  // Connects to the broker on 127.0.0.1:`port` (blocking; over TLS when `tls` is set) and starts
+  // the network thread.
+  Status Connect(int port, const std::string& client_id, const ingest::MqttTls& tls = {});
   // The plugin's real-time upload: a failed publish is counted in failures(), not thrown.
   void Upload(const meter::audit::SignalEvent& event) override;
   Status PublishSegments(const std::string& meter_id, std::string_view fixed_image, std::string_view dynamic_text,

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "codec/compressed_lines.h"
 #include "core/time.h"
 #include "sim/rng.h"
 
@@ -28,40 +29,6 @@ struct Sample {
 int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 constexpr std::array<int, 12> kDaysInMonth = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-// --- reading the compressed files -------------------------------------------------------------
-
-std::string ShellQuote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-// Runs `command` and hands every output line (without the newline) to `line`; a false return from
-// `line` stops early with that status.
-template <typename F>
-Status ForEachLine(const std::string& command, F&& line) {
-  std::FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return Internal("cannot run: " + command);
-  char* buf = nullptr;
-  size_t cap = 0;
-  ssize_t n;
-  int64_t lineno = 0;
-  Status status;
-  while ((n = ::getline(&buf, &cap, p)) >= 0) {
-    ++lineno;
-    std::string_view s(buf, static_cast<size_t>(n));
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
-    status = line(lineno, s);
-    if (!status.ok()) break;
-  }
-  std::free(buf);
-  const int rc = ::pclose(p);
-  if (!status.ok()) return status;
-  if (rc != 0) return InvalidArgument("command failed (exit " + std::to_string(rc) + "): " + command);
-  if (lineno == 0) return InvalidArgument("no data from: " + command);
-  return Status::Ok();
-}
 
 bool ParseFixedInt(std::string_view s, size_t pos, size_t len, int* out) {
   if (pos + len > s.size()) return false;
@@ -372,7 +339,7 @@ Result<KindModel> FitElectricity(const std::string& sgsc_csv_gz, FitDiagnostics*
   std::unordered_map<std::string, int> ids;
   std::vector<Sample> samples;
   samples.reserve(2'800'000);
-  Status st = ForEachLine("zcat " + ShellQuote(sgsc_csv_gz), [&](int64_t lineno, std::string_view line) -> Status {
+  Status st = codec::ForEachCompressedLine(sgsc_csv_gz, [&](int64_t lineno, std::string_view line) -> Status {
     if (lineno == 1) {
       if (!line.starts_with("meter_id,timestamp,kwh"))
         return InvalidArgument("line 1: expected header meter_id,timestamp,kwh");
@@ -422,7 +389,7 @@ Result<KindModel> FitWater(const std::string& daiad_zip, FitDiagnostics* diagnos
   std::unordered_map<std::string, int> ids;
   std::vector<Row> rows;
   rows.reserve(700'000);
-  Status st = ForEachLine("unzip -p " + ShellQuote(daiad_zip), [&](int64_t lineno, std::string_view line) -> Status {
+  Status st = codec::ForEachCompressedLine(daiad_zip, [&](int64_t lineno, std::string_view line) -> Status {
     if (lineno == 1) return Status::Ok();  // header
     if (line.empty()) return Status::Ok();
     const size_t c1 = line.find(';'), c2 = line.find(';', c1 + 1);

@@ -20,11 +20,11 @@ struct FitDiagnostics {
 };
 
 // SGSC extract (`meter_id,timestamp,kwh`, half-hourly kWh, local clock, timestamp = interval
-// start), gzip-compressed; read through `zcat`.
+// start), gzip-compressed (read with libarchive).
 Result<KindModel> FitElectricity(const std::string& sgsc_csv_gz, FitDiagnostics* diagnostics = nullptr);
 
 // DAIAD trial zip holding one `;`-separated csv (`user key;dd/mm/yyyy HH:MM:SS;register litres;diff`,
-// roughly hourly, local clock); read through `unzip -p`. The model is in m³.
+// roughly hourly, local clock; read with libarchive). The model is in m³.
 Result<KindModel> FitWater(const std::string& daiad_zip, FitDiagnostics* diagnostics = nullptr);
 
 // A short human summary of a fitted kind (headline numbers), one line; and of its diagnostics.

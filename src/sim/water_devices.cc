@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/meter_id.h"
+#include "water/operating_json.h"
 #include "water/pairing.h"
 
 namespace mh::sim {
@@ -38,13 +39,23 @@ Result<std::string> EncodeFlowFrame(codec::WaterDeviceKind kind, const std::stri
 Result<MaintenanceCommand> ParseWaterCommand(std::string_view payload) {
   json j = json::parse(payload, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return InvalidArgument("water command: not a JSON object");
-  if (j.value("type", "") != "water_maintenance") return InvalidArgument("water command: type is not water_maintenance");
+  const std::string type = j.value("type", "");
+  if (type != "water_maintenance" && type != "water_parameters") {
+    return InvalidArgument("water command: type is not water_maintenance or water_parameters");
+  }
   MaintenanceCommand c;
   try {
     c.command_id = j.at("command_id").get<std::string>();
     c.feature_code = j.at("feature_code").get<std::string>();
     c.issued_at = j.at("issued_at").get<int64_t>();
     c.expires_at = j.at("expires_at").get<int64_t>();
+    if (j.contains("operating")) {
+      MH_ASSIGN_OR_RETURN(c.operating, water::ParseOperatingChangeJson(j["operating"]));
+    }
+    if (type == "water_parameters") {  // an engineer's operating parameters only
+      c.keep_correction = true;
+      return c;
+    }
     const json& p = j.at("parameters");
     const std::string model = p.at("model").get<std::string>();
     if (model == "linear") {
@@ -61,7 +72,10 @@ Result<MaintenanceCommand> ParseWaterCommand(std::string_view payload) {
 }
 
 std::string WaterAckJson(const MaintenanceAck& ack) {
-  return json{{"command_id", ack.command_id}, {"feature_code", ack.feature_code}, {"applied_at", ack.applied_at}}.dump();
+  json j = {{"command_id", ack.command_id}, {"feature_code", ack.feature_code}, {"applied_at", ack.applied_at}};
+  if (ack.before) j["before"] = water::OperatingJson(*ack.before);
+  if (ack.after) j["after"] = water::OperatingJson(*ack.after);
+  return j.dump();
 }
 
 WaterDeviceLink::WaterDeviceLink(std::string terminal_id)
@@ -74,11 +88,12 @@ WaterDeviceLink::~WaterDeviceLink() {
   mosquitto_destroy(mosq_);
 }
 
-Status WaterDeviceLink::Connect(int port) {
+Status WaterDeviceLink::Connect(int port, const ingest::MqttTls& tls) {
   if (mosq_) return FailedPrecondition("water device " + terminal_id_ + ": already connected");
   mosquitto_lib_init();
   mosq_ = mosquitto_new(("sim-" + terminal_id_).c_str(), true, this);
   if (!mosq_) return Internal("water device " + terminal_id_ + ": mosquitto_new failed");
+  MH_RETURN_IF_ERROR(ingest::ApplyMqttTls(mosq_, tls).WithContext("water device " + terminal_id_));
   // (Re)subscribe on every connect: a clean session forgets subscriptions.
   mosquitto_connect_callback_set(mosq_, [](struct mosquitto* m, void* self, int rc) {
     auto* d = static_cast<WaterDeviceLink*>(self);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "ingest/mqtt_tls.h"
 #include "codec/water_frame.h"
 #include "meter/water/self_maintenance.h"
 
@@ -48,8 +49,8 @@ class WaterDeviceLink {
   WaterDeviceLink& operator=(const WaterDeviceLink&) = delete;
 
   // Connects to the broker on 127.0.0.1:port and subscribes to the command topic (`subscribed`
-  // turns true when the broker confirms; Connect does not wait for it).
-  Status Connect(int port);
+  // turns true when the broker confirms; Connect does not wait for it). Over TLS when `tls` is set.
+  Status Connect(int port, const ingest::MqttTls& tls = {});
   // Publishes on meters/<shard>/<terminal>/<suffix>, e.g. "water/frame".
   Status Publish(const std::string& suffix, const std::string& payload);
   // The oldest command payload received and not yet taken.
@@ -77,7 +78,7 @@ class SimWaterTerminal {
  public:
   SimWaterTerminal(std::string terminal_id, std::string flowmeter_id);
 
-  Status Connect(int port) { return link_.Connect(port); }
+  Status Connect(int port, const ingest::MqttTls& tls = {}) { return link_.Connect(port, tls); }
   // One span of samples from `start`: the flowmeter's readings `reference` (relayed through the
   // terminal) and the terminal's raw flows `raw` (reported through its correction), each cut
   // into frames of at most frame_samples (0 = one frame each), flowmeter first.

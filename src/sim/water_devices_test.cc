@@ -49,7 +49,15 @@ TEST(WaterDevices, ParsesThePlatformsCommand) {
   EXPECT_EQ(p->correction.b, 1.05);
 
   EXPECT_EQ(ParseWaterCommand("nope").status().message(), "water command: not a JSON object");
-  EXPECT_EQ(ParseWaterCommand(R"({"type":"relay"})").status().message(), "water command: type is not water_maintenance");
+  EXPECT_EQ(ParseWaterCommand(R"({"type":"relay"})").status().message(),
+            "water command: type is not water_maintenance or water_parameters");
+  // An engineer's operating parameters (issue 17 item 2): the correction is kept.
+  auto params = ParseWaterCommand(
+      R"({"type":"water_parameters","command_id":"p","feature_code":"f","issued_at":1,"expires_at":2,"operating":{"gain":1.01}})");
+  ASSERT_TRUE(params.ok()) << params.status().ToString();
+  EXPECT_TRUE(params->keep_correction);
+  EXPECT_EQ(params->operating.gain, 1.01);
+  EXPECT_FALSE(params->operating.zero_offset.has_value());
   auto bad_model = ParseWaterCommand(
       R"({"type":"water_maintenance","command_id":"x","feature_code":"f","issued_at":1,"expires_at":2,"parameters":{"model":"cubic"}})");
   EXPECT_EQ(bad_model.status().message(), "water command: parameters.model 'cubic' is not linear or power");
@@ -61,6 +69,12 @@ TEST(WaterDevices, ParsesThePlatformsCommand) {
 TEST(WaterDevices, AckJson) {
   EXPECT_EQ(WaterAckJson({"abc-1-1", "0123456789abcdef", 1793512800}),
             R"({"applied_at":1793512800,"command_id":"abc-1-1","feature_code":"0123456789abcdef"})");
+  meter::water::MaintenanceAck ack{"abc-1-2", "0123456789abcdef", 1793512800};
+  ack.before = meter::water::OperatingParameters{};
+  ack.after = meter::water::OperatingParameters{0.0, 0.005, 1.01};
+  EXPECT_EQ(WaterAckJson(ack),
+            R"({"after":{"gain":1.01,"low_flow_cutoff":0.005,"zero_offset":0.0},"applied_at":1793512800,)"
+            R"("before":{"gain":1.0,"low_flow_cutoff":0.0,"zero_offset":0.0},"command_id":"abc-1-2","feature_code":"0123456789abcdef"})");
 }
 
 }  // namespace

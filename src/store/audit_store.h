@@ -2,9 +2,9 @@
 // meter sent them (fixed image, dynamic segment, comparison table), what commissioning set for a
 // meter besides the ledger's code and table (user attribute, region) with the server's state of
 // it (missed segment requests, the last cycle length sent), every audit result, and the
-// inspection orders opened on alarms with their delivery state. Backends: memory (tests) and
-// SQLite (sqlite/sqlite_audit_store, its own connection to the main database file); both pass
-// audit_store_conformance.
+// inspection orders opened on alarms with their delivery state. Backends: memory (tests), SQLite
+// (sqlite/sqlite_audit_store, its own connection to the main database file) and PostgreSQL
+// (postgres/pg_audit_store); all pass audit_store_conformance.
 #pragma once
 
 #include <cstdint>

@@ -13,6 +13,7 @@ void AuditStoreConformanceTest::SetUp() {
              .string();
   std::filesystem::create_directories(dir_);
   auto made = GetParam().make(dir_);
+  if (IsSkipped()) return;  // the backend cannot run here (e.g. no PostgreSQL server binaries)
   ASSERT_TRUE(made.ok()) << made.status().message();
   store_ = std::move(*made);
 }

@@ -1,4 +1,4 @@
-// The conformance suite every AuditStore backend must pass (memory and SQLite), parameterised by
+// The conformance suite every AuditStore backend must pass (memory, SQLite, PostgreSQL), parameterised by
 // a factory that makes a fresh, empty store in a scratch directory.
 #pragma once
 

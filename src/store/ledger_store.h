@@ -1,6 +1,6 @@
 // The storage the tamper-evident ledger (SPEC 4.6, src/audit/ledger) persists through: its leaves
 // (entries with their leaf hashes), the hashes of its complete subtrees, and its signed tree heads.
-// Backends: memory/ (tests) and sqlite/ (beside the main store, same file); all pass
+// Backends: memory/ (tests), sqlite/ (beside the main store, same file) and postgres/; all pass
 // ledger_store_conformance.
 //
 // The store keeps bytes; the ledger computes every hash. Level-0 node hashes are the leaves'

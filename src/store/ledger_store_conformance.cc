@@ -31,6 +31,7 @@ void LedgerStoreConformanceTest::SetUp() {
   dir_ = std::make_unique<LedgerScratchDir>();
   ASSERT_FALSE(dir_->path().empty()) << "cannot make a temporary directory";
   Result<std::unique_ptr<LedgerStore>> store = GetParam().make(dir_->path());
+  if (IsSkipped()) return;  // the backend cannot run here (e.g. no PostgreSQL server binaries)
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   store_ = std::move(store).value();
 }

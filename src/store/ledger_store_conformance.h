@@ -1,4 +1,4 @@
-// The conformance suite every LedgerStore backend must pass (memory and SQLite): one set of
+// The conformance suite every LedgerStore backend must pass (memory, SQLite, PostgreSQL): one set of
 // tests, parameterised by a factory that makes a fresh, empty ledger store for each test.
 //
 // A backend's test file instantiates it:

@@ -1,6 +1,22 @@
 #include "store/records.h"
 
+#include <spdlog/spdlog.h>
+
 namespace mh::store {
+
+TimeZone ZoneOf(const MeterInfo& m) {
+  if (m.timezone.empty()) return TimeZone::Fixed(m.tz_offset_s);
+  auto tz = TimeZone::Parse(m.timezone);
+  if (tz.ok()) return *tz;
+  spdlog::warn("meter {}: {}; its periods use the offset {}", m.meter_id, tz.status().message(),
+               FormatUtcOffset(m.tz_offset_s));
+  return TimeZone::Fixed(m.tz_offset_s);
+}
+
+void SetZone(MeterInfo& m, const TimeZone& tz) {
+  m.timezone = tz.is_fixed() ? "" : tz.Name();
+  m.tz_offset_s = tz.FixedOffsetOrNow();
+}
 
 const char* DeliveryStatusName(DeliveryStatus s) {
   switch (s) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/reading.h"
+#include "core/zone.h"
 
 namespace mh::store {
 
@@ -24,6 +25,13 @@ struct MeterInfo {
   std::string group;                     // meter group ('' = none): per-group settings ([groups.NAME])
   std::string timezone;                  // IANA zone name; '' = the fixed offset tz_offset_s
 };
+
+// The zone a meter's periods are cut in: its IANA `timezone` when set (and known to this machine's
+// tzdata — else, with a warning, the fixed `tz_offset_s`), else the fixed `tz_offset_s`.
+TimeZone ZoneOf(const MeterInfo& m);
+// Sets both columns from a zone: `timezone` = the IANA name or '', `tz_offset_s` = the fixed offset,
+// or an IANA zone's offset now (what a reader of the offset column alone sees).
+void SetZone(MeterInfo& m, const TimeZone& tz);
 
 // A customer terminal bound to a meter (seed 003 claim 1): where alerts go.
 struct Terminal {
@@ -44,6 +52,9 @@ struct StoredReading {
   std::string channel;   // the register; "" = the meter's billing channel
   uint32_t version = 1;  // 1 = as first accepted; n = corrected n-1 times (reading_versions keeps the others)
   bool estimated = false;  // an estimate (the E of VEE), not a measurement
+  // The writer knows nothing is stored at (meter, channel, ts), so Commit need not look: the
+  // pipeline knows it of a reading later than the meter's last accepted one. False = look.
+  bool known_absent = false;
 };
 
 // An abnormal reading, kept apart from consumption (claim 6), auditable.

@@ -35,6 +35,7 @@ void StoreConformanceTest::SetUp() {
   dir_ = std::make_unique<ScopedTempDir>();
   ASSERT_FALSE(dir_->path().empty()) << "cannot make a temporary directory";
   Result<std::unique_ptr<Store>> store = GetParam().make(dir_->path());
+  if (IsSkipped()) return;  // the backend cannot run here (e.g. no PostgreSQL server binaries)
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   store_ = std::move(store).value();
 }

@@ -1,8 +1,8 @@
 // Storage of water remote maintenance (seed 001, SPEC 3): the pairing table, received flow frames,
 // each window's verdict and fitted parameters, the commands sent, the maintenance history, work
 // orders and customer photos. Its own interface (like ledger_store.h) so the water area never
-// touches store.h; SQLite backend in sqlite/sqlite_water_store.h, contract in
-// water_store_conformance.h.
+// touches store.h; SQLite backend in sqlite/sqlite_water_store.h, PostgreSQL backend in
+// postgres/pg_water_store.h, contract in water_store_conformance.h.
 //
 // Contract for every backend: methods are thread-safe; every write is durable when it returns OK
 // (inside Batch: when the Batch returns OK); lists come oldest first (by time, then id); `limit`

@@ -18,6 +18,7 @@ void WaterStoreConformanceTest::SetUp() {
   ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "cannot make a temporary directory";
   dir_ = pattern;
   Result<std::unique_ptr<WaterStore>> store = GetParam().make(dir_);
+  if (IsSkipped()) return;  // the backend cannot run here (e.g. no PostgreSQL server binaries)
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   store_ = std::move(store).value();
 }

@@ -3,14 +3,15 @@
 namespace mh::vee {
 
 std::vector<PeriodTotal> ConsumptionPerPeriod(const std::vector<store::StoredReading>& readings, PeriodKind kind,
-                                              int32_t tz_offset_s) {
+                                              const TimeZone& tz) {
   std::vector<PeriodTotal> out;
   for (const auto& r : readings) {
     if (out.empty() || r.ts > out.back().period.end) {
-      out.push_back({PeriodOf(r.ts, kind, tz_offset_s), 0, 0});
+      out.push_back({PeriodOf(r.ts, kind, tz), 0, 0});
     }
     out.back().consumption += r.consumption;
     out.back().readings += 1;
+    if (r.estimated) out.back().estimated += r.consumption;
   }
   return out;
 }

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "core/time.h"
+#include "core/zone.h"
 #include "store/records.h"
 
 namespace mh::vee {
@@ -13,10 +13,11 @@ struct PeriodTotal {
   Period period;
   double consumption = 0;
   int64_t readings = 0;
+  double estimated = 0;  // the part of `consumption` closed by estimated readings (the E of VEE)
 };
 
 // `readings` in ascending time order; returns the periods that hold at least one reading.
 std::vector<PeriodTotal> ConsumptionPerPeriod(const std::vector<store::StoredReading>& readings, PeriodKind kind,
-                                              int32_t tz_offset_s);
+                                              const TimeZone& tz);
 
 }  // namespace mh::vee

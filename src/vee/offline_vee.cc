@@ -72,16 +72,16 @@ Result<Settings> Settle(VeeArgs a) {
   Options& o = s.options;
   MeterParams& m = s.meter;
 
-  auto tz = ParseUtcOffset(a.tz.value_or("+08:00"));
+  auto tz = TimeZone::Parse(a.tz.value_or("+08:00"));
   if (!tz.ok()) return tz.status().WithContext("--tz");
-  m.tz_offset_s = *tz;
+  m.tz = *tz;
   auto interval = ParseDuration(a.interval.value_or("1h"));
   if (!interval.ok()) return interval.status().WithContext("--interval");
   m.interval_s = *interval;
   auto period = ParsePeriodKind(a.period.value_or("day"));
   if (!period.ok()) return period.status().WithContext("--period");
   o.period = *period;
-  auto peak = ParsePeak(a.peak, m.tz_offset_s);
+  auto peak = ParsePeak(a.peak, m.tz);
   if (!peak.ok()) return peak.status().WithContext("--peak");
   o.peak = *peak;
   o.same_period_coefficient = a.same_period_coefficient.value_or(0);
@@ -438,7 +438,7 @@ Status VeeRun::Parse(const char* label, const codec::ReadingFn& fn) {
   };
   Status st;
   try {
-    st = codec::ParseReadingCsvFile(s_.path, fn, on_issue, on_progress, s_.meter.tz_offset_s);
+    st = codec::ParseReadingCsvFile(s_.path, fn, on_issue, on_progress, s_.meter.tz);
   } catch (const StopParse&) {
     st = Status::Ok();
   }
@@ -459,7 +459,7 @@ void VeeRun::LearnRow(const Reading& r) {
   Learning& m = learning_.Get(r.meter_id);
   if (!m.t2) {
     m.t2.emplace(s_.meter.interval_s, s_.options.t2_quantile);
-    m.t1.emplace(peak, s_.options.period, s_.meter.tz_offset_s);
+    m.t1.emplace(peak, s_.options.period, s_.meter.tz);
   }
   std::optional<PeakPeriod> occurrence = peak.OccurrenceOf(r.ts);
   if (!occurrence) {
@@ -536,9 +536,9 @@ void VeeRun::CheckAlert(Judging& m, const std::string& id, const Point& r, const
   if (!alert_sink_.active()) return;
   AppendCsvField(b, id);
   b.push_back(',');
-  b.append(FormatIsoOffset(c->period.start, s_.meter.tz_offset_s));
+  b.append(FormatIsoIn(c->period.start, s_.meter.tz));
   b.push_back(',');
-  b.append(FormatIsoOffset(r.ts, s_.meter.tz_offset_s));
+  b.append(FormatIsoIn(r.ts, s_.meter.tz));
   b.push_back(',');
   b.append(FormatNumber6(c->consumption));
   b.push_back(',');
@@ -548,7 +548,7 @@ void VeeRun::CheckAlert(Judging& m, const std::string& id, const Point& r, const
 }
 
 std::optional<Point> VeeRun::PeriodAgo(const Judging& m, int64_t ts) const {
-  const int64_t ago = SameTimeLastPeriod(ts, s_.options.period, s_.meter.tz_offset_s);
+  const int64_t ago = SameTimeLastPeriod(ts, s_.options.period, s_.meter.tz);
   auto it = std::upper_bound(m.history.begin(), m.history.end(), ago,
                              [](int64_t t, const Point& p) { return t < p.ts; });
   if (it == m.history.begin()) return std::nullopt;
@@ -812,7 +812,8 @@ const char* VeeUsage() {
          "                    [--negative-tolerance 0] [--reset-after 0] [--max-interval-consumption 0]\n"
          "                    [--register-max MAX] [--t2-quantile 1.0] [--t1 T1] [--same-period-coefficient 0]\n"
          "Validates every reading (ok|null|error|sudden), learns T2 and T1 per meter from the peak period,\n"
-         "and reports period consumption above T1 (SPEC 1.3). OUT '-' writes to standard output.\n";
+         "and reports period consumption above T1 (SPEC 1.3). OUT '-' writes to standard output.\n"
+         "--tz is a UTC offset (+08:00) or an IANA zone (Europe/Berlin): days follow daylight saving.\n";
 }
 
 Result<VeeArgs> ParseVeeArgs(const std::vector<std::string>& argv) {

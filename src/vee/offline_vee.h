@@ -25,7 +25,7 @@ struct VeeArgs {
   std::vector<std::string> peak;                   // --peak FROM..TO or MM-DD..MM-DD, repeatable (none: T1/T2 not learned)
   std::optional<std::string> interval;             // --interval 1h: nominal upload interval
   std::optional<std::string> period;               // --period day|week|month (day)
-  std::optional<std::string> tz;                   // --tz +08:00: periods, dates, offset-less times
+  std::optional<std::string> tz;                   // --tz +08:00 or an IANA name: periods, dates, offset-less times
   std::optional<double> spike_coefficient;         // --spike-coefficient 1.3
   std::optional<double> alert_coefficient;         // --alert-coefficient 1.0
   std::optional<int> max_alerts;                   // --max-alerts 1 (per meter and period)

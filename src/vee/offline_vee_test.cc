@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "codec/compressed_lines.h"
+
 namespace mh::vee {
 namespace {
 
@@ -395,20 +397,62 @@ TEST(OfflineVee, EchoKeepsQuotedFieldsAndSkipsBlankLines) {
             "M1,2020-10-29T02:00:00Z,2.5,ok\n");
 }
 
+// Hourly readings of 1 kWh each hour, in UTC, around a DST change; `from`/`to` in UTC.
+std::string HourlyCsv(const char* from, const char* to) {
+  std::string csv = "meter_id,timestamp,value\n";
+  double v = 100;
+  for (int64_t t = *ParseTimestamp(from); t <= *ParseTimestamp(to); t += 3600, v += 1)
+    csv += "M1," + FormatIsoUtc(t) + "," + FormatNumber6(v) + "\n";
+  return csv;
+}
+
+// The alerts CSV of `vee` over hourly readings (HourlyCsv) with --tz `zone` and --t1 `t1`.
+std::string HourlyAlerts(const char* from, const char* to, const char* zone, const char* t1) {
+  TempDir dir;
+  WriteFile(dir.File("r.csv"), HourlyCsv(from, to));
+  ToolRun r = Vee({dir.File("r.csv"), "--interval", "1h", "--tz", zone, "--t1", t1, "--alerts", dir.File("a.csv")});
+  EXPECT_EQ(r.code, 0) << r.err;
+  return ReadFile(dir.File("a.csv"));
+}
+
+constexpr const char* kAlertsHeader = "meter_id,period_start,timestamp,period_consumption,threshold\n";
+
+// Berlin, 31 March 2024: a 23-hour day. With T1 = 22.5 kWh every day alerts at its 23rd hour —
+// the DST day at its end (local midnight, +02:00), the days around it at 23:00 local.
+TEST(OfflineVee, BerlinSpringDayIsOneDayOf23Hours) {
+  EXPECT_EQ(HourlyAlerts("2024-03-29T23:00:00Z", "2024-04-01T22:00:00Z", "Europe/Berlin", "22.5"),
+            std::string(kAlertsHeader) +
+                "M1,2024-03-30T00:00:00+01:00,2024-03-30T23:00:00+01:00,23,22.5\n"
+                "M1,2024-03-31T00:00:00+01:00,2024-04-01T00:00:00+02:00,23,22.5\n"
+                "M1,2024-04-01T00:00:00+02:00,2024-04-01T23:00:00+02:00,23,22.5\n");
+}
+
+// Sydney, 7 April 2024: a 25-hour day (clocks back at 03:00). With T1 = 24.5 kWh only that day
+// alerts; the same readings cut by the fixed offset +10:00 never do.
+TEST(OfflineVee, SydneyAutumnDayIsOneDayOf25Hours) {
+  EXPECT_EQ(HourlyAlerts("2024-04-05T13:00:00Z", "2024-04-08T14:00:00Z", "Australia/Sydney", "24.5"),
+            std::string(kAlertsHeader) + "M1,2024-04-07T00:00:00+11:00,2024-04-08T00:00:00+10:00,25,24.5\n");
+  EXPECT_EQ(HourlyAlerts("2024-04-05T13:00:00Z", "2024-04-08T14:00:00Z", "+10:00", "24.5"), kAlertsHeader);
+  // An unknown zone is a bad option.
+  TempDir dir;
+  WriteFile(dir.File("r.csv"), HourlyCsv("2024-04-05T13:00:00Z", "2024-04-05T14:00:00Z"));
+  EXPECT_EQ(Vee({dir.File("r.csv"), "--tz", "Australia/Atlantis"}).code, 2);
+}
+
 TEST(OfflineVee, ParsePeakPeriod) {
-  auto p = ParsePeakPeriod("2020-06-01..2020-10-31", 8 * 3600);
+  auto p = ParsePeakPeriod("2020-06-01..2020-10-31", TimeZone::Fixed(8 * 3600));
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->from, *ParseTimestamp("2020-06-01T00:00:00+08:00"));
   EXPECT_EQ(p->to, *ParseTimestamp("2020-11-01T00:00:00+08:00"));
   EXPECT_FALSE(p->Contains(p->from));  // FROM < t
   EXPECT_TRUE(p->Contains(p->to));     // t <= TO
-  p = ParsePeakPeriod("2020-06-01T12:00:00..2020-06-02T06:00:00Z", 8 * 3600);
+  p = ParsePeakPeriod("2020-06-01T12:00:00..2020-06-02T06:00:00Z", TimeZone::Fixed(8 * 3600));
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->from, *ParseTimestamp("2020-06-01T04:00:00Z"));
   EXPECT_EQ(p->to, *ParseTimestamp("2020-06-02T06:00:00Z"));
-  EXPECT_FALSE(ParsePeakPeriod("2020-06-01", 0).ok());
-  EXPECT_FALSE(ParsePeakPeriod("2020-06-01..", 0).ok());
-  EXPECT_TRUE(ParsePeakPeriod("2020-06-01..2020-06-01", 0).ok());  // one whole day
+  EXPECT_FALSE(ParsePeakPeriod("2020-06-01", TimeZone::Fixed(0)).ok());
+  EXPECT_FALSE(ParsePeakPeriod("2020-06-01..", TimeZone::Fixed(0)).ok());
+  EXPECT_TRUE(ParsePeakPeriod("2020-06-01..2020-06-01", TimeZone::Fixed(0)).ok());  // one whole day
 }
 
 // Issue 17 item 5: a peak of several ranges (the seed's "July–September plus holidays"). T1 is
@@ -524,41 +568,35 @@ struct DaiadRow {
   double litres = 0;
 };
 
-// Reads the given meters' rows from swm_trialA.zip via `unzip -p`; empty when unavailable.
+// Reads the given meters' rows from swm_trialA.zip (libarchive); empty when unavailable.
 std::vector<DaiadRow> ReadDaiad(const std::string& zip, const std::map<std::string, std::string>& keep) {
   std::vector<DaiadRow> rows;
-  std::string cmd = "unzip -p '" + zip + "' swm_trialA.csv 2>/dev/null";
-  std::FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return rows;
-  char buf[512];
-  bool header = true;
-  while (std::fgets(buf, sizeof buf, pipe) != nullptr) {
-    if (header) {
-      header = false;
-      continue;
-    }
-    std::string line(buf);
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-    size_t a = line.find(';'), b = line.find(';', a + 1), c = line.find(';', b + 1);
-    if (c == std::string::npos) continue;
-    auto it = keep.find(line.substr(0, a));
-    if (it == keep.end()) continue;
-    std::string dt = line.substr(a + 1, b - a - 1);  // dd/mm/yyyy HH:MM:SS
-    if (dt.size() != 19) continue;
-    DaiadRow r;
-    r.meter = it->second;
-    r.ts = dt.substr(6, 4) + "-" + dt.substr(3, 2) + "-" + dt.substr(0, 2) + "T" + dt.substr(11);
-    r.litres = std::atof(line.substr(b + 1, c - b - 1).c_str());
-    rows.push_back(std::move(r));
-  }
-  pclose(pipe);
+  Status read = codec::ForEachCompressedLine(
+      zip,
+      [&](int64_t lineno, std::string_view text) {
+        if (lineno == 1) return Status::Ok();  // header
+        const std::string line(text);
+        size_t a = line.find(';'), b = line.find(';', a + 1), c = line.find(';', b + 1);
+        if (c == std::string::npos) return Status::Ok();
+        auto it = keep.find(line.substr(0, a));
+        if (it == keep.end()) return Status::Ok();
+        std::string dt = line.substr(a + 1, b - a - 1);  // dd/mm/yyyy HH:MM:SS
+        if (dt.size() != 19) return Status::Ok();
+        DaiadRow r;
+        r.meter = it->second;
+        r.ts = dt.substr(6, 4) + "-" + dt.substr(3, 2) + "-" + dt.substr(0, 2) + "T" + dt.substr(11);
+        r.litres = std::atof(line.substr(b + 1, c - b - 1).c_str());
+        rows.push_back(std::move(r));
+        return Status::Ok();
+      },
+      "swm_trialA.csv");
+  if (!read.ok()) rows.clear();
   return rows;
 }
 
 TEST(OfflineVee, RealDaiadWaterMetersWithInjectedAnomalies) {
   const std::string zip = std::string(MH_SHARED_DATA_DIR) + "/water/daiad/swm_trialA.zip";
   if (!Exists(zip)) GTEST_SKIP() << "real data not found: " << zip;
-  if (std::system("command -v unzip >/dev/null 2>&1") != 0) GTEST_SKIP() << "unzip not installed";
   // Five meters: two with many real backward steps (1-litre jitter and larger), three quieter.
   const std::map<std::string, std::string> keep = {
       {"219ffd09-b533-4b79-828d-210cd4aacf80", "W219ffd09"}, {"12913a45-9436-47d3-a25c-21bff410f1ee", "W12913a45"},

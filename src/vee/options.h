@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "core/time.h"
+#include "core/zone.h"
 #include "vee/peak.h"
 
 namespace mh::vee {
@@ -28,7 +29,7 @@ struct Options {
 // What a meter brings to its own validation (from its registration).
 struct MeterParams {
   int64_t interval_s = 900;               // nominal upload interval
-  int32_t tz_offset_s = 8 * 3600;         // for calendar periods
+  TimeZone tz = TimeZone::Fixed(8 * 3600);  // for calendar periods: an IANA zone or a fixed offset
   std::optional<double> register_max;     // rollover detection when set
   std::optional<double> customer_t1;      // wins over the learned T1
 };

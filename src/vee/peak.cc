@@ -4,6 +4,7 @@
 
 #include "base/tool_options.h"
 #include "core/time.h"
+#include "core/zone.h"
 
 namespace mh::vee {
 namespace {
@@ -35,23 +36,23 @@ Result<YearlyRange> ParseYearly(std::string_view text, std::string_view from_s, 
 
 }  // namespace
 
-Result<PeakPeriod> ParsePeakPeriod(std::string_view text, int32_t tz_offset_s) {
+Result<PeakPeriod> ParsePeakPeriod(std::string_view text, const TimeZone& tz) {
   size_t dots = text.find("..");
   if (dots == std::string_view::npos)
     return InvalidArgument("bad peak period '" + std::string(text) + "' (expected FROM..TO, e.g. 2020-06-01..2020-10-31)");
   std::string_view from_s = TrimBlanks(text.substr(0, dots));
   std::string_view to_s = TrimBlanks(text.substr(dots + 2));
-  auto from = ParseTimestamp(from_s, tz_offset_s);
+  auto from = ParseTimestampIn(from_s, tz);
   if (!from.ok()) return from.status().WithContext("peak period FROM");
-  auto to = ParseTimestamp(to_s, tz_offset_s);
+  auto to = ParseTimestampIn(to_s, tz);
   if (!to.ok()) return to.status().WithContext("peak period TO");
   PeakPeriod p{*from, *to};
-  if (IsDateOnly(to_s)) p.to += 86400;  // a date TO means the end of that day
+  if (IsDateOnly(to_s)) p.to = PeriodOf(p.to + 1, PeriodKind::kDay, tz).end;  // a date TO: the end of that day
   if (p.from >= p.to) return InvalidArgument("peak period '" + std::string(text) + "' is empty (FROM must be before TO)");
   return p;
 }
 
-Result<std::optional<Peak>> ParsePeak(const std::vector<std::string>& texts, int32_t tz_offset_s) {
+Result<std::optional<Peak>> ParsePeak(const std::vector<std::string>& texts, const TimeZone& tz) {
   std::vector<PeakPeriod> absolute;
   std::vector<YearlyRange> yearly;
   for (const std::string& whole : texts) {
@@ -65,7 +66,7 @@ Result<std::optional<Peak>> ParsePeak(const std::vector<std::string>& texts, int
           MH_ASSIGN_OR_RETURN(YearlyRange y, ParseYearly(text, text.substr(0, dots), text.substr(dots + 2)));
           yearly.push_back(y);
         } else {
-          MH_ASSIGN_OR_RETURN(PeakPeriod p, ParsePeakPeriod(text, tz_offset_s));
+          MH_ASSIGN_OR_RETURN(PeakPeriod p, ParsePeakPeriod(text, tz));
           absolute.push_back(p);
         }
       }
@@ -75,13 +76,13 @@ Result<std::optional<Peak>> ParsePeak(const std::vector<std::string>& texts, int
   }
   if (absolute.empty() && yearly.empty()) return std::optional<Peak>();
   std::sort(absolute.begin(), absolute.end(), [](const PeakPeriod& a, const PeakPeriod& b) { return a.from < b.from; });
-  return std::optional<Peak>(Peak(std::move(absolute), std::move(yearly), tz_offset_s));
+  return std::optional<Peak>(Peak(std::move(absolute), std::move(yearly), tz));
 }
 
 int Peak::LocalYear(int64_t t) const {
   int y = 0;
   unsigned m = 0, d = 0;
-  int64_t local = t + tz_offset_s_;
+  int64_t local = t + tz_.OffsetAt(t);
   int64_t days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
   CivilFromDays(days, &y, &m, &d);
   return y;
@@ -92,7 +93,8 @@ PeakPeriod Peak::Occurrence(const YearlyRange& r, int y) const {
   // DaysFromCivil normalises 02-29 of a common year to 03-01.
   const int64_t from = DaysFromCivil(y, static_cast<unsigned>(r.from_md / 100), static_cast<unsigned>(r.from_md % 100)) * 86400;
   const int64_t to = (DaysFromCivil(to_year, static_cast<unsigned>(r.to_md / 100), static_cast<unsigned>(r.to_md % 100)) + 1) * 86400;
-  return PeakPeriod{from - tz_offset_s_, to - tz_offset_s_};
+  // Local midnights to UTC in the meter's zone: a range across a DST change is 1 h shorter/longer.
+  return PeakPeriod{tz_.ToUtc(from), tz_.ToUtc(to)};
 }
 
 std::optional<PeakPeriod> Peak::OccurrenceOf(int64_t t) const {

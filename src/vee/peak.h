@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "core/zone.h"
 
 namespace mh::vee {
 
@@ -34,8 +35,8 @@ class Peak {
  public:
   Peak() = default;
   Peak(const PeakPeriod& p) : absolute_{p} {}  // NOLINT: one range is a peak (today's single-range syntax)
-  Peak(std::vector<PeakPeriod> absolute, std::vector<YearlyRange> yearly, int32_t tz_offset_s)
-      : absolute_(std::move(absolute)), yearly_(std::move(yearly)), tz_offset_s_(tz_offset_s) {}
+  Peak(std::vector<PeakPeriod> absolute, std::vector<YearlyRange> yearly, const TimeZone& tz)
+      : absolute_(std::move(absolute)), yearly_(std::move(yearly)), tz_(tz) {}
 
   bool empty() const { return absolute_.empty() && yearly_.empty(); }
   // Whether t lies in a range (from < t <= to).
@@ -50,6 +51,15 @@ class Peak {
   // The occurrence holding t, if any (adjacent peak readings pair only within one).
   std::optional<PeakPeriod> OccurrenceOf(int64_t t) const;
 
+  // The same ranges with the yearly ones in the zone `tz` (a meter's own, when it is not the zone
+  // the configuration was read in); absolute ranges are instants and stay as they are.
+  Peak InZone(const TimeZone& tz) const {
+    Peak p = *this;
+    p.tz_ = tz;
+    return p;
+  }
+  const TimeZone& zone() const { return tz_; }
+
   const std::vector<PeakPeriod>& absolute() const { return absolute_; }
   const std::vector<YearlyRange>& yearly() const { return yearly_; }
 
@@ -60,16 +70,16 @@ class Peak {
 
   std::vector<PeakPeriod> absolute_;
   std::vector<YearlyRange> yearly_;
-  int32_t tz_offset_s_ = 0;  // the zone of the yearly ranges' local dates
+  TimeZone tz_ = TimeZone::Fixed(0);  // the zone of the yearly ranges' local dates (an IANA zone follows DST)
 };
 
-// "FROM..TO" (SPEC 1.3): ISO dates or timestamps in the zone `tz_offset_s` unless they carry an
-// offset; a date FROM means its 00:00, a date TO the end of that day (the next day's 00:00).
-Result<PeakPeriod> ParsePeakPeriod(std::string_view text, int32_t tz_offset_s);
+// "FROM..TO" (SPEC 1.3): ISO dates or timestamps in the zone `tz` unless they carry an offset; a
+// date FROM means its 00:00, a date TO the end of that day (the next day's 00:00, in tz).
+Result<PeakPeriod> ParsePeakPeriod(std::string_view text, const TimeZone& tz);
 
 // Several ranges, each "FROM..TO" as above or yearly "MM-DD..MM-DD"; a text may also hold several
 // ranges separated by commas ("07-01..09-30, 2020-10-01..2020-10-07"). Empty list = no peak.
-Result<std::optional<Peak>> ParsePeak(const std::vector<std::string>& texts, int32_t tz_offset_s);
+Result<std::optional<Peak>> ParsePeak(const std::vector<std::string>& texts, const TimeZone& tz);
 
 // A stable fingerprint of a span list (EndedBefore's result): the daemon relearns T1/T2 when it
 // changes (a new occurrence ended, or the meter's peak definition changed). 0 = nothing.

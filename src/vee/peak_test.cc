@@ -4,12 +4,13 @@
 #include <gtest/gtest.h>
 
 #include "core/time.h"
+#include "core/zone.h"
 
 namespace mh::vee {
 namespace {
 
-constexpr int32_t kTz = 8 * 3600;
-int64_t Ts(const char* s) { return *ParseTimestamp(s, kTz); }
+const TimeZone kTz = TimeZone::Fixed(8 * 3600);
+int64_t Ts(const char* s) { return *ParseTimestampIn(s, kTz); }
 
 TEST(Peak, OneRangeAsToday) {
   auto p = ParsePeak({"2020-06-01..2020-10-31"}, kTz);
@@ -72,6 +73,23 @@ TEST(Peak, BadRangesAreNamed) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("2020-10-07..2020-10-01"), std::string::npos) << bad.status().message();
   EXPECT_FALSE(ParsePeak({"2020-07-01"}, kTz).ok());
+}
+
+// Yearly ranges are local dates of the meter's IANA zone: in Berlin a summer range starts at
+// 22:00 UTC (CEST), a winter one at 23:00 UTC (CET).
+TEST(Peak, YearlyRangesFollowTheMetersZone) {
+  auto berlin = TimeZone::Parse("Europe/Berlin");
+  ASSERT_TRUE(berlin.ok()) << berlin.status().message();
+  auto p = ParsePeak({"07-01..09-30", "12-20..01-05"}, *berlin);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_FALSE((*p)->Contains(*ParseTimestamp("2024-06-30T22:00:00Z", 0)));
+  EXPECT_TRUE((*p)->Contains(*ParseTimestamp("2024-06-30T22:00:01Z", 0)));
+  EXPECT_TRUE((*p)->Contains(*ParseTimestamp("2024-09-30T22:00:00Z", 0)));
+  EXPECT_FALSE((*p)->Contains(*ParseTimestamp("2024-09-30T22:00:01Z", 0)));
+  EXPECT_FALSE((*p)->Contains(*ParseTimestamp("2024-12-19T23:00:00Z", 0)));
+  EXPECT_TRUE((*p)->Contains(*ParseTimestamp("2024-12-19T23:00:01Z", 0)));
+  EXPECT_TRUE((*p)->Contains(*ParseTimestamp("2025-01-05T23:00:00Z", 0)));
+  EXPECT_FALSE((*p)->Contains(*ParseTimestamp("2025-01-05T23:00:01Z", 0)));
 }
 
 }  // namespace

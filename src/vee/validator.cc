@@ -43,7 +43,7 @@ bool IsRollover(double p, double r, const MeterParams& meter) {
 // Returns false when r lies in a period older than the tracked one (out-of-order input).
 bool TrackPeriod(MeterState& state, const Point& r, const Point* previous_p, const MeterParams& meter,
                  const Options& options) {
-  const Period per = PeriodOf(r.ts, options.period, meter.tz_offset_s);
+  const Period per = PeriodOf(r.ts, options.period, meter.tz);
   if (per.start == state.period_start && per.end == state.period_end) return true;
   if (state.period_end != 0 && per.end <= state.period_start) return false;
   state.period_start = per.start;
@@ -230,10 +230,11 @@ Result<MeterState> MeterState::Decode(std::string_view bytes) {
 // ---------------------------------------------------------------------------------------------
 // SPEC 1.1 checks 1–4.
 
-int64_t SameTimeLastPeriod(int64_t ts, PeriodKind kind, int32_t tz_offset_s) {
-  if (kind == PeriodKind::kDay) return ts - 86400;
-  if (kind == PeriodKind::kWeek) return ts - 7 * 86400;
-  const int64_t local = ts + tz_offset_s;
+int64_t SameTimeLastPeriod(int64_t ts, PeriodKind kind, const TimeZone& tz) {
+  // Local wall-clock time: across a DST change "yesterday at 10:00" is 23 or 25 hours back.
+  const int64_t local = ts + tz.OffsetAt(ts);
+  if (kind == PeriodKind::kDay) return tz.ToUtc(local - 86400);
+  if (kind == PeriodKind::kWeek) return tz.ToUtc(local - 7 * 86400);
   const int64_t days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
   const int64_t second_of_day = local - days * 86400;
   int y = 0;
@@ -243,7 +244,7 @@ int64_t SameTimeLastPeriod(int64_t ts, PeriodKind kind, int32_t tz_offset_s) {
   unsigned pm = m == 1 ? 12 : m - 1;
   unsigned pd = d;
   while (pd > 28 && !IsValidCivilTime(py, static_cast<int>(pm), static_cast<int>(pd), 0, 0, 0)) --pd;
-  return DaysFromCivil(py, pm, pd) * 86400 + second_of_day - tz_offset_s;
+  return tz.ToUtc(DaysFromCivil(py, pm, pd) * 86400 + second_of_day);
 }
 
 Judgement Judge(const MeterState& state, const Reading& r, const MeterParams& meter, const Options& options,
@@ -526,7 +527,7 @@ std::optional<double> LearnT2(const std::vector<Point>& accepted_peak, int64_t i
 
 void T1Learner::Add(const Point& p) {
   undo_ = s_;
-  const Period per = PeriodOf(p.ts, kind_, tz_offset_s_);
+  const Period per = PeriodOf(p.ts, kind_, tz_);
   if (!s_.has_cur || per != s_.cur) {
     if (s_.has_cur && Inside(s_.cur) && s_.base && s_.last) {
       const double c = *s_.last - *s_.base;
@@ -556,8 +557,8 @@ std::optional<double> T1Learner::Threshold(double alert_coefficient) const {
 }
 
 std::optional<double> LearnT1(const std::vector<Point>& accepted, const Peak& peak, PeriodKind kind,
-                              int32_t tz_offset_s, const Options& options) {
-  T1Learner learner(peak, kind, tz_offset_s);
+                              const TimeZone& tz, const Options& options) {
+  T1Learner learner(peak, kind, tz);
   const std::optional<int64_t> last_end = peak.LastEnd();
   for (const Point& p : accepted) {
     if (last_end && p.ts > *last_end) break;

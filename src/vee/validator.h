@@ -65,9 +65,9 @@ struct Judgement {
 Judgement Judge(const MeterState& state, const Reading& r, const MeterParams& meter, const Options& options,
                 bool use_t2 = true, const Point* period_ago = nullptr);
 
-// The same local time one target period before ts (day: 24 h, week: 7 days, month: the same day
-// of the previous month, clamped to its length), in the zone tz_offset_s.
-int64_t SameTimeLastPeriod(int64_t ts, PeriodKind kind, int32_t tz_offset_s);
+// The same local wall-clock time one target period before ts (day: the day before, week: 7 days
+// before, month: the same day of the previous month, clamped to its length), in the zone tz.
+int64_t SameTimeLastPeriod(int64_t ts, PeriodKind kind, const TimeZone& tz);
 // Whether an accepted reading at `candidate` stands for the time `ago`: at it or less than one
 // nominal interval before it.
 inline bool StandsFor(int64_t candidate, int64_t ago, int64_t interval_s) {
@@ -108,12 +108,12 @@ std::optional<double> LearnT2(const std::vector<Point>& accepted_peak, int64_t i
                               const Peak* peak = nullptr);
 
 // T1 (claim 2): the peak period cut into target-period sub-periods aligned to the calendar of
-// tz_offset_s; consumption in each = last accepted reading in it − last accepted reading at or
+// tz; consumption in each = last accepted reading in it − last accepted reading at or
 // before its start (skipped when either is missing); T1 = max × alert_coefficient.
 // `accepted` holds the meter's accepted readings in time order and must include the last one at
 // or before the peak start when there is one. Seed example: 88,103,92,89,83 → 103.
 std::optional<double> LearnT1(const std::vector<Point>& accepted, const Peak& peak, PeriodKind kind,
-                              int32_t tz_offset_s, const Options& options);
+                              const TimeZone& tz, const Options& options);
 
 // Streaming forms of LearnT2 / LearnT1 for one pass over a meter's accepted readings in time
 // order, in constant memory (the offline tool feeds 10^7 rows through them). LearnT2 and LearnT1
@@ -145,8 +145,7 @@ class T2Learner {
 
 class T1Learner {
  public:
-  T1Learner(const Peak& peak, PeriodKind kind, int32_t tz_offset_s)
-      : peak_(peak), kind_(kind), tz_offset_s_(tz_offset_s) {}
+  T1Learner(const Peak& peak, PeriodKind kind, const TimeZone& tz) : peak_(peak), kind_(kind), tz_(tz) {}
   // Readings outside the peak only serve as the base of the first sub-period.
   void Add(const Point& p);
   void Undo() { s_ = undo_; }
@@ -163,7 +162,7 @@ class T1Learner {
   bool Inside(const Period& p) const { return peak_.Covers(p.start, p.end); }
   Peak peak_;
   PeriodKind kind_;
-  int32_t tz_offset_s_;
+  TimeZone tz_;
   S s_, undo_;
 };
 

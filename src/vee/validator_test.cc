@@ -11,7 +11,7 @@ namespace mh::vee {
 namespace {
 
 constexpr int64_t kHour = 3600;
-constexpr int32_t kCst = 8 * 3600;  // UTC+8, the seed's zone
+const TimeZone kCst = TimeZone::Fixed(8 * 3600);  // UTC+8, the seed's zone
 
 int64_t Ts(const char* iso) {
   auto r = ParseTimestamp(iso);
@@ -30,7 +30,7 @@ Reading R(int64_t ts, std::optional<double> v) {
 MeterParams Hourly() {
   MeterParams m;
   m.interval_s = kHour;
-  m.tz_offset_s = kCst;
+  m.tz = kCst;
   return m;
 }
 
@@ -206,7 +206,7 @@ TEST(Validator, PeriodBoundaryMidnightClosesPreviousDay) {
   EXPECT_TRUE(cc->exceeded);
   EXPECT_EQ(*cc->t1, 5);
   // Same in UTC: 2020-10-29T00:00+08:00 is 10-28T16:00Z, inside the UTC day 10-28.
-  m.tz_offset_s = 0;
+  m.tz = TimeZone::Fixed(0);
   MeterState u;
   CheckPeriod(u, b, nullptr, m, o);
   EXPECT_EQ(u.period_start, Ts("2020-10-28T00:00:00Z"));

@@ -1,6 +1,8 @@
 #include "water/pairing.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <iterator>
 
 #include "core/meter_id.h"
 #include "crypto/crypto.h"
@@ -63,10 +65,31 @@ const PairingEntry* PairingTable::ByFlowmeter(std::string_view id) const {
   return it == code_by_flowmeter_.end() ? nullptr : ByFeatureCode(it->second);
 }
 
-PairingResult PairFrames(const PairingTable& table, const std::vector<codec::WaterFrame>& frames) {
+std::vector<FlowPair> MatchSamples(const std::map<int64_t, double>& flowmeter, const std::map<int64_t, double>& terminal,
+                                   int64_t tolerance_s, std::vector<int64_t>* flowmeter_used) {
+  std::vector<FlowPair> out;
+  auto next = flowmeter.begin();  // the first flowmeter sample not yet used nor passed
+  for (const auto& [t, q2] : terminal) {
+    while (next != flowmeter.end() && next->first < t - tolerance_s) ++next;
+    if (next == flowmeter.end()) break;
+    auto best = next;
+    // A later sample nearer to t wins; the one passed over is then farther from every later t too.
+    for (auto c = std::next(next); c != flowmeter.end() && c->first <= t + tolerance_s; ++c) {
+      if (std::llabs(c->first - t) < std::llabs(best->first - t)) best = c;
+    }
+    if (std::llabs(best->first - t) > tolerance_s) continue;
+    out.push_back({t, best->second, q2});
+    if (flowmeter_used != nullptr) flowmeter_used->push_back(best->first);
+    next = std::next(best);
+  }
+  return out;
+}
+
+PairingResult PairFrames(const PairingTable& table, const std::vector<codec::WaterFrame>& frames, int64_t tolerance_s) {
   PairingResult out;
   // feature code → instant → (flow, seen); kept per device kind.
   std::map<std::string, std::map<int64_t, double>> flow[2];
+  std::map<std::string, int64_t> interval;  // the terminal's sample interval, by feature code
   for (size_t i = 0; i < frames.size(); ++i) {
     const codec::WaterFrame& f = frames[i];
     const std::string where = "frame " + std::to_string(i) + " (" + codec::WaterDeviceKindName(f.kind) + " " + f.device_id + ")";
@@ -83,6 +106,7 @@ PairingResult PairFrames(const PairingTable& table, const std::vector<codec::Wat
       continue;
     }
     auto& series = flow[is_flowmeter ? 0 : 1][f.feature_code];
+    if (!is_flowmeter) interval[f.feature_code] = f.interval_s;
     for (size_t k = 0; k < f.samples.size(); ++k) {
       auto q = f.FlowAt(k);
       if (!q) {
@@ -102,14 +126,8 @@ PairingResult PairFrames(const PairingTable& table, const std::vector<codec::Wat
     }
     auto& tm = tit->second;
     std::vector<FlowPair>& pairs = out.pairs[code];
-    for (const auto& [t, q1] : fm) {
-      auto m = tm.find(t);
-      if (m == tm.end()) {
-        ++out.unmatched_flowmeter;
-      } else {
-        pairs.push_back({t, q1, m->second});
-      }
-    }
+    pairs = MatchSamples(fm, tm, PairTolerance(tolerance_s, interval[code]));
+    out.unmatched_flowmeter += fm.size() - pairs.size();
     out.unmatched_terminal += tm.size() - pairs.size();
     if (pairs.empty()) out.pairs.erase(code);
   }

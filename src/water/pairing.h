@@ -65,11 +65,27 @@ struct PairingResult {
   uint64_t conflicts = 0;            // the same device, instant given twice with different values
 };
 
+// Pair tolerance meaning "half the sample interval" (the default of water.pair_tolerance).
+inline constexpr int64_t kHalfInterval = -1;
+
+// Matches two sample series (instant → m³/h) whose clocks may disagree: each terminal sample, in
+// time order, pairs with the nearest not yet used flowmeter sample at most `tolerance_s` away (0 =
+// identical instants only); the pair carries the terminal's instant. A device clock that runs
+// ahead or behind by less than half the sample interval thus still pairs every sample, one to one.
+// `flowmeter_used`, when given, receives the flowmeter instants paired (in pair order).
+std::vector<FlowPair> MatchSamples(const std::map<int64_t, double>& flowmeter, const std::map<int64_t, double>& terminal,
+                                   int64_t tolerance_s, std::vector<int64_t>* flowmeter_used = nullptr);
+// The tolerance in force: `tolerance_s`, or half of `interval_s` for kHalfInterval.
+inline int64_t PairTolerance(int64_t tolerance_s, int64_t interval_s) {
+  return tolerance_s == kHalfInterval ? interval_s / 2 : tolerance_s;
+}
+
 // Matches the frames (any order, both kinds mixed) through the table. A flowmeter frame is used
 // when its feature code is in the table and its device id is that entry's flowmeter (relayed or
-// not); a terminal frame when its device id is that entry's terminal. Samples pair only at
-// identical timestamps: frames whose sample instants do not line up give no pairs.
-PairingResult PairFrames(const PairingTable& table, const std::vector<codec::WaterFrame>& frames);
+// not); a terminal frame when its device id is that entry's terminal. Samples pair by MatchSamples
+// within `tolerance_s` (kHalfInterval: half the terminal's sample interval; 0: identical instants).
+PairingResult PairFrames(const PairingTable& table, const std::vector<codec::WaterFrame>& frames,
+                         int64_t tolerance_s = kHalfInterval);
 
 // Window of a UTC instant: windows of `window_s` (a divisor of 86400) aligned to UTC midnight.
 inline int64_t WindowStart(int64_t t, int64_t window_s) {

@@ -57,7 +57,7 @@ TEST(PairFrames, MatchesByFeatureCodeAndTimestamp) {
   std::vector<WaterFrame> frames = {
       Frame(WaterDeviceKind::kTerminal, c1, "WT-1", 600, {110, 220, codec::kWaterMissingSample}),
       Frame(WaterDeviceKind::kFlowmeter, c1, "FM-1", 600, {100, 200, 300, 400}),
-      // Terminal 2's samples sit 30 s off the flowmeter's: nothing lines up.
+      // Terminal 2's samples sit 30 s off the flowmeter's: with tolerance 0 nothing lines up.
       Frame(WaterDeviceKind::kFlowmeter, c2, "FM-2", 600, {100, 100}),
       Frame(WaterDeviceKind::kTerminal, c2, "WT-2", 630, {100, 100}),
       // Wrong device for the code, and an unknown code.
@@ -65,7 +65,7 @@ TEST(PairFrames, MatchesByFeatureCodeAndTimestamp) {
       Frame(WaterDeviceKind::kFlowmeter, "00000000000000ff", "FM-9", 600, {1}),
   };
   frames[1].relayed = true;
-  const PairingResult r = PairFrames(t, frames);
+  const PairingResult r = PairFrames(t, frames, 0);
   ASSERT_EQ(r.pairs.size(), 1u);
   const auto& p = r.pairs.at(c1);
   ASSERT_EQ(p.size(), 2u);
@@ -109,6 +109,46 @@ TEST(PairFrames, EncodedFramesToVerdict) {
   EXPECT_EQ(pc.verdict, Verdict::kSteady);
   EXPECT_NEAR(pc.mapping.linear.a1, 1.05, 1e-9);
   EXPECT_NEAR(pc.mapping.linear.a2, 0.02, 1e-9);
+}
+
+// Clocks drift (issue 17 item 3): the flowmeter's clock runs 20 s behind the terminal's. With the
+// default tolerance (half the 60 s interval) every sample still pairs and the fit is the true one;
+// with tolerance 0 nothing pairs.
+TEST(PairFrames, SkewedClocksPairWithinHalfTheInterval) {
+  PairingTable t;
+  ASSERT_TRUE(t.Add("WT-1", "FM-1", "").ok());
+  const std::string code = FeatureCodeOf("WT-1");
+  WaterFrame fm = Frame(WaterDeviceKind::kFlowmeter, code, "FM-1", 21600 - 20, {});
+  WaterFrame wt = Frame(WaterDeviceKind::kTerminal, code, "WT-1", 21600, {});
+  for (int i = 0; i < 360; ++i) {
+    const double q = 0.1 + 0.05 * (i % 17);
+    ASSERT_TRUE(fm.AppendFlow(q).ok());
+    ASSERT_TRUE(wt.AppendFlow(1.04 * q + 0.01).ok());
+  }
+  const PairingResult r = PairFrames(t, {fm, wt});
+  ASSERT_EQ(r.pairs.at(code).size(), 360u);
+  EXPECT_EQ(r.unmatched_flowmeter + r.unmatched_terminal, 0u);
+  EXPECT_EQ(r.pairs.at(code).front().t, 21600);  // the terminal's instant
+  const PreCheckResult pc = PreCheck(r.pairs.at(code));
+  EXPECT_EQ(pc.verdict, Verdict::kSteady);
+  EXPECT_NEAR(pc.mapping.linear.a1, 1.04, 1e-3);
+  EXPECT_NEAR(pc.mapping.linear.a2, 0.01, 1e-3);
+  EXPECT_TRUE(PairFrames(t, {fm, wt}, 0).pairs.empty());
+}
+
+TEST(MatchSamples, NearestOneToOneWithinTolerance) {
+  const std::map<int64_t, double> fm = {{0, 1}, {50, 2}, {65, 3}, {200, 4}};
+  const std::map<int64_t, double> term = {{10, 10}, {60, 20}, {120, 30}, {190, 40}};
+  const auto p = MatchSamples(fm, term, 30);
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[0].t, 10);
+  EXPECT_EQ(p[0].q1, 1);
+  EXPECT_EQ(p[1].t, 60);
+  EXPECT_EQ(p[1].q1, 3);  // 65 is nearer than 50; 50 is then lost
+  EXPECT_EQ(p[2].t, 190);
+  EXPECT_EQ(p[2].q1, 4);  // 120 has nothing within 30 s
+  EXPECT_EQ(PairTolerance(kHalfInterval, 60), 30);
+  EXPECT_EQ(PairTolerance(5, 60), 5);
 }
 
 TEST(Windows, AlignedToUtcMidnight) {

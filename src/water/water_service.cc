@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <opencv2/imgcodecs.hpp>
 
 #include "codec/water_frame.h"
+#include "core/time.h"
+#include "water/operating_json.h"
 #include "water/vision/image_header.h"
 #include "water/vision/register_reader.h"
 
@@ -20,12 +23,13 @@ json CorrectionJson(const Correction& c) {
 }
 
 std::string CommandJson(const MaintenanceCommand& c) {
-  json j = {{"type", "water_maintenance"},
+  json j = {{"type", c.keep_correction ? "water_parameters" : "water_maintenance"},
             {"command_id", c.command_id},
             {"feature_code", c.feature_code},
             {"issued_at", c.issued_at},
-            {"expires_at", c.expires_at},
-            {"parameters", CorrectionJson(c.correction)}};
+            {"expires_at", c.expires_at}};
+  if (!c.keep_correction) j["parameters"] = CorrectionJson(c.correction);
+  if (!c.operating.empty()) j["operating"] = OperatingChangeJson(c.operating);
   return j.dump();
 }
 
@@ -46,6 +50,12 @@ Result<MaintenanceAck> ParseAckJson(std::string_view payload) {
     a.command_id = j["command_id"];
     a.feature_code = j["feature_code"];
     a.applied_at = j["applied_at"];
+    for (const char* key : {"before", "after"}) {
+      if (!j.contains(key)) continue;
+      Result<OperatingParameters> p = ParseOperatingJson(j[key]);
+      if (!p.ok()) return InvalidArgument(std::string("water ack: field '") + key + "': " + p.status().message());
+      (std::string_view(key) == "before" ? a.before : a.after) = *p;
+    }
   } catch (const json::exception& e) {
     return InvalidArgument(std::string("water ack: ") + e.what());
   }
@@ -72,6 +82,20 @@ Result<Correction> ParseCorrectionJson(const json& j) {
 }
 
 namespace {
+
+// The reason of a work order to calibrate a reference flowmeter (the order's kind, in its text).
+constexpr char kCalibrationOrder[] = "calibrate reference flowmeter ";
+
+bool IsCalibrationOrder(const store::WaterWorkOrderRecord& o) { return o.reason.rfind(kCalibrationOrder, 0) == 0; }
+
+// "flowmeter FM-1" as a whole word in a history detail ("terminal WT-1, flowmeter FM-1, phone …").
+bool NamesFlowmeter(const std::string& detail, const std::string& flowmeter_id) {
+  const std::string word = "flowmeter " + flowmeter_id;
+  const size_t at = detail.find(word);
+  if (at == std::string::npos) return false;
+  const size_t end = at + word.size();
+  return end == detail.size() || detail[end] == ',' || detail[end] == ' ' || detail[end] == ':';
+}
 
 json MappingJson(const Mapping& m) {
   json j = {{"model", m.use_power ? "power" : "linear"},
@@ -126,7 +150,10 @@ Status WaterService::Restore() {
       }
     }
     MH_ASSIGN_OR_RETURN(std::vector<store::WaterCommandRecord> commands, store_->ListCommands(e->feature_code));
-    for (const auto& c : commands) m.photo_commands += c.source == "photo" ? 1 : 0;  // photo command ids stay unique
+    for (const auto& c : commands) {  // photo and engineer command ids stay unique
+      m.photo_commands += c.source == "photo" ? 1 : 0;
+      m.engineer_commands += c.source == "engineer" ? 1 : 0;
+    }
     if (!restored) {
       // The correction in force: the last acknowledged command.
       for (const auto& c : commands) {
@@ -136,6 +163,7 @@ Status WaterService::Restore() {
       }
     }
     m.history_stored = m.mm->History().size();  // restoring is not a new event
+    MH_RETURN_IF_ERROR(LoadCalibration(m));
     MH_ASSIGN_OR_RETURN(std::vector<store::WaterWindowRecord> last, store_->ListWindows(e->feature_code, 1));
     if (!last.empty()) m.checked_until = last.back().window_start + options_.window_s;
     // The samples of windows not yet checked, from the stored frames.
@@ -208,6 +236,7 @@ Status WaterService::PutPair(const std::string& terminal_id, const std::string& 
       // A new device pair starts a fresh maintenance state (also in the store).
       if (m != meters_.end()) meters_.erase(m);
       Meter& nm = MeterFor(entry);
+      nm.calibrated_at = clock_->NowSeconds();  // a flowmeter is installed calibrated
       nm.saved_state.clear();
       nm.saved_revision = UINT64_MAX;
       MH_RETURN_IF_ERROR(SaveState(nm));
@@ -351,11 +380,10 @@ Status WaterService::CloseWindows(Meter& m, bool force_lost) {
 
 Status WaterService::CheckWindowNow(Meter& m, int64_t ws, const WindowBuf& buf) {
   const int64_t now = ws + options_.window_s;  // checked at the window's end, in device time
-  std::vector<FlowPair> pairs;
-  for (const auto& [t, q2] : buf.terminal) {
-    auto q1 = buf.flowmeter.find(t);
-    if (q1 != buf.flowmeter.end()) pairs.push_back({t, q1->second, q2});
-  }
+  const int64_t tolerance = PairTolerance(options_.pair_tolerance_s, m.interval_s);
+  std::vector<int64_t> flowmeter_used;
+  const std::vector<FlowPair> pairs = MatchSamples(buf.flowmeter, buf.terminal, tolerance, &flowmeter_used);
+  if (tolerance > 0) CarryUnpaired(m, now, tolerance, buf, pairs, flowmeter_used);
   // The record: the verdict on what the terminal reported, the fit of its raw flow.
   const WindowCheck check = water::CheckWindow(ws, pairs, m.mm->applied(), options_.precheck);
   store::WaterWindowRecord w;
@@ -383,16 +411,107 @@ Status WaterService::CheckWindowNow(Meter& m, int64_t ws, const WindowBuf& buf) 
                                  ", " + std::to_string(w.pairs) + " pairs"));
   CaseOutputs out;
   m.mm->OnTick(now, &out);
-  m.mm->OnWindow(ws, pairs, now, &out);
+  const bool trusted = options_.calibration_period_s <= 0 || now - m.calibrated_at <= options_.calibration_period_s;
+  if (trusted) {
+    m.mm->OnWindow(ws, pairs, now, &out);
+  } else {
+    // An uncalibrated reference cannot judge the terminal: nothing is commanded from this window.
+    const std::string why = "reference flowmeter " + m.entry.flowmeter_id + " last calibrated " +
+                            FormatIsoUtc(m.calibrated_at) + ", more than " +
+                            std::to_string(options_.calibration_period_s / 86400) + " days before the window's end";
+    MH_RETURN_IF_ERROR(History(m.entry.feature_code, now, "window_untrusted", "window " + std::to_string(ws) + ": " + why));
+    if (!m.calibration_order_open) {
+      out.work_orders.push_back({m.entry.feature_code, m.entry.terminal_id, kCalibrationOrder + m.entry.flowmeter_id + " (" + why + ")", now});
+      m.calibration_order_open = true;
+    }
+  }
   return Emit(m, out);
 }
 
+Status WaterService::LoadCalibration(Meter& m) {
+  MH_ASSIGN_OR_RETURN(std::vector<store::WaterHistoryRecord> history, store_->ListHistory(m.entry.feature_code));
+  int64_t paired_at = 0, calibrated_at = 0;
+  bool paired = false;  // the current flowmeter's pairing seen (a later one of another flowmeter resets it)
+  for (const auto& r : history) {
+    if (r.event == "paired") {
+      const bool this_one = NamesFlowmeter(r.detail, m.entry.flowmeter_id);
+      if (this_one && !paired) paired_at = r.at;
+      paired = this_one;
+    } else if (r.event == "flowmeter_calibrated" &&
+               (r.detail == m.entry.flowmeter_id || r.detail.rfind(m.entry.flowmeter_id + ":", 0) == 0)) {
+      calibrated_at = std::max(calibrated_at, r.at);
+    }
+  }
+  m.calibrated_at = std::max(paired_at, calibrated_at);
+  MH_ASSIGN_OR_RETURN(std::vector<store::WaterWorkOrderRecord> open, store_->ListWorkOrders("open"));
+  m.calibration_order_open = std::any_of(open.begin(), open.end(), [&](const store::WaterWorkOrderRecord& o) {
+    return o.feature_code == m.entry.feature_code && IsCalibrationOrder(o);
+  });
+  return Status::Ok();
+}
+
+Status WaterService::CloseCalibrationOrders(Meter& m, int64_t at, std::vector<int64_t>* closed) {
+  MH_ASSIGN_OR_RETURN(std::vector<store::WaterWorkOrderRecord> open, store_->ListWorkOrders("open"));
+  for (const auto& o : open) {
+    if (o.feature_code != m.entry.feature_code || !IsCalibrationOrder(o)) continue;
+    MH_RETURN_IF_ERROR(store_->SetWorkOrderStatus(o.id, "done"));
+    MH_RETURN_IF_ERROR(History(m.entry.feature_code, at, "work_order_done", "#" + std::to_string(o.id) + " (flowmeter calibrated)"));
+    closed->push_back(o.id);
+  }
+  m.calibration_order_open = false;
+  return Status::Ok();
+}
+
+Result<std::vector<int64_t>> WaterService::FlowmeterCalibrated(const std::string& flowmeter_id,
+                                                               std::optional<int64_t> when, const std::string& note) {
+  const int64_t at = when ? *when : clock_->NowSeconds();
+  std::lock_guard lock(mu_);
+  const PairingEntry* e = table_.ByFlowmeter(flowmeter_id);
+  if (e == nullptr) return NotFound("no reference flowmeter '" + flowmeter_id + "' in the pairing table");
+  Meter& m = MeterFor(*e);
+  std::vector<int64_t> closed;
+  MH_RETURN_IF_ERROR(Commit([&]() -> Status {
+    MH_RETURN_IF_ERROR(History(m.entry.feature_code, at, "flowmeter_calibrated", flowmeter_id + (note.empty() ? "" : ": " + note)));
+    m.calibrated_at = std::max(m.calibrated_at, at);
+    return CloseCalibrationOrders(m, at, &closed);
+  }));
+  return closed;
+}
+
+Result<WaterService::CalibrationState> WaterService::Calibration(const std::string& flowmeter_id) {
+  std::lock_guard lock(mu_);
+  const PairingEntry* e = table_.ByFlowmeter(flowmeter_id);
+  if (e == nullptr) return NotFound("no reference flowmeter '" + flowmeter_id + "' in the pairing table");
+  const Meter& m = MeterFor(*e);
+  return CalibrationState{e->terminal_id, e->feature_code, m.calibrated_at,
+                          options_.calibration_period_s > 0 ? m.calibrated_at + options_.calibration_period_s : 0};
+}
+
+void WaterService::CarryUnpaired(Meter& m, int64_t window_end, int64_t tolerance, const WindowBuf& buf,
+                                 const std::vector<FlowPair>& pairs, const std::vector<int64_t>& flowmeter_used) {
+  // Samples near the end whose partner may sit just across the boundary, in the next window.
+  std::set<int64_t> used_terminal, used_flowmeter(flowmeter_used.begin(), flowmeter_used.end());
+  for (const FlowPair& p : pairs) used_terminal.insert(p.t);
+  auto carry = [&](const std::map<int64_t, double>& from, const std::set<int64_t>& used, bool flowmeter) {
+    for (auto it = from.lower_bound(window_end - tolerance); it != from.end(); ++it) {
+      if (used.count(it->first)) continue;
+      WindowBuf& next = m.open[window_end];
+      (flowmeter ? next.flowmeter : next.terminal).emplace(it->first, it->second);
+    }
+  };
+  carry(buf.terminal, used_terminal, false);
+  carry(buf.flowmeter, used_flowmeter, true);
+}
+
 Status WaterService::SendCommand(Meter& m, const MaintenanceCommand& c, const std::string& source) {
+  // An engineer's command keeps the correction: its record holds the operating change instead.
+  const std::string what = c.keep_correction ? json{{"operating", OperatingChangeJson(c.operating)}}.dump()
+                                             : CorrectionJson(c.correction).dump();
   MH_RETURN_IF_ERROR(store_->PutCommand({c.command_id, c.feature_code, m.entry.terminal_id, source, c.issued_at, c.expires_at,
-                                         CorrectionJson(c.correction).dump(), "issued", 0}));
+                                         what, "issued", 0}));
   // Published by Commit once the batch holding this record has committed.
   pending_commands_.push_back({m.entry.feature_code, m.entry.terminal_id, CommandJson(c),
-                               c.command_id + " " + c.correction.ToString(), c.issued_at});
+                               c.command_id + " " + (c.keep_correction ? what : c.correction.ToString()), c.issued_at});
   return Status::Ok();
 }
 
@@ -464,7 +583,16 @@ Status WaterService::OnAck(const std::string& terminal_id, std::string_view payl
   if (cmd->status == "acknowledged") return Status::Ok();  // a redelivered ack
   Status refused;  // the ack's own verdict, recorded (committed) either way
   MH_RETURN_IF_ERROR(Commit([&]() -> Status {
-    if (cmd->source == "photo") {
+    if (cmd->source == "engineer") {
+      if (ack.applied_at > cmd->expires_at) {
+        refused = InvalidArgument("water ack of '" + ack.command_id + "' applied after its expiry");
+        return Status::Ok();
+      }
+      const std::string values = ack.before && ack.after ? "before " + OperatingJson(*ack.before).dump() + " after " +
+                                                               OperatingJson(*ack.after).dump()
+                                                         : "(the ack carries no before/after values)";
+      MH_RETURN_IF_ERROR(History(e->feature_code, ack.applied_at, "parameters_applied", ack.command_id + ": " + values));
+    } else if (cmd->source == "photo") {
       if (ack.applied_at > cmd->expires_at) {
         refused = InvalidArgument("water ack of '" + ack.command_id + "' applied after its expiry");
         return Status::Ok();
@@ -493,24 +621,82 @@ Status WaterService::OnAck(const std::string& terminal_id, std::string_view payl
 Status WaterService::WorkOrderDone(int64_t id, const Correction& terminal_correction) {
   MH_RETURN_IF_ERROR(terminal_correction.Validate());
   std::lock_guard lock(mu_);
-  MH_ASSIGN_OR_RETURN(std::vector<store::WaterWorkOrderRecord> orders, store_->ListWorkOrders(""));
-  const store::WaterWorkOrderRecord* order = nullptr;
-  for (const auto& o : orders) {
-    if (o.id == id) order = &o;
-  }
-  if (order == nullptr) return NotFound("no water work order " + std::to_string(id));
-  if (order->status == "done") return FailedPrecondition("water work order " + std::to_string(id) + " is already done");
+  MH_ASSIGN_OR_RETURN(const store::WaterWorkOrderRecord found, FindWorkOrder(id, true));
+  const store::WaterWorkOrderRecord* order = &found;
   return Commit([&]() -> Status {
     MH_RETURN_IF_ERROR(store_->SetWorkOrderStatus(id, "done"));
     const PairingEntry* e = table_.ByFeatureCode(order->feature_code);
     if (e == nullptr) return Status::Ok();  // the terminal was unpaired since
     Meter& m = MeterFor(*e);
     const int64_t at = std::max(m.device_now, order->opened_at);
+    if (IsCalibrationOrder(*order)) {
+      // The engineer calibrated the reference flowmeter; the terminal is left as it is.
+      MH_RETURN_IF_ERROR(History(order->feature_code, at, "flowmeter_calibrated",
+                                 e->flowmeter_id + ": work order #" + std::to_string(id)));
+      m.calibrated_at = std::max(m.calibrated_at, at);
+      m.calibration_order_open = false;
+      return History(order->feature_code, at, "work_order_done", "#" + std::to_string(id));
+    }
     m.mm->OnSiteVisitDone(at, terminal_correction);
     MH_RETURN_IF_ERROR(SyncHistory(m));
     MH_RETURN_IF_ERROR(History(order->feature_code, at, "work_order_done", "#" + std::to_string(id)));
     return SaveState(m);
   });
+}
+
+Result<store::WaterWorkOrderRecord> WaterService::FindWorkOrder(int64_t id, bool open) {
+  MH_ASSIGN_OR_RETURN(std::vector<store::WaterWorkOrderRecord> orders, store_->ListWorkOrders(""));
+  for (const auto& o : orders) {
+    if (o.id != id) continue;
+    if (open && o.status == "done") return FailedPrecondition("water work order " + std::to_string(id) + " is already done");
+    return o;
+  }
+  return NotFound("no water work order " + std::to_string(id));
+}
+
+Result<std::string> WaterService::PushParameters(int64_t id, const meter::water::OperatingChange& change) {
+  if (change.empty()) return InvalidArgument("operating parameters: nothing to set");
+  MH_RETURN_IF_ERROR(change.AppliedTo({}).Validate());
+  std::lock_guard lock(mu_);
+  MH_ASSIGN_OR_RETURN(const store::WaterWorkOrderRecord order, FindWorkOrder(id, true));
+  const PairingEntry* e = table_.ByFeatureCode(order.feature_code);
+  if (e == nullptr) return FailedPrecondition("the terminal of water work order " + std::to_string(id) + " is no longer paired");
+  Meter& m = MeterFor(*e);
+  MaintenanceCommand cmd;
+  cmd.feature_code = e->feature_code;
+  cmd.issued_at = std::max(clock_->NowSeconds(), m.device_now);
+  cmd.expires_at = cmd.issued_at + options_.cases.command_ttl_s;
+  cmd.keep_correction = true;
+  cmd.operating = change;
+  cmd.command_id = e->feature_code + "-wo" + std::to_string(id) + "-params-" + std::to_string(m.engineer_commands + 1);
+  MH_RETURN_IF_ERROR(Commit([&]() -> Status {
+    MH_RETURN_IF_ERROR(History(e->feature_code, cmd.issued_at, "parameters_pushed",
+                               "work order #" + std::to_string(id) + ": " + cmd.command_id + " " +
+                                   OperatingChangeJson(change).dump()));
+    return SendCommand(m, cmd, "engineer");
+  }));
+  ++m.engineer_commands;
+  return cmd.command_id;
+}
+
+Result<bool> WaterService::ScheduleVisit(int64_t id, int64_t visit_at, const std::string& note) {
+  std::lock_guard lock(mu_);
+  MH_ASSIGN_OR_RETURN(const store::WaterWorkOrderRecord order, FindWorkOrder(id, true));
+  const PairingEntry* e = table_.ByFeatureCode(order.feature_code);
+  const std::string phone = e != nullptr ? e->phone : "";
+  const int64_t now = clock_->NowSeconds();
+  const std::string text = "An engineer will visit to service your water meter " + order.terminal_id + " on " +
+                           FormatIsoUtc(visit_at) + " (UTC)." + (note.empty() ? "" : " " + note);
+  MH_RETURN_IF_ERROR(Commit([&]() -> Status {
+    MH_RETURN_IF_ERROR(History(order.feature_code, now, "visit_scheduled",
+                               "work order #" + std::to_string(id) + ": visit at " + FormatIsoUtc(visit_at)));
+    if (phone.empty()) return History(order.feature_code, now, "notice_skipped", "no phone bound");
+    json j = {{"type", "water_visit_scheduled"}, {"work_order_id", id}, {"terminal_id", order.terminal_id},
+              {"feature_code", order.feature_code}, {"visit_at", visit_at}, {"text", text}};
+    pending_notices_.push_back({order.feature_code, "phone", phone, "Water meter visit", text, j.dump()});
+    return History(order.feature_code, now, "notice_queued", "to " + phone + ": " + text);
+  }));
+  return !phone.empty();
 }
 
 void WaterService::Tick() {

@@ -35,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -54,6 +55,14 @@ namespace mh::water {
 struct WaterServiceOptions {
   int64_t window_s = 6 * 3600;        // 6h or 12h (SPEC 3.3)
   int64_t close_after_s = 3600;       // a window missing its partner's data is checked this long after its end
+  // Samples of the two devices pair when at most this far apart (MatchSamples); kHalfInterval =
+  // half the sample interval. Unpaired samples within it of a window's end are carried into the
+  // next window, so a skewed clock loses no pair at window boundaries.
+  int64_t pair_tolerance_s = kHalfInterval;
+  // The reference flowmeter is calibrated monthly (seed 001). One whose last calibration (or, never
+  // calibrated, its pairing) is older than this at a window's end is not trusted: the window is
+  // recorded but commands nothing, and one calibration work order is opened. 0 = not tracked.
+  int64_t calibration_period_s = 30 * 86400;
   PreCheckOptions precheck;
   CaseOptions cases;
   // Photos (SPEC 3.6).
@@ -108,6 +117,28 @@ class WaterService {
   // when it is already done.
   Status WorkOrderDone(int64_t id, const Correction& terminal_correction);
 
+  // A calibration of reference flowmeter `flowmeter_id` at `at`: recorded in the meter's history
+  // (flowmeter_calibrated), the flowmeter trusted again until at + calibration_period, and open
+  // calibration work orders closed (their ids returned). NotFound for a flowmeter not paired.
+  // `at` nullopt = now (the service's clock).
+  Result<std::vector<int64_t>> FlowmeterCalibrated(const std::string& flowmeter_id, std::optional<int64_t> at,
+                                                   const std::string& note);
+  // When the flowmeter was last calibrated (its pairing if never) and until when it is trusted.
+  struct CalibrationState {
+    std::string terminal_id, feature_code;
+    int64_t calibrated_at = 0, due_at = 0;
+  };
+  Result<CalibrationState> Calibration(const std::string& flowmeter_id);
+
+  // An engineer pushes operating parameters to the terminal of open work order `id` (SPEC 3.5 "adjust
+  // operating parameters"): a "water_parameters" command (source "engineer", the correction kept),
+  // recorded in the history (parameters_pushed; its ack's before/after as parameters_applied).
+  // Returns the command id. NotFound for an unknown order, FailedPrecondition for a done one.
+  Result<std::string> PushParameters(int64_t id, const meter::water::OperatingChange& change);
+  // The on-site visit of open work order `id` is scheduled at `visit_at`: recorded (visit_scheduled)
+  // and the customer's phone told. Returns whether a notice was queued (false: no phone bound).
+  Result<bool> ScheduleVisit(int64_t id, int64_t visit_at, const std::string& note);
+
   // Closes the windows a lost partner keeps open, as of the meters' device time, and runs expiry.
   void Tick();
 
@@ -130,8 +161,11 @@ class WaterService {
     int64_t interval_s = 60;
     size_t history_stored = 0;
     int photo_commands = 0;
+    int engineer_commands = 0;          // ids of parameters commands stay unique across restarts
     std::string saved_state;            // MeterMaintenance::SaveState() as last written to the store
     uint64_t saved_revision = UINT64_MAX;  // mm->revision() when saved_state was written
+    int64_t calibrated_at = 0;          // the flowmeter's last calibration (its pairing if none)
+    bool calibration_order_open = false;
   };
   struct Notice {
     std::string feature_code, kind, address, subject, text, json;
@@ -155,6 +189,11 @@ class WaterService {
   void AddSamples(Meter& m, const codec::WaterFrame& f);  // mu_ held
   Status CloseWindows(Meter& m, bool force_lost);      // mu_ held
   Status CheckWindowNow(Meter& m, int64_t ws, const WindowBuf& buf);
+  Result<store::WaterWorkOrderRecord> FindWorkOrder(int64_t id, bool open);  // mu_ held
+  Status LoadCalibration(Meter& m);  // mu_ held: calibrated_at and an open calibration order, from the store
+  Status CloseCalibrationOrders(Meter& m, int64_t at, std::vector<int64_t>* closed);  // mu_ held, in a batch
+  void CarryUnpaired(Meter& m, int64_t window_end, int64_t tolerance, const WindowBuf& buf,
+                     const std::vector<FlowPair>& pairs, const std::vector<int64_t>& flowmeter_used);  // mu_ held
   Status Emit(Meter& m, const CaseOutputs& out);       // mu_ held
   Status SyncHistory(Meter& m);                        // mu_ held
   Status History(const std::string& feature_code, int64_t at, const std::string& event, const std::string& detail);

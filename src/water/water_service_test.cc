@@ -14,6 +14,7 @@
 #include "meter/water/self_maintenance.h"
 #include "store/sqlite/sqlite_water_store.h"
 #include "support/test_env.h"
+#include "water/operating_json.h"
 #include "water/vision/render.h"
 
 #include <opencv2/imgcodecs.hpp>
@@ -25,6 +26,9 @@ constexpr int64_t kDay = 1793491200;  // 2026-11-01T00:00:00Z
 
 // The true flow of minute i: a tap opening for 6 of every 20 minutes at varied flows.
 double TrueFlow(int64_t i) { return (i % 20) < 6 ? 0.2 + 0.15 * static_cast<double>(i % 7) : 0.0; }
+
+// An erratic terminal: its gain jumps between 0.8 and 1.2 from minute to minute.
+double Erratic(int64_t i) { return TrueFlow(i) * ((i * 2654435761u) % 5 < 2 ? 0.8 : 1.2) + 0.03 * ((i * 40503u) % 3); }
 
 std::string Frame(codec::WaterDeviceKind kind, const std::string& code, const std::string& device, int64_t start, int n,
                   const std::function<double(int64_t)>& flow, bool relayed = false) {
@@ -49,12 +53,12 @@ struct Loop {
   std::vector<std::string> notified;
   std::mutex mu;
 
-  explicit Loop(const std::string& path = ":memory:") {
+  explicit Loop(const std::string& path = ":memory:", WaterServiceOptions options = {}) {
     auto s = store::OpenSqliteWaterStore({path, "full", 5000});
     EXPECT_TRUE(s.ok());
     store = std::move(*s);
     auto svc = WaterService::Create(
-        store.get(), &clock, {},
+        store.get(), &clock, options,
         [this](const std::string& t, const std::string& p) {
           std::lock_guard lock(mu);
           published.emplace_back(t, p);
@@ -139,14 +143,122 @@ TEST(WaterService, DriftDetectedCorrectedAndVerified) {
   EXPECT_EQ(loop.notified[0], "phone:+8613800000001");
 }
 
+// Clocks drift (issue 17 item 3): the flowmeter's clock runs 20 s behind the terminal's, so its
+// sample of minute k is stamped 20 s before the terminal's. With the default water.pair_tolerance
+// (half the 60 s interval) the samples still pair — across the window boundary too — and the fit
+// finds the drift; with tolerance 0 the same frames give no pairs.
+TEST(WaterService, SkewedClocksStillPairAndFit) {
+  Loop loop;
+  ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "").ok());
+  const std::string code = FeatureCodeOf("WT-1");
+  auto raw = [](int64_t i) { return 1.05 * TrueFlow(i) + 0.004; };
+  auto minute_ahead = [](int64_t i) { return TrueFlow(i + 1); };  // frame minute index → true minute
+  // Minutes 1..720 as the flowmeter stamps them (kDay + 60 k − 20), the terminal's minutes 0..719.
+  for (int64_t w = 0; w < 2; ++w) {
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay + 21600 * w + 40, 360, minute_ahead, true)).ok());
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay + 21600 * w, 360, raw)).ok());
+  }
+  auto windows = loop.store->ListWindows(code, 0);
+  ASSERT_EQ(windows->size(), 2u);
+  EXPECT_EQ((*windows)[0].verdict, "steady");
+  EXPECT_EQ((*windows)[0].pairs, 359);  // the terminal's minute 0 has no flowmeter sample
+  EXPECT_EQ((*windows)[1].pairs, 360);  // minute 360's flowmeter sample (stamped in window 0) carried over
+  ASSERT_GE(loop.published.size(), 1u);
+  auto cmd = nlohmann::json::parse(loop.published[0].second);
+  EXPECT_NEAR(cmd["parameters"]["a1"].get<double>(), 1.05, 0.002);
+  EXPECT_NEAR(cmd["parameters"]["a2"].get<double>(), 0.004, 0.002);
+
+  WaterServiceOptions exact;
+  exact.pair_tolerance_s = 0;
+  Loop strict(":memory:", exact);
+  ASSERT_TRUE(strict.service->PutPair("WT-1", "FM-1", "").ok());
+  ASSERT_TRUE(strict.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay + 40, 360, minute_ahead, true)).ok());
+  ASSERT_TRUE(strict.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360, raw)).ok());
+  auto none = strict.store->ListWindows(code, 0);
+  ASSERT_FALSE(none->empty());
+  EXPECT_EQ((*none)[0].pairs, 0);
+  EXPECT_TRUE(strict.published.empty());
+}
+
+// The reference flowmeter's calibration (issue 17 item 4): paired at kDay and never calibrated, it
+// is past water.calibration_period (30 days) 31 days later — a drifting terminal's windows are
+// recorded but command nothing, and ONE calibration order opens. Recording a calibration closes
+// the order, and the next window commands the terminal again.
+TEST(WaterService, ExpiredFlowmeterCommandsNothingAndGetsACalibrationOrder) {
+  Loop loop;
+  ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "+8613800000001").ok());
+  const std::string code = FeatureCodeOf("WT-1");
+  auto raw = [](int64_t i) { return 1.05 * TrueFlow(i) + 0.004; };
+  const int64_t later = kDay + 31 * 86400;
+  auto window = [&](int64_t start) {
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", start, 360, TrueFlow, true)).ok());
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", start, 360, raw)).ok());
+  };
+  auto before = loop.service->Calibration("FM-1");
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->calibrated_at, kDay);  // its pairing
+  EXPECT_EQ(before->due_at, kDay + 30 * 86400);
+  window(later);
+  window(later + 21600);
+  EXPECT_TRUE(loop.published.empty());
+  auto windows = loop.store->ListWindows(code, 0);
+  ASSERT_EQ(windows->size(), 2u);
+  EXPECT_EQ((*windows)[0].verdict, "steady");  // the verdict is still recorded
+  auto orders = loop.store->ListWorkOrders("open");
+  ASSERT_EQ(orders->size(), 1u);
+  EXPECT_EQ((*orders)[0].reason.rfind("calibrate reference flowmeter FM-1", 0), 0u) << (*orders)[0].reason;
+  auto events = loop.Events(code);
+  EXPECT_EQ(std::count(events.begin(), events.end(), "window_untrusted"), 2);
+  EXPECT_FALSE(Has(events, "detected"));
+
+  EXPECT_EQ(loop.service->FlowmeterCalibrated("FM-9", later, "").status().code(), StatusCode::kNotFound);
+  auto closed = loop.service->FlowmeterCalibrated("FM-1", later + 43200, "monthly round");
+  ASSERT_TRUE(closed.ok()) << closed.status().ToString();
+  ASSERT_EQ(closed->size(), 1u);
+  EXPECT_EQ((*closed)[0], (*orders)[0].id);
+  EXPECT_TRUE(loop.store->ListWorkOrders("open")->empty());
+  EXPECT_EQ(loop.service->Calibration("FM-1")->due_at, later + 43200 + 30 * 86400);
+  window(later + 43200);
+  ASSERT_EQ(loop.published.size(), 1u);
+  EXPECT_NEAR(nlohmann::json::parse(loop.published[0].second)["parameters"]["a1"].get<double>(), 1.05, 0.002);
+  EXPECT_TRUE(Has(loop.Events(code), "flowmeter_calibrated"));
+}
+
+// A calibration survives a restart (it is in the history), and so does the open calibration order.
+TEST(WaterService, CalibrationStateSurvivesARestart) {
+  const std::string db = ::testing::TempDir() + "/water_calibration_restart.db";
+  std::remove(db.c_str());
+  const std::string code = FeatureCodeOf("WT-1");
+  const int64_t later = kDay + 40 * 86400;
+  {
+    Loop loop(db);
+    ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "").ok());
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", later, 360, TrueFlow, true)).ok());
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", later, 360, TrueFlow)).ok());
+    ASSERT_EQ(loop.store->ListWorkOrders("open")->size(), 1u);
+  }
+  {
+    Loop loop(db);  // the order is known open: no second one
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", later + 21600, 360, TrueFlow, true)).ok());
+    ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", later + 21600, 360, TrueFlow)).ok());
+    auto orders = loop.store->ListWorkOrders("");
+    ASSERT_EQ(orders->size(), 1u);
+    // Closing the calibration order as done records the calibration; the terminal is untouched.
+    ASSERT_TRUE(loop.service->WorkOrderDone((*orders)[0].id, {}).ok());
+    EXPECT_TRUE(Has(loop.Events(code), "flowmeter_calibrated"));
+    EXPECT_FALSE(Has(loop.Events(code), "site_visit_done"));
+  }
+  Loop loop(db);
+  EXPECT_GE(loop.service->Calibration("FM-1")->calibrated_at, later + 43200 - 60);
+  std::remove(db.c_str());
+}
+
 TEST(WaterService, UnsteadyDeviationOpensAWorkOrderAtOnce) {
   Loop loop;
   ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "+8613800000001").ok());
   const std::string code = FeatureCodeOf("WT-1");
-  // An erratic terminal: its gain jumps between 0.8 and 1.2 from minute to minute.
-  auto erratic = [](int64_t i) { return TrueFlow(i) * ((i * 2654435761u) % 5 < 2 ? 0.8 : 1.2) + 0.03 * ((i * 40503u) % 3); };
   ASSERT_TRUE(loop.service->OnFrame("FM-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay, 360, TrueFlow)).ok());
-  ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360, erratic)).ok());
+  ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360, Erratic)).ok());
   EXPECT_TRUE(loop.published.empty());  // no remote cure
   auto orders = loop.store->ListWorkOrders("open");
   ASSERT_EQ(orders->size(), 1u);
@@ -163,6 +275,67 @@ TEST(WaterService, UnsteadyDeviationOpensAWorkOrderAtOnce) {
   EXPECT_EQ(loop.service->WorkOrderDone((*orders)[0].id, Correction::Identity()).code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(loop.store->ListWorkOrders("open")->empty());
   EXPECT_TRUE(Has(loop.Events(code), "work_order_done"));
+}
+
+// Issue 17 item 2: from an open work order the engineer schedules the visit (the customer's phone is
+// told) and pushes operating parameters to the terminal; the terminal applies them, its ack's
+// before/after values land in the history, and the correction stays as it was.
+TEST(WaterService, EngineerSchedulesAVisitAndPushesOperatingParameters) {
+  Loop loop;
+  ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "+8613800000001").ok());
+  const std::string code = FeatureCodeOf("WT-1");
+  ASSERT_TRUE(loop.service->OnFrame("FM-1", Frame(codec::WaterDeviceKind::kFlowmeter, code, "FM-1", kDay, 360, TrueFlow)).ok());
+  ASSERT_TRUE(loop.service->OnFrame("WT-1", Frame(codec::WaterDeviceKind::kTerminal, code, "WT-1", kDay, 360, Erratic)).ok());
+  auto orders = loop.store->ListWorkOrders("open");
+  ASSERT_EQ(orders->size(), 1u);
+  const int64_t id = (*orders)[0].id;
+
+  auto notified = loop.service->ScheduleVisit(id, kDay + 3 * 86400 + 9 * 3600, "Please be at home.");
+  ASSERT_TRUE(notified.ok()) << notified.status().ToString();
+  EXPECT_TRUE(*notified);
+  for (int i = 0; i < 200 && loop.service->notices_sent() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  {
+    std::lock_guard lock(loop.mu);
+    EXPECT_TRUE(Has(loop.notified, "phone:+8613800000001"));
+  }
+  auto history = *loop.store->ListHistory(code);
+  auto scheduled = std::find_if(history.begin(), history.end(), [](const auto& h) { return h.event == "visit_scheduled"; });
+  ASSERT_NE(scheduled, history.end());
+  EXPECT_NE(scheduled->detail.find("2026-11-04T09:00:00Z"), std::string::npos) << scheduled->detail;
+  EXPECT_EQ(loop.service->ScheduleVisit(id + 7, kDay, "").status().code(), StatusCode::kNotFound);
+
+  meter::water::OperatingChange change;
+  change.zero_offset = 0.002;
+  change.gain = 0.99;
+  auto command_id = loop.service->PushParameters(id, change);
+  ASSERT_TRUE(command_id.ok()) << command_id.status().ToString();
+  ASSERT_EQ(loop.published.size(), 1u);
+  auto cmd = nlohmann::json::parse(loop.published[0].second);
+  EXPECT_EQ(cmd["type"], "water_parameters");
+  EXPECT_EQ(cmd["command_id"], *command_id);
+  EXPECT_FALSE(cmd.contains("parameters"));
+  EXPECT_EQ(cmd["operating"], (nlohmann::json{{"zero_offset", 0.002}, {"gain", 0.99}}));
+  meter::water::TerminalSelfMaintenance terminal(code);
+  meter::water::MaintenanceCommand mc{cmd["command_id"], code, cmd["issued_at"], cmd["expires_at"], {}, true, change};
+  auto ack = terminal.Apply(mc, cmd["issued_at"].get<int64_t>() + 5);
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  nlohmann::json ack_json = {{"command_id", ack->command_id}, {"feature_code", code}, {"applied_at", ack->applied_at},
+                             {"before", OperatingJson(*ack->before)}, {"after", OperatingJson(*ack->after)}};
+  ASSERT_TRUE(loop.service->OnAck("WT-1", ack_json.dump()).ok());
+  history = *loop.store->ListHistory(code);
+  auto applied = std::find_if(history.begin(), history.end(), [](const auto& h) { return h.event == "parameters_applied"; });
+  ASSERT_NE(applied, history.end());
+  EXPECT_NE(applied->detail.find(R"(before {"gain":1.0,"low_flow_cutoff":0.0,"zero_offset":0.0})"), std::string::npos) << applied->detail;
+  EXPECT_NE(applied->detail.find(R"(after {"gain":0.99,"low_flow_cutoff":0.0,"zero_offset":0.002})"), std::string::npos) << applied->detail;
+  EXPECT_TRUE(Has(loop.Events(code), "parameters_pushed"));
+  EXPECT_EQ((*loop.store->GetCommand(*command_id))->status, "acknowledged");
+  // Unsafe values are refused before anything is sent; a done order takes no parameters.
+  meter::water::OperatingChange unsafe;
+  unsafe.gain = 5;
+  EXPECT_EQ(loop.service->PushParameters(id, unsafe).status().code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(loop.service->WorkOrderDone(id, Correction::Identity()).ok());
+  EXPECT_EQ(loop.service->PushParameters(id, change).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(loop.published.size(), 1u);
 }
 
 TEST(WaterService, RestartKeepsOpenWindowsAndTheCorrectionInForce) {

@@ -200,13 +200,4 @@ Result<ParsedBeacon> ParseBeacon(std::span<const uint8_t> b) {
   return p;
 }
 
-uint32_t Crc32(std::span<const uint8_t> bytes) {
-  uint32_t crc = 0xffffffffu;
-  for (uint8_t byte : bytes) {
-    crc ^= byte;
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
-
 }  // namespace mh::codec::wifi

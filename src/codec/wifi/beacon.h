@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "codec/crc32.h"  // Crc32: the 802.11 FCS
 
 namespace mh::codec::wifi {
 
@@ -101,8 +102,5 @@ std::vector<uint8_t> BuildBeacon(const BeaconFields& fields);
 // `frame`. Errors name the field and its byte offset: not a beacon, truncated header or fixed
 // fields, an element whose length runs past the end, a malformed SSID/DS/vendor element.
 Result<ParsedBeacon> ParseBeacon(std::span<const uint8_t> frame);
-
-// CRC-32 (IEEE 802.3, as the 802.11 FCS) of `bytes`.
-uint32_t Crc32(std::span<const uint8_t> bytes);
 
 }  // namespace mh::codec::wifi

@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_readings.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -20,6 +21,58 @@ enum LogOp : int64_t {
 };
 
 int DeltaOf(int64_t op) { return op == kUpsertNew ? 1 : op == kRemoveExisting ? -1 : 0; }
+
+// The latest staged change of each (series, ts) of one batch: an open-addressing table of
+// indices into the staged changes, sized once, so staging a fleet's batch allocates nothing per
+// reading (a map of maps did, twice).
+class BatchChanges {
+ public:
+  BatchChanges(const std::vector<StagedReadings::Item>& changes, size_t expected)
+      : changes_(changes), slots_(std::bit_ceil(std::max<size_t>(16, expected * 2)), kEmpty) {}
+
+  const StagedReadings::Item* Latest(const SeriesKey& key, int64_t ts) const {
+    for (size_t i = Home(key, ts);; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i] == kEmpty) return nullptr;
+      const StagedReadings::Item& item = changes_[slots_[i]];
+      if (item.change.entry.ts == ts && item.key == key) return &item;
+    }
+  }
+  // Records changes[index], replacing an earlier change of its series and ts.
+  void Add(size_t index) {
+    const StagedReadings::Item& added = changes_[index];
+    if (2 * (used_ + 1) > slots_.size()) Grow();
+    for (size_t i = Home(added.key, added.change.entry.ts);; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i] == kEmpty) {
+        slots_[i] = index;
+        ++used_;
+        return;
+      }
+      const StagedReadings::Item& item = changes_[slots_[i]];
+      if (item.change.entry.ts == added.change.entry.ts && item.key == added.key) {
+        slots_[i] = index;
+        return;
+      }
+    }
+  }
+
+ private:
+  static constexpr size_t kEmpty = SIZE_MAX;
+  size_t Home(const SeriesKey& key, int64_t ts) const {
+    const size_t h = readings::SeriesKeyHash()(key) ^ (static_cast<size_t>(ts) * 0x9E3779B97F4A7C15ULL);
+    return (h ^ (h >> 29)) & (slots_.size() - 1);
+  }
+  void Grow() {
+    std::vector<size_t> old = std::move(slots_);
+    slots_.assign(old.size() * 2, kEmpty);
+    used_ = 0;
+    for (size_t index : old)
+      if (index != kEmpty) Add(index);
+  }
+
+  const std::vector<StagedReadings::Item>& changes_;
+  std::vector<size_t> slots_;
+  size_t used_ = 0;
+};
 
 constexpr const char* kPackedCounter = "readings_packed";
 // Memory changes packed per write transaction: commits run between two of them.
@@ -205,13 +258,9 @@ Result<bool> PackedReadings::Exists(Connection& db, const SeriesKey& key, int64_
 
 Status PackedReadings::Stage(Connection& db, const IngestBatch& batch, StagedReadings* staged) {
   // This batch's own changes count too: a ts upserted twice in one batch is one new reading.
-  std::unordered_map<SeriesKey, std::unordered_map<int64_t, bool>, readings::SeriesKeyHash> in_batch;
+  BatchChanges in_batch(staged->changes, batch.accepted.size() + batch.remove_accepted.size());
   auto exists = [&](const SeriesKey& key, int64_t ts) -> Result<bool> {
-    auto s = in_batch.find(key);
-    if (s != in_batch.end()) {
-      auto t = s->second.find(ts);
-      if (t != s->second.end()) return t->second;
-    }
+    if (const StagedReadings::Item* earlier = in_batch.Latest(key, ts)) return !earlier->change.remove;
     return Exists(db, key, ts);
   };
   sqlite3_stmt* append = nullptr;
@@ -243,12 +292,15 @@ Status PackedReadings::Stage(Connection& db, const IngestBatch& batch, StagedRea
     MH_ASSIGN_OR_RETURN(c.entry.quality, LabelForWrite(db, r.quality, staged));
     c.entry.version = std::max<uint32_t>(1, r.version);
     c.entry.flags = r.estimated ? readings::kEstimated : 0;
-    MH_ASSIGN_OR_RETURN(bool existed, exists(key, r.ts));
+    bool existed = false;
+    if (!r.known_absent) {
+      MH_ASSIGN_OR_RETURN(existed, exists(key, r.ts));
+    }
     const int64_t op = existed ? kUpsertExisting : kUpsertNew;
     MH_RETURN_IF_ERROR(log(key, c.entry, op, &c.seq));
     c.delta = DeltaOf(op);
-    in_batch[key][r.ts] = true;
     staged->changes.push_back({key, c, c.delta});
+    in_batch.Add(staged->changes.size() - 1);
   }
   for (const ReadingKey& k : batch.remove_accepted) {
     if (k.meter_id.empty()) return InvalidArgument("commit batch: reading to remove without meter_id");
@@ -261,8 +313,8 @@ Status PackedReadings::Stage(Connection& db, const IngestBatch& batch, StagedRea
     const int64_t op = existed ? kRemoveExisting : kRemoveAbsent;
     MH_RETURN_IF_ERROR(log(key, c.entry, op, &c.seq));
     c.delta = DeltaOf(op);
-    in_batch[key][k.ts] = false;
     staged->changes.push_back({key, c, c.delta});
+    in_batch.Add(staged->changes.size() - 1);
   }
   if (!batch.states.empty()) {
     sqlite3_stmt* append_state = nullptr;

@@ -218,7 +218,7 @@ TEST_F(SqliteStoreTest, MigratesAVersionSixDeliveries) {
     mh::testing::SqliteQueryText(path, sql);
   std::unique_ptr<Store> store = Open(Options());
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(mh::testing::SqliteQueryText(path, "SELECT max(version) FROM schema_version"), "7");
+  EXPECT_EQ(mh::testing::SqliteQueryText(path, "SELECT max(version) FROM schema_version"), std::to_string(sqlite_db::CurrentSchemaVersion()));
   Result<std::optional<Delivery>> before = store->GetDelivery(7);
   ASSERT_TRUE(before.ok()) << before.status().ToString();
   ASSERT_TRUE(before->has_value());
@@ -235,6 +235,22 @@ TEST_F(SqliteStoreTest, MigratesAVersionSixDeliveries) {
   ASSERT_TRUE(after.ok() && after->has_value());
   EXPECT_EQ((*after)->status, DeliveryStatus::kPending);
   EXPECT_EQ((*after)->round_base, 3);
+}
+
+// Schema 8: one meter's quarantine at one time is found through (meter_id, ts), not by scanning
+// every row the meter has in the quarantine; a version-7 file gains the index on open.
+TEST_F(SqliteStoreTest, MigratesAVersionSevenQuarantineIndex) {
+  ASSERT_NE(Open(Options()), nullptr);
+  const std::string path = Options().path;
+  for (const char* sql : {"DROP INDEX quarantine_by_meter_ts", "DELETE FROM schema_version WHERE version >= 8"})
+    mh::testing::SqliteQueryText(path, sql);
+  ASSERT_EQ(mh::testing::SqliteQueryText(path, "SELECT name FROM sqlite_master WHERE name = 'quarantine_by_meter_ts'"),
+            "<none>");
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(mh::testing::SqliteQueryText(path, "SELECT max(version) FROM schema_version"), "8");
+  EXPECT_EQ(mh::testing::SqliteQueryText(path, "SELECT name FROM sqlite_master WHERE name = 'quarantine_by_meter_ts'"),
+            "quarantine_by_meter_ts");
 }
 
 // A full disk is the store's state, not the request's fault: kStorageFull (HTTP 507, retry), in
