@@ -45,6 +45,7 @@ Result<json> DeliveryJson(store::Store& st, const store::Delivery& d, bool staff
               {"attempts", d.attempts},
               {"last_error", staff ? d.last_error : alerts::PublicDeliveryError(d.channel, d.last_error)},
               {"updated_at_ms", d.updated_at},
+              {"next_attempt_at_ms", d.next_attempt_at},  // pending: not before (quiet hours, backoff)
               {"attempts_log", AttemptsLog(attempts, requeues, d.channel, staff)}};
 }
 

@@ -28,6 +28,7 @@ json MeterJson(const store::MeterInfo& m) {
          {"interval_s", m.interval_s},  {"created_at", Iso(m.created_at)}};
   j["register_max"] = m.register_max ? json(*m.register_max) : json(nullptr);
   j["customer_threshold"] = m.customer_t1 ? json(*m.customer_t1) : json(nullptr);
+  j["group"] = m.group.empty() ? json(nullptr) : json(m.group);
   return j;
 }
 
@@ -168,7 +169,10 @@ void HttpApi::Routes() {
     store::SetZone(m, *zone);
     MH_ASSIGN_OR_RETURN(std::optional<store::MeterInfo> existing, st->GetMeter(m.meter_id));
     m.created_at = existing ? existing->created_at : deps_.clock->NowSeconds();
-    if (existing) m.customer_t1 = existing->customer_t1;
+    if (existing) {
+      m.customer_t1 = existing->customer_t1;
+      m.group = existing->group;  // set by PUT /api/v1/meters/{id}, not by registering again
+    }
     MH_RETURN_IF_ERROR(st->UpsertMeter(m));
     deps_.pipeline->Invalidate(m.meter_id);
     SendJson(res, existing ? 200 : 201, MeterJson(m));
@@ -211,6 +215,64 @@ void HttpApi::Routes() {
                                {"t1_learned", opt(t1)},
                                {"t2", opt(t2)}};
             SendJson(res, 200, j);
+            return Status::Ok();
+          }));
+  // A meter's settings: its group ([groups.NAME]: peak, alert coefficient and limit, quiet hours;
+  // a change of group changes its peak, so its T1/T2 are learned again) and its upload interval
+  // (sent to the meter as an upload_interval command; gap detection follows it from now on).
+  srv.Put(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32}))",
+          guarded([this, st](const Principal& who, const http::Request& req, http::Response& res) -> Status {
+            if (!who.CanWrite()) return PermissionDenied("changing a meter needs an admin or operator token");
+            MH_ASSIGN_OR_RETURN(std::optional<store::MeterInfo> found, st->GetMeter(req.matches[1]));
+            if (!found) return NotFound("no meter '" + std::string(req.matches[1]) + "'");
+            store::MeterInfo m = *found;
+            MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
+            if (!body.is_object() || body.empty())
+              return InvalidArgument("expected a JSON object, e.g. {\"group\": \"summer\"} or {\"interval_s\": 900}");
+            for (const auto& [key, value] : body.items()) {
+              if (key != "group" && key != "interval_s")
+                return InvalidArgument("field '" + key + "' cannot be changed here (only 'group' and 'interval_s')");
+            }
+            if (body.contains("group")) {
+              const json& g = body["group"];
+              if (g.is_null()) {
+                m.group.clear();
+              } else if (!g.is_string()) {
+                return InvalidArgument("field 'group' must be a group name or null");
+              } else {
+                m.group = g.get<std::string>();
+                const auto& groups = deps_.pipeline->options().groups;
+                if (!m.group.empty() && !groups.count(m.group)) {
+                  std::string known;
+                  for (const auto& [name, settings] : groups) known += (known.empty() ? "" : ", ") + name;
+                  return InvalidArgument("field 'group': no [groups." + m.group + "] in the configuration (configured: " +
+                                         (known.empty() ? "none" : known) + ")");
+                }
+              }
+            }
+            bool interval_changed = false;
+            if (body.contains("interval_s")) {
+              const json& v = body["interval_s"];
+              if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 86400)
+                return InvalidArgument("field 'interval_s' must be an integer number of seconds, 1..86400");
+              interval_changed = v.get<int64_t>() != m.interval_s;
+              m.interval_s = v.get<int64_t>();
+            }
+            MH_RETURN_IF_ERROR(st->UpsertMeter(m));
+            deps_.pipeline->Invalidate(m.meter_id);
+            json out = MeterJson(m);
+            if (body.contains("interval_s")) {
+              // Sent even when unchanged: a meter that missed the last command gets it again.
+              const std::string command = json{{"type", "upload_interval"}, {"seconds", m.interval_s}}.dump();
+              std::string sent = "no broker";
+              if (deps_.send_command) {
+                Status s = deps_.send_command(m.meter_id, command);
+                sent = s.ok() ? "sent" : "failed: " + s.message();
+                if (!s.ok()) spdlog::warn("upload_interval command to {}: {}", m.meter_id, s.message());
+              }
+              out["command"] = {{"payload", json::parse(command)}, {"result", sent}, {"changed", interval_changed}};
+            }
+            SendJson(res, 200, out);
             return Status::Ok();
           }));
   srv.Put(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/threshold)",

@@ -51,6 +51,8 @@ struct ApiDeps {
   std::string web_root;                    // the built dashboard's files; empty = no dashboard
   bool allow_private_webhooks = false;     // alerts.webhook.allow_private: terminals may use any address
   std::function<void()> deliveries_requeued;  // after POST .../retry (wakes the dispatcher); may be empty
+  // Publishes a command to a meter (its MQTT command topic); empty = no broker.
+  std::function<Status(const std::string& meter_id, const std::string& payload)> send_command;
 };
 
 class HttpApi {

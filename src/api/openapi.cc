@@ -198,6 +198,22 @@ nlohmann::json OpenApiDocument() {
                                     {"responses", std_errors({{"200", ok("meters")}})}};
   paths["/api/v1/meters/{id}"]["get"] = {{"summary", "one meter"}, {"parameters", json::array({meter_param})},
                                          {"responses", std_errors({{"200", ok("meter")}, {"404", error_resp("no such meter")}})}};
+  paths["/api/v1/meters/{id}"]["put"] = {
+      {"summary", "change a meter's group ([groups.NAME] of the configuration; null = none; its T1/T2 are learned "
+                  "again from the group's peak) and/or its upload interval (stored, followed by gap detection, and "
+                  "sent to the meter as {\"type\":\"upload_interval\",\"seconds\":N} on its command topic)"},
+      {"parameters", json::array({meter_param})},
+      {"requestBody",
+       {{"required", true},
+        {"content",
+         {{"application/json",
+           {{"schema",
+             {{"type", "object"},
+              {"properties",
+               {{"group", {{"type", "string"}, {"nullable", true}}},
+                {"interval_s", {{"type", "integer"}, {"minimum", 1}, {"maximum", 86400}}}}}}}}}}}}},
+      {"responses", std_errors({{"200", ok("meter (with command: payload, result sent|no broker|failed: ..., changed)")},
+                                {"404", error_resp("no such meter")}})}};
   paths["/api/v1/meters/{id}/threshold"]["put"] = {
       {"summary", "set (number) or clear (null) the customer's first threshold T1"},
       {"parameters", json::array({meter_param})},

@@ -19,7 +19,7 @@ namespace {
 struct Key {
   std::string section;
   std::string name;
-  std::variant<std::string*, int64_t*, int*, double*, bool*> field;
+  std::variant<std::string*, int64_t*, int*, double*, bool*, std::vector<std::string>*> field;
   std::string comment;
 };
 
@@ -65,9 +65,10 @@ std::vector<Key> Keys(Config& c) {
       {"vee", "negative_tolerance", &c.vee.negative_tolerance, "backward steps up to this are zero consumption (0 = seed-exact; e.g. 0.002 m3 for water)"},
       {"vee", "reset_after", &c.vee.reset_after, "re-judge after this many consecutive readings below p (meter reset, or p was a spike) or rising above it (sustained load, or a register step); 0 = off"},
       {"vee", "max_interval_consumption", &c.vee.max_interval_consumption, "physical ceiling per nominal interval (0 = off)"},
-      {"vee", "peak", &c.vee.peak, "peak period FROM..TO (dates or timestamps) to learn T1/T2 from; empty = none"},
+      {"vee", "peak", &c.vee.peak, "peak period to learn T1/T2 from: one range FROM..TO (dates or timestamps) or MM-DD..MM-DD (every year), or an array of them; empty = none"},
       {"vee", "period", &c.vee.period, "target period of the alert: day, week or month"},
       {"vee", "max_alerts_per_period", &c.vee.max_alerts_per_period, "at most this many alerts per terminal and period"},
+      {"vee", "same_period_coefficient", &c.vee.same_period_coefficient, "\"same time last period\" check: a reading more than this x the learned T1 above the accepted reading one period earlier is sudden; 0 = off"},
       {"relay", "enabled", &c.relay.enabled, "run the relay head-end (seed 000): level reports, target sub-periods, region keys, forwarded batches"},
       {"relay", "window", &c.relay.window, "nightly total period HH:MM-HH:MM, local time (SPEC 2.1)"},
       {"relay", "slot", &c.relay.slot, "sub-period length"},
@@ -98,6 +99,7 @@ std::vector<Key> Keys(Config& c) {
       {"water", "max_deferred_windows", &c.water.max_deferred_windows, "pooled windows after which parameters are sent whatever their precision; 0 = from the detecting window at once"},
       {"water", "max_photo_pixels", &c.water.max_photo_pixels, "photos with more pixels are refused (413) from their header, before decoding"},
       {"alerts", "give_up_after", &c.alerts.give_up_after, "a delivery's round of attempts ends (failed) this long after its first attempt; \"0\" = never"},
+      {"alerts", "quiet_hours", &c.alerts.quiet_hours, "HH:MM-HH:MM in the meter's time zone (e.g. 22:00-07:00): alerts created then wait and are delivered after it; empty = none"},
       {"alerts", "max_attempts", &c.alerts.dispatcher.max_attempts, "attempts per round before a delivery is marked failed; 0 = no cap (give_up_after decides)"},
       {"alerts", "initial_backoff_ms", &c.alerts.dispatcher.initial_backoff_ms, "wait after the first failure, doubled each time"},
       {"alerts", "max_backoff_ms", &c.alerts.dispatcher.max_backoff_ms, "longest wait between attempts"},
@@ -127,6 +129,22 @@ std::vector<Key> Keys(Config& c) {
   };
 }
 
+// The keys of one [groups.NAME] table.
+std::vector<Key> GroupKeys(const std::string& name, Config::Group& g) {
+  const std::string section = "groups." + name;
+  return {
+      {section, "peak", &g.peak, "the group's peak period (as vee.peak)"},
+      {section, "alert_coefficient", &g.alert_coefficient, "the group's T1 coefficient (as vee.alert_coefficient)"},
+      {section, "max_alerts_per_period", &g.max_alerts_per_period, "the group's alert limit (as vee.max_alerts_per_period)"},
+      {section, "quiet_hours", &g.quiet_hours, "the group's quiet hours (as alerts.quiet_hours)"},
+  };
+}
+
+std::vector<Key> CustomerKeys(const std::string& id, Config::Customer& c) {
+  return {{"customers." + id, "max_alerts_per_period", &c.max_alerts_per_period,
+           "the customer's own alert limit per terminal and period (wins over the group's)"}};
+}
+
 std::string Quote(const std::string& s) {
   std::ostringstream o;
   o << toml::value<std::string>(s);
@@ -138,6 +156,13 @@ std::string ValueText(const Key& k) {
       [](auto* p) -> std::string {
         using T = std::remove_pointer_t<decltype(p)>;
         if constexpr (std::is_same_v<T, std::string>) return Quote(*p);
+        else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          if (p->empty()) return Quote("");
+          if (p->size() == 1) return Quote(p->front());
+          std::string out = "[";
+          for (size_t i = 0; i < p->size(); ++i) out += (i ? ", " : "") + Quote((*p)[i]);
+          return out + "]";
+        }
         else if constexpr (std::is_same_v<T, bool>) return *p ? "true" : "false";
         else if constexpr (std::is_same_v<T, double>) {
           std::ostringstream o;
@@ -164,6 +189,19 @@ Status Assign(const Key& k, const toml::node& n) {
         if constexpr (std::is_same_v<T, std::string>) {
           if (!n.is_string()) return InvalidArgument(Where(n, path) + ": expected a string");
           *p = *n.value<std::string>();
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          // One string (today's form) or an array of strings.
+          p->clear();
+          if (n.is_string()) {
+            if (!n.value<std::string>()->empty()) p->push_back(*n.value<std::string>());
+          } else if (n.is_array()) {
+            for (const toml::node& e : *n.as_array()) {
+              if (!e.is_string()) return InvalidArgument(Where(n, path) + ": expected an array of strings");
+              p->push_back(*e.value<std::string>());
+            }
+          } else {
+            return InvalidArgument(Where(n, path) + ": expected a string or an array of strings");
+          }
         } else if constexpr (std::is_same_v<T, bool>) {
           if (!n.is_boolean()) return InvalidArgument(Where(n, path) + ": expected true or false");
           *p = *n.value<bool>();
@@ -177,6 +215,37 @@ Status Assign(const Key& k, const toml::node& n) {
         return Status::Ok();
       },
       k.field);
+}
+
+// [groups.NAME] and [customers.ID]: tables of tables whose names the operator chooses.
+Status ReadNamedTables(const toml::node& node, const std::string& kind, Config* config) {
+  if (!node.is_table()) return InvalidArgument(Where(node, kind) + ": expected tables [" + kind + ".NAME]");
+  for (const auto& [name_key, sub] : *node.as_table()) {
+    const std::string name(name_key.str());
+    const std::string section = kind + "." + name;
+    if (!sub.is_table()) return InvalidArgument(Where(sub, section) + ": expected a table [" + section + "]");
+    if (name.empty() || name.size() > 64 ||
+        name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@-") != std::string::npos)
+      return InvalidArgument(Where(sub, section) + ": a name of 1-64 characters [A-Za-z0-9_.@-]");
+    std::vector<Key> keys;
+    std::set<std::string>* set = nullptr;
+    if (kind == "groups") {
+      Config::Group& g = config->groups[name];
+      keys = GroupKeys(name, g);
+      set = &g.keys;
+    } else {
+      keys = CustomerKeys(name, config->customers[name]);
+    }
+    for (const auto& [k, v] : *sub.as_table()) {
+      const std::string key(k.str());
+      auto it = std::find_if(keys.begin(), keys.end(), [&](const Key& x) { return x.name == key; });
+      if (it == keys.end()) return InvalidArgument(Where(v, section + "." + key) + ": unknown key '" + section + "." + key + "'");
+      MH_RETURN_IF_ERROR(Assign(*it, v));
+      if (set != nullptr) set->insert(key);
+      config->keys_in_file.insert(section + "." + key);
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -200,6 +269,10 @@ Result<Config> LoadConfig(const std::string& path) {
     for (const auto& [name, node] : t) {
       std::string key(name.str());
       std::string full = prefix.empty() ? key : prefix + "." + key;
+      if (prefix.empty() && (key == "groups" || key == "customers")) {
+        MH_RETURN_IF_ERROR(ReadNamedTables(node, key, &config));
+        continue;
+      }
       if (node.is_table()) {
         if (!by_section.count(full) && !std::any_of(by_section.begin(), by_section.end(), [&](const auto& s) {
               return s.first.rfind(full + ".", 0) == 0;
@@ -248,13 +321,28 @@ std::string DefaultConfigToml() {
     }
     out << k.name << " = " << ValueText(k) << "  # " << k.comment << "\n";
   }
+  // Named tables: none by default; their keys, shown commented out.
+  out << "\n# Meter groups: a meter joins one with PUT /api/v1/meters/{id} {\"group\": \"NAME\"}; unset keys\n"
+         "# take the [vee] / [alerts] values.\n";
+  Config::Group group;
+  for (const auto& k : GroupKeys("NAME", group)) {
+    if (k.section != section) {
+      section = k.section;
+      out << "# [" << section << "]\n";
+    }
+    out << "# " << k.name << " = " << ValueText(k) << "  # " << k.comment << "\n";
+  }
+  Config::Customer customer;
+  for (const auto& k : CustomerKeys("ID", customer)) {
+    out << "# [" << k.section << "]\n# " << k.name << " = " << ValueText(k) << "  # " << k.comment << "\n";
+  }
   return out.str();
 }
 
 Status FillVeeArgsFromConfig(const std::string& path, vee::VeeArgs* a) {
   MH_ASSIGN_OR_RETURN(Config c, LoadConfig(path));
   auto set = [&](const char* key) { return c.keys_in_file.count(key) > 0; };
-  if (!a->peak && set("vee.peak")) a->peak = c.vee.peak;
+  if (a->peak.empty() && set("vee.peak")) a->peak = c.vee.peak;
   if (!a->period && set("vee.period")) a->period = c.vee.period;
   if (!a->interval && set("ingest.interval")) a->interval = c.ingest.interval;
   if (!a->tz && set("ingest.timezone")) a->tz = c.ingest.timezone;
@@ -266,6 +354,8 @@ Status FillVeeArgsFromConfig(const std::string& path, vee::VeeArgs* a) {
   if (!a->max_interval_consumption && set("vee.max_interval_consumption"))
     a->max_interval_consumption = c.vee.max_interval_consumption;
   if (!a->t2_quantile && set("vee.t2_quantile")) a->t2_quantile = c.vee.t2_quantile;
+  if (!a->same_period_coefficient && set("vee.same_period_coefficient"))
+    a->same_period_coefficient = c.vee.same_period_coefficient;
   return Status::Ok();
 }
 
@@ -287,14 +377,52 @@ Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& c) {
   auto interval = ParseDuration(c.ingest.interval);
   if (!interval.ok()) return interval.status().WithContext("ingest.interval");
   o.default_meter.interval_s = *interval;
-  if (!c.vee.peak.empty()) {
-    auto peak = vee::ParsePeakPeriod(c.vee.peak, *tz);
-    if (!peak.ok()) return peak.status().WithContext("vee.peak");
-    o.vee.peak = *peak;
-  }
+  auto peak = vee::ParsePeak(c.vee.peak, *tz);
+  if (!peak.ok()) return peak.status().WithContext("vee.peak");
+  o.vee.peak = *peak;
   if (c.vee.spike_coefficient <= 0 || c.vee.alert_coefficient <= 0)
     return InvalidArgument("vee: coefficients must be positive");
   if (c.vee.max_alerts_per_period < 0) return InvalidArgument("vee.max_alerts_per_period must be >= 0");
+  if (!(c.vee.same_period_coefficient >= 0)) return InvalidArgument("vee.same_period_coefficient must be >= 0");
+  o.vee.same_period_coefficient = c.vee.same_period_coefficient;
+  if (!c.alerts.quiet_hours.empty()) {
+    auto quiet = alerts::ParseQuietHours(c.alerts.quiet_hours);
+    if (!quiet.ok()) return quiet.status().WithContext("alerts.quiet_hours");
+    o.quiet_hours = *quiet;
+  }
+  // Meter groups: the defaults above with the group's own keys.
+  for (const auto& [name, g] : c.groups) {
+    const std::string at = "groups." + name;
+    ingest::GroupSettings& gs = o.groups[name];
+    gs.vee = o.vee;
+    gs.quiet_hours = o.quiet_hours;
+    if (g.keys.count("peak")) {
+      auto group_peak = vee::ParsePeak(g.peak, *tz);
+      if (!group_peak.ok()) return group_peak.status().WithContext(at + ".peak");
+      gs.vee.peak = *group_peak;
+    }
+    if (g.keys.count("alert_coefficient")) {
+      if (!(g.alert_coefficient > 0)) return InvalidArgument(at + ".alert_coefficient must be positive");
+      gs.vee.alert_coefficient = g.alert_coefficient;
+    }
+    if (g.keys.count("max_alerts_per_period")) {
+      if (g.max_alerts_per_period < 0) return InvalidArgument(at + ".max_alerts_per_period must be >= 0");
+      gs.vee.max_alerts_per_period = g.max_alerts_per_period;
+    }
+    if (g.keys.count("quiet_hours")) {
+      gs.quiet_hours.reset();
+      if (!g.quiet_hours.empty()) {
+        auto quiet = alerts::ParseQuietHours(g.quiet_hours);
+        if (!quiet.ok()) return quiet.status().WithContext(at + ".quiet_hours");
+        gs.quiet_hours = *quiet;
+      }
+    }
+  }
+  for (const auto& [id, customer] : c.customers) {
+    if (customer.max_alerts_per_period < 0)
+      return InvalidArgument("customers." + id + ".max_alerts_per_period must be >= 0");
+    o.customer_max_alerts[id] = customer.max_alerts_per_period;
+  }
   o.auto_register = c.ingest.auto_register;
   o.auto_register_kind = c.ingest.default_kind;
   auto max_future = ParseDuration(c.ingest.max_future);

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "alerts/channels/sms_channel.h"
 #include "alerts/channels/smtp_channel.h"
@@ -67,9 +69,10 @@ struct Config {
     double negative_tolerance = 0.0;
     int reset_after = 0;
     double max_interval_consumption = 0.0;
-    std::string peak;                     // "FROM..TO" (dates or timestamps); empty = no learning
+    std::vector<std::string> peak;        // "FROM..TO" / "MM-DD..MM-DD" ranges (a string or an array); none = no learning
     std::string period = "day";           // day | week | month
     int max_alerts_per_period = 1;
+    double same_period_coefficient = 0.0; // "same time last period" check; 0 = off
   } vee;
   struct Relay {
     bool enabled = true;                  // head-end of seed 000 (reports, targets, keys, forwarded batches)
@@ -107,6 +110,7 @@ struct Config {
   struct Alerts {
     alerts::DispatcherOptions dispatcher;  // give_up_after_ms comes from give_up_after
     std::string give_up_after = "24h";     // a round of attempts at a delivery ends after this; "0" = never
+    std::string quiet_hours;               // "22:00-07:00": alerts wait (meter's local time); empty = none
     alerts::WebhookOptions webhook;
     alerts::SmsOptions sms;
     alerts::SmtpOptions email;
@@ -128,6 +132,22 @@ struct Config {
     int max_waiting_runs = 4;             // requested audits waiting for segments at once (<= http.threads - 1); more get 503
     int cycle_history_days = 30;          // SPEC 4.1: consumption span of the cycle length D
   } audit;
+
+  // [groups.NAME]: what differs for a meter group (set by PUT /api/v1/meters/{id} {"group":…}).
+  // Unset keys take the [vee] / [alerts] value; `keys` holds the ones the file set.
+  struct Group {
+    std::vector<std::string> peak;
+    double alert_coefficient = 1.0;
+    int max_alerts_per_period = 1;
+    std::string quiet_hours;
+    std::set<std::string> keys;
+  };
+  std::map<std::string, Group> groups;
+  // [customers.ID]: a customer's own alert limit (claim 7: "according to the target user").
+  struct Customer {
+    int max_alerts_per_period = 1;
+  };
+  std::map<std::string, Customer> customers;
 
   std::set<std::string> keys_in_file;     // "section.key" of every key the file set
 };

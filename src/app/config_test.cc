@@ -73,6 +73,57 @@ TEST(Config, PeakPeriodReachesThePipeline) {
   EXPECT_EQ(o->vee.period, PeriodKind::kMonth);
 }
 
+// Issue 17: vee.peak as one range (today's form) or an array, yearly ranges, meter groups and
+// customers' own alert limits, quiet hours.
+TEST(Config, PeakArraysGroupsCustomersAndQuietHours) {
+  auto c = LoadConfig(WriteTemp("groups.toml", R"([vee]
+peak = ["07-01..09-30", "2020-10-01..2020-10-07"]
+same_period_coefficient = 1.5
+[alerts]
+quiet_hours = "22:00-07:00"
+[groups.summer]
+peak = "06-01..08-31"
+max_alerts_per_period = 2
+[groups.night_owls]
+alert_coefficient = 1.2
+quiet_hours = ""
+[customers.C7]
+max_alerts_per_period = 5
+)"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->vee.peak.size(), 2u);
+  auto o = PipelineOptionsOf(*c);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  ASSERT_TRUE(o->vee.peak.has_value());
+  EXPECT_EQ(o->vee.peak->yearly().size(), 1u);
+  EXPECT_EQ(o->vee.peak->absolute().size(), 1u);
+  EXPECT_DOUBLE_EQ(o->vee.same_period_coefficient, 1.5);
+  ASSERT_TRUE(o->quiet_hours.has_value());
+  ASSERT_EQ(o->groups.size(), 2u);
+  const auto& summer = o->groups.at("summer");
+  EXPECT_EQ(summer.vee.max_alerts_per_period, 2);
+  EXPECT_EQ(summer.vee.peak->yearly().front().from_md, 601);
+  EXPECT_TRUE(summer.quiet_hours.has_value());  // the [alerts] value
+  const auto& owls = o->groups.at("night_owls");
+  EXPECT_DOUBLE_EQ(owls.vee.alert_coefficient, 1.2);
+  EXPECT_EQ(owls.vee.peak->yearly().size(), 1u);  // the [vee] peak
+  EXPECT_FALSE(owls.quiet_hours.has_value());     // "" = none for this group
+  EXPECT_EQ(o->customer_max_alerts.at("C7"), 5);
+
+  // Mistakes are named.
+  auto bad = LoadConfig(WriteTemp("g1.toml", "[groups.summer]\npeek = \"06-01..08-31\"\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("groups.summer.peek"), std::string::npos) << bad.status().message();
+  bad = LoadConfig(WriteTemp("g2.toml", "[groups.summer]\npeak = \"06-01..08-32\"\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("groups.summer.peak"), std::string::npos) << bad.status().message();
+  bad = LoadConfig(WriteTemp("g3.toml", "[alerts]\nquiet_hours = \"late\"\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("alerts.quiet_hours"), std::string::npos) << bad.status().message();
+  EXPECT_FALSE(LoadConfig(WriteTemp("g4.toml", "[vee]\npeak = [1, 2]\n")).ok());
+  EXPECT_FALSE(LoadConfig(WriteTemp("g5.toml", "[customers.C7]\nmax_alerts_per_period = -1\n")).ok());
+}
+
 TEST(Config, IngestTimezoneTakesAnIanaNameOrAnOffset) {
   auto berlin = LoadConfig(WriteTemp("tz1.toml", "[ingest]\ntimezone = \"Europe/Berlin\"\n"));
   ASSERT_TRUE(berlin.ok()) << berlin.status().ToString();

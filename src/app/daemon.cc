@@ -111,6 +111,11 @@ Status Daemon::Start() {
   deps.metrics = metrics_.get();
   deps.allow_private_webhooks = config_.alerts.webhook.allow_private;
   deps.deliveries_requeued = [d = dispatcher_.get()] { d->Nudge(); };
+  if (mqtt_) {
+    deps.send_command = [this](const std::string& meter_id, const std::string& payload) -> Status {
+      return mqtt_->Publish(ingest::DeviceTopic(meter_id, ingest::kCommandSuffix), payload);
+    };
+  }
   deps.status = [this] {
     nlohmann::json j;
     j["mqtt"] = mqtt_ ? (mqtt_->connected() ? "connected" : "disconnected") : "off";

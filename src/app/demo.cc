@@ -148,7 +148,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
     config.http.tls_key = tls_files.key_file;
   }
   config.http.listen = args.listen;
-  config.vee.peak = FormatIsoUtc(sim_start) + ".." + FormatIsoUtc(peak_end);
+  config.vee.peak = {FormatIsoUtc(sim_start) + ".." + FormatIsoUtc(peak_end)};
   config.alerts.dispatcher.initial_backoff_ms = 200;
   // The customers' phones are the demo's receiver on 127.0.0.1: a production daemon refuses to
   // deliver to loopback and private addresses (alerts/terminal_address.h).
@@ -233,7 +233,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
       << (args.tls ? "  TLS:        throw-away CA " + tls_files.ca_file + " (curl --cacert it; mosquitto_sub --cafile it)\n" : "")
       << "  database:   " << config.store.path << "\n"
       << "  fleet:      " << fleet.meters().size() << " meters, " << args.days << " simulated days from "
-      << FormatIsoOffset(sim_start, tz) << ", peak period " << config.vee.peak << "\n"
+      << FormatIsoOffset(sim_start, tz) << ", peak period " << config.vee.peak.front() << "\n"
       << "  try: curl " << (args.tls ? "--cacert " + tls_files.ca_file + " " : "") << "-H 'Authorization: Bearer <token>' "
       << base << "/api/v1/alerts?limit=5\n";
   for (auto& part : parts) out << "  " << part->Banner() << "\n";

@@ -70,7 +70,10 @@ struct Pipeline::Pending {
 };
 
 Pipeline::Pipeline(store::Store* store, const Clock* clock, PipelineOptions options)
-    : store_(store), clock_(clock), options_(std::move(options)) {}
+    : store_(store), clock_(clock), options_(std::move(options)) {
+  default_settings_.vee = options_.vee;
+  default_settings_.quiet_hours = options_.quiet_hours;
+}
 
 // The cached entries as they were before a Submit that failed; meters it registered are forgotten
 // (their registration was part of the batch that did not commit).
@@ -109,6 +112,14 @@ Result<Pipeline::MeterEntry> Pipeline::MakeEntry(store::MeterSnapshot snapshot) 
   entry.params.tz = store::ZoneOf(snapshot.info);
   entry.params.register_max = snapshot.info.register_max;
   entry.params.customer_t1 = snapshot.info.customer_t1;
+  auto group = options_.groups.find(snapshot.info.group);
+  entry.settings = group != options_.groups.end() ? &group->second : &default_settings_;
+  if (const auto& peak = entry.settings->vee.peak; peak && !peak->yearly().empty() && !(peak->zone() == entry.params.tz))
+    entry.zoned_peak = peak->InZone(entry.params.tz);
+  entry.max_alerts = entry.settings->vee.max_alerts_per_period;
+  if (auto c = options_.customer_max_alerts.find(snapshot.info.customer_id);
+      !snapshot.info.customer_id.empty() && c != options_.customer_max_alerts.end())
+    entry.max_alerts = c->second;
   entry.info = std::move(snapshot.info);
   entry.terminals = std::move(snapshot.terminals);
   if (snapshot.state) {
@@ -172,43 +183,73 @@ Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pendi
   return Use(&pos->second, pending);
 }
 
-Status Pipeline::LearnThresholds(MeterEntry& entry, const Pending& pending) {
-  const auto& peak = *options_.vee.peak;
-  std::vector<vee::Point> points;
+Status Pipeline::LearnThresholds(MeterEntry& entry, const std::vector<vee::PeakPeriod>& spans,
+                                 const Pending& pending) {
+  const vee::Options& options = entry.settings->vee;
   const std::string& id = entry.info.meter_id;
-  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> before, store_->LastReadingAtOrBefore(id, peak.from));
-  if (before) points.push_back({before->ts, before->value});
-  MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> stored,
-                      store_->QueryReadings(id, {peak.from + 1, peak.to}, INT64_MAX));
-  for (const auto& s : stored) points.push_back({s.ts, s.value});
-  // Readings accepted earlier in this same Submit are not committed yet: add them.
-  if (entry.submit == pending.number && !entry.fresh.empty()) {
-    for (const MeterEntry::Fresh& accepted : entry.fresh) {
-      const vee::Point p{accepted.ts, accepted.value};
-      if (p.ts <= peak.from) {
-        if (points.empty() || points.front().ts < p.ts) {
-          if (!points.empty() && points.front().ts <= peak.from) points.front() = p;
-          else points.insert(points.begin(), p);
-        }
-      } else if (p.ts <= peak.to) {
-        points.push_back(p);
-      }
-    }
-    std::sort(points.begin(), points.end(), [](const vee::Point& a, const vee::Point& b) { return a.ts < b.ts; });
-    points.erase(std::unique(points.begin(), points.end(),
-                             [](const vee::Point& a, const vee::Point& b) { return a.ts == b.ts; }),
-                 points.end());
+  entry.state.learned_peak = vee::PeakFingerprint(spans);
+  if (spans.empty()) {
+    // The meter's peak definition changed to none (another group): what it learned no longer holds.
+    entry.state.t1.reset();
+    entry.state.t2.reset();
+    return Status::Ok();
   }
-  std::vector<vee::Point> in_peak;
-  for (const auto& p : points)
-    if (peak.Contains(p.ts)) in_peak.push_back(p);
-  entry.state.t2 = vee::LearnT2(in_peak, entry.params.interval_s, options_.vee);
-  entry.state.t1 = vee::LearnT1(points, peak, options_.vee.period, entry.params.tz, options_.vee);
-  entry.thresholds_learned = true;
-  spdlog::debug("thresholds of {}: T2={} T1={} from {} peak readings", id,
+  // Every span with the last accepted reading at or before its start (the base of its first
+  // sub-period for T1), this Submit's uncommitted readings included.
+  std::vector<vee::Point> points;
+  for (const vee::PeakPeriod& span : spans) {
+    MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> before, store_->LastReadingAtOrBefore(id, span.from));
+    if (before) points.push_back({before->ts, before->value});
+    MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> stored,
+                        store_->QueryReadings(id, {span.from + 1, span.to}, INT64_MAX));
+    for (const auto& s : stored) points.push_back({s.ts, s.value});
+  }
+  // Readings accepted earlier in this same Submit are not committed yet: add them.
+  if (entry.submit == pending.number) {
+    for (const MeterEntry::Fresh& accepted : entry.fresh) points.push_back({accepted.ts, accepted.value});
+  }
+  std::sort(points.begin(), points.end(), [](const vee::Point& a, const vee::Point& b) { return a.ts < b.ts; });
+  points.erase(std::unique(points.begin(), points.end(),
+                           [](const vee::Point& a, const vee::Point& b) { return a.ts == b.ts; }),
+               points.end());
+  // Keep the spans' readings and each span's base only (this Submit's other readings taught nothing).
+  std::vector<vee::Point> kept, in_peak;
+  for (size_t i = 0; i < points.size(); ++i) {
+    const vee::Point& p = points[i];
+    const bool inside = std::any_of(spans.begin(), spans.end(), [&](const vee::PeakPeriod& s) { return s.Contains(p.ts); });
+    const bool base = !inside && i + 1 < points.size() &&
+                      std::any_of(spans.begin(), spans.end(), [&](const vee::PeakPeriod& s) {
+                        return p.ts <= s.from && s.Contains(points[i + 1].ts);
+                      });
+    if (inside) in_peak.push_back(p);
+    if (inside || base) kept.push_back(p);
+  }
+  const vee::Peak learned(spans, {}, entry.params.tz);
+  entry.state.t2 = vee::LearnT2(in_peak, entry.params.interval_s, options, &learned);
+  entry.state.t1 = vee::LearnT1(kept, learned, options.period, entry.params.tz, options);
+  spdlog::debug("thresholds of {}: T2={} T1={} from {} peak readings in {} spans", id,
                 entry.state.t2 ? fmt::format("{:.6g}", *entry.state.t2) : "unset",
-                entry.state.t1 ? fmt::format("{:.6g}", *entry.state.t1) : "unset", in_peak.size());
+                entry.state.t1 ? fmt::format("{:.6g}", *entry.state.t1) : "unset", in_peak.size(), spans.size());
   return Status::Ok();
+}
+
+Result<std::optional<vee::Point>> Pipeline::PeriodAgo(const MeterEntry& entry, const Reading& r, Pending& pending) {
+  const int64_t ago = vee::SameTimeLastPeriod(r.ts, entry.settings->vee.period, entry.params.tz);
+  std::optional<vee::Point> found;
+  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, store_->LastReadingAtOrBefore(r.meter_id, ago));
+  if (stored) found = vee::Point{stored->ts, stored->value};
+  if (entry.submit == pending.number) {
+    // This Submit's accepted readings are not committed yet.
+    const auto& fresh = entry.fresh;
+    auto it = std::upper_bound(fresh.begin(), fresh.end(), ago,
+                               [](int64_t t, const MeterEntry::Fresh& f) { return t < f.ts; });
+    if (it != fresh.begin()) {
+      --it;
+      if (!found || it->ts > found->ts) found = vee::Point{it->ts, it->value};
+    }
+  }
+  if (found && !vee::StandsFor(found->ts, ago, entry.params.interval_s)) found.reset();
+  return found;
 }
 
 void Pipeline::Quarantine(MeterEntry& entry, store::QuarantinedReading q, Pending& pending) {
@@ -289,7 +330,7 @@ Status Pipeline::AddAlerts(MeterEntry& entry, const Reading& r, const vee::Perio
   }
   for (const auto& t : entry.terminals) {
     int64_t& sent = entry.alert_counts[t.terminal_id];
-    if (sent >= options_.vee.max_alerts_per_period) continue;  // claim 7: no message bombing
+    if (sent >= entry.max_alerts) continue;  // claim 7: no message bombing
     ++sent;
     store::NewAlert na;
     na.alert.meter_id = entry.info.meter_id;
@@ -307,6 +348,12 @@ Status Pipeline::AddAlerts(MeterEntry& entry, const Reading& r, const vee::Perio
     na.delivery.content = alerts::FormatAlert(na.alert, UnitOf(entry.info)).json;
     na.delivery.status = store::DeliveryStatus::kPending;
     na.delivery.next_attempt_at = clock_->NowMillis();
+    if (const auto& quiet = entry.settings->quiet_hours) {
+      // Quiet hours in the meter's zone: the alert is recorded now and delivered after them.
+      const int64_t now_s = clock_->NowSeconds();
+      const int64_t allowed = quiet->NextAllowed(now_s, entry.params.tz);
+      if (allowed > now_s) na.delivery.next_attempt_at = allowed * 1000;
+    }
     na.delivery.updated_at = clock_->NowMillis();
     pending.batch.alerts.push_back(std::move(na));
     ++pending.summary->alerts;
@@ -453,12 +500,23 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
     return JudgeLate(*entry, r, i, request, pending, now);
   }
 
-  if (options_.vee.peak && !entry->thresholds_learned && r.ts > options_.vee.peak->to) {
-    MH_RETURN_IF_ERROR(LearnThresholds(*entry, pending).WithContext("learning thresholds of " + r.meter_id));
+  const vee::Options& options = entry->settings->vee;
+  {
+    // T1/T2 come from the peak spans that ended before this reading; learned again when those
+    // change (a range ended, or the meter's group and with it its peak changed).
+    const std::optional<vee::Peak>& peak = entry->zoned_peak ? entry->zoned_peak : options.peak;
+    std::vector<vee::PeakPeriod> spans;
+    if (peak) spans = peak->EndedBefore(r.ts);
+    if (vee::PeakFingerprint(spans) != st.learned_peak)
+      MH_RETURN_IF_ERROR(LearnThresholds(*entry, spans, pending).WithContext("learning thresholds of " + r.meter_id));
   }
 
+  std::optional<vee::Point> period_ago;
+  if (options.same_period_coefficient > 0 && st.t1 && r.value) {
+    MH_ASSIGN_OR_RETURN(period_ago, PeriodAgo(*entry, r, pending));
+  }
   std::optional<vee::Point> previous_p = st.last;
-  vee::Judgement j = vee::Judge(st, r, entry->params, options_.vee);
+  vee::Judgement j = vee::Judge(st, r, entry->params, options, /*use_t2=*/true, period_ago ? &*period_ago : nullptr);
   if (j.verdict != Verdict::kOk) {
     // An abnormal reading redelivered: it is in the quarantine already.
     MH_ASSIGN_OR_RETURN(bool dup, IsQuarantineDuplicate(*entry, r));
@@ -467,7 +525,7 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
       return Status::Ok();
     }
   }
-  vee::ResetOutcome reset = vee::Advance(st, r, j, entry->params, options_.vee);
+  vee::ResetOutcome reset = vee::Advance(st, r, j, entry->params, options);
 
   if (j.verdict != Verdict::kOk) {
     Quarantine(*entry, {r.meter_id, r.ts, r.value, r.raw_value, j.verdict, j.reason, source, now}, pending);
@@ -520,14 +578,14 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
     }
     // The re-judged series ends at the current reading: check its period now.
     if (st.last && st.last->ts == r.ts) {
-      auto check = vee::CheckPeriod(st, *st.last, nullptr, entry->params, options_.vee);
+      auto check = vee::CheckPeriod(st, *st.last, nullptr, entry->params, options);
       if (check && check->exceeded) MH_RETURN_IF_ERROR(AddAlerts(*entry, r, *check, pending));
     }
   }
 
   if (j.verdict == Verdict::kOk && !j.jitter) {
     const vee::Point now_p{r.ts, *r.value};
-    auto check = vee::CheckPeriod(st, now_p, previous_p ? &*previous_p : nullptr, entry->params, options_.vee);
+    auto check = vee::CheckPeriod(st, now_p, previous_p ? &*previous_p : nullptr, entry->params, options);
     if (check && check->exceeded) MH_RETURN_IF_ERROR(AddAlerts(*entry, r, *check, pending));
   }
   return Status::Ok();

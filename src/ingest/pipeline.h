@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "alerts/quiet_hours.h"
 #include "base/clock.h"
 #include "base/status.h"
 #include "codec/reading_csv.h"
@@ -24,8 +25,18 @@
 
 namespace mh::ingest {
 
+// What may differ per meter group ([groups.NAME], issue 17): the peak, the alert coefficient and
+// limit (in `vee`), and the quiet hours of its alerts.
+struct GroupSettings {
+  vee::Options vee;
+  std::optional<alerts::QuietHours> quiet_hours;  // alerts wait while the meter's local time is inside
+};
+
 struct PipelineOptions {
   vee::Options vee;                    // thresholds, coefficients, period, [beyond] options
+  std::optional<alerts::QuietHours> quiet_hours;   // alerts.quiet_hours: for meters of no (known) group
+  std::map<std::string, GroupSettings> groups;     // by group name; a meter of another group uses the above
+  std::map<std::string, int> customer_max_alerts;  // [customers.ID] max_alerts_per_period: wins over the group's
   bool auto_register = false;          // readings of unknown meters: register them (true) or reject them
   std::string auto_register_kind = "electricity";
   vee::MeterParams default_meter;      // interval, time zone for auto-registered meters
@@ -117,7 +128,11 @@ class Pipeline {
     vee::MeterParams params;
     vee::MeterState state;
     std::vector<store::Terminal> terminals;
-    bool thresholds_learned = false;
+    const GroupSettings* settings = nullptr;          // the meter's group's, or the defaults
+    // The settings' peak with its yearly ranges in the meter's own zone, when that is not the zone
+    // the configuration was read in (unset: settings->vee.peak as it is).
+    std::optional<vee::Peak> zoned_peak;
+    int max_alerts = 1;                               // per terminal and period: customer's, else group's
     int64_t alert_period_start = INT64_MIN;           // the period alert_counts refer to
     std::map<std::string, int64_t> alert_counts;      // terminal_id → alerts sent this period
     // No quarantined reading of this meter is stored later than this (unset = not known yet). It
@@ -149,7 +164,12 @@ class Pipeline {
   void RollBack(Pending& pending);
   Result<MeterEntry> MakeEntry(store::MeterSnapshot snapshot);
   Status Prefetch(const std::vector<SubmitRequest>& requests, Pending& pending);
-  Status LearnThresholds(MeterEntry& entry, const Pending& pending);
+  // Learns T1/T2 from the peak spans that ended before `now_ts` (or clears them when there are
+  // none and the meter had learned some: its peak definition changed).
+  Status LearnThresholds(MeterEntry& entry, const std::vector<vee::PeakPeriod>& spans, const Pending& pending);
+  // The accepted reading standing for the same time one period before r (the "same time last
+  // period" check), this Submit's or the store's.
+  Result<std::optional<vee::Point>> PeriodAgo(const MeterEntry& entry, const Reading& r, Pending& pending);
   // Whether r is already in the quarantine (a redelivery). The store is asked only when r is not
   // later than everything the meter has there.
   Result<bool> IsQuarantineDuplicate(MeterEntry& entry, const Reading& r);
@@ -171,6 +191,7 @@ class Pipeline {
   std::unordered_map<std::string, MeterEntry> meters_;  // guarded by mu_; authoritative cache
   uint64_t submits_ = 0;                                 // guarded by mu_; numbers each Submit
   PipelineCounters counters_;
+  GroupSettings default_settings_;  // options_.vee and options_.quiet_hours
 };
 
 }  // namespace mh::ingest

@@ -3,10 +3,15 @@
 // neighbours, not rejected as out of order.
 #include "ingest/pipeline.h"
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
+#include "core/time.h"
+#include "core/zone.h"
 #include "store/sqlite/sqlite_store.h"
+#include "vee/peak.h"
 
 namespace mh::ingest {
 namespace {
@@ -216,6 +221,99 @@ TEST_F(PipelineLateTest, ACancelledPipelineRefusesWork) {
   auto r = pipeline_->Submit({{"M1", 900, 1.0, ""}}, "http");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace mh::ingest
+
+namespace mh::ingest {
+namespace {
+
+// Issue 17 item 7 in the daemon's pipeline, with the seed's numbers (T2 = 10.4, T1 = 103): the
+// reading at 16:30 on 2020-10-30 against the accepted one at 16:30 the day before.
+TEST(PipelineSamePeriod, TheThirdDifferenceMakesAReadingSudden) {
+  for (double coefficient : {0.0, 1.0}) {
+    store::SqliteOptions so;
+    so.path = ":memory:";
+    auto st = store::OpenSqliteStore(so);
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    SimulatedClock clock{1'700'000'000'000};
+    PipelineOptions o;
+    o.auto_register = true;
+    o.default_meter.interval_s = 3600;
+    o.vee.peak = vee::PeakPeriod{*ParseTimestamp("2020-10-20T00:00:00+08:00"), *ParseTimestamp("2020-10-25T00:00:00+08:00")};
+    o.vee.same_period_coefficient = coefficient;
+    Pipeline pipeline(st->get(), &clock, o);
+    const std::vector<std::pair<const char*, double>> rows = {
+        {"2020-10-20T00:00:00+08:00", 1000}, {"2020-10-20T01:00:00+08:00", 1003}, {"2020-10-20T02:00:00+08:00", 1008},
+        {"2020-10-20T03:00:00+08:00", 1010}, {"2020-10-20T04:00:00+08:00", 1015}, {"2020-10-20T05:00:00+08:00", 1023},
+        {"2020-10-20T06:00:00+08:00", 1029}, {"2020-10-21T00:00:00+08:00", 1088}, {"2020-10-22T00:00:00+08:00", 1191},
+        {"2020-10-23T00:00:00+08:00", 1283}, {"2020-10-24T00:00:00+08:00", 1372}, {"2020-10-25T00:00:00+08:00", 1455},
+        {"2020-10-29T16:00:00+08:00", 1790}, {"2020-10-29T16:30:00+08:00", 1795}, {"2020-10-30T16:00:00+08:00", 1892}};
+    for (const auto& [ts, value] : rows) {
+      auto r = pipeline.Submit({{"M1", *ParseTimestamp(ts), value, ""}}, "mqtt");  // one by one, as a meter sends
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ASSERT_EQ(r->accepted, 1) << ts;
+    }
+    auto last = pipeline.Submit({{"M1", *ParseTimestamp("2020-10-30T16:30:00+08:00"), 1900.0, ""}}, "mqtt");
+    ASSERT_TRUE(last.ok());
+    if (coefficient == 0) {
+      EXPECT_EQ(last->accepted, 1);  // off by default
+      continue;
+    }
+    EXPECT_EQ(last->quarantined[static_cast<int>(Verdict::kSudden)], 1);
+    auto q = (*st)->QueryQuarantine("M1", store::TimeRange{}, 0);
+    ASSERT_TRUE(q.ok());
+    ASSERT_EQ(q->size(), 1u);
+    EXPECT_NE((*q)[0].reason.find("d3=105 > 1 x T1=103 against accepted 1795 at 2020-10-29T08:30:00Z"), std::string::npos)
+        << (*q)[0].reason;
+  }
+}
+
+// A yearly peak range is a span of local dates in each meter's own zone, not in the zone the
+// configuration was read in: "07-01..07-01" read at +08:00 is 2024-06-30T22:00Z..2024-07-01T22:00Z
+// for a meter in Berlin. The same hourly rows (+1 each hour, +5 at 20:00Z) teach M1 (Berlin) a
+// T2 that holds the +5 (learned after 22:00Z), while M2 (+08:00) learns T2 = 1.3 at 16:00Z and
+// finds the +5 sudden.
+TEST(PipelineYearlyPeak, IsResolvedInTheMetersZone) {
+  store::SqliteOptions so;
+  so.path = ":memory:";
+  auto st = store::OpenSqliteStore(so);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  auto berlin = TimeZone::Parse("Europe/Berlin");
+  ASSERT_TRUE(berlin.ok()) << berlin.status().message();
+  const TimeZone plus8 = TimeZone::Fixed(8 * 3600);
+  for (auto [id, zone] : {std::pair<const char*, TimeZone>{"M1", *berlin}, {"M2", plus8}}) {
+    store::MeterInfo m;
+    m.meter_id = id;
+    m.kind = "electricity";
+    m.interval_s = 3600;
+    store::SetZone(m, zone);
+    ASSERT_TRUE((*st)->UpsertMeter(m).ok());
+  }
+  SimulatedClock clock{1'730'000'000'000};
+  PipelineOptions o;
+  o.default_meter.tz = plus8;
+  o.default_meter.interval_s = 3600;
+  auto peak = vee::ParsePeak({"07-01..07-01"}, plus8);
+  ASSERT_TRUE(peak.ok()) << peak.status().message();
+  o.vee.peak = *peak;
+  Pipeline pipeline(st->get(), &clock, o);
+  int64_t ts = *ParseTimestamp("2024-06-30T15:00:00Z");
+  const int64_t jump = *ParseTimestamp("2024-07-01T20:00:00Z");
+  const int64_t end = *ParseTimestamp("2024-07-02T01:00:00Z");
+  double value = 100;
+  std::map<std::string, int> sudden;
+  for (; ts <= end; ts += 3600) {
+    value += ts == jump ? 5 : ts == end ? 3 : 1;
+    for (const char* id : {"M1", "M2"}) {
+      auto r = pipeline.Submit({{id, ts, value, ""}}, "mqtt");
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      sudden[id] += r->quarantined[static_cast<int>(Verdict::kSudden)];
+    }
+  }
+  EXPECT_EQ(sudden["M1"], 0);  // T2 = 5 × 1.3: the +3 after the peak is fine too
+  EXPECT_GE(sudden["M2"], 1);  // from the +5 at 20:00Z on, after its peak ended at 16:00Z
 }
 
 }  // namespace

@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <unordered_map>
@@ -42,12 +44,6 @@ struct Settings {
   std::string alerts;
   bool progress = true;
 };
-
-bool IsDateOnly(std::string_view s) {
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  return s.size() == 10 && s[4] == '-' && s[7] == '-';
-}
 
 Result<double> ParseDouble(std::string_view name, std::string_view s) {
   double v = 0;
@@ -85,11 +81,11 @@ Result<Settings> Settle(VeeArgs a) {
   auto period = ParsePeriodKind(a.period.value_or("day"));
   if (!period.ok()) return period.status().WithContext("--period");
   o.period = *period;
-  if (a.peak) {
-    auto peak = ParsePeakPeriod(*a.peak, m.tz);
-    if (!peak.ok()) return peak.status().WithContext("--peak");
-    o.peak = *peak;
-  }
+  auto peak = ParsePeak(a.peak, m.tz);
+  if (!peak.ok()) return peak.status().WithContext("--peak");
+  o.peak = *peak;
+  o.same_period_coefficient = a.same_period_coefficient.value_or(0);
+  if (!(o.same_period_coefficient >= 0)) return InvalidArgument("--same-period-coefficient must be >= 0");
   o.spike_coefficient = a.spike_coefficient.value_or(1.3);
   if (!(o.spike_coefficient > 0)) return InvalidArgument("--spike-coefficient must be > 0");
   o.alert_coefficient = a.alert_coefficient.value_or(1.0);
@@ -360,7 +356,8 @@ class MeterTable {
 // Pass 1 state of one meter: judgement with checks 1–2 over the peak rows, and the learners.
 struct Learning {
   MeterState state;
-  std::optional<Point> pre;  // the last good reading at or before the peak start (T1's first base)
+  std::optional<Point> pre;  // the last good reading before the current peak range (its first base for T1)
+  std::optional<PeakPeriod> occurrence;  // the peak range of the last peak row
   std::optional<T2Learner> t2;
   std::optional<T1Learner> t1;
   double offset = 0;         // unwraps rollovers and resets so the learners see one series
@@ -375,6 +372,9 @@ struct Judging {
   std::vector<int64_t> above_rows;  // rows of state.above (rising sudden readings)
   int64_t alert_period = std::numeric_limits<int64_t>::min();
   int alerts_in_period = 0;
+  // Accepted readings of the last period and a bit, for the "same time last period" check (kept
+  // only when it is on).
+  std::deque<Point> history;
 };
 
 struct Counts {
@@ -398,6 +398,9 @@ class VeeRun {
   Status Parse(const char* label, const codec::ReadingFn& fn);
   void LearnRow(const Reading& r);
   void JudgeRow(const Reading& r);
+  // "Same time last period" (options.same_period_coefficient): the remembered accepted readings.
+  std::optional<Point> PeriodAgo(const Judging& m, int64_t ts) const;
+  void Remember(Judging& m, const Point& p) const;
   void CheckAlert(Judging& m, const std::string& id, const Point& r, const Point* previous_p);
   Status WriteVerdicts();
   void Summary();
@@ -416,6 +419,7 @@ class VeeRun {
   bool contiguous_ = true;
   Sink verdict_sink_, alert_sink_;
   Counts counts_;
+  std::optional<int64_t> peak_end_;  // rows after it teach nothing (unset: a yearly range repeats)
 };
 
 Status VeeRun::Parse(const char* label, const codec::ReadingFn& fn) {
@@ -450,22 +454,38 @@ Status VeeRun::Parse(const char* label, const codec::ReadingFn& fn) {
 }
 
 void VeeRun::LearnRow(const Reading& r) {
-  const PeakPeriod& peak = *s_.options.peak;
-  if (r.ts > peak.to) return;
+  const Peak& peak = *s_.options.peak;
+  if (peak_end_ && r.ts > *peak_end_) return;
   Learning& m = learning_.Get(r.meter_id);
   if (!m.t2) {
     m.t2.emplace(s_.meter.interval_s, s_.options.t2_quantile);
     m.t1.emplace(peak, s_.options.period, s_.meter.tz);
   }
-  if (!peak.Contains(r.ts)) {
-    if (r.value && std::isfinite(*r.value) && !m.state.last && (!m.pre || r.ts >= m.pre->ts))
+  std::optional<PeakPeriod> occurrence = peak.OccurrenceOf(r.ts);
+  if (!occurrence) {
+    if (r.value && std::isfinite(*r.value) && (!m.state.last || r.ts > m.state.last->ts) && (!m.pre || r.ts >= m.pre->ts))
       m.pre = Point{r.ts, *r.value};
     return;
   }
-  if (!m.state.last && m.pre) {
-    // The reading closing the period before the peak: the first sub-period's base for T1.
-    m.state.last = m.pre;
-    m.t1->Add(*m.pre);
+  if (occurrence != m.occurrence) {
+    // A new range: its readings pair among themselves only (T2), and the reading closing the span
+    // before it is the base of its first sub-period (T1).
+    m.occurrence = occurrence;
+    m.t2->Break();
+    if (m.pre && !m.state.last) {
+      m.state.last = m.pre;
+      m.t1->Add(*m.pre);
+    } else if (m.pre && m.pre->ts > m.state.last->ts) {
+      Reading pre;
+      pre.meter_id = r.meter_id;
+      pre.ts = m.pre->ts;
+      pre.value = m.pre->value;
+      Judgement jp = Judge(m.state, pre, s_.meter, s_.options, /*use_t2=*/false);
+      if (jp.verdict == Verdict::kOk && !jp.jitter && !jp.rollover) {
+        Advance(m.state, pre, jp, s_.meter, s_.options);
+        m.t1->Add(Point{pre.ts, *pre.value + m.offset});
+      }
+    }
     m.pre.reset();
   }
   Judgement j = Judge(m.state, r, s_.meter, s_.options, /*use_t2=*/false);
@@ -527,10 +547,31 @@ void VeeRun::CheckAlert(Judging& m, const std::string& id, const Point& r, const
   alert_sink_.MaybeFlush();
 }
 
+std::optional<Point> VeeRun::PeriodAgo(const Judging& m, int64_t ts) const {
+  const int64_t ago = SameTimeLastPeriod(ts, s_.options.period, s_.meter.tz);
+  auto it = std::upper_bound(m.history.begin(), m.history.end(), ago,
+                             [](int64_t t, const Point& p) { return t < p.ts; });
+  if (it == m.history.begin()) return std::nullopt;
+  --it;
+  if (!StandsFor(it->ts, ago, s_.meter.interval_s)) return std::nullopt;
+  return *it;
+}
+
+void VeeRun::Remember(Judging& m, const Point& p) const {
+  if (!(s_.options.same_period_coefficient > 0)) return;
+  while (!m.history.empty() && m.history.back().ts >= p.ts) m.history.pop_back();
+  m.history.push_back(p);
+  // A month is at most 31 days; one interval more covers a reading just before the same time.
+  const int64_t keep = 32 * 86400 + s_.meter.interval_s;
+  while (m.history.front().ts < p.ts - keep) m.history.pop_front();
+}
+
 void VeeRun::JudgeRow(const Reading& r) {
   const int64_t row = static_cast<int64_t>(verdicts_.size());
   Judging& m = judging_.Get(r.meter_id);
-  Judgement j = Judge(m.state, r, s_.meter, s_.options);
+  std::optional<Point> ago;
+  if (s_.options.same_period_coefficient > 0) ago = PeriodAgo(m, r.ts);
+  Judgement j = Judge(m.state, r, s_.meter, s_.options, /*use_t2=*/true, ago ? &*ago : nullptr);
   verdicts_.push_back(VerdictByte(j.verdict));
   const std::optional<Point> previous = m.state.last;
 
@@ -575,6 +616,7 @@ void VeeRun::JudgeRow(const Reading& r) {
       if (!j.jitter) {
         m.before_last_row = m.last_row;
         m.last_row = row;
+        Remember(m, Point{r.ts, *r.value});
       }
       const Point p{r.ts, *r.value};
       CheckAlert(m, r.meter_id, p, previous ? &*previous : nullptr);
@@ -598,6 +640,7 @@ void VeeRun::JudgeRow(const Reading& r) {
     if (k == run.size()) break;
     verdicts_[static_cast<size_t>(run_rows[k])] = VerdictByte(Verdict::kOk);
     accepted_rows.push_back(run_rows[k]);
+    Remember(m, f);
     ++k;
   }
   if (o.kind == ResetOutcome::kSpike) {
@@ -692,6 +735,7 @@ int VeeRun::Run() {
   // Pass 1: learn T2 and T1 per meter from the peak rows, judged with checks 1–2 only.
   std::unordered_map<std::string, std::pair<std::optional<double>, std::optional<double>>> learned;
   if (s_.options.peak) {
+    peak_end_ = s_.options.peak->LastEnd();
     Status st = Parse("vee: learning", [&](const Reading& r, int64_t) { LearnRow(r); });
     if (!st.ok()) return fail(st);
     for (size_t i = 0; i < learning_.size(); ++i) {
@@ -761,29 +805,12 @@ std::string FormatNumber6(double v) {
   return s;
 }
 
-Result<PeakPeriod> ParsePeakPeriod(std::string_view text, const TimeZone& tz) {
-  size_t dots = text.find("..");
-  if (dots == std::string_view::npos)
-    return InvalidArgument("bad peak period '" + std::string(text) + "' (expected FROM..TO, e.g. 2020-06-01..2020-10-31)");
-  std::string_view from_s = TrimBlank(text.substr(0, dots));
-  std::string_view to_s = TrimBlank(text.substr(dots + 2));
-  auto from = ParseTimestampIn(from_s, tz);
-  if (!from.ok()) return from.status().WithContext("peak period FROM");
-  auto to = ParseTimestampIn(to_s, tz);
-  if (!to.ok()) return to.status().WithContext("peak period TO");
-  PeakPeriod p{*from, *to};
-  if (IsDateOnly(to_s)) p.to = PeriodOf(p.to + 1, PeriodKind::kDay, tz).end;  // a date TO: the end of that day
-  if (p.from >= p.to) return InvalidArgument("peak period '" + std::string(text) + "' is empty (FROM must be before TO)");
-  return p;
-}
-
-
 const char* VeeUsage() {
-  return "usage: meterhub vee READINGS.csv [--config FILE] [--peak FROM..TO] [--interval 1h]\n"
+  return "usage: meterhub vee READINGS.csv [--config FILE] [--peak FROM..TO|MM-DD..MM-DD]... [--interval 1h]\n"
          "                    [--period day|week|month] [--tz +08:00] [--spike-coefficient 1.3]\n"
          "                    [--alert-coefficient 1.0] [--max-alerts 1] [--verdicts OUT.csv] [--alerts OUT.csv]\n"
          "                    [--negative-tolerance 0] [--reset-after 0] [--max-interval-consumption 0]\n"
-         "                    [--register-max MAX] [--t2-quantile 1.0] [--t1 T1]\n"
+         "                    [--register-max MAX] [--t2-quantile 1.0] [--t1 T1] [--same-period-coefficient 0]\n"
          "Validates every reading (ok|null|error|sudden), learns T2 and T1 per meter from the peak period,\n"
          "and reports period consumption above T1 (SPEC 1.3). OUT '-' writes to standard output.\n"
          "--tz is a UTC offset (+08:00) or an IANA zone (Europe/Berlin): days follow daylight saving.\n";
@@ -815,13 +842,14 @@ Result<VeeArgs> ParseVeeArgs(const std::vector<std::string>& argv) {
     static const char* const kKnown[] = {"--config", "--peak", "--interval", "--period", "--tz", "--spike-coefficient",
                                          "--alert-coefficient", "--max-alerts", "--verdicts", "--alerts",
                                          "--negative-tolerance", "--reset-after", "--max-interval-consumption",
-                                         "--register-max", "--t2-quantile", "--t1"};
+                                         "--register-max", "--t2-quantile", "--t1",
+                                         "--same-period-coefficient"};
     bool known = false;
     for (const char* k : kKnown) known = known || opt == k;
     if (!known) return InvalidArgument("unknown option '" + opt + "'");
     MH_ASSIGN_OR_RETURN(std::string v, value());
     if (opt == "--config") a.config = v;
-    else if (opt == "--peak") a.peak = v;
+    else if (opt == "--peak") a.peak.push_back(v);
     else if (opt == "--interval") a.interval = v;
     else if (opt == "--period") a.period = v;
     else if (opt == "--tz") a.tz = v;
@@ -836,6 +864,7 @@ Result<VeeArgs> ParseVeeArgs(const std::vector<std::string>& argv) {
     else if (opt == "--register-max") { MH_ASSIGN_OR_RETURN(a.register_max, ParseDouble(opt, v)); }
     else if (opt == "--t2-quantile") { MH_ASSIGN_OR_RETURN(a.t2_quantile, ParseDouble(opt, v)); }
     else if (opt == "--t1") { MH_ASSIGN_OR_RETURN(a.t1, ParseDouble(opt, v)); }
+    else if (opt == "--same-period-coefficient") { MH_ASSIGN_OR_RETURN(a.same_period_coefficient, ParseDouble(opt, v)); }
   }
   if (a.readings.empty()) return InvalidArgument("missing READINGS.csv");
   return a;

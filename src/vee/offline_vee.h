@@ -13,6 +13,7 @@
 
 #include "base/status.h"
 #include "vee/options.h"
+#include "vee/peak.h"
 
 namespace mh::vee {
 
@@ -21,7 +22,7 @@ namespace mh::vee {
 struct VeeArgs {
   std::string readings;                            // READINGS.csv (required)
   std::string config;                              // --config FILE (TOML, [vee] table)
-  std::optional<std::string> peak;                 // --peak FROM..TO (unset: T1/T2 not learned)
+  std::vector<std::string> peak;                   // --peak FROM..TO or MM-DD..MM-DD, repeatable (none: T1/T2 not learned)
   std::optional<std::string> interval;             // --interval 1h: nominal upload interval
   std::optional<std::string> period;               // --period day|week|month (day)
   std::optional<std::string> tz;                   // --tz +08:00 or an IANA name: periods, dates, offset-less times
@@ -37,6 +38,7 @@ struct VeeArgs {
   std::optional<double> register_max;              // --register-max 99999.9 (rollover)
   std::optional<double> t2_quantile;               // --t2-quantile 0.99 (robust T2; 1 = max)
   std::optional<double> t1;                        // --t1 100: a customer T1 for every meter
+  std::optional<double> same_period_coefficient;   // --same-period-coefficient 2: "same time last period" check (0 = off)
   bool progress = true;                            // a progress bar when stderr is a terminal
 };
 
@@ -56,10 +58,6 @@ int RunVeeCommand(const std::vector<std::string>& argv, std::ostream& out, std::
                   const ConfigLoader& load_config = {});
 const char* VeeUsage();
 
-
-// "FROM..TO" (SPEC 1.3): ISO dates or timestamps in the zone `tz` unless they carry an offset; a
-// date FROM means its 00:00, a date TO the end of that day (the next day's 00:00), in `tz`.
-Result<PeakPeriod> ParsePeakPeriod(std::string_view text, const TimeZone& tz);
 
 // Up to 6 decimals, trailing zeros trimmed: 103 → "103", 10.4 → "10.4", 1/3 → "0.333333".
 std::string FormatNumber6(double v);

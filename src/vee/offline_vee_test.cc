@@ -295,7 +295,7 @@ TEST(OfflineVee, ConfigLoaderFillsWhatFlagsLeaveUnset) {
   WriteFile(dir.File("r.csv"), kInput);
   ConfigLoader loader = [](const std::string& path, VeeArgs* a) -> Status {
     if (path != "c.toml") return InvalidArgument(path + ": no such file");
-    if (!a->peak) a->peak = "2020-07-01..2020-07-02";
+    if (a->peak.empty()) a->peak = {"2020-07-01..2020-07-02"};
     if (!a->tz) a->tz = "+08:00";
     if (!a->interval) a->interval = "1h";
     if (!a->max_alerts) a->max_alerts = 5;
@@ -453,6 +453,101 @@ TEST(OfflineVee, ParsePeakPeriod) {
   EXPECT_FALSE(ParsePeakPeriod("2020-06-01", TimeZone::Fixed(0)).ok());
   EXPECT_FALSE(ParsePeakPeriod("2020-06-01..", TimeZone::Fixed(0)).ok());
   EXPECT_TRUE(ParsePeakPeriod("2020-06-01..2020-06-01", TimeZone::Fixed(0)).ok());  // one whole day
+}
+
+// Issue 17 item 5: a peak of several ranges (the seed's "July–September plus holidays"). T1 is
+// the largest day of EITHER range (8, from the second), and T2 pairs readings inside a range only.
+const char* kTwoRanges =
+    "meter_id,timestamp,value\n"
+    "M,2020-07-01T00:00:00+08:00,100\n"   // base of the first range's day
+    "M,2020-07-01T01:00:00+08:00,102\n"
+    "M,2020-07-01T02:00:00+08:00,104\n"   // day 07-01: 4; steps of 2
+    "M,2020-07-10T00:00:00+08:00,110\n"   // outside the peak: base of the second range's day
+    "M,2020-07-10T01:00:00+08:00,112\n"
+    "M,2020-07-10T02:00:00+08:00,118\n"   // day 07-10: 8; a step of 6: T2 = 7.8
+    "M,2020-07-11T01:00:00+08:00,121\n"
+    "M,2020-07-11T02:00:00+08:00,123\n"
+    "M,2020-07-11T03:00:00+08:00,125\n"   // day 07-11: 7 <= 8
+    "M,2020-07-12T01:00:00+08:00,127\n"
+    "M,2020-07-12T02:00:00+08:00,131\n"
+    "M,2020-07-12T03:00:00+08:00,136\n";  // day 07-12: 11 > 8
+
+TEST(OfflineVee, SeveralPeakRangesTeachTogether) {
+  TempDir dir;
+  WriteFile(dir.File("r.csv"), kTwoRanges);
+  const char* want =
+      "meter_id,period_start,timestamp,period_consumption,threshold\n"
+      "M,2020-07-12T00:00:00+08:00,2020-07-12T03:00:00+08:00,11,8\n";
+  // Absolute ranges, the flag repeated.
+  ToolRun r = Vee({dir.File("r.csv"), "--peak", "2020-07-01..2020-07-01", "--peak", "2020-07-10..2020-07-10",
+                   "--alerts", dir.File("a.csv"), "--verdicts", dir.File("v.csv")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(ReadFile(dir.File("a.csv")), want);
+  EXPECT_EQ(ReadFile(dir.File("v.csv")).find("sudden"), std::string::npos) << ReadFile(dir.File("v.csv"));
+  // The same as yearly ranges, in one flag.
+  r = Vee({dir.File("r.csv"), "--peak", "07-01..07-01,07-10..07-10", "--alerts", dir.File("a2.csv")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(ReadFile(dir.File("a2.csv")), want);
+  // Today's single range still works: the first range alone gives T1 = 4 and T2 = 2.6.
+  r = Vee({dir.File("r.csv"), "--peak", "2020-07-01..2020-07-01", "--alerts", dir.File("a3.csv"), "--verdicts",
+           dir.File("v3.csv")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(ReadFile(dir.File("a3.csv")).find("M,2020-07-09T00:00:00+08:00,2020-07-10T00:00:00+08:00,6,4\n"),
+            std::string::npos)
+      << ReadFile(dir.File("a3.csv"));
+  EXPECT_NE(ReadFile(dir.File("v3.csv")).find("M,2020-07-10T02:00:00+08:00,118,sudden\n"), std::string::npos);
+  // A bad range is named; exit 2.
+  r = Vee({dir.File("r.csv"), "--peak", "07-01..07-01", "--peak", "07-40..08-01"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("07-40..08-01"), std::string::npos) << r.err;
+}
+
+// Issue 17 item 7, with the seed's numbers: T2 = 8 x 1.3 = 10.4 (readings 103..129), daily T1 =
+// 103 (days of 88, 103, 92, 89, 83), and the seed's example times: the reading at 16:30 on
+// 2020-10-30 against the accepted one at 16:30 on 2020-10-29.
+const char* kSamePeriod =
+    "meter_id,timestamp,value\n"
+    "M,2020-10-20T00:00:00+08:00,1000\n"
+    "M,2020-10-20T01:00:00+08:00,1003\n"
+    "M,2020-10-20T02:00:00+08:00,1008\n"
+    "M,2020-10-20T03:00:00+08:00,1010\n"
+    "M,2020-10-20T04:00:00+08:00,1015\n"
+    "M,2020-10-20T05:00:00+08:00,1023\n"
+    "M,2020-10-20T06:00:00+08:00,1029\n"
+    "M,2020-10-21T00:00:00+08:00,1088\n"
+    "M,2020-10-22T00:00:00+08:00,1191\n"
+    "M,2020-10-23T00:00:00+08:00,1283\n"
+    "M,2020-10-24T00:00:00+08:00,1372\n"
+    "M,2020-10-25T00:00:00+08:00,1455\n"
+    "M,2020-10-29T16:00:00+08:00,1790\n"
+    "M,2020-10-29T16:30:00+08:00,1795\n"
+    "M,2020-10-30T16:00:00+08:00,1892\n"   // d3 = 1892 - 1790 = 102 <= 103
+    "M,2020-10-30T16:30:00+08:00,1900\n";  // d = 8 <= T2, but d3 = 1900 - 1795 = 105 > 103
+
+TEST(OfflineVee, SameTimeLastPeriodCheck) {
+  TempDir dir;
+  WriteFile(dir.File("r.csv"), kSamePeriod);
+  const std::vector<std::string> base = {dir.File("r.csv"), "--peak", "2020-10-20..2020-10-24", "--verdicts", "-"};
+  // Off by default: every reading ok, and the day's 105 > T1 = 103 alerts (as does 10-29, the
+  // first day after the gap).
+  ToolRun r = Vee(base);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find("sudden"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("sudden 0; 2 alerts"), std::string::npos) << r.err;
+  // On with coefficient 1: the 16:30 reading fails the third difference, so it is `sudden` (and
+  // does not alert); its 16:00 neighbour passes.
+  std::vector<std::string> on = base;
+  on.insert(on.end(), {"--same-period-coefficient", "1"});
+  r = Vee(on);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("M,2020-10-30T16:00:00+08:00,1892,ok\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("M,2020-10-30T16:30:00+08:00,1900,sudden\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("sudden 1; 1 alerts"), std::string::npos) << r.err;
+  // A looser coefficient (105 <= 1.1 x 103) lets it pass.
+  on.back() = "1.1";
+  r = Vee(on);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find("sudden"), std::string::npos) << r.out;
 }
 
 TEST(OfflineVee, FormatNumber6) {

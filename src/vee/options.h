@@ -7,15 +7,9 @@
 
 #include "core/time.h"
 #include "core/zone.h"
+#include "vee/peak.h"
 
 namespace mh::vee {
-
-// Peak period: readings with from < t <= to (SPEC 1.3).
-struct PeakPeriod {
-  int64_t from = 0;
-  int64_t to = 0;
-  bool Contains(int64_t t) const { return from < t && t <= to; }
-};
 
 struct Options {
   double spike_coefficient = 1.3;         // T2 = max peak difference per interval × this (seed: 1.1–1.3)
@@ -26,7 +20,10 @@ struct Options {
   double max_interval_consumption = 0.0;  // [beyond] physical ceiling per nominal interval; 0 = off
   PeriodKind period = PeriodKind::kDay;   // target period of the alert
   int max_alerts_per_period = 1;          // claim 7: at most this many alerts per terminal and period
-  std::optional<PeakPeriod> peak;         // unset: T1/T2 are not learned (T2 check skipped)
+  std::optional<Peak> peak;               // unset: T1/T2 are not learned (T2 check skipped)
+  // [seed, alternative] "same time last period": a reading whose difference from the accepted
+  // reading one target period earlier exceeds this × the learned T1 is `sudden`; 0 = off.
+  double same_period_coefficient = 0.0;
 };
 
 // What a meter brings to its own validation (from its registration).

@@ -180,7 +180,8 @@ std::string MeterState::Encode() const {
   std::string out;
   out.reserve(64 + 16 * (below.size() + above.size()));
   out.push_back(static_cast<char>(kStateFormat));
-  const uint8_t present = (last ? 1 : 0) | (before_last ? 2 : 0) | (t2 ? 4 : 0) | (t1 ? 8 : 0) | (period_base ? 16 : 0);
+  const uint8_t present = (last ? 1 : 0) | (before_last ? 2 : 0) | (t2 ? 4 : 0) | (t1 ? 8 : 0) | (period_base ? 16 : 0) |
+                          (learned_peak != 0 ? 32 : 0);
   out.push_back(static_cast<char>(present));
   if (last) PutPoint(out, *last);
   if (before_last) PutPoint(out, *before_last);
@@ -189,6 +190,7 @@ std::string MeterState::Encode() const {
   PutI64(out, period_start);
   PutI64(out, period_end);
   if (period_base) PutF64(out, *period_base);
+  if (learned_peak != 0) PutI64(out, static_cast<int64_t>(learned_peak));
   out.push_back(static_cast<char>(std::min<size_t>(below.size(), 255)));
   for (size_t i = 0; i < below.size() && i < 255; ++i) PutPoint(out, below[i]);
   out.push_back(static_cast<char>(std::min<size_t>(above.size(), 255)));
@@ -210,6 +212,10 @@ Result<MeterState> MeterState::Decode(std::string_view bytes) {
   MH_ASSIGN_OR_RETURN(s.period_start, r.I64("period_start"));
   MH_ASSIGN_OR_RETURN(s.period_end, r.I64("period_end"));
   if (present & 16) { MH_ASSIGN_OR_RETURN(s.period_base, r.F64("period_base")); }
+  if (present & 32) {
+    MH_ASSIGN_OR_RETURN(int64_t fp, r.I64("learned_peak"));
+    s.learned_peak = static_cast<uint64_t>(fp);
+  }
   for (std::vector<Point>* list : {&s.below, &s.above}) {
     MH_ASSIGN_OR_RETURN(uint8_t n, r.Byte(list == &s.below ? "below" : "above"));
     for (int i = 0; i < n; ++i) {
@@ -224,8 +230,25 @@ Result<MeterState> MeterState::Decode(std::string_view bytes) {
 // ---------------------------------------------------------------------------------------------
 // SPEC 1.1 checks 1–4.
 
+int64_t SameTimeLastPeriod(int64_t ts, PeriodKind kind, const TimeZone& tz) {
+  // Local wall-clock time: across a DST change "yesterday at 10:00" is 23 or 25 hours back.
+  const int64_t local = ts + tz.OffsetAt(ts);
+  if (kind == PeriodKind::kDay) return tz.ToUtc(local - 86400);
+  if (kind == PeriodKind::kWeek) return tz.ToUtc(local - 7 * 86400);
+  const int64_t days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+  const int64_t second_of_day = local - days * 86400;
+  int y = 0;
+  unsigned m = 0, d = 0;
+  CivilFromDays(days, &y, &m, &d);
+  int py = m == 1 ? y - 1 : y;
+  unsigned pm = m == 1 ? 12 : m - 1;
+  unsigned pd = d;
+  while (pd > 28 && !IsValidCivilTime(py, static_cast<int>(pm), static_cast<int>(pd), 0, 0, 0)) --pd;
+  return tz.ToUtc(DaysFromCivil(py, pm, pd) * 86400 + second_of_day);
+}
+
 Judgement Judge(const MeterState& state, const Reading& r, const MeterParams& meter, const Options& options,
-                bool use_t2) {
+                bool use_t2, const Point* period_ago) {
   Judgement j;
   if (!r.value || !std::isfinite(*r.value)) {
     j.verdict = Verdict::kNull;
@@ -270,6 +293,19 @@ Judgement Judge(const MeterState& state, const Reading& r, const MeterParams& me
     j.reason = "d=" + Num(d) + " > " + std::to_string(k) + " x max_interval_consumption=" +
                Num(options.max_interval_consumption) + " against accepted " + At(p);
     return j;
+  }
+  // The seed's "same time last period" check: the third difference against the accepted reading
+  // one period earlier spans one whole period, so the learned T1 (the most a peak period used)
+  // bounds it.
+  if (use_t2 && options.same_period_coefficient > 0 && period_ago != nullptr && state.t1 && !j.rollover) {
+    const double d3 = v - period_ago->value;
+    const double limit = options.same_period_coefficient * *state.t1;
+    if (Above(d3, limit)) {
+      j.verdict = Verdict::kSudden;
+      j.reason = "d3=" + Num(d3) + " > " + Num(options.same_period_coefficient) + " x T1=" + Num(*state.t1) +
+                 " against accepted " + At(*period_ago) + " one period earlier";
+      return j;
+    }
   }
   j.consumption = d;
   return j;
@@ -474,9 +510,18 @@ std::optional<double> T2Learner::Threshold(double spike_coefficient) const {
   return m * spike_coefficient;
 }
 
-std::optional<double> LearnT2(const std::vector<Point>& accepted_peak, int64_t interval_s, const Options& options) {
+std::optional<double> LearnT2(const std::vector<Point>& accepted_peak, int64_t interval_s, const Options& options,
+                              const Peak* peak) {
   T2Learner learner(interval_s, options.t2_quantile);
-  for (const Point& p : accepted_peak) learner.Add(p);
+  std::optional<PeakPeriod> run;
+  for (const Point& p : accepted_peak) {
+    if (peak != nullptr) {
+      std::optional<PeakPeriod> occurrence = peak->OccurrenceOf(p.ts);
+      if (occurrence != run) learner.Break();
+      run = occurrence;
+    }
+    learner.Add(p);
+  }
   return learner.Threshold(options.spike_coefficient);
 }
 
@@ -511,11 +556,12 @@ std::optional<double> T1Learner::Threshold(double alert_coefficient) const {
   return *m * alert_coefficient;
 }
 
-std::optional<double> LearnT1(const std::vector<Point>& accepted, const PeakPeriod& peak, PeriodKind kind,
+std::optional<double> LearnT1(const std::vector<Point>& accepted, const Peak& peak, PeriodKind kind,
                               const TimeZone& tz, const Options& options) {
   T1Learner learner(peak, kind, tz);
+  const std::optional<int64_t> last_end = peak.LastEnd();
   for (const Point& p : accepted) {
-    if (p.ts > peak.to) break;
+    if (last_end && p.ts > *last_end) break;
     learner.Add(p);
   }
   return learner.Threshold(options.alert_coefficient);

@@ -29,6 +29,9 @@ struct MeterState {
   std::optional<Point> before_last;       // the accepted reading before p (spike re-judgement)
   std::optional<double> t2;               // sudden-change threshold, once learned
   std::optional<double> t1;               // learned first threshold (a customer's T1 wins over it)
+  // PeakFingerprint of the peak spans t1/t2 were learned from (0 = none): the daemon relearns when
+  // the spans in force differ (a new range ended, or the meter's peak definition changed).
+  uint64_t learned_peak = 0;
   // Target-period tracking (SPEC 1.2): the period of p and the last accepted reading at or
   // before its start (the base its consumption is measured from).
   int64_t period_start = 0;
@@ -56,9 +59,20 @@ struct Judgement {
 };
 
 // SPEC 1.1 checks 1–4 for reading r against state (pure: changes nothing). `use_t2` = false
-// judges with checks 1–2 only (the offline tool's learning pass).
+// judges with checks 1–2 only (the offline tool's learning pass). `period_ago` is the accepted
+// reading at the same time one target period earlier (SamePeriodPoint), for the optional "same
+// time last period" check (options.same_period_coefficient > 0, with T1 learned).
 Judgement Judge(const MeterState& state, const Reading& r, const MeterParams& meter, const Options& options,
-                bool use_t2 = true);
+                bool use_t2 = true, const Point* period_ago = nullptr);
+
+// The same local wall-clock time one target period before ts (day: the day before, week: 7 days
+// before, month: the same day of the previous month, clamped to its length), in the zone tz.
+int64_t SameTimeLastPeriod(int64_t ts, PeriodKind kind, const TimeZone& tz);
+// Whether an accepted reading at `candidate` stands for the time `ago`: at it or less than one
+// nominal interval before it.
+inline bool StandsFor(int64_t candidate, int64_t ago, int64_t interval_s) {
+  return candidate <= ago && candidate > ago - interval_s;
+}
 
 // Result of reset/spike detection after an abnormal `error` reading (reset_after > 0).
 struct ResetOutcome {
@@ -88,14 +102,17 @@ std::vector<double> PeakDifferences(const std::vector<Point>& accepted_peak, int
 // T2 = max (or the t2_quantile quantile) of PeakDifferences × spike_coefficient; nullopt when
 // fewer than two peak readings, or when that max is not positive (a T2 of 0 would make every
 // later consumption sudden, and p would never move again). Seed example: 103,108,110,115,123,129 → 8 × 1.3 = 10.4.
-std::optional<double> LearnT2(const std::vector<Point>& accepted_peak, int64_t interval_s, const Options& options);
+// With `peak`, only readings of the same occurrence of a range are paired (the span between two
+// ranges is not peak consumption).
+std::optional<double> LearnT2(const std::vector<Point>& accepted_peak, int64_t interval_s, const Options& options,
+                              const Peak* peak = nullptr);
 
 // T1 (claim 2): the peak period cut into target-period sub-periods aligned to the calendar of
 // tz; consumption in each = last accepted reading in it − last accepted reading at or
 // before its start (skipped when either is missing); T1 = max × alert_coefficient.
 // `accepted` holds the meter's accepted readings in time order and must include the last one at
 // or before the peak start when there is one. Seed example: 88,103,92,89,83 → 103.
-std::optional<double> LearnT1(const std::vector<Point>& accepted, const PeakPeriod& peak, PeriodKind kind,
+std::optional<double> LearnT1(const std::vector<Point>& accepted, const Peak& peak, PeriodKind kind,
                               const TimeZone& tz, const Options& options);
 
 // Streaming forms of LearnT2 / LearnT1 for one pass over a meter's accepted readings in time
@@ -107,6 +124,11 @@ class T2Learner {
   T2Learner(int64_t interval_s, double quantile = 1.0) : interval_s_(interval_s), quantile_(quantile) {}
   void Add(const Point& p);
   void Undo();
+  // The next reading starts a new run: it is not paired with the last one (a new peak range).
+  void Break() {
+    last_.reset();
+    can_undo_ = false;
+  }
   // max (or quantile) difference × coefficient; nullopt before two readings, or when no reading
   // ever advanced (a T2 of 0 would call every later consumption sudden).
   std::optional<double> Threshold(double spike_coefficient) const;
@@ -123,7 +145,7 @@ class T2Learner {
 
 class T1Learner {
  public:
-  T1Learner(const PeakPeriod& peak, PeriodKind kind, const TimeZone& tz) : peak_(peak), kind_(kind), tz_(tz) {}
+  T1Learner(const Peak& peak, PeriodKind kind, const TimeZone& tz) : peak_(peak), kind_(kind), tz_(tz) {}
   // Readings outside the peak only serve as the base of the first sub-period.
   void Add(const Point& p);
   void Undo() { s_ = undo_; }
@@ -137,8 +159,8 @@ class T1Learner {
     std::optional<double> base, last;
     std::optional<Point> last_point;
   };
-  bool Inside(const Period& p) const { return p.start >= peak_.from && p.end <= peak_.to; }
-  PeakPeriod peak_;
+  bool Inside(const Period& p) const { return peak_.Covers(p.start, p.end); }
+  Peak peak_;
   PeriodKind kind_;
   TimeZone tz_;
   S s_, undo_;
