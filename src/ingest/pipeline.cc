@@ -18,6 +18,17 @@ namespace {
 
 const char* UnitOf(const store::MeterInfo& info) { return info.kind == "water" ? "m³" : "kWh"; }
 
+// A meter's readings accepted in this Submit (MeterEntry::fresh) are ordered by ts: the first at or
+// after ts, and the first after it.
+template <typename List>
+auto FirstAtOrAfter(List& list, int64_t ts) {
+  return std::lower_bound(list.begin(), list.end(), ts, [](const auto& f, int64_t t) { return f.ts < t; });
+}
+template <typename List>
+auto FirstAfter(List& list, int64_t ts) {
+  return std::upper_bound(list.begin(), list.end(), ts, [](int64_t t, const auto& f) { return t < f.ts; });
+}
+
 }  // namespace
 
 void SubmitSummary::Add(const SubmitSummary& o) {
@@ -54,8 +65,7 @@ struct Pipeline::Pending {
     if (list.empty() || list.back().ts < fresh.ts) {
       list.push_back(fresh);
     } else {
-      auto it = std::lower_bound(list.begin(), list.end(), fresh.ts,
-                                 [](const MeterEntry::Fresh& f, int64_t ts) { return f.ts < ts; });
+      auto it = FirstAtOrAfter(list, fresh.ts);
       if (it != list.end() && it->ts == fresh.ts) *it = fresh;
       else list.insert(it, fresh);
     }
@@ -63,8 +73,7 @@ struct Pipeline::Pending {
   }
   static void Forget(MeterEntry& entry, int64_t ts) {
     auto& list = entry.fresh;
-    auto it = std::lower_bound(list.begin(), list.end(), ts,
-                               [](const MeterEntry::Fresh& f, int64_t t) { return f.ts < t; });
+    auto it = FirstAtOrAfter(list, ts);
     if (it != list.end() && it->ts == ts) list.erase(it);
   }
 };
@@ -241,8 +250,7 @@ Result<std::optional<vee::Point>> Pipeline::PeriodAgo(const MeterEntry& entry, c
   if (entry.submit == pending.number) {
     // This Submit's accepted readings are not committed yet.
     const auto& fresh = entry.fresh;
-    auto it = std::upper_bound(fresh.begin(), fresh.end(), ago,
-                               [](int64_t t, const MeterEntry::Fresh& f) { return t < f.ts; });
+    auto it = FirstAfter(fresh, ago);
     if (it != fresh.begin()) {
       --it;
       if (!found || it->ts > found->ts) found = vee::Point{it->ts, it->value};
@@ -276,8 +284,7 @@ Result<bool> Pipeline::IsQuarantineDuplicate(MeterEntry& entry, const Reading& r
 Result<std::optional<store::StoredReading>> Pipeline::AcceptedAt(const MeterEntry& entry, int64_t ts,
                                                                  Pending& pending) {
   const auto& fresh = entry.fresh;
-  auto it = std::lower_bound(fresh.begin(), fresh.end(), ts,
-                             [](const MeterEntry::Fresh& f, int64_t t) { return f.ts < t; });
+  auto it = FirstAtOrAfter(fresh, ts);
   if (it != fresh.end() && it->ts == ts) return std::optional<store::StoredReading>(pending.batch.accepted[it->index]);
   return store_->GetReading(entry.info.meter_id, ts);
 }
@@ -398,14 +405,11 @@ Status Pipeline::JudgeLate(MeterEntry& entry, const Reading& r, size_t i, const 
   }
   const auto& fresh = entry.fresh;
   std::optional<size_t> after_in_batch;
-  auto earlier = [](const MeterEntry::Fresh& f, int64_t t) { return f.ts < t; };
-  if (auto it = std::lower_bound(fresh.begin(), fresh.end(), r.ts, earlier); it != fresh.begin()) {
+  if (auto it = FirstAtOrAfter(fresh, r.ts); it != fresh.begin()) {
     auto prev = std::prev(it);
     if (!before || prev->ts > before->ts) before = vee::Point{prev->ts, prev->value};
   }
-  if (auto it = std::upper_bound(fresh.begin(), fresh.end(), r.ts,
-                                 [](int64_t t, const MeterEntry::Fresh& f) { return t < f.ts; });
-      it != fresh.end()) {
+  if (auto it = FirstAfter(fresh, r.ts); it != fresh.end()) {
     if (!after || it->ts <= after->ts) {
       after = vee::Point{it->ts, it->value};
       after_in_batch = it->index;

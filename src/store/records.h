@@ -52,8 +52,9 @@ struct StoredReading {
   std::string channel;   // the register; "" = the meter's billing channel
   uint32_t version = 1;  // 1 = as first accepted; n = corrected n-1 times (reading_versions keeps the others)
   bool estimated = false;  // an estimate (the E of VEE), not a measurement
-  // The writer knows nothing is stored at (meter, channel, ts), so Commit need not look: the
-  // pipeline knows it of a reading later than the meter's last accepted one. False = look.
+  // The writer knows the store holds nothing at (meter, channel, ts), so Commit need not look
+  // there (the batch's own changes still count): the pipeline knows it of a reading later than the
+  // meter's last accepted one. False = look.
   bool known_absent = false;
 };
 

@@ -259,8 +259,11 @@ Result<bool> PackedReadings::Exists(Connection& db, const SeriesKey& key, int64_
 Status PackedReadings::Stage(Connection& db, const IngestBatch& batch, StagedReadings* staged) {
   // This batch's own changes count too: a ts upserted twice in one batch is one new reading.
   BatchChanges in_batch(staged->changes, batch.accepted.size() + batch.remove_accepted.size());
-  auto exists = [&](const SeriesKey& key, int64_t ts) -> Result<bool> {
+  // `stored_absent`: the writer knows the store held nothing at ts before this batch (the batch's
+  // own earlier changes still count).
+  auto exists = [&](const SeriesKey& key, int64_t ts, bool stored_absent) -> Result<bool> {
     if (const StagedReadings::Item* earlier = in_batch.Latest(key, ts)) return !earlier->change.remove;
+    if (stored_absent) return false;
     return Exists(db, key, ts);
   };
   sqlite3_stmt* append = nullptr;
@@ -292,10 +295,7 @@ Status PackedReadings::Stage(Connection& db, const IngestBatch& batch, StagedRea
     MH_ASSIGN_OR_RETURN(c.entry.quality, LabelForWrite(db, r.quality, staged));
     c.entry.version = std::max<uint32_t>(1, r.version);
     c.entry.flags = r.estimated ? readings::kEstimated : 0;
-    bool existed = false;
-    if (!r.known_absent) {
-      MH_ASSIGN_OR_RETURN(existed, exists(key, r.ts));
-    }
+    MH_ASSIGN_OR_RETURN(bool existed, exists(key, r.ts, r.known_absent));
     const int64_t op = existed ? kUpsertExisting : kUpsertNew;
     MH_RETURN_IF_ERROR(log(key, c.entry, op, &c.seq));
     c.delta = DeltaOf(op);
@@ -309,7 +309,7 @@ Status PackedReadings::Stage(Connection& db, const IngestBatch& batch, StagedRea
     Change c;
     c.entry.ts = k.ts;
     c.remove = true;
-    MH_ASSIGN_OR_RETURN(bool existed, exists(key, k.ts));
+    MH_ASSIGN_OR_RETURN(bool existed, exists(key, k.ts, false));
     const int64_t op = existed ? kRemoveExisting : kRemoveAbsent;
     MH_RETURN_IF_ERROR(log(key, c.entry, op, &c.seq));
     c.delta = DeltaOf(op);
