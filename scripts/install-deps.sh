@@ -8,7 +8,7 @@ PACKAGES=(
   libssl-dev libsqlite3-dev sqlite3 zlib1g-dev libarchive-dev
   postgresql-15 libpq-dev
   libmosquitto-dev mosquitto mosquitto-clients
-  nlohmann-json3-dev libcpp-httplib-dev libtomlplusplus-dev libcli11-dev libre2-dev
+  nlohmann-json3-dev libabsl-dev libcpp-httplib-dev libtomlplusplus-dev libcli11-dev libre2-dev
   libmicrohttpd-dev libfmt-dev libspdlog-dev libcurl4-openssl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libeigen3-dev libopencv-dev

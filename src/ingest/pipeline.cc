@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "absl/container/flat_hash_set.h"
 #include "alerts/message.h"
 #include "core/meter_id.h"
 #include "core/time.h"
@@ -53,9 +54,9 @@ struct Pipeline::Pending {
   // a batch that fails forgets them (the next use reloads what the store committed) instead of
   // copying every entry before it is changed.
   std::vector<MeterEntry*> used;
-  std::unordered_map<std::string, bool> unknown;               // meters found missing in this Submit
+  absl::flat_hash_set<std::string> unknown;                    // meters found missing in this Submit
   std::vector<std::string> registered;                         // auto-registered here (in batch.new_meters)
-  std::unordered_set<std::string> absent;                      // looked up by Prefetch: not registered
+  absl::flat_hash_set<std::string> absent;                     // looked up by Prefetch: not registered
 
   // This Submit's accepted readings per meter are the entry's `fresh`, ordered by ts: a late
   // reading's neighbour lookup stays logarithmic however the rows are ordered.
@@ -154,7 +155,7 @@ Status Pipeline::Prefetch(const std::vector<SubmitRequest>& requests, Pending& p
   for (store::MeterSnapshot& snapshot : found) {
     std::string id = snapshot.info.meter_id;
     MH_ASSIGN_OR_RETURN(MeterEntry entry, MakeEntry(std::move(snapshot)));
-    meters_.emplace(std::move(id), std::move(entry));
+    meters_.emplace(std::move(id), std::make_unique<MeterEntry>(std::move(entry)));
   }
   for (const std::string& id : ids)
     if (!meters_.count(id)) pending.absent.insert(id);
@@ -163,7 +164,7 @@ Status Pipeline::Prefetch(const std::vector<SubmitRequest>& requests, Pending& p
 
 Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pending& pending) {
   auto it = meters_.find(meter_id);
-  if (it != meters_.end()) return Use(&it->second, pending);
+  if (it != meters_.end()) return Use(it->second.get(), pending);
   if (pending.unknown.count(meter_id)) return static_cast<MeterEntry*>(nullptr);
   store::MeterSnapshot snapshot;
   if (!pending.absent.count(meter_id)) {
@@ -172,7 +173,7 @@ Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pendi
   }
   if (snapshot.info.meter_id.empty()) {
     if (!options_.auto_register) {
-      pending.unknown[meter_id] = true;
+      pending.unknown.insert(meter_id);
       return static_cast<MeterEntry*>(nullptr);
     }
     store::MeterInfo fresh;
@@ -188,8 +189,8 @@ Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pendi
     snapshot.info = std::move(fresh);
   }
   MH_ASSIGN_OR_RETURN(MeterEntry entry, MakeEntry(std::move(snapshot)));
-  auto [pos, inserted] = meters_.emplace(meter_id, std::move(entry));
-  return Use(&pos->second, pending);
+  auto [pos, inserted] = meters_.emplace(meter_id, std::make_unique<MeterEntry>(std::move(entry)));
+  return Use(pos->second.get(), pending);
 }
 
 Status Pipeline::LearnThresholds(MeterEntry& entry, const std::vector<vee::PeakPeriod>& spans,

@@ -11,9 +11,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "alerts/quiet_hours.h"
 #include "base/clock.h"
 #include "base/status.h"
@@ -188,7 +190,10 @@ class Pipeline {
 
   std::atomic<bool> cancelled_{false};
   std::mutex mu_;  // serialises Submit: one writer keeps every meter's readings in order
-  std::unordered_map<std::string, MeterEntry> meters_;  // guarded by mu_; authoritative cache
+  // guarded by mu_; authoritative cache. Flat, with the entries behind pointers: a fleet's meters
+  // are looked up once or twice per reading, and a node-based map's chains cost several cache
+  // (and TLB) misses per lookup at 10^5–10^6 entries; the entries themselves must not move.
+  absl::flat_hash_map<std::string, std::unique_ptr<MeterEntry>> meters_;
   uint64_t submits_ = 0;                                 // guarded by mu_; numbers each Submit
   PipelineCounters counters_;
   GroupSettings default_settings_;  // options_.vee and options_.quiet_hours

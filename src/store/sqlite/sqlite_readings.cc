@@ -282,17 +282,30 @@ Status PackedReadings::Stage(Connection& db, const IngestBatch& batch, StagedRea
     return Status::Ok();
   };
 
+  // A batch's readings mostly share their channel, source and quality: the last label looked up
+  // for each is remembered instead of locking and hashing three strings per reading.
+  struct LastLabel {
+    const std::string* name = nullptr;
+    uint32_t id = 0;
+  };
+  auto label = [&](const std::string& name, LastLabel& last) -> Result<uint32_t> {
+    if (last.name != nullptr && *last.name == name) return last.id;
+    MH_ASSIGN_OR_RETURN(last.id, LabelForWrite(db, name, staged));
+    last.name = &name;
+    return last.id;
+  };
+  LastLabel last_channel, last_source, last_quality;
   staged->changes.reserve(batch.accepted.size() + batch.remove_accepted.size());
   for (const StoredReading& r : batch.accepted) {
     MH_RETURN_IF_ERROR(CheckAccepted(r));
     SeriesKey key{r.meter_id, 0};
-    MH_ASSIGN_OR_RETURN(key.channel, LabelForWrite(db, r.channel, staged));
+    MH_ASSIGN_OR_RETURN(key.channel, label(r.channel, last_channel));
     Change c;
     c.entry.ts = r.ts;
     c.entry.value = r.value;
     c.entry.consumption = r.consumption;
-    MH_ASSIGN_OR_RETURN(c.entry.source, LabelForWrite(db, r.source, staged));
-    MH_ASSIGN_OR_RETURN(c.entry.quality, LabelForWrite(db, r.quality, staged));
+    MH_ASSIGN_OR_RETURN(c.entry.source, label(r.source, last_source));
+    MH_ASSIGN_OR_RETURN(c.entry.quality, label(r.quality, last_quality));
     c.entry.version = std::max<uint32_t>(1, r.version);
     c.entry.flags = r.estimated ? readings::kEstimated : 0;
     MH_ASSIGN_OR_RETURN(bool existed, exists(key, r.ts, r.known_absent));
@@ -317,6 +330,7 @@ Status PackedReadings::Stage(Connection& db, const IngestBatch& batch, StagedRea
     in_batch.Add(staged->changes.size() - 1);
   }
   if (!batch.states.empty()) {
+    staged->states.reserve(batch.states.size());
     sqlite3_stmt* append_state = nullptr;
     if (!batch.deferred) {
       MH_ASSIGN_OR_RETURN(append_state, db.Statement(Sql::kAppendStateLog));

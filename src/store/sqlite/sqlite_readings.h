@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "base/status.h"
 #include "store/readings/recent_readings.h"
 #include "store/records.h"
@@ -105,11 +106,11 @@ class PackedReadings {
   std::vector<std::string> label_names_;                     // guarded by mu_; by id
   readings::RecentReadings active_;                          // guarded by mu_; committed, not packed
   readings::RecentReadings frozen_;                          // guarded by mu_; being packed
-  std::unordered_map<std::string, PendingState> states_;     // guarded by mu_; not in meter_state yet
+  absl::flat_hash_map<std::string, PendingState> states_;    // guarded by mu_; not in meter_state yet
   int64_t packed_count_ = 0;                                 // guarded by mu_
 
   // Upper bound of the packed ts of each series seen (for "certainly not packed" without a read).
-  std::unordered_map<readings::SeriesKey, int64_t, readings::SeriesKeyHash> packed_until_;  // write mutex
+  absl::flat_hash_map<readings::SeriesKey, int64_t> packed_until_;  // write mutex
   std::mutex pack_mu_;  // one Pack at a time
 };
 
