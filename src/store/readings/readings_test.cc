@@ -60,10 +60,10 @@ TEST(BlockCodec, DamageIsAnErrorNamingTheOffset) {
 TEST(RecentReadings, KeepsTsOrderAndReplacesTheSameTs) {
   RecentReadings r;
   SeriesKey k{"M1", 0};
-  r.Apply(k, {E(300, 3), false, 1});
-  r.Apply(k, {E(100, 1), false, 2});
-  r.Apply(k, {E(200, 2), false, 3});
-  r.Apply(k, {E(200, 2.5), false, 4});
+  r.Apply(k, {.entry = E(300, 3), .seq = 1});
+  r.Apply(k, {.entry = E(100, 1), .seq = 2});
+  r.Apply(k, {.entry = E(200, 2), .seq = 3});
+  r.Apply(k, {.entry = E(200, 2.5), .seq = 4});
   EXPECT_EQ(r.changes(), 3u);
   EXPECT_EQ(r.max_seq(), 4u);
   auto all = r.Range(k, 0, 1000);
@@ -79,8 +79,10 @@ TEST(RecentReadings, KeepsTsOrderAndReplacesTheSameTs) {
 
 TEST(RecentReadings, MergeReplacesAndRemovesPackedEntries) {
   std::vector<Entry> packed = {E(100, 1), E(200, 2), E(300, 3)};
-  std::vector<Change> changes = {{E(150, 1.5), false, 1}, {E(200, 2.2), false, 2}, {E(300, 0), true, 3},
-                                 {E(400, 4), false, 4}};
+  std::vector<Change> changes = {{.entry = E(150, 1.5), .seq = 1},
+                                 {.entry = E(200, 2.2), .seq = 2},
+                                 {.entry = E(300, 0), .seq = 3, .remove = true},
+                                 {.entry = E(400, 4), .seq = 4}};
   std::vector<Entry> merged = Merge(packed, changes);
   ASSERT_EQ(merged.size(), 4u);
   EXPECT_EQ(merged[0].ts, 100);
@@ -91,9 +93,9 @@ TEST(RecentReadings, MergeReplacesAndRemovesPackedEntries) {
 
 TEST(RecentReadings, SortedWalksSeriesInKeyOrder) {
   RecentReadings r;
-  r.Apply({"B", 0}, {E(1, 1), false, 1});
-  r.Apply({"A", 1}, {E(1, 1), false, 2});
-  r.Apply({"A", 0}, {E(1, 1), false, 3});
+  r.Apply({"B", 0}, {.entry = E(1, 1), .seq = 1});
+  r.Apply({"A", 1}, {.entry = E(1, 1), .seq = 2});
+  r.Apply({"A", 0}, {.entry = E(1, 1), .seq = 3});
   auto s = r.Sorted();
   ASSERT_EQ(s.size(), 3u);
   EXPECT_EQ(s[0].first->meter_id, "A");
