@@ -103,6 +103,10 @@ class Connection {
   Status Transaction(const std::function<Status()>& body);
   bool in_transaction() const;
 
+  // COPY ... FROM STDIN (`copy_sql`) fed with `data`, rows in COPY's text format (CopyRows
+  // builds them); returns the rows copied. PostgreSQL's bulk path: one message, no per-row parse.
+  Result<int64_t> Copy(std::string_view copy_sql, std::string_view data, std::string_view operation);
+
   // Runs `statement` for every Params of `batch` in one round trip (libpq pipeline mode); stops
   // at the first error, naming the row.
   Status Pipeline(const Statement& statement, const std::vector<Params>& batch);
@@ -129,6 +133,29 @@ class Connection {
   Result<Rows> Check(PGresult* result, std::string_view operation);
   PGconn* conn_;
   std::string area_;
+};
+
+// Rows in COPY's text format: fields separated by tabs, rows by newlines, backslash escapes.
+class CopyRows {
+ public:
+  CopyRows& Text(std::string_view v);
+  // bytea: its hex form (\\x...).
+  CopyRows& Bytes(std::string_view v);
+  CopyRows& Int(int64_t v);
+  CopyRows& Double(double v);
+  CopyRows& OptDouble(const std::optional<double>& v);
+  CopyRows& Bool(bool v);
+  // Ends the row.
+  void End();
+  const std::string& data() const { return data_; }
+  int64_t rows() const { return rows_; }
+  void Clear() { data_.clear(), rows_ = 0, first_ = true; }
+
+ private:
+  void Separate();
+  std::string data_;
+  int64_t rows_ = 0;
+  bool first_ = true;
 };
 
 // A stable 63-bit key for pg_advisory_xact_lock from a name (FNV-1a-64).
