@@ -34,6 +34,8 @@ class Params {
   Params& Double(double v);
   Params& Bool(bool v);
   Params& Null();
+  // A LIMIT: `limit`, or NULL (no limit) when it is <= 0.
+  Params& Limit(int64_t limit) { return limit > 0 ? Int(limit) : Null(); }
   // A text[] array literal of `values` (for = ANY($n) and unnest).
   Params& TextArray(const std::vector<std::string>& values);
   int size() const { return static_cast<int>(values_.size()); }

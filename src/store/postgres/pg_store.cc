@@ -159,20 +159,6 @@ SessionRecord SessionAt(const Rows& r, int i) {
   return SessionRecord{r.Text(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), r.Int(i, 4)};
 }
 
-template <typename T, typename At>
-std::vector<T> All(const Rows& r, At at) {
-  std::vector<T> out;
-  out.reserve(r.size());
-  for (int i = 0; i < r.size(); ++i) out.push_back(at(r, i));
-  return out;
-}
-
-template <typename T, typename At>
-std::optional<T> First(const Rows& r, At at) {
-  if (r.empty()) return std::nullopt;
-  return at(r, 0);
-}
-
 std::string At(const std::string& meter_id, int64_t ts) { return meter_id + "@" + std::to_string(ts); }
 
 }  // namespace
@@ -202,7 +188,7 @@ Result<std::vector<MeterInfo>> PostgresStore::ListMeters(const std::string& cust
                                                          int64_t limit) {
   Params p;
   p.Text(customer_id);
-  Limit(p, limit).Int(offset > 0 ? offset : 0);
+  p.Limit(limit).Int(offset > 0 ? offset : 0);
   MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kListMeters, p, "list meters"));
   return All<MeterInfo>(r, MeterAt);
 }
@@ -247,7 +233,7 @@ Result<std::vector<StoredReading>> PostgresStore::QueryReadings(const std::strin
                                                                 int64_t limit, const std::string& channel) {
   Params p;
   p.Text(meter_id).Text(channel).Int(range.from).Int(range.to);
-  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kQueryReadings, Limit(p, limit), "query readings of meter " + meter_id));
+  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kQueryReadings, p.Limit(limit), "query readings of meter " + meter_id));
   return All<StoredReading>(r, ReadingAt);
 }
 
@@ -281,7 +267,7 @@ Result<std::vector<QuarantinedReading>> PostgresStore::QueryQuarantine(const std
   Params p;
   if (!meter_id.empty()) p.Text(meter_id);
   p.Int(range.from).Int(range.to);
-  Limit(p, limit);
+  p.Limit(limit);
   MH_ASSIGN_OR_RETURN(Rows r, meter_id.empty() ? Read(sql::kQueryQuarantine, p, "query quarantine")
                                                : Read(sql::kQueryQuarantineOfMeter, p, "query quarantine of meter " + meter_id));
   std::vector<QuarantinedReading> out;
@@ -297,7 +283,7 @@ Result<std::vector<ReadingEvent>> PostgresStore::QueryEvents(const std::string& 
                                                              int64_t limit) {
   Params p;
   p.Text(meter_id).Int(range.from).Int(range.to);
-  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kQueryEvents, Limit(p, limit), "query events of meter " + meter_id));
+  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kQueryEvents, p.Limit(limit), "query events of meter " + meter_id));
   return All<ReadingEvent>(r, [](const Rows& r, int i) {
     return ReadingEvent{r.Text(i, 0), r.Int(i, 1), r.Int(i, 2), r.Text(i, 3), r.Text(i, 4)};
   });

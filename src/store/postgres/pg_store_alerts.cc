@@ -64,14 +64,6 @@ RelayWorkOrder WorkOrderAt(const Rows& r, int i) {
                         r.Text(i, 6), r.Int(i, 7), r.Text(i, 8), r.Int(i, 9), r.Int(i, 10)};
 }
 
-template <typename T, typename At>
-std::vector<T> All(const Rows& r, At at) {
-  std::vector<T> out;
-  out.reserve(r.size());
-  for (int i = 0; i < r.size(); ++i) out.push_back(at(r, i));
-  return out;
-}
-
 std::vector<std::pair<std::string, int64_t>> KeyCounts(const Rows& r) {
   return All<std::pair<std::string, int64_t>>(r, [](const Rows& r, int i) { return std::make_pair(r.Text(i, 0), r.Int(i, 1)); });
 }
@@ -84,7 +76,7 @@ Result<std::vector<AlertRecord>> PostgresStore::ListAlerts(const std::string& me
                                                            int64_t limit) {
   Params p;
   p.Text(meter_id).Int(created.from).Int(created.to);
-  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kListAlerts, Limit(p, limit), "list alerts"));
+  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kListAlerts, p.Limit(limit), "list alerts"));
   return All<AlertRecord>(r, AlertAt);
 }
 
@@ -98,14 +90,14 @@ Result<std::vector<Delivery>> PostgresStore::ListDeliveries(const std::string& m
                                                             int64_t limit) {
   Params p;
   p.Int(alert_id).Text(meter_id);
-  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kListDeliveries, Limit(p, limit), "list deliveries"));
+  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kListDeliveries, p.Limit(limit), "list deliveries"));
   return Deliveries(r);
 }
 
 Result<std::vector<Delivery>> PostgresStore::DueDeliveries(int64_t now_ms, int64_t limit) {
   Params p;
   p.Int(now_ms);
-  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kDueDeliveries, Limit(p, limit), "due deliveries"));
+  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kDueDeliveries, p.Limit(limit), "due deliveries"));
   return Deliveries(r);
 }
 
@@ -158,7 +150,7 @@ Result<std::vector<int64_t>> PostgresStore::RequeueFailedDeliveries(const Delive
     ids.clear();
     Params p;
     p.Int(q.delivery_id).Text(q.meter_id).Int(q.failed_since);
-    MH_ASSIGN_OR_RETURN(Rows failed, db.Run(sql::kFailedForRequeue, Limit(p, q.limit), "select failed deliveries"));
+    MH_ASSIGN_OR_RETURN(Rows failed, db.Run(sql::kFailedForRequeue, p.Limit(q.limit), "select failed deliveries"));
     for (int i = 0; i < failed.size(); ++i) {
       const int64_t id = failed.Int(i, 0);
       const std::string operation = "re-queue delivery " + std::to_string(id);
@@ -265,7 +257,7 @@ Result<RelayBatchTotals> PostgresStore::SumRelayBatches() {
 Result<std::vector<RelayBatchRecord>> PostgresStore::ListRelayBatches(const std::string& relay_meter_id, int64_t limit) {
   Params p;
   p.Text(relay_meter_id);
-  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kListRelayBatches, Limit(p, limit), "list relay batches"));
+  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kListRelayBatches, p.Limit(limit), "list relay batches"));
   return All<RelayBatchRecord>(r, RelayBatchAt);
 }
 
@@ -273,7 +265,7 @@ Result<std::vector<RelayBatchRecord>> PostgresStore::ListRelayBatchesFrom(const 
                                                                           int64_t limit) {
   Params p;
   p.Text(origin_meter_id);
-  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kListRelayBatchesFrom, Limit(p, limit), "list relay batches from " + origin_meter_id));
+  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kListRelayBatchesFrom, p.Limit(limit), "list relay batches from " + origin_meter_id));
   return All<RelayBatchRecord>(r, RelayBatchAt);
 }
 
@@ -292,7 +284,7 @@ Result<std::vector<RelayOutcomeRecord>> PostgresStore::ListRelayOutcomes(const s
                                                                          int64_t limit) {
   Params p;
   p.Text(meter_id).Int(until);
-  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kListRelayOutcomes, Limit(p, limit), "list relay outcomes of meter " + meter_id));
+  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kListRelayOutcomes, p.Limit(limit), "list relay outcomes of meter " + meter_id));
   return All<RelayOutcomeRecord>(r, [](const Rows& r, int i) {
     return RelayOutcomeRecord{r.Text(i, 0), r.Text(i, 1), r.Int(i, 2), r.Int(i, 3),  r.Int(i, 4),  r.Text(i, 5), r.Int(i, 6),
                               r.Int(i, 7),  r.Int(i, 8),  r.Int(i, 9), r.Int(i, 10), r.Text(i, 11), r.Int(i, 12)};
@@ -331,7 +323,7 @@ Result<std::vector<RelayWorkOrder>> PostgresStore::ListRelayWorkOrders(const std
                                                                        const std::string& state, int64_t limit) {
   Params p;
   p.Text(meter_id).Text(state);
-  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kListRelayWorkOrders, Limit(p, limit), "list relay work orders"));
+  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kListRelayWorkOrders, p.Limit(limit), "list relay work orders"));
   return All<RelayWorkOrder>(r, WorkOrderAt);
 }
 
@@ -342,7 +334,7 @@ Result<MeterPage> PostgresStore::SearchMeters(const MeterQuery& q) {
   Params filter;
   filter.Text(q.customer_id).Text(q.kind).Text(q.region_code).Text(q.text);
   Params page = filter;
-  Limit(page, q.limit).Int(q.offset).Text(q.after);
+  page.Limit(q.limit).Int(q.offset).Text(q.after);
   MeterPage out;
   MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kSearchMeters, page, "search meters"));
   out.meters = All<MeterInfo>(r, MeterAt);

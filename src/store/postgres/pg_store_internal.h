@@ -42,8 +42,19 @@ class ConnectionPool {
 // A connection for the writer: the pool's statements, the staging tables and what reads them.
 Result<std::unique_ptr<pg::Connection>> ConnectWriter(const std::string& url);
 
-// `limit` <= 0 = no limit: LIMIT NULL.
-inline pg::Params& Limit(pg::Params& p, int64_t limit) { return limit > 0 ? p.Int(limit) : p.Null(); }
+// Every row of `r` as at(r, i) makes it; the first, if any.
+template <typename T, typename At>
+std::vector<T> All(const pg::Rows& r, At at) {
+  std::vector<T> out;
+  out.reserve(r.size());
+  for (int i = 0; i < r.size(); ++i) out.push_back(at(r, i));
+  return out;
+}
+template <typename T, typename At>
+std::optional<T> First(const pg::Rows& r, At at) {
+  if (r.empty()) return std::nullopt;
+  return at(r, 0);
+}
 
 MeterInfo MeterAt(const pg::Rows& r, int i);
 // The 10 parameters of kRegisterMeter / kUpsertMeter.
