@@ -18,6 +18,7 @@
 #include "app/webhook_receiver.h"
 #include "core/meter_id.h"
 #include "relay/messages.h"
+#include "support/mqtt_publisher.h"
 #include "support/relay_batches.h"
 #include "support/test_env.h"
 
@@ -29,38 +30,8 @@ using testing::RunCommand;
 using testing::TempDir;
 using testing::WaitFor;
 
+using testing::Publisher;
 using testing::ServeProcess;
-
-class Publisher {
- public:
-  explicit Publisher(int port) {
-    mosquitto_lib_init();
-    mosq_ = mosquitto_new("test-publisher", true, this);
-    mosquitto_publish_callback_set(mosq_, [](struct mosquitto*, void* self, int) {
-      static_cast<Publisher*>(self)->acked++;
-    });
-    EXPECT_EQ(mosquitto_connect(mosq_, "127.0.0.1", port, 30), MOSQ_ERR_SUCCESS);
-    mosquitto_loop_start(mosq_);
-  }
-  ~Publisher() {
-    mosquitto_disconnect(mosq_);
-    mosquitto_loop_stop(mosq_, false);
-    mosquitto_destroy(mosq_);
-  }
-  void Publish(const std::string& meter, const std::string& payload) {
-    std::string topic = "meters/" + std::to_string(ShardOf(meter)) + "/" + meter + "/readings";
-    PublishRaw(topic, payload);
-  }
-  void PublishRaw(const std::string& topic, const std::string& payload) {
-    ASSERT_EQ(mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1, false),
-              MOSQ_ERR_SUCCESS);
-    ++sent;
-  }
-  std::atomic<int> sent{0}, acked{0};
-
- private:
-  struct mosquitto* mosq_;
-};
 
 class MqttIngestTest : public ::testing::Test {
  protected:

@@ -118,7 +118,7 @@ std::vector<Key> Keys(Config& c) {
       {"log", "level", &c.log.level, "trace, debug, info, warn or error"},
       {"log", "json", &c.log.json, "one JSON object per log line"},
       {"audit", "enabled", &c.audit.enabled, "run the tamper-audit server (seed 002): ledger, audit topics, audits, inspection orders"},
-      {"audit", "key_file", &c.audit.key_file, "Ed25519 ledger signing key (hex, mode 0600; generated at first start); empty = the store path + \".ledger.key\""},
+      {"audit", "key_file", &c.audit.key_file, "Ed25519 ledger signing key (hex, mode 0600; generated at first start); empty = the store path + \".ledger.key\" (required with store.backend = \"postgres\")"},
       {"audit", "interval", &c.audit.interval, "audit every meter that sent segments this often; 0 = only on request"},
       {"audit", "tolerance_s", &c.audit.tolerance_s, "time check tolerance between ledger times and slots, seconds"},
       {"audit", "inspection_webhook", &c.audit.inspection_webhook, "URL inspection orders are POSTed to (JSON); empty = orders stay open"},
@@ -292,6 +292,12 @@ Result<Config> LoadConfig(const std::string& path) {
   MH_RETURN_IF_ERROR(walk(root, ""));
   if (config.store.backend != "sqlite" && config.store.backend != "postgres")
     return InvalidArgument(path + ": store.backend must be \"sqlite\" or \"postgres\"");
+  if (config.store.backend == "postgres") {
+    if (!store::IsPostgresUrl(config.store.url))
+      return InvalidArgument(path + ": store.url must be a postgresql:// URL with store.backend = \"postgres\"");
+    if (config.audit.key_file.empty())
+      return InvalidArgument(path + ": audit.key_file is required with store.backend = \"postgres\" (every worker signs the ledger with that one key)");
+  }
   if (config.store.synchronous != "full" && config.store.synchronous != "normal")
     return InvalidArgument(path + ": store.synchronous must be \"full\" or \"normal\"");
   if (config.store.max_size_mb < 0) return InvalidArgument(path + ": store.max_size_mb must be >= 0");
@@ -432,8 +438,18 @@ Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& c) {
   return o;
 }
 
+store::StoreLocation StoreLocationOf(const Config& c) {
+  store::StoreLocation at;
+  at.location = c.store.backend == "postgres" ? c.store.url : c.store.path;
+  at.synchronous = c.store.synchronous;
+  at.max_size_bytes = c.store.max_size_mb << 20;
+  return at;
+}
+
 Result<std::string> AuditKeyFileOf(const Config& c) {
   if (!c.audit.key_file.empty()) return c.audit.key_file;
+  if (c.store.backend == "postgres")
+    return InvalidArgument("audit.key_file: required with store.backend = \"postgres\" (every worker signs the ledger with that one key)");
   return c.store.path + ".ledger.key";
 }
 

@@ -16,6 +16,7 @@
 #include "audit/audit_service.h"
 #include "base/status.h"
 #include "ingest/pipeline.h"
+#include "store/store_open.h"
 #include "relay/relay_service.h"
 #include "vee/offline_vee.h"
 
@@ -163,7 +164,12 @@ Status FillVeeArgsFromConfig(const std::string& path, vee::VeeArgs* args);
 // The pipeline options the [vee] and [ingest] sections describe.
 Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& config);
 
-// [audit]: the ledger key file (key_file, or <store.path>.ledger.key) and the interval in seconds
+// Where [store] says the stores live: store.path (sqlite) or store.url (postgres). Every command
+// opens its stores from this (store/store_open.h), never from the keys themselves.
+store::StoreLocation StoreLocationOf(const Config& config);
+
+// [audit]: the ledger key file (key_file, or <store.path>.ledger.key with SQLite; PostgreSQL
+// needs key_file: every worker signs with that one key) and the interval in seconds
 // (0 = no schedule); InvalidArgument naming the key.
 Result<std::string> AuditKeyFileOf(const Config& config);
 Result<int64_t> AuditIntervalOf(const Config& config);

@@ -11,24 +11,14 @@
 #include "crypto/crypto.h"
 #include "ingest/device_topics.h"
 #include "relay/messages.h"
-#include "store/sqlite/sqlite_store.h"
-#include "store/sqlite/sqlite_audit_store.h"
-#include "store/sqlite/sqlite_ledger_store.h"
-#include "store/sqlite/sqlite_water_store.h"
+#include "store/store_open.h"
 #include "core/time.h"
 #include <fstream>
 
 namespace mh::app {
 
 Result<std::unique_ptr<store::Store>> OpenStore(const Config& config) {
-  if (config.store.backend == "postgres") {
-    return FailedPrecondition("store.backend = \"postgres\" is not built yet (next milestone); use \"sqlite\"");
-  }
-  store::SqliteOptions options;
-  options.path = config.store.path;
-  options.synchronous = config.store.synchronous;
-  options.max_size_bytes = config.store.max_size_mb << 20;
-  return store::OpenSqliteStore(options);
+  return store::OpenMainStore(StoreLocationOf(config));
 }
 
 void AddChannels(alerts::Dispatcher& dispatcher, const Config& config, const Clock* clock) {
@@ -187,8 +177,8 @@ Status Daemon::StartRelay() {
 }
 
 Status Daemon::StartAudit() {
-  if (config_.store.backend != "sqlite") return FailedPrecondition("[audit] needs store.backend = \"sqlite\" for now");
-  const std::string& path = config_.store.path;
+  const store::StoreLocation at = StoreLocationOf(config_);
+  const std::string& path = at.location;
   std::string key_file = "(none: in-memory store, ephemeral key)";
   if (path == ":memory:" || path.rfind("file::memory:", 0) == 0) {
     // An in-memory database cannot be shared between connections: keep the audit in memory too.
@@ -197,14 +187,9 @@ Status Daemon::StartAudit() {
   } else {
     MH_ASSIGN_OR_RETURN(key_file, AuditKeyFileOf(config_));
     MH_ASSIGN_OR_RETURN(std::string key, audit::LoadOrCreateLedgerKey(key_file));
-    store::SqliteLedgerOptions lo;
-    lo.path = path;
-    lo.synchronous = config_.store.synchronous;
-    MH_ASSIGN_OR_RETURN(std::unique_ptr<store::LedgerStore> ledger_store, store::OpenSqliteLedgerStore(lo));
+    MH_ASSIGN_OR_RETURN(std::unique_ptr<store::LedgerStore> ledger_store, store::OpenLedgerStore(at, /*read_only=*/false));
     MH_ASSIGN_OR_RETURN(audit_ledger_, audit::AuditLedger::Over(std::move(ledger_store), *clock_, key));
-    store::SqliteAuditOptions ao;
-    ao.path = path;
-    MH_ASSIGN_OR_RETURN(audit_store_, store::OpenSqliteAuditStore(ao));
+    MH_ASSIGN_OR_RETURN(audit_store_, store::OpenAuditStore(at, /*read_only=*/false));
   }
   // Inspection orders leave through a webhook channel of their own (the alert dispatcher's
   // deliveries belong to consumption alerts); unsent ones stay "open" and are retried.
@@ -268,12 +253,8 @@ void Daemon::RelayLoop() {
 }
 
 Status Daemon::StartWater() {
-  if (config_.store.backend != "sqlite") return FailedPrecondition("water: needs store.backend = \"sqlite\"");
   MH_RETURN_IF_ERROR(CheckWaterConfig(config_));
-  store::SqliteWaterOptions so;
-  so.path = config_.store.path;
-  so.synchronous = config_.store.synchronous;
-  MH_ASSIGN_OR_RETURN(water_store_, store::OpenSqliteWaterStore(so));
+  MH_ASSIGN_OR_RETURN(water_store_, store::OpenWaterStore(StoreLocationOf(config_)));
   water::WaterServiceOptions o;
   o.window_s = *ParseDuration(config_.water.window);
   o.close_after_s = *ParseDuration(config_.water.close_after);

@@ -55,7 +55,8 @@ int Serve(const std::string& config_path) {
   }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  spdlog::info("meterhub serving (store {}: {}); Ctrl-C to stop", config->store.backend, config->store.path);
+  spdlog::info("meterhub serving (store {}: {}); Ctrl-C to stop", config->store.backend,
+               mh::store::Describe(mh::app::StoreLocationOf(*config)));
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   spdlog::info("stopping");
   daemon.Stop();
@@ -149,7 +150,7 @@ int main(int argc, char** argv) {
     auto resolve = [](const std::string& path) -> mh::Result<mh::audit::AuditFiles> {
       MH_ASSIGN_OR_RETURN(mh::app::Config config, mh::app::LoadConfig(path));
       MH_ASSIGN_OR_RETURN(std::string key_file, mh::app::AuditKeyFileOf(config));
-      return mh::audit::AuditFiles{config.store.path, key_file};
+      return mh::audit::AuditFiles{mh::app::StoreLocationOf(config).location, key_file};
     };
     return mh::audit::RunAuditCommand(rest, std::cout, std::cerr, resolve);
   }

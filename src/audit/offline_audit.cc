@@ -14,8 +14,7 @@
 #include "audit/ledger_records.h"
 #include "audit/ledger_view.h"
 #include "audit/verified_ledger.h"
-#include "store/sqlite/sqlite_audit_store.h"
-#include "store/sqlite/sqlite_ledger_store.h"
+#include "store/store_open.h"
 #include "base/clock.h"
 #include "base/tool_options.h"
 #include "crypto/crypto.h"
@@ -277,24 +276,20 @@ int RunExport(const Options& o, std::ostream& out, std::ostream& err, const Audi
     files.key_file = o.Get("key-file").value_or(files.db + ".ledger.key");
   }
   namespace fs = std::filesystem;
-  if (!fs::exists(files.db)) return fail(InvalidArgument("no such database: '" + files.db + "'"));
-  store::SqliteAuditOptions ao;
-  ao.path = files.db;
-  ao.read_only = true;
-  auto audit_store = store::OpenSqliteAuditStore(ao);
+  if (!store::IsPostgresUrl(files.db) && !fs::exists(files.db))
+    return fail(InvalidArgument("no such database: '" + files.db + "'"));
+  const store::StoreLocation at{files.db};
+  auto audit_store = store::OpenAuditStore(at, /*read_only=*/true);
   if (!audit_store.ok()) return fail(audit_store.status());
   auto segments = (*audit_store)->GetSegments(*meter);
   if (!segments.ok()) return fail(segments.status());
-  if (!segments->has_value()) return fail(NotFound("meter '" + *meter + "' has sent no audit segments to " + files.db));
+  if (!segments->has_value()) return fail(NotFound("meter '" + *meter + "' has sent no audit segments to " + store::Describe(at)));
   const fs::path base(*dir);
   const std::string ledger_dir = (base / "ledger").string();
   // With the ledger's key the snapshot ends in a head signed now, covering every entry; without
   // it, in the latest head the daemon signed (entries after it are not in the snapshot).
   const bool sign = !files.key_file.empty() && fs::exists(files.key_file);
-  store::SqliteLedgerOptions lo;
-  lo.path = files.db;
-  lo.read_only = !sign;
-  auto ls = store::OpenSqliteLedgerStore(lo);
+  auto ls = store::OpenLedgerStore(at, /*read_only=*/!sign);
   if (!ls.ok()) return fail(ls.status());
   std::unique_ptr<ledger::Ledger> signer;
   if (sign) {

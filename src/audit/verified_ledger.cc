@@ -13,7 +13,7 @@
 #include "crypto/crypto.h"
 #include "crypto/ed25519.h"
 #include "store/memory/memory_ledger_store.h"
-#include "store/sqlite/sqlite_ledger_store.h"
+#include "store/store_open.h"
 
 namespace mh::audit {
 namespace {
@@ -144,16 +144,14 @@ Result<store::LedgerTreeHead> HeadFrom(const json& j, const std::string& where) 
 
 class SnapshotView final : public LedgerView {
  public:
-  // A SQLite database: proofs from its stored nodes.
+  // A ledger database (SQLite file or PostgreSQL URL): proofs from its stored nodes.
   static Result<std::unique_ptr<SnapshotView>> FromDatabase(const std::string& path,
                                                             const std::optional<std::string>& key_hex) {
-    store::SqliteLedgerOptions o;
-    o.path = path;
-    o.read_only = true;
-    Result<std::unique_ptr<store::LedgerStore>> opened = store::OpenSqliteLedgerStore(o);
-    if (!opened.ok()) return InvalidArgument(path + ": " + opened.status().message());
+    const store::StoreLocation at{path};
+    Result<std::unique_ptr<store::LedgerStore>> opened = store::OpenLedgerStore(at, /*read_only=*/true);
+    if (!opened.ok()) return InvalidArgument(store::Describe(at) + ": " + opened.status().message());
     auto v = std::unique_ptr<SnapshotView>(new SnapshotView());
-    v->where_ = path;
+    v->where_ = store::Describe(at);
     v->store_ = std::move(*opened);
     MH_ASSIGN_OR_RETURN(std::optional<store::LedgerTreeHead> head, v->store_->LatestHead());
     MH_ASSIGN_OR_RETURN(std::optional<std::string> key, v->store_->GetMeta("public_key"));
@@ -412,7 +410,7 @@ Result<std::unique_ptr<LedgerView>> OpenLedgerSnapshot(const std::string& path,
     MH_ASSIGN_OR_RETURN(std::unique_ptr<SnapshotView> v, SnapshotView::FromDirectory(path, public_key_hex));
     return std::unique_ptr<LedgerView>(std::move(v));
   }
-  if (!fs::exists(path)) return InvalidArgument("no such ledger: '" + path + "'");
+  if (!store::IsPostgresUrl(path) && !fs::exists(path)) return InvalidArgument("no such ledger: '" + path + "'");
   MH_ASSIGN_OR_RETURN(std::unique_ptr<SnapshotView> v, SnapshotView::FromDatabase(path, public_key_hex));
   return std::unique_ptr<LedgerView>(std::move(v));
 }

@@ -12,7 +12,7 @@
 
 #include "audit/ledger/ledger.h"
 #include "base/tool_options.h"
-#include "store/sqlite/sqlite_ledger_store.h"
+#include "store/store_open.h"
 
 namespace mh::audit::ledger {
 namespace {
@@ -290,11 +290,8 @@ Result<std::vector<store::LedgerTreeHead>> LoadDirectory(const fs::path& dir, Ch
 }
 
 Result<std::unique_ptr<store::LedgerStore>> OpenDatabase(const std::string& path) {
-  if (!fs::exists(path)) return InvalidArgument("no such ledger: " + path);
-  store::SqliteLedgerOptions options;
-  options.path = path;
-  options.read_only = true;
-  return store::OpenSqliteLedgerStore(options);
+  if (!store::IsPostgresUrl(path) && !fs::exists(path)) return InvalidArgument("no such ledger: " + path);
+  return store::OpenLedgerStore(store::StoreLocation{path}, /*read_only=*/true);
 }
 
 // Stops after a run of kMaxGap indices without a row (a forged huge index would otherwise mean

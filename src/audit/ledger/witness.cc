@@ -10,7 +10,7 @@
 
 #include "audit/ledger/ledger.h"
 #include "crypto/crypto.h"
-#include "store/sqlite/sqlite_ledger_store.h"
+#include "store/store_open.h"
 
 namespace mh::audit::ledger {
 namespace {
@@ -161,12 +161,10 @@ Result<store::LedgerTreeHead> ParseHeadLine(const std::string& line) {
 }
 
 Result<std::unique_ptr<HeadSource>> OpenDatabaseHeadSource(const std::string& path) {
-  if (!fs::exists(path)) return InvalidArgument("no such ledger database: " + path);
-  store::SqliteLedgerOptions o;
-  o.path = path;
-  o.read_only = true;
-  Result<std::unique_ptr<store::LedgerStore>> opened = store::OpenSqliteLedgerStore(o);
-  if (!opened.ok()) return InvalidArgument(path + ": " + opened.status().message());
+  if (!store::IsPostgresUrl(path) && !fs::exists(path)) return InvalidArgument("no such ledger database: " + path);
+  const store::StoreLocation at{path};
+  Result<std::unique_ptr<store::LedgerStore>> opened = store::OpenLedgerStore(at, /*read_only=*/true);
+  if (!opened.ok()) return InvalidArgument(store::Describe(at) + ": " + opened.status().message());
   return std::unique_ptr<HeadSource>(new DatabaseHeadSource(std::move(*opened)));
 }
 

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -265,6 +267,103 @@ Status Connection::Pipeline(const Statement& statement, const std::vector<Params
   }
   if (PQexitPipelineMode(conn_) != 1 && status.ok()) status = Error(nullptr, std::string(statement.name) + ": leave pipeline mode");
   return status;
+}
+
+Result<int64_t> Connection::Copy(std::string_view copy_sql, std::string_view data, std::string_view operation) {
+  const std::string text(copy_sql);
+  PGresult* start = PQexec(conn_, text.c_str());
+  if (PQresultStatus(start) != PGRES_COPY_IN) {
+    MH_ASSIGN_OR_RETURN(Rows ignored, Check(start, operation));
+    (void)ignored;
+    return Internal("postgres " + area_ + ": " + std::string(operation) + ": the server did not start a COPY");
+  }
+  PQclear(start);
+  Status status;
+  // The whole buffer in slices (a libpq message holds at most 1 GB; smaller ones stream better).
+  constexpr size_t kSlice = 1 << 20;
+  for (size_t at = 0; at < data.size() && status.ok(); at += kSlice) {
+    const size_t n = std::min(kSlice, data.size() - at);
+    if (PQputCopyData(conn_, data.data() + at, static_cast<int>(n)) != 1) status = Error(nullptr, operation);
+  }
+  if (PQputCopyEnd(conn_, status.ok() ? nullptr : "client error") != 1 && status.ok()) status = Error(nullptr, operation);
+  int64_t copied = 0;
+  while (PGresult* r = PQgetResult(conn_)) {
+    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+      copied = std::atoll(PQcmdTuples(r));
+    } else if (status.ok()) {
+      status = Error(r, operation);
+    }
+    PQclear(r);
+  }
+  MH_RETURN_IF_ERROR(status);
+  return copied;
+}
+
+// --- CopyRows ---
+
+void CopyRows::Separate() {
+  if (!first_) data_ += '\t';
+  first_ = false;
+}
+
+CopyRows& CopyRows::Text(std::string_view v) {
+  Separate();
+  for (char c : v) {
+    switch (c) {
+      case '\\': data_ += "\\\\"; break;
+      case '\t': data_ += "\\t"; break;
+      case '\n': data_ += "\\n"; break;
+      case '\r': data_ += "\\r"; break;
+      default: data_ += c;
+    }
+  }
+  return *this;
+}
+
+CopyRows& CopyRows::Bytes(std::string_view v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  Separate();
+  data_ += "\\\\x";
+  for (unsigned char c : v) {
+    data_ += kHex[c >> 4];
+    data_ += kHex[c & 15];
+  }
+  return *this;
+}
+
+CopyRows& CopyRows::Int(int64_t v) {
+  Separate();
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  data_.append(buf, r.ptr);
+  return *this;
+}
+
+CopyRows& CopyRows::Double(double v) {
+  Separate();
+  char buf[40];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+  data_.append(buf, r.ptr);
+  return *this;
+}
+
+CopyRows& CopyRows::OptDouble(const std::optional<double>& v) {
+  if (v) return Double(*v);
+  Separate();
+  data_ += "\\N";
+  return *this;
+}
+
+CopyRows& CopyRows::Bool(bool v) {
+  Separate();
+  data_ += v ? 't' : 'f';
+  return *this;
+}
+
+void CopyRows::End() {
+  data_ += '\n';
+  ++rows_;
+  first_ = true;
 }
 
 Result<int> Connection::StoredVersion(std::string_view component) {

@@ -34,6 +34,8 @@ class Params {
   Params& Double(double v);
   Params& Bool(bool v);
   Params& Null();
+  // A LIMIT: `limit`, or NULL (no limit) when it is <= 0.
+  Params& Limit(int64_t limit) { return limit > 0 ? Int(limit) : Null(); }
   // A text[] array literal of `values` (for = ANY($n) and unnest).
   Params& TextArray(const std::vector<std::string>& values);
   int size() const { return static_cast<int>(values_.size()); }
@@ -103,6 +105,10 @@ class Connection {
   Status Transaction(const std::function<Status()>& body);
   bool in_transaction() const;
 
+  // COPY ... FROM STDIN (`copy_sql`) fed with `data`, rows in COPY's text format (CopyRows
+  // builds them); returns the rows copied. PostgreSQL's bulk path: one message, no per-row parse.
+  Result<int64_t> Copy(std::string_view copy_sql, std::string_view data, std::string_view operation);
+
   // Runs `statement` for every Params of `batch` in one round trip (libpq pipeline mode); stops
   // at the first error, naming the row.
   Status Pipeline(const Statement& statement, const std::vector<Params>& batch);
@@ -129,6 +135,29 @@ class Connection {
   Result<Rows> Check(PGresult* result, std::string_view operation);
   PGconn* conn_;
   std::string area_;
+};
+
+// Rows in COPY's text format: fields separated by tabs, rows by newlines, backslash escapes.
+class CopyRows {
+ public:
+  CopyRows& Text(std::string_view v);
+  // bytea: its hex form (\\x...).
+  CopyRows& Bytes(std::string_view v);
+  CopyRows& Int(int64_t v);
+  CopyRows& Double(double v);
+  CopyRows& OptDouble(const std::optional<double>& v);
+  CopyRows& Bool(bool v);
+  // Ends the row.
+  void End();
+  const std::string& data() const { return data_; }
+  int64_t rows() const { return rows_; }
+  void Clear() { data_.clear(), rows_ = 0, first_ = true; }
+
+ private:
+  void Separate();
+  std::string data_;
+  int64_t rows_ = 0;
+  bool first_ = true;
 };
 
 // A stable 63-bit key for pg_advisory_xact_lock from a name (FNV-1a-64).

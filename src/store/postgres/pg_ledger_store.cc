@@ -213,12 +213,7 @@ class PostgresLedgerStore final : public LedgerStore {
   Result<std::vector<LedgerTreeHead>> HeadsSince(int64_t since, int64_t limit) override {
     std::lock_guard<std::mutex> lock(mutex_);
     Params p;
-    p.Int(since);
-    if (limit > 0) {
-      p.Int(limit);
-    } else {
-      p.Null();  // LIMIT NULL: no limit
-    }
+    p.Int(since).Limit(limit);
     MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kHeads, p));
     std::vector<LedgerTreeHead> out;
     for (int i = 0; i < r.size(); ++i) out.push_back(HeadAt(r, i));

@@ -201,12 +201,7 @@ class PostgresWaterStore final : public WaterStore {
   Result<std::vector<WaterWindowRecord>> ListWindows(const std::string& feature_code, int64_t limit) override {
     std::lock_guard lock(mu_);
     Params p;
-    p.Text(feature_code);
-    if (limit > 0) {
-      p.Int(limit);
-    } else {
-      p.Null();  // LIMIT NULL: all
-    }
+    p.Text(feature_code).Limit(limit);
     MH_ASSIGN_OR_RETURN(Rows r, db_->Run(kListWindows, p, "list windows"));
     std::vector<WaterWindowRecord> out;
     for (int i = 0; i < r.size(); ++i) {

@@ -1,0 +1,250 @@
+// The PostgreSQL main store's ingest write path: one transaction per batch. Readings and meter
+// states, the bulk of a batch, are COPY'd into session temp tables and merged into theirs with one
+// INSERT … ON CONFLICT each (the batch's last row per key wins, as the contract says); the other
+// parts go as pipelined prepared statements (one round trip per kind). Idempotent: every insert
+// is keyed and skips or replaces what a replayed batch wrote before.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "store/postgres/pg_store_internal.h"
+#include "store/postgres/pg_store_sql.h"
+
+namespace mh::store::pgstore {
+
+using pg::Params;
+using pg::Rows;
+namespace sql = pgsql;
+
+namespace {
+
+// Everything Commit refuses, checked before a byte is written (so a refused batch writes nothing).
+Status Validate(const IngestBatch& b) {
+  for (const MeterInfo& m : b.new_meters)
+    if (m.meter_id.empty()) return InvalidArgument("commit batch: new meter without meter_id");
+  for (const StoredReading& r : b.accepted) {
+    if (r.meter_id.empty()) return InvalidArgument("commit batch: accepted reading without meter_id");
+    if (!std::isfinite(r.value) || !std::isfinite(r.consumption)) {
+      return InvalidArgument("commit batch: accepted reading " + r.meter_id + "@" + std::to_string(r.ts) +
+                             " has a value or consumption that is not finite");
+    }
+  }
+  for (const QuarantinedReading& q : b.quarantined)
+    if (q.meter_id.empty()) return InvalidArgument("commit batch: quarantined reading without meter_id");
+  for (const ReadingEvent& e : b.events)
+    if (e.meter_id.empty()) return InvalidArgument("commit batch: " + e.kind + " event without meter_id");
+  for (const MeterStateRecord& s : b.states)
+    if (s.meter_id.empty()) return InvalidArgument("commit batch: meter state without meter_id");
+  for (const NewAlert& a : b.alerts)
+    if (a.alert.meter_id.empty()) return InvalidArgument("commit batch: alert without meter_id");
+  for (const ReadingKey& k : b.remove_accepted)
+    if (k.meter_id.empty()) return InvalidArgument("commit batch: accepted reading to remove without meter_id");
+  for (const ReadingKey& k : b.remove_quarantined)
+    if (k.meter_id.empty()) return InvalidArgument("commit batch: quarantine row to remove without meter_id");
+  for (const ReadingVersion& v : b.versions)
+    if (v.meter_id.empty()) return InvalidArgument("commit batch: reading version without meter_id");
+  return Status::Ok();
+}
+
+// The indexes of `rows` that are the last of their key, in order: one INSERT … ON CONFLICT may
+// not touch a row twice.
+template <typename T, typename KeyOf>
+std::vector<size_t> LastPerKey(const std::vector<T>& rows, KeyOf key_of) {
+  std::vector<size_t> keep;
+  keep.reserve(rows.size());
+  std::unordered_set<std::string> seen;
+  seen.reserve(rows.size());
+  for (size_t i = rows.size(); i-- > 0;) {
+    if (seen.insert(key_of(rows[i])).second) keep.push_back(i);
+  }
+  std::reverse(keep.begin(), keep.end());
+  return keep;
+}
+
+std::string ReadingKeyOf(const StoredReading& r) {
+  std::string k = r.meter_id;
+  k += '\0';
+  k += r.channel;
+  k += '\0';
+  k.append(reinterpret_cast<const char*>(&r.ts), sizeof r.ts);
+  return k;
+}
+
+// The part of a quarantined reading's key that tells two values apart (as sqlite_store.cc).
+std::string QuarantineValueKey(const QuarantinedReading& q) {
+  if (!q.value) return "r:" + q.raw_value;
+  char digits[40];
+  const auto result = std::to_chars(digits, digits + sizeof(digits), *q.value);
+  return "v:" + std::string(digits, result.ptr);
+}
+
+Params KeyParams(const ReadingKey& k) { return Params().Text(k.meter_id).Text(k.channel).Int(k.ts); }
+
+// Only readings and states of a deferred batch may wait for Pack; anything else in it is durable
+// at once, so such a batch commits synchronously.
+bool OnlyReadingsAndStates(const IngestBatch& b) {
+  return b.new_meters.empty() && b.quarantined.empty() && b.events.empty() && b.alerts.empty() &&
+         b.remove_accepted.empty() && b.remove_quarantined.empty() && b.versions.empty();
+}
+
+}  // namespace
+
+Status PostgresStore::Commit(const IngestBatch& batch) {
+  MH_RETURN_IF_ERROR(Validate(batch));
+  std::lock_guard lock(write_mu_);
+  MH_ASSIGN_OR_RETURN(pg::Connection * db, Writer());
+  const bool asynchronous = batch.deferred && OnlyReadingsAndStates(batch);
+  Status status = db->Transaction([&]() -> Status {
+    // Acknowledged = committed stays true for everything else: a later synchronous commit (the
+    // next Pack at the latest) flushes the WAL this one wrote.
+    if (asynchronous) MH_RETURN_IF_ERROR(db->Exec("SET LOCAL synchronous_commit = off", "commit batch: defer"));
+    return WriteBatch(*db, batch);
+  });
+  if (!status.ok()) return status.WithContext("commit batch");
+  unpacked_ += static_cast<int64_t>(batch.accepted.size());
+  if (asynchronous) unflushed_ = true;
+  return Status::Ok();
+}
+
+Status PostgresStore::WriteBatch(pg::Connection& db, const IngestBatch& batch) {
+  if (!batch.new_meters.empty()) {
+    std::vector<Params> rows;
+    for (const MeterInfo& m : batch.new_meters) rows.push_back(MeterParams(m));
+    MH_RETURN_IF_ERROR(db.Pipeline(sql::kRegisterMeter, rows));
+  }
+  if (!batch.accepted.empty()) {
+    copy_.Clear();
+    for (size_t i : LastPerKey(batch.accepted, ReadingKeyOf)) {
+      const StoredReading& r = batch.accepted[i];
+      copy_.Text(r.meter_id).Text(r.channel).Int(r.ts).Double(r.value).Double(r.consumption).Text(r.source)
+          .Text(r.quality).Int(r.version).Bool(r.estimated).End();
+    }
+    MH_ASSIGN_OR_RETURN(int64_t copied, db.Copy(sql::kCopyReadings, copy_.data(), "copy readings"));
+    (void)copied;
+    MH_RETURN_IF_ERROR(db.Run(sql::kMergeReadings, Params(), "merge readings").status());
+  }
+  if (!batch.quarantined.empty()) {
+    std::vector<Params> rows;
+    rows.reserve(batch.quarantined.size());
+    for (const QuarantinedReading& q : batch.quarantined) {
+      Params p;
+      p.Text(q.meter_id).Text(q.channel).Int(q.ts).Text(VerdictName(q.verdict)).Text(QuarantineValueKey(q));
+      q.value ? p.Double(*q.value) : p.Null();
+      p.Text(q.raw_value).Text(q.reason).Text(q.source).Int(q.received_at);
+      rows.push_back(std::move(p));
+    }
+    MH_RETURN_IF_ERROR(db.Pipeline(sql::kInsertQuarantine, rows));
+  }
+  auto keys = [](const std::vector<ReadingKey>& ks) {
+    std::vector<Params> rows;
+    rows.reserve(ks.size());
+    for (const ReadingKey& k : ks) rows.push_back(KeyParams(k));
+    return rows;
+  };
+  MH_RETURN_IF_ERROR(db.Pipeline(sql::kRemoveAccepted, keys(batch.remove_accepted)));
+  MH_RETURN_IF_ERROR(db.Pipeline(sql::kDeleteRejudged, keys(batch.remove_quarantined)));
+  if (!batch.events.empty()) {
+    std::vector<Params> rows;
+    for (const ReadingEvent& e : batch.events)
+      rows.push_back(Params().Text(e.meter_id).Int(e.ts_from).Int(e.ts_to).Text(e.kind).Text(e.detail));
+    MH_RETURN_IF_ERROR(db.Pipeline(sql::kInsertEvent, rows));
+  }
+  if (!batch.versions.empty()) {
+    std::vector<Params> rows;
+    for (const ReadingVersion& v : batch.versions) {
+      rows.push_back(Params().Text(v.meter_id).Text(v.channel).Int(v.ts).Int(v.version).Double(v.value)
+                         .Double(v.consumption).Text(v.source).Text(v.quality).Int(v.replaced_at).Text(v.replaced_by)
+                         .Text(v.reason));
+    }
+    MH_RETURN_IF_ERROR(db.Pipeline(sql::kInsertVersion, rows));
+  }
+  if (!batch.states.empty()) {
+    copy_.Clear();
+    for (size_t i : LastPerKey(batch.states, [](const MeterStateRecord& s) { return s.meter_id; })) {
+      copy_.Text(batch.states[i].meter_id).Bytes(batch.states[i].state).End();
+    }
+    MH_ASSIGN_OR_RETURN(int64_t copied, db.Copy(sql::kCopyStates, copy_.data(), "copy meter states"));
+    (void)copied;
+    MH_RETURN_IF_ERROR(db.Run(sql::kMergeStates, Params(), "merge meter states").status());
+  }
+  if (!batch.alerts.empty()) {
+    std::vector<Params> rows;
+    for (const NewAlert& n : batch.alerts) {
+      const AlertRecord& a = n.alert;
+      const Delivery& d = n.delivery;
+      rows.push_back(Params().Text(a.meter_id).Text(a.terminal_id).Int(a.period_start).Int(a.ts).Double(a.reading)
+                         .Double(a.period_consumption).Double(a.threshold).Double(a.excess).Int(a.created_at)
+                         .Text(d.terminal_id).Text(d.channel).Text(d.address).Text(d.content)
+                         .Text(DeliveryStatusName(d.status)).Int(d.attempts).Int(d.next_attempt_at).Text(d.last_error)
+                         .Int(d.updated_at));
+    }
+    MH_RETURN_IF_ERROR(db.Pipeline(sql::kInsertAlert, rows));
+  }
+  return Status::Ok();
+}
+
+Status PostgresStore::Pack() {
+  // Readings are rows in their final place already: packing only makes deferred batches durable.
+  std::lock_guard lock(write_mu_);
+  if (unflushed_) {
+    MH_ASSIGN_OR_RETURN(pg::Connection * db, Writer());
+    MH_RETURN_IF_ERROR(db->Transaction([&] { return db->Run(sql::kFlush, Params(), "pack: flush").status(); }));
+    unflushed_ = false;
+  }
+  unpacked_ = 0;
+  return Status::Ok();
+}
+
+Result<std::vector<MeterStateRecord>> PostgresStore::LoadMeterStates(const std::vector<std::string>& meter_ids) {
+  if (meter_ids.empty()) return std::vector<MeterStateRecord>{};
+  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kStatesOf, Params().TextArray(meter_ids), "load meter states"));
+  std::unordered_map<std::string, std::string> found;
+  for (int i = 0; i < r.size(); ++i) found.emplace(r.Text(i, 0), r.Bytes(i, 1));
+  std::vector<MeterStateRecord> out;
+  for (const std::string& id : meter_ids) {
+    auto it = found.find(id);
+    if (it != found.end()) out.push_back({id, it->second});
+  }
+  return out;
+}
+
+Result<std::vector<MeterSnapshot>> PostgresStore::LoadMeters(const std::vector<std::string>& meter_ids) {
+  if (meter_ids.empty()) return std::vector<MeterSnapshot>{};
+  // Three statements in one snapshot: registration, terminals and state agree.
+  return WithReader<std::vector<MeterSnapshot>>([&](pg::Connection& c) -> Result<std::vector<MeterSnapshot>> {
+    std::unordered_map<std::string, MeterSnapshot> found;
+    const Params ids = Params().TextArray(meter_ids);
+    Status status = c.Transaction([&]() -> Status {
+      MH_RETURN_IF_ERROR(c.Exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", "load meters"));
+      MH_ASSIGN_OR_RETURN(Rows meters, c.Run(sql::kGetMeters, ids, "load meters"));
+      for (int i = 0; i < meters.size(); ++i) {
+        MeterSnapshot s;
+        s.info = MeterAt(meters, i);
+        found.emplace(s.info.meter_id, std::move(s));
+      }
+      if (found.empty()) return Status::Ok();
+      MH_ASSIGN_OR_RETURN(Rows terminals, c.Run(sql::kTerminalsOf, ids, "load meters: terminals"));
+      for (int i = 0; i < terminals.size(); ++i) {
+        Terminal t = TerminalAt(terminals, i);
+        if (auto it = found.find(t.meter_id); it != found.end()) it->second.terminals.push_back(std::move(t));
+      }
+      MH_ASSIGN_OR_RETURN(Rows states, c.Run(sql::kStatesOf, ids, "load meters: states"));
+      for (int i = 0; i < states.size(); ++i) {
+        if (auto it = found.find(states.Text(i, 0)); it != found.end()) it->second.state = states.Bytes(i, 1);
+      }
+      return Status::Ok();
+    });
+    MH_RETURN_IF_ERROR(status);
+    std::vector<MeterSnapshot> out;
+    for (const std::string& id : meter_ids) {
+      auto it = found.find(id);
+      if (it != found.end()) out.push_back(std::move(it->second)), found.erase(it);
+    }
+    return out;
+  });
+}
+
+}  // namespace mh::store::pgstore

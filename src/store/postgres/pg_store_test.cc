@@ -1,0 +1,110 @@
+// The PostgreSQL main store: the shared conformance suite (store_conformance.h) against a real
+// server, then what only PostgreSQL has: the schema version, two stores (workers) on one
+// database, deferred batches made durable by Pack.
+#include "store/postgres/pg_store.h"
+
+#include <gtest/gtest.h>
+
+#include "store/postgres/pg_db.h"
+#include "store/store_conformance.h"
+#include "support/postgres_server.h"
+
+namespace mh::store {
+namespace {
+
+using conformance::StoreBackend;
+using conformance::StoreBackendName;
+using conformance::StoreConformanceTest;
+
+Result<std::unique_ptr<Store>> MakeStore(const std::string& scratch_dir) {
+  const std::string url = mh::testing::PostgresDatabase(scratch_dir);
+  if (url.empty()) return Unavailable("no PostgreSQL for this test");
+  return OpenPostgresStore(PostgresStoreOptions{url});
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformanceTest, ::testing::Values(StoreBackend{"postgres", MakeStore}),
+                         StoreBackendName);
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = mh::testing::PostgresDatabase(::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+  std::unique_ptr<Store> Open() {
+    Result<std::unique_ptr<Store>> s = OpenPostgresStore(PostgresStoreOptions{url_});
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+  std::string url_;
+};
+
+TEST_F(PostgresStoreTest, RecordsItsVersionAndRefusesANewerOne) {
+  if (url_.empty()) return;
+  ASSERT_NE(Open(), nullptr);
+  ASSERT_NE(Open(), nullptr);  // opening again migrates nothing
+  auto db = pg::Connection::Open(url_, "test");
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ((*db)->StoredVersion("store").value(), kPostgresStoreSchemaVersion);
+  ASSERT_TRUE((*db)->Exec("UPDATE schema_components SET version = 99 WHERE component = 'store'", "bump").ok());
+  Result<std::unique_ptr<Store>> s = OpenPostgresStore(PostgresStoreOptions{url_});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("99"), std::string::npos) << s.status().message();
+}
+
+TEST_F(PostgresStoreTest, RefusesAnUnreachableServerWithItsReason) {
+  Result<std::unique_ptr<Store>> s = OpenPostgresStore(PostgresStoreOptions{"postgresql://nobody@127.0.0.1:1/none"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kUnavailable) << s.status().ToString();
+}
+
+// Two workers' stores on one database: both commit, each sees the other's readings, and a batch
+// replayed by the other (a redelivery after a takeover) keeps one reading per key.
+TEST_F(PostgresStoreTest, TwoStoresOnOneDatabaseShareTheReadings) {
+  if (url_.empty()) return;
+  std::unique_ptr<Store> a = Open(), b = Open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  IngestBatch batch;
+  for (int i = 0; i < 100; ++i) {
+    StoredReading r;
+    r.meter_id = "W" + std::to_string(i % 10);
+    r.ts = 900 * (i / 10 + 1);
+    r.value = i;
+    r.source = "mqtt";
+    batch.accepted.push_back(r);
+  }
+  batch.states = {MeterStateRecord{"W1", std::string("\0\1\2\\\t\n", 6)}};
+  ASSERT_TRUE(a->Commit(batch).ok());
+  ASSERT_TRUE(b->Commit(batch).ok());
+  EXPECT_EQ(b->CountReadings().value(), 100);
+  EXPECT_EQ(b->QueryReadings("W3", {}, 0).value().size(), 10u);
+  std::vector<MeterStateRecord> states = a->LoadMeterStates({"W1"}).value();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].state, std::string("\0\1\2\\\t\n", 6));  // bytes survive COPY's escapes
+}
+
+// Text with COPY's special characters lands as it was sent.
+TEST_F(PostgresStoreTest, ReadingTextFieldsSurviveCopyEscapes) {
+  if (url_.empty()) return;
+  std::unique_ptr<Store> s = Open();
+  ASSERT_NE(s, nullptr);
+  IngestBatch batch;
+  StoredReading r;
+  r.meter_id = "M\\1\tx";
+  r.channel = "ch\n2";
+  r.ts = 900;
+  r.value = 0.1;
+  r.source = "relay:\\N";
+  r.quality = "\r";
+  batch.accepted = {r};
+  ASSERT_TRUE(s->Commit(batch).ok());
+  std::optional<StoredReading> got = s->GetReading(r.meter_id, 900, r.channel).value();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->source, r.source);
+  EXPECT_EQ(got->quality, r.quality);
+  EXPECT_EQ(got->value, 0.1);
+}
+
+}  // namespace
+}  // namespace mh::store
