@@ -34,7 +34,7 @@ struct ProcedureOptions {
 double TestDrawLitres(const ProcedureOptions& o);
 int TestDrawMinutes(const ProcedureOptions& o);
 
-// "reads 4.0 % high and 0.008 m³/h over (q' = 1.04·q + 0.008)": what the new parameters correct.
+// "read 4.0% high +0.008 m3/h": what the new parameters correct (the formula is in the notice's JSON).
 std::string ParametersSummary(const meter::water::Correction& c);
 
 // The phone notice of a command: its text and its JSON ("procedure" and "parameters" fields).

@@ -615,9 +615,9 @@ TEST(WaterService, TestDrawBetweenPhotosVerifiesOrCorrectsTheOpenCase) {
   for (const auto& h : *queued) {
     if (h.event == "notice_queued") notice = h.detail;
   }
-  for (const char* part : {"pause water use for 15 minutes", "the meter read 4.", "take a photo of the meter's counter",
-                           "Open one tap fully until the counter has advanced by at least 100 litres",
-                           "Take a second photo", "https://meters.example.com/water/WT-1"}) {
+  for (const char* part : {"Please pause water use for 15 min", "New parameters: read 4.", "photograph the counter",
+                           "Open one tap until the counter has advanced 100 L", "Photograph the counter again",
+                           "https://meters.example.com/water/WT-1"}) {
     EXPECT_NE(notice.find(part), std::string::npos) << part << " not in: " << notice;
   }
   const int64_t t0 = kDay + 6 * 3600;
