@@ -6,19 +6,11 @@
 
 #include "support/test_env.h"
 #include "water/vision/render.h"
+#include "water/vision/test_glyphs.h"
 
 namespace mh::water::vision {
 namespace {
 
-const DigitClassifier& Model() {
-  static const DigitClassifier c = *DigitClassifier::Builtin();
-  return c;
-}
-
-const Glyphs* TestGlyphs() {
-  static const Result<Glyphs> g = LoadGlyphs(mh::testing::SharedData("digits/train"));
-  return g.ok() ? &*g : nullptr;
-}
 
 // A hand-held clip of the register: `seconds` at `fps`, the phone drifting a little (rotation and
 // noise change from frame to frame), the register showing `value` throughout.
