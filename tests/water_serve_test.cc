@@ -12,11 +12,13 @@
 
 #include <deque>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "app/local_broker.h"
 #include "codec/water_frame.h"
@@ -25,6 +27,8 @@
 #include "sim/water_devices.h"
 #include "support/test_env.h"
 #include "water/pairing.h"
+#include "water/vision/render.h"
+#include "water/vision/video.h"
 
 namespace mh {
 namespace {
@@ -38,6 +42,7 @@ constexpr int64_t kDay = 1793491200;  // 2026-11-01T00:00:00Z
 constexpr char kTerminal[] = "WT-0001";
 constexpr char kFlowmeter[] = "FM-0001";
 constexpr char kPhone[] = "+8613800138000";
+constexpr int64_t kMaxUpload = 20 << 20;  // water.max_upload_bytes, above http.max_body_bytes (16 MiB)
 
 using testing::ServeProcess;
 
@@ -110,6 +115,8 @@ class WaterServeTest : public ::testing::Test {
     testing::WriteFile(config_, "[store]\npath = \"" + (dir_ / "meterhub.db") + "\"\n[http]\nlisten = \"127.0.0.1:" +
                                     std::to_string(http_port_) + "\"\n[mqtt]\nbroker = \"" + broker_.address() +
                                     "\"\n[alerts.sms]\nurl = \"" + hook + "/sms\"\n[water]\nwindow = \"6h\"\n" +
+                                    "upload_url = \"https://meters.example.com/water/{terminal}/photos\"\n" +
+                                    "max_upload_bytes = " + std::to_string(kMaxUpload) + "\n" +
                                     "work_order_url = \"" + hook + "/work-orders\"\n[log]\nlevel = \"info\"\n");
     auto token = RunCommand(testing::MeterhubBinary() + " token create --role admin --config " + config_);
     ASSERT_EQ(token.exit_code, 0) << token.output;
@@ -263,6 +270,110 @@ TEST_F(WaterServeTest, DriftDetectedParametersSentTerminalCorrectedNextWindowCle
   ASSERT_TRUE(photo);
   EXPECT_EQ(photo->status, 422) << photo->body;
   EXPECT_NE(photo->body.find("better photo"), std::string::npos) << photo->body;
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
+
+// Issue 17 item 1 over the daemon: the customer's phone gets the self-check procedure with the
+// parameters and the upload link; after the terminal acks, the simulated phone POSTs a start photo
+// (PNG rendered from digits/train crops) and, after a 100-litre test draw the flowmeter measured, an
+// MP4 clip written with OpenCV's VideoWriter showing 3 % more: the case's parameters are corrected
+// over MQTT. After that ack a new start photo and an agreeing end photo close the case.
+TEST_F(WaterServeTest, PhotoAndVideoLoopDuringTheSelfCheckCorrectsThenVerifies) {
+  auto glyphs = water::vision::LoadGlyphs(testing::SharedData("digits/train"));
+  if (!glyphs.ok()) GTEST_SKIP() << "shared digit crops absent: " << glyphs.status().ToString();
+  ServeProcess serve(config_, dir_ / "serve.log");
+  DeviceLink link(broker_.port(), kTerminal);
+  ASSERT_NO_FATAL_FAILURE(StartAndPair(serve, link));
+  httplib::Client c("127.0.0.1", http_port_);
+  meter::water::TerminalSelfMaintenance terminal(water::FeatureCodeOf(kTerminal));
+  auto reported = [&](int64_t i) { return terminal.Report(1.04 * TrueFlow(i) + 0.008); };
+  link.Publish("water/frame", Frame(codec::WaterDeviceKind::kFlowmeter, kFlowmeter, kDay, 360, TrueFlow, true));
+  link.Publish("water/frame", Frame(codec::WaterDeviceKind::kTerminal, kTerminal, kDay, 360, reported, false));
+  std::optional<std::string> command;
+  ASSERT_TRUE(WaitFor([&] { return (command = link.NextCommand()).has_value(); }, 30)) << json(Events()).dump();
+  auto apply = [&](const std::string& cmd, int64_t at) {
+    Result<meter::water::MaintenanceCommand> mc = sim::ParseWaterCommand(cmd);
+    ASSERT_TRUE(mc.ok()) << mc.status().ToString();
+    auto ack = terminal.Apply(*mc, at);
+    ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+    link.Publish("water/ack", sim::WaterAckJson(*ack));
+  };
+  // The phone's notice: the procedure, the parameters' summary, the upload link.
+  ASSERT_TRUE(WaitFor([&] { return !receiver_.received().empty(); }, 20));
+  json sms = json::parse(receiver_.received()[0].second);
+  const std::string text = sms["text"];
+  for (const char* part : {"Please pause water use for 15 min", "New parameters: read 4.", "With all taps closed, photograph the counter",
+                           "Open one tap until the counter has advanced 100 L", "Photograph the counter again (or a short video)",
+                           "https://meters.example.com/water/WT-0001/photos. We compare"}) {
+    EXPECT_NE(text.find(part), std::string::npos) << part << " not in: " << text;
+  }
+  const int64_t t0 = kDay + 6 * 3600;
+  apply(*command, t0 + 60);
+  ASSERT_TRUE(WaitFor([&] { return HasEvent("acknowledged"); }, 20)) << json(Events()).dump();
+  // The reference flowmeter from 06:00: water paused but for two 100-litre draws (minutes 10–19, 40–49).
+  auto draws = [](int64_t i) {
+    const int64_t m = i - 6 * 60;
+    return (m >= 10 && m < 20) || (m >= 40 && m < 50) ? 0.6 : 0.0;
+  };
+  link.Publish("water/frame", Frame(codec::WaterDeviceKind::kFlowmeter, kFlowmeter, t0, 60, draws, true));
+  ASSERT_TRUE(WaitFor([&] {
+    auto m = c.Get("/metrics");
+    return m && m->body.find("meterhub_water_frames_total 3") != std::string::npos;
+  }, 20));
+
+  auto image = [&](const std::string& value, unsigned seed) {
+    std::mt19937 rng(seed);
+    return water::vision::RenderRegister(value, *glyphs, water::vision::RenderOptions{}, rng).image;
+  };
+  auto png = [&](const std::string& value, unsigned seed) {
+    std::vector<uchar> bytes;
+    EXPECT_TRUE(cv::imencode(".png", image(value, seed), bytes));
+    return std::string(bytes.begin(), bytes.end());
+  };
+  auto upload = [&](const std::string& body, int64_t at, const char* type) {
+    return c.Post((std::string("/api/v1/water/meters/") + kTerminal + "/photos?digits=6&taken_at=" + std::to_string(at)).c_str(),
+                  {{"Authorization", "Bearer " + token_}}, body, type);
+  };
+  auto start = upload(png("001000", 1), t0 + 5 * 60, "image/png");
+  ASSERT_TRUE(start);
+  ASSERT_EQ(start->status, 200) << start->body;
+  EXPECT_EQ(json::parse(start->body)["comparison"]["decision"], "baseline") << start->body;
+  std::vector<cv::Mat> frames;
+  for (int i = 0; i < 20; ++i) frames.push_back(image("001103", 10 + i / 5));
+  Result<std::string> clip = water::vision::EncodeClip(frames, 10, "mp4");
+  ASSERT_TRUE(clip.ok()) << clip.status().ToString();
+  auto end = upload(*clip, t0 + 25 * 60, "video/mp4");
+  ASSERT_TRUE(end);
+  ASSERT_EQ(end->status, 200) << end->body;
+  json cmp = json::parse(end->body)["comparison"];
+  EXPECT_EQ(cmp["decision"], "corrected") << end->body;
+  EXPECT_EQ(cmp["media"], "video");
+  EXPECT_NEAR(cmp["ratio"].get<double>(), 1.03, 1e-9) << end->body;
+  ASSERT_TRUE(WaitFor([&] { return (command = link.NextCommand()).has_value(); }, 20)) << json(Events()).dump();
+  EXPECT_EQ(json::parse(*command)["command_id"], cmp["command_id"]);
+  apply(*command, t0 + 30 * 60);
+  ASSERT_TRUE(WaitFor([&] {
+    auto ev = Events();
+    return std::count(ev.begin(), ev.end(), "acknowledged") == 2;
+  }, 20)) << json(Events()).dump();
+
+  auto restart = upload(png("001110", 2), t0 + 35 * 60, "image/png");
+  ASSERT_TRUE(restart);
+  EXPECT_EQ(json::parse(restart->body)["comparison"]["decision"], "correction_changed") << restart->body;
+  auto verified = upload(png("001210", 3), t0 + 55 * 60, "image/png");
+  ASSERT_TRUE(verified);
+  ASSERT_EQ(verified->status, 200) << verified->body;
+  EXPECT_EQ(json::parse(verified->body)["comparison"]["decision"], "verified") << verified->body;
+  for (const char* e : {"video_read", "photo_refit", "verified_by_photo", "closed"}) EXPECT_TRUE(HasEvent(e)) << e;
+
+  // Uploads have their own body limit (water.max_upload_bytes, above http.max_body_bytes): a
+  // 17 MiB body reaches the reader (and is no image), a larger one is refused unread.
+  auto over_http_limit = upload(std::string(17 << 20, 'x'), t0 + 3600, "video/mp4");
+  ASSERT_TRUE(over_http_limit);
+  EXPECT_EQ(over_http_limit->status, 422) << over_http_limit->body.substr(0, 300);
+  auto too_big = upload(std::string(kMaxUpload + 1, 'x'), t0 + 3600, "video/mp4");
+  ASSERT_TRUE(too_big);
+  EXPECT_EQ(too_big->status, 413) << too_big->body.substr(0, 300);
   EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
 }
 

@@ -417,17 +417,21 @@ nlohmann::json OpenApiDocument() {
         {"parameters", json::array({terminal_param})},
         {"responses", std_errors({{"200", ok("history")}, {"404", error_resp("terminal not paired")}})}};
     paths["/api/v1/water/meters/{id}/photos"]["post"] = {
-        {"summary", "a photo of the register (JPEG/PNG body) taken at taken_at; read, compared with the flowmeter's volume "
-                    "since the previous readable photo, parameters corrected when the reading is conclusive (SPEC 3.6)"},
-        {"parameters", json::array({terminal_param, q("taken_at", "ISO-8601 or epoch seconds (required)"),
+        {"summary", "a photo (JPEG/PNG) or a short video (MP4/WebM) of the register taken at taken_at; read (a video: "
+                    "frames sampled, the value most agree on), compared with the flowmeter's volume since the previous "
+                    "readable photo; verifies or corrects the parameters of the case under way, or corrects them when "
+                    "no case is open (SPEC 3.6; docs/water.md)"},
+        {"parameters", json::array({terminal_param, q("taken_at", "ISO-8601 or epoch seconds (required); a video's start"),
                                     q("digits", "drums on the register, 1..20")})},
-        {"requestBody", {{"required", true}, {"content", {{"image/jpeg", json::object()}, {"image/png", json::object()}}}}},
+        {"requestBody", {{"required", true}, {"content", {{"image/jpeg", json::object()}, {"image/png", json::object()},
+                                                          {"video/mp4", json::object()}, {"video/webm", json::object()}}}}},
         {"responses", std_errors({{"200", ok("read: value and comparison")},
                                   {"404", error_resp("terminal not paired")},
-                                  {"413", error_resp("the photo declares more pixels than water.max_photo_pixels "
-                                                     "(checked on its header, before decoding)")},
-                                  {"422", error_resp("unreadable: the reason, asking for a better photo; a body that is "
-                                                     "not a PNG or JPEG is refused undecoded")}})}};
+                                  {"413", error_resp("larger than water.max_upload_bytes; a photo or video frame with more "
+                                                     "pixels than water.max_photo_pixels; a video past water.max_video_frames "
+                                                     "or water.max_video_seconds (checked on the headers, before decoding)")},
+                                  {"422", error_resp("unreadable: the reason, asking for a better photo or clip; a body that "
+                                                     "is not a PNG, JPEG, MP4 or WebM is refused undecoded")}})}};
     paths["/api/v1/water/meters/{id}/rejected"]["get"] = {
         {"summary", "water frames and acks refused on this device's topics, with the decoder's error (staff)"},
         {"parameters", json::array({terminal_param, q("limit", "newest rows")})},

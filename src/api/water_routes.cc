@@ -246,8 +246,10 @@ void AddWaterRoutes(http::Server& srv, store::Store* st, water::WaterService* ws
              return Status::Ok();
            }));
 
-  // POST an image of the register (JPEG/PNG body) taken at ?taken_at= (ISO-8601 or epoch seconds;
-  // default now); the span it covers runs from the previous readable photo. ?digits=N drums.
+  // POST an image (JPEG/PNG) or a short video (MP4/WebM) of the register taken at ?taken_at= (ISO-8601
+  // or epoch seconds); the span it covers runs from the previous readable photo. ?digits=N drums.
+  // The body may be up to water.max_upload_bytes, not http.max_body_bytes.
+  srv.SetBodyLimit("POST", "/api/v1/water/meters/" + id + "/photos", static_cast<size_t>(ws->options().max_upload_bytes));
   srv.Post("/api/v1/water/meters/" + id + "/photos",
            guarded([st, ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
              const std::string terminal = req.matches[1];
@@ -258,7 +260,7 @@ void AddWaterRoutes(http::Server& srv, store::Store* st, water::WaterService* ws
              Result<int64_t> taken_at = ParseTimestamp(taken_text);
              if (!taken_at.ok()) return InvalidArgument("parameter 'taken_at': " + taken_at.status().message());
              MH_ASSIGN_OR_RETURN(int64_t digits, IntParam(req, "digits", 1, 20, 0));
-             if (req.body.empty()) return InvalidArgument("the request body must be the photo (JPEG or PNG)");
+             if (req.body.empty()) return InvalidArgument("the request body must be the photo (JPEG or PNG) or video (MP4 or WebM)");
              MH_ASSIGN_OR_RETURN(water::PhotoOutcome o, ws->OnPhoto(terminal, req.body, *taken_at, static_cast<int>(digits)));
              if (!o.readable) {
                SendJson(res, 422, {{"error", {{"code", "unreadable"}, {"message", o.message}}}, {"readable", false}});

@@ -97,7 +97,12 @@ std::vector<Key> Keys(Config& c) {
       {"water", "photo_min_units", &c.water.photo_min_units, "register steps a photo span must cover before it corrects the parameters"},
       {"water", "max_se_a1", &c.water.max_se_a1, "parameters are sent when the slope's relative standard error is at most this; else the case pools the next windows"},
       {"water", "max_deferred_windows", &c.water.max_deferred_windows, "pooled windows after which parameters are sent whatever their precision; 0 = from the detecting window at once"},
-      {"water", "max_photo_pixels", &c.water.max_photo_pixels, "photos with more pixels are refused (413) from their header, before decoding"},
+      {"water", "max_photo_pixels", &c.water.max_photo_pixels, "photos (and video frames) with more pixels are refused (413) from their header, before decoding"},
+      {"water", "max_upload_bytes", &c.water.max_upload_bytes, "largest photo or video upload (bytes); larger ones get 413 unread"},
+      {"water", "max_video_frames", &c.water.max_video_frames, "videos declaring (or decoding to) more frames are refused (413)"},
+      {"water", "max_video_seconds", &c.water.max_video_seconds, "videos lasting longer are refused (413) from their header"},
+      {"water", "upload_url", &c.water.upload_url, "where the self-check notice sends the customer's photos ({terminal} = its id); empty = none"},
+      {"water", "reply_to", &c.water.reply_to, "address (MMS number, e-mail) the notice names for the photos; empty = reply to the message"},
       {"alerts", "give_up_after", &c.alerts.give_up_after, "a delivery's round of attempts ends (failed) this long after its first attempt; \"0\" = never"},
       {"alerts", "quiet_hours", &c.alerts.quiet_hours, "HH:MM-HH:MM in the meter's time zone (e.g. 22:00-07:00): alerts created then wait and are delivered after it; empty = none"},
       {"alerts", "max_attempts", &c.alerts.dispatcher.max_attempts, "attempts per round before a delivery is marked failed; 0 = no cap (give_up_after decides)"},
@@ -543,6 +548,13 @@ Status CheckWaterConfig(const Config& c) {
   if (c.water.photo_min_units < 1) return InvalidArgument("water.photo_min_units must be >= 1");
   if (!(c.water.max_se_a1 > 0)) return InvalidArgument("water.max_se_a1 must be positive");
   if (c.water.max_photo_pixels < 1) return InvalidArgument("water.max_photo_pixels must be >= 1");
+  if (c.water.max_upload_bytes < 1024) return InvalidArgument("water.max_upload_bytes must be >= 1024");
+  if (c.water.max_video_frames < 1) return InvalidArgument("water.max_video_frames must be >= 1");
+  if (!(c.water.max_video_seconds > 0)) return InvalidArgument("water.max_video_seconds must be positive");
+  if (!c.water.upload_url.empty() && c.water.upload_url.rfind("https://", 0) != 0 &&
+      c.water.upload_url.rfind("http://", 0) != 0) {
+    return InvalidArgument("water.upload_url must start with https:// or http://");
+  }
   if (c.water.max_deferred_windows < 0 || c.water.max_deferred_windows > 100) {
     return InvalidArgument("water.max_deferred_windows must be 0..100");
   }

@@ -107,6 +107,11 @@ struct Config {
     double max_se_a1 = 0.0007;            // send parameters when se(a1)/a1 is at most this (else pool windows)
     int max_deferred_windows = 3;         // ... or after this many pooled windows whatever the precision; 0 = at once
     int64_t max_photo_pixels = 40000000;  // larger photos are refused from their header, before decoding
+    int64_t max_upload_bytes = 64LL << 20;  // photo and video uploads (the upload route's own body limit)
+    int64_t max_video_frames = 1800;      // videos: frame-count and duration caps, checked before decoding
+    double max_video_seconds = 60;
+    std::string upload_url;               // named in the self-check notice ({terminal} = its id)
+    std::string reply_to;                 // ... or this address
   } water;
   struct Alerts {
     alerts::DispatcherOptions dispatcher;  // give_up_after_ms comes from give_up_after

@@ -272,6 +272,11 @@ Status Daemon::StartWater() {
   o.cases.max_se_a1 = config_.water.max_se_a1;
   o.cases.max_deferred_windows = config_.water.max_deferred_windows;
   o.max_photo_pixels = config_.water.max_photo_pixels;
+  o.max_upload_bytes = config_.water.max_upload_bytes;
+  o.max_video_frames = config_.water.max_video_frames;
+  o.max_video_seconds = config_.water.max_video_seconds;
+  o.upload_url = config_.water.upload_url;
+  o.reply_to = config_.water.reply_to;
   auto publish = [this](const std::string& terminal, const std::string& payload) -> Status {
     if (!mqtt_) return Status::Ok();  // no broker: commands are listed over HTTP only
     return mqtt_->Publish(ingest::DeviceTopic(terminal, ingest::kCommandSuffix), payload);

@@ -21,6 +21,7 @@ struct Server::Exchange {
   bool too_large = false;
   bool answered = false;  // a response was queued
   uint64_t received = 0;  // body bytes that arrived
+  size_t limit = 0;       // the body limit of this request's route
 };
 
 // Per-connection deadline: while `reading`, the request must have arrived by since + read_timeout.
@@ -171,6 +172,17 @@ void Server::Route(const std::string& method, const std::string& pattern, Handle
   routes_.push_back({method, pattern, std::regex(pattern, std::regex::ECMAScript | std::regex::optimize), std::move(handler)});
 }
 
+void Server::SetBodyLimit(const std::string& method, const std::string& pattern, size_t bytes) {
+  body_limits_.emplace_back(method, std::regex(pattern, std::regex::ECMAScript | std::regex::optimize), bytes);
+}
+
+size_t Server::BodyLimit(const std::string& method, const std::string& path) const {
+  for (const auto& [m, pattern, bytes] : body_limits_) {
+    if (m == method && std::regex_match(path, pattern)) return bytes;
+  }
+  return options_.max_body_bytes;
+}
+
 std::vector<std::pair<std::string, std::string>> Server::RouteTable() const {
   std::vector<std::pair<std::string, std::string>> table;
   for (const RouteEntry& r : routes_) table.emplace_back(r.method, r.source);
@@ -221,21 +233,22 @@ int Server::Accept(MHD_Connection* c, const char* url, const char* method, const
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, &CollectParam, &ex->req);
     if (const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS))
       ex->req.remote_addr = AddressOf(ci->client_addr);
+    ex->limit = BodyLimit(ex->req.method, ex->req.path);
     std::string length = ex->req.get_header_value("content-length");
     if (!length.empty()) {
       errno = 0;
       char* end = nullptr;
       unsigned long long n = std::strtoull(length.c_str(), &end, 10);
-      if (errno != 0 || end == length.c_str() || n > kDrainFactor * options_.max_body_bytes) {
+      if (errno != 0 || end == length.c_str() || n > kDrainFactor * ex->limit) {
         // Absurdly large: answered before the body is read; the connection closes after it.
         Response res;
-        ErrorResponse(413, "request body larger than " + std::to_string(options_.max_body_bytes) + " bytes", res);
+        ErrorResponse(413, "request body larger than " + std::to_string(ex->limit) + " bytes", res);
         ex->answered = true;
         return Queue(c, 413, res);
       }
       // Too large but drainable: read and dropped, then answered, so that a client that writes
       // its whole body before reading sees the 413 instead of a reset connection.
-      if (n > options_.max_body_bytes) ex->too_large = true;
+      if (n > ex->limit) ex->too_large = true;
       else ex->req.body.reserve(static_cast<size_t>(n));
     }
     if (ex->req.path.size() > 2048) {
@@ -254,15 +267,15 @@ int Server::Accept(MHD_Connection* c, const char* url, const char* method, const
     // Chunked bodies have no Content-Length: the limit is enforced on what arrives. The rest of
     // an oversized body is read and dropped (bounded by the read deadline), then answered 413.
     ex->received += *upload_size;
-    if (!ex->too_large && ex->req.body.size() + *upload_size > options_.max_body_bytes) {
+    if (!ex->too_large && ex->req.body.size() + *upload_size > ex->limit) {
       ex->too_large = true;
       std::string().swap(ex->req.body);
     }
     if (!ex->too_large) ex->req.body.append(upload_data, *upload_size);
     *upload_size = 0;
-    if (ex->too_large && ex->received > kDrainFactor * options_.max_body_bytes) {
+    if (ex->too_large && ex->received > kDrainFactor * ex->limit) {
       Response res;
-      ErrorResponse(413, "request body larger than " + std::to_string(options_.max_body_bytes) + " bytes", res);
+      ErrorResponse(413, "request body larger than " + std::to_string(ex->limit) + " bytes", res);
       ex->answered = true;
       return Queue(c, 413, res);
     }
@@ -270,7 +283,7 @@ int Server::Accept(MHD_Connection* c, const char* url, const char* method, const
   }
   if (ex->too_large) {
     Response res;
-    ErrorResponse(413, "request body larger than " + std::to_string(options_.max_body_bytes) + " bytes", res);
+    ErrorResponse(413, "request body larger than " + std::to_string(ex->limit) + " bytes", res);
     ex->answered = true;
     return Queue(c, 413, res);
   }

@@ -21,6 +21,7 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "base/status.h"
@@ -66,6 +67,9 @@ class Server {
   void Patch(const std::string& pattern, Handler handler) { Route("PATCH", pattern, std::move(handler)); }
   void Delete(const std::string& pattern, Handler handler) { Route("DELETE", pattern, std::move(handler)); }
   void Route(const std::string& method, const std::string& pattern, Handler handler);
+  // Requests of `method` whose path matches `pattern` may carry bodies up to `bytes` instead of
+  // max_body_bytes (uploads: customer clips of up to water.max_upload_bytes). Before Start().
+  void SetBodyLimit(const std::string& method, const std::string& pattern, size_t bytes);
   // Every route as added: (method, pattern) — for checking the API's documentation against it.
   std::vector<std::pair<std::string, std::string>> RouteTable() const;
   // Answers GET/HEAD requests no route matched (static files of the dashboard); default 404.
@@ -109,8 +113,11 @@ class Server {
   void ErrorResponse(int status, const std::string& message, Response& res) const;
   void SetPhase(MHD_Connection* c, bool reading);
 
+  size_t BodyLimit(const std::string& method, const std::string& path) const;
+
   const ServerOptions options_;
   std::vector<RouteEntry> routes_;
+  std::vector<std::tuple<std::string, std::regex, size_t>> body_limits_;  // method, path, bytes
   Handler fallback_;
   ErrorFormatter format_error_;
   std::function<void(const Request&, int, std::chrono::microseconds)> logger_;

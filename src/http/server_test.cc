@@ -87,6 +87,8 @@ class ServerTest : public ::testing::Test {
       res.set_content("slow", "text/plain");
     });
     server_->Get("/throw", [](const Request&, Response&) { throw std::runtime_error("boom"); });
+    server_->Post("/upload", [](const Request& req, Response& res) { res.set_content(std::to_string(req.body.size()), "text/plain"); });
+    server_->SetBodyLimit("POST", "/upload", 3000);
     ASSERT_TRUE(server_->Start().ok());
     port_ = server_->port();
   }
@@ -149,6 +151,24 @@ TEST_F(ServerTest, BodyLimitHoldsForContentLengthAndChunkedBodies) {
   ::close(fd);
   EXPECT_NE(answer.find(" 201 "), std::string::npos);
   EXPECT_NE(answer.find("500:"), std::string::npos);
+}
+
+TEST_F(ServerTest, AnUploadRouteHasItsOwnBodyLimit) {
+  ServerOptions o;
+  o.max_body_bytes = 1000;
+  StartWith(o);
+  httplib::Client c("127.0.0.1", port_);
+  auto r = c.Post("/upload", std::string(2500, 'x'), "video/mp4");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "2500");
+  r = c.Post("/upload", std::string(3001, 'x'), "video/mp4");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("larger than 3000 bytes"), std::string::npos) << r->body;
+  r = c.Post("/echo", std::string(1001, 'x'), "text/plain");  // the others keep max_body_bytes
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
 }
 
 TEST_F(ServerTest, SlowClientsNeitherStallOthersNorStayForever) {

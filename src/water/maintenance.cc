@@ -81,7 +81,7 @@ void MaintenanceCase::Issue(const Correction& c, int64_t now, CaseOutputs* out) 
   out->commands.push_back(command_);
   Record(now, "command_issued", command_.command_id + ": " + c.ToString() + ", expires " + std::to_string(command_.expires_at));
   if (!entry_.phone.empty()) {
-    out->notices.push_back({entry_.phone, entry_.feature_code, kSelfCheckNotice, now});
+    out->notices.push_back({entry_.phone, entry_.feature_code, kSelfCheckNotice, now, c});
     Record(now, "notified", entry_.phone);
   }
 }
@@ -194,6 +194,34 @@ Status MaintenanceCase::OnWindow(const WindowCheck& check, int64_t now, CaseOutp
       return Status::Ok();
   }
   return Status::Ok();
+}
+
+std::string MaintenanceCase::OnPhoto(bool within, const Correction& corrected, const std::string& what, int64_t now,
+                                     CaseOutputs* out) {
+  if (state_ == State::kCommandIssued) {
+    Record(now, "photo_noted", what + ": " + command_.command_id + " not acknowledged yet");
+    return "awaiting_ack";
+  }
+  if (state_ == State::kFitPending) {
+    Record(now, "photo_noted", what + ": parameters not fitted yet");
+    return "fit_pending";
+  }
+  if (state_ != State::kAcknowledged) return "";
+  if (within) {
+    Record(now, "verified_by_photo", what);
+    state_ = State::kClosed;
+    Record(now, "closed", "deviation gone after " + command_.command_id + " (photo comparison)");
+    return "verified";
+  }
+  if (refits_ < options_.max_refits) {
+    ++refits_;
+    retries_ = 0;
+    Record(now, "photo_refit", what);
+    Issue(corrected, now, out);
+    return "corrected";
+  }
+  OpenWorkOrder("deviation persists after refit: " + what, now, out);
+  return "work_order";
 }
 
 }  // namespace mh::water

@@ -20,6 +20,11 @@
 //                  --steady again, or unsteady--> kWorkOrder
 //                  --too few pairs, too little flow to verify (min_flowing_pairs), or window
 //                    started before the ack--> stays (recorded)
+//   photo comparison (SPEC 3.6, the customer's test draw between two photos; OnPhoto):
+//   kAcknowledged  --within tolerance--> kClosed (verified by photo)
+//                  --off, refits < max_refits--> kCommandIssued with the photo's correction
+//                  --off again--> kWorkOrder
+//   kCommandIssued / kFitPending: recorded only (the parameters are not in force / not fitted yet)
 // kClosed and kWorkOrder are final; a later deviation opens a new case.
 #pragma once
 
@@ -62,11 +67,14 @@ struct HistoryRecord {
   std::string detail;
 };
 
+// The self-check notice of a command: the daemon writes it out as the customer's procedure
+// (procedure.h) with the summary of `correction`.
 struct PhoneNotice {
   std::string phone;
   std::string feature_code;
   std::string text;
   int64_t at = 0;
+  Correction correction;
 };
 
 struct WorkOrder {
@@ -105,7 +113,9 @@ struct CaseOptions {
 // pairs: with fewer, a standard error estimated from the residuals is itself unreliable.
 bool FitIsPrecise(const WindowCheck& check, const CaseOptions& options);
 
-inline constexpr char kSelfCheckNotice[] = "Your water meter is running a remote self-check: please pause water use.";
+inline constexpr char kSelfCheckNotice[] =
+    "Your water meter is running a remote self-check: please pause water use, then photograph the counter before and "
+    "after a test draw.";
 
 class MeterMaintenance;
 
@@ -121,6 +131,11 @@ class MaintenanceCase {
   Status OnAck(const MaintenanceAck& ack, int64_t now, CaseOutputs* out);
   void OnTick(int64_t now, CaseOutputs* out);
   Status OnWindow(const WindowCheck& check, int64_t now, CaseOutputs* out);
+  // The customer's photos compared the register with the reference flowmeter over a span under the
+  // correction in force: `within` the photo tolerance, else `corrected` is that correction scaled by
+  // the photos' ratio. `what` describes the comparison for the history. Returns the decision:
+  // "verified", "corrected", "work_order", "awaiting_ack" or "fit_pending".
+  std::string OnPhoto(bool within, const Correction& corrected, const std::string& what, int64_t now, CaseOutputs* out);
 
   State state() const { return state_; }
   bool final() const { return state_ == State::kClosed || state_ == State::kWorkOrder; }

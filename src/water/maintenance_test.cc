@@ -57,6 +57,58 @@ TEST(MaintenanceCase, DetectedCorrectedVerifiedClosed) {
   EXPECT_TRUE(out.work_orders.empty());
 }
 
+// Issue 17 item 1: the customer's photo comparison during the case verifies or corrects it.
+TEST(MaintenanceCase, PhotoComparisonVerifiesOrCorrectsTheCase) {
+  const Correction fault = Correction::Linear(1.06, 0.02);
+  TerminalSelfMaintenance terminal(Entry().feature_code);
+  CaseOutputs out;
+  auto c = MaintenanceCase::Open(Entry(), 1, CheckWindow(0, Reported(fault, terminal), Correction::Identity()), 100,
+                                 CaseOptions{}, &out);
+  ASSERT_TRUE(c.ok());
+  const Correction sent = out.commands[0].correction;
+  EXPECT_NEAR(out.notices[0].correction.a1, 1.06, 1e-9);  // the notice carries the parameters
+  // Before the ack the parameters are not in force: noted only.
+  EXPECT_EQ(c->OnPhoto(false, sent, "photos", 150, &out), "awaiting_ack");
+  EXPECT_EQ(c->state(), MaintenanceCase::State::kCommandIssued);
+  auto ack = terminal.Apply(out.commands[0], 200);
+  ASSERT_TRUE(c->OnAck(*ack, 210, &out).ok());
+  // Off by 3 %: the photo's correction is sent as the case's refit, with a new notice.
+  out = {};
+  const Correction photo = Correction::Linear(sent.a1 * 1.03, sent.a2);
+  EXPECT_EQ(c->OnPhoto(false, photo, "photos 1000 → 1103", 900, &out), "corrected");
+  ASSERT_EQ(out.commands.size(), 1u);
+  EXPECT_EQ(out.commands[0].command_id, Entry().feature_code + "-1-2");
+  EXPECT_NEAR(out.commands[0].correction.a1, 1.06 * 1.03, 1e-9);
+  ASSERT_EQ(out.notices.size(), 1u);
+  EXPECT_EQ(c->state(), MaintenanceCase::State::kCommandIssued);
+  ack = terminal.Apply(out.commands[0], 1000);
+  ASSERT_TRUE(c->OnAck(*ack, 1000, &out).ok());
+  // Within tolerance now: verified by the photos, the case closes.
+  EXPECT_EQ(c->OnPhoto(true, c->applied(), "photos 1103 → 1204", 2000, &out), "verified");
+  EXPECT_EQ(c->state(), MaintenanceCase::State::kClosed);
+  EXPECT_EQ(Events(*c), (std::vector<std::string>{"detected", "command_issued", "notified", "photo_noted", "acknowledged",
+                                                  "photo_refit", "command_issued", "notified", "acknowledged",
+                                                  "verified_by_photo", "closed"}));
+}
+
+TEST(MaintenanceCase, PhotoStillOffAfterTheRefitOpensAWorkOrder) {
+  const Correction fault = Correction::Linear(1.06, 0.02);
+  TerminalSelfMaintenance terminal(Entry().feature_code);
+  CaseOutputs out;
+  auto c = MaintenanceCase::Open(Entry(), 1, CheckWindow(0, Reported(fault, terminal), Correction::Identity()), 100,
+                                 CaseOptions{}, &out);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->OnAck(*terminal.Apply(out.commands[0], 200), 210, &out).ok());
+  out = {};
+  EXPECT_EQ(c->OnPhoto(false, Correction::Linear(1.1, 0.02), "first", 900, &out), "corrected");
+  ASSERT_TRUE(c->OnAck(*terminal.Apply(out.commands[0], 1000), 1000, &out).ok());
+  out = {};
+  EXPECT_EQ(c->OnPhoto(false, Correction::Linear(1.15, 0.02), "second", 2000, &out), "work_order");
+  EXPECT_EQ(c->state(), MaintenanceCase::State::kWorkOrder);
+  ASSERT_EQ(out.work_orders.size(), 1u);
+  EXPECT_EQ(out.work_orders[0].reason, "deviation persists after refit: second");
+}
+
 TEST(MaintenanceCase, NotCleanRefitsOnceThenWorkOrder) {
   const Correction fault = Correction::Linear(1.06, 0.02);
   TerminalSelfMaintenance terminal(Entry().feature_code);

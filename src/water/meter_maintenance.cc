@@ -96,6 +96,15 @@ Status MeterMaintenance::OnAck(const MaintenanceAck& ack, int64_t now, CaseOutpu
   return Status::Ok();
 }
 
+std::string MeterMaintenance::OnPhoto(bool within, const Correction& corrected, const std::string& what, int64_t now,
+                                      CaseOutputs* out) {
+  if (!case_ || case_->final()) return "";
+  ++revision_;
+  std::string decision = case_->OnPhoto(within, corrected, what, now, out);
+  Absorb();
+  return decision;
+}
+
 bool MeterMaintenance::awaiting_visit() const {
   return case_ && case_->state() == MaintenanceCase::State::kWorkOrder;
 }

@@ -43,8 +43,12 @@ class MeterMaintenance {
   void OnExternalCorrection(int64_t at, const Correction& correction, const std::string& detail,
                             const std::string& event = "photo_correction_applied");
 
-  // The correction the terminal applies (the last acknowledged one; identity at first).
+  // A photo comparison while a case is open (MaintenanceCase::OnPhoto); "" when no case is open.
+  std::string OnPhoto(bool within, const Correction& corrected, const std::string& what, int64_t now, CaseOutputs* out);
+
+  // The correction the terminal applies (the last acknowledged one; identity at first), and since when.
   const Correction& applied() const { return applied_; }
+  int64_t applied_since() const { return applied_since_; }
   // The case under way or the last one (nullopt before any).
   const std::optional<MaintenanceCase>& current_case() const { return case_; }
   int cases_opened() const { return cases_; }

@@ -5,13 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
-#include <opencv2/imgcodecs.hpp>
 
 #include "codec/water_frame.h"
 #include "core/time.h"
 #include "water/operating_json.h"
-#include "water/vision/image_header.h"
-#include "water/vision/register_reader.h"
 
 namespace mh::water {
 
@@ -164,6 +161,13 @@ Status WaterService::Restore() {
     }
     m.history_stored = m.mm->History().size();  // restoring is not a new event
     MH_RETURN_IF_ERROR(LoadCalibration(m));
+    MH_ASSIGN_OR_RETURN(std::vector<store::WaterPhotoRecord> photos, store_->ListPhotos(e->terminal_id));
+    for (auto p = photos.rbegin(); p != photos.rend(); ++p) {
+      if (p->value.empty()) continue;
+      const json outcome = json::parse(p->outcome, nullptr, false);
+      if (outcome.is_object() && outcome.value("decision", "") == "no_reference") m.pending_photo = *p;
+      break;
+    }
     MH_ASSIGN_OR_RETURN(std::vector<store::WaterWindowRecord> last, store_->ListWindows(e->feature_code, 1));
     if (!last.empty()) m.checked_until = last.back().window_start + options_.window_s;
     // The samples of windows not yet checked, from the stored frames.
@@ -353,6 +357,7 @@ Status WaterService::OnFrame(const std::string& device, std::string_view payload
                                          std::string(payload)}).status());
     AddSamples(m, f);
     MH_RETURN_IF_ERROR(CloseWindows(m, false));
+    if (flowmeter && m.pending_photo) MH_RETURN_IF_ERROR(RetryPendingPhoto(m));
     return SaveState(m);
   }));
   ++frames_;
@@ -525,10 +530,13 @@ Status WaterService::Emit(Meter& m, const CaseOutputs& out) {
       MH_RETURN_IF_ERROR(History(m.entry.feature_code, n.at, "notice_skipped", "no phone bound"));
       continue;
     }
+    // The customer's procedure (procedure.h): pause, start photo, test draw, end photo.
+    const SelfCheckNotice notice = SelfCheckNoticeFor(m.entry.terminal_id, n.correction, Procedure());
     json j = {{"type", "water_self_check"}, {"terminal_id", m.entry.terminal_id}, {"feature_code", n.feature_code},
-              {"text", n.text}, {"at", n.at}};
-    pending_notices_.push_back({m.entry.feature_code, "phone", phone, "Water meter self-check", n.text, j.dump()});
-    MH_RETURN_IF_ERROR(History(m.entry.feature_code, n.at, "notice_queued", "to " + phone + ": " + n.text));
+              {"text", notice.text}, {"at", n.at}, {"parameters", CorrectionJson(n.correction)},
+              {"procedure", notice.procedure}};
+    pending_notices_.push_back({m.entry.feature_code, "phone", phone, "Water meter self-check", notice.text, j.dump()});
+    MH_RETURN_IF_ERROR(History(m.entry.feature_code, n.at, "notice_queued", "to " + phone + ": " + notice.text));
   }
   for (const WorkOrder& w : out.work_orders) {
     MH_ASSIGN_OR_RETURN(int64_t id, store_->AddWorkOrder({0, w.feature_code, w.terminal_id, w.reason, w.at, "open"}));
@@ -710,150 +718,6 @@ void WaterService::Tick() {
     return Status::Ok();
   });
   if (!s.ok()) spdlog::error("water: tick: {}", s.ToString());
-}
-
-double WaterService::DeviceVolume(const std::string& feature_code, const std::string& device_id, int64_t from, int64_t to,
-                                  double* coverage) {
-  *coverage = 0;
-  auto frames = store_->ListFrames(feature_code, device_id, from, to);
-  if (!frames.ok()) return 0;
-  std::map<int64_t, double> samples;  // t → m³ over its interval (a resent frame replaces)
-  for (const auto& rec : *frames) {
-    auto f = codec::DecodeWaterFrame(rec.payload);
-    if (!f.ok()) continue;
-    for (size_t i = 0; i < f->samples.size(); ++i) {
-      const int64_t t = f->start + static_cast<int64_t>(i) * f->interval_s;
-      auto q = f->FlowAt(i);
-      if (q && t >= from && t < to) samples[t] = *q * f->interval_s / 3600.0;
-    }
-  }
-  double v = 0;
-  for (const auto& [t, m3] : samples) v += m3;
-  if (!frames->empty() && to > from) {
-    auto f = codec::DecodeWaterFrame(frames->front().payload);
-    const double interval = f.ok() ? f->interval_s : 60;
-    *coverage = samples.size() * interval / static_cast<double>(to - from);
-  }
-  return v;
-}
-
-Result<PhotoOutcome> WaterService::OnPhoto(const std::string& terminal_id, const std::string& image_bytes, int64_t taken_at,
-                                           int digits) {
-  PairingEntry entry;
-  {
-    std::lock_guard lock(mu_);
-    const PairingEntry* e = table_.ByTerminal(terminal_id);
-    if (e == nullptr) return NotFound("no water terminal '" + terminal_id + "' in the pairing table");
-    entry = *e;
-  }
-  // Reading outside the lock: it takes milliseconds of CPU.
-  PhotoOutcome o;
-  // The header first: a photo declaring more pixels than allowed is refused undecoded.
-  Result<cv::Mat> image = vision::DecodePhoto(image_bytes, options_.max_photo_pixels);
-  if (!image.ok() && image.status().code() == StatusCode::kResourceExhausted) return image.status();
-  vision::RegisterReading reading;
-  if (!image.ok()) {
-    reading.unreadable = "not an image: " + image.status().message();
-  } else {
-    static const Result<vision::DigitClassifier> classifier = vision::DigitClassifier::Builtin();
-    if (!classifier.ok()) return Internal("digit model: " + classifier.status().ToString());
-    vision::ReadOptions ro;
-    ro.digits = digits > 0 ? digits : options_.photo_digits;
-    reading = vision::ReadRegister(*image, *classifier, ro);
-  }
-  const int64_t now = clock_->NowSeconds();
-  std::lock_guard lock(mu_);
-  Meter& m = MeterFor(entry);
-  MH_RETURN_IF_ERROR(Commit([&]() { return PhotoOutcomeLocked(m, entry, reading, taken_at, now, &o); }));
-  return o;
-}
-
-Status WaterService::PhotoOutcomeLocked(Meter& m, const PairingEntry& entry, const vision::RegisterReading& reading,
-                                        int64_t taken_at, int64_t now, PhotoOutcome* out) {
-  PhotoOutcome& o = *out;
-  const std::string& terminal_id = entry.terminal_id;
-  o.readable = reading.ok();
-  o.value = reading.value;
-  if (!reading.ok()) {
-    o.message = "unreadable: " + reading.unreadable + " — please take a better photo of the meter's counter";
-    o.detail = {{"decision", "unreadable"}};
-    MH_RETURN_IF_ERROR(store_->AddPhoto({0, terminal_id, taken_at, "", reading.unreadable, o.detail.dump(), now}).status());
-    return History(entry.feature_code, taken_at, "photo_unreadable", reading.unreadable);
-  }
-  // The span: from the latest readable photo before this one.
-  MH_ASSIGN_OR_RETURN(std::vector<store::WaterPhotoRecord> photos, store_->ListPhotos(terminal_id));
-  const store::WaterPhotoRecord* base = nullptr;
-  for (const auto& p : photos) {
-    if (!p.value.empty() && p.taken_at < taken_at) base = &p;
-  }
-  json d;
-  if (base == nullptr) {
-    d = {{"decision", "baseline"}};
-    o.message = "read " + reading.value + ": recorded as the start of the span; send a second photo at the end of the self-check";
-  } else {
-    // Registers longer than 18 digits do not exist; the reader caps at 20, so parse defensively.
-    auto number = [](const std::string& v) -> int64_t {
-      int64_t n = 0;
-      for (char ch : v.substr(v.size() > 18 ? v.size() - 18 : 0)) n = n * 10 + (ch - '0');
-      return n;
-    };
-    const int64_t units = number(reading.value) - number(base->value);
-    double coverage = 0, term_cov = 0;
-    const double v_flow = DeviceVolume(entry.feature_code, entry.flowmeter_id, base->taken_at, taken_at, &coverage);
-    const double v_term = DeviceVolume(entry.feature_code, entry.terminal_id, base->taken_at, taken_at, &term_cov);
-    const double v_meter = units * options_.photo_unit_m3;
-    d = {{"from", base->taken_at}, {"to", taken_at}, {"from_value", base->value}, {"to_value", reading.value},
-         {"register_units", units}, {"displayed_m3", v_meter}, {"flowmeter_m3", v_flow}, {"flowmeter_coverage", coverage},
-         {"terminal_reported_m3", v_term}};
-    // The rule (digits NOTES): act on a reading only when both photos were read with every digit
-    // confident (the reader refuses otherwise), the register moved by ≥ photo_min_units steps (one
-    // step of a rolling last drum is then ≤ 1 %), and the flowmeter covers the span.
-    if (units < options_.photo_min_units) {
-      d["decision"] = "span_too_small";
-      o.message = "read " + reading.value + ": the register moved " + std::to_string(units) + " steps since the last photo; " +
-                  std::to_string(options_.photo_min_units) + " are needed to compare — send another photo later";
-    } else if (coverage < options_.photo_min_coverage || v_flow <= 0) {
-      d["decision"] = "no_reference";
-      o.message = "read " + reading.value + ": the reference flowmeter does not cover the span yet";
-    } else {
-      const double ratio = v_meter / v_flow;
-      d["ratio"] = ratio;
-      if (std::abs(ratio - 1) <= options_.photo_tolerance) {
-        d["decision"] = "confirmed";
-        o.message = "read " + reading.value + ": the meter agrees with the reference flowmeter (ratio " + std::to_string(ratio) + ")";
-      } else if (m.mm->current_case() && !m.mm->current_case()->final()) {
-        d["decision"] = "deferred";
-        o.message = "read " + reading.value + ": deviation noted; a maintenance case is already under way";
-      } else {
-        // The register shows f⁻¹(raw) ≈ ratio × true, so raw = f(ratio × true): scale the input of f.
-        Correction c = m.mm->applied();
-        if (c.model == Correction::kPower) c.a *= std::pow(ratio, c.b);
-        else c.a1 *= ratio;
-        if (Status valid = c.Validate(); !valid.ok()) {
-          d["decision"] = "unsafe";
-          o.message = "read " + reading.value + ": the deviation is too large to correct remotely (" + valid.message() + ")";
-        } else {
-          MaintenanceCommand cmd;
-          cmd.command_id = entry.feature_code + "-photo-" + std::to_string(++m.photo_commands) + "-" + std::to_string(taken_at);
-          cmd.feature_code = entry.feature_code;
-          cmd.issued_at = std::max(taken_at, m.device_now);
-          cmd.expires_at = cmd.issued_at + options_.cases.command_ttl_s;
-          cmd.correction = c;
-          d["decision"] = "corrected";
-          d["command_id"] = cmd.command_id;
-          d["parameters"] = CorrectionJson(c);
-          MH_RETURN_IF_ERROR(History(entry.feature_code, taken_at, "photo_deviation",
-                                     "displayed/reference = " + std::to_string(ratio)));
-          MH_RETURN_IF_ERROR(SendCommand(m, cmd, "photo"));
-          o.message = "read " + reading.value + ": the meter shows " + std::to_string(ratio) +
-                      " × the reference volume; corrected parameters sent to the meter";
-        }
-      }
-    }
-  }
-  o.detail = d;
-  MH_RETURN_IF_ERROR(store_->AddPhoto({0, terminal_id, taken_at, reading.value, "", d.dump(), now}).status());
-  return History(entry.feature_code, taken_at, "photo_read", reading.value + ": " + d.value("decision", ""));
 }
 
 }  // namespace mh::water

@@ -48,6 +48,7 @@
 #include "codec/water_frame.h"
 #include "store/water_store.h"
 #include "water/meter_maintenance.h"
+#include "water/procedure.h"
 #include "water/vision/register_reader.h"
 
 namespace mh::water {
@@ -71,7 +72,15 @@ struct WaterServiceOptions {
   int64_t photo_min_units = 100;      // a span must advance the register by this many steps
   double photo_min_coverage = 0.95;   // share of the span the flowmeter's samples must cover
   double photo_tolerance = 0.02;      // |displayed / reference − 1| above this corrects the parameters
-  int64_t max_photo_pixels = 40000000;  // larger photos are refused from their header (ResourceExhausted)
+  int64_t max_photo_pixels = 40000000;  // larger photos (and clip frames) are refused from their header (ResourceExhausted)
+  // Uploads (photos and clips) larger than this are refused unread; clips with more frames or a
+  // longer duration are refused from their container's header.
+  int64_t max_upload_bytes = 64LL << 20;
+  int64_t max_video_frames = 1800;
+  double max_video_seconds = 60;
+  // Where the self-check notice tells the customer to send the photos ("{terminal}" = its id).
+  std::string upload_url;
+  std::string reply_to;
 };
 
 // Sends a command payload on the terminal's command topic.
@@ -106,9 +115,12 @@ class WaterService {
   Status OnFrame(const std::string& device, std::string_view payload);
   // MQTT meters/<shard>/<terminal>/water/ack: {"command_id","feature_code","applied_at"}.
   Status OnAck(const std::string& terminal_id, std::string_view payload);
-  // A photo of the terminal's register taken at `taken_at`. NotFound for an unknown terminal;
-  // ResourceExhausted, undecoded, for one whose header declares more than max_photo_pixels; a body
-  // that is not a decodable PNG or JPEG is an unreadable outcome.
+  // A photo (PNG/JPEG) or a short clip (MP4/WebM) of the terminal's register taken at `taken_at`
+  // (a clip: started then; its reading is dated by the frames it came from). NotFound for an unknown
+  // terminal; ResourceExhausted, undecoded, past max_upload_bytes, max_photo_pixels or a clip's
+  // frame and duration caps; a body that does not decode, or a clip whose frames do not agree, is an
+  // unreadable outcome. While a maintenance case is open, a comparison verifies or corrects the
+  // case's parameters (MaintenanceCase::OnPhoto).
   Result<PhotoOutcome> OnPhoto(const std::string& terminal_id, const std::string& image_bytes, int64_t taken_at, int digits);
 
   // The engineer's visit for work order `id` is done: the order is closed, the terminal's correction
@@ -166,6 +178,9 @@ class WaterService {
     uint64_t saved_revision = UINT64_MAX;  // mm->revision() when saved_state was written
     int64_t calibrated_at = 0;          // the flowmeter's last calibration (its pairing if none)
     bool calibration_order_open = false;
+    // The last readable photo when its span still lacked the flowmeter's samples (decision
+    // no_reference): compared again as the flowmeter's frames arrive, the phone told the outcome.
+    std::optional<store::WaterPhotoRecord> pending_photo;
   };
   struct Notice {
     std::string feature_code, kind, address, subject, text, json;
@@ -199,7 +214,14 @@ class WaterService {
   Status History(const std::string& feature_code, int64_t at, const std::string& event, const std::string& detail);
   Status SendCommand(Meter& m, const MaintenanceCommand& c, const std::string& source);
   Status PhotoOutcomeLocked(Meter& m, const PairingEntry& entry, const vision::RegisterReading& reading, int64_t taken_at,
-                            int64_t now, PhotoOutcome* out);  // mu_ held, inside a batch
+                            int64_t now, const nlohmann::json& media, PhotoOutcome* out);  // mu_ held, inside a batch
+  Status RetryPendingPhoto(Meter& m);  // mu_ held, inside a batch
+  // The comparison of a readable photo with the one before it: fills `d` and the customer's message.
+  Status ComparePhotos(Meter& m, const PairingEntry& entry, const store::WaterPhotoRecord& base, const std::string& value,
+                       int64_t taken_at, nlohmann::json* d, std::string* message);  // mu_ held, inside a batch
+  ProcedureOptions Procedure() const;
+  // Reads a photo or clip (outside the lock); `taken_at` is moved to the clip's frames read.
+  Result<vision::RegisterReading> ReadUpload(const std::string& bytes, int digits, int64_t* taken_at, nlohmann::json* media);
   double DeviceVolume(const std::string& feature_code, const std::string& device_id, int64_t from, int64_t to,
                       double* coverage);
   void NotifyLoop();

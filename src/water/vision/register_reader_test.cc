@@ -7,21 +7,11 @@
 
 #include "support/test_env.h"
 #include "water/vision/render.h"
+#include "water/vision/test_glyphs.h"
 
 namespace mh::water::vision {
 namespace {
 
-const DigitClassifier& Model() {
-  static const DigitClassifier c = *DigitClassifier::Builtin();
-  return c;
-}
-
-// Renders from the training crops: these tests check the reader's mechanics, not the model's
-// accuracy on unseen meters (mh_eval_digits and water_read_cli_test do that, on digits/test).
-const Glyphs* TestGlyphs() {
-  static const Result<Glyphs> g = LoadGlyphs(mh::testing::SharedData("digits/train"));
-  return g.ok() ? &*g : nullptr;
-}
 
 TEST(RegisterReader, BlackPhotoIsTooDark) {
   const auto r = ReadRegister(cv::Mat(200, 400, CV_8UC3, cv::Scalar(3, 3, 3)), Model(), ReadOptions{});

@@ -169,7 +169,7 @@ function bindForm(meterId, after) {
 }
 
 function photoForm(meterId) {
-  const file = h('input', { id: 'photo', type: 'file', accept: 'image/jpeg,image/png', required: true });
+  const file = h('input', { id: 'photo', type: 'file', accept: 'image/jpeg,image/png,video/mp4,video/webm', required: true });
   const status = h('p', { 'aria-live': 'polite', class: 'status' });
   return h('form', { class: 'inline', onsubmit: async (e) => {
     e.preventDefault();
@@ -183,6 +183,6 @@ function photoForm(meterId) {
       else status.textContent = `Photo received but not read: ${(r.data.error || {}).message || r.status}. Please take a clearer photo.`;
     } catch (err) { status.replaceChildren(errorBox(err)); }
   } },
-  h('label', { for: 'photo' }, 'Photo of the meter display (during a self-check)'), file,
+  h('label', { for: 'photo' }, 'Photo of the meter display, or a few seconds of video (during a self-check)'), file,
   h('button', { type: 'submit' }, 'Upload photo'), status);
 }
