@@ -516,11 +516,14 @@ void HttpApi::Routes() {
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
     MH_ASSIGN_OR_RETURN(std::vector<store::QuarantinedReading> rows, st->QueryQuarantine(meter, range, limit));
     json out = json::array();
-    for (const auto& q : rows)
-      out.push_back({{"meter_id", q.meter_id}, {"timestamp", Iso(q.ts)},
-                     {"value", q.value ? json(*q.value) : json(nullptr)}, {"raw_value", q.raw_value},
-                     {"verdict", VerdictName(q.verdict)}, {"reason", q.reason}, {"source", q.source},
-                     {"received_at", Iso(q.received_at)}});
+    for (const auto& q : rows) {
+      json row{{"meter_id", q.meter_id}, {"timestamp", Iso(q.ts)},
+               {"value", q.value ? json(*q.value) : json(nullptr)}, {"raw_value", q.raw_value},
+               {"verdict", VerdictName(q.verdict)}, {"reason", q.reason}, {"source", q.source},
+               {"received_at", Iso(q.received_at)}};
+      if (!q.channel.empty()) row["channel"] = q.channel;  // issue 16: another register than the billing one
+      out.push_back(std::move(row));
+    }
     SendJson(res, 200, {{"quarantine", out}});
     return Status::Ok();
   }));

@@ -278,8 +278,8 @@ Result<bool> Pipeline::IsQuarantineDuplicate(MeterEntry& entry, const Reading& r
                       store_->QueryQuarantine(r.meter_id, {r.ts, INT64_MAX}, kRowsAtOneTime + 1));
   if (q.empty()) entry.quarantine_horizon = std::min(entry.quarantine_horizon.value_or(INT64_MAX), r.ts - 1);
   for (const auto& row : q) {
-    if (row.ts == r.ts && row.value.has_value() == r.value.has_value() && (!row.value || *row.value == *r.value) &&
-        row.raw_value == r.raw_value)
+    if (row.ts == r.ts && row.channel.empty() && row.value.has_value() == r.value.has_value() &&
+        (!row.value || *row.value == *r.value) && row.raw_value == r.raw_value)
       return true;
   }
   return false;
