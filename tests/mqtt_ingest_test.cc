@@ -20,6 +20,7 @@
 #include "relay/messages.h"
 #include "support/mqtt_publisher.h"
 #include "support/relay_batches.h"
+#include "support/sqlite_shell.h"
 #include "support/test_env.h"
 
 namespace mh {
@@ -97,6 +98,71 @@ TEST_F(MqttIngestTest, ReadingsArriveValidated) {
     metrics = c.Get("/metrics")->body;
     return metrics.find("meterhub_mqtt_bad_messages_total 2") != std::string::npos;
   }, 10)) << metrics;
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
+
+// Issue 16: a DTU publishes raw DL/T 645 frames for the meter registered behind it. The frame's
+// registers are stored once however often it arrives — import energy on the billing channel, the
+// tariff registers as channels —; a corrupt frame and a frame of an unknown address are kept as
+// rejected messages with the decoder's error; the connection stays up and serves what follows.
+TEST_F(MqttIngestTest, RawFramesOfAGatewaysMetersAreStoredOnceAndBadOnesKept) {
+  ServeProcess serve(config_, dir_ / "serve.log");
+  serve.Start();
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  httplib::Client c("127.0.0.1", http_port_);
+  const httplib::Headers auth = {{"Authorization", "Bearer " + token_}};
+  auto reg = c.Post("/api/v1/meters", auth,
+                    json{{"meter_id", "E1"}, {"protocol", "dlt645"}, {"address", "123456789012"}, {"gateway", "DTU1"}}.dump(),
+                    "application/json");
+  ASSERT_EQ(reg->status, 201) << reg->body;
+  EXPECT_EQ(json::parse(reg->body)["billing_channel"], "import_kwh");
+  // The same address for another meter is refused.
+  EXPECT_EQ(c.Post("/api/v1/meters", auth, json{{"meter_id", "E2"}, {"protocol", "dlt645"}, {"address", "123456789012"}}.dump(),
+                   "application/json")->status, 409);
+
+  // A block read of total and tariff 1-4 import energy (codec/dlt645/vectors.cc energy_tariff_block).
+  const std::string frame =
+      "68 12 90 78 56 34 12 68 91 18 33 32 34 33 33 33 43 33 33 33 34 33 33 33 35 33 33 33 36 33 33 33 37 33 11 16";
+  std::string corrupt = frame;
+  corrupt.replace(corrupt.size() - 5, 2, "12");  // the checksum
+  const std::string stranger = "68 76 02 02 47 02 02 68 91 08 33 33 34 33 35 33 33 33 C9 16";  // address 020247020276
+  const std::string topic = "meters/" + std::to_string(ShardOf("DTU1")) + "/DTU1/raw/dlt645";
+  Publisher pub(broker_.port());
+  pub.PublishRaw(topic, frame);
+  pub.PublishRaw(topic, corrupt);
+  pub.PublishRaw(topic, frame);  // again (a redelivery, a DTU's retry): stored once
+  pub.PublishRaw(topic, stranger);
+  std::vector<uint8_t> bytes;
+  for (size_t i = 0; i + 1 < frame.size(); i += 3) bytes.push_back(static_cast<uint8_t>(std::stoi(frame.substr(i, 2), nullptr, 16)));
+  pub.PublishRaw(topic, std::string(bytes.begin(), bytes.end()));  // the same frame as bytes
+  pub.Publish("V9", R"({"meter":"V9","ts":"2020-10-29T15:00:00Z","value":1})");  // after them, on the same broker
+  ASSERT_TRUE(WaitFor([&] { return pub.acked == pub.sent; }, 20));
+
+  std::string metrics;
+  EXPECT_TRUE(WaitFor([&] {
+    metrics = c.Get("/metrics")->body;
+    return metrics.find("meterhub_mqtt_bad_messages_total 2") != std::string::npos;
+  }, 20)) << metrics;
+  ASSERT_TRUE(WaitFor([&] { return Stored() == 6; }, 20)) << Status().dump();  // 5 registers of E1 + V9's
+  auto billing = json::parse(c.Get("/api/v1/meters/E1/readings", auth)->body);
+  ASSERT_EQ(billing["readings"].size(), 1u) << billing.dump();
+  EXPECT_EQ(billing["readings"][0]["value"], 1000.0);
+  EXPECT_EQ(billing["readings"][0]["source"], "mqtt");
+  auto t3 = json::parse(c.Get("/api/v1/meters/E1/readings?channel=import_kwh_t3", auth)->body);
+  ASSERT_EQ(t3["readings"].size(), 1u) << t3.dump();
+  EXPECT_EQ(t3["readings"][0]["value"], 300.0);
+  EXPECT_EQ(t3["readings"][0]["channel"], "import_kwh_t3");
+  // The billing channel by its name is the same series.
+  EXPECT_EQ(json::parse(c.Get("/api/v1/meters/E1/readings?channel=import_kwh", auth)->body)["readings"].size(), 1u);
+
+  // Kept as rejected messages on the publishing device (as a bad JSON reading is on its meter).
+  const std::string reasons = testing::SqliteQueryText(
+      dir_ / "meterhub.db",
+      "SELECT group_concat(json_extract(detail, '$.reason'), ' | ') FROM reading_events"
+      " WHERE meter_id = 'DTU1' AND kind = 'rejected_message'");
+  EXPECT_NE(reasons.find("dlt645 frame: byte 34 (checksum)"), std::string::npos) << reasons;
+  EXPECT_NE(reasons.find("no meter is registered with dlt645 address 020247020276"), std::string::npos) << reasons;
+  EXPECT_TRUE(Up());
   EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
 }
 

@@ -78,6 +78,9 @@ class FakeDeliveryStore final : public store::Store {
   Result<std::optional<store::MeterInfo>> GetMeter(const std::string&) override { return Unused(); }
   Result<std::vector<store::MeterInfo>> ListMeters(const std::string&, int64_t, int64_t) override { return Unused(); }
   Result<int64_t> CountMeters() override { return Unused(); }
+  Result<std::optional<store::MeterInfo>> FindMeterByAddress(const std::string&, const std::string&) override {
+    return Unused();
+  }
   Status SetCustomerThreshold(const std::string&, std::optional<double>) override { return Unused(); }
   Status BindTerminal(const store::Terminal&) override { return Unused(); }
   Status UnbindTerminal(const std::string&, const std::string&) override { return Unused(); }

@@ -29,12 +29,39 @@ json MeterJson(const store::MeterInfo& m) {
   j["register_max"] = m.register_max ? json(*m.register_max) : json(nullptr);
   j["customer_threshold"] = m.customer_t1 ? json(*m.customer_t1) : json(nullptr);
   j["group"] = m.group.empty() ? json(nullptr) : json(m.group);
+  // Issue 16: only for meters read over their own protocol, so other meters' objects are unchanged.
+  if (!m.protocol.empty()) {
+    j["protocol"] = m.protocol;
+    j["address"] = m.address;
+    j["gateway"] = m.gateway.empty() ? json(nullptr) : json(m.gateway);
+  }
+  if (!m.protocol.empty() || !m.billing_channel.empty()) j["billing_channel"] = store::BillingChannelOf(m);
   return j;
 }
 
 json ReadingJson(const store::StoredReading& r) {
-  return {{"timestamp", Iso(r.ts)}, {"value", r.value}, {"consumption", r.consumption}, {"source", r.source},
-          {"quality", r.quality}, {"version", r.version}, {"estimated", r.estimated}};
+  json j{{"timestamp", Iso(r.ts)}, {"value", r.value}, {"consumption", r.consumption}, {"source", r.source},
+         {"quality", r.quality}, {"version", r.version}, {"estimated", r.estimated}};
+  if (!r.channel.empty()) j["channel"] = r.channel;
+  return j;
+}
+
+// POST /api/v1/meters: a meter read over its own protocol (issue 16) — `protocol` and `address`
+// together, `gateway` the device publishing its frames, `billing_channel` what the pipeline judges.
+Status ReadProtocolFields(const json& body, store::MeterInfo& m) {
+  MH_RETURN_IF_ERROR(TextField(body, "protocol", kWordText, &m.protocol, false));
+  MH_RETURN_IF_ERROR(TextField(body, "address", kIdText, &m.address, false));
+  MH_RETURN_IF_ERROR(TextField(body, "gateway", kMeterIdText, &m.gateway, false));
+  MH_RETURN_IF_ERROR(TextField(body, "billing_channel", kChannelText, &m.billing_channel, false));
+  if (!m.protocol.empty() && m.protocol != "dlt645" && m.protocol != "cjt188" && m.protocol != "dlms" &&
+      m.protocol != "wmbus")
+    return InvalidArgument("field 'protocol': dlt645, cjt188, dlms or wmbus");
+  if (m.protocol.empty() != m.address.empty())
+    return InvalidArgument("fields 'protocol' and 'address' go together");
+  if (!m.gateway.empty() && m.protocol.empty()) return InvalidArgument("field 'gateway' needs 'protocol' and 'address'");
+  if (!m.billing_channel.empty() && !IsValidChannel(m.billing_channel))
+    return InvalidArgument("field 'billing_channel': 1-64 characters of [A-Za-z0-9_.:-]");
+  return Status::Ok();
 }
 
 json TerminalJson(const store::Terminal& t) {
@@ -163,6 +190,12 @@ void HttpApi::Routes() {
     MH_RETURN_IF_ERROR(Field(body, "register_max", &max, false));
     if (max > 0) m.register_max = max;
     if (m.kind != "electricity" && m.kind != "water") return InvalidArgument("field 'kind': electricity or water");
+    MH_RETURN_IF_ERROR(ReadProtocolFields(body, m));
+    if (!m.address.empty()) {
+      MH_ASSIGN_OR_RETURN(std::optional<store::MeterInfo> holder, st->FindMeterByAddress(m.protocol, m.address));
+      if (holder && holder->meter_id != m.meter_id)
+        return AlreadyExists(m.protocol + " address " + m.address + " belongs to meter " + holder->meter_id);
+    }
     if (m.interval_s <= 0) return InvalidArgument("field 'interval_s' must be positive");
     auto zone = TimeZone::Parse(tz);
     if (!zone.ok()) return InvalidArgument("field 'timezone': " + zone.status().message());
@@ -400,7 +433,13 @@ void HttpApi::Routes() {
             MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
             MH_ASSIGN_OR_RETURN(store::TimeRange range, ParseRange(req));
             MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
-            MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> rows, st->QueryReadings(m.meter_id, range, limit));
+            // ?channel= (issue 16): another register of the meter; absent = the billing channel.
+            MH_ASSIGN_OR_RETURN(std::string channel, TextParam(req, "channel", kChannelText));
+            if (!channel.empty() && !IsValidChannel(channel))
+              return InvalidArgument("parameter 'channel': 1-64 characters of [A-Za-z0-9_.:-]");
+            if (channel == store::BillingChannelOf(m)) channel.clear();
+            MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> rows,
+                                st->QueryReadings(m.meter_id, range, limit, channel));
             json out = json::array();
             for (const auto& r : rows) out.push_back(ReadingJson(r));
             SendJson(res, 200, {{"meter_id", m.meter_id}, {"readings", out}});
@@ -477,11 +516,14 @@ void HttpApi::Routes() {
     MH_ASSIGN_OR_RETURN(int64_t limit, ParseLimit(req, 1000, 100000));
     MH_ASSIGN_OR_RETURN(std::vector<store::QuarantinedReading> rows, st->QueryQuarantine(meter, range, limit));
     json out = json::array();
-    for (const auto& q : rows)
-      out.push_back({{"meter_id", q.meter_id}, {"timestamp", Iso(q.ts)},
-                     {"value", q.value ? json(*q.value) : json(nullptr)}, {"raw_value", q.raw_value},
-                     {"verdict", VerdictName(q.verdict)}, {"reason", q.reason}, {"source", q.source},
-                     {"received_at", Iso(q.received_at)}});
+    for (const auto& q : rows) {
+      json row{{"meter_id", q.meter_id}, {"timestamp", Iso(q.ts)},
+               {"value", q.value ? json(*q.value) : json(nullptr)}, {"raw_value", q.raw_value},
+               {"verdict", VerdictName(q.verdict)}, {"reason", q.reason}, {"source", q.source},
+               {"received_at", Iso(q.received_at)}};
+      if (!q.channel.empty()) row["channel"] = q.channel;  // issue 16: another register than the billing one
+      out.push_back(std::move(row));
+    }
     SendJson(res, 200, {{"quarantine", out}});
     return Status::Ok();
   }));

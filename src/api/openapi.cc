@@ -243,7 +243,8 @@ nlohmann::json OpenApiDocument() {
                                 {"507", error_resp("the store's disk is full: nothing was stored, retry later")},
                                 {"422", error_resp("nothing could be stored; the summary lists why")}})}};
   paths["/api/v1/meters/{id}/readings"]["get"] = {{"summary", "accepted readings in a time range"},
-                                                  {"parameters", json::array({meter_param, range[0], range[1], range[2]})},
+                                                  {"parameters", json::array({meter_param, range[0], range[1], range[2],
+                                                                              q("channel", "a register (docs/channels.md); default the billing channel")})},
                                                   {"responses", std_errors({{"200", ok("readings")}})}};
   const json ts_param{{"name", "ts"}, {"in", "path"}, {"required", true}, {"description", "the reading's time, ISO-8601 or epoch seconds"},
                       {"schema", {{"type", "string"}}}};
@@ -301,7 +302,9 @@ nlohmann::json OpenApiDocument() {
   schemas["Reading"] = {{"type", "object"},
                         {"required", {"meter", "ts", "value"}},
                         {"properties", {{"meter", {{"type", "string"}}}, {"ts", {{"type", "string"}, {"format", "date-time"}}},
-                                        {"value", {{"type", "number"}, {"nullable", true}}}}}};
+                                        {"value", {{"type", "number"}, {"nullable", true}}},
+                                        {"channel", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_.:-]{1,64}$"},
+                                                     {"description", "the register (docs/channels.md); absent = the billing channel"}}}}}};
   schemas["MeterIn"] = {{"type", "object"},
                         {"required", {"meter_id"}},
                         {"properties", {{"meter_id", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"}}},
@@ -310,7 +313,15 @@ nlohmann::json OpenApiDocument() {
                                         {"timezone", {{"type", "string"}, {"example", "+08:00"},
                                                                       {"description", "a UTC offset (+08:00) or an IANA zone (Europe/Berlin)"}}},
                                         {"interval_s", {{"type", "integer"}}},
-                                        {"register_max", {{"type", "number"}}}}}};
+                                        {"register_max", {{"type", "number"}}},
+                                        {"protocol", {{"type", "string"}, {"enum", {"dlt645", "cjt188", "dlms", "wmbus"}},
+                                                      {"description", "read over this protocol: raw frames on meters/<shard>/<id>/raw/<protocol>"}}},
+                                        {"address", {{"type", "string"}, {"maxLength", 64},
+                                                     {"description", "the protocol address its frames carry (with protocol)"}}},
+                                        {"gateway", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"},
+                                                     {"description", "the device (concentrator, DTU) that publishes its frames"}}},
+                                        {"billing_channel", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_.:-]{1,64}$"},
+                                                             {"description", "the channel judged (default import_kwh, water volume_m3)"}}}}}};
   // --- relay (seed 000) ---
   auto region_param = json{{"name", "code"}, {"in", "path"}, {"required", true},
                            {"schema", {{"type", "string"}, {"pattern", "^[0-9]{9}$"}}}};

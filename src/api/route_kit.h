@@ -54,6 +54,7 @@ inline constexpr TextRule kUrlText{"a URL", 2048, TextRule::Chars::kToken};
 inline constexpr TextRule kPhoneText{"a phone number", 32, TextRule::Chars::kPhone};
 inline constexpr TextRule kEmailText{"an e-mail address", 254, TextRule::Chars::kToken};
 inline constexpr TextRule kWordText{"a keyword", 32, TextRule::Chars::kToken};                 // enums, periods
+inline constexpr TextRule kChannelText{"a channel name", 64, TextRule::Chars::kToken};          // narrowed by IsValidChannel
 inline constexpr TextRule kTimeText{"a time or duration", 64, TextRule::Chars::kToken};
 // GET /api/v1/meters?q=: a substring of a meter or customer id, as typed in the dashboard's search.
 inline constexpr TextRule kSearchText{"a search text", 64, TextRule::Chars::kLine};

@@ -10,6 +10,7 @@
 #include "core/meter_id.h"
 #include "crypto/crypto.h"
 #include "ingest/device_topics.h"
+#include "ingest/raw_frames.h"
 #include "relay/messages.h"
 #include "store/store_open.h"
 #include "core/time.h"
@@ -69,6 +70,14 @@ Status Daemon::Start() {
     mo.password = config_.mqtt.password;
     MH_ASSIGN_OR_RETURN(mo.tls, MqttTlsOf(config_));
     mqtt_ = std::make_unique<ingest::MqttIngest>(pipeline_.get(), mo);
+    // Raw protocol frames (issue 16): decoded into readings that share the round's commit.
+    for (std::string_view protocol : ingest::kRawProtocols) {
+      mqtt_->AddReadingsHandler("raw/" + std::string(protocol),
+                                [store = store_.get(), clock = clock_, protocol](const std::string& device,
+                                                                                  std::string_view payload) {
+                                  return ingest::RawFrameReadings(*store, device, protocol, payload, clock->NowSeconds());
+                                });
+    }
   }
   if (config_.relay.enabled) MH_RETURN_IF_ERROR(StartRelay());
   if (config_.audit.enabled) MH_RETURN_IF_ERROR(StartAudit());

@@ -133,11 +133,11 @@ class CsvParser {
   Status Run(std::string_view text);
 
  private:
-  // Splits on commas without unquoting; returns the field count (fields past the third are
+  // Splits on commas without unquoting; returns the field count (fields past the fourth are
   // only counted) and whether a quote was seen (then SplitQuoted decides).
-  static int SplitPlain(std::string_view line, std::string_view f[3], bool* quoted);
+  static int SplitPlain(std::string_view line, std::string_view f[4], bool* quoted);
   // RFC 4180 within one line; nullptr on success, else what is malformed.
-  const char* SplitQuoted(std::string_view line, std::string_view f[3], int* count);
+  const char* SplitQuoted(std::string_view line, std::string_view f[4], int* count);
   Status CheckHeader(std::string_view line, int64_t line_no);
   void Row(std::string_view line, int64_t line_no);
   bool FastIso(std::string_view s, int64_t* out);
@@ -149,7 +149,8 @@ class CsvParser {
   const std::function<void(uint64_t, uint64_t)>* progress_;
 
   Reading reading_;
-  std::string scratch_[4];  // unquoted fields of the current row (slow path only)
+  std::string scratch_[5];  // unquoted fields of the current row (slow path only)
+  int columns_ = 3;         // 4 when the header names the optional channel column
   char cached_date_[10] = {};
   int64_t cached_days_ = 0;
   bool have_cached_date_ = false;
@@ -165,7 +166,7 @@ void CsvParser::Issue(int64_t line_no, const char* field, std::string message, s
   on_issue_(issue);
 }
 
-int CsvParser::SplitPlain(std::string_view line, std::string_view f[3], bool* quoted) {
+int CsvParser::SplitPlain(std::string_view line, std::string_view f[4], bool* quoted) {
   const char* p = line.data();
   const char* const e = p + line.size();
   const char* start = p;
@@ -174,19 +175,19 @@ int CsvParser::SplitPlain(std::string_view line, std::string_view f[3], bool* qu
   for (; p < e; ++p) {
     char c = *p;
     if (c == ',') {
-      if (n < 3) f[n] = std::string_view(start, static_cast<size_t>(p - start));
+      if (n < 4) f[n] = std::string_view(start, static_cast<size_t>(p - start));
       ++n;
       start = p + 1;
     } else if (c == '"') {
       q = true;
     }
   }
-  if (n < 3) f[n] = std::string_view(start, static_cast<size_t>(e - start));
+  if (n < 4) f[n] = std::string_view(start, static_cast<size_t>(e - start));
   *quoted = q;
   return n + 1;
 }
 
-const char* CsvParser::SplitQuoted(std::string_view line, std::string_view f[3], int* count) {
+const char* CsvParser::SplitQuoted(std::string_view line, std::string_view f[4], int* count) {
   size_t i = 0;
   int n = 0;
   for (;;) {
@@ -194,7 +195,7 @@ const char* CsvParser::SplitQuoted(std::string_view line, std::string_view f[3],
     while (j < line.size() && IsBlank(line[j])) ++j;
     std::string_view field;
     if (j < line.size() && line[j] == '"') {
-      std::string& buf = scratch_[n < 3 ? n : 3];
+      std::string& buf = scratch_[n < 4 ? n : 4];
       buf.clear();
       size_t k = j + 1;
       for (;;) {
@@ -222,7 +223,7 @@ const char* CsvParser::SplitQuoted(std::string_view line, std::string_view f[3],
       field = line.substr(i, k - i);
       i = k;
     }
-    if (n < 3) f[n] = field;
+    if (n < 4) f[n] = field;
     ++n;
     if (i >= line.size()) break;
     ++i;  // the comma
@@ -266,13 +267,16 @@ bool CsvParser::FastIso(std::string_view s, int64_t* out) {
 }
 
 Status CsvParser::CheckHeader(std::string_view line, int64_t line_no) {
-  std::string_view f[3];
+  std::string_view f[4];
   bool quoted = false;
   int n = SplitPlain(line, f, &quoted);
   const char* malformed = quoted ? SplitQuoted(line, f, &n) : nullptr;
-  bool ok = malformed == nullptr && n == 3;
+  bool ok = malformed == nullptr && (n == 3 || (n == 4 && EqualsIgnoreCase(Trim(f[3]), "channel")));
   for (int i = 0; ok && i < 3; ++i) ok = EqualsIgnoreCase(Trim(f[i]), kHeaderNames[i]);
-  if (ok) return Status::Ok();
+  if (ok) {
+    columns_ = n;
+    return Status::Ok();
+  }
   std::string msg = "line " + std::to_string(line_no) + ": expected the header 'meter_id,timestamp,value', got '" +
                     TruncateUtf8(line, 80) + "'";
   if (malformed == nullptr && n == 3 && !MeterIdProblem(Trim(f[0])) && ParseTimestamp(Trim(f[1])).ok())
@@ -283,7 +287,7 @@ Status CsvParser::CheckHeader(std::string_view line, int64_t line_no) {
 }
 
 void CsvParser::Row(std::string_view line, int64_t line_no) {
-  std::string_view f[3];
+  std::string_view f[4];
   bool quoted = false;
   int n = SplitPlain(line, f, &quoted);
   if (quoted) {
@@ -292,8 +296,16 @@ void CsvParser::Row(std::string_view line, int64_t line_no) {
       return;
     }
   }
-  if (n != 3) {
-    Issue(line_no, "", "expected 3 fields (meter_id,timestamp,value), found " + std::to_string(n), line);
+  if (n != columns_) {
+    Issue(line_no, "",
+          columns_ == 3 ? "expected 3 fields (meter_id,timestamp,value), found " + std::to_string(n)
+                        : "expected 4 fields (meter_id,timestamp,value,channel), found " + std::to_string(n),
+          line);
+    return;
+  }
+  std::string_view channel = columns_ == 4 ? Trim(f[3]) : std::string_view();
+  if (!channel.empty() && !IsValidChannel(channel)) {
+    Issue(line_no, "channel", "not a channel name (1-64 characters of [A-Za-z0-9_.:-])", line);
     return;
   }
   std::string_view id = Trim(f[0]);
@@ -321,6 +333,7 @@ void CsvParser::Row(std::string_view line, int64_t line_no) {
   }
   reading_.meter_id.assign(id);
   reading_.ts = t;
+  reading_.channel.assign(channel);
   std::string_view value = Trim(f[2]);
   reading_.value = ParseValueInline(value);
   if (reading_.value) {

@@ -1,5 +1,6 @@
 // Readings in CSV (SPEC 0.2): header `meter_id,timestamp,value`, timestamp ISO-8601 or epoch
-// seconds, value decimal. An empty or unparseable value is kept as text (judged `null` later);
+// seconds, value decimal; an optional fourth column `channel` (issue 16, docs/channels.md) names
+// the register, empty = the meter's billing channel. An empty or unparseable value is kept as text (judged `null` later);
 // a row whose structure is wrong (field count, meter id, timestamp) is reported with its line.
 #pragma once
 
@@ -18,7 +19,7 @@ namespace mh::codec {
 
 struct RowIssue {
   int64_t line = 0;        // 1-based line number in the input (the header is line 1)
-  std::string field;       // "meter_id" | "timestamp" | "value" | "" (row structure)
+  std::string field;       // "meter_id" | "timestamp" | "value" | "channel" | "" (row structure)
   std::string message;     // what was wrong
   std::string text;        // the offending line, as received (truncated to 200 bytes)
 };

@@ -58,6 +58,27 @@ TEST(ReadingCsv, ParsesExactVectors) {
   EXPECT_EQ(c.lines, (std::vector<int64_t>{2, 3, 4, 5}));
 }
 
+// Issue 16: an optional fourth column names the channel; empty = the billing channel.
+TEST(ReadingCsv, AnOptionalChannelColumn) {
+  Collected c = Parse(
+      "meter_id,timestamp,value,channel\n"
+      "M1,2020-10-29T15:00:00Z,203.0,\n"
+      "M1,2020-10-29T15:00:00Z,50.5,import_kwh_t1\n"
+      "M1,2020-10-29T15:00:00Z,1,bad channel\n"
+      "M1,2020-10-29T15:00:00Z,1\n");
+  ASSERT_TRUE(c.status.ok()) << c.status.ToString();
+  ASSERT_EQ(c.readings.size(), 2u);
+  EXPECT_EQ(c.readings[0].channel, "");
+  EXPECT_EQ(c.readings[1].channel, "import_kwh_t1");
+  ASSERT_EQ(c.issues.size(), 2u);
+  EXPECT_EQ(c.issues[0].field, "channel");
+  EXPECT_NE(c.issues[1].message.find("expected 4 fields"), std::string::npos) << c.issues[1].message;
+  // Without the column every reading is of the billing channel.
+  Collected plain = Parse("meter_id,timestamp,value\nM1,2020-10-29T15:00:00Z,1\n");
+  ASSERT_EQ(plain.readings.size(), 1u);
+  EXPECT_EQ(plain.readings[0].channel, "");
+}
+
 TEST(ReadingCsv, DefaultOffsetAppliesOnlyWithoutOne) {
   Collected c = Parse("meter_id,timestamp,value\nM1,2020-10-29T23:00:00,1\nM1,2020-10-29T15:00:00Z,2\n", 8 * 3600);
   ASSERT_TRUE(c.status.ok());

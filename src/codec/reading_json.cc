@@ -56,7 +56,7 @@ class ReadingsSax {
   bool string(std::string& v) { return Scalar(Kind::kString, v); }
   bool binary(json::binary_t&) { return Scalar(Kind::kOther, {}); }
   bool key(std::string& k) {
-    if (in_element_ && depth_ == element_depth_) field_ = k == "meter" ? 0 : k == "ts" ? 1 : k == "value" ? 2 : -1;
+    if (in_element_ && depth_ == element_depth_) field_ = k == "meter" ? 0 : k == "ts" ? 1 : k == "value" ? 2 : k == "channel" ? 3 : -1;
     return true;
   }
   bool start_object(size_t) { return Open(true); }
@@ -78,13 +78,14 @@ class ReadingsSax {
 
   struct Element {
     size_t index = 0;
-    bool has[3] = {false, false, false};
+    bool has[4] = {false, false, false, false};
     std::string meter;
     int64_t ts = 0;
     std::optional<double> value;
     std::string raw_value;
-    std::string error[3];       // the first problem with meter, ts, value
-    std::string error_text[3];  // the offending text
+    std::string channel;        // "" = the billing channel
+    std::string error[4];       // the first problem with meter, ts, value, channel
+    std::string error_text[4];  // the offending text
   };
 
   static const char* KindName(Kind k) {
@@ -226,6 +227,17 @@ class ReadingsSax {
           SetError(2, std::string("value: expected a number, null or a string, got ") + KindName(kind), text);
         }
         break;
+      case 3:
+        // Optional (issue 16): absent or null = the meter's billing channel.
+        element_.channel.clear();
+        if (kind == Kind::kString && IsValidChannel(text)) {
+          element_.channel.assign(text);
+        } else if (kind != Kind::kNull) {
+          SetError(3, "channel: expected a channel name (1-64 characters of [A-Za-z0-9_.:-]), got " +
+                          (kind == Kind::kString ? "'" + Printable(text, 64) + "'" : std::string(KindName(kind))),
+                   text);
+        }
+        break;
     }
   }
 
@@ -247,8 +259,8 @@ class ReadingsSax {
       }
     }
     if (!e.has[1]) SetError(1, "ts: missing", {});
-    static const char* const kFields[3] = {"meter", "ts", "value"};
-    for (int f = 0; f < 3; ++f) {
+    static const char* const kFields[4] = {"meter", "ts", "value", "channel"};
+    for (int f = 0; f < 4; ++f) {
       if (e.error[f].empty()) continue;
       RowIssue issue;
       issue.line = static_cast<int64_t>(e.index);
@@ -263,6 +275,7 @@ class ReadingsSax {
     r.ts = e.ts;
     r.value = e.value;
     r.raw_value = std::move(e.raw_value);
+    r.channel = std::move(e.channel);
     out_->readings.push_back(std::move(r));
   }
 
@@ -328,6 +341,7 @@ std::string ReadingToJson(const Reading& r) {
   } else {
     s += "null";
   }
+  if (!r.channel.empty()) s += ",\"channel\":" + json(r.channel).dump(-1, ' ', false, kReplace);
   s += '}';
   return s;
 }

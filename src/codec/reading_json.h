@@ -25,7 +25,8 @@ struct ParsedReadings {
 // and "meter" may be omitted.
 // A missing "value" is a reading with no value (judged `null`, SPEC 1.1), not an issue; a missing
 // or invalid "meter" or "ts" is. "ts" is an ISO-8601 string or epoch seconds (a number or a digit
-// string). Unknown keys are ignored. A number JSON cannot hold in a double (1e400) makes the
+// string). "channel" (optional, issue 16) names the register; absent or null = the meter's billing
+// channel. Unknown keys are ignored. A number JSON cannot hold in a double (1e400) makes the
 // document malformed.
 Result<ParsedReadings> ParseReadingsJson(std::string_view body, std::string_view expected_meter = {});
 

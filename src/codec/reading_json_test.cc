@@ -49,6 +49,20 @@ TEST(ReadingJson, ParsesArraysEpochTimesAndValueForms) {
   EXPECT_EQ(p.readings[6].value, 18446744073709551615.0);
 }
 
+// Issue 16: "channel" is optional; absent or null = the billing channel.
+TEST(ReadingJson, AnOptionalChannel) {
+  auto r = ParseReadingsJson(R"([{"meter":"M1","ts":1,"value":2,"channel":"export_kwh"},{"meter":"M1","ts":1,"value":2},)"
+                             R"({"meter":"M1","ts":1,"value":2,"channel":null},{"meter":"M1","ts":1,"value":2,"channel":7}])");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->readings.size(), 3u);
+  EXPECT_EQ(r->readings[0].channel, "export_kwh");
+  EXPECT_EQ(r->readings[1].channel, "");
+  EXPECT_EQ(r->readings[2].channel, "");
+  ASSERT_EQ(r->issues.size(), 1u);
+  EXPECT_EQ(r->issues[0].field, "channel");
+  EXPECT_EQ(ReadingToJson(r->readings[0]), R"({"meter":"M1","ts":"1970-01-01T00:00:01Z","value":2.0,"channel":"export_kwh"})");
+}
+
 TEST(ReadingJson, EmptyArrayIsNothing) {
   ParsedReadings p = MustParse(" [ ] ");
   EXPECT_TRUE(p.readings.empty());

@@ -100,6 +100,13 @@ void MqttIngest::AddHandler(const std::string& suffix, TopicHandler handler) {
   handlers_[suffix] = std::move(handler);
 }
 
+void MqttIngest::AddReadingsHandler(const std::string& suffix, ReadingsHandler handler) {
+  if (!IsUplinkSuffix(suffix) || suffix == "readings") {
+    throw std::logic_error("MqttIngest::AddReadingsHandler: \"" + suffix + "\" is not a device uplink topic (device_topics.h)");
+  }
+  readings_handlers_[suffix] = std::move(handler);
+}
+
 Status MqttIngest::Start() {
   MH_RETURN_IF_ERROR(CheckMqttTls(options_.tls));
   std::vector<int> shards = options_.shards;
@@ -113,6 +120,8 @@ Status MqttIngest::Start() {
     s->client_id = options_.client_id + "-" + std::to_string(shard);
     s->topics.push_back("meters/" + std::to_string(shard) + "/+/readings");
     for (const auto& [suffix, handler] : handlers_) s->topics.push_back("meters/" + std::to_string(shard) + "/+/" + suffix);
+    for (const auto& [suffix, handler] : readings_handlers_)
+      s->topics.push_back("meters/" + std::to_string(shard) + "/+/" + suffix);
     sessions_.push_back(std::move(s));
   }
   MH_RETURN_IF_ERROR(StartPublisher());
@@ -365,7 +374,9 @@ bool MqttIngest::Handle(const Message& m, Batch& batch) {
   std::string shard, rest;
   const std::string meter = MeterOfTopic(m.topic, &shard, &rest);
   auto handler = handlers_.find(rest);
-  if (meter.empty() || !IsValidMeterId(meter) || (rest != "readings" && handler == handlers_.end())) {
+  auto readings_handler = readings_handlers_.find(rest);
+  if (meter.empty() || !IsValidMeterId(meter) ||
+      (rest != "readings" && handler == handlers_.end() && readings_handler == readings_handlers_.end())) {
     RecordBadMessage(m.topic, meter, "topic is not meters/<shard>/<meter_id>/readings (or a device topic) with a valid meter id",
                      m.payload);
     return true;
@@ -382,14 +393,12 @@ bool MqttIngest::Handle(const Message& m, Batch& batch) {
   }
   if (handler != handlers_.end()) {
     Status s = handler->second(meter, m.payload);
-    if (s.ok()) return true;
-    // The store down or full: not the message's fault, so it is retried, not recorded as bad.
-    if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kStorageFull ||
-        s.code() == StatusCode::kInternal) {
-      spdlog::error("mqtt: handling {} failed: {}", m.topic, s.ToString());
-      return false;
-    }
-    RecordBadMessage(m.topic, meter, s.message(), m.payload);
+    return s.ok() || HandlerFailed(m, meter, s);
+  }
+  if (readings_handler != readings_handlers_.end()) {
+    Result<std::vector<Reading>> readings = readings_handler->second(meter, m.payload);
+    if (!readings.ok()) return HandlerFailed(m, meter, readings.status());
+    for (auto& r : *readings) batch.readings.push_back(std::move(r));
     return true;
   }
   auto parsed = codec::ParseReadingsJson(m.payload, meter);
@@ -402,6 +411,17 @@ bool MqttIngest::Handle(const Message& m, Batch& batch) {
                      m.payload);
   }
   for (auto& r : parsed->readings) batch.readings.push_back(std::move(r));
+  return true;
+}
+
+bool MqttIngest::HandlerFailed(const Message& m, const std::string& meter, const Status& s) {
+  // The store down or full: not the message's fault, so it is retried, not recorded as bad.
+  if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kStorageFull ||
+      s.code() == StatusCode::kInternal) {
+    spdlog::error("mqtt: handling {} failed: {}", m.topic, s.ToString());
+    return false;
+  }
+  RecordBadMessage(m.topic, meter, s.message(), m.payload);
   return true;
 }
 

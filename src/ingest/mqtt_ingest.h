@@ -78,6 +78,11 @@ class MqttIngest {
   // and acked. Call before Start().
   using TopicHandler = std::function<Status(const std::string& meter_id, std::string_view payload)>;
   void AddHandler(const std::string& suffix, TopicHandler handler);
+  // Messages on meters/<shard>/<device_id>/<suffix> that carry readings in another form (raw
+  // protocol frames): `handler` turns the payload into readings, which join the round's readings
+  // (same commit, PUBACK after it). Its errors are treated as a TopicHandler's. Call before Start().
+  using ReadingsHandler = std::function<Result<std::vector<Reading>>(const std::string& device_id, std::string_view payload)>;
+  void AddReadingsHandler(const std::string& suffix, ReadingsHandler handler);
 
   // Publishes at QoS 1 on the command session (commands to meters).
   Status Publish(const std::string& topic, const std::string& payload);
@@ -108,6 +113,8 @@ class MqttIngest {
   // Handles one message into `batch`: readings collected, device messages run, bad ones recorded.
   // Returns false when the message must not be acknowledged (a handler failed transiently).
   bool Handle(const Message& m, Batch& batch);
+  // A handler's error: false (not acknowledged) when the store is at fault, else recorded.
+  bool HandlerFailed(const Message& m, const std::string& meter, const Status& s);
   void RecordBadMessage(const std::string& topic, const std::string& meter_id, const std::string& reason,
                         std::string_view payload);
   Status StartPublisher();
@@ -116,6 +123,7 @@ class MqttIngest {
   const MqttOptions options_;
   GroupCommitter group_;
   std::map<std::string, TopicHandler> handlers_;  // constant once started
+  std::map<std::string, ReadingsHandler> readings_handlers_;  // constant once started
   std::vector<std::unique_ptr<Session>> sessions_;  // constant once started
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};

@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "alerts/message.h"
+#include "codec/meter/channels.h"
 #include "core/meter_id.h"
 #include "core/time.h"
 
@@ -57,6 +58,9 @@ struct Pipeline::Pending {
   absl::flat_hash_set<std::string> unknown;                    // meters found missing in this Submit
   std::vector<std::string> registered;                         // auto-registered here (in batch.new_meters)
   absl::flat_hash_set<std::string> absent;                     // looked up by Prefetch: not registered
+  // This Submit's accepted readings of other channels than the billing one: (meter, channel) →
+  // ts → index in batch.accepted.
+  std::map<std::pair<std::string, std::string>, std::map<int64_t, size_t>> channel_fresh;
 
   // This Submit's accepted readings per meter are the entry's `fresh`, ordered by ts: a late
   // reading's neighbour lookup stays logarithmic however the rows are ordered.
@@ -275,8 +279,8 @@ Result<bool> Pipeline::IsQuarantineDuplicate(MeterEntry& entry, const Reading& r
                       store_->QueryQuarantine(r.meter_id, {r.ts, INT64_MAX}, kRowsAtOneTime + 1));
   if (q.empty()) entry.quarantine_horizon = std::min(entry.quarantine_horizon.value_or(INT64_MAX), r.ts - 1);
   for (const auto& row : q) {
-    if (row.ts == r.ts && row.value.has_value() == r.value.has_value() && (!row.value || *row.value == *r.value) &&
-        row.raw_value == r.raw_value)
+    if (row.ts == r.ts && row.channel.empty() && row.value.has_value() == r.value.has_value() &&
+        (!row.value || *row.value == *r.value) && row.raw_value == r.raw_value)
       return true;
   }
   return false;
@@ -450,6 +454,58 @@ Status Pipeline::JudgeLate(MeterEntry& entry, const Reading& r, size_t i, const 
   return Status::Ok();
 }
 
+// Other channels than the billing one (issue 16, docs/channels.md) are stored as they come: no
+// validation, thresholds or alerts run on them. A cumulative channel's consumption is the
+// difference to the channel's previous stored reading (0 for its first; other channels: 0). A
+// reading without a value is quarantined as null; the same value again is a duplicate, another
+// value at a stored time a conflict (the first stays), as on the billing channel.
+Status Pipeline::JudgeChannel(const Reading& r, size_t i, const SubmitRequest& request, Pending& pending,
+                              int64_t now) {
+  auto& fresh = pending.channel_fresh[{r.meter_id, r.channel}];
+  std::optional<store::StoredReading> stored;
+  if (auto it = fresh.find(r.ts); it != fresh.end()) {
+    stored = pending.batch.accepted[it->second];
+  } else {
+    MH_ASSIGN_OR_RETURN(stored, store_->GetReading(r.meter_id, r.ts, r.channel));
+  }
+  if (stored) {
+    if (r.value && *r.value == stored->value) {
+      ++pending.summary->duplicates;
+      return Status::Ok();
+    }
+    return RecordConflict(r, *stored, request.source, pending);
+  }
+  if (!r.value) {
+    store::QuarantinedReading q{r.meter_id, r.ts, r.value, r.raw_value, Verdict::kNull,
+                                "no value on channel " + r.channel, request.source, now, r.channel};
+    pending.batch.quarantined.push_back(std::move(q));
+    ++pending.summary->quarantined[static_cast<int>(Verdict::kNull)];
+    return Status::Ok();
+  }
+  store::StoredReading s;
+  s.meter_id = r.meter_id;
+  s.channel = r.channel;
+  s.ts = r.ts;
+  s.value = *r.value;
+  s.source = request.source;
+  if (request.quality && i < request.quality->size()) s.quality = (*request.quality)[i];
+  if (codec::IsCumulativeChannel(r.channel)) {
+    std::optional<std::pair<int64_t, double>> previous;
+    if (auto it = fresh.lower_bound(r.ts); it != fresh.begin()) {
+      --it;
+      previous = {it->first, pending.batch.accepted[it->second].value};
+    }
+    MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> before,
+                        store_->LastReadingAtOrBefore(r.meter_id, r.ts - 1, r.channel));
+    if (before && (!previous || before->ts > previous->first)) previous = {before->ts, before->value};
+    if (previous) s.consumption = s.value - previous->second;
+  }
+  fresh[r.ts] = pending.batch.accepted.size();
+  pending.batch.accepted.push_back(std::move(s));
+  ++pending.summary->accepted;
+  return Status::Ok();
+}
+
 Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& request, Pending& pending,
                           int64_t now) {
   const std::string& source = request.source;
@@ -477,6 +533,9 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
   // reading after it look late: refused, and kept as an event.
   const int64_t latest = now + options_.max_future_s + entry->params.interval_s;
   if (r.ts > latest) return RejectFuture(r, i, source, latest, pending);
+
+  if (!r.channel.empty() && r.channel != store::BillingChannelOf(entry->info))
+    return JudgeChannel(r, i, request, pending, now);
 
   entry->touched = true;
   vee::MeterState& st = entry->state;

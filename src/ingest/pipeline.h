@@ -156,6 +156,8 @@ class Pipeline {
 
   // Judges one reading of `request` into `pending` (SPEC 1.1, then the period check of 1.2).
   Status JudgeOne(const Reading& r, size_t index, const SubmitRequest& request, Pending& pending, int64_t now);
+  // A reading of a channel other than the meter's billing channel: stored, not judged.
+  Status JudgeChannel(const Reading& r, size_t index, const SubmitRequest& request, Pending& pending, int64_t now);
   Status JudgeLate(MeterEntry& entry, const Reading& r, size_t index, const SubmitRequest& request,
                    Pending& pending, int64_t now);
   // Keeps a reading in the quarantine with this batch; the meter's horizon moves up to it.

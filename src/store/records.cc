@@ -34,4 +34,9 @@ std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view name) {
   return std::nullopt;
 }
 
+std::string BillingChannelOf(const MeterInfo& m) {
+  if (!m.billing_channel.empty()) return m.billing_channel;
+  return m.kind == "water" ? "volume_m3" : "import_kwh";
+}
+
 }  // namespace mh::store

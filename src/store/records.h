@@ -24,7 +24,18 @@ struct MeterInfo {
   int64_t created_at = 0;
   std::string group;                     // meter group ('' = none): per-group settings ([groups.NAME])
   std::string timezone;                  // IANA zone name; '' = the fixed offset tz_offset_s
+  // A meter read over its own protocol (issue 16): raw frames carrying `address` (as the decoder
+  // prints it: 12 BCD digits for dlt645, 14 for cjt188, ...) are this meter's. `gateway` is the
+  // device (concentrator, DTU) whose MQTT credentials may publish those frames; '' = the meter itself.
+  std::string protocol;                  // "" | "dlt645" | "cjt188" | "dlms" | "wmbus"
+  std::string address;                   // '' = none; unique per protocol
+  std::string gateway;
+  std::string billing_channel;           // the channel the pipeline judges; '' = the kind's default
 };
+
+// The channel a meter is billed on (docs/channels.md): its own billing_channel, else import_kwh
+// for electricity and volume_m3 for water. Readings of it are stored as channel "".
+std::string BillingChannelOf(const MeterInfo& m);
 
 // The zone a meter's periods are cut in: its IANA `timezone` when set (and known to this machine's
 // tzdata — else, with a warning, the fixed `tz_offset_s`), else the fixed `tz_offset_s`.

@@ -42,6 +42,9 @@ class Store {
   virtual Result<std::vector<MeterInfo>> ListMeters(const std::string& customer_id, int64_t offset,
                                                     int64_t limit) = 0;
   virtual Result<int64_t> CountMeters() = 0;
+  // The meter registered with this protocol address (MeterInfo::address); nullopt when none.
+  virtual Result<std::optional<MeterInfo>> FindMeterByAddress(const std::string& protocol,
+                                                             const std::string& address) = 0;
   // NotFound when the meter is not registered.
   virtual Status SetCustomerThreshold(const std::string& meter_id, std::optional<double> t1) = 0;
   // Rebinding an already bound terminal updates its channel and address. NotFound when the meter

@@ -360,6 +360,15 @@ CREATE INDEX delivery_requeues_by_delivery ON delivery_requeues (delivery_id, id
     {8, R"sql(
 CREATE INDEX IF NOT EXISTS quarantine_by_meter_ts ON quarantine (meter_id, ts);
 )sql"},
+    // Meters read over their own protocol (issue 16): the frame's address finds the meter, the
+    // gateway says whose credentials may publish its frames, the billing channel what is judged.
+    {9, R"sql(
+ALTER TABLE meters ADD COLUMN protocol        TEXT NOT NULL DEFAULT '';
+ALTER TABLE meters ADD COLUMN address         TEXT NOT NULL DEFAULT '';
+ALTER TABLE meters ADD COLUMN gateway         TEXT NOT NULL DEFAULT '';
+ALTER TABLE meters ADD COLUMN billing_channel TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX meters_by_address ON meters (protocol, address) WHERE address <> '';
+)sql"},
 };
 
 constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;

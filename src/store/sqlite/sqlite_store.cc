@@ -46,6 +46,10 @@ Status ReadMeter(Row& row, MeterInfo& m) {
   m.created_at = row.Int();
   m.group = row.Text();
   m.timezone = row.Text();
+  m.protocol = row.Text();
+  m.address = row.Text();
+  m.gateway = row.Text();
+  m.billing_channel = row.Text();
   return Status::Ok();
 }
 
@@ -335,8 +339,17 @@ class SqliteStore final : public Store {
     if (m.meter_id.empty()) return InvalidArgument("upsert meter: empty meter_id");
     return Write(Sql::kUpsertMeter, "upsert meter " + m.meter_id, [&](Binder& b) {
       b.Text(m.meter_id).Text(m.kind).Text(m.customer_id).Int(m.tz_offset_s).Int(m.interval_s)
-          .OptionalReal(m.register_max).OptionalReal(m.customer_t1).Int(m.created_at).Text(m.group).Text(m.timezone);
+          .OptionalReal(m.register_max).OptionalReal(m.customer_t1).Int(m.created_at).Text(m.group).Text(m.timezone)
+          .Text(m.protocol).Text(m.address).Text(m.gateway).Text(m.billing_channel);
     });
+  }
+
+  Result<std::optional<MeterInfo>> FindMeterByAddress(const std::string& protocol, const std::string& address) override {
+    MH_ASSIGN_OR_RETURN(std::vector<MeterInfo> rows,
+                        Query<MeterInfo>(Sql::kFindMeterByAddress, "find meter by " + protocol + " address " + address,
+                                         ReadMeter, [&](Binder& b) { b.Text(protocol).Text(address); }));
+    if (rows.empty()) return std::optional<MeterInfo>();
+    return std::optional<MeterInfo>(std::move(rows.front()));
   }
 
   Result<std::optional<MeterInfo>> GetMeter(const std::string& meter_id) override {
@@ -961,7 +974,8 @@ class SqliteStore final : public Store {
       if (m.meter_id.empty()) return InvalidArgument("commit batch: new meter without meter_id");
       Binder b(insert);
       b.Text(m.meter_id).Text(m.kind).Text(m.customer_id).Int(m.tz_offset_s).Int(m.interval_s)
-          .OptionalReal(m.register_max).OptionalReal(m.customer_t1).Int(m.created_at).Text(m.group).Text(m.timezone);
+          .OptionalReal(m.register_max).OptionalReal(m.customer_t1).Int(m.created_at).Text(m.group).Text(m.timezone)
+          .Text(m.protocol).Text(m.address).Text(m.gateway).Text(m.billing_channel);
       if (const int rc = StepWrite(insert, b); rc != SQLITE_OK)
         return SqliteError(db.db(), rc, "commit batch: register meter " + m.meter_id);
     }

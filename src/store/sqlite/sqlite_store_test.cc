@@ -173,10 +173,20 @@ TEST_F(SqliteStoreTest, MigratesAVersionThreeDatabase) {
   EXPECT_EQ(*store->CountReadings(), 901);
 }
 
+// Takes a file back to schema 8 (before the protocol addresses of issue 16), for the migration
+// tests of versions up to 9.
+void UndoVersion9(const std::string& path) {
+  for (const char* sql : {"DROP INDEX meters_by_address", "ALTER TABLE meters DROP COLUMN protocol",
+                          "ALTER TABLE meters DROP COLUMN address", "ALTER TABLE meters DROP COLUMN gateway",
+                          "ALTER TABLE meters DROP COLUMN billing_channel", "DELETE FROM schema_version WHERE version >= 9"})
+    mh::testing::SqliteQueryText(path, sql);
+}
+
 // Schema 5 (the relay outcomes): a batch recorded before it keeps its row, without a failure code.
 TEST_F(SqliteStoreTest, MigratesAVersionFourRelayBatchTable) {
   ASSERT_NE(Open(Options()), nullptr);
   const std::string path = Options().path;
+  UndoVersion9(path);
   for (const char* sql : {"DROP TABLE relay_outcomes", "DROP TABLE relay_work_orders", "DROP TABLE relay_batches",
                           "CREATE TABLE relay_batches (digest_hex TEXT NOT NULL PRIMARY KEY, origin_meter_id TEXT NOT NULL,"
                           " relay_meter_id TEXT NOT NULL, outcome TEXT NOT NULL, readings INTEGER NOT NULL,"
@@ -205,6 +215,7 @@ TEST_F(SqliteStoreTest, MigratesAVersionFourRelayBatchTable) {
 TEST_F(SqliteStoreTest, MigratesAVersionSixDeliveries) {
   ASSERT_NE(Open(Options()), nullptr);
   const std::string path = Options().path;
+  UndoVersion9(path);
   for (const char* sql : {"DROP TABLE delivery_requeues", "DROP INDEX deliveries_failed",
                           "ALTER TABLE deliveries DROP COLUMN round_started_at",
                           "ALTER TABLE deliveries DROP COLUMN round_base",
@@ -242,15 +253,51 @@ TEST_F(SqliteStoreTest, MigratesAVersionSixDeliveries) {
 TEST_F(SqliteStoreTest, MigratesAVersionSevenQuarantineIndex) {
   ASSERT_NE(Open(Options()), nullptr);
   const std::string path = Options().path;
+  UndoVersion9(path);
   for (const char* sql : {"DROP INDEX quarantine_by_meter_ts", "DELETE FROM schema_version WHERE version >= 8"})
     mh::testing::SqliteQueryText(path, sql);
   ASSERT_EQ(mh::testing::SqliteQueryText(path, "SELECT name FROM sqlite_master WHERE name = 'quarantine_by_meter_ts'"),
             "<none>");
   std::unique_ptr<Store> store = Open(Options());
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(mh::testing::SqliteQueryText(path, "SELECT max(version) FROM schema_version"), "8");
+  EXPECT_EQ(mh::testing::SqliteQueryText(path, "SELECT max(version) FROM schema_version"),
+            std::to_string(sqlite_db::CurrentSchemaVersion()));
   EXPECT_EQ(mh::testing::SqliteQueryText(path, "SELECT name FROM sqlite_master WHERE name = 'quarantine_by_meter_ts'"),
             "quarantine_by_meter_ts");
+}
+
+// Schema 9 (issue 16): a version-8 file's meters gain an empty protocol address, gateway and
+// billing channel; an address then finds its meter, and two meters cannot share one.
+TEST_F(SqliteStoreTest, MigratesAVersionEightMetersToProtocolAddresses) {
+  ASSERT_NE(Open(Options()), nullptr);
+  const std::string path = Options().path;
+  UndoVersion9(path);
+  mh::testing::SqliteQueryText(path, "INSERT INTO meters (meter_id, kind, customer_id, tz_offset_s, interval_s, created_at)"
+                                     " VALUES ('M1', 'electricity', 'C', 0, 900, 0)");
+  ASSERT_EQ(mh::testing::SqliteQueryText(path, "SELECT max(version) FROM schema_version"), "8");
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(mh::testing::SqliteQueryText(path, "SELECT max(version) FROM schema_version"), "9");
+  Result<std::optional<MeterInfo>> m1 = store->GetMeter("M1");
+  ASSERT_TRUE(m1.ok() && m1->has_value());
+  EXPECT_EQ((*m1)->protocol, "");
+  EXPECT_EQ((*m1)->address, "");
+  EXPECT_EQ(BillingChannelOf(**m1), "import_kwh");
+  MeterInfo meter = **m1;
+  meter.protocol = "dlt645";
+  meter.address = "001122334455";
+  meter.gateway = "DTU1";
+  ASSERT_TRUE(store->UpsertMeter(meter).ok());
+  Result<std::optional<MeterInfo>> found = store->FindMeterByAddress("dlt645", "001122334455");
+  ASSERT_TRUE(found.ok() && found->has_value()) << found.status().ToString();
+  EXPECT_EQ((*found)->meter_id, "M1");
+  EXPECT_EQ((*found)->gateway, "DTU1");
+  Result<std::optional<MeterInfo>> other = store->FindMeterByAddress("cjt188", "001122334455");
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->has_value());
+  MeterInfo twin = meter;
+  twin.meter_id = "M2";
+  EXPECT_FALSE(store->UpsertMeter(twin).ok());
 }
 
 // A full disk is the store's state, not the request's fault: kStorageFull (HTTP 507, retry), in

@@ -16,23 +16,33 @@ const char* SqlText(Sql id) {
     case Sql::kRegisterMeter:
       // Auto-registration inside an ingest batch: a meter registered meanwhile keeps its row.
       return "INSERT INTO meters (meter_id, kind, customer_id, tz_offset_s, interval_s, register_max,"
-             " customer_t1, created_at, group_name, timezone) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+             " customer_t1, created_at, group_name, timezone, protocol, address, gateway, billing_channel)"
+             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
              " ON CONFLICT (meter_id) DO NOTHING";
     case Sql::kUpsertMeter:
       return "INSERT INTO meters (meter_id, kind, customer_id, tz_offset_s, interval_s, register_max,"
-             " customer_t1, created_at, group_name, timezone) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+             " customer_t1, created_at, group_name, timezone, protocol, address, gateway, billing_channel)"
+             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
              " ON CONFLICT (meter_id) DO UPDATE SET kind = excluded.kind,"
              " customer_id = excluded.customer_id, tz_offset_s = excluded.tz_offset_s,"
              " interval_s = excluded.interval_s, register_max = excluded.register_max,"
              " customer_t1 = excluded.customer_t1, created_at = excluded.created_at,"
-             " group_name = excluded.group_name, timezone = excluded.timezone";
+             " group_name = excluded.group_name, timezone = excluded.timezone, protocol = excluded.protocol,"
+             " address = excluded.address, gateway = excluded.gateway, billing_channel = excluded.billing_channel";
     case Sql::kGetMeter:
-      return "SELECT meter_id, kind, customer_id, tz_offset_s, interval_s, register_max, customer_t1, created_at, group_name, timezone FROM meters WHERE meter_id = ?1";
+      return "SELECT meter_id, kind, customer_id, tz_offset_s, interval_s, register_max, customer_t1, created_at, group_name, timezone,"
+             " protocol, address, gateway, billing_channel FROM meters WHERE meter_id = ?1";
     case Sql::kListMeters:
-      return "SELECT meter_id, kind, customer_id, tz_offset_s, interval_s, register_max, customer_t1, created_at, group_name, timezone FROM meters ORDER BY meter_id LIMIT ?1 OFFSET ?2";
+      return "SELECT meter_id, kind, customer_id, tz_offset_s, interval_s, register_max, customer_t1, created_at, group_name, timezone,"
+             " protocol, address, gateway, billing_channel FROM meters ORDER BY meter_id LIMIT ?1 OFFSET ?2";
     case Sql::kListMetersOfCustomer:
-      return "SELECT meter_id, kind, customer_id, tz_offset_s, interval_s, register_max, customer_t1, created_at, group_name, timezone FROM meters WHERE customer_id = ?1 ORDER BY meter_id LIMIT ?2 OFFSET ?3";
+      return "SELECT meter_id, kind, customer_id, tz_offset_s, interval_s, register_max, customer_t1, created_at, group_name, timezone,"
+             " protocol, address, gateway, billing_channel FROM meters WHERE customer_id = ?1 ORDER BY meter_id LIMIT ?2 OFFSET ?3";
     case Sql::kCountMeters: return "SELECT count(*) FROM meters";
+    case Sql::kFindMeterByAddress:
+      return "SELECT meter_id, kind, customer_id, tz_offset_s, interval_s, register_max, customer_t1, created_at,"
+             " group_name, timezone, protocol, address, gateway, billing_channel FROM meters"
+             " WHERE protocol = ?1 AND address = ?2 AND address <> ''";
     case Sql::kSetCustomerThreshold: return "UPDATE meters SET customer_t1 = ?2 WHERE meter_id = ?1";
     case Sql::kBindTerminal:
       return "INSERT INTO terminals (meter_id, terminal_id, channel, address) VALUES (?1, ?2, ?3, ?4)"
@@ -152,7 +162,8 @@ const char* SqlText(Sql id) {
     case Sql::kDeleteExpiredSessions: return "DELETE FROM sessions WHERE expires_at <= ?1";
     case Sql::kSearchMeters:
       return "SELECT m.meter_id, m.kind, m.customer_id, m.tz_offset_s, m.interval_s, m.register_max, m.customer_t1,"
-             " m.created_at, m.group_name, m.timezone FROM meters m LEFT JOIN relay_meters r ON r.meter_id = m.meter_id"
+             " m.created_at, m.group_name, m.timezone, m.protocol, m.address, m.gateway, m.billing_channel"
+             " FROM meters m LEFT JOIN relay_meters r ON r.meter_id = m.meter_id"
              " WHERE (?1 = '' OR m.customer_id = ?1) AND (?2 = '' OR m.kind = ?2)"
              " AND (?3 = '' OR coalesce(r.region_code, '') = ?3)"
              " AND (?4 = '' OR instr(lower(m.meter_id), lower(?4)) > 0 OR instr(lower(m.customer_id), lower(?4)) > 0)"

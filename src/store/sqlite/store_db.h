@@ -28,6 +28,7 @@ enum class Sql {
   kRollback,
   kUpsertMeter,
   kRegisterMeter,
+  kFindMeterByAddress,
   kGetMeter,
   kListMeters,
   kListMetersOfCustomer,
