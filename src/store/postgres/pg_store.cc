@@ -110,6 +110,10 @@ MeterInfo MeterAt(const Rows& r, int i) {
   m.created_at = r.Int(i, 7);
   m.group = r.Text(i, 8);
   m.timezone = r.Text(i, 9);
+  m.protocol = r.Text(i, 10);
+  m.address = r.Text(i, 11);
+  m.gateway = r.Text(i, 12);
+  m.billing_channel = r.Text(i, 13);
   return m;
 }
 
@@ -168,7 +172,8 @@ Params MeterParams(const MeterInfo& m) {
   p.Text(m.meter_id).Text(m.kind).Text(m.customer_id).Int(m.tz_offset_s).Int(m.interval_s);
   m.register_max ? p.Double(*m.register_max) : p.Null();
   m.customer_t1 ? p.Double(*m.customer_t1) : p.Null();
-  p.Int(m.created_at).Text(m.group).Text(m.timezone);
+  p.Int(m.created_at).Text(m.group).Text(m.timezone).Text(m.protocol).Text(m.address).Text(m.gateway)
+      .Text(m.billing_channel);
   return p;
 }
 
@@ -191,6 +196,13 @@ Result<std::vector<MeterInfo>> PostgresStore::ListMeters(const std::string& cust
   p.Limit(limit).Int(offset > 0 ? offset : 0);
   MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kListMeters, p, "list meters"));
   return All<MeterInfo>(r, MeterAt);
+}
+
+Result<std::optional<MeterInfo>> PostgresStore::FindMeterByAddress(const std::string& protocol,
+                                                                  const std::string& address) {
+  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kFindMeterByAddress, Params().Text(protocol).Text(address),
+                                   "find meter by " + protocol + " address " + address));
+  return First<MeterInfo>(r, MeterAt);
 }
 
 Result<int64_t> PostgresStore::CountMeters() { return Count(sql::kCountMeters, Params(), "count meters"); }

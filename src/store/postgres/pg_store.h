@@ -17,7 +17,7 @@ struct PostgresStoreOptions {
 };
 
 // The SQLite schema version this layout copies (docs/storage.md).
-inline constexpr int kPostgresStoreSchemaVersion = 8;
+inline constexpr int kPostgresStoreSchemaVersion = 9;
 
 Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& options);
 

@@ -15,8 +15,11 @@ inline constexpr char kSchema[] = R"sql(
 CREATE TABLE meters (
   meter_id TEXT PRIMARY KEY, kind TEXT NOT NULL, customer_id TEXT NOT NULL, tz_offset_s INTEGER NOT NULL,
   interval_s BIGINT NOT NULL, register_max DOUBLE PRECISION, customer_t1 DOUBLE PRECISION, created_at BIGINT NOT NULL,
-  group_name TEXT NOT NULL DEFAULT '', timezone TEXT NOT NULL DEFAULT '');
+  group_name TEXT NOT NULL DEFAULT '', timezone TEXT NOT NULL DEFAULT '',
+  protocol TEXT NOT NULL DEFAULT '', address TEXT NOT NULL DEFAULT '', gateway TEXT NOT NULL DEFAULT '',
+  billing_channel TEXT NOT NULL DEFAULT '');
 CREATE INDEX meters_by_customer ON meters (customer_id, meter_id);
+CREATE UNIQUE INDEX meters_by_address ON meters (protocol, address) WHERE address <> '';
 CREATE TABLE terminals (
   meter_id TEXT NOT NULL REFERENCES meters (meter_id) ON DELETE CASCADE, terminal_id TEXT NOT NULL,
   channel TEXT NOT NULL, address TEXT NOT NULL, PRIMARY KEY (meter_id, terminal_id));
@@ -120,7 +123,8 @@ inline constexpr char kCopyReadings[] =
 inline constexpr char kCopyStates[] = "COPY staged_states (meter_id, state) FROM STDIN";
 
 #define MH_PG_METER_COLUMNS \
-  "meter_id, kind, customer_id, tz_offset_s, interval_s, register_max, customer_t1, created_at, group_name, timezone"
+  "meter_id, kind, customer_id, tz_offset_s, interval_s, register_max, customer_t1, created_at, group_name, timezone," \
+  " protocol, address, gateway, billing_channel"
 #define MH_PG_READING_COLUMNS "meter_id, channel, ts, value, consumption, source, quality, version, estimated"
 #define MH_PG_QUARANTINE_COLUMNS "meter_id, channel, ts, value, raw_value, verdict, reason, source, received_at"
 #define MH_PG_DELIVERY_COLUMNS                                                                         \
@@ -145,14 +149,17 @@ inline constexpr char kCopyStates[] = "COPY staged_states (meter_id, state) FROM
 
 // --- meters and terminals ---
 inline constexpr Statement kRegisterMeter{"st_register_meter",
-    "INSERT INTO meters (" MH_PG_METER_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    "INSERT INTO meters (" MH_PG_METER_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     " ON CONFLICT (meter_id) DO NOTHING"};
 inline constexpr Statement kUpsertMeter{"st_upsert_meter",
-    "INSERT INTO meters (" MH_PG_METER_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    "INSERT INTO meters (" MH_PG_METER_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     " ON CONFLICT (meter_id) DO UPDATE SET kind = excluded.kind, customer_id = excluded.customer_id,"
     " tz_offset_s = excluded.tz_offset_s, interval_s = excluded.interval_s, register_max = excluded.register_max,"
     " customer_t1 = excluded.customer_t1, created_at = excluded.created_at, group_name = excluded.group_name,"
-    " timezone = excluded.timezone"};
+    " timezone = excluded.timezone, protocol = excluded.protocol, address = excluded.address,"
+    " gateway = excluded.gateway, billing_channel = excluded.billing_channel"};
+inline constexpr Statement kFindMeterByAddress{"st_find_meter_by_address",
+    "SELECT " MH_PG_METER_COLUMNS " FROM meters WHERE protocol = $1 AND address = $2 AND address <> ''"};
 inline constexpr Statement kGetMeter{"st_get_meter", "SELECT " MH_PG_METER_COLUMNS " FROM meters WHERE meter_id = $1"};
 inline constexpr Statement kGetMeters{"st_get_meters",
     "SELECT " MH_PG_METER_COLUMNS " FROM meters WHERE meter_id = ANY ($1::text[])"};
@@ -361,7 +368,7 @@ inline constexpr Statement kDeleteExpiredSessions{"st_delete_expired_sessions", 
 // --- the fleet view ---
 inline constexpr Statement kSearchMeters{"st_search_meters",
     "SELECT m.meter_id, m.kind, m.customer_id, m.tz_offset_s, m.interval_s, m.register_max, m.customer_t1,"
-    " m.created_at, m.group_name, m.timezone" MH_PG_SEARCH_WHERE " AND m.meter_id > $7 ORDER BY m.meter_id"
+    " m.created_at, m.group_name, m.timezone, m.protocol, m.address, m.gateway, m.billing_channel" MH_PG_SEARCH_WHERE " AND m.meter_id > $7 ORDER BY m.meter_id"
     " LIMIT $5 OFFSET $6"};
 inline constexpr Statement kCountSearchMeters{"st_count_search_meters", "SELECT count(*)" MH_PG_SEARCH_WHERE};
 inline constexpr Statement kCountMetersByKind{"st_count_by_kind", "SELECT kind, count(*) FROM meters GROUP BY kind ORDER BY kind"};
