@@ -6,10 +6,14 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
-#include "base/tool_options.h"
+#include <CLI/CLI.hpp>
+
+#include "base/number_text.h"
+#include "base/tool_args.h"
 #include "core/meter_id.h"
 #include "crypto/crypto.h"
 #include "ingest/device_topics.h"
@@ -34,13 +38,17 @@ constexpr const char* kUsage =
     "printed once as ID,PASSWORD. Send the broker SIGHUP to reload both files.\n";
 
 int RunAcl(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
-  auto options = ToolOptions::Parse(argv, 1, {"service-users", "out"});
-  if (!options.ok()) {
-    err << "meterhub mqtt acl: " << options.status().message() << "\n" << kUsage;
+  std::string service_users = "meterhub";
+  std::optional<std::string> out_path;
+  CLI::App app;
+  app.add_option("--service-users", service_users);
+  app.add_option("--out", out_path);
+  if (Status s = ParseToolArgs(app, std::vector<std::string>(argv.begin() + 1, argv.end())); !s.ok()) {
+    err << "meterhub mqtt acl: " << s.message() << "\n" << kUsage;
     return 2;
   }
   std::vector<std::string> users;
-  std::stringstream list(options->Get("service-users").value_or("meterhub"));
+  std::stringstream list(service_users);
   for (std::string user; std::getline(list, user, ',');) {
     user = std::string(TrimBlanks(user));
     if (Status s = CheckUserName(user); !s.ok()) {
@@ -50,7 +58,7 @@ int RunAcl(const std::vector<std::string>& argv, std::ostream& out, std::ostream
     users.push_back(user);
   }
   const std::string acl = MosquittoAcl(users);
-  if (auto path = options->Get("out")) {
+  if (const auto& path = out_path) {
     std::ofstream file(*path);
     if (!(file << acl) || !file.flush()) {
       err << "meterhub mqtt acl: cannot write " << *path << "\n";
@@ -63,16 +71,21 @@ int RunAcl(const std::vector<std::string>& argv, std::ostream& out, std::ostream
 }
 
 int RunPasswd(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
-  auto options = ToolOptions::Parse(argv, 1, {"file", "user", "password", "users", "service"}, {"service"});
+  std::string file;
+  std::optional<std::string> user_option, password_option, users_option;
+  bool service = false;
+  CLI::App app;
+  app.add_option("--file", file)->required();
+  app.add_option("--user", user_option);
+  app.add_option("--password", password_option);
+  app.add_option("--users", users_option);
+  app.add_flag("--service", service);
   auto usage = [&](const std::string& message) {
     err << "meterhub mqtt passwd: " << message << "\n" << kUsage;
     return 2;
   };
-  if (!options.ok()) return usage(options.status().message());
-  auto file = options->Required("file");
-  if (!file.ok()) return usage(file.status().message());
-  if (options->Has("user") == options->Has("users")) return usage("give exactly one of --user and --users");
-  const bool service = options->Has("service");
+  if (Status s = ParseToolArgs(app, std::vector<std::string>(argv.begin() + 1, argv.end())); !s.ok()) return usage(s.message());
+  if (user_option.has_value() == users_option.has_value()) return usage("give exactly one of --user and --users");
 
   // (user, password given?) in input order; generated passwords are printed.
   std::vector<std::pair<std::string, std::string>> users;
@@ -85,12 +98,12 @@ int RunPasswd(const std::vector<std::string>& argv, std::ostream& out, std::ostr
     users.emplace_back(user, "");
     return Status::Ok();
   };
-  if (auto user = options->Get("user")) {
-    if (Status s = add(*user, "--user"); !s.ok()) return usage(s.message());
-    if (auto password = options->Get("password")) users.back().second = *password;
+  if (user_option) {
+    if (Status s = add(*user_option, "--user"); !s.ok()) return usage(s.message());
+    if (password_option) users.back().second = *password_option;
   } else {
-    if (options->Has("password")) return usage("--password goes with --user, not --users");
-    const std::string list_path = *options->Get("users");
+    if (password_option) return usage("--password goes with --user, not --users");
+    const std::string& list_path = *users_option;
     std::ifstream list(list_path);
     if (!list) return usage("cannot open " + list_path);
     std::string line;
@@ -119,7 +132,7 @@ int RunPasswd(const std::vector<std::string>& argv, std::ostream& out, std::ostr
     }
     hashes.emplace_back(user, *hash);
   }
-  if (Status s = UpsertPasswordFile(*file, hashes); !s.ok()) {
+  if (Status s = UpsertPasswordFile(file, hashes); !s.ok()) {
     err << "meterhub mqtt passwd: " << s.message() << "\n";
     return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
