@@ -81,6 +81,9 @@ TEST(BrokerAuthTest, CommandUsageErrors) {
   EXPECT_EQ(error({"acl", "--out", "a", "--out=b"}), "2 meterhub mqtt acl: option --out given twice");
   EXPECT_EQ(error({"acl", "extra"}), "2 meterhub mqtt acl: unexpected argument 'extra'");
   EXPECT_EQ(error({"passwd", "--file", "/tmp/x"}), "2 meterhub mqtt passwd: give exactly one of --user and --users");
+  EXPECT_EQ(error({"passwd", "--file", "/tmp/x", "--config", "c.toml", "--user", "M1"}),
+            "2 meterhub mqtt passwd: give --file (password file) or --config (dynsec), not both");
+  EXPECT_EQ(error({"revoke", "--user", "M1"}), "2 meterhub mqtt revoke: missing required option --config");
   std::ostringstream acl;
   EXPECT_EQ(RunMqttCommand({"acl"}, acl, err), 0);
   EXPECT_NE(acl.str().find("user meterhub"), std::string::npos);
