@@ -77,8 +77,13 @@ void BM_DynsecAddDevices(benchmark::State& state) {
   }
 }
 
-// devices, devices per control message. 10^5 is the figure issue 18 asks for.
+// devices, devices per control message. 10^5 is the figure issue 18 asks for, but Mosquitto
+// 2.0.11's plugin rewrites its whole JSON config after every command, so the cost grows with the
+// square of the fleet: 10^3 took 213 s on the 2-core test machine, 10^4 and 10^5 would take hours
+// to days. Pick sizes with --benchmark_filter (e.g. 'AddDevices/(100|1000)/').
 BENCHMARK(BM_DynsecAddDevices)
+    ->Args({100, 200})
+    ->Args({300, 200})
     ->Args({1000, 200})
     ->Args({10000, 200})
     ->Args({100000, 200})
