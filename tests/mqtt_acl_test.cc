@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -76,6 +77,35 @@ class Device {
   std::vector<std::string> received_;
 };
 
+// The real daemon on a free port, connected to the broker as its service user meterhub/s3rvice
+// and registering unknown meters; `bearer` is an admin token for its API.
+struct ServiceDaemon {
+  ServiceDaemon(const TempDir& dir, const std::string& broker_address)
+      : port(app::FreeLoopbackPort()), config(dir / "meterhub.toml"), log(dir / "serve.log"), http("127.0.0.1", port) {
+    testing::WriteFile(config, "[store]\npath = \"" + (dir / "meterhub.db") + "\"\n[http]\nlisten = \"127.0.0.1:" +
+                                   std::to_string(port) + "\"\n[mqtt]\nbroker = \"" + broker_address +
+                                   "\"\nusername = \"meterhub\"\npassword = \"s3rvice\"\n[ingest]\nauto_register = true\n");
+  }
+  // Creates the token, starts `meterhub serve` and waits until it is connected to the broker.
+  void Start() {
+    auto token = RunCommand(testing::MeterhubBinary() + " token create --role admin --config " + config);
+    ASSERT_EQ(token.exit_code, 0) << token.output;
+    bearer = "Bearer " + token.output.substr(0, token.output.find('\n'));
+    serve = std::make_unique<ServeProcess>(config, log);
+    serve->Start();
+    ASSERT_TRUE(WaitFor([&] { return Status().value("mqtt", "") == "connected"; }, 20)) << testing::ReadFile(log);
+  }
+  json Status() {
+    auto r = http.Get("/api/v1/status", {{"Authorization", bearer}});
+    return r && r->status == 200 ? json::parse(r->body) : json::object();
+  }
+
+  int port;
+  std::string config, log, bearer;
+  httplib::Client http;
+  std::unique_ptr<ServeProcess> serve;
+};
+
 std::string Reading(const std::string& meter, int64_t ts, double value) {
   return json{{"meter", meter}, {"ts", ts}, {"value", value}}.dump();
 }
@@ -110,22 +140,12 @@ TEST(MqttAclTest, EachDeviceOnlyOnItsOwnTopics) {
   app::LocalBroker broker;
   broker.SetAuthFiles(passwd, acl);
   ASSERT_TRUE(broker.Start(dir / "broker").ok());
-  const int http_port = app::FreeLoopbackPort();
-  const std::string config = dir / "meterhub.toml";
-  testing::WriteFile(config, "[store]\npath = \"" + (dir / "meterhub.db") + "\"\n[http]\nlisten = \"127.0.0.1:" +
-                                 std::to_string(http_port) + "\"\n[mqtt]\nbroker = \"" + broker.address() +
-                                 "\"\nusername = \"meterhub\"\npassword = \"s3rvice\"\n[ingest]\nauto_register = true\n");
-  auto token = RunCommand(bin + " token create --role admin --config " + config);
-  ASSERT_EQ(token.exit_code, 0) << token.output;
-  const std::string bearer = "Bearer " + token.output.substr(0, token.output.find('\n'));
-  httplib::Client http("127.0.0.1", http_port);
-  auto status = [&] {
-    auto r = http.Get("/api/v1/status", {{"Authorization", bearer}});
-    return r && r->status == 200 ? json::parse(r->body) : json::object();
-  };
-  ServeProcess serve(config, dir / "serve.log");
-  serve.Start();
-  ASSERT_TRUE(WaitFor([&] { return status().value("mqtt", "") == "connected"; }, 20)) << testing::ReadFile(dir / "serve.log");
+  ServiceDaemon daemon(dir, broker.address());
+  ASSERT_NO_FATAL_FAILURE(daemon.Start());
+  httplib::Client& http = daemon.http;
+  const std::string& bearer = daemon.bearer;
+  auto status = [&] { return daemon.Status(); };
+  ServeProcess& serve = *daemon.serve;
 
   Device a1("A1", password["A1"], broker.port());
   Device wrong("B2", "not-its-password", broker.port());
@@ -208,23 +228,12 @@ TEST(MqttAclTest, DynsecDevicesAddedAndRevokedAtRunTime) {
   ASSERT_TRUE((*dynsec)->AddServiceUser("meterhub", "s3rvice").ok());
 
   // The daemon, as the service user, with the broker already running.
-  const int http_port = app::FreeLoopbackPort();
-  const std::string config = dir / "meterhub.toml";
-  testing::WriteFile(config, "[store]\npath = \"" + (dir / "meterhub.db") + "\"\n[http]\nlisten = \"127.0.0.1:" +
-                                 std::to_string(http_port) + "\"\n[mqtt]\nbroker = \"" + broker.address() +
-                                 "\"\nusername = \"meterhub\"\npassword = \"s3rvice\"\n[ingest]\nauto_register = true\n");
-  const std::string bin = testing::MeterhubBinary();
-  auto token = RunCommand(bin + " token create --role admin --config " + config);
-  ASSERT_EQ(token.exit_code, 0) << token.output;
-  const std::string bearer = "Bearer " + token.output.substr(0, token.output.find('\n'));
-  httplib::Client http("127.0.0.1", http_port);
-  auto status = [&] {
-    auto r = http.Get("/api/v1/status", {{"Authorization", bearer}});
-    return r && r->status == 200 ? json::parse(r->body) : json::object();
-  };
-  ServeProcess serve(config, dir / "serve.log");
-  serve.Start();
-  ASSERT_TRUE(WaitFor([&] { return status().value("mqtt", "") == "connected"; }, 20)) << testing::ReadFile(dir / "serve.log");
+  ServiceDaemon daemon(dir, broker.address());
+  ASSERT_NO_FATAL_FAILURE(daemon.Start());
+  httplib::Client& http = daemon.http;
+  const std::string& bearer = daemon.bearer;
+  auto status = [&] { return daemon.Status(); };
+  ServeProcess& serve = *daemon.serve;
 
   // Unknown before it is added; added at run time, it publishes its readings.
   {
