@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -18,6 +19,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "app/dynsec.h"
 #include "app/local_broker.h"
 #include "core/meter_id.h"
 #include "support/test_env.h"
@@ -75,6 +77,35 @@ class Device {
   std::vector<std::string> received_;
 };
 
+// The real daemon on a free port, connected to the broker as its service user meterhub/s3rvice
+// and registering unknown meters; `bearer` is an admin token for its API.
+struct ServiceDaemon {
+  ServiceDaemon(const TempDir& dir, const std::string& broker_address)
+      : port(app::FreeLoopbackPort()), config(dir / "meterhub.toml"), log(dir / "serve.log"), http("127.0.0.1", port) {
+    testing::WriteFile(config, "[store]\npath = \"" + (dir / "meterhub.db") + "\"\n[http]\nlisten = \"127.0.0.1:" +
+                                   std::to_string(port) + "\"\n[mqtt]\nbroker = \"" + broker_address +
+                                   "\"\nusername = \"meterhub\"\npassword = \"s3rvice\"\n[ingest]\nauto_register = true\n");
+  }
+  // Creates the token, starts `meterhub serve` and waits until it is connected to the broker.
+  void Start() {
+    auto token = RunCommand(testing::MeterhubBinary() + " token create --role admin --config " + config);
+    ASSERT_EQ(token.exit_code, 0) << token.output;
+    bearer = "Bearer " + token.output.substr(0, token.output.find('\n'));
+    serve = std::make_unique<ServeProcess>(config, log);
+    serve->Start();
+    ASSERT_TRUE(WaitFor([&] { return Status().value("mqtt", "") == "connected"; }, 20)) << testing::ReadFile(log);
+  }
+  json Status() {
+    auto r = http.Get("/api/v1/status", {{"Authorization", bearer}});
+    return r && r->status == 200 ? json::parse(r->body) : json::object();
+  }
+
+  int port;
+  std::string config, log, bearer;
+  httplib::Client http;
+  std::unique_ptr<ServeProcess> serve;
+};
+
 std::string Reading(const std::string& meter, int64_t ts, double value) {
   return json{{"meter", meter}, {"ts", ts}, {"value", value}}.dump();
 }
@@ -109,22 +140,12 @@ TEST(MqttAclTest, EachDeviceOnlyOnItsOwnTopics) {
   app::LocalBroker broker;
   broker.SetAuthFiles(passwd, acl);
   ASSERT_TRUE(broker.Start(dir / "broker").ok());
-  const int http_port = app::FreeLoopbackPort();
-  const std::string config = dir / "meterhub.toml";
-  testing::WriteFile(config, "[store]\npath = \"" + (dir / "meterhub.db") + "\"\n[http]\nlisten = \"127.0.0.1:" +
-                                 std::to_string(http_port) + "\"\n[mqtt]\nbroker = \"" + broker.address() +
-                                 "\"\nusername = \"meterhub\"\npassword = \"s3rvice\"\n[ingest]\nauto_register = true\n");
-  auto token = RunCommand(bin + " token create --role admin --config " + config);
-  ASSERT_EQ(token.exit_code, 0) << token.output;
-  const std::string bearer = "Bearer " + token.output.substr(0, token.output.find('\n'));
-  httplib::Client http("127.0.0.1", http_port);
-  auto status = [&] {
-    auto r = http.Get("/api/v1/status", {{"Authorization", bearer}});
-    return r && r->status == 200 ? json::parse(r->body) : json::object();
-  };
-  ServeProcess serve(config, dir / "serve.log");
-  serve.Start();
-  ASSERT_TRUE(WaitFor([&] { return status().value("mqtt", "") == "connected"; }, 20)) << testing::ReadFile(dir / "serve.log");
+  ServiceDaemon daemon(dir, broker.address());
+  ASSERT_NO_FATAL_FAILURE(daemon.Start());
+  httplib::Client& http = daemon.http;
+  const std::string& bearer = daemon.bearer;
+  auto status = [&] { return daemon.Status(); };
+  ServeProcess& serve = *daemon.serve;
 
   Device a1("A1", password["A1"], broker.port());
   Device wrong("B2", "not-its-password", broker.port());
@@ -180,6 +201,84 @@ TEST(MqttAclTest, EachDeviceOnlyOnItsOwnTopics) {
   auto b2_readings = http.Get("/api/v1/meters/B2/readings", {{"Authorization", bearer}});
   ASSERT_TRUE(b2_readings && b2_readings->status == 200) << (b2_readings ? b2_readings->body : "no answer");
   EXPECT_TRUE(json::parse(b2_readings->body)["readings"].empty()) << "a reading published by A1 as B2 was stored";
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
+
+// `[mqtt] provisioning = "dynsec"`: the broker runs Mosquitto's dynamic-security plugin; devices
+// are added and revoked at run time over $CONTROL/dynamic-security/v1 (no password file, no
+// signal). The same rights as the file-based ACL: own uplink topics only; a revoked device is
+// disconnected and refused at CONNECT.
+TEST(MqttAclTest, DynsecDevicesAddedAndRevokedAtRunTime) {
+  if (app::FindMosquitto().empty() || !app::DynamicSecurityAvailable()) {
+    GTEST_SKIP() << "mosquitto or its dynamic-security plugin not installed (apt-get install mosquitto)";
+  }
+  TempDir dir("mqtt-dynsec");
+  app::LocalBroker broker;
+  broker.SetDynamicSecurity("admin", "4dmin");
+  ASSERT_TRUE(broker.Start(dir / "broker").ok());
+  app::DynsecOptions options;
+  options.port = broker.port();
+  options.admin_user = "admin";
+  options.admin_password = "wrong";
+  options.timeout_ms = 3000;
+  EXPECT_FALSE(app::DynsecClient::Connect(options).ok());  // the admin's password is checked
+  options.admin_password = "4dmin";
+  auto dynsec = app::DynsecClient::Connect(options);
+  ASSERT_TRUE(dynsec.ok()) << dynsec.status().ToString() << testing::ReadFile(broker.log_path());
+  ASSERT_TRUE((*dynsec)->AddServiceUser("meterhub", "s3rvice").ok());
+
+  // The daemon, as the service user, with the broker already running.
+  ServiceDaemon daemon(dir, broker.address());
+  ASSERT_NO_FATAL_FAILURE(daemon.Start());
+  httplib::Client& http = daemon.http;
+  const std::string& bearer = daemon.bearer;
+  auto status = [&] { return daemon.Status(); };
+  ServeProcess& serve = *daemon.serve;
+
+  // Unknown before it is added; added at run time, it publishes its readings.
+  {
+    Device early("A1", "pa55", broker.port(), "-early");
+    ASSERT_TRUE(WaitFor([&] { return early.connack() >= 0; }, 10));
+    EXPECT_NE(early.connack(), 0);
+  }
+  ASSERT_TRUE((*dynsec)->AddDevices({{"A1", "pa55"}, {"B2", "b2-pa55"}}).ok());
+  Device a1("A1", "pa55", broker.port());
+  Device wrong("B2", "not-its-password", broker.port());
+  ASSERT_TRUE(WaitFor([&] { return a1.connack() >= 0 && wrong.connack() >= 0; }, 10));
+  ASSERT_EQ(a1.connack(), 0);
+  EXPECT_NE(wrong.connack(), 0);
+  a1.Publish("A1", "readings", Reading("A1", 1700000000, 1.0));
+  a1.Publish("A1", "readings", Reading("A1", 1700000900, 1.5));
+  ASSERT_TRUE(WaitFor([&] { return status().value("readings", 0) == 2; }, 20)) << status().dump();
+  // As B2: dropped (and the session closed), as with the ACL file.
+  {
+    Device imposter("A1", "pa55", broker.port(), "-imposter");
+    ASSERT_TRUE(WaitFor([&] { return imposter.connack() == 0; }, 10));
+    imposter.Publish("B2", "readings", Reading("B2", 1700000000, 5.0));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  // Adding again replaces the password.
+  ASSERT_TRUE((*dynsec)->AddDevices({{"B2", "new-pa55"}}).ok());
+  {
+    Device b2("B2", "new-pa55", broker.port());
+    ASSERT_TRUE(WaitFor([&] { return b2.connack() >= 0; }, 10));
+    EXPECT_EQ(b2.connack(), 0);
+  }
+
+  // Revoked: its connection is closed and it is refused from then on; revoking twice is fine.
+  ASSERT_TRUE((*dynsec)->RevokeDevices({"A1"}).ok());
+  ASSERT_TRUE((*dynsec)->RevokeDevices({"A1"}).ok());
+  a1.Publish("A1", "readings", Reading("A1", 1700001800, 2.0));
+  Device revoked("A1", "pa55", broker.port(), "-after");
+  ASSERT_TRUE(WaitFor([&] { return revoked.connack() >= 0; }, 10));
+  EXPECT_NE(revoked.connack(), 0);
+  revoked.Publish("A1", "readings", Reading("A1", 1700002700, 2.5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  EXPECT_EQ(status().value("readings", 0), 2) << status().dump();
+  // Nothing published as B2 got through: with auto_register it would have registered meter B2.
+  auto b2_readings = http.Get("/api/v1/meters/B2/readings", {{"Authorization", bearer}});
+  ASSERT_TRUE(b2_readings);
+  EXPECT_EQ(b2_readings->status, 404) << "a reading published by A1 as B2 was stored: " << b2_readings->body;
   EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
 }
 

@@ -6,10 +6,17 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
-#include "base/tool_options.h"
+#include <CLI/CLI.hpp>
+
+#include "app/config.h"
+#include "app/dynsec.h"
+#include "base/number_text.h"
+#include "base/tool_args.h"
 #include "core/meter_id.h"
 #include "crypto/crypto.h"
 #include "ingest/device_topics.h"
@@ -29,18 +36,31 @@ constexpr const char* kUsage =
     "usage: meterhub mqtt acl [--service-users NAME[,NAME...]] [--out FILE]\n"
     "       meterhub mqtt passwd --file PASSWORD_FILE --user ID [--password P] [--service]\n"
     "       meterhub mqtt passwd --file PASSWORD_FILE --users IDS.txt\n"
+    "       meterhub mqtt passwd --config FILE (--user ID [--password P] [--service] | --users IDS.txt)\n"
+    "       meterhub mqtt revoke --config FILE (--user ID | --users IDS.txt)\n"
     "Writes Mosquitto's ACL (each device: its own uplink topics and commands only; service users:\n"
     "meters/#) and adds or replaces users in a Mosquitto password file. A generated password is\n"
-    "printed once as ID,PASSWORD. Send the broker SIGHUP to reload both files.\n";
+    "printed once as ID,PASSWORD. Send the broker SIGHUP to reload both files.\n"
+    "With --config and [mqtt] provisioning = \"dynsec\", devices are added to and revoked from the\n"
+    "broker's dynamic-security plugin at run time instead (no file, no signal).\n";
+
+// A usage error of `meterhub mqtt <verb>`: the message and the usage, exit 2.
+int UsageError(std::ostream& err, const char* verb, const std::string& message) {
+  err << "meterhub mqtt " << verb << ": " << message << "\n" << kUsage;
+  return 2;
+}
 
 int RunAcl(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
-  auto options = ToolOptions::Parse(argv, 1, {"service-users", "out"});
-  if (!options.ok()) {
-    err << "meterhub mqtt acl: " << options.status().message() << "\n" << kUsage;
-    return 2;
+  std::string service_users = "meterhub";
+  std::optional<std::string> out_path;
+  CLI::App app;
+  app.add_option("--service-users", service_users);
+  app.add_option("--out", out_path);
+  if (Status s = ParseToolArgs(app, std::vector<std::string>(argv.begin() + 1, argv.end())); !s.ok()) {
+    return UsageError(err, "acl", s.message());
   }
   std::vector<std::string> users;
-  std::stringstream list(options->Get("service-users").value_or("meterhub"));
+  std::stringstream list(service_users);
   for (std::string user; std::getline(list, user, ',');) {
     user = std::string(TrimBlanks(user));
     if (Status s = CheckUserName(user); !s.ok()) {
@@ -50,7 +70,7 @@ int RunAcl(const std::vector<std::string>& argv, std::ostream& out, std::ostream
     users.push_back(user);
   }
   const std::string acl = MosquittoAcl(users);
-  if (auto path = options->Get("out")) {
+  if (const auto& path = out_path) {
     std::ofstream file(*path);
     if (!(file << acl) || !file.flush()) {
       err << "meterhub mqtt acl: cannot write " << *path << "\n";
@@ -62,70 +82,129 @@ int RunAcl(const std::vector<std::string>& argv, std::ostream& out, std::ostream
   return 0;
 }
 
-int RunPasswd(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
-  auto options = ToolOptions::Parse(argv, 1, {"file", "user", "password", "users", "service"}, {"service"});
-  auto usage = [&](const std::string& message) {
-    err << "meterhub mqtt passwd: " << message << "\n" << kUsage;
-    return 2;
-  };
-  if (!options.ok()) return usage(options.status().message());
-  auto file = options->Required("file");
-  if (!file.ok()) return usage(file.status().message());
-  if (options->Has("user") == options->Has("users")) return usage("give exactly one of --user and --users");
-  const bool service = options->Has("service");
-
-  // (user, password given?) in input order; generated passwords are printed.
-  std::vector<std::pair<std::string, std::string>> users;
-  std::vector<bool> generated;
-  auto add = [&](const std::string& user, const std::string& where) -> Status {
-    if (Status s = CheckUserName(user); !s.ok()) return s.WithContext(where);
-    if (!service && !IsValidMeterId(user)) {
-      return InvalidArgument(where + ": \"" + user + "\" is not a valid device id (use --service for a service user)");
+// The users of --user ID or --users LIST (one per line, # comments): device ids unless `service`.
+Result<std::vector<std::string>> UsersOf(const std::optional<std::string>& user, const std::optional<std::string>& list_path,
+                                         bool service) {
+  if (user.has_value() == list_path.has_value()) return InvalidArgument("give exactly one of --user and --users");
+  std::vector<std::string> users;
+  auto add = [&](const std::string& name, const std::string& where) -> Status {
+    if (Status s = CheckUserName(name); !s.ok()) return s.WithContext(where);
+    if (!service && !IsValidMeterId(name)) {
+      return InvalidArgument(where + ": \"" + name + "\" is not a valid device id (use --service for a service user)");
     }
-    users.emplace_back(user, "");
+    users.push_back(name);
     return Status::Ok();
   };
-  if (auto user = options->Get("user")) {
-    if (Status s = add(*user, "--user"); !s.ok()) return usage(s.message());
-    if (auto password = options->Get("password")) users.back().second = *password;
-  } else {
-    if (options->Has("password")) return usage("--password goes with --user, not --users");
-    const std::string list_path = *options->Get("users");
-    std::ifstream list(list_path);
-    if (!list) return usage("cannot open " + list_path);
-    std::string line;
-    for (int number = 1; std::getline(list, line); ++number) {
-      const std::string user(TrimBlanks(line));
-      if (user.empty() || user[0] == '#') continue;
-      if (Status s = add(user, list_path + ":" + std::to_string(number)); !s.ok()) return usage(s.message());
-    }
+  if (user) {
+    MH_RETURN_IF_ERROR(add(*user, "--user"));
+    return users;
   }
-  std::vector<std::pair<std::string, std::string>> hashes;
-  for (auto& [user, password] : users) {
-    generated.push_back(password.empty());
-    if (password.empty()) {
-      auto fresh = NewDevicePassword();
-      if (!fresh.ok()) {
-        err << "meterhub mqtt passwd: " << fresh.status().message() << "\n";
-        return 1;
-      }
-      password = *fresh;
-    }
-    auto salt = crypto::RandomBytes(12);
-    auto hash = salt.ok() ? MosquittoPasswordHash(password, *salt) : Result<std::string>(salt.status());
-    if (!hash.ok()) {
-      err << "meterhub mqtt passwd: " << hash.status().message() << "\n";
+  std::ifstream list(*list_path);
+  if (!list) return InvalidArgument("cannot open " + *list_path);
+  std::string line;
+  for (int number = 1; std::getline(list, line); ++number) {
+    const std::string name(TrimBlanks(line));
+    if (name.empty() || name[0] == '#') continue;
+    MH_RETURN_IF_ERROR(add(name, *list_path + ":" + std::to_string(number)));
+  }
+  return users;
+}
+
+// The dynsec connection of `--config FILE` (whose [mqtt] provisioning must be "dynsec").
+Result<std::unique_ptr<DynsecClient>> DynsecOfConfig(const std::string& path) {
+  MH_ASSIGN_OR_RETURN(Config config, LoadConfig(path));
+  if (config.mqtt.provisioning != "dynsec") {
+    return InvalidArgument(path + ": mqtt.provisioning is \"" + config.mqtt.provisioning +
+                           "\", not \"dynsec\" (file mode: meterhub mqtt passwd --file)");
+  }
+  MH_ASSIGN_OR_RETURN(DynsecOptions options, DynsecOptionsOf(config));
+  return DynsecClient::Connect(options);
+}
+
+int RunPasswd(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  std::optional<std::string> file, config, user_option, password_option, users_option;
+  bool service = false;
+  CLI::App app;
+  app.add_option("--file", file);
+  app.add_option("--config", config);
+  app.add_option("--user", user_option);
+  app.add_option("--password", password_option);
+  app.add_option("--users", users_option);
+  app.add_flag("--service", service);
+  auto usage = [&](const std::string& message) { return UsageError(err, "passwd", message); };
+  if (Status s = ParseToolArgs(app, std::vector<std::string>(argv.begin() + 1, argv.end())); !s.ok()) return usage(s.message());
+  if (!file && !config) return usage("missing required option --file");
+  if (file && config) return usage("give --file (password file) or --config (dynsec), not both");
+  if (password_option && users_option) return usage("--password goes with --user, not --users");
+  Result<std::vector<std::string>> names = UsersOf(user_option, users_option, service);
+  if (!names.ok()) return usage(names.status().message());
+
+  // (user, password) in input order; generated passwords are printed.
+  std::vector<std::pair<std::string, std::string>> users;
+  std::vector<bool> generated;
+  for (const std::string& name : *names) {
+    users.emplace_back(name, password_option.value_or(""));
+    generated.push_back(users.back().second.empty());
+    if (!generated.back()) continue;
+    auto fresh = NewDevicePassword();
+    if (!fresh.ok()) {
+      err << "meterhub mqtt passwd: " << fresh.status().message() << "\n";
       return 1;
     }
-    hashes.emplace_back(user, *hash);
+    users.back().second = *fresh;
   }
-  if (Status s = UpsertPasswordFile(*file, hashes); !s.ok()) {
-    err << "meterhub mqtt passwd: " << s.message() << "\n";
-    return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
+  Status written;
+  if (config) {
+    auto dynsec = DynsecOfConfig(*config);
+    if (!dynsec.ok()) {
+      err << "meterhub mqtt passwd: " << dynsec.status().message() << "\n";
+      return dynsec.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
+    }
+    written = service ? (*dynsec)->AddServiceUser(users.front().first, users.front().second) : (*dynsec)->AddDevices(users);
+    for (size_t i = 1; service && written.ok() && i < users.size(); ++i) {
+      written = (*dynsec)->AddServiceUser(users[i].first, users[i].second);
+    }
+  } else {
+    std::vector<std::pair<std::string, std::string>> hashes;
+    for (const auto& [user, password] : users) {
+      auto salt = crypto::RandomBytes(12);
+      auto hash = salt.ok() ? MosquittoPasswordHash(password, *salt) : Result<std::string>(salt.status());
+      if (!hash.ok()) {
+        err << "meterhub mqtt passwd: " << hash.status().message() << "\n";
+        return 1;
+      }
+      hashes.emplace_back(user, *hash);
+    }
+    written = UpsertPasswordFile(*file, hashes);
+  }
+  if (!written.ok()) {
+    err << "meterhub mqtt passwd: " << written.message() << "\n";
+    return written.code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
   for (size_t i = 0; i < users.size(); ++i) {
     if (generated[i]) out << users[i].first << "," << users[i].second << "\n";
   }
+  return 0;
+}
+
+int RunRevoke(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  std::string config;
+  std::optional<std::string> user_option, users_option;
+  CLI::App app;
+  app.add_option("--config", config)->required();
+  app.add_option("--user", user_option);
+  app.add_option("--users", users_option);
+  auto usage = [&](const std::string& message) { return UsageError(err, "revoke", message); };
+  if (Status s = ParseToolArgs(app, std::vector<std::string>(argv.begin() + 1, argv.end())); !s.ok()) return usage(s.message());
+  Result<std::vector<std::string>> names = UsersOf(user_option, users_option, false);
+  if (!names.ok()) return usage(names.status().message());
+  auto dynsec = DynsecOfConfig(config);
+  Status revoked = dynsec.ok() ? (*dynsec)->RevokeDevices(*names) : dynsec.status();
+  if (!revoked.ok()) {
+    err << "meterhub mqtt revoke: " << revoked.message() << "\n";
+    return revoked.code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  out << "revoked " << names->size() << " device" << (names->size() == 1 ? "" : "s") << "\n";
   return 0;
 }
 
@@ -204,6 +283,7 @@ int RunMqttCommand(const std::vector<std::string>& argv, std::ostream& out, std:
   }
   if (argv[0] == "acl") return RunAcl(argv, out, err);
   if (argv[0] == "passwd") return RunPasswd(argv, out, err);
+  if (argv[0] == "revoke") return RunRevoke(argv, out, err);
   err << "meterhub mqtt: unknown command \"" << argv[0] << "\"\n" << kUsage;
   return 2;
 }

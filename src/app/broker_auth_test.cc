@@ -70,6 +70,20 @@ TEST(BrokerAuthTest, CommandUsageErrors) {
   EXPECT_NE(err.str().find("--file"), std::string::npos) << err.str();
   EXPECT_EQ(RunMqttCommand({"passwd", "--file", "/tmp/x", "--user", "not an id"}, out, err), 2);
   EXPECT_EQ(RunMqttCommand({"frobnicate"}, out, err), 2);
+  // The parser's strictness (CLI11 through base/tool_args.h): each error names the option.
+  const auto error = [](const std::vector<std::string>& argv) {
+    std::ostringstream o, e;
+    const int code = RunMqttCommand(argv, o, e);
+    return std::to_string(code) + " " + e.str().substr(0, e.str().find('\n'));
+  };
+  EXPECT_EQ(error({"acl", "--colour", "red"}), "2 meterhub mqtt acl: unknown option --colour");
+  EXPECT_EQ(error({"acl", "--out"}), "2 meterhub mqtt acl: option --out needs a value");
+  EXPECT_EQ(error({"acl", "--out", "a", "--out=b"}), "2 meterhub mqtt acl: option --out given twice");
+  EXPECT_EQ(error({"acl", "extra"}), "2 meterhub mqtt acl: unexpected argument 'extra'");
+  EXPECT_EQ(error({"passwd", "--file", "/tmp/x"}), "2 meterhub mqtt passwd: give exactly one of --user and --users");
+  EXPECT_EQ(error({"passwd", "--file", "/tmp/x", "--config", "c.toml", "--user", "M1"}),
+            "2 meterhub mqtt passwd: give --file (password file) or --config (dynsec), not both");
+  EXPECT_EQ(error({"revoke", "--user", "M1"}), "2 meterhub mqtt revoke: missing required option --config");
   std::ostringstream acl;
   EXPECT_EQ(RunMqttCommand({"acl"}, acl, err), 0);
   EXPECT_NE(acl.str().find("user meterhub"), std::string::npos);

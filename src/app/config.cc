@@ -54,6 +54,9 @@ std::vector<Key> Keys(Config& c) {
       {"mqtt", "tls_ca", &c.mqtt.tls_ca, "PEM CA file the broker's certificate must chain to; set = every MQTT connection of the daemon uses TLS"},
       {"mqtt", "tls_cert", &c.mqtt.tls_cert, "PEM client certificate file, for brokers that require one (with tls_key)"},
       {"mqtt", "tls_key", &c.mqtt.tls_key, "PEM private key file of tls_cert"},
+      {"mqtt", "provisioning", &c.mqtt.provisioning, "device credentials: \"file\" (`meterhub mqtt passwd|acl` write Mosquitto's password file and ACL) or \"dynsec\" (`meterhub mqtt passwd|revoke` add and remove devices at run time through the dynamic-security plugin)"},
+      {"mqtt", "dynsec_admin_user", &c.mqtt.dynsec_admin_user, "dynsec: the plugin's admin client (`mosquitto_ctrl dynsec init FILE USER`)"},
+      {"mqtt", "dynsec_admin_password_file", &c.mqtt.dynsec_admin_password_file, "dynsec: file whose first line is that admin's password"},
       {"ingest", "auto_register", &c.ingest.auto_register, "readings of unknown meters: register them (true) or reject them (false)"},
       {"ingest", "default_kind", &c.ingest.default_kind, "kind of auto-registered meters: electricity or water"},
       {"ingest", "interval", &c.ingest.interval, "nominal upload interval of auto-registered meters"},
@@ -303,6 +306,10 @@ Result<Config> LoadConfig(const std::string& path) {
     if (config.audit.key_file.empty())
       return InvalidArgument(path + ": audit.key_file is required with store.backend = \"postgres\" (every worker signs the ledger with that one key)");
   }
+  if (config.mqtt.provisioning != "file" && config.mqtt.provisioning != "dynsec")
+    return InvalidArgument(path + ": mqtt.provisioning must be \"file\" or \"dynsec\"");
+  if (config.mqtt.provisioning == "dynsec" && config.mqtt.dynsec_admin_user.empty())
+    return InvalidArgument(path + ": mqtt.provisioning = \"dynsec\" needs mqtt.dynsec_admin_user");
   if (config.store.synchronous != "full" && config.store.synchronous != "normal")
     return InvalidArgument(path + ": store.synchronous must be \"full\" or \"normal\"");
   if (config.store.max_size_mb < 0) return InvalidArgument(path + ": store.max_size_mb must be >= 0");

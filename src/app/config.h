@@ -55,6 +55,9 @@ struct Config {
     std::string tls_ca;                   // CA file (PEM) the broker's certificate must chain to; set = TLS
     std::string tls_cert;                 // client certificate file (PEM), for brokers that ask for one
     std::string tls_key;                  // its private key file (PEM)
+    std::string provisioning = "file";    // device credentials: "file" (password file + ACL) or "dynsec" (plugin, at run time)
+    std::string dynsec_admin_user;        // dynsec: the plugin's admin client
+    std::string dynsec_admin_password_file;  // dynsec: file holding its password (first line)
   } mqtt;
   struct Ingest {
     bool auto_register = false;           // readings of unknown meters: register (true) or reject

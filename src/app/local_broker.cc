@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 namespace mh::app {
 
@@ -18,6 +19,44 @@ std::string FindMosquitto() {
     if (access(p, X_OK) == 0) return p;
   return {};
 }
+
+bool DynamicSecurityAvailable() { return access(kDynsecPlugin, R_OK) == 0 && access("/usr/bin/mosquitto_ctrl", X_OK) == 0; }
+
+namespace {
+
+// Starts `argv` with stdout and stderr on /dev/null (a broker writes its own log file); -1 when
+// fork fails.
+pid_t SpawnQuiet(const std::vector<std::string>& argv) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  int null_fd = ::open("/dev/null", O_WRONLY);
+  if (null_fd >= 0) {
+    dup2(null_fd, 1);
+    dup2(null_fd, 2);
+  }
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execv(args[0], args.data());
+  _exit(127);
+}
+
+// The plugin's first config, with its admin client, written by `mosquitto_ctrl dynsec init` (the
+// one time we run it: devices are then added over MQTT). Kept when it exists (a restart).
+Status InitDynsecConfig(const std::string& path, const std::string& admin, const std::string& password) {
+  if (std::filesystem::exists(path)) return Status::Ok();
+  if (!DynamicSecurityAvailable()) return FailedPrecondition(std::string("no ") + kDynsecPlugin + " or mosquitto_ctrl");
+  const pid_t pid = SpawnQuiet({"/usr/bin/mosquitto_ctrl", "dynsec", "init", path, admin, password});
+  if (pid < 0) return Internal("fork failed");
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !std::filesystem::exists(path)) {
+    return Internal("mosquitto_ctrl dynsec init " + path + " failed");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 LocalBroker::~LocalBroker() { Stop(); }
 
@@ -30,6 +69,12 @@ Status LocalBroker::Start(const std::string& dir, int port) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = port != 0 ? port : FreeLoopbackPort();
     std::string conf = dir + "/mosquitto.conf";
+    std::string dynsec_lines;
+    if (!dynsec_admin_.empty()) {
+      MH_RETURN_IF_ERROR(InitDynsecConfig(dir + "/dynsec.json", dynsec_admin_, dynsec_password_));
+      dynsec_lines = std::string("allow_anonymous false\nplugin ") + kDynsecPlugin + "\nplugin_opt_config_file " + dir +
+                     "/dynsec.json\n";
+    }
     log_path_ = dir + "/mosquitto.log";
     {
       std::ofstream f(conf);
@@ -38,8 +83,9 @@ Status LocalBroker::Start(const std::string& dir, int port) {
         << (tls_cert_.empty() ? std::string()
                               : "cafile " + tls_ca_ + "\ncertfile " + tls_cert_ + "\nkeyfile " + tls_key_ + "\n" +
                                     (require_client_cert_ ? "require_certificate true\n" : ""))
-        << (password_file_.empty() ? std::string("allow_anonymous true\n")
-                                   : "allow_anonymous false\npassword_file " + password_file_ + "\n")
+        << (!dynsec_lines.empty()     ? dynsec_lines
+            : password_file_.empty() ? std::string("allow_anonymous true\n")
+                                     : "allow_anonymous false\npassword_file " + password_file_ + "\n")
         << (acl_file_.empty() ? std::string() : "acl_file " + acl_file_ + "\n")
         // As root, Mosquitto drops to the `mosquitto` user, who can neither write our persistence
         // directory nor read a 0640 password file: a test/demo broker stays who we are.
@@ -54,18 +100,8 @@ Status LocalBroker::Start(const std::string& dir, int port) {
         << "log_dest file " << log_path_ << "\n"
         << "log_type error\nlog_type warning\nlog_type notice\n";
     }
-    pid_ = fork();
+    pid_ = SpawnQuiet({binary, "-c", conf});
     if (pid_ < 0) return Internal("fork failed");
-    if (pid_ == 0) {
-      // Child: the broker. Its output goes to the log file.
-      int null_fd = ::open("/dev/null", O_WRONLY);
-      if (null_fd >= 0) {
-        dup2(null_fd, 1);
-        dup2(null_fd, 2);
-      }
-      execl(binary.c_str(), binary.c_str(), "-c", conf.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
     for (int i = 0; i < 100; ++i) {
       if (LoopbackAccepts(port_)) return Status::Ok();
       int status = 0;

@@ -28,6 +28,13 @@ class LocalBroker {
     password_file_ = std::move(password_file);
     acl_file_ = std::move(acl_file);
   }
+  // Before Start: authenticate and authorise with Mosquitto's dynamic-security plugin instead (see
+  // dynsec.h), its config <dir>/dynsec.json created on the first Start with this admin user. False
+  // from DynamicSecurityAvailable(): the plugin or mosquitto_ctrl is not installed.
+  void SetDynamicSecurity(std::string admin_user, std::string admin_password) {
+    dynsec_admin_ = std::move(admin_user);
+    dynsec_password_ = std::move(admin_password);
+  }
   // Before Start: the listener speaks TLS only, with this certificate and key (PEM files), signed
   // by the CA in `ca_file`. With `require_client_certificate`, clients must show one the CA signed.
   void SetTlsFiles(std::string ca_file, std::string cert_file, std::string key_file, bool require_client_certificate = false) {
@@ -43,6 +50,7 @@ class LocalBroker {
   void Kill();
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }  // the broker process (its RSS in benchmarks)
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   const std::string& log_path() const { return log_path_; }
 
@@ -53,7 +61,12 @@ class LocalBroker {
   std::string password_file_, acl_file_;
   std::string tls_ca_, tls_cert_, tls_key_;
   bool require_client_cert_ = false;
+  std::string dynsec_admin_, dynsec_password_;
 };
+
+// Debian's path of the dynamic-security plugin (package mosquitto).
+inline constexpr char kDynsecPlugin[] = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
+bool DynamicSecurityAvailable();
 
 // Finds the mosquitto binary (/usr/sbin/mosquitto or on PATH); empty when not installed.
 std::string FindMosquitto();

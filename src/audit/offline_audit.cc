@@ -10,13 +10,15 @@
 #include <set>
 #include <sstream>
 
+#include <CLI/CLI.hpp>
+
 #include "audit/audit.h"
 #include "audit/ledger_records.h"
 #include "audit/ledger_view.h"
 #include "audit/verified_ledger.h"
 #include "store/store_open.h"
 #include "base/clock.h"
-#include "base/tool_options.h"
+#include "base/tool_args.h"
 #include "crypto/crypto.h"
 #include "meter/audit/firmware.h"
 #include "meter/audit/plugin.h"
@@ -43,7 +45,18 @@ constexpr char kUsage[] =
     "      writes DIR/ledger/ (entries.jsonl, heads.jsonl, head.json, public_key), DIR/FIXED.bin, DIR/DYNAMIC.txt,\n"
     "      DIR/TABLE.txt (the table the meter sends) for meter M1\n";
 
-using Options = ToolOptions;
+struct VerifyArgs {
+  std::string ledger, meter, code, dynamic;
+  std::optional<std::string> compare, tolerance, public_key;
+  bool explain = false;
+};
+struct ExportArgs {
+  std::string meter, out;
+  std::optional<std::string> config, db, key_file;
+};
+struct ExampleArgs {
+  std::string out, attack = "none";
+};
 
 Result<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -82,18 +95,10 @@ int Fail(std::ostream& err, const std::string& verb, const Status& s) {
   return 2;
 }
 
-int RunVerify(const Options& o, std::ostream& out, std::ostream& err) {
+int RunVerify(const VerifyArgs& o, std::ostream& out, std::ostream& err) {
   auto fail = [&](const Status& s) { return Fail(err, "verify", s); };
-  auto ledger_path = o.Required("ledger");
-  if (!ledger_path.ok()) return fail(ledger_path.status());
-  auto meter_id = o.Required("meter");
-  if (!meter_id.ok()) return fail(meter_id.status());
-  auto code_path = o.Required("code");
-  if (!code_path.ok()) return fail(code_path.status());
-  auto dynamic_path = o.Required("dynamic");
-  if (!dynamic_path.ok()) return fail(dynamic_path.status());
   AuditOptions options;
-  if (auto t = o.Get("tolerance")) {
+  if (const auto& t = o.tolerance) {
     int64_t v = -1;
     auto [p, ec] = std::from_chars(t->data(), t->data() + t->size(), v);
     if (ec != std::errc() || p != t->data() + t->size() || v < 0 || v > 86400) {
@@ -101,14 +106,14 @@ int RunVerify(const Options& o, std::ostream& out, std::ostream& err) {
     }
     options.tolerance_s = v;
   }
-  auto code = ReadWholeFile(*code_path);
+  auto code = ReadWholeFile(o.code);
   if (!code.ok()) return fail(code.status());
-  auto dynamic_text = ReadWholeFile(*dynamic_path);
+  auto dynamic_text = ReadWholeFile(o.dynamic);
   if (!dynamic_text.ok()) return fail(dynamic_text.status());
-  auto dynamic = ma::ParseDynamicSegment(*dynamic_text, *dynamic_path);
+  auto dynamic = ma::ParseDynamicSegment(*dynamic_text, o.dynamic);
   if (!dynamic.ok()) return fail(dynamic.status());
   std::optional<std::vector<int>> given;
-  const std::optional<std::string> compare_path = o.Get("compare");
+  const std::optional<std::string>& compare_path = o.compare;
   if (compare_path) {
     auto compare_text = ReadWholeFile(*compare_path);
     if (!compare_text.ok()) return fail(compare_text.status());
@@ -116,9 +121,9 @@ int RunVerify(const Options& o, std::ostream& out, std::ostream& err) {
     if (!compare.ok()) return fail(compare.status());
     given = *compare;
   }
-  auto ledger = OpenLedgerSnapshot(*ledger_path, o.Get("public-key"));
+  auto ledger = OpenLedgerSnapshot(o.ledger, o.public_key);
   if (!ledger.ok()) return fail(ledger.status());
-  auto result = RunAudit(**ledger, *meter_id, *code, *dynamic, given, SystemClock::Instance().NowSeconds(), options);
+  auto result = RunAudit(**ledger, o.meter, *code, *dynamic, given, SystemClock::Instance().NowSeconds(), options);
   if (!result.ok()) {
     if (result.status().code() == StatusCode::kFailedPrecondition && !given) {
       return fail(InvalidArgument(result.status().message() + ": give --compare TABLE.txt"));
@@ -129,14 +134,14 @@ int RunVerify(const Options& o, std::ostream& out, std::ostream& err) {
   // a mistake (or the meter's own word), not something to audit with.
   if (given && result->ledger_table && *given != *result->ledger_table) {
     return fail(InvalidArgument("--compare " + *compare_path + " lists lines " + FormatLineList(*given) +
-                                ", the ledger's comparison table for meter " + *meter_id + " lists lines " +
+                                ", the ledger's comparison table for meter " + o.meter + " lists lines " +
                                 FormatLineList(*result->ledger_table) + " (omit --compare to use the ledger's)"));
   }
   if (result->pass()) {
     out << "pass\n";
     return 0;
   }
-  const bool explain = o.Get("explain").has_value();
+  const bool explain = o.explain;
   for (const Alarm& a : result->alarms) {
     out << a.Line() << "\n";
     if (explain) err << a.Line() << ": " << a.detail << "\n";
@@ -236,44 +241,38 @@ Result<Example> BuildExample(const std::string& attack, const std::string& ledge
   return ex;
 }
 
-int RunExample(const Options& o, std::ostream& out, std::ostream& err) {
+int RunExample(const ExampleArgs& o, std::ostream& out, std::ostream& err) {
   auto fail = [&](const Status& s) { return Fail(err, "example", s); };
-  auto dir = o.Required("out");
-  if (!dir.ok()) return fail(dir.status());
-  const std::string attack = o.Get("attack").value_or("none");
+  const std::string& attack = o.attack;
   if (attack != "none" && attack != "code" && attack != "replay" && attack != "bypass" && attack != "ledger" &&
       attack != "compare") {
     return fail(InvalidArgument("--attack '" + attack + "' is not none, code, replay, bypass, ledger or compare"));
   }
   namespace fs = std::filesystem;
-  auto ex = BuildExample(attack, (fs::path(*dir) / "ledger").string());
+  auto ex = BuildExample(attack, (fs::path(o.out) / "ledger").string());
   if (!ex.ok()) return fail(ex.status());
   for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
            {"FIXED.bin", ex->fixed_image},
            {"DYNAMIC.txt", ma::FormatDynamicSegment(ex->dynamic)},
            {"TABLE.txt", ma::FormatComparisonTable(ExampleMeterTable(attack))}}) {
-    if (Status s = WriteWholeFile((fs::path(*dir) / name).string(), text); !s.ok()) return fail(s);
+    if (Status s = WriteWholeFile((fs::path(o.out) / name).string(), text); !s.ok()) return fail(s);
   }
-  out << "wrote " << *dir << "/{ledger/,FIXED.bin,DYNAMIC.txt,TABLE.txt} (meter M1, attack " << attack << ")\n";
+  out << "wrote " << o.out << "/{ledger/,FIXED.bin,DYNAMIC.txt,TABLE.txt} (meter M1, attack " << attack << ")\n";
   return 0;
 }
 
-int RunExport(const Options& o, std::ostream& out, std::ostream& err, const AuditConfigResolver& resolve) {
+int RunExport(const ExportArgs& o, std::ostream& out, std::ostream& err, const AuditConfigResolver& resolve) {
   auto fail = [&](const Status& s) { return Fail(err, "export", s); };
-  auto meter = o.Required("meter");
-  if (!meter.ok()) return fail(meter.status());
-  auto dir = o.Required("out");
-  if (!dir.ok()) return fail(dir.status());
   AuditFiles files{"meterhub.db", ""};
-  if (auto config = o.Get("config")) {
-    if (o.Get("db") || o.Get("key-file")) return fail(InvalidArgument("give --config or --db/--key-file, not both"));
+  if (const auto& config = o.config) {
+    if (o.db || o.key_file) return fail(InvalidArgument("give --config or --db/--key-file, not both"));
     if (!resolve) return fail(InvalidArgument("--config is not available here"));
     auto resolved = resolve(*config);
     if (!resolved.ok()) return fail(resolved.status());
     files = *resolved;
   } else {
-    if (auto db = o.Get("db")) files.db = *db;
-    files.key_file = o.Get("key-file").value_or(files.db + ".ledger.key");
+    if (o.db) files.db = *o.db;
+    files.key_file = o.key_file.value_or(files.db + ".ledger.key");
   }
   namespace fs = std::filesystem;
   if (!store::IsPostgresUrl(files.db) && !fs::exists(files.db))
@@ -281,10 +280,10 @@ int RunExport(const Options& o, std::ostream& out, std::ostream& err, const Audi
   const store::StoreLocation at{files.db};
   auto audit_store = store::OpenAuditStore(at, /*read_only=*/true);
   if (!audit_store.ok()) return fail(audit_store.status());
-  auto segments = (*audit_store)->GetSegments(*meter);
+  auto segments = (*audit_store)->GetSegments(o.meter);
   if (!segments.ok()) return fail(segments.status());
-  if (!segments->has_value()) return fail(NotFound("meter '" + *meter + "' has sent no audit segments to " + store::Describe(at)));
-  const fs::path base(*dir);
+  if (!segments->has_value()) return fail(NotFound("meter '" + o.meter + "' has sent no audit segments to " + store::Describe(at)));
+  const fs::path base(o.out);
   const std::string ledger_dir = (base / "ledger").string();
   // With the ledger's key the snapshot ends in a head signed now, covering every entry; without
   // it, in the latest head the daemon signed (entries after it are not in the snapshot).
@@ -303,16 +302,16 @@ int RunExport(const Options& o, std::ostream& out, std::ostream& err, const Audi
   // TABLE.txt is the audit side's table: the ledger's, from the meter's latest commissioning (read
   // as stored; `verify` checks it by its proof). A meter commissioned before tables went into the
   // ledger has none: then the table it sent, and `verify` needs --compare.
-  auto table = LedgerTableOf(**ls, *meter);
+  auto table = LedgerTableOf(**ls, o.meter);
   if (!table.ok()) return fail(table.status());
   const store::AuditSegments& seg = **segments;
   for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
            {"FIXED.bin", seg.fixed_image}, {"DYNAMIC.txt", seg.dynamic_text}, {"TABLE.txt", table->value_or(seg.compare_text)}}) {
     if (Status s = WriteWholeFile((base / name).string(), text); !s.ok()) return fail(s);
   }
-  out << "exported meter " << *meter << " to " << *dir << ": FIXED.bin, DYNAMIC.txt, TABLE.txt ("
+  out << "exported meter " << o.meter << " to " << o.out << ": FIXED.bin, DYNAMIC.txt, TABLE.txt ("
       << (table->has_value() ? "the ledger's comparison table" : "the meter's table: the ledger holds none") << "), ledger/\n"
-      << "check it offline: meterhub audit verify --ledger " << ledger_dir << " --meter " << *meter << " --code "
+      << "check it offline: meterhub audit verify --ledger " << ledger_dir << " --meter " << o.meter << " --code "
       << (base / "FIXED.bin").string() << " --dynamic " << (base / "DYNAMIC.txt").string()
       << (table->has_value() ? "" : " --compare " + (base / "TABLE.txt").string()) << "\n";
   return 0;
@@ -339,20 +338,37 @@ int RunAuditCommand(const std::vector<std::string>& argv, std::ostream& out, std
       return 0;
     }
   }
+  const std::vector<std::string> args(argv.begin() + 1, argv.end());
+  CLI::App app;
   if (verb == "verify") {
-    auto o = Options::Parse(argv, 1, {"ledger", "meter", "code", "dynamic", "compare", "tolerance", "public-key"}, {"explain"});
-    if (!o.ok()) return Fail(err, verb, o.status());
-    return RunVerify(*o, out, err);
+    VerifyArgs a;
+    app.add_option("--ledger", a.ledger)->required();
+    app.add_option("--meter", a.meter)->required();
+    app.add_option("--code", a.code)->required();
+    app.add_option("--dynamic", a.dynamic)->required();
+    app.add_option("--compare", a.compare);
+    app.add_option("--tolerance", a.tolerance);
+    app.add_option("--public-key", a.public_key);
+    app.add_flag("--explain", a.explain);
+    if (Status s = ParseToolArgs(app, args); !s.ok()) return Fail(err, verb, s);
+    return RunVerify(a, out, err);
   }
   if (verb == "export") {
-    auto o = Options::Parse(argv, 1, {"meter", "out", "config", "db", "key-file"}, {});
-    if (!o.ok()) return Fail(err, verb, o.status());
-    return RunExport(*o, out, err, resolve_config);
+    ExportArgs a;
+    app.add_option("--meter", a.meter)->required();
+    app.add_option("--out", a.out)->required();
+    app.add_option("--config", a.config);
+    app.add_option("--db", a.db);
+    app.add_option("--key-file", a.key_file);
+    if (Status s = ParseToolArgs(app, args); !s.ok()) return Fail(err, verb, s);
+    return RunExport(a, out, err, resolve_config);
   }
   if (verb == "example") {
-    auto o = Options::Parse(argv, 1, {"out", "attack"}, {});
-    if (!o.ok()) return Fail(err, verb, o.status());
-    return RunExample(*o, out, err);
+    ExampleArgs a;
+    app.add_option("--out", a.out)->required();
+    app.add_option("--attack", a.attack);
+    if (Status s = ParseToolArgs(app, args); !s.ok()) return Fail(err, verb, s);
+    return RunExample(a, out, err);
   }
   err << "meterhub audit: unknown command '" << verb << "'\n" << kUsage;
   return 2;

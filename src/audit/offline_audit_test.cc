@@ -101,6 +101,8 @@ TEST(OfflineAuditTest, BadUsageAndInput) {
   EXPECT_EQ(missing.err, "meterhub audit verify: missing required option --ledger\n");
   EXPECT_EQ(Verify(dir.path(), {"--bogus", "1"}).err, "meterhub audit verify: unknown option --bogus\n");
   EXPECT_EQ(Verify(dir.path(), {"--tolerance", "-1"}).code, 2);
+  EXPECT_EQ(Verify(dir.path(), {"--tolerance"}).err, "meterhub audit verify: option --tolerance needs a value\n");
+  EXPECT_EQ(Cmd({"example", "--out", dir / "x", "stray"}).err, "meterhub audit example: unexpected argument 'stray'\n");
   Out unknown_meter = Cmd({"verify", "--ledger", dir / "ledger", "--meter", "M1", "--code", dir / "FIXED.bin", "--dynamic",
                            dir / "DYNAMIC.txt", "--compare", dir / "TABLE.txt", "--meter", "M2"});
   EXPECT_EQ(unknown_meter.err, "meterhub audit verify: option --meter given twice\n");

@@ -5,11 +5,11 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
-#include <map>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <string_view>
+
+#include <CLI/CLI.hpp>
 
 #include "base/status.h"
 #include "codec/wifi/beacon.h"
@@ -17,7 +17,8 @@
 #include "crypto/crypto.h"
 #include "meter/access_password.h"
 #include "meter/relay_score.h"
-#include "base/tool_options.h"
+#include "base/number_text.h"
+#include "base/tool_args.h"
 #include "meter/slots.h"
 #include "meter/usage_level.h"
 
@@ -33,14 +34,33 @@ constexpr char kUsage[] =
     "  meterhub relay password --region-code C --position P --reference HEX\n"
     "  meterhub relay beacons --pcap OUT.pcap [--meters N]\n";
 
-using Options = ToolOptions;
+// Every option of every verb, as given (required ones are checked present by the parser).
+struct Options {
+  std::optional<std::string> region, window, slot, count, consumption, trim, theta, levels;  // slots, level
+  std::optional<std::string> scan, region_code, self_position, alpha, k;                     // score
+  std::optional<std::string> position, reference;                                             // password
+  std::optional<std::string> pcap, meters;                                                    // beacons
+};
 
-Result<int> IntOption(const Options& o, const std::string& name, int def, int min) {
-  MH_ASSIGN_OR_RETURN(long v, o.Int(name, def, min, 1000000));
+// `def` when not given; else a whole number in [min, 1000000].
+Result<int> IntOption(const std::optional<std::string>& text, const std::string& name, int def, int min) {
+  constexpr long kMax = 1000000;
+  if (!text) return def;
+  long v = 0;
+  if (!ParseIntText(*text, &v) || v < min || v > kMax) {
+    return InvalidArgument("--" + name + " '" + *text + "' is not an integer in " + std::to_string(min) + ".." +
+                           std::to_string(kMax));
+  }
   return static_cast<int>(v);
 }
 
-Result<std::optional<double>> DoubleOption(const Options& o, const std::string& name) { return o.Double(name); }
+// nullopt when not given; else a finite number.
+Result<std::optional<double>> DoubleOption(const std::optional<std::string>& text, const std::string& name) {
+  if (!text) return std::optional<double>();
+  double v = 0;
+  if (!ParseDoubleText(*text, &v)) return InvalidArgument("--" + name + " '" + *text + "' is not a number");
+  return std::optional<double>(v);
+}
 
 // The window, slot length, N and the allocated sub-periods shared by `slots` and `level`.
 struct Allocation {
@@ -51,15 +71,15 @@ struct Allocation {
 
 Result<Allocation> Allocate(const Options& o) {
   Allocation a;
-  MH_ASSIGN_OR_RETURN(const std::string region, o.Required("region"));
+  const std::string& region = *o.region;
   if (region.empty()) return InvalidArgument("--region is empty");
-  if (auto w = o.Get("window")) MH_RETURN_IF_ERROR(meter::ParseWindow(*w, &a.slot_options).WithContext("--window"));
-  if (auto s = o.Get("slot")) {
+  if (const auto& w = o.window) MH_RETURN_IF_ERROR(meter::ParseWindow(*w, &a.slot_options).WithContext("--window"));
+  if (const auto& s = o.slot) {
     Result<int> minutes = meter::ParseMinutes(*s);
     if (!minutes.ok()) return minutes.status().WithContext("--slot");
     a.slot_options.slot_minutes = *minutes;
   }
-  MH_ASSIGN_OR_RETURN(a.slot_options.slots_per_region, IntOption(o, "count", 4, 1));
+  MH_ASSIGN_OR_RETURN(a.slot_options.slots_per_region, IntOption(o.count, "count", 4, 1));
   Result<int> n = meter::SlotCount(a.slot_options);
   if (!n.ok()) return n.status().WithContext("--window/--slot");
   a.n = *n;
@@ -132,28 +152,27 @@ int RunLevel(const Options& o, std::ostream& out, std::ostream& err) {
   Result<Allocation> a = Allocate(o);
   if (!a.ok()) return fail(a.status());
   meter::LevelOptions lo;
-  if (auto t = DoubleOption(o, "trim"); !t.ok()) {
+  if (auto t = DoubleOption(o.trim, "trim"); !t.ok()) {
     return fail(t.status());
   } else if (t->has_value()) {
     if (!(**t >= 0 && **t < 0.5)) return fail(InvalidArgument("--trim must be in [0, 0.5)"));
     lo.trim = **t;
   }
-  if (auto t = DoubleOption(o, "theta"); !t.ok()) {
+  if (auto t = DoubleOption(o.theta, "theta"); !t.ok()) {
     return fail(t.status());
   } else if (t->has_value()) {
     if (**t < 0) return fail(InvalidArgument("--theta must not be negative"));
     lo.theta = **t;
   }
-  if (auto levels = o.Get("levels")) {
+  if (const auto& levels = o.levels) {
     Result<meter::LevelTable> table = meter::LevelTable::Parse(*levels);
     if (!table.ok()) return fail(table.status().WithContext("--levels"));
     lo.table = std::move(*table);
   }
-  Result<std::string> path = o.Required("consumption");
-  if (!path.ok()) return fail(path.status());
+  const std::string& path = *o.consumption;
   const int window = meter::WindowMinutes(a->slot_options);
   std::vector<meter::DetectionPoint> points;
-  Status read = ForEachCsvRow(*path, {"minute", "consumption"}, [&](std::string_view l) -> Status {
+  Status read = ForEachCsvRow(path, {"minute", "consumption"}, [&](std::string_view l) -> Status {
     const size_t comma = l.find(',');
     if (comma == std::string_view::npos || l.find(',', comma + 1) != std::string_view::npos) {
       return InvalidArgument("want 2 fields minute,consumption");
@@ -176,36 +195,33 @@ int RunLevel(const Options& o, std::ostream& out, std::ostream& err) {
   if (!read.ok()) return fail(read);
   Result<std::vector<meter::SubPeriodLevel>> levels =
       meter::ComputeUsageLevels(points, a->slots, a->slot_options.slot_minutes, lo);
-  if (!levels.ok()) return fail(levels.status().WithContext(*path));
+  if (!levels.ok()) return fail(levels.status().WithContext(path));
   for (const auto& l : *levels) out << l.sub_period << "," << l.level << "\n";
   return 0;
 }
 
 int RunScore(const Options& o, std::ostream& out, std::ostream& err) {
   const auto fail = [&](const Status& s) { return Fail(err, "score", s); };
-  Result<std::string> path = o.Required("scan");
-  if (!path.ok()) return fail(path.status());
-  Result<std::string> region = o.Required("region-code");
-  if (!region.ok()) return fail(region.status());
-  if (!meter::IsDigits(*region, meter::kRegionCodeLength)) {
-    return fail(InvalidArgument("--region-code '" + *region + "' is not 9 digits"));
+  const std::string& path = *o.scan;
+  const std::string& region = *o.region_code;
+  if (!meter::IsDigits(region, meter::kRegionCodeLength)) {
+    return fail(InvalidArgument("--region-code '" + region + "' is not 9 digits"));
   }
-  Result<std::string> self = o.Required("self-position");
-  if (!self.ok()) return fail(self.status());
-  if (!meter::IsDigits(*self, meter::kPositionCodeLength)) {
-    return fail(InvalidArgument("--self-position '" + *self + "' is not 6 digits"));
+  const std::string& self = *o.self_position;
+  if (!meter::IsDigits(self, meter::kPositionCodeLength)) {
+    return fail(InvalidArgument("--self-position '" + self + "' is not 6 digits"));
   }
   meter::ScoreOptions so;
-  if (auto a = DoubleOption(o, "alpha"); !a.ok()) {
+  if (auto a = DoubleOption(o.alpha, "alpha"); !a.ok()) {
     return fail(a.status());
   } else if (a->has_value()) {
     so.alpha = **a;
   }
-  Result<int> k = IntOption(o, "k", 3, 1);
+  Result<int> k = IntOption(o.k, "k", 3, 1);
   if (!k.ok()) return fail(k.status());
   so.k = *k;
   std::vector<meter::ScannedBeacon> scan;
-  Status read = ForEachCsvRow(*path, {"ssid", "rssi", "freq"}, [&](std::string_view l) -> Status {
+  Status read = ForEachCsvRow(path, {"ssid", "rssi", "freq"}, [&](std::string_view l) -> Status {
     // The SSID is everything before the last two commas, so an SSID may itself hold commas.
     const size_t c2 = l.rfind(',');
     const size_t c1 = c2 == std::string_view::npos || c2 == 0 ? std::string_view::npos : l.rfind(',', c2 - 1);
@@ -222,7 +238,7 @@ int RunScore(const Options& o, std::ostream& out, std::ostream& err) {
     return Status::Ok();
   });
   if (!read.ok()) return fail(read);
-  Result<std::vector<meter::ScoredRelay>> chosen = meter::ChooseRelays(scan, *region, *self, so);
+  Result<std::vector<meter::ScoredRelay>> chosen = meter::ChooseRelays(scan, region, self, so);
   if (!chosen.ok()) return fail(chosen.status());
   char buf[64];
   for (const meter::ScoredRelay& r : *chosen) {
@@ -234,22 +250,19 @@ int RunScore(const Options& o, std::ostream& out, std::ostream& err) {
 
 int RunPassword(const Options& o, std::ostream& out, std::ostream& err) {
   const auto fail = [&](const Status& s) { return Fail(err, "password", s); };
-  Result<std::string> region = o.Required("region-code");
-  if (!region.ok()) return fail(region.status());
-  Result<std::string> position = o.Required("position");
-  if (!position.ok()) return fail(position.status());
-  Result<std::string> reference = o.Required("reference");
-  if (!reference.ok()) return fail(reference.status());
-  if (!meter::IsDigits(*region, meter::kRegionCodeLength)) {
-    return fail(InvalidArgument("--region-code '" + *region + "' is not 9 digits"));
+  const std::string& region = *o.region_code;
+  const std::string& position = *o.position;
+  const std::string& reference = *o.reference;
+  if (!meter::IsDigits(region, meter::kRegionCodeLength)) {
+    return fail(InvalidArgument("--region-code '" + region + "' is not 9 digits"));
   }
-  if (!meter::IsDigits(*position, meter::kPositionCodeLength)) {
-    return fail(InvalidArgument("--position '" + *position + "' is not 6 digits"));
+  if (!meter::IsDigits(position, meter::kPositionCodeLength)) {
+    return fail(InvalidArgument("--position '" + position + "' is not 6 digits"));
   }
-  if (!meter::IsReferenceHex(*reference)) {
-    return fail(InvalidArgument("--reference '" + *reference + "' is not 32 lowercase hex chars"));
+  if (!meter::IsReferenceHex(reference)) {
+    return fail(InvalidArgument("--reference '" + reference + "' is not 32 lowercase hex chars"));
   }
-  Result<std::string> pw = meter::DeriveAccessPassword(*region, *position, *reference);
+  Result<std::string> pw = meter::DeriveAccessPassword(region, position, reference);
   if (!pw.ok()) return fail(pw.status());
   out << *pw << "\n";
   return 0;
@@ -260,10 +273,9 @@ int RunPassword(const Options& o, std::ostream& out, std::ostream& err) {
 // encrypted reference (SPEC 2.5), under a demo region key (key id 1) — real frames, for tshark.
 int RunBeacons(const Options& o, std::ostream& out, std::ostream& err) {
   const auto fail = [&](const Status& s) { return Fail(err, "beacons", s); };
-  Result<std::string> path = o.Required("pcap");
-  if (!path.ok()) return fail(path.status());
+  const std::string& path = *o.pcap;
   long meters = 10;
-  if (auto m = o.Get("meters")) {
+  if (const auto& m = o.meters) {
     if (!ParseIntText(*m, &meters) || meters < 1 || meters > 999999)
       return fail(InvalidArgument("--meters '" + *m + "' is not a number in 1..999999"));
   }
@@ -294,9 +306,9 @@ int RunBeacons(const Options& o, std::ostream& out, std::ostream& err) {
     f.vendor_elements.push_back(std::move(v));
     frames.push_back({start_us + i * 1000, codec::wifi::BuildBeacon(f)});
   }
-  if (Status s = codec::wifi::WritePcapFile(*path, frames); !s.ok()) return fail(s);
+  if (Status s = codec::wifi::WritePcapFile(path, frames); !s.ok()) return fail(s);
   out << "wrote " << frames.size() << " beacons (region " << region << ", positions 000001.."
-      << frames.size() << ") to " << *path << "\n";
+      << frames.size() << ") to " << path << "\n";
   return 0;
 }
 
@@ -328,25 +340,44 @@ int RunRelayCommand(const std::vector<std::string>& argv, std::ostream& out, std
       return 0;
     }
   }
-  static const std::map<std::string, std::set<std::string>> kKnown = {
-      {"slots", {"region", "window", "slot", "count"}},
-      {"level", {"region", "consumption", "window", "slot", "count", "trim", "theta", "levels"}},
-      {"score", {"scan", "region-code", "self-position", "alpha", "k"}},
-      {"password", {"region-code", "position", "reference"}},
-      {"beacons", {"pcap", "meters"}},
-  };
-  auto known = kKnown.find(verb);
-  if (known == kKnown.end()) {
+  Options o;
+  CLI::App app;
+  const auto may = [&](const char* name, std::optional<std::string>& value) { app.add_option(name, value); };
+  const auto must = [&](const char* name, std::optional<std::string>& value) { app.add_option(name, value)->required(); };
+  if (verb == "slots" || verb == "level") {
+    must("--region", o.region);
+    may("--window", o.window);
+    may("--slot", o.slot);
+    may("--count", o.count);
+    if (verb == "level") {
+      must("--consumption", o.consumption);
+      may("--trim", o.trim);
+      may("--theta", o.theta);
+      may("--levels", o.levels);
+    }
+  } else if (verb == "score") {
+    must("--scan", o.scan);
+    must("--region-code", o.region_code);
+    must("--self-position", o.self_position);
+    may("--alpha", o.alpha);
+    may("--k", o.k);
+  } else if (verb == "password") {
+    must("--region-code", o.region_code);
+    must("--position", o.position);
+    must("--reference", o.reference);
+  } else if (verb == "beacons") {
+    must("--pcap", o.pcap);
+    may("--meters", o.meters);
+  } else {
     err << "meterhub relay: unknown command '" << verb << "'\n" << kUsage;
     return 2;
   }
-  Result<Options> options = Options::Parse(argv, 1, known->second);
-  if (!options.ok()) return Fail(err, verb, options.status());
-  if (verb == "slots") return RunSlots(*options, out, err);
-  if (verb == "level") return RunLevel(*options, out, err);
-  if (verb == "score") return RunScore(*options, out, err);
-  if (verb == "password") return RunPassword(*options, out, err);
-  return RunBeacons(*options, out, err);
+  if (Status s = ParseToolArgs(app, std::vector<std::string>(argv.begin() + 1, argv.end())); !s.ok()) return Fail(err, verb, s);
+  if (verb == "slots") return RunSlots(o, out, err);
+  if (verb == "level") return RunLevel(o, out, err);
+  if (verb == "score") return RunScore(o, out, err);
+  if (verb == "password") return RunPassword(o, out, err);
+  return RunBeacons(o, out, err);
 }
 
 }  // namespace mh::relay

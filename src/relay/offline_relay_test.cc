@@ -80,6 +80,13 @@ TEST(RelayToolTest, SlotsErrors) {
   EXPECT_EQ(Relay({"slots", "--region", "abc", "--window", "6-7"}).code, 2);
   EXPECT_EQ(Relay({"slots", "--region"}).code, 2);
   EXPECT_EQ(Relay({"slots", "--region", "a", "--region", "b"}).code, 2);
+  EXPECT_EQ(Relay({"slots", "--region", "a", "--region", "b"}).err, "meterhub relay slots: option --region given twice\n");
+  EXPECT_EQ(Relay({"slots", "--region"}).err, "meterhub relay slots: option --region needs a value\n");
+  EXPECT_EQ(Relay({"slots", "--region", "a", "--count", "4x"}).err,
+            "meterhub relay slots: --count '4x' is not an integer in 1..1000000\n");
+  EXPECT_EQ(Relay({"slots", "--region", "a", "--count", " +4 "}).code, 0);  // whole-text numbers, blanks allowed
+  EXPECT_EQ(Relay({"slots", "--region", "a", "stray"}).err, "meterhub relay slots: unexpected argument 'stray'\n");
+  EXPECT_EQ(Relay({"beacons"}).err, "meterhub relay beacons: missing required option --pcap\n");
 }
 
 TEST(RelayToolTest, Level) {

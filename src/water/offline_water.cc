@@ -7,12 +7,14 @@
 #include <fstream>
 #include <map>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <string_view>
 
+#include <CLI/CLI.hpp>
+
 #include "base/status.h"
-#include "base/tool_options.h"
+#include "base/number_text.h"
+#include "base/tool_args.h"
 #include "core/time.h"
 #include "water/pairing.h"
 #include "water/precheck.h"
@@ -66,51 +68,38 @@ struct CheckArgs {
 
 Result<CheckArgs> ParseCheckArgs(const std::vector<std::string>& argv) {
   CheckArgs a;
-  std::set<std::string> seen;
-  for (size_t i = 1; i < argv.size(); ++i) {
-    const std::string& arg = argv[i];
-    if (arg.rfind("--", 0) != 0 || arg == "-") {
-      if (!a.path.empty()) return InvalidArgument("unexpected argument '" + arg + "' (one PAIRS.csv only)");
-      a.path = arg;
-      continue;
+  std::optional<std::string> window, range, min_share;
+  CLI::App app;
+  app.add_option("PAIRS.csv", a.path)->required();
+  app.add_option("--window", window);
+  app.add_option("--range", range);
+  app.add_option("--min-share", min_share);
+  MH_RETURN_IF_ERROR(ParseToolArgs(app, std::vector<std::string>(argv.begin() + 1, argv.end())));
+  if (window) {
+    Result<int64_t> d = ParseDuration(*window);
+    if (!d.ok() || *d <= 0 || 86400 % *d != 0) {
+      return InvalidArgument("--window '" + *window + "' is not a duration dividing a day (e.g. 6h, 12h)");
     }
-    std::string name = arg.substr(2), value;
-    const size_t eq = name.find('=');
-    const bool known = name.substr(0, eq) == "window" || name.substr(0, eq) == "range" || name.substr(0, eq) == "min-share";
-    if (eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    }
-    if (!known) return InvalidArgument("unknown option --" + name);
-    if (eq == std::string::npos) {
-      if (i + 1 >= argv.size()) return InvalidArgument("option --" + name + " needs a value");
-      value = argv[++i];
-    }
-    if (!seen.insert(name).second) return InvalidArgument("option --" + name + " given twice");
-    if (name == "window") {
-      Result<int64_t> d = ParseDuration(value);
-      if (!d.ok() || *d <= 0 || 86400 % *d != 0) {
-        return InvalidArgument("--window '" + value + "' is not a duration dividing a day (e.g. 6h, 12h)");
-      }
-      a.window_s = *d;
-    } else if (name == "range") {
-      const size_t dots = value.find("..");
-      double lo = 0, hi = 0;
-      if (dots == std::string::npos || !ParseDouble(std::string_view(value).substr(0, dots), &lo) ||
-          !ParseDouble(std::string_view(value).substr(dots + 2), &hi) || lo < 0 || hi < lo) {
-        return InvalidArgument("--range '" + value + "' is not D_LO..D_HI with 0 <= D_LO <= D_HI (m3/h)");
-      }
-      a.options.d_lo = lo;
-      a.options.d_hi = hi;
-    } else {
-      double s = 0;
-      if (!ParseDouble(value, &s) || s <= 0 || s > 1) {
-        return InvalidArgument("--min-share '" + value + "' is not a share in (0, 1]");
-      }
-      a.options.p_min = s;
-    }
+    a.window_s = *d;
   }
-  if (a.path.empty()) return InvalidArgument("missing PAIRS.csv");
+  if (range) {
+    const std::string_view value = *range;
+    const size_t dots = value.find("..");
+    double lo = 0, hi = 0;
+    if (dots == std::string::npos || !ParseDouble(value.substr(0, dots), &lo) || !ParseDouble(value.substr(dots + 2), &hi) ||
+        lo < 0 || hi < lo) {
+      return InvalidArgument("--range '" + *range + "' is not D_LO..D_HI with 0 <= D_LO <= D_HI (m3/h)");
+    }
+    a.options.d_lo = lo;
+    a.options.d_hi = hi;
+  }
+  if (min_share) {
+    double share = 0;
+    if (!ParseDouble(*min_share, &share) || share <= 0 || share > 1) {
+      return InvalidArgument("--min-share '" + *min_share + "' is not a share in (0, 1]");
+    }
+    a.options.p_min = share;
+  }
   return a;
 }
 

@@ -112,6 +112,12 @@ TEST(WaterCheck, BadInputExitsTwoWithFileAndLine) {
   EXPECT_EQ(Water({"check", bad, "--min-share", "0"}).code, 2);
   EXPECT_EQ(Water({"check", bad, "--bogus", "1"}).code, 2);
   EXPECT_EQ(Water({"check"}).code, 2);
+  EXPECT_EQ(Water({"check"}).err.substr(0, Water({"check"}).err.find('\n')), "meterhub water check: missing PAIRS.csv");
+  EXPECT_EQ(Water({"check", bad, "--bogus", "1"}).err.substr(0, 42), "meterhub water check: unknown option --bog");
+  EXPECT_NE(Water({"check", bad, "--window"}).err.find("option --window needs a value"), std::string::npos);
+  EXPECT_NE(Water({"check", bad, "--window", "6h", "--window=12h"}).err.find("option --window given twice"), std::string::npos);
+  EXPECT_NE(Water({"check", bad, bad}).err.find("unexpected argument '" + bad + "'"), std::string::npos);
+  EXPECT_NE(Water({"check", bad, "--min-share", "x"}).err.find("--min-share 'x' is not a share"), std::string::npos);
   EXPECT_EQ(Water({"read", "x.png"}).code, 2);
   EXPECT_EQ(Water({}).code, 2);
   CmdRun help = Water({"--help"});

@@ -6,12 +6,12 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <set>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "audit/ledger/ledger.h"
-#include "base/tool_options.h"
+#include "base/tool_args.h"
 #include "store/store_open.h"
 
 namespace mh::audit::ledger {
@@ -35,7 +35,10 @@ constexpr int64_t kChunk = 65536;
 // A hole this long is not a few deleted rows but a forged index: stop there rather than fill it.
 constexpr int64_t kMaxGap = int64_t{1} << 20;
 
-using Options = ToolOptions;
+struct Options {
+  std::string ledger, out;
+  std::optional<std::string> public_key;
+};
 
 std::string Hex(std::string_view bytes) { return crypto::HexEncode(crypto::AsBytes(bytes)); }
 
@@ -313,24 +316,19 @@ Status ForEachStoredLeaf(store::LedgerStore& store, const std::function<void(con
 }
 
 int Verify(const Options& options, std::ostream& out, std::ostream& err) {
-  Result<std::string> path = options.Required("ledger");
-  if (!path.ok()) {
-    err << "meterhub ledger verify: " << path.status().message() << "\n" << kUsageText;
-    return kUsage;
-  }
   Checker checker;
   std::optional<std::string> stored_key;
   std::vector<store::LedgerTreeHead> heads;
   std::unique_ptr<store::LedgerStore> store;
-  if (fs::is_directory(*path)) {
-    Result<std::vector<store::LedgerTreeHead>> loaded = LoadDirectory(*path, checker, stored_key);
+  if (fs::is_directory(options.ledger)) {
+    Result<std::vector<store::LedgerTreeHead>> loaded = LoadDirectory(options.ledger, checker, stored_key);
     if (!loaded.ok()) {
       err << "meterhub ledger verify: " << loaded.status().message() << "\n";
       return kUsage;
     }
     heads = std::move(loaded).value();
   } else {
-    Result<std::unique_ptr<store::LedgerStore>> opened = OpenDatabase(*path);
+    Result<std::unique_ptr<store::LedgerStore>> opened = OpenDatabase(options.ledger);
     if (!opened.ok()) {
       err << "meterhub ledger verify: " << opened.status().message() << "\n";
       return kUsage;
@@ -340,7 +338,7 @@ int Verify(const Options& options, std::ostream& out, std::ostream& err) {
     Result<std::vector<store::LedgerTreeHead>> stored_heads = store->Heads();
     Result<std::optional<std::string>> key = store->GetMeta("public_key");
     if (!read.ok() || !stored_heads.ok() || !key.ok()) {
-      err << "meterhub ledger verify: " << *path << ": "
+      err << "meterhub ledger verify: " << options.ledger << ": "
           << (!read.ok() ? read : !stored_heads.ok() ? stored_heads.status() : key.status()).message() << "\n";
       return kUsage;
     }
@@ -349,13 +347,13 @@ int Verify(const Options& options, std::ostream& out, std::ostream& err) {
     checker.CheckStoredNodes(*store);
   }
   std::string public_key;
-  if (std::optional<std::string> given = options.Get("public-key")) {
+  if (const std::optional<std::string>& given = options.public_key) {
     public_key = *given;
   } else if (stored_key) {
     // Only as good as the ledger it came with: pass --public-key to check against a key you trust.
     public_key = *stored_key;
   } else {
-    err << "meterhub ledger verify: no public key in " << *path << ": pass --public-key HEX\n";
+    err << "meterhub ledger verify: no public key in " << options.ledger << ": pass --public-key HEX\n";
     return kUsage;
   }
   if (public_key.size() != 64 || !crypto::HexDecode(public_key).ok()) {
@@ -377,25 +375,19 @@ int Verify(const Options& options, std::ostream& out, std::ostream& err) {
 }
 
 int Export(const Options& options, std::ostream& out, std::ostream& err) {
-  Result<std::string> path = options.Required("ledger");
-  Result<std::string> dir = options.Required("out");
-  if (!path.ok() || !dir.ok()) {
-    err << "meterhub ledger export: " << (!path.ok() ? path : dir).status().message() << "\n" << kUsageText;
-    return kUsage;
-  }
-  Result<std::unique_ptr<store::LedgerStore>> opened = OpenDatabase(*path);
+  Result<std::unique_ptr<store::LedgerStore>> opened = OpenDatabase(options.ledger);
   if (!opened.ok()) {
     err << "meterhub ledger export: " << opened.status().message() << "\n";
     return kUsage;
   }
   store::LedgerStore& store = **opened;
   std::error_code ec;
-  fs::create_directories(*dir, ec);
+  fs::create_directories(options.out, ec);
   if (ec) {
-    err << "meterhub ledger export: cannot create " << *dir << ": " << ec.message() << "\n";
+    err << "meterhub ledger export: cannot create " << options.out << ": " << ec.message() << "\n";
     return kUsage;
   }
-  const fs::path base(*dir);
+  const fs::path base(options.out);
   std::ofstream entries(base / "entries.jsonl", std::ios::binary | std::ios::trunc);
   int64_t count = 0;
   Status status = ForEachStoredLeaf(store, [&](const store::LedgerLeaf& leaf) {
@@ -406,7 +398,7 @@ int Export(const Options& options, std::ostream& out, std::ostream& err) {
   Result<std::vector<store::LedgerTreeHead>> heads = store.Heads();
   Result<std::optional<std::string>> key = store.GetMeta("public_key");
   if (!status.ok() || !heads.ok() || !key.ok()) {
-    err << "meterhub ledger export: " << *path << ": "
+    err << "meterhub ledger export: " << options.ledger << ": "
         << (!status.ok() ? status : !heads.ok() ? heads.status() : key.status()).message() << "\n";
     return kUsage;
   }
@@ -420,10 +412,10 @@ int Export(const Options& options, std::ostream& out, std::ostream& err) {
   }
   if (key->has_value()) std::ofstream(base / "public_key", std::ios::binary | std::ios::trunc) << Hex(**key) << "\n";
   if (!entries || !all) {
-    err << "meterhub ledger export: cannot write to " << *dir << "\n";
+    err << "meterhub ledger export: cannot write to " << options.out << "\n";
     return kUsage;
   }
-  out << "exported " << count << " entries and " << heads->size() << " tree heads to " << *dir << "\n";
+  out << "exported " << count << " entries and " << heads->size() << " tree heads to " << options.out << "\n";
   return kOk;
 }
 
@@ -447,21 +439,22 @@ int RunLedgerCommand(const std::vector<std::string>& argv, std::ostream& out, st
       return kOk;
     }
   }
-  std::set<std::string> known;
+  CLI::App app;
+  Options options;
+  app.add_option("--ledger", options.ledger)->required();
   if (verb == "verify") {
-    known = {"ledger", "public-key"};
+    app.add_option("--public-key", options.public_key);
   } else if (verb == "export") {
-    known = {"ledger", "out"};
+    app.add_option("--out", options.out)->required();
   } else {
     err << "meterhub ledger: unknown command '" << verb << "'\n" << kUsageText;
     return kUsage;
   }
-  Result<Options> options = Options::Parse(argv, 1, known);
-  if (!options.ok()) {
-    err << "meterhub ledger " << verb << ": " << options.status().message() << "\n" << kUsageText;
+  if (Status s = ParseToolArgs(app, std::vector<std::string>(argv.begin() + 1, argv.end())); !s.ok()) {
+    err << "meterhub ledger " << verb << ": " << s.message() << "\n" << kUsageText;
     return kUsage;
   }
-  return verb == "verify" ? Verify(*options, out, err) : Export(*options, out, err);
+  return verb == "verify" ? Verify(options, out, err) : Export(options, out, err);
 }
 
 }  // namespace mh::audit::ledger

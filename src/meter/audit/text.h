@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "base/tool_options.h"
+#include "base/number_text.h"
 
 namespace mh::meter::audit {
 
