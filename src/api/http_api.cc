@@ -560,6 +560,7 @@ void HttpApi::Routes() {
     return Status::Ok();
   }));
   AddDeliveryRoutes(srv, st, deps_.clock, deps_.deliveries_requeued);
+  AddBillingRoutes(srv, st, deps_.tariffs ? deps_.tariffs : std::make_shared<const billing::TariffBook>());
 
   if (deps_.relay != nullptr) AddRelayRoutes(srv, deps_.store, deps_.relay);
   if (deps_.audit != nullptr) AddAuditRoutes(srv, deps_.store, deps_.audit);

@@ -14,6 +14,7 @@
 #include "api/metrics.h"
 #include "base/clock.h"
 #include "base/status.h"
+#include "billing/tariff.h"
 #include "http/server.h"
 #include "ingest/group_commit.h"
 #include "ingest/pipeline.h"
@@ -53,6 +54,8 @@ struct ApiDeps {
   std::function<void()> deliveries_requeued;  // after POST .../retry (wakes the dispatcher); may be empty
   // Publishes a command to a meter (its MQTT command topic); empty = no broker.
   std::function<Status(const std::string& meter_id, const std::string& payload)> send_command;
+  // Tariff calendars per meter group ([tariffs.NAME]); null = every meter in one band "all".
+  std::shared_ptr<const billing::TariffBook> tariffs;
 };
 
 class HttpApi {

@@ -273,6 +273,11 @@ nlohmann::json OpenApiDocument() {
       {"summary", "consumption per day, week or month in the meter's time zone"},
       {"parameters", json::array({meter_param, q("period", "day (default), week or month"), range[0], range[1]})},
       {"responses", std_errors({{"200", ok("consumption per period: period_start, period_end (with the offset in force), consumption, estimated_consumption, readings")}})}};
+  paths["/api/v1/meters/{id}/determinants"]["get"] = {
+      {"summary", "billing determinants: consumption per band of the meter's tariff calendar (docs/billing.md)"},
+      {"parameters", json::array({meter_param, q("from", "readings after this (ISO date or timestamp; required)"),
+                                  q("to", "readings up to this (a date: the end of that day; required)")})},
+      {"responses", std_errors({{"200", ok("an array of {band, kwh, estimated_kwh}, one per band in the calendar's order")}})}};
   paths["/api/v1/quarantine"]["get"] = {{"summary", "abnormal readings with their verdict and reason"},
                                         {"parameters", json::array({q("meter", "meter id"), range[0], range[1], range[2]})},
                                         {"responses", std_errors({{"200", ok("quarantine")}})}};

@@ -5,6 +5,7 @@
 #include "http/server.h"
 
 #include <functional>
+#include <memory>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -14,6 +15,7 @@
 #include "api/auth.h"
 #include "base/clock.h"
 #include "base/status.h"
+#include "billing/tariff.h"
 #include "relay/relay_service.h"
 #include "store/store.h"
 
@@ -129,5 +131,8 @@ void AddRelayRoutes(http::Server& srv, store::Store* store, relay::RelayService*
 // The alert delivery log and re-sends (delivery_routes.cc); `requeued` runs after a re-send was
 // queued (wakes the dispatcher; may be empty).
 void AddDeliveryRoutes(http::Server& srv, store::Store* store, const Clock* clock, std::function<void()> requeued);
+
+// GET /api/v1/meters/{id}/determinants: consumption per tariff band (billing_routes.cc).
+void AddBillingRoutes(http::Server& srv, store::Store* store, std::shared_ptr<const billing::TariffBook> tariffs);
 
 }  // namespace mh::api

@@ -134,6 +134,7 @@ std::vector<Key> Keys(Config& c) {
       {"audit", "max_silent", &c.audit.max_silent, "segment requests in a row a meter leaves unanswered before its audit opens an inspection order"},
       {"audit", "max_waiting_runs", &c.audit.max_waiting_runs, "requested audits waiting for their meters at once (each holds an HTTP worker; at most http.threads - 1); more are answered 503 with Retry-After"},
       {"audit", "cycle_history_days", &c.audit.cycle_history_days, "days of consumption the cycle length D compares with the region (SPEC 4.1)"},
+      {"billing", "tariff", &c.billing.tariff, "the [tariffs.NAME] calendar of meters whose group names none; empty = all consumption in one band \"all\""},
   };
 }
 
@@ -145,6 +146,7 @@ std::vector<Key> GroupKeys(const std::string& name, Config::Group& g) {
       {section, "alert_coefficient", &g.alert_coefficient, "the group's T1 coefficient (as vee.alert_coefficient)"},
       {section, "max_alerts_per_period", &g.max_alerts_per_period, "the group's alert limit (as vee.max_alerts_per_period)"},
       {section, "quiet_hours", &g.quiet_hours, "the group's quiet hours (as alerts.quiet_hours)"},
+      {section, "tariff", &g.tariff, "the [tariffs.NAME] calendar the group's meters are billed by (as billing.tariff)"},
   };
 }
 
@@ -256,6 +258,49 @@ Status ReadNamedTables(const toml::node& node, const std::string& kind, Config* 
   return Status::Ok();
 }
 
+// [tariffs.NAME]: bands, week, holidays, holiday, days.SCHEDULE and [tariffs.NAME.seasons.SEASON].
+Status ReadTariffs(const toml::node& node, Config* config) {
+  if (!node.is_table()) return InvalidArgument(Where(node, "tariffs") + ": expected tables [tariffs.NAME]");
+  for (const auto& [name_key, sub] : *node.as_table()) {
+    const std::string name(name_key.str());
+    const std::string section = "tariffs." + name;
+    if (!sub.is_table()) return InvalidArgument(Where(sub, section) + ": expected a table [" + section + "]");
+    billing::TariffSpec& t = config->tariffs[name];
+    const std::vector<Key> keys = {{section, "bands", &t.bands, ""},
+                                   {section, "week", &t.week, ""},
+                                   {section, "holidays", &t.holidays, ""},
+                                   {section, "holiday", &t.holiday, ""}};
+    for (const auto& [k, v] : *sub.as_table()) {
+      const std::string key(k.str());
+      if (key == "days" || key == "seasons") {
+        if (!v.is_table()) return InvalidArgument(Where(v, section + "." + key) + ": expected a table");
+        for (const auto& [item_key, item] : *v.as_table()) {
+          const std::string item_name(item_key.str()), at = section + "." + key + "." + item_name;
+          if (key == "days") {
+            MH_RETURN_IF_ERROR(Assign({section + "." + key, item_name, &t.days[item_name], ""}, item));
+            continue;
+          }
+          if (!item.is_table()) return InvalidArgument(Where(item, at) + ": expected a table with dates and week");
+          billing::TariffSpec::Season& season = t.seasons[item_name];
+          for (const auto& [sk, sv] : *item.as_table()) {
+            const std::string skey(sk.str());
+            if (skey != "dates" && skey != "week") return InvalidArgument(Where(sv, at + "." + skey) + ": unknown key (dates, week)");
+            MH_RETURN_IF_ERROR(Assign({at, skey, skey == "dates" ? &season.dates : &season.week, ""}, sv));
+          }
+        }
+        continue;
+      }
+      auto it = std::find_if(keys.begin(), keys.end(), [&](const Key& x) { return x.name == key; });
+      if (it == keys.end())
+        return InvalidArgument(Where(v, section + "." + key) + ": unknown key '" + section + "." + key +
+                               "' (bands, days, week, seasons, holidays, holiday)");
+      MH_RETURN_IF_ERROR(Assign(*it, v));
+    }
+    config->keys_in_file.insert(section);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Config> LoadConfig(const std::string& path) {
@@ -279,6 +324,10 @@ Result<Config> LoadConfig(const std::string& path) {
       std::string full = prefix.empty() ? key : prefix + "." + key;
       if (prefix.empty() && (key == "groups" || key == "customers")) {
         MH_RETURN_IF_ERROR(ReadNamedTables(node, key, &config));
+        continue;
+      }
+      if (prefix.empty() && key == "tariffs") {
+        MH_RETURN_IF_ERROR(ReadTariffs(node, &config));
         continue;
       }
       if (node.is_table()) {
@@ -324,6 +373,7 @@ Result<Config> LoadConfig(const std::string& path) {
   if (auto d = ParseDuration(config.store.pack_interval); !d.ok() || *d <= 0)
     return InvalidArgument(path + ": store.pack_interval: a positive duration, e.g. 1h");
   MH_RETURN_IF_ERROR(DispatcherOptionsOf(config).status().WithContext(path));
+  MH_RETURN_IF_ERROR(TariffBookOf(config).status().WithContext(path));
   return config;
 }
 
@@ -354,6 +404,17 @@ std::string DefaultConfigToml() {
   for (const auto& k : CustomerKeys("ID", customer)) {
     out << "# [" << k.section << "]\n# " << k.name << " = " << ValueText(k) << "  # " << k.comment << "\n";
   }
+  out << "\n# Tariff calendars (docs/billing.md): a group uses one with groups.NAME.tariff, other meters billing.tariff.\n"
+         "# [tariffs.NAME]\n"
+         "# bands = [\"peak\", \"flat\", \"valley\"]  # every band, in report order\n"
+         "# days.workday = [\"00:00 valley\", \"08:00 peak\", \"11:00 flat\"]  # band in force from each local time\n"
+         "# days.restday = [\"00:00 valley\", \"08:00 flat\"]\n"
+         "# week = [\"workday\", \"workday\", \"workday\", \"workday\", \"workday\", \"restday\", \"restday\"]  # Monday first\n"
+         "# holidays = [\"01-01\", \"2024-10-01..2024-10-07\"]  # yearly MM-DD, dates or date ranges\n"
+         "# holiday = \"restday\"  # the day schedule of holidays\n"
+         "# [tariffs.NAME.seasons.SEASON]\n"
+         "# dates = [\"07-01..08-31\"]  # yearly ranges\n"
+         "# week = [\"summer\", \"summer\", \"summer\", \"summer\", \"summer\", \"restday\", \"restday\"]\n";
   return out.str();
 }
 
@@ -375,6 +436,31 @@ Status FillVeeArgsFromConfig(const std::string& path, vee::VeeArgs* a) {
   if (!a->same_period_coefficient && set("vee.same_period_coefficient"))
     a->same_period_coefficient = c.vee.same_period_coefficient;
   return Status::Ok();
+}
+
+Result<billing::TariffBook> TariffBookOf(const Config& c) {
+  std::map<std::string, billing::TariffCalendar> calendars;
+  for (const auto& [name, spec] : c.tariffs) {
+    auto cal = billing::TariffCalendar::Parse(spec);
+    if (!cal.ok()) return cal.status().WithContext("tariffs." + name);
+    calendars.emplace(name, std::move(*cal));
+  }
+  auto find = [&](const std::string& name, const std::string& key) -> Result<const billing::TariffCalendar*> {
+    auto it = calendars.find(name);
+    if (it == calendars.end()) return InvalidArgument(key + ": no [tariffs." + name + "] in the configuration");
+    return &it->second;
+  };
+  billing::TariffBook book;
+  if (!c.billing.tariff.empty()) {
+    MH_ASSIGN_OR_RETURN(const billing::TariffCalendar* cal, find(c.billing.tariff, "billing.tariff"));
+    book.fallback = *cal;
+  }
+  for (const auto& [name, g] : c.groups) {
+    if (g.tariff.empty()) continue;
+    MH_ASSIGN_OR_RETURN(const billing::TariffCalendar* cal, find(g.tariff, "groups." + name + ".tariff"));
+    book.by_group.emplace(name, *cal);
+  }
+  return book;
 }
 
 Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& c) {

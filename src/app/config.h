@@ -15,6 +15,7 @@
 #include "alerts/dispatcher.h"
 #include "audit/audit_service.h"
 #include "base/status.h"
+#include "billing/tariff.h"
 #include "ingest/pipeline.h"
 #include "store/store_open.h"
 #include "relay/relay_service.h"
@@ -141,6 +142,12 @@ struct Config {
     int max_waiting_runs = 4;             // requested audits waiting for segments at once (<= http.threads - 1); more get 503
     int cycle_history_days = 30;          // SPEC 4.1: consumption span of the cycle length D
   } audit;
+  // [billing] determinants and export (issue 18 item 4).
+  struct Billing {
+    std::string tariff;                   // [tariffs.NAME] of meters whose group names none; empty = one band "all"
+  } billing;
+  // [tariffs.NAME]: tariff calendars (docs/billing.md), checked by billing::TariffCalendar::Parse.
+  std::map<std::string, billing::TariffSpec> tariffs;
 
   // [groups.NAME]: what differs for a meter group (set by PUT /api/v1/meters/{id} {"group":…}).
   // Unset keys take the [vee] / [alerts] value; `keys` holds the ones the file set.
@@ -149,6 +156,7 @@ struct Config {
     double alert_coefficient = 1.0;
     int max_alerts_per_period = 1;
     std::string quiet_hours;
+    std::string tariff;                   // [tariffs.NAME] the group's meters are billed by
     std::set<std::string> keys;
   };
   std::map<std::string, Group> groups;
@@ -187,6 +195,9 @@ Result<audit::AuditServiceOptions> AuditOptionsOf(const Config& config);
 Status CheckWaterConfig(const Config& config);
 // water.pair_tolerance in seconds: water::kHalfInterval for "auto", 0 for "0", else a duration.
 Result<int64_t> WaterPairToleranceOf(const Config& config);
+
+// The tariff calendars of every meter group and the [billing] default, checked.
+Result<billing::TariffBook> TariffBookOf(const Config& config);
 
 // The dispatcher options the [alerts] section describes (give_up_after parsed).
 Result<alerts::DispatcherOptions> DispatcherOptionsOf(const Config& config);

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/time.h"
+
 namespace mh::app {
 namespace {
 
@@ -175,6 +177,53 @@ TEST(Config, WaterPairToleranceAndCalibrationPeriod) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("water.pair_tolerance"), std::string::npos);
   EXPECT_FALSE(LoadConfig(WriteTemp("w4.toml", "[water]\ncalibration_period = \"monthly\"\n")).ok());
+}
+
+}  // namespace
+}  // namespace mh::app
+
+namespace mh::app {
+namespace {
+
+// docs/billing.md's China time-of-use calendar, as a utility engineer writes it.
+TEST(Config, TariffCalendarsPerGroup) {
+  auto c = LoadConfig(WriteTemp("tariffs.toml", R"([tariffs.cn-tou]
+bands = ["sharp", "peak", "flat", "valley"]
+days.workday = ["00:00 valley", "08:00 peak", "11:00 flat", "18:00 peak", "21:00 flat", "23:00 valley"]
+days.summer  = ["00:00 valley", "08:00 peak", "11:00 sharp", "13:00 flat", "18:00 peak", "21:00 flat", "23:00 valley"]
+days.restday = ["00:00 valley", "08:00 flat", "23:00 valley"]
+week = ["workday", "workday", "workday", "workday", "workday", "restday", "restday"]
+holidays = ["01-01", "05-01", "2024-10-01..2024-10-07"]
+holiday = "restday"
+
+[tariffs.cn-tou.seasons.summer]
+dates = ["07-01..08-31"]
+week = ["summer", "summer", "summer", "summer", "summer", "restday", "restday"]
+
+[groups.households]
+tariff = "cn-tou"
+)"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto book = TariffBookOf(*c);
+  ASSERT_TRUE(book.ok()) << book.status().ToString();
+  EXPECT_EQ(book->For("households").bands(), (std::vector<std::string>{"sharp", "peak", "flat", "valley"}));
+  EXPECT_EQ(book->For("other").bands(), (std::vector<std::string>{"all"}));
+  int64_t end = 0;
+  // Monday 2024-07-01, 11:30 local: the summer schedule's sharp band.
+  EXPECT_EQ(book->For("households").BandAtLocal(DaysFromCivil(2024, 7, 1) * 86400 + 41400, &end), 0);
+
+  auto bad = LoadConfig(WriteTemp("t1.toml", "[tariffs.x]\nbands = [\"a\"]\ndays.all = [\"00:00 b\"]\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("tariffs.x: days.all[0]: band 'b' is not in bands"), std::string::npos)
+      << bad.status().message();
+  bad = LoadConfig(WriteTemp("t2.toml", "[groups.g]\ntariff = \"nope\"\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("groups.g.tariff: no [tariffs.nope]"), std::string::npos) << bad.status().message();
+  bad = LoadConfig(WriteTemp("t3.toml", "[tariffs.x]\nbandz = [\"a\"]\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("unknown key 'tariffs.x.bandz'"), std::string::npos) << bad.status().message();
+  bad = LoadConfig(WriteTemp("t4.toml", "[billing]\ntariff = \"none\"\n"));
+  EXPECT_FALSE(bad.ok());
 }
 
 }  // namespace

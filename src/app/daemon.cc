@@ -109,6 +109,8 @@ Status Daemon::Start() {
   deps.clock = clock_;
   deps.metrics = metrics_.get();
   deps.allow_private_webhooks = config_.alerts.webhook.allow_private;
+  MH_ASSIGN_OR_RETURN(billing::TariffBook tariffs, TariffBookOf(config_));
+  deps.tariffs = std::make_shared<const billing::TariffBook>(std::move(tariffs));
   deps.deliveries_requeued = [d = dispatcher_.get()] { d->Nudge(); };
   if (mqtt_) {
     deps.send_command = [this](const std::string& meter_id, const std::string& payload) -> Status {

@@ -11,6 +11,7 @@
 #include "app/config.h"
 #include "app/daemon.h"
 #include "app/demo.h"
+#include "app/export_command.h"
 #include "app/generate.h"
 #include "app/witness_command.h"
 #include "audit/offline_audit.h"
@@ -258,6 +259,17 @@ int main(int argc, char** argv) {
       ->needs(revise_flag);
   revise_flag->needs(import->get_option("--reason"));
 
+  mh::app::ExportArgs export_args;
+  auto* export_cmd = app.add_subcommand("export", "write stored readings FROM < t <= TO as CSV or NEM12 for billing");
+  export_cmd->add_option("--from", export_args.from, "FROM: ISO date or timestamp (readings after it)")->required();
+  export_cmd->add_option("--to", export_args.to, "TO: ISO date (its end) or timestamp (readings up to it)")->required();
+  export_cmd->add_option("--meter", export_args.meters, "a meter to export (repeatable; default: every meter)");
+  export_cmd->add_option("--format", export_args.format, "csv (meter_id,timestamp,value,quality) or nem12")
+      ->check(CLI::IsMember({"csv", "nem12"}));
+  export_cmd->add_option("--out", export_args.out, "file to write (- = stdout)")->required();
+  export_cmd->add_option("--tz", export_args.tz, "zone of FROM/TO without an offset: +08:00 or an IANA name (default: [ingest] timezone)");
+  export_cmd->add_option("--config", export_args.config, "TOML configuration file (the store)");
+
   auto* config_cmd = app.add_subcommand("config", "configuration helpers");
   config_cmd->require_subcommand(1);
   config_cmd->add_subcommand("defaults", "print every key with its default (TOML)");
@@ -318,6 +330,10 @@ int main(int argc, char** argv) {
     return mh::app::RunDemo(demo_args, std::cout, std::cerr);
   }
   if (*import) return Import(config_path, import_args, import_tz);
+  if (*export_cmd) {
+    mh::InitLogging("warn", false);
+    return mh::app::RunExport(export_args, std::cout, std::cerr);
+  }
   if (*config_cmd) {
     if (config_cmd->got_subcommand("defaults")) {
       std::cout << mh::app::DefaultConfigToml();

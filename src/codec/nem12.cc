@@ -1,6 +1,7 @@
 #include "codec/nem12.h"
 
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 
 #include "codec/text.h"
@@ -418,6 +419,101 @@ std::string Nem12MeterId(const std::string& nmi, const std::string& channel) {
   id += '-';
   id += ch;
   return id;
+}
+
+}  // namespace mh::codec
+
+namespace mh::codec {
+namespace {
+
+std::string Date8(int64_t day) {
+  int y;
+  unsigned m, d;
+  CivilFromDays(day, &y, &m, &d);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d%02u%02u", y, m, d);
+  return buf;
+}
+
+// kWh with up to 6 decimals, trailing zeros dropped ("1.25", "0").
+std::string Kwh(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6f", v);
+  std::string s = buf;
+  s.erase(s.find_last_not_of('0') + 1);
+  if (s.back() == '.') s.pop_back();
+  return s == "-0" ? "0" : s;
+}
+
+struct Slot {
+  double kwh = 0;
+  std::string quality = "N";  // a slot no interval filled is null
+  std::string reason;
+};
+
+}  // namespace
+
+std::string Nem12Header(int64_t created_at, int32_t offset_s) {
+  const int64_t local = created_at + offset_s;
+  const int64_t day = local >= 0 ? local / 86400 : (local - 86399) / 86400;
+  const int64_t sec = local - day * 86400;
+  char hhmm[8];
+  std::snprintf(hhmm, sizeof hhmm, "%02d%02d", static_cast<int>(sec / 3600), static_cast<int>(sec / 60 % 60));
+  return "100,NEM12," + Date8(day) + hhmm + ",MHUB,MHUB\r\n";
+}
+
+Result<std::string> Nem12ChannelRecords(const Nem12Series& series, int32_t offset_s) {
+  if (series.nmi.empty() || series.nmi.size() > 10 || !AllAlnum(series.nmi))
+    return InvalidArgument("NMI '" + series.nmi + "': NEM12 takes 1-10 letters or digits");
+  if (series.channel.empty() || series.channel.size() > 3 || !AllAlnum(series.channel))
+    return InvalidArgument("NMI suffix '" + series.channel + "': NEM12 takes 1-3 letters or digits");
+  if (series.interval_s < 60 || series.interval_s % 60 != 0 || 86400 % series.interval_s != 0)
+    return InvalidArgument("interval " + std::to_string(series.interval_s) + " s: NEM12 takes whole minutes dividing a day");
+  const int64_t step = series.interval_s;
+  const size_t n = static_cast<size_t>(86400 / step);
+  std::string out = "200," + series.nmi + "," + series.channel + ",1," + series.channel + ",N1," + series.meter_serial +
+                    ",KWH," + std::to_string(step / 60) + ",\r\n";
+  std::vector<Slot> slots;
+  int64_t day = INT64_MIN;
+  auto flush = [&] {
+    if (day == INT64_MIN) return;
+    bool uniform = true;
+    for (const Slot& s : slots) uniform = uniform && s.quality == slots[0].quality && s.reason == slots[0].reason;
+    out += "300," + Date8(day);
+    for (const Slot& s : slots) out += "," + Kwh(s.kwh);
+    out += uniform ? "," + slots[0].quality + "," + slots[0].reason + ",,,\r\n" : ",V,,,,\r\n";
+    if (uniform) return;
+    for (size_t i = 0; i < n;) {
+      size_t j = i;
+      while (j + 1 < n && slots[j + 1].quality == slots[i].quality && slots[j + 1].reason == slots[i].reason) ++j;
+      out += "400," + std::to_string(i + 1) + "," + std::to_string(j + 1) + "," + slots[i].quality + "," + slots[i].reason +
+             ",\r\n";
+      i = j + 1;
+    }
+  };
+  for (const Nem12Interval& iv : series.intervals) {
+    // The interval ending at local midnight is the last of the day before.
+    const int64_t local_end = iv.interval_end + offset_s;
+    const int64_t d = (local_end - 1 >= 0 ? (local_end - 1) / 86400 : (local_end - 86400) / 86400);
+    const int64_t into = local_end - d * 86400;
+    if (into % step != 0)
+      return InvalidArgument("interval ending " + FormatIsoUtc(iv.interval_end) + " is not on the " +
+                             std::to_string(step / 60) + "-minute grid of the market day");
+    if (!(iv.kwh >= 0))
+      return InvalidArgument("interval ending " + FormatIsoUtc(iv.interval_end) + ": " + Kwh(iv.kwh) +
+                             " kWh (NEM12 values are non-negative)");
+    if (d != day) {
+      flush();
+      day = d;
+      slots.assign(n, Slot{});
+    }
+    Slot& s = slots[static_cast<size_t>(into / step - 1)];
+    s.kwh = iv.kwh;
+    s.quality = iv.quality.empty() || !IsQualityMethod(iv.quality) || iv.quality[0] == 'V' ? "A" : iv.quality;
+    s.reason = s.quality == "A" ? "" : iv.reason_code;
+  }
+  flush();
+  return out;
 }
 
 }  // namespace mh::codec

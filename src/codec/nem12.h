@@ -62,4 +62,25 @@ Status ParseNem12(std::string_view text, const Nem12Handlers& handlers, int32_t 
 // Characters outside [A-Za-z0-9_-] become '_'; the suffix is cut to 8 and the whole to 32 chars.
 std::string Nem12MeterId(const std::string& nmi, const std::string& channel);
 
+// --- writing (`meterhub export --format nem12`) ---
+
+// One NMI channel's intervals to write: interval_end, kwh, quality ("A", "E52", ...; empty = "A")
+// and reason_code of each are used, ascending by interval_end.
+struct Nem12Series {
+  std::string nmi;             // at most 10 characters
+  std::string channel = "E1";  // NMI suffix
+  std::string meter_serial;
+  int64_t interval_s = 1800;   // 5, 15 or 30 minutes (any whole minutes dividing a day)
+  std::vector<Nem12Interval> intervals;
+};
+
+// "100,NEM12,<created_at as YYYYMMDDHHMM in offset_s>,MHUB,MHUB".
+std::string Nem12Header(int64_t created_at, int32_t offset_s = 10 * 3600);
+// A 200 record (UOM KWH) and one 300 record per market day (local standard time, offset_s) that
+// holds an interval. Intervals the series lacks on such a day are written as 0 with quality N; a
+// day of mixed quality is a V day with one 400 record per run of equal quality. InvalidArgument
+// for an NMI or channel NEM12 cannot carry, an interval not on the day's grid, or a negative value.
+Result<std::string> Nem12ChannelRecords(const Nem12Series& series, int32_t offset_s = 10 * 3600);
+inline constexpr const char* kNem12End = "900\r\n";
+
 }  // namespace mh::codec

@@ -64,4 +64,17 @@ Result<int64_t> ParseTimestampIn(std::string_view s, const TimeZone& tz) {
 
 std::string FormatIsoIn(int64_t epoch_s, const TimeZone& tz) { return FormatIsoOffset(epoch_s, tz.OffsetAt(epoch_s)); }
 
+Result<Period> ParseFromTo(std::string_view from_s, std::string_view to_s, const TimeZone& tz) {
+  auto from = ParseTimestampIn(from_s, tz);
+  if (!from.ok()) return from.status().WithContext("FROM");
+  auto to = ParseTimestampIn(to_s, tz);
+  if (!to.ok()) return to.status().WithContext("TO");
+  Period p{*from, *to};
+  const bool to_is_date = to_s.size() == 10 && to_s[4] == '-' && to_s[7] == '-';
+  if (to_is_date) p.end = PeriodOf(p.end + 1, PeriodKind::kDay, tz).end;  // a date TO: the end of that day
+  if (p.start >= p.end)
+    return InvalidArgument("'" + std::string(from_s) + ".." + std::string(to_s) + "' is empty (FROM must be before TO)");
+  return p;
+}
+
 }  // namespace mh

@@ -51,6 +51,11 @@ Period PeriodStartingAt(int64_t start, PeriodKind kind, const TimeZone& tz);
 
 // ParseTimestamp with times that carry no offset read as wall-clock time in `tz`.
 Result<int64_t> ParseTimestampIn(std::string_view s, const TimeZone& tz);
+// FROM and TO of a span (SPEC 1.3: readings with FROM < t <= TO): ISO dates or timestamps, in `tz`
+// unless they carry an offset; a date FROM means its 00:00, a date TO the end of that day (the next
+// day's 00:00 in tz). InvalidArgument naming FROM or TO, or when FROM is not before TO.
+Result<Period> ParseFromTo(std::string_view from, std::string_view to, const TimeZone& tz);
+
 // "2024-04-07T00:00:00+11:00": ISO-8601 with the offset in force at that instant.
 std::string FormatIsoIn(int64_t epoch_s, const TimeZone& tz);
 

@@ -9,11 +9,6 @@
 namespace mh::vee {
 namespace {
 
-bool IsDateOnly(std::string_view s) {
-  s = TrimBlanks(s);
-  return s.size() == 10 && s[4] == '-' && s[7] == '-';
-}
-
 // "MM-DD" → month*100+day; nullopt when the text is not of that shape.
 std::optional<int> MonthDay(std::string_view s) {
   s = TrimBlanks(s);
@@ -40,15 +35,9 @@ Result<PeakPeriod> ParsePeakPeriod(std::string_view text, const TimeZone& tz) {
   size_t dots = text.find("..");
   if (dots == std::string_view::npos)
     return InvalidArgument("bad peak period '" + std::string(text) + "' (expected FROM..TO, e.g. 2020-06-01..2020-10-31)");
-  std::string_view from_s = TrimBlanks(text.substr(0, dots));
-  std::string_view to_s = TrimBlanks(text.substr(dots + 2));
-  auto from = ParseTimestampIn(from_s, tz);
-  if (!from.ok()) return from.status().WithContext("peak period FROM");
-  auto to = ParseTimestampIn(to_s, tz);
-  if (!to.ok()) return to.status().WithContext("peak period TO");
-  PeakPeriod p{*from, *to};
-  if (IsDateOnly(to_s)) p.to = PeriodOf(p.to + 1, PeriodKind::kDay, tz).end;  // a date TO: the end of that day
-  if (p.from >= p.to) return InvalidArgument("peak period '" + std::string(text) + "' is empty (FROM must be before TO)");
+  auto span = ParseFromTo(TrimBlanks(text.substr(0, dots)), TrimBlanks(text.substr(dots + 2)), tz);
+  if (!span.ok()) return span.status().WithContext("peak period");
+  PeakPeriod p{span->start, span->end};
   return p;
 }
 
