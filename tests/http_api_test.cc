@@ -185,6 +185,41 @@ TEST_F(HttpApiTest, CsvBodyWithBadRowsStoresTheRest) {
   EXPECT_EQ(s["issues"][0]["field"], "timestamp");
 }
 
+// Issue 16: readings name their channel (optional: absent = the billing channel); a meter read over
+// its own protocol is registered with protocol, address and gateway.
+TEST_F(HttpApiTest, ReadingsOfOtherChannelsAndProtocolMeters) {
+  auto reg = Post("/api/v1/meters", R"({"meter_id":"P1","protocol":"dlt645","address":"000000000001","gateway":"DTU7"})");
+  ASSERT_EQ(reg->status, 201) << reg->body;
+  auto meter = json::parse(reg->body);
+  EXPECT_EQ(meter["protocol"], "dlt645");
+  EXPECT_EQ(meter["address"], "000000000001");
+  EXPECT_EQ(meter["gateway"], "DTU7");
+  EXPECT_EQ(meter["billing_channel"], "import_kwh");
+  EXPECT_EQ(Post("/api/v1/meters", R"({"meter_id":"P2","protocol":"modbus","address":"1"})")->status, 400);
+  EXPECT_EQ(Post("/api/v1/meters", R"({"meter_id":"P2","protocol":"dlt645"})")->status, 400);
+  EXPECT_EQ(Post("/api/v1/meters", R"({"meter_id":"P2","billing_channel":"bad channel"})")->status, 400);
+  std::string csv =
+      "meter_id,timestamp,value,channel\n"
+      "P1,2020-10-29T15:00:00Z,10.5,\n"
+      "P1,2020-10-29T15:00:00Z,3.25,export_kwh\n"
+      "P1,2020-10-29T15:15:00Z,3.5,export_kwh\n";
+  auto r = Post("/api/v1/readings", csv, "text/csv");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["accepted"], 3);
+  auto j = Post("/api/v1/readings", R"({"meter":"P1","ts":"2020-10-29T15:15:00Z","value":11,"channel":"import_kwh"})");
+  ASSERT_EQ(j->status, 200) << j->body;
+  EXPECT_EQ(json::parse(j->body)["accepted"], 1);
+  auto billing = json::parse(Get("/api/v1/meters/P1/readings")->body)["readings"];
+  ASSERT_EQ(billing.size(), 2u) << billing.dump();
+  EXPECT_EQ(billing[1]["value"], 11.0);
+  EXPECT_FALSE(billing[1].contains("channel"));
+  auto exported = json::parse(Get("/api/v1/meters/P1/readings?channel=export_kwh")->body)["readings"];
+  ASSERT_EQ(exported.size(), 2u) << exported.dump();
+  EXPECT_EQ(exported[1]["channel"], "export_kwh");
+  EXPECT_DOUBLE_EQ(exported[1]["consumption"].get<double>(), 0.25);
+  EXPECT_EQ(Get("/api/v1/meters/P1/readings?channel=bad%20channel")->status, 400);
+}
+
 TEST_F(HttpApiTest, BadInputGetsClearErrors) {
   Register("M3", "C3");
   auto malformed = Post("/api/v1/readings", "{\"meter\": \"M3\", \"ts\": ");

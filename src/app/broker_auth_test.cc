@@ -41,6 +41,9 @@ TEST(BrokerAuthTest, AclGrantsEachDeviceItsOwnTopicsOnly) {
   EXPECT_NE(acl.find("user ops\ntopic readwrite meters/#\n"), std::string::npos);
   EXPECT_NE(acl.find("pattern write meters/+/%u/readings\n"), std::string::npos);
   EXPECT_NE(acl.find("pattern write meters/+/%u/water/frame\n"), std::string::npos);
+  // Issue 16: a meter or its gateway (concentrator, DTU) publishes raw protocol frames on its own id.
+  for (const char* protocol : {"dlt645", "cjt188", "dlms", "wmbus"})
+    EXPECT_NE(acl.find(std::string("pattern write meters/+/%u/raw/") + protocol + "\n"), std::string::npos) << protocol;
   EXPECT_NE(acl.find("pattern read meters/+/%u/commands\n"), std::string::npos);
   EXPECT_EQ(acl.find("pattern write meters/+/%u/commands"), std::string::npos);
   EXPECT_EQ(acl.find("pattern readwrite"), std::string::npos);

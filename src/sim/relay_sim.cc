@@ -176,7 +176,7 @@ class NodeFleet {
           for (int r = 0; r < model_.options().readings_per_day; ++r) {
             // A register that only grows: what a server validating the readings expects.
             const double value = 0.25 * ((d - 1) * model_.options().readings_per_day + r + 1);
-            Result<bool> ok = nodes_[i].RecordReading(Reading{"", DayTs(d) + r * 900, value, ""});
+            Result<bool> ok = nodes_[i].RecordReading(Reading{"", DayTs(d) + r * 900, value, "", ""});
             if (!ok.ok()) return ok.status().WithContext("meter " + std::to_string(i));
           }
           if (d == 1) {
