@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "base/tool_options.h"
+#include "base/number_text.h"
 #include "core/time.h"
 
 namespace mh::billing {
