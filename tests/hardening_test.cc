@@ -1,6 +1,10 @@
 // What a hostile client found (issue 10, items 8, 9, 12, 13, 14, 15), each tried again the way a
 // client meets it: the daemon over HTTP, real webhook receivers on loopback ports.
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <fstream>
@@ -228,6 +232,42 @@ TEST(Hardening, APhotoDeclaringTooManyPixelsIsRefusedBeforeDecoding) {
   auto small = api.Post(path, BlackPng(640, 480), "image/png", customer);
   EXPECT_EQ(small->status, 422) << small->body;
   EXPECT_EQ(small->body.find("not a JPEG or PNG"), std::string::npos) << small->body;
+}
+
+// The upload route takes bodies of up to water.max_upload_bytes (64 MiB): its token is checked on
+// the headers, so an anonymous client is refused before it has sent (or the server buffered) any
+// of the body.
+TEST(Hardening, AnAnonymousUploadIsRefusedBeforeItsBodyIsRead) {
+  ApiDaemon api("harden-upload-auth");
+  ASSERT_TRUE(api.started());
+  api.Register("WT-1", "C1", "water");
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(api.daemon().http_port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string head =
+      "POST /api/v1/water/meters/WT-1/photos?taken_at=2020-10-29T00:00:00Z HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: video/mp4\r\nContent-Length: 60000000\r\n\r\n";
+  ASSERT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[1024];
+  const ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
+  ::close(fd);
+  ASSERT_GT(n, 0) << "no answer to the headers alone";
+  buf[n] = 0;
+  EXPECT_NE(std::string(buf).find(" 401 "), std::string::npos) << buf;
+  EXPECT_NE(std::string(buf).find("WWW-Authenticate"), std::string::npos) << buf;
+
+  // An auditor's token is read-only: refused on the headers as well.
+  const std::string auditor = api.Token(api::Role::kAuditor);
+  auto r = api.Post("/api/v1/water/meters/WT-1/photos?taken_at=2020-10-29T00:00:00Z", std::string(1 << 20, 'x'),
+                    "video/mp4", auditor);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403) << r->body;
 }
 
 // --- item 13: SSRF through a customer's terminal ---

@@ -249,7 +249,18 @@ void AddWaterRoutes(http::Server& srv, store::Store* st, water::WaterService* ws
   // POST an image (JPEG/PNG) or a short video (MP4/WebM) of the register taken at ?taken_at= (ISO-8601
   // or epoch seconds); the span it covers runs from the previous readable photo. ?digits=N drums.
   // The body may be up to water.max_upload_bytes, not http.max_body_bytes.
-  srv.SetBodyLimit("POST", "/api/v1/water/meters/" + id + "/photos", static_cast<size_t>(ws->options().max_upload_bytes));
+  // The token is checked on the headers, before up to max_upload_bytes of body is read: an
+  // anonymous client cannot make the server buffer 64 MiB. The handler checks everything again.
+  srv.SetBodyLimit("POST", "/api/v1/water/meters/" + id + "/photos", static_cast<size_t>(ws->options().max_upload_bytes),
+                   [st](const http::Request& req, http::Response& res) {
+                     auto who = Authenticate(*st, CredentialsOf(req), SystemClock::Instance().NowSeconds());
+                     if (!who.ok()) {
+                       if (who.status().code() == StatusCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer");
+                       SendError(res, who.status());
+                     } else if (who->role == Role::kSupervisor || who->role == Role::kAuditor) {
+                       SendError(res, PermissionDenied("read-only token"));
+                     }
+                   });
   srv.Post("/api/v1/water/meters/" + id + "/photos",
            guarded([st, ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
              const std::string terminal = req.matches[1];

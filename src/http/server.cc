@@ -172,15 +172,16 @@ void Server::Route(const std::string& method, const std::string& pattern, Handle
   routes_.push_back({method, pattern, std::regex(pattern, std::regex::ECMAScript | std::regex::optimize), std::move(handler)});
 }
 
-void Server::SetBodyLimit(const std::string& method, const std::string& pattern, size_t bytes) {
-  body_limits_.emplace_back(method, std::regex(pattern, std::regex::ECMAScript | std::regex::optimize), bytes);
+void Server::SetBodyLimit(const std::string& method, const std::string& pattern, size_t bytes, Handler admit) {
+  body_limits_.push_back(
+      {method, std::regex(pattern, std::regex::ECMAScript | std::regex::optimize), bytes, std::move(admit)});
 }
 
-size_t Server::BodyLimit(const std::string& method, const std::string& path) const {
-  for (const auto& [m, pattern, bytes] : body_limits_) {
-    if (m == method && std::regex_match(path, pattern)) return bytes;
+const Server::BodyLimitEntry* Server::BodyLimitFor(const std::string& method, const std::string& path) const {
+  for (const BodyLimitEntry& e : body_limits_) {
+    if (e.method == method && std::regex_match(path, e.pattern)) return &e;
   }
-  return options_.max_body_bytes;
+  return nullptr;
 }
 
 std::vector<std::pair<std::string, std::string>> Server::RouteTable() const {
@@ -233,7 +234,21 @@ int Server::Accept(MHD_Connection* c, const char* url, const char* method, const
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, &CollectParam, &ex->req);
     if (const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS))
       ex->req.remote_addr = AddressOf(ci->client_addr);
-    ex->limit = BodyLimit(ex->req.method, ex->req.path);
+    const BodyLimitEntry* special = BodyLimitFor(ex->req.method, ex->req.path);
+    ex->limit = special != nullptr ? special->bytes : options_.max_body_bytes;
+    if (special != nullptr && special->admit) {
+      Response res;
+      try {
+        special->admit(ex->req, res);
+      } catch (const std::exception&) {
+        ErrorResponse(500, "internal error while admitting the request", res);
+      }
+      if (res.status >= 400) {
+        // Refused on its headers: the body is dropped unread (`answered`), never buffered.
+        ex->answered = true;
+        return Queue(c, res.status, res);
+      }
+    }
     std::string length = ex->req.get_header_value("content-length");
     if (!length.empty()) {
       errno = 0;

@@ -68,8 +68,12 @@ class Server {
   void Delete(const std::string& pattern, Handler handler) { Route("DELETE", pattern, std::move(handler)); }
   void Route(const std::string& method, const std::string& pattern, Handler handler);
   // Requests of `method` whose path matches `pattern` may carry bodies up to `bytes` instead of
-  // max_body_bytes (uploads: customer clips of up to water.max_upload_bytes). Before Start().
-  void SetBodyLimit(const std::string& method, const std::string& pattern, size_t bytes);
+  // max_body_bytes (uploads: customer clips of up to water.max_upload_bytes). `admit`, when given,
+  // runs as soon as the headers are in, before any of the body is read: a response status of 400
+  // or more is sent at once and the body is never buffered — so a large upload is authenticated
+  // before it costs memory. It runs on the I/O thread: keep it to a header check and one indexed
+  // lookup. Before Start().
+  void SetBodyLimit(const std::string& method, const std::string& pattern, size_t bytes, Handler admit = {});
   // Every route as added: (method, pattern) — for checking the API's documentation against it.
   std::vector<std::pair<std::string, std::string>> RouteTable() const;
   // Answers GET/HEAD requests no route matched (static files of the dashboard); default 404.
@@ -113,11 +117,17 @@ class Server {
   void ErrorResponse(int status, const std::string& message, Response& res) const;
   void SetPhase(MHD_Connection* c, bool reading);
 
-  size_t BodyLimit(const std::string& method, const std::string& path) const;
+  struct BodyLimitEntry {
+    std::string method;
+    std::regex pattern;
+    size_t bytes;
+    Handler admit;  // may be empty
+  };
+  const BodyLimitEntry* BodyLimitFor(const std::string& method, const std::string& path) const;
 
   const ServerOptions options_;
   std::vector<RouteEntry> routes_;
-  std::vector<std::tuple<std::string, std::regex, size_t>> body_limits_;  // method, path, bytes
+  std::vector<BodyLimitEntry> body_limits_;
   Handler fallback_;
   ErrorFormatter format_error_;
   std::function<void(const Request&, int, std::chrono::microseconds)> logger_;

@@ -89,11 +89,22 @@ class ServerTest : public ::testing::Test {
     server_->Get("/throw", [](const Request&, Response&) { throw std::runtime_error("boom"); });
     server_->Post("/upload", [](const Request& req, Response& res) { res.set_content(std::to_string(req.body.size()), "text/plain"); });
     server_->SetBodyLimit("POST", "/upload", 3000);
+    server_->Post("/gated", [this](const Request& req, Response& res) {
+      ++gated_handled_;
+      res.set_content(std::to_string(req.body.size()), "text/plain");
+    });
+    server_->SetBodyLimit("POST", "/gated", 3000, [](const Request& req, Response& res) {
+      if (req.get_header_value("X-Key") != "open") {
+        res.status = 401;
+        res.set_content("no key\n", "text/plain");
+      }
+    });
     ASSERT_TRUE(server_->Start().ok());
     port_ = server_->port();
   }
   std::unique_ptr<Server> server_;
   int port_ = 0;
+  std::atomic<int> gated_handled_{0};
 };
 
 TEST_F(ServerTest, RoutesWithParamsGroupsAndErrors) {
@@ -169,6 +180,35 @@ TEST_F(ServerTest, AnUploadRouteHasItsOwnBodyLimit) {
   r = c.Post("/echo", std::string(1001, 'x'), "text/plain");  // the others keep max_body_bytes
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
+}
+
+// An upload route's admission check runs on the headers: a refused request is answered before its
+// body is read (a client may send its 64 MiB clip only once it is allowed to).
+TEST_F(ServerTest, AnUploadIsAdmittedOnItsHeadersBeforeItsBodyIsRead) {
+  StartWith({});
+  // Headers only, the body never sent: the refusal must still arrive.
+  int fd = Connect(port_);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendAll(fd, "POST /gated HTTP/1.1\r\nHost: x\r\nContent-Length: 2900\r\n\r\n"));
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[512];
+  ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
+  ASSERT_GT(n, 0) << "no answer before the body";
+  buf[n] = 0;
+  EXPECT_NE(std::string(buf).find(" 401 "), std::string::npos) << buf;
+  ::close(fd);
+
+  httplib::Client c("127.0.0.1", port_);
+  auto r = c.Post("/gated", std::string(2900, 'x'), "video/mp4");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(gated_handled_.load(), 0);
+  r = c.Post("/gated", httplib::Headers{{"X-Key", "open"}}, std::string(2900, 'x'), "video/mp4");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "2900");
+  EXPECT_EQ(gated_handled_.load(), 1);
 }
 
 TEST_F(ServerTest, SlowClientsNeitherStallOthersNorStayForever) {
