@@ -4,6 +4,7 @@
 // nothing is stored twice).
 #include <mosquitto.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -164,6 +165,62 @@ TEST_F(MqttIngestTest, RawFramesOfAGatewaysMetersAreStoredOnceAndBadOnesKept) {
   EXPECT_NE(reasons.find("no meter is registered with dlt645 address 020247020276"), std::string::npos) << reasons;
   EXPECT_TRUE(Up());
   EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
+
+// Encrypted frames (here a real wM-Bus mode-5 telegram, src/codec/wmbus/vectors.cc
+// wmbusmeters_waterstarm_mode5) decode with the key of `[ingest] frame_keys_file`; without a key
+// they are rejected messages naming what is missing; the key never reaches the log.
+TEST_F(MqttIngestTest, EncryptedFramesDecodeWithTheConfiguredKeys) {
+  const std::string key = "BEDB81B52C29B5C143388CBB0D15A051";
+  const std::string keys_file = dir_ / "frame-keys.csv";
+  testing::WriteFile(keys_file, "address,key\nDWZ20096221," + key + "\n");
+  ::chmod(keys_file.c_str(), 0644);
+  std::string text = testing::ReadFile(config_);
+  text.replace(text.find("[ingest]\n"), 9, "[ingest]\nframe_keys_file = \"" + keys_file + "\"\n");
+  testing::WriteFile(config_, text);
+  {  // A key file others may read is refused at start.
+    auto refused = RunCommand(testing::MeterhubBinary() + " serve --config " + config_ + " 2>&1");
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_NE(refused.output.find("readable by others"), std::string::npos) << refused.output;
+  }
+  ::chmod(keys_file.c_str(), 0600);
+  ServeProcess serve(config_, dir_ / "serve.log");
+  serve.Start();
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  httplib::Client c("127.0.0.1", http_port_);
+  const httplib::Headers auth = {{"Authorization", "Bearer " + token_}};
+  for (const auto& [id, address] : {std::pair{"W1", "DWZ20096221"}, std::pair{"W2", "DWZ20096222"}}) {
+    auto reg = c.Post("/api/v1/meters", auth,
+                      json{{"meter_id", id}, {"kind", "water"}, {"protocol", "wmbus"}, {"address", address}}.dump(),
+                      "application/json");
+    ASSERT_EQ(reg->status, 201) << reg->body;
+  }
+  const std::string telegram =
+      "3944FA122162092002067A3600202567C94D48D00DC47B11213E23383DB51968A705AAFA60C60E263D50CD259D7C9A03FD0C08000002FD0B0011";
+  std::string unkeyed = telegram;  // the same telegram from a meter whose key MeterHub lacks
+  unkeyed.replace(8, 8, "22620920");
+  Publisher pub(broker_.port());
+  pub.PublishRaw("meters/" + std::to_string(ShardOf("W1")) + "/W1/raw/wmbus", telegram);
+  pub.PublishRaw("meters/" + std::to_string(ShardOf("W2")) + "/W2/raw/wmbus", unkeyed);
+  ASSERT_TRUE(WaitFor([&] { return pub.acked == pub.sent; }, 20));
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = c.Get("/api/v1/meters/W1/readings?channel=volume_m3", auth);
+    return r && r->status == 200 && json::parse(r->body)["readings"].size() == 1;
+  }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  auto volume = json::parse(c.Get("/api/v1/meters/W1/readings?channel=volume_m3", auth)->body);
+  EXPECT_DOUBLE_EQ(volume["readings"][0]["value"].get<double>(), 0.106);
+  std::string reasons;
+  EXPECT_TRUE(WaitFor([&] {
+    reasons = testing::SqliteQueryText(dir_ / "meterhub.db",
+                                       "SELECT group_concat(json_extract(detail, '$.reason'), ' | ') FROM reading_events"
+                                       " WHERE meter_id = 'W2' AND kind = 'rejected_message'");
+    return !reasons.empty();
+  }, 20));
+  EXPECT_NE(reasons.find("encrypted and no key was given"), std::string::npos) << reasons;
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+  const std::string log = testing::ReadFile(dir_ / "serve.log");
+  EXPECT_EQ(log.find(key), std::string::npos) << "the key was logged";
+  EXPECT_NE(log.find("1 decryption key(s) loaded"), std::string::npos) << log;
 }
 
 TEST_F(MqttIngestTest, SigkillMidStreamLosesNothing) {

@@ -61,6 +61,7 @@ std::vector<Key> Keys(Config& c) {
       {"ingest", "default_kind", &c.ingest.default_kind, "kind of auto-registered meters: electricity or water"},
       {"ingest", "interval", &c.ingest.interval, "nominal upload interval of auto-registered meters"},
       {"ingest", "timezone", &c.ingest.timezone, "time zone of auto-registered meters: a UTC offset or an IANA name (Europe/Berlin)"},
+      {"ingest", "frame_keys_file", &c.ingest.frame_keys_file, "keys that decrypt raw frames (wM-Bus modes 5/7, DLMS ciphering): a CSV of `address,key[,auth_key]` in hex, as `meterhub decode --keys`; must not be readable by others"},
       {"ingest", "max_future", &c.ingest.max_future, "readings stamped later than the server's clock + this + the meter's interval are refused (future_timestamp events)"},
       {"vee", "spike_coefficient", &c.vee.spike_coefficient, "T2 = max peak difference per interval x this (seed: 1.1-1.3)"},
       {"vee", "alert_coefficient", &c.vee.alert_coefficient, "T1 = max peak sub-period consumption x this"},

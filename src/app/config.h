@@ -66,6 +66,7 @@ struct Config {
     std::string interval = "15m";         // nominal upload interval of auto-registered meters
     std::string timezone = "+08:00";      // time zone of auto-registered meters: an offset or an IANA name
     std::string max_future = "5m";        // readings later than now + this + the meter's interval are refused
+    std::string frame_keys_file;          // keys of encrypted raw frames: `address,key[,auth_key]` (hex), chmod 600
   } ingest;
   struct Vee {
     double spike_coefficient = 1.3;

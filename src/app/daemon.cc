@@ -7,6 +7,7 @@
 #include "app/tls_setup.h"
 #include "alerts/channels/smtp_channel.h"
 #include "alerts/channels/webhook_channel.h"
+#include "codec/meter/keys_file.h"
 #include "core/meter_id.h"
 #include "crypto/crypto.h"
 #include "ingest/device_topics.h"
@@ -14,6 +15,8 @@
 #include "relay/messages.h"
 #include "store/store_open.h"
 #include "core/time.h"
+#include <sys/stat.h>
+
 #include <fstream>
 
 namespace mh::app {
@@ -36,6 +39,20 @@ alerts::WebhookOptions OperatorWebhook(const Config& config) {
   alerts::WebhookOptions o = config.alerts.webhook;
   o.allow_private = true;
   return o;
+}
+
+// `[ingest] frame_keys_file`: empty = no keys (encrypted frames are rejected with the decoder's
+// error). Like the ledger key, a file others may read is refused rather than used.
+Result<codec::DecodeKeys> LoadFrameKeys(const std::string& path) {
+  codec::DecodeKeys keys;
+  if (path.empty()) return keys;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return FailedPrecondition("ingest.frame_keys_file: cannot read '" + path + "'");
+  if ((st.st_mode & 077) != 0)
+    return FailedPrecondition("ingest.frame_keys_file '" + path + "' is readable by others (chmod 600 it)");
+  MH_ASSIGN_OR_RETURN(keys.by_address, codec::ReadKeysFile(path));
+  spdlog::info("raw frames: {} decryption key(s) loaded from {}", keys.by_address.size(), path);
+  return keys;
 }
 
 }  // namespace
@@ -71,11 +88,14 @@ Status Daemon::Start() {
     MH_ASSIGN_OR_RETURN(mo.tls, MqttTlsOf(config_));
     mqtt_ = std::make_unique<ingest::MqttIngest>(pipeline_.get(), mo);
     // Raw protocol frames (issue 16): decoded into readings that share the round's commit.
+    MH_ASSIGN_OR_RETURN(codec::DecodeKeys keys, LoadFrameKeys(config_.ingest.frame_keys_file));
+    auto shared_keys = std::make_shared<const codec::DecodeKeys>(std::move(keys));
     for (std::string_view protocol : ingest::kRawProtocols) {
       mqtt_->AddReadingsHandler("raw/" + std::string(protocol),
-                                [store = store_.get(), clock = clock_, protocol](const std::string& device,
-                                                                                  std::string_view payload) {
-                                  return ingest::RawFrameReadings(*store, device, protocol, payload, clock->NowSeconds());
+                                [store = store_.get(), clock = clock_, protocol, shared_keys](
+                                    const std::string& device, std::string_view payload) {
+                                  return ingest::RawFrameReadings(*store, device, protocol, payload,
+                                                                  clock->NowSeconds(), *shared_keys);
                                 });
     }
   }

@@ -30,7 +30,8 @@ int64_t StampOf(int64_t now, int64_t interval_s) {
 }  // namespace
 
 Result<std::vector<Reading>> RawFrameReadings(store::Store& store, std::string_view device_id,
-                                              std::string_view protocol, std::string_view payload, int64_t now) {
+                                              std::string_view protocol, std::string_view payload, int64_t now,
+                                              const codec::DecodeKeys& keys) {
   const codec::ProtocolDriver* driver = codec::FindDriver(protocol);
   if (driver == nullptr) return InvalidArgument("no decoder for protocol '" + std::string(protocol) + "'");
   std::vector<uint8_t> bytes;
@@ -40,9 +41,9 @@ Result<std::vector<Reading>> RawFrameReadings(store::Store& store, std::string_v
     bytes.assign(payload.begin(), payload.end());
   }
   if (bytes.empty()) return InvalidArgument(std::string(protocol) + " frame: empty payload");
-  // Encrypted frames (wM-Bus modes 5/7, DLMS ciphering) need keys MeterHub does not hold yet:
-  // they fail here with the decoder's error and are kept as rejected messages.
-  Result<codec::DecodedFrame> frame = driver->decode(bytes, codec::DecodeKeys{});
+  // An encrypted frame whose key is missing or wrong fails here with the decoder's error and is
+  // kept as a rejected message (the key itself never appears in it).
+  Result<codec::DecodedFrame> frame = driver->decode(bytes, keys);
   if (!frame.ok()) return InvalidArgument(std::string(protocol) + " frame: " + frame.status().message());
   if (!frame->address || frame->address->empty())
     return InvalidArgument(std::string(protocol) + " frame carries no meter address");

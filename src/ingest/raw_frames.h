@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "codec/meter/meter_frame.h"
 #include "core/reading.h"
 #include "store/store.h"
 
@@ -22,10 +23,13 @@ inline constexpr std::array<std::string_view, 4> kRawProtocols = {"dlt645", "cjt
 // payload of hex digits and blanks only). `device_id` is the publisher: the meter the address
 // names, or its gateway. A register without its own time is stamped with `now` rounded to the
 // meter's interval, so a redelivered frame lands on the same reading.
+// `keys` decrypt encrypted frames (wM-Bus modes 5/7, DLMS ciphering; `[ingest] frame_keys_file`).
 // Errors: InvalidArgument names what is wrong with the message (undecodable frame — the decoder's
-// error —, no address, an address no meter has, a meter not behind this device); a store error is
-// returned as it is (the message is then retried, not rejected).
+// error, a missing or wrong key included —, no address, an address no meter has, a meter not
+// behind this device); a store error is returned as it is (the message is then retried, not
+// rejected).
 Result<std::vector<Reading>> RawFrameReadings(store::Store& store, std::string_view device_id,
-                                              std::string_view protocol, std::string_view payload, int64_t now);
+                                              std::string_view protocol, std::string_view payload, int64_t now,
+                                              const codec::DecodeKeys& keys = codec::DecodeKeys{});
 
 }  // namespace mh::ingest

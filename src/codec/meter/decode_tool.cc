@@ -8,33 +8,18 @@
 
 #include "codec/meter/driver.h"
 #include "codec/meter/frame_json.h"
+#include "codec/meter/keys_file.h"
 
 namespace mh::codec {
 namespace {
 
 constexpr int kDecoded = 0, kUsage = 2, kSomeFailed = 3;
 constexpr const char* kProtocols[] = {"dlt645", "cjt188", "dlms", "wmbus"};
-constexpr size_t kAesKeyBytes = 16;
 
 std::string Trim(const std::string& s) {
   const size_t b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
-std::string Upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return s;
-}
-
-// An AES-128 key in hex (separators allowed as in frames).
-Result<std::vector<uint8_t>> ParseKey(const std::string& hex) {
-  auto bytes = ParseHexFrame(hex);
-  if (!bytes.ok()) return InvalidArgument(bytes.status().message());
-  if (bytes->size() != kAesKeyBytes) {
-    return InvalidArgument("an AES-128 key is 16 bytes (32 hex digits), got " + std::to_string(bytes->size()));
-  }
-  return *bytes;
 }
 
 // One frame per line; blank lines and lines starting with # skipped.
@@ -77,46 +62,6 @@ std::string DecodeOne(const ProtocolDriver& driver, const std::string& text, con
 
 }  // namespace
 
-Result<std::map<std::string, KeyPair>> ReadKeysFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return InvalidArgument("--keys: cannot read " + path);
-  std::map<std::string, KeyPair> keys;
-  std::string line;
-  bool first = true;
-  for (int n = 1; std::getline(in, line); ++n) {
-    const std::string t = Trim(line);
-    if (t.empty() || t[0] == '#') continue;
-    const std::string where = path + ":" + std::to_string(n) + ": ";
-    std::vector<std::string> cells;
-    size_t start = 0;
-    for (size_t comma; (comma = t.find(',', start)) != std::string::npos; start = comma + 1) {
-      cells.push_back(Trim(t.substr(start, comma - start)));
-    }
-    cells.push_back(Trim(t.substr(start)));
-    if (first && Upper(cells[0]) == "ADDRESS") {  // the optional header
-      first = false;
-      continue;
-    }
-    first = false;
-    if (cells.size() < 2 || cells.size() > 3) {
-      return InvalidArgument(where + "expected address,key[,auth_key], got " + std::to_string(cells.size()) + " fields");
-    }
-    if (cells[0].empty()) return InvalidArgument(where + "empty address");
-    KeyPair pair;
-    auto key = ParseKey(cells[1]);
-    if (!key.ok()) return InvalidArgument(where + "key: " + key.status().message());
-    pair.key = *key;
-    if (cells.size() == 3 && !cells[2].empty()) {
-      auto auth = ParseKey(cells[2]);
-      if (!auth.ok()) return InvalidArgument(where + "auth_key: " + auth.status().message());
-      pair.auth_key = *auth;
-    }
-    if (!keys.emplace(Upper(cells[0]), std::move(pair)).second) {
-      return InvalidArgument(where + "address " + cells[0] + " listed twice");
-    }
-  }
-  return keys;
-}
 
 int RunDecodeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   CLI::App app{"Decodes meter frames given in hex: one JSON line per frame, in input order.\n"
@@ -154,16 +99,17 @@ int RunDecodeCommand(const std::vector<std::string>& args, std::ostream& out, st
   if (frames.empty() && file.empty()) return usage("no frame given (HEX... or --file F)");
   DecodeKeys keys;
   if (!key_hex.empty()) {
-    auto k = ParseKey(key_hex);
+    auto k = ParseAesKey(key_hex);
     if (!k.ok()) return usage("--key: " + k.status().message());
     keys.any.key = *k;
   }
   if (!auth_hex.empty()) {
-    auto k = ParseKey(auth_hex);
+    auto k = ParseAesKey(auth_hex);
     if (!k.ok()) return usage("--auth-key: " + k.status().message());
     keys.any.auth_key = *k;
   }
   if (!keys_path.empty()) {
+    if (!std::ifstream(keys_path)) return usage("--keys: cannot read " + keys_path);
     auto by_address = ReadKeysFile(keys_path);
     if (!by_address.ok()) return usage(by_address.status().message());
     keys.by_address = std::move(*by_address);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "codec/meter/keys_file.h"
 #include "codec/meter/meter_frame.h"
 
 namespace mh::codec {
@@ -18,9 +19,5 @@ namespace mh::codec {
 // `args` are the words after "decode".
 int RunDecodeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
-// The --keys CSV: `address,key[,auth_key]` per line (keys in hex, 16 bytes), an optional header
-// line starting with "address", blank lines and lines starting with # skipped. An error names
-// the file and the line.
-Result<std::map<std::string, KeyPair>> ReadKeysFile(const std::string& path);
 
 }  // namespace mh::codec
