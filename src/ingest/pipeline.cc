@@ -58,6 +58,11 @@ struct Pipeline::Pending {
   absl::flat_hash_set<std::string> unknown;                    // meters found missing in this Submit
   std::vector<std::string> registered;                         // auto-registered here (in batch.new_meters)
   absl::flat_hash_set<std::string> absent;                     // looked up by Prefetch: not registered
+  // Prefetch's finding per reading of the Submit (all requests in order): the cached entry, or
+  // null. At 10^5 meters a batch's entries are long out of the CPU caches by the time a reading
+  // is judged; a second hash lookup per reading would pay those misses again.
+  std::vector<MeterEntry*> cached;
+  MeterEntry* cached_entry = nullptr;                          // of the reading being judged
   // This Submit's accepted readings of other channels than the billing one: (meter, channel) →
   // ts → index in batch.accepted.
   std::map<std::pair<std::string, std::string>, std::map<int64_t, size_t>> channel_fresh;
@@ -151,9 +156,17 @@ Result<Pipeline::MeterEntry> Pipeline::MakeEntry(store::MeterSnapshot snapshot) 
 Status Pipeline::Prefetch(const std::vector<SubmitRequest>& requests, Pending& pending) {
   std::vector<std::string> ids;
   std::unordered_set<std::string_view> seen;
-  for (const SubmitRequest& request : requests)
-    for (const Reading& r : *request.readings)
-      if (!r.meter_id.empty() && !meters_.count(r.meter_id) && seen.insert(r.meter_id).second) ids.push_back(r.meter_id);
+  for (const SubmitRequest& request : requests) {
+    for (const Reading& r : *request.readings) {
+      MeterEntry* cached = nullptr;
+      if (!r.meter_id.empty()) {
+        auto it = meters_.find(r.meter_id);
+        if (it != meters_.end()) cached = it->second.get();
+        else if (seen.insert(r.meter_id).second) ids.push_back(r.meter_id);
+      }
+      pending.cached.push_back(cached);
+    }
+  }
   if (ids.size() < 2) return Status::Ok();
   MH_ASSIGN_OR_RETURN(std::vector<store::MeterSnapshot> found, store_->LoadMeters(ids));
   for (store::MeterSnapshot& snapshot : found) {
@@ -167,6 +180,8 @@ Status Pipeline::Prefetch(const std::vector<SubmitRequest>& requests, Pending& p
 }
 
 Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pending& pending) {
+  if (pending.cached_entry != nullptr && pending.cached_entry->info.meter_id == meter_id)
+    return Use(pending.cached_entry, pending);
   auto it = meters_.find(meter_id);
   if (it != meters_.end()) return Use(it->second.get(), pending);
   if (pending.unknown.count(meter_id)) return static_cast<MeterEntry*>(nullptr);
@@ -695,6 +710,7 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAllLocked(const std::vector<S
   for (const SubmitRequest& r : requests) readings_in += r.readings->size();
   pending.batch.accepted.reserve(readings_in);
   pending.used.reserve(readings_in);
+  pending.cached.reserve(readings_in);
   MH_RETURN_IF_ERROR(Prefetch(requests, pending));
   const int64_t now = clock_->NowSeconds();
   size_t total = 0;
@@ -702,15 +718,17 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAllLocked(const std::vector<S
     const std::vector<Reading>& readings = *requests[k].readings;
     pending.summary = &summaries[k];
     pending.summary->received = static_cast<int64_t>(readings.size());
-    total += readings.size();
     for (size_t i = 0; i < readings.size(); ++i) {
+      pending.cached_entry = pending.cached[total + i];
       Status judged = JudgeOne(readings[i], i, requests[k], pending, now);
       if (!judged.ok()) {
         RollBack(pending);
         return judged;
       }
     }
+    total += readings.size();
   }
+  pending.cached_entry = nullptr;
 
   for (const MeterEntry* entry : pending.used) {
     if (entry->touched) pending.batch.states.push_back({entry->info.meter_id, entry->state.Encode()});
