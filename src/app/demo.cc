@@ -374,6 +374,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
     else ++other_alerts;
   }
   const auto& c = daemon.pipeline()->counters();
+  const int64_t received_elsewhere = cluster.ReceivedByOthers();  // --workers: the other workers' part
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   out << "\nsummary\n"
       << "  readings published:   " << published_readings << " in " << publisher.sent() << " MQTT messages ("
@@ -381,8 +382,8 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
       << "  readings received:    " << c.received.load() << " by the daemon (accepted " << c.accepted.load()
       << ", quarantined " << c.quarantined[1].load() + c.quarantined[2].load() + c.quarantined[3].load()
       << ", duplicates " << c.duplicates.load() << ", rejected " << c.rejected.load() << "); still queued in the broker: "
-      << std::max<int64_t>(0, published_readings - c.received.load())
-      << (published_readings > c.received.load() ? " (the run stopped before the daemon took them; not stored)" : "")
+      << std::max<int64_t>(0, published_readings - c.received.load() - received_elsewhere)
+      << (published_readings > c.received.load() + received_elsewhere ? " (the run stopped before the daemon took them; not stored)" : "")
       << "\n"
       << "  readings accepted:    " << (st.CountReadings().ok() ? *st.CountReadings() : -1) << " stored\n"
       << "  quarantined:          null " << by_verdict[static_cast<int>(Verdict::kNull)] << ", error "
@@ -401,7 +402,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   auto samples = receiver.samples("/alerts");
   if (!samples.empty()) out << "  an alert as received: " << samples.front() << "\n";
   if (args.postgres) {
-    out << "  (readings received above: worker w1's; the others': " << cluster.ReceivedByOthers() << ")\n";
+    out << "  (readings received and alerts created above: worker w1's; the other workers received " << received_elsewhere << ")\n";
     cluster.PrintWorkers(out, daemon, token.ok() ? *token : std::string());
   }
   for (auto& part : parts) part->PrintSummary(out);
