@@ -129,6 +129,7 @@ void Dispatcher::Loop() {
 
 std::vector<Delivery> Dispatcher::Claim(int max, const std::set<int64_t>* skip) {
   std::lock_guard<std::mutex> lock(claim_mu_);
+  if (active_ && !active_()) return {};
   // Ask for enough rows that those already in flight (or skipped) cannot hide the rest.
   const int64_t limit = max + static_cast<int64_t>(in_flight_.size()) +
                         static_cast<int64_t>(skip != nullptr ? skip->size() : 0);

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -65,6 +66,9 @@ class Dispatcher {
   // Before Start(). A delivery goes to the channel whose name() equals its `channel`; a later
   // channel with the same name replaces the earlier one.
   void AddChannel(std::unique_ptr<Channel> channel);
+  // Before Start(). Set: deliveries are claimed only while it returns true (scale-out: only the
+  // worker holding the "alerts" singleton lease sends, so no alert goes out twice).
+  void SetActive(std::function<bool()> active) { active_ = std::move(active); }
   void Start();
   void Stop();
   // Wakes the workers now (after a commit that created deliveries).
@@ -93,6 +97,7 @@ class Dispatcher {
   const Clock* const clock_;
   const DispatcherOptions options_;
   std::map<std::string, std::unique_ptr<Channel>> channels_;
+  std::function<bool()> active_;
 
   std::mutex mu_;
   std::condition_variable cv_;

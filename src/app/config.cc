@@ -46,6 +46,8 @@ std::vector<Key> Keys(Config& c) {
       {"http", "tls_cert", &c.http.tls_cert, "PEM certificate (chain) file; with tls_key set the API and dashboard are served over HTTPS only"},
       {"http", "tls_key", &c.http.tls_key, "PEM private key file of tls_cert"},
       {"http", "allow_plaintext", &c.http.allow_plaintext, "serve plain HTTP on a non-loopback listen address (without TLS the daemon refuses to start there)"},
+      {"cluster", "worker_id", &c.cluster.worker_id, "this worker's name among the workers sharing one PostgreSQL (`serve --worker-id` overrides); empty = <hostname>-<pid>"},
+      {"cluster", "lease_period", &c.cluster.lease_period, "PostgreSQL: a worker's shard leases lapse this long after their last renewal (renewed every third of it); another worker then takes its shards over"},
       {"mqtt", "broker", &c.mqtt.broker, "MQTT broker HOST:PORT; empty = no MQTT ingestion"},
       {"mqtt", "client_id", &c.mqtt.client_id, "prefix of the fixed client ids <client_id>-<shard>: one persistent session per shard"},
       {"mqtt", "connections", &c.mqtt.connections, "I/O threads driving the 64 shard sessions (each round's messages share one commit)"},
@@ -373,23 +375,31 @@ Result<Config> LoadConfig(const std::string& path) {
   if (config.store.pack_after <= 0) return InvalidArgument(path + ": store.pack_after must be positive");
   if (auto d = ParseDuration(config.store.pack_interval); !d.ok() || *d <= 0)
     return InvalidArgument(path + ": store.pack_interval: a positive duration, e.g. 1h");
+  if (auto d = ParseDuration(config.cluster.lease_period); !d.ok() || *d <= 0)
+    return InvalidArgument(path + ": cluster.lease_period: a positive duration, e.g. 10s");
   MH_RETURN_IF_ERROR(DispatcherOptionsOf(config).status().WithContext(path));
   MH_RETURN_IF_ERROR(TariffBookOf(config).status().WithContext(path));
   return config;
 }
 
-std::string DefaultConfigToml() {
-  Config config;
+std::string ConfigToml(const Config& config) {
+  Config copy = config;  // Keys() binds to non-const fields; nothing is written through them here
   std::ostringstream out;
-  out << "# MeterHub configuration: every key with its default.\n";
   std::string section;
-  for (const auto& k : Keys(config)) {
+  for (const auto& k : Keys(copy)) {
     if (k.section != section) {
       section = k.section;
       out << "\n[" << section << "]\n";
     }
     out << k.name << " = " << ValueText(k) << "  # " << k.comment << "\n";
   }
+  return out.str();
+}
+
+std::string DefaultConfigToml() {
+  std::ostringstream out;
+  out << "# MeterHub configuration: every key with its default.\n" << ConfigToml(Config{});
+  std::string section;
   // Named tables: none by default; their keys, shown commented out.
   out << "\n# Meter groups: a meter joins one with PUT /api/v1/meters/{id} {\"group\": \"NAME\"}; unset keys\n"
          "# take the [vee] / [alerts] values.\n";

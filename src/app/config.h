@@ -47,6 +47,11 @@ struct Config {
     std::string tls_key;                  // PEM private key file
     bool allow_plaintext = false;         // plain HTTP on a non-loopback address (else refused)
   } http;
+  // Scale-out (SPEC 7, docs/scale.md): workers sharing one PostgreSQL divide the 64 shards by leases.
+  struct Cluster {
+    std::string worker_id;                // this worker's name; empty = <hostname>-<pid>
+    std::string lease_period = "10s";     // a shard lease lapses this long after its last renewal
+  } cluster;
   struct Mqtt {
     std::string broker = "127.0.0.1:1883";  // empty = no MQTT ingestion
     std::string client_id = "meterhub-ingest";
@@ -174,6 +179,9 @@ struct Config {
 Result<Config> LoadConfig(const std::string& path);
 // The defaults as a commented TOML document (`meterhub config defaults`).
 std::string DefaultConfigToml();
+// `config`'s value of every key as TOML (no named tables: groups, customers, tariffs) — e.g. for
+// the demo's extra workers, which must judge as the first one does.
+std::string ConfigToml(const Config& config);
 // `meterhub vee --config FILE`: fills the options the command line left unset from the same file
 // the daemon reads ([vee] keys, and [ingest] interval and timezone).
 Status FillVeeArgsFromConfig(const std::string& path, vee::VeeArgs* args);

@@ -70,10 +70,12 @@ Status Daemon::Start() {
   MH_ASSIGN_OR_RETURN(store_, OpenStore(config_));
   MH_ASSIGN_OR_RETURN(ingest::PipelineOptions options, PipelineOptionsOf(config_));
   pipeline_ = std::make_unique<ingest::Pipeline>(store_.get(), clock_, options);
+  MH_RETURN_IF_ERROR(StartCluster());
 
   MH_ASSIGN_OR_RETURN(alerts::DispatcherOptions dispatch, DispatcherOptionsOf(config_));
   dispatcher_ = std::make_unique<alerts::Dispatcher>(store_.get(), clock_, dispatch);
   AddChannels(*dispatcher_, config_, clock_);
+  dispatcher_->SetActive([this] { return RunsJob(kJobAlerts); });
   dispatcher_->Start();
   pipeline_->SetAlertsCreatedHook([d = dispatcher_.get()] { d->Nudge(); });
   http_committer_ = std::make_unique<ingest::GroupCommitter>(pipeline_.get());
@@ -85,6 +87,7 @@ Status Daemon::Start() {
     mo.io_threads = config_.mqtt.connections;
     mo.username = config_.mqtt.username;
     mo.password = config_.mqtt.password;
+    if (leases_) mo.owns = [l = leases_.get()](int shard) { return l->Owns(shard); };
     MH_ASSIGN_OR_RETURN(mo.tls, MqttTlsOf(config_));
     mqtt_ = std::make_unique<ingest::MqttIngest>(pipeline_.get(), mo);
     // Raw protocol frames (issue 16): decoded into readings that share the round's commit.
@@ -142,6 +145,7 @@ Status Daemon::Start() {
     j["mqtt"] = mqtt_ ? (mqtt_->connected() ? "connected" : "disconnected") : "off";
     j["alerts_sent"] = dispatcher_->sent();
     j["alerts_failed"] = dispatcher_->failed();
+    AddClusterStatus(j);
     return j;
   };
   http_ = std::make_unique<api::HttpApi>(deps, ho);
@@ -255,7 +259,7 @@ Status Daemon::StartAudit() {
     });
   }
   MH_ASSIGN_OR_RETURN(int64_t interval, AuditIntervalOf(config_));
-  audit_->StartSchedule(interval);
+  audit_->StartSchedule(interval, [this] { return RunsJob(kJobAudit); });
   spdlog::info("audit: ledger of {} entries, public key {}, key file {}, schedule {}", audit_ledger_->size(),
                crypto::HexEncode(crypto::AsBytes(audit_ledger_->ledger().public_key())), key_file,
                interval > 0 ? config_.audit.interval : "off");
@@ -268,6 +272,11 @@ void Daemon::RelayLoop() {
   while (!stopping_) {
     orders_due_ = false;
     lock.unlock();
+    if (!RunsJob(kJobRelay)) {  // another worker rotates and sends (scale-out)
+      lock.lock();
+      key_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; });
+      continue;
+    }
     if (std::chrono::steady_clock::now() >= next_rotation) {
       if (Result<int> rotated = relay_->RotateDueKeys(); !rotated.ok()) {
         spdlog::error("relay: rotating region keys failed: {}", rotated.status().ToString());
@@ -354,7 +363,7 @@ void Daemon::WaterTickLoop() {
   std::unique_lock lock(key_mu_);
   while (!stopping_) {
     lock.unlock();
-    water_->Tick();
+    if (RunsJob(kJobWater)) water_->Tick();
     lock.lock();
     key_cv_.wait_for(lock, std::chrono::minutes(1), [this] { return stopping_; });
   }
@@ -390,6 +399,8 @@ void Daemon::Stop() {
   audit_readings_.reset();
   audit_store_.reset();
   audit_ledger_.reset();
+  if (leases_) leases_->Stop();  // last: give the shards and jobs back at once
+  leases_.reset();
   store_.reset();
 }
 
@@ -417,6 +428,7 @@ void Daemon::PackLoop() {
 void Daemon::RegisterMetrics() {
   auto* c = &pipeline_->counters();
   auto& m = *metrics_;
+  RegisterClusterMetrics();
   m.AddCounter("meterhub_readings_received_total", "Readings received by the pipeline", {}, [c] { return c->received.load(); });
   m.AddCounter("meterhub_readings_accepted_total", "Readings accepted (verdict ok)", {}, [c] { return c->accepted.load(); });
   m.AddCounter("meterhub_readings_duplicate_total", "Redelivered readings already stored", {}, [c] { return c->duplicates.load(); });

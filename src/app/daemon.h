@@ -26,6 +26,7 @@
 #include "app/store_consumption.h"
 #include "audit/audit_service.h"
 #include "base/clock.h"
+#include "cluster/shard_leases.h"
 #include "ingest/mqtt_ingest.h"
 #include "ingest/pipeline.h"
 #include "meter/radio.h"
@@ -67,9 +68,21 @@ class Daemon {
   audit::AuditService* audit() { return audit_.get(); }
   water::WaterService* water() { return water_.get(); }
   const Config& config() const { return config_; }
+  cluster::ShardLeases* leases() { return leases_.get(); }  // null on SQLite
+
+  // The singleton jobs a worker runs only while it holds their lease (daemon_cluster.cc).
+  static constexpr const char* kJobAlerts = "alerts";
+  static constexpr const char* kJobRelay = "relay";
+  static constexpr const char* kJobAudit = "audit";
+  static constexpr const char* kJobWater = "water";
 
  private:
   void RegisterMetrics();
+  // Scale-out (daemon_cluster.cc): leases and fence on PostgreSQL; nothing on SQLite.
+  Status StartCluster();
+  bool RunsJob(const char* job) const;
+  void AddClusterStatus(nlohmann::json& j) const;
+  void RegisterClusterMetrics();
   Status StartRelay();
   void RelayLoop();
   Status StartAudit();
@@ -82,6 +95,7 @@ class Daemon {
   const Clock* const clock_;
   const DaemonOptions options_;
   std::unique_ptr<store::Store> store_;
+  std::shared_ptr<cluster::ShardLeases> leases_;  // PostgreSQL only: this worker's shards and jobs
   std::unique_ptr<ingest::Pipeline> pipeline_;
   std::unique_ptr<ingest::GroupCommitter> http_committer_;
   std::unique_ptr<alerts::Dispatcher> dispatcher_;

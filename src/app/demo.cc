@@ -19,11 +19,13 @@
 #include "api/session.h"
 #include "app/daemon.h"
 #include "app/demo_audit.h"
+#include "app/demo_cluster.h"
 #include "app/demo_part.h"
 #include "app/demo_water.h"
 #include "app/local_broker.h"
 #include "app/tls_setup.h"
 #include "app/webhook_receiver.h"
+#include "store/store_open.h"
 #include "base/progress.h"
 #include "codec/reading_json.h"
 #include "core/meter_id.h"
@@ -164,10 +166,18 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   // water frame is its own fsync and the default demo ran ~35 s longer on a loaded 2-core machine.
   // `meterhub serve` keeps the default, full.
   config.store.synchronous = "normal";
-  // The method areas' devices beside the consumption fleet.
+  // --postgres: the database (and --workers: more workers) of the scale-out (demo_cluster.h).
+  DemoCluster cluster;
+  if (args.postgres) {
+    if (Status s = cluster.StartDatabase(args.dir, &config); !s.ok()) {
+      err << "demo: " << s.ToString() << "\n";
+      return 1;
+    }
+  }
+  // The method areas' devices beside the consumption fleet (they read the SQLite file: not on --postgres).
   std::vector<std::unique_ptr<DemoPart>> parts;
-  if (args.audit_meters > 0) parts.push_back(MakeAuditDemoPart(args));
-  if (args.water_meters > 0) parts.push_back(MakeWaterDemoPart(args.water_meters, args.seed));
+  if (args.audit_meters > 0 && !args.postgres) parts.push_back(MakeAuditDemoPart(args));
+  if (args.water_meters > 0 && !args.postgres) parts.push_back(MakeWaterDemoPart(args.water_meters, args.seed));
   for (auto& part : parts) part->Configure(config, receiver);
   DaemonOptions daemon_options;
   daemon_options.http_any_port_if_taken = true;  // a taken --listen port: any free one, printed below
@@ -215,6 +225,12 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
                             SystemClock::Instance().NowSeconds());
     if (!s.ok()) err << "demo: dashboard account " << name << ": " << s.message() << "\n";
   }
+  if (args.postgres && args.workers > 1) {
+    if (Status s = cluster.StartWorkers(config, args.dir, args.workers, daemon.http_port()); !s.ok()) {
+      err << "demo: " << s.ToString() << "\n";
+      return 1;
+    }
+  }
   const std::string scheme = args.tls ? "https" : "http";
   const std::string base = scheme + "://127.0.0.1:" + std::to_string(daemon.http_port());
   DemoContext ctx{daemon, receiver, args, broker.port(), base, device_tls, token.ok() ? *token : std::string(), sim_start, tz};
@@ -231,7 +247,8 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
       << "  admin token: " << (token.ok() ? *token : std::string("(failed)")) << "\n"
       << "  MQTT broker: " << broker.address() << (args.tls ? " over TLS" : "") << " (topic meters/<shard>/<meter_id>/readings)\n"
       << (args.tls ? "  TLS:        throw-away CA " + tls_files.ca_file + " (curl --cacert it; mosquitto_sub --cafile it)\n" : "")
-      << "  database:   " << config.store.path << "\n"
+      << "  database:   " << store::Describe(StoreLocationOf(config))
+      << (args.postgres ? " (" + std::to_string(args.workers) + " worker(s); their logs: " + args.dir + "/worker-*.log)" : "") << "\n"
       << "  fleet:      " << fleet.meters().size() << " meters, " << args.days << " simulated days from "
       << FormatIsoOffset(sim_start, tz) << ", peak period " << config.vee.peak.front() << "\n"
       << "  try: curl " << (args.tls ? "--cacert " + tls_files.ca_file + " " : "") << "-H 'Authorization: Bearer <token>' "
@@ -297,7 +314,8 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   // Let the daemon drain what the broker holds, then the dispatcher send what is pending.
   auto drain = [&] {
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (daemon.pipeline()->counters().received.load() + daemon.pipeline()->counters().rejected.load() <
+    while (daemon.pipeline()->counters().received.load() + daemon.pipeline()->counters().rejected.load() +
+                   cluster.ReceivedByOthers() <
                published_readings &&
            std::chrono::steady_clock::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -356,6 +374,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
     else ++other_alerts;
   }
   const auto& c = daemon.pipeline()->counters();
+  const int64_t received_elsewhere = cluster.ReceivedByOthers();  // --workers: the other workers' part
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   out << "\nsummary\n"
       << "  readings published:   " << published_readings << " in " << publisher.sent() << " MQTT messages ("
@@ -363,8 +382,8 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
       << "  readings received:    " << c.received.load() << " by the daemon (accepted " << c.accepted.load()
       << ", quarantined " << c.quarantined[1].load() + c.quarantined[2].load() + c.quarantined[3].load()
       << ", duplicates " << c.duplicates.load() << ", rejected " << c.rejected.load() << "); still queued in the broker: "
-      << std::max<int64_t>(0, published_readings - c.received.load())
-      << (published_readings > c.received.load() ? " (the run stopped before the daemon took them; not stored)" : "")
+      << std::max<int64_t>(0, published_readings - c.received.load() - received_elsewhere)
+      << (published_readings > c.received.load() + received_elsewhere ? " (the run stopped before the daemon took them; not stored)" : "")
       << "\n"
       << "  readings accepted:    " << (st.CountReadings().ok() ? *st.CountReadings() : -1) << " stored\n"
       << "  quarantined:          null " << by_verdict[static_cast<int>(Verdict::kNull)] << ", error "
@@ -382,9 +401,14 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
       << "  ground truth:         " << (fs::path(args.dir) / "ground_truth.csv").string() << "\n";
   auto samples = receiver.samples("/alerts");
   if (!samples.empty()) out << "  an alert as received: " << samples.front() << "\n";
+  if (args.postgres) {
+    out << "  (readings received and alerts created above: worker w1's; the other workers received " << received_elsewhere << ")\n";
+    cluster.PrintWorkers(out, daemon, token.ok() ? *token : std::string());
+  }
   for (auto& part : parts) part->PrintSummary(out);
   out << std::flush;
   daemon.Stop();
+  cluster.Stop();
   receiver.Stop();
   broker.Stop();
   return 0;

@@ -27,6 +27,8 @@ struct DemoArgs {
   double audit_attack_rate = 0.2; // share of their meter-cycles attacked (SPEC 4.7)
   int water_meters = 24;          // water terminals + reference flowmeters (SPEC 3 loop); 0 = none
   bool tls = false;               // broker and API on TLS with a throw-away CA (<dir>/tls/ca.pem)
+  bool postgres = false;          // on a PostgreSQL started in <dir>/postgres (demo_cluster.h)
+  int workers = 1;                // with postgres: this many serve workers sharing the shards
 };
 
 // Runs the demo; returns the process exit code. Stops on SIGINT/SIGTERM or after duration_s.

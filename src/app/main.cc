@@ -42,12 +42,21 @@ mh::Result<mh::app::Config> ConfigFrom(const std::string& path) {
   return mh::app::LoadConfig(path);
 }
 
-int Serve(const std::string& config_path) {
-  auto config = ConfigFrom(config_path);
+// What `serve` takes beyond --config: these override the file (N workers share one config).
+struct ServeArgs {
+  std::string config_path;
+  std::string worker_id;  // [cluster] worker_id
+  std::string listen;     // [http] listen
+};
+
+int Serve(const ServeArgs& args) {
+  auto config = ConfigFrom(args.config_path);
   if (!config.ok()) {
     std::cerr << "meterhub serve: " << config.status().message() << "\n";
     return kUsageError;
   }
+  if (!args.worker_id.empty()) config->cluster.worker_id = args.worker_id;
+  if (!args.listen.empty()) config->http.listen = args.listen;
   mh::InitLogging(config->log.level, config->log.json);
   mh::app::Daemon daemon(*config);
   if (mh::Status s = daemon.Start(); !s.ok()) {
@@ -213,8 +222,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   std::string config_path;
+  ServeArgs serve_args;
   auto* serve = app.add_subcommand("serve", "run the daemon: HTTP API + MQTT ingestion + alerts");
-  serve->add_option("--config", config_path, "TOML configuration file (defaults when omitted)");
+  serve->add_option("--config", serve_args.config_path, "TOML configuration file (defaults when omitted)");
+  serve->add_option("--worker-id", serve_args.worker_id, "this worker's name, overriding [cluster] worker_id (SPEC 7)");
+  serve->add_option("--listen", serve_args.listen, "HTTP API address HOST:PORT, overriding [http] listen");
 
   mh::app::DemoArgs demo_args;
   auto* demo = app.add_subcommand("demo", "the daemon with its own broker and a simulated fleet");
@@ -232,6 +244,9 @@ int main(int argc, char** argv) {
   demo->add_option("--audit-meters", demo_args.audit_meters, "tamper-audited meters (0 = none)")->check(CLI::Range(0, 10000));
   demo->add_option("--audit-attack-rate", demo_args.audit_attack_rate, "share of audited meter-cycles attacked")
       ->check(CLI::Range(0.0, 1.0));
+  demo->add_flag("--postgres", demo_args.postgres, "on a PostgreSQL the demo starts in its directory (instead of SQLite)");
+  demo->add_option("--workers", demo_args.workers, "with --postgres: serve workers sharing the 64 shards (HTTP on the listen port + i)")
+      ->check(CLI::Range(1, 64));
   demo->add_option("--water-meters", demo_args.water_meters,
                    "water terminals with reference flowmeters, one MQTT connection each (0 = none)")
       ->check(CLI::Range(0, 1000));
@@ -324,8 +339,12 @@ int main(int argc, char** argv) {
     return kUsageError;
   }
 
-  if (*serve) return Serve(config_path);
+  if (*serve) return Serve(serve_args);
   if (*demo) {
+    if (demo_args.workers > 1 && !demo_args.postgres) {
+      std::cerr << "meterhub demo: --workers needs --postgres (SQLite is one worker's)\n";
+      return kUsageError;
+    }
     mh::InitLogging("warn", false);
     return mh::app::RunDemo(demo_args, std::cout, std::cerr);
   }

@@ -394,13 +394,13 @@ Result<int> AuditService::RunAll(const std::string& trigger) {
   return n;
 }
 
-void AuditService::StartSchedule(int64_t interval_s) {
+void AuditService::StartSchedule(int64_t interval_s, std::function<bool()> active) {
   if (interval_s <= 0 || thread_.joinable()) return;
-  thread_ = std::thread([this, interval_s] {
+  thread_ = std::thread([this, interval_s, active = std::move(active)] {
     std::unique_lock lock(stop_mu_);
     while (!stop_cv_.wait_for(lock, std::chrono::seconds(interval_s), [this] { return stopping_; })) {
       lock.unlock();
-      (void)RunAll("schedule");
+      if (!active || active()) (void)RunAll("schedule");
       lock.lock();
     }
   });

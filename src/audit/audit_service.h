@@ -114,7 +114,8 @@ class AuditService {
   int SendPendingOrders();
 
   // A background thread calling RunAll("schedule") every interval_s (> 0) until Stop().
-  void StartSchedule(int64_t interval_s);
+  // `active` set: a due run is skipped while it returns false (scale-out: one worker audits).
+  void StartSchedule(int64_t interval_s, std::function<bool()> active = {});
   // Stops the schedule and wakes every run waiting for segments.
   void Stop();
 

@@ -1,5 +1,7 @@
 #include "ingest/group_commit.h"
 
+#include "store/commit_fence.h"
+
 namespace mh::ingest {
 
 GroupCommitter::GroupCommitter(Pipeline* pipeline, size_t max_readings_per_commit)
@@ -16,8 +18,9 @@ void GroupCommitter::Stop() {
   if (writer_.joinable()) writer_.join();
 }
 
-Result<SubmitSummary> GroupCommitter::Submit(const std::vector<Reading>& readings, const std::string& source) {
-  Request request{&readings, source, {}};
+Result<SubmitSummary> GroupCommitter::Submit(const std::vector<Reading>& readings, const std::string& source,
+                                             const std::vector<int>& shards) {
+  Request request{&readings, source, &shards, {}};
   std::future<Result<SubmitSummary>> done = request.done.get_future();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -44,8 +47,15 @@ void GroupCommitter::Loop() {
     }
     std::vector<SubmitRequest> requests;
     requests.reserve(batch.size());
-    for (Request* r : batch) requests.push_back({r->readings, r->source, nullptr});
-    auto result = pipeline_->SubmitAll(requests);
+    std::vector<int> shards;
+    for (Request* r : batch) {
+      requests.push_back({r->readings, r->source, nullptr});
+      shards.insert(shards.end(), r->shards->begin(), r->shards->end());
+    }
+    Result<std::vector<SubmitSummary>> result = [&] {
+      store::FenceScope fenced(shards);
+      return pipeline_->SubmitAll(requests);
+    }();
     ++commits_;
     for (size_t i = 0; i < batch.size(); ++i) {
       if (result.ok()) batch[i]->done.set_value(std::move((*result)[i]));

@@ -23,7 +23,10 @@ class GroupCommitter {
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
   // Blocks until `readings` are durably stored (then the caller may acknowledge) or failed.
-  Result<SubmitSummary> Submit(const std::vector<Reading>& readings, const std::string& source);
+  // `shards`: the MQTT shards whose sessions delivered them — the commit is fenced by their
+  // leases (store/commit_fence.h; scale-out on PostgreSQL).
+  Result<SubmitSummary> Submit(const std::vector<Reading>& readings, const std::string& source,
+                               const std::vector<int>& shards = {});
   void Stop();
 
   int64_t commits() const { return commits_.load(); }
@@ -32,6 +35,7 @@ class GroupCommitter {
   struct Request {
     const std::vector<Reading>* readings;
     std::string source;
+    const std::vector<int>* shards;
     std::promise<Result<SubmitSummary>> done;
   };
   void Loop();

@@ -88,7 +88,7 @@ MqttIngest::~MqttIngest() { Stop(); }
 bool MqttIngest::connected() const {
   if (sessions_.empty()) return false;
   for (const auto& s : sessions_)
-    if (!s->up) return false;
+    if (!s->up && Owned(*s)) return false;
   return true;
 }
 
@@ -226,6 +226,20 @@ void MqttIngest::Cut(Session& s, const std::string& why) {
   s.next_connect_ms = NowMs() + s.backoff_ms;
 }
 
+bool MqttIngest::Owned(const Session& s) const { return !options_.owns || options_.owns(s.shard); }
+
+void MqttIngest::HandOver(Session& s) {
+  spdlog::info("mqtt: shard {} is no longer this worker's: session closed, the broker queues its messages for the next owner",
+               s.shard);
+  if (s.mosq != nullptr) mosquitto_destroy(s.mosq);
+  s.mosq = nullptr;
+  s.open = false;
+  s.up = false;
+  s.inbox.clear();
+  s.backoff_ms = 0;
+  s.next_connect_ms = 0;
+}
+
 void MqttIngest::OnConnect(struct mosquitto* m, void* ptr, int rc, int flags) {
   auto* s = static_cast<Session*>(ptr);
   if (rc != 0) {
@@ -286,8 +300,11 @@ void MqttIngest::IoLoop(size_t index, size_t stride) {
   std::vector<Session*> polled, read;
   while (!stopping_) {
     const int64_t now = NowMs();
-    for (Session* s : mine)
-      if (!s->open && now >= s->next_connect_ms) Connect(*s);
+    for (Session* s : mine) {
+      const bool owned = Owned(*s);
+      if (s->open && !owned) HandOver(*s);
+      else if (!s->open && owned && now >= s->next_connect_ms) Connect(*s);
+    }
     fds.clear();
     polled.clear();
     for (Session* s : mine) {
@@ -320,6 +337,14 @@ void MqttIngest::IoLoop(size_t index, size_t stride) {
       }
       if (!s->inbox.empty()) read.push_back(s);
     }
+    // A shard lost meanwhile: what its session read is not ours to store (the fence would refuse
+    // the whole shared commit); the next owner gets it from the broker.
+    read.erase(std::remove_if(read.begin(), read.end(), [this](Session* s) {
+                 if (Owned(*s)) return false;
+                 HandOver(*s);
+                 return true;
+               }),
+               read.end());
     // 2. Store it, durably, in one commit.
     if (!read.empty() && !Process(read)) {
       for (Session* s : read)
@@ -360,7 +385,10 @@ bool MqttIngest::Process(std::vector<Session*>& sessions) {
     }
   }
   if (!batch.readings.empty()) {
-    auto result = group_.Submit(batch.readings, "mqtt");
+    std::vector<int> shards;  // the commit is fenced by these sessions' leases (scale-out)
+    if (options_.owns)
+      for (Session* s : sessions) shards.push_back(s->shard);
+    auto result = group_.Submit(batch.readings, "mqtt", shards);
     if (!result.ok()) {
       spdlog::error("mqtt: storing {} readings failed: {}", batch.readings.size(), result.status().ToString());
       return false;

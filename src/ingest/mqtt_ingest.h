@@ -48,6 +48,10 @@ struct MqttOptions {
   std::string client_id = "meterhub-ingest";  // sessions are <client_id>-<shard>, fixed: they survive restarts
   int io_threads = 8;                           // threads driving the shard sessions
   std::vector<int> shards;                      // the shards to consume; empty = all 64
+  // Scale-out (SPEC 7): set = of those, only the shards it says this worker owns now are
+  // connected; a shard it stops owning is closed (its session kept: the broker queues for the
+  // next owner). Asked on the I/O threads, often: must be cheap.
+  std::function<bool(int shard)> owns;
   std::string username;
   std::string password;
   MqttTls tls;                                  // every connection (shard sessions, commands) over TLS when set
@@ -69,7 +73,7 @@ class MqttIngest {
   // Starts the I/O threads; sessions connect (and reconnect) by themselves.
   Status Start();
   void Stop();
-  // Every session is up and its subscription acknowledged by the broker.
+  // Every session (of an owned shard) is up and its subscription acknowledged by the broker.
   bool connected() const;
 
   // Messages on meters/<shard>/<meter_id>/<suffix> (e.g. "relay/forward") go to `handler`, with
@@ -108,6 +112,9 @@ class MqttIngest {
   void IoLoop(size_t thread_index, size_t stride);
   void Connect(Session& s);
   void Cut(Session& s, const std::string& why);
+  // Closes a shard this worker no longer owns, like Cut, without scheduling a reconnect.
+  void HandOver(Session& s);
+  bool Owned(const Session& s) const;
   // Stores what the sessions read; false when nothing may be acknowledged.
   bool Process(std::vector<Session*>& sessions);
   // Handles one message into `batch`: readings collected, device messages run, bad ones recorded.

@@ -125,6 +125,14 @@ void Pipeline::Invalidate(const std::string& meter_id) {
   meters_.erase(meter_id);
 }
 
+void Pipeline::InvalidateShard(int shard) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = meters_.begin(); it != meters_.end();) {
+    if (ShardOf(it->first) == shard) meters_.erase(it++);
+    else ++it;
+  }
+}
+
 Result<Pipeline::MeterEntry> Pipeline::MakeEntry(store::MeterSnapshot snapshot) {
   MeterEntry entry;
   entry.params.interval_s = snapshot.info.interval_s;

@@ -118,6 +118,9 @@ class Pipeline {
 
   // Drops the cached state of a meter (after its registration or thresholds changed).
   void Invalidate(const std::string& meter_id);
+  // Drops the cached state of every meter of `shard` (scale-out: the shard changed hands, and
+  // another worker may have stored its readings meanwhile).
+  void InvalidateShard(int shard);
   // Called after every commit that created alert deliveries (wakes the dispatcher).
   void SetAlertsCreatedHook(std::function<void()> hook) { alerts_hook_ = std::move(hook); }
 

@@ -396,9 +396,17 @@ Result<int64_t> PostgresStore::DeleteExpiredSessions(int64_t now) {
 
 }  // namespace pgstore
 
+Status SetCommitFence(Store& store, std::shared_ptr<const CommitFence> fence) {
+  auto* pg = dynamic_cast<pgstore::PostgresStore*>(&store);
+  if (pg == nullptr) return FailedPrecondition("shard leases need the PostgreSQL store (store.backend = \"postgres\")");
+  return pg->SetCommitFence(std::move(fence));
+}
+
 Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& options) {
   MH_ASSIGN_OR_RETURN(std::unique_ptr<pg::Connection> db, pg::Connection::Open(options.url, "store"));
-  MH_ASSIGN_OR_RETURN(int version, db->CreateSchema(pgsql::kSchema, "store", kPostgresStoreSchemaVersion));
+  static const std::string kCreate = std::string(pgsql::kSchema) + pgsql::kClusterSchema;
+  MH_ASSIGN_OR_RETURN(int version, db->CreateSchema(kCreate.c_str(), "store", kPostgresStoreSchemaVersion,
+                                                    {{10, pgsql::kClusterSchema}}));
   (void)version;
   db.reset();
   // The schema is there now: the writer's statements can be prepared on it.

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "store/commit_fence.h"
 #include "store/store.h"
 
 namespace mh::store {
@@ -16,9 +17,15 @@ struct PostgresStoreOptions {
   int max_readers = 4;  // read connections kept open beside the writer's
 };
 
-// The SQLite schema version this layout copies (docs/storage.md).
-inline constexpr int kPostgresStoreSchemaVersion = 9;
+// The SQLite schema version this layout copies (9, docs/storage.md), plus version 10: the
+// scale-out's shard and singleton leases, on PostgreSQL only.
+inline constexpr int kPostgresStoreSchemaVersion = 10;
 
 Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& options);
+
+// Scale-out (SPEC 7): from now on every Commit of `store` (a PostgreSQL store, else
+// FailedPrecondition) that stores readings checks, inside its transaction, that `fence` still
+// holds the leases of their meters' shards, and fails with Unavailable (rolled back) when not.
+Status SetCommitFence(Store& store, std::shared_ptr<const CommitFence> fence);
 
 }  // namespace mh::store

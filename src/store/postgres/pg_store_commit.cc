@@ -92,6 +92,39 @@ bool OnlyReadingsAndStates(const IngestBatch& b) {
 
 }  // namespace
 
+Status PostgresStore::SetCommitFence(std::shared_ptr<const CommitFence> fence) {
+  std::lock_guard lock(write_mu_);
+  fence_ = std::move(fence);
+  return Status::Ok();
+}
+
+// The fence (SPEC 7): the shards whose sessions delivered this batch (FenceScope) must all still
+// be held by this worker, under the epochs it believes it holds — checked, and the lease rows
+// share-locked so no takeover commits in between, inside the batch's own transaction.
+Status PostgresStore::CheckFence(pg::Connection& db) {
+  const std::vector<int>* scope = FenceScope::Current();
+  if (!fence_ || scope == nullptr || scope->empty()) return Status::Ok();
+  std::map<int, int64_t> epochs;
+  for (int shard : *scope) {
+    std::optional<int64_t> epoch = fence_->EpochOf(shard);
+    if (!epoch) return Unavailable("shard " + std::to_string(shard) + " is no longer leased to worker " + fence_->worker_id());
+    epochs[shard] = *epoch;
+  }
+  std::string shards = "{", values = "{";
+  for (const auto& [shard, epoch] : epochs) {
+    if (shards.size() > 1) shards += ',', values += ',';
+    shards += std::to_string(shard);
+    values += std::to_string(epoch);
+  }
+  shards += '}', values += '}';
+  MH_ASSIGN_OR_RETURN(Rows held, db.Run(sql::kCheckLeases, Params().Text(fence_->worker_id()).Text(shards).Text(values),
+                                        "check shard leases"));
+  if (held.size() != static_cast<int>(epochs.size()))
+    return Unavailable("worker " + fence_->worker_id() + " lost the lease of a shard among " + shards +
+                       " (lapsed or taken over): nothing of this batch is stored");
+  return Status::Ok();
+}
+
 Status PostgresStore::Commit(const IngestBatch& batch) {
   MH_RETURN_IF_ERROR(Validate(batch));
   std::lock_guard lock(write_mu_);
@@ -101,6 +134,7 @@ Status PostgresStore::Commit(const IngestBatch& batch) {
     // Acknowledged = committed stays true for everything else: a later synchronous commit (the
     // next Pack at the latest) flushes the WAL this one wrote.
     if (asynchronous) MH_RETURN_IF_ERROR(db->Exec("SET LOCAL synchronous_commit = off", "commit batch: defer"));
+    MH_RETURN_IF_ERROR(CheckFence(*db));
     return WriteBatch(*db, batch);
   });
   if (!status.ok()) return status.WithContext("commit batch");

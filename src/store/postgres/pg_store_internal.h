@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -79,6 +80,7 @@ class PostgresStore final : public Store {
 
   // --- the ingest write path (pg_store_commit.cc) ---
   Status Commit(const IngestBatch& batch) override;
+  Status SetCommitFence(std::shared_ptr<const CommitFence> fence);
   Status Pack() override;
   int64_t UnpackedReadings() override { return unpacked_.load(); }
   Result<std::vector<MeterStateRecord>> LoadMeterStates(const std::vector<std::string>& meter_ids) override;
@@ -169,12 +171,15 @@ class PostgresStore final : public Store {
   Result<pg::Connection*> Writer();
   // The body of Commit, inside its transaction.
   Status WriteBatch(pg::Connection& db, const IngestBatch& batch);
+  // Commit's lease check, inside its transaction (first thing). Call under write_mu_.
+  Status CheckFence(pg::Connection& db);
 
   const std::string url_;
   std::mutex write_mu_;
   std::unique_ptr<pg::Connection> writer_;  // guarded by write_mu_
   pg::CopyRows copy_;                       // guarded by write_mu_; reused per batch
   bool unflushed_ = false;                  // guarded by write_mu_: a deferred batch committed asynchronously
+  std::shared_ptr<const CommitFence> fence_;  // guarded by write_mu_; null = no scale-out, no check
   std::atomic<int64_t> unpacked_{0};
   ConnectionPool readers_;
 };

@@ -114,6 +114,27 @@ CREATE INDEX relay_work_orders_by_state ON relay_work_orders (state, id);
 )sql";
 
 // Per session: where a batch's readings and states are COPY'd before one merge into the tables.
+// Schema 10 (PostgreSQL only; SQLite stays one worker owning every shard): the scale-out's
+// leases (SPEC 7, docs/scale.md). One row per shard, present from the start (worker_id '' =
+// unowned); `epoch` grows at every change of hands and fences the commits of a former owner.
+// `workers` is the heartbeat that tells the live workers, hence each one's fair share.
+inline constexpr char kClusterSchema[] = R"sql(
+CREATE TABLE shard_leases (
+  shard INTEGER PRIMARY KEY, worker_id TEXT NOT NULL DEFAULT '', expires_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity',
+  epoch BIGINT NOT NULL DEFAULT 0);
+INSERT INTO shard_leases (shard) SELECT generate_series(0, 63);
+CREATE TABLE workers (worker_id TEXT PRIMARY KEY, expires_at TIMESTAMPTZ NOT NULL, started_at TIMESTAMPTZ NOT NULL DEFAULT now());
+CREATE TABLE singleton_leases (
+  job TEXT PRIMARY KEY, worker_id TEXT NOT NULL DEFAULT '', expires_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity',
+  epoch BIGINT NOT NULL DEFAULT 0);
+)sql";
+
+// The fence of a commit: the rows of the leases ($2 shards, $3 their epochs) that worker $1
+// still holds, locked against a takeover until the commit ends.
+inline constexpr Statement kCheckLeases{"st_check_leases",
+    "SELECT l.shard FROM shard_leases l JOIN unnest($2::int[], $3::bigint[]) AS h(shard, epoch) "
+    "ON l.shard = h.shard AND l.epoch = h.epoch WHERE l.worker_id = $1 AND l.expires_at > now() FOR SHARE OF l"};
+
 inline constexpr char kStagingTables[] = R"sql(
 CREATE TEMP TABLE staged_readings (LIKE readings) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE staged_states (LIKE meter_state) ON COMMIT DELETE ROWS;
@@ -389,7 +410,7 @@ inline constexpr Statement kCountAlertsSince{"st_count_alerts_since", "SELECT co
 
 // The writer's own: they read its session's staging tables.
 inline const std::vector<Statement>& WriterStatements() {
-  static const std::vector<Statement> writer = {kMergeReadings, kMergeStates};
+  static const std::vector<Statement> writer = {kMergeReadings, kMergeStates, kCheckLeases};
   return writer;
 }
 

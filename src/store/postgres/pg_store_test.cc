@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "store/postgres/pg_db.h"
+#include "store/postgres/pg_store_sql.h"
 #include "store/store_conformance.h"
 #include "support/postgres_server.h"
 
@@ -50,6 +51,22 @@ TEST_F(PostgresStoreTest, RecordsItsVersionAndRefusesANewerOne) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.status().message().find("99"), std::string::npos) << s.status().message();
+}
+
+TEST_F(PostgresStoreTest, MigratesAVersion9DatabaseToTheClusterTables) {
+  if (url_.empty()) return;
+  {
+    auto db = pg::Connection::Open(url_, "test");
+    ASSERT_TRUE(db.ok());
+    ASSERT_EQ((*db)->CreateSchema(pgsql::kSchema, "store", 9).value(), 9);  // what schema 9 created
+  }
+  ASSERT_NE(Open(), nullptr);
+  auto db = pg::Connection::Open(url_, "test");
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ((*db)->StoredVersion("store").value(), 10);
+  auto shards = (*db)->Query("SELECT count(*) FROM shard_leases WHERE worker_id = ''", pg::Params(), "count");
+  ASSERT_TRUE(shards.ok()) << shards.status().ToString();
+  EXPECT_EQ(shards->Int(0, 0), 64);
 }
 
 TEST_F(PostgresStoreTest, RefusesAnUnreachableServerWithItsReason) {

@@ -1,0 +1,129 @@
+// Shard and singleton leases on a real PostgreSQL (tests/support/postgres_server.h): two workers
+// divide the 64 shards fairly, a lapsed worker's shards go to the other with a new epoch, the
+// store's commit fence refuses the former owner's batch, and a clean stop gives everything back.
+#include "cluster/shard_leases.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/meter_id.h"
+#include "store/postgres/pg_db.h"
+#include "store/postgres/pg_store.h"
+#include "support/postgres_server.h"
+
+namespace mh::cluster {
+namespace {
+
+class ShardLeasesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = mh::testing::PostgresDatabase(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    if (url_.empty()) return;
+    auto s = store::OpenPostgresStore({url_});  // creates (migrates) the schema
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+  std::shared_ptr<ShardLeases> Worker(const std::string& id, std::vector<std::string> jobs = {}) {
+    auto l = ShardLeases::Open({url_, id, 60000, std::move(jobs)});
+    EXPECT_TRUE(l.ok()) << l.status().ToString();
+    return l.ok() ? *l : nullptr;
+  }
+  void Sql(const std::string& sql) {
+    auto db = store::pg::Connection::Open(url_, "test");
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec(sql, "test").ok()) << sql;
+  }
+  // A batch storing one reading of a meter of `shard`.
+  static store::IngestBatch ReadingIn(int shard, int64_t ts) {
+    std::string id;
+    for (int i = 0; id.empty(); ++i)
+      if (ShardOf("m" + std::to_string(i)) == shard) id = "m" + std::to_string(i);
+    store::IngestBatch b;
+    store::MeterInfo m;
+    m.meter_id = id;
+    b.new_meters.push_back(m);
+    store::StoredReading r;
+    r.meter_id = id;
+    r.ts = ts;
+    r.value = 1;
+    r.source = "mqtt";
+    b.accepted.push_back(r);
+    return b;
+  }
+  // A commit of that batch as the MQTT ingest makes it: fenced by the session's shard.
+  Status CommitFenced(int shard, int64_t ts) {
+    const std::vector<int> shards{shard};
+    store::FenceScope fenced(shards);
+    return store_->Commit(ReadingIn(shard, ts));
+  }
+  std::string url_;
+  std::unique_ptr<store::Store> store_;
+};
+
+TEST_F(ShardLeasesTest, TwoWorkersDivideTheShardsFairly) {
+  if (url_.empty()) return;
+  auto a = Worker("w1"), b = Worker("w2");
+  ASSERT_TRUE(a->Tick().ok());
+  EXPECT_EQ(a->Owned().size(), 64u);  // alone: everything
+  ASSERT_TRUE(b->Tick().ok());        // two live workers: share 32, but nothing free yet
+  EXPECT_TRUE(b->Owned().empty());
+  ASSERT_TRUE(a->Tick().ok());        // gives back above its share
+  EXPECT_EQ(a->Owned().size(), 32u);
+  ASSERT_TRUE(b->Tick().ok());
+  EXPECT_EQ(b->Owned().size(), 32u);
+  std::set<int> all;
+  for (int s : a->Owned()) all.insert(s);
+  for (int s : b->Owned()) EXPECT_TRUE(all.insert(s).second) << "shard " << s << " owned twice";
+  EXPECT_EQ(all.size(), 64u);
+  EXPECT_GT(a->lease_expires_ms(), 0);
+  EXPECT_EQ(a->renewals(), 2);
+}
+
+TEST_F(ShardLeasesTest, ALapsedWorkersShardsMoveAndItsCommitsAreFenced) {
+  if (url_.empty()) return;
+  auto a = Worker("w1"), b = Worker("w2");
+  ASSERT_TRUE(a->Tick().ok());
+  ASSERT_TRUE(b->Tick().ok());
+  ASSERT_TRUE(a->Tick().ok());
+  ASSERT_TRUE(b->Tick().ok());
+  const int mine = a->Owned().front(), theirs = b->Owned().front();
+  const int64_t epoch = *a->EpochOf(mine);
+  ASSERT_TRUE(store::SetCommitFence(*store_, a).ok());
+  ASSERT_TRUE(CommitFenced(mine, 1000).ok());
+  Status other = CommitFenced(theirs, 1000);
+  EXPECT_EQ(other.code(), StatusCode::kUnavailable) << other.ToString();
+
+  // w1 pauses: its heartbeat and leases lapse in the database while it still believes it owns.
+  Sql("UPDATE workers SET expires_at = now() - interval '1 second' WHERE worker_id = 'w1';"
+      "UPDATE shard_leases SET expires_at = now() - interval '1 second' WHERE worker_id = 'w1'");
+  ASSERT_TRUE(b->Tick().ok());
+  EXPECT_EQ(b->Owned().size(), 64u);
+  EXPECT_EQ(*b->EpochOf(mine), epoch + 1);
+  ASSERT_TRUE(a->Owns(mine));  // its local view has not caught up yet...
+  Status fenced = CommitFenced(mine, 2000);  // ...but the commit checks in the database
+  EXPECT_EQ(fenced.code(), StatusCode::kUnavailable) << fenced.ToString();
+  EXPECT_EQ(store_->CountReadings().value(), 1);
+  ASSERT_TRUE(a->Tick().ok());  // w1 resumes: it learns it lost everything
+  EXPECT_TRUE(a->Owned().empty());
+}
+
+TEST_F(ShardLeasesTest, SingletonJobsRunOnOneWorkerAndAStopGivesEverythingBack) {
+  if (url_.empty()) return;
+  auto a = Worker("w1", {"alerts", "relay"}), b = Worker("w2", {"alerts", "relay"});
+  ASSERT_TRUE(a->Tick().ok());
+  ASSERT_TRUE(b->Tick().ok());
+  EXPECT_TRUE(a->HoldsJob("alerts"));
+  EXPECT_TRUE(a->HoldsJob("relay"));
+  EXPECT_FALSE(b->HoldsJob("alerts"));
+  ASSERT_TRUE(a->Tick().ok());
+  EXPECT_TRUE(a->HoldsJob("alerts"));  // renewed, not lost
+  a->Stop();
+  EXPECT_TRUE(a->Owned().empty());
+  ASSERT_TRUE(b->Tick().ok());
+  EXPECT_TRUE(b->HoldsJob("alerts"));
+  EXPECT_EQ(b->Owned().size(), 64u);  // w1 left the workers table: b's share is everything
+}
+
+}  // namespace
+}  // namespace mh::cluster
