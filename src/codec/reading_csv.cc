@@ -508,13 +508,23 @@ Status ParseReadingCsv(std::string_view text, const ReadingFn& on_reading, const
   return parser.Run(text);
 }
 
+namespace {
+
+// A whole file through one parser: `on_row` when set, else `on_reading`.
+Status ParseFile(const std::string& path, const ReadingFn& on_reading, const CsvRowFn* on_row, const IssueFn& on_issue,
+                 const std::function<void(uint64_t, uint64_t)>& progress, const TimeZone& zone) {
+  FileView file;
+  MH_RETURN_IF_ERROR(file.Open(path));
+  CsvParser parser(on_reading, on_issue, zone, progress ? &progress : nullptr, on_row);
+  return parser.Run(file.text()).WithContext(path);
+}
+
+}  // namespace
+
 Status ParseReadingCsvFile(const std::string& path, const ReadingFn& on_reading, const IssueFn& on_issue,
                            const std::function<void(uint64_t bytes_done, uint64_t bytes_total)>& progress,
                            const TimeZone& zone) {
-  FileView file;
-  MH_RETURN_IF_ERROR(file.Open(path));
-  CsvParser parser(on_reading, on_issue, zone, progress ? &progress : nullptr);
-  return parser.Run(file.text()).WithContext(path);
+  return ParseFile(path, on_reading, nullptr, on_issue, progress, zone);
 }
 
 Status ParseReadingCsvRows(std::string_view text, const CsvRowFn& on_row, const IssueFn& on_issue, const TimeZone& zone) {
@@ -526,11 +536,7 @@ Status ParseReadingCsvRows(std::string_view text, const CsvRowFn& on_row, const 
 Status ParseReadingCsvFileRows(const std::string& path, const CsvRowFn& on_row, const IssueFn& on_issue,
                                const std::function<void(uint64_t bytes_done, uint64_t bytes_total)>& progress,
                                const TimeZone& zone) {
-  FileView file;
-  MH_RETURN_IF_ERROR(file.Open(path));
-  const ReadingFn none;
-  CsvParser parser(none, on_issue, zone, progress ? &progress : nullptr, &on_row);
-  return parser.Run(file.text()).WithContext(path);
+  return ParseFile(path, ReadingFn(), &on_row, on_issue, progress, zone);
 }
 
 }  // namespace mh::codec
