@@ -13,6 +13,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -80,11 +81,13 @@ class Device {
 // The real daemon on a free port, connected to the broker as its service user meterhub/s3rvice
 // and registering unknown meters; `bearer` is an admin token for its API.
 struct ServiceDaemon {
-  ServiceDaemon(const TempDir& dir, const std::string& broker_address)
+  // `mqtt_extra`: more [mqtt] lines.
+  ServiceDaemon(const TempDir& dir, const std::string& broker_address, const std::string& mqtt_extra = "")
       : port(app::FreeLoopbackPort()), config(dir / "meterhub.toml"), log(dir / "serve.log"), http("127.0.0.1", port) {
     testing::WriteFile(config, "[store]\npath = \"" + (dir / "meterhub.db") + "\"\n[http]\nlisten = \"127.0.0.1:" +
                                    std::to_string(port) + "\"\n[mqtt]\nbroker = \"" + broker_address +
-                                   "\"\nusername = \"meterhub\"\npassword = \"s3rvice\"\n[ingest]\nauto_register = true\n");
+                                   "\"\nusername = \"meterhub\"\npassword = \"s3rvice\"\n" + mqtt_extra +
+                                   "[ingest]\nauto_register = true\n");
   }
   // Creates the token, starts `meterhub serve` and waits until it is connected to the broker.
   void Start() {
@@ -108,6 +111,19 @@ struct ServiceDaemon {
 
 std::string Reading(const std::string& meter, int64_t ts, double value) {
   return json{{"meter", meter}, {"ts", ts}, {"value", value}}.dump();
+}
+
+bool DynsecMissing() { return app::FindMosquitto().empty() || !app::DynamicSecurityAvailable(); }
+constexpr char kDynsecSkip[] = "mosquitto or its dynamic-security plugin not installed (apt-get install mosquitto)";
+
+// The plugin's admin client (admin/4dmin) of a broker started with SetDynamicSecurity.
+Result<std::unique_ptr<app::DynsecClient>> Admin(const app::LocalBroker& broker, const std::string& password = "4dmin") {
+  app::DynsecOptions options;
+  options.port = broker.port();
+  options.admin_user = "admin";
+  options.admin_password = password;
+  options.timeout_ms = 3000;
+  return app::DynsecClient::Connect(options);
 }
 
 TEST(MqttAclTest, EachDeviceOnlyOnItsOwnTopics) {
@@ -209,21 +225,13 @@ TEST(MqttAclTest, EachDeviceOnlyOnItsOwnTopics) {
 // signal). The same rights as the file-based ACL: own uplink topics only; a revoked device is
 // disconnected and refused at CONNECT.
 TEST(MqttAclTest, DynsecDevicesAddedAndRevokedAtRunTime) {
-  if (app::FindMosquitto().empty() || !app::DynamicSecurityAvailable()) {
-    GTEST_SKIP() << "mosquitto or its dynamic-security plugin not installed (apt-get install mosquitto)";
-  }
+  if (DynsecMissing()) GTEST_SKIP() << kDynsecSkip;
   TempDir dir("mqtt-dynsec");
   app::LocalBroker broker;
   broker.SetDynamicSecurity("admin", "4dmin");
   ASSERT_TRUE(broker.Start(dir / "broker").ok());
-  app::DynsecOptions options;
-  options.port = broker.port();
-  options.admin_user = "admin";
-  options.admin_password = "wrong";
-  options.timeout_ms = 3000;
-  EXPECT_FALSE(app::DynsecClient::Connect(options).ok());  // the admin's password is checked
-  options.admin_password = "4dmin";
-  auto dynsec = app::DynsecClient::Connect(options);
+  EXPECT_FALSE(Admin(broker, "wrong").ok());  // the admin's password is checked
+  auto dynsec = Admin(broker);
   ASSERT_TRUE(dynsec.ok()) << dynsec.status().ToString() << testing::ReadFile(broker.log_path());
   ASSERT_TRUE((*dynsec)->AddServiceUser("meterhub", "s3rvice").ok());
 
@@ -280,6 +288,113 @@ TEST(MqttAclTest, DynsecDevicesAddedAndRevokedAtRunTime) {
   ASSERT_TRUE(b2_readings);
   EXPECT_EQ(b2_readings->status, 404) << "a reading published by A1 as B2 was stored: " << b2_readings->body;
   EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
+
+// Issue 18: with [mqtt] provisioning = "dynsec" a meter registered over REST becomes a broker
+// device at once — with a generated password shown once in the answer, or the one the request
+// gives; registering it again leaves its password alone.
+TEST(MqttAclTest, RestRegisteredMetersBecomeDynsecDevices) {
+  if (DynsecMissing()) GTEST_SKIP() << kDynsecSkip;
+  TempDir dir("mqtt-dynsec-rest");
+  app::LocalBroker broker;
+  broker.SetDynamicSecurity("admin", "4dmin");
+  ASSERT_TRUE(broker.Start(dir / "broker").ok());
+  {
+    auto dynsec = Admin(broker);
+    ASSERT_TRUE(dynsec.ok()) << dynsec.status().ToString();
+    ASSERT_TRUE((*dynsec)->AddServiceUser("meterhub", "s3rvice").ok());
+  }
+  testing::WriteFile(dir / "admin.pw", "4dmin\n");
+  ServiceDaemon daemon(dir, broker.address(),
+                       "provisioning = \"dynsec\"\ndynsec_admin_user = \"admin\"\ndynsec_admin_password_file = \"" +
+                           (dir / "admin.pw") + "\"\n");
+  ASSERT_NO_FATAL_FAILURE(daemon.Start());
+  auto post = [&](const json& body) {
+    auto r = daemon.http.Post("/api/v1/meters", {{"Authorization", daemon.bearer}}, body.dump(), "application/json");
+    EXPECT_TRUE(r);
+    return r ? std::make_pair(r->status, json::parse(r->body, nullptr, false)) : std::make_pair(0, json());
+  };
+  const json r1 = {{"meter_id", "R1"}, {"kind", "electricity"}, {"interval_s", 900}};
+  auto [code, body] = post(r1);
+  ASSERT_EQ(code, 201) << body.dump();
+  const std::string password = body.value("mqtt_password", "");
+  EXPECT_EQ(password.size(), 32u) << body.dump();
+  Device device("R1", password, broker.port());
+  ASSERT_TRUE(WaitFor([&] { return device.connack() >= 0; }, 10));
+  ASSERT_EQ(device.connack(), 0);
+  device.Publish("R1", "readings", Reading("R1", 1700000000, 1.0));
+  ASSERT_TRUE(WaitFor([&] { return daemon.Status().value("readings", 0) == 1; }, 20)) << daemon.Status().dump();
+
+  // Its own password; not echoed.
+  std::tie(code, body) = post({{"meter_id", "R2"}, {"kind", "water"}, {"interval_s", 3600}, {"mqtt_password", "r2-own-pa55"}});
+  ASSERT_EQ(code, 201) << body.dump();
+  EXPECT_FALSE(body.contains("mqtt_password")) << body.dump();
+  {
+    Device r2("R2", "r2-own-pa55", broker.port());
+    ASSERT_TRUE(WaitFor([&] { return r2.connack() >= 0; }, 10));
+    EXPECT_EQ(r2.connack(), 0);
+  }
+  // Registered again: the device keeps its password.
+  std::tie(code, body) = post(r1);
+  ASSERT_EQ(code, 200) << body.dump();
+  EXPECT_FALSE(body.contains("mqtt_password")) << body.dump();
+  {
+    Device again("R1", password, broker.port(), "-again");
+    ASSERT_TRUE(WaitFor([&] { return again.connack() >= 0; }, 10));
+    EXPECT_EQ(again.connack(), 0);
+  }
+  // A password too short is refused, and nothing is registered.
+  std::tie(code, body) = post({{"meter_id", "R3"}, {"kind", "water"}, {"interval_s", 3600}, {"mqtt_password", "short"}});
+  EXPECT_EQ(code, 400) << body.dump();
+  auto r3 = daemon.http.Get("/api/v1/meters/R3", {{"Authorization", daemon.bearer}});
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(r3->status, 404);
+  EXPECT_EQ(WEXITSTATUS(daemon.serve->Kill(SIGTERM)), 0);
+}
+
+// A large fleet's first load: devices written into the plugin's config while the broker is down
+// (`meterhub mqtt passwd --dynsec-file`), then the broker started on it: they connect with their
+// passwords, a device written again gets its new password, and run-time commands still work.
+TEST(MqttAclTest, DynsecDevicesWrittenBeforeTheBrokerStarts) {
+  if (DynsecMissing()) GTEST_SKIP() << kDynsecSkip;
+  TempDir dir("mqtt-dynsec-file");
+  app::LocalBroker broker;
+  broker.SetDynamicSecurity("admin", "4dmin");
+  ASSERT_TRUE(broker.Start(dir / "broker").ok());
+  broker.Stop();
+  const std::string config = dir / "broker/dynsec.json";
+  testing::WriteFile(dir / "ids.txt", "F1\nF2\n");
+  auto r = RunCommand(testing::MeterhubBinary() + " mqtt passwd --dynsec-file " + config + " --users " + (dir / "ids.txt"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::map<std::string, std::string> passwords;
+  std::istringstream lines(r.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(',') != std::string::npos) passwords[line.substr(0, line.find(','))] = line.substr(line.find(',') + 1);
+  }
+  ASSERT_EQ(passwords.size(), 2u) << r.output;
+  r = RunCommand(testing::MeterhubBinary() + " mqtt passwd --dynsec-file " + config + " --user F2 --password f2-new-pa55");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = RunCommand(testing::MeterhubBinary() + " mqtt passwd --dynsec-file " + config + " --user F3 --service");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  r = RunCommand(testing::MeterhubBinary() + " mqtt passwd --dynsec-file " + (dir / "missing.json") + " --user F3");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+
+  ASSERT_TRUE(broker.Start(dir / "broker").ok());
+  {
+    Device f1("F1", passwords["F1"], broker.port());
+    Device f2_old("F2", passwords["F2"], broker.port(), "-old");
+    Device f2("F2", "f2-new-pa55", broker.port());
+    ASSERT_TRUE(WaitFor([&] { return f1.connack() >= 0 && f2_old.connack() >= 0 && f2.connack() >= 0; }, 10));
+    EXPECT_EQ(f1.connack(), 0);
+    EXPECT_NE(f2_old.connack(), 0);
+    EXPECT_EQ(f2.connack(), 0);
+  }
+  auto dynsec = Admin(broker);
+  ASSERT_TRUE(dynsec.ok()) << dynsec.status().ToString();
+  ASSERT_TRUE((*dynsec)->RevokeDevices({"F1"}).ok());
+  Device revoked("F1", passwords["F1"], broker.port(), "-revoked");
+  ASSERT_TRUE(WaitFor([&] { return revoked.connack() >= 0; }, 10));
+  EXPECT_NE(revoked.connack(), 0);
 }
 
 }  // namespace

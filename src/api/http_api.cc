@@ -22,6 +22,9 @@
 namespace mh::api {
 namespace {
 
+// A device's broker password ([mqtt] provisioning = "dynsec"); at least 8 characters, checked apart.
+constexpr TextRule kPasswordText{"a password (8-128 characters, no spaces)", 128, TextRule::Chars::kToken};
+
 json MeterJson(const store::MeterInfo& m) {
   json j{{"meter_id", m.meter_id},     {"kind", m.kind},
          {"customer_id", m.customer_id}, {"timezone", m.timezone.empty() ? FormatUtcOffset(m.tz_offset_s) : m.timezone},
@@ -200,7 +203,21 @@ void HttpApi::Routes() {
     auto zone = TimeZone::Parse(tz);
     if (!zone.ok()) return InvalidArgument("field 'timezone': " + zone.status().message());
     store::SetZone(m, *zone);
+    std::string mqtt_password;
+    MH_RETURN_IF_ERROR(TextField(body, "mqtt_password", kPasswordText, &mqtt_password, false));
+    if (!mqtt_password.empty() && mqtt_password.size() < 8) return InvalidArgument("field 'mqtt_password': at least 8 characters");
+    if (!mqtt_password.empty() && !deps_.provision_device)
+      return InvalidArgument("field 'mqtt_password': broker credentials are not provisioned by the daemon (mqtt.provisioning = \"file\")");
     MH_ASSIGN_OR_RETURN(std::optional<store::MeterInfo> existing, st->GetMeter(m.meter_id));
+    // A new meter becomes a broker device ([mqtt] provisioning = "dynsec") before it is stored, so a
+    // broker that cannot take it leaves nothing half done; registering again changes the device's
+    // password only when one is given.
+    const bool provision = deps_.provision_device && (!existing || !mqtt_password.empty());
+    if (provision) {
+      MH_ASSIGN_OR_RETURN(std::string used, deps_.provision_device(m.meter_id, mqtt_password));
+      if (mqtt_password.empty()) mqtt_password = used;
+      else mqtt_password.clear();  // the caller's own: not echoed
+    }
     m.created_at = existing ? existing->created_at : deps_.clock->NowSeconds();
     if (existing) {
       m.customer_t1 = existing->customer_t1;
@@ -208,7 +225,9 @@ void HttpApi::Routes() {
     }
     MH_RETURN_IF_ERROR(st->UpsertMeter(m));
     deps_.pipeline->Invalidate(m.meter_id);
-    SendJson(res, existing ? 200 : 201, MeterJson(m));
+    json out = MeterJson(m);
+    if (!mqtt_password.empty()) out["mqtt_password"] = mqtt_password;  // generated: shown this once
+    SendJson(res, existing ? 200 : 201, out);
     return Status::Ok();
   }));
   srv.Get("/api/v1/meters", guarded([st](const Principal& who, const http::Request& req,

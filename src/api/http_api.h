@@ -54,6 +54,9 @@ struct ApiDeps {
   std::function<void()> deliveries_requeued;  // after POST .../retry (wakes the dispatcher); may be empty
   // Publishes a command to a meter (its MQTT command topic); empty = no broker.
   std::function<Status(const std::string& meter_id, const std::string& payload)> send_command;
+  // `[mqtt] provisioning = "dynsec"`: makes a registered meter a broker device with `password`
+  // (generated when empty) and returns the password used; empty = credentials are managed elsewhere.
+  std::function<Result<std::string>(const std::string& meter_id, const std::string& password)> provision_device;
   // Tariff calendars per meter group ([tariffs.NAME]); null = every meter in one band "all".
   std::shared_ptr<const billing::TariffBook> tariffs;
 };

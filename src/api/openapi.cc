@@ -326,7 +326,11 @@ nlohmann::json OpenApiDocument() {
                                         {"gateway", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"},
                                                      {"description", "the device (concentrator, DTU) that publishes its frames"}}},
                                         {"billing_channel", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_.:-]{1,64}$"},
-                                                             {"description", "the channel judged (default import_kwh, water volume_m3)"}}}}}};
+                                                             {"description", "the channel judged (default import_kwh, water volume_m3)"}}},
+                                        {"mqtt_password", {{"type", "string"}, {"minLength", 8}, {"maxLength", 128},
+                                                           {"description", "[mqtt] provisioning = dynsec: the device's broker password "
+                                                                           "(a new meter without it gets a generated one, returned "
+                                                                           "once as mqtt_password)"}}}}}};
   // --- relay (seed 000) ---
   auto region_param = json{{"name", "code"}, {"in", "path"}, {"required", true},
                            {"schema", {{"type", "string"}, {"pattern", "^[0-9]{9}$"}}}};

@@ -37,12 +37,14 @@ constexpr const char* kUsage =
     "       meterhub mqtt passwd --file PASSWORD_FILE --user ID [--password P] [--service]\n"
     "       meterhub mqtt passwd --file PASSWORD_FILE --users IDS.txt\n"
     "       meterhub mqtt passwd --config FILE (--user ID [--password P] [--service] | --users IDS.txt)\n"
+    "       meterhub mqtt passwd --dynsec-file DYNSEC.json (--user ID [--password P] | --users IDS.txt)\n"
     "       meterhub mqtt revoke --config FILE (--user ID | --users IDS.txt)\n"
     "Writes Mosquitto's ACL (each device: its own uplink topics and commands only; service users:\n"
     "meters/#) and adds or replaces users in a Mosquitto password file. A generated password is\n"
     "printed once as ID,PASSWORD. Send the broker SIGHUP to reload both files.\n"
     "With --config and [mqtt] provisioning = \"dynsec\", devices are added to and revoked from the\n"
-    "broker's dynamic-security plugin at run time instead (no file, no signal).\n";
+    "broker's dynamic-security plugin at run time instead (no file, no signal). --dynsec-file writes\n"
+    "devices into the plugin's JSON config while the broker is stopped (a large fleet's first load).\n";
 
 // A usage error of `meterhub mqtt <verb>`: the message and the usage, exit 2.
 int UsageError(std::ostream& err, const char* verb, const std::string& message) {
@@ -122,10 +124,11 @@ Result<std::unique_ptr<DynsecClient>> DynsecOfConfig(const std::string& path) {
 }
 
 int RunPasswd(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
-  std::optional<std::string> file, config, user_option, password_option, users_option;
+  std::optional<std::string> file, config, dynsec_file, user_option, password_option, users_option;
   bool service = false;
   CLI::App app;
   app.add_option("--file", file);
+  app.add_option("--dynsec-file", dynsec_file);
   app.add_option("--config", config);
   app.add_option("--user", user_option);
   app.add_option("--password", password_option);
@@ -133,8 +136,12 @@ int RunPasswd(const std::vector<std::string>& argv, std::ostream& out, std::ostr
   app.add_flag("--service", service);
   auto usage = [&](const std::string& message) { return UsageError(err, "passwd", message); };
   if (Status s = ParseToolArgs(app, std::vector<std::string>(argv.begin() + 1, argv.end())); !s.ok()) return usage(s.message());
-  if (!file && !config) return usage("missing required option --file");
-  if (file && config) return usage("give --file (password file) or --config (dynsec), not both");
+  if (!file && !config && !dynsec_file) return usage("missing required option --file");
+  if ((file ? 1 : 0) + (config ? 1 : 0) + (dynsec_file ? 1 : 0) > 1) {
+    return usage(dynsec_file ? "give --file (password file), --config (dynsec) or --dynsec-file, only one"
+                             : "give --file (password file) or --config (dynsec), not both");
+  }
+  if (dynsec_file && service) return usage("--service goes with --config (the plugin's service role), not --dynsec-file");
   if (password_option && users_option) return usage("--password goes with --user, not --users");
   Result<std::vector<std::string>> names = UsersOf(user_option, users_option, service);
   if (!names.ok()) return usage(names.status().message());
@@ -154,7 +161,9 @@ int RunPasswd(const std::vector<std::string>& argv, std::ostream& out, std::ostr
     users.back().second = *fresh;
   }
   Status written;
-  if (config) {
+  if (dynsec_file) {
+    written = WriteDynsecDevices(*dynsec_file, users);
+  } else if (config) {
     auto dynsec = DynsecOfConfig(*config);
     if (!dynsec.ok()) {
       err << "meterhub mqtt passwd: " << dynsec.status().message() << "\n";

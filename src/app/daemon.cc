@@ -4,6 +4,7 @@
 
 #include "alerts/channels/sms_channel.h"
 #include "api/dashboard.h"
+#include "app/broker_auth.h"
 #include "app/tls_setup.h"
 #include "alerts/channels/smtp_channel.h"
 #include "alerts/channels/webhook_channel.h"
@@ -138,6 +139,19 @@ Status Daemon::Start() {
   if (mqtt_) {
     deps.send_command = [this](const std::string& meter_id, const std::string& payload) -> Status {
       return mqtt_->Publish(ingest::DeviceTopic(meter_id, ingest::kCommandSuffix), payload);
+    };
+  }
+  if (config_.mqtt.provisioning == "dynsec") {
+    MH_ASSIGN_OR_RETURN(DynsecOptions dynsec_options, DynsecOptionsOf(config_));
+    if (dynsec_options.admin_user.empty()) return InvalidArgument("mqtt.provisioning = \"dynsec\" needs mqtt.dynsec_admin_user");
+    dynsec_ = std::make_unique<DynsecProvisioner>(std::move(dynsec_options));
+    deps.provision_device = [this](const std::string& meter_id, const std::string& password) -> Result<std::string> {
+      std::string used = password;
+      if (used.empty()) {
+        MH_ASSIGN_OR_RETURN(used, NewDevicePassword());
+      }
+      MH_RETURN_IF_ERROR(dynsec_->Add(meter_id, used));
+      return used;
     };
   }
   deps.status = [this] {

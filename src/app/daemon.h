@@ -23,6 +23,7 @@
 #include "api/http_api.h"
 #include "api/metrics.h"
 #include "app/config.h"
+#include "app/dynsec.h"
 #include "app/store_consumption.h"
 #include "audit/audit_service.h"
 #include "base/clock.h"
@@ -119,6 +120,8 @@ class Daemon {
   std::thread water_thread_;
   std::thread pack_thread_;  // shares key_mu_/key_cv_/stopping_ for shutdown
   std::unique_ptr<api::Metrics> metrics_;
+  // [mqtt] provisioning = "dynsec": meters registered over REST become broker devices.
+  std::unique_ptr<DynsecProvisioner> dynsec_;
   std::unique_ptr<api::HttpApi> http_;
 };
 

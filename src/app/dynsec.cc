@@ -6,11 +6,17 @@
 #include <chrono>
 #include <fstream>
 #include <condition_variable>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <map>
+#include <set>
 #include <mutex>
 
+#include "app/broker_auth.h"
 #include "app/config.h"
 #include "app/tls_setup.h"
+#include "crypto/crypto.h"
 #include "ingest/device_topics.h"
 #include "ingest/mqtt_ingest.h"
 
@@ -227,6 +233,69 @@ Status DynsecClient::AddServiceUser(const std::string& user, const std::string& 
   MH_ASSIGN_OR_RETURN(std::vector<json> again, Send({{{"command", "deleteClient"}, {"username", user}}, create_client}));
   if (again[1].contains("error")) return Internal("dynsec: createClient " + user + ": " + again[1]["error"].dump());
   return Status::Ok();
+}
+
+Status WriteDynsecDevices(const std::string& path, const std::vector<std::pair<std::string, std::string>>& devices) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument("cannot read the dynsec config " + path + " (mosquitto_ctrl dynsec init writes it)");
+  json config = json::parse(in, nullptr, false);
+  if (!config.is_object()) return InvalidArgument(path + ": not a dynamic-security JSON config");
+  in.close();
+  json& clients = config["clients"];
+  json& roles = config["roles"];
+  if (clients.is_null()) clients = json::array();
+  if (roles.is_null()) roles = json::array();
+  if (!clients.is_array() || !roles.is_array()) return InvalidArgument(path + ": \"clients\" and \"roles\" must be arrays");
+  // A device already there is replaced: drop its client and role first.
+  std::set<std::string> ids;
+  for (const auto& d : devices) ids.insert(d.first);
+  auto named = [](const json& j, const char* key) { return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : ""; };
+  std::erase_if(clients.get_ref<json::array_t&>(), [&](const json& c) { return ids.count(named(c, "username")) != 0; });
+  std::erase_if(roles.get_ref<json::array_t&>(), [&](const json& r) {
+    const std::string name = named(r, "rolename");
+    return name.rfind("meterhub-device-", 0) == 0 && ids.count(name.substr(16)) != 0;
+  });
+  for (const auto& [id, password] : devices) {
+    // The plugin keeps PBKDF2-SHA512 with a 12-byte salt, 101 iterations: mosquitto_passwd's "$7$" form.
+    MH_ASSIGN_OR_RETURN(crypto::Bytes salt, crypto::RandomBytes(12));
+    MH_ASSIGN_OR_RETURN(std::string hash, MosquittoPasswordHash(password, salt));
+    const size_t a = hash.find('$', 3), b = hash.find('$', a + 1);  // $7$<iterations>$<salt>$<hash>
+    std::vector<json> commands = AddDeviceCommands(id, password);
+    json role = std::move(commands[0]);
+    role.erase("command");
+    roles.push_back(std::move(role));
+    clients.push_back({{"username", id},
+                       {"salt", hash.substr(a + 1, b - a - 1)},
+                       {"password", hash.substr(b + 1)},
+                       {"iterations", kMosquittoPbkdf2Iterations},
+                       {"roles", json::array({{{"rolename", DeviceRoleName(id)}}})}});
+  }
+  const std::string tmp = path + ".meterhub-new";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << config.dump(1, '\t');
+    if (!out.flush()) return Internal("cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Internal("cannot replace " + path + ": " + std::strerror(errno));
+  return Status::Ok();
+}
+
+Status DynsecProvisioner::WithClient(const std::function<Status(DynsecClient&)>& fn) {
+  std::lock_guard lock(mu_);
+  if (!client_) {
+    MH_ASSIGN_OR_RETURN(client_, DynsecClient::Connect(options_));
+  }
+  Status s = fn(*client_);
+  if (s.code() == StatusCode::kUnavailable) client_.reset();  // reconnect next time
+  return s;
+}
+
+Status DynsecProvisioner::Add(const std::string& device_id, const std::string& password) {
+  return WithClient([&](DynsecClient& c) { return c.AddDevices({{device_id, password}}); });
+}
+
+Status DynsecProvisioner::Revoke(const std::string& device_id) {
+  return WithClient([&](DynsecClient& c) { return c.RevokeDevices({device_id}); });
 }
 
 }  // namespace mh::app

@@ -7,7 +7,9 @@
 // no %u patterns, so the role names the id.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,6 +69,31 @@ class DynsecClient {
   struct mosquitto* mosq_ = nullptr;
   std::unique_ptr<State> state_;
   DynsecOptions options_;
+};
+
+// Writes devices (id, password) straight into the plugin's JSON config at `path` (what
+// `mosquitto_ctrl dynsec init` made), while the broker is stopped: the same client and role per
+// device as AddDevices, a device already there replaced. For a large fleet's first load — the
+// plugin of Mosquitto 2.0.11 rewrites its whole config after each command it is sent, so adding
+// devices at run time costs in proportion to the devices it holds (docs/mqtt.md has figures).
+Status WriteDynsecDevices(const std::string& path, const std::vector<std::pair<std::string, std::string>>& devices);
+
+// The daemon's side of `[mqtt] provisioning = "dynsec"`: meters registered over REST become
+// devices in the plugin. Connects as the admin on first use and again after a failure; one call
+// at a time.
+class DynsecProvisioner {
+ public:
+  explicit DynsecProvisioner(DynsecOptions options) : options_(std::move(options)) {}
+  // Adds (or re-creates) the device with `password`.
+  Status Add(const std::string& device_id, const std::string& password);
+  Status Revoke(const std::string& device_id);
+
+ private:
+  Status WithClient(const std::function<Status(DynsecClient&)>& fn);
+
+  DynsecOptions options_;
+  std::mutex mu_;
+  std::unique_ptr<DynsecClient> client_;
 };
 
 }  // namespace mh::app

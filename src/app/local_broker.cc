@@ -102,7 +102,7 @@ Status LocalBroker::Start(const std::string& dir, int port) {
     }
     pid_ = SpawnQuiet({binary, "-c", conf});
     if (pid_ < 0) return Internal("fork failed");
-    for (int i = 0; i < 100; ++i) {
+    for (int i = 0; i < start_timeout_ms_ / 50; ++i) {
       if (LoopbackAccepts(port_)) return Status::Ok();
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {

@@ -45,6 +45,8 @@ class LocalBroker {
   }
   // Starts mosquitto in `dir` (config, log, persistence there) and waits until it accepts.
   Status Start(const std::string& dir, int port = 0);
+  // How long Start waits for the listener (default 5 s; a plugin config of 10^5 devices loads longer).
+  void SetStartTimeout(int ms) { start_timeout_ms_ = ms; }
   void Stop();
   // Kills the broker at once (SIGKILL): tests of what survives.
   void Kill();
@@ -57,6 +59,7 @@ class LocalBroker {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  int start_timeout_ms_ = 5000;
   std::string log_path_;
   std::string password_file_, acl_file_;
   std::string tls_ca_, tls_cert_, tls_key_;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -21,7 +22,9 @@ namespace {
 using internal::EqualsIgnoreCase;
 using internal::Trim;
 
-constexpr std::string_view kHeaderNames[3] = {"meter_id", "timestamp", "value"};
+// The columns a header may name, in any order; the first three are required.
+enum Column { kMeterId, kTimestamp, kValue, kChannel, kQuality, kColumns };
+constexpr std::string_view kColumnNames[kColumns] = {"meter_id", "timestamp", "value", "channel", "quality"};
 constexpr uint64_t kProgressStep = 1 << 20;
 // Longer than any timestamp ParseTimestamp accepts; keeps messages about garbage short.
 constexpr size_t kMaxTimestampBytes = 64;
@@ -37,6 +40,12 @@ constexpr std::array<bool, 256> kMeterIdChar = [] {
 
 constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                              1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
 inline bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
@@ -122,35 +131,64 @@ std::optional<double> ParseValue(std::string_view s) { return ParseValueInline(s
 
 namespace {
 
+// Columns are matched by name (so `meterhub export --format csv` output reads back whatever the
+// order); each known name at most once, the first three required, nothing else.
+Result<CsvColumns> ColumnsOf(const std::string_view* f, int n) {
+  if (n > kColumns) return InvalidArgument("more than " + std::to_string(kColumns) + " columns");
+  int index[kColumns] = {-1, -1, -1, -1, -1};
+  for (int i = 0; i < n; ++i) {
+    const std::string_view name = Trim(f[i]);
+    int c = 0;
+    while (c < kColumns && !EqualsIgnoreCase(name, kColumnNames[c])) ++c;
+    if (c == kColumns) return InvalidArgument("unknown column '" + TruncateUtf8(name, 40) + "'");
+    if (index[c] >= 0) return InvalidArgument("column '" + std::string(kColumnNames[c]) + "' twice");
+    index[c] = i;
+  }
+  for (int c = 0; c <= kValue; ++c) {
+    if (index[c] < 0) return InvalidArgument("no column '" + std::string(kColumnNames[c]) + "'");
+  }
+  CsvColumns layout;
+  layout.count = n;
+  layout.meter_id = index[kMeterId];
+  layout.timestamp = index[kTimestamp];
+  layout.value = index[kValue];
+  layout.channel = index[kChannel];
+  layout.quality = index[kQuality];
+  return layout;
+}
+
 // One pass over a CSV document; reuses one Reading so a row costs no allocation once the
 // strings have grown to their working size.
 class CsvParser {
  public:
   CsvParser(const ReadingFn& on_reading, const IssueFn& on_issue, const TimeZone& zone,
-            const std::function<void(uint64_t, uint64_t)>* progress)
-      : on_reading_(on_reading), on_issue_(on_issue), zone_(zone), progress_(progress) {}
+            const std::function<void(uint64_t, uint64_t)>* progress, const CsvRowFn* on_row = nullptr)
+      : on_reading_(on_reading), on_row_(on_row), on_issue_(on_issue), zone_(zone), progress_(progress) {}
 
   Status Run(std::string_view text);
+  Status CheckHeader(std::string_view line, int64_t line_no);
+  const CsvColumns& columns() const { return layout_; }
 
  private:
-  // Splits on commas without unquoting; returns the field count (fields past the fourth are
+  // Splits on commas without unquoting; returns the field count (fields past the fifth are
   // only counted) and whether a quote was seen (then SplitQuoted decides).
-  static int SplitPlain(std::string_view line, std::string_view f[4], bool* quoted);
+  static int SplitPlain(std::string_view line, std::string_view f[kColumns], bool* quoted);
   // RFC 4180 within one line; nullptr on success, else what is malformed.
-  const char* SplitQuoted(std::string_view line, std::string_view f[4], int* count);
-  Status CheckHeader(std::string_view line, int64_t line_no);
+  const char* SplitQuoted(std::string_view line, std::string_view f[kColumns], int* count);
   void Row(std::string_view line, int64_t line_no);
   bool FastIso(std::string_view s, int64_t* out);
   void Issue(int64_t line_no, const char* field, std::string message, std::string_view line);
 
   const ReadingFn& on_reading_;
+  const CsvRowFn* on_row_;  // when set, instead of on_reading_
   const IssueFn& on_issue_;
   const TimeZone zone_;
   const std::function<void(uint64_t, uint64_t)>* progress_;
 
   Reading reading_;
-  std::string scratch_[5];  // unquoted fields of the current row (slow path only)
-  int columns_ = 3;         // 4 when the header names the optional channel column
+  std::string scratch_[kColumns + 1];  // unquoted fields of the current row (slow path only)
+  CsvColumns layout_;                  // the header's
+  std::string header_names_ = "meter_id,timestamp,value";
   char cached_date_[10] = {};
   int64_t cached_days_ = 0;
   bool have_cached_date_ = false;
@@ -166,7 +204,7 @@ void CsvParser::Issue(int64_t line_no, const char* field, std::string message, s
   on_issue_(issue);
 }
 
-int CsvParser::SplitPlain(std::string_view line, std::string_view f[4], bool* quoted) {
+int CsvParser::SplitPlain(std::string_view line, std::string_view f[kColumns], bool* quoted) {
   const char* p = line.data();
   const char* const e = p + line.size();
   const char* start = p;
@@ -175,19 +213,19 @@ int CsvParser::SplitPlain(std::string_view line, std::string_view f[4], bool* qu
   for (; p < e; ++p) {
     char c = *p;
     if (c == ',') {
-      if (n < 4) f[n] = std::string_view(start, static_cast<size_t>(p - start));
+      if (n < kColumns) f[n] = std::string_view(start, static_cast<size_t>(p - start));
       ++n;
       start = p + 1;
     } else if (c == '"') {
       q = true;
     }
   }
-  if (n < 4) f[n] = std::string_view(start, static_cast<size_t>(e - start));
+  if (n < kColumns) f[n] = std::string_view(start, static_cast<size_t>(e - start));
   *quoted = q;
   return n + 1;
 }
 
-const char* CsvParser::SplitQuoted(std::string_view line, std::string_view f[4], int* count) {
+const char* CsvParser::SplitQuoted(std::string_view line, std::string_view f[kColumns], int* count) {
   size_t i = 0;
   int n = 0;
   for (;;) {
@@ -195,7 +233,7 @@ const char* CsvParser::SplitQuoted(std::string_view line, std::string_view f[4],
     while (j < line.size() && IsBlank(line[j])) ++j;
     std::string_view field;
     if (j < line.size() && line[j] == '"') {
-      std::string& buf = scratch_[n < 4 ? n : 4];
+      std::string& buf = scratch_[n < kColumns ? n : kColumns];
       buf.clear();
       size_t k = j + 1;
       for (;;) {
@@ -223,7 +261,7 @@ const char* CsvParser::SplitQuoted(std::string_view line, std::string_view f[4],
       field = line.substr(i, k - i);
       i = k;
     }
-    if (n < 4) f[n] = field;
+    if (n < kColumns) f[n] = field;
     ++n;
     if (i >= line.size()) break;
     ++i;  // the comma
@@ -267,14 +305,15 @@ bool CsvParser::FastIso(std::string_view s, int64_t* out) {
 }
 
 Status CsvParser::CheckHeader(std::string_view line, int64_t line_no) {
-  std::string_view f[4];
+  std::string_view f[kColumns];
   bool quoted = false;
   int n = SplitPlain(line, f, &quoted);
   const char* malformed = quoted ? SplitQuoted(line, f, &n) : nullptr;
-  bool ok = malformed == nullptr && (n == 3 || (n == 4 && EqualsIgnoreCase(Trim(f[3]), "channel")));
-  for (int i = 0; ok && i < 3; ++i) ok = EqualsIgnoreCase(Trim(f[i]), kHeaderNames[i]);
-  if (ok) {
-    columns_ = n;
+  Result<CsvColumns> layout = malformed != nullptr ? InvalidArgument(malformed) : ColumnsOf(f, n);
+  if (layout.ok()) {
+    layout_ = *layout;
+    header_names_.clear();
+    for (int i = 0; i < n; ++i) header_names_ += (i ? "," : "") + ToLower(Trim(f[i]));
     return Status::Ok();
   }
   std::string msg = "line " + std::to_string(line_no) + ": expected the header 'meter_id,timestamp,value', got '" +
@@ -283,11 +322,24 @@ Status CsvParser::CheckHeader(std::string_view line, int64_t line_no) {
     msg += " (a data row: the header line is missing)";
   else if (n == 1 && line.find(';') != std::string_view::npos)
     msg += " (fields must be separated by ',')";
+  else
+    msg += " (" + layout.status().message() + ")";
   return InvalidArgument(std::move(msg));
 }
 
+// A quality flag as `meterhub export` writes it: NEM12's flag letter (A, E, F, N, S, V), then
+// optionally its method and reason code ("E52", "S14:51"); empty = none.
+bool IsQualityFlag(std::string_view q) {
+  if (q.empty()) return true;
+  if (q.size() > 16 || std::string_view("AEFNSV").find(q[0]) == std::string_view::npos) return false;
+  for (char c : q.substr(1)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == ':')) return false;
+  }
+  return true;
+}
+
 void CsvParser::Row(std::string_view line, int64_t line_no) {
-  std::string_view f[4];
+  std::string_view f[kColumns];
   bool quoted = false;
   int n = SplitPlain(line, f, &quoted);
   if (quoted) {
@@ -296,24 +348,28 @@ void CsvParser::Row(std::string_view line, int64_t line_no) {
       return;
     }
   }
-  if (n != columns_) {
+  if (n != layout_.count) {
     Issue(line_no, "",
-          columns_ == 3 ? "expected 3 fields (meter_id,timestamp,value), found " + std::to_string(n)
-                        : "expected 4 fields (meter_id,timestamp,value,channel), found " + std::to_string(n),
-          line);
+          "expected " + std::to_string(layout_.count) + " fields (" + header_names_ + "), found " + std::to_string(n), line);
     return;
   }
-  std::string_view channel = columns_ == 4 ? Trim(f[3]) : std::string_view();
+  std::string_view channel = layout_.channel >= 0 ? Trim(f[layout_.channel]) : std::string_view();
+  std::string_view quality = layout_.quality >= 0 ? Trim(f[layout_.quality]) : std::string_view();
   if (!channel.empty() && !IsValidChannel(channel)) {
     Issue(line_no, "channel", "not a channel name (1-64 characters of [A-Za-z0-9_.:-])", line);
     return;
   }
-  std::string_view id = Trim(f[0]);
+  if (!IsQualityFlag(quality)) {
+    Issue(line_no, "quality", "not a quality flag (A, E, F, N, S or V, optionally with method and reason: E52, S14:51)",
+          line);
+    return;
+  }
+  std::string_view id = Trim(f[layout_.meter_id]);
   if (const char* problem = MeterIdProblem(id)) {
     Issue(line_no, "meter_id", problem, line);
     return;
   }
-  std::string_view ts = Trim(f[1]);
+  std::string_view ts = Trim(f[layout_.timestamp]);
   int64_t t;
   if (!FastIso(ts, &t)) {
     if (ts.size() > kMaxTimestampBytes) {
@@ -334,7 +390,7 @@ void CsvParser::Row(std::string_view line, int64_t line_no) {
   reading_.meter_id.assign(id);
   reading_.ts = t;
   reading_.channel.assign(channel);
-  std::string_view value = Trim(f[2]);
+  std::string_view value = Trim(f[layout_.value]);
   reading_.value = ParseValueInline(value);
   if (reading_.value) {
     reading_.raw_value.clear();
@@ -342,7 +398,8 @@ void CsvParser::Row(std::string_view line, int64_t line_no) {
     // Kept as text (judged null later, stored, shown as JSON): valid UTF-8 from here on.
     reading_.raw_value = ValidUtf8(TruncateUtf8(value, kMaxRawTextBytes));
   }
-  if (on_reading_) on_reading_(reading_, line_no);
+  if (on_row_) (*on_row_)(reading_, quality, line_no);
+  else if (on_reading_) on_reading_(reading_, line_no);
 }
 
 Status CsvParser::Run(std::string_view text) {
@@ -437,19 +494,49 @@ class FileView {
 
 }  // namespace
 
+Result<CsvColumns> ParseReadingCsvHeader(std::string_view line) {
+  const ReadingFn none_reading;
+  const IssueFn none_issue;
+  CsvParser parser(none_reading, none_issue, TimeZone::Fixed(0), nullptr);
+  MH_RETURN_IF_ERROR(parser.CheckHeader(line, 1));
+  return parser.columns();
+}
+
 Status ParseReadingCsv(std::string_view text, const ReadingFn& on_reading, const IssueFn& on_issue,
                        const TimeZone& zone) {
   CsvParser parser(on_reading, on_issue, zone, nullptr);
   return parser.Run(text);
 }
 
+namespace {
+
+// A whole file through one parser: `on_row` when set, else `on_reading`.
+Status ParseFile(const std::string& path, const ReadingFn& on_reading, const CsvRowFn* on_row, const IssueFn& on_issue,
+                 const std::function<void(uint64_t, uint64_t)>& progress, const TimeZone& zone) {
+  FileView file;
+  MH_RETURN_IF_ERROR(file.Open(path));
+  CsvParser parser(on_reading, on_issue, zone, progress ? &progress : nullptr, on_row);
+  return parser.Run(file.text()).WithContext(path);
+}
+
+}  // namespace
+
 Status ParseReadingCsvFile(const std::string& path, const ReadingFn& on_reading, const IssueFn& on_issue,
                            const std::function<void(uint64_t bytes_done, uint64_t bytes_total)>& progress,
                            const TimeZone& zone) {
-  FileView file;
-  MH_RETURN_IF_ERROR(file.Open(path));
-  CsvParser parser(on_reading, on_issue, zone, progress ? &progress : nullptr);
-  return parser.Run(file.text()).WithContext(path);
+  return ParseFile(path, on_reading, nullptr, on_issue, progress, zone);
+}
+
+Status ParseReadingCsvRows(std::string_view text, const CsvRowFn& on_row, const IssueFn& on_issue, const TimeZone& zone) {
+  const ReadingFn none;
+  CsvParser parser(none, on_issue, zone, nullptr, &on_row);
+  return parser.Run(text);
+}
+
+Status ParseReadingCsvFileRows(const std::string& path, const CsvRowFn& on_row, const IssueFn& on_issue,
+                               const std::function<void(uint64_t bytes_done, uint64_t bytes_total)>& progress,
+                               const TimeZone& zone) {
+  return ParseFile(path, ReadingFn(), &on_row, on_issue, progress, zone);
 }
 
 }  // namespace mh::codec

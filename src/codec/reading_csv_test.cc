@@ -35,6 +35,62 @@ Collected Parse(std::string_view text, int32_t offset_s = 0) {
   return c;
 }
 
+// Issue 18: columns are matched by the header's names (what `meterhub export --format csv`
+// writes reads back: meter_id,timestamp,value,quality), in any order; the quality flag is handed on.
+TEST(ReadingCsv, ColumnsByHeaderNameWithQuality) {
+  std::vector<Reading> readings;
+  std::vector<std::string> quality;
+  std::vector<RowIssue> issues;
+  auto on_row = [&](const Reading& r, std::string_view q, int64_t) {
+    readings.push_back(r);
+    quality.emplace_back(q);
+  };
+  auto on_issue = [&](const RowIssue& i) { issues.push_back(i); };
+  Status st = ParseReadingCsvRows(
+      "Quality, value ,channel,meter_id,timestamp\n"
+      "E52,203.5,,M1,2020-10-29T15:00:00Z\n"
+      "A,50,import_kwh_t1,M1,2020-10-29T15:00:00Z\n"
+      ",7,,M2,1603983600\n"
+      "bogus,7,,M2,1603983600\n"
+      "A,7,M2,1603983600\n",
+      on_row, on_issue);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(readings.size(), 3u);
+  EXPECT_EQ(readings[0].meter_id, "M1");
+  EXPECT_EQ(readings[0].ts, 1603983600);
+  EXPECT_EQ(readings[0].value, 203.5);
+  EXPECT_EQ(readings[1].channel, "import_kwh_t1");
+  EXPECT_EQ(quality, (std::vector<std::string>{"E52", "A", ""}));
+  ASSERT_EQ(issues.size(), 2u);
+  EXPECT_EQ(issues[0].field, "quality");
+  EXPECT_EQ(issues[1].message, "expected 5 fields (quality,value,channel,meter_id,timestamp), found 4");
+  // ParseReadingCsv reads the same file, without the flags.
+  Collected c = Parse("meter_id,timestamp,value,quality\nM1,2020-10-29T15:00:00Z,1,E\n");
+  ASSERT_EQ(c.readings.size(), 1u) << c.status.ToString();
+
+  Result<CsvColumns> layout = ParseReadingCsvHeader("timestamp,meter_id,quality,value");
+  ASSERT_TRUE(layout.ok()) << layout.status().ToString();
+  EXPECT_EQ(layout->count, 4);
+  EXPECT_EQ(layout->meter_id, 1);
+  EXPECT_EQ(layout->timestamp, 0);
+  EXPECT_EQ(layout->value, 3);
+  EXPECT_EQ(layout->quality, 2);
+  EXPECT_EQ(layout->channel, -1);
+  EXPECT_FALSE(layout->plain());
+  EXPECT_TRUE(ParseReadingCsvHeader("meter_id,timestamp,value")->plain());
+  // Unknown, repeated and missing columns are refused, naming them.
+  for (const auto& [header, why] : std::vector<std::pair<std::string, std::string>>{
+           {"meter_id,timestamp,value,kwh", "unknown column 'kwh'"},
+           {"meter_id,timestamp,value,Value", "column 'value' twice"},
+           {"meter_id,value,quality", "no column 'timestamp'"}}) {
+    Collected bad = Parse(header + "\n");
+    EXPECT_FALSE(bad.status.ok()) << header;
+    EXPECT_NE(bad.status.message().find("expected the header 'meter_id,timestamp,value'"), std::string::npos)
+        << bad.status.message();
+    EXPECT_NE(bad.status.message().find(why), std::string::npos) << bad.status.message();
+  }
+}
+
 TEST(ReadingCsv, ParsesExactVectors) {
   Collected c = Parse(
       "meter_id,timestamp,value\n"

@@ -174,11 +174,12 @@ Result<ImportReport> ImportFile(Pipeline& pipeline, store::Store& store, const I
     uint64_t total = ::stat(args.path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
     Progress progress("import", total);
     if (!args.progress) progress.SetTerminal(false);
-    Status parsed = codec::ParseReadingCsvFile(
+    Status parsed = codec::ParseReadingCsvFileRows(
         args.path,
-        [&](const Reading& r, int64_t) {
+        [&](const Reading& r, std::string_view quality, int64_t) {
           ++loader.report().rows;
-          loader.Add(r, "");
+          // The quality flag is kept as NEM12's is (what `meterhub export` wrote reads back).
+          loader.Add(r, std::string(quality));
         },
         [&](const codec::RowIssue& issue) {
           ++loader.report().rows;

@@ -11,6 +11,8 @@
 #include <ostream>
 #include <set>
 
+#include <CLI/CLI.hpp>
+
 #include "audit/audit.h"
 #include "audit/consumption_source.h"
 #include "audit/cycle_planner.h"
@@ -19,6 +21,7 @@
 #include "audit/verified_ledger.h"
 #include "crypto/crypto.h"
 #include "base/progress.h"
+#include "base/tool_args.h"
 #include "meter/audit/firmware.h"
 #include "meter/audit/plugin.h"
 #include "meter/audit/schedule.h"
@@ -328,25 +331,25 @@ bool ParseNum(const std::string& s, T* out) {
 int RunAuditSim(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
   AuditSimOptions o;
   std::string csv;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    std::string name = argv[i], value;
-    if (name == "--help" || name == "-h") {
+  for (const std::string& a : argv) {
+    if (a == "--help" || a == "-h") {
       out << kUsage;
       return 0;
     }
-    if (name.rfind("--", 0) != 0) {
-      err << "meterhub sim audit: unexpected argument '" << name << "'\n" << kUsage;
-      return 2;
-    }
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    } else if (i + 1 < argv.size()) {
-      value = argv[++i];
-    } else {
-      err << "meterhub sim audit: option " << name << " needs a value\n";
-      return 2;
-    }
+  }
+  // Values are taken as text and checked here: a bad one is named with its range, as before.
+  std::map<std::string, std::string> values;
+  CLI::App app;
+  for (const char* name : {"--meters", "--cycles", "--seed", "--attack-rate", "--baseload-share", "--enterprise-share",
+                           "--mean-off-h", "--csv", "--tolerance"}) {
+    app.add_option(name, values[name]);
+  }
+  if (Status s = ParseToolArgs(app, argv); !s.ok()) {
+    err << "meterhub sim audit: " << s.message() << "\n" << kUsage;
+    return 2;
+  }
+  for (const auto& [name, value] : values) {
+    if (app.get_option(name)->count() == 0) continue;
     bool ok = true;
     if (name == "--meters") ok = ParseNum(value, &o.meters) && o.meters >= 1 && o.meters <= 10000000;
     else if (name == "--cycles") ok = ParseNum(value, &o.cycles) && o.cycles >= 1 && o.cycles <= 10000;
@@ -357,10 +360,6 @@ int RunAuditSim(const std::vector<std::string>& argv, std::ostream& out, std::os
     else if (name == "--mean-off-h") ok = ParseNum(value, &o.mean_off_h) && o.mean_off_h > 0 && o.mean_off_h <= 1000;
     else if (name == "--csv") ok = !value.empty() && (csv = value, true);
     else if (name == "--tolerance") ok = ParseNum(value, &o.tolerance_s) && o.tolerance_s >= 0 && o.tolerance_s <= 3600;
-    else {
-      err << "meterhub sim audit: unknown option " << name << "\n" << kUsage;
-      return 2;
-    }
     if (!ok) {
       err << "meterhub sim audit: " << name << " '" << value << "' is out of range or not a number\n";
       return 2;

@@ -11,8 +11,11 @@
 #include <ostream>
 #include <sstream>
 
+#include <CLI/CLI.hpp>
+
 #include "base/clock.h"
 #include "base/progress.h"
+#include "base/tool_args.h"
 #include "meter/relay_node.h"
 #include "meter/relay_score.h"
 #include "sim/relay_serve.h"
@@ -578,6 +581,59 @@ bool ParseDouble(const std::string& s, double* out) {
   }
 }
 
+// Sets one option given as text: the range checks and wording of the tool's contract.
+Status SetRelaySimOption(const std::string& key, const std::string& value, const std::map<std::string, double*>& doubles,
+                         const std::map<std::string, int*>& ints, RelaySimOptions* o, RelayServeOptions* serve,
+                         std::string* csv_path, std::string* plot_path) {
+  long long n = 0;
+  if (key == "--meters") {
+    if (!ParseInt(value, 1, 100000000, &n)) return InvalidArgument("--meters must be an integer in 1..100000000, got '" + value + "'");
+    o->meters = static_cast<int>(n);
+  } else if (key == "--seed") {
+    try {
+      size_t used = 0;
+      o->seed = std::stoull(value, &used, 0);
+      if (used != value.size() || value[0] == '-') throw 0;
+    } catch (...) {
+      return InvalidArgument("--seed must be an unsigned integer, got '" + value + "'");
+    }
+  } else if (key == "--engine") {
+    if (value == "direct") o->engine = RelaySimOptions::kDirect;
+    else if (value == "node") o->engine = RelaySimOptions::kMeterNode;
+    else return InvalidArgument("--engine must be direct or node, got '" + value + "'");
+  } else if (key == "--fanout") {
+    std::optional<meter::Fanout> fanout = meter::ParseFanout(value);
+    if (!fanout) return InvalidArgument("--fanout must be all or first, got '" + value + "'");
+    o->fanout = *fanout;
+  } else if (key == "--csv") {
+    *csv_path = value;
+  } else if (key == "--plot") {
+    *plot_path = value;
+  } else if (key == "--serve") {
+    serve->api_url = value;
+  } else if (key == "--broker") {
+    serve->broker = value;
+  } else if (key == "--token") {
+    serve->token = value;
+  } else if (key == "--id-prefix") {
+    o->id_prefix = value;
+  } else if (key == "--timeout") {
+    if (!ParseDouble(value, &serve->timeout_s) || serve->timeout_s <= 0)
+      return InvalidArgument("--timeout must be a positive number of seconds, got '" + value + "'");
+  } else if (key == "--strategy") {
+    if (value == "plain_retry") o->strategy = RelaySimOptions::kPlainRetry;
+    else if (value == "relay") o->strategy = RelaySimOptions::kRelay;
+    else if (value == "relay_with_retry") o->strategy = RelaySimOptions::kRelayWithRetry;
+    else return InvalidArgument("--strategy must be plain_retry, relay or relay_with_retry, got '" + value + "'");
+  } else if (auto it = ints.find(key); it != ints.end()) {
+    if (!ParseInt(value, -1000000000, 1000000000, &n)) return InvalidArgument(key + " must be an integer, got '" + value + "'");
+    *it->second = static_cast<int>(n);
+  } else if (auto dt = doubles.find(key); dt != doubles.end()) {
+    if (!ParseDouble(value, dt->second)) return InvalidArgument(key + " must be a number, got '" + value + "'");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
@@ -586,9 +642,14 @@ int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::os
   std::string csv_path, plot_path;
   RelayServeOptions serve;
   o.strategy = RelaySimOptions::kRelay;  // the strategy of --serve
-  bool meters_given = false;
-  size_t i = 0;
-  if (!argv.empty() && argv[0] == "relay") i = 1;  // tolerate the verb
+  std::vector<std::string> args = argv;
+  if (!args.empty() && args[0] == "relay") args.erase(args.begin());  // tolerate the verb
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h" || a == "help") {
+      out << kUsage;
+      return 0;
+    }
+  }
   std::map<std::string, double*> doubles = {
       {"--good-p", &o.radio.good_uplink_p},        {"--poor-share", &o.radio.poor_share},
       {"--poor-p-min", &o.radio.poor_p_min},       {"--poor-p-max", &o.radio.poor_p_max},
@@ -605,115 +666,29 @@ int RunRelaySim(const std::vector<std::string>& argv, std::ostream& out, std::os
       {"--readings-per-day", &o.radio.readings_per_day}, {"--history-days", &o.history_days},
       {"--plain-attempts", &o.plain_attempts},
   };
-  for (; i < argv.size(); ++i) {
-    std::string key = argv[i], value;
-    if (key == "--help" || key == "-h" || key == "help") {
-      out << kUsage;
-      return 0;
-    }
-    if (key == "--engine" || key.rfind("--engine=", 0) == 0) {
-      const std::string v = key == "--engine" ? (i + 1 < argv.size() ? argv[++i] : "") : key.substr(9);
-      if (v == "direct") {
-        o.engine = RelaySimOptions::kDirect;
-      } else if (v == "node") {
-        o.engine = RelaySimOptions::kMeterNode;
-      } else {
-        err << "sim relay: --engine must be direct or node, got '" << v << "'\n";
-        return 2;
-      }
-      continue;
-    }
-    if (key == "--fanout" || key.rfind("--fanout=", 0) == 0) {
-      const std::string v = key == "--fanout" ? (i + 1 < argv.size() ? argv[++i] : "") : key.substr(9);
-      std::optional<meter::Fanout> fanout = meter::ParseFanout(v);
-      if (!fanout) {
-        err << "sim relay: --fanout must be all or first, got '" << v << "'\n";
-        return 2;
-      }
-      o.fanout = *fanout;
-      continue;
-    }
-    if (key == "--day1-only") {
-      o.readings_every_day = false;
-      continue;
-    }
-    if (key.rfind("--", 0) != 0) {
-      err << "sim relay: unexpected argument '" << key << "'\n" << kUsage;
-      return 2;
-    }
-    if (const size_t eq = key.find('='); eq != std::string::npos) {
-      value = key.substr(eq + 1);
-      key = key.substr(0, eq);
-    } else if (i + 1 < argv.size()) {
-      value = argv[++i];
-    } else {
-      err << "sim relay: " << key << " needs a value\n";
-      return 2;
-    }
-    long long n = 0;
-    if (key == "--meters") {
-      if (!ParseInt(value, 1, 100000000, &n)) {
-        err << "sim relay: --meters must be an integer in 1..100000000, got '" << value << "'\n";
-        return 2;
-      }
-      o.meters = static_cast<int>(n);
-      meters_given = true;
-    } else if (key == "--seed") {
-      try {
-        size_t used = 0;
-        o.seed = std::stoull(value, &used, 0);
-        if (used != value.size() || value[0] == '-') throw 0;
-      } catch (...) {
-        err << "sim relay: --seed must be an unsigned integer, got '" << value << "'\n";
-        return 2;
-      }
-    } else if (key == "--csv") {
-      csv_path = value;
-    } else if (key == "--plot") {
-      plot_path = value;
-    } else if (key == "--serve") {
-      serve.api_url = value;
-    } else if (key == "--broker") {
-      serve.broker = value;
-    } else if (key == "--token") {
-      serve.token = value;
-    } else if (key == "--id-prefix") {
-      o.id_prefix = value;
-    } else if (key == "--timeout") {
-      if (!ParseDouble(value, &serve.timeout_s) || serve.timeout_s <= 0) {
-        err << "sim relay: --timeout must be a positive number of seconds, got '" << value << "'\n";
-        return 2;
-      }
-    } else if (key == "--strategy") {
-      if (value == "plain_retry") {
-        o.strategy = RelaySimOptions::kPlainRetry;
-      } else if (value == "relay") {
-        o.strategy = RelaySimOptions::kRelay;
-      } else if (value == "relay_with_retry") {
-        o.strategy = RelaySimOptions::kRelayWithRetry;
-      } else {
-        err << "sim relay: --strategy must be plain_retry, relay or relay_with_retry, got '" << value << "'\n";
-        return 2;
-      }
-    } else if (auto it = ints.find(key); it != ints.end()) {
-      if (!ParseInt(value, -1000000000, 1000000000, &n)) {
-        err << "sim relay: " << key << " must be an integer, got '" << value << "'\n";
-        return 2;
-      }
-      *it->second = static_cast<int>(n);
-    } else if (auto dt = doubles.find(key); dt != doubles.end()) {
-      if (!ParseDouble(value, dt->second)) {
-        err << "sim relay: " << key << " must be a number, got '" << value << "'\n";
-        return 2;
-      }
-    } else {
-      err << "sim relay: unknown option " << key << "\n" << kUsage;
-      return 2;
-    }
+  // Values are taken as text and checked below, each with the tool's own wording.
+  std::map<std::string, std::string> values;
+  CLI::App app;
+  for (const char* name : {"--meters", "--seed", "--csv", "--plot", "--serve", "--broker", "--token", "--id-prefix",
+                           "--timeout", "--strategy", "--engine", "--fanout"}) {
+    app.add_option(name, values[name]);
   }
-  if (!meters_given) {
-    err << "sim relay: --meters is required\n" << kUsage;
+  for (const auto& [name, target] : doubles) app.add_option(name, values[name]);
+  for (const auto& [name, target] : ints) app.add_option(name, values[name]);
+  bool day1_only = false;
+  app.add_flag("--day1-only", day1_only);
+  app.get_option("--meters")->required();
+  if (Status s = ParseToolArgs(app, args); !s.ok()) {
+    err << "sim relay: " << s.message() << "\n" << kUsage;
     return 2;
+  }
+  if (day1_only) o.readings_every_day = false;
+  for (const auto& [key, value] : values) {
+    if (app.get_option(key)->count() == 0) continue;
+    if (Status s = SetRelaySimOption(key, value, doubles, ints, &o, &serve, &csv_path, &plot_path); !s.ok()) {
+      err << "sim relay: " << s.message() << "\n";
+      return 2;
+    }
   }
   if (Status s = ValidateSim(o); !s.ok()) {
     err << "sim relay: " << s.message() << "\n";

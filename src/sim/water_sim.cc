@@ -9,6 +9,9 @@
 #include <ostream>
 #include <set>
 
+#include <CLI/CLI.hpp>
+
+#include "base/tool_args.h"
 #include "core/time.h"
 #include "meter/water/self_maintenance.h"
 #include "sim/load_model.h"
@@ -483,22 +486,24 @@ int RunWaterSim(const std::vector<std::string>& argv, std::ostream& out, std::os
   WaterSimOptions o;
   int loop_meters = 200;
   std::string pairs_csv;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    std::string a = argv[i], v;
+  for (const std::string& a : argv) {
     if (a == "--help" || a == "-h") {
       out << kUsage;
       return 0;
     }
-    const size_t eq = a.find('=');
-    if (eq != std::string::npos) {
-      v = a.substr(eq + 1);
-      a.resize(eq);
-    } else if (i + 1 < argv.size()) {
-      v = argv[++i];
-    } else {
-      err << "meterhub sim water: option " << a << " needs a value\n" << kUsage;
-      return 2;
-    }
+  }
+  // Values are taken as text and checked here, each with the tool's own wording.
+  std::map<std::string, std::string> values;
+  CLI::App app;
+  for (const char* name : {"--windows", "--loop-meters", "--seed", "--max-se-a1", "--max-deferred", "--pairs-csv"}) {
+    app.add_option(name, values[name]);
+  }
+  if (Status s = ParseToolArgs(app, argv); !s.ok()) {
+    err << "meterhub sim water: " << s.message() << "\n" << kUsage;
+    return 2;
+  }
+  for (const auto& [a, v] : values) {
+    if (app.get_option(a)->count() == 0) continue;
     char* end = nullptr;
     if (a == "--windows" || a == "--loop-meters") {
       const long n = std::strtol(v.c_str(), &end, 10);
@@ -509,7 +514,7 @@ int RunWaterSim(const std::vector<std::string>& argv, std::ostream& out, std::os
       (a == "--windows" ? o.windows : loop_meters) = static_cast<int>(n);
     } else if (a == "--seed") {
       const unsigned long long s = std::strtoull(v.c_str(), &end, 10);
-      if (v.empty() || *end) {
+      if (v.empty() || *end || v[0] == '-') {
         err << "meterhub sim water: --seed '" << v << "' is not a number\n";
         return 2;
       }
@@ -530,9 +535,6 @@ int RunWaterSim(const std::vector<std::string>& argv, std::ostream& out, std::os
       o.cases.max_deferred_windows = static_cast<int>(n);
     } else if (a == "--pairs-csv") {
       pairs_csv = v;
-    } else {
-      err << "meterhub sim water: unknown option " << a << "\n" << kUsage;
-      return 2;
     }
   }
   if (!pairs_csv.empty()) {

@@ -12,11 +12,15 @@
 #include <cstring>
 #include <deque>
 #include <limits>
+#include <map>
 #include <memory>
 #include <unordered_map>
 
 
+#include <CLI/CLI.hpp>
+
 #include "base/progress.h"
+#include "base/tool_args.h"
 #include "codec/reading_csv.h"
 #include "core/time.h"
 #include "vee/validator.h"
@@ -266,62 +270,59 @@ void AppendCsvField(std::string& out, std::string_view f) {
   out.push_back('"');
 }
 
-// Appends the first three fields of a data line as written (blank-trimmed), comma-separated.
-// The line is a row the parser accepted, so it has exactly three fields.
-void AppendEchoedFields(std::string& out, std::string_view line) {
-  const bool plain = std::memchr(line.data(), '"', line.size()) == nullptr &&
-                     std::memchr(line.data(), ' ', line.size()) == nullptr &&
-                     std::memchr(line.data(), '\t', line.size()) == nullptr;
-  if (plain) {
-    out.append(line);
-    return;
-  }
-  if (line.find('"') == std::string_view::npos) {
-    size_t a = line.find(',');
-    size_t b = a == std::string_view::npos ? a : line.find(',', a + 1);
-    size_t c = b == std::string_view::npos ? b : line.find(',', b + 1);
-    std::string_view f0 = line.substr(0, a);
-    std::string_view f1 = a == std::string_view::npos ? std::string_view() : line.substr(a + 1, b - a - 1);
-    std::string_view f2 = b == std::string_view::npos ? std::string_view() : line.substr(b + 1, c - b - 1);
-    out.append(TrimBlank(f0));
-    out.push_back(',');
-    out.append(TrimBlank(f1));
-    out.push_back(',');
-    out.append(TrimBlank(f2));
-    return;
-  }
-  // Quoted fields (RFC 4180 within the line): unquote, then quote again where needed.
-  std::string fields[3];
+// The fields of a data line, unquoted (RFC 4180 within the line) and blank-trimmed.
+std::vector<std::string> SplitFields(std::string_view line) {
+  std::vector<std::string> fields;
   size_t i = 0;
-  for (int n = 0; n < 3 && i <= line.size(); ++n) {
+  while (i <= line.size()) {
+    std::string& f = fields.emplace_back();
     while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
     if (i < line.size() && line[i] == '"') {
       ++i;
       while (i < line.size()) {
         if (line[i] == '"') {
           if (i + 1 < line.size() && line[i + 1] == '"') {
-            fields[n].push_back('"');
+            f.push_back('"');
             i += 2;
             continue;
           }
           ++i;
           break;
         }
-        fields[n].push_back(line[i++]);
+        f.push_back(line[i++]);
       }
-      size_t k = line.find(',', i);
-      i = k == std::string_view::npos ? line.size() + 1 : k + 1;
     } else {
-      size_t k = line.find(',', i);
-      size_t e = k == std::string_view::npos ? line.size() : k;
-      fields[n] = std::string(TrimBlank(line.substr(i, e - i)));
-      i = k == std::string_view::npos ? line.size() + 1 : k + 1;
+      const size_t k = line.find(',', i);
+      f = std::string(TrimBlank(line.substr(i, (k == std::string_view::npos ? line.size() : k) - i)));
     }
+    const size_t k = line.find(',', i);
+    i = k == std::string_view::npos ? line.size() + 1 : k + 1;
   }
+  return fields;
+}
+
+// Appends meter_id,timestamp,value of a data line as written (blank-trimmed), comma-separated.
+// The line is a row the parser accepted, so it has the header's fields.
+void AppendEchoedFields(std::string& out, std::string_view line, const codec::CsvColumns& layout) {
+  const bool plain = std::memchr(line.data(), '"', line.size()) == nullptr &&
+                     std::memchr(line.data(), ' ', line.size()) == nullptr &&
+                     std::memchr(line.data(), '\t', line.size()) == nullptr;
+  if (plain && layout.plain()) {
+    out.append(line);
+    return;
+  }
+  const std::vector<std::string> fields = SplitFields(line);
+  const int picked[3] = {layout.meter_id, layout.timestamp, layout.value};
   for (int n = 0; n < 3; ++n) {
     if (n > 0) out.push_back(',');
-    AppendCsvField(out, fields[n]);
+    if (picked[n] < static_cast<int>(fields.size())) AppendCsvField(out, fields[static_cast<size_t>(picked[n])]);
   }
+}
+
+// Whether a reading is of the meter's billing channel, the one series validation judges
+// (docs/channels.md): no channel, or the default billing channel of an electricity or water meter.
+bool IsBillingChannel(std::string_view channel) {
+  return channel.empty() || channel == "import_kwh" || channel == "volume_m3";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -387,6 +388,7 @@ struct Counts {
   size_t meters = 0;
   size_t t1_learned = 0;
   size_t t2_learned = 0;
+  uint64_t other_channels = 0;  // rows of non-billing channels: stored as accepted by the daemon, not judged
 };
 
 class VeeRun {
@@ -454,6 +456,7 @@ Status VeeRun::Parse(const char* label, const codec::ReadingFn& fn) {
 }
 
 void VeeRun::LearnRow(const Reading& r) {
+  if (!IsBillingChannel(r.channel)) return;
   const Peak& peak = *s_.options.peak;
   if (peak_end_ && r.ts > *peak_end_) return;
   Learning& m = learning_.Get(r.meter_id);
@@ -667,6 +670,15 @@ Status VeeRun::WriteVerdicts() {
   MappedFile file;
   MH_RETURN_IF_ERROR(file.Open(s_.path));
   LineCursor cursor(file.text());
+  // The header (the first non-blank line) says where meter_id, timestamp and value sit.
+  codec::CsvColumns layout;
+  for (int64_t l = 1; l < first_line_; ++l) {
+    std::string_view header = cursor.Line(l);
+    if (l == 1 && header.substr(0, 3) == "\xEF\xBB\xBF") header.remove_prefix(3);
+    if (TrimBlank(header).empty()) continue;
+    MH_ASSIGN_OR_RETURN(layout, codec::ParseReadingCsvHeader(header));
+    break;
+  }
   size_t row = 0;
   verdict_sink_.Append("meter_id,timestamp,value,verdict\n");
   if (contiguous_) {
@@ -674,7 +686,7 @@ Status VeeRun::WriteVerdicts() {
     if (s_.progress && isatty(fileno(stderr))) progress = std::make_unique<Progress>("vee: writing verdicts", verdicts_.size(), stderr);
     for (; row < verdicts_.size(); ++row) {
       std::string& b = verdict_sink_.buffer();
-      AppendEchoedFields(b, cursor.Line(first_line_ + static_cast<int64_t>(row)));
+      AppendEchoedFields(b, cursor.Line(first_line_ + static_cast<int64_t>(row)), layout);
       b.push_back(',');
       b.append(VerdictName(ByteVerdict(verdicts_[row])));
       b.push_back('\n');
@@ -688,7 +700,7 @@ Status VeeRun::WriteVerdicts() {
   }
   auto on_row = [&](const Reading&, int64_t line) {
     std::string& b = verdict_sink_.buffer();
-    AppendEchoedFields(b, cursor.Line(line));
+    AppendEchoedFields(b, cursor.Line(line), layout);
     b.push_back(',');
     b.append(row < verdicts_.size() ? VerdictName(ByteVerdict(verdicts_[row])) : "null");
     b.push_back('\n');
@@ -712,6 +724,9 @@ void VeeRun::Summary() {
          << counts_.t1_learned << "/" << counts_.meters;
   } else {
     err_ << "; no peak period: T1/T2 not learned";
+  }
+  if (counts_.other_channels > 0) {
+    err_ << "; " << counts_.other_channels << " readings of other channels accepted, not judged";
   }
   if (s_.options.reset_after > 0) err_ << "; " << counts_.resets << " meter resets, " << counts_.spikes << " spikes, "
                                    << counts_.steps << " register steps, " << counts_.sustained
@@ -754,6 +769,13 @@ int VeeRun::Run() {
     if (first_line_ < 0) first_line_ = line;
     if (next_line_ >= 0 && line != next_line_) contiguous_ = false;
     next_line_ = line + 1;
+    if (!IsBillingChannel(r.channel)) {
+      // As the daemon does (docs/channels.md): another channel's reading is accepted, not judged;
+      // without a value it is null.
+      verdicts_.push_back(VerdictByte(r.value ? Verdict::kOk : Verdict::kNull));
+      ++counts_.other_channels;
+      return;
+    }
     bool inserted = false;
     Judging& m = judging_.Get(r.meter_id, &inserted);
     if (inserted) {
@@ -818,55 +840,38 @@ const char* VeeUsage() {
 
 Result<VeeArgs> ParseVeeArgs(const std::vector<std::string>& argv) {
   VeeArgs a;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    std::string opt = argv[i];
-    if (opt.size() < 2 || opt[0] != '-') {
-      if (!a.readings.empty()) return InvalidArgument("unexpected argument '" + opt + "' (one READINGS.csv only)");
-      a.readings = opt;
-      continue;
-    }
-    std::optional<std::string> inline_value;
-    if (size_t eq = opt.find('='); eq != std::string::npos) {
-      inline_value = opt.substr(eq + 1);
-      opt = opt.substr(0, eq);
-    }
-    if (opt == "--no-progress") {
-      a.progress = false;
-      continue;
-    }
-    auto value = [&]() -> Result<std::string> {
-      if (inline_value) return *inline_value;
-      if (i + 1 >= argv.size()) return InvalidArgument("option " + opt + " needs a value");
-      return argv[++i];
-    };
-    static const char* const kKnown[] = {"--config", "--peak", "--interval", "--period", "--tz", "--spike-coefficient",
-                                         "--alert-coefficient", "--max-alerts", "--verdicts", "--alerts",
-                                         "--negative-tolerance", "--reset-after", "--max-interval-consumption",
-                                         "--register-max", "--t2-quantile", "--t1",
-                                         "--same-period-coefficient"};
-    bool known = false;
-    for (const char* k : kKnown) known = known || opt == k;
-    if (!known) return InvalidArgument("unknown option '" + opt + "'");
-    MH_ASSIGN_OR_RETURN(std::string v, value());
-    if (opt == "--config") a.config = v;
-    else if (opt == "--peak") a.peak.push_back(v);
-    else if (opt == "--interval") a.interval = v;
-    else if (opt == "--period") a.period = v;
-    else if (opt == "--tz") a.tz = v;
-    else if (opt == "--verdicts") a.verdicts = v;
-    else if (opt == "--alerts") a.alerts = v;
-    else if (opt == "--max-alerts") { MH_ASSIGN_OR_RETURN(a.max_alerts, ParseInt(opt, v)); }
-    else if (opt == "--reset-after") { MH_ASSIGN_OR_RETURN(a.reset_after, ParseInt(opt, v)); }
-    else if (opt == "--spike-coefficient") { MH_ASSIGN_OR_RETURN(a.spike_coefficient, ParseDouble(opt, v)); }
-    else if (opt == "--alert-coefficient") { MH_ASSIGN_OR_RETURN(a.alert_coefficient, ParseDouble(opt, v)); }
-    else if (opt == "--negative-tolerance") { MH_ASSIGN_OR_RETURN(a.negative_tolerance, ParseDouble(opt, v)); }
-    else if (opt == "--max-interval-consumption") { MH_ASSIGN_OR_RETURN(a.max_interval_consumption, ParseDouble(opt, v)); }
-    else if (opt == "--register-max") { MH_ASSIGN_OR_RETURN(a.register_max, ParseDouble(opt, v)); }
-    else if (opt == "--t2-quantile") { MH_ASSIGN_OR_RETURN(a.t2_quantile, ParseDouble(opt, v)); }
-    else if (opt == "--t1") { MH_ASSIGN_OR_RETURN(a.t1, ParseDouble(opt, v)); }
-    else if (opt == "--same-period-coefficient") { MH_ASSIGN_OR_RETURN(a.same_period_coefficient, ParseDouble(opt, v)); }
+  // Numbers are taken as text and checked here, so a bad one is named the way the tool always did.
+  std::map<std::string, std::string> numbers;
+  CLI::App app;
+  app.add_option("READINGS.csv", a.readings)->required();
+  app.add_option("--config", a.config);
+  app.add_option("--peak", a.peak);  // repeatable
+  app.add_option("--interval", a.interval);
+  app.add_option("--period", a.period);
+  app.add_option("--tz", a.tz);
+  app.add_option("--verdicts", a.verdicts);
+  app.add_option("--alerts", a.alerts);
+  bool no_progress = false;
+  app.add_flag("--no-progress", no_progress);
+  static const char* const kNumbers[] = {"--max-alerts", "--reset-after", "--spike-coefficient", "--alert-coefficient",
+                                         "--negative-tolerance", "--max-interval-consumption", "--register-max",
+                                         "--t2-quantile", "--t1", "--same-period-coefficient"};
+  for (const char* name : kNumbers) app.add_option(name, numbers[name]);
+  MH_RETURN_IF_ERROR(ParseToolArgs(app, argv));
+  a.progress = !no_progress;
+  for (const auto& [name, v] : numbers) {
+    if (app.get_option(name)->count() == 0) continue;
+    if (name == "--max-alerts") { MH_ASSIGN_OR_RETURN(a.max_alerts, ParseInt(name, v)); }
+    else if (name == "--reset-after") { MH_ASSIGN_OR_RETURN(a.reset_after, ParseInt(name, v)); }
+    else if (name == "--spike-coefficient") { MH_ASSIGN_OR_RETURN(a.spike_coefficient, ParseDouble(name, v)); }
+    else if (name == "--alert-coefficient") { MH_ASSIGN_OR_RETURN(a.alert_coefficient, ParseDouble(name, v)); }
+    else if (name == "--negative-tolerance") { MH_ASSIGN_OR_RETURN(a.negative_tolerance, ParseDouble(name, v)); }
+    else if (name == "--max-interval-consumption") { MH_ASSIGN_OR_RETURN(a.max_interval_consumption, ParseDouble(name, v)); }
+    else if (name == "--register-max") { MH_ASSIGN_OR_RETURN(a.register_max, ParseDouble(name, v)); }
+    else if (name == "--t2-quantile") { MH_ASSIGN_OR_RETURN(a.t2_quantile, ParseDouble(name, v)); }
+    else if (name == "--t1") { MH_ASSIGN_OR_RETURN(a.t1, ParseDouble(name, v)); }
+    else if (name == "--same-period-coefficient") { MH_ASSIGN_OR_RETURN(a.same_period_coefficient, ParseDouble(name, v)); }
   }
-  if (a.readings.empty()) return InvalidArgument("missing READINGS.csv");
   return a;
 }
 

@@ -132,6 +132,39 @@ TEST(OfflineVee, VerdictsAndAlertsExact) {
   EXPECT_NE(r.err.find("T2 for 1/2 meters, T1 for 1/2"), std::string::npos) << r.err;
 }
 
+// The columns are found by the header's names, and readings of a channel other than the billing
+// one are accepted, not judged (docs/channels.md, as the daemon does): the same verdicts and
+// alerts as without them, the other channel's rows `ok` (or `null` without a value).
+TEST(OfflineVee, ColumnsByNameAndOtherChannelsNotJudged) {
+  std::istringstream in(kInput), expected(kVerdicts);
+  std::string line, verdict;
+  std::getline(in, line);
+  std::getline(expected, verdict);
+  std::string input = "timestamp,value,meter_id,channel\n", verdicts = verdict + "\n";
+  for (int row = 0; std::getline(in, line) && std::getline(expected, verdict); ++row) {
+    const size_t a = line.find(','), b = line.find(',', a + 1);
+    const std::string id = line.substr(0, a), ts = line.substr(a + 1, b - a - 1), value = line.substr(b + 1);
+    // One row names the billing channel itself: it is a billing reading.
+    input += ts + "," + value + "," + id + "," + (row == 5 ? "import_kwh" : "") + "\n";
+    verdicts += verdict + "\n";
+    if (row % 3 == 0) {
+      // Values that would be errors, spikes and nulls if they were judged with the billing series.
+      const std::string other = row % 2 ? "" : std::to_string(1000 - row);
+      input += ts + "," + other + "," + id + ",import_kwh_t1\n";
+      verdicts += id + "," + ts + "," + other + "," + (other.empty() ? "null" : "ok") + "\n";
+    }
+  }
+  TempDir dir;
+  WriteFile(dir.File("r.csv"), input);
+  ToolRun r = Vee({dir.File("r.csv"), "--peak", "2020-07-01..2020-07-02", "--verdicts", dir.File("v.csv"), "--alerts",
+                   dir.File("a.csv")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(ReadFile(dir.File("v.csv")), verdicts);
+  EXPECT_EQ(ReadFile(dir.File("a.csv")), kAlerts);
+  EXPECT_NE(r.err.find("28 rows, 2 meters;"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("7 readings of other channels accepted, not judged"), std::string::npos) << r.err;
+}
+
 TEST(OfflineVee, DefaultsAreTheSpecOnes) {
   // --interval 1h, --period day, --tz +08:00, coefficients 1.3 / 1.0, --max-alerts 1.
   TempDir dir;

@@ -3,9 +3,13 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+
+#include <CLI/CLI.hpp>
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "base/tool_args.h"
 #include "water/vision/digit_classifier.h"
 #include "water/vision/image_header.h"
 #include "water/vision/register_reader.h"
@@ -43,41 +47,30 @@ int RunWaterReadCommand(const std::vector<std::string>& args, std::ostream& out,
   std::vector<std::string> images;
   ReadOptions options;
   std::string model_path;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
+  for (const std::string& a : args) {
     if (a == "--help" || a == "-h") {
       out << kUsageText;
       return 0;
     }
-    if (a.rfind("--", 0) != 0) {
-      images.push_back(a);
-      continue;
-    }
-    std::string name = a.substr(2), value;
-    if (const size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    } else if (name == "digits" || name == "model") {
-      if (i + 1 >= args.size()) {
-        err << "meterhub water read: option --" << name << " needs a value\n" << kUsageText;
-        return kUsage;
-      }
-      value = args[++i];
-    }
-    if (name == "digits") {
-      int n = 0;
-      const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc() || p != value.data() + value.size() || n < 1 || n > 20) {
-        err << "meterhub water read: --digits must be a whole number from 1 to 20, not '" << value << "'\n";
-        return kUsage;
-      }
-      options.digits = n;
-    } else if (name == "model") {
-      model_path = value;
-    } else {
-      err << "meterhub water read: unknown option --" << name << "\n" << kUsageText;
+  }
+  std::optional<std::string> digits;
+  CLI::App app;
+  app.add_option("IMAGE", images);
+  app.add_option("--digits", digits);
+  app.add_option("--model", model_path);
+  if (Status s = ParseToolArgs(app, args); !s.ok()) {
+    err << "meterhub water read: " << s.message() << "\n" << kUsageText;
+    return kUsage;
+  }
+  if (digits) {
+    const std::string& value = *digits;
+    int n = 0;
+    const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || p != value.data() + value.size() || n < 1 || n > 20) {
+      err << "meterhub water read: --digits must be a whole number from 1 to 20, not '" << value << "'\n";
       return kUsage;
     }
+    options.digits = n;
   }
   if (images.empty()) {
     err << "meterhub water read: no IMAGE given\n" << kUsageText;
