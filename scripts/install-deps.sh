@@ -16,6 +16,7 @@ PACKAGES=(
   python3 curl unzip time bc tshark gnuplot-nox
   libargon2-dev chromium
   libhowardhinnant-date-dev tzdata
+  libvalijson-dev
 )
 # The dashboard (web/) builds with Node.js and npm: the machine's own when it has them (a newer
 # Node from elsewhere ships npm inside its nodejs package), else Debian's.

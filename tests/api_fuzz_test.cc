@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "api/request_schemas.h"
 #include "support/api_daemon.h"
 #include "support/test_env.h"
 
@@ -24,24 +25,8 @@ namespace {
 using json = nlohmann::json;
 using testing::ApiDaemon;
 
-// "/api/v1/meters/([A-Za-z0-9_-]{1,32})/terminals" and "/api/v1/meters/{id}/terminals" both
-// become "/api/v1/meters/{}/terminals".
-std::string RouteShape(const std::string& pattern) {
-  std::string out;
-  int depth = 0;
-  for (char c : pattern) {
-    if (c == '(') {
-      if (depth++ == 0) out += "{}";
-    } else if (c == ')') {
-      --depth;
-    } else if (depth == 0) {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string DocShape(const std::string& path) { return std::regex_replace(path, std::regex(R"(\{[^}]*\})"), "{}"); }
+using api::RouteShape;
+std::string DocShape(const std::string& path) { return api::DocPathShape(path); }
 
 std::string Upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -58,6 +43,16 @@ TEST(ApiSurface, TheOpenApiDocumentListsEveryRouteAndNoOther) {
     for (const auto& [method, op] : operations.items()) documented.insert({Upper(method), DocShape(path)});
   }
   for (const auto& route : served) EXPECT_TRUE(documented.count(route)) << "not documented: " << route.first << " " << route.second;
+  // And each documented with what it answers: a route cannot be added without a response schema.
+  for (const auto& [path, operations] : doc["paths"].items()) {
+    for (const auto& [method, op] : operations.items()) {
+      bool described = false;
+      for (const auto& [code, response] : op["responses"].items()) {
+        if (code == "204" || (code[0] == '2' && response.contains("content") && !response["content"].empty())) described = true;
+      }
+      EXPECT_TRUE(described) << "no success answer with a schema: " << Upper(method) << " " << path;
+    }
+  }
   for (const auto& op : documented) EXPECT_TRUE(served.count(op)) << "documented, not served: " << op.first << " " << op.second;
   EXPECT_GT(served.size(), 30u);
 }

@@ -45,6 +45,7 @@ Result<Role> RoleField(const json& body) {
 void Login(store::Store* st, const AccessOptions& options, const http::Request& req, http::Response& res) {
   const int64_t now = SystemClock::Instance().NowSeconds();
   Result<Session> session = [&]() -> Result<Session> {
+    MH_RETURN_IF_ERROR(CheckRequestBody(req));  // not Guarded: logging in is how one gets credentials
     MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
     std::string username, password, token;
     MH_RETURN_IF_ERROR(Field(body, "username", &username, false));

@@ -8,6 +8,7 @@
 #include "api/auth.h"
 #include "api/dashboard.h"
 #include "api/fleet_routes.h"
+#include "api/request_schemas.h"
 #include "api/route_kit.h"
 #include "codec/reading_csv.h"
 #include "codec/reading_json.h"
@@ -115,6 +116,8 @@ HttpApi::HttpApi(ApiDeps deps, HttpOptions options)
 HttpApi::~HttpApi() { Stop(); }
 
 Status HttpApi::Start() {
+  // The request schemas are compiled once, here, before the first request needs them.
+  MH_RETURN_IF_ERROR(DocumentRequestSchemas().status());
   Routes();
   MH_RETURN_IF_ERROR(server_->Start());
   port_ = server_->port();

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "api/request_schemas.h"
 #include "api/session.h"
 #include "base/utf8.h"
 #include "core/time.h"
@@ -38,6 +39,12 @@ void SendError(http::Response& res, const Status& s) {
 Credentials CredentialsOf(const http::Request& req) {
   return {req.method, req.get_header_value("Authorization"), req.get_header_value("Cookie"),
           req.get_header_value(kCsrfHeader)};
+}
+
+Status CheckRequestBody(const http::Request& req) {
+  if (req.body.empty()) return Status::Ok();
+  MH_ASSIGN_OR_RETURN(const RequestSchemas* schemas, DocumentRequestSchemas());
+  return schemas->Check(req.method, req.route, req.body);
 }
 
 std::string Iso(int64_t t) { return FormatIsoUtc(t); }

@@ -112,8 +112,13 @@ Status Field(const json& body, const char* name, T* out, bool required) {
 using RouteHandler = std::function<Status(const Principal&, const http::Request&, http::Response&)>;
 // The credentials a request offers: its bearer token, session cookie and CSRF header.
 Credentials CredentialsOf(const http::Request& req);
+// The request's JSON body against its route's schema in the OpenAPI document (request_schemas.h):
+// InvalidArgument naming the field when it does not match. Guarded runs it after authentication,
+// before the handler; a route outside Guarded calls it itself.
+Status CheckRequestBody(const http::Request& req);
 // Wraps `handler` with authentication (a bearer token, or a session cookie with CSRF protection
-// for state-changing requests; auth.h) against `store` and uniform error reporting.
+// for state-changing requests; auth.h) against `store`, the validation of its JSON body against
+// the OpenAPI document, and uniform error reporting.
 inline http::Handler Guarded(store::Store* store, RouteHandler handler) {
   return [store, handler = std::move(handler)](const http::Request& req, http::Response& res) {
     auto principal = Authenticate(*store, CredentialsOf(req), SystemClock::Instance().NowSeconds());
@@ -121,6 +126,8 @@ inline http::Handler Guarded(store::Store* store, RouteHandler handler) {
       if (principal.status().code() == StatusCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer");
       return SendError(res, principal.status());
     }
+    Status valid = CheckRequestBody(req);
+    if (!valid.ok()) return SendError(res, valid);
     Status s = handler(*principal, req, res);
     if (!s.ok()) SendError(res, s);
   };

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/http_api.h"
 #include "app/access_cli.h"
 #include "app/broker_auth.h"
 #include "app/config.h"
@@ -292,6 +293,10 @@ int main(int argc, char** argv) {
   auto* check = config_cmd->add_subcommand("check", "validate a configuration file");
   check->add_option("FILE", check_path)->required();
 
+  // The REST API's OpenAPI document, as served at /api/v1/openapi.json: for client generators and
+  // the lint (docs/openapi.md), without a running daemon.
+  auto* openapi_cmd = app.add_subcommand("openapi", "print the REST API's OpenAPI 3.0 document (JSON)");
+
   mh::app::AccessArgs access_args;
   mh::app::AddAccessCommands(app, access_args);
 
@@ -352,6 +357,10 @@ int main(int argc, char** argv) {
   if (*export_cmd) {
     mh::InitLogging("warn", false);
     return mh::app::RunExport(export_args, std::cout, std::cerr);
+  }
+  if (*openapi_cmd) {
+    std::cout << mh::api::OpenApiDocument().dump(2) << "\n";
+    return 0;
   }
   if (*config_cmd) {
     if (config_cmd->got_subcommand("defaults")) {

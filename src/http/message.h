@@ -17,6 +17,7 @@ struct Request {
   std::multimap<std::string, std::string> headers;  // names lowercased
   std::string body;
   std::vector<std::string> matches;  // [0] the path, [1..] the route pattern's groups
+  std::string route;                 // the pattern of the route that matched (Server::Route)
   std::string remote_addr;           // the client's IP address
   bool tls = false;                  // arrived over HTTPS
 

@@ -343,6 +343,7 @@ void Server::Dispatch(Exchange* ex) {
   try {
     if (route != nullptr) {
       req.matches.assign(m.begin(), m.end());
+      req.route = route->source;
       route->handler(req, res);
     } else if (path_matched) {
       ErrorResponse(405, "method " + req.method + " not allowed on " + req.path, res);
