@@ -5,6 +5,7 @@
 // import's columns plus quality; FROM < t <= TO; meters NEM12 cannot carry are named and left out.
 #include <gtest/gtest.h>
 
+#include "support/sqlite_shell.h"
 #include "support/test_env.h"
 
 namespace mh {
@@ -49,6 +50,26 @@ std::string HandFile() {
          "200,6001234567,E1,1,E1,N1,METER1,KWH,30,\r\n" +
          day("20240930", "V,,,,", 0.5) + "400,1,20,A,,\r\n400,21,30,S14,76,\r\n400,31,48,A,,\r\n" +
          day("20241001", "E52,,,,", 0.25) + "900\r\n";
+}
+
+// Issue 18 item 3: the import stores a NEM12 day flagged E52 as the source's estimates —
+// estimated, quality E52, a reading_estimates row with estimated_by = import — and the actual day
+// before it as measured.
+TEST(Export, Nem12EIntervalsAreImportedAsEstimates) {
+  TempDir dir("import-nem12-e");
+  testing::WriteFile(dir / "in.nem12", HandFile());
+  const std::string config = Store(dir, "s");
+  auto r = RunCommand(Bin() + " import --format nem12 " + (dir / "in.nem12") + " --config " + config);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string db = dir / "s.db";
+  EXPECT_EQ(testing::SqliteQueryText(db, "SELECT count(*) FROM reading_estimates WHERE estimated_by = 'import'"
+                                         " AND method = 'E52'"),
+            "48");
+  EXPECT_EQ(testing::SqliteQueryText(db, "SELECT count(*) FROM reading_estimates"), "48");
+  EXPECT_EQ(testing::SqliteQueryText(db, "SELECT min(ts) FROM reading_estimates"),
+            std::to_string(1727704800 + 1800));  // 2024-10-01 00:30 +10:00, the day's first interval end
+  const std::string csv = ExportCsv(config, dir / "out.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 96) << csv;
 }
 
 TEST(Export, Nem12RoundTripThroughImport) {
