@@ -252,6 +252,9 @@ TEST_F(MqttIngestTest, SigkillMidStreamLosesNothing) {
 // must hold exactly the readings the fleet delivered, none quarantined, and have accepted the
 // relays' batches.
 TEST_F(MqttIngestTest, RelaySimulationAgainstTheRunningServer) {
+  // The simulation checks the server holds exactly the readings the fleet delivered: its hourly
+  // meters, auto-registered as 15-minute ones, would otherwise have their quarters estimated.
+  testing::WriteFile(config_, testing::ReadFile(config_) + "[vee]\nestimation = false\n");
   ServeProcess serve(config_, dir_ / "serve.log");
   serve.Start();
   ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
