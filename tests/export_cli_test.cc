@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "support/sqlite_shell.h"
 #include "support/test_env.h"
 
 namespace mh {
@@ -53,6 +54,26 @@ std::string HandFile() {
          "200,6001234567,E1,1,E1,N1,METER1,KWH,30,\r\n" +
          day("20240930", "V,,,,", 0.5) + "400,1,20,A,,\r\n400,21,30,S14,76,\r\n400,31,48,A,,\r\n" +
          day("20241001", "E52,,,,", 0.25) + "900\r\n";
+}
+
+// Issue 18 item 3: the import stores a NEM12 day flagged E52 as the source's estimates —
+// estimated, quality E52, a reading_estimates row with estimated_by = import — and the actual day
+// before it as measured.
+TEST(Export, Nem12EIntervalsAreImportedAsEstimates) {
+  TempDir dir("import-nem12-e");
+  testing::WriteFile(dir / "in.nem12", HandFile());
+  const std::string config = Store(dir, "s");
+  auto r = RunCommand(Bin() + " import --format nem12 " + (dir / "in.nem12") + " --config " + config);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string db = dir / "s.db";
+  EXPECT_EQ(testing::SqliteQueryText(db, "SELECT count(*) FROM reading_estimates WHERE estimated_by = 'import'"
+                                         " AND method = 'E52'"),
+            "48");
+  EXPECT_EQ(testing::SqliteQueryText(db, "SELECT count(*) FROM reading_estimates"), "48");
+  EXPECT_EQ(testing::SqliteQueryText(db, "SELECT min(ts) FROM reading_estimates"),
+            std::to_string(1727704800 + 1800));  // 2024-10-01 00:30 +10:00, the day's first interval end
+  const std::string csv = ExportCsv(config, dir / "out.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 96) << csv;
 }
 
 TEST(Export, Nem12RoundTripThroughImport) {
@@ -156,8 +177,10 @@ TEST(Export, CsvSpanMetersAndRefusals) {
   r = RunCommand(Bin() + " export --config " + config +
                  " --from 2024-10-01T00:00:00+10:00 --to 2024-10-01T01:00:00+10:00 --meter M1 --format csv --out " + (dir / "o.csv"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // M1 is a 15-minute meter read every 30 minutes: the instants between are estimated (quality E).
   EXPECT_EQ(testing::ReadFile(dir / "o.csv"),
-            "meter_id,timestamp,value,quality\nM1,2024-09-30T14:30:00Z,11.5,\nM1,2024-09-30T15:00:00Z,12,\n");
+            "meter_id,timestamp,value,quality\nM1,2024-09-30T14:15:00Z,10.75,E\nM1,2024-09-30T14:30:00Z,11.5,\n"
+            "M1,2024-09-30T14:45:00Z,11.75,E\nM1,2024-09-30T15:00:00Z,12,\n");
   // NEM12: the 17-character id is no NMI; it is named and left out, M1 is written.
   r = RunCommand(Bin() + " export --config " + config + " --from 2024-10-01 --to 2024-10-01 --format nem12 --out " + (dir / "o.nem12"));
   ASSERT_EQ(r.exit_code, 0) << r.output;

@@ -83,9 +83,10 @@ TEST_F(MqttIngestTest, ReadingsArriveValidated) {
                         {"meter":"V1","ts":"2020-10-29T16:30:00Z","value":"ERR"}])");
   pub.Publish("V1", "{not json");                                   // recorded, never a crash
   pub.PublishRaw("meters/1/V1/readings", R"({"meter":"V1","ts":"2020-10-29T17:00:00Z","value":210})");  // wrong shard
-  ASSERT_TRUE(WaitFor([&] { return Stored() == 4; }, 20)) << Status().dump();
+  // 15:00 → 15:30 is a gap of a 15-minute meter: its 15:15 is estimated (docs/estimation.md).
+  ASSERT_TRUE(WaitFor([&] { return Stored() == 5; }, 20)) << Status().dump();
   json s = Status();
-  EXPECT_EQ(s["readings"], 2);
+  EXPECT_EQ(s["readings"], 3);
   EXPECT_EQ(s["quarantined"], 2);
   httplib::Client c("127.0.0.1", http_port_);
   auto q = json::parse(c.Get("/api/v1/quarantine?meter=V1", {{"Authorization", "Bearer " + token_}})->body);
@@ -99,6 +100,48 @@ TEST_F(MqttIngestTest, ReadingsArriveValidated) {
     metrics = c.Get("/metrics")->body;
     return metrics.find("meterhub_mqtt_bad_messages_total 2") != std::string::npos;
   }, 10)) << metrics;
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
+
+// Estimation through the running daemon: a gap closed by a published reading is estimated in the
+// same commit (quality E, estimated), read back over REST; a later actual reading at an estimated
+// instant supersedes the estimate, and the versions route shows both.
+TEST_F(MqttIngestTest, AGapClosedOverMqttIsEstimatedAndAnActualReadingSupersedesIt) {
+  ServeProcess serve(config_, dir_ / "serve.log");
+  serve.Start();
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  Publisher pub(broker_.port());
+  pub.Publish("G1", R"([{"meter":"G1","ts":"2020-10-29T15:00:00Z","value":100},
+                        {"meter":"G1","ts":"2020-10-29T16:00:00Z","value":104}])");
+  httplib::Client c("127.0.0.1", http_port_);
+  const httplib::Headers auth{{"Authorization", "Bearer " + token_}};
+  json rows;
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = c.Get("/api/v1/meters/G1/readings", auth);
+    if (!r || r->status != 200) return false;
+    rows = json::parse(r->body)["readings"];
+    return rows.size() == 5;
+  }, 20)) << rows.dump();
+  for (int k = 1; k <= 3; ++k) {
+    EXPECT_EQ(rows[k]["quality"], "E") << rows.dump();
+    EXPECT_EQ(rows[k]["estimated"], true);
+    EXPECT_DOUBLE_EQ(rows[k]["value"].get<double>(), 100 + k);
+  }
+  EXPECT_EQ(rows[4]["estimated"], false);
+  EXPECT_DOUBLE_EQ(rows[4]["consumption"].get<double>(), 1);  // from the last estimate
+
+  pub.Publish("G1", R"({"meter":"G1","ts":"2020-10-29T15:30:00Z","value":102.5})");
+  json versions;
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = c.Get("/api/v1/meters/G1/readings/2020-10-29T15:30:00Z/versions", auth);
+    if (!r || r->status != 200) return false;
+    versions = json::parse(r->body);
+    return versions["versions"].size() == 1;
+  }, 20)) << versions.dump();
+  EXPECT_EQ(versions["current"]["estimated"], false);
+  EXPECT_DOUBLE_EQ(versions["current"]["value"].get<double>(), 102.5);
+  EXPECT_EQ(versions["versions"][0]["quality"], "E");
+  EXPECT_DOUBLE_EQ(versions["versions"][0]["value"].get<double>(), 102);
   EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
 }
 
@@ -266,6 +309,9 @@ TEST_F(MqttIngestTest, SigkillMidStreamLosesNothing) {
 // must hold exactly the readings the fleet delivered, none quarantined, and have accepted the
 // relays' batches.
 TEST_F(MqttIngestTest, RelaySimulationAgainstTheRunningServer) {
+  // The simulation checks the server holds exactly the readings the fleet delivered: its hourly
+  // meters, auto-registered as 15-minute ones, would otherwise have their quarters estimated.
+  testing::WriteFile(config_, testing::ReadFile(config_) + "[vee]\nestimation = false\n");
   ServeProcess serve(config_, dir_ / "serve.log");
   serve.Start();
   ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");

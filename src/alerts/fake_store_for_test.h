@@ -106,6 +106,10 @@ class FakeDeliveryStore final : public store::Store {
                                                                  const std::string&) override {
     return Unused();
   }
+  Result<std::optional<store::ReadingEstimate>> GetEstimate(const std::string&, int64_t,
+                                                            const std::string&) override {
+    return Unused();
+  }
   Result<std::vector<store::QuarantinedReading>> QueryQuarantine(const std::string&, store::TimeRange,
                                                                  int64_t) override {
     return Unused();

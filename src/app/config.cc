@@ -75,6 +75,8 @@ std::vector<Key> Keys(Config& c) {
       {"vee", "period", &c.vee.period, "target period of the alert: day, week or month"},
       {"vee", "max_alerts_per_period", &c.vee.max_alerts_per_period, "at most this many alerts per terminal and period"},
       {"vee", "same_period_coefficient", &c.vee.same_period_coefficient, "\"same time last period\" check: a reading more than this x the learned T1 above the accepted reading one period earlier is sudden; 0 = off"},
+      {"vee", "estimation", &c.vee.estimation, "estimate the readings a gap lacks (and quarantined ones) when an accepted reading closes it: stored with quality E (docs/estimation.md)"},
+      {"vee", "estimate_max_gap", &c.vee.estimate_max_gap, "gaps longer than this (previous accepted reading to the closing one) are left unestimated"},
       {"relay", "enabled", &c.relay.enabled, "run the relay head-end (seed 000): level reports, target sub-periods, region keys, forwarded batches"},
       {"relay", "window", &c.relay.window, "nightly total period HH:MM-HH:MM, local time (SPEC 2.1)"},
       {"relay", "slot", &c.relay.slot, "sub-period length"},
@@ -500,6 +502,11 @@ Result<ingest::PipelineOptions> PipelineOptionsOf(const Config& c) {
   if (c.vee.max_alerts_per_period < 0) return InvalidArgument("vee.max_alerts_per_period must be >= 0");
   if (!(c.vee.same_period_coefficient >= 0)) return InvalidArgument("vee.same_period_coefficient must be >= 0");
   o.vee.same_period_coefficient = c.vee.same_period_coefficient;
+  o.estimation.enabled = c.vee.estimation;
+  auto max_gap = ParseDuration(c.vee.estimate_max_gap);
+  if (!max_gap.ok()) return max_gap.status().WithContext("vee.estimate_max_gap");
+  if (*max_gap <= 0) return InvalidArgument("vee.estimate_max_gap must be positive");
+  o.estimation.max_gap_s = *max_gap;
   if (!c.alerts.quiet_hours.empty()) {
     auto quiet = alerts::ParseQuietHours(c.alerts.quiet_hours);
     if (!quiet.ok()) return quiet.status().WithContext("alerts.quiet_hours");

@@ -84,6 +84,8 @@ struct Config {
     std::string period = "day";           // day | week | month
     int max_alerts_per_period = 1;
     double same_period_coefficient = 0.0; // "same time last period" check; 0 = off
+    bool estimation = true;               // estimate gaps closed by an accepted reading (docs/estimation.md)
+    std::string estimate_max_gap = "7d";  // longer gaps are left unestimated
   } vee;
   struct Relay {
     bool enabled = true;                  // head-end of seed 000 (reports, targets, keys, forwarded batches)

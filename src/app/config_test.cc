@@ -66,6 +66,22 @@ TEST(Config, BadValuesAreErrors) {
   EXPECT_FALSE(LoadConfig("/nonexistent/meterhub.toml").ok());
 }
 
+TEST(Config, EstimationKeysReachThePipeline) {
+  auto defaults = PipelineOptionsOf(Config{});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults->estimation.enabled);
+  EXPECT_EQ(defaults->estimation.max_gap_s, 7 * 86400);
+  auto c = LoadConfig(WriteTemp("est.toml", "[vee]\nestimation = false\nestimate_max_gap = \"2d\"\n"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto o = PipelineOptionsOf(*c);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_FALSE(o->estimation.enabled);
+  EXPECT_EQ(o->estimation.max_gap_s, 2 * 86400);
+  auto bad = LoadConfig(WriteTemp("est2.toml", "[vee]\nestimate_max_gap = \"0\"\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("vee.estimate_max_gap"), std::string::npos) << bad.status().ToString();
+}
+
 TEST(Config, PeakPeriodReachesThePipeline) {
   auto c = LoadConfig(WriteTemp("peak.toml", "[vee]\npeak = \"2020-07-01..2020-09-30\"\nperiod = \"month\"\n"));
   ASSERT_TRUE(c.ok()) << c.status().ToString();

@@ -42,6 +42,8 @@ void SubmitSummary::Add(const SubmitSummary& o) {
   for (int i = 0; i < 4; ++i) quarantined[i] += o.quarantined[i];
   rejected += o.rejected;
   alerts += o.alerts;
+  estimated += o.estimated;
+  unestimated_gaps += o.unestimated_gaps;
   issues.insert(issues.end(), o.issues.begin(), o.issues.end());
 }
 
@@ -89,7 +91,7 @@ struct Pipeline::Pending {
 };
 
 Pipeline::Pipeline(store::Store* store, const Clock* clock, PipelineOptions options)
-    : store_(store), clock_(clock), options_(std::move(options)) {
+    : store_(store), clock_(clock), options_(std::move(options)), store_estimation_source_(store) {
   default_settings_.vee = options_.vee;
   default_settings_.quiet_hours = options_.quiet_hours;
 }
@@ -108,6 +110,7 @@ Pipeline::MeterEntry* Pipeline::Use(MeterEntry* entry, Pending& pending) {
   if (entry->submit != pending.number) {
     entry->submit = pending.number;
     entry->fresh.clear();
+    entry->fresh_estimates.clear();
     entry->touched = false;
     pending.used.push_back(entry);
   }
@@ -236,10 +239,12 @@ Status Pipeline::LearnThresholds(MeterEntry& entry, const std::vector<vee::PeakP
   std::vector<vee::Point> points;
   for (const vee::PeakPeriod& span : spans) {
     MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> before, store_->LastReadingAtOrBefore(id, span.from));
+    MH_ASSIGN_OR_RETURN(before, ActualAtOrBefore(*store_, id, std::move(before)));  // estimates teach nothing
     if (before) points.push_back({before->ts, before->value});
     MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> stored,
                         store_->QueryReadings(id, {span.from + 1, span.to}, INT64_MAX));
-    for (const auto& s : stored) points.push_back({s.ts, s.value});
+    for (const auto& s : stored)
+      if (!s.estimated) points.push_back({s.ts, s.value});
   }
   // Readings accepted earlier in this same Submit are not committed yet: add them.
   if (entry.submit == pending.number) {
@@ -274,6 +279,7 @@ Result<std::optional<vee::Point>> Pipeline::PeriodAgo(const MeterEntry& entry, c
   const int64_t ago = vee::SameTimeLastPeriod(r.ts, entry.settings->vee.period, entry.params.tz);
   std::optional<vee::Point> found;
   MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, store_->LastReadingAtOrBefore(r.meter_id, ago));
+  MH_ASSIGN_OR_RETURN(stored, ActualAtOrBefore(*store_, r.meter_id, std::move(stored)));
   if (stored) found = vee::Point{stored->ts, stored->value};
   if (entry.submit == pending.number) {
     // This Submit's accepted readings are not committed yet.
@@ -314,6 +320,9 @@ Result<std::optional<store::StoredReading>> Pipeline::AcceptedAt(const MeterEntr
   const auto& fresh = entry.fresh;
   auto it = FirstAtOrAfter(fresh, ts);
   if (it != fresh.end() && it->ts == ts) return std::optional<store::StoredReading>(pending.batch.accepted[it->index]);
+  const auto& estimates = entry.fresh_estimates;
+  auto e = FirstAtOrAfter(estimates, ts);
+  if (e != estimates.end() && e->ts == ts) return std::optional<store::StoredReading>(pending.batch.accepted[e->index]);
   return store_->GetReading(entry.info.meter_id, ts);
 }
 
@@ -408,7 +417,7 @@ Result<SubmitSummary> Pipeline::Submit(const std::vector<Reading>& readings, con
 // accepted (its consumption from the one before, and the one after's consumption recomputed from
 // it); anything else is kept in the quarantine as an error naming the neighbours.
 Status Pipeline::JudgeLate(MeterEntry& entry, const Reading& r, size_t i, const SubmitRequest& request,
-                           Pending& pending, int64_t now) {
+                           Pending& pending, int64_t now, const store::StoredReading* estimate) {
   const std::string& source = request.source;
   SubmitSummary& summary = *pending.summary;
   if (!r.value) {
@@ -419,29 +428,31 @@ Status Pipeline::JudgeLate(MeterEntry& entry, const Reading& r, size_t i, const 
     ++summary.quarantined[static_cast<int>(Verdict::kNull)];
     return Status::Ok();
   }
-  // Neighbours among the stored readings and this Submit's not yet committed ones.
-  std::optional<vee::Point> before, after;
+  // Judged against its accepted actual neighbours (estimates never judge a reading), among the
+  // stored readings and this Submit's not yet committed ones; its consumption counts from the row
+  // right before it, an estimate or not.
+  std::optional<vee::Point> before, after, base;
   MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored_before,
                       store_->LastReadingAtOrBefore(r.meter_id, r.ts - 1));
+  if (stored_before) base = vee::Point{stored_before->ts, stored_before->value};
+  MH_ASSIGN_OR_RETURN(stored_before, ActualAtOrBefore(*store_, r.meter_id, std::move(stored_before)));
   if (stored_before) before = vee::Point{stored_before->ts, stored_before->value};
   MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> stored_after,
                       store_->QueryReadings(r.meter_id, store::TimeRange{r.ts + 1, INT64_MAX}, 1));
-  std::optional<store::StoredReading> next_row;
-  if (!stored_after.empty()) {
-    next_row = stored_after.front();
-    after = vee::Point{next_row->ts, next_row->value};
-  }
+  std::optional<store::StoredReading> next_row;  // the row right after, whose consumption follows this one
+  if (!stored_after.empty()) next_row = stored_after.front();
+  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> actual_after, ActualAfter(*store_, r.meter_id, next_row));
+  if (actual_after) after = vee::Point{actual_after->ts, actual_after->value};
   const auto& fresh = entry.fresh;
   std::optional<size_t> after_in_batch;
   if (auto it = FirstAtOrAfter(fresh, r.ts); it != fresh.begin()) {
     auto prev = std::prev(it);
     if (!before || prev->ts > before->ts) before = vee::Point{prev->ts, prev->value};
+    if (!base || prev->ts > base->ts) base = vee::Point{prev->ts, prev->value};
   }
   if (auto it = FirstAfter(fresh, r.ts); it != fresh.end()) {
-    if (!after || it->ts <= after->ts) {
-      after = vee::Point{it->ts, it->value};
-      after_in_batch = it->index;
-    }
+    if (!after || it->ts <= after->ts) after = vee::Point{it->ts, it->value};
+    if (!next_row || it->ts <= next_row->ts) after_in_batch = it->index;
   }
   const double v = *r.value;
   if ((before && v < before->value) || (after && v > after->value)) {
@@ -457,23 +468,125 @@ Status Pipeline::JudgeLate(MeterEntry& entry, const Reading& r, size_t i, const 
   late.meter_id = r.meter_id;
   late.ts = r.ts;
   late.value = v;
-  late.consumption = before ? v - before->value : 0.0;
+  late.consumption = base ? v - base->value : 0.0;
   late.source = source;
   late.quality = quality && i < quality->size() ? (*quality)[i] : std::string();
-  pending.Accept(entry, std::move(late));
-  if (after) {
+  if (estimate) {
+    // An actual reading at an estimated instant: a new version of the reading; the estimate is kept
+    // as the version before (one made in this same Submit was never stored: it is replaced).
+    auto& estimates = entry.fresh_estimates;
+    if (auto e = FirstAtOrAfter(estimates, r.ts); e != estimates.end() && e->ts == r.ts) {
+      const size_t index = e->index;
+      estimates.erase(e);
+      std::erase_if(pending.batch.estimates,
+                    [&](const store::ReadingEstimate& how) { return how.meter_id == r.meter_id && how.ts == r.ts; });
+      pending.batch.accepted[index] = late;
+      auto at = FirstAtOrAfter(entry.fresh, r.ts);
+      entry.fresh.insert(at, MeterEntry::Fresh{r.ts, v, index});
+    } else {
+      late.version = estimate->version + 1;
+      pending.batch.versions.push_back(SupersededEstimate(*estimate, source, now));
+      pending.Accept(entry, std::move(late));
+    }
+  } else {
+    pending.Accept(entry, std::move(late));
+  }
+  if (after_in_batch) {
     // The reading after now follows this one: its consumption shrinks by what this one took.
-    if (after_in_batch) {
-      store::StoredReading& s = pending.batch.accepted[*after_in_batch];
-      s.consumption = s.value - v;
-    } else if (next_row) {
-      store::StoredReading rewritten = *next_row;
-      rewritten.consumption = rewritten.value - v;
+    store::StoredReading& s = pending.batch.accepted[*after_in_batch];
+    s.consumption = s.value - v;
+  } else if (next_row) {
+    store::StoredReading rewritten = *next_row;
+    rewritten.consumption = rewritten.value - v;
+    if (rewritten.estimated) {
+      pending.batch.accepted.push_back(std::move(rewritten));  // an estimate stays out of `fresh`
+    } else {
       pending.Accept(entry, std::move(rewritten));
     }
   }
   ++summary.accepted;
   ++summary.late;
+  return Status::Ok();
+}
+
+// The gap before an accepted reading (docs/estimation.md): CloseGap makes the estimates; they go
+// into the batch ahead of the closing reading, whose consumption then counts from the last of them.
+Status Pipeline::EstimateGap(MeterEntry& entry, const vee::Point& from, store::StoredReading& closing,
+                             Pending& pending, int64_t now) {
+  Gap gap;
+  gap.meter_id = entry.info.meter_id;
+  gap.params = &entry.params;
+  gap.from = from;
+  gap.to = vee::Point{closing.ts, closing.value};
+  gap.source = closing.source;
+  gap.now = now;
+  for (const store::QuarantinedReading& q : pending.batch.quarantined)
+    if (q.meter_id == gap.meter_id && q.channel.empty() && q.ts > from.ts && q.ts < closing.ts) gap.quarantined.push_back(q.ts);
+  gap.store_may_hold_quarantine = !entry.quarantine_horizon || *entry.quarantine_horizon > from.ts;
+  const auto& estimates = entry.fresh_estimates;
+  if (auto it = FirstAfter(estimates, from.ts); it != estimates.end() && it->ts < closing.ts) {
+    auto last = FirstAtOrAfter(estimates, closing.ts);
+    --last;
+    gap.batch_estimate = vee::Point{last->ts, last->value};
+  }
+  gap.batch_history = [&entry](int64_t a, int64_t b) {
+    std::vector<vee::Point> out;
+    for (auto it = FirstAtOrAfter(entry.fresh, a); it != entry.fresh.end() && it->ts <= b; ++it)
+      out.push_back({it->ts, it->value});
+    return out;
+  };
+  Result<ClosedGap> made = CloseGap(options_.estimation, *estimation_source_, gap);
+  if (!made.ok()) return made.status().WithContext("estimating the gap of " + gap.meter_id + " before " + FormatIsoUtc(closing.ts));
+  ClosedGap closed = std::move(made).value();
+  if (closed.too_long) ++pending.summary->unestimated_gaps;
+  if (closed.last) closing.consumption -= closed.last->value - from.value;
+  for (store::StoredReading& e : closed.estimates) {
+    entry.fresh_estimates.push_back({e.ts, e.value, pending.batch.accepted.size()});
+    pending.batch.accepted.push_back(std::move(e));
+  }
+  std::sort(entry.fresh_estimates.begin(), entry.fresh_estimates.end(),
+            [](const MeterEntry::Fresh& a, const MeterEntry::Fresh& b) { return a.ts < b.ts; });
+  pending.summary->estimated += static_cast<int64_t>(closed.how.size());
+  pending.batch.estimates.insert(pending.batch.estimates.end(), closed.how.begin(), closed.how.end());
+  return Status::Ok();
+}
+
+// What another system estimated (a NEM12 interval flagged E) is stored as its estimate: never
+// judged, never p, and never written over a stored reading (the same value again is a duplicate,
+// another a conflict). Its consumption counts from the row right before it.
+Status Pipeline::JudgeSourceEstimate(MeterEntry& entry, const Reading& r, const std::string& quality,
+                                     const SubmitRequest& request, Pending& pending, int64_t now) {
+  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, AcceptedAt(entry, r.ts, pending));
+  if (stored) {
+    if (*r.value == stored->value) {
+      ++pending.summary->duplicates;
+      return Status::Ok();
+    }
+    return RecordConflict(r, *stored, request.source, pending);
+  }
+  std::optional<vee::Point> base;
+  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> before, store_->LastReadingAtOrBefore(r.meter_id, r.ts - 1));
+  if (before) base = vee::Point{before->ts, before->value};
+  for (const auto* list : {&entry.fresh, &entry.fresh_estimates}) {
+    if (auto it = FirstAtOrAfter(*list, r.ts); it != list->begin()) {
+      --it;
+      if (!base || it->ts > base->ts) base = vee::Point{it->ts, it->value};
+    }
+  }
+  store::StoredReading s;
+  s.meter_id = r.meter_id;
+  s.ts = r.ts;
+  s.value = *r.value;
+  s.consumption = base ? s.value - base->value : 0.0;
+  s.source = request.source;
+  s.quality = quality;
+  s.estimated = true;
+  auto& estimates = entry.fresh_estimates;
+  estimates.insert(FirstAtOrAfter(estimates, r.ts), MeterEntry::Fresh{r.ts, s.value, pending.batch.accepted.size()});
+  pending.batch.estimates.push_back(SourceEstimate(s, quality, request.source, now));
+  pending.batch.accepted.push_back(std::move(s));
+  ++pending.summary->accepted;
+  ++pending.summary->estimated;
   return Status::Ok();
 }
 
@@ -562,6 +675,8 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
 
   entry->touched = true;
   vee::MeterState& st = entry->state;
+  if (quality && i < quality->size() && r.value && IsEstimateQuality((*quality)[i]))
+    return JudgeSourceEstimate(*entry, r, (*quality)[i], request, pending, now);
 
   // Redelivery (MQTT after a crash, a retried POST), a retry, a relay: a reading at or before p.
   // The same value at a stored reading's ts is a duplicate, a different one a conflict (the first
@@ -572,6 +687,16 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
       return Status::Ok();
     }
     MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, AcceptedAt(*entry, r.ts, pending));
+    if (stored && stored->estimated) {
+      // An actual reading at an estimated instant supersedes the estimate, unless it is the
+      // quarantined reading the estimate stands for, delivered again.
+      MH_ASSIGN_OR_RETURN(bool dup, IsQuarantineDuplicate(*entry, r));
+      if (dup) {
+        ++pending.summary->duplicates;
+        return Status::Ok();
+      }
+      return JudgeLate(*entry, r, i, request, pending, now, &*stored);
+    }
     if (stored) {
       if (r.value && *r.value == stored->value) {
         ++pending.summary->duplicates;
@@ -627,6 +752,9 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
     // Later than p, the meter's newest accepted reading: nothing is stored at its ts.
     s.known_absent = previous_p && r.ts > previous_p->ts;
     if (quality && i < quality->size()) s.quality = (*quality)[i];
+    if (previous_p && reset.kind == vee::ResetOutcome::kNone &&
+        IsGap(previous_p->ts, r.ts, entry->params.interval_s))
+      MH_RETURN_IF_ERROR(EstimateGap(*entry, *previous_p, s, pending, now));
     pending.Accept(*entry, std::move(s));
     ++pending.summary->accepted;
   }

@@ -21,6 +21,7 @@
 #include "base/status.h"
 #include "codec/reading_csv.h"
 #include "core/reading.h"
+#include "ingest/estimation_step.h"
 #include "store/store.h"
 #include "vee/options.h"
 #include "vee/validator.h"
@@ -50,6 +51,7 @@ struct PipelineOptions {
   size_t max_readings_per_commit = 10000;
   // Bulk loading (`meterhub import`): readings are held in memory until Store::Pack().
   bool deferred_commits = false;
+  EstimationSettings estimation;       // [vee] estimation, estimate_max_gap (docs/estimation.md)
 };
 
 struct SubmitSummary {
@@ -61,6 +63,8 @@ struct SubmitSummary {
   int64_t rejected = 0;                // not a reading of a known meter, or from the future: see issues
   int64_t conflicts = 0;               // a different value for a stored reading: kept as value_conflict events
   int64_t alerts = 0;
+  int64_t estimated = 0;               // estimates stored (made for gaps, or given as such: NEM12 E)
+  int64_t unestimated_gaps = 0;        // gaps longer than [vee] estimate_max_gap, left as they are
   std::vector<codec::RowIssue> issues; // rejected readings, with why
 
   int64_t quarantined_total() const { return quarantined[1] + quarantined[2] + quarantined[3]; }
@@ -121,6 +125,8 @@ class Pipeline {
   // Drops the cached state of every meter of `shard` (scale-out: the shard changed hands, and
   // another worker may have stored its readings meanwhile).
   void InvalidateShard(int shard);
+  // Where gap estimation reads the meter's stored history (default: the store); must outlive the pipeline.
+  void SetEstimationSource(EstimationSource* source) { estimation_source_ = source; }
   // Called after every commit that created alert deliveries (wakes the dispatcher).
   void SetAlertsCreatedHook(std::function<void()> hook) { alerts_hook_ = std::move(hook); }
 
@@ -153,6 +159,7 @@ class Pipeline {
     };
     uint64_t submit = 0;
     std::vector<Fresh> fresh;  // accepted in this Submit, by ts
+    std::vector<Fresh> fresh_estimates;  // estimates stored by this Submit, by ts (never in `fresh`)
     bool touched = false;      // this Submit changed the state
   };
   struct Pending;  // per-Submit scratch
@@ -161,8 +168,16 @@ class Pipeline {
   Status JudgeOne(const Reading& r, size_t index, const SubmitRequest& request, Pending& pending, int64_t now);
   // A reading of a channel other than the meter's billing channel: stored, not judged.
   Status JudgeChannel(const Reading& r, size_t index, const SubmitRequest& request, Pending& pending, int64_t now);
+  // `estimate`: the estimate stored at r.ts, which r supersedes when accepted.
   Status JudgeLate(MeterEntry& entry, const Reading& r, size_t index, const SubmitRequest& request,
-                   Pending& pending, int64_t now);
+                   Pending& pending, int64_t now, const store::StoredReading* estimate = nullptr);
+  // Estimation (estimation_step.h): `closing` closes a gap after `from`; the gap's estimates go
+  // into the batch before it and its consumption counts from the last of them.
+  Status EstimateGap(MeterEntry& entry, const vee::Point& from, store::StoredReading& closing, Pending& pending,
+                     int64_t now);
+  // A reading its source flags as an estimate (NEM12 E): stored as an estimate, never judged.
+  Status JudgeSourceEstimate(MeterEntry& entry, const Reading& r, const std::string& quality,
+                             const SubmitRequest& request, Pending& pending, int64_t now);
   // Keeps a reading in the quarantine with this batch; the meter's horizon moves up to it.
   static void Quarantine(MeterEntry& entry, store::QuarantinedReading q, Pending& pending);
   Result<MeterEntry*> Entry(const std::string& meter_id, Pending& pending);
@@ -202,6 +217,8 @@ class Pipeline {
   uint64_t submits_ = 0;                                 // guarded by mu_; numbers each Submit
   PipelineCounters counters_;
   GroupSettings default_settings_;  // options_.vee and options_.quiet_hours
+  StoreEstimationSource store_estimation_source_;
+  EstimationSource* estimation_source_ = &store_estimation_source_;
 };
 
 }  // namespace mh::ingest

@@ -72,7 +72,10 @@ TEST_F(PipelineLateTest, ALateReadingOutsideItsNeighboursIsQuarantinedNamingThem
   ASSERT_EQ(q->size(), 1u);
   EXPECT_NE((*q)[0].reason.find("not between its accepted neighbours: 10 at"), std::string::npos) << (*q)[0].reason;
   EXPECT_NE((*q)[0].reason.find("13 at"), std::string::npos) << (*q)[0].reason;
-  EXPECT_EQ(Stored().size(), 2u);
+  const std::vector<store::StoredReading> rows = Stored();
+  ASSERT_EQ(rows.size(), 3u);  // 900, the estimate of the gap at 1800 (kept), 2700
+  EXPECT_TRUE(rows[1].estimated);
+  EXPECT_DOUBLE_EQ(rows[1].value, 11.5);
 }
 
 TEST_F(PipelineLateTest, LateReadingsInOneBatchSeeEachOther) {

@@ -114,6 +114,17 @@ struct ReadingVersion {
   std::string reason;
 };
 
+// How an estimated reading (StoredReading::estimated) was made (docs/estimation.md).
+struct ReadingEstimate {
+  std::string meter_id;
+  std::string channel;       // "" = the billing channel
+  int64_t ts = 0;
+  std::string method;        // "linear" | "profile" | an import's quality method ("E52")
+  std::string inputs;        // JSON text: what the estimate was made from
+  std::string estimated_by;  // "meterhub" (the pipeline) | "import" (a NEM12 E interval)
+  int64_t created_at = 0;    // epoch s
+};
+
 struct AlertRecord {
   int64_t id = 0;          // assigned by the store
   std::string meter_id;
@@ -208,6 +219,8 @@ struct IngestBatch {
   std::vector<ReadingKey> remove_quarantined;
   // Values replaced by this batch's accepted readings (corrections), kept as versions.
   std::vector<ReadingVersion> versions;
+  // How this batch's estimated readings were made (a row that exists is replaced).
+  std::vector<ReadingEstimate> estimates;
   // Bulk loading: accepted readings and states are held in memory and become durable at the next
   // Store::Pack() (the rest of the batch is durable at once). Never for acknowledged input.
   bool deferred = false;

@@ -94,6 +94,9 @@ class Store {
   // The values a reading had before its corrections, oldest first.
   virtual Result<std::vector<ReadingVersion>> ListReadingVersions(const std::string& meter_id, int64_t ts,
                                                                   const std::string& channel = "") = 0;
+  // How the estimated reading at ts was made (unset: none recorded).
+  virtual Result<std::optional<ReadingEstimate>> GetEstimate(const std::string& meter_id, int64_t ts,
+                                                             const std::string& channel = "") = 0;
   // meter_id empty = all meters.
   virtual Result<std::vector<QuarantinedReading>> QueryQuarantine(const std::string& meter_id, TimeRange range,
                                                                   int64_t limit) = 0;

@@ -1364,5 +1364,47 @@ TEST_P(StoreConformanceTest, ReplacedValuesAreKeptAsVersions) {
   EXPECT_EQ(count, 1);
 }
 
+// An estimate (docs/estimation.md) is a reading flagged estimated with a row saying how it was
+// made; an actual reading superseding it keeps the estimate as a version.
+TEST_P(StoreConformanceTest, EstimatesKeepHowTheyWereMade) {
+  IngestBatch batch;
+  StoredReading e = Packed("E1", 1700000900, 10.5, 0.5);
+  e.estimated = true;
+  e.quality = "E";
+  batch.accepted = {Packed("E1", 1700000000, 10, 0), e, Packed("E1", 1700001800, 11, 0.5)};
+  batch.estimates = {{"E1", "", 1700000900, "linear", R"({"from":{"ts":1700000000,"value":10}})", "meterhub",
+                      1700002000}};
+  ASSERT_OK(store().Commit(batch));
+  ASSERT_OK(store().Commit(batch));  // re-committed: still one row
+  ASSERT_OK_AND_ASSIGN(std::optional<ReadingEstimate> how, store().GetEstimate("E1", 1700000900));
+  ASSERT_TRUE(how.has_value());
+  EXPECT_EQ(how->method, "linear");
+  EXPECT_EQ(how->estimated_by, "meterhub");
+  EXPECT_EQ(how->inputs, R"({"from":{"ts":1700000000,"value":10}})");
+  EXPECT_EQ(how->created_at, 1700002000);
+  ASSERT_OK_AND_ASSIGN(std::optional<ReadingEstimate> none, store().GetEstimate("E1", 1700000000));
+  EXPECT_FALSE(none.has_value());
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredReading> stored, store().GetReading("E1", 1700000900));
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_TRUE(stored->estimated);
+  EXPECT_EQ(stored->quality, "E");
+
+  IngestBatch actual;
+  StoredReading a = Packed("E1", 1700000900, 10.4, 0.4);
+  a.version = 2;
+  actual.accepted = {a};
+  actual.versions = {{"E1", "", 1700000900, 1, 10.5, 0.5, "meterhub", "E", 1700003000, "mqtt", "actual reading"}};
+  ASSERT_OK(store().Commit(actual));
+  ASSERT_OK_AND_ASSIGN(stored, store().GetReading("E1", 1700000900));
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_FALSE(stored->estimated);
+  EXPECT_EQ(stored->value, 10.4);
+  EXPECT_EQ(stored->version, 2u);
+  ASSERT_OK_AND_ASSIGN(std::vector<ReadingVersion> versions, store().ListReadingVersions("E1", 1700000900));
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0].quality, "E");
+  EXPECT_EQ(versions[0].value, 10.5);
+}
+
 }  // namespace
 }  // namespace mh::store::conformance

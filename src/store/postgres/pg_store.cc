@@ -274,6 +274,16 @@ Result<std::vector<ReadingVersion>> PostgresStore::ListReadingVersions(const std
   });
 }
 
+Result<std::optional<ReadingEstimate>> PostgresStore::GetEstimate(const std::string& meter_id, int64_t ts,
+                                                                  const std::string& channel) {
+  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kGetEstimate, Params().Text(meter_id).Text(channel).Int(ts),
+                                   "get the estimate of reading " + At(meter_id, ts)));
+  return First<ReadingEstimate>(r, [](const Rows& r, int i) {
+    return ReadingEstimate{r.Text(i, 0), r.Text(i, 1), r.Int(i, 2), r.Text(i, 3), r.Text(i, 4), r.Text(i, 5),
+                           r.Int(i, 6)};
+  });
+}
+
 Result<std::vector<QuarantinedReading>> PostgresStore::QueryQuarantine(const std::string& meter_id, TimeRange range,
                                                                        int64_t limit) {
   Params p;

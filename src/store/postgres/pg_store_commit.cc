@@ -46,6 +46,8 @@ Status Validate(const IngestBatch& b) {
     if (k.meter_id.empty()) return InvalidArgument("commit batch: quarantine row to remove without meter_id");
   for (const ReadingVersion& v : b.versions)
     if (v.meter_id.empty()) return InvalidArgument("commit batch: reading version without meter_id");
+  for (const ReadingEstimate& e : b.estimates)
+    if (e.meter_id.empty()) return InvalidArgument("commit batch: reading estimate without meter_id");
   return Status::Ok();
 }
 
@@ -87,7 +89,8 @@ Params KeyParams(const ReadingKey& k) { return Params().Text(k.meter_id).Text(k.
 // at once, so such a batch commits synchronously.
 bool OnlyReadingsAndStates(const IngestBatch& b) {
   return b.new_meters.empty() && b.quarantined.empty() && b.events.empty() && b.alerts.empty() &&
-         b.remove_accepted.empty() && b.remove_quarantined.empty() && b.versions.empty();
+         b.remove_accepted.empty() && b.remove_quarantined.empty() && b.versions.empty() &&
+         b.estimates.empty();
 }
 
 }  // namespace
@@ -194,6 +197,14 @@ Status PostgresStore::WriteBatch(pg::Connection& db, const IngestBatch& batch) {
                          .Text(v.reason));
     }
     MH_RETURN_IF_ERROR(db.Pipeline(sql::kInsertVersion, rows));
+  }
+  if (!batch.estimates.empty()) {
+    std::vector<Params> rows;
+    for (const ReadingEstimate& e : batch.estimates) {
+      rows.push_back(Params().Text(e.meter_id).Text(e.channel).Int(e.ts).Text(e.method).Text(e.inputs)
+                         .Text(e.estimated_by).Int(e.created_at));
+    }
+    MH_RETURN_IF_ERROR(db.Pipeline(sql::kInsertEstimate, rows));
   }
   if (!batch.states.empty()) {
     copy_.Clear();

@@ -95,6 +95,8 @@ class PostgresStore final : public Store {
                                                   const std::string& channel) override;
   Result<std::vector<ReadingVersion>> ListReadingVersions(const std::string& meter_id, int64_t ts,
                                                           const std::string& channel) override;
+  Result<std::optional<ReadingEstimate>> GetEstimate(const std::string& meter_id, int64_t ts,
+                                                     const std::string& channel) override;
   Result<std::vector<QuarantinedReading>> QueryQuarantine(const std::string& meter_id, TimeRange range,
                                                           int64_t limit) override;
   Result<std::vector<ReadingEvent>> QueryEvents(const std::string& meter_id, TimeRange range, int64_t limit) override;

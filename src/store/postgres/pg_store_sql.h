@@ -248,6 +248,13 @@ inline constexpr Statement kGetReading{"st_get_reading",
 inline constexpr Statement kListVersions{"st_list_versions",
     "SELECT meter_id, channel, ts, version, value, consumption, source, quality, replaced_at, replaced_by, reason"
     " FROM reading_versions WHERE meter_id = $1 AND channel = $2 AND ts = $3 ORDER BY version"};
+inline constexpr Statement kInsertEstimate{"st_insert_estimate",
+    "INSERT INTO reading_estimates (meter_id, channel, ts, method, inputs, estimated_by, created_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (meter_id, channel, ts) DO UPDATE SET method = excluded.method,"
+    " inputs = excluded.inputs, estimated_by = excluded.estimated_by, created_at = excluded.created_at"};
+inline constexpr Statement kGetEstimate{"st_get_estimate",
+    "SELECT meter_id, channel, ts, method, inputs, estimated_by, created_at"
+    " FROM reading_estimates WHERE meter_id = $1 AND channel = $2 AND ts = $3"};
 inline constexpr Statement kQueryQuarantineOfMeter{"st_quarantine_of_meter",
     "SELECT " MH_PG_QUARANTINE_COLUMNS " FROM quarantine WHERE meter_id = $1 AND ts >= $2 AND ts <= $3"
     " ORDER BY ts, channel, verdict, value_key LIMIT $4"};
@@ -419,8 +426,8 @@ inline const std::vector<Statement>& AllStatements() {
   static const std::vector<Statement> all = {
       kRegisterMeter, kUpsertMeter, kGetMeter, kGetMeters, kListMeters, kCountMeters, kSetCustomerThreshold,
       kBindTerminal, kUnbindTerminal, kListTerminals, kTerminalsOf, kInsertQuarantine,
-      kRemoveAccepted, kDeleteRejudged, kInsertEvent, kInsertVersion, kInsertAlert, kStatesOf, kFlush,
-      kQueryReadings, kLastReading, kGetReading, kListVersions, kQueryQuarantineOfMeter, kQueryQuarantine,
+      kRemoveAccepted, kDeleteRejudged, kInsertEvent, kInsertVersion, kInsertEstimate, kInsertAlert, kStatesOf, kFlush,
+      kQueryReadings, kLastReading, kGetReading, kListVersions, kGetEstimate, kQueryQuarantineOfMeter, kQueryQuarantine,
       kQueryEvents, kCountReadings, kCountQuarantine, kListAlerts, kCountAlerts, kListDeliveries, kDueDeliveries,
       kUpdateDelivery, kRecordAttempt, kListAttempts, kGetDelivery, kFailedForRequeue, kRequeueDelivery,
       kRecordRequeue, kListRequeues, kUpsertRelayMeter, kGetRelayMeter, kListRelayMeters, kDeleteLevelReports,

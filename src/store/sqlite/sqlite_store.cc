@@ -102,6 +102,17 @@ Status ReadVersion(Row& row, ReadingVersion& v) {
   return Status::Ok();
 }
 
+Status ReadEstimate(Row& row, ReadingEstimate& e) {
+  e.meter_id = row.Text();
+  e.channel = row.Text();
+  e.ts = row.Int();
+  e.method = row.Text();
+  e.inputs = row.Text();
+  e.estimated_by = row.Text();
+  e.created_at = row.Int();
+  return Status::Ok();
+}
+
 Status ReadAlert(Row& row, AlertRecord& a) {
   a.id = row.Int();
   a.meter_id = row.Text();
@@ -502,6 +513,15 @@ class SqliteStore final : public Store {
                                                           const std::string& channel) override {
     return Query<ReadingVersion>(Sql::kListVersions, ReadingContext("list versions of reading", meter_id, ts),
                                  ReadVersion, [&](Binder& b) { b.Text(meter_id).Text(channel).Int(ts); });
+  }
+
+  Result<std::optional<ReadingEstimate>> GetEstimate(const std::string& meter_id, int64_t ts,
+                                                     const std::string& channel) override {
+    MH_ASSIGN_OR_RETURN(std::vector<ReadingEstimate> found,
+                        Query<ReadingEstimate>(Sql::kGetEstimate, ReadingContext("get the estimate of reading", meter_id, ts),
+                                               ReadEstimate, [&](Binder& b) { b.Text(meter_id).Text(channel).Int(ts); }));
+    if (found.empty()) return std::optional<ReadingEstimate>();
+    return std::optional<ReadingEstimate>(std::move(found.front()));
   }
 
   Result<std::vector<QuarantinedReading>> QueryQuarantine(const std::string& meter_id, TimeRange range,
@@ -1029,6 +1049,18 @@ class SqliteStore final : public Store {
             .Text(v.quality).Int(v.replaced_at).Text(v.replaced_by).Text(v.reason);
         if (const int rc = StepWrite(insert, b); rc != SQLITE_OK) {
           return SqliteError(handle, rc, ReadingContext("commit batch: keep a version of reading", v.meter_id, v.ts));
+        }
+      }
+    }
+    if (!batch.estimates.empty()) {
+      MH_ASSIGN_OR_RETURN(sqlite3_stmt * insert, db.Statement(Sql::kInsertEstimate));
+      for (const ReadingEstimate& e : batch.estimates) {
+        if (e.meter_id.empty()) return InvalidArgument("commit batch: reading estimate without meter_id");
+        Binder b(insert);
+        b.Text(e.meter_id).Text(e.channel).Int(e.ts).Text(e.method).Text(e.inputs).Text(e.estimated_by)
+            .Int(e.created_at);
+        if (const int rc = StepWrite(insert, b); rc != SQLITE_OK) {
+          return SqliteError(handle, rc, ReadingContext("commit batch: record the estimate of reading", e.meter_id, e.ts));
         }
       }
     }

@@ -299,6 +299,14 @@ const char* SqlText(Sql id) {
     case Sql::kListVersions:
       return "SELECT meter_id, channel, ts, version, value, consumption, source, quality, replaced_at, replaced_by,"
              " reason FROM reading_versions WHERE meter_id = ?1 AND channel = ?2 AND ts = ?3 ORDER BY version";
+    case Sql::kInsertEstimate:
+      return "INSERT INTO reading_estimates (meter_id, channel, ts, method, inputs, estimated_by, created_at)"
+             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (meter_id, channel, ts) DO UPDATE SET"
+             " method = excluded.method, inputs = excluded.inputs, estimated_by = excluded.estimated_by,"
+             " created_at = excluded.created_at";
+    case Sql::kGetEstimate:
+      return "SELECT meter_id, channel, ts, method, inputs, estimated_by, created_at FROM reading_estimates"
+             " WHERE meter_id = ?1 AND channel = ?2 AND ts = ?3";
     case Sql::kCount_: break;
   }
   return "";

@@ -125,6 +125,8 @@ enum class Sql {
   kAddCounter,
   kInsertVersion,
   kListVersions,
+  kInsertEstimate,
+  kGetEstimate,
   kCount_,  // not a statement: the size of the cache
 };
 
