@@ -24,6 +24,7 @@
 #include "api/metrics.h"
 #include "app/config.h"
 #include "app/store_consumption.h"
+#include "app/gateway_wiring.h"
 #include "audit/audit_service.h"
 #include "base/clock.h"
 #include "ingest/mqtt_ingest.h"
@@ -66,6 +67,7 @@ class Daemon {
   relay::RelayService* relay() { return relay_.get(); }
   audit::AuditService* audit() { return audit_.get(); }
   water::WaterService* water() { return water_.get(); }
+  gateway::Gateway* gateway() { return gateway_.get(); }
   const Config& config() const { return config_; }
 
  private:
@@ -74,6 +76,7 @@ class Daemon {
   void RelayLoop();
   Status StartAudit();
   Status StartWater();
+  Status StartGateway();
   void WaterTickLoop();
   // Folds the reading log into the packed blocks when it has grown or aged (store.pack_*).
   void PackLoop();
@@ -86,6 +89,10 @@ class Daemon {
   std::unique_ptr<ingest::GroupCommitter> http_committer_;
   std::unique_ptr<alerts::Dispatcher> dispatcher_;
   std::unique_ptr<ingest::MqttIngest> mqtt_;
+  // The TCP gateway ([gateway], issue 16): polls DTUs, hears DLMS pushes, publishes on the broker.
+  std::unique_ptr<StoreMeterDirectory> gateway_directory_;
+  std::unique_ptr<BrokerReadingSink> gateway_sink_;
+  std::unique_ptr<gateway::Gateway> gateway_;
   meter::CryptoRandomSource random_;
   std::unique_ptr<relay::RelayService> relay_;
   std::thread key_thread_;
