@@ -106,7 +106,7 @@ void Gateway::Stop() {
   const char b = 0;
   (void)!write(wake_[1], &b, 1);
   thread_.join();
-  for (auto& c : connections_) Close(*c, "gateway stopping");
+  for (auto& c : connections_) Close(*c, "gateway stopping", /*quiet=*/true);
   connections_.clear();
   for (int fd : {listener_, dlms_listener_, wake_[0], wake_[1]}) {
     if (fd >= 0) close(fd);
@@ -320,10 +320,13 @@ void Gateway::Flush(Connection& c) {
   }
 }
 
-void Gateway::Close(Connection& c, const std::string& why) {
+void Gateway::Close(Connection& c, const std::string& why, bool quiet) {
   if (c.closed) return;
   c.closed = true;
-  if (c.poller) {
+  if (quiet) {
+    if (c.poller) --counters_.dtus;
+    if (c.dlms) --counters_.dlms_connections;
+  } else if (c.poller) {
     c.poller->Abandon();
     --counters_.dtus;
     spdlog::info("gateway: DTU {} ({}) disconnected: {}", c.poller->dtu_id(), c.peer, why);

@@ -58,7 +58,8 @@ class Gateway {
   bool Register(Connection& c, int64_t now_ms);
   void DlmsPushes(Connection& c);
   void Flush(Connection& c);
-  void Close(Connection& c, const std::string& why);
+  // `quiet`: the gateway is stopping — no read is counted as cut, nothing is logged per connection.
+  void Close(Connection& c, const std::string& why, bool quiet = false);
   void Refresh(Connection& c, int64_t now_ms);
 
   const GatewayOptions options_;

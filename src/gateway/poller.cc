@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <unordered_map>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -27,6 +28,8 @@ DtuPoller::DtuPoller(std::string dtu_id, const GatewayOptions& options, ReadingS
     : dtu_id_(std::move(dtu_id)), options_(options), sink_(sink), counters_(counters) {}
 
 void DtuPoller::SetMeters(std::vector<GatewayMeter> meters, int64_t now_ms) {
+  std::unordered_map<std::string, int64_t> schedule;  // meter → its next read, kept across refreshes
+  for (const Scheduled& old : meters_) schedule.emplace(old.meter.meter_id, old.next_ms);
   std::vector<Scheduled> next;
   next.reserve(meters.size());
   const std::string in_flight = flight_.active ? meters_[flight_.meter].meter.meter_id : std::string();
@@ -34,10 +37,8 @@ void DtuPoller::SetMeters(std::vector<GatewayMeter> meters, int64_t now_ms) {
   for (GatewayMeter& m : meters) {
     if (m.protocol != "dlt645" && m.protocol != "cjt188") continue;  // DLMS meters push, wM-Bus radios publish
     Scheduled s;
-    s.next_ms = now_ms;
-    for (const Scheduled& old : meters_) {
-      if (old.meter.meter_id == m.meter_id) s.next_ms = old.next_ms;
-    }
+    auto known = schedule.find(m.meter_id);
+    s.next_ms = known == schedule.end() ? now_ms : known->second;
     if (m.meter_id == in_flight) flight_index = next.size();
     s.meter = std::move(m);
     next.push_back(std::move(s));
