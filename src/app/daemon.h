@@ -10,7 +10,8 @@
 // when one is opened, else every minute); the audit schedule thread runs audits every
 // [audit] interval (a requested audit waits on its HTTP worker for the meter's segments, at most
 // [audit] max_waiting_runs at once); the water tick thread closes windows and expires commands;
-// everything else only reads the store. docs/architecture.md draws it.
+// the gateway thread ([gateway], docs/gateway.md) polls DTUs and hears DLMS pushes, publishing
+// what it reads on the broker; everything else only reads the store. docs/architecture.md draws it.
 #pragma once
 
 #include <condition_variable>
