@@ -101,11 +101,12 @@ Status Gateway::Start() {
 }
 
 void Gateway::Stop() {
-  if (!thread_.joinable()) return;
-  stopping_ = true;
-  const char b = 0;
-  (void)!write(wake_[1], &b, 1);
-  thread_.join();
+  if (thread_.joinable()) {
+    stopping_ = true;
+    const char b = 0;
+    (void)!write(wake_[1], &b, 1);
+    thread_.join();
+  }
   for (auto& c : connections_) Close(*c, "gateway stopping", /*quiet=*/true);
   connections_.clear();
   for (int fd : {listener_, dlms_listener_, wake_[0], wake_[1]}) {

@@ -143,7 +143,9 @@ void DtuPoller::AnswerDlt645(std::span<const uint8_t> frame, int64_t now_ms) {
   Result<codec::dlt645::Frame> f = codec::dlt645::ParseFrame(frame);
   if (!f.ok()) return Corrupt(frame, f.status().message());
   if (!(f->control & kReply)) return;  // the DTU echoed our request
-  if (f->address != m.address) return Corrupt(frame, "an answer from address " + f->address);
+  // A well-formed frame of another meter, or for another identifier, is a late answer to an
+  // earlier request (one that had timed out): not this meter's answer, and nothing wrong with it.
+  if (f->address != m.address) return Stray("from address " + f->address);
   if (f->control & kAbnormal) {
     ++counters_->abnormal;
     spdlog::warn("gateway: meter {} refused data identifier {} (abnormal answer, control 0x{:02x})", m.meter_id,
@@ -153,6 +155,11 @@ void DtuPoller::AnswerDlt645(std::span<const uint8_t> frame, int64_t now_ms) {
   const uint8_t fn = f->control & kFunction;
   const size_t tail = fn == 0x12 ? 1 : 0;  // follow-up answers end with their frame number
   if ((fn != 0x11 && fn != 0x12) || f->data.size() < 4 + tail) return Corrupt(frame, "not a read answer");
+  const std::string& di = DataIds(m)[flight_.di];
+  for (size_t i = 0; i < 4; ++i) {
+    const uint8_t expected = static_cast<uint8_t>(std::stoul(di.substr((3 - i) * 2, 2), nullptr, 16));
+    if (f->data[i] != expected) return Stray("for another data identifier");
+  }
   flight_.values.insert(flight_.values.end(), f->data.begin() + 4, f->data.end() - static_cast<std::ptrdiff_t>(tail));
   if (f->control & kMore) {
     Result<std::vector<uint8_t>> follow =
@@ -177,7 +184,7 @@ void DtuPoller::AnswerCjt188(std::span<const uint8_t> frame) {
   const GatewayMeter& m = meters_[flight_.meter].meter;
   Result<codec::DecodedFrame> decoded = codec::cjt188::Decode(frame, codec::DecodeKeys{});
   if (!decoded.ok()) return Corrupt(frame, decoded.status().message());
-  if (decoded->address != m.address) return Corrupt(frame, "an answer from address " + decoded->address.value_or("?"));
+  if (decoded->address != m.address) return Stray("from address " + decoded->address.value_or("?"));
   flight_.readings = codec::RegisterReadings("cjt188", m.meter_id, decoded->registers, flight_.stamp);
   Finish();
 }
@@ -191,6 +198,12 @@ void DtuPoller::Corrupt(std::span<const uint8_t> frame, const std::string& why) 
   if (Status s = sink_->Reject(m.meter_id, m.protocol, frame); !s.ok())
     spdlog::error("gateway: could not hand on the corrupt frame of meter {}: {}", m.meter_id, s.ToString());
   Finish();
+}
+
+void DtuPoller::Stray(const std::string& what) {
+  ++counters_->stray;
+  spdlog::info("gateway: DTU {}: dropped a late answer {} while reading meter {}", dtu_id_, what,
+               meters_[flight_.meter].meter.meter_id);
 }
 
 void DtuPoller::NextDataId(int64_t now_ms) {

@@ -47,6 +47,7 @@ struct GatewayCounters {
   std::atomic<int64_t> polls{0};             // meter reads completed (answered or not)
   std::atomic<int64_t> silent{0};            // meter reads that got no answer after every retry
   std::atomic<int64_t> corrupt{0};           // frames that did not decode (kept as rejected)
+  std::atomic<int64_t> stray{0};             // valid answers to an earlier (timed-out) request, dropped
   std::atomic<int64_t> abnormal{0};          // DL/T 645 abnormal answers (the meter refused the identifier)
   std::atomic<int64_t> late{0};              // meter reads started more than one interval late
   std::atomic<int64_t> readings{0};          // readings delivered
@@ -98,6 +99,8 @@ class DtuPoller {
   void AnswerDlt645(std::span<const uint8_t> frame, int64_t now_ms);
   void AnswerCjt188(std::span<const uint8_t> frame);
   void Corrupt(std::span<const uint8_t> frame, const std::string& why);
+  // A valid frame that answers an earlier request: dropped, the read goes on waiting.
+  void Stray(const std::string& what);
   void NextDataId(int64_t now_ms);
   void Finish();
 

@@ -104,6 +104,24 @@ TEST_F(PollerTest, CorruptAnswerIsHandedOnForRejection) {
   EXPECT_TRUE(sink_.delivered.empty());
 }
 
+TEST_F(PollerTest, LateAnswerOfAnotherMeterIsDroppedNotRejected) {
+  DtuPoller p("DTU1", options_, &sink_, &counters_);
+  p.SetMeters({Meter("E1", "dlt645", "000000000001"), Meter("E2", "dlt645", "000000000002")}, 0);
+  ASSERT_FALSE(p.Step(0, 1'700'000'000).empty());
+  std::vector<uint8_t> late = sim::Dlt645ReadAnswer("000000000009", "00010000", 5);
+  p.Received(late, 5, 1'700'000'000);
+  EXPECT_EQ(counters_.stray.load(), 1);
+  EXPECT_TRUE(sink_.rejected.empty());
+  EXPECT_TRUE(p.in_flight()) << "still waiting for E1";
+  std::vector<uint8_t> other_di = sim::Dlt645ReadAnswer("000000000001", "00020000", 5);
+  p.Received(other_di, 6, 1'700'000'000);
+  EXPECT_EQ(counters_.stray.load(), 2);
+  std::vector<uint8_t> answer = sim::Dlt645ReadAnswer("000000000001", "00010000", 5);
+  p.Received(answer, 7, 1'700'000'000);
+  ASSERT_EQ(sink_.delivered.size(), 1u);
+  EXPECT_EQ(sink_.delivered[0].meter_id, "E1");
+}
+
 TEST_F(PollerTest, FollowUpFramesAreRequestedAndJoined) {
   DtuPoller p("DTU1", options_, &sink_, &counters_);
   p.SetMeters({Meter("E1", "dlt645", "000000000001")}, 0);

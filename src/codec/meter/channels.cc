@@ -1,6 +1,8 @@
 #include "codec/meter/channels.h"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <optional>
 #include <utility>
@@ -119,7 +121,8 @@ std::string Dlt645DataIdOf(std::string_view channel) {
   constexpr std::string_view kPrefix = "dlt645:";
   if (channel.substr(0, kPrefix.size()) == kPrefix) {
     std::string_view di = channel.substr(kPrefix.size());
-    return di.size() == 8 ? std::string(di) : std::string();
+    const bool hex = di.size() == 8 && std::all_of(di.begin(), di.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+    return hex ? std::string(di) : std::string();
   }
   for (const Named& n : kDlt645) {
     if (n.channel == channel && n.native.size() == 8) return std::string(n.native);
