@@ -139,6 +139,14 @@ std::vector<Key> Keys(Config& c) {
       {"audit", "max_silent", &c.audit.max_silent, "segment requests in a row a meter leaves unanswered before its audit opens an inspection order"},
       {"audit", "max_waiting_runs", &c.audit.max_waiting_runs, "requested audits waiting for their meters at once (each holds an HTTP worker; at most http.threads - 1); more are answered 503 with Retry-After"},
       {"audit", "cycle_history_days", &c.audit.cycle_history_days, "days of consumption the cycle length D compares with the region (SPEC 4.1)"},
+      {"gateway", "listen", &c.gateway.listen, "host:port transparent DTUs connect to (docs/gateway.md); empty = no TCP gateway"},
+      {"gateway", "dlms_listen", &c.gateway.dlms_listen, "host:port DLMS meters push to over the IEC 62056-47 wrapper; empty = off"},
+      {"gateway", "poll_timeout", &c.gateway.poll_timeout, "a polled meter's answer must arrive within this"},
+      {"gateway", "poll_retries", &c.gateway.poll_retries, "read requests repeated after a timeout before the meter is counted as not answering"},
+      {"gateway", "idle_timeout", &c.gateway.idle_timeout, "a DTU or DLMS connection that sends nothing for this long is closed"},
+      {"gateway", "max_connections", &c.gateway.max_connections, "DTU and DLMS connections at once; more are closed at accept"},
+      {"gateway", "registration", &c.gateway.registration, "a DTU's registration packet: \"line\" (its id in ASCII ending \\n) or \"binary:N\" (its id in N bytes, printed as hex)"},
+      {"gateway", "poll_interval", &c.gateway.poll_interval, "how often the meters behind a DTU are read; empty = each meter's upload interval"},
       {"billing", "tariff", &c.billing.tariff, "the [tariffs.NAME] calendar of meters whose group names none; empty = all consumption in one band \"all\""},
   };
 }
@@ -381,6 +389,7 @@ Result<Config> LoadConfig(const std::string& path) {
     return InvalidArgument(path + ": cluster.lease_period: a positive duration, e.g. 10s");
   MH_RETURN_IF_ERROR(DispatcherOptionsOf(config).status().WithContext(path));
   MH_RETURN_IF_ERROR(TariffBookOf(config).status().WithContext(path));
+  MH_RETURN_IF_ERROR(GatewayOptionsOf(config).status().WithContext(path));
   return config;
 }
 
@@ -678,6 +687,30 @@ Result<int64_t> WaterPairToleranceOf(const Config& c) {
   Result<int64_t> d = ParseDuration(c.water.pair_tolerance);
   if (!d.ok()) return InvalidArgument("water.pair_tolerance must be auto, 0 or a duration: " + d.status().message());
   return d;
+}
+
+
+Result<gateway::GatewayOptions> GatewayOptionsOf(const Config& c) {
+  gateway::GatewayOptions o;
+  o.listen = c.gateway.listen;
+  o.dlms_listen = c.gateway.dlms_listen;
+  auto positive = [](const std::string& value, const std::string& key) -> Result<int64_t> {
+    Result<int64_t> d = ParseDuration(value);
+    if (!d.ok() || *d <= 0) return InvalidArgument(key + ": a positive duration, e.g. 5s");
+    return *d;
+  };
+  MH_ASSIGN_OR_RETURN(int64_t timeout_s, positive(c.gateway.poll_timeout, "gateway.poll_timeout"));
+  o.poll_timeout_ms = timeout_s * 1000;
+  MH_ASSIGN_OR_RETURN(o.idle_timeout_s, positive(c.gateway.idle_timeout, "gateway.idle_timeout"));
+  if (!c.gateway.poll_interval.empty()) {
+    MH_ASSIGN_OR_RETURN(o.poll_interval_s, positive(c.gateway.poll_interval, "gateway.poll_interval"));
+  }
+  if (c.gateway.poll_retries < 0) return InvalidArgument("gateway.poll_retries must be >= 0");
+  o.poll_retries = c.gateway.poll_retries;
+  if (c.gateway.max_connections <= 0) return InvalidArgument("gateway.max_connections must be positive");
+  o.max_connections = c.gateway.max_connections;
+  MH_ASSIGN_OR_RETURN(o.registration, gateway::ParseRegistration(c.gateway.registration));
+  return o;
 }
 
 }  // namespace mh::app

@@ -16,6 +16,7 @@
 #include "audit/audit_service.h"
 #include "base/status.h"
 #include "billing/tariff.h"
+#include "gateway/gateway_options.h"
 #include "ingest/pipeline.h"
 #include "store/store_open.h"
 #include "relay/relay_service.h"
@@ -154,6 +155,17 @@ struct Config {
   struct Billing {
     std::string tariff;                   // [tariffs.NAME] of meters whose group names none; empty = one band "all"
   } billing;
+  // [gateway] the TCP gateway (issue 16, docs/gateway.md): DTUs polled over TCP, DLMS pushes.
+  struct Gateway {
+    std::string listen;                   // "host:port" DTUs connect to; empty = no gateway
+    std::string dlms_listen;              // "host:port" DLMS meters push to (IEC 62056-47 wrapper); empty = off
+    std::string poll_timeout = "5s";      // a meter's answer must arrive within this
+    int poll_retries = 2;                 // requests repeated after a timeout before the meter counts as silent
+    std::string idle_timeout = "300s";    // a connection silent this long is closed
+    int max_connections = 1000;           // DTU and DLMS connections together
+    std::string registration = "line";    // DTU registration packet: "line" (ASCII id ending \n) or "binary:N"
+    std::string poll_interval;            // how often each meter is polled; empty = the meter's upload interval
+  } gateway;
   // [tariffs.NAME]: tariff calendars (docs/billing.md), checked by billing::TariffCalendar::Parse.
   std::map<std::string, billing::TariffSpec> tariffs;
 
@@ -213,6 +225,8 @@ Result<billing::TariffBook> TariffBookOf(const Config& config);
 // The dispatcher options the [alerts] section describes (give_up_after parsed).
 Result<alerts::DispatcherOptions> DispatcherOptionsOf(const Config& config);
 
+// The gateway's options the [gateway] section describes (durations parsed, registration checked).
+Result<gateway::GatewayOptions> GatewayOptionsOf(const Config& config);
 // The relay head-end options the [relay] section describes.
 Result<relay::RelayServiceOptions> RelayOptionsOf(const Config& config);
 

@@ -58,6 +58,23 @@ TEST(Config, WrongTypeIsAnError) {
   EXPECT_NE(c.status().message().find("vee.spike_coefficient"), std::string::npos);
 }
 
+TEST(Config, GatewaySection) {
+  auto c = LoadConfig(WriteTemp("gw.toml", "[gateway]\nlisten = \"0.0.0.0:9100\"\npoll_timeout = \"2s\"\n"
+                                          "registration = \"binary:8\"\npoll_interval = \"5m\"\n"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto o = GatewayOptionsOf(*c);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->listen, "0.0.0.0:9100");
+  EXPECT_EQ(o->poll_timeout_ms, 2000);
+  EXPECT_EQ(o->poll_retries, 2);
+  EXPECT_EQ(o->registration.bytes, 8);
+  EXPECT_EQ(o->poll_interval_s, 300);
+  auto bad = LoadConfig(WriteTemp("gw_bad.toml", "[gateway]\nregistration = \"ascii\"\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("gateway.registration"), std::string::npos) << bad.status().message();
+  EXPECT_FALSE(LoadConfig(WriteTemp("gw_bad2.toml", "[gateway]\npoll_timeout = \"0s\"\n")).ok());
+}
+
 TEST(Config, BadValuesAreErrors) {
   EXPECT_FALSE(LoadConfig(WriteTemp("b1.toml", "[vee]\nperiod = \"fortnight\"\n")).ok());
   EXPECT_FALSE(LoadConfig(WriteTemp("b2.toml", "[vee]\npeak = \"nonsense\"\n")).ok());

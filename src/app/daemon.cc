@@ -107,6 +107,7 @@ Status Daemon::Start() {
   if (config_.audit.enabled) MH_RETURN_IF_ERROR(StartAudit());
   if (config_.water.enabled) MH_RETURN_IF_ERROR(StartWater());
   if (mqtt_) MH_RETURN_IF_ERROR(mqtt_->Start());
+  MH_RETURN_IF_ERROR(StartGateway());
 
   pack_thread_ = std::thread([this] { PackLoop(); });
 
@@ -306,6 +307,18 @@ void Daemon::RelayLoop() {
   }
 }
 
+Status Daemon::StartGateway() {
+  MH_ASSIGN_OR_RETURN(gateway::GatewayOptions options, GatewayOptionsOf(config_));
+  if (options.listen.empty() && options.dlms_listen.empty()) return Status::Ok();
+  // One path for every reading: the broker, so the shard's owner judges it (docs/gateway.md).
+  if (!mqtt_) return InvalidArgument("gateway.listen / gateway.dlms_listen need mqtt.broker: gateway readings go through the broker");
+  gateway_directory_ = std::make_unique<StoreMeterDirectory>(store_.get(), clock_);
+  gateway_sink_ = std::make_unique<BrokerReadingSink>(
+      [q = mqtt_.get()](const std::string& topic, const std::string& payload) { return q->Publish(topic, payload); });
+  gateway_ = std::make_unique<gateway::Gateway>(options, gateway_directory_.get(), gateway_sink_.get(), *clock_);
+  return gateway_->Start();
+}
+
 Status Daemon::StartWater() {
   MH_RETURN_IF_ERROR(CheckWaterConfig(config_));
   MH_ASSIGN_OR_RETURN(water_store_, store::OpenWaterStore(StoreLocationOf(config_)));
@@ -390,6 +403,7 @@ void Daemon::Stop() {
   if (pipeline_) pipeline_->Cancel();
   if (audit_) audit_->Stop();
   if (http_) http_->Stop();
+  if (gateway_) gateway_->Stop();
   if (mqtt_) mqtt_->Stop();
   {
     std::lock_guard lock(key_mu_);
@@ -405,6 +419,9 @@ void Daemon::Stop() {
   http_committer_.reset();
   if (dispatcher_) dispatcher_->Stop();
   http_.reset();
+  gateway_.reset();
+  gateway_sink_.reset();
+  gateway_directory_.reset();
   mqtt_.reset();
   dispatcher_.reset();
   pipeline_.reset();
@@ -530,6 +547,23 @@ void Daemon::RegisterMetrics() {
                  "Reconnects on which the broker had lost the shard session (and what it held for it)", {},
                  [q] { return q->sessions_lost(); });
     m.AddCounter("meterhub_mqtt_batches_total", "I/O rounds stored in one commit each", {}, [q] { return q->batches(); });
+  }
+  if (gateway_) {
+    const gateway::GatewayCounters* g = &gateway_->counters();
+    m.AddGauge("meterhub_gateway_dtus", "Registered DTUs connected to the gateway", {}, [g] { return static_cast<double>(g->dtus.load()); });
+    m.AddGauge("meterhub_gateway_dlms_connections", "DLMS meters connected to the gateway", {},
+               [g] { return static_cast<double>(g->dlms_connections.load()); });
+    m.AddCounter("meterhub_gateway_requests_total", "Read requests sent to meters behind DTUs (retries, follow-ups included)", {},
+                 [g] { return g->requests.load(); });
+    m.AddCounter("meterhub_gateway_polls_total", "Meter reads completed (answered or not)", {}, [g] { return g->polls.load(); });
+    m.AddCounter("meterhub_gateway_silent_total", "Meter reads without an answer after every retry", {}, [g] { return g->silent.load(); });
+    m.AddCounter("meterhub_gateway_corrupt_total", "Frames that did not decode (kept as rejected messages)", {},
+                 [g] { return g->corrupt.load(); });
+    m.AddCounter("meterhub_gateway_late_total", "Meter reads started more than one poll interval late", {}, [g] { return g->late.load(); });
+    m.AddCounter("meterhub_gateway_readings_total", "Readings published by the gateway", {}, [g] { return g->readings.load(); });
+    m.AddCounter("meterhub_gateway_dlms_pushes_total", "DLMS pushes decoded", {}, [g] { return g->dlms_pushes.load(); });
+    m.AddCounter("meterhub_gateway_cut_mid_poll_total", "DTUs that disconnected with a request in flight", {},
+                 [g] { return g->cut_mid_poll.load(); });
   }
 }
 

@@ -10,7 +10,8 @@
 // when one is opened, else every minute); the audit schedule thread runs audits every
 // [audit] interval (a requested audit waits on its HTTP worker for the meter's segments, at most
 // [audit] max_waiting_runs at once); the water tick thread closes windows and expires commands;
-// everything else only reads the store. docs/architecture.md draws it.
+// the gateway thread ([gateway], docs/gateway.md) polls DTUs and hears DLMS pushes, publishing
+// what it reads on the broker; everything else only reads the store. docs/architecture.md draws it.
 #pragma once
 
 #include <condition_variable>
@@ -25,6 +26,7 @@
 #include "app/config.h"
 #include "app/dynsec.h"
 #include "app/store_consumption.h"
+#include "app/gateway_wiring.h"
 #include "audit/audit_service.h"
 #include "base/clock.h"
 #include "cluster/shard_leases.h"
@@ -68,6 +70,7 @@ class Daemon {
   relay::RelayService* relay() { return relay_.get(); }
   audit::AuditService* audit() { return audit_.get(); }
   water::WaterService* water() { return water_.get(); }
+  gateway::Gateway* gateway() { return gateway_.get(); }
   const Config& config() const { return config_; }
   cluster::ShardLeases* leases() { return leases_.get(); }  // null on SQLite
 
@@ -88,6 +91,7 @@ class Daemon {
   void RelayLoop();
   Status StartAudit();
   Status StartWater();
+  Status StartGateway();
   void WaterTickLoop();
   // Folds the reading log into the packed blocks when it has grown or aged (store.pack_*).
   void PackLoop();
@@ -101,6 +105,10 @@ class Daemon {
   std::unique_ptr<ingest::GroupCommitter> http_committer_;
   std::unique_ptr<alerts::Dispatcher> dispatcher_;
   std::unique_ptr<ingest::MqttIngest> mqtt_;
+  // The TCP gateway ([gateway], issue 16): polls DTUs, hears DLMS pushes, publishes on the broker.
+  std::unique_ptr<StoreMeterDirectory> gateway_directory_;
+  std::unique_ptr<BrokerReadingSink> gateway_sink_;
+  std::unique_ptr<gateway::Gateway> gateway_;
   meter::CryptoRandomSource random_;
   std::unique_ptr<relay::RelayService> relay_;
   std::thread key_thread_;

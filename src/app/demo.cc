@@ -20,6 +20,7 @@
 #include "app/daemon.h"
 #include "app/demo_audit.h"
 #include "app/demo_cluster.h"
+#include "app/demo_protocols.h"
 #include "app/demo_part.h"
 #include "app/demo_water.h"
 #include "app/local_broker.h"
@@ -178,6 +179,8 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   std::vector<std::unique_ptr<DemoPart>> parts;
   if (args.audit_meters > 0 && !args.postgres) parts.push_back(MakeAuditDemoPart(args));
   if (args.water_meters > 0 && !args.postgres) parts.push_back(MakeWaterDemoPart(args.water_meters, args.seed));
+  // Issue 16: meters on real protocols, through the TCP gateway (the first worker's, so not with --postgres).
+  if (!args.postgres) parts.push_back(MakeProtocolDemoPart());
   for (auto& part : parts) part->Configure(config, receiver);
   DaemonOptions daemon_options;
   daemon_options.http_any_port_if_taken = true;  // a taken --listen port: any free one, printed below

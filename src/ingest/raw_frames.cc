@@ -1,6 +1,5 @@
 #include "ingest/raw_frames.h"
 
-#include <cmath>
 #include <string>
 
 #include "codec/meter/channels.h"
@@ -18,13 +17,6 @@ bool IsHexText(std::string_view payload) {
     digits |= hex;
   }
   return digits;
-}
-
-// The nearest multiple of the meter's interval: a frame polled a little before or after the
-// quarter hour is that quarter hour's reading, and its redelivery the same reading.
-int64_t StampOf(int64_t now, int64_t interval_s) {
-  if (interval_s <= 0) interval_s = 900;
-  return (now + interval_s / 2) / interval_s * interval_s;
 }
 
 }  // namespace
@@ -57,20 +49,8 @@ Result<std::vector<Reading>> RawFrameReadings(store::Store& store, std::string_v
   }
   if (frame->registers.empty())
     return InvalidArgument(std::string(protocol) + " frame from address " + *frame->address + " carries no register");
-  const int64_t stamp = StampOf(now, meter->interval_s);
-  std::vector<Reading> readings;
-  readings.reserve(frame->registers.size());
-  for (const codec::DecodedRegister& reg : frame->registers) {
-    codec::ChannelValue cv = codec::ToChannel(protocol, reg);
-    Reading r;
-    r.meter_id = meter->meter_id;
-    r.ts = reg.ts && IsReadingTimeInRange(*reg.ts) ? *reg.ts : stamp;
-    if (std::isfinite(cv.value)) r.value = cv.value;
-    else r.raw_value = std::to_string(cv.value);
-    r.channel = std::move(cv.channel);
-    readings.push_back(std::move(r));
-  }
-  return readings;
+  return codec::RegisterReadings(protocol, meter->meter_id, frame->registers,
+                                 codec::ReadingStamp(now, meter->interval_s));
 }
 
 }  // namespace mh::ingest

@@ -1,6 +1,9 @@
 #include "codec/meter/channels.h"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
+#include <cmath>
 #include <optional>
 #include <utility>
 
@@ -112,6 +115,41 @@ bool IsCumulativeChannel(std::string_view channel) {
   if (channel.empty() || channel.find(':') != std::string_view::npos) return false;
   return channel.find("_kwh") != std::string_view::npos || channel.find("_kvarh") != std::string_view::npos ||
          channel.find("_m3") != std::string_view::npos;
+}
+
+std::string Dlt645DataIdOf(std::string_view channel) {
+  constexpr std::string_view kPrefix = "dlt645:";
+  if (channel.substr(0, kPrefix.size()) == kPrefix) {
+    std::string_view di = channel.substr(kPrefix.size());
+    const bool hex = di.size() == 8 && std::all_of(di.begin(), di.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+    return hex ? std::string(di) : std::string();
+  }
+  for (const Named& n : kDlt645) {
+    if (n.channel == channel && n.native.size() == 8) return std::string(n.native);
+  }
+  return {};
+}
+
+int64_t ReadingStamp(int64_t now, int64_t interval_s) {
+  if (interval_s <= 0) interval_s = 900;
+  return (now + interval_s / 2) / interval_s * interval_s;
+}
+
+std::vector<Reading> RegisterReadings(std::string_view protocol, const std::string& meter_id,
+                                      const std::vector<DecodedRegister>& registers, int64_t stamp) {
+  std::vector<Reading> readings;
+  readings.reserve(registers.size());
+  for (const DecodedRegister& reg : registers) {
+    ChannelValue cv = ToChannel(protocol, reg);
+    Reading r;
+    r.meter_id = meter_id;
+    r.ts = reg.ts && IsReadingTimeInRange(*reg.ts) ? *reg.ts : stamp;
+    if (std::isfinite(cv.value)) r.value = cv.value;
+    else r.raw_value = std::to_string(cv.value);
+    r.channel = std::move(cv.channel);
+    readings.push_back(std::move(r));
+  }
+  return readings;
 }
 
 }  // namespace mh::codec

@@ -73,5 +73,25 @@ TEST(ChannelsTest, RealFramesMapToChannels) {
   EXPECT_GT(seen, 0);
 }
 
+TEST(ChannelsTest, Dlt645DataIdOfAChannel) {
+  EXPECT_EQ(Dlt645DataIdOf("import_kwh"), "00010000");
+  EXPECT_EQ(Dlt645DataIdOf("export_kwh_t2"), "00020200");
+  EXPECT_EQ(Dlt645DataIdOf("dlt645:02010100"), "02010100");
+  EXPECT_EQ(Dlt645DataIdOf("dlt645:0201zz00"), "");
+  EXPECT_EQ(Dlt645DataIdOf("volume_m3"), "");
+}
+
+TEST(ChannelsTest, RegisterReadingsStampUndatedRegisters) {
+  DecodedRegister dated{"00010000", 12.5, "kWh", 1'700'000'000, {}};
+  DecodedRegister undated{"00020000", 3, "kWh", std::nullopt, {}};
+  std::vector<Reading> r = RegisterReadings("dlt645", "E1", {dated, undated}, ReadingStamp(1'700'000'460, 900));
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].channel, "import_kwh");
+  EXPECT_EQ(r[0].ts, 1'700'000'000);
+  EXPECT_EQ(r[1].channel, "export_kwh");
+  EXPECT_EQ(r[1].ts, 1'700'000'100);  // 1,700,000,460 rounded to the nearest quarter hour
+  EXPECT_EQ(r[1].meter_id, "E1");
+}
+
 }  // namespace
 }  // namespace mh::codec
