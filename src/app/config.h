@@ -85,7 +85,7 @@ struct Config {
     std::string period = "day";           // day | week | month
     int max_alerts_per_period = 1;
     double same_period_coefficient = 0.0; // "same time last period" check; 0 = off
-    bool estimation = true;               // estimate gaps closed by an accepted reading (docs/estimation.md)
+    bool estimation = false;              // estimate gaps closed by an accepted reading (docs/estimation.md); opt-in
     std::string estimate_max_gap = "7d";  // longer gaps are left unestimated
   } vee;
   struct Relay {

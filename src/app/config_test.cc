@@ -86,8 +86,11 @@ TEST(Config, BadValuesAreErrors) {
 TEST(Config, EstimationKeysReachThePipeline) {
   auto defaults = PipelineOptionsOf(Config{});
   ASSERT_TRUE(defaults.ok());
-  EXPECT_TRUE(defaults->estimation.enabled);
+  EXPECT_FALSE(defaults->estimation.enabled);  // opt-in (docs/estimation.md)
   EXPECT_EQ(defaults->estimation.max_gap_s, 7 * 86400);
+  auto on = LoadConfig(WriteTemp("est-on.toml", "[vee]\nestimation = true\n"));
+  ASSERT_TRUE(on.ok()) << on.status().ToString();
+  EXPECT_TRUE(PipelineOptionsOf(*on)->estimation.enabled);
   auto c = LoadConfig(WriteTemp("est.toml", "[vee]\nestimation = false\nestimate_max_gap = \"2d\"\n"));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   auto o = PipelineOptionsOf(*c);
