@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <csignal>
 #include <fstream>
 #include <regex>
 
@@ -238,6 +239,7 @@ TEST(Hardening, APhotoDeclaringTooManyPixelsIsRefusedBeforeDecoding) {
 // the headers, so an anonymous client is refused before it has sent (or the server buffered) any
 // of the body.
 TEST(Hardening, AnAnonymousUploadIsRefusedBeforeItsBodyIsRead) {
+  std::signal(SIGPIPE, SIG_IGN);  // the server answers and closes before the body: never die writing it
   ApiDaemon api("harden-upload-auth");
   ASSERT_TRUE(api.started());
   api.Register("WT-1", "C1", "water");
@@ -262,9 +264,10 @@ TEST(Hardening, AnAnonymousUploadIsRefusedBeforeItsBodyIsRead) {
   EXPECT_NE(std::string(buf).find(" 401 "), std::string::npos) << buf;
   EXPECT_NE(std::string(buf).find("WWW-Authenticate"), std::string::npos) << buf;
 
-  // An auditor's token is read-only: refused on the headers as well.
+  // An auditor's token is read-only: refused on the headers as well. (A small body: a client still
+  // writing a large one when the early answer closes the connection would get EPIPE.)
   const std::string auditor = api.Token(api::Role::kAuditor);
-  auto r = api.Post("/api/v1/water/meters/WT-1/photos?taken_at=2020-10-29T00:00:00Z", std::string(1 << 20, 'x'),
+  auto r = api.Post("/api/v1/water/meters/WT-1/photos?taken_at=2020-10-29T00:00:00Z", std::string(16, 'x'),
                     "video/mp4", auditor);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 403) << r->body;
