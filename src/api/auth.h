@@ -27,6 +27,9 @@ struct Principal {
   std::string session_sha256;  // set when the request came with a session cookie
 
   bool CanWrite() const { return role == Role::kAdmin || role == Role::kOperator; }
+  // Auditors and supervisors only read; customers may still act on their own meters (thresholds,
+  // water photos), which the routes check against the meter.
+  bool IsReadOnly() const { return role == Role::kAuditor || role == Role::kSupervisor; }
   bool IsAdmin() const { return role == Role::kAdmin; }
   // Whether this principal may see (and, for customers, set thresholds of) the meter.
   bool CanSeeMeter(const store::MeterInfo& meter) const {

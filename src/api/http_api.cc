@@ -333,8 +333,7 @@ void HttpApi::Routes() {
   srv.Put(R"(/api/v1/meters/([A-Za-z0-9_-]{1,32})/threshold)",
           guarded([this, visible_meter, st](const Principal& who, const http::Request& req,
                                              http::Response& res) -> Status {
-            if (who.role == Role::kSupervisor || who.role == Role::kAuditor)
-              return PermissionDenied("read-only token");
+            if (who.IsReadOnly()) return PermissionDenied("read-only token");
             MH_ASSIGN_OR_RETURN(store::MeterInfo m, visible_meter(who, req.matches[1]));
             MH_ASSIGN_OR_RETURN(json body, ParseBody(req));
             auto it = body.find("threshold");

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -119,13 +120,21 @@ Status CheckRequestBody(const http::Request& req);
 // Wraps `handler` with authentication (a bearer token, or a session cookie with CSRF protection
 // for state-changing requests; auth.h) against `store`, the validation of its JSON body against
 // the OpenAPI document, and uniform error reporting.
+// The request's principal; when it has none, the error (401 with `WWW-Authenticate: Bearer`, or 403
+// on a CSRF failure) is written to `res` and nullopt returned. Guarded and the header-time admission
+// of large uploads (water_routes.cc) share it.
+inline std::optional<Principal> AuthenticateOrAnswer(store::Store& store, const http::Request& req,
+                                                     http::Response& res) {
+  auto principal = Authenticate(store, CredentialsOf(req), SystemClock::Instance().NowSeconds());
+  if (principal.ok()) return std::move(*principal);
+  if (principal.status().code() == StatusCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer");
+  SendError(res, principal.status());
+  return std::nullopt;
+}
 inline http::Handler Guarded(store::Store* store, RouteHandler handler) {
   return [store, handler = std::move(handler)](const http::Request& req, http::Response& res) {
-    auto principal = Authenticate(*store, CredentialsOf(req), SystemClock::Instance().NowSeconds());
-    if (!principal.ok()) {
-      if (principal.status().code() == StatusCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer");
-      return SendError(res, principal.status());
-    }
+    std::optional<Principal> principal = AuthenticateOrAnswer(*store, req, res);
+    if (!principal) return;
     Status valid = CheckRequestBody(req);
     if (!valid.ok()) return SendError(res, valid);
     Status s = handler(*principal, req, res);

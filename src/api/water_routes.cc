@@ -253,18 +253,13 @@ void AddWaterRoutes(http::Server& srv, store::Store* st, water::WaterService* ws
   // anonymous client cannot make the server buffer 64 MiB. The handler checks everything again.
   srv.SetBodyLimit("POST", "/api/v1/water/meters/" + id + "/photos", static_cast<size_t>(ws->options().max_upload_bytes),
                    [st](const http::Request& req, http::Response& res) {
-                     auto who = Authenticate(*st, CredentialsOf(req), SystemClock::Instance().NowSeconds());
-                     if (!who.ok()) {
-                       if (who.status().code() == StatusCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer");
-                       SendError(res, who.status());
-                     } else if (who->role == Role::kSupervisor || who->role == Role::kAuditor) {
-                       SendError(res, PermissionDenied("read-only token"));
-                     }
+                     std::optional<Principal> who = AuthenticateOrAnswer(*st, req, res);
+                     if (who && who->IsReadOnly()) SendError(res, PermissionDenied("read-only token"));
                    });
   srv.Post("/api/v1/water/meters/" + id + "/photos",
            guarded([st, ws](const Principal& who, const http::Request& req, http::Response& res) -> Status {
              const std::string terminal = req.matches[1];
-             if (who.role == Role::kSupervisor || who.role == Role::kAuditor) return PermissionDenied("read-only token");
+             if (who.IsReadOnly()) return PermissionDenied("read-only token");
              MH_RETURN_IF_ERROR(MaySeeTerminal(st, who, terminal));
              MH_ASSIGN_OR_RETURN(std::string taken_text, TextParam(req, "taken_at", kTimeText));
              if (taken_text.empty()) return InvalidArgument("parameter 'taken_at' (when the photo was taken) is required");

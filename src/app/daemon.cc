@@ -16,7 +16,7 @@
 #include "relay/messages.h"
 #include "store/store_open.h"
 #include "core/time.h"
-#include <sys/stat.h>
+#include "base/secret_file.h"
 
 #include <fstream>
 
@@ -47,10 +47,7 @@ alerts::WebhookOptions OperatorWebhook(const Config& config) {
 Result<codec::DecodeKeys> LoadFrameKeys(const std::string& path) {
   codec::DecodeKeys keys;
   if (path.empty()) return keys;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return FailedPrecondition("ingest.frame_keys_file: cannot read '" + path + "'");
-  if ((st.st_mode & 077) != 0)
-    return FailedPrecondition("ingest.frame_keys_file '" + path + "' is readable by others (chmod 600 it)");
+  MH_RETURN_IF_ERROR(CheckOwnerOnlyFile(path, "ingest.frame_keys_file"));
   MH_ASSIGN_OR_RETURN(keys.by_address, codec::ReadKeysFile(path));
   spdlog::info("raw frames: {} decryption key(s) loaded from {}", keys.by_address.size(), path);
   return keys;

@@ -1,6 +1,6 @@
 #include "audit/verified_ledger.h"
 
-#include <sys/stat.h>
+#include "base/secret_file.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -392,9 +392,7 @@ Status WriteLedgerDirectory(store::LedgerStore& store, const std::string& dir, l
 }
 
 Result<std::string> ReadLedgerKeyFile(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return FailedPrecondition("cannot read ledger key file '" + path + "'");
-  if ((st.st_mode & 077) != 0) return FailedPrecondition("ledger key file '" + path + "' is readable by others (chmod 600 it)");
+  MH_RETURN_IF_ERROR(CheckOwnerOnlyFile(path, "ledger key file"));
   MH_ASSIGN_OR_RETURN(std::string text, ReadText(path));
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
   Result<crypto::Bytes> key = crypto::HexDecode(text);

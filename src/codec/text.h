@@ -5,14 +5,12 @@
 #include <cstring>
 #include <string_view>
 
+#include "base/number_text.h"
+
 namespace mh::codec::internal {
 
-// Without surrounding spaces and tabs.
-inline std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+// Without surrounding spaces and tabs (and a trailing CR): the one trim of base/number_text.
+inline std::string_view Trim(std::string_view s) { return TrimBlanks(s); }
 
 // ASCII case-insensitive equality (header names, units, format names).
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {

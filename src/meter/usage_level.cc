@@ -4,24 +4,20 @@
 #include <charconv>
 #include <cmath>
 
+#include "base/number_text.h"
+
 namespace mh::meter {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool ParseInt64(std::string_view s, int64_t* out) {
-  s = Trim(s);
+  s = TrimBlanks(s);
   if (s.empty()) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && p == s.data() + s.size();
 }
 
 bool IsInfinity(std::string_view s) {
-  s = Trim(s);
+  s = TrimBlanks(s);
   return s == "∞" || s == "inf" || s == "INF" || s == "Inf" || s == "*" || s == "+∞";
 }
 
@@ -59,7 +55,7 @@ Result<LevelTable> LevelTable::Parse(std::string_view text) {
     }
     int64_t level = 0, lo = 0, hi = 0;
     if (!ParseInt64(item.substr(0, colon), &level) || level < 0 || level > 1000000) return bad("bad level");
-    if (!Trim(item.substr(colon + 1, open - colon - 1)).empty()) return bad("expected [ after the colon");
+    if (!TrimBlanks(item.substr(colon + 1, open - colon - 1)).empty()) return bad("expected [ after the colon");
     if (!ParseInt64(item.substr(open + 1, comma - open - 1), &lo) || lo < 0) return bad("bad minimum");
     const std::string_view hi_text = item.substr(comma + 1, item.size() - 1 - comma - 1);
     if (IsInfinity(hi_text)) {

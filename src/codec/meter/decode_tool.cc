@@ -9,18 +9,13 @@
 #include "codec/meter/driver.h"
 #include "codec/meter/frame_json.h"
 #include "codec/meter/keys_file.h"
+#include "base/number_text.h"
 
 namespace mh::codec {
 namespace {
 
 constexpr int kDecoded = 0, kUsage = 2, kSomeFailed = 3;
 constexpr const char* kProtocols[] = {"dlt645", "cjt188", "dlms", "wmbus"};
-
-std::string Trim(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
 
 // One frame per line; blank lines and lines starting with # skipped.
 Result<std::vector<std::string>> ReadFrameFile(const std::string& path) {
@@ -29,7 +24,7 @@ Result<std::vector<std::string>> ReadFrameFile(const std::string& path) {
   std::vector<std::string> frames;
   std::string line;
   while (std::getline(in, line)) {
-    const std::string t = Trim(line);
+    const std::string t(TrimBlanks(line));
     if (t.empty() || t[0] == '#') continue;
     frames.push_back(t);
   }
