@@ -18,8 +18,20 @@ frames of one meter are near-duplicates, and a validation split that separates t
 model. The model is trained on the training side only; the validation side stays held out for the
 choices below, the reader's confidence cut-off and the regression guard in ctest.
 
-Every choice (augmentation, synthetic fonts, epochs, widths) was made on the validation side of
-that split (the experiments are listed in model/README.md); the test crops (other meters) are
+K-fold validation by meter (--folds 5): fold 0 is the split's validation side, the training
+side's meter groups are dealt to folds 1-4, and one network per fold is trained on the other
+folds, so every training crop is read once by a network that never saw its meter. Each fold's
+probabilities (plain and per test-time view) go to --oof DIR; --report-folds DIR [DIR2 ...] sums
+them up (several directories: their mean, an ensemble). The folds can run as separate processes:
+
+    nice -n 19 /usr/bin/python3 src/water/vision/train/train_digits.py --split split.txt \
+        --folds 5 --fold K --oof kfold/base            # K = 0..4
+    /usr/bin/python3 src/water/vision/train/train_digits.py --split split.txt --report-folds kfold/base
+
+Fold 0's network is the one the plain command writes (same crops, order and seed).
+
+Every choice (augmentation, synthetic fonts, epochs, widths, test-time views) was made on that
+validation (the experiments are listed in model/README.md); the test crops (other meters) are
 only evaluated.
 """
 import argparse
@@ -134,6 +146,23 @@ def in_context(grey, left, right, rng):
     return strip[inset:strip.shape[0] - inset, x:x + w].copy()
 
 
+def in_drum(grey, above, below, rng, a):
+    """A whole digit as a taller or shifted cut of its drum shows parts of its neighbours: crops of
+    d-1 above and d+1 below, the window up to `a.vcontext_height` taller than the digit and moved
+    up or down by up to `a.vcontext_shift` of it (less than a roll the lower-digit label stands for)."""
+    h, w = grey.shape
+    gap = int(round(h * rng.uniform(0.0, 0.25)))
+    bg = int(np.median(np.concatenate([grey[0], grey[-1]])))
+    size = (w, h)
+    column = np.vstack([cv2.resize(above, size, interpolation=cv2.INTER_AREA), np.full((gap, w), bg, np.uint8),
+                        grey, np.full((gap, w), bg, np.uint8), cv2.resize(below, size, interpolation=cv2.INTER_AREA)])
+    tall = int(round(h * (1 + rng.uniform(0, a.vcontext_height))))
+    centre = h + gap + h / 2.0 + rng.uniform(-a.vcontext_shift, a.vcontext_shift) * h
+    y0 = int(round(centre - tall / 2.0))
+    y0 = max(0, min(column.shape[0] - tall, y0))
+    return column[y0:y0 + tall].copy()
+
+
 def roll_between(lower, upper, offset):
     """A drum rolled `offset` (0..1) of its height from digit d towards d+1: the lower part of d
     above the upper part of d+1."""
@@ -230,12 +259,16 @@ def photometric(grey, rng, a):
     return out
 
 
-def epoch_set(crops, labels, whole_by_digit, rng, a):
+def epoch_set(crops, labels, fines, whole_by_digit, rng, a):
     """One epoch's inputs: every crop once, changed; plus synthetic rolled drums."""
     xs, ys = [], []
     n = len(crops)
     for i in range(n):
         g = crops[i]
+        if a.vcontext > 0 and fines[i] == labels[i] and rng.rand() < a.vcontext:
+            d = labels[i]
+            above, below = whole_by_digit[(d + 9) % 10], whole_by_digit[(d + 1) % 10]
+            g = in_drum(g, above[rng.randint(len(above))], below[rng.randint(len(below))], rng, a)
         if rng.rand() < a.context:
             g = in_context(g, crops[rng.randint(n)], crops[rng.randint(n)], rng)
         xs.append(standardise(photometric(affine(g, rng, a), rng, a)))
@@ -272,7 +305,7 @@ def train(crops, labels, fines, a, log=print):
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=a.weight_decay)
     step, steps = 0, None
     for epoch in range(a.epochs):
-        x, y = epoch_set(crops, labels, whole_by_digit, rng, a)
+        x, y = epoch_set(crops, labels, fines, whole_by_digit, rng, a)
         order = torch.randperm(len(y))
         x, y = x[order], y[order]
         n_batches = (len(y) + a.batch - 1) // a.batch
@@ -294,7 +327,7 @@ def train(crops, labels, fines, a, log=print):
             total += float(loss) * len(yb)
             step += 1
         if a.verbose and (epoch % 5 == 4 or epoch == a.epochs - 1):
-            log('epoch %d loss %.4f' % (epoch + 1, total / len(y)))
+            log('epoch %d loss %.4f' % (epoch + 1, total / len(y)), flush=True)
     net.eval()
     return net
 
@@ -303,6 +336,21 @@ def probabilities(net, crops):
     with torch.no_grad():
         x = torch.from_numpy(np.stack([standardise(g) for g in crops])[:, None])
         return F.softmax(net(x), dim=1).numpy()
+
+
+def tta_views(grey):
+    """Test-time views of a crop: itself, cut 6 % narrower at each side, and 6 % taller at top or bottom
+    (edge pixels repeated)."""
+    h, w = grey.shape
+    dx, dy = max(1, int(round(0.06 * w))), max(1, int(round(0.06 * h)))
+    pad = cv2.copyMakeBorder(grey, dy, dy, 0, 0, cv2.BORDER_REPLICATE)
+    return [grey, grey[:, dx:w - dx], pad[:h + dy], pad[dy:]]
+
+
+def tta_probabilities(net, crops):
+    """Per view: (views, crops, 10)."""
+    views = [tta_views(g) for g in crops]
+    return np.stack([probabilities(net, [v[k] for v in views]) for k in range(len(views[0]))])
 
 
 def report(name, p, labels, fines, paths=None):
@@ -351,9 +399,80 @@ def export(net, path, opset):
     return data
 
 
+def write_reference(net, validation_rows, path):
+    """PyTorch's probabilities on eight validation crops, for the C++/PyTorch agreement test."""
+    picks = validation_rows[::max(1, len(validation_rows) // 8)][:8]
+    pr = probabilities(net, [grey_of(r[2]) for r in picks])
+    with open(path, 'w') as f:
+        f.write('# file (under the data directory) and the ten probabilities PyTorch gives it\n')
+        for r, q in zip(picks, pr):
+            rel = os.path.join(os.path.basename(os.path.dirname(r[2])), os.path.basename(r[2]))
+            f.write(rel + ' ' + ' '.join('%.7f' % v for v in q) + '\n')
+    print('wrote ' + path)
+
+
+def fold_of_groups(rows, folds):
+    """Whole meter groups to folds: fold 0 is the split's validation side (so fold 0's network is the
+    one --out would write), the training side's groups go to folds 1..K-1, largest group first, each
+    to the fold with the fewest crops so far."""
+    size, fold = {}, {}
+    for r in rows:
+        size[r[1]] = size.get(r[1], 0) + 1
+        if r[0] == 'validation':
+            fold[r[1]] = 0
+    load = [0] * folds
+    for g in sorted(size, key=lambda g: (-size[g], g)):
+        if g in fold:
+            continue
+        k = min(range(1, folds), key=lambda k: (load[k], k))
+        fold[g] = k
+        load[k] += size[g]
+    return fold
+
+
+def cross_validate(rows, a):
+    """Trains one network per fold on the other folds' meters and saves its probabilities on the fold's
+    crops (plain and per test-time view) to --oof DIR/fold<K>.npz; --report-folds sums them up."""
+    fold = fold_of_groups(rows, a.folds)
+    crops = [grey_of(r[2]) for r in rows]
+    for k in ([a.fold] if a.fold is not None else range(a.folds)):
+        tr = [i for i, r in enumerate(rows) if fold[r[1]] != k]
+        va = [i for i, r in enumerate(rows) if fold[r[1]] == k]
+        t0 = time.time()
+        net = train([crops[i] for i in tr], [rows[i][3] for i in tr], [rows[i][4] for i in tr], a)
+        views = tta_probabilities(net, [crops[i] for i in va])
+        print('fold %d: %d training crops, %d held out, trained in %.0f s' % (k, len(tr), len(va), time.time() - t0))
+        report('fold %d' % k, views[0], [rows[i][3] for i in va], [rows[i][4] for i in va])
+        if k == 0 and a.out:
+            data = export(net, a.out, a.opset)
+            print('wrote %s (%d bytes, sha256 %s)' % (a.out, len(data), hashlib.sha256(data).hexdigest()))
+            if a.reference:
+                write_reference(net, [rows[i] for i in va], a.reference)
+        os.makedirs(a.oof, exist_ok=True)
+        np.savez(os.path.join(a.oof, 'fold%d.npz' % k), paths=np.array([rows[i][2] for i in va]),
+                 groups=np.array([rows[i][1] for i in va]), labels=np.array([rows[i][3] for i in va]),
+                 fines=np.array([rows[i][4] for i in va]), views=views)
+
+
+def report_folds(dirs):
+    """The out-of-fold figures of one or more runs' --oof directories (several: the mean of their
+    probabilities, an ensemble), plain and with the test-time views averaged."""
+    runs = []
+    for d in dirs:
+        parts = [np.load(os.path.join(d, f)) for f in sorted(os.listdir(d)) if f.endswith('.npz')]
+        order = np.argsort(np.concatenate([p['paths'] for p in parts]), kind='stable')
+        runs.append({key: np.concatenate([p[key] for p in parts], axis=1 if key == 'views' else 0)[..., order, :]
+                     if key == 'views' else np.concatenate([p[key] for p in parts])[order]
+                     for key in ('paths', 'labels', 'fines', 'views')})
+    r0 = runs[0]
+    views = np.mean([r['views'] for r in runs], axis=0)
+    report(' + '.join(dirs) + ' plain', views[0], r0['labels'], r0['fines'], r0['paths'])
+    report(' + '.join(dirs) + ' test-time views', views.mean(0), r0['labels'], r0['fines'])
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--split', required=True, help='output of mh_eval_digits --list-split DATA/train')
+    p.add_argument('--split', help='output of mh_eval_digits --list-split DATA/train')
     p.add_argument('--out', help='ONNX file to write (trained on the training side)')
     p.add_argument('--reference', help='also write the model\'s probabilities on a few validation crops here '
                    '(the C++/PyTorch agreement test reads them)')
@@ -387,6 +506,14 @@ def main():
     p.add_argument('--fonts', type=float, default=0.6, help='synthetic drums of other fonts per crop and epoch')
     p.add_argument('--roll-min', type=float, default=0.15)
     p.add_argument('--roll-max', type=float, default=0.85)
+    p.add_argument('--vcontext', type=float, default=0.0,
+                   help='share of whole-digit crops cut from a drum with their neighbours above and below')
+    p.add_argument('--vcontext-height', type=float, default=0.8, help='window up to this much taller')
+    p.add_argument('--vcontext-shift', type=float, default=0.08, help='window moved up to this share up or down')
+    p.add_argument('--folds', type=int, default=0, help='K-fold validation by meter group instead of training')
+    p.add_argument('--fold', type=int, help='only this fold (0-based), e.g. to run folds in parallel')
+    p.add_argument('--oof', default='kfold', help='directory for the out-of-fold probabilities')
+    p.add_argument('--report-folds', nargs='+', help='sum up these --oof directories and stop')
     p.add_argument('--verbose', action='store_true')
     p.add_argument('--show-errors', action='store_true', help='list the validation crops read wrong')
     p.add_argument('--check-reproducible', action='store_true', help='train twice, compare the ONNX bytes')
@@ -394,7 +521,15 @@ def main():
 
     torch.set_num_threads(a.threads)
     torch.use_deterministic_algorithms(True)
+    if a.report_folds:
+        report_folds(a.report_folds)
+        return 0
+    if not a.split:
+        p.error('--split is needed')
     rows = load_split(a.split)
+    if a.folds:
+        cross_validate(rows, a)
+        return 0
     tr = [r for r in rows if r[0] == 'training']
     va = [r for r in rows if r[0] == 'validation']
     t0 = time.time()
@@ -417,14 +552,7 @@ def main():
             if not same:
                 return 1
     if a.reference:
-        picks = va[::max(1, len(va) // 8)][:8]
-        pr = probabilities(net, [grey_of(r[2]) for r in picks])
-        with open(a.reference, 'w') as f:
-            f.write('# file (under the data directory) and the ten probabilities PyTorch gives it\n')
-            for r, q in zip(picks, pr):
-                rel = os.path.join(os.path.basename(os.path.dirname(r[2])), os.path.basename(r[2]))
-                f.write(rel + ' ' + ' '.join('%.7f' % v for v in q) + '\n')
-        print('wrote ' + a.reference)
+        write_reference(net, va, a.reference)
     return 0
 
 
