@@ -4,7 +4,9 @@ JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: deps configure build test demo bench clean
+DIGITS_DATA ?= ../shared/data/digits/train
+
+.PHONY: deps configure build test demo bench clean train-digits
 
 deps:
 	./scripts/install-deps.sh
@@ -26,6 +28,14 @@ demo: configure
 
 bench: build
 	./bench/run.sh $(BUILD)
+
+# Retrains the digit model from the training crops (PyTorch on the CPU, a few minutes; needs
+# python3-torch and python3-opencv, which nothing else needs): see src/water/vision/model/README.md.
+train-digits: configure
+	cmake --build $(BUILD) -j $(JOBS) --target mh_eval_digits
+	./$(BUILD)/src/water/vision/mh_eval_digits --list-split $(DIGITS_DATA) > $(BUILD)/digits_split.txt
+	/usr/bin/python3 src/water/vision/train/train_digits.py --split $(BUILD)/digits_split.txt \
+	    --out src/water/vision/model/digits_cnn.onnx --reference src/water/vision/model/digits_cnn_reference.txt
 
 clean:
 	rm -rf $(BUILD)

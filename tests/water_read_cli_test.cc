@@ -50,8 +50,8 @@ TEST(WaterReadCli, ReadsRealDrumCropsOfUnseenMeters) {
   const std::string test = SharedData("digits/test");
   if (!mh::testing::Exists(test)) GTEST_SKIP() << "no " << test << " (shared data absent)";
   // The first three crops (by name) of each whole digit of the evaluation set: meters the model
-  // never saw. The model is not perfect on them (NOTES-digits.md: 95.7 % of whole digits), so the
-  // test checks the contract exactly and the accuracy with a floor.
+  // never saw. The model is not perfect on them (src/water/vision/model/README.md: 96.4 % of whole
+  // digits), so the test checks the contract exactly and the accuracy with a floor.
   std::string args;
   std::vector<std::pair<std::string, int>> crops;
   for (int d = 0; d < 10; ++d) {
@@ -77,7 +77,7 @@ TEST(WaterReadCli, ReadsRealDrumCropsOfUnseenMeters) {
   }
   EXPECT_FALSE(std::getline(lines, line)) << "extra output: " << line;
   EXPECT_EQ(r.exit_code, unreadable > 0 ? 3 : 0);
-  EXPECT_GE(right, 27) << r.output;  // measured: 29 of 30 right, 1 refused (low confidence), 0 wrong
+  EXPECT_GE(right, 27) << r.output;  // measured (the CNN): 29 of 30 right, 1 refused (low confidence), 0 wrong
 }
 
 TEST(WaterReadCli, ReadsRenderedRegisters) {

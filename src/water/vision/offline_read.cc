@@ -20,11 +20,11 @@ namespace {
 constexpr int kRead = 0, kUnreadable = 3, kUsage = 2;
 
 constexpr char kUsageText[] =
-    "usage: meterhub water read IMAGE... [--digits N] [--model FILE.yml[,FILE2.yml]]\n"
+    "usage: meterhub water read IMAGE... [--digits N] [--model FILE.onnx]\n"
     "  reads the register in each photo of a meter's counter (with --digits 1, a crop of one drum)\n"
     "  and prints IMAGE,VALUE or IMAGE,unreadable: REASON; exit 0 all read, 3 some unreadable, 2 bad usage\n"
     "  --digits N   drums in the counter's window (default: estimated from the window's shape)\n"
-    "  --model F    a model written by mh_train_digits instead of the built-in one (A,B: their average)\n";
+    "  --model F    a digit model written by train_digits.py instead of the built-in one\n";
 
 // Reads the file's bytes first, so that a missing or unreadable file is told apart from one
 // that is not an image.

@@ -29,9 +29,9 @@ TEST(WaterRead, UsageErrorsExitTwo) {
   EXPECT_EQ(Call({"a.jpg", "--digits=7x"}).code, 2);
   EXPECT_EQ(Call({"a.jpg", "--digits"}).code, 2);
   EXPECT_EQ(Call({"a.jpg", "--fast"}).code, 2);
-  const CallResult bad_model = Call({"a.jpg", "--model", "/nonexistent/model.yml"});
+  const CallResult bad_model = Call({"a.jpg", "--model", "/nonexistent/model.onnx"});
   EXPECT_EQ(bad_model.code, 2);
-  EXPECT_EQ(bad_model.err, "meterhub water read: cannot open model /nonexistent/model.yml\n");
+  EXPECT_EQ(bad_model.err, "meterhub water read: cannot open model /nonexistent/model.onnx\n");
   const CallResult help = Call({"--help"});
   EXPECT_EQ(help.code, 0);
   EXPECT_EQ(help.out, WaterReadUsage());

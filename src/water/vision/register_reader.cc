@@ -58,47 +58,51 @@ std::array<cv::Point2f, 4> Ordered(const std::vector<cv::Point2f>& pts) {
   return o;
 }
 
-// Classifies drum cell [x, x+w) of the window from a few slightly moved cuts and averages them,
-// so that a window found a few pixels off, or drums not quite evenly spaced, still read well.
-DigitGuess ClassifyCell(const cv::Mat& window, double x, double w, const DigitClassifier& classifier) {
+// The cuts of drum cell [x, x+w) of the window that are averaged: slightly moved, inset and
+// widened, so that a window found a few pixels off, or drums not quite evenly spaced, still read.
+std::vector<cv::Mat> CellCuts(const cv::Mat& window, double x, double w) {
   const double h = window.rows;
   const std::array<std::array<double, 3>, 5> cuts = {{
       {0, 0.07, 0}, {-0.06, 0.07, 0}, {0.06, 0.07, 0}, {0, 0.03, 0}, {0, 0.1, -0.04}}};  // dx·w, inset·h, widen·w
-  std::array<double, 10> sum{};
-  int used = 0;
+  std::vector<cv::Mat> out;
   for (const auto& [dx, inset, widen] : cuts) {
     const int x0 = std::max(0, int(std::lround(x + dx * w - widen * w)));
     const int x1 = std::min(window.cols, int(std::lround(x + w + dx * w + widen * w)));
     const int y0 = std::max(0, int(std::lround(inset * h))), y1 = std::min(window.rows, int(std::lround(h - inset * h)));
     if (x1 - x0 < 2 || y1 - y0 < 2) continue;
-    const DigitGuess g = classifier.Classify(window(cv::Rect(x0, y0, x1 - x0, y1 - y0)));
-    if (g.digit < 0) return g;
-    for (int d = 0; d < 10; ++d) sum[d] += g.probability[d];
-    ++used;
+    out.push_back(window(cv::Rect(x0, y0, x1 - x0, y1 - y0)));
   }
-  DigitGuess out;
-  if (used == 0) return out;
-  for (int d = 0; d < 10; ++d) out.probability[d] = sum[d] / used;
-  out = DecideDigit(out.probability, classifier.rolling_share());
   return out;
 }
 
-// Classifies a crop of one drum from itself and four copies moved by 5 % of its height (edges
-// replicated), averaging: on held-out training crops 446/465 right against 442/465 for one look.
-DigitGuess ClassifyCrop(const cv::Mat& crop, const DigitClassifier& classifier) {
+// A crop of one drum, itself and four copies moved by 5 % of its height (edges replicated).
+std::vector<cv::Mat> CropLooks(const cv::Mat& crop) {
   const int m = std::max(1, int(std::lround(crop.rows * 0.05)));
   cv::Mat padded;
   cv::copyMakeBorder(crop, padded, m, m, m, m, cv::BORDER_REPLICATE);
   const std::array<cv::Point, 5> shifts = {{{m, m}, {0, m}, {2 * m, m}, {m, 0}, {m, 2 * m}}};
-  std::array<double, 10> sum{};
-  for (const auto& p : shifts) {
-    const DigitGuess g = classifier.Classify(padded(cv::Rect(p.x, p.y, crop.cols, crop.rows)));
-    if (g.digit < 0) return g;
-    for (int d = 0; d < 10; ++d) sum[d] += g.probability[d];
+  std::vector<cv::Mat> out;
+  for (const auto& p : shifts) out.push_back(padded(cv::Rect(p.x, p.y, crop.cols, crop.rows)));
+  return out;
+}
+
+// Classifies every drum from its looks in one pass of the network, averaging each drum's
+// probabilities; a drum whose looks are all unusable (or a broken model) gets digit -1.
+std::vector<DigitGuess> ClassifyDrums(const std::vector<std::vector<cv::Mat>>& looks, const DigitClassifier& classifier) {
+  std::vector<cv::Mat> all;
+  for (const auto& l : looks) all.insert(all.end(), l.begin(), l.end());
+  const std::vector<DigitGuess> guesses = classifier.ClassifyAll(all);
+  std::vector<DigitGuess> out;
+  size_t next = 0;
+  for (const auto& l : looks) {
+    std::array<double, 10> sum{};
+    bool ok = !l.empty();
+    for (size_t k = 0; k < l.size(); ++k, ++next) {
+      ok = ok && guesses[next].digit >= 0;
+      for (int d = 0; d < 10; ++d) sum[d] += guesses[next].probability[d] / l.size();
+    }
+    out.push_back(ok ? GuessOf(sum) : DigitGuess{});
   }
-  DigitGuess out;
-  for (int d = 0; d < 10; ++d) out.probability[d] = sum[d] / shifts.size();
-  out = DecideDigit(out.probability, classifier.rolling_share());
   return out;
 }
 
@@ -218,13 +222,16 @@ RegisterReading ReadRegister(const cv::Mat& image, const DigitClassifier& classi
   int n = options.digits;
   if (n <= 0) n = std::max(1, int(std::lround(double(window.cols) / window.rows / options.drum_aspect)));
   const double cell = double(window.cols) / n;
+  std::vector<std::vector<cv::Mat>> looks;
   for (int i = 0; i < n; ++i) {
     // A crop of one drum is what the classifier was trained on: no cutting, only small moves.
-    const DigitGuess g = n == 1 && options.digits == 1 ? ClassifyCrop(window, classifier)
-                                                       : ClassifyCell(window, i * cell, cell, classifier);
-    r.digits.push_back(g);
+    looks.push_back(n == 1 && options.digits == 1 ? CropLooks(window) : CellCuts(window, i * cell, cell));
+  }
+  r.digits = ClassifyDrums(looks, classifier);
+  for (const DigitGuess& g : r.digits) {
     if (g.digit < 0) {
       r.unreadable = "no digit model";
+      r.value.clear();
       return r;
     }
     r.value += char('0' + g.digit);

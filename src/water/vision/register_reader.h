@@ -14,7 +14,8 @@ namespace mh::water::vision {
 struct ReadOptions {
   int digits = 0;                 // drums in the window; 0 = estimate from the window's shape
   // A digit read with less probability is "low confidence": chosen on registers rendered from
-  // held-out training meters, a wrong register counted as 2–3 refusals (NOTES-digits3.md).
+  // held-out training meters, a wrong register counted as 3 refusals (model/README.md;
+  // `mh_eval_digits --render DIR/train --side validation --sweep-cutoff`).
   double min_confidence = 0.55;
   double min_brightness = 60;     // 99th percentile of grey below this: too dark
   double min_contrast = 25;       // 99th − 1st percentile of grey below this: too dark (flat)

@@ -2,15 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 namespace mh::water::vision {
 namespace {
-
-namespace fs = std::filesystem;
 
 // Integer draws only, so that one seed renders the same images with any standard library.
 int Draw(std::mt19937& rng, int lo, int hi) { return lo + int(rng() % uint32_t(hi - lo + 1)); }
@@ -31,20 +27,19 @@ cv::Mat Drum(const Glyphs& glyphs, int digit, double roll, const cv::Size& size,
 
 }  // namespace
 
-Result<Glyphs> LoadGlyphs(const std::string& dir) {
+Glyphs GlyphsOf(const std::vector<DigitSample>& samples) {
   Glyphs g;
+  for (const auto& s : samples) {
+    if (s.fine == s.label) g.crops[s.label].push_back(s.image);
+  }
+  return g;
+}
+
+Result<Glyphs> LoadGlyphs(const std::string& dir) {
+  MH_ASSIGN_OR_RETURN(const std::vector<DigitSample> samples, LoadDigitDirectory(dir));
+  Glyphs g = GlyphsOf(samples);
   for (int d = 0; d < 10; ++d) {
-    const fs::path sub = fs::path(dir) / std::to_string(d);
-    std::error_code ec;
-    if (!fs::is_directory(sub, ec)) return NotFound("glyph directory " + sub.string() + " does not exist");
-    std::vector<std::string> paths;
-    for (const auto& f : fs::directory_iterator(sub, ec)) paths.push_back(f.path().string());
-    std::sort(paths.begin(), paths.end());
-    for (const auto& p : paths) {
-      cv::Mat m = cv::imread(p, cv::IMREAD_COLOR);
-      if (!m.empty()) g.crops[d].push_back(m);
-    }
-    if (g.crops[d].empty()) return NotFound("no crops of digit " + std::to_string(d) + " in " + sub.string());
+    if (g.crops[d].empty()) return NotFound("no crops of digit " + std::to_string(d) + " in " + dir);
   }
   return g;
 }

@@ -12,6 +12,7 @@
 #include <opencv2/core.hpp>
 
 #include "base/status.h"
+#include "water/vision/digit_classifier.h"
 
 namespace mh::water::vision {
 
@@ -19,7 +20,9 @@ namespace mh::water::vision {
 struct Glyphs {
   std::array<std::vector<cv::Mat>, 10> crops;
 };
-// Loads DIR/<0-9>/*.jpg (transitions are not used: the renderer rolls drums itself).
+// The whole-digit crops of `samples` (transitions are not used: the renderer rolls drums itself).
+Glyphs GlyphsOf(const std::vector<DigitSample>& samples);
+// Loads DIR/<0-9>/*.jpg as GlyphsOf(LoadDigitDirectory(DIR)); an error when a digit has none.
 Result<Glyphs> LoadGlyphs(const std::string& dir);
 
 struct RenderOptions {
