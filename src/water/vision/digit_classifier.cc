@@ -13,6 +13,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "water/vision/hog_classifier.h"
+
 namespace mh::water::vision {
 
 // The model's bytes, compiled in from model/digits_cnn.onnx (generated digits_model_data.cc).
@@ -118,10 +120,26 @@ Result<DigitClassifier> DigitClassifier::FromOnnx(const std::vector<uchar>& byte
   return c;
 }
 
-Result<DigitClassifier> DigitClassifier::Builtin() {
+Result<DigitClassifier> DigitClassifier::BuiltinNetwork() {
   static const Result<DigitClassifier> model = FromOnnx(
       std::vector<uchar>(kDigitsModelOnnx, kDigitsModelOnnx + kDigitsModelOnnxSize), "built-in digits_cnn.onnx");
   return model;
+}
+
+Result<DigitClassifier> DigitClassifier::Builtin() {
+  static const Result<DigitClassifier> model = []() -> Result<DigitClassifier> {
+    MH_ASSIGN_OR_RETURN(DigitClassifier network, BuiltinNetwork());
+    MH_ASSIGN_OR_RETURN(HogClassifier svm, HogClassifier::Builtin());
+    return network.BlendedWith(std::make_shared<const HogClassifier>(std::move(svm)), kSvmShare);
+  }();
+  return model;
+}
+
+DigitClassifier DigitClassifier::BlendedWith(std::shared_ptr<const HogClassifier> svm, double share) const {
+  DigitClassifier c = *this;
+  c.svm_ = std::move(svm);
+  c.svm_share_ = share;
+  return c;
 }
 
 Result<DigitClassifier> DigitClassifier::Load(const std::string& path) {
@@ -167,6 +185,10 @@ std::vector<DigitGuess> DigitClassifier::ClassifyAll(const std::vector<cv::Mat>&
     for (int k = 0; k < n; ++k) {
       std::array<double, 10> p{};
       for (int d = 0; d < 10; ++d) p[d] = prob.at<float>(k, d);
+      if (svm_) {
+        const std::array<double, 10> q = svm_->Classify(crops[used[first + k]]).probability;
+        for (int d = 0; d < 10; ++d) p[d] = (1 - svm_share_) * p[d] + svm_share_ * q[d];
+      }
       out[used[first + k]] = GuessOf(p);
     }
   }

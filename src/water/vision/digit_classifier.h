@@ -1,6 +1,7 @@
 // Classifies one crop of a meter's rolling drum digit (0–9) with a small convolutional network,
 // trained by train/train_digits.py and run from ONNX by OpenCV's dnn module; a drum between two
-// digits reads as the lower one (the network was trained so).
+// digits reads as the lower one (the network was trained so). The built-in reader blends in the
+// probabilities of rounds 1–3's HOG SVM (hog_classifier.h), as K-fold validation preferred.
 #pragma once
 
 #include <array>
@@ -38,6 +39,8 @@ struct DigitGuess {
 // The most probable digit and its probability.
 DigitGuess GuessOf(const std::array<double, 10>& probability);
 
+class HogClassifier;
+
 class DigitClassifier {
  public:
   // The network's input: one grey crop scaled to kWidth×kHeight.
@@ -49,8 +52,17 @@ class DigitClassifier {
   // glaring photos look alike. train_digits.py's standardise() does the same steps.
   static cv::Mat Input(const cv::Mat& crop);
 
-  // The model compiled into the binary, src/water/vision/model/digits_cnn.onnx.
+  // The share of the built-in reader's probability that comes from the SVM: chosen by K-fold
+  // validation by meter over all training crops (model/README.md).
+  static constexpr double kSvmShare = 0.3;
+  // The reader compiled into the binary: the network of model/digits_cnn.onnx blended with the
+  // SVM of model/digits_model_svm.yml at kSvmShare.
   static Result<DigitClassifier> Builtin();
+  // The built-in network alone. The held-out regression guard uses it: the committed SVM was
+  // trained on every training crop, the network on the training side of the meter split only.
+  static Result<DigitClassifier> BuiltinNetwork();
+  // This network with `svm`'s probabilities mixed in: (1 - share) · network + share · svm.
+  DigitClassifier BlendedWith(std::shared_ptr<const HogClassifier> svm, double share) const;
   // An ONNX file written by train_digits.py (input 1×1×48×24, output the ten probabilities).
   static Result<DigitClassifier> Load(const std::string& path);
 
@@ -63,6 +75,8 @@ class DigitClassifier {
   struct Net;
   static Result<DigitClassifier> FromOnnx(const std::vector<uchar>& bytes, const std::string& name);
   std::shared_ptr<Net> net_;
+  std::shared_ptr<const HogClassifier> svm_;  // blended in when set
+  double svm_share_ = 0;
 };
 
 // Per-digit accuracy and the confusion matrix (rows = truth, columns = read).

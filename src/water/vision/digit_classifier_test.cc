@@ -1,4 +1,5 @@
 #include "water/vision/digit_classifier.h"
+#include "water/vision/hog_classifier.h"
 
 #include <fstream>
 #include <sstream>
@@ -53,7 +54,7 @@ TEST(DigitClassifier, GuessIsTheMostProbableDigit) {
 }
 
 TEST(DigitClassifier, BuiltinModelIsTheCommittedFile) {
-  auto c = DigitClassifier::Builtin();
+  auto c = DigitClassifier::BuiltinNetwork();
   ASSERT_TRUE(c.ok()) << c.status().message();
   auto file = DigitClassifier::Load(kModelFile);
   ASSERT_TRUE(file.ok()) << file.status().message();
@@ -66,6 +67,24 @@ TEST(DigitClassifier, BuiltinModelIsTheCommittedFile) {
   EXPECT_NEAR(sum, 1.0, 1e-5);
   EXPECT_GE(a.digit, 0);
   EXPECT_DOUBLE_EQ(a.confidence, a.probability[a.digit]);
+}
+
+// The built-in reader is the network and the SVM, mixed at kSvmShare.
+TEST(DigitClassifier, BuiltinReaderBlendsTheNetworkWithTheSvm) {
+  auto reader = DigitClassifier::Builtin();
+  auto network = DigitClassifier::BuiltinNetwork();
+  auto svm = HogClassifier::Builtin();
+  ASSERT_TRUE(reader.ok() && network.ok() && svm.ok());
+  cv::Mat crop(41, 21, CV_8UC1, cv::Scalar(30));
+  cv::putText(crop, "7", {3, 32}, cv::FONT_HERSHEY_SIMPLEX, 1.0, cv::Scalar(220), 2);
+  const DigitGuess r = reader->Classify(crop), n = network->Classify(crop), s = svm->Classify(crop);
+  double sum = 0;
+  for (int d = 0; d < 10; ++d) {
+    const double w = DigitClassifier::kSvmShare;
+    EXPECT_NEAR(r.probability[d], (1 - w) * n.probability[d] + w * s.probability[d], 1e-9) << d;
+    sum += r.probability[d];
+  }
+  EXPECT_NEAR(sum, 1.0, 1e-5);
 }
 
 TEST(DigitClassifier, LoadRefusesWhatIsNotADigitModel) {
@@ -107,7 +126,7 @@ TEST(DigitClassifier, OnePassOverManyCropsEqualsOneAtATime) {
 TEST(DigitClassifier, AgreesWithPyTorchOnReferenceCrops) {
   const std::string train = mh::testing::SharedData("digits/train");
   if (!mh::testing::Exists(train)) GTEST_SKIP() << "no " << train << " (shared data absent)";
-  auto c = DigitClassifier::Builtin();
+  auto c = DigitClassifier::BuiltinNetwork();
   ASSERT_TRUE(c.ok());
   std::ifstream in(std::string(MH_SOURCE_DIR) + "/src/water/vision/model/digits_cnn_reference.txt");
   ASSERT_TRUE(in) << "no reference file beside the model";
@@ -130,8 +149,9 @@ TEST(DigitClassifier, AgreesWithPyTorchOnReferenceCrops) {
   EXPECT_GE(checked, 8);
 }
 
-// The regression guard: the committed model on the held-out meters of the training set (the
-// validation side of the meter-grouped split, which the model was not trained on).
+// The regression guard: the committed network on the held-out meters of the training set (the
+// validation side of the meter-grouped split, which it was not trained on). The built-in reader's
+// SVM was trained on every training crop, so the guard leaves it out.
 TEST(DigitClassifier, HeldOutTrainingMetersReadAboveTheFloor) {
   const std::string train = mh::testing::SharedData("digits/train");
   if (!mh::testing::Exists(train)) GTEST_SKIP() << "no " << train << " (shared data absent)";
@@ -140,7 +160,7 @@ TEST(DigitClassifier, HeldOutTrainingMetersReadAboveTheFloor) {
   std::vector<DigitSample> fit, held, whole, rolling;
   SplitByGroup(*all, MeterGroups(*all), 20, &fit, &held);
   for (const auto& s : held) (s.fine == s.label ? whole : rolling).push_back(s);
-  auto c = DigitClassifier::Builtin();
+  auto c = DigitClassifier::BuiltinNetwork();
   ASSERT_TRUE(c.ok());
   const Evaluation w = Evaluate(*c, whole), r = Evaluate(*c, rolling);
   // Measured when the model was committed: whole digits 413/414, transitions 48/51 (model/README.md).

@@ -454,9 +454,22 @@ def cross_validate(rows, a):
                  fines=np.array([rows[i][4] for i in va]), views=views)
 
 
-def report_folds(dirs):
+def svm_probabilities(files):
+    """The SVM's out-of-fold probabilities: the "P path label fine p0 .. p9" lines mh_train_digits
+    --fold-file F --fold K prints, one file per fold."""
+    out = {}
+    for f in files:
+        for line in open(f):
+            if line.startswith('P '):
+                x = line.split()
+                out[x[1]] = np.array([float(v) for v in x[4:14]])
+    return out
+
+
+def report_folds(dirs, svm_files=(), shares=()):
     """The out-of-fold figures of one or more runs' --oof directories (several: the mean of their
-    probabilities, an ensemble), plain and with the test-time views averaged."""
+    probabilities, an ensemble), plain and with the test-time views averaged; with --svm, the SVM
+    alone and the network's probabilities blended with the SVM's at each --svm-share."""
     runs = []
     for d in dirs:
         parts = [np.load(os.path.join(d, f)) for f in sorted(os.listdir(d)) if f.endswith('.npz')]
@@ -468,6 +481,16 @@ def report_folds(dirs):
     views = np.mean([r['views'] for r in runs], axis=0)
     report(' + '.join(dirs) + ' plain', views[0], r0['labels'], r0['fines'], r0['paths'])
     report(' + '.join(dirs) + ' test-time views', views.mean(0), r0['labels'], r0['fines'])
+    if svm_files:
+        svm = svm_probabilities(svm_files)
+        missing = [p for p in r0['paths'] if str(p) not in svm]
+        if missing:
+            sys.exit('no SVM probabilities for %d crops, e.g. %s' % (len(missing), missing[0]))
+        q = np.array([svm[str(p)] for p in r0['paths']])
+        report('SVM', q, r0['labels'], r0['fines'])
+        for w in shares:
+            report('network + SVM at %.2f' % w, (1 - w) * views[0] + w * q, r0['labels'], r0['fines'],
+                   r0['paths'])
 
 
 def main():
@@ -514,6 +537,10 @@ def main():
     p.add_argument('--fold', type=int, help='only this fold (0-based), e.g. to run folds in parallel')
     p.add_argument('--oof', default='kfold', help='directory for the out-of-fold probabilities')
     p.add_argument('--report-folds', nargs='+', help='sum up these --oof directories and stop')
+    p.add_argument('--svm', nargs='+', default=[], help='with --report-folds: mh_train_digits --fold outputs')
+    p.add_argument('--svm-share', type=float, nargs='+', default=[0.2, 0.3, 0.4, 0.5],
+                   help='with --svm: blends to report')
+    p.add_argument('--write-folds', help='write the crops\' folds ("K path" lines, for mh_train_digits --fold-file) and stop')
     p.add_argument('--verbose', action='store_true')
     p.add_argument('--show-errors', action='store_true', help='list the validation crops read wrong')
     p.add_argument('--check-reproducible', action='store_true', help='train twice, compare the ONNX bytes')
@@ -522,11 +549,17 @@ def main():
     torch.set_num_threads(a.threads)
     torch.use_deterministic_algorithms(True)
     if a.report_folds:
-        report_folds(a.report_folds)
+        report_folds(a.report_folds, a.svm, a.svm_share)
         return 0
     if not a.split:
         p.error('--split is needed')
     rows = load_split(a.split)
+    if a.write_folds:
+        fold = fold_of_groups(rows, a.folds or 5)
+        with open(a.write_folds, 'w') as f:
+            for r in rows:
+                f.write('%d %s\n' % (fold[r[1]], r[2]))
+        return 0
     if a.folds:
         cross_validate(rows, a)
         return 0
