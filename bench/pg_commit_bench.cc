@@ -25,51 +25,16 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench_pg.h"
 #include "store/postgres/local_postgres.h"
 #include "store/postgres/pg_store.h"
 
 namespace {
 
 using namespace mh;
-
-struct Server {
-  std::string dir;
-  store::pg::LocalPostgres pg;
-  std::atomic<int> next{0};
-  ~Server() {
-    pg.StopNow();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-};
-
-// The server, started on first use; nullptr (with a message) when it cannot run here.
-Server* GetServer() {
-  static std::unique_ptr<Server> server = [] {
-    auto s = std::make_unique<Server>();
-    char pattern[] = "/tmp/mh_pg_bench_XXXXXX";
-    if (mkdtemp(pattern) == nullptr) return std::unique_ptr<Server>();
-    s->dir = pattern;
-    std::filesystem::permissions(s->dir, std::filesystem::perms::all);  // the server's user reads the CSV here
-    Status st = s->pg.Start(s->dir + "/pg");
-    if (!st.ok()) {
-      std::fprintf(stderr, "pg_commit_bench: %s\n", st.ToString().c_str());
-      return std::unique_ptr<Server>();
-    }
-    return s;
-  }();
-  return server.get();
-}
-
-std::string NewDatabase(Server& s) {
-  const std::string name = "b" + std::to_string(s.next.fetch_add(1));
-  PGconn* c = PQconnectdb(s.pg.Url("postgres").c_str());
-  PGresult* r = PQexec(c, ("CREATE DATABASE " + name).c_str());
-  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-  PQclear(r);
-  PQfinish(c);
-  return ok ? s.pg.Url(name) : std::string();
-}
+using bench::GetPgServer;
+using bench::NewDatabase;
+using Server = bench::PgServer;
 
 int Intervals() {
   const char* v = std::getenv("MH_BENCH_INTERVALS");
@@ -96,7 +61,7 @@ std::vector<store::StoredReading> Rows(int meters) {
 }
 
 void PgStoreCommit(benchmark::State& state) {
-  Server* server = GetServer();
+  Server* server = GetPgServer();
   if (server == nullptr) return state.SkipWithError("no PostgreSQL server binaries (scripts/install-deps.sh)");
   const int meters = static_cast<int>(state.range(0));
   const size_t batch = static_cast<size_t>(state.range(1));
@@ -121,7 +86,7 @@ void PgStoreCommit(benchmark::State& state) {
 }
 
 void PsqlCopy(benchmark::State& state) {
-  Server* server = GetServer();
+  Server* server = GetPgServer();
   if (server == nullptr) return state.SkipWithError("no PostgreSQL server binaries (scripts/install-deps.sh)");
   const int meters = static_cast<int>(state.range(0));
   const std::vector<store::StoredReading> rows = Rows(meters);

@@ -2,7 +2,8 @@
 // PostgreSQL (support/postgres_server.h) and one Mosquitto, lease period 2 s. A publisher sends
 // readings of 2,000 meters at QoS 1; one worker is SIGKILLed mid-stream and a second one a bit
 // later. Then every reading the broker acknowledged is stored exactly once, the survivor owns all
-// 64 shards, and each meter's verdicts equal a single-worker SQLite run on the same data.
+// 64 shards, each meter's verdicts equal a single-worker SQLite run on the same data, and every
+// alert reached a real webhook receiver exactly once (counted per X-MeterHub-Alert-Id).
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -15,6 +16,8 @@
 #include <tuple>
 
 #include "app/local_broker.h"
+#include "app/webhook_receiver.h"
+#include "core/meter_id.h"
 #include "store/postgres/pg_db.h"
 #include "support/mqtt_publisher.h"
 #include "support/postgres_server.h"
@@ -51,6 +54,24 @@ void PublishStep(Publisher& pub, int i) {
   }
 }
 
+// The first kAlertMeters meters are registered with a webhook terminal and a threshold of 1.0, in
+// +10:00 so that step 0 (14:00Z) opens their day: their register rises 0.25 a step, so they
+// raise alerts (step 5) while the workers are being killed.
+constexpr int kAlertMeters = 40;
+void ArmAlerts(httplib::Client& c, const httplib::Headers& auth, const std::string& hook) {
+  for (int m = 0; m < kAlertMeters; ++m) {
+    const std::string id = "SC" + std::to_string(m);
+    auto reg = c.Post("/api/v1/meters", auth, json{{"meter_id", id}, {"customer_id", "C1"}, {"interval_s", 900}, {"timezone", "+10:00"}}.dump(),
+                      "application/json");
+    ASSERT_TRUE(reg && reg->status == 201) << id << ": " << (reg ? reg->body : "no answer");
+    auto bind = c.Post("/api/v1/meters/" + id + "/terminals", auth,
+                       json{{"terminal_id", "t-" + id}, {"channel", "webhook"}, {"address", hook}}.dump(), "application/json");
+    ASSERT_TRUE(bind && bind->status == 201) << id << ": " << (bind ? bind->body : "no answer");
+    auto thr = c.Put("/api/v1/meters/" + id + "/threshold", auth, json{{"threshold", 1.0}}.dump(), "application/json");
+    ASSERT_TRUE(thr && thr->status == 200) << id << ": " << (thr ? thr->body : "no answer");
+  }
+}
+
 // A worker: `serve --worker-id --listen` on the shared config.
 struct Worker {
   Worker(const std::string& config, const std::string& id, const std::string& log)
@@ -74,6 +95,18 @@ class PostgresWorkersTest : public ::testing::Test {
     testing::WriteFile(dir_ / "ledger.key", std::string(kLedgerKeyHex) + "\n");
     ::chmod((dir_ / "ledger.key").c_str(), 0600);
   }
+  // The shared worker config without a broker (HTTP only), and an admin token made with it.
+  std::string HttpOnlyConfig() {
+    const std::string config = dir_ / "http.toml";
+    testing::WriteFile(config, "[store]\nbackend = \"postgres\"\nurl = \"" + url_ + "\"\n[audit]\nkey_file = \"" +
+                                   (dir_ / "ledger.key") + "\"\n[cluster]\nlease_period = \"2s\"\n[ingest]\nauto_register = true\n");
+    return config;
+  }
+  httplib::Headers AdminToken(const std::string& config) {
+    auto run = RunCommand(MeterhubBinary() + " token create --role admin --config " + config);
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    return {{"Authorization", "Bearer " + run.output.substr(0, run.output.find('\n'))}};
+  }
   TempDir dir_{"pg-workers"};
   std::string url_;
 };
@@ -87,6 +120,18 @@ Verdicts PostgresVerdicts(const std::string& url) {
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   if (!r.ok()) return out;
   for (int i = 0; i < r->size(); ++i) out.insert({r->Text(i, 0), r->Int(i, 1), r->Text(i, 2)});
+  return out;
+}
+
+std::set<std::string> PostgresColumn(const std::string& url, const std::string& sql) {
+  std::set<std::string> out;
+  auto db = store::pg::Connection::Open(url, "test");
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  if (!db.ok()) return out;
+  auto r = (*db)->Query(sql, store::pg::Params(), "test query");
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  if (!r.ok()) return out;
+  for (int i = 0; i < r->size(); ++i) out.insert(r->Text(i, 0));
   return out;
 }
 
@@ -110,7 +155,10 @@ TEST_F(PostgresWorkersTest, ThreeWorkersTwoSigkilledEveryAckedReadingStoredOnceW
   if (app::FindMosquitto().empty()) GTEST_SKIP() << "mosquitto not installed (apt-get install mosquitto)";
   app::LocalBroker broker;
   ASSERT_TRUE(broker.Start(dir_ / "broker").ok()) << "broker did not start";
-  const std::string common = "[mqtt]\nbroker = \"" + broker.address() + "\"\n[ingest]\nauto_register = true\n[log]\nlevel = \"info\"\n";
+  app::WebhookReceiver receiver;
+  ASSERT_TRUE(receiver.Start().ok());
+  const std::string common = "[mqtt]\nbroker = \"" + broker.address() +
+                             "\"\n[ingest]\nauto_register = true\n[log]\nlevel = \"info\"\n[alerts.webhook]\nallow_private = true\n";
   const std::string config = dir_ / "pg.toml";
   testing::WriteFile(config, "[store]\nbackend = \"postgres\"\nurl = \"" + url_ + "\"\n[audit]\nkey_file = \"" +
                                  (dir_ / "ledger.key") + "\"\n[cluster]\nlease_period = \"2s\"\n" + common);
@@ -140,6 +188,8 @@ TEST_F(PostgresWorkersTest, ThreeWorkersTwoSigkilledEveryAckedReadingStoredOnceW
   EXPECT_EQ(s1["worker_id"], "w1");
   EXPECT_TRUE(s1["lease_expires"].is_string()) << s1.dump();
 
+  ArmAlerts(w[0]->client, auth, receiver.url("/pg"));
+  if (HasFatalFailure()) return;
   Publisher pub(broker.port(), "scale-publisher");
   int i = 0;
   for (; i < 3; ++i) PublishStep(pub, i);
@@ -164,6 +214,22 @@ TEST_F(PostgresWorkersTest, ThreeWorkersTwoSigkilledEveryAckedReadingStoredOnceW
   EXPECT_NE(metrics->body.find("meterhub_shards_owned 64"), std::string::npos);
   EXPECT_NE(metrics->body.find("meterhub_lease_renewals_total"), std::string::npos);
   const Verdicts pg = PostgresVerdicts(url_);
+
+  // Every alert reached the receiver, none twice: dispatch claims a delivery (fenced by the
+  // "alerts" lease) before sending it, so a takeover never re-sends what a live worker sent. (A
+  // worker killed between the receiver's 2xx and recording it would re-send with the same ids —
+  // HTTP's limit, a window of milliseconds; docs/scale.md.)
+  const std::set<std::string> alert_ids = PostgresColumn(url_, "SELECT id::text FROM alerts");
+  ASSERT_FALSE(alert_ids.empty()) << "the data raised no alert";
+  ASSERT_TRUE(WaitFor([&] {
+    return PostgresColumn(url_, "SELECT id::text FROM deliveries WHERE status <> 'sent'").empty();
+  }, 120)) << testing::ReadFile(log);
+  std::set<std::string> received;
+  for (const auto& [id, n] : receiver.by_alert("/pg")) {
+    received.insert(id);
+    EXPECT_EQ(n, 1) << "alert " << id << " delivered " << n << " times";
+  }
+  EXPECT_EQ(received, alert_ids);
   EXPECT_EQ(WEXITSTATUS(w[2]->process.Kill(SIGTERM)), 0);
 
   // The same data through one worker on SQLite (its own broker): the same verdicts.
@@ -173,7 +239,7 @@ TEST_F(PostgresWorkersTest, ThreeWorkersTwoSigkilledEveryAckedReadingStoredOnceW
   const int port = app::FreeLoopbackPort();
   testing::WriteFile(sqlite_config, "[store]\npath = \"" + (dir_ / "one.db") + "\"\n[http]\nlisten = \"127.0.0.1:" +
                                         std::to_string(port) + "\"\n[mqtt]\nbroker = \"" + broker2.address() +
-                                        "\"\n[ingest]\nauto_register = true\n");
+                                        "\"\n[ingest]\nauto_register = true\n[alerts.webhook]\nallow_private = true\n");
   auto token2 = RunCommand(MeterhubBinary() + " token create --role admin --config " + sqlite_config);
   ASSERT_EQ(token2.exit_code, 0) << token2.output;
   const httplib::Headers auth2{{"Authorization", "Bearer " + token2.output.substr(0, token2.output.find('\n'))}};
@@ -188,6 +254,8 @@ TEST_F(PostgresWorkersTest, ThreeWorkersTwoSigkilledEveryAckedReadingStoredOnceW
     json t = status2();
     return t.is_object() && t.value("mqtt", "") == "connected";
   }, 60)) << testing::ReadFile(dir_ / "sqlite.log");
+  ArmAlerts(c, auth2, receiver.url("/lite"));
+  if (HasFatalFailure()) return;
   Publisher pub2(broker2.port(), "scale-publisher-2");
   for (int k = 0; k < kSteps; ++k) PublishStep(pub2, k);
   ASSERT_TRUE(WaitFor([&] {
@@ -201,6 +269,109 @@ TEST_F(PostgresWorkersTest, ThreeWorkersTwoSigkilledEveryAckedReadingStoredOnceW
   const Verdicts lite = SqliteVerdicts(dir_ / "one.db");
   EXPECT_FALSE(lite.empty());  // the data does produce verdicts to compare
   EXPECT_EQ(pg, lite);
+  ASSERT_TRUE(WaitFor([&] { return receiver.by_alert("/lite").size() >= alert_ids.size(); }, 60));
+  EXPECT_EQ(receiver.by_alert("/lite").size(), alert_ids.size());  // the same alerts as one SQLite worker
+}
+
+// Posted readings (SPEC 7, docs/scale.md): a worker commits only its own shards' readings (fenced
+// by their leases); a batch of the other worker's shards is forwarded to it and its answer relayed;
+// a batch spanning both is refused with 421 naming the owners; one whose owner was just killed
+// answers 503 + Retry-After until the takeover, then is stored — once.
+TEST_F(PostgresWorkersTest, PostedReadingsAreCommittedByTheirShardsOwnerOnly) {
+  if (url_.empty()) return;
+  const std::string config = HttpOnlyConfig();
+  const httplib::Headers auth = AdminToken(config);
+  const std::string log = dir_ / "http-workers.log";
+  Worker a(config, "wa", log), b(config, "wb", log);
+  a.process.Start();
+  b.process.Start();
+  std::set<int> of_b;
+  ASSERT_TRUE(WaitFor([&] {
+    json sa = a.Status(auth), sb = b.Status(auth);
+    if (!sa.is_object() || !sb.is_object() || sa["shards"].size() != 32 || sb["shards"].size() != 32) return false;
+    for (int shard : sb["shards"]) of_b.insert(shard);
+    return true;
+  }, 60)) << testing::ReadFile(log);
+  std::string mine, theirs;  // a meter of a's shards, one of b's
+  for (int m = 0; m < 10000 && (mine.empty() || theirs.empty()); ++m) {
+    const std::string id = "HT" + std::to_string(m);
+    std::string& slot = of_b.count(ShardOf(id)) != 0 ? theirs : mine;
+    if (slot.empty()) slot = id;
+  }
+  ASSERT_FALSE(mine.empty() || theirs.empty());
+  auto reading = [](const std::string& meter, int step) {
+    return json{{"meter", meter}, {"ts", 1603980000 + step * 900}, {"value", 10.0 + step}};
+  };
+  auto post = [&](Worker& w, const json& batch) {
+    return w.client.Post("/api/v1/readings", auth, batch.dump(), "application/json");
+  };
+  auto stored = [&](const std::string& meter) {
+    return PostgresColumn(url_, "SELECT ts::text FROM readings WHERE meter_id = '" + meter + "'").size();
+  };
+
+  auto r = post(a, json::array({reading(theirs, 0), reading(theirs, 1)}));  // b's: forwarded
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("X-MeterHub-Worker"), "wb");
+  EXPECT_EQ(json::parse(r->body)["accepted"], 2) << r->body;
+  EXPECT_EQ(stored(theirs), 2u);
+  r = post(a, json::array({reading(mine, 0)}));  // a's own: committed here
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("X-MeterHub-Worker"), "");
+  r = post(a, json::array({reading(mine, 1), reading(theirs, 2)}));  // both: refused, nothing stored
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 421) << r->body;
+  const json refused = json::parse(r->body);
+  EXPECT_EQ(refused["error"]["code"], "misdirected");
+  EXPECT_EQ(refused["owners"][std::to_string(ShardOf(theirs))]["worker_id"], "wb") << r->body;
+  EXPECT_EQ(stored(mine), 1u);
+  EXPECT_EQ(stored(theirs), 2u);
+
+  EXPECT_TRUE(WIFSIGNALED(b.process.Kill(SIGKILL)));
+  r = post(a, json::array({reading(theirs, 3)}));  // b's lease has not lapsed: nobody may store it yet
+  ASSERT_TRUE(r);
+  if (r->status == 503) EXPECT_FALSE(r->get_header_value("Retry-After").empty()) << r->body;
+  else EXPECT_EQ(r->status, 200) << r->body;  // (a slow machine: a took over already)
+  ASSERT_TRUE(WaitFor([&] {
+    auto again = post(a, json::array({reading(theirs, 3)}));
+    return again && again->status == 200;
+  }, 60)) << testing::ReadFile(log);
+  EXPECT_EQ(stored(theirs), 3u);  // once
+  EXPECT_EQ(WEXITSTATUS(a.process.Kill(SIGTERM)), 0);
+}
+
+// `meterhub import` on PostgreSQL (docs/scale.md): refused while a live worker holds shards — the
+// message names the worker and what to do — and it then imports once the worker stopped.
+TEST_F(PostgresWorkersTest, ImportIsRefusedWhileAWorkerHoldsShards) {
+  if (url_.empty()) return;
+  const std::string config = HttpOnlyConfig();
+  const httplib::Headers auth = AdminToken(config);
+  const std::string log = dir_ / "import-worker.log";
+  const std::string csv = dir_ / "history.csv";
+  std::string rows = "meter_id,timestamp,value\n";
+  for (int i = 0; i < 8; ++i) rows += "IM" + std::to_string(i) + ",2020-10-29T00:00:00+08:00," + std::to_string(100 + i) + "\n";
+  testing::WriteFile(csv, rows);
+  auto count = [&] { return PostgresColumn(url_, "SELECT meter_id || ts FROM readings WHERE meter_id LIKE 'IM%'").size(); };
+  {
+    Worker w(config, "wi", log);
+    w.process.Start();
+    ASSERT_TRUE(WaitFor([&] { json s = w.Status(auth); return s.is_object() && s["shards"].size() == 64; }, 60))
+        << testing::ReadFile(log);
+    auto run = RunCommand(MeterhubBinary() + " import " + csv + " --config " + config);
+    EXPECT_EQ(run.exit_code, 1) << run.output;
+    EXPECT_NE(run.output.find("wi (64 shard(s))"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find("stop the workers"), std::string::npos) << run.output;
+    EXPECT_EQ(count(), 0u);
+    EXPECT_EQ(WEXITSTATUS(w.process.Kill(SIGTERM)), 0);  // gives its leases back
+  }
+  auto run = RunCommand(MeterhubBinary() + " import " + csv + " --config " + config);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(count(), 8u);
+  Worker again(config, "wj", log);  // the import gave the shards back
+  again.process.Start();
+  EXPECT_TRUE(WaitFor([&] { json s = again.Status(auth); return s.is_object() && s["shards"].size() == 64; }, 60))
+      << testing::ReadFile(log);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // customer's terminal. Send is blocking and called only from the dispatcher's own threads.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "base/status.h"
@@ -13,6 +14,11 @@ struct Message {
   std::string subject;   // one line
   std::string text;      // human-readable body
   std::string json;      // machine-readable body (the alert as JSON)
+  // The stable ids of what is sent: the same on every attempt and on a re-send after a
+  // dispatcher died (webhooks pass them as Idempotency-Key / X-MeterHub-Alert-Id headers, so a
+  // receiver can drop a duplicate). 0 = not a stored delivery.
+  int64_t delivery_id = 0;
+  int64_t alert_id = 0;
 };
 
 class Channel {

@@ -113,7 +113,7 @@ void Dispatcher::Loop() {
     if (!batch.empty()) {
       for (size_t i = 0; i < batch.size(); ++i) {
         if (stopping_) {  // leave the rest pending for the next start
-          for (size_t j = i; j < batch.size(); ++j) Release(batch[j].id);
+          for (size_t j = i; j < batch.size(); ++j) Release(batch[j], true);
           break;
         }
         Deliver(std::move(batch[i]));
@@ -143,15 +143,28 @@ std::vector<Delivery> Dispatcher::Claim(int max, const std::set<int64_t>* skip) 
     if (static_cast<int>(claimed.size()) == max) break;
     if (d.status != DeliveryStatus::kPending) continue;
     if (in_flight_.count(d.id) != 0 || (skip != nullptr && skip->count(d.id) != 0)) continue;
-    in_flight_.insert(d.id);
+    const int64_t until = clock_->NowMillis() + std::max<int64_t>(options_.claim_ms, 1);
+    Result<bool> won = store_->ClaimDelivery(d.id, d.next_attempt_at, until);
+    if (!won.ok()) {  // e.g. the alerts lease was lost meanwhile: claim nothing more this round
+      spdlog::warn("alerts: claiming delivery {}: {}", d.id, won.status().ToString());
+      break;
+    }
+    if (!*won) continue;  // another dispatcher has it, or it was recorded meanwhile
+    in_flight_[d.id] = until;
     claimed.push_back(std::move(d));
   }
   return claimed;
 }
 
-void Dispatcher::Release(int64_t delivery_id) {
+void Dispatcher::Release(const Delivery& d, bool unclaim) {
   std::lock_guard<std::mutex> lock(claim_mu_);
-  in_flight_.erase(delivery_id);
+  auto it = in_flight_.find(d.id);
+  if (it == in_flight_.end()) return;
+  if (unclaim) {
+    Result<bool> back = store_->ClaimDelivery(d.id, it->second, d.next_attempt_at);
+    if (!back.ok()) spdlog::info("alerts: giving back delivery {}: {} (due again when the claim expires)", d.id, back.status().ToString());
+  }
+  in_flight_.erase(it);
 }
 
 bool Dispatcher::Deliver(Delivery d) {
@@ -166,6 +179,8 @@ bool Dispatcher::Deliver(Delivery d) {
   } else {
     Message message = MessageFromContent(d.content, d.alert_id);
     message.address = d.address;
+    message.delivery_id = d.id;
+    message.alert_id = d.alert_id;
     if (d.round_started_at == 0) d.round_started_at = clock_->NowMillis();
     try {
       result = it->second->Send(message);
@@ -174,7 +189,7 @@ bool Dispatcher::Deliver(Delivery d) {
     }
     if (!result.ok() && stopping_ && result.code() != StatusCode::kInvalidArgument) {
       spdlog::info("alerts: delivery {} interrupted by shutdown, left pending", id);
-      Release(id);
+      Release(d, true);
       return false;
     }
     ++d.attempts;
@@ -207,7 +222,7 @@ bool Dispatcher::Deliver(Delivery d) {
     spdlog::error("alerts: recording delivery {} as {}: {}", id, store::DeliveryStatusName(d.status),
                   recorded.ToString());
   }
-  Release(id);  // only now: the recorded row is what the next claim sees
+  Release(d);  // only now: the recorded row is what the next claim sees
   return sent;
 }
 

@@ -8,9 +8,12 @@
 // them one by one and records the outcome, then waits on a condition variable until the next
 // poll or a Nudge(). Stop() cancels sends in progress (Channel::SetCancelled) and joins at once;
 // a send cut short is not counted as an attempt and stays pending for the next start.
-// Delivery is at-least-once: if recording the outcome fails, the delivery is sent again later.
-// The in-flight set is per process: several `meterhub serve` workers sharing one database each
-// need their own share of deliveries (SPEC 7), not two dispatchers on the same rows.
+// Each delivery is claimed in the store (Store::ClaimDelivery, committed) before it is sent and
+// recorded after: two dispatchers never send the same delivery at once, and on PostgreSQL only
+// the holder of the "alerts" lease can claim (SPEC 7). What is left is HTTP's own limit: a
+// dispatcher that dies (or fails to record) after the peer accepted a delivery leaves the claim,
+// and the delivery is sent again once the claim expires (claim_ms), with the same delivery and
+// alert ids so the receiver can drop the duplicate. README.md ("Alert deliveries") says so.
 #pragma once
 
 #include <atomic>
@@ -47,6 +50,10 @@ struct DispatcherOptions {
   int64_t poll_interval_ms = 500;           // how often the store is polled for due deliveries
   int threads = 2;
   int batch_size = 8;                 // deliveries a worker claims per store query
+  // How long a claim keeps a delivery from everyone else: a dispatcher that died after claiming
+  // leaves it pending, due again this long after the claim. Scale-out: the lease period, so a
+  // dead worker's claims fall due when its lease has lapsed. Not a config key.
+  int64_t claim_ms = 60000;
 };
 
 // The wait after the `attempts`-th failed attempt of a round: initial × 2^(attempts−1), capped at max.
@@ -85,9 +92,12 @@ class Dispatcher {
 
  private:
   void Loop();
-  // Claims up to `max` due deliveries not in flight and not in "*skip" (may be null).
+  // Claims up to `max` due deliveries not in flight and not in "*skip" (may be null): in the
+  // store (ClaimDelivery) and in the in-flight set.
   std::vector<store::Delivery> Claim(int max, const std::set<int64_t>* skip);
-  void Release(int64_t delivery_id);
+  // Drops a delivery from the in-flight set; `unclaim`: gives its store claim back too (due again
+  // at once — a send cut short by Stop()).
+  void Release(const store::Delivery& d, bool unclaim = false);
   // Sends one claimed delivery and records the outcome; releases the claim. True when sent.
   bool Deliver(store::Delivery d);
   void ForEachChannel(bool cancelled);
@@ -106,7 +116,7 @@ class Dispatcher {
   std::vector<std::thread> workers_;  // touched only by Start/Stop (one controlling thread)
 
   mutable std::mutex claim_mu_;       // serialises claiming due deliveries between workers
-  std::set<int64_t> in_flight_;       // guarded by claim_mu_
+  std::map<int64_t, int64_t> in_flight_;  // guarded by claim_mu_: delivery id → claimed until
 
   std::atomic<bool> stopping_{false};  // Stop() in progress: a failed send is not an attempt
   std::atomic<int64_t> sent_{0}, failed_{0}, retried_{0};

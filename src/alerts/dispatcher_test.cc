@@ -323,9 +323,40 @@ TEST(DispatcherTest, AFailedRecordReleasesTheClaimAndTheDeliveryIsSentAgain) {
   EXPECT_EQ(dispatcher.in_flight(), 0);
   EXPECT_EQ(store.Get(id).status, DeliveryStatus::kPending);
   store.FailUpdates(false);
+  EXPECT_EQ(dispatcher.RunOnce(), 0);  // the claim holds it until claim_ms has passed
+  clock.AdvanceMillis(TestOptions().claim_ms);
   EXPECT_EQ(dispatcher.RunOnce(), 1);  // at least once
   EXPECT_EQ(store.Get(id).status, DeliveryStatus::kSent);
   EXPECT_EQ(receiver.requests(), 2);
+}
+
+// Two dispatchers on one store (two processes on one database): the claim, not the in-flight set,
+// keeps the second from sending what the first claimed; a re-send carries the same ids.
+TEST(DispatcherTest, ADeliveryClaimedElsewhereIsNotSentAndEverySendCarriesItsStableIds) {
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::string>> ids;  // (Idempotency-Key, X-MeterHub-Alert-Id)
+  LocalHttpServer hook([&](httplib::Server& s) {
+    s.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu);
+      ids.emplace_back(req.get_header_value("Idempotency-Key"), req.get_header_value("X-MeterHub-Alert-Id"));
+      res.status = 204;
+    });
+  });
+  FakeDeliveryStore store;
+  SimulatedClock clock(kStartMs);
+  Dispatcher first(&store, &clock, TestOptions()), second(&store, &clock, TestOptions());
+  for (Dispatcher* d : {&first, &second}) d->AddChannel(std::make_unique<WebhookChannel>(testing::LoopbackWebhook()));
+  const int64_t id = store.AddDelivery(PendingDelivery("webhook", hook.Url("/hook"), kStartMs, 42));
+  ASSERT_TRUE(*store.ClaimDelivery(id, kStartMs, kStartMs + 5000));  // "first" claimed it and died
+  EXPECT_EQ(second.RunOnce(), 0);
+  clock.AdvanceMillis(5000);  // the claim expired: sent again, once
+  EXPECT_EQ(second.RunOnce(), 1);
+  EXPECT_EQ(first.RunOnce(), 0);
+  EXPECT_EQ(store.Get(id).status, DeliveryStatus::kSent);
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(ids[0].first, "meterhub-delivery-" + std::to_string(id));
+  EXPECT_EQ(ids[0].second, "42");
 }
 
 TEST(DispatcherTest, WorkersDeliverANudgePromptlyAndStopQuickly) {

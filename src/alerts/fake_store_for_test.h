@@ -41,6 +41,15 @@ class FakeDeliveryStore final : public store::Store {
     }
     return out;
   }
+  Result<bool> ClaimDelivery(int64_t delivery_id, int64_t due_at, int64_t until) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = deliveries_.find(delivery_id);
+    if (it == deliveries_.end() || it->second.status != store::DeliveryStatus::kPending ||
+        it->second.next_attempt_at != due_at)
+      return false;
+    it->second.next_attempt_at = until;
+    return true;
+  }
   Status UpdateDelivery(const store::Delivery& d) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (fail_updates_) return Unavailable("fake store: updates disabled");

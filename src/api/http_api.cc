@@ -428,7 +428,13 @@ void HttpApi::Routes() {
     }
     ingest::SubmitSummary summary;
     if (!readings.empty()) {
-      MH_ASSIGN_OR_RETURN(summary, deps_.committer ? deps_.committer->Submit(readings, "http")
+      // Scale-out: only the shards' lease holder commits them, fenced by those leases.
+      const ReadingsPlan plan = PlanReadings(readings, deps_.shard_route);
+      if (plan.kind != ReadingsPlan::Kind::kHere) {
+        AnswerElsewhere(plan, req, deps_.forward, deps_.retry_after_s, res);
+        return Status::Ok();
+      }
+      MH_ASSIGN_OR_RETURN(summary, deps_.committer ? deps_.committer->Submit(readings, "http", plan.shards)
                                                    : deps_.pipeline->Submit(readings, "http"));
     }
     summary.rejected += static_cast<int64_t>(issues.size());

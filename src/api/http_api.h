@@ -12,6 +12,7 @@
 
 #include "api/access_routes.h"
 #include "api/metrics.h"
+#include "api/readings_routing.h"
 #include "base/clock.h"
 #include "base/status.h"
 #include "billing/tariff.h"
@@ -59,6 +60,11 @@ struct ApiDeps {
   std::function<Result<std::string>(const std::string& meter_id, const std::string& password)> provision_device;
   // Tariff calendars per meter group ([tariffs.NAME]); null = every meter in one band "all".
   std::shared_ptr<const billing::TariffBook> tariffs;
+  // Scale-out (PostgreSQL, api/readings_routing.h): who commits a shard's posted readings, and how
+  // a batch of another worker's shards is forwarded to it. Empty = this process owns every shard.
+  std::function<ShardRoute(int shard)> shard_route;
+  ForwardFn forward;
+  int retry_after_s = 10;  // on a 503 for a shard that has no live owner: the lease period
 };
 
 class HttpApi {

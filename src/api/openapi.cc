@@ -258,7 +258,11 @@ nlohmann::json OpenApiDocument() {
                                 {"413", Err("body larger than http.max_body_bytes, or more than 100000 readings "
                                                    "in one request (JSON or CSV)")},
                                 {"507", Err("the store's disk is full: nothing was stored, retry later")},
-                                {"422", Err("nothing could be stored; the summary lists why")}})}};
+                                {"422", Err("nothing could be stored; the summary lists why")},
+                                {"421", Err("scale-out: the readings belong to shards of several workers (or of another "
+                                            "worker that cannot be forwarded to); nothing stored, `owners` names them")},
+                                {"503", Err("scale-out: a shard of these readings has no live owner (takeover under way) "
+                                            "or its owner is unreachable; nothing stored, retry after Retry-After")}})}};
   paths["/api/v1/meters/{id}/readings"]["get"] = {{"summary", "accepted readings in a time range"},
                                                   {"parameters", json::array({meter_param, range[0], range[1], range[2],
                                                                               q("channel", "a register (docs/channels.md); default the billing channel")})},

@@ -71,6 +71,7 @@ Status Daemon::Start() {
   MH_RETURN_IF_ERROR(StartCluster());
 
   MH_ASSIGN_OR_RETURN(alerts::DispatcherOptions dispatch, DispatcherOptionsOf(config_));
+  if (leases_) dispatch.claim_ms = leases_->lease_period_ms();  // a dead worker's claims fall due with its lease
   dispatcher_ = std::make_unique<alerts::Dispatcher>(store_.get(), clock_, dispatch);
   AddChannels(*dispatcher_, config_, clock_);
   dispatcher_->SetActive([this] { return RunsJob(kJobAlerts); });
@@ -134,6 +135,7 @@ Status Daemon::Start() {
   MH_ASSIGN_OR_RETURN(billing::TariffBook tariffs, TariffBookOf(config_));
   deps.tariffs = std::make_shared<const billing::TariffBook>(std::move(tariffs));
   deps.deliveries_requeued = [d = dispatcher_.get()] { d->Nudge(); };
+  AddClusterRouting(deps);
   if (mqtt_) {
     deps.send_command = [this](const std::string& meter_id, const std::string& payload) -> Status {
       return mqtt_->Publish(ingest::DeviceTopic(meter_id, ingest::kCommandSuffix), payload);

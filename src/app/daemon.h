@@ -43,6 +43,11 @@ namespace mh::app {
 // Opens the store the [store] section names.
 Result<std::unique_ptr<store::Store>> OpenStore(const Config& config);
 
+// `meterhub import` on PostgreSQL (docs/scale.md): takes the lease of every shard for the import's
+// duration — refused, naming the workers and what to do, while a live worker holds any — and
+// fences `store`'s commits with them. Null on SQLite (one process, nothing to coordinate).
+Result<std::shared_ptr<cluster::ShardLeases>> HoldShardsForImport(const Config& config, store::Store& store);
+
 // Registers the channels the [alerts] section configures (webhook always; SMS when a gateway URL
 // is set; e-mail always, to [alerts.email] url).
 void AddChannels(alerts::Dispatcher& dispatcher, const Config& config, const Clock* clock);
@@ -86,6 +91,8 @@ class Daemon {
   Status StartCluster();
   bool RunsJob(const char* job) const;
   void AddClusterStatus(nlohmann::json& j) const;
+  // PostgreSQL: posted readings go to their shards' lease holder (api/readings_routing.h).
+  void AddClusterRouting(api::ApiDeps& deps) const;
   void RegisterClusterMetrics();
   Status StartRelay();
   void RelayLoop();

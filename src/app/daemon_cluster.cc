@@ -2,13 +2,109 @@
 // PostgreSQL every worker takes shard and singleton leases (cluster/shard_leases), fences its
 // commits with them, consumes only its shards' MQTT sessions, runs a singleton job only while
 // it holds that job's lease, and shows all of it in /api/v1/status and /metrics.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "api/session.h"
 #include "app/daemon.h"
+#include "core/meter_id.h"
 #include "core/time.h"
 #include "store/postgres/pg_store.h"
 
 namespace mh::app {
+
+namespace {
+
+// The address other workers reach this one's API at: `listen`, with a wildcard host replaced by
+// this machine's name.
+std::string AdvertisedListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return listen;
+  const std::string host = listen.substr(0, colon);
+  if (host != "0.0.0.0" && host != "[::]" && host != "::" && !host.empty()) return listen;
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return listen;
+  return std::string(name) + listen.substr(colon);
+}
+
+// Sends a posted batch on to its owner over plain HTTP, with the caller's credentials, and
+// returns the owner's answer as it is.
+Result<http::Response> ForwardTo(const std::string& self, const std::string& listen, const http::Request& req) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return InvalidArgument("worker address '" + listen + "' has no port");
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  httplib::Client client(host, std::atoi(listen.c_str() + colon + 1));
+  client.set_connection_timeout(5);
+  client.set_read_timeout(120);  // the owner answers once the batch is durably stored
+  httplib::Headers headers{{api::kForwardedByHeader, self}};
+  for (const char* name : {"Authorization", "Cookie", api::kCsrfHeader})
+    if (req.has_header(name)) headers.emplace(name, req.get_header_value(name));
+  std::string type = req.get_header_value("Content-Type");
+  auto r = client.Post(req.path, headers, req.body, type.empty() ? "application/json" : type);
+  if (!r) return Unavailable(httplib::to_string(r.error()));
+  http::Response out;
+  out.status = r->status;
+  out.set_content(r->body, r->get_header_value("Content-Type"));
+  if (r->has_header("Retry-After")) out.set_header("Retry-After", r->get_header_value("Retry-After"));
+  return out;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<cluster::ShardLeases>> HoldShardsForImport(const Config& config, store::Store& store) {
+  if (config.store.backend != "postgres") return std::shared_ptr<cluster::ShardLeases>();
+  cluster::LeaseOptions o;
+  o.url = config.store.url;
+  o.worker_id = "import-" + cluster::DefaultWorkerId();
+  MH_ASSIGN_OR_RETURN(int64_t period_s, ParseDuration(config.cluster.lease_period));
+  o.lease_period_ms = period_s * 1000;
+  o.hold_all = true;
+  MH_ASSIGN_OR_RETURN(std::shared_ptr<cluster::ShardLeases> leases, cluster::ShardLeases::Open(o));
+  MH_RETURN_IF_ERROR(leases->Start());
+  if (leases->Owned().size() < static_cast<size_t>(kShardCount)) {
+    std::map<std::string, std::vector<int>> by_worker;
+    for (int shard = 0; shard < kShardCount; ++shard) {
+      if (leases->Owns(shard)) continue;
+      std::optional<cluster::ShardOwner> owner = leases->OwnerOf(shard);
+      by_worker[owner ? owner->worker_id : "(being released)"].push_back(shard);
+    }
+    leases->Stop();  // gives back what it took
+    std::string held;
+    for (const auto& [worker, shards] : by_worker)
+      held += (held.empty() ? "" : ", ") + worker + " (" + std::to_string(shards.size()) + " shard(s))";
+    return FailedPrecondition(
+        "live workers hold shard leases in this database: " + held +
+        ". An import writes every shard it meets and must not bypass a worker's pipeline: stop the workers "
+        "(SIGTERM; they give their leases back), run the import, start them again — or post the file to a worker "
+        "instead (POST /api/v1/readings, Content-Type: text/csv)");
+  }
+  MH_RETURN_IF_ERROR(store::SetCommitFence(store, leases));
+  return leases;
+}
+
+void Daemon::AddClusterRouting(api::ApiDeps& deps) const {
+  if (!leases_) return;
+  using Kind = api::ShardRoute::Kind;
+  const cluster::ShardLeases* l = leases_.get();
+  deps.shard_route = [l](int shard) -> api::ShardRoute {
+    if (l->Owns(shard)) return {Kind::kHere, "", ""};
+    std::optional<cluster::ShardOwner> o = l->OwnerOf(shard);
+    if (!o || o->worker_id == l->worker_id()) return {Kind::kNobody, "", ""};  // ours lapsed: nobody's yet
+    return {Kind::kOther, o->worker_id, o->listen};
+  };
+  // Over HTTPS the owner is named in a 421 instead (the client posts there): no certificate to check it with here.
+  if (config_.http.tls_cert.empty())
+    deps.forward = [self = l->worker_id()](const std::string& listen, const http::Request& req) {
+      return ForwardTo(self, listen, req);
+    };
+  deps.retry_after_s = static_cast<int>(std::max<int64_t>(1, l->lease_period_ms() / 1000));
+}
 
 Status Daemon::StartCluster() {
   if (config_.store.backend != "postgres") return Status::Ok();  // SQLite: one worker, every shard
@@ -18,6 +114,7 @@ Status Daemon::StartCluster() {
   MH_ASSIGN_OR_RETURN(int64_t period_s, ParseDuration(config_.cluster.lease_period));
   o.lease_period_ms = period_s * 1000;
   o.jobs = {kJobAlerts, kJobRelay, kJobAudit, kJobWater};
+  o.listen = AdvertisedListen(config_.http.listen);
   MH_ASSIGN_OR_RETURN(leases_, cluster::ShardLeases::Open(o));
   // A shard that changed hands may have had readings stored by another worker meanwhile.
   leases_->SetChangeHook([p = pipeline_.get()](int shard, bool) { p->InvalidateShard(shard); });

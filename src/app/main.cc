@@ -103,8 +103,19 @@ int Import(const std::string& config_path, mh::ingest::ImportArgs args, const st
     std::cerr << "meterhub import: " << store.status().ToString() << "\n";
     return 1;
   }
+  // PostgreSQL: the import holds every shard's lease while it writes (no worker may hold one).
+  auto leases = mh::app::HoldShardsForImport(*config, **store);
+  if (!leases.ok()) {
+    std::cerr << "meterhub import: " << leases.status().message() << "\n";
+    return 1;
+  }
+  std::vector<int> held;
+  if (*leases) held = (*leases)->Owned();
   mh::ingest::Pipeline pipeline(store->get(), &mh::SystemClock::Instance(), *options);
-  auto report = mh::ingest::ImportFile(pipeline, **store, args, std::cerr);
+  auto report = [&] {
+    mh::store::FenceScope fenced(held);  // every commit checks those leases (none on SQLite)
+    return mh::ingest::ImportFile(pipeline, **store, args, std::cerr);
+  }();
   if (!report.ok()) {
     std::cerr << "meterhub import: " << report.status().message() << "\n";
     return report.status().code() == mh::StatusCode::kInvalidArgument ? kUsageError : 1;
@@ -114,6 +125,7 @@ int Import(const std::string& config_path, mh::ingest::ImportArgs args, const st
   mh::app::AddChannels(dispatcher, *config, &mh::SystemClock::Instance());
   if (report->summary.alerts > 0) dispatcher.RunOnce();
   std::cout << mh::ingest::FormatImportReport(*report);
+  if (*leases) (*leases)->Stop();  // the workers take the shards back at their next round
   return report->bad_rows > 0 ? kUsageError : 0;
 }
 

@@ -13,6 +13,7 @@ Status WebhookReceiver::Start(int port) {
     Inbox& inbox = inboxes_[req.path];
     ++inbox.received;
     if (inbox.samples.size() < 3) inbox.samples.push_back(req.body);
+    if (req.has_header("X-MeterHub-Alert-Id")) ++inbox.by_alert[req.get_header_value("X-MeterHub-Alert-Id")];
     res.status = answer_status_;
     if (!answer_body_.empty()) res.set_content(answer_body_, "text/plain");
   });
@@ -45,6 +46,12 @@ std::vector<std::string> WebhookReceiver::samples(const std::string& path) const
   std::lock_guard<std::mutex> lock(mu_);
   auto it = inboxes_.find(path);
   return it == inboxes_.end() ? std::vector<std::string>{} : it->second.samples;
+}
+
+std::map<std::string, int64_t> WebhookReceiver::by_alert(const std::string& path) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = inboxes_.find(path);
+  return it == inboxes_.end() ? std::map<std::string, int64_t>{} : it->second.by_alert;
 }
 
 }  // namespace mh::app

@@ -1,6 +1,7 @@
 // A loopback HTTP server that stands in for the outside world in the demo: the customers' phones
 // (alert webhooks), the field-service system (work orders) and the inspectors (inspection
-// orders). It counts what arrives per path and keeps the first few bodies.
+// orders). It counts what arrives per path and keeps the first few bodies; alert webhooks are
+// also counted per X-MeterHub-Alert-Id (tests that no alert arrives twice).
 #pragma once
 
 #include <cstdint>
@@ -30,11 +31,14 @@ class WebhookReceiver {
   std::string url(const std::string& path) const;
   int64_t received(const std::string& path) const;
   std::vector<std::string> samples(const std::string& path) const;
+  // Arrivals on `path` per X-MeterHub-Alert-Id header value (requests without one are not counted).
+  std::map<std::string, int64_t> by_alert(const std::string& path) const;
 
  private:
   struct Inbox {
     int64_t received = 0;
     std::vector<std::string> samples;
+    std::map<std::string, int64_t> by_alert;
   };
   std::unique_ptr<http::Server> server_;
   int port_ = 0;

@@ -19,8 +19,12 @@ namespace {
 
 // $2 is always the lease period in milliseconds.
 constexpr char kHeartbeat[] =
-    "INSERT INTO workers (worker_id, expires_at) VALUES ($1, now() + $2::float8 * interval '1 millisecond') "
-    "ON CONFLICT (worker_id) DO UPDATE SET expires_at = excluded.expires_at";
+    "INSERT INTO workers (worker_id, expires_at, listen) VALUES ($1, now() + $2::float8 * interval '1 millisecond', $3) "
+    "ON CONFLICT (worker_id) DO UPDATE SET expires_at = excluded.expires_at, listen = excluded.listen";
+// Who holds each live shard lease, and where that worker's HTTP API listens (schema 12).
+constexpr char kOwners[] =
+    "SELECT l.shard, l.worker_id, w.listen FROM shard_leases l JOIN workers w ON w.worker_id = l.worker_id "
+    "WHERE l.expires_at > now() AND w.expires_at > now()";
 constexpr char kLiveWorkers[] = "SELECT count(*) FROM workers WHERE expires_at > now()";
 // What this worker still holds, renewed; a lease that lapsed is not (someone may have it now).
 constexpr char kRenew[] =
@@ -133,7 +137,8 @@ Status ShardLeases::Round() {
   const Clock::time_point start = Clock::now();
   const int64_t period = options_.lease_period_ms;
   std::map<int, int64_t> held;
-  std::set<std::string> jobs;
+  std::map<std::string, int64_t> jobs;
+  std::map<int, ShardOwner> owners;
   int64_t expires = 0;
   auto take = [&](const Rows& r) {
     for (int i = 0; i < r.size(); ++i) {
@@ -143,10 +148,10 @@ Status ShardLeases::Round() {
   };
   Status s = db_->Transaction([&]() -> Status {
     const Params me = Params().Text(options_.worker_id).Int(period);
-    MH_RETURN_IF_ERROR(db_->Query(kHeartbeat, me, "heartbeat").status());
+    MH_RETURN_IF_ERROR(db_->Query(kHeartbeat, Params(me).Text(options_.listen), "heartbeat").status());
     MH_ASSIGN_OR_RETURN(Rows live, db_->Query(kLiveWorkers, Params(), "count live workers"));
     const int64_t workers = std::max<int64_t>(1, live.Int(0, 0));
-    const int64_t share = (kShardCount + workers - 1) / workers;
+    const int64_t share = options_.hold_all ? kShardCount : (kShardCount + workers - 1) / workers;
     MH_ASSIGN_OR_RETURN(Rows renewed, db_->Query(kRenew, me, "renew shard leases"));
     take(renewed);
     if (static_cast<int64_t>(held.size()) > share) {
@@ -162,12 +167,16 @@ Status ShardLeases::Round() {
     }
     for (const std::string& job : options_.jobs) {
       MH_ASSIGN_OR_RETURN(Rows r, db_->Query(kClaimJob, Params(me).Text(job), "claim job " + job));
-      if (!r.empty()) jobs.insert(job);
+      if (!r.empty()) jobs[job] = r.Int(0, 0);
     }
+    MH_ASSIGN_OR_RETURN(Rows o, db_->Query(kOwners, Params(), "list shard owners"));
+    owners.clear();
+    for (int i = 0; i < o.size(); ++i) owners[static_cast<int>(o.Int(i, 0))] = ShardOwner{o.Text(i, 1), o.Text(i, 2)};
     return Status::Ok();
   });
   if (!s.ok()) return s;
   std::lock_guard lock(mu_);
+  owners_ = std::move(owners);
   shards_ = std::move(held);
   jobs_ = std::move(jobs);
   valid_until_ = start + std::chrono::milliseconds(period - period / 10);
@@ -207,9 +216,21 @@ std::vector<int> ShardLeases::Owned() const {
   return out;
 }
 
-bool ShardLeases::HoldsJob(const std::string& job) const {
+bool ShardLeases::HoldsJob(const std::string& job) const { return JobEpochOf(job).has_value(); }
+
+std::optional<int64_t> ShardLeases::JobEpochOf(const std::string& job) const {
   std::lock_guard lock(mu_);
-  return Clock::now() < valid_until_ && jobs_.count(job) > 0;
+  if (Clock::now() >= valid_until_) return std::nullopt;
+  auto it = jobs_.find(job);
+  if (it == jobs_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<ShardOwner> ShardLeases::OwnerOf(int shard) const {
+  std::lock_guard lock(mu_);
+  auto it = owners_.find(shard);
+  if (it == owners_.end()) return std::nullopt;
+  return it->second;
 }
 
 int64_t ShardLeases::lease_expires_ms() const {

@@ -39,6 +39,16 @@ struct LeaseOptions {
   std::string worker_id;
   int64_t lease_period_ms = 10000;
   std::vector<std::string> jobs;      // singleton jobs this worker may run (claimed like shards)
+  std::string listen;                 // "host:port" of this worker's HTTP API, for the others (forwarding)
+  // `meterhub import` on PostgreSQL: claim every shard nobody holds and never give one back, so no
+  // worker consumes (or caches state of) a shard while the import writes it.
+  bool hold_all = false;
+};
+
+// A live shard lease's holder as of the last round: its worker id and HTTP listen address.
+struct ShardOwner {
+  std::string worker_id;
+  std::string listen;
 };
 
 // "<hostname>-<pid>": a worker's default name.
@@ -61,12 +71,17 @@ class ShardLeases final : public store::CommitFence {
 
   const std::string& worker_id() const override { return options_.worker_id; }
   std::optional<int64_t> EpochOf(int shard) const override;
+  std::optional<int64_t> JobEpochOf(const std::string& job) const override;
   bool Owns(int shard) const { return EpochOf(shard).has_value(); }
   std::vector<int> Owned() const;
   bool HoldsJob(const std::string& job) const;
+  // Who held `shard` at the last round (this worker included), nullopt when nobody live did. Up to
+  // lease_period/3 old: a forwarded request may reach a former owner, which refuses it (421).
+  std::optional<ShardOwner> OwnerOf(int shard) const;
   // When the leases lapse unless renewed (Unix ms, the database's clock); 0 before the first round.
   int64_t lease_expires_ms() const;
   int64_t renewals() const { return renewals_.load(); }
+  int64_t lease_period_ms() const { return options_.lease_period_ms; }
 
  private:
   explicit ShardLeases(LeaseOptions options);
@@ -80,7 +95,8 @@ class ShardLeases final : public store::CommitFence {
   std::unique_ptr<store::pg::Connection> db_;  // the lease thread's (and Start/Stop's) only
   mutable std::mutex mu_;
   std::map<int, int64_t> shards_;       // guarded by mu_: shard → epoch
-  std::set<std::string> jobs_;          // guarded by mu_
+  std::map<std::string, int64_t> jobs_;  // guarded by mu_: job → epoch
+  std::map<int, ShardOwner> owners_;    // guarded by mu_: every live shard lease at the last round
   Clock::time_point valid_until_{};     // guarded by mu_: local end of what the last round renewed
   int64_t expires_ms_ = 0;              // guarded by mu_
   std::atomic<int64_t> renewals_{0};

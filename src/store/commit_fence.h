@@ -18,7 +18,13 @@ class CommitFence {
   virtual const std::string& worker_id() const = 0;
   // The epoch of this worker's lease on `shard`, or nullopt when it does not hold it.
   virtual std::optional<int64_t> EpochOf(int shard) const = 0;
+  // The epoch of this worker's lease on singleton job `job` (kDeliveryJob...), or nullopt.
+  virtual std::optional<int64_t> JobEpochOf(const std::string& job) const = 0;
 };
+
+// The singleton job whose lease fences claiming an alert delivery (Store::ClaimDelivery): only its
+// holder, under its current epoch, may claim one before sending it.
+inline constexpr char kDeliveryJob[] = "alerts";
 
 // On the committing thread, while alive: the commits it makes store what these shards'
 // sessions delivered (the MQTT ingest's group commit sets it around its commit). Not nestable.

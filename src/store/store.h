@@ -122,6 +122,13 @@ class Store {
   // Records the outcome of one attempt: updates the delivery and, when delivery.attempts > 0,
   // appends (attempts, updated_at, status, last_error) to its attempt history, atomically.
   virtual Status UpdateDelivery(const Delivery& delivery) = 0;
+  // Claims a delivery before it is sent (the dispatcher's "send at most once while alive"): moves
+  // its next_attempt_at from `due_at` to `until`, committed, only if it is still pending and still
+  // due at `due_at` — false when another dispatcher claimed or recorded it meanwhile. A claim left
+  // by a dispatcher that died before recording the outcome makes the delivery due again at `until`.
+  // Scale-out (PostgreSQL with a commit fence): the claim also requires this worker to hold the
+  // kDeliveryJob lease under its current epoch, checked inside the claim's transaction.
+  virtual Result<bool> ClaimDelivery(int64_t delivery_id, int64_t due_at, int64_t until) = 0;
   // Every attempt at a delivery, oldest first.
   virtual Result<std::vector<DeliveryAttempt>> ListDeliveryAttempts(int64_t delivery_id) = 0;
   virtual Result<std::optional<Delivery>> GetDelivery(int64_t delivery_id) = 0;

@@ -981,6 +981,32 @@ TEST_P(StoreConformanceTest, DueDeliveriesArePendingOnesInNextAttemptOrder) {
   EXPECT_EQ(store().UpdateDelivery(ghost).code(), StatusCode::kNotFound);
 }
 
+TEST_P(StoreConformanceTest, AClaimedDeliveryIsDueAgainOnlyWhenTheClaimExpires) {
+  IngestBatch batch;
+  batch.alerts = {Alert("M1", "T1", 0, 100, 100)};
+  ASSERT_OK(store().Commit(batch));
+  ASSERT_OK_AND_ASSIGN(std::vector<Delivery> due, store().DueDeliveries(1000, 0));
+  ASSERT_EQ(due.size(), 1u);
+  const int64_t id = due[0].id, at = due[0].next_attempt_at;
+  ASSERT_OK_AND_ASSIGN(bool won, store().ClaimDelivery(id, at, 5000));
+  EXPECT_TRUE(won);
+  ASSERT_OK_AND_ASSIGN(won, store().ClaimDelivery(id, at, 6000));  // a second dispatcher: too late
+  EXPECT_FALSE(won);
+  ASSERT_OK_AND_ASSIGN(due, store().DueDeliveries(4999, 0));
+  EXPECT_TRUE(due.empty());
+  ASSERT_OK_AND_ASSIGN(due, store().DueDeliveries(5000, 0));  // its claimer died: due again
+  ASSERT_EQ(due.size(), 1u);
+  Delivery sent = due[0];
+  sent.status = DeliveryStatus::kSent;
+  sent.attempts = 1;
+  sent.updated_at = 5100;
+  ASSERT_OK(store().UpdateDelivery(sent));
+  ASSERT_OK_AND_ASSIGN(won, store().ClaimDelivery(id, sent.next_attempt_at, 9000));  // recorded: not pending
+  EXPECT_FALSE(won);
+  ASSERT_OK_AND_ASSIGN(won, store().ClaimDelivery(1 << 30, 0, 9000));
+  EXPECT_FALSE(won);
+}
+
 // --- API tokens ---
 
 TEST_P(StoreConformanceTest, TokensPutFindAndReplace) {

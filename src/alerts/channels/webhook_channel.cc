@@ -25,6 +25,8 @@ Status WebhookChannel::Send(const Message& message) {
   request.timeout_ms = options_.timeout_ms;
   request.public_only = !options_.allow_private;
   request.headers = {"Content-Type: application/json", "User-Agent: " + options_.user_agent};
+  if (message.delivery_id != 0) request.headers.push_back("Idempotency-Key: meterhub-delivery-" + std::to_string(message.delivery_id));
+  if (message.alert_id != 0) request.headers.push_back("X-MeterHub-Alert-Id: " + std::to_string(message.alert_id));
   if (!options_.secret.empty()) {
     request.headers.push_back("X-MeterHub-Signature: " + WebhookSignature(options_.secret, message.json));
   }

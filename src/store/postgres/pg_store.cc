@@ -414,9 +414,9 @@ Status SetCommitFence(Store& store, std::shared_ptr<const CommitFence> fence) {
 
 Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& options) {
   MH_ASSIGN_OR_RETURN(std::unique_ptr<pg::Connection> db, pg::Connection::Open(options.url, "store"));
-  static const std::string kCreate = std::string(pgsql::kSchema) + pgsql::kClusterSchema;
+  static const std::string kCreate = std::string(pgsql::kSchema) + pgsql::kClusterSchema + pgsql::kWorkersListenSchema;
   MH_ASSIGN_OR_RETURN(int version, db->CreateSchema(kCreate.c_str(), "store", kPostgresStoreSchemaVersion,
-                                                    {{10, pgsql::kClusterSchema}}));
+                                                    {{10, pgsql::kClusterSchema}, {12, pgsql::kWorkersListenSchema}}));
   (void)version;
   db.reset();
   // The schema is there now: the writer's statements can be prepared on it.

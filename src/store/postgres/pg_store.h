@@ -17,9 +17,10 @@ struct PostgresStoreOptions {
   int max_readers = 4;  // read connections kept open beside the writer's
 };
 
-// The SQLite schema version this layout copies (9, docs/storage.md), plus version 10: the
-// scale-out's shard and singleton leases, on PostgreSQL only.
-inline constexpr int kPostgresStoreSchemaVersion = 10;
+// The SQLite schema version this layout copies (9, docs/storage.md), plus, on PostgreSQL only,
+// version 10: the scale-out's shard and singleton leases, and 12: the workers' listen addresses
+// (11 is reserved for helper est18b's alerts.estimated_consumption; the integrator renumbers).
+inline constexpr int kPostgresStoreSchemaVersion = 12;
 
 Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& options);
 

@@ -121,6 +121,18 @@ Status PostgresStore::UpdateDelivery(const Delivery& d) {
   return Status::Ok();
 }
 
+Result<bool> PostgresStore::ClaimDelivery(int64_t delivery_id, int64_t due_at, int64_t until) {
+  const std::string operation = "claim delivery " + std::to_string(delivery_id);
+  bool claimed = false;
+  MH_RETURN_IF_ERROR(WriteTransaction(operation, [&](pg::Connection& db) -> Status {
+    MH_RETURN_IF_ERROR(CheckJobFence(db, kDeliveryJob));
+    MH_ASSIGN_OR_RETURN(Rows r, db.Run(sql::kClaimDelivery, Params().Int(delivery_id).Int(due_at).Int(until)));
+    claimed = r.affected() > 0;
+    return Status::Ok();
+  }));
+  return claimed;
+}
+
 Result<std::vector<DeliveryAttempt>> PostgresStore::ListDeliveryAttempts(int64_t delivery_id) {
   const std::string what = "attempts of delivery " + std::to_string(delivery_id);
   MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kListAttempts, Params().Int(delivery_id), "list " + what));

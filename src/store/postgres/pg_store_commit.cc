@@ -128,6 +128,17 @@ Status PostgresStore::CheckFence(pg::Connection& db) {
   return Status::Ok();
 }
 
+Status PostgresStore::CheckJobFence(pg::Connection& db, const std::string& job) {
+  if (!fence_) return Status::Ok();
+  std::optional<int64_t> epoch = fence_->JobEpochOf(job);
+  if (!epoch) return Unavailable("worker " + fence_->worker_id() + " does not hold the lease of job " + job);
+  MH_ASSIGN_OR_RETURN(Rows held, db.Run(sql::kCheckJobLease, Params().Text(fence_->worker_id()).Text(job).Int(*epoch),
+                                        "check the lease of job " + job));
+  if (held.empty())
+    return Unavailable("worker " + fence_->worker_id() + " lost the lease of job " + job + " (lapsed or taken over)");
+  return Status::Ok();
+}
+
 Status PostgresStore::Commit(const IngestBatch& batch) {
   MH_RETURN_IF_ERROR(Validate(batch));
   std::lock_guard lock(write_mu_);

@@ -109,6 +109,7 @@ class PostgresStore final : public Store {
   Result<std::vector<Delivery>> ListDeliveries(const std::string& meter_id, int64_t alert_id, int64_t limit) override;
   Result<std::vector<Delivery>> DueDeliveries(int64_t now_ms, int64_t limit) override;
   Status UpdateDelivery(const Delivery& delivery) override;
+  Result<bool> ClaimDelivery(int64_t delivery_id, int64_t due_at, int64_t until) override;
   Result<std::vector<DeliveryAttempt>> ListDeliveryAttempts(int64_t delivery_id) override;
   Result<std::optional<Delivery>> GetDelivery(int64_t delivery_id) override;
   Result<std::vector<int64_t>> RequeueFailedDeliveries(const DeliveryRequeue& request) override;
@@ -175,6 +176,8 @@ class PostgresStore final : public Store {
   Status WriteBatch(pg::Connection& db, const IngestBatch& batch);
   // Commit's lease check, inside its transaction (first thing). Call under write_mu_.
   Status CheckFence(pg::Connection& db);
+  // A singleton job's lease check (ClaimDelivery), inside the transaction. Call under write_mu_.
+  Status CheckJobFence(pg::Connection& db, const std::string& job);
 
   const std::string url_;
   std::mutex write_mu_;

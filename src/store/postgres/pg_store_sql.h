@@ -129,6 +129,10 @@ CREATE TABLE singleton_leases (
   epoch BIGINT NOT NULL DEFAULT 0);
 )sql";
 
+// Schema 12: where each worker's HTTP API listens ("host:port"), so a worker can forward posted
+// readings of a shard it does not own to the owner (docs/scale.md).
+inline constexpr char kWorkersListenSchema[] = "ALTER TABLE workers ADD COLUMN listen TEXT NOT NULL DEFAULT '';";
+
 // The fence of a commit: the rows of the leases ($2 shards, $3 their epochs) that worker $1
 // still holds, locked against a takeover until the commit ends.
 inline constexpr Statement kCheckLeases{"st_check_leases",
@@ -288,6 +292,12 @@ inline constexpr Statement kRecordAttempt{"st_record_attempt",
     " error = excluded.error"};
 inline constexpr Statement kListAttempts{"st_list_attempts",
     "SELECT delivery_id, attempt, at_ms, status, error FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempt"};
+inline constexpr Statement kClaimDelivery{"st_claim_delivery",
+    "UPDATE deliveries SET next_attempt_at = $3 WHERE id = $1 AND status = 'pending' AND next_attempt_at = $2"};
+// The fence of a delivery claim: the row of singleton job $2 that worker $1 holds under epoch $3,
+// locked against a takeover until the claim commits.
+inline constexpr Statement kCheckJobLease{"st_check_job_lease",
+    "SELECT 1 FROM singleton_leases WHERE job = $2 AND worker_id = $1 AND epoch = $3 AND expires_at > now() FOR SHARE"};
 inline constexpr Statement kGetDelivery{"st_get_delivery", "SELECT " MH_PG_DELIVERY_COLUMNS " FROM deliveries WHERE id = $1"};
 inline constexpr Statement kFailedForRequeue{"st_failed_for_requeue",
     "SELECT id, attempts FROM deliveries WHERE status = 'failed' AND ($1 = 0 OR id = $1) AND ($2 = '' OR meter_id = $2)"
@@ -417,7 +427,7 @@ inline constexpr Statement kCountAlertsSince{"st_count_alerts_since", "SELECT co
 
 // The writer's own: they read its session's staging tables.
 inline const std::vector<Statement>& WriterStatements() {
-  static const std::vector<Statement> writer = {kMergeReadings, kMergeStates, kCheckLeases};
+  static const std::vector<Statement> writer = {kMergeReadings, kMergeStates, kCheckLeases, kCheckJobLease};
   return writer;
 }
 
@@ -429,7 +439,7 @@ inline const std::vector<Statement>& AllStatements() {
       kRemoveAccepted, kDeleteRejudged, kInsertEvent, kInsertVersion, kInsertEstimate, kInsertAlert, kStatesOf, kFlush,
       kQueryReadings, kLastReading, kGetReading, kListVersions, kGetEstimate, kQueryQuarantineOfMeter, kQueryQuarantine,
       kQueryEvents, kCountReadings, kCountQuarantine, kListAlerts, kCountAlerts, kListDeliveries, kDueDeliveries,
-      kUpdateDelivery, kRecordAttempt, kListAttempts, kGetDelivery, kFailedForRequeue, kRequeueDelivery,
+      kUpdateDelivery, kClaimDelivery, kRecordAttempt, kListAttempts, kGetDelivery, kFailedForRequeue, kRequeueDelivery,
       kRecordRequeue, kListRequeues, kUpsertRelayMeter, kGetRelayMeter, kListRelayMeters, kDeleteLevelReports,
       kInsertLevelReport, kListLevelReports, kInsertRegionKey, kListRegionKeys, kDeleteRegionKey, kRecordRelayBatch,
       kSumRelayBatches, kListRelayBatches, kListRelayBatchesFrom, kInsertRelayOutcome, kListRelayOutcomes,

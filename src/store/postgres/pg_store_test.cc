@@ -63,10 +63,29 @@ TEST_F(PostgresStoreTest, MigratesAVersion9DatabaseToTheClusterTables) {
   ASSERT_NE(Open(), nullptr);
   auto db = pg::Connection::Open(url_, "test");
   ASSERT_TRUE(db.ok());
-  EXPECT_EQ((*db)->StoredVersion("store").value(), 10);
+  EXPECT_EQ((*db)->StoredVersion("store").value(), kPostgresStoreSchemaVersion);
   auto shards = (*db)->Query("SELECT count(*) FROM shard_leases WHERE worker_id = ''", pg::Params(), "count");
   ASSERT_TRUE(shards.ok()) << shards.status().ToString();
   EXPECT_EQ(shards->Int(0, 0), 64);
+}
+
+TEST_F(PostgresStoreTest, MigratesAVersion10DatabaseToTheWorkersListenAddresses) {
+  if (url_.empty()) return;
+  {
+    auto db = pg::Connection::Open(url_, "test");
+    ASSERT_TRUE(db.ok());
+    const std::string v10 = std::string(pgsql::kSchema) + pgsql::kClusterSchema;  // what schema 10 created
+    ASSERT_EQ((*db)->CreateSchema(v10.c_str(), "store", 10).value(), 10);
+    ASSERT_TRUE((*db)->Exec("INSERT INTO workers (worker_id, expires_at) VALUES ('old', now())", "a v10 worker").ok());
+  }
+  ASSERT_NE(Open(), nullptr);
+  auto db = pg::Connection::Open(url_, "test");
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ((*db)->StoredVersion("store").value(), kPostgresStoreSchemaVersion);
+  auto listen = (*db)->Query("SELECT listen FROM workers WHERE worker_id = 'old'", pg::Params(), "listen");
+  ASSERT_TRUE(listen.ok()) << listen.status().ToString();
+  ASSERT_EQ(listen->size(), 1);
+  EXPECT_EQ(listen->Text(0, 0), "");
 }
 
 TEST_F(PostgresStoreTest, RefusesAnUnreachableServerWithItsReason) {

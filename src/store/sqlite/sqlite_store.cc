@@ -585,6 +585,17 @@ class SqliteStore final : public Store {
                            [&](Binder& b) { b.Int(now_ms).Limit(limit); });
   }
 
+  Result<bool> ClaimDelivery(int64_t delivery_id, int64_t due_at, int64_t until) override {
+    const std::string operation = "claim delivery " + std::to_string(delivery_id);
+    std::lock_guard lock(write_mutex_);
+    Connection& db = *writer_;
+    MH_ASSIGN_OR_RETURN(sqlite3_stmt * claim, db.Statement(Sql::kClaimDelivery));
+    Binder b(claim);
+    b.Int(delivery_id).Int(due_at).Int(until);
+    if (const int rc = StepWrite(claim, b); rc != SQLITE_OK) return SqliteError(db.db(), rc, operation);
+    return sqlite3_changes(db.db()) > 0;
+  }
+
   Status UpdateDelivery(const Delivery& d) override {
     const std::string operation = "update delivery " + std::to_string(d.id);
     std::lock_guard lock(write_mutex_);

@@ -108,6 +108,8 @@ const char* SqlText(Sql id) {
       return "UPDATE deliveries SET terminal_id = ?2, channel = ?3, address = ?4, content = ?5,"
              " status = ?6, attempts = ?7, next_attempt_at = ?8, last_error = ?9, updated_at = ?10,"
              " round_started_at = ?11, round_base = ?12 WHERE id = ?1";
+    case Sql::kClaimDelivery:
+      return "UPDATE deliveries SET next_attempt_at = ?3 WHERE id = ?1 AND status = 'pending' AND next_attempt_at = ?2";
     case Sql::kGetDelivery: return "SELECT " MH_DELIVERY_COLUMNS " FROM deliveries WHERE id = ?1";
     case Sql::kFailedForRequeue:
       return "SELECT id, attempts FROM deliveries WHERE status = 'failed' AND (?1 = 0 OR id = ?1)"

@@ -56,6 +56,7 @@ enum class Sql {
   kListDeliveries,
   kDueDeliveries,
   kUpdateDelivery,
+  kClaimDelivery,
   kRecordAttempt,
   kListAttempts,
   kGetDelivery,
