@@ -18,8 +18,8 @@ struct PostgresStoreOptions {
 };
 
 // The SQLite schema version this layout copies (9, docs/storage.md), plus version 10: the
-// scale-out's shard and singleton leases, on PostgreSQL only.
-inline constexpr int kPostgresStoreSchemaVersion = 10;
+// scale-out's shard and singleton leases, on PostgreSQL only; 11: alerts' estimated part (SQLite 10).
+inline constexpr int kPostgresStoreSchemaVersion = 11;
 
 Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& options);
 
