@@ -214,6 +214,10 @@ TEST(AlertEstimatedPart, RestAndWebhookSayHowMuchIsEstimated) {
 
   // The same day without a gap: an alert with no estimated part says 0.
   api.Register("M2", "C1");
+  ASSERT_EQ(api.Post("/api/v1/meters/M2/terminals",
+                     json{{"terminal_id", "phone2"}, {"channel", "webhook"}, {"address", receiver.url("/hook2")}}.dump())
+                ->status,
+            201);
   ASSERT_EQ(api.Put("/api/v1/meters/M2/threshold", json{{"threshold", 10.0}}.dump())->status, 200);
   json steady = json::array({
       {{"meter", "M2"}, {"ts", "2020-10-29T00:00:00+08:00"}, {"value", 200.0}},

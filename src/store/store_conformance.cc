@@ -52,6 +52,28 @@ void StoreConformanceTest::TearDown() {
   dir_.reset();
 }
 
+NewAlert SampleAlert(const std::string& meter, const std::string& terminal, int64_t period_start, int64_t ts,
+                     int64_t next_attempt_at) {
+  NewAlert n;
+  n.alert.meter_id = meter;
+  n.alert.terminal_id = terminal;
+  n.alert.period_start = period_start;
+  n.alert.ts = ts;
+  n.alert.reading = 1234.5;
+  n.alert.period_consumption = 80.25;
+  n.alert.threshold = 50;
+  n.alert.excess = 30.25;
+  n.alert.created_at = ts + 1;
+  n.alert.estimated_consumption = 6.5;
+  n.delivery.terminal_id = terminal;
+  n.delivery.channel = "webhook";
+  n.delivery.address = "http://127.0.0.1:9/" + terminal;
+  n.delivery.content = R"({"meter":")" + meter + R"(","ts":)" + std::to_string(ts) + "}";
+  n.delivery.next_attempt_at = next_attempt_at;
+  n.delivery.updated_at = ts * 1000;
+  return n;
+}
+
 namespace {
 
 #define ASSERT_OK(expr)                                       \
@@ -134,24 +156,7 @@ QuarantinedReading Quarantined(const std::string& meter, int64_t ts, std::option
 
 NewAlert Alert(const std::string& meter, const std::string& terminal, int64_t period_start, int64_t ts,
                int64_t next_attempt_at = 0) {
-  NewAlert n;
-  n.alert.meter_id = meter;
-  n.alert.terminal_id = terminal;
-  n.alert.period_start = period_start;
-  n.alert.ts = ts;
-  n.alert.reading = 1234.5;
-  n.alert.period_consumption = 80.25;
-  n.alert.threshold = 50;
-  n.alert.excess = 30.25;
-  n.alert.created_at = ts + 1;
-  n.alert.estimated_consumption = 6.5;
-  n.delivery.terminal_id = terminal;
-  n.delivery.channel = "webhook";
-  n.delivery.address = "http://127.0.0.1:9/" + terminal;
-  n.delivery.content = R"({"meter":")" + meter + R"(","ts":)" + std::to_string(ts) + "}";
-  n.delivery.next_attempt_at = next_attempt_at;
-  n.delivery.updated_at = ts * 1000;
-  return n;
+  return SampleAlert(meter, terminal, period_start, ts, next_attempt_at);
 }
 
 std::vector<int64_t> Timestamps(const std::vector<StoredReading>& rows) {

@@ -93,15 +93,8 @@ TEST_F(PostgresStoreTest, MigratesAVersion10DatabaseToAlertEstimates) {
   EXPECT_EQ(old[0].period_consumption, 12);
   EXPECT_EQ(old[0].estimated_consumption, 0);
   IngestBatch batch;
-  NewAlert n;
-  n.alert = old[0];
-  n.alert.ts = 1800;
-  n.alert.estimated_consumption = 3.5;
-  n.delivery.terminal_id = "T1";
-  n.delivery.channel = "webhook";
-  n.delivery.address = "http://127.0.0.1:1/";
-  n.delivery.content = "{}";
-  batch.alerts.push_back(n);
+  batch.alerts = {conformance::SampleAlert("M1", "T1", 0, 1800)};
+  batch.alerts[0].alert.estimated_consumption = 3.5;
   ASSERT_TRUE(store->Commit(batch).ok());
   std::vector<AlertRecord> both = store->ListAlerts("M1", {}, 10).value();
   ASSERT_EQ(both.size(), 2u);
