@@ -166,6 +166,80 @@ TEST_F(HttpApiTest, ReadingsAreValidatedStoredAndAlertsReachTheWebhook) {
   EXPECT_EQ(log["content"]["meter"], "M1");
 }
 
+// Issue 18: with estimation on, a gap estimated inside the alerting period — the alert's REST JSON
+// (the admin's and the customer's view) and the webhook say how much of the period consumption
+// came from the estimates, the same part the consumption route reports.
+TEST(AlertEstimatedPart, RestAndWebhookSayHowMuchIsEstimated) {
+  testing::ApiDaemon api{"alert-estimated", [](app::Config& c) {
+                           c.alerts.webhook.allow_private = true;
+                           c.vee.estimation = true;
+                         }};
+  ASSERT_TRUE(api.started());
+  app::WebhookReceiver receiver;
+  ASSERT_TRUE(receiver.Start().ok());
+  api.Register("M1", "C1");
+  auto bind = api.Post("/api/v1/meters/M1/terminals",
+                       json{{"terminal_id", "phone1"}, {"channel", "webhook"}, {"address", receiver.url("/hook")}}.dump());
+  ASSERT_EQ(bind->status, 201) << bind->body;
+  ASSERT_EQ(api.Put("/api/v1/meters/M1/threshold", json{{"threshold", 10.0}}.dump())->status, 200);
+
+  // 00:15 → 01:15 is a gap of three 15-minute readings: estimated linearly (205, 208, 211, 3 kWh
+  // each); 01:15 closes it with 214, 14 kWh since the day's base of 200 > T1 = 10 → one alert, 9
+  // of its 14 kWh estimated.
+  json batch = json::array({
+      {{"meter", "M1"}, {"ts", "2020-10-29T00:00:00+08:00"}, {"value", 200.0}},
+      {{"meter", "M1"}, {"ts", "2020-10-29T00:15:00+08:00"}, {"value", 202.0}},
+      {{"meter", "M1"}, {"ts", "2020-10-29T01:15:00+08:00"}, {"value", 214.0}},
+  });
+  auto r = api.Post("/api/v1/readings", batch.dump());
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["alerts"], 1) << r->body;
+
+  ASSERT_TRUE(WaitFor([&] { return receiver.received("/hook") == 1; }, 10)) << "the webhook never got the alert";
+  auto hook = json::parse(receiver.samples("/hook").front());
+  EXPECT_DOUBLE_EQ(hook["period_consumption"].get<double>(), 14.0);
+  EXPECT_DOUBLE_EQ(hook["estimated_consumption"].get<double>(), 9.0);
+
+  auto alerts = json::parse(api.Get("/api/v1/alerts?meter=M1")->body);
+  ASSERT_EQ(alerts["alerts"].size(), 1u) << alerts.dump();
+  EXPECT_DOUBLE_EQ(alerts["alerts"][0]["period_consumption"].get<double>(), 14.0);
+  EXPECT_DOUBLE_EQ(alerts["alerts"][0]["estimated_consumption"].get<double>(), 9.0);
+  const std::string customer = api.Token(api::Role::kCustomer, "C1", "c1");
+  auto own = json::parse(api.Get("/api/v1/alerts?meter=M1", customer)->body);
+  ASSERT_EQ(own["alerts"].size(), 1u) << own.dump();
+  EXPECT_DOUBLE_EQ(own["alerts"][0]["estimated_consumption"].get<double>(), 9.0);
+  auto day = json::parse(api.Get("/api/v1/meters/M1/consumption?period=day")->body);
+  ASSERT_EQ(day["consumption"].size(), 2u) << day.dump();
+  EXPECT_DOUBLE_EQ(day["consumption"][1]["estimated_consumption"].get<double>(), 9.0);
+
+  // The same day without a gap: an alert with no estimated part says 0.
+  api.Register("M2", "C1");
+  ASSERT_EQ(api.Post("/api/v1/meters/M2/terminals",
+                     json{{"terminal_id", "phone2"}, {"channel", "webhook"}, {"address", receiver.url("/hook2")}}.dump())
+                ->status,
+            201);
+  ASSERT_EQ(api.Put("/api/v1/meters/M2/threshold", json{{"threshold", 10.0}}.dump())->status, 200);
+  json steady = json::array({
+      {{"meter", "M2"}, {"ts", "2020-10-29T00:00:00+08:00"}, {"value", 200.0}},
+      {{"meter", "M2"}, {"ts", "2020-10-29T00:15:00+08:00"}, {"value", 206.0}},
+      {{"meter", "M2"}, {"ts", "2020-10-29T00:30:00+08:00"}, {"value", 212.0}},
+  });
+  ASSERT_EQ(api.Post("/api/v1/readings", steady.dump())->status, 200);
+  auto m2 = json::parse(api.Get("/api/v1/alerts?meter=M2")->body);
+  ASSERT_EQ(m2["alerts"].size(), 1u) << m2.dump();
+  EXPECT_EQ(m2["alerts"][0]["estimated_consumption"].get<double>(), 0.0);
+
+  // Estimates are counted apart: the status' readings are the six actual ones, the metric counts
+  // the estimates stored.
+  auto status = json::parse(api.Get("/api/v1/status")->body);
+  EXPECT_EQ(status["readings"], 6) << status.dump();
+  EXPECT_EQ(status["readings_estimated"], 3) << status.dump();
+  auto metrics = api.client().Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("meterhub_readings_estimated_total 3"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("meterhub_readings_accepted_total 6"), std::string::npos) << metrics->body;
+}
+
 TEST_F(HttpApiTest, CsvBodyWithBadRowsStoresTheRest) {
   Register("M2", "C2");
   std::string csv =

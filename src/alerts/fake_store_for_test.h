@@ -128,6 +128,7 @@ class FakeDeliveryStore final : public store::Store {
   }
   Result<int64_t> CountReadings() override { return Unused(); }
   Result<int64_t> CountQuarantine() override { return Unused(); }
+  Result<int64_t> CountEstimatedReadings() override { return Unused(); }
   Result<std::vector<store::AlertRecord>> ListAlerts(const std::string&, store::TimeRange, int64_t) override {
     return Unused();
   }

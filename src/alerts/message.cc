@@ -72,6 +72,7 @@ Message FormatAlert(const store::AlertRecord& alert, const std::string& unit) {
       {"reading", Round6(alert.reading)},
       {"period_start", FormatIsoUtc(alert.period_start)},
       {"period_consumption", Round6(alert.period_consumption)},
+      {"estimated_consumption", Round6(alert.estimated_consumption)},
       {"threshold", Round6(alert.threshold)},
       {"excess", Round6(alert.excess)},
       {"timestamp", FormatIsoUtc(alert.ts)},

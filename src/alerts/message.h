@@ -13,8 +13,9 @@ namespace mh::alerts {
 // The alert as a message; `address` is left empty (the terminal's, filled per delivery).
 // unit: "kWh" or "m³" (see UnitForKind). JSON:
 // {"type":"abnormal_consumption","alert_id":7,"meter":"M1","unit":"kWh","reading":203.0,
-//  "period_start":"2020-10-28T16:00:00Z","period_consumption":12.5,"threshold":10.0,
-//  "excess":2.5,"timestamp":"2020-10-29T15:00:00Z"}
+//  "period_start":"2020-10-28T16:00:00Z","period_consumption":12.5,"estimated_consumption":0.0,
+//  "threshold":10.0,"excess":2.5,"timestamp":"2020-10-29T15:00:00Z"}
+// estimated_consumption: the part of period_consumption from estimated intervals (0 when none).
 // Numbers are rounded to 6 decimals so float noise (2.3000000000000007) never reaches a customer.
 Message FormatAlert(const store::AlertRecord& alert, const std::string& unit);
 

@@ -37,8 +37,8 @@ TEST(FormatAlertTest, JsonHasTheDocumentedFieldsInOrder) {
   Message m = FormatAlert(SampleAlert(), "kWh");
   EXPECT_EQ(m.json,
             R"({"type":"abnormal_consumption","alert_id":7,"meter":"M1","unit":"kWh","reading":203.0,)"
-            R"("period_start":"2020-10-28T16:00:00Z","period_consumption":12.5,"threshold":10.0,)"
-            R"("excess":2.5,"timestamp":"2020-10-29T15:00:00Z"})");
+            R"("period_start":"2020-10-28T16:00:00Z","period_consumption":12.5,"estimated_consumption":0.0,)"
+            R"("threshold":10.0,"excess":2.5,"timestamp":"2020-10-29T15:00:00Z"})");
 }
 
 TEST(FormatAlertTest, FloatNoiseIsRoundedAway) {

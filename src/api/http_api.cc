@@ -80,6 +80,7 @@ json AlertJson(const store::AlertRecord& a) {
           {"timestamp", Iso(a.ts)},
           {"reading", a.reading},
           {"period_consumption", a.period_consumption},
+          {"estimated_consumption", a.estimated_consumption},
           {"threshold", a.threshold},
           {"excess", a.excess},
           {"created_at", Iso(a.created_at)}};
@@ -174,7 +175,10 @@ void HttpApi::Routes() {
     MH_ASSIGN_OR_RETURN(int64_t meters, st->CountMeters());
     MH_ASSIGN_OR_RETURN(int64_t readings, st->CountReadings());
     MH_ASSIGN_OR_RETURN(int64_t quarantined, st->CountQuarantine());
-    json j{{"meters", meters}, {"readings", readings}, {"quarantined", quarantined}};
+    MH_ASSIGN_OR_RETURN(int64_t estimated, st->CountEstimatedReadings());
+    // Estimates are counted apart: `readings` are the actual ones (docs/estimation.md).
+    json j{{"meters", meters}, {"readings", readings - estimated}, {"readings_estimated", estimated},
+           {"quarantined", quarantined}};
     if (deps_.status) j.update(deps_.status());
     SendJson(res, 200, j);
     return Status::Ok();

@@ -14,6 +14,7 @@ using json = nlohmann::json;
 inline json Str() { return {{"type", "string"}}; }
 inline json Str(const char* description) { return {{"type", "string"}, {"description", description}}; }
 inline json Int() { return {{"type", "integer"}}; }
+inline json Int(const char* description) { return {{"type", "integer"}, {"description", description}}; }
 inline json Num() { return {{"type", "number"}}; }
 inline json Bool() { return {{"type", "boolean"}}; }
 // An ISO-8601 time as the API writes it (core/time.h FormatIsoUtc / FormatIsoIn).

@@ -43,9 +43,9 @@ void AddCoreSchemas(json& s) {
                                  {"channel", Str()}},
                                 {"meter_id", "timestamp", "value", "verdict", "reason"});
   s["Alert"] = Obj({{"id", Int()}, {"meter_id", Str()}, {"terminal_id", Str()}, {"period_start", Time()}, {"timestamp", Time()},
-                    {"reading", Num()}, {"period_consumption", Num()}, {"threshold", Num()}, {"excess", Num()},
-                    {"created_at", Time()}},
-                   {"id", "meter_id", "period_start", "timestamp", "threshold"});
+                    {"reading", Num()}, {"period_consumption", Num()}, {"estimated_consumption", Num()},
+                    {"threshold", Num()}, {"excess", Num()}, {"created_at", Time()}},
+                   {"id", "meter_id", "period_start", "timestamp", "threshold", "estimated_consumption"});
   s["Delivery"] = Obj(
       {{"id", Int()}, {"alert_id", Int()}, {"meter_id", Str()}, {"terminal_id", Str()}, {"channel", Str()}, {"address", Str()},
        {"content", kAny}, {"status", Str()}, {"attempts", Int()}, {"last_error", Str()}, {"updated_at_ms", Int()},
@@ -58,7 +58,8 @@ void AddCoreSchemas(json& s) {
                             {"rejected", Int()}, {"conflicts", Int()}, {"alerts", Int()},
                             {"issues", Arr(Obj({{"line", Int()}, {"field", Str()}, {"message", Str()}}))}},
                            {"received", "accepted", "duplicates", "quarantined", "rejected", "issues"});
-  s["Status"] = Obj({{"meters", Int()}, {"readings", Int()}, {"quarantined", Int()},
+  s["Status"] = Obj({{"meters", Int()}, {"readings", Int("actual readings stored (estimates not counted)")},
+                     {"readings_estimated", Int("estimates stored (docs/estimation.md)")}, {"quarantined", Int()},
                      {"customer_id", Str("a customer's status: its own meters only")}, {"meter_ids", Arr(Str())}},
                     {"meters"});
 }

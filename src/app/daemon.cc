@@ -461,6 +461,8 @@ void Daemon::RegisterMetrics() {
   RegisterClusterMetrics();
   m.AddCounter("meterhub_readings_received_total", "Readings received by the pipeline", {}, [c] { return c->received.load(); });
   m.AddCounter("meterhub_readings_accepted_total", "Readings accepted (verdict ok)", {}, [c] { return c->accepted.load(); });
+  m.AddCounter("meterhub_readings_estimated_total", "Estimates stored for gaps and quarantined readings (not in accepted)", {},
+               [c] { return c->estimated.load(); });
   m.AddCounter("meterhub_readings_duplicate_total", "Redelivered readings already stored", {}, [c] { return c->duplicates.load(); });
   m.AddCounter("meterhub_readings_rejected_total", "Input that was not a reading of a known meter", {}, [c] { return c->rejected.load(); });
   for (Verdict v : {Verdict::kNull, Verdict::kError, Verdict::kSudden}) {

@@ -40,6 +40,14 @@ namespace {
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
+// "N stored (+ E estimates)": the store's readings with its estimates counted apart.
+std::string StoredActualAndEstimated(store::Store& st) {
+  Result<int64_t> all = st.CountReadings();
+  Result<int64_t> estimated = st.CountEstimatedReadings();
+  if (!all.ok() || !estimated.ok()) return "unknown (the store did not answer)";
+  return std::to_string(*all - *estimated) + " stored (+ " + std::to_string(*estimated) + " estimates)";
+}
+
 // The fleet's side of MQTT: one connection publishing every meter's batches at QoS 1, with a
 // bound on unacknowledged messages so the simulation never runs far ahead of the daemon.
 class FleetPublisher {
@@ -388,7 +396,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
       << std::max<int64_t>(0, published_readings - c.received.load() - received_elsewhere)
       << (published_readings > c.received.load() + received_elsewhere ? " (the run stopped before the daemon took them; not stored)" : "")
       << "\n"
-      << "  readings accepted:    " << (st.CountReadings().ok() ? *st.CountReadings() : -1) << " stored\n"
+      << "  readings accepted:    " << StoredActualAndEstimated(st) << "\n"
       << "  quarantined:          null " << by_verdict[static_cast<int>(Verdict::kNull)] << ", error "
       << by_verdict[static_cast<int>(Verdict::kError)] << ", sudden " << by_verdict[static_cast<int>(Verdict::kSudden)]
       << "\n"

@@ -70,6 +70,15 @@ int Serve(const ServeArgs& args) {
                mh::store::Describe(mh::app::StoreLocationOf(*config)));
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   spdlog::info("stopping");
+  if (const mh::ingest::Pipeline* p = daemon.pipeline()) {
+    // What this run did, estimates counted apart from the actual readings (docs/estimation.md).
+    const mh::ingest::PipelineCounters& c = p->counters();
+    spdlog::info("this run: {} readings received, {} accepted, {} estimates stored, {} quarantined, {} duplicates, "
+                 "{} alerts",
+                 c.received.load(), c.accepted.load(), c.estimated.load(),
+                 c.quarantined[1].load() + c.quarantined[2].load() + c.quarantined[3].load(), c.duplicates.load(),
+                 c.alerts.load());
+  }
   daemon.Stop();
   return 0;
 }

@@ -65,6 +65,25 @@ Result<std::vector<int64_t>> StoreEstimationSource::QuarantinedInstants(const st
   return out;
 }
 
+std::optional<int64_t> ObservedCadence(const std::vector<vee::Point>& points) {
+  std::vector<int64_t> spacings;
+  const size_t first = points.size() > kCadenceSpacings + 1 ? points.size() - kCadenceSpacings - 1 : 0;
+  for (size_t i = first + 1; i < points.size(); ++i)
+    if (points[i].ts > points[i - 1].ts) spacings.push_back(points[i].ts - points[i - 1].ts);
+  if (spacings.size() < kCadenceMinSpacings) return std::nullopt;
+  std::sort(spacings.begin(), spacings.end());
+  int64_t best = 0;
+  size_t best_count = 0;
+  for (size_t i = 0; i < spacings.size();) {
+    size_t j = i;
+    while (j < spacings.size() && spacings[j] == spacings[i]) ++j;
+    if (j - i > best_count) best = spacings[i], best_count = j - i;  // ties: the shorter spacing
+    i = j;
+  }
+  if (2 * best_count < spacings.size()) return std::nullopt;
+  return best;
+}
+
 Result<ClosedGap> CloseGap(const EstimationSettings& settings, EstimationSource& source, const Gap& gap) {
   ClosedGap out;
   // Estimates already in the gap (an import's E intervals, or this gap closed before and its

@@ -77,6 +77,20 @@ inline bool IsGap(int64_t from_ts, int64_t to_ts, int64_t interval_s) {
   return 2 * (to_ts - from_ts) > 3 * interval_s;
 }
 
+// The cadence a meter really reports at: the most common spacing between its consecutive actual
+// readings `points` (ascending; the last kCadenceSpacings spacings count). Unset when there are
+// fewer than kCadenceMinSpacings spacings or no spacing is shared by at least half of them.
+inline constexpr size_t kCadenceSpacings = 16;
+inline constexpr size_t kCadenceMinSpacings = 4;
+std::optional<int64_t> ObservedCadence(const std::vector<vee::Point>& points);
+
+// The interval a gap is measured against: the registered one, or the observed cadence when the
+// meter really reports less often (an hourly meter registered at 15 minutes is not in a gap
+// between every two readings).
+inline int64_t GapInterval(int64_t registered_s, std::optional<int64_t> observed_s) {
+  return observed_s && *observed_s > registered_s ? *observed_s : registered_s;
+}
+
 // Estimates the gap (when settings.enabled and no estimate is stored in it yet).
 Result<ClosedGap> CloseGap(const EstimationSettings& settings, EstimationSource& source, const Gap& gap);
 

@@ -363,6 +363,28 @@ Status Pipeline::RejectFuture(const Reading& r, size_t index, const std::string&
   return Status::Ok();
 }
 
+// The estimated part of an alert's period consumption (docs/estimation.md): the consumption of
+// the estimated readings in the period up to r, the store's with this Submit's laid over them (an
+// actual reading of this Submit at an estimated instant supersedes the estimate).
+Result<double> Pipeline::EstimatedInPeriod(const MeterEntry& entry, int64_t period_start, int64_t to,
+                                           const Pending& pending) {
+  MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> stored,
+                      store_->QueryReadings(entry.info.meter_id, {period_start + 1, to}, INT64_MAX));
+  std::map<int64_t, double> estimated;  // ts → consumption of the estimate there
+  for (const store::StoredReading& s : stored)
+    if (s.estimated) estimated[s.ts] = s.consumption;
+  for (const auto* list : {&entry.fresh_estimates, &entry.fresh}) {
+    for (auto it = FirstAfter(*list, period_start); it != list->end() && it->ts <= to; ++it) {
+      const store::StoredReading& s = pending.batch.accepted[it->index];
+      if (s.estimated) estimated[s.ts] = s.consumption;
+      else estimated.erase(s.ts);
+    }
+  }
+  double sum = 0;
+  for (const auto& [ts, consumption] : estimated) sum += consumption;
+  return sum;
+}
+
 Status Pipeline::AddAlerts(MeterEntry& entry, const Reading& r, const vee::PeriodCheck& check, Pending& pending) {
   if (entry.alert_period_start != check.period.start) {
     entry.alert_period_start = check.period.start;
@@ -372,9 +394,13 @@ Status Pipeline::AddAlerts(MeterEntry& entry, const Reading& r, const vee::Perio
       entry.alert_counts[t.terminal_id] = n;
     }
   }
+  std::optional<double> estimated;  // asked once, for the first terminal that gets the alert
   for (const auto& t : entry.terminals) {
     int64_t& sent = entry.alert_counts[t.terminal_id];
     if (sent >= entry.max_alerts) continue;  // claim 7: no message bombing
+    if (!estimated) {
+      MH_ASSIGN_OR_RETURN(estimated, EstimatedInPeriod(entry, check.period.start, r.ts, pending));
+    }
     ++sent;
     store::NewAlert na;
     na.alert.meter_id = entry.info.meter_id;
@@ -386,6 +412,7 @@ Status Pipeline::AddAlerts(MeterEntry& entry, const Reading& r, const vee::Perio
     na.alert.threshold = *check.t1;
     na.alert.excess = check.consumption - *check.t1;
     na.alert.created_at = clock_->NowSeconds();
+    na.alert.estimated_consumption = *estimated;
     na.delivery.terminal_id = t.terminal_id;
     na.delivery.channel = t.channel;
     na.delivery.address = t.address;
@@ -511,11 +538,13 @@ Status Pipeline::JudgeLate(MeterEntry& entry, const Reading& r, size_t i, const 
 
 // The gap before an accepted reading (docs/estimation.md): CloseGap makes the estimates; they go
 // into the batch ahead of the closing reading, whose consumption then counts from the last of them.
-Status Pipeline::EstimateGap(MeterEntry& entry, const vee::Point& from, store::StoredReading& closing,
-                             Pending& pending, int64_t now) {
+Status Pipeline::EstimateGap(MeterEntry& entry, const vee::Point& from, int64_t interval_s,
+                             store::StoredReading& closing, Pending& pending, int64_t now) {
+  vee::MeterParams params = entry.params;
+  params.interval_s = interval_s;
   Gap gap;
   gap.meter_id = entry.info.meter_id;
-  gap.params = &entry.params;
+  gap.params = &params;
   gap.from = from;
   gap.to = vee::Point{closing.ts, closing.value};
   gap.source = closing.source;
@@ -549,6 +578,33 @@ Status Pipeline::EstimateGap(MeterEntry& entry, const vee::Point& from, store::S
   pending.summary->estimated += static_cast<int64_t>(closed.how.size());
   pending.batch.estimates.insert(pending.batch.estimates.end(), closed.how.begin(), closed.how.end());
   return Status::Ok();
+}
+
+Result<int64_t> Pipeline::GapIntervalAfter(MeterEntry& entry, const vee::Point& p, const Pending& pending) {
+  const int64_t registered = entry.params.interval_s;
+  if (!options_.estimation.enabled) return registered;
+  constexpr int64_t kRelearnAfter = 86400;
+  constexpr int64_t kCadenceWindow = 8 * 86400;  // a daily meter's last week still shows its cadence
+  // Not learnable yet (too few readings) is asked again at the next suspected gap.
+  if (!entry.cadence_s || p.ts < entry.cadence_learned_at || p.ts - entry.cadence_learned_at >= kRelearnAfter) {
+    const int64_t from = p.ts - kCadenceWindow;
+    MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> rows,
+                        store_->QueryReadings(entry.info.meter_id, {from, p.ts}, INT64_MAX));
+    std::vector<vee::Point> points;
+    for (const store::StoredReading& s : rows)
+      if (!s.estimated) points.push_back({s.ts, s.value});
+    if (entry.submit == pending.number) {
+      for (auto it = FirstAtOrAfter(entry.fresh, from); it != entry.fresh.end() && it->ts <= p.ts; ++it)
+        points.push_back({it->ts, it->value});
+      std::stable_sort(points.begin(), points.end(), [](const vee::Point& a, const vee::Point& b) { return a.ts < b.ts; });
+      points.erase(std::unique(points.begin(), points.end(),
+                               [](const vee::Point& a, const vee::Point& b) { return a.ts == b.ts; }),
+                   points.end());
+    }
+    entry.cadence_s = ObservedCadence(points);
+    entry.cadence_learned_at = p.ts;
+  }
+  return GapInterval(registered, entry.cadence_s);
 }
 
 // What another system estimated (a NEM12 interval flagged E) is stored as its estimate: never
@@ -753,8 +809,11 @@ Status Pipeline::JudgeOne(const Reading& r, size_t i, const SubmitRequest& reque
     s.known_absent = previous_p && r.ts > previous_p->ts;
     if (quality && i < quality->size()) s.quality = (*quality)[i];
     if (previous_p && reset.kind == vee::ResetOutcome::kNone &&
-        IsGap(previous_p->ts, r.ts, entry->params.interval_s))
-      MH_RETURN_IF_ERROR(EstimateGap(*entry, *previous_p, s, pending, now));
+        IsGap(previous_p->ts, r.ts, entry->params.interval_s)) {
+      MH_ASSIGN_OR_RETURN(const int64_t interval, GapIntervalAfter(*entry, *previous_p, pending));
+      if (IsGap(previous_p->ts, r.ts, interval))
+        MH_RETURN_IF_ERROR(EstimateGap(*entry, *previous_p, interval, s, pending, now));
+    }
     pending.Accept(*entry, std::move(s));
     ++pending.summary->accepted;
   }
@@ -887,6 +946,7 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAllLocked(const std::vector<S
     counters_.rejected += s.rejected;
     counters_.conflicts += s.conflicts;
     counters_.alerts += s.alerts;
+    counters_.estimated += s.estimated;
     for (int v = 0; v < 4; ++v) counters_.quarantined[v] += s.quarantined[v];
     alerts += s.alerts;
   }

@@ -74,6 +74,7 @@ struct SubmitSummary {
 // Monotonic counters for /metrics.
 struct PipelineCounters {
   std::atomic<int64_t> received{0}, accepted{0}, duplicates{0}, rejected{0}, conflicts{0}, alerts{0}, commits{0};
+  std::atomic<int64_t> estimated{0};  // estimates stored (never counted in `accepted`)
   std::atomic<int64_t> quarantined[4] = {0, 0, 0, 0};
   std::atomic<int64_t> commit_micros_total{0};
 };
@@ -149,6 +150,10 @@ class Pipeline {
     // No quarantined reading of this meter is stored later than this (unset = not known yet). It
     // only ever errs high (a rolled-back batch), which costs a store query, never a wrong answer.
     std::optional<int64_t> quarantine_horizon;
+    // The meter's observed cadence (estimation_step.h ObservedCadence) as learned from its actual
+    // readings up to p at cadence_learned_at (INT64_MIN: not yet); learned again a day later.
+    std::optional<int64_t> cadence_s;
+    int64_t cadence_learned_at = INT64_MIN;
 
     // Scratch of the Submit numbered `submit` (stale, and reset on first use, otherwise): kept in
     // the entry so judging a fleet's batch allocates nothing per meter.
@@ -173,8 +178,14 @@ class Pipeline {
                    Pending& pending, int64_t now, const store::StoredReading* estimate = nullptr);
   // Estimation (estimation_step.h): `closing` closes a gap after `from`; the gap's estimates go
   // into the batch before it and its consumption counts from the last of them.
-  Status EstimateGap(MeterEntry& entry, const vee::Point& from, store::StoredReading& closing, Pending& pending,
-                     int64_t now);
+  // `interval_s`: the gap's nominal interval (GapInterval).
+  Status EstimateGap(MeterEntry& entry, const vee::Point& from, int64_t interval_s, store::StoredReading& closing,
+                     Pending& pending, int64_t now);
+  // The interval a gap after p is measured against: the registered one, or the meter's observed
+  // cadence when it reports less often (learned from the store and this Submit, cached a day).
+  Result<int64_t> GapIntervalAfter(MeterEntry& entry, const vee::Point& p, const Pending& pending);
+  // The consumption of the estimated readings with period_start < ts <= to (an alert's estimated part).
+  Result<double> EstimatedInPeriod(const MeterEntry& entry, int64_t period_start, int64_t to, const Pending& pending);
   // A reading its source flags as an estimate (NEM12 E): stored as an estimate, never judged.
   Status JudgeSourceEstimate(MeterEntry& entry, const Reading& r, const std::string& quality,
                              const SubmitRequest& request, Pending& pending, int64_t now);

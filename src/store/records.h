@@ -136,6 +136,9 @@ struct AlertRecord {
   double threshold = 0;
   double excess = 0;
   int64_t created_at = 0;
+  // The part of period_consumption that came from estimated intervals (docs/estimation.md): the
+  // consumption of the estimated readings in the period up to ts; 0 when none.
+  double estimated_consumption = 0;
 };
 
 enum class DeliveryStatus { kPending, kSent, kFailed };

@@ -103,7 +103,10 @@ class Store {
   // Events whose [ts_from, ts_to] overlaps the range.
   virtual Result<std::vector<ReadingEvent>> QueryEvents(const std::string& meter_id, TimeRange range,
                                                         int64_t limit) = 0;
+  // Every stored reading, estimates included (CountEstimatedReadings of them are estimates).
   virtual Result<int64_t> CountReadings() = 0;
+  // Stored readings that are estimates (an estimate superseded by an actual reading is not).
+  virtual Result<int64_t> CountEstimatedReadings() = 0;
   virtual Result<int64_t> CountQuarantine() = 0;
 
   // --- alerts and their delivery log ---

@@ -52,6 +52,28 @@ void StoreConformanceTest::TearDown() {
   dir_.reset();
 }
 
+NewAlert SampleAlert(const std::string& meter, const std::string& terminal, int64_t period_start, int64_t ts,
+                     int64_t next_attempt_at) {
+  NewAlert n;
+  n.alert.meter_id = meter;
+  n.alert.terminal_id = terminal;
+  n.alert.period_start = period_start;
+  n.alert.ts = ts;
+  n.alert.reading = 1234.5;
+  n.alert.period_consumption = 80.25;
+  n.alert.threshold = 50;
+  n.alert.excess = 30.25;
+  n.alert.created_at = ts + 1;
+  n.alert.estimated_consumption = 6.5;
+  n.delivery.terminal_id = terminal;
+  n.delivery.channel = "webhook";
+  n.delivery.address = "http://127.0.0.1:9/" + terminal;
+  n.delivery.content = R"({"meter":")" + meter + R"(","ts":)" + std::to_string(ts) + "}";
+  n.delivery.next_attempt_at = next_attempt_at;
+  n.delivery.updated_at = ts * 1000;
+  return n;
+}
+
 namespace {
 
 #define ASSERT_OK(expr)                                       \
@@ -84,7 +106,7 @@ auto Fields(const QuarantinedReading& q) {
 auto Fields(const ReadingEvent& e) { return std::make_tuple(e.meter_id, e.ts_from, e.ts_to, e.kind, e.detail); }
 auto Fields(const AlertRecord& a) {
   return std::make_tuple(a.meter_id, a.terminal_id, a.period_start, a.ts, a.reading, a.period_consumption,
-                         a.threshold, a.excess, a.created_at);
+                         a.threshold, a.excess, a.created_at, a.estimated_consumption);
 }
 auto Fields(const Delivery& d) {
   return std::make_tuple(d.terminal_id, d.channel, d.address, d.content, std::string(DeliveryStatusName(d.status)),
@@ -134,23 +156,7 @@ QuarantinedReading Quarantined(const std::string& meter, int64_t ts, std::option
 
 NewAlert Alert(const std::string& meter, const std::string& terminal, int64_t period_start, int64_t ts,
                int64_t next_attempt_at = 0) {
-  NewAlert n;
-  n.alert.meter_id = meter;
-  n.alert.terminal_id = terminal;
-  n.alert.period_start = period_start;
-  n.alert.ts = ts;
-  n.alert.reading = 1234.5;
-  n.alert.period_consumption = 80.25;
-  n.alert.threshold = 50;
-  n.alert.excess = 30.25;
-  n.alert.created_at = ts + 1;
-  n.delivery.terminal_id = terminal;
-  n.delivery.channel = "webhook";
-  n.delivery.address = "http://127.0.0.1:9/" + terminal;
-  n.delivery.content = R"({"meter":")" + meter + R"(","ts":)" + std::to_string(ts) + "}";
-  n.delivery.next_attempt_at = next_attempt_at;
-  n.delivery.updated_at = ts * 1000;
-  return n;
+  return SampleAlert(meter, terminal, period_start, ts, next_attempt_at);
 }
 
 std::vector<int64_t> Timestamps(const std::vector<StoredReading>& rows) {
@@ -398,6 +404,36 @@ TEST_P(StoreConformanceTest, CommitRejectsNonFiniteAcceptedValues) {
   EXPECT_EQ(store().Commit(batch).code(), StatusCode::kInvalidArgument);
   ASSERT_OK_AND_ASSIGN(int64_t readings, store().CountReadings());
   EXPECT_EQ(readings, 0);
+}
+
+// Estimates are counted apart from the readings they are stored among (GET /api/v1/status); one
+// superseded by an actual reading (its estimate kept as a version) is no longer counted.
+TEST_P(StoreConformanceTest, EstimatedReadingsAreCountedApart) {
+  IngestBatch batch;
+  StoredReading e1 = Accepted("M1", 1800, 2.0, 1.0), e2 = Accepted("M1", 2700, 3.0, 1.0);
+  for (StoredReading* e : {&e1, &e2}) {
+    e->estimated = true;
+    e->quality = "E";
+    e->source = "meterhub";
+  }
+  batch.accepted = {Accepted("M1", 900, 1.0), e1, e2, Accepted("M1", 3600, 4.0, 1.0)};
+  batch.estimates = {ReadingEstimate{"M1", "", 1800, "linear", "{}", "meterhub", 5},
+                     ReadingEstimate{"M1", "", 2700, "linear", "{}", "meterhub", 5}};
+  ASSERT_OK(store().Commit(batch));
+  ASSERT_OK_AND_ASSIGN(int64_t readings, store().CountReadings());
+  EXPECT_EQ(readings, 4);
+  ASSERT_OK_AND_ASSIGN(int64_t estimated, store().CountEstimatedReadings());
+  EXPECT_EQ(estimated, 2);
+  IngestBatch actual;
+  StoredReading a = Accepted("M1", 1800, 2.1, 1.1);
+  a.version = 2;
+  actual.accepted = {a};
+  actual.versions = {ReadingVersion{"M1", "", 1800, 1, 2.0, 1.0, "meterhub", "E", 6, "mqtt", "superseded"}};
+  ASSERT_OK(store().Commit(actual));
+  ASSERT_OK_AND_ASSIGN(estimated, store().CountEstimatedReadings());
+  EXPECT_EQ(estimated, 1);
+  ASSERT_OK_AND_ASSIGN(readings, store().CountReadings());
+  EXPECT_EQ(readings, 4);
 }
 
 TEST_P(StoreConformanceTest, RecommittingTheSameBatchIsIdempotent) {

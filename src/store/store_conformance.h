@@ -30,6 +30,11 @@ struct StoreBackend {
   bool durable = true;  // false: a reopened store starts empty (":memory:"); reopen tests skip
 };
 
+// An alert with one pending webhook delivery, as the pipeline writes them (the suite's and the
+// backends' migration tests').
+NewAlert SampleAlert(const std::string& meter, const std::string& terminal, int64_t period_start, int64_t ts,
+                     int64_t next_attempt_at = 0);
+
 // Names instantiated tests after the backend, e.g. Sqlite/StoreConformanceTest.Tokens/file.
 std::string StoreBackendName(const ::testing::TestParamInfo<StoreBackend>& info);
 void PrintTo(const StoreBackend& backend, std::ostream* out);

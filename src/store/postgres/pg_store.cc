@@ -313,6 +313,9 @@ Result<std::vector<ReadingEvent>> PostgresStore::QueryEvents(const std::string& 
 
 Result<int64_t> PostgresStore::CountReadings() { return Count(sql::kCountReadings, Params(), "count readings"); }
 Result<int64_t> PostgresStore::CountQuarantine() { return Count(sql::kCountQuarantine, Params(), "count quarantine"); }
+Result<int64_t> PostgresStore::CountEstimatedReadings() {
+  return Count(sql::kCountEstimates, Params(), "count estimates");
+}
 
 // --- tokens, users, sessions ---
 
@@ -414,9 +417,12 @@ Status SetCommitFence(Store& store, std::shared_ptr<const CommitFence> fence) {
 
 Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& options) {
   MH_ASSIGN_OR_RETURN(std::unique_ptr<pg::Connection> db, pg::Connection::Open(options.url, "store"));
-  static const std::string kCreate = std::string(pgsql::kSchema) + pgsql::kClusterSchema + pgsql::kWorkersListenSchema;
+  static const std::string kCreate = std::string(pgsql::kSchema) + pgsql::kClusterSchema +
+                                     pgsql::kAlertEstimatesSchema + pgsql::kWorkersListenSchema;
   MH_ASSIGN_OR_RETURN(int version, db->CreateSchema(kCreate.c_str(), "store", kPostgresStoreSchemaVersion,
-                                                    {{10, pgsql::kClusterSchema}, {12, pgsql::kWorkersListenSchema}}));
+                                                    {{10, pgsql::kClusterSchema},
+                                                     {11, pgsql::kAlertEstimatesSchema},
+                                                     {12, pgsql::kWorkersListenSchema}}));
   (void)version;
   db.reset();
   // The schema is there now: the writer's statements can be prepared on it.

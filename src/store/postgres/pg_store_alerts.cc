@@ -15,7 +15,8 @@ namespace {
 
 AlertRecord AlertAt(const Rows& r, int i) {
   return AlertRecord{r.Int(i, 0),    r.Text(i, 1),   r.Text(i, 2),   r.Int(i, 3),    r.Int(i, 4),
-                     r.Double(i, 5), r.Double(i, 6), r.Double(i, 7), r.Double(i, 8), r.Int(i, 9)};
+                     r.Double(i, 5), r.Double(i, 6), r.Double(i, 7), r.Double(i, 8), r.Int(i, 9),
+                     r.Double(i, 10)};
 }
 
 Result<DeliveryStatus> StatusAt(const Rows& r, int i, int col, const std::string& what) {

@@ -235,7 +235,7 @@ Status PostgresStore::WriteBatch(pg::Connection& db, const IngestBatch& batch) {
                          .Double(a.period_consumption).Double(a.threshold).Double(a.excess).Int(a.created_at)
                          .Text(d.terminal_id).Text(d.channel).Text(d.address).Text(d.content)
                          .Text(DeliveryStatusName(d.status)).Int(d.attempts).Int(d.next_attempt_at).Text(d.last_error)
-                         .Int(d.updated_at));
+                         .Int(d.updated_at).Double(a.estimated_consumption));
     }
     MH_RETURN_IF_ERROR(db.Pipeline(sql::kInsertAlert, rows));
   }

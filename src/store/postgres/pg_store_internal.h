@@ -102,6 +102,7 @@ class PostgresStore final : public Store {
   Result<std::vector<ReadingEvent>> QueryEvents(const std::string& meter_id, TimeRange range, int64_t limit) override;
   Result<int64_t> CountReadings() override;
   Result<int64_t> CountQuarantine() override;
+  Result<int64_t> CountEstimatedReadings() override;
 
   // --- alerts and deliveries (pg_store_alerts.cc) ---
   Result<std::vector<AlertRecord>> ListAlerts(const std::string& meter_id, TimeRange created, int64_t limit) override;

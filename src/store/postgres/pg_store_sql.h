@@ -129,6 +129,12 @@ CREATE TABLE singleton_leases (
   epoch BIGINT NOT NULL DEFAULT 0);
 )sql";
 
+// Schema 11 (issue 18): how much of an alert's period consumption came from estimated intervals;
+// an alert stored before it had none counted (0).
+inline constexpr char kAlertEstimatesSchema[] = R"sql(
+ALTER TABLE alerts ADD COLUMN estimated_consumption DOUBLE PRECISION NOT NULL DEFAULT 0;
+)sql";
+
 // Schema 12: where each worker's HTTP API listens ("host:port"), so a worker can forward posted
 // readings of a shard it does not own to the owner (docs/scale.md).
 inline constexpr char kWorkersListenSchema[] = "ALTER TABLE workers ADD COLUMN listen TEXT NOT NULL DEFAULT '';";
@@ -156,7 +162,8 @@ inline constexpr char kCopyStates[] = "COPY staged_states (meter_id, state) FROM
   "id, alert_id, meter_id, terminal_id, channel, address, content, status, attempts, next_attempt_at," \
   " last_error, updated_at, round_started_at, round_base"
 #define MH_PG_ALERT_COLUMNS \
-  "id, meter_id, terminal_id, period_start, ts, reading, period_consumption, threshold, excess, created_at"
+  "id, meter_id, terminal_id, period_start, ts, reading, period_consumption, threshold, excess, created_at," \
+  " estimated_consumption"
 #define MH_PG_RELAY_BATCH_COLUMNS \
   "digest_hex, origin_meter_id, relay_meter_id, outcome, readings, copies, received_at, failure_code"
 #define MH_PG_OUTCOME_SUMS                                                                                  \
@@ -230,7 +237,8 @@ inline constexpr Statement kInsertVersion{"st_insert_version",
 // An alert already stored (a re-committed batch) inserts nothing, so neither does its delivery.
 inline constexpr Statement kInsertAlert{"st_insert_alert",
     "WITH a AS (INSERT INTO alerts (meter_id, terminal_id, period_start, ts, reading, period_consumption, threshold,"
-    " excess, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id)"
+    " excess, created_at, estimated_consumption) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $19)"
+    " ON CONFLICT DO NOTHING RETURNING id)"
     " INSERT INTO deliveries (alert_id, meter_id, terminal_id, channel, address, content, status, attempts,"
     " next_attempt_at, last_error, updated_at) SELECT id, $1, $10::text, $11::text, $12::text, $13::text, $14::text, $15::int, $16::bigint, $17::text,"
     " $18::bigint FROM a"};
@@ -270,6 +278,10 @@ inline constexpr Statement kQueryEvents{"st_query_events",
     " AND ts_to >= $2 ORDER BY ts_from, ts_to, kind LIMIT $4"};
 inline constexpr Statement kCountReadings{"st_count_readings", "SELECT count(*) FROM readings"};
 inline constexpr Statement kCountQuarantine{"st_count_quarantine", "SELECT count(*) FROM quarantine"};
+// An estimate is current until a version of it is kept (superseded by an actual, or corrected).
+inline constexpr Statement kCountEstimates{"st_count_estimates",
+    "SELECT count(*) FROM reading_estimates e WHERE NOT EXISTS (SELECT 1 FROM reading_versions v"
+    " WHERE v.meter_id = e.meter_id AND v.channel = e.channel AND v.ts = e.ts)"};
 
 // --- alerts and deliveries ---
 inline constexpr Statement kListAlerts{"st_list_alerts",
@@ -438,8 +450,9 @@ inline const std::vector<Statement>& AllStatements() {
       kBindTerminal, kUnbindTerminal, kListTerminals, kTerminalsOf, kInsertQuarantine,
       kRemoveAccepted, kDeleteRejudged, kInsertEvent, kInsertVersion, kInsertEstimate, kInsertAlert, kStatesOf, kFlush,
       kQueryReadings, kLastReading, kGetReading, kListVersions, kGetEstimate, kQueryQuarantineOfMeter, kQueryQuarantine,
-      kQueryEvents, kCountReadings, kCountQuarantine, kListAlerts, kCountAlerts, kListDeliveries, kDueDeliveries,
-      kUpdateDelivery, kClaimDelivery, kRecordAttempt, kListAttempts, kGetDelivery, kFailedForRequeue, kRequeueDelivery,
+      kQueryEvents, kCountReadings, kCountQuarantine, kCountEstimates, kListAlerts, kCountAlerts, kListDeliveries,
+      kDueDeliveries, kUpdateDelivery, kClaimDelivery, kRecordAttempt, kListAttempts, kGetDelivery, kFailedForRequeue,
+      kRequeueDelivery,
       kRecordRequeue, kListRequeues, kUpsertRelayMeter, kGetRelayMeter, kListRelayMeters, kDeleteLevelReports,
       kInsertLevelReport, kListLevelReports, kInsertRegionKey, kListRegionKeys, kDeleteRegionKey, kRecordRelayBatch,
       kSumRelayBatches, kListRelayBatches, kListRelayBatchesFrom, kInsertRelayOutcome, kListRelayOutcomes,

@@ -69,6 +69,39 @@ TEST_F(PostgresStoreTest, MigratesAVersion9DatabaseToTheClusterTables) {
   EXPECT_EQ(shards->Int(0, 0), 64);
 }
 
+// Schema 11 (issue 18): a version-10 database's alerts gain estimated_consumption = 0, and an
+// alert committed after the migration keeps its estimated part.
+TEST_F(PostgresStoreTest, MigratesAVersion10DatabaseToAlertEstimates) {
+  if (url_.empty()) return;
+  {
+    auto db = pg::Connection::Open(url_, "test");
+    ASSERT_TRUE(db.ok());
+    const std::string v10 = std::string(pgsql::kSchema) + pgsql::kClusterSchema;  // what schema 10 created
+    ASSERT_EQ((*db)->CreateSchema(v10.c_str(), "store", 10).value(), 10);
+    ASSERT_TRUE((*db)->Exec("INSERT INTO alerts (meter_id, terminal_id, period_start, ts, reading, period_consumption,"
+                            " threshold, excess, created_at) VALUES ('M1', 'T1', 0, 900, 12, 12, 10, 2, 1000)",
+                            "insert a version-10 alert")
+                    .ok());
+  }
+  std::unique_ptr<Store> store = Open();
+  ASSERT_NE(store, nullptr);
+  auto db = pg::Connection::Open(url_, "test");
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ((*db)->StoredVersion("store").value(), kPostgresStoreSchemaVersion);
+  std::vector<AlertRecord> old = store->ListAlerts("M1", {}, 10).value();
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_EQ(old[0].period_consumption, 12);
+  EXPECT_EQ(old[0].estimated_consumption, 0);
+  IngestBatch batch;
+  batch.alerts = {conformance::SampleAlert("M1", "T1", 0, 1800)};
+  batch.alerts[0].alert.estimated_consumption = 3.5;
+  ASSERT_TRUE(store->Commit(batch).ok());
+  std::vector<AlertRecord> both = store->ListAlerts("M1", {}, 10).value();
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[1].ts, 1800);
+  EXPECT_EQ(both[1].estimated_consumption, 3.5);
+}
+
 TEST_F(PostgresStoreTest, MigratesAVersion10DatabaseToTheWorkersListenAddresses) {
   if (url_.empty()) return;
   {

@@ -369,6 +369,11 @@ ALTER TABLE meters ADD COLUMN gateway         TEXT NOT NULL DEFAULT '';
 ALTER TABLE meters ADD COLUMN billing_channel TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX meters_by_address ON meters (protocol, address) WHERE address <> '';
 )sql"},
+    // How much of an alert is estimated (issue 18): the part of the period consumption that came
+    // from estimated intervals; an alert stored before it had none counted (0).
+    {10, R"sql(
+ALTER TABLE alerts ADD COLUMN estimated_consumption REAL NOT NULL DEFAULT 0;
+)sql"},
 };
 
 constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;

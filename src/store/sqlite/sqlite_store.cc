@@ -124,6 +124,7 @@ Status ReadAlert(Row& row, AlertRecord& a) {
   a.threshold = row.Real();
   a.excess = row.Real();
   a.created_at = row.Int();
+  a.estimated_consumption = row.Real();
   return Status::Ok();
 }
 
@@ -543,6 +544,7 @@ class SqliteStore final : public Store {
 
   Result<int64_t> CountReadings() override { return readings_->Count(); }
   Result<int64_t> CountQuarantine() override { return Count(Sql::kCountQuarantine, "count quarantine"); }
+  Result<int64_t> CountEstimatedReadings() override { return Count(Sql::kCountEstimates, "count estimates"); }
 
   // --- alerts and their delivery log ---
 
@@ -1098,7 +1100,7 @@ class SqliteStore final : public Store {
       ResetOnExit reset(insert_alert);
       Binder b(insert_alert);
       b.Text(a.meter_id).Text(a.terminal_id).Int(a.period_start).Int(a.ts).Real(a.reading)
-          .Real(a.period_consumption).Real(a.threshold).Real(a.excess).Int(a.created_at);
+          .Real(a.period_consumption).Real(a.threshold).Real(a.excess).Int(a.created_at).Real(a.estimated_consumption);
       if (b.rc() != SQLITE_OK) return SqliteError(handle, b.rc(), ReadingContext(operation, a.meter_id, a.ts));
       const int rc = sqlite3_step(insert_alert);
       if (rc == SQLITE_DONE) return Status::Ok();  // already stored

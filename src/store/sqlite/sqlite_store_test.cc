@@ -173,9 +173,17 @@ TEST_F(SqliteStoreTest, MigratesAVersionThreeDatabase) {
   EXPECT_EQ(*store->CountReadings(), 901);
 }
 
+// Takes a file back to schema 9 (before the alerts' estimated part of issue 18).
+void UndoVersion10(const std::string& path) {
+  for (const char* sql : {"ALTER TABLE alerts DROP COLUMN estimated_consumption",
+                          "DELETE FROM schema_version WHERE version >= 10"})
+    mh::testing::SqliteQueryText(path, sql);
+}
+
 // Takes a file back to schema 8 (before the protocol addresses of issue 16), for the migration
 // tests of versions up to 9.
 void UndoVersion9(const std::string& path) {
+  UndoVersion10(path);
   for (const char* sql : {"DROP INDEX meters_by_address", "ALTER TABLE meters DROP COLUMN protocol",
                           "ALTER TABLE meters DROP COLUMN address", "ALTER TABLE meters DROP COLUMN gateway",
                           "ALTER TABLE meters DROP COLUMN billing_channel", "DELETE FROM schema_version WHERE version >= 9"})
@@ -277,7 +285,8 @@ TEST_F(SqliteStoreTest, MigratesAVersionEightMetersToProtocolAddresses) {
   ASSERT_EQ(mh::testing::SqliteQueryText(path, "SELECT max(version) FROM schema_version"), "8");
   std::unique_ptr<Store> store = Open(Options());
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(mh::testing::SqliteQueryText(path, "SELECT max(version) FROM schema_version"), "9");
+  EXPECT_EQ(mh::testing::SqliteQueryText(path, "SELECT max(version) FROM schema_version"),
+            std::to_string(sqlite_db::CurrentSchemaVersion()));
   Result<std::optional<MeterInfo>> m1 = store->GetMeter("M1");
   ASSERT_TRUE(m1.ok() && m1->has_value());
   EXPECT_EQ((*m1)->protocol, "");
@@ -298,6 +307,34 @@ TEST_F(SqliteStoreTest, MigratesAVersionEightMetersToProtocolAddresses) {
   MeterInfo twin = meter;
   twin.meter_id = "M2";
   EXPECT_FALSE(store->UpsertMeter(twin).ok());
+}
+
+// Schema 10 (issue 18): a version-9 file's alerts gain estimated_consumption = 0; an alert
+// committed after the migration keeps its estimated part.
+TEST_F(SqliteStoreTest, MigratesAVersionNineAlertsToEstimatedConsumption) {
+  ASSERT_NE(Open(Options()), nullptr);
+  const std::string path = Options().path;
+  UndoVersion10(path);
+  mh::testing::SqliteQueryText(path, "INSERT INTO alerts (meter_id, terminal_id, period_start, ts, reading,"
+                                     " period_consumption, threshold, excess, created_at)"
+                                     " VALUES ('M1', 'T1', 0, 900, 12, 12, 10, 2, 1000)");
+  ASSERT_EQ(mh::testing::SqliteQueryText(path, "SELECT max(version) FROM schema_version"), "9");
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(mh::testing::SqliteQueryText(path, "SELECT max(version) FROM schema_version"), "10");
+  Result<std::vector<AlertRecord>> old = store->ListAlerts("M1", {}, 10);
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  ASSERT_EQ(old->size(), 1u);
+  EXPECT_EQ((*old)[0].period_consumption, 12);
+  EXPECT_EQ((*old)[0].estimated_consumption, 0);
+  IngestBatch batch;
+  batch.alerts = {conformance::SampleAlert("M1", "T1", 0, 1800)};
+  batch.alerts[0].alert.estimated_consumption = 3.5;
+  ASSERT_TRUE(store->Commit(batch).ok());
+  Result<std::vector<AlertRecord>> both = store->ListAlerts("M1", {}, 10);
+  ASSERT_TRUE(both.ok());
+  ASSERT_EQ(both->size(), 2u);
+  EXPECT_EQ((*both)[1].estimated_consumption, 3.5);
 }
 
 // A full disk is the store's state, not the request's fault: kStorageFull (HTTP 507, retry), in

@@ -65,7 +65,8 @@ const char* SqlText(Sql id) {
              " ON CONFLICT (meter_id) DO UPDATE SET state = excluded.state";
     case Sql::kInsertAlert:
       return "INSERT INTO alerts (meter_id, terminal_id, period_start, ts, reading, period_consumption,"
-             " threshold, excess, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+             " threshold, excess, created_at, estimated_consumption)"
+             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
              " ON CONFLICT DO NOTHING RETURNING id";
     case Sql::kInsertDelivery:
       return "INSERT INTO deliveries (alert_id, meter_id, terminal_id, channel, address, content, status,"
@@ -83,13 +84,17 @@ const char* SqlText(Sql id) {
              " WHERE meter_id = ?1 AND ts_from <= ?3 AND ts_to >= ?2 ORDER BY ts_from, ts_to, kind"
              " LIMIT ?4";
     case Sql::kCountQuarantine: return "SELECT count(*) FROM quarantine";
+    // An estimate is current until a version of it is kept (superseded by an actual, or corrected).
+    case Sql::kCountEstimates:
+      return "SELECT count(*) FROM reading_estimates e WHERE NOT EXISTS (SELECT 1 FROM reading_versions v"
+             " WHERE v.meter_id = e.meter_id AND v.channel = e.channel AND v.ts = e.ts)";
     case Sql::kListAlertsOfMeter:
       return "SELECT id, meter_id, terminal_id, period_start, ts, reading, period_consumption, threshold,"
-             " excess, created_at FROM alerts WHERE meter_id = ?1 AND created_at >= ?2"
+             " excess, created_at, estimated_consumption FROM alerts WHERE meter_id = ?1 AND created_at >= ?2"
              " AND created_at <= ?3 ORDER BY created_at, id LIMIT ?4";
     case Sql::kListAlerts:
       return "SELECT id, meter_id, terminal_id, period_start, ts, reading, period_consumption, threshold,"
-             " excess, created_at FROM alerts WHERE created_at >= ?1 AND created_at <= ?2"
+             " excess, created_at, estimated_consumption FROM alerts WHERE created_at >= ?1 AND created_at <= ?2"
              " ORDER BY created_at, id LIMIT ?3";
     case Sql::kCountAlerts:
       return "SELECT count(*) FROM alerts WHERE meter_id = ?1 AND terminal_id = ?2 AND period_start = ?3";

@@ -48,6 +48,7 @@ enum class Sql {
   kQueryQuarantine,
   kQueryEvents,
   kCountQuarantine,
+  kCountEstimates,
   kListAlertsOfMeter,
   kListAlerts,
   kCountAlerts,
