@@ -424,7 +424,7 @@ inline const std::vector<Statement>& WriterStatements() {
 // Every other statement, prepared on each connection.
 inline const std::vector<Statement>& AllStatements() {
   static const std::vector<Statement> all = {
-      kRegisterMeter, kUpsertMeter, kGetMeter, kGetMeters, kListMeters, kCountMeters, kSetCustomerThreshold,
+      kRegisterMeter, kUpsertMeter, kFindMeterByAddress, kGetMeter, kGetMeters, kListMeters, kCountMeters, kSetCustomerThreshold,
       kBindTerminal, kUnbindTerminal, kListTerminals, kTerminalsOf, kInsertQuarantine,
       kRemoveAccepted, kDeleteRejudged, kInsertEvent, kInsertVersion, kInsertEstimate, kInsertAlert, kStatesOf, kFlush,
       kQueryReadings, kLastReading, kGetReading, kListVersions, kGetEstimate, kQueryQuarantineOfMeter, kQueryQuarantine,
