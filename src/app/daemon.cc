@@ -312,7 +312,7 @@ Status Daemon::StartGateway() {
   if (options.listen.empty() && options.dlms_listen.empty()) return Status::Ok();
   // One path for every reading: the broker, so the shard's owner judges it (docs/gateway.md).
   if (!mqtt_) return InvalidArgument("gateway.listen / gateway.dlms_listen need mqtt.broker: gateway readings go through the broker");
-  gateway_directory_ = std::make_unique<StoreMeterDirectory>(store_.get(), clock_);
+  gateway_directory_ = std::make_unique<StoreMeterDirectory>(store_.get());
   gateway_sink_ = std::make_unique<BrokerReadingSink>(
       [q = mqtt_.get()](const std::string& topic, const std::string& payload) { return q->Publish(topic, payload); });
   // Ciphered DLMS pushes: the keys of [ingest] frame_keys_file, as raw frames over MQTT use them.

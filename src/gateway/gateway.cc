@@ -128,7 +128,7 @@ void Gateway::Loop() {
     int64_t wake_ms = now_ms + 1000;
     for (auto& c : connections_) {
       if (c->poller) {
-        if (now_ms - c->refreshed_ms >= kDirectoryRefreshMs) Refresh(*c, now_ms);
+        if (now_ms - c->refreshed_ms >= directory_refresh_ms()) Refresh(*c, now_ms);
         for (std::vector<uint8_t> out = c->poller->Step(now_ms, clock_.NowSeconds()); !out.empty();
              out = c->poller->Step(now_ms, clock_.NowSeconds())) {
           c->out.insert(c->out.end(), out.begin(), out.end());
@@ -255,6 +255,10 @@ bool Gateway::Register(Connection& c, int64_t now_ms) {
   spdlog::info("gateway: DTU {} registered from {} ({} meters to poll)", id, c.peer, c.poller->meter_count());
   c.in.clear();
   return true;
+}
+
+int64_t Gateway::directory_refresh_ms() const {
+  return options_.poll_interval_s > 0 ? std::min(options_.poll_interval_s * 1000, kDirectoryRefreshMs) : kDirectoryRefreshMs;
 }
 
 void Gateway::Refresh(Connection& c, int64_t now_ms) {

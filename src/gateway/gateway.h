@@ -50,8 +50,10 @@ class Gateway {
   int port() const { return port_; }
   int dlms_port() const { return dlms_port_; }
   const GatewayCounters& counters() const { return counters_; }
-  // How often the meter list of each DTU is read again (new and removed registrations).
+  // How often the meter list of each DTU is read again (new and removed registrations): every
+  // poll cycle (poll_interval), at most this long apart.
   static constexpr int64_t kDirectoryRefreshMs = 30000;
+  int64_t directory_refresh_ms() const;
 
  private:
   struct Connection;

@@ -18,8 +18,8 @@ struct PostgresStoreOptions {
 };
 
 // The SQLite schema version this layout copies (9, docs/storage.md), plus version 10: the
-// scale-out's shard and singleton leases, on PostgreSQL only.
-inline constexpr int kPostgresStoreSchemaVersion = 10;
+// scale-out's shard and singleton leases, on PostgreSQL only; 12: meters by gateway (SQLite 11).
+inline constexpr int kPostgresStoreSchemaVersion = 12;
 
 Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& options);
 

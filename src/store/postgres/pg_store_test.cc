@@ -63,10 +63,37 @@ TEST_F(PostgresStoreTest, MigratesAVersion9DatabaseToTheClusterTables) {
   ASSERT_NE(Open(), nullptr);
   auto db = pg::Connection::Open(url_, "test");
   ASSERT_TRUE(db.ok());
-  EXPECT_EQ((*db)->StoredVersion("store").value(), 10);
+  EXPECT_EQ((*db)->StoredVersion("store").value(), kPostgresStoreSchemaVersion);
   auto shards = (*db)->Query("SELECT count(*) FROM shard_leases WHERE worker_id = ''", pg::Params(), "count");
   ASSERT_TRUE(shards.ok()) << shards.status().ToString();
   EXPECT_EQ(shards->Int(0, 0), 64);
+}
+
+// Schema 12 (issue 16): a version-10 database gains the index of meters by gateway.
+TEST_F(PostgresStoreTest, MigratesAVersion10DatabaseToMetersByGateway) {
+  if (url_.empty()) return;
+  {
+    auto db = pg::Connection::Open(url_, "test");
+    ASSERT_TRUE(db.ok());
+    const std::string v10 = std::string(pgsql::kSchema) + pgsql::kClusterSchema;  // what schema 10 created
+    ASSERT_EQ((*db)->CreateSchema(v10.c_str(), "store", 10).value(), 10);
+  }
+  std::unique_ptr<Store> store = Open();
+  ASSERT_NE(store, nullptr);
+  auto db = pg::Connection::Open(url_, "test");
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ((*db)->StoredVersion("store").value(), 12);
+  auto index = (*db)->Query("SELECT count(*) FROM pg_indexes WHERE indexname = 'meters_by_gateway'", pg::Params(), "index");
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  EXPECT_EQ(index->Int(0, 0), 1);
+  MeterInfo m;
+  m.meter_id = "E1";
+  m.protocol = "dlt645";
+  m.address = "000000000001";
+  m.gateway = "DTU1";
+  ASSERT_TRUE(store->UpsertMeter(m).ok());
+  Result<std::vector<MeterInfo>> behind = store->MetersBehindGateway("DTU1");
+  ASSERT_TRUE(behind.ok() && behind->size() == 1) << behind.status().ToString();
 }
 
 TEST_F(PostgresStoreTest, RefusesAnUnreachableServerWithItsReason) {

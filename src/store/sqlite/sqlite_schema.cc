@@ -369,6 +369,11 @@ ALTER TABLE meters ADD COLUMN gateway         TEXT NOT NULL DEFAULT '';
 ALTER TABLE meters ADD COLUMN billing_channel TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX meters_by_address ON meters (protocol, address) WHERE address <> '';
 )sql"},
+    // The meters behind a gateway (issue 16): the TCP gateway asks for a DTU's meters when it
+    // registers and on its poll cycle, instead of listing every meter. (11: 10 is issue 18's.)
+    {11, R"sql(
+CREATE INDEX meters_by_gateway ON meters (gateway) WHERE gateway <> '';
+)sql"},
 };
 
 constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;
