@@ -17,34 +17,16 @@
 #include "sim/protocol_devices.h"
 #include "store/postgres/pg_db.h"
 #include "support/postgres_server.h"
+#include "support/serve_worker.h"
 #include "support/test_env.h"
 
 namespace mh {
 namespace {
 
 using json = nlohmann::json;
-using testing::ChildProcess;
 using testing::WaitFor;
 
-struct Worker {
-  Worker(const std::string& config, const std::string& id, const std::string& log)
-      : port(app::FreeLoopbackPort()),
-        process({"serve", "--config", config, "--worker-id", id, "--listen", "127.0.0.1:" + std::to_string(port)}, log),
-        client("127.0.0.1", port) {}
-  json Status(const httplib::Headers& auth) {
-    auto r = client.Get("/api/v1/status", auth);
-    return r && r->status == 200 ? json::parse(r->body) : json();
-  }
-  double Metric(const std::string& name) {
-    auto r = client.Get("/metrics");
-    if (!r) return -1;
-    const size_t at = r->body.find("\n" + name + " ");
-    return at == std::string::npos ? -1 : std::stod(r->body.substr(at + name.size() + 2));
-  }
-  int port;
-  ChildProcess process;
-  httplib::Client client;
-};
+using Worker = testing::ServeWorker;
 
 int64_t StoredReadings(const std::string& url, const std::string& meter) {
   auto db = store::pg::Connection::Open(url, "test");

