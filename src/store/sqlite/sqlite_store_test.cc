@@ -174,9 +174,9 @@ TEST_F(SqliteStoreTest, MigratesAVersionThreeDatabase) {
   EXPECT_EQ(*store->CountReadings(), 901);
 }
 
-// Takes a file back to schema 9 (before the meters-by-gateway index of issue 16).
+// Takes version 11 (the meters-by-gateway index of issue 16) out of a file.
 void UndoVersion11(const std::string& path) {
-  for (const char* sql : {"DROP INDEX meters_by_gateway", "DELETE FROM schema_version WHERE version >= 10"})
+  for (const char* sql : {"DROP INDEX meters_by_gateway", "DELETE FROM schema_version WHERE version >= 11"})
     mh::testing::SqliteQueryText(path, sql);
 }
 
