@@ -19,6 +19,7 @@
 #include <benchmark/benchmark.h>
 #include <spdlog/spdlog.h>
 
+#include "codec/meter/keys_file.h"
 #include "gateway/gateway.h"
 #include "sim/protocol_devices.h"
 
@@ -111,30 +112,39 @@ BENCHMARK(BM_PolledMetersPerDtu)->Unit(benchmark::kSecond)->Iterations(1)->UseRe
 void BM_DtusPerGateway(benchmark::State& state) { RunPolling(state, static_cast<int>(state.range(0)), 16, 2, 6); }
 BENCHMARK(BM_DtusPerGateway)->Arg(10)->Arg(100)->Arg(500)->Arg(1000)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
 
-// DLMS pushes/s through the gateway: `state.range(0)` meters pushing back to back.
+// DLMS pushes/s through the gateway: `state.range(0)` meters pushing back to back, in clear or
+// (`state.range(1)` = 1) ciphered with AES-128-GCM, deciphered with the keys the gateway was given.
 void BM_DlmsPushes(benchmark::State& state) {
   spdlog::set_level(spdlog::level::warn);
   const int meters = static_cast<int>(state.range(0));
+  const bool ciphered = state.range(1) != 0;
   constexpr int kPushes = 20000;
+  constexpr char kKey[] = "000102030405060708090A0B0C0D0E0F", kAuth[] = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF";
   MapDirectory dir;
   CountingSink sink;
+  auto keys = std::make_shared<codec::DecodeKeys>();
   gateway::GatewayOptions o;
   o.dlms_listen = "127.0.0.1:0";
+  std::vector<std::vector<std::vector<uint8_t>>> pdus(static_cast<size_t>(meters));  // per meter, built before the clock starts
   for (int m = 0; m < meters; ++m) {
-    const std::string name = "MHU00000000" + std::to_string(10000 + m);
-    dir.by_address[name] = gateway::GatewayMeter{"D" + std::to_string(m), "dlms", name, 900, {}};
+    const std::string name = "MHU00000000" + std::to_string(10000 + m), title = "4D485500000" + std::to_string(10000 + m);
+    const std::string address = ciphered ? title : name;
+    dir.by_address[address] = gateway::GatewayMeter{"D" + std::to_string(m), "dlms", address, 900, {}};
+    if (ciphered) keys->by_address[title] = {*codec::ParseAesKey(kKey), *codec::ParseAesKey(kAuth)};
+    for (int i = 0; i < kPushes / meters; ++i) {
+      const uint32_t wh = 1000 + static_cast<uint32_t>(i);
+      pdus[static_cast<size_t>(m)].push_back(ciphered ? *sim::DlmsCipheredPush(name, wh, title, kKey, kAuth, static_cast<uint32_t>(i))
+                                                      : sim::DlmsPush(name, wh));
+    }
   }
-  gateway::Gateway gw(o, &dir, &sink);
+  gateway::Gateway gw(o, &dir, &sink, SystemClock::Instance(), keys);
   if (!gw.Start().ok()) return state.SkipWithError("gateway did not start");
   for (auto _ : state) {
     const int64_t before = gw.counters().dlms_pushes.load();
     const auto start = std::chrono::steady_clock::now();
     std::vector<std::thread> pushers;
     for (int m = 0; m < meters; ++m) {
-      pushers.emplace_back([&, m] {
-        (void)sim::PushDlms("127.0.0.1", gw.dlms_port(), "MHU00000000" + std::to_string(10000 + m), 1000, 1,
-                            kPushes / meters, 0);
-      });
+      pushers.emplace_back([&, m] { (void)sim::SendPdus("127.0.0.1", gw.dlms_port(), pdus[static_cast<size_t>(m)], 0); });
     }
     for (auto& t : pushers) t.join();
     while (gw.counters().dlms_pushes.load() - before < kPushes &&
@@ -146,7 +156,7 @@ void BM_DlmsPushes(benchmark::State& state) {
   }
   gw.Stop();
 }
-BENCHMARK(BM_DlmsPushes)->Arg(1)->Arg(16)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_DlmsPushes)->Args({1, 0})->Args({16, 0})->Args({1, 1})->Args({16, 1})->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
 int64_t RssKb() {
   std::ifstream status("/proc/self/status");

@@ -1,10 +1,12 @@
 // The TCP gateway end to end (issue 16): a real Mosquitto, the real `meterhub serve` with
 // [gateway] listen and dlms_listen, and the simulated devices of src/sim/protocol_devices.h — a
 // DTU whose DL/T 645 and CJ/T 188 meters answer (one never does, one answers with a bad
-// checksum), a DTU that drops the connection mid-poll, a DLMS meter pushing over TCP. Readings
-// reach the store through the broker exactly once, corrupt frames are kept as rejected
-// messages, and the DTU's connection stays up across polls.
+// checksum), a DTU that drops the connection mid-poll, a DLMS meter pushing over TCP (in clear and
+// ciphered), a wM-Bus receiver publishing its meters' telegrams over MQTT. Readings reach the
+// store through the broker exactly once, corrupt frames are kept as rejected messages, and the
+// DTU's connection stays up across polls.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <gtest/gtest.h>
@@ -12,7 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "app/local_broker.h"
+#include "core/meter_id.h"
 #include "sim/protocol_devices.h"
+#include "support/mqtt_publisher.h"
 #include "support/sqlite_shell.h"
 #include "support/test_env.h"
 
@@ -70,6 +74,10 @@ class GatewayServeTest : public ::testing::Test {
     if (!r) return -1;
     const size_t at = r->body.find("\n" + name + " ");
     return at == std::string::npos ? -1 : std::stod(r->body.substr(at + name.size() + 2));
+  }
+  // [ingest] frame_keys_file = path (a file the test wrote with mode 0600).
+  void UseKeysFile(const std::string& path) {
+    testing::WriteFile(config_, testing::ReadFile(config_) + "[ingest]\nframe_keys_file = \"" + path + "\"\n");
   }
   std::string Rejected(const std::string& meter) {
     return testing::SqliteQueryText(dir_ / "meterhub.db",
@@ -147,6 +155,73 @@ TEST_F(GatewayServeTest, DlmsPushesOverTcpAreStoredOnceAndBadOnesKept) {
   EXPECT_EQ(Readings("D1").size(), 1u);
   // The bad push: a rejected raw frame of the meter the connection pushed for, with the decoder's error.
   ASSERT_TRUE(WaitFor([&] { return Rejected("D1").find("dlms frame:") != std::string::npos; }, 20)) << Rejected("D1");
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
+
+// Ciphered DLMS pushes over TCP decipher with the keys of [ingest] frame_keys_file; a push whose
+// key is missing or wrong is kept as a rejected message of its meter with the decoder's error.
+TEST_F(GatewayServeTest, CipheredDlmsPushesDecipherWithTheFrameKeys) {
+  constexpr char kKey[] = "000102030405060708090A0B0C0D0E0F", kAuth[] = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF";
+  constexpr char kTitle[] = "4D48550000000042", kUnkeyed[] = "4D48550000000043";
+  const std::string keys = dir_ / "frame-keys.csv";
+  testing::WriteFile(keys, std::string("address,key,auth_key\n") + kTitle + "," + kKey + "," + kAuth + "\n");
+  ::chmod(keys.c_str(), 0600);
+  UseKeysFile(keys);
+  ServeProcess serve(config_, dir_ / "serve.log");
+  serve.Start();
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  Register("C1", "electricity", "dlms", kTitle, "");
+  Register("C2", "electricity", "dlms", kUnkeyed, "");
+  auto good = sim::DlmsCipheredPush("MHU0000000000042", 1234560, kTitle, kKey, kAuth, 1);
+  auto wrong = sim::DlmsCipheredPush("MHU0000000000042", 1234570, kTitle, "0F0E0D0C0B0A09080706050403020100", kAuth, 2);
+  auto unkeyed = sim::DlmsCipheredPush("MHU0000000000043", 99000, kUnkeyed, kKey, kAuth, 1);
+  ASSERT_TRUE(good.ok() && wrong.ok() && unkeyed.ok());
+  auto sent = sim::SendPdus("127.0.0.1", dlms_port_, {*good, *wrong, *good}, 10);
+  ASSERT_TRUE(sent.ok() && *sent == 3);
+  ASSERT_TRUE(sim::SendPdus("127.0.0.1", dlms_port_, {*unkeyed}, 0).ok());
+  ASSERT_TRUE(WaitFor([&] { return Readings("C1").size() == 1; }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  EXPECT_EQ(Readings("C1")[0]["value"], 1234.56);
+  EXPECT_TRUE(WaitFor([&] { return Metric("meterhub_gateway_dlms_pushes_total") == 2; }, 10));
+  EXPECT_EQ(Readings("C1").size(), 1u) << "the same push twice in one quarter hour: one reading";
+  ASSERT_TRUE(WaitFor([&] { return Rejected("C1").find("authentication tag mismatch") != std::string::npos; }, 20))
+      << Rejected("C1");
+  ASSERT_TRUE(WaitFor([&] { return Rejected("C2").find("no encryption key") != std::string::npos; }, 20)) << Rejected("C2");
+  EXPECT_TRUE(Readings("C2").empty());
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+  const std::string log = testing::ReadFile(dir_ / "serve.log");
+  EXPECT_EQ(log.find(kKey), std::string::npos) << "a key was logged";
+}
+
+// The wM-Bus receiver simulator (sim::SimWmbusReceiver) publishes its meters' telegrams on its
+// raw/wmbus topic: plain and mode-5 telegrams (keys in the file it writes) stored once over two
+// rounds, the corrupt meter's telegram kept as a rejected message of the receiver.
+TEST_F(GatewayServeTest, WmbusReceiverTelegramsAreStoredOnceAndCorruptOnesKept) {
+  sim::SimWmbusReceiver rx("RX1", {{"00000101", 12.5, 0, "", false},
+                                   {"00000102", 7.25, 0, "000102030405060708090A0B0C0D0E0F", false},
+                                   {"00000103", 3, 0, "", true}});
+  ASSERT_TRUE(rx.WriteKeysFile(dir_ / "frame-keys.csv").ok());
+  UseKeysFile(dir_ / "frame-keys.csv");
+  ServeProcess serve(config_, dir_ / "serve.log");
+  serve.Start();
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  for (size_t i = 0; i < rx.meters().size(); ++i) {
+    Register("WM" + std::to_string(i + 1), "water", "wmbus", sim::SimWmbusReceiver::AddressOf(rx.meters()[i]), "RX1");
+  }
+  testing::Publisher pub(broker_.port(), "wmbus-receiver");
+  auto publish = [&pub](const std::string& topic, const std::string& payload) {
+    pub.PublishRaw(topic, payload);
+    return Status::Ok();
+  };
+  ASSERT_EQ(*rx.Round(publish), 3);
+  ASSERT_EQ(*rx.Round(publish), 3);  // the same volumes again in the same quarter hour
+  ASSERT_TRUE(WaitFor([&] { return pub.acked == pub.sent; }, 20));
+  ASSERT_TRUE(WaitFor([&] { return Readings("WM1").size() == 1 && Readings("WM2").size() == 1; }, 20))
+      << testing::ReadFile(dir_ / "serve.log");
+  EXPECT_EQ(Readings("WM1")[0]["value"], 12.5);
+  EXPECT_EQ(Readings("WM2")[0]["value"], 7.25);
+  ASSERT_TRUE(WaitFor([&] { return Rejected("RX1").find("L field") != std::string::npos; }, 20)) << Rejected("RX1");
+  EXPECT_TRUE(Readings("WM3").empty());
+  EXPECT_EQ(Readings("WM1").size(), 1u);
   EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
 }
 

@@ -90,6 +90,7 @@ class FakeDeliveryStore final : public store::Store {
   Result<std::optional<store::MeterInfo>> FindMeterByAddress(const std::string&, const std::string&) override {
     return Unused();
   }
+  Result<std::vector<store::MeterInfo>> MetersBehindGateway(const std::string&) override { return Unused(); }
   Status SetCustomerThreshold(const std::string&, std::optional<double>) override { return Unused(); }
   Status BindTerminal(const store::Terminal&) override { return Unused(); }
   Status UnbindTerminal(const std::string&, const std::string&) override { return Unused(); }

@@ -91,10 +91,10 @@ Status Daemon::Start() {
     mqtt_ = std::make_unique<ingest::MqttIngest>(pipeline_.get(), mo);
     // Raw protocol frames (issue 16): decoded into readings that share the round's commit.
     MH_ASSIGN_OR_RETURN(codec::DecodeKeys keys, LoadFrameKeys(config_.ingest.frame_keys_file));
-    auto shared_keys = std::make_shared<const codec::DecodeKeys>(std::move(keys));
+    frame_keys_ = std::make_shared<const codec::DecodeKeys>(std::move(keys));
     for (std::string_view protocol : ingest::kRawProtocols) {
       mqtt_->AddReadingsHandler("raw/" + std::string(protocol),
-                                [store = store_.get(), clock = clock_, protocol, shared_keys](
+                                [store = store_.get(), clock = clock_, protocol, shared_keys = frame_keys_](
                                     const std::string& device, std::string_view payload) {
                                   return ingest::RawFrameReadings(*store, device, protocol, payload,
                                                                   clock->NowSeconds(), *shared_keys);
@@ -311,10 +311,11 @@ Status Daemon::StartGateway() {
   if (options.listen.empty() && options.dlms_listen.empty()) return Status::Ok();
   // One path for every reading: the broker, so the shard's owner judges it (docs/gateway.md).
   if (!mqtt_) return InvalidArgument("gateway.listen / gateway.dlms_listen need mqtt.broker: gateway readings go through the broker");
-  gateway_directory_ = std::make_unique<StoreMeterDirectory>(store_.get(), clock_);
+  gateway_directory_ = std::make_unique<StoreMeterDirectory>(store_.get());
   gateway_sink_ = std::make_unique<BrokerReadingSink>(
       [q = mqtt_.get()](const std::string& topic, const std::string& payload) { return q->Publish(topic, payload); });
-  gateway_ = std::make_unique<gateway::Gateway>(options, gateway_directory_.get(), gateway_sink_.get(), *clock_);
+  // Ciphered DLMS pushes: the keys of [ingest] frame_keys_file, as raw frames over MQTT use them.
+  gateway_ = std::make_unique<gateway::Gateway>(options, gateway_directory_.get(), gateway_sink_.get(), *clock_, frame_keys_);
   return gateway_->Start();
 }
 

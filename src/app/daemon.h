@@ -116,6 +116,8 @@ class Daemon {
   std::unique_ptr<StoreMeterDirectory> gateway_directory_;
   std::unique_ptr<BrokerReadingSink> gateway_sink_;
   std::unique_ptr<gateway::Gateway> gateway_;
+  // [ingest] frame_keys_file: decrypts raw frames over MQTT and the gateway's DLMS pushes.
+  std::shared_ptr<const codec::DecodeKeys> frame_keys_;
   meter::CryptoRandomSource random_;
   std::unique_ptr<relay::RelayService> relay_;
   std::thread key_thread_;

@@ -187,8 +187,12 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   std::vector<std::unique_ptr<DemoPart>> parts;
   if (args.audit_meters > 0 && !args.postgres) parts.push_back(MakeAuditDemoPart(args));
   if (args.water_meters > 0 && !args.postgres) parts.push_back(MakeWaterDemoPart(args.water_meters, args.seed));
-  // Issue 16: meters on real protocols, through the TCP gateway (the first worker's, so not with --postgres).
-  if (!args.postgres) parts.push_back(MakeProtocolDemoPart());
+  // Issue 16: a share of the fleet on real protocols, through the TCP gateway (the first worker's,
+  // so not with --postgres); the rest of --meters publish JSON readings.
+  const int protocol_meters = args.postgres ? 0 : ProtocolMeterCount(args.meters);
+  if (protocol_meters > 0) {
+    parts.push_back(MakeProtocolDemoPart(protocol_meters, args.meters - protocol_meters, (fs::path(args.dir) / "protocols").string()));
+  }
   for (auto& part : parts) part->Configure(config, receiver);
   DaemonOptions daemon_options;
   daemon_options.http_any_port_if_taken = true;  // a taken --listen port: any free one, printed below
@@ -199,7 +203,7 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
   }
 
   sim::FleetOptions fo;
-  fo.meters = args.meters;
+  fo.meters = args.meters - protocol_meters;
   fo.seed = args.seed;
   fo.utc_offset_s = tz;
   fo.faults.null_reading = args.null_rate;
@@ -260,7 +264,8 @@ int RunDemo(const DemoArgs& args, std::ostream& out, std::ostream& err) {
       << (args.tls ? "  TLS:        throw-away CA " + tls_files.ca_file + " (curl --cacert it; mosquitto_sub --cafile it)\n" : "")
       << "  database:   " << store::Describe(StoreLocationOf(config))
       << (args.postgres ? " (" + std::to_string(args.workers) + " worker(s); their logs: " + args.dir + "/worker-*.log)" : "") << "\n"
-      << "  fleet:      " << fleet.meters().size() << " meters, " << args.days << " simulated days from "
+      << "  fleet:      " << fleet.meters().size() << " meters publishing JSON"
+      << (protocol_meters > 0 ? " + " + std::to_string(protocol_meters) + " on real protocols" : std::string()) << ", " << args.days << " simulated days from "
       << FormatIsoOffset(sim_start, tz) << ", peak period " << config.vee.peak.front() << "\n"
       << "  try: curl " << (args.tls ? "--cacert " + tls_files.ca_file + " " : "") << "-H 'Authorization: Bearer <token>' "
       << base << "/api/v1/alerts?limit=5\n";

@@ -22,19 +22,11 @@ gateway::GatewayMeter GatewayMeterOf(const store::MeterInfo& m) {
 }
 
 Result<std::vector<gateway::GatewayMeter>> StoreMeterDirectory::MetersBehind(const std::string& gateway_id) {
-  std::lock_guard lock(mu_);
-  const int64_t now = clock_->NowMillis();
-  if (loaded_ms_ < 0 || now - loaded_ms_ >= kCacheMs) {
-    MH_ASSIGN_OR_RETURN(std::vector<store::MeterInfo> meters, store_->ListMeters("", 0, 0));
-    by_gateway_.clear();
-    for (const store::MeterInfo& m : meters) {
-      if (!m.gateway.empty() && !m.protocol.empty()) by_gateway_[m.gateway].push_back(GatewayMeterOf(m));
-    }
-    loaded_ms_ = now;
-  }
-  auto it = by_gateway_.find(gateway_id);
-  if (it == by_gateway_.end()) return std::vector<gateway::GatewayMeter>{};
-  return it->second;
+  MH_ASSIGN_OR_RETURN(std::vector<store::MeterInfo> meters, store_->MetersBehindGateway(gateway_id));
+  std::vector<gateway::GatewayMeter> out;
+  out.reserve(meters.size());
+  for (const store::MeterInfo& m : meters) out.push_back(GatewayMeterOf(m));
+  return out;
 }
 
 Result<std::optional<gateway::GatewayMeter>> StoreMeterDirectory::MeterByAddress(const std::string& protocol,

@@ -6,32 +6,25 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
-#include "base/clock.h"
 #include "gateway/gateway.h"
 #include "store/store.h"
 
 namespace mh::app {
 
+// Store queries, both indexed: the meters behind one DTU (Store::MetersBehindGateway), a meter
+// by its protocol address.
 class StoreMeterDirectory final : public gateway::MeterDirectory {
  public:
-  StoreMeterDirectory(store::Store* store, const Clock* clock) : store_(store), clock_(clock) {}
+  explicit StoreMeterDirectory(store::Store* store) : store_(store) {}
   Result<std::vector<gateway::GatewayMeter>> MetersBehind(const std::string& gateway_id) override;
   Result<std::optional<gateway::GatewayMeter>> MeterByAddress(const std::string& protocol,
                                                               const std::string& address) override;
-  // The meter list is read once per this many milliseconds, whatever the number of DTUs.
-  static constexpr int64_t kCacheMs = 10000;
 
  private:
   store::Store* const store_;
-  const Clock* const clock_;
-  std::mutex mu_;
-  int64_t loaded_ms_ = -1;
-  std::map<std::string, std::vector<gateway::GatewayMeter>> by_gateway_;
 };
 
 // The registration as the gateway needs it (DL/T 645: total active energy, and the identifier of

@@ -82,8 +82,13 @@ struct Gateway::Connection {
   bool closed = false;
 };
 
-Gateway::Gateway(GatewayOptions options, MeterDirectory* directory, ReadingSink* sink, const Clock& clock)
-    : options_(std::move(options)), directory_(directory), sink_(sink), clock_(clock) {}
+Gateway::Gateway(GatewayOptions options, MeterDirectory* directory, ReadingSink* sink, const Clock& clock,
+                 std::shared_ptr<const codec::DecodeKeys> keys)
+    : options_(std::move(options)),
+      directory_(directory),
+      sink_(sink),
+      clock_(clock),
+      keys_(keys ? std::move(keys) : std::make_shared<const codec::DecodeKeys>()) {}
 
 Gateway::~Gateway() { Stop(); }
 
@@ -123,7 +128,7 @@ void Gateway::Loop() {
     int64_t wake_ms = now_ms + 1000;
     for (auto& c : connections_) {
       if (c->poller) {
-        if (now_ms - c->refreshed_ms >= kDirectoryRefreshMs) Refresh(*c, now_ms);
+        if (now_ms - c->refreshed_ms >= directory_refresh_ms()) Refresh(*c, now_ms);
         for (std::vector<uint8_t> out = c->poller->Step(now_ms, clock_.NowSeconds()); !out.empty();
              out = c->poller->Step(now_ms, clock_.NowSeconds())) {
           c->out.insert(c->out.end(), out.begin(), out.end());
@@ -252,6 +257,10 @@ bool Gateway::Register(Connection& c, int64_t now_ms) {
   return true;
 }
 
+int64_t Gateway::directory_refresh_ms() const {
+  return options_.poll_interval_s > 0 ? std::min(options_.poll_interval_s * 1000, kDirectoryRefreshMs) : kDirectoryRefreshMs;
+}
+
 void Gateway::Refresh(Connection& c, int64_t now_ms) {
   c.refreshed_ms = now_ms;
   Result<std::vector<GatewayMeter>> meters = directory_->MetersBehind(c.poller->dtu_id());
@@ -269,27 +278,29 @@ void Gateway::DlmsPushes(Connection& c) {
     if (cut.length == 0) return;
     std::vector<uint8_t> pdu(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(cut.length));
     c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(cut.length));
-    Result<codec::DecodedFrame> frame = codec::DecodeDlms(pdu, codec::DecodeKeys{});
+    Result<codec::DecodedFrame> frame = codec::DecodeDlms(pdu, *keys_);
+    // A ciphered push that does not decipher (no key, a wrong one) still names its meter in clear.
+    const std::optional<std::string> address = frame.ok() ? frame->address : codec::DlmsSystemTitle(pdu);
     std::optional<GatewayMeter> meter;
-    std::string problem;
-    if (!frame.ok()) {
-      problem = frame.status().message();
-    } else if (!frame->address || frame->address->empty()) {
-      problem = "the push names no meter (no system title or logical device name)";
-    } else {
-      Result<std::optional<GatewayMeter>> found = directory_->MeterByAddress("dlms", *frame->address);
+    if (address && !address->empty()) {
+      Result<std::optional<GatewayMeter>> found = directory_->MeterByAddress("dlms", *address);
       if (!found.ok()) {
         spdlog::error("gateway: DLMS push from {}: {}", c.peer, found.status().ToString());
         continue;
       }
       meter = std::move(*found);
-      if (!meter) problem = "no meter is registered with dlms address " + *frame->address;
     }
-    if (!meter) {
+    if (!frame.ok() || !meter) {
+      // A rejected raw frame of its meter, else of the meter the connection last pushed for: the
+      // shard's owner decodes it again (with the same keys) and keeps the decoder's error.
       ++counters_.corrupt;
+      if (meter) c.last_meter = meter->meter_id;
       if (c.last_meter.empty()) {
         ++counters_.dlms_unknown;
-        spdlog::warn("gateway: DLMS push from {} dropped: {}", c.peer, problem);
+        spdlog::warn("gateway: DLMS push from {} dropped: {}", c.peer,
+                     !frame.ok() ? frame.status().message()
+                     : !address || address->empty() ? "the push names no meter (no system title or logical device name)"
+                                                    : "no meter is registered with dlms address " + *address);
       } else if (Status s = sink_->Reject(c.last_meter, "dlms", pdu); !s.ok()) {
         spdlog::error("gateway: could not hand on the DLMS push from {}: {}", c.peer, s.ToString());
       }

@@ -1,7 +1,8 @@
 // The TCP gateway (issue 16, docs/gateway.md): transparent DTUs connect to `listen`, name
 // themselves with a registration packet and carry the DL/T 645 / CJ/T 188 frames of the meters on
 // their serial line, which the gateway polls (gateway/poller.h); DLMS meters connect to
-// `dlms_listen` and push IEC 62056-47 wrapper PDUs. One thread runs a poll(2) loop over every
+// `dlms_listen` and push IEC 62056-47 wrapper PDUs, ciphered ones deciphered with the operator's
+// keys ([ingest] frame_keys_file). One thread runs a poll(2) loop over every
 // socket; results go to a ReadingSink, meters come from a MeterDirectory — the gateway knows
 // neither the store nor the broker.
 #pragma once
@@ -16,6 +17,7 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "codec/meter/meter_frame.h"
 #include "gateway/gateway_options.h"
 #include "gateway/poller.h"
 
@@ -33,8 +35,10 @@ class MeterDirectory {
 
 class Gateway {
  public:
-  // `directory` and `sink` must outlive the gateway.
-  Gateway(GatewayOptions options, MeterDirectory* directory, ReadingSink* sink, const Clock& clock = SystemClock::Instance());
+  // `directory` and `sink` must outlive the gateway; `keys` decipher DLMS pushes (none = ciphered
+  // pushes are rejected with the decoder's error).
+  Gateway(GatewayOptions options, MeterDirectory* directory, ReadingSink* sink, const Clock& clock = SystemClock::Instance(),
+          std::shared_ptr<const codec::DecodeKeys> keys = nullptr);
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -46,8 +50,10 @@ class Gateway {
   int port() const { return port_; }
   int dlms_port() const { return dlms_port_; }
   const GatewayCounters& counters() const { return counters_; }
-  // How often the meter list of each DTU is read again (new and removed registrations).
+  // How often the meter list of each DTU is read again (new and removed registrations): every
+  // poll cycle (poll_interval), at most this long apart.
   static constexpr int64_t kDirectoryRefreshMs = 30000;
+  int64_t directory_refresh_ms() const;
 
  private:
   struct Connection;
@@ -66,6 +72,7 @@ class Gateway {
   MeterDirectory* const directory_;
   ReadingSink* const sink_;
   const Clock& clock_;
+  const std::shared_ptr<const codec::DecodeKeys> keys_;
   GatewayCounters counters_;
   int listener_ = -1, dlms_listener_ = -1, wake_[2] = {-1, -1};
   int port_ = 0, dlms_port_ = 0;

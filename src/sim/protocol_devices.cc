@@ -13,10 +13,15 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <sys/stat.h>
 
 #include "codec/cjt188/cjt188.h"
 #include "codec/dlt645/dlt645.h"
+#include "codec/meter/keys_file.h"
+#include "crypto/aes128.h"
 #include "crypto/crypto.h"
+#include "ingest/device_topics.h"
 #include "gateway/stream_frames.h"
 
 namespace mh::sim {
@@ -85,7 +90,10 @@ std::vector<uint8_t> Cjt188ReadAnswer(const std::string& address, double volume_
   return codec::cjt188::EncodeFrame(codec::cjt188::kColdWater, wire.ok() ? *wire : std::array<uint8_t, 7>{}, 0x81, data);
 }
 
-std::vector<uint8_t> DlmsPush(const std::string& name, uint32_t import_wh) {
+namespace {
+
+// The data-notification APDU of DlmsPush.
+std::vector<uint8_t> DlmsNotification(const std::string& name, uint32_t import_wh) {
   std::vector<uint8_t> apdu;
   // (push_back, not insert of braced lists: GCC 12 warns falsely about those.)
   auto put = [&apdu](std::initializer_list<uint8_t> bytes) {
@@ -98,13 +106,47 @@ std::vector<uint8_t> DlmsPush(const std::string& name, uint32_t import_wh) {
   put({0x09, 0x06, 0x01, 0x00, 0x01, 0x08, 0x00, 0xff, 0x06});
   for (int shift = 24; shift >= 0; shift -= 8) apdu.push_back(static_cast<uint8_t>(import_wh >> shift));
   put({0x02, 0x02, 0x0f, 0x00, 0x16, 0x1e});  // scaler 0, unit Wh
+  return apdu;
+}
+
+// An APDU in the IEC 62056-47 wrapper: version 1, wPorts 1 and 1, length.
+std::vector<uint8_t> Wrapped(const std::vector<uint8_t>& apdu) {
   std::vector<uint8_t> pdu;
   pdu.reserve(8 + apdu.size());
-  for (uint8_t b : {0x00, 0x01, 0x00, 0x01, 0x00, 0x01}) pdu.push_back(b);  // version, wPorts
+  for (uint8_t b : {0x00, 0x01, 0x00, 0x01, 0x00, 0x01}) pdu.push_back(b);
   pdu.push_back(static_cast<uint8_t>(apdu.size() >> 8));
   pdu.push_back(static_cast<uint8_t>(apdu.size()));
-  for (uint8_t b : apdu) pdu.push_back(b);
+  pdu.insert(pdu.end(), apdu.begin(), apdu.end());
   return pdu;
+}
+
+}  // namespace
+
+std::vector<uint8_t> DlmsPush(const std::string& name, uint32_t import_wh) { return Wrapped(DlmsNotification(name, import_wh)); }
+
+Result<std::vector<uint8_t>> DlmsCipheredPush(const std::string& name, uint32_t import_wh, const std::string& system_title_hex,
+                                              const std::string& key_hex, const std::string& auth_key_hex,
+                                              uint32_t invocation_counter) {
+  MH_ASSIGN_OR_RETURN(std::vector<uint8_t> title, crypto::HexDecode(system_title_hex));
+  if (title.size() != 8) return InvalidArgument("DLMS system title '" + system_title_hex + "' is not 8 bytes");
+  MH_ASSIGN_OR_RETURN(std::vector<uint8_t> key, codec::ParseAesKey(key_hex));
+  MH_ASSIGN_OR_RETURN(std::vector<uint8_t> auth_key, codec::ParseAesKey(auth_key_hex));
+  constexpr uint8_t kSecurityControl = 0x30;  // suite 0, authenticated and encrypted
+  std::array<uint8_t, 12> iv{};               // system title || invocation counter
+  std::copy(title.begin(), title.end(), iv.begin());
+  for (int i = 0; i < 4; ++i) iv[8 + i] = static_cast<uint8_t>(invocation_counter >> (24 - 8 * i));
+  std::vector<uint8_t> aad = {kSecurityControl};
+  aad.insert(aad.end(), auth_key.begin(), auth_key.end());
+  MH_ASSIGN_OR_RETURN(std::vector<uint8_t> sealed, crypto::Aes128GcmSeal(key, iv, DlmsNotification(name, import_wh), aad, 12));
+  std::vector<uint8_t> apdu = {0xdb, 0x08};  // general-glo-ciphering, system title length
+  apdu.insert(apdu.end(), title.begin(), title.end());
+  const size_t length = 5 + sealed.size();
+  if (length > 127) apdu.push_back(0x81);   // the A-XDR length: one byte up to 127, else 0x81 + one
+  apdu.push_back(static_cast<uint8_t>(length));
+  apdu.push_back(kSecurityControl);
+  apdu.insert(apdu.end(), iv.begin() + 8, iv.end());
+  apdu.insert(apdu.end(), sealed.begin(), sealed.end());
+  return Wrapped(apdu);
 }
 
 SimDtu::SimDtu(std::string registration, std::vector<SimProtocolMeter> meters)
@@ -228,6 +270,68 @@ Result<int> PushDlms(const std::string& host, int port, const std::string& name,
   std::vector<std::vector<uint8_t>> pdus;
   for (int i = 0; i < count; ++i) pdus.push_back(DlmsPush(name, first_wh + step_wh * static_cast<uint32_t>(i)));
   return SendPdus(host, port, pdus, interval_ms);
+}
+
+Result<std::vector<uint8_t>> WmbusTelegram(const std::string& id, double volume_m3, uint8_t access,
+                                           const std::string& key_hex) {
+  if (id.size() != 8 || !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return InvalidArgument("wM-Bus meter id '" + id + "' is not 8 decimal digits");
+  // L, C (SND_NR), M = "MHU", ID (BCD, least significant byte first), version 1, type 7 (water).
+  std::vector<uint8_t> t = {0x00, 0x44, 0x15, 0x35};
+  for (int i = 3; i >= 0; --i) t.push_back(static_cast<uint8_t>((id[static_cast<size_t>(i) * 2] - '0') << 4 | (id[static_cast<size_t>(i) * 2 + 1] - '0')));
+  t.push_back(0x01);
+  t.push_back(0x07);
+  // Records: the 2F2F check bytes, then the volume (DIF 0C: 8 BCD digits; VIF 13: litres).
+  std::vector<uint8_t> records = {0x2f, 0x2f, 0x0c, 0x13};
+  for (uint8_t b : Bcd(volume_m3, 3, 4)) records.push_back(b);
+  uint16_t cw = 0;
+  if (!key_hex.empty()) {
+    MH_ASSIGN_OR_RETURN(std::vector<uint8_t> key, codec::ParseAesKey(key_hex));
+    records.resize((records.size() + 15) / 16 * 16, 0x2f);  // filler to whole blocks
+    const size_t blocks = records.size() / 16;
+    cw = static_cast<uint16_t>(0x0500 | blocks << 4);
+    // IV = M || ID || version || type || access number x 8.
+    std::array<uint8_t, 16> iv{};
+    std::copy(t.begin() + 2, t.begin() + 10, iv.begin());
+    std::fill(iv.begin() + 8, iv.end(), access);
+    MH_ASSIGN_OR_RETURN(records, crypto::Aes128CbcEncrypt(key, iv, records));
+  }
+  for (uint8_t b : {uint8_t{0x7a}, access, uint8_t{0x00}, static_cast<uint8_t>(cw), static_cast<uint8_t>(cw >> 8)}) t.push_back(b);
+  t.insert(t.end(), records.begin(), records.end());
+  t[0] = static_cast<uint8_t>(t.size() - 1);
+  return t;
+}
+
+SimWmbusReceiver::SimWmbusReceiver(std::string receiver_id, std::vector<SimWmbusMeter> meters)
+    : id_(std::move(receiver_id)), meters_(std::move(meters)) {}
+
+Status SimWmbusReceiver::WriteKeysFile(const std::string& path) const {
+  {
+    std::ofstream out(path, std::ios::trunc);
+    if (!out) return Unavailable("cannot write " + path);
+    out << "address,key\n";
+    for (const SimWmbusMeter& m : meters_) {
+      if (!m.key_hex.empty()) out << AddressOf(m) << "," << m.key_hex << "\n";
+    }
+    if (!out.flush()) return Unavailable("cannot write " + path);
+  }
+  if (::chmod(path.c_str(), 0600) != 0) return Unavailable("cannot chmod 600 " + path + ": " + std::strerror(errno));
+  return Status::Ok();
+}
+
+Result<int> SimWmbusReceiver::Round(const Publish& publish) {
+  const std::string topic = ingest::DeviceTopic(id_, "raw/wmbus");
+  ++access_;
+  int sent = 0;
+  for (SimWmbusMeter& m : meters_) {
+    MH_ASSIGN_OR_RETURN(std::vector<uint8_t> telegram, WmbusTelegram(m.id, m.volume_m3, access_, m.key_hex));
+    if (m.corrupt) telegram[0] = static_cast<uint8_t>(telegram[0] + 3);  // announces bytes that never come
+    MH_RETURN_IF_ERROR(publish(topic, crypto::HexEncode(telegram)));
+    m.volume_m3 += m.step_m3;
+    ++sent;
+    ++telegrams_;
+  }
+  return sent;
 }
 
 }  // namespace mh::sim

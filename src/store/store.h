@@ -45,6 +45,9 @@ class Store {
   // The meter registered with this protocol address (MeterInfo::address); nullopt when none.
   virtual Result<std::optional<MeterInfo>> FindMeterByAddress(const std::string& protocol,
                                                              const std::string& address) = 0;
+  // The meters registered behind this gateway (MeterInfo::gateway: a DTU, a receiver) with a
+  // protocol, by meter_id; what the TCP gateway polls when the DTU registers (indexed).
+  virtual Result<std::vector<MeterInfo>> MetersBehindGateway(const std::string& gateway) = 0;
   // NotFound when the meter is not registered.
   virtual Status SetCustomerThreshold(const std::string& meter_id, std::optional<double> t1) = 0;
   // Rebinding an already bound terminal updates its channel and address. NotFound when the meter

@@ -208,6 +208,39 @@ TEST_P(StoreConformanceTest, MeterUpsertGetAndOverwrite) {
   EXPECT_EQ(count, 1);
 }
 
+// The TCP gateway's query (issue 16): the protocol meters registered behind one gateway, by id.
+TEST_P(StoreConformanceTest, MetersBehindAGatewayAreItsProtocolMetersInIdOrder) {
+  auto meter = [](const std::string& id, const std::string& protocol, const std::string& address, const std::string& gateway) {
+    MeterInfo m;
+    m.meter_id = id;
+    m.kind = protocol == "cjt188" ? "water" : "electricity";
+    m.protocol = protocol;
+    m.address = address;
+    m.gateway = gateway;
+    return m;
+  };
+  for (const MeterInfo& m : {meter("E2", "dlt645", "000000000002", "DTU1"), meter("E1", "dlt645", "000000000001", "DTU1"),
+                             meter("W1", "cjt188", "00000000000001", "DTU1"), meter("E3", "dlt645", "000000000003", "DTU2"),
+                             meter("D1", "dlms", "MHU0000000000001", ""),
+                             meter("J1", "", "", "DTU1")})  // no protocol: nothing the gateway can read
+    ASSERT_TRUE(store().UpsertMeter(m).ok());
+  Result<std::vector<MeterInfo>> behind = store().MetersBehindGateway("DTU1");
+  ASSERT_TRUE(behind.ok()) << behind.status().ToString();
+  std::vector<std::string> ids;
+  for (const MeterInfo& m : *behind) ids.push_back(m.meter_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"E1", "E2", "W1"}));
+  EXPECT_EQ((*behind)[2].protocol, "cjt188");
+  EXPECT_EQ((*behind)[2].address, "00000000000001");
+  EXPECT_EQ((*behind)[2].gateway, "DTU1");
+  EXPECT_EQ(store().MetersBehindGateway("DTU2")->size(), 1u);
+  EXPECT_TRUE(store().MetersBehindGateway("DTU9")->empty());
+  EXPECT_TRUE(store().MetersBehindGateway("")->empty()) << "meters without a gateway are no gateway's";
+  // Moved to another DTU: listed there from then on.
+  ASSERT_TRUE(store().UpsertMeter(meter("E2", "dlt645", "000000000002", "DTU2")).ok());
+  EXPECT_EQ(store().MetersBehindGateway("DTU1")->size(), 2u);
+  EXPECT_EQ(store().MetersBehindGateway("DTU2")->size(), 2u);
+}
+
 TEST_P(StoreConformanceTest, ListMetersPagesInIdOrderAndFiltersByCustomer) {
   for (const char* id : {"M3", "M1", "M5", "M2", "M4"}) {
     ASSERT_OK(store().UpsertMeter(Meter(id, id == std::string("M2") || id == std::string("M4") ? "C2" : "C1")));

@@ -1,6 +1,7 @@
 #include "codec/dlms/dlms.h"
 
 #include "codec/dlms/apdu.h"
+#include "codec/dlms/axdr.h"
 #include "codec/dlms/cosem.h"
 #include "codec/dlms/hdlc.h"
 
@@ -21,6 +22,15 @@ Result<DecodedFrame> DecodeDlms(FrameBytes frame, const DecodeKeys& keys) {
   out.registers = std::move(content.registers);
   out.status = std::move(content.status);
   return out;
+}
+
+std::optional<std::string> DlmsSystemTitle(FrameBytes frame) {
+  Result<dlms::Apdu> apdu = dlms::ReadApdu(frame);
+  if (!apdu.ok()) return std::nullopt;
+  const std::vector<uint8_t>& b = apdu->bytes;
+  constexpr uint8_t kGeneralGloCiphering = 0xDB;
+  if (b.size() < 10 || b[0] != kGeneralGloCiphering || b[1] != 8) return std::nullopt;
+  return dlms::UpperHex(std::span(b).subspan(2, 8));
 }
 
 }  // namespace mh::codec

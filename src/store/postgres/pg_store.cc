@@ -205,6 +205,11 @@ Result<std::optional<MeterInfo>> PostgresStore::FindMeterByAddress(const std::st
   return First<MeterInfo>(r, MeterAt);
 }
 
+Result<std::vector<MeterInfo>> PostgresStore::MetersBehindGateway(const std::string& gateway) {
+  MH_ASSIGN_OR_RETURN(Rows r, Read(sql::kMetersBehindGateway, Params().Text(gateway), "meters behind gateway " + gateway));
+  return All<MeterInfo>(r, MeterAt);
+}
+
 Result<int64_t> PostgresStore::CountMeters() { return Count(sql::kCountMeters, Params(), "count meters"); }
 
 Status PostgresStore::SetCustomerThreshold(const std::string& meter_id, std::optional<double> t1) {
@@ -418,11 +423,13 @@ Status SetCommitFence(Store& store, std::shared_ptr<const CommitFence> fence) {
 Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& options) {
   MH_ASSIGN_OR_RETURN(std::unique_ptr<pg::Connection> db, pg::Connection::Open(options.url, "store"));
   static const std::string kCreate = std::string(pgsql::kSchema) + pgsql::kClusterSchema +
-                                     pgsql::kAlertEstimatesSchema + pgsql::kWorkersListenSchema;
+                                     pgsql::kAlertEstimatesSchema + pgsql::kWorkersListenSchema +
+                                     pgsql::kGatewayIndex;
   MH_ASSIGN_OR_RETURN(int version, db->CreateSchema(kCreate.c_str(), "store", kPostgresStoreSchemaVersion,
                                                     {{10, pgsql::kClusterSchema},
                                                      {11, pgsql::kAlertEstimatesSchema},
-                                                     {12, pgsql::kWorkersListenSchema}}));
+                                                     {12, pgsql::kWorkersListenSchema},
+                                                     {13, pgsql::kGatewayIndex}}));
   (void)version;
   db.reset();
   // The schema is there now: the writer's statements can be prepared on it.

@@ -19,8 +19,8 @@ struct PostgresStoreOptions {
 
 // The SQLite schema version this layout copies (9, docs/storage.md), plus, on PostgreSQL only,
 // version 10: the scale-out's shard and singleton leases; 11: alerts' estimated part (SQLite 10);
-// 12: the workers' listen addresses.
-inline constexpr int kPostgresStoreSchemaVersion = 12;
+// 12: the workers' listen addresses; 13: meters by gateway (SQLite 11).
+inline constexpr int kPostgresStoreSchemaVersion = 13;
 
 Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& options);
 

@@ -73,6 +73,7 @@ class PostgresStore final : public Store {
   Result<std::vector<MeterInfo>> ListMeters(const std::string& customer_id, int64_t offset, int64_t limit) override;
   Result<int64_t> CountMeters() override;
   Result<std::optional<MeterInfo>> FindMeterByAddress(const std::string& protocol, const std::string& address) override;
+  Result<std::vector<MeterInfo>> MetersBehindGateway(const std::string& gateway) override;
   Status SetCustomerThreshold(const std::string& meter_id, std::optional<double> t1) override;
   Status BindTerminal(const Terminal& terminal) override;
   Status UnbindTerminal(const std::string& meter_id, const std::string& terminal_id) override;

@@ -139,6 +139,12 @@ ALTER TABLE alerts ADD COLUMN estimated_consumption DOUBLE PRECISION NOT NULL DE
 // readings of a shard it does not own to the owner (docs/scale.md).
 inline constexpr char kWorkersListenSchema[] = "ALTER TABLE workers ADD COLUMN listen TEXT NOT NULL DEFAULT '';";
 
+// Schema 13: the meters behind a gateway, which the TCP gateway reads when a
+// DTU registers and on its poll cycle (issue 16).
+inline constexpr char kGatewayIndex[] = R"sql(
+CREATE INDEX meters_by_gateway ON meters (gateway) WHERE gateway <> '';
+)sql";
+
 // The fence of a commit: the rows of the leases ($2 shards, $3 their epochs) that worker $1
 // still holds, locked against a takeover until the commit ends.
 inline constexpr Statement kCheckLeases{"st_check_leases",
@@ -192,6 +198,8 @@ inline constexpr Statement kUpsertMeter{"st_upsert_meter",
     " gateway = excluded.gateway, billing_channel = excluded.billing_channel"};
 inline constexpr Statement kFindMeterByAddress{"st_find_meter_by_address",
     "SELECT " MH_PG_METER_COLUMNS " FROM meters WHERE protocol = $1 AND address = $2 AND address <> ''"};
+inline constexpr Statement kMetersBehindGateway{"st_meters_behind_gateway",
+    "SELECT " MH_PG_METER_COLUMNS " FROM meters WHERE gateway = $1 AND gateway <> '' AND protocol <> '' ORDER BY meter_id"};
 inline constexpr Statement kGetMeter{"st_get_meter", "SELECT " MH_PG_METER_COLUMNS " FROM meters WHERE meter_id = $1"};
 inline constexpr Statement kGetMeters{"st_get_meters",
     "SELECT " MH_PG_METER_COLUMNS " FROM meters WHERE meter_id = ANY ($1::text[])"};
@@ -446,7 +454,7 @@ inline const std::vector<Statement>& WriterStatements() {
 // Every other statement, prepared on each connection.
 inline const std::vector<Statement>& AllStatements() {
   static const std::vector<Statement> all = {
-      kRegisterMeter, kUpsertMeter, kGetMeter, kGetMeters, kListMeters, kCountMeters, kSetCustomerThreshold,
+      kRegisterMeter, kUpsertMeter, kFindMeterByAddress, kMetersBehindGateway, kGetMeter, kGetMeters, kListMeters, kCountMeters, kSetCustomerThreshold,
       kBindTerminal, kUnbindTerminal, kListTerminals, kTerminalsOf, kInsertQuarantine,
       kRemoveAccepted, kDeleteRejudged, kInsertEvent, kInsertVersion, kInsertEstimate, kInsertAlert, kStatesOf, kFlush,
       kQueryReadings, kLastReading, kGetReading, kListVersions, kGetEstimate, kQueryQuarantineOfMeter, kQueryQuarantine,

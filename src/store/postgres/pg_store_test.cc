@@ -121,6 +121,26 @@ TEST_F(PostgresStoreTest, MigratesAVersion10DatabaseToTheWorkersListenAddresses)
   EXPECT_EQ(listen->Text(0, 0), "");
 }
 
+// Schema 13 (issue 16): a version-10 database gains the index of meters by gateway.
+TEST_F(PostgresStoreTest, MigratesAVersion10DatabaseToMetersByGateway) {
+  if (url_.empty()) return;
+  {
+    auto db = pg::Connection::Open(url_, "test");
+    ASSERT_TRUE(db.ok());
+    const std::string v10 = std::string(pgsql::kSchema) + pgsql::kClusterSchema;  // what schema 10 created
+    ASSERT_EQ((*db)->CreateSchema(v10.c_str(), "store", 10).value(), 10);
+  }
+  std::unique_ptr<Store> store = Open();
+  ASSERT_NE(store, nullptr);
+  auto db = pg::Connection::Open(url_, "test");
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ((*db)->StoredVersion("store").value(), kPostgresStoreSchemaVersion);
+  auto index = (*db)->Query("SELECT count(*) FROM pg_indexes WHERE indexname = 'meters_by_gateway'", pg::Params(), "index");
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  EXPECT_EQ(index->Int(0, 0), 1);
+  EXPECT_TRUE(store->MetersBehindGateway("DTU1").ok());  // the query itself: the stores' conformance test
+}
+
 TEST_F(PostgresStoreTest, RefusesAnUnreachableServerWithItsReason) {
   Result<std::unique_ptr<Store>> s = OpenPostgresStore(PostgresStoreOptions{"postgresql://nobody@127.0.0.1:1/none"});
   ASSERT_FALSE(s.ok());

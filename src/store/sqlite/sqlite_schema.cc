@@ -374,6 +374,11 @@ CREATE UNIQUE INDEX meters_by_address ON meters (protocol, address) WHERE addres
     {10, R"sql(
 ALTER TABLE alerts ADD COLUMN estimated_consumption REAL NOT NULL DEFAULT 0;
 )sql"},
+    // The meters behind a gateway (issue 16): the TCP gateway asks for a DTU's meters when it
+    // registers and on its poll cycle, instead of listing every meter.
+    {11, R"sql(
+CREATE INDEX meters_by_gateway ON meters (gateway) WHERE gateway <> '';
+)sql"},
 };
 
 constexpr int kSchemaVersion = kMigrations[std::size(kMigrations) - 1].version;

@@ -364,6 +364,11 @@ class SqliteStore final : public Store {
     return std::optional<MeterInfo>(std::move(rows.front()));
   }
 
+  Result<std::vector<MeterInfo>> MetersBehindGateway(const std::string& gateway) override {
+    return Query<MeterInfo>(Sql::kMetersBehindGateway, "meters behind gateway " + gateway, ReadMeter,
+                            [&](Binder& b) { b.Text(gateway); });
+  }
+
   Result<std::optional<MeterInfo>> GetMeter(const std::string& meter_id) override {
     MH_ASSIGN_OR_RETURN(std::vector<MeterInfo> rows,
                         Query<MeterInfo>(Sql::kGetMeter, "get meter " + meter_id, ReadMeter,

@@ -43,6 +43,10 @@ const char* SqlText(Sql id) {
       return "SELECT meter_id, kind, customer_id, tz_offset_s, interval_s, register_max, customer_t1, created_at,"
              " group_name, timezone, protocol, address, gateway, billing_channel FROM meters"
              " WHERE protocol = ?1 AND address = ?2 AND address <> ''";
+    case Sql::kMetersBehindGateway:
+      return "SELECT meter_id, kind, customer_id, tz_offset_s, interval_s, register_max, customer_t1, created_at,"
+             " group_name, timezone, protocol, address, gateway, billing_channel FROM meters"
+             " WHERE gateway = ?1 AND gateway <> '' AND protocol <> '' ORDER BY meter_id";
     case Sql::kSetCustomerThreshold: return "UPDATE meters SET customer_t1 = ?2 WHERE meter_id = ?1";
     case Sql::kBindTerminal:
       return "INSERT INTO terminals (meter_id, terminal_id, channel, address) VALUES (?1, ?2, ?3, ?4)"

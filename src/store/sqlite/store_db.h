@@ -29,6 +29,7 @@ enum class Sql {
   kUpsertMeter,
   kRegisterMeter,
   kFindMeterByAddress,
+  kMetersBehindGateway,
   kGetMeter,
   kListMeters,
   kListMetersOfCustomer,
