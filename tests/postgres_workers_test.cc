@@ -21,6 +21,7 @@
 #include "store/postgres/pg_db.h"
 #include "support/mqtt_publisher.h"
 #include "support/postgres_server.h"
+#include "support/serve_worker.h"
 #include "support/test_env.h"
 
 namespace mh {
@@ -73,19 +74,7 @@ void ArmAlerts(httplib::Client& c, const httplib::Headers& auth, const std::stri
 }
 
 // A worker: `serve --worker-id --listen` on the shared config.
-struct Worker {
-  Worker(const std::string& config, const std::string& id, const std::string& log)
-      : port(app::FreeLoopbackPort()),
-        process({"serve", "--config", config, "--worker-id", id, "--listen", "127.0.0.1:" + std::to_string(port)}, log),
-        client("127.0.0.1", port) {}
-  json Status(const httplib::Headers& auth) {
-    auto r = client.Get("/api/v1/status", auth);
-    return r && r->status == 200 ? json::parse(r->body) : json();
-  }
-  int port;
-  ChildProcess process;
-  httplib::Client client;
-};
+using Worker = testing::ServeWorker;
 
 class PostgresWorkersTest : public ::testing::Test {
  protected:
@@ -292,6 +281,10 @@ TEST_F(PostgresWorkersTest, PostedReadingsAreCommittedByTheirShardsOwnerOnly) {
     for (int shard : sb["shards"]) of_b.insert(shard);
     return true;
   }, 60)) << testing::ReadFile(log);
+  // a's view of the other worker's leases is as old as a's last lease round: wait for two more
+  // rounds, so that it was read after b claimed its shards.
+  const double rounds = a.Metric("meterhub_lease_renewals_total");
+  ASSERT_TRUE(WaitFor([&] { return a.Metric("meterhub_lease_renewals_total") >= rounds + 2; }, 30));
   std::string mine, theirs;  // a meter of a's shards, one of b's
   for (int m = 0; m < 10000 && (mine.empty() || theirs.empty()); ++m) {
     const std::string id = "HT" + std::to_string(m);
