@@ -14,6 +14,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "water/vision/hog_classifier.h"
+#include "water/vision/grey.h"
 
 namespace mh::water::vision {
 
@@ -24,19 +25,6 @@ extern const unsigned long kDigitsModelOnnxSize;
 namespace {
 
 namespace fs = std::filesystem;
-
-cv::Mat Grey(const cv::Mat& image) {
-  cv::Mat grey;
-  if (image.channels() == 3) {
-    cv::cvtColor(image, grey, cv::COLOR_BGR2GRAY);
-  } else if (image.channels() == 4) {
-    cv::cvtColor(image, grey, cv::COLOR_BGRA2GRAY);
-  } else {
-    grey = image;
-  }
-  if (grey.depth() != CV_8U) grey.convertTo(grey, CV_8U);
-  return grey;
-}
 
 }  // namespace
 

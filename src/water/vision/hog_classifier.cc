@@ -12,6 +12,8 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/objdetect.hpp>
 
+#include "water/vision/grey.h"
+
 namespace mh::water::vision {
 
 // The model's text, compiled in from model/digits_model_svm.yml (generated digits_model_data.cc).
@@ -37,19 +39,6 @@ const cv::HOGDescriptor& CoarseHog() {
 }
 
 const char* FeatureSetName(FeatureSet set) { return set == FeatureSet::kHogPlus ? "hog+" : "hog"; }
-
-cv::Mat Grey(const cv::Mat& image) {
-  cv::Mat grey;
-  if (image.channels() == 3) {
-    cv::cvtColor(image, grey, cv::COLOR_BGR2GRAY);
-  } else if (image.channels() == 4) {
-    cv::cvtColor(image, grey, cv::COLOR_BGRA2GRAY);
-  } else {
-    grey = image;
-  }
-  if (grey.depth() != CV_8U) grey.convertTo(grey, CV_8U);
-  return grey;
-}
 
 // Scales to the classifier's size and stretches the 2nd..98th percentile of grey to 0..255, so
 // that dim and glaring photos give the same gradients.

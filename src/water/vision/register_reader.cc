@@ -6,19 +6,12 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "water/vision/grey.h"
+
 namespace mh::water::vision {
 namespace {
 
 constexpr char kNoDigitRow[] = "no digit row found: photograph the counter's window straight on, filling the frame";
-
-cv::Mat ToGrey(const cv::Mat& image) {
-  cv::Mat grey;
-  if (image.channels() == 3) cv::cvtColor(image, grey, cv::COLOR_BGR2GRAY);
-  else if (image.channels() == 4) cv::cvtColor(image, grey, cv::COLOR_BGRA2GRAY);
-  else grey = image;
-  if (grey.depth() != CV_8U) grey.convertTo(grey, CV_8U);
-  return grey;
-}
 
 // The p-th percentile (0..100) of an 8-bit image, from its histogram.
 int Percentile(const cv::Mat& grey, double p) {
@@ -109,7 +102,7 @@ std::vector<DigitGuess> ClassifyDrums(const std::vector<std::vector<cv::Mat>>& l
 }  // namespace
 
 double Sharpness(const cv::Mat& grey_in) {
-  cv::Mat grey = ToGrey(grey_in);
+  cv::Mat grey = Grey(grey_in);
   if (grey.empty()) return 0;
   cv::Mat scaled;
   const double f = 48.0 / grey.rows;
@@ -126,7 +119,7 @@ double Sharpness(const cv::Mat& grey_in) {
 }
 
 cv::Mat LocateWindow(const cv::Mat& grey_in, cv::Rect2f* where) {
-  const cv::Mat grey = ToGrey(grey_in);
+  const cv::Mat grey = Grey(grey_in);
   cv::Mat smooth, dark;
   cv::GaussianBlur(grey, smooth, cv::Size(5, 5), 0);
   cv::threshold(smooth, dark, 0, 255, cv::THRESH_BINARY_INV | cv::THRESH_OTSU);
@@ -170,7 +163,7 @@ cv::Mat LocateWindow(const cv::Mat& grey_in, cv::Rect2f* where) {
 
 RegisterReading ReadRegister(const cv::Mat& image, const DigitClassifier& classifier, const ReadOptions& options) {
   RegisterReading r;
-  const cv::Mat grey = ToGrey(image);
+  const cv::Mat grey = Grey(image);
   if (grey.empty()) {
     r.unreadable = "empty image";
     return r;
