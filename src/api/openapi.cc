@@ -447,15 +447,15 @@ nlohmann::json OpenApiDocument() {
     paths["/api/v1/water/meters/{id}/windows"]["get"] = {
         {"summary", "checked windows: verdict (none|steady|unsteady|too_few_pairs), form, pairs, fitted parameters"},
         {"parameters", json::array({terminal_param, q("limit", "newest windows")})},
-        {"responses", WithErrors({{"200", Ok("windows", Obj({{"terminal_id", Str()}, {"feature_code", Str()}, {"windows", Arr(AnyObj())}}, {"terminal_id", "windows"}))}, {"404", Err("terminal not paired")}})}};
+        {"responses", WithErrors({{"200", Ok("windows", Obj({{"terminal_id", Str()}, {"feature_code", Str()}, {"windows", Arr(Ref("WaterWindow"))}}, {"terminal_id", "windows"}))}, {"404", Err("terminal not paired")}})}};
     paths["/api/v1/water/meters/{id}/parameters"]["get"] = {
         {"summary", "maintenance commands sent (fit or photo) with their state; the parameters the terminal applies"},
         {"parameters", json::array({terminal_param})},
-        {"responses", WithErrors({{"200", Ok("parameters", Obj({{"terminal_id", Str()}, {"current", AnyObj()}, {"commands", Arr(AnyObj())}}, {"terminal_id", "current", "commands"}))}, {"404", Err("terminal not paired")}})}};
+        {"responses", WithErrors({{"200", Ok("parameters", Obj({{"terminal_id", Str()}, {"current", AnyObj()}, {"commands", Arr(Ref("WaterCommand"))}}, {"terminal_id", "current", "commands"}))}, {"404", Err("terminal not paired")}})}};
     paths["/api/v1/water/meters/{id}/history"]["get"] = {
         {"summary", "the meter's maintenance history: every window, state change, command, ack, notice, work order, photo"},
         {"parameters", json::array({terminal_param})},
-        {"responses", WithErrors({{"200", Ok("history", Obj({{"terminal_id", Str()}, {"feature_code", Str()}, {"history", Arr(AnyObj())}}, {"terminal_id", "history"}))}, {"404", Err("terminal not paired")}})}};
+        {"responses", WithErrors({{"200", Ok("history", Obj({{"terminal_id", Str()}, {"feature_code", Str()}, {"history", Arr(Ref("WaterHistoryEntry"))}}, {"terminal_id", "history"}))}, {"404", Err("terminal not paired")}})}};
     paths["/api/v1/water/meters/{id}/photos"]["post"] = {
         {"summary", "a photo (JPEG/PNG) or a short video (MP4/WebM) of the register taken at taken_at; read (a video: "
                     "frames sampled, the value most agree on), compared with the flowmeter's volume since the previous "
@@ -475,7 +475,7 @@ nlohmann::json OpenApiDocument() {
     paths["/api/v1/water/meters/{id}/rejected"]["get"] = {
         {"summary", "water frames and acks refused on this device's topics, with the decoder's error (staff)"},
         {"parameters", json::array({terminal_param, q("limit", "newest rows")})},
-        {"responses", WithErrors({{"200", Ok("rejected messages", Obj({{"device_id", Str()}, {"rejected", Arr(AnyObj())}}, {"device_id", "rejected"}))}})}};
+        {"responses", WithErrors({{"200", Ok("rejected messages", Obj({{"device_id", Str()}, {"rejected", Arr(Ref("WaterRejected"))}}, {"device_id", "rejected"}))}})}};
     paths["/api/v1/water/work-orders"]["get"] = {
         {"summary", "on-site work orders (staff)"},
         {"parameters", json::array({q("status", "open or done")})},

@@ -154,6 +154,19 @@ void AddAuditAndWaterSchemas(json& s) {
                           {"properties", {{"zero_offset", Num()}, {"low_flow_cutoff", Num()}, {"gain", Num()}}}};
   s["WaterCorrection"] = AnyObj();
   s["WaterCorrection"]["description"] = "the terminal's correction after the visit (docs/water.md)";
+  // The water routes' lists (water_routes.cc): a checked window, a command with its state, a
+  // history entry, a refused frame. "parameters" stays open: a fit's parameters or a correction.
+  s["WaterWindow"] = Obj({{"window_start", Time()}, {"window_s", Int()}, {"verdict", Str("none, steady, unsteady or too_few_pairs")},
+                          {"form", Str()}, {"pairs", Int()}, {"parameters", {{"description", "the fitted parameters"}}},
+                          {"reason", Str()}, {"checked_at", Time()}},
+                         {"window_start", "window_s", "verdict", "pairs", "checked_at"});
+  s["WaterCommand"] = Obj({{"command_id", Str()}, {"source", Str("window (a fit), photo or engineer")}, {"issued_at", Time()},
+                           {"expires_at", Time()}, {"parameters", {{"description", "the correction or operating change sent"}}},
+                           {"status", Str()}, {"acked_at", Nullable(Time())}},
+                          {"command_id", "source", "issued_at", "status"});
+  s["WaterHistoryEntry"] = Obj({{"id", Int()}, {"at", Time()}, {"event", Str()}, {"detail", Str("JSON text of the event")}},
+                               {"id", "at", "event", "detail"});
+  s["WaterRejected"] = Obj({{"topic", Str()}, {"reason", Str("the decoder's error")}}, {"topic", "reason"});
   s["WaterPair"] = Obj({{"terminal_id", Str()}, {"feature_code", Str()}, {"flowmeter_id", Str()}, {"phone", Str()},
                         {"updated_at", Time()}},
                        {"terminal_id", "flowmeter_id"});
