@@ -113,7 +113,9 @@ Result<Notification> ReadCiphered(const Apdu& a, const DecodeKeys& keys) {
   const std::string where = "byte " + std::to_string(a.Offset(s.sc_at)) + " (security control): the APDU of system title " + s.address;
   // GCM runs on the encryption key; the authentication key only joins the AAD.
   if (kp.key.empty()) {
-    return Status(StatusCode::kFailedPrecondition, where + " is ciphered and no encryption key (--key) was given for it");
+    return Status(StatusCode::kFailedPrecondition,
+                  where + " is ciphered and no encryption key was given for it"
+                          " (decode --key or --keys; the daemon: ingest.frame_keys_file)");
   }
   if (kp.auth_key.empty() && s.authenticated) {
     return Status(StatusCode::kFailedPrecondition, where + " is authenticated and no authentication key (--auth-key) was given for it");

@@ -105,7 +105,7 @@ const ProtocolDriver& DlmsDriver() {
        "standard-built by src/codec/dlms/testdata/build_vectors.py (python3 + cryptography, independent of this decoder): the wrapper vector with a wrong authentication key"},
       {"err_no_key",
        "000100010001013FDB084D4D4D0000BC614E82013230012345678E1212FF9B534B50892D2F60B81E9B078F634F06542C313F7236A6287CCFA8919C36715372AC7EC488AE28FD4602589FCD143A9B1C6907A432162012CBC01B28C64DFB12251676027B881092D59A46187148E17687F1CE4E95BAF02CE02BA4D724FD0C1830F337A0F9E01157EF6C204F0F67DFE42481B19C4665E907D1D6EE4488C414E2EF19AB3647AC32FF55009678A62F4D748E015C5169E47ED349226731C916C568B73C1263FCAB69E686FE780FE23C2329ADEFEB56266280B653FC6F22CEC32D2866F86F785467A8E2DC579ACB5C84F8D990E33998A1807FAC8F1D38F91DE96E32D1D537BC72DE4720E86C05488A45C799804651B70B04362616CC4D89C99D8B73BA030EFDB1B85FAD13DD1506D8FC8547C438BF996645D9F3D0412FD7DD629AA2517EA4BA049E882829",
-       R"json({"protocol":"dlms","error":"byte 21 (security control): the APDU of system title 4D4D4D0000BC614E is ciphered and no encryption key (--key) was given for it"})json",
+       R"json({"protocol":"dlms","error":"byte 21 (security control): the APDU of system title 4D4D4D0000BC614E is ciphered and no encryption key was given for it (decode --key or --keys; the daemon: ingest.frame_keys_file)"})json",
        "", "",
        "standard-built by src/codec/dlms/testdata/build_vectors.py (python3 + cryptography, independent of this decoder): the wrapper vector without keys"},
       {"err_missing_segment",
