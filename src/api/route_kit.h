@@ -5,9 +5,9 @@
 #include "http/server.h"
 
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
-#include <limits>
 #include <string>
 #include <type_traits>
 
@@ -117,9 +117,6 @@ Credentials CredentialsOf(const http::Request& req);
 // InvalidArgument naming the field when it does not match. Guarded runs it after authentication,
 // before the handler; a route outside Guarded calls it itself.
 Status CheckRequestBody(const http::Request& req);
-// Wraps `handler` with authentication (a bearer token, or a session cookie with CSRF protection
-// for state-changing requests; auth.h) against `store`, the validation of its JSON body against
-// the OpenAPI document, and uniform error reporting.
 // The request's principal; when it has none, the error (401 with `WWW-Authenticate: Bearer`, or 403
 // on a CSRF failure) is written to `res` and nullopt returned. Guarded and the header-time admission
 // of large uploads (water_routes.cc) share it.
@@ -131,6 +128,9 @@ inline std::optional<Principal> AuthenticateOrAnswer(store::Store& store, const 
   SendError(res, principal.status());
   return std::nullopt;
 }
+// Wraps `handler` with authentication (a bearer token, or a session cookie with CSRF protection
+// for state-changing requests; auth.h) against `store`, the validation of its JSON body against
+// the OpenAPI document, and uniform error reporting.
 inline http::Handler Guarded(store::Store* store, RouteHandler handler) {
   return [store, handler = std::move(handler)](const http::Request& req, http::Response& res) {
     std::optional<Principal> principal = AuthenticateOrAnswer(*store, req, res);

@@ -13,12 +13,12 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "water/vision/hog_classifier.h"
 #include "water/vision/grey.h"
+#include "water/vision/hog_classifier.h"
 
 namespace mh::water::vision {
 
-// The model's bytes, compiled in from model/digits_cnn.onnx (generated digits_model_data.cc).
+// The model's bytes, compiled in from model/digits_cnn.onnx (the generated kDigitsModelOnnx.cc).
 extern const unsigned char kDigitsModelOnnx[];
 extern const unsigned long kDigitsModelOnnxSize;
 
@@ -186,10 +186,13 @@ std::vector<DigitGuess> DigitClassifier::ClassifyAll(const std::vector<cv::Mat>&
 DigitGuess DigitClassifier::Classify(const cv::Mat& crop) const { return ClassifyAll({crop}).front(); }
 
 Evaluation Evaluate(const DigitClassifier& classifier, const std::vector<DigitSample>& samples) {
-  Evaluation e;
   std::vector<cv::Mat> crops;
   for (const auto& s : samples) crops.push_back(s.image);
-  const std::vector<DigitGuess> guesses = classifier.ClassifyAll(crops);
+  return EvaluateGuesses(samples, classifier.ClassifyAll(crops));
+}
+
+Evaluation EvaluateGuesses(const std::vector<DigitSample>& samples, const std::vector<DigitGuess>& guesses) {
+  Evaluation e;
   for (size_t i = 0; i < samples.size(); ++i) {
     const DigitSample& s = samples[i];
     const int got = guesses[i].digit;

@@ -86,6 +86,8 @@ struct Evaluation {
   std::array<std::array<int, 10>, 10> confusion{};
   double accuracy() const { return total ? double(correct) / total : 0; }
 };
+// The guesses (one per sample, in order) scored against the samples' labels.
+Evaluation EvaluateGuesses(const std::vector<DigitSample>& samples, const std::vector<DigitGuess>& guesses);
 Evaluation Evaluate(const DigitClassifier& classifier, const std::vector<DigitSample>& samples);
 std::string FormatEvaluation(const Evaluation& e);
 

@@ -16,7 +16,7 @@
 
 namespace mh::water::vision {
 
-// The model's text, compiled in from model/digits_model_svm.yml (generated digits_model_data.cc).
+// The model's text, compiled in from model/digits_model_svm.yml (the generated kDigitsModelYaml.cc).
 extern const unsigned char kDigitsModelYaml[];
 extern const unsigned long kDigitsModelYamlSize;
 
@@ -446,14 +446,9 @@ DigitGuess HogClassifier::Classify(const cv::Mat& crop) const {
 }
 
 Evaluation Evaluate(const HogClassifier& classifier, const std::vector<DigitSample>& samples) {
-  Evaluation e;
-  for (const auto& s : samples) {
-    const int got = classifier.Classify(s.image).digit;
-    ++e.total;
-    if (got == s.label) ++e.correct;
-    if (got >= 0) ++e.confusion[s.label][got];
-  }
-  return e;
+  std::vector<DigitGuess> guesses;
+  for (const auto& s : samples) guesses.push_back(classifier.Classify(s.image));
+  return EvaluateGuesses(samples, guesses);
 }
 
 }  // namespace mh::water::vision
