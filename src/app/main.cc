@@ -14,6 +14,7 @@
 #include "app/demo.h"
 #include "app/export_command.h"
 #include "app/generate.h"
+#include "app/huge_pages.h"
 #include "app/witness_command.h"
 #include "audit/offline_audit.h"
 #include "audit/ledger/offline_ledger.h"
@@ -163,6 +164,9 @@ int Witness(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The commands that hold a fleet in memory run with huge pages for their heap (huge_pages.h).
+  if (argc >= 2 && (std::string(argv[1]) == "serve" || std::string(argv[1]) == "import"))
+    mh::app::ReexecWithHugePageHeap(argv);
   // `vee` is a fixed contract with its own parser (exit codes, --opt=value); hand it the rest.
   if (argc >= 2 && std::string(argv[1]) == "vee") {
     std::vector<std::string> rest(argv + 2, argv + argc);

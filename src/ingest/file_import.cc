@@ -99,12 +99,12 @@ class Loader {
     }
     readings_.clear();
     quality_.clear();
-    if (status_.ok() && store_.UnpackedReadings() >= args_.pack_every) status_ = store_.Pack();
+    if (status_.ok() && store_.UnpackedReadings() >= args_.pack_every) status_ = pipeline_.Pack();
   }
 
   // Everything held in memory goes to disk, durably.
   void Pack() {
-    if (status_.ok()) status_ = store_.Pack();
+    if (status_.ok()) status_ = pipeline_.Pack();
   }
 
   void FlushRejected() {

@@ -101,9 +101,55 @@ Pipeline::Pipeline(store::Store* store, const Clock* clock, PipelineOptions opti
 void Pipeline::RollBack(Pending& pending) {
   std::vector<std::string> ids;
   ids.reserve(pending.used.size());
-  for (const MeterEntry* entry : pending.used) ids.push_back(entry->info.meter_id);
+  for (const MeterEntry* entry : pending.used) {
+    // Its state as of the last commit was only in memory: the store cannot give it back.
+    if (entry->state_held) held_states_lost_ = true;
+    ids.push_back(entry->info.meter_id);
+  }
   for (const std::string& id : ids) meters_.erase(id);
   for (const std::string& id : pending.registered) meters_.erase(id);
+}
+
+void Pipeline::Forget(absl::flat_hash_map<std::string, std::unique_ptr<MeterEntry>>::iterator it) {
+  if (it->second->state_held) {
+    // The store hands the entry's next load its state: give it the one held back.
+    store::IngestBatch batch;
+    batch.deferred = true;
+    batch.states.push_back({it->first, it->second->state.Encode()});
+    if (Status s = store_->Commit(batch); !s.ok()) {
+      spdlog::error("storing the validation state of meter {}: {}", it->first, s.ToString());
+      held_states_lost_ = true;
+    }
+  }
+  meters_.erase(it);
+}
+
+Status Pipeline::Pack() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (held_states_lost_)
+      return FailedPrecondition("a bulk-load commit failed: the meters' states held for packing are lost");
+    // In parts, so that a fleet's states are never all encoded at once.
+    constexpr size_t kStatesPerCommit = 50000;
+    size_t next = 0;
+    while (next < held_states_.size()) {
+      store::IngestBatch batch;
+      batch.deferred = true;
+      const size_t end = std::min(held_states_.size(), next + kStatesPerCommit);
+      for (; next < end; ++next) {
+        auto it = meters_.find(held_states_[next]);
+        if (it == meters_.end() || !it->second->state_held) continue;  // forgotten: stored by Forget
+        batch.states.push_back({it->first, it->second->state.Encode()});
+      }
+      MH_RETURN_IF_ERROR(store_->Commit(batch).WithContext("storing the meters' validation states"));
+      for (const store::MeterStateRecord& s : batch.states) {
+        auto it = meters_.find(s.meter_id);
+        if (it != meters_.end()) it->second->state_held = false;
+      }
+    }
+    held_states_.clear();
+  }
+  return store_->Pack();
 }
 
 Pipeline::MeterEntry* Pipeline::Use(MeterEntry* entry, Pending& pending) {
@@ -125,13 +171,13 @@ Status Pipeline::RecordRejected(store::IngestBatch events_only) {
 
 void Pipeline::Invalidate(const std::string& meter_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  meters_.erase(meter_id);
+  if (auto it = meters_.find(meter_id); it != meters_.end()) Forget(it);
 }
 
 void Pipeline::InvalidateShard(int shard) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto it = meters_.begin(); it != meters_.end();) {
-    if (ShardOf(it->first) == shard) meters_.erase(it++);
+    if (ShardOf(it->first) == shard) Forget(it++);
     else ++it;
   }
 }
@@ -167,13 +213,23 @@ Result<Pipeline::MeterEntry> Pipeline::MakeEntry(store::MeterSnapshot snapshot) 
 Status Pipeline::Prefetch(const std::vector<SubmitRequest>& requests, Pending& pending) {
   std::vector<std::string> ids;
   std::unordered_set<std::string_view> seen;
+  // A fleet's entries are long out of the CPU caches: each lookup fetches the slot a few readings
+  // ahead, and each entry found is fetched before JudgeOne reads it.
+  constexpr size_t kAhead = 8;
   for (const SubmitRequest& request : requests) {
-    for (const Reading& r : *request.readings) {
+    const std::vector<Reading>& readings = *request.readings;
+    for (size_t i = 0; i < readings.size(); ++i) {
+      if (i + kAhead < readings.size()) meters_.prefetch(readings[i + kAhead].meter_id);
+      const Reading& r = readings[i];
       MeterEntry* cached = nullptr;
       if (!r.meter_id.empty()) {
         auto it = meters_.find(r.meter_id);
-        if (it != meters_.end()) cached = it->second.get();
-        else if (seen.insert(r.meter_id).second) ids.push_back(r.meter_id);
+        if (it != meters_.end()) {
+          cached = it->second.get();
+          __builtin_prefetch(cached);
+        } else if (seen.insert(r.meter_id).second) {
+          ids.push_back(r.meter_id);
+        }
       }
       pending.cached.push_back(cached);
     }
@@ -907,6 +963,7 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAllLocked(const std::vector<S
   pending.used.reserve(readings_in);
   pending.cached.reserve(readings_in);
   MH_RETURN_IF_ERROR(Prefetch(requests, pending));
+  if (options_.auto_register) pending.batch.new_meters.reserve(pending.absent.size());
   const int64_t now = clock_->NowSeconds();
   size_t total = 0;
   for (size_t k = 0; k < requests.size(); ++k) {
@@ -925,8 +982,16 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAllLocked(const std::vector<S
   }
   pending.cached_entry = nullptr;
 
-  for (const MeterEntry* entry : pending.used) {
-    if (entry->touched) pending.batch.states.push_back({entry->info.meter_id, entry->state.Encode()});
+  for (MeterEntry* entry : pending.used) {
+    if (!entry->touched) continue;
+    if (!options_.deferred_commits) {
+      pending.batch.states.push_back({entry->info.meter_id, entry->state.Encode()});
+    } else if (!entry->state_held) {
+      // Held for Pack: a bulk load's meter appears in batch after batch, and only its last
+      // state is ever read back.
+      entry->state_held = true;
+      held_states_.push_back(entry->info.meter_id);
+    }
   }
 
   auto t0 = std::chrono::steady_clock::now();

@@ -49,7 +49,8 @@ struct PipelineOptions {
   // A request with more readings is committed in parts of this size, so that one huge request
   // never holds the pipeline for long and a shutdown can stop between parts.
   size_t max_readings_per_commit = 10000;
-  // Bulk loading (`meterhub import`): readings are held in memory until Store::Pack().
+  // Bulk loading (`meterhub import`): readings are held in memory until Pack(), and so are the
+  // meters' validation states (one write per meter at Pack, not one per batch it appears in).
   bool deferred_commits = false;
   EstimationSettings estimation;       // [vee] estimation, estimate_max_gap (docs/estimation.md)
 };
@@ -118,6 +119,11 @@ class Pipeline {
   };
   Result<store::StoredReading> Correct(const Correction& correction);
 
+  // Bulk loading (deferred_commits): makes everything submitted so far durable — the validation
+  // states held back since the last Pack, then the store's deferred readings (Store::Pack). After
+  // a failed deferred Submit it answers FailedPrecondition (the states held back are gone).
+  Status Pack();
+
   // From now on every Submit answers Unavailable, and one in progress stops before its next part.
   void Cancel() { cancelled_ = true; }
 
@@ -166,6 +172,7 @@ class Pipeline {
     std::vector<Fresh> fresh;  // accepted in this Submit, by ts
     std::vector<Fresh> fresh_estimates;  // estimates stored by this Submit, by ts (never in `fresh`)
     bool touched = false;      // this Submit changed the state
+    bool state_held = false;   // deferred_commits: the state changed since it was last written
   };
   struct Pending;  // per-Submit scratch
 
@@ -195,6 +202,9 @@ class Pipeline {
   // Marks an entry as used by this Submit (its scratch reset the first time).
   static MeterEntry* Use(MeterEntry* entry, Pending& pending);
   void RollBack(Pending& pending);
+  // Drops a cached entry; a state held back for Pack goes to the store first (deferred), where
+  // the entry's next load finds it.
+  void Forget(absl::flat_hash_map<std::string, std::unique_ptr<MeterEntry>>::iterator it);
   Result<MeterEntry> MakeEntry(store::MeterSnapshot snapshot);
   Status Prefetch(const std::vector<SubmitRequest>& requests, Pending& pending);
   // Learns T1/T2 from the peak spans that ended before `now_ts` (or clears them when there are
@@ -226,6 +236,10 @@ class Pipeline {
   // (and TLB) misses per lookup at 10^5–10^6 entries; the entries themselves must not move.
   absl::flat_hash_map<std::string, std::unique_ptr<MeterEntry>> meters_;
   uint64_t submits_ = 0;                                 // guarded by mu_; numbers each Submit
+  // deferred_commits, guarded by mu_: meters whose state is held back for Pack (their entries'
+  // state_held), and whether a deferred Submit failed (its rollback forgot states never written).
+  std::vector<std::string> held_states_;
+  bool held_states_lost_ = false;
   PipelineCounters counters_;
   GroupSettings default_settings_;  // options_.vee and options_.quiet_hours
   StoreEstimationSource store_estimation_source_;

@@ -219,6 +219,34 @@ TEST_F(PipelineLateTest, NewestFirstRowsAreAllAccepted) {
   EXPECT_DOUBLE_EQ(total, 24999.0);
 }
 
+// Bulk loading (`meterhub import`): a meter's validation state is written once, at Pack, not
+// with every batch it appears in — and never lost on the way.
+TEST_F(PipelineLateTest, ABulkLoadHoldsStatesUntilPackAndAForgottenEntryKeepsItsState) {
+  PipelineOptions options;
+  options.auto_register = true;
+  options.deferred_commits = true;
+  Pipeline bulk(store_.get(), &clock_, options);
+  ASSERT_TRUE(bulk.Submit({{"M1", 900, 10.0, ""}}, "import").ok());
+  ASSERT_TRUE(bulk.Submit({{"M1", 1800, 11.0, ""}}, "import").ok());
+  EXPECT_TRUE(store_->LoadMeterStates({"M1"})->empty()) << "the state went to the store before Pack";
+  // Dropped from the cache mid-load: its next use must continue from 11.0, not from nothing.
+  bulk.Invalidate("M1");
+  auto third = bulk.Submit({{"M1", 2700, 12.5, ""}}, "import");
+  ASSERT_TRUE(third.ok()) << third.status().ToString();
+  EXPECT_EQ(third->accepted, 1);
+  ASSERT_TRUE(bulk.Pack().ok());
+  ASSERT_EQ(store_->LoadMeterStates({"M1"})->size(), 1u);
+  // A daemon started on the loaded store judges the next reading against the last one loaded.
+  Pipeline live(store_.get(), &clock_, PipelineOptions{});
+  auto next = live.Submit({{"M1", 3600, 13.0, ""}}, "mqtt");
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->accepted, 1);
+  const std::vector<store::StoredReading> rows = Stored();
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_DOUBLE_EQ(rows[2].consumption, 1.5);
+  EXPECT_DOUBLE_EQ(rows[3].consumption, 0.5);
+}
+
 TEST_F(PipelineLateTest, ACancelledPipelineRefusesWork) {
   pipeline_->Cancel();
   auto r = pipeline_->Submit({{"M1", 900, 1.0, ""}}, "http");

@@ -359,7 +359,12 @@ void PackedReadings::Publish(StagedReadings&& staged) {
     label_names_[id] = name;
     label_ids_.emplace(std::move(name), id);
   }
-  for (const auto& item : staged.changes) active_.Apply(item.key, item.change);
+  constexpr size_t kAhead = 8;  // changes whose series are fetched while one is applied
+  const auto& changes = staged.changes;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    if (i + kAhead < changes.size()) active_.Prefetch(changes[i + kAhead].key);
+    active_.Apply(changes[i].key, changes[i].change);
+  }
   for (auto& s : staged.states) {
     PendingState& pending = states_[s.meter_id];
     pending.seq = s.seq;
