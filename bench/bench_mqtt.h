@@ -30,7 +30,7 @@ struct Message {
 };
 
 inline std::string MeterId(int64_t i) {
-  char id[16];
+  char id[24];  // "E" and up to 19 digits
   std::snprintf(id, sizeof id, "E%07" PRId64, i);
   return id;
 }
@@ -41,7 +41,10 @@ inline std::vector<Message> Interval(int64_t meters, int64_t k) {
   out.reserve(static_cast<size_t>(meters));
   for (int64_t i = 0; i < meters; ++i) {
     const std::string id = MeterId(i);
-    mh::Reading r{id, kStart + (k + 1) * kInterval, 1000.0 + static_cast<double>(i % 977) + 0.25 * static_cast<double>(k), ""};
+    mh::Reading r;
+    r.meter_id = id;
+    r.ts = kStart + (k + 1) * kInterval;
+    r.value = 1000.0 + static_cast<double>(i % 977) + 0.25 * static_cast<double>(k);
     out.push_back({"meters/" + std::to_string(mh::ShardOf(id)) + "/" + id + "/readings", mh::codec::ReadingToJson(r)});
   }
   return out;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "app/daemon.h"
+#include "app/huge_pages.h"
 #include "app/local_broker.h"
 #include "app/tls_setup.h"
 #include "codec/reading_json.h"
@@ -163,6 +164,8 @@ BENCHMARK(BM_MeterHubTls)->Apply(FleetArgs);
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As `meterhub serve` runs (app/huge_pages.h); the relay-only peer in this process gets the same.
+  mh::app::ReexecWithHugePageHeap(argv);
   mosquitto_lib_init();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -629,6 +629,9 @@ Status PackedReadings::Pack(const InTransaction& in_transaction) {
     states.reserve(states_.size());
     for (const auto& [meter, s] : states_) states.emplace_back(meter, s);
   }
+  // In key order: meter_state's B-tree then takes them page by page instead of one random page
+  // per meter (a fleet's states are a hash map's order otherwise).
+  std::sort(states.begin(), states.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   Status folded = in_transaction(
       [&](Connection& db) -> Status {
     MH_ASSIGN_OR_RETURN(sqlite3_stmt * upsert, db.Statement(Sql::kUpsertState));
