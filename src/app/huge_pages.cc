@@ -31,9 +31,15 @@ bool KernelOffersHugePages() {
 
 void ReexecWithHugePageHeap(char** argv) {
   if (std::getenv(kTunables) != nullptr || !GlibcKnowsHugetlb() || !KernelOffersHugePages()) return;
+  // The binary's own path, not /proc/self/exe: the process keeps its name ("meterhub") in ps,
+  // top and the journal.
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return;
+  self[n] = '\0';
   if (::setenv(kTunables, "glibc.malloc.hugetlb=1", 0) != 0) return;
-  ::execv("/proc/self/exe", argv);
-  ::unsetenv(kTunables);  // the exec failed: go on as we are
+  ::execv(self, argv);
+  ::unsetenv(kTunables);  // the exec failed (the binary replaced meanwhile?): go on as we are
 }
 
 }  // namespace mh::app

@@ -111,6 +111,7 @@ class PackedReadings {
 
   // Upper bound of the packed ts of each series seen (for "certainly not packed" without a read).
   absl::flat_hash_map<readings::SeriesKey, int64_t> packed_until_;  // write mutex
+  std::optional<bool> blocks_before_;  // write mutex; whether reading_blocks had a row when first asked
   std::mutex pack_mu_;  // one Pack at a time
 };
 
