@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 
@@ -71,6 +72,34 @@ class MqttIngestTest : public ::testing::Test {
   int http_port_ = 0;
   std::string config_, token_;
 };
+
+// `meterhub serve` re-executes itself once with a huge-page heap (src/app/huge_pages.h) and keeps
+// its name and pid; an operator's own GLIBC_TUNABLES is left as it is.
+TEST_F(MqttIngestTest, ServeRunsWithAHugePageHeapUnderItsOwnName) {
+  const std::string thp = testing::ReadFile("/sys/kernel/mm/transparent_hugepage/enabled");
+  if (thp.empty() || thp.find("[never]") != std::string::npos)
+    GTEST_SKIP() << "this kernel offers no transparent huge pages";
+  auto environ_of = [](pid_t pid) {
+    std::string env = testing::ReadFile("/proc/" + std::to_string(pid) + "/environ");
+    std::replace(env.begin(), env.end(), '\0', '\n');
+    return env;
+  };
+  {
+    ServeProcess serve(config_, dir_ / "serve.log");
+    serve.Start();
+    ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+    EXPECT_EQ(testing::ReadFile("/proc/" + std::to_string(serve.pid()) + "/comm"), "meterhub\n");
+    EXPECT_NE(environ_of(serve.pid()).find("GLIBC_TUNABLES=glibc.malloc.hugetlb=1\n"), std::string::npos);
+    EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+  }
+  ::setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0", 1);
+  ServeProcess serve(config_, dir_ / "serve.log");
+  serve.Start();
+  ::unsetenv("GLIBC_TUNABLES");
+  ASSERT_TRUE(WaitFor([&] { return Up(); }, 20)) << testing::ReadFile(dir_ / "serve.log");
+  EXPECT_NE(environ_of(serve.pid()).find("GLIBC_TUNABLES=glibc.malloc.hugetlb=0\n"), std::string::npos);
+  EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
+}
 
 TEST_F(MqttIngestTest, ReadingsArriveValidated) {
   ServeProcess serve(config_, dir_ / "serve.log");
