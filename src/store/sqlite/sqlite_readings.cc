@@ -220,12 +220,9 @@ Result<int64_t> PackedReadings::PackedUntil(Connection& db, const SeriesKey& key
     // Asked once, inside a write transaction under the readings lock: from then on only this
     // process packs, so with no block at all (a new store's first load) a series it never packed
     // has none, and a fleet's new series need no lookup each.
-    sqlite3_stmt* any = nullptr;
-    int rc = sqlite3_prepare_v2(db.db(), "SELECT 1 FROM reading_blocks LIMIT 1", -1, &any, nullptr);
-    if (rc == SQLITE_OK) rc = sqlite3_step(any);
-    sqlite3_finalize(any);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(db.db(), rc, "look for reading blocks");
-    blocks_before_ = rc == SQLITE_ROW;
+    MH_ASSIGN_OR_RETURN(sqlite3_stmt * any, db.Statement(Sql::kAnyBlock));
+    MH_ASSIGN_OR_RETURN(int64_t exists, QueryInt(db, any, Binder(any), "look for reading blocks"));
+    blocks_before_ = exists != 0;
   }
   if (!*blocks_before_) return std::numeric_limits<int64_t>::min();
   MH_ASSIGN_OR_RETURN(sqlite3_stmt * last, db.Statement(Sql::kLastBlockEnd));

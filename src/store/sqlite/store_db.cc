@@ -293,6 +293,7 @@ const char* SqlText(Sql id) {
              " ORDER BY first_ts DESC";
     case Sql::kLastBlockEnd:
       return "SELECT last_ts FROM reading_blocks WHERE meter_id = ?1 AND channel = ?2 ORDER BY first_ts DESC LIMIT 1";
+    case Sql::kAnyBlock: return "SELECT EXISTS (SELECT 1 FROM reading_blocks)";
     case Sql::kInsertBlock:
       return "INSERT INTO reading_blocks (meter_id, channel, first_ts, last_ts, n, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
     case Sql::kDeleteBlock:

@@ -120,6 +120,7 @@ enum class Sql {
   kBlocksBetween,
   kBlocksAtOrBeforeDesc,
   kLastBlockEnd,
+  kAnyBlock,
   kInsertBlock,
   kDeleteBlock,
   kLoadLabels,
