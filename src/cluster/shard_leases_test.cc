@@ -7,7 +7,9 @@
 
 #include <set>
 
+#include "base/clock.h"
 #include "core/meter_id.h"
+#include "ingest/group_commit.h"
 #include "store/postgres/pg_db.h"
 #include "store/postgres/pg_store.h"
 #include "support/postgres_server.h"
@@ -25,7 +27,12 @@ class ShardLeasesTest : public ::testing::Test {
     store_ = std::move(s).value();
   }
   std::shared_ptr<ShardLeases> Worker(const std::string& id, std::vector<std::string> jobs = {}) {
-    auto l = ShardLeases::Open({url_, id, 60000, std::move(jobs)});
+    LeaseOptions options;
+    options.url = url_;
+    options.worker_id = id;
+    options.lease_period_ms = 60000;
+    options.jobs = std::move(jobs);
+    auto l = ShardLeases::Open(options);
     EXPECT_TRUE(l.ok()) << l.status().ToString();
     return l.ok() ? *l : nullptr;
   }
@@ -106,6 +113,43 @@ TEST_F(ShardLeasesTest, ALapsedWorkersShardsMoveAndItsCommitsAreFenced) {
   EXPECT_EQ(store_->CountReadings().value(), 1);
   ASSERT_TRUE(a->Tick().ok());  // w1 resumes: it learns it lost everything
   EXPECT_TRUE(a->Owned().empty());
+}
+
+// A group commit shared by several shards' sessions, one of whose leases is gone: the sessions
+// of the shards still held are stored (each on its own), only the lost shard's request fails.
+TEST_F(ShardLeasesTest, AGroupCommitWithALostShardStoresTheOthers) {
+  if (url_.empty()) return;
+  auto a = Worker("w1"), b = Worker("w2");
+  ASSERT_TRUE(a->Tick().ok());
+  ASSERT_TRUE(b->Tick().ok());
+  ASSERT_TRUE(a->Tick().ok());
+  ASSERT_TRUE(b->Tick().ok());
+  const int mine = a->Owned().front(), also_mine = a->Owned().back(), theirs = b->Owned().front();
+  ASSERT_TRUE(store::SetCommitFence(*store_, a).ok());
+  ingest::PipelineOptions options;
+  options.auto_register = true;
+  ingest::Pipeline pipeline(store_.get(), &SystemClock::Instance(), options);
+  auto reading_of = [](int shard, int64_t ts) {
+    Reading r;
+    r.meter_id = ReadingIn(shard, ts).accepted.front().meter_id;
+    r.ts = ts;
+    r.value = 1.0;
+    return std::vector<Reading>{r};
+  };
+  const std::vector<Reading> r1 = reading_of(mine, 1000), r2 = reading_of(theirs, 1000), r3 = reading_of(also_mine, 1000);
+  const std::vector<int> s1{mine}, s2{theirs}, s3{also_mine};
+  auto results = ingest::SubmitFencedGroup(pipeline, {{&r1, "mqtt", nullptr}, {&r2, "mqtt", nullptr}, {&r3, "mqtt", nullptr}},
+                                           {&s1, &s2, &s3});
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0].ok()) << results[0].status().ToString();
+  EXPECT_EQ(results[1].status().code(), StatusCode::kUnavailable) << results[1].status().ToString();
+  EXPECT_TRUE(results[2].ok()) << results[2].status().ToString();
+  EXPECT_EQ(store_->CountReadings().value(), 2);
+  // All held: one commit, everything stored.
+  const std::vector<Reading> r4 = reading_of(mine, 2000), r5 = reading_of(also_mine, 2000);
+  results = ingest::SubmitFencedGroup(pipeline, {{&r4, "mqtt", nullptr}, {&r5, "mqtt", nullptr}}, {&s1, &s3});
+  EXPECT_TRUE(results[0].ok() && results[1].ok());
+  EXPECT_EQ(store_->CountReadings().value(), 4);
 }
 
 TEST_F(ShardLeasesTest, SingletonJobsRunOnOneWorkerAndAStopGivesEverythingBack) {

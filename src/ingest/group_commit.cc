@@ -4,6 +4,40 @@
 
 namespace mh::ingest {
 
+std::vector<Result<SubmitSummary>> SubmitFencedGroup(Pipeline& pipeline, const std::vector<SubmitRequest>& requests,
+                                                     const std::vector<const std::vector<int>*>& shards) {
+  auto fenced_by = [&](size_t from, size_t to) {
+    std::vector<int> all;
+    for (size_t i = from; i < to; ++i)
+      if (shards[i] != nullptr) all.insert(all.end(), shards[i]->begin(), shards[i]->end());
+    return all;
+  };
+  std::vector<Result<SubmitSummary>> out;
+  out.reserve(requests.size());
+  Result<std::vector<SubmitSummary>> together = [&] {
+    const std::vector<int> all = fenced_by(0, requests.size());
+    store::FenceScope fenced(all);
+    return pipeline.SubmitAll(requests);
+  }();
+  if (together.ok()) {
+    for (SubmitSummary& s : *together) out.emplace_back(std::move(s));
+    return out;
+  }
+  if (requests.size() < 2 || together.status().code() != StatusCode::kUnavailable) {
+    for (size_t i = 0; i < requests.size(); ++i) out.emplace_back(together.status());
+    return out;
+  }
+  // Nothing of the group was stored (a refused commit stores nothing): each on its own now.
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const std::vector<int> own = fenced_by(i, i + 1);
+    store::FenceScope fenced(own);
+    Result<std::vector<SubmitSummary>> alone = pipeline.SubmitAll({requests[i]});
+    if (alone.ok()) out.emplace_back(std::move(alone->front()));
+    else out.emplace_back(alone.status());
+  }
+  return out;
+}
+
 GroupCommitter::GroupCommitter(Pipeline* pipeline, size_t max_readings_per_commit)
     : pipeline_(pipeline), max_readings_(max_readings_per_commit), writer_([this] { Loop(); }) {}
 
@@ -46,21 +80,16 @@ void GroupCommitter::Loop() {
       }
     }
     std::vector<SubmitRequest> requests;
+    std::vector<const std::vector<int>*> shards;
     requests.reserve(batch.size());
-    std::vector<int> shards;
+    shards.reserve(batch.size());
     for (Request* r : batch) {
       requests.push_back({r->readings, r->source, nullptr});
-      shards.insert(shards.end(), r->shards->begin(), r->shards->end());
+      shards.push_back(r->shards);
     }
-    Result<std::vector<SubmitSummary>> result = [&] {
-      store::FenceScope fenced(shards);
-      return pipeline_->SubmitAll(requests);
-    }();
+    std::vector<Result<SubmitSummary>> results = SubmitFencedGroup(*pipeline_, requests, shards);
     ++commits_;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (result.ok()) batch[i]->done.set_value(std::move((*result)[i]));
-      else batch[i]->done.set_value(result.status());
-    }
+    for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
   }
 }
 

@@ -9,10 +9,19 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "ingest/pipeline.h"
 
 namespace mh::ingest {
+
+// Stores `requests` in ONE commit fenced by all their `shards` (same length; an entry may be
+// null). When that commit is refused as Unavailable — on PostgreSQL, typically one shard's lease
+// lost meanwhile (a takeover) — and the requests came from more than one session, each is then
+// stored on its own under its own shards: only the lost shard's sessions fail (and reconnect), not
+// every session that shared the commit. One result per request.
+std::vector<Result<SubmitSummary>> SubmitFencedGroup(Pipeline& pipeline, const std::vector<SubmitRequest>& requests,
+                                                     const std::vector<const std::vector<int>*>& shards);
 
 class GroupCommitter {
  public:

@@ -103,23 +103,38 @@ Result<std::vector<Delivery>> PostgresStore::DueDeliveries(int64_t now_ms, int64
 }
 
 Status PostgresStore::UpdateDelivery(const Delivery& d) {
+  // A delivery's outcome is written the moment the receiver has answered, on a connection of its
+  // own with an asynchronous commit: the window in which a SIGKILLed worker has sent a delivery
+  // but not recorded it (so the next alerts holder sends it again, with the same Idempotency-Key)
+  // is then one round trip to the server — not the wait behind the readings' group commits on the
+  // writer plus an fsync (which made it likely for a kill during a dispatch burst). A record the
+  // server had not flushed is lost only if the server itself crashes: the claim then lapses and
+  // the delivery is sent again, which is the same at-least-once outcome (docs/scale.md).
   const std::string operation = "update delivery " + std::to_string(d.id);
   bool found = false;
-  MH_RETURN_IF_ERROR(WriteTransaction(operation, [&](pg::Connection& db) -> Status {
-    MH_ASSIGN_OR_RETURN(Rows r, db.Run(sql::kUpdateDelivery,
-                                       Params().Int(d.id).Text(d.terminal_id).Text(d.channel).Text(d.address)
-                                           .Text(d.content).Text(DeliveryStatusName(d.status)).Int(d.attempts)
-                                           .Int(d.next_attempt_at).Text(d.last_error).Int(d.updated_at)
-                                           .Int(d.round_started_at).Int(d.round_base)));
-    found = r.affected() > 0;
-    if (!found || d.attempts <= 0) return Status::Ok();
-    return db.Run(sql::kRecordAttempt, Params().Int(d.id).Int(d.attempts).Int(d.updated_at)
-                                           .Text(DeliveryStatusName(d.status)).Text(d.last_error),
-                  "record attempt")
-        .status();
-  }));
+  MH_RETURN_IF_ERROR(WithReader<bool>([&](pg::Connection& db) -> Result<bool> {
+    MH_RETURN_IF_ERROR(db.Transaction([&]() -> Status {
+      MH_RETURN_IF_ERROR(db.Exec("SET LOCAL synchronous_commit = off", "update delivery: record at once"));
+      return RecordDelivery(db, d, &found);
+    }).WithContext(operation));
+    return true;
+  }).status());
   if (!found) return NotFound(operation + ": no such delivery");
   return Status::Ok();
+}
+
+Status PostgresStore::RecordDelivery(pg::Connection& db, const Delivery& d, bool* found) {
+  MH_ASSIGN_OR_RETURN(Rows r, db.Run(sql::kUpdateDelivery,
+                                     Params().Int(d.id).Text(d.terminal_id).Text(d.channel).Text(d.address)
+                                         .Text(d.content).Text(DeliveryStatusName(d.status)).Int(d.attempts)
+                                         .Int(d.next_attempt_at).Text(d.last_error).Int(d.updated_at)
+                                         .Int(d.round_started_at).Int(d.round_base)));
+  *found = r.affected() > 0;
+  if (!*found || d.attempts <= 0) return Status::Ok();
+  return db.Run(sql::kRecordAttempt, Params().Int(d.id).Int(d.attempts).Int(d.updated_at)
+                                         .Text(DeliveryStatusName(d.status)).Text(d.last_error),
+                "record attempt")
+      .status();
 }
 
 Result<bool> PostgresStore::ClaimDelivery(int64_t delivery_id, int64_t due_at, int64_t until) {

@@ -178,6 +178,8 @@ class PostgresStore final : public Store {
   Status WriteBatch(pg::Connection& db, const IngestBatch& batch);
   // Commit's lease check, inside its transaction (first thing). Call under write_mu_.
   Status CheckFence(pg::Connection& db);
+  // UpdateDelivery's statements, inside its transaction on `db`; *found = the delivery exists.
+  Status RecordDelivery(pg::Connection& db, const Delivery& d, bool* found);
   // A singleton job's lease check (ClaimDelivery), inside the transaction. Call under write_mu_.
   Status CheckJobFence(pg::Connection& db, const std::string& job);
 
