@@ -51,6 +51,7 @@ std::vector<Key> Keys(Config& c) {
       {"mqtt", "broker", &c.mqtt.broker, "MQTT broker HOST:PORT; empty = no MQTT ingestion"},
       {"mqtt", "client_id", &c.mqtt.client_id, "prefix of the fixed client ids <client_id>-<shard>: one persistent session per shard"},
       {"mqtt", "connections", &c.mqtt.connections, "I/O threads driving the 64 shard sessions (each round's messages share one commit)"},
+      {"mqtt", "commit_linger_ms", &c.mqtt.commit_linger_ms, "how long a commit of received readings waits for more sessions' messages to share it (one fsync for more readings; 0 = at once)"},
       {"mqtt", "username", &c.mqtt.username, "broker credentials (empty = anonymous)"},
       {"mqtt", "password", &c.mqtt.password, "broker password"},
       {"mqtt", "tls_ca", &c.mqtt.tls_ca, "PEM CA file the broker's certificate must chain to; set = every MQTT connection of the daemon uses TLS"},
@@ -382,6 +383,8 @@ Result<Config> LoadConfig(const std::string& path) {
   if (auto audit = AuditIntervalOf(config); !audit.ok()) return audit.status().WithContext(path);
   if (auto audit = AuditOptionsOf(config); !audit.ok()) return audit.status().WithContext(path);
   MH_RETURN_IF_ERROR(CheckWaterConfig(config).WithContext(path));
+  if (config.mqtt.commit_linger_ms < 0 || config.mqtt.commit_linger_ms > 1000)
+    return InvalidArgument(path + ": mqtt.commit_linger_ms: 0 to 1000 milliseconds");
   if (config.store.pack_after <= 0) return InvalidArgument(path + ": store.pack_after must be positive");
   if (auto d = ParseDuration(config.store.pack_interval); !d.ok() || *d <= 0)
     return InvalidArgument(path + ": store.pack_interval: a positive duration, e.g. 1h");

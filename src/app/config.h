@@ -57,6 +57,7 @@ struct Config {
     std::string broker = "127.0.0.1:1883";  // empty = no MQTT ingestion
     std::string client_id = "meterhub-ingest";
     int connections = 8;                  // subscriber connections sharing the 64 shards
+    int commit_linger_ms = 2;             // a commit waits this long for more sessions' messages to share it
     std::string username;
     std::string password;
     std::string tls_ca;                   // CA file (PEM) the broker's certificate must chain to; set = TLS

@@ -84,6 +84,7 @@ Status Daemon::Start() {
     MH_RETURN_IF_ERROR(ingest::ParseBrokerAddress(config_.mqtt.broker, &mo.host, &mo.port));
     mo.client_id = config_.mqtt.client_id;
     mo.io_threads = config_.mqtt.connections;
+    mo.commit_linger = std::chrono::milliseconds(config_.mqtt.commit_linger_ms);
     mo.username = config_.mqtt.username;
     mo.password = config_.mqtt.password;
     if (leases_) mo.owns = [l = leases_.get()](int shard) { return l->Owns(shard); };

@@ -38,8 +38,8 @@ std::vector<Result<SubmitSummary>> SubmitFencedGroup(Pipeline& pipeline, const s
   return out;
 }
 
-GroupCommitter::GroupCommitter(Pipeline* pipeline, size_t max_readings_per_commit)
-    : pipeline_(pipeline), max_readings_(max_readings_per_commit), writer_([this] { Loop(); }) {}
+GroupCommitter::GroupCommitter(Pipeline* pipeline, size_t max_readings_per_commit, std::chrono::microseconds linger)
+    : pipeline_(pipeline), max_readings_(max_readings_per_commit), linger_(linger), writer_([this] { Loop(); }) {}
 
 GroupCommitter::~GroupCommitter() { Stop(); }
 
@@ -54,14 +54,18 @@ void GroupCommitter::Stop() {
 
 Result<SubmitSummary> GroupCommitter::Submit(const std::vector<Reading>& readings, const std::string& source,
                                              const std::vector<int>& shards) {
-  Request request{&readings, source, &shards, {}};
+  Request request{&readings, source, &shards, {}, std::chrono::steady_clock::now()};
   std::future<Result<SubmitSummary>> done = request.done.get_future();
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stop_) return Unavailable("ingest is shutting down");
+    wake = queue_.empty() || queued_readings_ + readings.size() >= max_readings_;
     queue_.push_back(&request);
+    queued_readings_ += readings.size();
   }
-  cv_.notify_one();
+  // The writer waits for the first request, then (lingering) for a full batch: only those wake it.
+  if (wake) cv_.notify_one();
   return done.get();
 }
 
@@ -72,9 +76,13 @@ void GroupCommitter::Loop() {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and nothing left
+      if (linger_.count() > 0)
+        cv_.wait_until(lock, queue_.front()->queued_at + linger_,
+                       [this] { return stop_ || queued_readings_ >= max_readings_; });
       size_t readings = 0;
       while (!queue_.empty() && (batch.empty() || readings + queue_.front()->readings->size() <= max_readings_)) {
         readings += queue_.front()->readings->size();
+        queued_readings_ -= queue_.front()->readings->size();
         batch.push_back(queue_.front());
         queue_.pop_front();
       }

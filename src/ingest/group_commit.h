@@ -4,6 +4,7 @@
 // the commit affordable.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -26,7 +27,10 @@ std::vector<Result<SubmitSummary>> SubmitFencedGroup(Pipeline& pipeline, const s
 class GroupCommitter {
  public:
   // "*pipeline" must outlive this object.
-  explicit GroupCommitter(Pipeline* pipeline, size_t max_readings_per_commit = 50000);
+  // `linger`: how long a commit waits, from the arrival of its oldest request, for more requests
+  // to share it (0 = none: commit what is queued at once). See MqttOptions::commit_linger.
+  explicit GroupCommitter(Pipeline* pipeline, size_t max_readings_per_commit = 50000,
+                          std::chrono::microseconds linger = std::chrono::microseconds(0));
   ~GroupCommitter();
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
@@ -46,14 +50,17 @@ class GroupCommitter {
     std::string source;
     const std::vector<int>* shards;
     std::promise<Result<SubmitSummary>> done;
+    std::chrono::steady_clock::time_point queued_at;
   };
   void Loop();
 
   Pipeline* const pipeline_;
   const size_t max_readings_;
+  const std::chrono::microseconds linger_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Request*> queue_;  // guarded by mu_
+  size_t queued_readings_ = 0;  // guarded by mu_: of the requests in queue_
   bool stop_ = false;           // guarded by mu_
   std::atomic<int64_t> commits_{0};
   std::thread writer_;

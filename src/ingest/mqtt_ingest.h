@@ -23,6 +23,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -56,6 +57,9 @@ struct MqttOptions {
   std::string password;
   MqttTls tls;                                  // every connection (shard sessions, commands) over TLS when set
   int keepalive_s = 30;
+  // How long a commit of the sessions' readings waits for more rounds to share it (see
+  // GroupCommitter); 0 = commit at once.
+  std::chrono::microseconds commit_linger{0};
   int64_t max_payload_bytes = 4 << 20;          // larger messages are rejected (and recorded)
 };
 
