@@ -36,6 +36,15 @@ class ShardLeasesTest : public ::testing::Test {
     EXPECT_TRUE(l.ok()) << l.status().ToString();
     return l.ok() ? *l : nullptr;
   }
+  // Workers w1 and w2, each having ticked twice: the 64 shards divided between them.
+  void TwoWorkersSharing(std::shared_ptr<ShardLeases>* a, std::shared_ptr<ShardLeases>* b) {
+    *a = Worker("w1");
+    *b = Worker("w2");
+    for (int round = 0; round < 2; ++round) {
+      ASSERT_TRUE((*a)->Tick().ok());
+      ASSERT_TRUE((*b)->Tick().ok());
+    }
+  }
   void Sql(const std::string& sql) {
     auto db = store::pg::Connection::Open(url_, "test");
     ASSERT_TRUE(db.ok());
@@ -89,11 +98,8 @@ TEST_F(ShardLeasesTest, TwoWorkersDivideTheShardsFairly) {
 
 TEST_F(ShardLeasesTest, ALapsedWorkersShardsMoveAndItsCommitsAreFenced) {
   if (url_.empty()) return;
-  auto a = Worker("w1"), b = Worker("w2");
-  ASSERT_TRUE(a->Tick().ok());
-  ASSERT_TRUE(b->Tick().ok());
-  ASSERT_TRUE(a->Tick().ok());
-  ASSERT_TRUE(b->Tick().ok());
+  std::shared_ptr<ShardLeases> a, b;
+  ASSERT_NO_FATAL_FAILURE(TwoWorkersSharing(&a, &b));
   const int mine = a->Owned().front(), theirs = b->Owned().front();
   const int64_t epoch = *a->EpochOf(mine);
   ASSERT_TRUE(store::SetCommitFence(*store_, a).ok());
@@ -119,11 +125,8 @@ TEST_F(ShardLeasesTest, ALapsedWorkersShardsMoveAndItsCommitsAreFenced) {
 // of the shards still held are stored (each on its own), only the lost shard's request fails.
 TEST_F(ShardLeasesTest, AGroupCommitWithALostShardStoresTheOthers) {
   if (url_.empty()) return;
-  auto a = Worker("w1"), b = Worker("w2");
-  ASSERT_TRUE(a->Tick().ok());
-  ASSERT_TRUE(b->Tick().ok());
-  ASSERT_TRUE(a->Tick().ok());
-  ASSERT_TRUE(b->Tick().ok());
+  std::shared_ptr<ShardLeases> a, b;
+  ASSERT_NO_FATAL_FAILURE(TwoWorkersSharing(&a, &b));
   const int mine = a->Owned().front(), also_mine = a->Owned().back(), theirs = b->Owned().front();
   ASSERT_TRUE(store::SetCommitFence(*store_, a).ok());
   ingest::PipelineOptions options;

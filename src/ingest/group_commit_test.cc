@@ -7,29 +7,12 @@
 
 #include <gtest/gtest.h>
 
-#include "base/clock.h"
-#include "store/sqlite/sqlite_store.h"
+#include "ingest/pipeline_fixture_for_test.h"
 
 namespace mh::ingest {
 namespace {
 
-class GroupCommitTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    store::SqliteOptions o;
-    o.path = ":memory:";
-    auto s = store::OpenSqliteStore(o);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
-    PipelineOptions options;
-    options.auto_register = true;
-    pipeline_ = std::make_unique<Pipeline>(store_.get(), &clock_, options);
-  }
-
-  SimulatedClock clock_{1'600'000'000'000};
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<Pipeline> pipeline_;
-};
+using GroupCommitTest = PipelineOnMemoryStoreTest;
 
 TEST_F(GroupCommitTest, RequestsArrivingWhileACommitLingersShareIt) {
   GroupCommitter committer(pipeline_.get(), 50000, std::chrono::seconds(2));

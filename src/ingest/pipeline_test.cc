@@ -10,24 +10,15 @@
 #include "base/clock.h"
 #include "core/time.h"
 #include "core/zone.h"
+#include "ingest/pipeline_fixture_for_test.h"
 #include "store/sqlite/sqlite_store.h"
 #include "vee/peak.h"
 
 namespace mh::ingest {
 namespace {
 
-class PipelineLateTest : public ::testing::Test {
+class PipelineLateTest : public PipelineOnMemoryStoreTest {
  protected:
-  void SetUp() override {
-    store::SqliteOptions o;
-    o.path = ":memory:";
-    auto s = store::OpenSqliteStore(o);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
-    PipelineOptions options;
-    options.auto_register = true;
-    pipeline_ = std::make_unique<Pipeline>(store_.get(), &clock_, options);
-  }
 
   SubmitSummary Submit(std::vector<Reading> readings, const std::string& source = "relay:R1") {
     auto r = pipeline_->Submit(readings, source);
@@ -38,10 +29,6 @@ class PipelineLateTest : public ::testing::Test {
   std::vector<store::StoredReading> Stored() {
     return *store_->QueryReadings("M1", store::TimeRange{}, 0);
   }
-
-  SimulatedClock clock_{1'600'000'000'000};
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<Pipeline> pipeline_;
 };
 
 TEST_F(PipelineLateTest, ALateReadingBetweenItsNeighboursIsAcceptedAndTheNextConsumptionRecomputed) {

@@ -9,6 +9,7 @@
 #include "codec/meter/driver.h"
 #include "codec/meter/frame_json.h"
 #include "ingest/pipeline.h"
+#include "ingest/pipeline_fixture_for_test.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace mh::ingest {
@@ -35,14 +36,10 @@ Frame ImportEnergyFrame() {
   return {};
 }
 
-class RawFramesTest : public ::testing::Test {
+class RawFramesTest : public PipelineOnMemoryStoreTest {
  protected:
   void SetUp() override {
-    store::SqliteOptions o;
-    o.path = ":memory:";
-    auto s = store::OpenSqliteStore(o);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
+    ASSERT_NO_FATAL_FAILURE(OpenStore());
     frame_ = ImportEnergyFrame();
     store::MeterInfo m;
     m.meter_id = "M1";
@@ -50,12 +47,9 @@ class RawFramesTest : public ::testing::Test {
     m.address = frame_.address;
     m.gateway = "DTU1";
     ASSERT_TRUE(store_->UpsertMeter(m).ok());
-    pipeline_ = std::make_unique<Pipeline>(store_.get(), &clock_, PipelineOptions{});
+    StartPipeline(PipelineOptions{});
   }
 
-  SimulatedClock clock_{1'600'000'000'000};
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<Pipeline> pipeline_;
   Frame frame_;
 };
 
