@@ -29,7 +29,8 @@ class GroupCommitter {
   // "*pipeline" must outlive this object.
   // `linger`: how long a commit waits, from the arrival of its oldest request, for more requests
   // to share it (0 = none: commit what is queued at once). See MqttOptions::commit_linger.
-  explicit GroupCommitter(Pipeline* pipeline, size_t max_readings_per_commit = 50000,
+  static constexpr size_t kMaxReadingsPerCommit = 50000;
+  explicit GroupCommitter(Pipeline* pipeline, size_t max_readings_per_commit = kMaxReadingsPerCommit,
                           std::chrono::microseconds linger = std::chrono::microseconds(0));
   ~GroupCommitter();
   GroupCommitter(const GroupCommitter&) = delete;

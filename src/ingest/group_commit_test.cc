@@ -15,7 +15,7 @@ namespace {
 using GroupCommitTest = PipelineOnMemoryStoreTest;
 
 TEST_F(GroupCommitTest, RequestsArrivingWhileACommitLingersShareIt) {
-  GroupCommitter committer(pipeline_.get(), 50000, std::chrono::seconds(2));
+  GroupCommitter committer(pipeline_.get(), GroupCommitter::kMaxReadingsPerCommit, std::chrono::seconds(2));
   const std::vector<Reading> first{{"M1", 900, 1.0, ""}}, second{{"M2", 900, 2.0, ""}};
   std::thread later([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // well inside the first one's linger
@@ -40,7 +40,8 @@ TEST_F(GroupCommitTest, AFullBatchIsCommittedWithoutLingering) {
 }
 
 TEST_F(GroupCommitTest, StoppingEndsALingerAndCommitsWhatWaits) {
-  auto committer = std::make_unique<GroupCommitter>(pipeline_.get(), 50000, std::chrono::seconds(60));
+  auto committer = std::make_unique<GroupCommitter>(pipeline_.get(), GroupCommitter::kMaxReadingsPerCommit,
+                                                    std::chrono::seconds(60));
   std::thread stopper([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     committer->Stop();

@@ -79,7 +79,7 @@ Status ParseBrokerAddress(const std::string& address, std::string* host, int* po
 }
 
 MqttIngest::MqttIngest(Pipeline* pipeline, MqttOptions options)
-    : pipeline_(pipeline), options_(std::move(options)), group_(pipeline, 50000, options_.commit_linger) {
+    : pipeline_(pipeline), options_(std::move(options)), group_(pipeline, GroupCommitter::kMaxReadingsPerCommit, options_.commit_linger) {
   std::call_once(g_lib_init, [] { mosquitto_lib_init(); });
 }
 

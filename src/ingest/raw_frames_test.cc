@@ -10,7 +10,6 @@
 #include "codec/meter/frame_json.h"
 #include "ingest/pipeline.h"
 #include "ingest/pipeline_fixture_for_test.h"
-#include "store/sqlite/sqlite_store.h"
 
 namespace mh::ingest {
 namespace {

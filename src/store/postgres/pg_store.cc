@@ -96,6 +96,14 @@ Status PostgresStore::WriteTransaction(const std::string& context,
   return db->Transaction([&] { return body(*db); }).WithContext(context);
 }
 
+Status PostgresStore::PooledTransaction(const std::string& context,
+                                        const std::function<Status(pg::Connection&)>& body) {
+  MH_ASSIGN_OR_RETURN(std::unique_ptr<pg::Connection> c, readers_.Take());
+  Status s = c->Transaction([&] { return body(*c); }).WithContext(context);
+  readers_.Give(std::move(c));
+  return s;
+}
+
 // --- row decoders: column order as in pg_store_sql.h ---
 
 MeterInfo MeterAt(const Rows& r, int i) {

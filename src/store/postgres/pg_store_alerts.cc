@@ -112,13 +112,10 @@ Status PostgresStore::UpdateDelivery(const Delivery& d) {
   // the delivery is sent again, which is the same at-least-once outcome (docs/scale.md).
   const std::string operation = "update delivery " + std::to_string(d.id);
   bool found = false;
-  MH_RETURN_IF_ERROR(WithReader<bool>([&](pg::Connection& db) -> Result<bool> {
-    MH_RETURN_IF_ERROR(db.Transaction([&]() -> Status {
-      MH_RETURN_IF_ERROR(db.Exec("SET LOCAL synchronous_commit = off", "update delivery: record at once"));
-      return RecordDelivery(db, d, &found);
-    }).WithContext(operation));
-    return true;
-  }).status());
+  MH_RETURN_IF_ERROR(PooledTransaction(operation, [&](pg::Connection& db) -> Status {
+    MH_RETURN_IF_ERROR(db.Exec("SET LOCAL synchronous_commit = off", "update delivery: record at once"));
+    return RecordDelivery(db, d, &found);
+  }));
   if (!found) return NotFound(operation + ": no such delivery");
   return Status::Ok();
 }

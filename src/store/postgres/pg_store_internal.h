@@ -3,7 +3,9 @@
 // alerts, deliveries, relay and the fleet view). Not for use outside src/store/postgres.
 //
 // One writer connection behind a mutex takes every write (so this process's commits never
-// deadlock each other); reads take a connection from a small pool and run beside it.
+// deadlock each other) but a delivery's outcome (UpdateDelivery: recorded the moment the
+// receiver answers, not behind the readings' commits); reads take a connection from a small pool
+// and run beside it.
 #pragma once
 
 #include <atomic>
@@ -172,6 +174,8 @@ class PostgresStore final : public Store {
   // A write: one statement on the writer (autocommit), or a transaction of several.
   Result<pg::Rows> Write(const pg::Statement& s, const pg::Params& p, const std::string& context);
   Status WriteTransaction(const std::string& context, const std::function<Status(pg::Connection&)>& body);
+  // A transaction on a pooled connection, beside the writer (never behind write_mu_).
+  Status PooledTransaction(const std::string& context, const std::function<Status(pg::Connection&)>& body);
   // The writer connection, reconnected when the server dropped it. Call under write_mu_.
   Result<pg::Connection*> Writer();
   // The body of Commit, inside its transaction.
