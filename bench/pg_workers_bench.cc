@@ -301,8 +301,8 @@ void Takeover(benchmark::State& state) {
 // 10,000 meters × 3 timed intervals (30,000 messages) through 1, 2, 3 workers; the same rows
 // imported and \copy'd; takeover with the default 10 s lease and with 2 s.
 BENCHMARK(MqttWorkers)->ArgsProduct({{1, 2, 3}, {10000}, {3}})->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
-BENCHMARK(Import)->Args({10000, 3})->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
-BENCHMARK(PsqlCopy)->Args({10000, 3})->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+BENCHMARK(Import)->Args({10000, 3})->Args({10000, 96})->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+BENCHMARK(PsqlCopy)->Args({10000, 3})->Args({10000, 96})->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
 BENCHMARK(Takeover)->Arg(10)->Arg(2)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
 
 }  // namespace

@@ -94,6 +94,16 @@ Pipeline::Pipeline(store::Store* store, const Clock* clock, PipelineOptions opti
     : store_(store), clock_(clock), options_(std::move(options)), store_estimation_source_(store) {
   default_settings_.vee = options_.vee;
   default_settings_.quiet_hours = options_.quiet_hours;
+  if (options_.deferred_commits)
+    overlapped_ = std::make_unique<OverlappedCommitter>([this](const store::IngestBatch& b) { return store_->Commit(b); });
+}
+
+Pipeline::~Pipeline() = default;
+
+store::Store* Pipeline::Settled() {
+  // A failed overlapped commit is answered by the next Hand or Pack; reading meanwhile is harmless.
+  if (overlapped_) (void)overlapped_->Settle();
+  return store_;
 }
 
 // The cached entries as they were before a Submit that failed; meters it registered are forgotten
@@ -116,7 +126,7 @@ void Pipeline::Forget(absl::flat_hash_map<std::string, std::unique_ptr<MeterEntr
     store::IngestBatch batch;
     batch.deferred = true;
     batch.states.push_back({it->first, it->second->state.Encode()});
-    if (Status s = store_->Commit(batch); !s.ok()) {
+    if (Status s = Settled()->Commit(batch); !s.ok()) {
       spdlog::error("storing the validation state of meter {}: {}", it->first, s.ToString());
       held_states_lost_ = true;
     }
@@ -127,6 +137,12 @@ void Pipeline::Forget(absl::flat_hash_map<std::string, std::unique_ptr<MeterEntr
 Status Pipeline::Pack() {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (overlapped_) {
+      if (Status s = overlapped_->Settle(); !s.ok()) {
+        held_states_lost_ = true;
+        return s.WithContext("a bulk-load commit failed");
+      }
+    }
     if (held_states_lost_)
       return FailedPrecondition("a bulk-load commit failed: the meters' states held for packing are lost");
     // In parts, so that a fleet's states are never all encoded at once.
@@ -141,7 +157,7 @@ Status Pipeline::Pack() {
         if (it == meters_.end() || !it->second->state_held) continue;  // forgotten: stored by Forget
         batch.states.push_back({it->first, it->second->state.Encode()});
       }
-      MH_RETURN_IF_ERROR(store_->Commit(batch).WithContext("storing the meters' validation states"));
+      MH_RETURN_IF_ERROR(Settled()->Commit(batch).WithContext("storing the meters' validation states"));
       for (const store::MeterStateRecord& s : batch.states) {
         auto it = meters_.find(s.meter_id);
         if (it != meters_.end()) it->second->state_held = false;
@@ -149,7 +165,7 @@ Status Pipeline::Pack() {
     }
     held_states_.clear();
   }
-  return store_->Pack();
+  return Settled()->Pack();
 }
 
 Pipeline::MeterEntry* Pipeline::Use(MeterEntry* entry, Pending& pending) {
@@ -166,7 +182,7 @@ Pipeline::MeterEntry* Pipeline::Use(MeterEntry* entry, Pending& pending) {
 Status Pipeline::RecordRejected(store::IngestBatch events_only) {
   std::lock_guard<std::mutex> lock(mu_);
   counters_.rejected += static_cast<int64_t>(events_only.events.size());
-  return store_->Commit(events_only);
+  return Settled()->Commit(events_only);
 }
 
 void Pipeline::Invalidate(const std::string& meter_id) {
@@ -235,7 +251,7 @@ Status Pipeline::Prefetch(const std::vector<SubmitRequest>& requests, Pending& p
     }
   }
   if (ids.size() < 2) return Status::Ok();
-  MH_ASSIGN_OR_RETURN(std::vector<store::MeterSnapshot> found, store_->LoadMeters(ids));
+  MH_ASSIGN_OR_RETURN(std::vector<store::MeterSnapshot> found, Settled()->LoadMeters(ids));
   for (store::MeterSnapshot& snapshot : found) {
     std::string id = snapshot.info.meter_id;
     MH_ASSIGN_OR_RETURN(MeterEntry entry, MakeEntry(std::move(snapshot)));
@@ -254,7 +270,7 @@ Result<Pipeline::MeterEntry*> Pipeline::Entry(const std::string& meter_id, Pendi
   if (pending.unknown.count(meter_id)) return static_cast<MeterEntry*>(nullptr);
   store::MeterSnapshot snapshot;
   if (!pending.absent.count(meter_id)) {
-    MH_ASSIGN_OR_RETURN(std::vector<store::MeterSnapshot> found, store_->LoadMeters({meter_id}));
+    MH_ASSIGN_OR_RETURN(std::vector<store::MeterSnapshot> found, Settled()->LoadMeters({meter_id}));
     if (!found.empty()) snapshot = std::move(found.front());
   }
   if (snapshot.info.meter_id.empty()) {
@@ -294,11 +310,11 @@ Status Pipeline::LearnThresholds(MeterEntry& entry, const std::vector<vee::PeakP
   // sub-period for T1), this Submit's uncommitted readings included.
   std::vector<vee::Point> points;
   for (const vee::PeakPeriod& span : spans) {
-    MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> before, store_->LastReadingAtOrBefore(id, span.from));
+    MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> before, Settled()->LastReadingAtOrBefore(id, span.from));
     MH_ASSIGN_OR_RETURN(before, ActualAtOrBefore(*store_, id, std::move(before)));  // estimates teach nothing
     if (before) points.push_back({before->ts, before->value});
     MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> stored,
-                        store_->QueryReadings(id, {span.from + 1, span.to}, INT64_MAX));
+                        Settled()->QueryReadings(id, {span.from + 1, span.to}, INT64_MAX));
     for (const auto& s : stored)
       if (!s.estimated) points.push_back({s.ts, s.value});
   }
@@ -334,7 +350,7 @@ Status Pipeline::LearnThresholds(MeterEntry& entry, const std::vector<vee::PeakP
 Result<std::optional<vee::Point>> Pipeline::PeriodAgo(const MeterEntry& entry, const Reading& r, Pending& pending) {
   const int64_t ago = vee::SameTimeLastPeriod(r.ts, entry.settings->vee.period, entry.params.tz);
   std::optional<vee::Point> found;
-  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, store_->LastReadingAtOrBefore(r.meter_id, ago));
+  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, Settled()->LastReadingAtOrBefore(r.meter_id, ago));
   MH_ASSIGN_OR_RETURN(stored, ActualAtOrBefore(*store_, r.meter_id, std::move(stored)));
   if (stored) found = vee::Point{stored->ts, stored->value};
   if (entry.submit == pending.number) {
@@ -361,7 +377,7 @@ Result<bool> Pipeline::IsQuarantineDuplicate(MeterEntry& entry, const Reading& r
   // enough to know the horizon is not below r.ts.
   constexpr int64_t kRowsAtOneTime = 16;
   MH_ASSIGN_OR_RETURN(std::vector<store::QuarantinedReading> q,
-                      store_->QueryQuarantine(r.meter_id, {r.ts, INT64_MAX}, kRowsAtOneTime + 1));
+                      Settled()->QueryQuarantine(r.meter_id, {r.ts, INT64_MAX}, kRowsAtOneTime + 1));
   if (q.empty()) entry.quarantine_horizon = std::min(entry.quarantine_horizon.value_or(INT64_MAX), r.ts - 1);
   for (const auto& row : q) {
     if (row.ts == r.ts && row.channel.empty() && row.value.has_value() == r.value.has_value() &&
@@ -379,7 +395,7 @@ Result<std::optional<store::StoredReading>> Pipeline::AcceptedAt(const MeterEntr
   const auto& estimates = entry.fresh_estimates;
   auto e = FirstAtOrAfter(estimates, ts);
   if (e != estimates.end() && e->ts == ts) return std::optional<store::StoredReading>(pending.batch.accepted[e->index]);
-  return store_->GetReading(entry.info.meter_id, ts);
+  return Settled()->GetReading(entry.info.meter_id, ts);
 }
 
 // The first accepted value of a reading stays: a different one (a meter's own retry with another
@@ -425,7 +441,7 @@ Status Pipeline::RejectFuture(const Reading& r, size_t index, const std::string&
 Result<double> Pipeline::EstimatedInPeriod(const MeterEntry& entry, int64_t period_start, int64_t to,
                                            const Pending& pending) {
   MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> stored,
-                      store_->QueryReadings(entry.info.meter_id, {period_start + 1, to}, INT64_MAX));
+                      Settled()->QueryReadings(entry.info.meter_id, {period_start + 1, to}, INT64_MAX));
   std::map<int64_t, double> estimated;  // ts → consumption of the estimate there
   for (const store::StoredReading& s : stored)
     if (s.estimated) estimated[s.ts] = s.consumption;
@@ -446,7 +462,7 @@ Status Pipeline::AddAlerts(MeterEntry& entry, const Reading& r, const vee::Perio
     entry.alert_period_start = check.period.start;
     entry.alert_counts.clear();
     for (const auto& t : entry.terminals) {
-      MH_ASSIGN_OR_RETURN(int64_t n, store_->CountAlerts(entry.info.meter_id, t.terminal_id, check.period.start));
+      MH_ASSIGN_OR_RETURN(int64_t n, Settled()->CountAlerts(entry.info.meter_id, t.terminal_id, check.period.start));
       entry.alert_counts[t.terminal_id] = n;
     }
   }
@@ -516,12 +532,12 @@ Status Pipeline::JudgeLate(MeterEntry& entry, const Reading& r, size_t i, const 
   // right before it, an estimate or not.
   std::optional<vee::Point> before, after, base;
   MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored_before,
-                      store_->LastReadingAtOrBefore(r.meter_id, r.ts - 1));
+                      Settled()->LastReadingAtOrBefore(r.meter_id, r.ts - 1));
   if (stored_before) base = vee::Point{stored_before->ts, stored_before->value};
   MH_ASSIGN_OR_RETURN(stored_before, ActualAtOrBefore(*store_, r.meter_id, std::move(stored_before)));
   if (stored_before) before = vee::Point{stored_before->ts, stored_before->value};
   MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> stored_after,
-                      store_->QueryReadings(r.meter_id, store::TimeRange{r.ts + 1, INT64_MAX}, 1));
+                      Settled()->QueryReadings(r.meter_id, store::TimeRange{r.ts + 1, INT64_MAX}, 1));
   std::optional<store::StoredReading> next_row;  // the row right after, whose consumption follows this one
   if (!stored_after.empty()) next_row = stored_after.front();
   MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> actual_after, ActualAfter(*store_, r.meter_id, next_row));
@@ -620,6 +636,7 @@ Status Pipeline::EstimateGap(MeterEntry& entry, const vee::Point& from, int64_t 
       out.push_back({it->ts, it->value});
     return out;
   };
+  Settled();  // the gap's history may be in the batch in flight
   Result<ClosedGap> made = CloseGap(options_.estimation, *estimation_source_, gap);
   if (!made.ok()) return made.status().WithContext("estimating the gap of " + gap.meter_id + " before " + FormatIsoUtc(closing.ts));
   ClosedGap closed = std::move(made).value();
@@ -645,7 +662,7 @@ Result<int64_t> Pipeline::GapIntervalAfter(MeterEntry& entry, const vee::Point& 
   if (!entry.cadence_s || p.ts < entry.cadence_learned_at || p.ts - entry.cadence_learned_at >= kRelearnAfter) {
     const int64_t from = p.ts - kCadenceWindow;
     MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> rows,
-                        store_->QueryReadings(entry.info.meter_id, {from, p.ts}, INT64_MAX));
+                        Settled()->QueryReadings(entry.info.meter_id, {from, p.ts}, INT64_MAX));
     std::vector<vee::Point> points;
     for (const store::StoredReading& s : rows)
       if (!s.estimated) points.push_back({s.ts, s.value});
@@ -677,7 +694,7 @@ Status Pipeline::JudgeSourceEstimate(MeterEntry& entry, const Reading& r, const 
     return RecordConflict(r, *stored, request.source, pending);
   }
   std::optional<vee::Point> base;
-  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> before, store_->LastReadingAtOrBefore(r.meter_id, r.ts - 1));
+  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> before, Settled()->LastReadingAtOrBefore(r.meter_id, r.ts - 1));
   if (before) base = vee::Point{before->ts, before->value};
   for (const auto* list : {&entry.fresh, &entry.fresh_estimates}) {
     if (auto it = FirstAtOrAfter(*list, r.ts); it != list->begin()) {
@@ -714,7 +731,7 @@ Status Pipeline::JudgeChannel(const Reading& r, size_t i, const SubmitRequest& r
   if (auto it = fresh.find(r.ts); it != fresh.end()) {
     stored = pending.batch.accepted[it->second];
   } else {
-    MH_ASSIGN_OR_RETURN(stored, store_->GetReading(r.meter_id, r.ts, r.channel));
+    MH_ASSIGN_OR_RETURN(stored, Settled()->GetReading(r.meter_id, r.ts, r.channel));
   }
   if (stored) {
     if (r.value && *r.value == stored->value) {
@@ -744,7 +761,7 @@ Status Pipeline::JudgeChannel(const Reading& r, size_t i, const SubmitRequest& r
       previous = {it->first, pending.batch.accepted[it->second].value};
     }
     MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> before,
-                        store_->LastReadingAtOrBefore(r.meter_id, r.ts - 1, r.channel));
+                        Settled()->LastReadingAtOrBefore(r.meter_id, r.ts - 1, r.channel));
     if (before && (!previous || before->ts > previous->first)) previous = {before->ts, before->value};
     if (previous) s.consumption = s.value - previous->second;
   }
@@ -995,9 +1012,16 @@ Result<std::vector<SubmitSummary>> Pipeline::SubmitAllLocked(const std::vector<S
   }
 
   auto t0 = std::chrono::steady_clock::now();
-  Status committed = store_->Commit(pending.batch);
+  Status committed = overlapped_ ? overlapped_->Hand(std::move(pending.batch)) : store_->Commit(pending.batch);
   if (!committed.ok()) {
     RollBack(pending);
+    if (overlapped_) {
+      // An earlier batch, already judged into the cache, did not commit: nothing cached is what
+      // the store holds any more, and the states held for Pack are lost.
+      held_states_lost_ = true;
+      held_states_.clear();
+      meters_.clear();
+    }
     return committed.WithContext("committing " + std::to_string(total) + " readings of " +
                                  std::to_string(requests.size()) + " requests");
   }
@@ -1032,14 +1056,14 @@ Result<store::StoredReading> Pipeline::Correct(const Correction& c) {
   auto restore = [&] { RollBack(pending); };
   if (entry == nullptr) return NotFound("no meter '" + c.meter_id + "'");
   const std::string at = c.meter_id + " at " + FormatIsoUtc(c.ts);
-  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, store_->GetReading(c.meter_id, c.ts));
+  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> stored, Settled()->GetReading(c.meter_id, c.ts));
   if (!stored) {
     restore();
     return NotFound("no accepted reading of " + at + " (a quarantined reading is not corrected: post it again)");
   }
-  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> before, store_->LastReadingAtOrBefore(c.meter_id, c.ts - 1));
+  MH_ASSIGN_OR_RETURN(std::optional<store::StoredReading> before, Settled()->LastReadingAtOrBefore(c.meter_id, c.ts - 1));
   MH_ASSIGN_OR_RETURN(std::vector<store::StoredReading> after,
-                      store_->QueryReadings(c.meter_id, store::TimeRange{c.ts + 1, INT64_MAX}, 1));
+                      Settled()->QueryReadings(c.meter_id, store::TimeRange{c.ts + 1, INT64_MAX}, 1));
   if ((before && c.value < before->value) || (!after.empty() && c.value > after.front().value)) {
     restore();
     std::string why = "a corrected value must lie between its accepted neighbours:";
@@ -1087,7 +1111,7 @@ Result<store::StoredReading> Pipeline::Correct(const Correction& c) {
                   .dump();
   pending.batch.events.push_back(std::move(ev));
   pending.batch.deferred = options_.deferred_commits;
-  if (Status s = store_->Commit(pending.batch); !s.ok()) {
+  if (Status s = Settled()->Commit(pending.batch); !s.ok()) {
     restore();
     return s.WithContext("correcting " + at);
   }

@@ -22,6 +22,7 @@
 #include "codec/reading_csv.h"
 #include "core/reading.h"
 #include "ingest/estimation_step.h"
+#include "ingest/overlapped_commit.h"
 #include "store/store.h"
 #include "vee/options.h"
 #include "vee/validator.h"
@@ -91,6 +92,7 @@ class Pipeline {
  public:
   // "*store" and "*clock" must outlive the pipeline.
   Pipeline(store::Store* store, const Clock* clock, PipelineOptions options);
+  ~Pipeline();
 
   // Validates and durably stores `readings` (a meter's readings are judged in the given order).
   // `quality` (optional, same length) carries per-reading quality flags (NEM12). On error nothing
@@ -221,6 +223,8 @@ class Pipeline {
   Status RecordConflict(const Reading& r, const store::StoredReading& stored, const std::string& source,
                         Pending& pending);
   Status RejectFuture(const Reading& r, size_t index, const std::string& source, int64_t limit, Pending& pending);
+  // The store, once no overlapped commit is in flight (what is read includes every batch before).
+  store::Store* Settled();
   Result<std::vector<SubmitSummary>> SubmitAllLocked(const std::vector<SubmitRequest>& requests);
   Status AddAlerts(MeterEntry& entry, const Reading& r, const vee::PeriodCheck& check, Pending& pending);
 
@@ -244,6 +248,8 @@ class Pipeline {
   GroupSettings default_settings_;  // options_.vee and options_.quiet_hours
   StoreEstimationSource store_estimation_source_;
   EstimationSource* estimation_source_ = &store_estimation_source_;
+  // deferred_commits: the store writes a batch while the next is judged. Last: stopped first.
+  std::unique_ptr<OverlappedCommitter> overlapped_;
 };
 
 }  // namespace mh::ingest

@@ -1,12 +1,15 @@
 // The PostgreSQL main store's ingest write path: one transaction per batch. Readings and meter
-// states, the bulk of a batch, are COPY'd into session temp tables and merged into theirs with one
-// INSERT … ON CONFLICT each (the batch's last row per key wins, as the contract says); the other
+// states, the bulk of a batch, go by COPY: readings (and new meters) straight into their tables
+// when they are all new (as nearly always), else — like states — into session temp tables, merged
+// into theirs with
+// one INSERT … ON CONFLICT each (the batch's last row per key wins, as the contract says); the other
 // parts go as pipelined prepared statements (one round trip per kind). Idempotent: every insert
 // is keyed and skips or replaces what a replayed batch wrote before.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -144,35 +147,66 @@ Status PostgresStore::Commit(const IngestBatch& batch) {
   std::lock_guard lock(write_mu_);
   MH_ASSIGN_OR_RETURN(pg::Connection * db, Writer());
   const bool asynchronous = batch.deferred && OnlyReadingsAndStates(batch);
-  Status status = db->Transaction([&]() -> Status {
-    // Acknowledged = committed stays true for everything else: a later synchronous commit (the
-    // next Pack at the latest) flushes the WAL this one wrote.
-    if (asynchronous) MH_RETURN_IF_ERROR(db->Exec("SET LOCAL synchronous_commit = off", "commit batch: defer"));
-    MH_RETURN_IF_ERROR(CheckFence(*db));
-    return WriteBatch(*db, batch);
-  });
+  auto attempt = [&](WritePath path) {
+    return db->Transaction([&]() -> Status {
+      // Acknowledged = committed stays true for everything else: a later synchronous commit (the
+      // next Pack at the latest) flushes the WAL this one wrote.
+      if (asynchronous) MH_RETURN_IF_ERROR(db->Exec("SET LOCAL synchronous_commit = off", "commit batch: defer"));
+      MH_RETURN_IF_ERROR(CheckFence(*db));
+      return WriteBatch(*db, batch, path);
+    });
+  };
+  // A correction replaces a stored reading: merged at once. Any other batch's readings and new
+  // meters are normally all new, and go straight in; when some were there already (a replayed
+  // batch, a reading superseding its estimate, a meter registered meanwhile) a unique key refuses
+  // the COPY, and the batch is written again, merged. Writing a batch twice is safe: the first
+  // attempt rolled back whole.
+  const bool direct = batch.versions.empty() && batch.remove_accepted.empty();
+  Status status = attempt(direct ? WritePath::kDirect : WritePath::kMerged);
+  if (direct && status.code() == StatusCode::kAlreadyExists) status = attempt(WritePath::kMerged);
   if (!status.ok()) return status.WithContext("commit batch");
   unpacked_ += static_cast<int64_t>(batch.accepted.size());
   if (asynchronous) unflushed_ = true;
   return Status::Ok();
 }
 
-Status PostgresStore::WriteBatch(pg::Connection& db, const IngestBatch& batch) {
-  if (!batch.new_meters.empty()) {
+Status PostgresStore::WriteBatch(pg::Connection& db, const IngestBatch& batch, WritePath path) {
+  if (!batch.new_meters.empty() && path == WritePath::kDirect) {
+    copy_.Clear();
+    for (const MeterInfo& m : batch.new_meters) {
+      copy_.Text(m.meter_id).Text(m.kind).Text(m.customer_id).Int(m.tz_offset_s).Int(m.interval_s)
+          .OptDouble(m.register_max).OptDouble(m.customer_t1).Int(m.created_at).Text(m.group).Text(m.timezone)
+          .Text(m.protocol).Text(m.address).Text(m.gateway).Text(m.billing_channel).End();
+    }
+    MH_ASSIGN_OR_RETURN(int64_t copied, db.Copy(sql::kCopyMeters, copy_.data(), "copy new meters"));
+    (void)copied;
+  } else if (!batch.new_meters.empty()) {
     std::vector<Params> rows;
     for (const MeterInfo& m : batch.new_meters) rows.push_back(MeterParams(m));
     MH_RETURN_IF_ERROR(db.Pipeline(sql::kRegisterMeter, rows));
   }
   if (!batch.accepted.empty()) {
     copy_.Clear();
-    for (size_t i : LastPerKey(batch.accepted, ReadingKeyOf)) {
+    std::vector<size_t> rows = LastPerKey(batch.accepted, ReadingKeyOf);
+    // In key order: the table's B-tree is then filled leaf after leaf, not at random.
+    std::sort(rows.begin(), rows.end(), [&](size_t a, size_t b) {
+      const StoredReading& x = batch.accepted[a];
+      const StoredReading& y = batch.accepted[b];
+      return std::tie(x.meter_id, x.channel, x.ts) < std::tie(y.meter_id, y.channel, y.ts);
+    });
+    for (size_t i : rows) {
       const StoredReading& r = batch.accepted[i];
       copy_.Text(r.meter_id).Text(r.channel).Int(r.ts).Double(r.value).Double(r.consumption).Text(r.source)
           .Text(r.quality).Int(r.version).Bool(r.estimated).End();
     }
-    MH_ASSIGN_OR_RETURN(int64_t copied, db.Copy(sql::kCopyReadings, copy_.data(), "copy readings"));
-    (void)copied;
-    MH_RETURN_IF_ERROR(db.Run(sql::kMergeReadings, Params(), "merge readings").status());
+    if (path == WritePath::kDirect) {
+      MH_ASSIGN_OR_RETURN(int64_t copied, db.Copy(sql::kCopyReadingsDirect, copy_.data(), "copy readings"));
+      (void)copied;
+    } else {
+      MH_ASSIGN_OR_RETURN(int64_t copied, db.Copy(sql::kCopyReadings, copy_.data(), "copy readings"));
+      (void)copied;
+      MH_RETURN_IF_ERROR(db.Run(sql::kMergeReadings, Params(), "merge readings").status());
+    }
   }
   if (!batch.quarantined.empty()) {
     std::vector<Params> rows;

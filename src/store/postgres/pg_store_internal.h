@@ -178,8 +178,11 @@ class PostgresStore final : public Store {
   Status PooledTransaction(const std::string& context, const std::function<Status(pg::Connection&)>& body);
   // The writer connection, reconnected when the server dropped it. Call under write_mu_.
   Result<pg::Connection*> Writer();
+  // How Commit writes a batch's readings and new meters: COPY'd straight into their tables (all
+  // must be new), or merged with what is there (readings replace, meters stay as registered).
+  enum class WritePath { kDirect, kMerged };
   // The body of Commit, inside its transaction.
-  Status WriteBatch(pg::Connection& db, const IngestBatch& batch);
+  Status WriteBatch(pg::Connection& db, const IngestBatch& batch, WritePath path);
   // Commit's lease check, inside its transaction (first thing). Call under write_mu_.
   Status CheckFence(pg::Connection& db);
   // UpdateDelivery's statements, inside its transaction on `db`; *found = the delivery exists.

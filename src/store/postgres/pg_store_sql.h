@@ -157,6 +157,11 @@ CREATE TEMP TABLE staged_states (LIKE meter_state) ON COMMIT DELETE ROWS;
 )sql";
 inline constexpr char kCopyReadings[] =
     "COPY staged_readings (meter_id, channel, ts, value, consumption, source, quality, version, estimated) FROM STDIN";
+inline constexpr char kCopyReadingsDirect[] =
+    "COPY readings (meter_id, channel, ts, value, consumption, source, quality, version, estimated) FROM STDIN";
+inline constexpr char kCopyMeters[] =
+    "COPY meters (meter_id, kind, customer_id, tz_offset_s, interval_s, register_max, customer_t1, created_at,"
+    " group_name, timezone, protocol, address, gateway, billing_channel) FROM STDIN";
 inline constexpr char kCopyStates[] = "COPY staged_states (meter_id, state) FROM STDIN";
 
 #define MH_PG_METER_COLUMNS \
