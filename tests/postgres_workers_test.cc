@@ -266,7 +266,8 @@ TEST_F(PostgresWorkersTest, ThreeWorkersTwoSigkilledEveryAckedReadingStoredOnceW
 
 // Posted readings (SPEC 7, docs/scale.md): a worker commits only its own shards' readings (fenced
 // by their leases); a batch of the other worker's shards is forwarded to it and its answer relayed;
-// a batch spanning both is refused with 421 naming the owners; one whose owner was just killed
+// a batch spanning both is split, each part stored by its owner (a forwarded one is refused with
+// 421 naming the owners, never split again); one whose owner was just killed
 // answers 503 + Retry-After until the takeover, then is stored — once.
 TEST_F(PostgresWorkersTest, PostedReadingsAreCommittedByTheirShardsOwnerOnly) {
   if (url_.empty()) return;
@@ -314,14 +315,31 @@ TEST_F(PostgresWorkersTest, PostedReadingsAreCommittedByTheirShardsOwnerOnly) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(r->get_header_value("X-MeterHub-Worker"), "");
-  r = post(a, json::array({reading(mine, 1), reading(theirs, 2)}));  // both: refused, nothing stored
+  r = post(a, json::array({reading(mine, 1), reading(theirs, 2), reading("bad meter", 1)}));  // both: split
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  const json split = json::parse(r->body);
+  EXPECT_EQ(split["received"], 3) << r->body;
+  EXPECT_EQ(split["accepted"], 2) << r->body;
+  EXPECT_EQ(stored(mine), 2u);
+  EXPECT_EQ(stored(theirs), 3u);
+  // Sent again (a client's retry): each owner recognises its part.
+  r = post(a, json::array({reading(mine, 1), reading(theirs, 2)}));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["duplicates"], 2) << r->body;
+  // A request forwarded once is never split again: refused, naming the owners.
+  httplib::Headers forwarded = auth;
+  forwarded.emplace("X-MeterHub-Forwarded-By", "wc");
+  r = b.client.Post("/api/v1/readings", forwarded, json::array({reading(mine, 2), reading(theirs, 4)}).dump(),
+                    "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 421) << r->body;
   const json refused = json::parse(r->body);
   EXPECT_EQ(refused["error"]["code"], "misdirected");
-  EXPECT_EQ(refused["owners"][std::to_string(ShardOf(theirs))]["worker_id"], "wb") << r->body;
-  EXPECT_EQ(stored(mine), 1u);
-  EXPECT_EQ(stored(theirs), 2u);
+  EXPECT_EQ(refused["owners"][std::to_string(ShardOf(mine))]["worker_id"], "wa") << r->body;
+  EXPECT_EQ(stored(mine), 2u);
+  EXPECT_EQ(stored(theirs), 3u);
 
   EXPECT_TRUE(WIFSIGNALED(b.process.Kill(SIGKILL)));
   r = post(a, json::array({reading(theirs, 3)}));  // b's lease has not lapsed: nobody may store it yet
@@ -332,7 +350,7 @@ TEST_F(PostgresWorkersTest, PostedReadingsAreCommittedByTheirShardsOwnerOnly) {
     auto again = post(a, json::array({reading(theirs, 3)}));
     return again && again->status == 200;
   }, 60)) << testing::ReadFile(log);
-  EXPECT_EQ(stored(theirs), 3u);  // once
+  EXPECT_EQ(stored(theirs), 4u);  // once
   EXPECT_EQ(WEXITSTATUS(a.process.Kill(SIGTERM)), 0);
 }
 

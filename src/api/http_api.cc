@@ -431,19 +431,40 @@ void HttpApi::Routes() {
       return InvalidArgument("Content-Type must be application/json or text/csv, got '" + type + "'");
     }
     ingest::SubmitSummary summary;
+    json not_stored;  // a split batch's parts that other workers did not store
     if (!readings.empty()) {
       // Scale-out: only the shards' lease holder commits them, fenced by those leases.
       const ReadingsPlan plan = PlanReadings(readings, deps_.shard_route);
-      if (plan.kind != ReadingsPlan::Kind::kHere) {
+      auto commit_here = [&](const std::vector<Reading>& mine,
+                             const std::vector<int>& shards) -> Result<ingest::SubmitSummary> {
+        return deps_.committer ? deps_.committer->Submit(mine, "http", shards) : deps_.pipeline->Submit(mine, "http");
+      };
+      if (CanSplit(plan, req, deps_.forward)) {
+        MH_ASSIGN_OR_RETURN(SplitOutcome split, StoreSplit(plan, readings, req, deps_.forward, commit_here));
+        summary = std::move(split.stored);
+        if (!split.failed.empty()) not_stored = std::move(split.failed);
+      } else if (plan.kind != ReadingsPlan::Kind::kHere) {
         AnswerElsewhere(plan, req, deps_.forward, deps_.retry_after_s, res);
         return Status::Ok();
+      } else {
+        MH_ASSIGN_OR_RETURN(summary, commit_here(readings, plan.shards));
       }
-      MH_ASSIGN_OR_RETURN(summary, deps_.committer ? deps_.committer->Submit(readings, "http", plan.shards)
-                                                   : deps_.pipeline->Submit(readings, "http"));
     }
     summary.rejected += static_cast<int64_t>(issues.size());
     summary.received += static_cast<int64_t>(issues.size());
     summary.issues.insert(summary.issues.begin(), issues.begin(), issues.end());
+    if (!not_stored.is_null()) {
+      json body{{"error",
+                 {{"code", "unavailable"},
+                  {"message", "part of these readings was not stored: their shards' workers (\"not_stored\") could not "
+                              "store them; the rest is stored (\"summary\"). Post the whole batch again after "
+                              "Retry-After: what is stored already comes back as duplicates"}}},
+                {"summary", SummaryJson(summary)},
+                {"not_stored", not_stored}};
+      SendJson(res, 503, body);
+      res.set_header("Retry-After", std::to_string(std::max(1, deps_.retry_after_s)));
+      return Status::Ok();
+    }
     bool nothing_stored = summary.accepted + summary.quarantined_total() + summary.duplicates == 0;
     if (nothing_stored && !summary.issues.empty()) {
       const auto& first = summary.issues.front();

@@ -259,10 +259,14 @@ nlohmann::json OpenApiDocument() {
                                                    "in one request (JSON or CSV)")},
                                 {"507", Err("the store's disk is full: nothing was stored, retry later")},
                                 {"422", Err("nothing could be stored; the summary lists why")},
-                                {"421", Err("scale-out: the readings belong to shards of several workers (or of another "
-                                            "worker that cannot be forwarded to); nothing stored, `owners` names them")},
+                                {"421", Err("scale-out: the readings belong to another worker that cannot be forwarded "
+                                            "to (over HTTPS, or the request was forwarded already); nothing stored, "
+                                            "`owner`/`owners` name where to post")},
                                 {"503", Err("scale-out: a shard of these readings has no live owner (takeover under way) "
-                                            "or its owner is unreachable; nothing stored, retry after Retry-After")}})}};
+                                            "or its owner is unreachable; nothing stored, retry after Retry-After. A "
+                                            "batch split among several workers whose part one of them did not store: "
+                                            "`summary` is what was stored, `not_stored` the parts that were not; "
+                                            "post the whole batch again (stored readings come back as duplicates)")}})}};
   paths["/api/v1/meters/{id}/readings"]["get"] = {{"summary", "accepted readings in a time range"},
                                                   {"parameters", json::array({meter_param, range[0], range[1], range[2],
                                                                               q("channel", "a register (docs/channels.md); default the billing channel")})},
