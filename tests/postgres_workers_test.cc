@@ -267,7 +267,8 @@ TEST_F(PostgresWorkersTest, ThreeWorkersTwoSigkilledEveryAckedReadingStoredOnceW
 // Posted readings (SPEC 7, docs/scale.md): a worker commits only its own shards' readings (fenced
 // by their leases); a batch of the other worker's shards is forwarded to it and its answer relayed;
 // a batch spanning both is split, each part stored by its owner (a forwarded one is refused with
-// 421 naming the owners, never split again); one whose owner was just killed
+// 421 naming the owners, never split again); a relay's forwarded batch goes to its relay meter's
+// shard's holder; one whose owner was just killed
 // answers 503 + Retry-After until the takeover, then is stored — once.
 TEST_F(PostgresWorkersTest, PostedReadingsAreCommittedByTheirShardsOwnerOnly) {
   if (url_.empty()) return;
@@ -340,6 +341,22 @@ TEST_F(PostgresWorkersTest, PostedReadingsAreCommittedByTheirShardsOwnerOnly) {
   EXPECT_EQ(refused["owners"][std::to_string(ShardOf(mine))]["worker_id"], "wa") << r->body;
   EXPECT_EQ(stored(mine), 2u);
   EXPECT_EQ(stored(theirs), 3u);
+  // A relay's forwarded batch goes to the holder of the relay meter's shard (here: an origin no
+  // relay registered, which that holder answers for).
+  auto relayed = [&](const std::string& relay) {
+    const std::string body = json{{"relay", relay}, {"origin", "NOBODY1"}, {"failure_code", 1},
+                                  {"readings", json::array({{{"ts", 1603980000}, {"value", 1.0}}})},
+                                  {"tag", std::string(64, '0')}}.dump();
+    return a.client.Post("/api/v1/relay/forward", auth, body, "application/json");
+  };
+  r = relayed(theirs);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_header_value("X-MeterHub-Worker"), "wb") << r->status << " " << r->body;
+  EXPECT_NE(r->status, 200) << r->body;
+  r = relayed(mine);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_header_value("X-MeterHub-Worker"), "") << r->status << " " << r->body;
+  EXPECT_NE(r->status, 200) << r->body;
 
   EXPECT_TRUE(WIFSIGNALED(b.process.Kill(SIGKILL)));
   r = post(a, json::array({reading(theirs, 3)}));  // b's lease has not lapsed: nobody may store it yet

@@ -614,7 +614,8 @@ void HttpApi::Routes() {
   AddDeliveryRoutes(srv, st, deps_.clock, deps_.deliveries_requeued);
   AddBillingRoutes(srv, st, deps_.tariffs ? deps_.tariffs : std::make_shared<const billing::TariffBook>());
 
-  if (deps_.relay != nullptr) AddRelayRoutes(srv, deps_.store, deps_.relay);
+  if (deps_.relay != nullptr)
+    AddRelayRoutes(srv, deps_.store, deps_.relay, {deps_.shard_route, deps_.forward, deps_.retry_after_s});
   if (deps_.audit != nullptr) AddAuditRoutes(srv, deps_.store, deps_.audit);
   if (deps_.water != nullptr) AddWaterRoutes(srv, deps_.store, deps_.water);
 

@@ -49,6 +49,13 @@ ReadingsPlan PlanReadings(const std::vector<Reading>& readings, const std::funct
 // Sends a request on to another worker's API ("host:port") and returns that worker's answer.
 using ForwardFn = std::function<Result<http::Response>(const std::string& listen, const http::Request& request)>;
 
+// How this worker reaches the owners of shards it does not hold (ApiDeps' fields of the same names).
+struct ShardRouting {
+  std::function<ShardRoute(int shard)> route;  // empty = this process owns every shard (SQLite)
+  ForwardFn forward;
+  int retry_after_s = 10;
+};
+
 // The header a forwarded request carries (the forwarding worker's id): its receiver never forwards
 // it again — a batch it does not own (its view of the leases moved on) is refused with 421.
 inline constexpr char kForwardedByHeader[] = "X-MeterHub-Forwarded-By";

@@ -6,6 +6,7 @@
 #include "api/route_kit.h"
 #include "relay/messages.h"
 #include "relay/relay_service.h"
+#include "store/commit_fence.h"
 
 namespace mh::api {
 namespace {
@@ -67,7 +68,7 @@ Status NeedsStaff(const Principal& who) {
 
 }  // namespace
 
-void AddRelayRoutes(http::Server& srv, store::Store* st, relay::RelayService* rs) {
+void AddRelayRoutes(http::Server& srv, store::Store* st, relay::RelayService* rs, ShardRouting routing) {
   auto guarded = [st](auto handler) { return Guarded(st, handler); };
   srv.Get("/api/v1/relay/regions", guarded([rs](const Principal& who, const http::Request&,
                                                  http::Response& res) -> Status {
@@ -123,10 +124,19 @@ void AddRelayRoutes(http::Server& srv, store::Store* st, relay::RelayService* rs
     SendJson(res, 200, {{"meter_id", m.meter_id}, {"target_sub_period", target ? json(*target) : json(nullptr)}});
     return Status::Ok();
   }));
-  srv.Post("/api/v1/relay/forward", guarded([rs](const Principal& who, const http::Request& req,
-                                                  http::Response& res) -> Status {
+  srv.Post("/api/v1/relay/forward", guarded([rs, routing](const Principal& who, const http::Request& req,
+                                                           http::Response& res) -> Status {
     if (!who.CanWrite()) return PermissionDenied("posting forwarded batches needs an admin or operator token");
     MH_ASSIGN_OR_RETURN(relay::ForwardMessage m, relay::ParseForwardMessage(req.body));
+    // Scale-out: as on MQTT, where it arrives on the relay's own shard's session, a relay's batch
+    // is stored by that shard's lease holder, fenced by the lease; another worker's is forwarded.
+    const ReadingsPlan plan = PlanReadings({Reading{m.relay_meter_id, 0, std::nullopt, "", ""}}, routing.route);
+    if (plan.kind != ReadingsPlan::Kind::kHere) {
+      AnswerElsewhere(plan, req, routing.forward, routing.retry_after_s, res);
+      return Status::Ok();
+    }
+    std::optional<store::FenceScope> fenced;
+    if (routing.route) fenced.emplace(plan.shards);
     Result<relay::ForwardOutcome> outcome = rs->Forward({m.batch, m.tag, m.relay_meter_id});
     // A failed origin tag is the batch's fault, not the caller's credentials: 422, not 401.
     if (!outcome.ok() && outcome.status().code() == StatusCode::kUnauthenticated)

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/auth.h"
+#include "api/readings_routing.h"
 #include "base/clock.h"
 #include "base/status.h"
 #include "billing/tariff.h"
@@ -142,8 +143,9 @@ inline http::Handler Guarded(store::Store* store, RouteHandler handler) {
   };
 }
 
-// Route groups of the method areas, one file each (relay_routes.cc, ...).
-void AddRelayRoutes(http::Server& srv, store::Store* store, relay::RelayService* relay);
+// Route groups of the method areas, one file each (relay_routes.cc, ...). A forwarded batch is
+// stored by the holder of the relay meter's shard, fenced by its lease (`routing`; scale-out).
+void AddRelayRoutes(http::Server& srv, store::Store* store, relay::RelayService* relay, ShardRouting routing);
 // The alert delivery log and re-sends (delivery_routes.cc); `requeued` runs after a re-send was
 // queued (wakes the dispatcher; may be empty).
 void AddDeliveryRoutes(http::Server& srv, store::Store* store, const Clock* clock, std::function<void()> requeued);

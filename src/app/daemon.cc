@@ -14,6 +14,7 @@
 #include "ingest/device_topics.h"
 #include "ingest/raw_frames.h"
 #include "relay/messages.h"
+#include "store/commit_fence.h"
 #include "store/store_open.h"
 #include "core/time.h"
 #include "base/secret_file.h"
@@ -183,9 +184,12 @@ Status Daemon::StartRelay() {
     if (!mqtt_) return Status::Ok();  // no broker: meters learn targets and keys over HTTP only
     return mqtt_->Publish(ingest::DeviceTopic(meter_id, ingest::kCommandSuffix), command);
   };
-  // Forwarded readings share commits with posted ones, and return only once durably stored.
+  // Forwarded readings share commits with posted ones, and return only once durably stored —
+  // fenced by the shard whose session (MQTT) or route (HTTP) delivered the batch: the caller's
+  // FenceScope, set by both before handing the batch to the relay service.
   auto store_readings = [this](const std::vector<Reading>& readings, const std::string& source) -> Status {
-    return http_committer_->Submit(readings, source).status();
+    const std::vector<int>* fence = store::FenceScope::Current();
+    return http_committer_->Submit(readings, source, fence ? *fence : std::vector<int>{}).status();
   };
   relay_ = std::make_unique<relay::RelayService>(store_.get(), clock_, &random_, send, store_readings, options);
   if (mqtt_) {

@@ -13,6 +13,7 @@
 #include "codec/reading_json.h"
 #include "core/meter_id.h"
 #include "ingest/device_topics.h"
+#include "store/commit_fence.h"
 
 namespace mh::ingest {
 namespace {
@@ -420,6 +421,11 @@ bool MqttIngest::Handle(const Message& m, Batch& batch) {
     return true;
   }
   if (handler != handlers_.end()) {
+    // What a handler commits (a relay's forwarded batch) is what this shard's session delivered:
+    // fenced by its lease, as the session's readings are.
+    const std::vector<int> own{ShardOf(meter)};
+    std::optional<store::FenceScope> fenced;
+    if (options_.owns) fenced.emplace(own);
     Status s = handler->second(meter, m.payload);
     return s.ok() || HandlerFailed(m, meter, s);
   }
