@@ -402,7 +402,11 @@ nlohmann::json OpenApiDocument() {
       {"requestBody", json_body("RelayForward")},
       {"responses", WithErrors({{"200", Ok("accepted or duplicate", Obj({{"outcome", Enum({"accepted", "duplicate"})}, {"readings", Int()}}, {"outcome", "readings"}))},
                                 {"404", Err("origin not registered")},
-                                {"422", Err("the origin's HMAC does not verify: altered or invented")}})}};
+                                {"422", Err("the origin's HMAC does not verify: altered or invented")},
+                                {"421", Err("scale-out: the relay meter's shard is another worker's, which cannot be "
+                                            "forwarded to (HTTPS, or forwarded already); nothing stored, `owner` names it")},
+                                {"503", Err("scale-out: the relay meter's shard has no live owner (takeover under way) or "
+                                            "its owner is unreachable; nothing stored, retry after Retry-After")}})}};
   paths["/api/v1/relay/stats"]["get"] = {
       {"summary", "forwarded batches by outcome and the most recent ones (staff)"},
       {"parameters", json::array({q("relay", "only batches carried by this relay meter"), q("limit", "recent batches")})},
