@@ -205,9 +205,11 @@ TEST_F(PostgresWorkersTest, ThreeWorkersTwoSigkilledEveryAckedReadingStoredOnceW
   const Verdicts pg = PostgresVerdicts(url_);
 
   // Every alert reached the receiver, none twice: dispatch claims a delivery (fenced by the
-  // "alerts" lease) before sending it, so a takeover never re-sends what a live worker sent. (A
-  // worker killed between the receiver's 2xx and recording it would re-send with the same ids —
-  // HTTP's limit, a window of milliseconds; docs/scale.md.)
+  // "alerts" lease) before sending it, so a takeover never re-sends what a live worker sent. A
+  // worker killed after the receiver got a request and before recording its answer leaves that
+  // delivery to be sent again, with the same Idempotency-Key — HTTP's limit (docs/scale.md) —
+  // which the receiver, as a real one does, takes as a replay, not a second alert. Each SIGKILL
+  // can leave at most the killed dispatcher's threads' sends (2) in that window.
   const std::set<std::string> alert_ids = PostgresColumn(url_, "SELECT id::text FROM alerts");
   ASSERT_FALSE(alert_ids.empty()) << "the data raised no alert";
   ASSERT_TRUE(WaitFor([&] {
@@ -219,6 +221,9 @@ TEST_F(PostgresWorkersTest, ThreeWorkersTwoSigkilledEveryAckedReadingStoredOnceW
     EXPECT_EQ(n, 1) << "alert " << id << " delivered " << n << " times";
   }
   EXPECT_EQ(received, alert_ids);
+  EXPECT_LE(receiver.replayed("/pg"), 2 * 2) << "more deliveries were sent again than two kills can leave in flight";
+  std::printf("[ alerts ] %zu alerts, each received once; %lld sent again after a kill (same Idempotency-Key)\n",
+              received.size(), static_cast<long long>(receiver.replayed("/pg")));
   EXPECT_EQ(WEXITSTATUS(w[2]->process.Kill(SIGTERM)), 0);
 
   // The same data through one worker on SQLite (its own broker): the same verdicts. Both runs

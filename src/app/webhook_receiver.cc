@@ -13,7 +13,14 @@ Status WebhookReceiver::Start(int port) {
     Inbox& inbox = inboxes_[req.path];
     ++inbox.received;
     if (inbox.samples.size() < 3) inbox.samples.push_back(req.body);
-    if (req.has_header("X-MeterHub-Alert-Id")) ++inbox.by_alert[req.get_header_value("X-MeterHub-Alert-Id")];
+    const std::string key = req.get_header_value("Idempotency-Key");
+    const bool accepting = answer_status_ >= 200 && answer_status_ < 300;
+    if (!key.empty() && inbox.accepted_keys.count(key) != 0) {
+      ++inbox.replayed;  // a sender's retry of what was accepted: the same answer, nothing new
+    } else {
+      if (req.has_header("X-MeterHub-Alert-Id")) ++inbox.by_alert[req.get_header_value("X-MeterHub-Alert-Id")];
+      if (!key.empty() && accepting) inbox.accepted_keys.insert(key);
+    }
     res.status = answer_status_;
     if (!answer_body_.empty()) res.set_content(answer_body_, "text/plain");
   });
@@ -46,6 +53,12 @@ std::vector<std::string> WebhookReceiver::samples(const std::string& path) const
   std::lock_guard<std::mutex> lock(mu_);
   auto it = inboxes_.find(path);
   return it == inboxes_.end() ? std::vector<std::string>{} : it->second.samples;
+}
+
+int64_t WebhookReceiver::replayed(const std::string& path) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = inboxes_.find(path);
+  return it == inboxes_.end() ? 0 : it->second.replayed;
 }
 
 std::map<std::string, int64_t> WebhookReceiver::by_alert(const std::string& path) const {

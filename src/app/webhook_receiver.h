@@ -1,11 +1,14 @@
 // A loopback HTTP server that stands in for the outside world in the demo: the customers' phones
 // (alert webhooks), the field-service system (work orders) and the inspectors (inspection
 // orders). It counts what arrives per path and keeps the first few bodies; alert webhooks are
-// also counted per X-MeterHub-Alert-Id (tests that no alert arrives twice).
+// also counted per X-MeterHub-Alert-Id (tests that no alert arrives twice). Like a real receiver,
+// it honours Idempotency-Key: a request repeating the key of one it already accepted (2xx) is
+// answered again but not taken as a new alert — it is counted as a replay.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -31,14 +34,19 @@ class WebhookReceiver {
   std::string url(const std::string& path) const;
   int64_t received(const std::string& path) const;
   std::vector<std::string> samples(const std::string& path) const;
-  // Arrivals on `path` per X-MeterHub-Alert-Id header value (requests without one are not counted).
+  // Arrivals on `path` per X-MeterHub-Alert-Id header value (requests without one are not counted,
+  // nor replays).
   std::map<std::string, int64_t> by_alert(const std::string& path) const;
+  // Requests on `path` that repeated the Idempotency-Key of one already accepted.
+  int64_t replayed(const std::string& path) const;
 
  private:
   struct Inbox {
     int64_t received = 0;
     std::vector<std::string> samples;
     std::map<std::string, int64_t> by_alert;
+    std::set<std::string> accepted_keys;  // Idempotency-Keys answered 2xx
+    int64_t replayed = 0;
   };
   std::unique_ptr<http::Server> server_;
   int port_ = 0;
