@@ -6,6 +6,7 @@
 #include "api/dashboard.h"
 #include "app/broker_auth.h"
 #include "app/tls_setup.h"
+#include "app/vision_module.h"
 #include "alerts/channels/smtp_channel.h"
 #include "alerts/channels/webhook_channel.h"
 #include "codec/meter/keys_file.h"
@@ -349,6 +350,12 @@ Status Daemon::StartWater() {
   o.max_video_seconds = config_.water.max_video_seconds;
   o.upload_url = config_.water.upload_url;
   o.reply_to = config_.water.reply_to;
+  photo_reader_ = NewLazyPhotoReader();
+  o.photo_reader = photo_reader_.get();
+  if (FindVisionModule().empty()) {
+    spdlog::warn("water: the vision module {} is not beside the executable: photo and clip uploads will be refused",
+                 water::vision::kModuleFile);
+  }
   auto publish = [this](const std::string& terminal, const std::string& payload) -> Status {
     if (!mqtt_) return Status::Ok();  // no broker: commands are listed over HTTP only
     return mqtt_->Publish(ingest::DeviceTopic(terminal, ingest::kCommandSuffix), payload);

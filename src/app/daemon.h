@@ -133,6 +133,9 @@ class Daemon {
   // Water remote maintenance (seed 001): its own store connection, the loop, a tick thread (shares
   // key_mu_/key_cv_/stopping_ with the relay key thread for shutdown).
   std::unique_ptr<store::WaterStore> water_store_;
+  // Reads customers' photos and clips through the vision module, loaded on the first upload;
+  // declared before water_, which uses it.
+  std::unique_ptr<water::PhotoReader> photo_reader_;
   std::unique_ptr<water::WaterService> water_;
   std::thread water_thread_;
   std::thread pack_thread_;  // shares key_mu_/key_cv_/stopping_ for shutdown

@@ -15,6 +15,7 @@
 #include "app/export_command.h"
 #include "app/generate.h"
 #include "app/huge_pages.h"
+#include "app/vision_module.h"
 #include "app/witness_command.h"
 #include "audit/offline_audit.h"
 #include "audit/ledger/offline_ledger.h"
@@ -29,7 +30,6 @@
 #include "sim/water_sim.h"
 #include "vee/offline_vee.h"
 #include "water/offline_water.h"
-#include "water/vision/offline_read.h"
 
 namespace {
 
@@ -209,7 +209,12 @@ int main(int argc, char** argv) {
   // `water read`: reading meter photos (SPEC 3, offline tool), a fixed contract with its own parser.
   if (argc >= 3 && std::string(argv[1]) == "water" && std::string(argv[2]) == "read") {
     std::vector<std::string> rest(argv + 3, argv + argc);
-    return mh::water::vision::RunWaterReadCommand(rest, std::cout, std::cerr);
+    mh::Result<const mh::water::vision::Module*> vision = mh::app::LoadVisionModule();
+    if (!vision.ok()) {
+      std::cerr << "meterhub water read: " << vision.status().message() << "\n";
+      return 1;
+    }
+    return (*vision)->run_water_read(rest, std::cout, std::cerr);
   }
 
   // `water check` (and its help): a fixed contract (SPEC 3) with its own parser.

@@ -4,13 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include <opencv2/imgcodecs.hpp>
-
 #include "codec/water_frame.h"
 #include "core/time.h"
-#include "water/vision/image_header.h"
-#include "water/vision/register_reader.h"
-#include "water/vision/video.h"
 #include "water/water_service.h"
 
 namespace mh::water {
@@ -51,46 +46,15 @@ ProcedureOptions WaterService::Procedure() const {
   return p;
 }
 
-Result<vision::RegisterReading> WaterService::ReadUpload(const std::string& bytes, int digits, int64_t* taken_at,
-                                                         json* media) {
-  if (static_cast<int64_t>(bytes.size()) > options_.max_upload_bytes) {
-    return ResourceExhausted("the upload is " + std::to_string(bytes.size()) + " bytes, more than the " +
-                             std::to_string(options_.max_upload_bytes) + " accepted (water.max_upload_bytes)");
-  }
-  static const Result<vision::DigitClassifier> classifier = vision::DigitClassifier::Builtin();
-  if (!classifier.ok()) return Internal("digit model: " + classifier.status().ToString());
-  vision::ReadOptions ro;
-  ro.digits = digits > 0 ? digits : options_.photo_digits;
-  vision::RegisterReading reading;
-  if (const std::string format = vision::SniffVideo(bytes); !format.empty()) {
-    vision::ClipLimits limits;
-    limits.max_bytes = options_.max_upload_bytes;
-    limits.max_pixels = options_.max_photo_pixels;
-    limits.max_frames = options_.max_video_frames;
-    limits.max_seconds = options_.max_video_seconds;
-    Result<vision::ClipReading> clip = vision::ReadClip(bytes, *classifier, ro, limits);
-    if (!clip.ok() && clip.status().code() != StatusCode::kInvalidArgument) return clip.status();
-    if (!clip.ok()) {
-      reading.unreadable = "not a readable video: " + clip.status().message();
-      *media = {{"media", "video"}, {"format", format}};
-      return reading;
-    }
-    *media = {{"media", "video"}, {"format", format}, {"seconds", clip->seconds}, {"frames", clip->frames},
-              {"sampled", clip->sampled}, {"readable_frames", clip->readable}, {"agreeing_frames", clip->agreeing},
-              {"frame_values", clip->frame_values}, {"at_s", clip->at_s}};
-    // The reading is of the frames it came from: the clip's start plus their offset.
-    if (clip->reading.ok()) *taken_at += static_cast<int64_t>(std::llround(clip->at_s));
-    return clip->reading;
-  }
-  *media = {{"media", "photo"}};
-  // The header first: a photo declaring more pixels than allowed is refused undecoded.
-  Result<cv::Mat> image = vision::DecodePhoto(bytes, options_.max_photo_pixels);
-  if (!image.ok() && image.status().code() == StatusCode::kResourceExhausted) return image.status();
-  if (!image.ok()) {
-    reading.unreadable = "not an image: " + image.status().message();
-    return reading;
-  }
-  return vision::ReadRegister(*image, *classifier, ro);
+Result<UploadReading> WaterService::ReadUpload(const std::string& bytes, int digits) {
+  if (options_.photo_reader == nullptr) return Unavailable("photos cannot be read here: no photo reader");
+  UploadLimits limits;
+  limits.digits = digits > 0 ? digits : options_.photo_digits;
+  limits.max_bytes = options_.max_upload_bytes;
+  limits.max_pixels = options_.max_photo_pixels;
+  limits.max_frames = options_.max_video_frames;
+  limits.max_seconds = options_.max_video_seconds;
+  return options_.photo_reader->Read(bytes, limits);
 }
 
 Result<PhotoOutcome> WaterService::OnPhoto(const std::string& terminal_id, const std::string& image_bytes, int64_t taken_at,
@@ -103,21 +67,22 @@ Result<PhotoOutcome> WaterService::OnPhoto(const std::string& terminal_id, const
     entry = *e;
   }
   // Reading outside the lock: milliseconds of CPU for a photo, a fraction of a second for a clip.
-  json media;
-  MH_ASSIGN_OR_RETURN(vision::RegisterReading reading, ReadUpload(image_bytes, digits, &taken_at, &media));
+  MH_ASSIGN_OR_RETURN(UploadReading reading, ReadUpload(image_bytes, digits));
+  taken_at += reading.offset_s;
   const int64_t now = clock_->NowSeconds();
   PhotoOutcome o;
   std::lock_guard lock(mu_);
   Meter& m = MeterFor(entry);
   MH_RETURN_IF_ERROR(Commit([&]() -> Status {
-    MH_RETURN_IF_ERROR(PhotoOutcomeLocked(m, entry, reading, taken_at, now, media, &o));
+    MH_RETURN_IF_ERROR(PhotoOutcomeLocked(m, entry, reading, taken_at, now, &o));
     return SaveState(m);
   }));
   return o;
 }
 
-Status WaterService::PhotoOutcomeLocked(Meter& m, const PairingEntry& entry, const vision::RegisterReading& reading,
-                                        int64_t taken_at, int64_t now, const json& media, PhotoOutcome* out) {
+Status WaterService::PhotoOutcomeLocked(Meter& m, const PairingEntry& entry, const UploadReading& reading,
+                                        int64_t taken_at, int64_t now, PhotoOutcome* out) {
+  const json& media = reading.media;
   PhotoOutcome& o = *out;
   const std::string& terminal_id = entry.terminal_id;
   const bool video = media.value("media", "") == "video";

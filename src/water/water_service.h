@@ -49,7 +49,7 @@
 #include "store/water_store.h"
 #include "water/meter_maintenance.h"
 #include "water/procedure.h"
-#include "water/vision/register_reader.h"
+#include "water/photo_reader.h"
 
 namespace mh::water {
 
@@ -81,6 +81,8 @@ struct WaterServiceOptions {
   // Where the self-check notice tells the customer to send the photos ("{terminal}" = its id).
   std::string upload_url;
   std::string reply_to;
+  // Reads the uploads; must outlive the service. nullptr: every upload is refused (Unavailable).
+  const PhotoReader* photo_reader = nullptr;
 };
 
 // Sends a command payload on the terminal's command topic.
@@ -213,15 +215,15 @@ class WaterService {
   Status SyncHistory(Meter& m);                        // mu_ held
   Status History(const std::string& feature_code, int64_t at, const std::string& event, const std::string& detail);
   Status SendCommand(Meter& m, const MaintenanceCommand& c, const std::string& source);
-  Status PhotoOutcomeLocked(Meter& m, const PairingEntry& entry, const vision::RegisterReading& reading, int64_t taken_at,
-                            int64_t now, const nlohmann::json& media, PhotoOutcome* out);  // mu_ held, inside a batch
+  Status PhotoOutcomeLocked(Meter& m, const PairingEntry& entry, const UploadReading& reading, int64_t taken_at,
+                            int64_t now, PhotoOutcome* out);  // mu_ held, inside a batch
   Status RetryPendingPhoto(Meter& m);  // mu_ held, inside a batch
   // The comparison of a readable photo with the one before it: fills `d` and the customer's message.
   Status ComparePhotos(Meter& m, const PairingEntry& entry, const store::WaterPhotoRecord& base, const std::string& value,
                        int64_t taken_at, nlohmann::json* d, std::string* message);  // mu_ held, inside a batch
   ProcedureOptions Procedure() const;
   // Reads a photo or clip (outside the lock); `taken_at` is moved to the clip's frames read.
-  Result<vision::RegisterReading> ReadUpload(const std::string& bytes, int digits, int64_t* taken_at, nlohmann::json* media);
+  Result<UploadReading> ReadUpload(const std::string& bytes, int digits);
   double DeviceVolume(const std::string& feature_code, const std::string& device_id, int64_t from, int64_t to,
                       double* coverage);
   void NotifyLoop();

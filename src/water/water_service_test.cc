@@ -16,6 +16,7 @@
 #include "support/test_env.h"
 #include "water/operating_json.h"
 #include "water/vision/render.h"
+#include "water/vision/upload_reader.h"
 #include "water/vision/video.h"
 
 #include <opencv2/imgcodecs.hpp>
@@ -49,6 +50,7 @@ std::string Frame(codec::WaterDeviceKind kind, const std::string& code, const st
 struct Loop {
   SimulatedClock clock{kDay * 1000};
   std::unique_ptr<store::WaterStore> store;
+  std::unique_ptr<PhotoReader> reader = vision::NewUploadReader();
   std::unique_ptr<WaterService> service;
   std::vector<std::pair<std::string, std::string>> published;
   std::vector<std::string> notified;
@@ -58,6 +60,7 @@ struct Loop {
     auto s = store::OpenSqliteWaterStore({path, "full", 5000});
     EXPECT_TRUE(s.ok());
     store = std::move(*s);
+    if (options.photo_reader == nullptr) options.photo_reader = reader.get();
     auto svc = WaterService::Create(
         store.get(), &clock, options,
         [this](const std::string& t, const std::string& p) {
@@ -534,6 +537,20 @@ TEST(WaterService, PairingValidatedAndRebound) {
   ASSERT_EQ(pairs->size(), 1u);
   EXPECT_EQ((*pairs)[0].phone, "+8613800000002");
   EXPECT_EQ((*pairs)[0].feature_code, FeatureCodeOf("WT-1"));
+}
+
+// A daemon whose vision module is missing hands the service no reader: an upload is refused as
+// unavailable (503), nothing is recorded, and the service goes on.
+TEST(WaterService, WithoutAPhotoReaderAnUploadIsUnavailableAndNothingIsRecorded) {
+  auto s = store::OpenSqliteWaterStore({":memory:", "full", 5000});
+  ASSERT_TRUE(s.ok());
+  SimulatedClock clock{kDay * 1000};
+  auto svc = WaterService::Create(s->get(), &clock, {}, nullptr, nullptr);
+  ASSERT_TRUE(svc.ok());
+  ASSERT_TRUE((*svc)->PutPair("WT-1", "FM-1", "").ok());
+  auto o = (*svc)->OnPhoto("WT-1", "\x89PNG", kDay, 6);
+  EXPECT_EQ(o.status().code(), StatusCode::kUnavailable) << o.status().ToString();
+  EXPECT_TRUE((*s)->ListPhotos("WT-1")->empty());
 }
 
 TEST(WaterService, UnreadablePhotoAsksForABetterOne) {
