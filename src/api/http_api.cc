@@ -86,25 +86,6 @@ json AlertJson(const store::AlertRecord& a) {
           {"created_at", Iso(a.created_at)}};
 }
 
-json SummaryJson(const ingest::SubmitSummary& s) {
-  json issues = json::array();
-  for (const auto& i : s.issues) {
-    if (issues.size() >= 1000) break;
-    issues.push_back({{"line", i.line}, {"field", i.field}, {"message", i.message}});
-  }
-  return {{"received", s.received},
-          {"accepted", s.accepted},
-          {"duplicates", s.duplicates},
-          {"quarantined",
-           {{"null", s.quarantined[static_cast<int>(Verdict::kNull)]},
-            {"error", s.quarantined[static_cast<int>(Verdict::kError)]},
-            {"sudden", s.quarantined[static_cast<int>(Verdict::kSudden)]}}},
-          {"rejected", s.rejected},
-          {"conflicts", s.conflicts},
-          {"alerts", s.alerts},
-          {"issues", issues}};
-}
-
 }  // namespace
 
 Status ParseListenAddress(const std::string& listen, HttpOptions* options) {

@@ -11,8 +11,9 @@
 namespace mh::api {
 
 ReadingsPlan PlanReadings(const std::vector<Reading>& readings, const std::function<ShardRoute(int shard)>& route) {
+  std::vector<int> shard_of(readings.size());  // each reading's, hashed once
   std::set<int> shards;
-  for (const Reading& r : readings) shards.insert(ShardOf(r.meter_id));
+  for (size_t i = 0; i < readings.size(); ++i) shards.insert(shard_of[i] = ShardOf(readings[i].meter_id));
   ReadingsPlan plan;
   plan.shards.assign(shards.begin(), shards.end());
   if (!route) return plan;
@@ -44,7 +45,7 @@ ReadingsPlan PlanReadings(const std::vector<Reading>& readings, const std::funct
     std::map<std::string, size_t> part_of;  // worker id → index in plan.others
     std::set<int> own;
     for (size_t i = 0; i < readings.size(); ++i) {
-      const int shard = ShardOf(readings[i].meter_id);
+      const int shard = shard_of[i];
       const ShardRoute& r = routes.at(shard);
       if (r.kind == ShardRoute::Kind::kHere) {
         plan.here.push_back(i);
@@ -66,6 +67,25 @@ bool CanSplit(const ReadingsPlan& plan, const http::Request& req, const ForwardF
   for (const ReadingsPart& part : plan.others)
     if (part.owner.listen.empty()) return false;
   return true;
+}
+
+nlohmann::json SummaryJson(const ingest::SubmitSummary& s) {
+  nlohmann::json issues = nlohmann::json::array();
+  for (const auto& i : s.issues) {
+    if (issues.size() >= 1000) break;
+    issues.push_back({{"line", i.line}, {"field", i.field}, {"message", i.message}});
+  }
+  return {{"received", s.received},
+          {"accepted", s.accepted},
+          {"duplicates", s.duplicates},
+          {"quarantined",
+           {{"null", s.quarantined[static_cast<int>(Verdict::kNull)]},
+            {"error", s.quarantined[static_cast<int>(Verdict::kError)]},
+            {"sudden", s.quarantined[static_cast<int>(Verdict::kSudden)]}}},
+          {"rejected", s.rejected},
+          {"conflicts", s.conflicts},
+          {"alerts", s.alerts},
+          {"issues", issues}};
 }
 
 ingest::SubmitSummary SummaryFromJson(const nlohmann::json& body) {

@@ -81,7 +81,10 @@ using CommitHereFn =
 Result<SplitOutcome> StoreSplit(const ReadingsPlan& plan, const std::vector<Reading>& readings,
                                 const http::Request& req, const ForwardFn& forward, const CommitHereFn& commit_here);
 
-// An owner's 200 answer to a posted batch (http_api's summary) read back; missing fields count 0.
+// A posted batch's summary as POST /api/v1/readings answers it (at most 1,000 issues), and that
+// answer read back from an owner it was forwarded to (missing fields count 0): a field added to
+// one must be added to the other.
+nlohmann::json SummaryJson(const ingest::SubmitSummary& s);
 ingest::SubmitSummary SummaryFromJson(const nlohmann::json& body);
 
 // Answers a request whose plan is neither kHere nor a kSplit that CanSplit: forwards it (kForward,

@@ -9,6 +9,7 @@
 // answers its error.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -45,6 +46,8 @@ class OverlappedCommitter {
   std::optional<std::vector<int>> in_flight_fence_;    // guarded by mu_: its FenceScope's shards
   Status failed_;                                      // guarded by mu_: the first commit that failed
   bool stopping_ = false;                              // guarded by mu_
+  // No batch in flight and no failure: Settle's answer without the lock (written under mu_).
+  std::atomic<bool> quiet_{true};
   std::thread thread_;
 };
 

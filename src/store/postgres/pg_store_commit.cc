@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <numeric>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
@@ -67,15 +68,6 @@ std::vector<size_t> LastPerKey(const std::vector<T>& rows, KeyOf key_of) {
   }
   std::reverse(keep.begin(), keep.end());
   return keep;
-}
-
-std::string ReadingKeyOf(const StoredReading& r) {
-  std::string k = r.meter_id;
-  k += '\0';
-  k += r.channel;
-  k += '\0';
-  k.append(reinterpret_cast<const char*>(&r.ts), sizeof r.ts);
-  return k;
 }
 
 // The part of a quarantined reading's key that tells two values apart (as sqlite_store.cc).
@@ -187,13 +179,22 @@ Status PostgresStore::WriteBatch(pg::Connection& db, const IngestBatch& batch, W
   }
   if (!batch.accepted.empty()) {
     copy_.Clear();
-    std::vector<size_t> rows = LastPerKey(batch.accepted, ReadingKeyOf);
-    // In key order: the table's B-tree is then filled leaf after leaf, not at random.
-    std::sort(rows.begin(), rows.end(), [&](size_t a, size_t b) {
-      const StoredReading& x = batch.accepted[a];
-      const StoredReading& y = batch.accepted[b];
-      return std::tie(x.meter_id, x.channel, x.ts) < std::tie(y.meter_id, y.channel, y.ts);
-    });
+    // In key order, the last write of each key only (one INSERT … ON CONFLICT may not touch a row
+    // twice): a stable sort keeps equal keys in batch order, so each run's last is the one kept.
+    // The table's B-tree is then filled leaf after leaf, not at random.
+    std::vector<size_t> sorted(batch.accepted.size());
+    std::iota(sorted.begin(), sorted.end(), size_t{0});
+    auto key = [&](size_t i) {
+      const StoredReading& r = batch.accepted[i];
+      return std::tie(r.meter_id, r.channel, r.ts);
+    };
+    std::stable_sort(sorted.begin(), sorted.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
+    std::vector<size_t> rows;
+    rows.reserve(sorted.size());
+    for (size_t k = 0; k < sorted.size(); ++k) {
+      if (k + 1 < sorted.size() && key(sorted[k]) == key(sorted[k + 1])) continue;
+      rows.push_back(sorted[k]);
+    }
     for (size_t i : rows) {
       const StoredReading& r = batch.accepted[i];
       copy_.Text(r.meter_id).Text(r.channel).Int(r.ts).Double(r.value).Double(r.consumption).Text(r.source)
