@@ -409,5 +409,30 @@ TEST_F(PostgresWorkersTest, ImportIsRefusedWhileAWorkerHoldsShards) {
       << testing::ReadFile(log);
 }
 
+// A worker told to listen on any free port ("--listen 127.0.0.1:0") advertises the port it was
+// bound to, so the others can forward to it — not ":0", which nobody can reach.
+TEST_F(PostgresWorkersTest, AWorkerOnAnyFreePortAdvertisesTheBoundPort) {
+  if (url_.empty()) return;
+  const std::string config = HttpOnlyConfig();
+  const httplib::Headers auth = AdminToken(config);
+  const std::string log = dir_ / "any-port.log";
+  testing::ChildProcess w({"serve", "--config", config, "--worker-id", "wz", "--listen", "127.0.0.1:0"}, log);
+  w.Start();
+  std::string listen;
+  ASSERT_TRUE(WaitFor([&] {
+    const std::set<std::string> got = PostgresColumn(url_, "SELECT listen FROM workers WHERE worker_id = 'wz'");
+    listen = got.empty() ? "" : *got.begin();
+    return !listen.empty();
+  }, 30)) << testing::ReadFile(log);
+  ASSERT_EQ(listen.rfind("127.0.0.1:", 0), 0u) << listen;
+  const int port = std::stoi(listen.substr(listen.rfind(':') + 1));
+  ASSERT_GT(port, 0) << listen;
+  httplib::Client client("127.0.0.1", port);
+  auto r = client.Get("/api/v1/status", auth);
+  ASSERT_TRUE(r) << listen;
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["worker_id"], "wz") << r->body;
+}
+
 }  // namespace
 }  // namespace mh

@@ -174,6 +174,7 @@ Status Daemon::Start() {
     http_started = http_->Start();
   }
   MH_RETURN_IF_ERROR(http_started);
+  AdvertiseListen(ho.host, http_->port());  // the bound port: "--listen …:0", or a free one instead
   spdlog::info("http: API on {}://{}:{}/api/v1 (OpenAPI at /api/v1/openapi.json, metrics at /metrics)",
                ho.tls_cert_pem.empty() ? "http" : "https", ho.host, http_->port());
   return Status::Ok();

@@ -89,6 +89,8 @@ class Daemon {
   void RegisterMetrics();
   // Scale-out (daemon_cluster.cc): leases and fence on PostgreSQL; nothing on SQLite.
   Status StartCluster();
+  // Tells the other workers where this one's API is bound (the leases' next heartbeat).
+  void AdvertiseListen(const std::string& host, int port);
   bool RunsJob(const char* job) const;
   void AddClusterStatus(nlohmann::json& j) const;
   // PostgreSQL: posted readings go to their shards' lease holder (api/readings_routing.h).

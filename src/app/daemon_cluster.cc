@@ -114,7 +114,8 @@ Status Daemon::StartCluster() {
   MH_ASSIGN_OR_RETURN(int64_t period_s, ParseDuration(config_.cluster.lease_period));
   o.lease_period_ms = period_s * 1000;
   o.jobs = {kJobAlerts, kJobRelay, kJobAudit, kJobWater};
-  o.listen = AdvertisedListen(config_.http.listen);
+  // Port 0 (any free port): not known before the API is bound; AdvertiseListen says it then.
+  o.listen = config_.http.listen.ends_with(":0") ? std::string() : AdvertisedListen(config_.http.listen);
   MH_ASSIGN_OR_RETURN(leases_, cluster::ShardLeases::Open(o));
   // A shard that changed hands may have had readings stored by another worker meanwhile.
   leases_->SetChangeHook([p = pipeline_.get()](int shard, bool) { p->InvalidateShard(shard); });
@@ -123,6 +124,12 @@ Status Daemon::StartCluster() {
   spdlog::info("cluster: worker {} (lease period {}) owns {} shard(s)", leases_->worker_id(), config_.cluster.lease_period,
                leases_->Owned().size());
   return Status::Ok();
+}
+
+void Daemon::AdvertiseListen(const std::string& host, int port) {
+  if (!leases_) return;
+  const std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;  // IPv6
+  leases_->SetListen(AdvertisedListen(bracketed + ":" + std::to_string(port)));
 }
 
 bool Daemon::RunsJob(const char* job) const { return !leases_ || leases_->HoldsJob(job); }

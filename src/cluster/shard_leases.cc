@@ -75,7 +75,12 @@ Result<std::shared_ptr<ShardLeases>> ShardLeases::Open(LeaseOptions options) {
   return leases;
 }
 
-ShardLeases::ShardLeases(LeaseOptions options) : options_(std::move(options)) {}
+ShardLeases::ShardLeases(LeaseOptions options) : options_(std::move(options)), listen_(options_.listen) {}
+
+void ShardLeases::SetListen(std::string listen) {
+  std::lock_guard lock(mu_);
+  listen_ = std::move(listen);
+}
 
 ShardLeases::~ShardLeases() { Stop(); }
 
@@ -148,7 +153,12 @@ Status ShardLeases::Round() {
   };
   Status s = db_->Transaction([&]() -> Status {
     const Params me = Params().Text(options_.worker_id).Int(period);
-    MH_RETURN_IF_ERROR(db_->Query(kHeartbeat, Params(me).Text(options_.listen), "heartbeat").status());
+    std::string listen;
+    {
+      std::lock_guard lock(mu_);
+      listen = listen_;
+    }
+    MH_RETURN_IF_ERROR(db_->Query(kHeartbeat, Params(me).Text(listen), "heartbeat").status());
     MH_ASSIGN_OR_RETURN(Rows live, db_->Query(kLiveWorkers, Params(), "count live workers"));
     const int64_t workers = std::max<int64_t>(1, live.Int(0, 0));
     const int64_t share = options_.hold_all ? kShardCount : (kShardCount + workers - 1) / workers;

@@ -66,6 +66,10 @@ class ShardLeases final : public store::CommitFence {
   // One round: heartbeat, renew, give back above the fair share, claim up to it. Public for tests.
   Status Tick();
 
+  // Where this worker's API listens, from the next round on: a worker listening on port 0 knows its
+  // address only once the API is bound, after the leases started.
+  void SetListen(std::string listen);
+
   // Called after a round for each shard gained (true) or lost (false), on the lease thread.
   void SetChangeHook(std::function<void(int shard, bool gained)> hook) { hook_ = std::move(hook); }
 
@@ -97,6 +101,7 @@ class ShardLeases final : public store::CommitFence {
   std::map<int, int64_t> shards_;       // guarded by mu_: shard → epoch
   std::map<std::string, int64_t> jobs_;  // guarded by mu_: job → epoch
   std::map<int, ShardOwner> owners_;    // guarded by mu_: every live shard lease at the last round
+  std::string listen_;                  // guarded by mu_: options_.listen, or what SetListen said
   Clock::time_point valid_until_{};     // guarded by mu_: local end of what the last round renewed
   int64_t expires_ms_ = 0;              // guarded by mu_
   std::atomic<int64_t> renewals_{0};
