@@ -45,10 +45,13 @@ inline PgServer* GetPgServer() {
   return server.get();
 }
 
-// A new empty database on the server: its URL, "" when it could not be created.
+// A new empty database on the server: its URL, "" when it could not be created. A CHECKPOINT
+// first: a case must not pay for writing out the pages the case before it dirtied (one run of
+// Import then PsqlCopy measured `\copy` at 6.25 s without it, 4.66 s in the next run).
 inline std::string NewDatabase(PgServer& s) {
   const std::string name = "b" + std::to_string(s.next.fetch_add(1));
   PGconn* c = PQconnectdb(s.pg.Url("postgres").c_str());
+  PQclear(PQexec(c, "CHECKPOINT"));
   PGresult* r = PQexec(c, ("CREATE DATABASE " + name).c_str());
   const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
   PQclear(r);
