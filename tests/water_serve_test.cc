@@ -263,6 +263,9 @@ TEST_F(WaterServeTest, DriftDetectedParametersSentTerminalCorrectedNextWindowCle
   auto done = c.Post("/api/v1/water/work-orders/999/done", {{"Authorization", "Bearer " + token_}}, "", "application/json");
   ASSERT_TRUE(done);
   EXPECT_EQ(done->status, 404) << done->body;
+  // OpenCV is not in the daemon until an upload needs it (the vision module, water/vision/module.h).
+  auto maps = [&] { return testing::ReadFile("/proc/" + std::to_string(serve.pid()) + "/maps"); };
+  EXPECT_EQ(maps().find("libopencv"), std::string::npos) << "OpenCV loaded before any upload";
   // A photo that is not readable gets a clear 422 asking for a better one.
   auto photo = c.Post((std::string("/api/v1/water/meters/") + kTerminal + "/photos?taken_at=" + std::to_string(kDay + 43200) +
                        "&digits=6").c_str(),
@@ -270,6 +273,7 @@ TEST_F(WaterServeTest, DriftDetectedParametersSentTerminalCorrectedNextWindowCle
   ASSERT_TRUE(photo);
   EXPECT_EQ(photo->status, 422) << photo->body;
   EXPECT_NE(photo->body.find("better photo"), std::string::npos) << photo->body;
+  EXPECT_NE(maps().find("meterhub-vision.so"), std::string::npos) << "the upload was read without the vision module?";
   EXPECT_EQ(WEXITSTATUS(serve.Kill(SIGTERM)), 0);
 }
 
