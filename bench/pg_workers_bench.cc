@@ -190,19 +190,23 @@ void MqttWorkers(benchmark::State& state) {
   }
 }
 
+constexpr char kCsvHeader[] = "meter_id,timestamp,value\n";
+
+// Meter i's reading of interval k (Interval's) as a MeterHub CSV line.
+std::string CsvRow(int64_t i, int64_t k) {
+  char line[96];
+  std::snprintf(line, sizeof line, "%s,%lld,%.2f\n", MeterId(i).c_str(), static_cast<long long>(kStart + (k + 1) * kInterval),
+                1000.0 + static_cast<double>(i % 977) + 0.25 * static_cast<double>(k));
+  return line;
+}
+
 // The rows of Interval(meters, 0 .. intervals-1) as MeterHub CSV (meter_id,timestamp,value).
 std::string WriteCsv(const std::string& dir, int64_t meters, int64_t intervals) {
   const std::string path = dir + "/rows.csv";
   std::ofstream out(path);
-  out << "meter_id,timestamp,value\n";
-  char line[96];
+  out << kCsvHeader;
   for (int64_t k = 0; k < intervals; ++k)
-    for (int64_t i = 0; i < meters; ++i) {
-      std::snprintf(line, sizeof line, "%s,%lld,%.2f\n", MeterId(i).c_str(),
-                    static_cast<long long>(kStart + (k + 1) * kInterval),
-                    1000.0 + static_cast<double>(i % 977) + 0.25 * static_cast<double>(k));
-      out << line;
-    }
+    for (int64_t i = 0; i < meters; ++i) out << CsvRow(i, k);
   return path;
 }
 
@@ -292,18 +296,14 @@ void HttpImport(benchmark::State& state) {
     // bodies[k]: poster k's, in time order, of the meters i with i % workers == k.
     std::vector<std::vector<std::string>> bodies(static_cast<size_t>(workers));
     for (int k = 0; k < workers; ++k) {
-      std::string body = "meter_id,timestamp,value\n";
+      std::string body = kCsvHeader;
       int64_t rows = 0;
-      char line[96];
       for (int64_t t = 0; t < intervals; ++t)
         for (int64_t i = k; i < meters; i += workers) {
-          std::snprintf(line, sizeof line, "%s,%lld,%.2f\n", MeterId(i).c_str(),
-                        static_cast<long long>(kStart + (t + 1) * kInterval),
-                        1000.0 + static_cast<double>(i % 977) + 0.25 * static_cast<double>(t));
-          body += line;
+          body += CsvRow(i, t);
           if (++rows % kRowsPerBody == 0) {
             bodies[static_cast<size_t>(k)].push_back(std::move(body));
-            body = "meter_id,timestamp,value\n";
+            body = kCsvHeader;
           }
         }
       if (rows % kRowsPerBody != 0) bodies[static_cast<size_t>(k)].push_back(std::move(body));
