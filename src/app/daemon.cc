@@ -354,8 +354,9 @@ Status Daemon::StartWater() {
   photo_reader_ = NewLazyPhotoReader();
   o.photo_reader = photo_reader_.get();
   if (FindVisionModule().empty()) {
-    spdlog::warn("water: the vision module {} is not beside the executable: photo and clip uploads will be refused",
-                 water::vision::kModuleFile);
+    std::string where;
+    for (const std::string& path : VisionModulePaths()) where += (where.empty() ? "" : ", ") + path;
+    spdlog::warn("water: the vision module is in none of {}: photo and clip uploads will be refused (503)", where);
   }
   auto publish = [this](const std::string& terminal, const std::string& payload) -> Status {
     if (!mqtt_) return Status::Ok();  // no broker: commands are listed over HTTP only

@@ -26,7 +26,7 @@ Result<const water::vision::Module*> TryLoad(const std::string& path) {
   const water::vision::Module* m = entry != nullptr ? entry() : nullptr;
   if (m == nullptr || m->version != water::vision::kModuleVersion || m->size != sizeof(water::vision::Module)) {
     ::dlclose(handle);
-    return Unavailable(path + ": not a vision module of this build (rebuild meterhub and " +
+    return Unavailable(path + ": not a vision module of this interface version (rebuild meterhub and " +
                        water::vision::kModuleFile + " together)");
   }
   return m;
