@@ -166,6 +166,7 @@ BENCHMARK(BM_MeterHubTls)->Apply(FleetArgs);
 int main(int argc, char** argv) {
   // As `meterhub serve` runs (app/huge_pages.h); the relay-only peer in this process gets the same.
   mh::app::ReexecWithHugePageHeap(argv);
+  mh::app::TuneHeapForFleet();
   mosquitto_lib_init();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

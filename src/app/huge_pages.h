@@ -1,4 +1,5 @@
-// Transparent huge pages for the heap of the memory-heavy commands (`serve`, `import`).
+// The heap of the memory-heavy commands (`serve`, `import`): transparent huge pages, and malloc
+// growing in large steps.
 //
 // Why: a fleet's per-meter state — pipeline entries, the readings not packed yet — is hundreds of
 // MB, touched in fleet order rather than memory order. With 4 KiB pages every new page is a page
@@ -15,5 +16,14 @@ namespace mh::app {
 
 // Returns only when it did not re-execute: already set, not wanted, or the exec failed.
 void ReexecWithHugePageHeap(char** argv);
+
+// Sets malloc to grow its heaps in large steps and to keep what it frees (mallopt), for a process
+// whose heap grows by hundreds of MB in small allocations from two threads. Why: with glibc's
+// defaults a thread's arena grows a page at a time, one mprotect each (26,000 of them in an import
+// of 200,000 meters), large vectors are mmapped fresh (zeroed pages) at every growth, and freed
+// memory goes back to the kernel only to be faulted in again. Measured on that import: 3.7 s →
+// 3.0 s (docs/storage.md, "Write-path performance notes"). A parameter the operator sets in
+// GLIBC_TUNABLES is left to them. Call before the first thread starts.
+void TuneHeapForFleet();
 
 }  // namespace mh::app

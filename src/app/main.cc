@@ -165,8 +165,10 @@ int Witness(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   // The commands that hold a fleet in memory run with huge pages for their heap (huge_pages.h).
-  if (argc >= 2 && (std::string(argv[1]) == "serve" || std::string(argv[1]) == "import"))
+  if (argc >= 2 && (std::string(argv[1]) == "serve" || std::string(argv[1]) == "import")) {
     mh::app::ReexecWithHugePageHeap(argv);
+    mh::app::TuneHeapForFleet();
+  }
   // `vee` is a fixed contract with its own parser (exit codes, --opt=value); hand it the rest.
   if (argc >= 2 && std::string(argv[1]) == "vee") {
     std::vector<std::string> rest(argv + 2, argv + argc);

@@ -433,6 +433,37 @@ TEST_F(SqliteStoreTest, DataSurviveCloseAndReopen) {
   EXPECT_TRUE(token->has_value());
 }
 
+// A bulk load's readings (deferred: never logged) are packed in one transaction, whatever their
+// number; more than the 20,000 changes a logged pack commits at a time all arrive, and survive.
+TEST_F(SqliteStoreTest, ABulkLoadLargerThanAPackTransactionPacksWhole) {
+  constexpr int kMeters = 2500, kReadings = 10;  // 25,000 changes
+  {
+    std::unique_ptr<Store> store = Open(Options());
+    ASSERT_NE(store, nullptr);
+    for (int t = 0; t < kReadings; ++t) {
+      IngestBatch bulk;
+      bulk.deferred = true;
+      for (int m = 0; m < kMeters; ++m)
+        bulk.accepted.push_back(Reading("B" + std::to_string(m), 1700006400 + 900 * t, 10.0 + t));
+      ASSERT_TRUE(store->Commit(bulk).ok());
+    }
+    EXPECT_EQ(store->UnpackedReadings(), kMeters * kReadings);
+    ASSERT_TRUE(store->Pack().ok());
+    EXPECT_EQ(store->UnpackedReadings(), 0);
+  }
+  std::unique_ptr<Store> store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  Result<int64_t> count = store->CountReadings();
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, kMeters * kReadings);
+  for (const char* meter : {"B0", "B1249", "B2499"}) {
+    Result<std::vector<StoredReading>> rows = store->QueryReadings(meter, TimeRange{}, 0);
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->size(), static_cast<size_t>(kReadings)) << meter;
+    EXPECT_EQ(rows->back().value, 10.0 + kReadings - 1) << meter;
+  }
+}
+
 // A failure inside SQLite itself, halfway through a batch, rolls the whole batch back and names
 // the operation and SQLite's message.
 TEST_F(SqliteStoreTest, SqliteFailureMidBatchRollsBackAndIsReported) {
