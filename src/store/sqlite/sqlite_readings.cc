@@ -595,12 +595,10 @@ Status PackedReadings::PackSeries(Connection& db, const SeriesKey& key, std::spa
 
 Status PackedReadings::Pack(const InTransaction& in_transaction) {
   std::lock_guard pack_lock(pack_mu_);
-  uint64_t state_mark = 0;
   {
     std::unique_lock lock(mu_);
     // A Pack that failed half-way left frozen_ as it was: it is packed again (packing is idempotent).
     if (frozen_.empty()) std::swap(active_, frozen_);
-    for (const auto& [meter, s] : states_) state_mark = std::max(state_mark, s.seq);
     if (frozen_.empty() && states_.empty()) return Status::Ok();
   }
   const uint64_t log_mark = frozen_.max_seq();
@@ -636,40 +634,45 @@ Status PackedReadings::Pack(const InTransaction& in_transaction) {
     next = end;
   }
   // The states as of now (newer than the packed readings is fine: the logs keep what came after
-  // the marks, and a reopened store replays them in order).
-  std::vector<std::pair<std::string, PendingState>> states;
-  {
-    std::shared_lock lock(mu_);
-    states.reserve(states_.size());
-    for (const auto& [meter, s] : states_) states.emplace_back(meter, s);
-  }
-  // In key order: meter_state's B-tree then takes them page by page instead of one random page
-  // per meter (a fleet's states are a hash map's order otherwise).
-  std::sort(states.begin(), states.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  // the marks, and a reopened store replays them in order). Read in place, inside the transaction:
+  // only a commit's Publish changes states_, and it runs under the write mutex this transaction
+  // holds, so nothing is copied and, once committed, states_ is emptied whole.
   Status folded = in_transaction(
       [&](Connection& db) -> Status {
-    MH_ASSIGN_OR_RETURN(sqlite3_stmt * upsert, db.Statement(Sql::kUpsertState));
-    for (const auto& [meter, s] : states) {
-      Binder b(upsert);
-      b.Text(meter).Blob(s.bytes);
-      if (const int rc = StepWrite(upsert, b); rc != SQLITE_OK) return SqliteError(db.db(), rc, "pack the state of " + meter);
-    }
-    MH_ASSIGN_OR_RETURN(sqlite3_stmt * trim_log, db.Statement(Sql::kDeleteLogUpTo));
-    Binder b(trim_log);
-    b.Int(static_cast<int64_t>(log_mark));
-    if (const int rc = StepWrite(trim_log, b); rc != SQLITE_OK) return SqliteError(db.db(), rc, "trim the reading log");
-    MH_ASSIGN_OR_RETURN(sqlite3_stmt * trim_states, db.Statement(Sql::kDeleteStateLogUpTo));
-    Binder t(trim_states);
-    t.Int(static_cast<int64_t>(state_mark));
-    if (const int rc = StepWrite(trim_states, t); rc != SQLITE_OK) return SqliteError(db.db(), rc, "trim the state log");
-    return Status::Ok();
+        using StateEntry = std::pair<const std::string, PendingState>;
+        std::vector<const StateEntry*> states;
+        uint64_t state_mark = 0;
+        {
+          std::shared_lock lock(mu_);
+          states.reserve(states_.size());
+          for (const StateEntry& entry : states_) {
+            states.push_back(&entry);
+            state_mark = std::max(state_mark, entry.second.seq);
+          }
+        }
+        // In key order: meter_state's B-tree then takes them page by page instead of one random
+        // page per meter (a fleet's states are a hash map's order otherwise).
+        std::sort(states.begin(), states.end(), [](const StateEntry* a, const StateEntry* b) { return a->first < b->first; });
+        MH_ASSIGN_OR_RETURN(sqlite3_stmt * upsert, db.Statement(Sql::kUpsertState));
+        for (const StateEntry* state : states) {
+          Binder b(upsert);
+          b.Text(state->first).Blob(state->second.bytes);
+          if (const int rc = StepWrite(upsert, b); rc != SQLITE_OK)
+            return SqliteError(db.db(), rc, "pack the state of " + state->first);
+        }
+        MH_ASSIGN_OR_RETURN(sqlite3_stmt * trim_log, db.Statement(Sql::kDeleteLogUpTo));
+        Binder b(trim_log);
+        b.Int(static_cast<int64_t>(log_mark));
+        if (const int rc = StepWrite(trim_log, b); rc != SQLITE_OK) return SqliteError(db.db(), rc, "trim the reading log");
+        MH_ASSIGN_OR_RETURN(sqlite3_stmt * trim_states, db.Statement(Sql::kDeleteStateLogUpTo));
+        Binder t(trim_states);
+        t.Int(static_cast<int64_t>(state_mark));
+        if (const int rc = StepWrite(trim_states, t); rc != SQLITE_OK) return SqliteError(db.db(), rc, "trim the state log");
+        return Status::Ok();
       },
       [&] {
         std::unique_lock lock(mu_);
-        for (const auto& [meter, s] : states) {
-          auto it = states_.find(meter);
-          if (it != states_.end() && it->second.seq == s.seq && it->second.bytes == s.bytes) states_.erase(it);
-        }
+        states_.clear();
         frozen_.Clear();
       });
   return folded.WithContext("pack");

@@ -58,7 +58,7 @@ class PackedReadings {
   // Inside the commit transaction: appends the batch's accepted readings, removals and states to
   // the logs (deferred batches: to memory only) and fills `staged`.
   Status Stage(Connection& db, const IngestBatch& batch, StagedReadings* staged);
-  // After COMMIT: what was staged becomes visible.
+  // After COMMIT, still under the write mutex: what was staged becomes visible.
   void Publish(StagedReadings&& staged);
 
   Result<std::vector<StoredReading>> Query(Connection& db, const std::string& meter_id, const std::string& channel,
@@ -106,7 +106,8 @@ class PackedReadings {
   std::vector<std::string> label_names_;                     // guarded by mu_; by id
   readings::RecentReadings active_;                          // guarded by mu_; committed, not packed
   readings::RecentReadings frozen_;                          // guarded by mu_; being packed
-  absl::flat_hash_map<std::string, PendingState> states_;    // guarded by mu_; not in meter_state yet
+  // Guarded by mu_, and changed only under the write mutex too (Publish, Pack): not in meter_state yet.
+  absl::flat_hash_map<std::string, PendingState> states_;
   int64_t packed_count_ = 0;                                 // guarded by mu_
 
   // Upper bound of the packed ts of each series seen (for "certainly not packed" without a read).
