@@ -251,7 +251,7 @@ void AddWaterRoutes(http::Server& srv, store::Store* st, water::WaterService* ws
   // The body may be up to water.max_upload_bytes, not http.max_body_bytes.
   // The token is checked on the headers, before up to max_upload_bytes of body is read: an
   // anonymous client cannot make the server buffer 64 MiB. The handler checks everything again.
-  srv.SetBodyLimit("POST", "/api/v1/water/meters/" + id + "/photos", static_cast<size_t>(ws->options().max_upload_bytes),
+  srv.SetBodyLimit("POST", "/api/v1/water/meters/" + id + "/photos", static_cast<size_t>(ws->options().upload.max_bytes),
                    [st](const http::Request& req, http::Response& res) {
                      std::optional<Principal> who = AuthenticateOrAnswer(*st, req, res);
                      if (who && who->IsReadOnly()) SendError(res, PermissionDenied("read-only token"));

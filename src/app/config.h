@@ -21,6 +21,7 @@
 #include "store/store_open.h"
 #include "relay/relay_service.h"
 #include "vee/offline_vee.h"
+#include "water/upload_caps.h"
 
 namespace mh::app {
 
@@ -120,10 +121,11 @@ struct Config {
     int photo_min_units = 100;            // register steps a photo span must cover to correct the parameters
     double max_se_a1 = 0.0007;            // send parameters when se(a1)/a1 is at most this (else pool windows)
     int max_deferred_windows = 3;         // ... or after this many pooled windows whatever the precision; 0 = at once
-    int64_t max_photo_pixels = 40000000;  // larger photos are refused from their header, before decoding
-    int64_t max_upload_bytes = 64LL << 20;  // photo and video uploads (the upload route's own body limit)
-    int64_t max_video_frames = 1800;      // videos: frame-count and duration caps, checked before decoding
-    double max_video_seconds = 60;
+    // Upload caps, checked before decoding (defaults: water/upload_caps.h).
+    int64_t max_photo_pixels = water::UploadCaps{}.max_pixels;   // larger photos are refused from their header
+    int64_t max_upload_bytes = water::UploadCaps{}.max_bytes;    // the upload route's own body limit
+    int64_t max_video_frames = water::UploadCaps{}.max_frames;   // videos: frame-count and duration caps
+    double max_video_seconds = water::UploadCaps{}.max_seconds;
     std::string upload_url;               // named in the self-check notice ({terminal} = its id)
     std::string reply_to;                 // ... or this address
   } water;

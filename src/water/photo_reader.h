@@ -10,15 +10,13 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
+#include "water/upload_caps.h"
 
 namespace mh::water {
 
 struct UploadLimits {
-  int digits = 0;                         // drums on the register; 0 = estimate from the photo
-  int64_t max_bytes = 64LL << 20;         // water.max_upload_bytes
-  int64_t max_pixels = 40000000;          // water.max_photo_pixels (a photo, or one frame of a clip)
-  int64_t max_frames = 1800;              // water.max_video_frames
-  double max_seconds = 60;                // water.max_video_seconds
+  int digits = 0;   // drums on the register; 0 = estimate from the photo
+  UploadCaps caps;  // checked before decoding
 };
 
 struct UploadReading {

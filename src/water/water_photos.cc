@@ -50,10 +50,7 @@ Result<UploadReading> WaterService::ReadUpload(const std::string& bytes, int dig
   if (options_.photo_reader == nullptr) return Unavailable("photos cannot be read here: no photo reader");
   UploadLimits limits;
   limits.digits = digits > 0 ? digits : options_.photo_digits;
-  limits.max_bytes = options_.max_upload_bytes;
-  limits.max_pixels = options_.max_photo_pixels;
-  limits.max_frames = options_.max_video_frames;
-  limits.max_seconds = options_.max_video_seconds;
+  limits.caps = options_.upload;
   return options_.photo_reader->Read(bytes, limits);
 }
 

@@ -72,12 +72,10 @@ struct WaterServiceOptions {
   int64_t photo_min_units = 100;      // a span must advance the register by this many steps
   double photo_min_coverage = 0.95;   // share of the span the flowmeter's samples must cover
   double photo_tolerance = 0.02;      // |displayed / reference − 1| above this corrects the parameters
-  int64_t max_photo_pixels = 40000000;  // larger photos (and clip frames) are refused from their header (ResourceExhausted)
-  // Uploads (photos and clips) larger than this are refused unread; clips with more frames or a
-  // longer duration are refused from their container's header.
-  int64_t max_upload_bytes = 64LL << 20;
-  int64_t max_video_frames = 1800;
-  double max_video_seconds = 60;
+  // Uploads (photos and clips) larger than its bytes are refused unread; photos (and clip frames)
+  // with more pixels, and clips with more frames or a longer duration, from their headers
+  // (ResourceExhausted).
+  UploadCaps upload;
   // Where the self-check notice tells the customer to send the photos ("{terminal}" = its id).
   std::string upload_url;
   std::string reply_to;

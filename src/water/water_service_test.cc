@@ -709,7 +709,7 @@ TEST(WaterService, TestDrawBetweenPhotosVerifiesOrCorrectsTheOpenCase) {
 
 TEST(WaterService, UploadsHaveTheirOwnLimitsAndAnUnreadableClipIsAnsweredClearly) {
   WaterServiceOptions options;
-  options.max_upload_bytes = 4096;
+  options.upload.max_bytes = 4096;
   Loop loop(":memory:", options);
   ASSERT_TRUE(loop.service->PutPair("WT-1", "FM-1", "").ok());
   auto big = loop.service->OnPhoto("WT-1", std::string(4097, 'x'), kDay, 6);

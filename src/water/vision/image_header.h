@@ -10,6 +10,7 @@
 #include <opencv2/core.hpp>
 
 #include "base/status.h"
+#include "water/upload_caps.h"
 
 namespace mh::water::vision {
 
@@ -23,7 +24,7 @@ struct ImageHeader {
 // anything else (another format, a truncated or malformed header, a zero dimension).
 Result<ImageHeader> ReadImageHeader(std::string_view bytes);
 
-inline constexpr int64_t kDefaultMaxPhotoPixels = 40000000;
+inline constexpr int64_t kDefaultMaxPhotoPixels = UploadCaps{}.max_pixels;
 
 // Decodes a PNG or JPEG photo to BGR only after its header passed: ResourceExhausted (naming
 // the size and the limit) when it declares more than `max_pixels`, InvalidArgument when it is not a

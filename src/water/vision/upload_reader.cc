@@ -10,8 +10,6 @@
 namespace mh::water::vision {
 namespace {
 
-using json = nlohmann::json;
-
 UploadReading FromRegister(const RegisterReading& r) {
   UploadReading u;
   u.value = r.value;
@@ -22,9 +20,9 @@ UploadReading FromRegister(const RegisterReading& r) {
 class UploadReader final : public PhotoReader {
  public:
   Result<UploadReading> Read(const std::string& bytes, const UploadLimits& limits) const override {
-    if (static_cast<int64_t>(bytes.size()) > limits.max_bytes) {
+    if (static_cast<int64_t>(bytes.size()) > limits.caps.max_bytes) {
       return ResourceExhausted("the upload is " + std::to_string(bytes.size()) + " bytes, more than the " +
-                               std::to_string(limits.max_bytes) + " accepted (water.max_upload_bytes)");
+                               std::to_string(limits.caps.max_bytes) + " accepted (water.max_upload_bytes)");
     }
     static const Result<DigitClassifier> classifier = DigitClassifier::Builtin();
     if (!classifier.ok()) return Internal("digit model: " + classifier.status().ToString());
@@ -32,7 +30,7 @@ class UploadReader final : public PhotoReader {
     ro.digits = limits.digits;
     if (const std::string format = SniffVideo(bytes); !format.empty()) return ReadVideo(bytes, format, *classifier, ro, limits);
     // The header first: a photo declaring more pixels than allowed is refused undecoded.
-    Result<cv::Mat> image = DecodePhoto(bytes, limits.max_pixels);
+    Result<cv::Mat> image = DecodePhoto(bytes, limits.caps.max_pixels);
     if (!image.ok() && image.status().code() == StatusCode::kResourceExhausted) return image.status();
     UploadReading u;
     if (!image.ok()) {
@@ -48,12 +46,7 @@ class UploadReader final : public PhotoReader {
   static Result<UploadReading> ReadVideo(const std::string& bytes, const std::string& format,
                                          const DigitClassifier& classifier, const ReadOptions& ro,
                                          const UploadLimits& limits) {
-    ClipLimits cl;
-    cl.max_bytes = limits.max_bytes;
-    cl.max_pixels = limits.max_pixels;
-    cl.max_frames = limits.max_frames;
-    cl.max_seconds = limits.max_seconds;
-    Result<ClipReading> clip = ReadClip(bytes, classifier, ro, cl);
+    Result<ClipReading> clip = ReadClip(bytes, classifier, ro, limits.caps);
     if (!clip.ok() && clip.status().code() != StatusCode::kInvalidArgument) return clip.status();
     UploadReading u;
     if (!clip.ok()) {

@@ -12,20 +12,15 @@
 #include <vector>
 
 #include "base/status.h"
+#include "water/upload_caps.h"
 #include "water/vision/digit_classifier.h"
 #include "water/vision/image_header.h"
 #include "water/vision/register_reader.h"
 
 namespace mh::water::vision {
 
-inline constexpr int64_t kDefaultMaxUploadBytes = 64LL << 20;
-
-struct ClipLimits {
-  int64_t max_bytes = kDefaultMaxUploadBytes;  // the upload itself (water.max_upload_bytes)
-  int64_t max_pixels = kDefaultMaxPhotoPixels;  // of one frame (water.max_photo_pixels)
-  int64_t max_frames = 1800;                    // water.max_video_frames (a minute at 30 fps)
-  double max_seconds = 60;                      // water.max_video_seconds
-};
+// A clip's caps are an upload's: its bytes, one frame's pixels, its frames and seconds.
+using ClipLimits = UploadCaps;
 
 struct ClipOptions {
   int samples = 12;    // frames read, spread evenly over the clip
