@@ -345,8 +345,10 @@ Status Daemon::StartWater() {
   o.photo_min_units = config_.water.photo_min_units;
   o.cases.max_se_a1 = config_.water.max_se_a1;
   o.cases.max_deferred_windows = config_.water.max_deferred_windows;
-  o.upload = {config_.water.max_upload_bytes, config_.water.max_photo_pixels, config_.water.max_video_frames,
-              config_.water.max_video_seconds};
+  o.upload = {.max_bytes = config_.water.max_upload_bytes,
+              .max_pixels = config_.water.max_photo_pixels,
+              .max_frames = config_.water.max_video_frames,
+              .max_seconds = config_.water.max_video_seconds};
   o.upload_url = config_.water.upload_url;
   o.reply_to = config_.water.reply_to;
   photo_reader_ = NewLazyPhotoReader();

@@ -14,7 +14,8 @@
 
 namespace mh::water::vision {
 
-// Bumped whenever Module, or the PhotoReader interface it hands out (water/photo_reader.h), changes; a module of another version is refused, not called.
+// Bumped whenever Module, or the PhotoReader interface it hands out (water/photo_reader.h),
+// changes; a module of another version is refused, not called.
 inline constexpr int kModuleVersion = 2;
 inline constexpr const char* kModuleFile = "meterhub-vision.so";
 inline constexpr const char* kModuleEntry = "mh_vision_module";
